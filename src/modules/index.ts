@@ -1,0 +1,19 @@
+import type { Config } from '../config.ts';
+import type { Database, Db } from '../platform/db/index.ts';
+import type { AppModule } from '../platform/module.ts';
+import type { Logger } from '../platform/observability/logger.ts';
+import type { Metrics } from '../platform/observability/metrics.ts';
+
+/** What the composition root hands every module factory. */
+export interface ModuleDeps {
+  config: Config;
+  database: Database;
+  db: Db;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** Builds the modules in dependency order; a later module receives the earlier ones it needs. */
+export async function createModules(_deps: ModuleDeps): Promise<AppModule[]> {
+  return [];
+}

@@ -1,0 +1,45 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/** What every unit of work carries: the deadline/cancellation signal and the request id for logs. */
+export interface WorkContext {
+  signal: AbortSignal;
+  requestId?: string;
+}
+
+const storage = new AsyncLocalStorage<WorkContext>();
+
+/**
+ * Runs `fn` with a context that the database driver and outbound clients read, so a disconnected
+ * client or an expired deadline stops queries that have not started yet.
+ */
+export function runWithContext<T>(context: WorkContext, fn: () => T): T {
+  return storage.run(context, fn);
+}
+
+export function enterContext(context: WorkContext): void {
+  storage.enterWith(context);
+}
+
+export function currentSignal(): AbortSignal | undefined {
+  return storage.getStore()?.signal;
+}
+
+/** Rejects with the signal's reason as soon as it aborts; resolves or rejects with `work` otherwise. */
+export function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,115 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, dbKinds, type TestDatabase } from '../../../test/support/db.ts';
+import { runWithContext } from '../context.ts';
+import { MIGRATIONS_DIR, MigrationChecksumError, migrate, openDatabase, transact } from './index.ts';
+
+describe.each(dbKinds)('database on %s', (kind) => {
+  const opened: TestDatabase[] = [];
+  const fresh = async (options?: { migrate?: boolean }) => {
+    const database = await createTestDatabase(kind, options);
+    opened.push(database);
+    return database;
+  };
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((database) => database.dispose()));
+  });
+
+  it('applies migrations once; a second run finds nothing to do', async () => {
+    const database = await fresh({ migrate: false });
+    const first = await migrate(database.db);
+    expect(first.applied.length).toBeGreaterThan(0);
+    const second = await migrate(database.db);
+    expect(second.applied).toEqual([]);
+    expect(second.alreadyApplied).toBe(first.applied.length);
+  });
+
+  it('refuses to start when an applied migration was edited', async () => {
+    const database = await fresh({ migrate: false });
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'emporium-migrations-'));
+    await fs.writeFile(path.join(dir, '0001_first.sql'), 'create table first_table (id int primary key);');
+    await migrate(database.db, dir);
+    await fs.writeFile(path.join(dir, '0001_first.sql'), 'create table first_table (id bigint primary key);');
+    await expect(migrate(database.db, dir)).rejects.toBeInstanceOf(MigrationChecksumError);
+    await expect(migrate(database.db, dir)).rejects.toThrow(
+      /0001_first\.sql was changed after it was applied/,
+    );
+  });
+
+  it('rolls back a failed transaction completely', async () => {
+    const database = await fresh();
+    await sql`create table t_rollback (id int primary key)`.execute(database.db);
+    await expect(
+      transact(database.db, async (tx) => {
+        await sql`insert into t_rollback values (1)`.execute(tx);
+        await sql`insert into t_rollback values (1)`.execute(tx);
+      }),
+    ).rejects.toThrow();
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from t_rollback`.execute(database.db);
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('keeps concurrent transactions from interleaving their statements', async () => {
+    const database = await fresh();
+    await sql`create table t_log (seq serial primary key, tx int not null, step int not null)`.execute(
+      database.db,
+    );
+    const transactions = 20;
+    const steps = 5;
+    await Promise.all(
+      Array.from({ length: transactions }, (_, tx) =>
+        transact(database.db, async (trx) => {
+          for (let step = 0; step < steps; step++) {
+            await sql`insert into t_log (tx, step) values (${tx}, ${step})`.execute(trx);
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+        }),
+      ),
+    );
+    const { rows } = await sql<{ tx: number; step: number }>`select tx, step from t_log order by seq`.execute(
+      database.db,
+    );
+    expect(rows).toHaveLength(transactions * steps);
+    if (kind === 'pglite') {
+      // One connection: each transaction's statements form one unbroken run.
+      for (let i = 0; i < rows.length; i += steps) {
+        const run = rows.slice(i, i + steps);
+        expect(new Set(run.map((row) => row.tx)).size).toBe(1);
+        expect(run.map((row) => row.step)).toEqual([0, 1, 2, 3, 4]);
+      }
+    }
+  });
+
+  it('does not start a query once the unit of work was aborted', async () => {
+    const database = await fresh();
+    const controller = new AbortController();
+    controller.abort(new DOMException('gone', 'AbortError'));
+    await expect(
+      runWithContext({ signal: controller.signal }, () => sql`select 1`.execute(database.db)),
+    ).rejects.toThrow(/gone/);
+    await expect(sql`select 1`.execute(database.db)).resolves.toBeTruthy();
+  });
+});
+
+describe.runIf(dbKinds.includes('postgres'))('migrations on PostgreSQL', () => {
+  it('two migrators at once: one applies, the other waits and finds nothing to do', async () => {
+    const database = await createTestDatabase('postgres', { migrate: false });
+    const other = await openDatabase({ url: database.url! });
+    try {
+      const reports = await Promise.all([migrate(database.db), migrate(other.db)]);
+      const appliedCounts = reports.map((report) => report.applied.length).sort();
+      const total = (await fs.readdir(MIGRATIONS_DIR)).filter((file) => file.endsWith('.sql')).length;
+      expect(appliedCounts).toEqual([0, total]);
+      const { rows } = await sql<{ n: number }>`select count(*)::int as n from schema_migrations`.execute(
+        database.db,
+      );
+      expect(rows[0].n).toBe(total);
+    } finally {
+      await other.close();
+      await database.dispose();
+    }
+  });
+});

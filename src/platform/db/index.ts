@@ -1,0 +1,115 @@
+import fs from 'node:fs/promises';
+import { PGlite } from '@electric-sql/pglite';
+import {
+  type Dialect,
+  Kysely,
+  PostgresAdapter,
+  PostgresDialect,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  sql,
+  type Transaction,
+} from 'kysely';
+import pg from 'pg';
+import { PGliteDriver } from './pglite-driver.ts';
+import { SignalDriver } from './signal-driver.ts';
+
+export { MIGRATIONS_DIR, MigrationChecksumError, type MigrationReport, migrate } from './migrate.ts';
+
+// biome-ignore lint/complexity/noBannedTypes: the platform knows no tables; modules add theirs with `db.withTables<T>()`.
+type NoTables = {};
+export type Db = Kysely<NoTables>;
+export type Tx = Transaction<NoTables>;
+
+export interface Database {
+  db: Db;
+  kind: 'pglite' | 'postgres';
+  /** Resolves when the database answers within `timeoutMs`; rejects otherwise. */
+  ping(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** postgres:// URL; when absent the embedded PGlite is used. */
+  url?: string;
+  /** PGlite data directory; absent means in memory. */
+  dataDir?: string;
+  poolSize?: number;
+}
+
+// pg returns int8 and numeric as strings by default; counts and sums here fit in a double.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.url) {
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: 3000,
+      idleTimeoutMillis: 30_000,
+    });
+    // A pooled client can fail while idle (server restart); without a listener that kills the process.
+    pool.on('error', () => {});
+    const db = new Kysely<NoTables>({ dialect: signalAware(new PostgresDialect({ pool })) });
+    return { db, kind: 'postgres', ping: (timeoutMs) => ping(db, timeoutMs), close: () => db.destroy() };
+  }
+  if (options.dataDir) await fs.mkdir(options.dataDir, { recursive: true });
+  const pglite = await PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {});
+  const driver = new PGliteDriver(pglite);
+  const db = new Kysely<NoTables>({
+    dialect: signalAware({
+      createAdapter: () => new PostgresAdapter(),
+      createDriver: () => driver,
+      createIntrospector: (kysely) => new PostgresIntrospector(kysely),
+      createQueryCompiler: () => new PostgresQueryCompiler(),
+    }),
+  });
+  return { db, kind: 'pglite', ping: (timeoutMs) => ping(db, timeoutMs), close: () => db.destroy() };
+}
+
+function signalAware(dialect: Dialect): Dialect {
+  return {
+    createAdapter: () => dialect.createAdapter(),
+    createDriver: () => new SignalDriver(dialect.createDriver()),
+    createIntrospector: (kysely) => dialect.createIntrospector(kysely),
+    createQueryCompiler: () => dialect.createQueryCompiler(),
+  };
+}
+
+async function ping(db: Db, timeoutMs = 2000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`database did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([sql`select 1`.execute(db), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
+
+/**
+ * Runs `work` in one transaction, retrying a few times when PostgreSQL aborts it for a
+ * serialization failure or deadlock — the two errors that mean "try again", not "you are wrong".
+ */
+export async function transact<T>(
+  db: Db,
+  work: (tx: Tx) => Promise<T>,
+  options: { isolation?: 'read committed' | 'repeatable read' | 'serializable'; attempts?: number } = {},
+): Promise<T> {
+  const attempts = options.attempts ?? 5;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const builder = options.isolation
+        ? db.transaction().setIsolationLevel(options.isolation)
+        : db.transaction();
+      return await builder.execute(work);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (attempt >= attempts || !code || !RETRYABLE_SQLSTATES.has(code)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * 2 ** attempt));
+    }
+  }
+}

@@ -1,0 +1,221 @@
+import { Type } from 'typebox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../config.ts';
+import { DomainError } from '../errors.ts';
+import { createLogger } from '../observability/logger.ts';
+import { createMetrics } from '../observability/metrics.ts';
+import { createHttpApp, type FastifyInstance } from './app.ts';
+
+let ready = true;
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  const config = loadConfig({ BODY_LIMIT_BYTES: '2048' });
+  app = await createHttpApp({
+    config,
+    logger: createLogger('silent'),
+    metrics: createMetrics(),
+    readiness: {
+      database: async () => {
+        if (!ready) throw new Error('connection refused');
+      },
+    },
+    modules: [
+      {
+        name: 'echo',
+        routes: (scope) => {
+          scope.post(
+            '/echo',
+            {
+              schema: {
+                body: Type.Object(
+                  { name: Type.String({ minLength: 1 }), quantity: Type.Integer({ minimum: 1 }) },
+                  { additionalProperties: false },
+                ),
+              },
+            },
+            async (request, reply) => reply.code(201).send(request.body),
+          );
+          scope.get('/conflict', async () => {
+            throw new DomainError(409, 'OUT_OF_STOCK', 'Out of stock', 'only 2 left');
+          });
+          scope.get('/boom', async () => {
+            throw new Error('select * from secret_table failed at /src/x.ts:12');
+          });
+        },
+      },
+    ],
+  });
+});
+afterAll(() => app.close());
+
+const json = { 'content-type': 'application/json' };
+
+function expectProblem(
+  response: { statusCode: number; headers: Record<string, unknown>; json(): any },
+  status: number,
+  code: string,
+) {
+  expect(response.statusCode).toBe(status);
+  expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+  const body = response.json();
+  expect(body).toMatchObject({
+    status,
+    code,
+    type: expect.stringMatching(/^https:\/\/emporium\.dev\/problems\//),
+  });
+  expect(typeof body.title).toBe('string');
+  return body;
+}
+
+describe('HTTP foundation', () => {
+  it('accepts a valid body', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/echo',
+      headers: json,
+      payload: { name: 'a', quantity: 2 },
+    });
+    expect(response.statusCode).toBe(201);
+    expect(response.json()).toEqual({ name: 'a', quantity: 2 });
+  });
+
+  it('answers malformed JSON with 400 MALFORMED_JSON', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/echo',
+      headers: json,
+      payload: '{"name": "a",',
+    });
+    expectProblem(response, 400, 'MALFORMED_JSON');
+  });
+
+  it('answers a wrong content type with 415', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/echo',
+      headers: { 'content-type': 'text/xml' },
+      payload: '<a/>',
+    });
+    expectProblem(response, 415, 'UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  it('answers a body over the limit with 413', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/echo',
+      headers: json,
+      payload: JSON.stringify({ name: 'x'.repeat(5000), quantity: 1 }),
+    });
+    expectProblem(response, 413, 'PAYLOAD_TOO_LARGE');
+  });
+
+  it('rejects unknown fields with a JSON pointer to them', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/echo',
+      headers: json,
+      payload: { name: 'a', quantity: 1, admin: true },
+    });
+    const body = expectProblem(response, 400, 'VALIDATION_FAILED');
+    expect(body.errors).toContainEqual({ path: '/admin', message: 'is not a known field' });
+  });
+
+  it('rejects wrong types without coercing them, listing every error', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/echo',
+      headers: json,
+      payload: { name: 5, quantity: '0' },
+    });
+    const body = expectProblem(response, 400, 'VALIDATION_FAILED');
+    const paths = body.errors.map((error: { path: string }) => error.path);
+    expect(paths).toEqual(expect.arrayContaining(['/name', '/quantity']));
+  });
+
+  it('names a missing field in the error path', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/echo',
+      headers: json,
+      payload: { name: 'a' },
+    });
+    const body = expectProblem(response, 400, 'VALIDATION_FAILED');
+    expect(body.errors).toContainEqual({ path: '/quantity', message: expect.any(String) });
+  });
+
+  it('answers an unknown route with 404 and a wrong method with 405 + Allow', async () => {
+    expectProblem(await app.inject({ method: 'GET', url: '/v1/nothing-here' }), 404, 'NOT_FOUND');
+    const wrongMethod = await app.inject({ method: 'DELETE', url: '/v1/echo' });
+    expectProblem(wrongMethod, 405, 'METHOD_NOT_ALLOWED');
+    expect(wrongMethod.headers.allow).toContain('POST');
+  });
+
+  it('maps domain errors to their status and stable code', async () => {
+    const body = expectProblem(await app.inject({ method: 'GET', url: '/v1/conflict' }), 409, 'OUT_OF_STOCK');
+    expect(body.detail).toBe('only 2 left');
+    expect(body.instance).toBe('/v1/conflict');
+  });
+
+  it('never leaks internals on a 500', async () => {
+    const response = await app.inject({ method: 'GET', url: '/v1/boom' });
+    const body = expectProblem(response, 500, 'INTERNAL');
+    expect(response.body).not.toMatch(/secret_table|select|\.ts/);
+    expect(body.detail).not.toContain('select');
+  });
+
+  it('gives every response an x-request-id, echoing a sane one', async () => {
+    const generated = await app.inject({ method: 'GET', url: '/livez' });
+    expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const echoed = await app.inject({ method: 'GET', url: '/livez', headers: { 'x-request-id': 'abc-123' } });
+    expect(echoed.headers['x-request-id']).toBe('abc-123');
+    const hostile = await app.inject({
+      method: 'GET',
+      url: '/livez',
+      headers: { 'x-request-id': 'a\u0007b c' },
+    });
+    expect(hostile.headers['x-request-id']).not.toBe('a\u0007b c');
+  });
+
+  it('sends security headers', async () => {
+    const response = await app.inject({ method: 'GET', url: '/livez' });
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(response.headers['strict-transport-security']).toBeDefined();
+    expect(response.headers['content-security-policy']).toContain("default-src 'self'");
+  });
+
+  it('reports readiness from its checks: 503 with a problem while the database is down', async () => {
+    expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    ready = false;
+    const down = await app.inject({ method: 'GET', url: '/readyz' });
+    expectProblem(down, 503, 'NOT_READY');
+    expect(down.json().checks.database).toMatch(/connection refused/);
+    ready = true;
+    expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+  });
+
+  it('exposes Prometheus metrics with route templates', async () => {
+    await app.inject({ method: 'GET', url: '/v1/conflict' });
+    const response = await app.inject({ method: 'GET', url: '/metrics' });
+    expect(response.statusCode).toBe(200);
+    expect(response.body).toMatch(
+      /http_request_duration_seconds_bucket\{[^}]*route="\/v1\/conflict"[^}]*status_code="409"/,
+    );
+    expect(response.body).toContain('http_requests_in_flight');
+    expect(response.body).toContain('nodejs_eventloop_lag_seconds');
+  });
+
+  it('serves an OpenAPI 3.1 document generated from the route schemas, and the docs UI', async () => {
+    const response = await app.inject({ method: 'GET', url: '/openapi.json' });
+    expect(response.statusCode).toBe(200);
+    const document = response.json();
+    expect(document.openapi).toBe('3.1.0');
+    expect(document.paths['/v1/echo'].post.requestBody.content['application/json'].schema.required).toEqual([
+      'name',
+      'quantity',
+    ]);
+    const docs = await app.inject({ method: 'GET', url: '/docs/' });
+    expect(docs.statusCode).toBe(200);
+    expect(docs.body).toContain('swagger');
+  });
+});

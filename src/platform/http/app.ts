@@ -1,0 +1,238 @@
+import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import FindMyWay from 'find-my-way';
+import { Type } from 'typebox';
+import type { Config } from '../../config.ts';
+import { enterContext, runWithContext, type WorkContext } from '../context.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { AppModule } from '../module.ts';
+import { handleError, sendProblem } from './problem.ts';
+import { ProblemSchema } from './schemas.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** `workContext.signal` aborts when the deadline passes or the client goes away. */
+    workContext: WorkContext;
+  }
+}
+
+export interface HttpDeps {
+  config: Pick<Config, 'bodyLimitBytes' | 'requestTimeoutMs' | 'corsOrigins'>;
+  logger: Logger;
+  metrics: Metrics;
+  /** Readiness checks by name; /readyz answers 503 when any rejects. */
+  readiness: Record<string, () => Promise<void>>;
+  modules: AppModule[];
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+function createAjv(coerce: boolean): Ajv {
+  const ajv = new Ajv({
+    allErrors: true,
+    removeAdditional: false,
+    useDefaults: true,
+    coerceTypes: coerce ? 'array' : false,
+    strict: false,
+  });
+  addFormats.default(ajv);
+  return ajv;
+}
+
+/** Builds the HTTP application from its dependencies; no listening, so tests use `inject`. */
+export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
+  const { config, logger, metrics } = deps;
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: config.bodyLimitBytes,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
+
+  // Bodies are validated strictly (no type coercion, unknown fields rejected); query strings and
+  // params arrive as text, so those coerce.
+  const bodyAjv = createAjv(false);
+  const textAjv = createAjv(true);
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    httpPart === 'body' ? bodyAjv.compile(schema) : textAjv.compile(schema),
+  );
+  app.addSchema(ProblemSchema);
+
+  app.addContentTypeParser(
+    'application/merge-patch+json',
+    { parseAs: 'string', bodyLimit: config.bodyLimitBytes },
+    app.getDefaultJsonParser('error', 'error'),
+  );
+
+  // Every request gets a deadline and follows its client: both abort the same signal.
+  app.decorateRequest('workContext', null as unknown as WorkContext);
+  app.addHook('onRequest', (request, reply, done) => {
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new DOMException('request deadline exceeded', 'TimeoutError')),
+      config.requestTimeoutMs,
+    );
+    timer.unref();
+    request.raw.once('close', () => {
+      clearTimeout(timer);
+      if (!reply.raw.writableFinished) controller.abort(new DOMException('client went away', 'AbortError'));
+    });
+    request.workContext = { signal: controller.signal, requestId: request.id };
+    metrics.httpInFlight.inc();
+    runWithContext(request.workContext, done);
+  });
+  // Body parsing runs on the socket's callbacks and loses the async context; re-enter it.
+  app.addHook('preHandler', (request, _reply, done) => {
+    enterContext(request.workContext);
+    done();
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-request-id', request.id);
+    return payload;
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpInFlight.dec();
+    const route = request.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    metrics.httpDuration.observe({ method: request.method, route, status_code: reply.statusCode }, seconds);
+    request.log.info(
+      {
+        method: request.method,
+        route,
+        status: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      'request completed',
+    );
+  });
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+      },
+    },
+  });
+  await app.register(cors, {
+    origin: config.corsOrigins.length ? config.corsOrigins : false,
+    exposedHeaders: ['x-request-id', 'etag', 'location', 'retry-after', 'idempotent-replayed'],
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Emporium API', version: '1.0.0', description: 'Open-source commerce backend' },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      },
+    },
+    refResolver: {
+      buildLocalReference: (json, _base, _fragment, index) => String(json.$id ?? `def-${index}`),
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: false });
+
+  // Remember every route so a miss can tell "no such path" (404) from "not this method" (405).
+  const knownRoutes = FindMyWay();
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (
+        HTTP_METHODS.includes(method as (typeof HTTP_METHODS)[number]) &&
+        !knownRoutes.find(method as 'GET', route.url)
+      ) {
+        knownRoutes.on(method as 'GET', route.url, () => {});
+      }
+    }
+  });
+
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0];
+    const allowed = HTTP_METHODS.filter((method) => knownRoutes.find(method, path));
+    if (allowed.length > 0) {
+      return sendProblem(request, reply, 405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed here`, {
+        headers: { allow: allowed.join(', ') },
+      });
+    }
+    return sendProblem(request, reply, 404, 'NOT_FOUND', `No route ${request.method} ${path}`);
+  });
+
+  registerOperations(app, deps);
+  for (const module of deps.modules) {
+    if (module.rootRoutes) await app.register(async (scope) => module.rootRoutes!(scope));
+    if (module.routes) await app.register(async (scope) => module.routes!(scope), { prefix: '/v1' });
+  }
+  return app;
+}
+
+function registerOperations(app: FastifyInstance, deps: HttpDeps): void {
+  const hidden = { hide: true };
+  app.get(
+    '/livez',
+    { schema: { ...hidden, response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    async () => ({
+      status: 'ok' as const,
+    }),
+  );
+  app.get(
+    '/readyz',
+    { schema: { tags: ['operations'], summary: 'Readiness: database and services reachable' } },
+    async (request, reply) => {
+      const checks = await runChecks(deps.readiness);
+      const failed = Object.entries(checks).filter(([, result]) => result !== 'ok');
+      if (failed.length > 0) {
+        return sendProblem(
+          request,
+          reply,
+          503,
+          'NOT_READY',
+          `Not ready: ${failed.map(([name]) => name).join(', ')}`,
+          {
+            headers: { 'retry-after': '5' },
+            extensions: { checks },
+          },
+        );
+      }
+      return { status: 'ready', checks };
+    },
+  );
+  app.get('/metrics', { schema: hidden }, async (_request, reply) => {
+    reply.type(deps.metrics.registry.contentType);
+    return deps.metrics.registry.metrics();
+  });
+  app.get('/openapi.json', { schema: hidden }, async () => app.swagger());
+}
+
+async function runChecks(readiness: Record<string, () => Promise<void>>): Promise<Record<string, string>> {
+  const entries = await Promise.all(
+    Object.entries(readiness).map(async ([name, check]) => {
+      try {
+        await check();
+        return [name, 'ok'] as const;
+      } catch (error) {
+        return [name, `failing: ${(error as Error).message}`] as const;
+      }
+    }),
+  );
+  return Object.fromEntries(entries);
+}
+
+export type { FastifyInstance, FastifyRequest };

@@ -1,0 +1,134 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError, type FieldError, titleFromCode } from '../errors.ts';
+
+export const PROBLEM_BASE = 'https://emporium.dev/problems/';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  code: string;
+  detail?: string;
+  instance?: string;
+  errors?: FieldError[];
+  [extension: string]: unknown;
+}
+
+export function problemType(code: string): string {
+  return PROBLEM_BASE + code.toLowerCase().replaceAll('_', '-');
+}
+
+export function sendProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+  code: string,
+  detail: string | undefined,
+  extra: {
+    title?: string;
+    errors?: FieldError[];
+    headers?: Record<string, string>;
+    extensions?: Record<string, unknown>;
+  } = {},
+): FastifyReply {
+  const problem: Problem = {
+    ...extra.extensions,
+    type: problemType(code),
+    title: extra.title ?? titleFromCode(code),
+    status,
+    code,
+    detail,
+    instance: request.url.split('?')[0],
+  };
+  if (extra.errors?.length) problem.errors = extra.errors;
+  if (extra.headers) reply.headers(extra.headers);
+  return reply.code(status).type('application/problem+json').send(problem);
+}
+
+interface AjvIssue {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+/** Ajv issues become JSON-pointer paths into the part of the request that was wrong. */
+export function fieldErrors(issues: AjvIssue[], part: string | undefined): FieldError[] {
+  return issues.map((issue) => {
+    let path = issue.instancePath;
+    if (issue.keyword === 'required') path += `/${String(issue.params.missingProperty)}`;
+    if (issue.keyword === 'additionalProperties') path += `/${String(issue.params.additionalProperty)}`;
+    const message =
+      issue.keyword === 'additionalProperties' ? 'is not a known field' : (issue.message ?? 'is invalid');
+    return { path: part && part !== 'body' ? `/${part}${path}` : path || '/', message };
+  });
+}
+
+const FASTIFY_CODES: Record<string, { status: number; code: string }> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'PAYLOAD_TOO_LARGE' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'MALFORMED_JSON' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'MALFORMED_JSON' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'BAD_REQUEST' },
+  FST_ERR_CTP_EMPTY_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+  FST_ERR_CTP_INVALID_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+};
+
+/**
+ * The single error handler: domain errors carry their own status and code; framework errors are
+ * mapped to stable codes; anything else is a 500 whose details stay in the log, never the answer.
+ */
+export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (error instanceof DomainError) {
+    if (error.status >= 500) request.log.error({ err: error }, 'request failed');
+    return sendProblem(request, reply, error.status, error.code, error.message, {
+      title: error.title,
+      errors: error.errors,
+      headers: error.headers,
+      extensions: error.extensions,
+    });
+  }
+  if (error.validation) {
+    return sendProblem(request, reply, 400, 'VALIDATION_FAILED', 'The request does not match its schema', {
+      errors: fieldErrors(error.validation as AjvIssue[], error.validationContext),
+    });
+  }
+  const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
+  if (mapped) return sendProblem(request, reply, mapped.status, mapped.code, error.message);
+  if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return sendProblem(request, reply, 400, 'MALFORMED_JSON', 'The body is not valid JSON');
+  }
+  if (error.name === 'TimeoutError' || error.name === 'AbortError') {
+    return sendProblem(
+      request,
+      reply,
+      503,
+      'DEADLINE_EXCEEDED',
+      'The request did not finish within its deadline',
+      {
+        headers: { 'retry-after': '1' },
+      },
+    );
+  }
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) {
+    return sendProblem(
+      request,
+      reply,
+      status,
+      status === 429 ? 'RATE_LIMITED' : 'BAD_REQUEST',
+      error.message,
+    );
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  return sendProblem(
+    request,
+    reply,
+    500,
+    'INTERNAL',
+    'Something went wrong on our side; it has been logged',
+    {
+      title: 'Internal server error',
+    },
+  );
+}

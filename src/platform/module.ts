@@ -1,0 +1,15 @@
+import type { FastifyInstance } from 'fastify';
+
+/**
+ * A business capability as the platform sees it. `routes` are mounted under /v1; `start` runs
+ * background work for the worker role; `ready` joins the /readyz check.
+ */
+export interface AppModule {
+  name: string;
+  routes?: (app: FastifyInstance) => Promise<void> | void;
+  /** Routes mounted at the root instead of /v1 (e.g. /.well-known/jwks.json). */
+  rootRoutes?: (app: FastifyInstance) => Promise<void> | void;
+  start?: () => Promise<void> | void;
+  stop?: () => Promise<void> | void;
+  ready?: () => Promise<void>;
+}

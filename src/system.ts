@@ -1,0 +1,64 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.ts';
+import { type Database, migrate, openDatabase } from './platform/db/index.ts';
+import { createHttpApp } from './platform/http/app.ts';
+import type { AppModule } from './platform/module.ts';
+import type { Logger } from './platform/observability/logger.ts';
+import { createMetrics, type Metrics } from './platform/observability/metrics.ts';
+import { createModules } from './modules/index.ts';
+
+export interface System {
+  config: Config;
+  database: Database;
+  metrics: Metrics;
+  logger: Logger;
+  modules: AppModule[];
+  app: FastifyInstance;
+  /** Starts the background work of the worker role (recovery loops, dispatchers). */
+  startWorkers(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface SystemOptions {
+  /** Use this database instead of opening one from the config (tests share one per file). */
+  database?: Database;
+  /** Skip migrations (they already ran). */
+  skipMigrations?: boolean;
+}
+
+/** The composition root: builds every dependency once and hands it to the modules that need it. */
+export async function createSystem(
+  config: Config,
+  logger: Logger,
+  options: SystemOptions = {},
+): Promise<System> {
+  const database =
+    options.database ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir }));
+  if (!options.skipMigrations) {
+    const report = await migrate(database.db);
+    if (report.applied.length > 0) logger.info({ applied: report.applied }, 'migrations applied');
+  }
+  const metrics = createMetrics();
+  const modules = await createModules({ config, database, db: database.db, logger, metrics });
+  const readiness: Record<string, () => Promise<void>> = { database: () => database.ping() };
+  for (const module of modules) if (module.ready) readiness[module.name] = module.ready;
+  const app = await createHttpApp({ config, logger, metrics, readiness, modules });
+  let workersStarted = false;
+  return {
+    config,
+    database,
+    metrics,
+    logger,
+    modules,
+    app,
+    async startWorkers() {
+      workersStarted = true;
+      for (const module of modules) await module.start?.();
+    },
+    async close() {
+      await app.close();
+      if (workersStarted) for (const module of [...modules].reverse()) await module.stop?.();
+      if (!options.database) await database.close();
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import { type Config, loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/platform/observability/logger.ts';
+import { createSystem, type System } from '../../src/system.ts';
+import { createTestDatabase, type DbKind, type TestDatabase } from './db.ts';
+
+export interface TestSystem extends System {
+  testDb: TestDatabase;
+  dispose(): Promise<void>;
+}
+
+/** The whole application on a fresh database, not listening: drive it with `app.inject`. */
+export async function createTestSystem(
+  kind: DbKind,
+  env: Record<string, string> = {},
+  overrides: Partial<Config> = {},
+): Promise<TestSystem> {
+  const testDb = await createTestDatabase(kind);
+  const config = { ...loadConfig({ LOG_LEVEL: 'silent', SEED_PRODUCTS: '0', ...env }), ...overrides };
+  const system = await createSystem(config, createLogger(config.logLevel), {
+    database: testDb,
+    skipMigrations: true,
+  });
+  return {
+    ...system,
+    testDb,
+    async dispose() {
+      await system.close();
+      await testDb.dispose();
+    },
+  };
+}
