@@ -39,10 +39,16 @@ export async function createSystem(
     if (report.applied.length > 0) logger.info({ applied: report.applied }, 'migrations applied');
   }
   const metrics = createMetrics();
-  const modules = await createModules({ config, database, db: database.db, logger, metrics });
+  const { list: modules, verifier } = await createModules({
+    config,
+    database,
+    db: database.db,
+    logger,
+    metrics,
+  });
   const readiness: Record<string, () => Promise<void>> = { database: () => database.ping() };
   for (const module of modules) if (module.ready) readiness[module.name] = module.ready;
-  const app = await createHttpApp({ config, logger, metrics, readiness, modules });
+  const app = await createHttpApp({ config, logger, metrics, readiness, modules, verifier });
   let workersStarted = false;
   return {
     config,

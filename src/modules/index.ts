@@ -1,5 +1,6 @@
 import type { Config } from '../config.ts';
 import type { Database, Db } from '../platform/db/index.ts';
+import { type AccessTokenVerifier, noSignIn } from '../platform/http/auth.ts';
 import type { AppModule } from '../platform/module.ts';
 import type { Logger } from '../platform/observability/logger.ts';
 import type { Metrics } from '../platform/observability/metrics.ts';
@@ -13,7 +14,13 @@ export interface ModuleDeps {
   metrics: Metrics;
 }
 
+export interface Modules {
+  list: AppModule[];
+  /** Verifies access tokens for the platform's requireUser/requireRole. */
+  verifier: AccessTokenVerifier;
+}
+
 /** Builds the modules in dependency order; a later module receives the earlier ones it needs. */
-export async function createModules(_deps: ModuleDeps): Promise<AppModule[]> {
-  return [];
+export async function createModules(_deps: ModuleDeps): Promise<Modules> {
+  return { list: [], verifier: noSignIn };
 }

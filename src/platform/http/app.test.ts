@@ -5,6 +5,7 @@ import { DomainError } from '../errors.ts';
 import { createLogger } from '../observability/logger.ts';
 import { createMetrics } from '../observability/metrics.ts';
 import { createHttpApp, type FastifyInstance } from './app.ts';
+import { noSignIn } from './auth.ts';
 
 let ready = true;
 let app: FastifyInstance;
@@ -20,6 +21,7 @@ beforeAll(async () => {
         if (!ready) throw new Error('connection refused');
       },
     },
+    verifier: noSignIn,
     modules: [
       {
         name: 'echo',

@@ -14,6 +14,7 @@ import { enterContext, runWithContext, type WorkContext } from '../context.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { AppModule } from '../module.ts';
+import { type AccessTokenVerifier, authHandlers } from './auth.ts';
 import { handleError, sendProblem } from './problem.ts';
 import { ProblemSchema } from './schemas.ts';
 
@@ -31,6 +32,7 @@ export interface HttpDeps {
   /** Readiness checks by name; /readyz answers 503 when any rejects. */
   readiness: Record<string, () => Promise<void>>;
   modules: AppModule[];
+  verifier: AccessTokenVerifier;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -162,6 +164,11 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       }
     }
   });
+
+  const { requireUser, requireRole } = authHandlers(deps.verifier);
+  app.decorateRequest('principal', null);
+  app.decorate('requireUser', requireUser);
+  app.decorate('requireRole', requireRole);
 
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
