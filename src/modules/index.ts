@@ -1,9 +1,10 @@
 import type { Config } from '../config.ts';
 import type { Database, Db } from '../platform/db/index.ts';
-import { type AccessTokenVerifier, noSignIn } from '../platform/http/auth.ts';
+import type { AccessTokenVerifier } from '../platform/http/auth.ts';
 import type { AppModule } from '../platform/module.ts';
 import type { Logger } from '../platform/observability/logger.ts';
 import type { Metrics } from '../platform/observability/metrics.ts';
+import { createIdentity } from './identity/index.ts';
 
 /** What the composition root hands every module factory. */
 export interface ModuleDeps {
@@ -21,6 +22,7 @@ export interface Modules {
 }
 
 /** Builds the modules in dependency order; a later module receives the earlier ones it needs. */
-export async function createModules(_deps: ModuleDeps): Promise<Modules> {
-  return { list: [], verifier: noSignIn };
+export async function createModules(deps: ModuleDeps): Promise<Modules> {
+  const identity = await createIdentity(deps);
+  return { list: [identity], verifier: identity.verifier };
 }
