@@ -7,6 +7,7 @@ import type { Logger } from '../platform/observability/logger.ts';
 import type { Metrics } from '../platform/observability/metrics.ts';
 import { createIdentity } from './identity/index.ts';
 import { createInventory } from './inventory/index.ts';
+import { createPricing } from './pricing/index.ts';
 
 /** What the composition root hands every module factory. */
 export interface ModuleDeps {
@@ -30,5 +31,6 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
   const events: AppModule = { name: 'events', start: () => bus.start(), stop: () => bus.stop() };
   const identity = await createIdentity(deps);
   const inventory = createInventory(deps);
-  return { list: [events, identity, inventory], bus, verifier: identity.verifier };
+  const pricing = createPricing(deps);
+  return { list: [events, identity, inventory, pricing], bus, verifier: identity.verifier };
 }
