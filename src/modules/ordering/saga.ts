@@ -3,6 +3,7 @@ import { DomainError } from '../../platform/errors.ts';
 import type { EventBus } from '../../platform/events/index.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { InventoryModule } from '../inventory/index.ts';
+import type { PricingModule } from '../pricing/index.ts';
 import { orderEvent } from './events.ts';
 import { type OrderRow, orderStore as store } from './store.ts';
 
@@ -19,6 +20,7 @@ export interface PaymentsPort {
 export interface SagaDeps {
   db: Db;
   inventory: Pick<InventoryModule, 'commit' | 'release' | 'restock' | 'reservations'>;
+  pricing: Pick<PricingModule, 'release'>;
   payments: PaymentsPort;
   bus: Pick<EventBus, 'append' | 'nudge'>;
   logger: Logger;
@@ -144,6 +146,7 @@ export function createSaga(deps: SagaDeps) {
       }
       await transact(db, async (tx) => {
         await inventory.release(tx, order.id, order.cancelReason ?? 'checkout failed');
+        await deps.pricing.release(tx, order.id);
         const moved = await store.advance(tx, order.id, {
           from: 'pending',
           status: 'cancelled',
@@ -179,6 +182,7 @@ export function createSaga(deps: SagaDeps) {
         if (!moved) return;
         const items = await store.itemsOf(tx, [order.id]);
         await inventory.restock(tx, order.id, items, 'order cancelled');
+        await deps.pricing.release(tx, order.id);
         await bus.append(tx, [
           orderEvent('order.cancelled', { ...order, status: 'cancelled' }),
           orderEvent('payment.refunded', { ...order, status: 'cancelled' }, { amount: order.totalAmount }),

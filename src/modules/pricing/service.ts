@@ -1,5 +1,5 @@
 import type { Db } from '../../platform/db/index.ts';
-import { badRequest, conflict, DomainError, notFound } from '../../platform/errors.ts';
+import { badRequest, conflict, type DomainError, notFound } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import {
   type PromotionFields,
