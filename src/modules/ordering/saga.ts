@@ -167,7 +167,7 @@ export function createSaga(deps: SagaDeps) {
 
     async cancel_refund(order, signal) {
       try {
-        await payments.refund(order.id, order.totalAmount, `${order.id}:cancel`, signal);
+        await payments.refund(order.id, order.totalAmount - order.refundedAmount, `${order.id}:cancel`, signal);
       } catch (error) {
         return failStep(order, error, 'refund_failed');
       }
@@ -180,6 +180,7 @@ export function createSaga(deps: SagaDeps) {
           cancelReason: order.cancelReason ?? 'cancelled',
         });
         if (!moved) return;
+        await store.addRefund(tx, order.id, order.totalAmount - order.refundedAmount);
         const items = await store.itemsOf(tx, [order.id]);
         await inventory.restock(tx, order.id, items, 'order cancelled');
         await deps.pricing.release(tx, order.id);
