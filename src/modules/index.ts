@@ -4,6 +4,7 @@ import { type AccessTokenVerifier, noSignIn } from '../platform/http/auth.ts';
 import type { AppModule } from '../platform/module.ts';
 import type { Logger } from '../platform/observability/logger.ts';
 import type { Metrics } from '../platform/observability/metrics.ts';
+import { createPayments } from './payments/index.ts';
 
 /** What the composition root hands every module factory. */
 export interface ModuleDeps {
@@ -21,6 +22,7 @@ export interface Modules {
 }
 
 /** Builds the modules in dependency order; a later module receives the earlier ones it needs. */
-export async function createModules(_deps: ModuleDeps): Promise<Modules> {
-  return { list: [], verifier: noSignIn };
+export async function createModules(deps: ModuleDeps): Promise<Modules> {
+  const payments = await createPayments(deps);
+  return { list: [payments], verifier: noSignIn };
 }
