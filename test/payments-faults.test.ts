@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPayments, type PaymentsModule, startSandbox } from '../src/modules/payments/index.ts';
+import { DomainError } from '../src/platform/errors.ts';
+import { uuidv7 } from '../src/platform/ids.ts';
+import { createLogger } from '../src/platform/observability/logger.ts';
+import { createMetrics } from '../src/platform/observability/metrics.ts';
+import { createTestDatabase, dbKinds, type TestDatabase } from './support/db.ts';
+import { createTestSystem } from './support/system.ts';
+
+/** Repeats a step the way a resumed saga does: same order, same derived key, until the provider answers. */
+async function untilAnswered<T>(step: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step();
+    } catch (error) {
+      const unavailable = error instanceof DomainError && error.code === 'PAYMENT_PROVIDER_UNAVAILABLE';
+      if (!unavailable || attempt >= 30) throw error;
+    }
+  }
+}
+
+describe.each(dbKinds)('payments under provider faults on %s', (kind) => {
+  let database: TestDatabase;
+  let payments: PaymentsModule;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+    payments = await createPayments(
+      {
+        config: { paymentsUrl: undefined, paymentsTimeoutMs: 1000 },
+        db: database.db,
+        logger: createLogger('silent'),
+        metrics: createMetrics(),
+      },
+      { retry: { attempts: 2, baseDelayMs: 2, maxDelayMs: 10 }, breaker: { volumeThreshold: 10_000 } },
+    );
+  });
+  afterAll(async () => {
+    await payments.close?.();
+    await database.dispose();
+  });
+
+  it('captures each order once and conserves money while 40% of answers are lost', async () => {
+    const sandbox = payments.sandbox!;
+    sandbox.setFaults({ errorRate: 0.4, latencyMs: 2 });
+    const orders = Array.from({ length: 12 }, (_, index) => ({ orderId: uuidv7(), amount: 1000 + index }));
+    const signal = () => AbortSignal.timeout(10_000);
+    await Promise.all(
+      orders.map(async ({ orderId, amount }) => {
+        const input = { orderId, amount, currency: 'EUR', token: 'tok_visa' };
+        await untilAnswered(() => payments.authorize(input, signal()));
+        await Promise.all([
+          untilAnswered(() => payments.capture(orderId, signal())),
+          untilAnswered(() => payments.capture(orderId, signal())),
+        ]);
+        await untilAnswered(() => payments.refund(orderId, 250, 'partial', signal()));
+        await untilAnswered(() => payments.refund(orderId, 250, 'partial', signal()));
+      }),
+    );
+    sandbox.setFaults({ errorRate: 0, latencyMs: 0 });
+    const ledger = sandbox.ledger();
+    for (const { orderId, amount } of orders) {
+      const entries = ledger.filter((entry) => entry.reference === orderId);
+      const kinds = entries.map((entry) => entry.kind).sort();
+      expect(kinds).toEqual(['authorize', 'capture', 'refund']);
+      const payment = (await payments.get(orderId))!;
+      expect(payment).toMatchObject({
+        status: 'partially_refunded',
+        capturedAmount: amount,
+        refundedAmount: 250,
+      });
+      const held = entries.reduce(
+        (sum, entry) =>
+          sum + (entry.kind === 'capture' ? entry.amount : entry.kind === 'refund' ? -entry.amount : 0),
+        0,
+      );
+      expect(held).toBe(payment.capturedAmount - payment.refundedAmount);
+    }
+  });
+});
+
+describe.each(dbKinds)('payments in the assembled system on %s', (kind) => {
+  it('starts its own sandbox without PAYMENTS_URL and closes it with the system', async () => {
+    const system = await createTestSystem(kind);
+    const payments = system.modules.find((module) => module.name === 'payments') as PaymentsModule;
+    const sandboxUrl = payments.sandbox!.url;
+    const orderId = uuidv7();
+    const payment = await payments.authorize(
+      { orderId, amount: 1500, currency: 'EUR', token: 'tok_visa' },
+      AbortSignal.timeout(5000),
+    );
+    expect(payment.status).toBe('authorized');
+    await system.dispose();
+    await expect(fetch(`${sandboxUrl}/v1/ledger`)).rejects.toThrow();
+  });
+
+  it('talks to the provider at PAYMENTS_URL when it is set', async () => {
+    const external = await startSandbox();
+    const system = await createTestSystem(kind, { PAYMENTS_URL: external.url });
+    try {
+      const payments = system.modules.find((module) => module.name === 'payments') as PaymentsModule;
+      expect(payments.sandbox).toBeUndefined();
+      const orderId = uuidv7();
+      await payments.authorize(
+        { orderId, amount: 300, currency: 'EUR', token: 'tok_visa' },
+        AbortSignal.timeout(5000),
+      );
+      expect(external.ledger()).toEqual([expect.objectContaining({ kind: 'authorize', reference: orderId })]);
+    } finally {
+      await system.dispose();
+      await external.close();
+    }
+  });
+});
