@@ -211,19 +211,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const { reference } = body;
     if (typeof reference !== 'string' || reference === '')
       throw new ProviderError(400, 'invalid_request', 'reference is required');
+    const matching = [...authorizations.values()].filter((auth) => auth.reference === reference);
+    if (matching.some((auth) => auth.status === 'captured'))
+      throw new ProviderError(409, 'already_captured', 'a captured authorization cannot be reversed');
     reversedReferences.add(reference);
     const voided: string[] = [];
-    let captured = false;
-    for (const auth of authorizations.values()) {
-      if (auth.reference !== reference) continue;
-      if (auth.status === 'captured') captured = true;
-      if (auth.status !== 'authorized') continue;
+    for (const auth of matching.filter((each) => each.status === 'authorized')) {
       auth.status = 'voided';
       voided.push(auth.id);
       record('reversal', auth, auth.amount, key);
     }
-    if (captured)
-      throw new ProviderError(409, 'already_captured', 'a captured authorization cannot be reversed');
     return { status: 200, body: { reference, voided } };
   }
 
@@ -264,7 +261,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     });
     answers.set(key, { fingerprint, answer });
     // A failure on the provider's side is not an answer to keep: a retry may do the work.
-    answer.catch(() => answers.delete(key));
+    answer.catch(() => {
+      if (answers.get(key)?.answer === answer) answers.delete(key);
+    });
     return answer;
   }
 
