@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.ts';
 import { createPayments, type PaymentsModule, startSandbox } from '../src/modules/payments/index.ts';
 import { DomainError } from '../src/platform/errors.ts';
+import { createHttpApp } from '../src/platform/http/app.ts';
+import { noSignIn } from '../src/platform/http/auth.ts';
 import { uuidv7 } from '../src/platform/ids.ts';
+import type { AppModule } from '../src/platform/module.ts';
 import { createLogger } from '../src/platform/observability/logger.ts';
 import { createMetrics } from '../src/platform/observability/metrics.ts';
 import { createTestDatabase, dbKinds, type TestDatabase } from './support/db.ts';
@@ -75,6 +79,59 @@ describe.each(dbKinds)('payments under provider faults on %s', (kind) => {
         0,
       );
       expect(held).toBe(payment.capturedAmount - payment.refundedAmount);
+    }
+  });
+});
+
+describe.each(dbKinds)('an open payment breaker over HTTP on %s', (kind) => {
+  it('answers 503 PAYMENT_PROVIDER_UNAVAILABLE with Retry-After without waiting for the provider', async () => {
+    const database = await createTestDatabase(kind);
+    const metrics = createMetrics();
+    const payments = await createPayments(
+      {
+        config: { paymentsUrl: undefined, paymentsTimeoutMs: 1000 },
+        db: database.db,
+        logger: createLogger('silent'),
+        metrics,
+      },
+      { retry: { attempts: 1 }, breaker: { volumeThreshold: 2, resetTimeoutMs: 30_000 } },
+    );
+    // A stand-in for the checkout route: the request's signal goes down into the payment call.
+    const checkout: AppModule = {
+      name: 'checkout-harness',
+      routes: (scope) => {
+        scope.post('/pay', async (request, reply) => {
+          const payment = await payments.authorize(
+            { orderId: uuidv7(), amount: 100, currency: 'EUR', token: 'tok_visa' },
+            request.workContext.signal,
+          );
+          return reply.code(201).send(payment);
+        });
+      },
+    };
+    const app = await createHttpApp({
+      config: loadConfig({}),
+      logger: createLogger('silent'),
+      metrics,
+      readiness: {},
+      verifier: noSignIn,
+      modules: [checkout],
+    });
+    try {
+      payments.sandbox!.setFaults({ outage: true });
+      for (let call = 0; call < 2; call++)
+        expect((await app.inject({ method: 'POST', url: '/v1/pay' })).statusCode).toBe(503);
+      payments.sandbox!.setFaults({ outage: false });
+      const response = await app.inject({ method: 'POST', url: '/v1/pay' });
+      expect(response.statusCode).toBe(503);
+      expect(response.headers['content-type']).toContain('application/problem+json');
+      expect(response.json()).toMatchObject({ code: 'PAYMENT_PROVIDER_UNAVAILABLE', status: 503 });
+      expect(Number(response.headers['retry-after'])).toBeGreaterThan(1);
+      expect(payments.sandbox!.ledger()).toEqual([]);
+    } finally {
+      await app.close();
+      await payments.close?.();
+      await database.dispose();
     }
   });
 });

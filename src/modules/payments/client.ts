@@ -100,7 +100,7 @@ export function createPaymentsClient(options: PaymentsClientOptions): PaymentsCl
   const breakerOptions = { ...DEFAULT_BREAKER, ...options.breaker };
   const outcomes = options.metrics.counter(
     'payments_provider_calls_total',
-    'Payment provider operations by outcome (success, declined, rejected, failed, unavailable, aborted)',
+    'Payment provider operations by outcome (success, declined, rejected, failed, unavailable, aborted, error)',
     ['operation', 'outcome'],
   );
   const retries = options.metrics.counter(
@@ -117,7 +117,7 @@ export function createPaymentsClient(options: PaymentsClientOptions): PaymentsCl
   async function attempt(request: ProviderRequest, signal: AbortSignal): Promise<unknown> {
     const attemptSignal = AbortSignal.any([signal, AbortSignal.timeout(options.timeoutMs)]);
     let response: Response;
-    let body: Record<string, unknown>;
+    let text: string;
     try {
       response = await fetch(new URL(request.path, options.baseUrl), {
         method: 'POST',
@@ -125,7 +125,7 @@ export function createPaymentsClient(options: PaymentsClientOptions): PaymentsCl
         body: JSON.stringify(request.body),
         signal: attemptSignal,
       });
-      body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+      text = await response.text();
     } catch (error) {
       if (signal.aborted) throw signal.reason;
       const what = attemptSignal.aborted ? `no answer within ${options.timeoutMs} ms` : 'network error';
@@ -134,6 +134,9 @@ export function createPaymentsClient(options: PaymentsClientOptions): PaymentsCl
     if (response.status >= 500 || response.status === 429 || response.status === 408) {
       throw new TransientProviderError(`payment provider ${request.operation} answered ${response.status}`);
     }
+    const body = parseObject(text);
+    // An answer we cannot read tells us nothing; asking again with the same key is safe.
+    if (!body) throw new TransientProviderError(`payment provider ${request.operation}: unreadable answer`);
     // A decline is an answer, not a failure of the provider.
     if (response.ok || (response.status === 402 && body.status === 'declined')) return body;
     throw new ProviderRejection(response.status, String(body.code ?? 'unknown'), String(body.message ?? ''));
@@ -181,7 +184,7 @@ export function createPaymentsClient(options: PaymentsClientOptions): PaymentsCl
           );
         }
         if (!(error instanceof TransientProviderError)) {
-          count(error instanceof ProviderRejection ? 'rejected' : 'aborted');
+          count(error instanceof ProviderRejection ? 'rejected' : signal.aborted ? 'aborted' : 'error');
           throw error;
         }
         if (attemptNumber >= retry.attempts) {
@@ -230,4 +233,13 @@ export function createPaymentsClient(options: PaymentsClientOptions): PaymentsCl
       call({ operation: 'reverse', path: '/v1/reversals', body: { reference }, key }, signal),
     close: () => breaker.shutdown(),
   };
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
