@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DomainError } from '../../platform/errors.ts';
+import { createLogger } from '../../platform/observability/logger.ts';
 import { createMetrics, type Metrics } from '../../platform/observability/metrics.ts';
 import { createPaymentsClient, type PaymentsClient, type PaymentsClientOptions } from './client.ts';
 import { ProviderRejection } from './errors.ts';
@@ -22,6 +23,7 @@ describe('payments client against the sandbox', () => {
       baseUrl: sandbox.url,
       timeoutMs: 1000,
       metrics,
+      logger: createLogger('silent'),
       retry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 20 },
       breaker: { volumeThreshold: 100 },
       ...options,

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import CircuitBreaker from 'opossum';
+import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import { paymentProviderUnavailable, ProviderRejection } from './errors.ts';
 
@@ -49,6 +50,7 @@ export interface PaymentsClientOptions {
   /** Budget of one attempt; the caller's signal bounds the whole operation, retries included. */
   timeoutMs: number;
   metrics: Metrics;
+  logger: Logger;
   retry?: Partial<RetryOptions>;
   breaker?: Partial<BreakerOptions>;
 }
@@ -156,9 +158,16 @@ export function createPaymentsClient(options: PaymentsClientOptions): PaymentsCl
   breaker.on('open', () => {
     openedAt = Date.now();
     breakerState.set(BREAKER_STATE.open);
+    options.logger.warn(
+      { resetTimeoutMs: breakerOptions.resetTimeoutMs },
+      'payment provider circuit breaker opened: failing fast',
+    );
   });
   breaker.on('halfOpen', () => breakerState.set(BREAKER_STATE.half_open));
-  breaker.on('close', () => breakerState.set(BREAKER_STATE.closed));
+  breaker.on('close', () => {
+    breakerState.set(BREAKER_STATE.closed);
+    options.logger.info('payment provider circuit breaker closed: provider healthy again');
+  });
 
   const secondsUntilTrial = () =>
     Math.max(1, Math.ceil((openedAt + breakerOptions.resetTimeoutMs - Date.now()) / 1000));
@@ -196,6 +205,10 @@ export function createPaymentsClient(options: PaymentsClientOptions): PaymentsCl
           );
         }
         retries.inc({ operation: request.operation });
+        options.logger.debug(
+          { err: error, operation: request.operation, attemptNumber },
+          'retrying payment call',
+        );
         // Full jitter: spread the retries of many callers instead of hitting the provider in waves.
         const ceiling = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attemptNumber - 1));
         await sleep(Math.random() * ceiling, undefined, { signal }).catch(() => {

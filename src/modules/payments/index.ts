@@ -44,6 +44,7 @@ export async function createPayments(
     baseUrl: deps.config.paymentsUrl ?? sandbox!.url,
     timeoutMs: deps.config.paymentsTimeoutMs,
     metrics: deps.metrics,
+    logger: deps.logger,
     retry: options.retry,
     breaker: options.breaker,
   });
