@@ -21,6 +21,8 @@ export interface Config {
   jwtAudience: string;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
+  argon2MemoryKib: number;
+  argon2TimeCost: number;
   paymentsUrl: string | undefined;
   paymentsTimeoutMs: number;
   reservationTtlSeconds: number;
@@ -107,6 +109,8 @@ export function loadConfig(env: Env = process.env): Config {
     jwtAudience: env.JWT_AUDIENCE || 'emporium-api',
     accessTokenTtlSeconds: integer(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 10, 86_400),
     refreshTokenTtlSeconds: integer(env, 'REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 60, 365 * 86_400),
+    argon2MemoryKib: integer(env, 'ARGON2_MEMORY_KIB', 19_456, 1024, 4_194_304),
+    argon2TimeCost: integer(env, 'ARGON2_TIME_COST', 2, 1, 20),
     paymentsUrl: url(env, 'PAYMENTS_URL', ['http:', 'https:']),
     paymentsTimeoutMs: integer(env, 'PAYMENTS_TIMEOUT_MS', 3000, 50, 60_000),
     reservationTtlSeconds: integer(env, 'RESERVATION_TTL_SECONDS', 900, 5, 86_400),

@@ -1,9 +1,11 @@
 import type { Config } from '../config.ts';
 import type { Database, Db } from '../platform/db/index.ts';
-import { type AccessTokenVerifier, noSignIn } from '../platform/http/auth.ts';
+import type { AccessTokenVerifier } from '../platform/http/auth.ts';
 import type { AppModule } from '../platform/module.ts';
 import type { Logger } from '../platform/observability/logger.ts';
 import type { Metrics } from '../platform/observability/metrics.ts';
+import { createIdentity } from './identity/index.ts';
+import { createInventory } from './inventory/index.ts';
 import { createPayments } from './payments/index.ts';
 
 /** What the composition root hands every module factory. */
@@ -23,6 +25,8 @@ export interface Modules {
 
 /** Builds the modules in dependency order; a later module receives the earlier ones it needs. */
 export async function createModules(deps: ModuleDeps): Promise<Modules> {
+  const identity = await createIdentity(deps);
+  const inventory = createInventory(deps);
   const payments = await createPayments(deps);
-  return { list: [payments], verifier: noSignIn };
+  return { list: [identity, inventory, payments], verifier: identity.verifier };
 }

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 
 /**
- * A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then random bits. Ids sort by creation
- * time, so B-tree indexes on them stay append-mostly.
+ * UUIDv7 (RFC 9562): a 48-bit millisecond timestamp, then random bits. Time-ordered ids keep
+ * B-tree inserts at the right edge of the index and sort by creation.
  */
-export function uuidv7(now = Date.now()): string {
+export function uuidv7(now: number = Date.now()): string {
   const bytes = randomBytes(16);
   bytes.writeUIntBE(now, 0, 6);
   bytes[6] = (bytes[6] & 0x0f) | 0x70;
