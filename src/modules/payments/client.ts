@@ -55,10 +55,13 @@ export interface PaymentsClientOptions {
   breaker?: Partial<BreakerOptions>;
 }
 
-/** Every call: the caller's deadline and the idempotency key shared by all retries of this operation. */
+/**
+ * Every call: the idempotency key shared by all retries of this operation, and the caller's
+ * deadline. Without a signal the call is still bounded: attempts times the per-attempt timeout.
+ */
 export interface CallOptions {
   key: string;
-  signal: AbortSignal;
+  signal?: AbortSignal;
 }
 
 export interface PaymentsClient {
@@ -116,8 +119,9 @@ export function createPaymentsClient(options: PaymentsClientOptions): PaymentsCl
   );
 
   /** One HTTP attempt under its own timeout, itself bounded by the caller's signal. */
-  async function attempt(request: ProviderRequest, signal: AbortSignal): Promise<unknown> {
-    const attemptSignal = AbortSignal.any([signal, AbortSignal.timeout(options.timeoutMs)]);
+  async function attempt(request: ProviderRequest, signal: AbortSignal | undefined): Promise<unknown> {
+    const timeout = AbortSignal.timeout(options.timeoutMs);
+    const attemptSignal = signal ? AbortSignal.any([signal, timeout]) : timeout;
     let response: Response;
     let text: string;
     try {
@@ -129,7 +133,7 @@ export function createPaymentsClient(options: PaymentsClientOptions): PaymentsCl
       });
       text = await response.text();
     } catch (error) {
-      if (signal.aborted) throw signal.reason;
+      if (signal?.aborted) throw signal.reason;
       const what = attemptSignal.aborted ? `no answer within ${options.timeoutMs} ms` : 'network error';
       throw new TransientProviderError(`payment provider ${request.operation}: ${what}`, { cause: error });
     }
@@ -172,10 +176,10 @@ export function createPaymentsClient(options: PaymentsClientOptions): PaymentsCl
   const secondsUntilTrial = () =>
     Math.max(1, Math.ceil((openedAt + breakerOptions.resetTimeoutMs - Date.now()) / 1000));
 
-  async function call<T>(request: ProviderRequest, signal: AbortSignal): Promise<T> {
+  async function call<T>(request: ProviderRequest, signal: AbortSignal | undefined): Promise<T> {
     const count = (outcome: string) => outcomes.inc({ operation: request.operation, outcome });
     for (let attemptNumber = 1; ; attemptNumber++) {
-      if (signal.aborted) {
+      if (signal?.aborted) {
         count('aborted');
         throw signal.reason;
       }
@@ -193,7 +197,7 @@ export function createPaymentsClient(options: PaymentsClientOptions): PaymentsCl
           );
         }
         if (!(error instanceof TransientProviderError)) {
-          count(error instanceof ProviderRejection ? 'rejected' : signal.aborted ? 'aborted' : 'error');
+          count(error instanceof ProviderRejection ? 'rejected' : signal?.aborted ? 'aborted' : 'error');
           throw error;
         }
         if (attemptNumber >= retry.attempts) {
@@ -213,7 +217,7 @@ export function createPaymentsClient(options: PaymentsClientOptions): PaymentsCl
         const ceiling = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attemptNumber - 1));
         await sleep(Math.random() * ceiling, undefined, { signal }).catch(() => {
           count('aborted');
-          throw signal.reason;
+          throw signal?.reason;
         });
       }
     }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, dbKinds, type TestDatabase } from '../../../test/support/db.ts';
+import { runWithContext } from '../../platform/context.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import { createLogger } from '../../platform/observability/logger.ts';
 import { createMetrics } from '../../platform/observability/metrics.ts';
@@ -175,6 +176,21 @@ describe.each(dbKinds)('payments service on %s', (kind) => {
     expect(await payments.get(orderId)).toMatchObject({ status: 'pending' });
     expect(await payments.voidAuthorization(orderId, signal())).toMatchObject({ status: 'voided' });
     expect(ledgerOf(orderId).map((entry) => entry.kind)).toEqual(['authorize', 'reversal']);
+  });
+
+  it('without a signal of its own, follows the work context deadline (or none, bounded by retries)', async () => {
+    const unbounded = await payments.authorize({
+      orderId: uuidv7(),
+      amount: 10,
+      currency: 'EUR',
+      token: 'tok_visa',
+    });
+    expect(unbounded.status).toBe('authorized');
+    const orderId = uuidv7();
+    const error = await runWithContext({ signal: AbortSignal.timeout(200) }, () =>
+      payments.authorize({ orderId, amount: 10, currency: 'EUR', token: 'tok_slow' }),
+    ).catch((caught) => caught);
+    expect(error.name).toBe('TimeoutError');
   });
 
   it('rejects nonsense amounts and currencies before calling anyone', async () => {

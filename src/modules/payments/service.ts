@@ -1,3 +1,4 @@
+import { currentSignal } from '../../platform/context.ts';
 import { badRequest, conflict, notFound } from '../../platform/errors.ts';
 import type { PaymentsClient } from './client.ts';
 import {
@@ -32,16 +33,18 @@ export interface AuthorizeInput {
 /**
  * What the checkout saga calls. Every step derives its idempotency key from the order id, so a
  * saga resumed after a crash repeats a step and the provider answers it without a second effect.
+ * `signal` is the caller's deadline; without one the current request's signal applies, and the
+ * call stays bounded by the retry budget either way.
  */
 export interface PaymentsService {
   /** Authorizes the order's amount; throws 402 PAYMENT_DECLINED on a decline. */
-  authorize(input: AuthorizeInput, signal: AbortSignal): Promise<Payment>;
+  authorize(input: AuthorizeInput, signal?: AbortSignal): Promise<Payment>;
   /** Captures the authorized amount; a repeat returns the same captured payment. */
-  capture(orderId: string, signal: AbortSignal): Promise<Payment>;
+  capture(orderId: string, signal?: AbortSignal): Promise<Payment>;
   /** Releases an uncaptured authorization (also one whose answer never came); undefined when none was tried. */
-  voidAuthorization(orderId: string, signal: AbortSignal): Promise<Payment | undefined>;
+  voidAuthorization(orderId: string, signal?: AbortSignal): Promise<Payment | undefined>;
   /** Refunds `amount` of the captured money; `key` names this refund, so repeating it refunds once. */
-  refund(orderId: string, amount: number, key: string, signal: AbortSignal): Promise<Payment>;
+  refund(orderId: string, amount: number, key: string, signal?: AbortSignal): Promise<Payment>;
   get(orderId: string): Promise<Payment | undefined>;
 }
 
@@ -77,6 +80,7 @@ function rethrow(error: unknown): never {
 }
 
 export function createPaymentsService(store: PaymentsStore, client: PaymentsClient): PaymentsService {
+  const deadline = (signal: AbortSignal | undefined) => signal ?? currentSignal();
   const existing = async (orderId: string) => {
     const row = await store.findByOrder(orderId);
     if (!row) throw notFound(`The payment for order ${orderId}`);
@@ -95,7 +99,7 @@ export function createPaymentsService(store: PaymentsStore, client: PaymentsClie
       if (row.status !== 'pending') return toPayment(row);
       const key = operationKey(orderId, 'authorize');
       const answer = await client
-        .authorize({ amount, currency, token, reference: orderId }, { key, signal })
+        .authorize({ amount, currency, token, reference: orderId }, { key, signal: deadline(signal) })
         .catch(async (error: unknown) => {
           if (error instanceof ProviderRejection) await store.markFailed(row.id);
           return rethrow(error);
@@ -119,7 +123,9 @@ export function createPaymentsService(store: PaymentsStore, client: PaymentsClie
       if (CAPTURED.includes(row.status)) return toPayment(row);
       if (row.status !== 'authorized') throw paymentStateConflict(orderId, row.status, 'captured');
       const key = operationKey(orderId, 'capture');
-      const answer = await client.capture(row.provider_authorization_id!, { key, signal }).catch(rethrow);
+      const answer = await client
+        .capture(row.provider_authorization_id!, { key, signal: deadline(signal) })
+        .catch(rethrow);
       return toPayment(
         await store.confirm(row.id, {
           kind: 'capture',
@@ -139,7 +145,9 @@ export function createPaymentsService(store: PaymentsStore, client: PaymentsClie
       if (['voided', 'declined', 'failed'].includes(row.status)) return toPayment(row);
       if (row.status === 'authorized') {
         const key = operationKey(orderId, 'void');
-        const answer = await client.void(row.provider_authorization_id!, { key, signal }).catch(rethrow);
+        const answer = await client
+          .void(row.provider_authorization_id!, { key, signal: deadline(signal) })
+          .catch(rethrow);
         return toPayment(
           await store.confirm(row.id, {
             kind: 'void',
@@ -155,7 +163,7 @@ export function createPaymentsService(store: PaymentsStore, client: PaymentsClie
         // The authorization's answer never came: reverse by our reference, which also makes the
         // provider decline that authorization should it still arrive.
         const key = operationKey(orderId, 'reverse');
-        const answer = await client.reverse(orderId, { key, signal }).catch(rethrow);
+        const answer = await client.reverse(orderId, { key, signal: deadline(signal) }).catch(rethrow);
         const voided = answer.voided[0];
         return toPayment(
           await store.confirm(row.id, {
@@ -186,7 +194,7 @@ export function createPaymentsService(store: PaymentsStore, client: PaymentsClie
       if (!CAPTURED.includes(row.status)) throw paymentStateConflict(orderId, row.status, 'refunded');
       if (amount > row.captured_amount - row.refunded_amount) throw refundExceedsCaptured(orderId);
       const answer = await client
-        .refund(row.provider_authorization_id!, amount, { key, signal })
+        .refund(row.provider_authorization_id!, amount, { key, signal: deadline(signal) })
         .catch((error: unknown) => {
           // Another refund may have got there first: the provider's total is the one that counts.
           if (error instanceof ProviderRejection && error.code === 'refund_exceeds_captured')
