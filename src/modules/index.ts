@@ -1,5 +1,6 @@
 import type { Config } from '../config.ts';
 import type { Database, Db } from '../platform/db/index.ts';
+import { createEventBus, type EventBus } from '../platform/events/index.ts';
 import type { AccessTokenVerifier } from '../platform/http/auth.ts';
 import type { AppModule } from '../platform/module.ts';
 import type { Logger } from '../platform/observability/logger.ts';
@@ -19,14 +20,17 @@ export interface ModuleDeps {
 
 export interface Modules {
   list: AppModule[];
+  bus: EventBus;
   /** Verifies access tokens for the platform's requireUser/requireRole. */
   verifier: AccessTokenVerifier;
 }
 
 /** Builds the modules in dependency order; a later module receives the earlier ones it needs. */
 export async function createModules(deps: ModuleDeps): Promise<Modules> {
+  const bus = createEventBus({ db: deps.db, logger: deps.logger, metrics: deps.metrics });
+  const events: AppModule = { name: 'events', start: () => bus.start(), stop: () => bus.stop() };
   const identity = await createIdentity(deps);
   const inventory = createInventory(deps);
   const payments = await createPayments(deps);
-  return { list: [identity, inventory, payments], verifier: identity.verifier };
+  return { list: [events, identity, inventory, payments], bus, verifier: identity.verifier };
 }
