@@ -88,6 +88,9 @@ describe.each(dbKinds)('payments service on %s', (kind) => {
     ).rejects.toMatchObject({ status: 503, code: 'PAYMENT_PROVIDER_UNAVAILABLE' });
     expect(await payments.get(orderId)).toMatchObject({ status: 'pending' });
     expect(await payments.voidAuthorization(orderId, signal())).toMatchObject({ status: 'failed' });
+    await expect(
+      payments.authorize({ orderId, amount: 500, currency: 'EUR', token: 'tok_error' }, signal()),
+    ).rejects.toMatchObject({ status: 409, code: 'PAYMENT_STATE_CONFLICT' });
     expect(ledgerOf(orderId)).toEqual([]);
   });
 

@@ -96,6 +96,9 @@ export function createPaymentsService(store: PaymentsStore, client: PaymentsClie
         throw conflict('PAYMENT_MISMATCH', `order ${orderId} already has a payment of another amount`);
       }
       if (row.status === 'declined') throw paymentDeclined(orderId);
+      // A payment that failed or was voided stays so; the order needs a new checkout.
+      if (row.status === 'failed' || row.status === 'voided')
+        throw paymentStateConflict(orderId, row.status, 'authorized');
       if (row.status !== 'pending') return toPayment(row);
       const key = operationKey(orderId, 'authorize');
       const answer = await client
