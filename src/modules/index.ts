@@ -8,6 +8,7 @@ import type { Metrics } from '../platform/observability/metrics.ts';
 import { createIdentity } from './identity/index.ts';
 import { createInventory } from './inventory/index.ts';
 import { createPayments } from './payments/index.ts';
+import { createPricing } from './pricing/index.ts';
 
 /** What the composition root hands every module factory. */
 export interface ModuleDeps {
@@ -31,6 +32,7 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
   const events: AppModule = { name: 'events', start: () => bus.start(), stop: () => bus.stop() };
   const identity = await createIdentity(deps);
   const inventory = createInventory(deps);
+  const pricing = createPricing(deps);
   const payments = await createPayments(deps);
-  return { list: [events, identity, inventory, payments], bus, verifier: identity.verifier };
+  return { list: [events, identity, inventory, pricing, payments], bus, verifier: identity.verifier };
 }

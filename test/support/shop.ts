@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { SignedInUser } from './auth.ts';
 import type { TestSystem } from './system.ts';
 
-export const ADDRESS = { name: 'Ada Lovelace', line1: '1 Analytical St', city: 'London', postalCode: 'N1 9GU', country: 'GB' };
+export const ADDRESS = {
+  name: 'Ada Lovelace',
+  line1: '1 Analytical St',
+  city: 'London',
+  postalCode: 'N1 9GU',
+  country: 'GB',
+};
 
 export interface TestVariant {
   productId: string;
@@ -26,16 +32,29 @@ export async function createProduct(
     payload: {
       name: options.name ?? `Test product ${sku}`,
       description: 'A product made by a test',
-      variants: [{ sku, price: { amount: price, currency: 'EUR' }, stock: options.stock ?? 10, attributes: { size: 'M' } }],
+      variants: [
+        {
+          sku,
+          price: { amount: price, currency: 'EUR' },
+          stock: options.stock ?? 10,
+          attributes: { size: 'M' },
+        },
+      ],
     },
   });
-  if (response.statusCode !== 201) throw new Error(`product create failed: ${response.statusCode} ${response.body}`);
+  if (response.statusCode !== 201)
+    throw new Error(`product create failed: ${response.statusCode} ${response.body}`);
   const product = response.json();
   return { productId: product.id, variantId: product.variants[0].id, sku, price };
 }
 
 export async function addToCart(system: TestSystem, user: SignedInUser, variantId: string, quantity = 1) {
-  return system.app.inject({ method: 'POST', url: '/v1/cart/items', headers: user.headers, payload: { variantId, quantity } });
+  return system.app.inject({
+    method: 'POST',
+    url: '/v1/cart/items',
+    headers: user.headers,
+    payload: { variantId, quantity },
+  });
 }
 
 export async function checkout(
@@ -52,12 +71,20 @@ export async function checkout(
 }
 
 export async function stockOf(system: TestSystem, staff: SignedInUser, sku: string) {
-  const response = await system.app.inject({ method: 'GET', url: `/v1/inventory/${sku}`, headers: staff.headers });
+  const response = await system.app.inject({
+    method: 'GET',
+    url: `/v1/inventory/${sku}`,
+    headers: staff.headers,
+  });
   return response.json() as { onHand: number; reserved: number; available: number };
 }
 
 /** Polls until `check` returns a value or the time runs out. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000, intervalMs = 100): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
