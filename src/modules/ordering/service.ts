@@ -91,7 +91,11 @@ export function toOrder(row: OrderRow, items: OrderItemRow[]): Order {
       total: money(row.totalAmount),
     },
     shippingAddress: row.shippingAddress as unknown as ShippingAddress,
-    payment: { status: row.paymentStatus, amount: money(row.totalAmount), refunded: money(row.refundedAmount) },
+    payment: {
+      status: row.paymentStatus,
+      amount: money(row.totalAmount),
+      refunded: money(row.refundedAmount),
+    },
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };

@@ -334,9 +334,12 @@ export const orderStore = {
 
   /** Locks an order for the rest of the transaction: fulfillments and returns of one order queue here. */
   lockById(executor: Db, id: string): Promise<OrderRow | undefined> {
-    return tables(executor).selectFrom('orders').select(orderColumns).where('id', '=', id).forUpdate().executeTakeFirst() as Promise<
-      OrderRow | undefined
-    >;
+    return tables(executor)
+      .selectFrom('orders')
+      .select(orderColumns)
+      .where('id', '=', id)
+      .forUpdate()
+      .executeTakeFirst() as Promise<OrderRow | undefined>;
   },
 
   /** Adds a refund to the order (the CHECK keeps it within the total). */
