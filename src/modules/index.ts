@@ -4,8 +4,10 @@ import type { AccessTokenVerifier } from '../platform/http/auth.ts';
 import type { AppModule } from '../platform/module.ts';
 import type { Logger } from '../platform/observability/logger.ts';
 import type { Metrics } from '../platform/observability/metrics.ts';
+import { createCatalog } from './catalog/index.ts';
 import { createIdentity } from './identity/index.ts';
 import { createInventory } from './inventory/index.ts';
+import { createReviews } from './reviews/index.ts';
 
 /** What the composition root hands every module factory. */
 export interface ModuleDeps {
@@ -26,5 +28,7 @@ export interface Modules {
 export async function createModules(deps: ModuleDeps): Promise<Modules> {
   const identity = await createIdentity(deps);
   const inventory = createInventory(deps);
-  return { list: [identity, inventory], verifier: identity.verifier };
+  const catalog = await createCatalog({ ...deps, inventory });
+  const reviews = createReviews({ ...deps, catalog });
+  return { list: [identity, inventory, catalog, reviews], verifier: identity.verifier };
 }
