@@ -369,7 +369,8 @@ function demoProduct(index: number, currency: string) {
   const leaf = LEAVES[index % LEAVES.length];
   const noun = pick(random, leaf.nouns);
   const name = `${pick(random, ADJECTIVES)} ${pick(random, MATERIALS)} ${noun}`;
-  const description = `A ${name.toLowerCase()} from our ${leaf.name.toLowerCase()} range, ${pick(random, QUALITIES)}. ${pick(random, QUALITIES)[0].toUpperCase()}${pick(random, QUALITIES).slice(1)}; free returns within 30 days.`;
+  const quality = pick(random, QUALITIES);
+  const description = `A ${name.toLowerCase()} from our ${leaf.name.toLowerCase()} range: ${pick(random, QUALITIES)}. ${quality[0].toUpperCase()}${quality.slice(1)}, with free returns within 30 days.`;
   const basePrice = Math.round((leaf.price[0] + random() * (leaf.price[1] - leaf.price[0])) / 100) * 100 - 10;
   const variantCount = 1 + Math.floor(random() * 5);
   const attributes = variantAttributes(leaf.kind, random, variantCount);
