@@ -43,7 +43,7 @@ export async function createCatalog(deps: {
   });
   const seed = async (count: number) => {
     const added = await seedCatalog(deps.db, deps.inventory, count, deps.config.storeCurrency);
-    if (added > 0) await service.evict('*');
+    if (added > 0) await service.evictLists();
     return added;
   };
   // First start of an empty database: load the demo catalog. An existing one costs one indexed probe.

@@ -162,6 +162,7 @@ export function createCatalogService(deps: CatalogDeps) {
     await cache.deleteByPrefix(LIST_PREFIX);
   }
 
+
   async function resolveCategories(executor: Db, slugs: string[]): Promise<string[]> {
     const found = await store.categoriesBySlugs(executor, slugs);
     if (found.length !== slugs.length) {
@@ -442,6 +443,12 @@ export function createCatalogService(deps: CatalogDeps) {
 
     /** Drops cached renderings of a product and every list page, after a change made elsewhere. */
     evict: (productId: string): Promise<void> => invalidate(productId),
+
+    /** Drops every cached list page (products were added in bulk). */
+    async evictLists(): Promise<void> {
+      generation++;
+      await cache.deleteByPrefix(LIST_PREFIX);
+    },
 
     /** Prices and names as they are now, for carts and checkout; archived variants are flagged. */
     async variantsForCheckout(variantIds: readonly string[], executor: Db = db): Promise<CheckoutVariant[]> {
