@@ -162,7 +162,6 @@ export function createCatalogService(deps: CatalogDeps) {
     await cache.deleteByPrefix(LIST_PREFIX);
   }
 
-
   async function resolveCategories(executor: Db, slugs: string[]): Promise<string[]> {
     const found = await store.categoriesBySlugs(executor, slugs);
     if (found.length !== slugs.length) {
