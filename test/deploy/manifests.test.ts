@@ -1,0 +1,317 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { loadConfig } from '../../src/config.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
+const CHART = 'deploy/helm/emporium';
+/** Scaled-out settings of DESIGN.md that the config may not read yet; nothing else is allowed. */
+const PLANNED_SETTINGS = ['REDIS_URL', 'AMQP_URL'];
+
+/** Compose's `${NAME:-default}` with nothing set in the environment: the default. */
+function interpolateDefaults(value: string): string {
+  return value.replace(
+    /\$\{[A-Z_]+(?::?-([^}]*))?\}/g,
+    (_match, fallback: string | undefined) => fallback ?? '',
+  );
+}
+
+/** The value at a dotted path of a parsed document, or undefined when any step is missing. */
+function lookup(document: unknown, dotted: string): unknown {
+  let node = document;
+  for (const key of dotted.split('.')) {
+    if (node === null || typeof node !== 'object' || !(key in node)) return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
+}
+
+/** Every setting name src/config.ts reads from the environment. */
+function configSettings(): Set<string> {
+  const source = read('src/config.ts');
+  const names = [
+    ...source.matchAll(/env\.([A-Z][A-Z0-9_]+)/g),
+    ...source.matchAll(/env, '([A-Z][A-Z0-9_]+)'/g),
+  ].map((match) => match[1]);
+  return new Set(names);
+}
+
+describe('Dockerfile', () => {
+  const dockerfile = read('deploy/Dockerfile');
+  const instructions = dockerfile
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .filter((line) => line.trim() && !line.trim().startsWith('#'));
+  const runtime = instructions.slice(instructions.findLastIndex((line) => line.startsWith('FROM ')));
+
+  it('builds in stages on Node 24 and installs production dependencies only', () => {
+    expect(instructions.filter((line) => line.startsWith('FROM ')).length).toBeGreaterThanOrEqual(2);
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-[a-z-]*slim$/m);
+    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+    expect(runtime.some((line) => /^COPY --from=deps .*node_modules/.test(line))).toBe(true);
+  });
+
+  it('runs `node src/main.ts serve` as a non-root user, with health check, stop signal, port and volume', () => {
+    const user = runtime.find((line) => line.startsWith('USER '));
+    expect(user).toBeDefined();
+    expect(user).not.toMatch(/^USER (root|0)\b/);
+    expect(runtime).toContain('ENTRYPOINT ["node", "src/main.ts"]');
+    expect(runtime).toContain('CMD ["serve"]');
+    expect(runtime.find((line) => line.startsWith('HEALTHCHECK '))).toMatch(/\/livez/);
+    expect(runtime).toContain('STOPSIGNAL SIGTERM');
+    expect(runtime).toContain('EXPOSE 3000');
+    const dataDir = dockerfile.match(/DATA_DIR=(\S+)/)?.[1];
+    expect(runtime).toContain(`VOLUME ["${dataDir}"]`);
+    // Listening on the container's interfaces; the default (127.0.0.1) is unreachable from outside.
+    expect(dockerfile).toMatch(/HOST=0\.0\.0\.0/);
+  });
+
+  it('copies only paths that exist and that .dockerignore lets into the build context', () => {
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith('#'));
+    expect(ignored).toEqual(expect.arrayContaining(['.git', 'node_modules', '.env']));
+    const sources = runtime
+      .concat(instructions)
+      .filter((line) => line.startsWith('COPY ') && !line.includes('--from='))
+      .flatMap((line) => line.split(/\s+/).slice(1, -1));
+    expect(sources.length).toBeGreaterThan(0);
+    for (const source of new Set(sources)) {
+      expect(existsSync(path.join(ROOT, source)), source).toBe(true);
+      expect(ignored, source).not.toContain(source);
+    }
+  });
+});
+
+describe('compose file', () => {
+  const compose = parse(read('deploy/compose.yaml'), { merge: true });
+  const services = compose.services as Record<string, any>;
+
+  it('has the data services, a migration job, two API replicas, a worker, the payment sandbox and nginx', () => {
+    expect(Object.keys(services)).toEqual(
+      expect.arrayContaining([
+        'postgres',
+        'redis',
+        'rabbitmq',
+        'migrate',
+        'api',
+        'worker',
+        'payments',
+        'nginx',
+      ]),
+    );
+    expect(services.migrate.command).toEqual(['migrate']);
+    expect(services.migrate.restart).toBe('no');
+    expect(services.api.command).toEqual(['serve', '--role', 'api']);
+    expect(services.api.deploy.replicas).toBeGreaterThanOrEqual(2);
+    expect(services.worker.command).toEqual(['serve', '--role', 'worker']);
+    expect(services.payments.command).toEqual(['psp-sandbox', '--port', '4000']);
+    expect(services.api.environment.PAYMENTS_URL).toBe('http://payments:4000');
+  });
+
+  it('gives every long-running service a health check and waits on real conditions', () => {
+    for (const [name, service] of Object.entries(services)) {
+      if (service.restart !== 'no') expect(service.healthcheck?.test, name).toBeDefined();
+      for (const [target, { condition }] of Object.entries<{ condition: string }>(service.depends_on ?? {})) {
+        expect(services[target], `${name} depends on ${target}`).toBeDefined();
+        if (condition === 'service_healthy') expect(services[target].healthcheck, target).toBeDefined();
+        if (condition === 'service_completed_successfully') expect(services[target].restart).toBe('no');
+      }
+    }
+    for (const role of ['api', 'worker']) {
+      expect(services[role].depends_on).toMatchObject({
+        migrate: { condition: 'service_completed_successfully' },
+        postgres: { condition: 'service_healthy' },
+        redis: { condition: 'service_healthy' },
+        rabbitmq: { condition: 'service_healthy' },
+      });
+    }
+    expect(services.api.healthcheck.test.join(' ')).toMatch(/\/readyz/);
+    expect(services.nginx.depends_on).toMatchObject({ api: { condition: 'service_healthy' } });
+  });
+
+  it('mounts the tested nginx config and gives the app time to drain', () => {
+    const mount = services.nginx.volumes.find((volume: string) => volume.includes('conf.d'));
+    expect(existsSync(path.join(ROOT, 'deploy', mount.split(':')[0]))).toBe(true);
+    const environment = services.api.environment;
+    expect(Number.parseInt(services.api.stop_grace_period, 10) * 1000).toBeGreaterThan(
+      Number(environment.SHUTDOWN_TIMEOUT_MS),
+    );
+  });
+
+  it('passes an environment the app accepts, with settings it knows', () => {
+    const known = configSettings();
+    for (const role of ['api', 'worker', 'migrate', 'payments']) {
+      const environment = Object.fromEntries(
+        Object.entries<string>(services[role].environment).map(([key, value]) => [
+          key,
+          interpolateDefaults(value),
+        ]),
+      );
+      for (const key of Object.keys(environment)) {
+        expect(known.has(key) || PLANNED_SETTINGS.includes(key), `${role}: ${key}`).toBe(true);
+      }
+      const config = loadConfig(environment);
+      expect(config.host).toBe('0.0.0.0');
+      expect(new URL(config.databaseUrl!).hostname).toBe('postgres');
+    }
+  });
+});
+
+describe('nginx config', () => {
+  const conf = read('deploy/nginx/emporium.conf');
+
+  it('balances over pooled connections with passive health checks', () => {
+    const upstream = conf.match(/upstream emporium_api \{([^}]*)\}/)![1];
+    expect(upstream).toMatch(/^\s*least_conn;/m);
+    expect(upstream).toMatch(/^\s*keepalive \d+;/m);
+    expect(upstream).toMatch(/server api:3000 .*max_fails=\d+ fail_timeout=\d+s;/);
+    expect(conf).toMatch(/proxy_http_version 1\.1;/);
+    expect(conf).toMatch(/proxy_set_header Connection "";/);
+  });
+
+  it('retries only what is safe to resend, and passes request id and client address on', () => {
+    const retry = conf.match(/^\s*proxy_next_upstream ([^;]*);/m)![1].split(/\s+/);
+    expect(retry).toEqual(expect.arrayContaining(['error', 'timeout']));
+    expect(retry).not.toContain('non_idempotent');
+    expect(conf).toMatch(/map \$http_x_request_id \$emporium_request_id \{[^}]*""\s+\$request_id;/);
+    expect(conf).toMatch(/proxy_set_header X-Request-Id \$emporium_request_id;/);
+    expect(conf).toMatch(/proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;/);
+  });
+
+  it('limits bodies, compresses JSON and upgrades the WebSocket stream', () => {
+    expect(conf).toMatch(/client_max_body_size 1m;/);
+    expect(conf).toMatch(/gzip_types [^;]*application\/json/);
+    const stream = conf.match(/location = \/v1\/stream \{([^}]*)\}/)![1];
+    expect(stream).toMatch(/proxy_set_header Upgrade \$http_upgrade;/);
+    expect(stream).toMatch(/proxy_set_header Connection \$emporium_connection_upgrade;/);
+    // A location with its own proxy_set_header inherits none: the common ones must be repeated.
+    expect(stream).toMatch(/proxy_set_header X-Request-Id/);
+    expect(stream).toMatch(/proxy_set_header X-Forwarded-For/);
+  });
+});
+
+describe('Helm chart', () => {
+  const chart = parse(read(`${CHART}/Chart.yaml`));
+  const values = parse(read(`${CHART}/values.yaml`));
+  const templateDir = path.join(ROOT, CHART, 'templates');
+  const templates = Object.fromEntries(
+    readdirSync(templateDir).map((file) => [file, readFileSync(path.join(templateDir, file), 'utf8')]),
+  );
+  const all = Object.values(templates).join('\n');
+
+  it('is a v2 chart with a version and an app version', () => {
+    expect(chart).toMatchObject({ apiVersion: 'v2', name: 'emporium', type: 'application' });
+    expect(chart.version).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(chart.appVersion).toBe(JSON.parse(read('package.json')).version);
+  });
+
+  it('refers only to values that exist and to helpers that are defined', () => {
+    const references = new Set([...all.matchAll(/\$?\.Values\.([A-Za-z0-9_.]+)/g)].map((match) => match[1]));
+    expect(references.size).toBeGreaterThan(20);
+    for (const reference of references) expect(lookup(values, reference), reference).not.toBeUndefined();
+    const defined = new Set([...templates['_helpers.tpl'].matchAll(/define "([^"]+)"/g)].map((m) => m[1]));
+    for (const [, name] of all.matchAll(/include "([^"]+)"/g)) expect(defined, name).toContain(name);
+  });
+
+  it('closes every template block it opens', () => {
+    for (const [file, text] of Object.entries(templates)) {
+      const opened = text.match(/\{\{-?\s*(if|range|with|define)\b/g)?.length ?? 0;
+      const closed = text.match(/\{\{-?\s*end\s*-?\}\}/g)?.length ?? 0;
+      expect(closed, file).toBe(opened);
+    }
+  });
+
+  it('has every object a production release needs', () => {
+    const kinds = [...all.matchAll(/^kind: (\w+)$/gm)].map((match) => match[1]);
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        'Deployment',
+        'Job',
+        'Service',
+        'Ingress',
+        'HorizontalPodAutoscaler',
+        'PodDisruptionBudget',
+        'ConfigMap',
+        'Secret',
+        'NetworkPolicy',
+        'ServiceAccount',
+      ]),
+    );
+    expect(kinds.filter((kind) => kind === 'Deployment')).toHaveLength(2);
+  });
+
+  it('rolls the API without losing capacity, probes it, and drains it before it stops', () => {
+    const api = templates['api-deployment.yaml'];
+    expect(api).toMatch(/maxUnavailable: 0/);
+    expect(api).toMatch(/readinessProbe:\s+httpGet: \{ path: \/readyz/);
+    expect(api).toMatch(/livenessProbe:\s+httpGet: \{ path: \/livez/);
+    expect(api).toMatch(/startupProbe:\s+httpGet: \{ path: \/livez/);
+    expect(api).toMatch(
+      /preStop:\s+exec:\s+command: \["sleep", "\{\{ \.Values\.api\.preStopSleepSeconds \}\}"\]/,
+    );
+    expect(api).toMatch(/args: \["serve", "--role", "api"\]/);
+    expect(templates['worker-deployment.yaml']).toMatch(/args: \["serve", "--role", "worker"\]/);
+    // The grace period covers the preStop sleep and the app's own drain deadline.
+    const drainSeconds = values.api.preStopSleepSeconds + Number(values.config.SHUTDOWN_TIMEOUT_MS) / 1000;
+    expect(values.api.terminationGracePeriodSeconds).toBeGreaterThan(drainSeconds);
+    expect(values.worker.terminationGracePeriodSeconds).toBeGreaterThan(
+      Number(values.config.SHUTDOWN_TIMEOUT_MS) / 1000,
+    );
+  });
+
+  it('runs as non-root on a read-only root filesystem', () => {
+    expect(values.podSecurityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+    expect(values.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
+    for (const file of ['api-deployment.yaml', 'worker-deployment.yaml', 'migrate-job.yaml']) {
+      expect(templates[file], file).toMatch(/toYaml \.Values\.securityContext/);
+      expect(templates[file], file).toMatch(/mountPath: \/tmp/);
+    }
+  });
+
+  it('migrates in a pre-install/pre-upgrade hook that finds its configuration already there', () => {
+    const job = templates['migrate-job.yaml'];
+    expect(job).toMatch(/helm\.sh\/hook: pre-install,pre-upgrade/);
+    expect(job).toMatch(/args: \["migrate"\]/);
+    const jobWeight = Number(job.match(/hook-weight: "(-?\d+)"/)![1]);
+    for (const file of ['configmap.yaml', 'secret.yaml']) {
+      expect(templates[file], file).toMatch(/helm\.sh\/hook: pre-install,pre-upgrade/);
+      expect(Number(templates[file].match(/hook-weight: "(-?\d+)"/)![1]), file).toBeLessThan(jobWeight);
+    }
+  });
+
+  it('configures the app with settings it accepts', () => {
+    const known = configSettings();
+    for (const key of [...Object.keys(values.config), ...Object.keys(values.secret.values)]) {
+      expect(known.has(key) || PLANNED_SETTINGS.includes(key), key).toBe(true);
+    }
+    const config = loadConfig({
+      ...values.config,
+      HOST: '0.0.0.0',
+      PORT: '3000',
+      DATABASE_URL: 'postgres://emporium:secret@db:5432/emporium',
+    });
+    expect(config.port).toBe(3000);
+  });
+});
+
+describe('Terraform example', () => {
+  const main = read('deploy/terraform/main.tf');
+  const variables = read('deploy/terraform/variables.tf');
+
+  it('deploys the chart in this repository with declared variables only', () => {
+    const chartPath = main.match(/chart\s*=\s*"\$\{path\.module\}\/([^"]+)"/)![1];
+    expect(existsSync(path.join(ROOT, 'deploy/terraform', chartPath, 'Chart.yaml'))).toBe(true);
+    const declared = new Set([...variables.matchAll(/^variable "(\w+)"/gm)].map((match) => match[1]));
+    const used = new Set([...main.matchAll(/\bvar\.(\w+)/g)].map((match) => match[1]));
+    for (const name of used) expect(declared, name).toContain(name);
+    expect(variables).toMatch(/variable "database_url" \{[^}]*sensitive\s*=\s*true/);
+  });
+});
