@@ -1,8 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../src/config.ts';
+import { ChartRenderer } from './helm-render.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
@@ -217,14 +218,6 @@ describe('Helm chart', () => {
     for (const [, name] of all.matchAll(/include "([^"]+)"/g)) expect(defined, name).toContain(name);
   });
 
-  it('closes every template block it opens', () => {
-    for (const [file, text] of Object.entries(templates)) {
-      const opened = text.match(/\{\{-?\s*(if|range|with|define)\b/g)?.length ?? 0;
-      const closed = text.match(/\{\{-?\s*end\s*-?\}\}/g)?.length ?? 0;
-      expect(closed, file).toBe(opened);
-    }
-  });
-
   it('has every object a production release needs', () => {
     const kinds = [...all.matchAll(/^kind: (\w+)$/gm)].map((match) => match[1]);
     expect(kinds).toEqual(
@@ -242,25 +235,6 @@ describe('Helm chart', () => {
       ]),
     );
     expect(kinds.filter((kind) => kind === 'Deployment')).toHaveLength(2);
-  });
-
-  it('rolls the API without losing capacity, probes it, and drains it before it stops', () => {
-    const api = templates['api-deployment.yaml'];
-    expect(api).toMatch(/maxUnavailable: 0/);
-    expect(api).toMatch(/readinessProbe:\s+httpGet: \{ path: \/readyz/);
-    expect(api).toMatch(/livenessProbe:\s+httpGet: \{ path: \/livez/);
-    expect(api).toMatch(/startupProbe:\s+httpGet: \{ path: \/livez/);
-    expect(api).toMatch(
-      /preStop:\s+exec:\s+command: \["sleep", "\{\{ \.Values\.api\.preStopSleepSeconds \}\}"\]/,
-    );
-    expect(api).toMatch(/args: \["serve", "--role", "api"\]/);
-    expect(templates['worker-deployment.yaml']).toMatch(/args: \["serve", "--role", "worker"\]/);
-    // The grace period covers the preStop sleep and the app's own drain deadline.
-    const drainSeconds = values.api.preStopSleepSeconds + Number(values.config.SHUTDOWN_TIMEOUT_MS) / 1000;
-    expect(values.api.terminationGracePeriodSeconds).toBeGreaterThan(drainSeconds);
-    expect(values.worker.terminationGracePeriodSeconds).toBeGreaterThan(
-      Number(values.config.SHUTDOWN_TIMEOUT_MS) / 1000,
-    );
   });
 
   it('runs as non-root on a read-only root filesystem', () => {
@@ -299,6 +273,135 @@ describe('Helm chart', () => {
       DATABASE_URL: 'postgres://emporium:secret@db:5432/emporium',
     });
     expect(config.port).toBe(3000);
+  });
+});
+
+describe('Helm chart, rendered', () => {
+  const renderer = new ChartRenderer(path.join(ROOT, CHART));
+  const DATABASE_URL = 'postgres://emporium:secret@db:5432/emporium';
+  const defaults = parse(read(`${CHART}/values.yaml`));
+
+  /** Every object of a release with these values, parsed as YAML like the API server would. */
+  function objects(values: Record<string, unknown>): any[] {
+    return Object.entries(renderer.render(values)).flatMap(([file, text]) =>
+      parseAllDocuments(text)
+        .map((document) => {
+          expect(document.errors, file).toEqual([]);
+          return document.toJS();
+        })
+        .filter(Boolean),
+    );
+  }
+  const release = objects({ secret: { values: { DATABASE_URL } }, ingress: { enabled: true } });
+  const find = (kind: string, suffix = '') =>
+    release.find((object) => object.kind === kind && object.metadata.name.endsWith(suffix));
+  const api = find('Deployment', '-api');
+  const worker = find('Deployment', '-worker');
+  const pod = (deployment: any) => deployment.spec.template;
+  const container = (deployment: any) => pod(deployment).spec.containers[0];
+  const selects = (selector: Record<string, string>, labels: Record<string, string>) =>
+    Object.entries(selector).every(([key, value]) => labels[key] === value);
+
+  it('renders valid objects, each with a kind, an API version and a name', () => {
+    expect(release.length).toBeGreaterThanOrEqual(11);
+    for (const object of release) {
+      expect(object.apiVersion, JSON.stringify(object).slice(0, 80)).toBeTruthy();
+      expect(object.metadata.name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+      expect(object.metadata.labels['app.kubernetes.io/instance']).toBe('shop');
+    }
+  });
+
+  it('wires selectors, the Service, the Ingress, the HPA and the PDB to the API pods only', () => {
+    for (const deployment of [api, worker]) {
+      expect(selects(deployment.spec.selector.matchLabels, pod(deployment).metadata.labels)).toBe(true);
+    }
+    const service = find('Service');
+    expect(selects(service.spec.selector, pod(api).metadata.labels)).toBe(true);
+    expect(selects(service.spec.selector, pod(worker).metadata.labels)).toBe(false);
+    expect(container(api).ports.map((port: any) => port.name)).toContain(service.spec.ports[0].targetPort);
+    const backend = find('Ingress').spec.rules[0].http.paths[0].backend.service;
+    expect(backend).toEqual({ name: service.metadata.name, port: { name: service.spec.ports[0].name } });
+    expect(find('HorizontalPodAutoscaler').spec.scaleTargetRef).toMatchObject({
+      kind: 'Deployment',
+      name: api.metadata.name,
+    });
+    const budget = find('PodDisruptionBudget').spec.selector.matchLabels;
+    expect(selects(budget, pod(api).metadata.labels)).toBe(true);
+    expect(selects(budget, pod(worker).metadata.labels)).toBe(false);
+    const policies = release.filter((object) => object.kind === 'NetworkPolicy');
+    for (const deployment of [api, worker]) {
+      const policy = policies.find((each) =>
+        selects(each.spec.podSelector.matchLabels, pod(deployment).metadata.labels),
+      );
+      expect(policy, deployment.metadata.name).toBeDefined();
+    }
+  });
+
+  it('rolls the API without losing capacity, probes it, and drains it before it stops', () => {
+    expect(api.spec.strategy.rollingUpdate.maxUnavailable).toBe(0);
+    // The HPA owns the replica count; a fixed one would fight it on every upgrade.
+    expect(api.spec.replicas).toBeUndefined();
+    expect(container(api).args).toEqual(['serve', '--role', 'api']);
+    expect(container(worker).args).toEqual(['serve', '--role', 'worker']);
+    for (const deployment of [api, worker]) {
+      const { startupProbe, readinessProbe, livenessProbe } = container(deployment);
+      expect(startupProbe.httpGet.path).toBe('/livez');
+      expect(readinessProbe.httpGet.path).toBe('/readyz');
+      expect(livenessProbe.httpGet.path).toBe('/livez');
+    }
+    const preStopSeconds = Number(container(api).lifecycle.preStop.exec.command[1]);
+    expect(container(api).lifecycle.preStop.exec.command[0]).toBe('sleep');
+    const drainSeconds = Number(defaults.config.SHUTDOWN_TIMEOUT_MS) / 1000;
+    expect(pod(api).spec.terminationGracePeriodSeconds).toBeGreaterThan(preStopSeconds + drainSeconds);
+    expect(pod(worker).spec.terminationGracePeriodSeconds).toBeGreaterThan(drainSeconds);
+    const fixed = objects({ secret: { values: { DATABASE_URL } }, api: { autoscaling: { enabled: false } } });
+    expect(fixed.find((object) => object.kind === 'HorizontalPodAutoscaler')).toBeUndefined();
+    expect(fixed.find((object) => object.metadata.name.endsWith('-api')).spec.replicas).toBe(2);
+  });
+
+  it('runs every pod non-root on a read-only root filesystem with a writable /tmp', () => {
+    const job = find('Job');
+    for (const workload of [api, worker, job]) {
+      const spec = workload.spec.template.spec;
+      expect(spec.securityContext.runAsNonRoot).toBe(true);
+      expect(spec.automountServiceAccountToken).toBe(false);
+      expect(spec.containers[0].securityContext).toMatchObject({
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+      });
+      const tmp = spec.containers[0].volumeMounts.find((mount: any) => mount.mountPath === '/tmp');
+      expect(spec.volumes.find((volume: any) => volume.name === tmp.name).emptyDir).toEqual({});
+    }
+  });
+
+  it('configures every pod from the ConfigMap and the Secret, which exist before the migrate hook', () => {
+    const configMap = find('ConfigMap');
+    const secret = find('Secret');
+    expect(secret.stringData.DATABASE_URL).toBe(DATABASE_URL);
+    const job = find('Job');
+    for (const workload of [api, worker, job]) {
+      expect(workload.spec.template.spec.containers[0].envFrom).toEqual([
+        { configMapRef: { name: configMap.metadata.name } },
+        { secretRef: { name: secret.metadata.name } },
+      ]);
+    }
+    expect(job.spec.template.spec.containers[0].args).toEqual(['migrate']);
+    const hook = (object: any) => object.metadata.annotations?.['helm.sh/hook'];
+    const weight = (object: any) => Number(object.metadata.annotations['helm.sh/hook-weight']);
+    for (const object of [job, configMap, secret]) expect(hook(object)).toBe('pre-install,pre-upgrade');
+    expect(weight(configMap)).toBeLessThan(weight(job));
+    expect(weight(secret)).toBeLessThan(weight(job));
+    expect(loadConfig({ ...configMap.data, ...secret.stringData }).host).toBe('0.0.0.0');
+  });
+
+  it('refuses to render without a database, and uses an existing Secret instead of its own', () => {
+    expect(() => renderer.render()).toThrow(/DATABASE_URL is required/);
+    const external = objects({ secret: { existingSecret: 'shop-credentials' } });
+    expect(external.find((object) => object.kind === 'Secret')).toBeUndefined();
+    const deployment = external.find((object) => object.metadata.name.endsWith('-api'));
+    expect(pod(deployment).spec.containers[0].envFrom[1]).toEqual({
+      secretRef: { name: 'shop-credentials' },
+    });
   });
 });
 

@@ -27,7 +27,7 @@ function substitute(text: string, pattern: RegExp, replacement: (...groups: stri
 
 /**
  * The shipped file with the loopback instances as upstream servers (same parameters), a loopback
- * listen address, the access log in the temp directory and a 2 s upstream read timeout (30 s
+ * listen address, the access log in the temp directory and a 3 s upstream read timeout (30 s
  * shipped) so a hung instance is given up on quickly; everything else as deployed.
  */
 function renderShippedConf(
@@ -40,7 +40,7 @@ function renderShippedConf(
     upstreamPorts.map((port) => `    server 127.0.0.1:${port} ${parameters};`).join('\n'),
   );
   conf = substitute(conf, /listen 80;/, () => `listen 127.0.0.1:${listenPort};`);
-  conf = substitute(conf, /proxy_read_timeout 30s;/, () => 'proxy_read_timeout 2s;');
+  conf = substitute(conf, /proxy_read_timeout 30s;/, () => 'proxy_read_timeout 3s;');
   return substitute(
     conf,
     /access_log \S+ emporium_json;/,
