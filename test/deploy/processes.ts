@@ -80,6 +80,12 @@ export async function startEmporium(port: number, role: string, env: Record<stri
   return server;
 }
 
+/** Runs a short Node command (a container health check) with the project's Node; its exit code. */
+export async function runNode(args: string[], env: Record<string, string>): Promise<number | null> {
+  const command = run(NODE, args, { env, cwd: ROOT, stopSignal: 'SIGKILL' });
+  return (await command.exited).code;
+}
+
 /** nginx in the foreground with the given prefix and configuration; resolves once port accepts. */
 export async function startNginx(binary: string, prefix: string, conf: string, port: number) {
   // SIGTERM: the master stops its workers; SIGKILL would leave them orphaned, still listening.

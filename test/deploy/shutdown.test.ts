@@ -1,10 +1,37 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { createTestDatabase, dbKinds, type TestDatabase } from '../support/db.ts';
-import { accepts, freePort, killAll, type RunningProcess, startEmporium } from './processes.ts';
+import { accepts, freePort, killAll, type RunningProcess, runNode, startEmporium } from './processes.ts';
+
+const DEPLOY = path.resolve(import.meta.dirname, '../../deploy');
+
+/**
+ * The container health checks as shipped, as arguments to `node`: the Dockerfile's (which reads
+ * PORT) and compose's for the API, the worker and the payment sandbox (their fixed container
+ * ports swapped for the test server's).
+ */
+function shippedHealthChecks(port: number): { name: string; args: string[] }[] {
+  const dockerfile = readFileSync(path.join(DEPLOY, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
+  const image = JSON.parse(dockerfile.match(/^HEALTHCHECK .*? CMD (\[.*\])$/m)![1]) as string[];
+  const compose = parse(readFileSync(path.join(DEPLOY, 'compose.yaml'), 'utf8'), { merge: true });
+  const checks = [{ name: 'Dockerfile HEALTHCHECK', command: image }];
+  for (const service of ['api', 'worker', 'payments']) {
+    const command = compose.services[service].healthcheck.test.slice(1) as string[];
+    checks.push({
+      name: `compose ${service}`,
+      command: command.map((arg) => arg.replace(/\b(3000|4000)\b/, String(port))),
+    });
+  }
+  return checks.map(({ name, command }) => {
+    expect(command[0], name).toBe('node');
+    return { name, args: command.slice(1) };
+  });
+}
 
 /** A raw HTTP/1.1 connection, so the test decides when each byte of a request is sent. */
 function connect(port: number) {
@@ -20,60 +47,75 @@ function connect(port: number) {
   return connection;
 }
 
-describe.each(dbKinds)('graceful shutdown of a real server process (%s)', (kind) => {
-  let dir: string;
-  let database: TestDatabase | undefined;
-  let port: number;
-  let server: RunningProcess;
+describe.each(dbKinds)(
+  'a real server process: container health checks and graceful shutdown (%s)',
+  (kind) => {
+    let dir: string;
+    let database: TestDatabase | undefined;
+    let port: number;
+    let server: RunningProcess;
 
-  beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'emporium-shutdown-'));
-    if (kind === 'postgres') database = await createTestDatabase('postgres');
-    port = await freePort();
-    server = await startEmporium(port, 'api', {
-      LOG_LEVEL: 'info',
-      SEED_PRODUCTS: '0',
-      // Far beyond what the drain needs: a drain that waits for it ends with exit code 1.
-      SHUTDOWN_TIMEOUT_MS: '20000',
-      DATABASE_URL: database?.url ?? '',
-      DATA_DIR: dir,
+    beforeAll(async () => {
+      dir = await mkdtemp(path.join(os.tmpdir(), 'emporium-shutdown-'));
+      if (kind === 'postgres') database = await createTestDatabase('postgres');
+      port = await freePort();
+      server = await startEmporium(port, 'api', {
+        LOG_LEVEL: 'info',
+        SEED_PRODUCTS: '0',
+        // Far beyond what the drain needs: a drain that waits for it ends with exit code 1.
+        SHUTDOWN_TIMEOUT_MS: '20000',
+        DATABASE_URL: database?.url ?? '',
+        DATA_DIR: dir,
+      });
     });
-  });
 
-  afterAll(async () => {
-    await killAll();
-    await database?.dispose();
-    await rm(dir, { recursive: true, force: true });
-  });
+    afterAll(async () => {
+      await killAll();
+      await database?.dispose();
+      await rm(dir, { recursive: true, force: true });
+    });
 
-  it('on SIGTERM refuses new connections, finishes the request in flight, lets keep-alive go, exits 0', async () => {
-    // A keep-alive connection that has been served and sits idle, as a proxy's pool keeps them.
-    const idle = connect(port);
-    idle.socket.write('GET /livez HTTP/1.1\r\nHost: emporium\r\n\r\n');
-    await expect
-      .poll(() => idle.received, { timeout: 10_000 })
-      .toMatch(/HTTP\/1\.1 200 [\s\S]*"status":"ok"/);
+    it("passes the image's and compose's health checks while serving", async () => {
+      for (const check of shippedHealthChecks(port)) {
+        expect(await runNode(check.args, { PORT: String(port) }), check.name).toBe(0);
+      }
+    });
 
-    // A request in flight: "100 Continue" is the server saying it holds it; the body is to come.
-    const inFlight = connect(port);
-    inFlight.socket.write(
-      'POST /livez HTTP/1.1\r\nHost: emporium\r\nContent-Type: application/json\r\n' +
-        'Content-Length: 2\r\nExpect: 100-continue\r\n\r\n',
-    );
-    await expect.poll(() => inFlight.received, { timeout: 10_000 }).toContain('100 Continue');
+    it('on SIGTERM refuses new connections, finishes the request in flight, lets keep-alive go, exits 0', async () => {
+      // A keep-alive connection that has been served and sits idle, as a proxy's pool keeps them.
+      const idle = connect(port);
+      idle.socket.write('GET /livez HTTP/1.1\r\nHost: emporium\r\n\r\n');
+      await expect
+        .poll(() => idle.received, { timeout: 10_000 })
+        .toMatch(/HTTP\/1\.1 200 [\s\S]*"status":"ok"/);
 
-    server.child.kill('SIGTERM');
-    await expect.poll(() => server.output(), { timeout: 10_000 }).toContain('shutting down');
-    await expect.poll(() => accepts(port), { timeout: 10_000 }).toBe(false);
-    await idle.closed;
+      // A request in flight: "100 Continue" is the server saying it holds it; the body is to come.
+      const inFlight = connect(port);
+      inFlight.socket.write(
+        'POST /livez HTTP/1.1\r\nHost: emporium\r\nContent-Type: application/json\r\n' +
+          'Content-Length: 2\r\nExpect: 100-continue\r\n\r\n',
+      );
+      await expect.poll(() => inFlight.received, { timeout: 10_000 }).toContain('100 Continue');
 
-    inFlight.socket.write('{}');
-    await inFlight.closed;
-    // Answered in full (405: /livez takes no POST), then the server closed the connection itself.
-    expect(inFlight.received).toMatch(/HTTP\/1\.1 405 [\s\S]*"status":405/);
-    expect(inFlight.received).toMatch(/^connection: close\r$/im);
-    expect(await server.exited).toEqual({ code: 0, signal: null });
-    expect(server.output()).toContain('"msg":"stopped"');
-    expect(server.output()).not.toContain('shutdown deadline passed');
-  });
-});
+      server.child.kill('SIGTERM');
+      await expect.poll(() => server.output(), { timeout: 10_000 }).toContain('shutting down');
+      await expect.poll(() => accepts(port), { timeout: 10_000 }).toBe(false);
+      await idle.closed;
+
+      inFlight.socket.write('{}');
+      await inFlight.closed;
+      // Answered in full (405: /livez takes no POST), then the server closed the connection itself.
+      expect(inFlight.received).toMatch(/HTTP\/1\.1 405 [\s\S]*"status":405/);
+      expect(inFlight.received).toMatch(/^connection: close\r$/im);
+      expect(await server.exited).toEqual({ code: 0, signal: null });
+      expect(server.output()).toContain('"msg":"stopped"');
+      expect(server.output()).not.toContain('shutdown deadline passed');
+    });
+
+    it('fails the same health checks once stopped', async () => {
+      for (const check of shippedHealthChecks(port)) {
+        expect(await runNode(check.args, { PORT: String(port) }), check.name).toBe(1);
+      }
+    });
+  },
+);
