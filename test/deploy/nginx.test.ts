@@ -8,6 +8,7 @@ import {
   freePort,
   killAll,
   type RunningProcess,
+  START_TIMEOUT_MS,
   startEmporium,
   startNginx,
 } from './processes.ts';
@@ -122,7 +123,7 @@ describe.runIf(nginxBinary)(`two Emporium instances behind the shipped nginx con
     await writeFile(path.join(dir, 'emporium.conf'), renderShippedConf(shipped, proxyPort, ports, dir));
     await writeFile(path.join(dir, 'nginx.conf'), renderMainConf(dir));
     await startNginx(nginxBinary!, dir, path.join(dir, 'nginx.conf'), proxyPort);
-  });
+  }, START_TIMEOUT_MS * 2);
 
   afterAll(async () => {
     await killAll();

@@ -72,11 +72,19 @@ async function waitFor(
   }
 }
 
+/** Long enough for a PGlite instance's first start (initdb in WASM) on a busy CI machine. */
+export const START_TIMEOUT_MS = 150_000;
+
 /** `emporium serve` on 127.0.0.1:port; resolves once it logged "ready in". */
 export async function startEmporium(port: number, role: string, env: Record<string, string>) {
   const args = ['src/main.ts', 'serve', '--role', role, '--port', String(port)];
   const server = run(NODE, args, { env, cwd: ROOT, stopSignal: 'SIGKILL' });
-  await waitFor(server, `emporium on port ${port}`, () => server.output().includes('ready in'), 60_000);
+  await waitFor(
+    server,
+    `emporium on port ${port}`,
+    () => server.output().includes('ready in'),
+    START_TIMEOUT_MS,
+  );
   return server;
 }
 

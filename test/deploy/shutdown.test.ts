@@ -6,7 +6,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createTestDatabase, dbKinds, type TestDatabase } from '../support/db.ts';
-import { accepts, freePort, killAll, type RunningProcess, runNode, startEmporium } from './processes.ts';
+import {
+  accepts,
+  freePort,
+  killAll,
+  type RunningProcess,
+  runNode,
+  START_TIMEOUT_MS,
+  startEmporium,
+} from './processes.ts';
 
 const DEPLOY = path.resolve(import.meta.dirname, '../../deploy');
 
@@ -67,7 +75,7 @@ describe.each(dbKinds)(
         DATABASE_URL: database?.url ?? '',
         DATA_DIR: dir,
       });
-    });
+    }, START_TIMEOUT_MS * 2);
 
     afterAll(async () => {
       await killAll();
