@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../src/config.ts';
@@ -203,6 +204,21 @@ describe('Helm chart', () => {
     readdirSync(templateDir).map((file) => [file, readFileSync(path.join(templateDir, file), 'utf8')]),
   );
   const all = Object.values(templates).join('\n');
+
+  it('validates its values against values.schema.json, which helm also enforces on install', () => {
+    const validate = new Ajv({ allErrors: true, allowUnionTypes: true }).compile(JSON.parse(read(`${CHART}/values.schema.json`)));
+    expect(validate(values), JSON.stringify(validate.errors)).toBe(true);
+    const broken = (change: (copy: any) => void) => {
+      const copy = structuredClone(values);
+      change(copy);
+      return validate(copy);
+    };
+    expect(broken((copy) => (copy.api.replicas = 'two'))).toBe(false);
+    expect(broken((copy) => (copy.image.tag = 'latest'))).toBe(false);
+    expect(broken((copy) => (copy.config.LOG_LEVEL = 'loud'))).toBe(false);
+    expect(broken((copy) => (copy.config.PORT = 3000))).toBe(false);
+    expect(broken((copy) => (copy.ingress.hosts[0].paths[0].pathType = 'Glob'))).toBe(false);
+  });
 
   it('is a v2 chart with a version and an app version', () => {
     expect(chart).toMatchObject({ apiVersion: 'v2', name: 'emporium', type: 'application' });
