@@ -21,10 +21,13 @@ export interface Config {
   jwtAudience: string;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
+  argon2MemoryKib: number;
+  argon2TimeCost: number;
   paymentsUrl: string | undefined;
   paymentsTimeoutMs: number;
   reservationTtlSeconds: number;
   recoveryIntervalMs: number;
+  returnWindowDays: number;
   role: Role;
 }
 
@@ -107,10 +110,13 @@ export function loadConfig(env: Env = process.env): Config {
     jwtAudience: env.JWT_AUDIENCE || 'emporium-api',
     accessTokenTtlSeconds: integer(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 10, 86_400),
     refreshTokenTtlSeconds: integer(env, 'REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 60, 365 * 86_400),
+    argon2MemoryKib: integer(env, 'ARGON2_MEMORY_KIB', 19_456, 1024, 4_194_304),
+    argon2TimeCost: integer(env, 'ARGON2_TIME_COST', 2, 1, 20),
     paymentsUrl: url(env, 'PAYMENTS_URL', ['http:', 'https:']),
     paymentsTimeoutMs: integer(env, 'PAYMENTS_TIMEOUT_MS', 3000, 50, 60_000),
     reservationTtlSeconds: integer(env, 'RESERVATION_TTL_SECONDS', 900, 5, 86_400),
     recoveryIntervalMs: integer(env, 'RECOVERY_INTERVAL_MS', 5000, 100, 600_000),
+    returnWindowDays: integer(env, 'RETURN_WINDOW_DAYS', 30, 0, 3650),
     role: oneOf(env, 'EMPORIUM_ROLE', 'all', ['all', 'api', 'worker']),
   };
 }

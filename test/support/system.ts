@@ -15,7 +15,17 @@ export async function createTestSystem(
   overrides: Partial<Config> = {},
 ): Promise<TestSystem> {
   const testDb = await createTestDatabase(kind);
-  const config = { ...loadConfig({ LOG_LEVEL: 'silent', SEED_PRODUCTS: '0', ...env }), ...overrides };
+  // Cheap password hashing keeps tests that sign in many users fast; the algorithm is unchanged.
+  const config = {
+    ...loadConfig({
+      LOG_LEVEL: 'silent',
+      SEED_PRODUCTS: '0',
+      ARGON2_MEMORY_KIB: '1024',
+      ARGON2_TIME_COST: '1',
+      ...env,
+    }),
+    ...overrides,
+  };
   const system = await createSystem(config, createLogger(config.logLevel), {
     database: testDb,
     skipMigrations: true,

@@ -1,0 +1,66 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { Config } from '../../config.ts';
+import type { Db } from '../../platform/db/index.ts';
+import type { AccessTokenVerifier } from '../../platform/http/auth.ts';
+import type { AppModule } from '../../platform/module.ts';
+import type { Logger } from '../../platform/observability/logger.ts';
+import { identityRoutes } from './routes.ts';
+import { createIdentityService, type IdentityService } from './service.ts';
+import { createIdentityStore } from './store.ts';
+import { createTokenService } from './tokens.ts';
+
+export type { TokenPair, User } from './service.ts';
+
+export interface IdentityModule extends AppModule {
+  name: 'identity';
+  service: IdentityService;
+  verifier: AccessTokenVerifier;
+  createUser: IdentityService['createUser'];
+  /** Adds a new signing key (older keys keep verifying). */
+  rotateSigningKey(): Promise<void>;
+}
+
+export async function createIdentity(deps: {
+  config: Config;
+  db: Db;
+  logger: Logger;
+}): Promise<IdentityModule> {
+  const { config } = deps;
+  const store = createIdentityStore(deps.db);
+  const tokens = await createTokenService(store, {
+    issuer: config.jwtIssuer,
+    audience: config.jwtAudience,
+    accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+  });
+  const service = createIdentityService({ store, tokens, settings: config, logger: deps.logger });
+  if (config.adminEmail && config.adminPassword)
+    await service.bootstrapAdmin(config.adminEmail, config.adminPassword);
+
+  return {
+    name: 'identity',
+    service,
+    verifier: tokens.verifier,
+    createUser: service.createUser,
+    rotateSigningKey: tokens.rotate,
+    routes: identityRoutes(service),
+    rootRoutes: (app: FastifyInstance) => {
+      app.get(
+        '/.well-known/jwks.json',
+        {
+          schema: {
+            tags: ['accounts'],
+            summary: 'Public keys that verify access tokens',
+            response: {
+              200: Type.Object({ keys: Type.Array(Type.Object({}, { additionalProperties: true })) }),
+            },
+          },
+        },
+        async (_request, reply) => {
+          reply.header('cache-control', 'public, max-age=300');
+          return tokens.publicKeySet();
+        },
+      );
+    },
+  };
+}

@@ -1,0 +1,120 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { problems } from '../../platform/http/schemas.ts';
+import type { ClientInfo, IdentityService } from './service.ts';
+
+const UserSchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  email: Type.String(),
+  name: Type.String(),
+  role: Type.Union([Type.Literal('customer'), Type.Literal('staff'), Type.Literal('admin')]),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+
+const TokenPairSchema = Type.Object({
+  user: UserSchema,
+  accessToken: Type.String(),
+  refreshToken: Type.String(),
+  expiresIn: Type.Integer({ description: 'seconds until the access token expires' }),
+  tokenType: Type.Literal('Bearer'),
+});
+
+// Checked after trimming and lower-casing, in the service.
+const Email = Type.String({ minLength: 3, maxLength: 320 });
+const Password = Type.String({ minLength: 1, maxLength: 1024 });
+const RefreshBody = Type.Object(
+  { refreshToken: Type.String({ minLength: 1, maxLength: 512 }) },
+  { additionalProperties: false },
+);
+
+export function clientInfo(request: FastifyRequest): ClientInfo {
+  const userAgent = request.headers['user-agent'];
+  return { ip: request.ip, userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 512) : undefined };
+}
+
+export function identityRoutes(service: IdentityService, options: { loginRateLimit?: object } = {}) {
+  return (scope: FastifyInstance) => {
+    const app = scope.withTypeProvider<TypeBoxTypeProvider>();
+    const tags = ['accounts'];
+
+    app.post(
+      '/auth/register',
+      {
+        schema: {
+          tags,
+          summary: 'Create an account and sign in',
+          body: Type.Object(
+            { email: Email, password: Password, name: Type.String({ minLength: 1, maxLength: 200 }) },
+            { additionalProperties: false },
+          ),
+          response: { 201: TokenPairSchema, ...problems(400, 409, 429) },
+        },
+      },
+      async (request, reply) =>
+        reply.code(201).send(await service.register(request.body, clientInfo(request))),
+    );
+
+    app.post(
+      '/auth/login',
+      {
+        config: options.loginRateLimit ? { rateLimit: options.loginRateLimit } : {},
+        schema: {
+          tags,
+          summary: 'Sign in with email and password',
+          body: Type.Object(
+            { email: Type.String({ maxLength: 320 }), password: Password },
+            { additionalProperties: false },
+          ),
+          response: { 200: TokenPairSchema, ...problems(400, 401, 429) },
+        },
+      },
+      async (request) => service.login(request.body, clientInfo(request)),
+    );
+
+    app.post(
+      '/auth/refresh',
+      {
+        schema: {
+          tags,
+          summary: 'Exchange a refresh token for a new pair (rotation)',
+          body: RefreshBody,
+          response: { 200: TokenPairSchema, ...problems(400, 401) },
+        },
+      },
+      async (request) => service.refresh(request.body.refreshToken, clientInfo(request)),
+    );
+
+    app.post(
+      '/auth/logout',
+      {
+        preHandler: app.requireUser,
+        schema: {
+          tags,
+          summary: 'Revoke a refresh token and its family',
+          security: [{ bearer: [] }],
+          body: RefreshBody,
+          response: { 204: Type.Null(), ...problems(400, 401) },
+        },
+      },
+      async (request, reply) => {
+        await service.logout(request.principal!, request.body.refreshToken, clientInfo(request));
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.get(
+      '/users/me',
+      {
+        preHandler: app.requireUser,
+        schema: {
+          tags,
+          summary: 'The signed-in user',
+          security: [{ bearer: [] }],
+          response: { 200: UserSchema, ...problems(401) },
+        },
+      },
+      async (request) => service.me(request.principal!),
+    );
+  };
+}

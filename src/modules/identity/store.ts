@@ -1,0 +1,253 @@
+import type { Generated, Kysely } from 'kysely';
+import { sql } from 'kysely';
+import type { Db } from '../../platform/db/index.ts';
+import type { Role } from '../../platform/http/auth.ts';
+
+interface UsersTable {
+  id: string;
+  email: string;
+  password_hash: string | null;
+  name: string;
+  role: Generated<Role>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+interface RefreshTokensTable {
+  id: string;
+  user_id: string;
+  family_id: string;
+  token_hash: string;
+  expires_at: Date;
+  used_at: Date | null;
+  revoked_at: Date | null;
+  created_at: Generated<Date>;
+}
+
+interface SigningKeysTable {
+  kid: string;
+  private_jwk: unknown;
+  public_jwk: unknown;
+  created_at: Generated<Date>;
+  retired_at: Date | null;
+}
+
+interface SecurityAuditTable {
+  id: string;
+  at: Generated<Date>;
+  event: string;
+  user_id: string | null;
+  email: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  detail: unknown;
+}
+
+export type IdentityTables = {
+  users: UsersTable;
+  refresh_tokens: RefreshTokensTable;
+  signing_keys: SigningKeysTable;
+  security_audit: SecurityAuditTable;
+};
+
+export interface UserRow {
+  id: string;
+  email: string;
+  passwordHash: string | null;
+  name: string;
+  role: Role;
+  createdAt: Date;
+}
+
+export interface AuditEntry {
+  id: string;
+  event: string;
+  userId?: string | null;
+  email?: string | null;
+  ip?: string | null;
+  userAgent?: string | null;
+  detail?: Record<string, unknown>;
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+export function createIdentityStore(database: Db) {
+  const db: Kysely<IdentityTables> = database.withTables<IdentityTables>();
+  const userColumns = [
+    'id',
+    'email',
+    'password_hash as passwordHash',
+    'name',
+    'role',
+    'created_at as createdAt',
+  ] as const;
+
+  return {
+    /** Inserts a user; resolves to null when the email is taken. */
+    async insertUser(user: {
+      id: string;
+      email: string;
+      passwordHash: string | null;
+      name: string;
+      role: Role;
+    }) {
+      try {
+        return await db
+          .insertInto('users')
+          .values({
+            id: user.id,
+            email: user.email,
+            password_hash: user.passwordHash,
+            name: user.name,
+            role: user.role,
+          })
+          .returning(userColumns)
+          .executeTakeFirstOrThrow();
+      } catch (error) {
+        if ((error as { code?: string }).code === UNIQUE_VIOLATION) return null;
+        throw error;
+      }
+    },
+
+    /** The bootstrap admin: created once, promoted to admin if it already exists. */
+    async upsertAdmin(user: { id: string; email: string; passwordHash: string; name: string }) {
+      return db
+        .insertInto('users')
+        .values({
+          id: user.id,
+          email: user.email,
+          password_hash: user.passwordHash,
+          name: user.name,
+          role: 'admin',
+        })
+        .onConflict((conflict) =>
+          conflict.column('email').doUpdateSet({ role: 'admin', updated_at: sql`now()` }),
+        )
+        .returning([...userColumns, sql<boolean>`(xmax = 0)`.as('inserted')])
+        .executeTakeFirstOrThrow();
+    },
+
+    findUserByEmail(email: string): Promise<UserRow | undefined> {
+      return db.selectFrom('users').select(userColumns).where('email', '=', email).executeTakeFirst();
+    },
+
+    findUserById(id: string): Promise<UserRow | undefined> {
+      return db.selectFrom('users').select(userColumns).where('id', '=', id).executeTakeFirst();
+    },
+
+    async setRole(id: string, role: Role): Promise<boolean> {
+      const result = await db
+        .updateTable('users')
+        .set({ role, updated_at: sql`now()` })
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+
+    async insertRefreshToken(token: {
+      id: string;
+      userId: string;
+      familyId: string;
+      hash: string;
+      expiresAt: Date;
+    }) {
+      await db
+        .insertInto('refresh_tokens')
+        .values({
+          id: token.id,
+          user_id: token.userId,
+          family_id: token.familyId,
+          token_hash: token.hash,
+          expires_at: token.expiresAt,
+        })
+        .execute();
+    },
+
+    /**
+     * Marks a live refresh token used in one conditional update, so two concurrent refreshes with
+     * the same token cannot both succeed: exactly one gets the row back.
+     */
+    spendRefreshToken(hash: string) {
+      return db
+        .updateTable('refresh_tokens')
+        .set({ used_at: sql`now()` })
+        .where('token_hash', '=', hash)
+        .where('used_at', 'is', null)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', sql<Date>`now()`)
+        .returning(['user_id as userId', 'family_id as familyId'])
+        .executeTakeFirst();
+    },
+
+    findRefreshToken(hash: string) {
+      return db
+        .selectFrom('refresh_tokens')
+        .select([
+          'user_id as userId',
+          'family_id as familyId',
+          'used_at as usedAt',
+          'revoked_at as revokedAt',
+        ])
+        .where('token_hash', '=', hash)
+        .executeTakeFirst();
+    },
+
+    async revokeFamily(familyId: string): Promise<void> {
+      await db
+        .updateTable('refresh_tokens')
+        .set({ revoked_at: sql`now()` })
+        .where('family_id', '=', familyId)
+        .where('revoked_at', 'is', null)
+        .execute();
+    },
+
+    activeSigningKeys() {
+      return db
+        .selectFrom('signing_keys')
+        .select(['kid', 'private_jwk as privateJwk', 'public_jwk as publicJwk', 'created_at as createdAt'])
+        .where('retired_at', 'is', null)
+        .orderBy('created_at', 'desc')
+        .execute();
+    },
+
+    async insertSigningKey(key: { kid: string; privateJwk: unknown; publicJwk: unknown }): Promise<void> {
+      await db
+        .insertInto('signing_keys')
+        .values({
+          kid: key.kid,
+          private_jwk: JSON.stringify(key.privateJwk),
+          public_jwk: JSON.stringify(key.publicJwk),
+        })
+        .onConflict((conflict) => conflict.column('kid').doNothing())
+        .execute();
+    },
+
+    async audit(entry: AuditEntry): Promise<void> {
+      await db
+        .insertInto('security_audit')
+        .values({
+          id: entry.id,
+          event: entry.event,
+          user_id: entry.userId ?? null,
+          email: entry.email ?? null,
+          ip: entry.ip ?? null,
+          user_agent: entry.userAgent ?? null,
+          detail: JSON.stringify(entry.detail ?? {}),
+        })
+        .execute();
+    },
+
+    auditTrail(filter: { userId?: string; email?: string }) {
+      let query = db
+        .selectFrom('security_audit')
+        .select(['event', 'user_id as userId', 'email', 'ip', 'user_agent as userAgent', 'detail', 'at'])
+        .orderBy('at')
+        .orderBy('id');
+      if (filter.userId) query = query.where('user_id', '=', filter.userId);
+      if (filter.email) query = query.where('email', '=', filter.email);
+      return query.execute();
+    },
+  };
+}
+
+export type IdentityStore = ReturnType<typeof createIdentityStore>;

@@ -1,0 +1,148 @@
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  type CryptoKey,
+  createLocalJWKSet,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  type JSONWebKeySet,
+  type JWK,
+  jwtVerify,
+  SignJWT,
+} from 'jose';
+import { unauthorized } from '../../platform/errors.ts';
+import { type AccessTokenVerifier, type Principal, ROLES, type Role } from '../../platform/http/auth.ts';
+import { uuidv7 } from '../../platform/ids.ts';
+import type { IdentityStore } from './store.ts';
+
+/** The only algorithm accepted: no `none`, no HMAC with a public key, no downgrade. */
+export const ACCESS_TOKEN_ALGORITHM = 'EdDSA';
+
+export interface TokenSettings {
+  issuer: string;
+  audience: string;
+  accessTokenTtlSeconds: number;
+}
+
+interface SigningKey {
+  kid: string;
+  privateKey: CryptoKey;
+  publicJwk: JWK;
+}
+
+/**
+ * Signs access tokens with the newest Ed25519 key and verifies against every active key, so a
+ * rotation keeps tokens signed by the previous key valid until they expire. Keys live in the
+ * database: generated on first start, shared by every instance.
+ */
+export async function createTokenService(store: IdentityStore, settings: TokenSettings) {
+  let keys: SigningKey[] = [];
+  let jwks = createLocalJWKSet({ keys: [] });
+
+  async function load(): Promise<void> {
+    let rows = await store.activeSigningKeys();
+    if (rows.length === 0) {
+      await rotate();
+      rows = await store.activeSigningKeys();
+    }
+    keys = await Promise.all(
+      rows.map(async (row) => ({
+        kid: row.kid,
+        privateKey: (await importJWK(row.privateJwk as JWK, ACCESS_TOKEN_ALGORITHM)) as CryptoKey,
+        publicJwk: row.publicJwk as JWK,
+      })),
+    );
+    jwks = createLocalJWKSet(publicKeySet());
+  }
+
+  /** Adds a new signing key; older keys keep verifying until retired. */
+  async function rotate(): Promise<string> {
+    const { privateKey, publicKey } = await generateKeyPair(ACCESS_TOKEN_ALGORITHM, {
+      crv: 'Ed25519',
+      extractable: true,
+    });
+    const kid = uuidv7();
+    const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: ACCESS_TOKEN_ALGORITHM, use: 'sig' };
+    await store.insertSigningKey({ kid, privateJwk: await exportJWK(privateKey), publicJwk });
+    return kid;
+  }
+
+  function publicKeySet(): JSONWebKeySet {
+    return { keys: keys.map((key) => key.publicJwk) };
+  }
+
+  async function sign(principal: Principal): Promise<string> {
+    const key = keys[0];
+    return new SignJWT({ role: principal.role })
+      .setProtectedHeader({ alg: ACCESS_TOKEN_ALGORITHM, kid: key.kid, typ: 'at+jwt' })
+      .setIssuer(settings.issuer)
+      .setAudience(settings.audience)
+      .setSubject(principal.id)
+      .setJti(uuidv7())
+      .setIssuedAt()
+      .setExpirationTime(`${settings.accessTokenTtlSeconds}s`)
+      .sign(key.privateKey);
+  }
+
+  const verifier: AccessTokenVerifier = {
+    async verify(token: string): Promise<Principal> {
+      try {
+        const { payload } = await jwtVerify(token, jwks, {
+          algorithms: [ACCESS_TOKEN_ALGORITHM],
+          issuer: settings.issuer,
+          audience: settings.audience,
+          typ: 'at+jwt',
+          requiredClaims: ['sub', 'exp', 'iat', 'jti'],
+        });
+        if (typeof payload.sub !== 'string' || !ROLES.includes(payload.role as Role)) {
+          throw new Error('token claims are incomplete');
+        }
+        return { id: payload.sub, role: payload.role as Role };
+      } catch (error) {
+        // A key rotated in by another instance: reload once, then judge again.
+        if (
+          (error as { code?: string }).code === 'ERR_JWKS_NO_MATCHING_KEY' &&
+          (await reloadForUnknownKid())
+        ) {
+          return verifier.verify(token);
+        }
+        throw Object.assign(unauthorized('The access token is invalid or expired', 'INVALID_TOKEN'), {
+          cause: error,
+        });
+      }
+    },
+  };
+
+  let lastReload = 0;
+  async function reloadForUnknownKid(): Promise<boolean> {
+    // Bounded so a flood of forged kids cannot turn into a flood of key queries.
+    if (Date.now() - lastReload < 10_000) return false;
+    lastReload = Date.now();
+    const before = keys.length;
+    await load();
+    return keys.length !== before;
+  }
+
+  await load();
+  return {
+    sign,
+    verifier,
+    publicKeySet,
+    async rotate(): Promise<void> {
+      await rotate();
+      await load();
+    },
+  };
+}
+
+export type TokenService = Awaited<ReturnType<typeof createTokenService>>;
+
+/** An opaque refresh token: 256 random bits; only its SHA-256 is stored. */
+export function newRefreshToken(): { token: string; hash: string } {
+  const token = randomBytes(32).toString('base64url');
+  return { token, hash: hashRefreshToken(token) };
+}
+
+export function hashRefreshToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
