@@ -296,6 +296,10 @@ export class ChartRenderer {
         return text(2).replaceAll(text(0), text(1));
       case 'sha256sum':
         return createHash('sha256').update(text(0)).digest('hex');
+      case 'omit': {
+        const [object, ...keys] = args as [Record<string, unknown>, ...string[]];
+        return Object.fromEntries(Object.entries(object ?? {}).filter(([key]) => !keys.includes(key)));
+      }
       case 'not':
         return !truthy(args[0]);
       case 'and':

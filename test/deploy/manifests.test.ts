@@ -110,7 +110,7 @@ describe('compose file', () => {
     expect(services.api.command).toEqual(['serve', '--role', 'api']);
     expect(services.api.deploy.replicas).toBeGreaterThanOrEqual(2);
     expect(services.worker.command).toEqual(['serve', '--role', 'worker']);
-    expect(services.payments.command).toEqual(['psp-sandbox', '--port', '4000']);
+    expect(services.payments.command).toEqual(['psp-sandbox', '--port', '4000', '--host', '0.0.0.0']);
     expect(services.api.environment.PAYMENTS_URL).toBe('http://payments:4000');
   });
 
@@ -206,7 +206,9 @@ describe('Helm chart', () => {
   const all = Object.values(templates).join('\n');
 
   it('validates its values against values.schema.json, which helm also enforces on install', () => {
-    const validate = new Ajv({ allErrors: true, allowUnionTypes: true }).compile(JSON.parse(read(`${CHART}/values.schema.json`)));
+    const validate = new Ajv({ allErrors: true, allowUnionTypes: true }).compile(
+      JSON.parse(read(`${CHART}/values.schema.json`)),
+    );
     expect(validate(values), JSON.stringify(validate.errors)).toBe(true);
     const broken = (change: (copy: any) => void) => {
       const copy = structuredClone(values);
@@ -250,7 +252,7 @@ describe('Helm chart', () => {
         'ServiceAccount',
       ]),
     );
-    expect(kinds.filter((kind) => kind === 'Deployment')).toHaveLength(2);
+    expect(kinds.filter((kind) => kind === 'Deployment')).toHaveLength(3);
   });
 
   it('runs as non-root on a read-only root filesystem', () => {
@@ -331,7 +333,9 @@ describe('Helm chart, rendered', () => {
     for (const deployment of [api, worker]) {
       expect(selects(deployment.spec.selector.matchLabels, pod(deployment).metadata.labels)).toBe(true);
     }
-    const service = find('Service');
+    const service = release.find(
+      (object) => object.kind === 'Service' && object.metadata.name === 'shop-emporium',
+    );
     expect(selects(service.spec.selector, pod(api).metadata.labels)).toBe(true);
     expect(selects(service.spec.selector, pod(worker).metadata.labels)).toBe(false);
     expect(container(api).ports.map((port: any) => port.name)).toContain(service.spec.ports[0].targetPort);
@@ -345,7 +349,7 @@ describe('Helm chart, rendered', () => {
     expect(selects(budget, pod(api).metadata.labels)).toBe(true);
     expect(selects(budget, pod(worker).metadata.labels)).toBe(false);
     const policies = release.filter((object) => object.kind === 'NetworkPolicy');
-    for (const deployment of [api, worker]) {
+    for (const deployment of [api, worker, find('Deployment', '-payments')]) {
       const policy = policies.find((each) =>
         selects(each.spec.podSelector.matchLabels, pod(deployment).metadata.labels),
       );
@@ -408,6 +412,32 @@ describe('Helm chart, rendered', () => {
     expect(weight(configMap)).toBeLessThan(weight(job));
     expect(weight(secret)).toBeLessThan(weight(job));
     expect(loadConfig({ ...configMap.data, ...secret.stringData }).host).toBe('0.0.0.0');
+  });
+
+  it('runs one shared payment sandbox that API and worker pods reach through its Service', () => {
+    const sandbox = find('Deployment', '-payments');
+    const service = find('Service', '-payments');
+    expect(sandbox.spec.replicas).toBe(1);
+    expect(container(sandbox).args).toEqual(['psp-sandbox', '--port', '4000', '--host', '0.0.0.0']);
+    expect(selects(service.spec.selector, pod(sandbox).metadata.labels)).toBe(true);
+    expect(selects(service.spec.selector, pod(api).metadata.labels)).toBe(false);
+    const port = service.spec.ports[0].port;
+    expect(find('ConfigMap').data.PAYMENTS_URL).toBe(`http://${service.metadata.name}:${port}`);
+    // Release pods may call it: the policy admits pods carrying the release's common labels.
+    const policy = find('NetworkPolicy', '-payments');
+    const admitted = policy.spec.ingress[0].from[0].podSelector.matchLabels;
+    for (const deployment of [api, worker])
+      expect(selects(admitted, pod(deployment).metadata.labels)).toBe(true);
+
+    const real = objects({
+      secret: { values: { DATABASE_URL } },
+      config: { PAYMENTS_URL: 'https://psp.example.com' },
+      paymentsSandbox: { enabled: false },
+    });
+    expect(real.find((object) => object.metadata.name.endsWith('-payments'))).toBeUndefined();
+    expect(real.find((object) => object.kind === 'ConfigMap').data.PAYMENTS_URL).toBe(
+      'https://psp.example.com',
+    );
   });
 
   it('refuses to render without a database, and uses an existing Secret instead of its own', () => {

@@ -76,16 +76,20 @@ async function waitFor(
 export const START_TIMEOUT_MS = 150_000;
 
 /** `emporium serve` on 127.0.0.1:port; resolves once it logged "ready in". */
-export async function startEmporium(port: number, role: string, env: Record<string, string>) {
-  const args = ['src/main.ts', 'serve', '--role', role, '--port', String(port)];
-  const server = run(NODE, args, { env, cwd: ROOT, stopSignal: 'SIGKILL' });
+export function startEmporium(port: number, role: string, env: Record<string, string>) {
+  return startCli(['serve', '--role', role, '--port', String(port)], env, 'ready in');
+}
+
+/** Any `emporium` command that keeps running; resolves once its output contains `readyText`. */
+export async function startCli(args: string[], env: Record<string, string>, readyText: string) {
+  const command = run(NODE, ['src/main.ts', ...args], { env, cwd: ROOT, stopSignal: 'SIGKILL' });
   await waitFor(
-    server,
-    `emporium on port ${port}`,
-    () => server.output().includes('ready in'),
+    command,
+    `emporium ${args.join(' ')}`,
+    () => command.output().includes(readyText),
     START_TIMEOUT_MS,
   );
-  return server;
+  return command;
 }
 
 /** Runs a short Node command (a container health check) with the project's Node; its exit code. */

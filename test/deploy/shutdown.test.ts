@@ -13,6 +13,7 @@ import {
   type RunningProcess,
   runNode,
   START_TIMEOUT_MS,
+  startCli,
   startEmporium,
 } from './processes.ts';
 
@@ -20,19 +21,18 @@ const DEPLOY = path.resolve(import.meta.dirname, '../../deploy');
 
 /**
  * The container health checks as shipped, as arguments to `node`: the Dockerfile's (which reads
- * PORT) and compose's for the API, the worker and the payment sandbox (their fixed container
- * ports swapped for the test server's).
+ * PORT) and compose's for the API and the worker (the container port swapped for the test's).
  */
 function shippedHealthChecks(port: number): { name: string; args: string[] }[] {
   const dockerfile = readFileSync(path.join(DEPLOY, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
   const image = JSON.parse(dockerfile.match(/^HEALTHCHECK .*? CMD (\[.*\])$/m)![1]) as string[];
   const compose = parse(readFileSync(path.join(DEPLOY, 'compose.yaml'), 'utf8'), { merge: true });
   const checks = [{ name: 'Dockerfile HEALTHCHECK', command: image }];
-  for (const service of ['api', 'worker', 'payments']) {
+  for (const service of ['api', 'worker']) {
     const command = compose.services[service].healthcheck.test.slice(1) as string[];
     checks.push({
       name: `compose ${service}`,
-      command: command.map((arg) => arg.replace(/\b(3000|4000)\b/, String(port))),
+      command: command.map((arg) => arg.replace(/\b3000\b/, String(port))),
     });
   }
   return checks.map(({ name, command }) => {
@@ -127,3 +127,24 @@ describe.each(dbKinds)(
     });
   },
 );
+
+describe('the payment sandbox as compose runs it', () => {
+  afterAll(killAll);
+
+  it('passes its compose health check while up, stops on SIGTERM with exit 0, then fails it', async () => {
+    const port = await freePort();
+    const compose = parse(readFileSync(path.join(DEPLOY, 'compose.yaml'), 'utf8'), { merge: true });
+    const { command, healthcheck } = compose.services.payments;
+    // Its container port and address swapped for a free loopback port.
+    const args = (command as string[]).map((arg) =>
+      arg === '4000' ? String(port) : arg === '0.0.0.0' ? '127.0.0.1' : arg,
+    );
+    expect(args).toEqual(['psp-sandbox', '--port', String(port), '--host', '127.0.0.1']);
+    const check = (healthcheck.test as string[]).slice(2).map((arg) => arg.replace(/\b4000\b/, String(port)));
+    const sandbox = await startCli(args, {}, 'payment sandbox listening on');
+    expect(await runNode(check, {})).toBe(0);
+    sandbox.child.kill('SIGTERM');
+    expect(await sandbox.exited).toEqual({ code: 0, signal: null });
+    expect(await runNode(check, {})).toBe(1);
+  });
+});

@@ -61,3 +61,12 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
 checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256sum }}
 {{- end }}
+
+{{/* A configured provider's URL, else the chart's sandbox Service, else nothing. */}}
+{{- define "emporium.paymentsUrl" -}}
+{{- if .Values.config.PAYMENTS_URL }}
+{{- .Values.config.PAYMENTS_URL }}
+{{- else if .Values.paymentsSandbox.enabled }}
+{{- printf "http://%s-payments:4000" (include "emporium.fullname" .) }}
+{{- end }}
+{{- end }}
