@@ -108,7 +108,9 @@ describe.runIf(process.env.DATABASE_URL)('several server processes on one Postgr
     }
   }
 
-  it('three API processes sell 10 units to 60 racing buyers: exactly 10 orders confirmed', async () => {
+  it('three API processes sell 10 units to 60 racing buyers: exactly 10 orders confirmed', {
+    timeout: 300_000,
+  }, async () => {
     const servers = await Promise.all([start('all'), start('api'), start('api')]);
     const urls = servers.map((server) => server.url);
     const product = await newProduct(urls[0], 10);
@@ -149,7 +151,9 @@ describe.runIf(process.env.DATABASE_URL)('several server processes on one Postgr
     for (const server of servers) server.process.child.kill('SIGKILL');
   });
 
-  it('a server killed mid-checkout leaves every order confirmed or cancelled and no stock held', async () => {
+  it('a server killed mid-checkout leaves every order confirmed or cancelled and no stock held', {
+    timeout: 300_000,
+  }, async () => {
     // A slow provider keeps checkouts in flight when the server dies.
     await fetch(`${paymentsUrl}/v1/faults`, {
       method: 'POST',
