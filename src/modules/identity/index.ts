@@ -43,7 +43,7 @@ export async function createIdentity(deps: {
     verifier: tokens.verifier,
     createUser: service.createUser,
     rotateSigningKey: tokens.rotate,
-    routes: identityRoutes(service),
+    routes: identityRoutes(service, { loginLimitPerMinute: config.loginLimitPerMinute }),
     rootRoutes: (app: FastifyInstance) => {
       app.get(
         '/.well-known/jwks.json',

@@ -1,18 +1,21 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { problems } from '../../platform/http/schemas.ts';
-import type { ClientInfo, IdentityService } from './service.ts';
+import { clientAddress } from '../../platform/http/rate-limit.ts';
+import { IdParams, problems } from '../../platform/http/schemas.ts';
+import { type ClientInfo, type IdentityService, normaliseEmail } from './service.ts';
+
+const RoleSchema = Type.Union([Type.Literal('customer'), Type.Literal('staff'), Type.Literal('admin')]);
 
 const UserSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
   email: Type.String(),
   name: Type.String(),
-  role: Type.Union([Type.Literal('customer'), Type.Literal('staff'), Type.Literal('admin')]),
+  role: RoleSchema,
   createdAt: Type.String({ format: 'date-time' }),
 });
 
-const TokenPairSchema = Type.Object({
+export const TokenPairSchema = Type.Object({
   user: UserSchema,
   accessToken: Type.String(),
   refreshToken: Type.String(),
@@ -33,7 +36,7 @@ export function clientInfo(request: FastifyRequest): ClientInfo {
   return { ip: request.ip, userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 512) : undefined };
 }
 
-export function identityRoutes(service: IdentityService, options: { loginRateLimit?: object } = {}) {
+export function identityRoutes(service: IdentityService, options: { loginLimitPerMinute: number }) {
   return (scope: FastifyInstance) => {
     const app = scope.withTypeProvider<TypeBoxTypeProvider>();
     const tags = ['accounts'];
@@ -58,7 +61,13 @@ export function identityRoutes(service: IdentityService, options: { loginRateLim
     app.post(
       '/auth/login',
       {
-        config: options.loginRateLimit ? { rateLimit: options.loginRateLimit } : {},
+        // Guessing passwords is limited twice: per client address, and per account whatever the
+        // address (a botnet spreading guesses over many addresses still hits the account limit).
+        onRequest: app.perMinuteLimit('login-ip', options.loginLimitPerMinute, clientAddress),
+        preHandler: app.perMinuteLimit('login-account', options.loginLimitPerMinute, (request) => {
+          const email = (request.body as { email?: unknown } | undefined)?.email;
+          return typeof email === 'string' ? normaliseEmail(email) : undefined;
+        }),
         schema: {
           tags,
           summary: 'Sign in with email and password',
@@ -115,6 +124,23 @@ export function identityRoutes(service: IdentityService, options: { loginRateLim
         },
       },
       async (request) => service.me(request.principal!),
+    );
+
+    app.patch(
+      '/users/:id/role',
+      {
+        preHandler: app.requireRole('admin'),
+        schema: {
+          tags,
+          summary: "Change a user's role (admin)",
+          security: [{ bearer: [] }],
+          params: IdParams,
+          body: Type.Object({ role: RoleSchema }, { additionalProperties: false }),
+          response: { 200: UserSchema, ...problems(400, 401, 403, 404, 409) },
+        },
+      },
+      async (request) =>
+        service.setRole(request.params.id, request.body.role, request.principal!, clientInfo(request)),
     );
   };
 }

@@ -216,9 +216,13 @@ export function createIdentityService(deps: {
       return toUser(row);
     },
 
-    async setRole(userId: string, role: Role, by: Principal, client: ClientInfo): Promise<void> {
-      if (!(await store.setRole(userId, role))) throw notFound('User');
-      await audit('role.changed', client, { userId, detail: { role, by: by.id } });
+    /** An admin changes someone else's role; their own stays, so the last admin cannot demote itself. */
+    async setRole(userId: string, role: Role, by: Principal, client: ClientInfo): Promise<User> {
+      if (userId === by.id) throw conflict('OWN_ROLE', 'Admins cannot change their own role');
+      const before = await store.findUserById(userId);
+      if (!before || !(await store.setRole(userId, role))) throw notFound('User');
+      await audit('role.changed', client, { userId, detail: { from: before.role, to: role, by: by.id } });
+      return toUser({ ...before, role });
     },
 
     /** Creates the configured admin, or promotes the existing account; safe on every start. */

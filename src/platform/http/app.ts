@@ -16,6 +16,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { AppModule } from '../module.ts';
 import { type AccessTokenVerifier, authHandlers } from './auth.ts';
 import { handleError, sendProblem } from './problem.ts';
+import { registerRateLimiting } from './rate-limit.ts';
 import { ProblemSchema } from './schemas.ts';
 
 declare module 'fastify' {
@@ -26,7 +27,10 @@ declare module 'fastify' {
 }
 
 export interface HttpDeps {
-  config: Pick<Config, 'bodyLimitBytes' | 'requestTimeoutMs' | 'corsOrigins'>;
+  config: Pick<
+    Config,
+    'bodyLimitBytes' | 'requestTimeoutMs' | 'corsOrigins' | 'rateLimitPerMinute' | 'redisUrl'
+  >;
   logger: Logger;
   metrics: Metrics;
   /** Readiness checks by name; /readyz answers 503 when any rejects. */
@@ -136,8 +140,19 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   });
   await app.register(cors, {
     origin: config.corsOrigins.length ? config.corsOrigins : false,
-    exposedHeaders: ['x-request-id', 'etag', 'location', 'retry-after', 'idempotent-replayed'],
+    exposedHeaders: [
+      'x-request-id',
+      'etag',
+      'location',
+      'retry-after',
+      'idempotent-replayed',
+      'ratelimit-limit',
+      'ratelimit-remaining',
+      'ratelimit-reset',
+      'ratelimit-policy',
+    ],
   });
+  await registerRateLimiting(app, config);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
