@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { clientAddress } from '../../platform/http/rate-limit.ts';
 import { IdParams, problems } from '../../platform/http/schemas.ts';
+import type { OidcSignIn } from './oidc.ts';
 import { type ClientInfo, type IdentityService, normaliseEmail } from './service.ts';
 
 const RoleSchema = Type.Union([Type.Literal('customer'), Type.Literal('staff'), Type.Literal('admin')]);
@@ -36,7 +37,11 @@ export function clientInfo(request: FastifyRequest): ClientInfo {
   return { ip: request.ip, userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 512) : undefined };
 }
 
-export function identityRoutes(service: IdentityService, options: { loginLimitPerMinute: number }) {
+export function identityRoutes(
+  service: IdentityService,
+  oidc: OidcSignIn,
+  options: { loginLimitPerMinute: number },
+) {
   return (scope: FastifyInstance) => {
     const app = scope.withTypeProvider<TypeBoxTypeProvider>();
     const tags = ['accounts'];
@@ -124,6 +129,49 @@ export function identityRoutes(service: IdentityService, options: { loginLimitPe
         },
       },
       async (request) => service.me(request.principal!),
+    );
+
+    const ProviderParams = Type.Object({ provider: Type.String({ pattern: '^[a-z0-9-]{1,40}$' }) });
+
+    app.get(
+      '/auth/oidc/:provider/start',
+      {
+        schema: {
+          tags,
+          summary: 'Start signing in with an OpenID Connect provider (redirects to it)',
+          params: ProviderParams,
+          response: {
+            302: Type.Null({ description: "Location: the provider's authorization URL" }),
+            ...problems(400, 404, 429, 503),
+          },
+        },
+      },
+      async (request, reply) => {
+        const location = await oidc.start(request.params.provider);
+        return reply.header('cache-control', 'no-store').redirect(location.href, 302);
+      },
+    );
+
+    app.get(
+      '/auth/oidc/:provider/callback',
+      {
+        schema: {
+          tags,
+          summary: 'Finish signing in with an OpenID Connect provider (its redirect target)',
+          description:
+            'Takes the query the provider redirected with (code, state, iss, or error) and answers ' +
+            'the same token pair as login. A state works once; the ID token must carry its nonce.',
+          params: ProviderParams,
+          querystring: Type.Object({}, { additionalProperties: Type.String() }),
+          response: { 200: TokenPairSchema, ...problems(400, 401, 403, 404, 429, 503) },
+        },
+      },
+      async (request, reply) => {
+        const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '';
+        const identity = await oidc.finish(request.params.provider, query);
+        reply.header('cache-control', 'no-store');
+        return service.signInWithOidc(identity, clientInfo(request));
+      },
     );
 
     app.patch(

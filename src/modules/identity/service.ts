@@ -3,6 +3,7 @@ import { badRequest, conflict, DomainError, notFound } from '../../platform/erro
 import { type Principal, ROLES, type Role } from '../../platform/http/auth.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
+import type { OidcIdentity } from './oidc.ts';
 import type { IdentityStore, UserRow } from './store.ts';
 import { hashRefreshToken, newRefreshToken, type TokenService } from './tokens.ts';
 
@@ -171,7 +172,7 @@ export function createIdentityService(deps: {
       const row = await store.findUserByEmail(email);
       const passwordHash = row?.passwordHash ?? (await dummyHash);
       const matches = await verify(passwordHash, input.password).catch(() => false);
-      if (!row || !row.passwordHash || !matches) {
+      if (!row?.passwordHash || !matches) {
         await audit('login.failed', client, { userId: row?.id, email });
         throw invalidCredentials();
       }
@@ -208,6 +209,73 @@ export function createIdentityService(deps: {
       if (!known || known.userId !== principal.id) return;
       await store.revokeFamily(known.familyId);
       await audit('logout', client, { userId: principal.id, detail: { familyId: known.familyId } });
+    },
+
+    /**
+     * Signs in the person a provider vouched for. A known provider account signs in as its user;
+     * otherwise the account is linked by email, but only an email the provider says it verified:
+     * an unverified one would let anyone claim an existing account by typing its address.
+     */
+    async signInWithOidc(identity: OidcIdentity, client: ClientInfo): Promise<TokenPair> {
+      const linked = await store.findUserByOidcIdentity(identity.provider, identity.subject);
+      if (linked) {
+        await audit('login.succeeded', client, {
+          userId: linked.id,
+          email: linked.email,
+          detail: { provider: identity.provider },
+        });
+        return issueTokens(linked);
+      }
+      const email = identity.email ? normaliseEmail(identity.email) : undefined;
+      if (!email || !identity.emailVerified || !EMAIL.test(email) || email.length > 320) {
+        await audit('login.failed', client, {
+          email,
+          detail: { provider: identity.provider, reason: 'email not verified' },
+        });
+        throw new DomainError(
+          403,
+          'EMAIL_NOT_VERIFIED',
+          'Email not verified',
+          'The provider did not confirm a verified email address for this account',
+        );
+      }
+      let user = await store.findUserByEmail(email);
+      if (!user) {
+        const created = await store.insertUser({
+          id: uuidv7(),
+          email,
+          passwordHash: null,
+          name: identity.name?.trim().slice(0, 200) || email.slice(0, 200),
+          role: 'customer',
+        });
+        if (created) {
+          await audit('user.registered', client, {
+            userId: created.id,
+            email,
+            detail: { provider: identity.provider },
+          });
+        }
+        // Null means a concurrent sign-in created the account a moment ago.
+        user = created ?? (await store.findUserByEmail(email));
+        if (!user) throw new Error(`user ${email} vanished while signing in`);
+      }
+      await store.linkOidcIdentity({
+        provider: identity.provider,
+        subject: identity.subject,
+        userId: user.id,
+        email,
+      });
+      await audit('oidc.linked', client, {
+        userId: user.id,
+        email,
+        detail: { provider: identity.provider, subject: identity.subject },
+      });
+      await audit('login.succeeded', client, {
+        userId: user.id,
+        email,
+        detail: { provider: identity.provider },
+      });
+      return issueTokens(user);
     },
 
     async me(principal: Principal): Promise<User> {
