@@ -53,7 +53,9 @@ const invalidRefreshToken = () =>
     },
   );
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+// No whitespace or control characters (PostgreSQL text cannot even hold NUL).
+const EMAIL = /^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u;
+const CONTROL_CHARACTER = /\p{Cc}/u;
 
 export function normaliseEmail(email: string): string {
   return email.trim().toLowerCase();
@@ -119,6 +121,16 @@ export function createIdentityService(deps: {
     return email;
   }
 
+  function validName(name: string): string {
+    const trimmed = name.trim();
+    if (!trimmed || CONTROL_CHARACTER.test(trimmed)) {
+      throw badRequest('INVALID_NAME', 'Names need visible characters and no control characters', {
+        errors: [{ path: '/name', message: 'must have visible characters and no control characters' }],
+      });
+    }
+    return trimmed;
+  }
+
   function validatePassword(password: string): void {
     if (password.length < MIN_PASSWORD_LENGTH) {
       throw badRequest('PASSWORD_TOO_SHORT', `Passwords need at least ${MIN_PASSWORD_LENGTH} characters`, {
@@ -140,7 +152,7 @@ export function createIdentityService(deps: {
       id: uuidv7(),
       email: validEmail(input.email),
       passwordHash: await hash(input.password, hashOptions),
-      name: input.name,
+      name: validName(input.name),
       role: input.role as Role,
     });
     if (!row) throw conflict('EMAIL_TAKEN', 'An account with this email exists');
@@ -159,7 +171,7 @@ export function createIdentityService(deps: {
         id: uuidv7(),
         email: validEmail(input.email),
         passwordHash: await hash(input.password, hashOptions),
-        name: input.name.trim() || input.name,
+        name: validName(input.name),
         role: 'customer',
       });
       if (!row) throw conflict('EMAIL_TAKEN', 'An account with this email exists');
@@ -169,11 +181,17 @@ export function createIdentityService(deps: {
 
     async login(input: { email: string; password: string }, client: ClientInfo): Promise<TokenPair> {
       const email = normaliseEmail(input.email);
-      const row = await store.findUserByEmail(email);
+      // A string that is no email address cannot name an account (and may not even be storable).
+      const wellFormed = EMAIL.test(email);
+      const row = wellFormed ? await store.findUserByEmail(email) : undefined;
       const passwordHash = row?.passwordHash ?? (await dummyHash);
       const matches = await verify(passwordHash, input.password).catch(() => false);
       if (!row?.passwordHash || !matches) {
-        await audit('login.failed', client, { userId: row?.id, email });
+        await audit('login.failed', client, {
+          userId: row?.id,
+          email: wellFormed ? email : undefined,
+          detail: wellFormed ? undefined : { reason: 'malformed email' },
+        });
         throw invalidCredentials();
       }
       await audit('login.succeeded', client, { userId: row.id, email });
