@@ -16,6 +16,8 @@ export interface Config {
   adminPassword: string | undefined;
   seedProducts: number;
   rateLimitPerMinute: number;
+  /** Proxy hops in front of the app whose X-Forwarded-For is believed (0: none; the socket address counts). */
+  trustProxy: number;
   loginLimitPerMinute: number;
   /** Shared store for rate limits across instances; in-process when unset. */
   redisUrl: string | undefined;
@@ -182,6 +184,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminPassword,
     seedProducts: integer(env, 'SEED_PRODUCTS', 1000, 0, 1_000_000),
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 100_000, 1, 10_000_000),
+    trustProxy: integer(env, 'TRUST_PROXY', 0, 0, 10),
     loginLimitPerMinute: integer(env, 'LOGIN_LIMIT_PER_MINUTE', 10, 1, 100_000),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     oidcProviders: oidcProviders(env, oidcAllowInsecureRequests),

@@ -82,4 +82,68 @@ describe.each(stores)('rate limits (%s store)', (store) => {
       (await system.app.inject({ method: 'GET', url: '/livez', remoteAddress: randomAddress() })).statusCode,
     ).toBe(200);
   });
+
+  it('counts clients behind a trusted proxy by X-Forwarded-For, and ignores the header otherwise', async () => {
+    const proxied = await createTestSystem('pglite', {
+      RATE_LIMIT_PER_MINUTE: '2',
+      TRUST_PROXY: '1',
+      ...(store === 'redis' ? { REDIS_URL: process.env.REDIS_URL! } : {}),
+    });
+    try {
+      const balancer = randomAddress();
+      const [first, second] = [randomAddress(), randomAddress()];
+      const get = (app: TestSystem['app'], client: string) =>
+        app.inject({
+          method: 'GET',
+          url: '/livez',
+          remoteAddress: balancer,
+          headers: { 'x-forwarded-for': client },
+        });
+      expect((await get(proxied.app, first)).statusCode).toBe(200);
+      expect((await get(proxied.app, first)).statusCode).toBe(200);
+      expect((await get(proxied.app, first)).statusCode).toBe(429);
+      expect((await get(proxied.app, second)).statusCode).toBe(200);
+    } finally {
+      await proxied.dispose();
+    }
+    // Without TRUST_PROXY a client cannot pick its own bucket by sending the header.
+    const address = randomAddress();
+    for (let request = 0; request < 20; request++) {
+      await system.app.inject({
+        method: 'GET',
+        url: '/livez',
+        remoteAddress: address,
+        headers: { 'x-forwarded-for': randomAddress() },
+      });
+    }
+    const blocked = await system.app.inject({
+      method: 'GET',
+      url: '/livez',
+      remoteAddress: address,
+      headers: { 'x-forwarded-for': randomAddress() },
+    });
+    expect(blocked.statusCode).toBe(429);
+  });
+});
+
+describe('rate limits with Redis unreachable', () => {
+  it('let requests through (fail open) rather than take the API down with the cache', async () => {
+    const system = await createTestSystem('pglite', {
+      REDIS_URL: 'redis://127.0.0.1:1',
+      LOGIN_LIMIT_PER_MINUTE: '1',
+    });
+    try {
+      expect((await system.app.inject({ method: 'GET', url: '/livez' })).statusCode).toBe(200);
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const login = await system.app.inject({
+          method: 'POST',
+          url: '/v1/auth/login',
+          payload: { email: 'nobody@example.test', password: 'whatever1' },
+        });
+        expect(login.statusCode).toBe(401);
+      }
+    } finally {
+      await system.dispose();
+    }
+  });
 });

@@ -162,7 +162,16 @@ export function identityRoutes(
             'Takes the query the provider redirected with (code, state, iss, or error) and answers ' +
             'the same token pair as login. A state works once; the ID token must carry its nonce.',
           params: ProviderParams,
-          querystring: Type.Object({}, { additionalProperties: Type.String() }),
+          querystring: Type.Object(
+            {
+              code: Type.Optional(Type.String()),
+              state: Type.Optional(Type.String()),
+              iss: Type.Optional(Type.String()),
+              error: Type.Optional(Type.String()),
+              error_description: Type.Optional(Type.String()),
+            },
+            { additionalProperties: true },
+          ),
           response: { 200: TokenPairSchema, ...problems(400, 401, 403, 404, 429, 503) },
         },
       },

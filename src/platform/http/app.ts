@@ -29,7 +29,7 @@ declare module 'fastify' {
 export interface HttpDeps {
   config: Pick<
     Config,
-    'bodyLimitBytes' | 'requestTimeoutMs' | 'corsOrigins' | 'rateLimitPerMinute' | 'redisUrl'
+    'bodyLimitBytes' | 'requestTimeoutMs' | 'corsOrigins' | 'rateLimitPerMinute' | 'redisUrl' | 'trustProxy'
   >;
   logger: Logger;
   metrics: Metrics;
@@ -66,6 +66,9 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
+    // Behind a load balancer the socket address is the balancer's: per-client limits and the audit
+    // log need the client's, from X-Forwarded-For, believed only for the configured hops.
+    trustProxy: config.trustProxy > 0 ? (_address: string, hop: number) => hop < config.trustProxy : false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },

@@ -26,7 +26,8 @@ export interface RateLimitSettings {
 }
 
 /** The client's address as a rate-limit key: IPv6 clients count per /64, as they usually own one. */
-export const clientAddress = (request: FastifyRequest): string => normalizeIP(request.ip);
+export const clientAddress = (request: FastifyRequest): string =>
+  request.ip ? normalizeIP(request.ip) : 'unknown';
 
 /**
  * The platform's rate limiter: @fastify/rate-limit provides the counting stores (in-process LRU, or
@@ -47,10 +48,10 @@ export async function registerRateLimiting(app: FastifyInstance, settings: RateL
       })
     : undefined;
   if (redis) {
-    await redis
-      .connect()
-      .catch((error: Error) => app.log.warn({ err: error }, 'rate limits: Redis unreachable'));
+    // Listen before connecting: an unheard 'error' event would be reported as unhandled. A failed
+    // connect is logged there and retried by ioredis; meanwhile the limiter fails open.
     redis.on('error', (error) => app.log.warn({ err: error }, 'rate limits: Redis error'));
+    await redis.connect().catch(() => {});
     app.addHook('onClose', async () => {
       redis.disconnect();
     });
