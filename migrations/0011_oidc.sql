@@ -1,7 +1,10 @@
 -- An OpenID Connect sign-in in progress: what the callback must check, kept server-side, used once.
 -- The state is stored only as a SHA-256 hash; the PKCE verifier must be sent to the provider as is.
+-- browser_binding_hash ties the attempt to the browser that started it (a cookie), so a callback
+-- URL from someone else's attempt cannot sign this browser in to their account (login CSRF).
 create table oidc_login_requests (
   state_hash text primary key,
+  browser_binding_hash text not null,
   provider text not null,
   code_verifier text not null,
   nonce text not null,

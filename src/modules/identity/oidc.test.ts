@@ -109,20 +109,28 @@ describe.each(dbKinds)('OpenID Connect sign-in on %s', (kind) => {
     await new Promise((resolve) => provider.server.close(resolve));
   });
 
+  // The browser's cookie from the latest start, sent back with callbacks as a browser would.
+  let binding = '';
   const start = async () => {
     const response = await system.app.inject({ method: 'GET', url: '/v1/auth/oidc/test-idp/start' });
     expect(response.statusCode).toBe(302);
+    binding = String(response.headers['set-cookie']).split(';')[0];
     return new URL(response.headers.location as string);
   };
-  const callback = (query: string) =>
+  const callback = (query: string, cookie = binding) =>
     system.app.inject({
       method: 'GET',
       url: `/v1/auth/oidc/test-idp/callback${query}`,
-      headers: { 'user-agent': 'oidc-test-browser' },
+      headers: { 'user-agent': 'oidc-test-browser', cookie },
     });
 
-  it('redirects to the provider with PKCE (S256), state and nonce', async () => {
-    const location = await start();
+  it('redirects to the provider with PKCE (S256), state and nonce, binding the attempt to the browser', async () => {
+    const response = await system.app.inject({ method: 'GET', url: '/v1/auth/oidc/test-idp/start' });
+    expect(response.headers['set-cookie']).toMatch(
+      /^emporium_oidc=[\w-]{43}; Path=\/v1\/auth\/oidc; Max-Age=600; HttpOnly; SameSite=Lax$/,
+    );
+    expect(response.headers['cache-control']).toBe('no-store');
+    const location = new URL(response.headers.location as string);
     expect(location.origin).toBe(provider.issuer);
     const params = location.searchParams;
     expect(params.get('client_id')).toBe('emporium');
@@ -215,6 +223,21 @@ describe.each(dbKinds)('OpenID Connect sign-in on %s', (kind) => {
     const response = await callback(`?${injected}`);
     expect(response.statusCode).toBe(401);
     expect(response.json().code).toBe('OIDC_SIGN_IN_FAILED');
+  });
+
+  it("refuses a callback from someone else's sign-in attempt (login CSRF)", async () => {
+    // The attacker signs in to their own account and hands the victim the callback URL.
+    const attackersCallback = await authorizeAtProvider((await start()).href, 'alice');
+    const attackersCookie = binding;
+    await start();
+    const victimsCookie = binding;
+    const inVictimsBrowser = await callback(attackersCallback.search, victimsCookie);
+    expect(inVictimsBrowser.statusCode).toBe(401);
+    expect(inVictimsBrowser.json().code).toBe('OIDC_SIGN_IN_FAILED');
+    expect(
+      (await callback((await authorizeAtProvider((await start()).href, 'alice')).search, '')).statusCode,
+    ).toBe(401);
+    expect(attackersCookie).not.toBe(victimsCookie);
   });
 
   it('refuses an ID token whose nonce is not the one this attempt issued', async () => {

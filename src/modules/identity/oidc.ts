@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as client from 'openid-client';
 import type { OidcProviderConfig } from '../../config.ts';
 import { currentSignal } from '../../platform/context.ts';
@@ -33,7 +33,11 @@ const providerUnavailable = (cause: unknown) =>
     { cause, headers: { 'retry-after': '5' } },
   );
 
-const hashState = (state: string) => createHash('sha256').update(state).digest('hex');
+const sha256 = (value: string) => createHash('sha256').update(value).digest();
+
+/** The cookie that binds a sign-in attempt to the browser that started it. */
+export const BROWSER_BINDING_COOKIE = 'emporium_oidc';
+export const LOGIN_REQUEST_TTL_SECONDS = LOGIN_REQUEST_TTL_MS / 1000;
 
 /**
  * "Sign in with <provider>": the authorization code flow with PKCE (S256), state and nonce, via
@@ -90,21 +94,26 @@ export function createOidcSignIn(deps: {
   return {
     providerNames: () => [...providers.keys()],
 
-    /** Records a new sign-in attempt and answers the provider's authorization URL. */
-    async start(providerName: string): Promise<URL> {
+    /**
+     * Records a new sign-in attempt; answers the provider's authorization URL and the browser
+     * binding value, which the caller must set as a cookie.
+     */
+    async start(providerName: string): Promise<{ url: URL; browserBinding: string; secureCookie: boolean }> {
       const settings = provider(providerName);
       const config = await configuration(settings);
       const state = client.randomState();
       const nonce = client.randomNonce();
       const codeVerifier = client.randomPKCECodeVerifier();
+      const browserBinding = randomBytes(32).toString('base64url');
       await store.insertOidcLoginRequest({
-        stateHash: hashState(state),
+        stateHash: sha256(state).toString('hex'),
+        browserBindingHash: sha256(browserBinding).toString('hex'),
         provider: settings.name,
         codeVerifier,
         nonce,
         expiresAt: new Date(Date.now() + LOGIN_REQUEST_TTL_MS),
       });
-      return client.buildAuthorizationUrl(config, {
+      const url = client.buildAuthorizationUrl(config, {
         redirect_uri: settings.redirectUri,
         scope: 'openid email profile',
         response_type: 'code',
@@ -113,19 +122,32 @@ export function createOidcSignIn(deps: {
         code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
         code_challenge_method: 'S256',
       });
+      return { url, browserBinding, secureCookie: new URL(settings.redirectUri).protocol === 'https:' };
     },
 
     /**
      * Checks the provider's answer (the callback's query string) and redeems the code: the state
-     * must be one we issued and not yet used, the ID token must carry our nonce, and the code only
-     * works with this attempt's PKCE verifier.
+     * must be one we issued and not yet used, to the browser presenting it, the ID token must carry
+     * our nonce, and the code only works with this attempt's PKCE verifier.
      */
-    async finish(providerName: string, query: string): Promise<OidcIdentity> {
+    async finish(
+      providerName: string,
+      query: string,
+      browserBinding: string | undefined,
+    ): Promise<OidcIdentity> {
       const settings = provider(providerName);
       const state = new URLSearchParams(query).get('state');
-      const pending = state ? await store.takeOidcLoginRequest(hashState(state), settings.name) : undefined;
+      const pending = state
+        ? await store.takeOidcLoginRequest(sha256(state).toString('hex'), settings.name)
+        : undefined;
       if (!state || !pending) {
         throw signInFailed('The sign-in attempt is unknown, expired or already used; start again');
+      }
+      if (
+        !browserBinding ||
+        !timingSafeEqual(sha256(browserBinding), Buffer.from(pending.browserBindingHash, 'hex'))
+      ) {
+        throw signInFailed('This sign-in was started in another browser; start again here');
       }
       const config = await configuration(settings);
       const callbackUrl = new URL(settings.redirectUri);

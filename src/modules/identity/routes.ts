@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { clientAddress } from '../../platform/http/rate-limit.ts';
 import { IdParams, problems } from '../../platform/http/schemas.ts';
-import type { OidcSignIn } from './oidc.ts';
+import { BROWSER_BINDING_COOKIE, LOGIN_REQUEST_TTL_SECONDS, type OidcSignIn } from './oidc.ts';
 import { type ClientInfo, type IdentityService, normaliseEmail } from './service.ts';
 
 const RoleSchema = Type.Union([Type.Literal('customer'), Type.Literal('staff'), Type.Literal('admin')]);
@@ -35,6 +35,14 @@ const RefreshBody = Type.Object(
 export function clientInfo(request: FastifyRequest): ClientInfo {
   const userAgent = request.headers['user-agent'];
   return { ip: request.ip, userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 512) : undefined };
+}
+
+function cookie(request: FastifyRequest, name: string): string | undefined {
+  for (const part of (request.headers.cookie ?? '').split(';')) {
+    const at = part.indexOf('=');
+    if (at > 0 && part.slice(0, at).trim() === name) return part.slice(at + 1).trim();
+  }
+  return undefined;
 }
 
 export function identityRoutes(
@@ -147,8 +155,14 @@ export function identityRoutes(
         },
       },
       async (request, reply) => {
-        const location = await oidc.start(request.params.provider);
-        return reply.header('cache-control', 'no-store').redirect(location.href, 302);
+        const { url, browserBinding, secureCookie } = await oidc.start(request.params.provider);
+        // Lax: the provider's redirect back is a top-level navigation, which carries it.
+        const secure = secureCookie ? '; Secure' : '';
+        reply.header(
+          'set-cookie',
+          `${BROWSER_BINDING_COOKIE}=${browserBinding}; Path=/v1/auth/oidc; Max-Age=${LOGIN_REQUEST_TTL_SECONDS}; HttpOnly; SameSite=Lax${secure}`,
+        );
+        return reply.header('cache-control', 'no-store').redirect(url.href, 302);
       },
     );
 
@@ -177,8 +191,16 @@ export function identityRoutes(
       },
       async (request, reply) => {
         const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '';
-        const identity = await oidc.finish(request.params.provider, query);
+        const identity = await oidc.finish(
+          request.params.provider,
+          query,
+          cookie(request, BROWSER_BINDING_COOKIE),
+        );
         reply.header('cache-control', 'no-store');
+        reply.header(
+          'set-cookie',
+          `${BROWSER_BINDING_COOKIE}=; Path=/v1/auth/oidc; Max-Age=0; HttpOnly; SameSite=Lax`,
+        );
         return service.signInWithOidc(identity, clientInfo(request));
       },
     );

@@ -45,6 +45,7 @@ interface SecurityAuditTable {
 
 interface OidcLoginRequestsTable {
   state_hash: string;
+  browser_binding_hash: string;
   provider: string;
   code_verifier: string;
   nonce: string;
@@ -243,6 +244,7 @@ export function createIdentityStore(database: Db) {
 
     async insertOidcLoginRequest(request: {
       stateHash: string;
+      browserBindingHash: string;
       provider: string;
       codeVerifier: string;
       nonce: string;
@@ -254,6 +256,7 @@ export function createIdentityStore(database: Db) {
         .insertInto('oidc_login_requests')
         .values({
           state_hash: request.stateHash,
+          browser_binding_hash: request.browserBindingHash,
           provider: request.provider,
           code_verifier: request.codeVerifier,
           nonce: request.nonce,
@@ -269,7 +272,7 @@ export function createIdentityStore(database: Db) {
         .where('state_hash', '=', stateHash)
         .where('provider', '=', provider)
         .where('expires_at', '>', sql<Date>`now()`)
-        .returning(['code_verifier as codeVerifier', 'nonce'])
+        .returning(['code_verifier as codeVerifier', 'nonce', 'browser_binding_hash as browserBindingHash'])
         .executeTakeFirst();
     },
 
