@@ -163,5 +163,26 @@ describe.each(dbKinds)('roles and the security audit log on %s', (kind) => {
       // Started by the process, not by a request: no address or user agent to record.
       expect(bootstrap!.ip).toBeNull();
     });
+
+    it("serves a user's events to admins only, newest first, paged", async () => {
+      const admin = await signIn(system, 'admin');
+      const customer = await signIn(system, 'customer');
+      await setRole(customer.id, 'staff', admin.headers);
+      const url = `/v1/users/${customer.id}/security-events?size=1`;
+      const page = await system.app.inject({ method: 'GET', url, headers: admin.headers });
+      expect(page.statusCode).toBe(200);
+      expect(page.json()).toMatchObject({ page: 1, size: 1, total: 2 });
+      expect(page.json().items).toEqual([
+        expect.objectContaining({ event: 'role.changed', ip: '198.51.100.7', userAgent: 'audit-test/1.0' }),
+      ]);
+      expect((await system.app.inject({ method: 'GET', url, headers: customer.headers })).statusCode).toBe(
+        403,
+      );
+      expect((await system.app.inject({ method: 'GET', url })).statusCode).toBe(401);
+      const unknown = `/v1/users/0190a4c2-0000-7000-8000-000000000000/security-events`;
+      expect(
+        (await system.app.inject({ method: 'GET', url: unknown, headers: admin.headers })).statusCode,
+      ).toBe(404);
+    });
   });
 });

@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { clientAddress } from '../../platform/http/rate-limit.ts';
-import { IdParams, problems } from '../../platform/http/schemas.ts';
+import { IdParams, Page, PageQuery, problems } from '../../platform/http/schemas.ts';
 import { BROWSER_BINDING_COOKIE, LOGIN_REQUEST_TTL_SECONDS, type OidcSignIn } from './oidc.ts';
 import { type ClientInfo, type IdentityService, normaliseEmail } from './service.ts';
 
@@ -203,6 +203,42 @@ export function identityRoutes(
         );
         return service.signInWithOidc(identity, clientInfo(request));
       },
+    );
+
+    app.get(
+      '/users/:id/security-events',
+      {
+        preHandler: app.requireRole('admin'),
+        schema: {
+          tags,
+          summary: "A user's security audit log, newest first (admin)",
+          description:
+            'Events: user.registered, login.succeeded, login.failed, refresh.reused, logout, ' +
+            'role.changed, admin.bootstrap, oidc.linked.',
+          security: [{ bearer: [] }],
+          params: IdParams,
+          querystring: Type.Object(PageQuery),
+          response: {
+            200: Page(
+              Type.Object({
+                id: Type.String({ format: 'uuid' }),
+                event: Type.String(),
+                at: Type.String({ format: 'date-time' }),
+                email: Type.Union([Type.String(), Type.Null()]),
+                ip: Type.Union([Type.String(), Type.Null()]),
+                userAgent: Type.Union([Type.String(), Type.Null()]),
+                detail: Type.Object({}, { additionalProperties: true }),
+              }),
+            ),
+            ...problems(400, 401, 403, 404),
+          },
+        },
+      },
+      async (request) =>
+        service.securityEvents(request.params.id, {
+          page: request.query.page ?? 1,
+          size: request.query.size ?? 20,
+        }),
     );
 
     app.patch(

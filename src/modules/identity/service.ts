@@ -328,6 +328,28 @@ export function createIdentityService(deps: {
     },
 
     auditTrail: store.auditTrail,
+
+    async securityEvents(userId: string, query: { page: number; size: number }) {
+      if (!(await store.findUserById(userId))) throw notFound('User');
+      const { items, total } = await store.auditPage(userId, {
+        offset: (query.page - 1) * query.size,
+        limit: query.size,
+      });
+      return {
+        items: items.map((row) => ({
+          id: row.id,
+          event: row.event,
+          at: row.at.toISOString(),
+          email: row.email,
+          ip: row.ip,
+          userAgent: row.userAgent,
+          detail: row.detail as Record<string, unknown>,
+        })),
+        page: query.page,
+        size: query.size,
+        total,
+      };
+    },
   };
 }
 

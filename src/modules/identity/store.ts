@@ -316,6 +316,27 @@ export function createIdentityStore(database: Db) {
         .execute();
     },
 
+    /** One user's security events, newest first, a page at a time. */
+    async auditPage(userId: string, page: { offset: number; limit: number }) {
+      const [items, counted] = await Promise.all([
+        db
+          .selectFrom('security_audit')
+          .select(['id', 'event', 'email', 'ip', 'user_agent as userAgent', 'detail', 'at'])
+          .where('user_id', '=', userId)
+          .orderBy('at', 'desc')
+          .orderBy('id', 'desc')
+          .offset(page.offset)
+          .limit(page.limit)
+          .execute(),
+        db
+          .selectFrom('security_audit')
+          .select(sql<number>`count(*)::int`.as('total'))
+          .where('user_id', '=', userId)
+          .executeTakeFirstOrThrow(),
+      ]);
+      return { items, total: counted.total };
+    },
+
     auditTrail(filter: { userId?: string; email?: string }) {
       let query = db
         .selectFrom('security_audit')
