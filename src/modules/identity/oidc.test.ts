@@ -4,6 +4,7 @@ import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dbKinds } from '../../../test/support/db.ts';
 import { createTestSystem, type TestSystem } from '../../../test/support/system.ts';
+import type { IdentityModule } from './index.ts';
 
 // A real OpenID provider (oidc-provider) on loopback. Its development login form accepts any login
 // name as the account id; these accounts decide what it says about their email.
@@ -205,6 +206,12 @@ describe.each(dbKinds)('OpenID Connect sign-in on %s', (kind) => {
     const response = await callback(back.search);
     expect(response.statusCode).toBe(401);
     expect(response.json().code).toBe('OIDC_SIGN_IN_FAILED');
+    const identity = system.modules.find((module) => module.name === 'identity') as IdentityModule;
+    const failures = (await identity.service.auditTrail({})).filter((row) => row.event === 'login.failed');
+    expect(failures.at(-1)).toMatchObject({
+      userAgent: 'oidc-test-browser',
+      detail: { provider: 'test-idp', reason: expect.stringContaining('unknown, expired or already used') },
+    });
     const missing = await callback(`?code=${back.searchParams.get('code')}`);
     expect(missing.statusCode).toBe(401);
   });
@@ -256,5 +263,29 @@ describe.each(dbKinds)('OpenID Connect sign-in on %s', (kind) => {
     expect(denied.statusCode).toBe(401);
     const unknown = await system.app.inject({ method: 'GET', url: '/v1/auth/oidc/nope/start' });
     expect(unknown.statusCode).toBe(404);
+  });
+});
+
+describe('OpenID Connect with the provider unreachable', () => {
+  it('answers 503 with Retry-After', async () => {
+    const system = await createTestSystem('pglite', {
+      OIDC_ALLOW_INSECURE_REQUESTS: 'true',
+      OIDC_PROVIDERS: JSON.stringify({
+        down: {
+          issuer: 'http://127.0.0.1:1',
+          clientId: 'emporium',
+          clientSecret: 'secret',
+          redirectUri: 'http://127.0.0.1:3000/v1/auth/oidc/down/callback',
+        },
+      }),
+    });
+    try {
+      const response = await system.app.inject({ method: 'GET', url: '/v1/auth/oidc/down/start' });
+      expect(response.statusCode).toBe(503);
+      expect(response.json().code).toBe('OIDC_PROVIDER_UNAVAILABLE');
+      expect(response.headers['retry-after']).toBe('5');
+    } finally {
+      await system.dispose();
+    }
   });
 });

@@ -191,11 +191,15 @@ export function identityRoutes(
       },
       async (request, reply) => {
         const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '';
-        const identity = await oidc.finish(
-          request.params.provider,
-          query,
-          cookie(request, BROWSER_BINDING_COOKIE),
-        );
+        const identity = await oidc
+          .finish(request.params.provider, query, cookie(request, BROWSER_BINDING_COOKIE))
+          .catch(async (error: Error) => {
+            // Tampered, replayed or cross-browser callbacks are attacks worth seeing in the audit log.
+            if ((error as { code?: string }).code === 'OIDC_SIGN_IN_FAILED') {
+              await service.recordOidcFailure(request.params.provider, error.message, clientInfo(request));
+            }
+            throw error;
+          });
         reply.header('cache-control', 'no-store');
         reply.header(
           'set-cookie',

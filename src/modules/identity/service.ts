@@ -296,6 +296,10 @@ export function createIdentityService(deps: {
       return issueTokens(user);
     },
 
+    async recordOidcFailure(provider: string, reason: string, client: ClientInfo): Promise<void> {
+      await audit('login.failed', client, { detail: { provider, reason } });
+    },
+
     async me(principal: Principal): Promise<User> {
       const row = await store.findUserById(principal.id);
       if (!row) throw notFound('User');
