@@ -373,4 +373,37 @@ describe.each(dbKinds)('catalog on %s', (kind) => {
     expect(metrics).toMatch(/catalog_cache_lookups_total\{cache="product",result="hit"\} [1-9]/);
     expect(metrics).toMatch(/catalog_cache_lookups_total\{cache="product",result="miss"\} [1-9]/);
   });
+  it('replays a create retried with the same Idempotency-Key instead of making a second product', async () => {
+    const body = simpleProduct('Idempotent Stool');
+    const headers = { ...staff.headers, 'idempotency-key': `create-${uuidv7()}` };
+    const first = await inject({ method: 'POST', url: '/v1/products', headers, payload: body });
+    expect(first.statusCode, first.body).toBe(201);
+    const again = await inject({ method: 'POST', url: '/v1/products', headers, payload: body });
+    expect(again.statusCode).toBe(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json().id).toBe(first.json().id);
+    expect(again.headers.location).toBe(first.headers.location);
+    const other = await inject({
+      method: 'POST',
+      url: '/v1/products',
+      headers,
+      payload: simpleProduct('Other Stool'),
+    });
+    expect(other.statusCode).toBe(422);
+    const found = await inject({ method: 'GET', url: '/v1/products?q=idempotent%20stool' });
+    expect(found.json().total).toBe(1);
+  });
+
+  it('reads a category by slug, and answers its creation with a Location', async () => {
+    const created = await inject({
+      method: 'POST',
+      url: '/v1/categories',
+      headers: staff.headers,
+      payload: { slug: 'polo-shirts', name: 'Polo shirts', parentSlug: 'shirts' },
+    });
+    expect(created.headers.location).toBe('/v1/categories/polo-shirts');
+    const read = await inject({ method: 'GET', url: '/v1/categories/polo-shirts' });
+    expect(read.json()).toEqual({ slug: 'polo-shirts', name: 'Polo shirts', parentSlug: 'shirts' });
+    expect((await inject({ method: 'GET', url: '/v1/categories/absent' })).statusCode).toBe(404);
+  });
 });

@@ -27,7 +27,7 @@ export interface CatalogModule extends AppModule {
 }
 
 export async function createCatalog(deps: {
-  config: Pick<Config, 'seedProducts' | 'storeCurrency'>;
+  config: Pick<Config, 'seedProducts' | 'storeCurrency' | 'requestTimeoutMs'>;
   db: Db;
   logger: Logger;
   metrics: Metrics;
@@ -60,6 +60,6 @@ export async function createCatalog(deps: {
     isLive: service.isLive,
     exists: service.exists,
     seed,
-    routes: catalogRoutes(service),
+    routes: catalogRoutes(service, { db: deps.db, idempotencyLockMs: deps.config.requestTimeoutMs + 5_000 }),
   };
 }

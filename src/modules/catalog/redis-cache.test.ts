@@ -22,7 +22,7 @@ describe.runIf(redisUrl).each(dbKinds)('catalog over a shared Redis cache on %s'
     const client = new Redis(redisUrl as string, { maxRetriesPerRequest: 1 });
     clients.push(client);
     return createCatalog({
-      config: { seedProducts: 0, storeCurrency: 'EUR' },
+      config: { seedProducts: 0, storeCurrency: 'EUR', requestTimeoutMs: 5000 },
       db: database.db,
       logger: createLogger('silent'),
       metrics: createMetrics(),

@@ -473,6 +473,12 @@ export function createCatalogService(deps: CatalogDeps) {
       };
     },
 
+    async category(slug: string): Promise<Category> {
+      const found = (await this.categories()).items.find((category) => category.slug === slug);
+      if (!found) throw notFound(`Category ${slug}`);
+      return found;
+    },
+
     async createCategory(input: Category): Promise<Category> {
       let parentId: string | null = null;
       if (input.parentSlug !== undefined) {
