@@ -406,4 +406,29 @@ describe.each(dbKinds)('catalog on %s', (kind) => {
     expect(read.json()).toEqual({ slug: 'polo-shirts', name: 'Polo shirts', parentSlug: 'shirts' });
     expect((await inject({ method: 'GET', url: '/v1/categories/absent' })).statusCode).toBe(404);
   });
+  it('lets exactly one of two concurrent writers with the same If-Match win; the other gets 412', async () => {
+    const created = await createProduct(simpleProduct('Contested Desk'));
+    const url = `/v1/products/${created.json().id}`;
+    const headers = {
+      ...staff.headers,
+      'if-match': created.headers.etag as string,
+      'content-type': 'application/merge-patch+json',
+    };
+    const results = await Promise.all(
+      ['Desk by Ann', 'Desk by Bob'].map((name) =>
+        inject({ method: 'PATCH', url, headers, payload: JSON.stringify({ name }) }),
+      ),
+    );
+    expect(results.map((result) => result.statusCode).sort()).toEqual([200, 412]);
+    const winner = results.find((result) => result.statusCode === 200)!.json().name;
+    expect((await inject({ method: 'GET', url })).json().name).toBe(winner);
+  });
+
+  it('gives concurrent creates of one name distinct slugs', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 4 }, () => createProduct(simpleProduct('Popular Name'))),
+    );
+    const slugs = responses.map((response) => response.json().slug).sort();
+    expect(slugs).toEqual(['popular-name', 'popular-name-2', 'popular-name-3', 'popular-name-4']);
+  });
 });

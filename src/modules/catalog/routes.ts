@@ -53,8 +53,9 @@ function header(request: FastifyRequest, name: string): string | undefined {
  */
 function sendRendered(request: FastifyRequest, reply: FastifyReply, rendered: Rendered, status = 200) {
   reply.header('etag', rendered.etag);
-  reply.header('vary', 'Authorization, Accept-Encoding');
-  if (request.method === 'GET') {
+  const vary = reply.getHeader('vary');
+  reply.header('vary', vary ? `${vary}, Authorization, Accept-Encoding` : 'Authorization, Accept-Encoding');
+  if (request.method === 'GET' || request.method === 'HEAD') {
     reply.header('cache-control', request.headers.authorization ? 'private, no-cache' : ANONYMOUS_CACHING);
     const ifNoneMatch = header(request, 'if-none-match');
     if (ifNoneMatch && entityTags(ifNoneMatch).some((tag) => tag === '*' || tag === rendered.etag)) {
