@@ -15,6 +15,7 @@ export interface Config {
   adminEmail: string | undefined;
   adminPassword: string | undefined;
   seedProducts: number;
+  redisUrl: string | undefined;
   /** ISO 4217 code of the store's default currency: every variant's `price` is in it. */
   storeCurrency: string;
   rateLimitPerMinute: number;
@@ -115,6 +116,7 @@ export function loadConfig(env: Env = process.env): Config {
     seedProducts: integer(env, 'SEED_PRODUCTS', 1000, 0, 1_000_000),
     storeCurrency: currency(env, 'STORE_CURRENCY', 'EUR'),
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 100_000, 1, 10_000_000),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     loginLimitPerMinute: integer(env, 'LOGIN_LIMIT_PER_MINUTE', 10, 1, 100_000),
     jwtIssuer: env.JWT_ISSUER || 'https://emporium.local',
     jwtAudience: env.JWT_AUDIENCE || 'emporium-api',

@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
+import { createMemoryCache } from './platform/cache/index.ts';
+import { openRedisCache } from './platform/cache/redis.ts';
 import { type Database, migrate, openDatabase } from './platform/db/index.ts';
 import { createHttpApp } from './platform/http/app.ts';
 import type { EventBus } from './platform/events/index.ts';
@@ -41,6 +43,8 @@ export async function createSystem(
     if (report.applied.length > 0) logger.info({ applied: report.applied }, 'migrations applied');
   }
   const metrics = createMetrics();
+  const shared = config.redisUrl ? await openRedisCache(database.db, config.redisUrl) : undefined;
+  const cache = shared?.cache ?? createMemoryCache();
   const {
     list: modules,
     verifier,
@@ -51,6 +55,7 @@ export async function createSystem(
     db: database.db,
     logger,
     metrics,
+    cache,
   });
   const readiness: Record<string, () => Promise<void>> = { database: () => database.ping() };
   for (const module of modules) if (module.ready) readiness[module.name] = module.ready;
@@ -71,6 +76,7 @@ export async function createSystem(
     async close() {
       await app.close();
       if (workersStarted) for (const module of [...modules].reverse()) await module.stop?.();
+      await shared?.close();
       if (!options.database) await database.close();
     },
   };

@@ -1,6 +1,5 @@
 import type { Config } from '../../config.ts';
 import type { Cache } from '../../platform/cache/index.ts';
-import { createMemoryCache } from '../../platform/cache/index.ts';
 import type { Db } from '../../platform/db/index.ts';
 import type { AppModule } from '../../platform/module.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
@@ -32,13 +31,14 @@ export async function createCatalog(deps: {
   logger: Logger;
   metrics: Metrics;
   inventory: InventoryModule;
-  cache?: Cache;
+  cache: Cache;
 }): Promise<CatalogModule> {
   const service = createCatalogService({
     db: deps.db,
-    cache: deps.cache ?? createMemoryCache(),
+    cache: deps.cache,
     inventory: deps.inventory,
     metrics: deps.metrics,
+    logger: deps.logger,
     storeCurrency: deps.config.storeCurrency,
   });
   const seed = async (count: number) => {
