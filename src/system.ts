@@ -58,6 +58,7 @@ export async function createSystem(
     cache,
   });
   const readiness: Record<string, () => Promise<void>> = { database: () => database.ping() };
+  if (shared) readiness.cache = shared.ping;
   for (const module of modules) if (module.ready) readiness[module.name] = module.ready;
   const app = await createHttpApp({ config, logger, metrics, readiness, modules, verifier });
   let workersStarted = false;

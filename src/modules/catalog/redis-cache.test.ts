@@ -107,3 +107,29 @@ describe.runIf(redisUrl).each(dbKinds)('catalog over a shared Redis cache on %s'
     }
   });
 });
+
+describe.each(dbKinds)('catalog with REDIS_URL set but Redis unreachable, on %s', (kind) => {
+  it('starts, serves reads and writes from the database, and reports the cache not ready', async () => {
+    const system = await createTestSystem(kind, { REDIS_URL: 'redis://127.0.0.1:1' });
+    try {
+      const staff = await signIn(system, 'staff');
+      const created = await system.app.inject({
+        method: 'POST',
+        url: '/v1/products',
+        headers: staff.headers,
+        payload: {
+          name: 'Offline Lamp',
+          variants: [{ sku: `RD-${randomUUID().slice(0, 8)}`, price: { amount: 500, currency: 'EUR' } }],
+        },
+      });
+      expect(created.statusCode).toBe(201);
+      const read = await system.app.inject({ method: 'GET', url: `/v1/products/${created.json().id}` });
+      expect(read.json().name).toBe('Offline Lamp');
+      const ready = await system.app.inject({ method: 'GET', url: '/readyz' });
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json().checks).toMatchObject({ database: 'ok', cache: expect.stringMatching(/^failing/) });
+    } finally {
+      await system.dispose();
+    }
+  });
+});

@@ -49,7 +49,10 @@ export function createRedisCache(redis: Redis, namespace = 'emporium:cache:'): C
  * Opens the shared cache: Redis at `url`, under a namespace kept in the database (`app_settings`),
  * so every instance on one database shares entries and two databases on one Redis never do.
  */
-export async function openRedisCache(db: Db, url: string): Promise<{ cache: Cache; close(): Promise<void> }> {
+export async function openRedisCache(
+  db: Db,
+  url: string,
+): Promise<{ cache: Cache; ping(): Promise<void>; close(): Promise<void> }> {
   const settings = db.withTables<SettingsTables>();
   await settings
     .insertInto('app_settings')
@@ -62,14 +65,19 @@ export async function openRedisCache(db: Db, url: string): Promise<{ cache: Cach
     .where('key', '=', 'cache.namespace')
     .executeTakeFirstOrThrow();
   const namespace = typeof row.value === 'string' ? row.value : JSON.stringify(row.value);
+  // Commands fail fast while Redis is away (no offline queue) and callers fall back to the
+  // database; ioredis keeps reconnecting in the background, and /readyz reports the outage.
   const redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
-  // A failing cache is reported where it is used; without a listener ioredis would throw unhandled.
   redis.on('error', () => {});
-  await redis.connect();
+  await redis.connect().catch(() => {});
   return {
     cache: createRedisCache(redis, `emporium:${namespace}:`),
+    ping: async () => {
+      await redis.ping();
+    },
     close: async () => {
-      await redis.quit();
+      if (redis.status === 'ready') await redis.quit();
+      else redis.disconnect();
     },
   };
 }
