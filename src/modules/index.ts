@@ -7,8 +7,12 @@ import type { AppModule } from '../platform/module.ts';
 import type { Logger } from '../platform/observability/logger.ts';
 import type { Metrics } from '../platform/observability/metrics.ts';
 import { createCatalog } from './catalog/index.ts';
+import { createCart } from './cart/index.ts';
+import { createFulfillment } from './fulfillment/index.ts';
 import { createIdentity } from './identity/index.ts';
 import { createInventory } from './inventory/index.ts';
+import { createPayments } from './payments/index.ts';
+import { createOrdering } from './ordering/index.ts';
 import { createPricing } from './pricing/index.ts';
 import { createReviews } from './reviews/index.ts';
 
@@ -39,8 +43,19 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
   const catalog = await createCatalog({ ...deps, inventory });
   const reviews = createReviews({ ...deps, catalog });
   const pricing = createPricing(deps);
+  const payments = await createPayments(deps);
+  const cart = createCart({ db: deps.db, catalog, stock: inventory, pricing });
+  const ordering = createOrdering({ ...deps, cart, inventory, pricing, payments, bus });
+  const fulfillment = createFulfillment({
+    db: deps.db,
+    ordering,
+    payments,
+    inventory,
+    bus,
+    returnWindowDays: deps.config.returnWindowDays,
+  });
   return {
-    list: [events, identity, inventory, catalog, reviews, pricing],
+    list: [events, identity, inventory, catalog, reviews, pricing, payments, cart, ordering, fulfillment],
     bus,
     verifier: identity.verifier,
   };
