@@ -21,7 +21,7 @@ export interface Config {
   /** Proxy hops in front of the app whose X-Forwarded-For is believed (0: none; the socket address counts). */
   trustProxy: number;
   loginLimitPerMinute: number;
-  /** Shared store for rate limits across instances; in-process when unset. */
+  /** Redis for the shared cache and rate limits across instances; in-process when unset. */
   redisUrl: string | undefined;
   oidcProviders: OidcProviderConfig[];
   /** Lets OpenID Connect run over plain http, for loopback test providers only. */
