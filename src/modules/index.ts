@@ -5,6 +5,7 @@ import type { AppModule } from '../platform/module.ts';
 import type { Logger } from '../platform/observability/logger.ts';
 import type { Metrics } from '../platform/observability/metrics.ts';
 import { createIdentity } from './identity/index.ts';
+import { createInventory } from './inventory/index.ts';
 
 /** What the composition root hands every module factory. */
 export interface ModuleDeps {
@@ -24,5 +25,6 @@ export interface Modules {
 /** Builds the modules in dependency order; a later module receives the earlier ones it needs. */
 export async function createModules(deps: ModuleDeps): Promise<Modules> {
   const identity = await createIdentity(deps);
-  return { list: [identity], verifier: identity.verifier };
+  const inventory = createInventory(deps);
+  return { list: [identity, inventory], verifier: identity.verifier };
 }

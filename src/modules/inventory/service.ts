@@ -1,0 +1,196 @@
+import { type Db, transact } from '../../platform/db/index.ts';
+import { conflict, DomainError, notFound } from '../../platform/errors.ts';
+import { inventoryStore as store, type StockLevel } from './store.ts';
+
+export interface Stock {
+  sku: string;
+  onHand: number;
+  reserved: number;
+  available: number;
+}
+
+export interface ReservationLine {
+  variantId: string;
+  quantity: number;
+}
+
+export const outOfStock = (variantIds: string[]) =>
+  new DomainError(409, 'OUT_OF_STOCK', 'Out of stock', 'Not enough stock for every item', {
+    extensions: { variantIds },
+  });
+
+const toStock = (level: StockLevel): Stock => ({
+  sku: level.sku,
+  onHand: level.onHand,
+  reserved: level.reserved,
+  available: level.onHand - level.reserved,
+});
+
+/** Sums quantities per variant and sorts by variant id: the one lock order every checkout takes. */
+function normaliseLines(lines: ReservationLine[]): ReservationLine[] {
+  const totals = new Map<string, number>();
+  for (const line of lines) totals.set(line.variantId, (totals.get(line.variantId) ?? 0) + line.quantity);
+  return [...totals.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([variantId, quantity]) => ({ variantId, quantity }));
+}
+
+export function createInventoryService(db: Db) {
+  return {
+    createItems: (executor: Db, items: Array<{ variantId: string; sku: string; onHand: number }>) =>
+      store.insertItems(executor, items),
+
+    renameSku: (executor: Db, variantId: string, sku: string) => store.renameSku(executor, variantId, sku),
+
+    /** Available units per variant (on hand minus reserved), for listings and carts. */
+    async availability(variantIds: readonly string[], executor: Db = db): Promise<Map<string, number>> {
+      const levels = await store.byVariants(executor, [...new Set(variantIds)]);
+      return new Map(levels.map((level) => [level.variantId, level.onHand - level.reserved]));
+    },
+
+    async get(sku: string): Promise<Stock> {
+      const level = await store.bySku(db, sku);
+      if (!level) throw notFound(`Inventory for SKU ${sku}`);
+      return toStock(level);
+    },
+
+    /** Sets on hand to an absolute count (a stock take); it cannot go below what is reserved. */
+    async setOnHand(sku: string, onHand: number, actorId: string): Promise<Stock> {
+      return transact(db, async (tx) => {
+        const level = await store.bySku(tx, sku, true);
+        if (!level) throw notFound(`Inventory for SKU ${sku}`);
+        if (onHand < level.reserved) {
+          throw conflict(
+            'INVENTORY_CONFLICT',
+            `${level.reserved} units are reserved; on hand cannot go below that`,
+          );
+        }
+        const updated = await store.applyDelta(tx, level.variantId, onHand - level.onHand, 0);
+        await store.appendLedger(tx, [
+          {
+            variantId: level.variantId,
+            sku,
+            deltaOnHand: onHand - level.onHand,
+            deltaReserved: 0,
+            reason: 'stock take',
+            actorId,
+          },
+        ]);
+        return toStock(updated);
+      });
+    },
+
+    async adjust(sku: string, delta: number, reason: string, actorId: string): Promise<Stock> {
+      return transact(db, async (tx) => {
+        const level = await store.bySku(tx, sku, true);
+        if (!level) throw notFound(`Inventory for SKU ${sku}`);
+        if (level.onHand + delta < level.reserved) {
+          throw conflict(
+            'INVENTORY_CONFLICT',
+            `Adjusting by ${delta} would leave less on hand than is reserved`,
+          );
+        }
+        const updated = await store.applyDelta(tx, level.variantId, delta, 0);
+        await store.appendLedger(tx, [
+          { variantId: level.variantId, sku, deltaOnHand: delta, deltaReserved: 0, reason, actorId },
+        ]);
+        return toStock(updated);
+      });
+    },
+
+    ledger: (sku: string) => store.ledgerOf(db, sku),
+
+    reservations: (orderId: string) => store.reservationsOf(db, orderId),
+
+    /**
+     * Reserves every line for an order inside the caller's transaction, in variant-id order so two
+     * checkouts over the same variants lock them in the same order and cannot deadlock. Any line
+     * short of stock throws OUT_OF_STOCK, and the caller's rollback undoes the lines before it.
+     */
+    async reserve(tx: Db, orderId: string, lines: ReservationLine[], expiresAt: Date): Promise<void> {
+      const ordered = normaliseLines(lines);
+      const short: string[] = [];
+      const ledger = [];
+      for (const line of ordered) {
+        const level = await store.reserveOne(tx, line.variantId, line.quantity);
+        if (!level) {
+          short.push(line.variantId);
+          continue;
+        }
+        ledger.push({
+          variantId: line.variantId,
+          sku: level.sku,
+          deltaOnHand: 0,
+          deltaReserved: line.quantity,
+          reason: 'reserved',
+          orderId,
+        });
+      }
+      if (short.length > 0) throw outOfStock(short);
+      await store.insertReservations(tx, orderId, ordered, expiresAt);
+      await store.appendLedger(tx, ledger);
+    },
+
+    /**
+     * Turns an order's held reservations into sales. Returns false when nothing was held (already
+     * committed, released, or expired and released by the worker) so the saga can tell.
+     */
+    async commit(tx: Db, orderId: string): Promise<boolean> {
+      const moved = await store.settleReservations(tx, orderId, 'committed');
+      const ledger = [];
+      for (const line of moved) {
+        const level = await store.applyDelta(tx, line.variantId, -line.quantity, -line.quantity);
+        ledger.push({
+          variantId: line.variantId,
+          sku: level.sku,
+          deltaOnHand: -line.quantity,
+          deltaReserved: -line.quantity,
+          reason: 'sold',
+          orderId,
+        });
+      }
+      await store.appendLedger(tx, ledger);
+      return moved.length > 0;
+    },
+
+    /** Gives an order's held units back; a no-op when nothing is held (idempotent compensation). */
+    async release(tx: Db, orderId: string, reason: string): Promise<number> {
+      const moved = await store.settleReservations(tx, orderId, 'released');
+      const ledger = [];
+      for (const line of moved) {
+        const level = await store.applyDelta(tx, line.variantId, 0, -line.quantity);
+        ledger.push({
+          variantId: line.variantId,
+          sku: level.sku,
+          deltaOnHand: 0,
+          deltaReserved: -line.quantity,
+          reason,
+          orderId,
+        });
+      }
+      await store.appendLedger(tx, ledger);
+      return moved.length;
+    },
+
+    /** Puts sold units back on hand (cancellation after sale, returns). */
+    async restock(tx: Db, orderId: string, lines: ReservationLine[], reason: string): Promise<void> {
+      const ledger = [];
+      for (const line of normaliseLines(lines)) {
+        const level = await store.applyDelta(tx, line.variantId, line.quantity, 0);
+        ledger.push({
+          variantId: line.variantId,
+          sku: level.sku,
+          deltaOnHand: line.quantity,
+          deltaReserved: 0,
+          reason,
+          orderId,
+        });
+      }
+      await store.appendLedger(tx, ledger);
+    },
+
+    expiredReservationOrders: (limit = 100) => store.expiredOrders(db, limit),
+  };
+}
+
+export type InventoryService = ReturnType<typeof createInventoryService>;
