@@ -27,7 +27,15 @@ export interface ScenarioResult {
 
 export interface Report {
   startedAt: string;
-  machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; platform: string };
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    memoryGb: number;
+    node: string;
+    platform: string;
+    /** 1-minute load average before and after the run: other work on the machine skews the numbers. */
+    loadAverage: { before: number; after: number };
+  };
   settings: { durationS: number; warmupS: number; connections: number; products: number };
   server: { database: string; redis: boolean; logLevel: string; startupMs: number; pid: number };
   baselineRuns: Measurement[];
@@ -146,7 +154,8 @@ export function toTable(report: Report): string {
   const summary =
     `${settings.connections} connections, ${settings.durationS} s per run after ${settings.warmupS} s warm-up; ` +
     `server on ${server.database}${server.redis ? ' + Redis' : ''}, LOG_LEVEL=${server.logLevel}, ` +
-    `${settings.products} seeded products; ${machine.cpus}× ${machine.cpuModel}, Node ${machine.node}`;
+    `${settings.products} seeded products; ${machine.cpus}× ${machine.cpuModel}, Node ${machine.node}; ` +
+    `load average ${machine.loadAverage.before.toFixed(1)} before, ${machine.loadAverage.after.toFixed(1)} after`;
   return [summary, '', pad(rows), ...(skipped.length || notes.length ? ['', ...skipped, ...notes] : [])].join(
     '\n',
   );

@@ -14,7 +14,15 @@ import {
   type Scenario,
   syntheticListBody,
 } from './scenarios.ts';
-import { type Child, type RealServer, sampleRss, startBaseline, startRealServer } from './server.ts';
+import {
+  type Child,
+  killAllChildren,
+  type RealServer,
+  sampleRss,
+  startBaseline,
+  startRealServer,
+  stopAllChildren,
+} from './server.ts';
 
 const HELP = `Usage: npm run bench -- [options]
 
@@ -99,14 +107,6 @@ function parseSettings(argv: string[]): Settings | undefined {
     products: number(values.products as string | undefined, '--products', 1000, true, 1),
     json: Boolean(values.json),
   };
-}
-
-/** Children and storage to release however the run ends. */
-const running = new Set<Child>();
-
-async function releaseAll(): Promise<void> {
-  await Promise.allSettled([...running].map((child) => child.stop()));
-  running.clear();
 }
 
 const progress = {
@@ -232,6 +232,7 @@ async function measure(
 
 async function bench(settings: Settings): Promise<Report> {
   const startedAt = new Date().toISOString();
+  const loadBefore = os.loadavg()[0];
   progress.log(
     `starting the server (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}, seeding ${settings.products} products)…`,
   );
@@ -239,7 +240,6 @@ async function bench(settings: Settings): Promise<Report> {
     products: settings.products,
     readyTimeoutMs: SETUP_BUDGET_MS,
   });
-  running.add(server);
   let serverExit: string | undefined;
   server.process.once('exit', (code, signal) => {
     serverExit = `the server exited during the run (code ${code}, signal ${signal})\n${server.stderrTail()}`;
@@ -247,7 +247,6 @@ async function bench(settings: Settings): Promise<Report> {
   progress.log(`server ready in ${server.startupMs} ms (pid ${server.pid}); reading the catalog…`);
   const catalog = await discoverCatalog(server.url);
   const baseline = await startBaseline(catalog.listBody ?? syntheticListBody());
-  running.add(baseline);
 
   const target = { url: server.url, connections: settings.connections, catalog };
   const prepared: Array<{ scenario: Scenario; preparation: Preparation }> = [];
@@ -293,6 +292,7 @@ async function bench(settings: Settings): Promise<Report> {
       memoryGb: Math.round(os.totalmem() / 2 ** 30),
       node: process.versions.node,
       platform: `${os.platform()} ${os.release()}`,
+      loadAverage: { before: loadBefore, after: os.loadavg()[0] },
     },
     settings: {
       durationS: settings.durationS,
@@ -330,7 +330,7 @@ async function main(argv: string[]): Promise<number> {
     SETUP_BUDGET_MS + runs * ((settings.warmupS + settings.durationS) * 1000 + PER_RUN_SLACK_MS);
   const deadline = setTimeout(() => {
     process.stderr.write(`\nbench: gave up after ${Math.round(budgetMs / 1000)} s\n`);
-    void releaseAll().finally(() => process.exit(1));
+    void stopAllChildren().finally(() => process.exit(1));
   }, budgetMs);
   deadline.unref();
 
@@ -346,26 +346,27 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     clearTimeout(deadline);
     if (progress.active) progress.log('');
-    await releaseAll();
+    await stopAllChildren();
   }
 }
 
+let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
+    interrupted = true;
     process.stderr.write(`\nbench: ${signal}, stopping the servers\n`);
-    void releaseAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    void stopAllChildren().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   });
 }
-// Last resort if something exits the process without the cleanup above: no orphaned servers.
-process.once('exit', () => {
-  for (const child of running) child.process.kill('SIGKILL');
-});
+process.once('exit', killAllChildren);
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   async (error: Error) => {
+    // After a signal, the failures of the servers being stopped are expected; the handler reports.
+    if (interrupted) return;
     process.stderr.write(`bench: ${error.stack ?? error}\n`);
-    await releaseAll();
+    await stopAllChildren();
     process.exit(1);
   },
 );

@@ -27,6 +27,18 @@ export interface RealServer extends Child {
   startupMs: number;
 }
 
+/** Every child started here and not yet stopped, so that any way out of the run can stop them. */
+const live = new Set<Child>();
+
+export async function stopAllChildren(): Promise<void> {
+  await Promise.allSettled([...live].map((child) => child.stop()));
+}
+
+/** Last resort when the process exits without awaiting `stopAllChildren`: no orphaned servers. */
+export function killAllChildren(): void {
+  for (const child of live) child.process.kill('SIGKILL');
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
@@ -142,30 +154,35 @@ export async function startRealServer(options: {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const stderrTail = keepStderrTail(child);
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await stopChild(child, 10_000);
-    await storage.dispose();
+  let stopping: Promise<void> | undefined;
+  const handle: Child = {
+    process: child,
+    pid: child.pid!,
+    url,
+    stderrTail,
+    stop() {
+      stopping ??= (async () => {
+        await stopChild(child, 10_000);
+        await storage.dispose();
+        live.delete(handle);
+      })();
+      return stopping;
+    },
   };
+  live.add(handle);
   try {
     await Promise.race([
       waitUntilReady(url, child, options.readyTimeoutMs),
       exitedEarly(child, 'the server', stderrTail),
     ]);
   } catch (error) {
-    await stop();
+    await handle.stop();
     throw error;
   }
   return {
-    process: child,
-    pid: child.pid!,
-    url,
+    ...handle,
     database: process.env.DATABASE_URL ? 'postgres' : 'pglite',
     startupMs: Math.round(performance.now() - started),
-    stderrTail,
-    stop,
   };
 }
 
@@ -176,7 +193,17 @@ export async function startBaseline(body: string, readyTimeoutMs = 15_000): Prom
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
   const stderrTail = keepStderrTail(child);
-  const stop = () => stopChild(child);
+  const handle: Child = {
+    process: child,
+    pid: child.pid!,
+    url: '',
+    stderrTail,
+    async stop() {
+      await stopChild(child);
+      live.delete(handle);
+    },
+  };
+  live.add(handle);
   try {
     const port = await Promise.race([
       new Promise<number>((resolve, reject) => {
@@ -192,9 +219,10 @@ export async function startBaseline(body: string, readyTimeoutMs = 15_000): Prom
       }),
       exitedEarly(child, 'the baseline server', stderrTail),
     ]);
-    return { process: child, pid: child.pid!, url: `http://127.0.0.1:${port}`, stderrTail, stop };
+    handle.url = `http://127.0.0.1:${port}`;
+    return handle;
   } catch (error) {
-    await stop();
+    await handle.stop();
     throw error;
   }
 }
