@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import { type Database, migrate, openDatabase } from './platform/db/index.ts';
 import { createHttpApp } from './platform/http/app.ts';
+import type { EventBus } from './platform/events/index.ts';
 import type { AppModule } from './platform/module.ts';
 import type { Logger } from './platform/observability/logger.ts';
 import { createMetrics, type Metrics } from './platform/observability/metrics.ts';
@@ -13,6 +14,7 @@ export interface System {
   metrics: Metrics;
   logger: Logger;
   modules: AppModule[];
+  bus: EventBus;
   app: FastifyInstance;
   /** Starts the background work of the worker role (recovery loops, dispatchers). */
   startWorkers(): Promise<void>;
@@ -39,7 +41,11 @@ export async function createSystem(
     if (report.applied.length > 0) logger.info({ applied: report.applied }, 'migrations applied');
   }
   const metrics = createMetrics();
-  const { list: modules, verifier } = await createModules({
+  const {
+    list: modules,
+    verifier,
+    bus,
+  } = await createModules({
     config,
     database,
     db: database.db,
@@ -56,6 +62,7 @@ export async function createSystem(
     metrics,
     logger,
     modules,
+    bus,
     app,
     async startWorkers() {
       workersStarted = true;

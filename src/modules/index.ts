@@ -1,11 +1,13 @@
 import type { Config } from '../config.ts';
 import type { Database, Db } from '../platform/db/index.ts';
+import { createEventBus, type EventBus } from '../platform/events/index.ts';
 import type { AccessTokenVerifier } from '../platform/http/auth.ts';
 import type { AppModule } from '../platform/module.ts';
 import type { Logger } from '../platform/observability/logger.ts';
 import type { Metrics } from '../platform/observability/metrics.ts';
 import { createIdentity } from './identity/index.ts';
 import { createInventory } from './inventory/index.ts';
+import { createPricing } from './pricing/index.ts';
 
 /** What the composition root hands every module factory. */
 export interface ModuleDeps {
@@ -18,13 +20,17 @@ export interface ModuleDeps {
 
 export interface Modules {
   list: AppModule[];
+  bus: EventBus;
   /** Verifies access tokens for the platform's requireUser/requireRole. */
   verifier: AccessTokenVerifier;
 }
 
 /** Builds the modules in dependency order; a later module receives the earlier ones it needs. */
 export async function createModules(deps: ModuleDeps): Promise<Modules> {
+  const bus = createEventBus({ db: deps.db, logger: deps.logger, metrics: deps.metrics });
+  const events: AppModule = { name: 'events', start: () => bus.start(), stop: () => bus.stop() };
   const identity = await createIdentity(deps);
   const inventory = createInventory(deps);
-  return { list: [identity, inventory], verifier: identity.verifier };
+  const pricing = createPricing(deps);
+  return { list: [events, identity, inventory, pricing], bus, verifier: identity.verifier };
 }

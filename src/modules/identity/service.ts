@@ -171,7 +171,7 @@ export function createIdentityService(deps: {
       const row = await store.findUserByEmail(email);
       const passwordHash = row?.passwordHash ?? (await dummyHash);
       const matches = await verify(passwordHash, input.password).catch(() => false);
-      if (!row || !row.passwordHash || !matches) {
+      if (!row?.passwordHash || !matches) {
         await audit('login.failed', client, { userId: row?.id, email });
         throw invalidCredentials();
       }

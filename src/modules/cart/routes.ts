@@ -1,0 +1,125 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { Money, problems, Uuid } from '../../platform/http/schemas.ts';
+import { type CartService, MAX_LINE_QUANTITY } from './service.ts';
+
+export const TotalsSchema = Type.Object({
+  subtotal: Money,
+  discountTotal: Money,
+  shippingTotal: Money,
+  taxTotal: Money,
+  total: Money,
+});
+
+const CartSchema = Type.Object({
+  id: Uuid,
+  currency: Type.String(),
+  items: Type.Array(
+    Type.Object({
+      id: Uuid,
+      variantId: Uuid,
+      sku: Type.String(),
+      name: Type.String(),
+      quantity: Type.Integer(),
+      unitPrice: Money,
+      lineTotal: Money,
+      discount: Money,
+      tax: Money,
+    }),
+  ),
+  totals: TotalsSchema,
+  total: Money,
+  promotion: Type.Optional(Type.Object({ code: Type.String(), kind: Type.String() })),
+  promotionProblem: Type.Optional(Type.Object({ code: Type.String(), detail: Type.String() })),
+  shippingMethod: Type.Optional(
+    Type.Object({
+      id: Uuid,
+      name: Type.String(),
+      country: Type.String(),
+      price: Money,
+      minDays: Type.Integer(),
+      maxDays: Type.Integer(),
+    }),
+  ),
+  unavailable: Type.Optional(Type.Array(Uuid)),
+});
+
+const Quantity = Type.Integer({ minimum: 1, maximum: MAX_LINE_QUANTITY });
+const ItemParams = Type.Object({ itemId: Uuid });
+
+export function cartRoutes(service: CartService) {
+  return (scope: FastifyInstance) => {
+    const app = scope.withTypeProvider<TypeBoxTypeProvider>();
+    const common = { tags: ['cart'], security: [{ bearer: [] }] };
+    app.addHook('preHandler', app.requireUser);
+
+    app.get(
+      '/cart',
+      {
+        schema: {
+          ...common,
+          summary: "The signed-in user's cart",
+          response: { 200: CartSchema, ...problems(401) },
+        },
+      },
+      async (request) => service.view(request.principal!.id),
+    );
+
+    app.post(
+      '/cart/items',
+      {
+        schema: {
+          ...common,
+          summary: 'Add a variant (adds to an existing line)',
+          body: Type.Object({ variantId: Uuid, quantity: Quantity }, { additionalProperties: false }),
+          response: { 201: CartSchema, ...problems(400, 401, 404, 409) },
+        },
+      },
+      async (request, reply) =>
+        reply
+          .code(201)
+          .send(await service.addItem(request.principal!.id, request.body.variantId, request.body.quantity)),
+    );
+
+    app.patch(
+      '/cart/items/:itemId',
+      {
+        schema: {
+          ...common,
+          summary: "Change a line's quantity",
+          params: ItemParams,
+          body: Type.Object({ quantity: Quantity }, { additionalProperties: false }),
+          response: { 200: CartSchema, ...problems(400, 401, 404, 409) },
+        },
+      },
+      async (request) =>
+        service.setQuantity(request.principal!.id, request.params.itemId, request.body.quantity),
+    );
+
+    app.delete(
+      '/cart/items/:itemId',
+      {
+        schema: {
+          ...common,
+          summary: 'Remove a line',
+          params: ItemParams,
+          response: { 204: Type.Null(), ...problems(401, 404) },
+        },
+      },
+      async (request, reply) => {
+        await service.removeItem(request.principal!.id, request.params.itemId);
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.delete(
+      '/cart',
+      { schema: { ...common, summary: 'Empty the cart', response: { 204: Type.Null(), ...problems(401) } } },
+      async (request, reply) => {
+        await service.clear(request.principal!.id);
+        return reply.code(204).send(null);
+      },
+    );
+  };
+}

@@ -1,0 +1,27 @@
+import { type CloudEvent, cloudEvent } from '../../platform/events/index.ts';
+import type { OrderRow } from './store.ts';
+
+export const ORDERING_SOURCE = '/emporium/ordering';
+
+export type OrderEventType =
+  | 'order.created'
+  | 'order.confirmed'
+  | 'order.cancelled'
+  | 'payment.captured'
+  | 'payment.refunded';
+
+/** Every order event names the order (subject), its owner and status: enough to route and to show. */
+export function orderEvent(
+  type: OrderEventType,
+  order: Pick<OrderRow, 'id' | 'userId' | 'status' | 'totalAmount' | 'currency' | 'cancelReason'>,
+  extra: Record<string, unknown> = {},
+): CloudEvent {
+  return cloudEvent(ORDERING_SOURCE, type, order.id, {
+    orderId: order.id,
+    userId: order.userId,
+    status: order.status,
+    total: { amount: order.totalAmount, currency: order.currency },
+    ...(order.cancelReason && order.status === 'cancelled' ? { reason: order.cancelReason } : {}),
+    ...extra,
+  });
+}

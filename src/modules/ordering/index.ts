@@ -1,0 +1,76 @@
+import type { Config } from '../../config.ts';
+import type { Db } from '../../platform/db/index.ts';
+import type { EventBus } from '../../platform/events/index.ts';
+import type { AppModule } from '../../platform/module.ts';
+import type { Logger } from '../../platform/observability/logger.ts';
+import type { Metrics } from '../../platform/observability/metrics.ts';
+import type { CartModule } from '../cart/index.ts';
+import type { InventoryModule } from '../inventory/index.ts';
+import type { PricingModule } from '../pricing/index.ts';
+import { orderingRoutes } from './routes.ts';
+import type { PaymentsPort } from './saga.ts';
+import { createOrderingService, type OrderingService } from './service.ts';
+
+export type { PaymentsPort } from './saga.ts';
+export type { Order } from './service.ts';
+
+export interface OrderingModule extends AppModule {
+  name: 'ordering';
+  service: OrderingService;
+}
+
+export function createOrdering(deps: {
+  config: Config;
+  db: Db;
+  cart: CartModule;
+  inventory: InventoryModule;
+  pricing: PricingModule;
+  payments: PaymentsPort;
+  bus: EventBus;
+  logger: Logger;
+  metrics: Metrics;
+}): OrderingModule {
+  const { config } = deps;
+  const service = createOrderingService({
+    ...deps,
+    settings: {
+      reservationTtlSeconds: config.reservationTtlSeconds,
+      requestTimeoutMs: config.requestTimeoutMs,
+      paymentBudgetMs: Math.min(config.paymentsTimeoutMs * 2, Math.floor(config.requestTimeoutMs / 2)),
+      maxAttempts: 6,
+      retryBaseMs: Math.max(100, Math.floor(config.recoveryIntervalMs / 5)),
+    },
+  });
+  let timer: NodeJS.Timeout | undefined;
+  let round: Promise<unknown> = Promise.resolve();
+  let running = false;
+
+  const tick = async () => {
+    try {
+      while (running && (await service.recoverOnce()) > 0) {}
+    } catch (error) {
+      deps.logger.error({ err: error }, 'order recovery round failed');
+    }
+    if (running) {
+      timer = setTimeout(() => {
+        round = tick();
+      }, config.recoveryIntervalMs);
+    }
+  };
+
+  return {
+    name: 'ordering',
+    service,
+    routes: orderingRoutes(service, { db: deps.db, idempotencyLockMs: config.requestTimeoutMs + 5_000 }),
+    /** The recovery loop: every order ends confirmed or cancelled, whoever crashed mid-way. */
+    start() {
+      running = true;
+      round = tick();
+    },
+    async stop() {
+      running = false;
+      if (timer) clearTimeout(timer);
+      await round;
+    },
+  };
+}

@@ -1,0 +1,169 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { Db } from '../../platform/db/index.ts';
+import { parseIdempotencyKey, requestFingerprint, runIdempotent } from '../../platform/http/idempotency.ts';
+import { IdParams, Money, Page, PageQuery, problems, Uuid } from '../../platform/http/schemas.ts';
+import { TotalsSchema } from '../cart/index.ts';
+import type { Order, OrderingService } from './service.ts';
+
+const Status = Type.Union([
+  Type.Literal('pending'),
+  Type.Literal('confirmed'),
+  Type.Literal('cancelled'),
+  Type.Literal('partially_shipped'),
+  Type.Literal('shipped'),
+]);
+
+const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
+
+const AddressSchema = Type.Object(
+  {
+    name: Text(200),
+    line1: Text(200),
+    line2: Type.Optional(Type.String({ maxLength: 200 })),
+    city: Text(100),
+    postalCode: Text(20),
+    country: Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2' }),
+  },
+  { additionalProperties: false },
+);
+
+export const OrderSchema = Type.Object({
+  id: Uuid,
+  userId: Uuid,
+  status: Status,
+  items: Type.Array(
+    Type.Object({
+      id: Uuid,
+      variantId: Uuid,
+      sku: Type.String(),
+      name: Type.String(),
+      quantity: Type.Integer(),
+      unitPrice: Money,
+      lineTotal: Money,
+      discount: Money,
+      tax: Money,
+    }),
+  ),
+  total: Money,
+  totals: TotalsSchema,
+  shippingAddress: Type.Object({
+    name: Type.String(),
+    line1: Type.String(),
+    line2: Type.Optional(Type.String()),
+    city: Type.String(),
+    postalCode: Type.String(),
+    country: Type.String(),
+  }),
+  payment: Type.Object({ status: Type.String(), amount: Money }),
+  promotionCode: Type.Optional(Type.String()),
+  shippingMethod: Type.Optional(Type.Object({}, { additionalProperties: true })),
+  cancelReason: Type.Optional(Type.String()),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+
+export function orderingRoutes(service: OrderingService, deps: { db: Db; idempotencyLockMs: number }) {
+  return (scope: FastifyInstance) => {
+    const app = scope.withTypeProvider<TypeBoxTypeProvider>();
+    const common = { tags: ['orders'], security: [{ bearer: [] }] };
+    app.addHook('preHandler', app.requireUser);
+
+    app.post(
+      '/orders',
+      {
+        schema: {
+          ...common,
+          summary: 'Check out the cart (requires Idempotency-Key)',
+          headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String()) }),
+          body: Type.Object(
+            {
+              shippingAddress: AddressSchema,
+              payment: Type.Object({ token: Text(100) }, { additionalProperties: false }),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 201: OrderSchema, 202: OrderSchema, ...problems(400, 401, 402, 409, 422, 503) },
+        },
+      },
+      async (request, reply) => {
+        const principal = request.principal!;
+        const key = parseIdempotencyKey(request.headers['idempotency-key'], true)!;
+        const result = await runIdempotent(
+          deps.db,
+          {
+            scope: `orders:${principal.id}`,
+            key,
+            fingerprint: requestFingerprint('POST', '/v1/orders', request.body),
+            lockMs: deps.idempotencyLockMs,
+          },
+          async () => {
+            const outcome = await service.checkout(
+              principal,
+              {
+                shippingAddress: request.body.shippingAddress,
+                paymentToken: request.body.payment.token,
+                idempotencyKey: key,
+              },
+              request.workContext.signal,
+            );
+            return { status: outcome.status, body: outcome.order };
+          },
+        );
+        const order = result.body as Order;
+        reply.code(result.status as 201 | 202).header('location', `/v1/orders/${order.id}`);
+        if (result.replayed) reply.header('idempotent-replayed', 'true');
+        return order;
+      },
+    );
+
+    app.get(
+      '/orders',
+      {
+        schema: {
+          ...common,
+          summary: 'Orders: your own, or all for staff (filter by status, userId)',
+          querystring: Type.Object(
+            { ...PageQuery, status: Type.Optional(Status), userId: Type.Optional(Uuid) },
+            { additionalProperties: false },
+          ),
+          response: { 200: Page(OrderSchema), ...problems(400, 401) },
+        },
+      },
+      async (request) =>
+        service.list(request.principal!, {
+          page: request.query.page ?? 1,
+          size: request.query.size ?? 20,
+          status: request.query.status,
+          userId: request.query.userId,
+        }),
+    );
+
+    app.get(
+      '/orders/:id',
+      {
+        schema: {
+          ...common,
+          summary: 'One order (owner or staff)',
+          params: IdParams,
+          response: { 200: OrderSchema, ...problems(401, 404) },
+        },
+      },
+      async (request) => service.get(request.principal!, request.params.id),
+    );
+
+    app.post(
+      '/orders/:id/cancel',
+      {
+        schema: {
+          ...common,
+          summary: 'Cancel: refund the payment and return the stock',
+          params: IdParams,
+          response: { 200: OrderSchema, ...problems(401, 404, 409, 503) },
+        },
+      },
+      async (request) => service.cancel(request.principal!, request.params.id, request.workContext.signal),
+    );
+  };
+}

@@ -1,0 +1,213 @@
+import { type Db, transact } from '../../platform/db/index.ts';
+import { DomainError } from '../../platform/errors.ts';
+import type { EventBus } from '../../platform/events/index.ts';
+import type { Logger } from '../../platform/observability/logger.ts';
+import type { InventoryModule } from '../inventory/index.ts';
+import type { PricingModule } from '../pricing/index.ts';
+import { orderEvent } from './events.ts';
+import { type OrderRow, orderStore as store } from './store.ts';
+
+export interface PaymentsPort {
+  authorize(
+    input: { orderId: string; amount: number; currency: string; token: string },
+    signal?: AbortSignal,
+  ): Promise<unknown>;
+  capture(orderId: string, signal?: AbortSignal): Promise<unknown>;
+  voidAuthorization(orderId: string, signal?: AbortSignal): Promise<unknown>;
+  refund(orderId: string, amount: number, key: string, signal?: AbortSignal): Promise<unknown>;
+}
+
+export interface SagaDeps {
+  db: Db;
+  inventory: Pick<InventoryModule, 'commit' | 'release' | 'restock' | 'reservations'>;
+  pricing: Pick<PricingModule, 'release'>;
+  payments: PaymentsPort;
+  bus: Pick<EventBus, 'append' | 'nudge'>;
+  logger: Logger;
+  /** Failed attempts of a step before the saga gives up and compensates. */
+  maxAttempts: number;
+  /** Backoff before recovery retries a failed step: base * 2^attempt, capped. */
+  retryBaseMs: number;
+}
+
+/** A payment answer that will not change if asked again: a decline or a refusal. */
+function isDefinitive(error: unknown): boolean {
+  return error instanceof DomainError && error.status >= 400 && error.status < 500;
+}
+
+/**
+ * The checkout saga as an orchestrator whose state is the order row. Each step is idempotent
+ * (payment calls carry keys derived from the order id; stock moves only from `held`), so running
+ * `advance` again after a crash at any point repeats nothing that already happened.
+ *
+ *   authorize ──ok──▶ capture ──ok──▶ done (confirmed)
+ *       │ declined / gave up     │ gave up
+ *       ▼                        ▼
+ *   compensate: void if authorized, release stock ──▶ done (cancelled)
+ *   cancel_refund (customer cancel of a confirmed order): refund, restock ──▶ done (cancelled)
+ */
+export function createSaga(deps: SagaDeps) {
+  const { db, inventory, payments, bus, logger } = deps;
+
+  async function failStep(order: OrderRow, error: unknown, giveUpReason: string): Promise<boolean> {
+    const attempts = await store.recordFailure(
+      db,
+      order.id,
+      (error as Error).message ?? String(error),
+      backoff(order.sagaAttempts),
+    );
+    logger.warn({ err: error, orderId: order.id, step: order.sagaStep, attempts }, 'saga step failed');
+    if (
+      attempts >= deps.maxAttempts &&
+      order.sagaStep !== 'compensate' &&
+      order.sagaStep !== 'cancel_refund'
+    ) {
+      await store.advance(db, order.id, {
+        sagaStep: 'compensate',
+        cancelReason: giveUpReason,
+        releaseClaimInMs: 0,
+      });
+      return true;
+    }
+    return false;
+  }
+
+  const backoff = (attempt: number) => Math.min(deps.retryBaseMs * 2 ** attempt, 60_000);
+
+  const steps: Record<string, (order: OrderRow, signal?: AbortSignal) => Promise<boolean>> = {
+    async authorize(order, signal) {
+      const reservations = await inventory.reservations(order.id);
+      if (reservations.some((line) => line.status === 'held' && line.expiresAt.getTime() < Date.now())) {
+        await store.advance(db, order.id, { sagaStep: 'compensate', cancelReason: 'reservation_expired' });
+        return true;
+      }
+      try {
+        await payments.authorize(
+          {
+            orderId: order.id,
+            amount: order.totalAmount,
+            currency: order.currency,
+            token: order.paymentToken,
+          },
+          signal,
+        );
+      } catch (error) {
+        if (isDefinitive(error)) {
+          const declined = (error as DomainError).code === 'PAYMENT_DECLINED';
+          await store.advance(db, order.id, {
+            sagaStep: 'compensate',
+            paymentStatus: declined ? 'declined' : 'failed',
+            cancelReason: declined ? 'payment_declined' : 'payment_failed',
+          });
+          return true;
+        }
+        return failStep(order, error, 'payment_failed');
+      }
+      await store.advance(db, order.id, { sagaStep: 'capture', paymentStatus: 'authorized' });
+      return true;
+    },
+
+    async capture(order, signal) {
+      try {
+        await payments.capture(order.id, signal);
+      } catch (error) {
+        if (isDefinitive(error)) {
+          await store.advance(db, order.id, { sagaStep: 'compensate', cancelReason: 'capture_refused' });
+          return true;
+        }
+        return failStep(order, error, 'capture_failed');
+      }
+      await transact(db, async (tx) => {
+        if (!(await inventory.commit(tx, order.id))) {
+          throw new Error(`order ${order.id}: no held reservation to commit`);
+        }
+        await store.advance(tx, order.id, {
+          from: 'pending',
+          status: 'confirmed',
+          sagaStep: 'done',
+          paymentStatus: 'captured',
+        });
+        await bus.append(tx, [
+          orderEvent('order.confirmed', { ...order, status: 'confirmed' }),
+          orderEvent('payment.captured', { ...order, status: 'confirmed' }, { amount: order.totalAmount }),
+        ]);
+      });
+      bus.nudge();
+      return false;
+    },
+
+    async compensate(order, signal) {
+      if (order.paymentStatus === 'authorized') {
+        try {
+          await payments.voidAuthorization(order.id, signal);
+        } catch (error) {
+          if (!isDefinitive(error)) return failStep(order, error, 'void_failed');
+        }
+      }
+      await transact(db, async (tx) => {
+        await inventory.release(tx, order.id, order.cancelReason ?? 'checkout failed');
+        await deps.pricing.release(tx, order.id);
+        const moved = await store.advance(tx, order.id, {
+          from: 'pending',
+          status: 'cancelled',
+          sagaStep: 'done',
+          paymentStatus:
+            order.paymentStatus === 'authorized'
+              ? 'voided'
+              : order.paymentStatus === 'pending'
+                ? 'failed'
+                : order.paymentStatus,
+          cancelReason: order.cancelReason ?? 'checkout failed',
+        });
+        if (moved) await bus.append(tx, [orderEvent('order.cancelled', { ...order, status: 'cancelled' })]);
+      });
+      bus.nudge();
+      return false;
+    },
+
+    async cancel_refund(order, signal) {
+      try {
+        await payments.refund(order.id, order.totalAmount, `${order.id}:cancel`, signal);
+      } catch (error) {
+        return failStep(order, error, 'refund_failed');
+      }
+      await transact(db, async (tx) => {
+        const moved = await store.advance(tx, order.id, {
+          from: order.status,
+          status: 'cancelled',
+          sagaStep: 'done',
+          paymentStatus: 'refunded',
+          cancelReason: order.cancelReason ?? 'cancelled',
+        });
+        if (!moved) return;
+        const items = await store.itemsOf(tx, [order.id]);
+        await inventory.restock(tx, order.id, items, 'order cancelled');
+        await deps.pricing.release(tx, order.id);
+        await bus.append(tx, [
+          orderEvent('order.cancelled', { ...order, status: 'cancelled' }),
+          orderEvent('payment.refunded', { ...order, status: 'cancelled' }, { amount: order.totalAmount }),
+        ]);
+      });
+      bus.nudge();
+      return false;
+    },
+  };
+
+  return {
+    /**
+     * Runs the saga from wherever its row says it is until it finishes or a step must wait.
+     * The caller holds the order's claim.
+     */
+    async advance(orderId: string, signal?: AbortSignal): Promise<OrderRow> {
+      for (let guard = 0; guard < 10; guard++) {
+        const order = await store.byId(db, orderId);
+        if (!order) throw new Error(`order ${orderId} vanished`);
+        const step = steps[order.sagaStep];
+        if (!step || !(await step(order, signal))) return (await store.byId(db, orderId))!;
+      }
+      throw new Error(`order ${orderId}: saga did not settle`);
+    },
+  };
+}
+
+export type Saga = ReturnType<typeof createSaga>;

@@ -1,0 +1,320 @@
+import { type Db, transact } from '../../platform/db/index.ts';
+import { DomainError, notFound } from '../../platform/errors.ts';
+import type { EventBus } from '../../platform/events/index.ts';
+import type { Principal } from '../../platform/http/auth.ts';
+import { uuidv7 } from '../../platform/ids.ts';
+import type { Logger } from '../../platform/observability/logger.ts';
+import type { Metrics } from '../../platform/observability/metrics.ts';
+import type { CartModule, Money, Totals } from '../cart/index.ts';
+import type { InventoryModule } from '../inventory/index.ts';
+import type { PricingModule } from '../pricing/index.ts';
+import { orderEvent } from './events.ts';
+import { createSaga, type PaymentsPort } from './saga.ts';
+import { assertTransition, type OrderStatus } from './state.ts';
+import { type OrderItemRow, type OrderRow, orderStore as store } from './store.ts';
+
+export interface ShippingAddress {
+  name: string;
+  line1: string;
+  line2?: string;
+  city: string;
+  postalCode: string;
+  country: string;
+}
+
+export interface Order {
+  id: string;
+  userId: string;
+  status: OrderStatus;
+  items: Array<{
+    id: string;
+    variantId: string;
+    sku: string;
+    name: string;
+    quantity: number;
+    unitPrice: Money;
+    lineTotal: Money;
+    discount: Money;
+    tax: Money;
+  }>;
+  total: Money;
+  totals: Totals;
+  shippingAddress: ShippingAddress;
+  payment: { status: string; amount: Money };
+  promotionCode?: string;
+  shippingMethod?: Record<string, unknown>;
+  cancelReason?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface CheckoutResult {
+  /** 201 confirmed, 202 still settling. */
+  status: 201 | 202;
+  order: Order;
+}
+
+export interface OrderingSettings {
+  reservationTtlSeconds: number;
+  requestTimeoutMs: number;
+  /** How long a checkout request may spend on the payment before answering 202. */
+  paymentBudgetMs: number;
+  maxAttempts: number;
+  retryBaseMs: number;
+}
+
+const isStaff = (principal: Principal) => principal.role === 'staff' || principal.role === 'admin';
+
+export function toOrder(row: OrderRow, items: OrderItemRow[]): Order {
+  const money = (amount: number): Money => ({ amount, currency: row.currency });
+  const order: Order = {
+    id: row.id,
+    userId: row.userId,
+    status: row.status,
+    items: items.map((item) => ({
+      id: item.id,
+      variantId: item.variantId,
+      sku: item.sku,
+      name: item.name,
+      quantity: item.quantity,
+      unitPrice: money(item.unitAmount),
+      lineTotal: money(item.lineAmount),
+      discount: money(item.discountAmount),
+      tax: money(item.taxAmount),
+    })),
+    total: money(row.totalAmount),
+    totals: {
+      subtotal: money(row.subtotalAmount),
+      discountTotal: money(row.discountAmount),
+      shippingTotal: money(row.shippingAmount),
+      taxTotal: money(row.taxAmount + row.shippingTaxAmount),
+      total: money(row.totalAmount),
+    },
+    shippingAddress: row.shippingAddress as unknown as ShippingAddress,
+    payment: { status: row.paymentStatus, amount: money(row.totalAmount) },
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+  if (row.promotionCode) order.promotionCode = row.promotionCode;
+  if (row.shippingMethod) order.shippingMethod = row.shippingMethod;
+  if (row.cancelReason) order.cancelReason = row.cancelReason;
+  return order;
+}
+
+export function createOrderingService(deps: {
+  db: Db;
+  cart: Pick<CartModule, 'forCheckout' | 'clear'>;
+  pricing: Pick<PricingModule, 'redeem' | 'release'>;
+  inventory: Pick<InventoryModule, 'reserve' | 'commit' | 'release' | 'restock' | 'reservations'>;
+  payments: PaymentsPort;
+  bus: Pick<EventBus, 'append' | 'nudge'>;
+  logger: Logger;
+  metrics: Metrics;
+  settings: OrderingSettings;
+}) {
+  const { db, settings } = deps;
+  const saga = createSaga({ ...deps, maxAttempts: settings.maxAttempts, retryBaseMs: settings.retryBaseMs });
+  const outcomes = deps.metrics.counter('checkout_outcomes_total', 'Checkout results by outcome', [
+    'outcome',
+  ]);
+  // The request holds its new order's saga this long; after that, recovery may take over.
+  const requestClaimMs = settings.requestTimeoutMs + 5_000;
+
+  async function load(id: string): Promise<Order> {
+    const row = await store.byId(db, id);
+    if (!row) throw notFound('Order');
+    return toOrder(row, await store.itemsOf(db, [id]));
+  }
+
+  function answer(order: Order): CheckoutResult {
+    if (order.status === 'cancelled') {
+      outcomes.inc({ outcome: order.cancelReason ?? 'cancelled' });
+      if (order.cancelReason === 'payment_declined') {
+        throw new DomainError(
+          402,
+          'PAYMENT_DECLINED',
+          'Payment declined',
+          'The payment was declined; nothing was charged',
+          {
+            extensions: { orderId: order.id },
+          },
+        );
+      }
+      throw new DomainError(
+        402,
+        'PAYMENT_FAILED',
+        'Payment failed',
+        'The payment could not be completed; nothing was charged',
+        {
+          extensions: { orderId: order.id },
+        },
+      );
+    }
+    outcomes.inc({ outcome: order.status });
+    return { status: order.status === 'pending' ? 202 : 201, order };
+  }
+
+  return {
+    /**
+     * Checks out the user's cart: (1) one transaction creates the pending order, reserves the
+     * stock and empties the cart; (2) the saga authorizes and (3) captures and confirms.
+     */
+    async checkout(
+      principal: Principal,
+      input: { shippingAddress: ShippingAddress; paymentToken: string; idempotencyKey: string },
+      signal?: AbortSignal,
+    ): Promise<CheckoutResult> {
+      // A retry whose first attempt died after creating the order finds it instead of a second one.
+      const existing = await store.byIdempotencyKey(db, principal.id, input.idempotencyKey);
+      if (existing) return answer(await load(existing.id));
+
+      const cart = await deps.cart.forCheckout(principal.id, input.shippingAddress.country);
+      const orderId = uuidv7();
+      const items = cart.items.map((line) => ({
+        variantId: line.variantId,
+        sku: line.sku,
+        name: line.name,
+        quantity: line.quantity,
+        unitAmount: line.unitPrice.amount,
+        lineAmount: line.lineTotal.amount,
+        discountAmount: line.discount.amount,
+        taxAmount: line.tax.amount,
+      }));
+      await transact(db, async (tx) => {
+        await store.insertOrder(
+          tx,
+          {
+            id: orderId,
+            userId: principal.id,
+            currency: cart.currency,
+            subtotalAmount: cart.totals.subtotal.amount,
+            discountAmount: cart.totals.discountTotal.amount,
+            shippingAmount: cart.totals.shippingTotal.amount,
+            taxAmount: cart.totals.taxTotal.amount - cart.shippingTax.amount,
+            shippingTaxAmount: cart.shippingTax.amount,
+            totalAmount: cart.totals.total.amount,
+            promotionCode: cart.promotion?.code ?? null,
+            shippingMethod: cart.shippingMethod ?? null,
+            shippingAddress: { ...input.shippingAddress },
+            paymentToken: input.paymentToken,
+            idempotencyKey: input.idempotencyKey,
+            claimMs: requestClaimMs,
+          },
+          items,
+        );
+        await deps.inventory.reserve(
+          tx,
+          orderId,
+          items,
+          new Date(Date.now() + settings.reservationTtlSeconds * 1000),
+        );
+        await deps.cart.clear(principal.id, tx);
+        await deps.bus.append(tx, [
+          orderEvent('order.created', {
+            id: orderId,
+            userId: principal.id,
+            status: 'pending',
+            totalAmount: cart.totals.total.amount,
+            currency: cart.currency,
+            cancelReason: null,
+          }),
+        ]);
+      }).catch((error) => {
+        if (error instanceof DomainError && error.code === 'OUT_OF_STOCK')
+          outcomes.inc({ outcome: 'out_of_stock' });
+        throw error;
+      });
+      deps.bus.nudge();
+
+      const budget = AbortSignal.timeout(settings.paymentBudgetMs);
+      const paymentSignal = signal ? AbortSignal.any([signal, budget]) : budget;
+      await saga.advance(orderId, paymentSignal);
+      return answer(await load(orderId));
+    },
+
+    async get(principal: Principal, id: string): Promise<Order> {
+      const row = await store.byId(db, id);
+      // Another customer's order is answered exactly like a missing one.
+      if (!row || (row.userId !== principal.id && !isStaff(principal))) throw notFound('Order');
+      return toOrder(row, await store.itemsOf(db, [id]));
+    },
+
+    async list(
+      principal: Principal,
+      query: { page: number; size: number; status?: OrderStatus; userId?: string },
+    ): Promise<{ items: Order[]; page: number; size: number; total: number }> {
+      const filter = isStaff(principal)
+        ? { userId: query.userId, status: query.status }
+        : { userId: principal.id, status: query.status };
+      const { rows, total } = await store.list(db, filter, {
+        offset: (query.page - 1) * query.size,
+        limit: query.size,
+      });
+      const items = await store.itemsOf(
+        db,
+        rows.map((row) => row.id),
+      );
+      const byOrder = Map.groupBy(items, (item) => item.orderId);
+      return {
+        items: rows.map((row) => toOrder(row, byOrder.get(row.id) ?? [])),
+        page: query.page,
+        size: query.size,
+        total,
+      };
+    },
+
+    /** Owner (before shipping) or staff: refund the payment and return the stock. */
+    async cancel(principal: Principal, id: string, signal?: AbortSignal): Promise<Order> {
+      const order = await this.get(principal, id);
+      assertTransition(order.status, 'cancelled');
+      if (order.status === 'pending') {
+        throw new DomainError(
+          409,
+          'INVALID_STATE',
+          'Invalid state',
+          'The order is still being paid; try again in a moment',
+        );
+      }
+      if (!(await store.claim(db, id, requestClaimMs))) {
+        throw new DomainError(
+          409,
+          'INVALID_STATE',
+          'Invalid state',
+          'The order is being changed; try again in a moment',
+        );
+      }
+      await store.advance(db, id, { sagaStep: 'cancel_refund', cancelReason: 'cancelled_by_customer' });
+      await saga.advance(id, signal);
+      const after = await load(id);
+      if (after.status !== 'cancelled') {
+        throw new DomainError(
+          503,
+          'CANCELLATION_PENDING',
+          'Cancellation pending',
+          'The refund is being retried; the order will be cancelled',
+          {
+            headers: { 'retry-after': '5' },
+          },
+        );
+      }
+      return after;
+    },
+
+    /** Resumes sagas that stalled (crash, provider outage, slow answer); one batch. */
+    async recoverOnce(limit = 20): Promise<number> {
+      const claimed = await store.claimStalled(db, limit, requestClaimMs);
+      for (const id of claimed) {
+        try {
+          await saga.advance(id);
+        } catch (error) {
+          deps.logger.error({ err: error, orderId: id }, 'order recovery failed');
+        }
+      }
+      return claimed.length;
+    },
+
+    transitions: (id: string) => store.transitions(db, id),
+  };
+}
+
+export type OrderingService = ReturnType<typeof createOrderingService>;

@@ -1,0 +1,365 @@
+import { type Generated, type Kysely, sql } from 'kysely';
+import type { Db } from '../../platform/db/index.ts';
+import { uuidv7 } from '../../platform/ids.ts';
+import type { OrderStatus } from './state.ts';
+
+export type SagaStep = 'authorize' | 'capture' | 'compensate' | 'cancel_refund' | 'done';
+export type PaymentStatus =
+  | 'pending'
+  | 'authorized'
+  | 'captured'
+  | 'declined'
+  | 'voided'
+  | 'refunded'
+  | 'failed';
+
+type OrderingTables = {
+  orders: {
+    id: string;
+    user_id: string;
+    status: OrderStatus;
+    currency: string;
+    subtotal_amount: number;
+    discount_amount: Generated<number>;
+    shipping_amount: Generated<number>;
+    tax_amount: Generated<number>;
+    shipping_tax_amount: Generated<number>;
+    total_amount: number;
+    promotion_code: string | null;
+    shipping_method: unknown;
+    shipping_address: unknown;
+    payment_token: string;
+    payment_status: Generated<PaymentStatus>;
+    saga_step: SagaStep;
+    saga_attempts: Generated<number>;
+    next_attempt_at: Date;
+    cancel_reason: string | null;
+    last_error: string | null;
+    idempotency_key: string;
+    created_at: Generated<Date>;
+    updated_at: Generated<Date>;
+  };
+  order_items: {
+    id: string;
+    order_id: string;
+    variant_id: string;
+    sku: string;
+    name: string;
+    quantity: number;
+    unit_amount: number;
+    line_amount: number;
+    discount_amount: Generated<number>;
+    tax_amount: Generated<number>;
+  };
+  order_transitions: {
+    id: string;
+    order_id: string;
+    from_status: OrderStatus | null;
+    to_status: OrderStatus;
+    reason: string | null;
+    at: Generated<Date>;
+  };
+};
+
+export interface OrderRow {
+  id: string;
+  userId: string;
+  status: OrderStatus;
+  currency: string;
+  subtotalAmount: number;
+  discountAmount: number;
+  shippingAmount: number;
+  taxAmount: number;
+  shippingTaxAmount: number;
+  totalAmount: number;
+  promotionCode: string | null;
+  shippingMethod: Record<string, unknown> | null;
+  shippingAddress: Record<string, string>;
+  paymentToken: string;
+  paymentStatus: PaymentStatus;
+  sagaStep: SagaStep;
+  sagaAttempts: number;
+  cancelReason: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface OrderItemRow {
+  id: string;
+  orderId: string;
+  variantId: string;
+  sku: string;
+  name: string;
+  quantity: number;
+  unitAmount: number;
+  lineAmount: number;
+  discountAmount: number;
+  taxAmount: number;
+}
+
+const tables = (executor: Db): Kysely<OrderingTables> => executor.withTables<OrderingTables>();
+
+const orderColumns = [
+  'id',
+  'user_id as userId',
+  'status',
+  'currency',
+  'subtotal_amount as subtotalAmount',
+  'discount_amount as discountAmount',
+  'shipping_amount as shippingAmount',
+  'tax_amount as taxAmount',
+  'shipping_tax_amount as shippingTaxAmount',
+  'total_amount as totalAmount',
+  'promotion_code as promotionCode',
+  'shipping_method as shippingMethod',
+  'shipping_address as shippingAddress',
+  'payment_token as paymentToken',
+  'payment_status as paymentStatus',
+  'saga_step as sagaStep',
+  'saga_attempts as sagaAttempts',
+  'cancel_reason as cancelReason',
+  'created_at as createdAt',
+  'updated_at as updatedAt',
+] as const;
+
+const inMs = (ms: number) => sql<Date>`now() + ${`${Math.max(0, Math.round(ms))} milliseconds`}::interval`;
+
+export const orderStore = {
+  async insertOrder(
+    executor: Db,
+    order: {
+      id: string;
+      userId: string;
+      currency: string;
+      subtotalAmount: number;
+      discountAmount: number;
+      shippingAmount: number;
+      taxAmount: number;
+      shippingTaxAmount: number;
+      totalAmount: number;
+      promotionCode: string | null;
+      shippingMethod: Record<string, unknown> | null;
+      shippingAddress: Record<string, unknown>;
+      paymentToken: string;
+      idempotencyKey: string;
+      claimMs: number;
+    },
+    items: Array<Omit<OrderItemRow, 'id' | 'orderId'>>,
+  ): Promise<void> {
+    await tables(executor)
+      .insertInto('orders')
+      .values({
+        id: order.id,
+        user_id: order.userId,
+        status: 'pending',
+        currency: order.currency,
+        subtotal_amount: order.subtotalAmount,
+        discount_amount: order.discountAmount,
+        shipping_amount: order.shippingAmount,
+        tax_amount: order.taxAmount,
+        shipping_tax_amount: order.shippingTaxAmount,
+        total_amount: order.totalAmount,
+        promotion_code: order.promotionCode,
+        shipping_method: order.shippingMethod ? JSON.stringify(order.shippingMethod) : null,
+        shipping_address: JSON.stringify(order.shippingAddress),
+        payment_token: order.paymentToken,
+        saga_step: 'authorize',
+        next_attempt_at: inMs(order.claimMs),
+        cancel_reason: null,
+        last_error: null,
+        idempotency_key: order.idempotencyKey,
+      })
+      .execute();
+    await tables(executor)
+      .insertInto('order_items')
+      .values(
+        items.map((item) => ({
+          id: uuidv7(),
+          order_id: order.id,
+          variant_id: item.variantId,
+          sku: item.sku,
+          name: item.name,
+          quantity: item.quantity,
+          unit_amount: item.unitAmount,
+          line_amount: item.lineAmount,
+          discount_amount: item.discountAmount,
+          tax_amount: item.taxAmount,
+        })),
+      )
+      .execute();
+    await orderStore.recordTransition(executor, order.id, null, 'pending', 'checkout');
+  },
+
+  byId(executor: Db, id: string): Promise<OrderRow | undefined> {
+    return tables(executor)
+      .selectFrom('orders')
+      .select(orderColumns)
+      .where('id', '=', id)
+      .executeTakeFirst() as Promise<OrderRow | undefined>;
+  },
+
+  byIdempotencyKey(executor: Db, userId: string, key: string): Promise<OrderRow | undefined> {
+    return tables(executor)
+      .selectFrom('orders')
+      .select(orderColumns)
+      .where('user_id', '=', userId)
+      .where('idempotency_key', '=', key)
+      .executeTakeFirst() as Promise<OrderRow | undefined>;
+  },
+
+  async itemsOf(executor: Db, orderIds: readonly string[]): Promise<OrderItemRow[]> {
+    if (orderIds.length === 0) return [];
+    return tables(executor)
+      .selectFrom('order_items')
+      .select([
+        'id',
+        'order_id as orderId',
+        'variant_id as variantId',
+        'sku',
+        'name',
+        'quantity',
+        'unit_amount as unitAmount',
+        'line_amount as lineAmount',
+        'discount_amount as discountAmount',
+        'tax_amount as taxAmount',
+      ])
+      .where('order_id', 'in', orderIds)
+      .orderBy('order_id')
+      .orderBy('id')
+      .execute();
+  },
+
+  async list(
+    executor: Db,
+    filter: { userId?: string; status?: OrderStatus },
+    page: { offset: number; limit: number },
+  ): Promise<{ rows: OrderRow[]; total: number }> {
+    let query = tables(executor).selectFrom('orders');
+    if (filter.userId) query = query.where('user_id', '=', filter.userId);
+    if (filter.status) query = query.where('status', '=', filter.status);
+    const [rows, count] = await Promise.all([
+      query
+        .select(orderColumns)
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .offset(page.offset)
+        .limit(page.limit)
+        .execute(),
+      query.select(sql<number>`count(*)::int`.as('total')).executeTakeFirstOrThrow(),
+    ]);
+    return { rows: rows as OrderRow[], total: count.total };
+  },
+
+  /** Moves the saga on; the status changes only if it still is `from` (a conditional update). */
+  async advance(
+    executor: Db,
+    id: string,
+    change: {
+      from?: OrderStatus;
+      status?: OrderStatus;
+      sagaStep?: SagaStep;
+      paymentStatus?: PaymentStatus;
+      cancelReason?: string;
+      releaseClaimInMs?: number;
+    },
+  ): Promise<boolean> {
+    let query = tables(executor)
+      .updateTable('orders')
+      .set({
+        ...(change.status ? { status: change.status } : {}),
+        ...(change.sagaStep ? { saga_step: change.sagaStep } : {}),
+        ...(change.paymentStatus ? { payment_status: change.paymentStatus } : {}),
+        ...(change.cancelReason ? { cancel_reason: change.cancelReason } : {}),
+        ...(change.releaseClaimInMs !== undefined ? { next_attempt_at: inMs(change.releaseClaimInMs) } : {}),
+        updated_at: sql`now()`,
+      })
+      .where('id', '=', id);
+    if (change.from) query = query.where('status', '=', change.from);
+    const result = await query.executeTakeFirst();
+    const moved = result.numUpdatedRows > 0n;
+    if (moved && change.status && change.from && change.status !== change.from) {
+      await orderStore.recordTransition(
+        executor,
+        id,
+        change.from,
+        change.status,
+        change.cancelReason ?? change.sagaStep ?? null,
+      );
+    }
+    return moved;
+  },
+
+  /** A failed saga step: count it and hand the order to recovery after a backoff. */
+  async recordFailure(executor: Db, id: string, error: string, retryInMs: number): Promise<number> {
+    const row = await tables(executor)
+      .updateTable('orders')
+      .set((eb) => ({
+        saga_attempts: eb('saga_attempts', '+', 1),
+        last_error: error.slice(0, 500),
+        next_attempt_at: inMs(retryInMs),
+        updated_at: sql`now()`,
+      }))
+      .where('id', '=', id)
+      .returning('saga_attempts')
+      .executeTakeFirstOrThrow();
+    return row.saga_attempts;
+  },
+
+  /**
+   * Claims orders whose saga is unfinished and whose claim lapsed, pushing their claim forward in
+   * the same statement; SKIP LOCKED lets several workers claim disjoint sets.
+   */
+  async claimStalled(executor: Db, limit: number, claimMs: number): Promise<string[]> {
+    const rows = await tables(executor)
+      .updateTable('orders')
+      .set({ next_attempt_at: inMs(claimMs) })
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('orders')
+          .select('id')
+          .where('saga_step', '<>', 'done')
+          .where('next_attempt_at', '<=', sql<Date>`now()`)
+          .orderBy('next_attempt_at')
+          .limit(limit)
+          .forUpdate()
+          .skipLocked(),
+      )
+      .returning('id')
+      .execute();
+    return rows.map((row) => row.id);
+  },
+
+  /** Claims one order now (the customer's cancel); false when someone else holds it. */
+  async claim(executor: Db, id: string, claimMs: number): Promise<boolean> {
+    const result = await tables(executor)
+      .updateTable('orders')
+      .set({ next_attempt_at: inMs(claimMs) })
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('saga_step', '=', 'done'), eb('next_attempt_at', '<=', sql<Date>`now()`)]))
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  },
+
+  async recordTransition(
+    executor: Db,
+    orderId: string,
+    from: OrderStatus | null,
+    to: OrderStatus,
+    reason: string | null,
+  ) {
+    await tables(executor)
+      .insertInto('order_transitions')
+      .values({ id: uuidv7(), order_id: orderId, from_status: from, to_status: to, reason })
+      .execute();
+  },
+
+  transitions(executor: Db, orderId: string) {
+    return tables(executor)
+      .selectFrom('order_transitions')
+      .select(['from_status as from', 'to_status as to', 'reason', 'at'])
+      .where('order_id', '=', orderId)
+      .orderBy('at')
+      .orderBy('id')
+      .execute();
+  },
+};

@@ -1,0 +1,136 @@
+import { sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, dbKinds, type TestDatabase } from '../../../test/support/db.ts';
+import { transact } from '../db/index.ts';
+import { createLogger } from '../observability/logger.ts';
+import { createMetrics } from '../observability/metrics.ts';
+import { createEventBus } from './bus.ts';
+import { type CloudEvent, cloudEvent } from './types.ts';
+
+describe.each(dbKinds)('event bus on %s', (kind) => {
+  const opened: TestDatabase[] = [];
+  const fresh = async () => {
+    const database = await createTestDatabase(kind);
+    opened.push(database);
+    return database;
+  };
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((database) => database.dispose()));
+  });
+  const busOn = (database: TestDatabase, maxAttempts = 10) =>
+    createEventBus({
+      db: database.db,
+      logger: createLogger('silent'),
+      metrics: createMetrics(),
+      maxAttempts,
+    });
+
+  it('delivers only events whose transaction committed', async () => {
+    const database = await fresh();
+    const bus = busOn(database);
+    const seen: string[] = [];
+    bus.subscribe('test', '*', async (event) => {
+      seen.push(event.type);
+    });
+    await transact(database.db, (tx) => bus.append(tx, [cloudEvent('/test', 'kept', 'a', {})]));
+    await expect(
+      transact(database.db, async (tx) => {
+        await bus.append(tx, [cloudEvent('/test', 'rolled.back', 'a', {})]);
+        throw new Error('abort the change');
+      }),
+    ).rejects.toThrow('abort the change');
+    await bus.relayOnce();
+    expect(seen).toEqual(['kept']);
+  });
+
+  it('redelivers after a failure, holding back later events of the same subject only', async () => {
+    const database = await fresh();
+    const bus = busOn(database);
+    const seen: string[] = [];
+    let failNext = true;
+    bus.subscribe('test', '*', async (event) => {
+      if (event.subject === 'a' && failNext) {
+        failNext = false;
+        throw new Error('consumer down');
+      }
+      seen.push(`${event.subject}:${event.type}`);
+    });
+    await bus.append(database.db, [
+      cloudEvent('/test', 'one', 'a', {}),
+      cloudEvent('/test', 'two', 'a', {}),
+      cloudEvent('/test', 'one', 'b', {}),
+    ]);
+    await bus.relayOnce();
+    expect(seen).toEqual(['b:one']);
+    await bus.relayOnce();
+    expect(seen).toEqual(['b:one', 'a:one', 'a:two']);
+    await bus.relayOnce();
+    expect(seen).toHaveLength(3);
+  });
+
+  it('gives a consumer each event once, even when it is delivered twice', async () => {
+    const database = await fresh();
+    const bus = busOn(database);
+    await sql`create table effects (event_id uuid primary key)`.execute(database.db);
+    const handler = bus.once('counter', async (tx, event) => {
+      await sql`insert into effects values (${event.id})`.execute(tx);
+    });
+    const event = cloudEvent('/test', 'counted', 'x', {});
+    await handler(event);
+    await handler(event);
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from effects`.execute(database.db);
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('dead-letters an event after its last attempt so its subject moves on', async () => {
+    const database = await fresh();
+    const bus = busOn(database, 2);
+    const seen: string[] = [];
+    bus.subscribe('test', '*', async (event) => {
+      if (event.type === 'poison') throw new Error('cannot handle');
+      seen.push(event.type);
+    });
+    await bus.append(database.db, [
+      cloudEvent('/test', 'poison', 'a', {}),
+      cloudEvent('/test', 'after', 'a', {}),
+    ]);
+    await bus.relayOnce();
+    expect(seen).toEqual([]);
+    await bus.relayOnce();
+    expect(seen).toEqual(['after']);
+    const { rows } = await sql<{
+      dead: number;
+    }>`select count(*)::int as dead from outbox where dead_lettered_at is not null`.execute(database.db);
+    expect(rows[0].dead).toBe(1);
+  });
+
+  it('lets one relay work at a time; another takes over when the lease lapses', async () => {
+    const database = await fresh();
+    const first = createEventBus({
+      db: database.db,
+      logger: createLogger('silent'),
+      metrics: createMetrics(),
+      leaseMs: 300,
+    });
+    const second = createEventBus({
+      db: database.db,
+      logger: createLogger('silent'),
+      metrics: createMetrics(),
+      leaseMs: 300,
+    });
+    const received: Array<[string, CloudEvent]> = [];
+    first.subscribe('test', '*', async (event) => {
+      received.push(['first', event]);
+    });
+    second.subscribe('test', '*', async (event) => {
+      received.push(['second', event]);
+    });
+    await first.append(database.db, [cloudEvent('/test', 'e1', 'a', {})]);
+    await first.relayOnce();
+    await first.append(database.db, [cloudEvent('/test', 'e2', 'a', {})]);
+    expect(await second.relayOnce()).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await second.relayOnce()).toBe(1);
+    expect(received.map(([relay, event]) => `${relay}:${event.type}`)).toEqual(['first:e1', 'second:e2']);
+  });
+});
