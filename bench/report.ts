@@ -37,7 +37,15 @@ export interface Report {
     loadAverage: { before: number; after: number };
   };
   settings: { durationS: number; warmupS: number; connections: number; products: number };
-  server: { database: string; redis: boolean; logLevel: string; startupMs: number; pid: number };
+  server: {
+    database: string;
+    redis: boolean;
+    logLevel: string;
+    startupMs: number;
+    pid: number;
+    /** Products the catalog listed after start (0 when it has no catalog). */
+    catalogTotal: number;
+  };
   baselineRuns: Measurement[];
   scenarios: ScenarioResult[];
 }
@@ -154,7 +162,7 @@ export function toTable(report: Report): string {
   const summary =
     `${settings.connections} connections, ${settings.durationS} s per run after ${settings.warmupS} s warm-up; ` +
     `server on ${server.database}${server.redis ? ' + Redis' : ''}, LOG_LEVEL=${server.logLevel}, ` +
-    `${settings.products} seeded products; ${machine.cpus}× ${machine.cpuModel}, Node ${machine.node}; ` +
+    `${server.catalogTotal} products in the catalog; ${machine.cpus}× ${machine.cpuModel}, Node ${machine.node}; ` +
     `load average ${machine.loadAverage.before.toFixed(1)} before, ${machine.loadAverage.after.toFixed(1)} after`;
   return [summary, '', pad(rows), ...(skipped.length || notes.length ? ['', ...skipped, ...notes] : [])].join(
     '\n',

@@ -306,6 +306,7 @@ async function bench(settings: Settings): Promise<Report> {
       logLevel: process.env.LOG_LEVEL || 'info',
       startupMs: server.startupMs,
       pid: server.pid,
+      catalogTotal: catalog.total,
     },
     baselineRuns,
     scenarios,
