@@ -7,6 +7,7 @@ import type { Logger } from '../platform/observability/logger.ts';
 import type { Metrics } from '../platform/observability/metrics.ts';
 import { createIdentity } from './identity/index.ts';
 import { createInventory } from './inventory/index.ts';
+import { createPayments } from './payments/index.ts';
 import { createPricing } from './pricing/index.ts';
 
 /** What the composition root hands every module factory. */
@@ -32,5 +33,6 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
   const identity = await createIdentity(deps);
   const inventory = createInventory(deps);
   const pricing = createPricing(deps);
-  return { list: [events, identity, inventory, pricing], bus, verifier: identity.verifier };
+  const payments = await createPayments(deps);
+  return { list: [events, identity, inventory, pricing, payments], bus, verifier: identity.verifier };
 }

@@ -56,7 +56,7 @@ export const OrderSchema = Type.Object({
     postalCode: Type.String(),
     country: Type.String(),
   }),
-  payment: Type.Object({ status: Type.String(), amount: Money }),
+  payment: Type.Object({ status: Type.String(), amount: Money, refunded: Money }),
   promotionCode: Type.Optional(Type.String()),
   shippingMethod: Type.Optional(Type.Object({}, { additionalProperties: true })),
   cancelReason: Type.Optional(Type.String()),

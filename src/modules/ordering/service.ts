@@ -40,7 +40,7 @@ export interface Order {
   total: Money;
   totals: Totals;
   shippingAddress: ShippingAddress;
-  payment: { status: string; amount: Money };
+  payment: { status: string; amount: Money; refunded: Money };
   promotionCode?: string;
   shippingMethod?: Record<string, unknown>;
   cancelReason?: string;
@@ -91,7 +91,11 @@ export function toOrder(row: OrderRow, items: OrderItemRow[]): Order {
       total: money(row.totalAmount),
     },
     shippingAddress: row.shippingAddress as unknown as ShippingAddress,
-    payment: { status: row.paymentStatus, amount: money(row.totalAmount) },
+    payment: {
+      status: row.paymentStatus,
+      amount: money(row.totalAmount),
+      refunded: money(row.refundedAmount),
+    },
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
@@ -314,6 +318,20 @@ export function createOrderingService(deps: {
     },
 
     transitions: (id: string) => store.transitions(db, id),
+
+    /** For the fulfillment module: lock an order, move it along its shipping states, book refunds. */
+    fulfillment: {
+      async lock(tx: Db, id: string): Promise<{ order: OrderRow; items: OrderItemRow[] } | undefined> {
+        const order = await store.lockById(tx, id);
+        return order ? { order, items: await store.itemsOf(tx, [id]) } : undefined;
+      },
+      async setShipping(tx: Db, order: OrderRow, to: 'partially_shipped' | 'shipped'): Promise<void> {
+        if (order.status === to) return;
+        assertTransition(order.status, to);
+        await store.advance(tx, order.id, { from: order.status, status: to });
+      },
+      addRefund: (tx: Db, id: string, amount: number) => store.addRefund(tx, id, amount),
+    },
   };
 }
 

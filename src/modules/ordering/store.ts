@@ -25,6 +25,7 @@ type OrderingTables = {
     tax_amount: Generated<number>;
     shipping_tax_amount: Generated<number>;
     total_amount: number;
+    refunded_amount: Generated<number>;
     promotion_code: string | null;
     shipping_method: unknown;
     shipping_address: unknown;
@@ -72,6 +73,7 @@ export interface OrderRow {
   taxAmount: number;
   shippingTaxAmount: number;
   totalAmount: number;
+  refundedAmount: number;
   promotionCode: string | null;
   shippingMethod: Record<string, unknown> | null;
   shippingAddress: Record<string, string>;
@@ -110,6 +112,7 @@ const orderColumns = [
   'tax_amount as taxAmount',
   'shipping_tax_amount as shippingTaxAmount',
   'total_amount as totalAmount',
+  'refunded_amount as refundedAmount',
   'promotion_code as promotionCode',
   'shipping_method as shippingMethod',
   'shipping_address as shippingAddress',
@@ -327,6 +330,29 @@ export const orderStore = {
       .returning('id')
       .execute();
     return rows.map((row) => row.id);
+  },
+
+  /** Locks an order for the rest of the transaction: fulfillments and returns of one order queue here. */
+  lockById(executor: Db, id: string): Promise<OrderRow | undefined> {
+    return tables(executor)
+      .selectFrom('orders')
+      .select(orderColumns)
+      .where('id', '=', id)
+      .forUpdate()
+      .executeTakeFirst() as Promise<OrderRow | undefined>;
+  },
+
+  /** Adds a refund to the order (the CHECK keeps it within the total). */
+  async addRefund(executor: Db, id: string, amount: number): Promise<void> {
+    await tables(executor)
+      .updateTable('orders')
+      .set((eb) => ({
+        refunded_amount: eb('refunded_amount', '+', amount),
+        payment_status: sql<PaymentStatus>`case when refunded_amount + ${amount} >= total_amount then 'refunded' else 'partially_refunded' end`,
+        updated_at: sql`now()`,
+      }))
+      .where('id', '=', id)
+      .execute();
   },
 
   /** Claims one order now (the customer's cancel); false when someone else holds it. */

@@ -128,7 +128,7 @@ export function createPricingService(db: Db) {
     context: { subtotal: number; currency: string; userId: string },
     executor: Db,
   ): Promise<DomainError | undefined> {
-    if (!row || !row.active) return invalid('This code is not valid');
+    if (!row?.active) return invalid('This code is not valid');
     const now = Date.now();
     if (row.startsAt && row.startsAt.getTime() > now) return invalid('This code is not active yet');
     if (row.endsAt && row.endsAt.getTime() <= now) return invalid('This code has expired');
