@@ -39,6 +39,7 @@ export interface Report {
   settings: { durationS: number; warmupS: number; connections: number; products: number };
   server: {
     database: string;
+    /** REDIS_URL was set (and passed to the server, which uses it where it supports Redis). */
     redis: boolean;
     logLevel: string;
     startupMs: number;
@@ -161,7 +162,7 @@ export function toTable(report: Report): string {
   const { settings, server, machine } = report;
   const summary =
     `${settings.connections} connections, ${settings.durationS} s per run after ${settings.warmupS} s warm-up; ` +
-    `server on ${server.database}${server.redis ? ' + Redis' : ''}, LOG_LEVEL=${server.logLevel}, ` +
+    `server on ${server.database}${server.redis ? ' (REDIS_URL set)' : ''}, LOG_LEVEL=${server.logLevel}, ` +
     `${server.catalogTotal} products in the catalog; ${machine.cpus}× ${machine.cpuModel}, Node ${machine.node}; ` +
     `load average ${machine.loadAverage.before.toFixed(1)} before, ${machine.loadAverage.after.toFixed(1)} after`;
   return [summary, '', pad(rows), ...(skipped.length || notes.length ? ['', ...skipped, ...notes] : [])].join(
