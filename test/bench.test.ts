@@ -10,6 +10,7 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 // A smoke test of the harness end to end (real server, baseline, autocannon, JSON report);
 // the numbers are only checked for shape, never against thresholds.
 describe.each(dbKinds)('npm run bench on %s', (kind) => {
+  // Generous timeout: starting and seeding the server takes ~5 s, 20 s on a busy 2-core machine.
   it('measures the baseline and products.list and prints one JSON object', async () => {
     const env = { ...process.env };
     if (kind === 'pglite') delete env.DATABASE_URL;
@@ -25,7 +26,7 @@ describe.each(dbKinds)('npm run bench on %s', (kind) => {
         '4',
         '--json',
       ],
-      { cwd: ROOT, env, timeout: 60_000 },
+      { cwd: ROOT, env, timeout: 110_000 },
     );
     const report = JSON.parse(stdout);
     expect(report.baseline.rps).toBeGreaterThan(0);
@@ -44,5 +45,5 @@ describe.each(dbKinds)('npm run bench on %s', (kind) => {
     } else {
       expect(list.note).toMatch(/GET \/v1\/products/);
     }
-  });
+  }, 120_000);
 });
