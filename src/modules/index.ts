@@ -5,10 +5,15 @@ import type { AccessTokenVerifier } from '../platform/http/auth.ts';
 import type { AppModule } from '../platform/module.ts';
 import type { Logger } from '../platform/observability/logger.ts';
 import type { Metrics } from '../platform/observability/metrics.ts';
+import { createCatalog } from './catalog/index.ts';
+import { createCart } from './cart/index.ts';
+import { createFulfillment } from './fulfillment/index.ts';
 import { createIdentity } from './identity/index.ts';
 import { createInventory } from './inventory/index.ts';
 import { createPayments } from './payments/index.ts';
+import { createOrdering } from './ordering/index.ts';
 import { createPricing } from './pricing/index.ts';
+import { createReviews } from './reviews/index.ts';
 
 /** What the composition root hands every module factory. */
 export interface ModuleDeps {
@@ -32,7 +37,23 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
   const events: AppModule = { name: 'events', start: () => bus.start(), stop: () => bus.stop() };
   const identity = await createIdentity(deps);
   const inventory = createInventory(deps);
+  const catalog = await createCatalog({ ...deps, inventory });
+  const reviews = createReviews({ ...deps, catalog });
   const pricing = createPricing(deps);
   const payments = await createPayments(deps);
-  return { list: [events, identity, inventory, pricing, payments], bus, verifier: identity.verifier };
+  const cart = createCart({ db: deps.db, catalog, stock: inventory, pricing });
+  const ordering = createOrdering({ ...deps, cart, inventory, pricing, payments, bus });
+  const fulfillment = createFulfillment({
+    db: deps.db,
+    ordering,
+    payments,
+    inventory,
+    bus,
+    returnWindowDays: deps.config.returnWindowDays,
+  });
+  return {
+    list: [events, identity, inventory, catalog, reviews, pricing, payments, cart, ordering, fulfillment],
+    bus,
+    verifier: identity.verifier,
+  };
 }
