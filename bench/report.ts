@@ -6,7 +6,9 @@ export interface Measurement {
   p50Ms: number;
   p90Ms: number;
   p99Ms: number;
+  /** Connection errors and timeouts. */
   errors: number;
+  /** The timeouts among `errors`. */
   timeouts: number;
   non2xx: number;
   /** Status code → count, for the non-2xx ones. */
@@ -134,7 +136,7 @@ export function toTable(report: Report): string {
     run.p50Ms.toFixed(2),
     run.p90Ms.toFixed(2),
     run.p99Ms.toFixed(2),
-    String(run.errors + run.timeouts),
+    String(run.errors),
     run.non2xx === 0
       ? '0'
       : `${run.non2xx} (${Object.entries(run.statuses)
