@@ -34,7 +34,8 @@ describe.runIf(process.env.DATABASE_URL)('several server processes on one Postgr
     DATABASE_URL: database.url!,
     PAYMENTS_URL: paymentsUrl,
     PAYMENTS_TIMEOUT_MS: '8000',
-    LOG_LEVEL: 'warn',
+    // The readiness line ("ready in") is logged at info.
+    LOG_LEVEL: 'info',
     SEED_PRODUCTS: '0',
     ARGON2_MEMORY_KIB: '1024',
     ARGON2_TIME_COST: '1',
