@@ -17,11 +17,7 @@ describe.runIf(process.env.DATABASE_URL)('several server processes on one Postgr
   beforeAll(async () => {
     database = await createTestDatabase('postgres');
     const port = await freePort();
-    await startCli(
-      ['psp-sandbox', '--port', String(port)],
-      { LOG_LEVEL: 'silent' },
-      'listening on',
-    );
+    await startCli(['psp-sandbox', '--port', String(port)], { LOG_LEVEL: 'silent' }, 'listening on');
     paymentsUrl = `http://127.0.0.1:${port}`;
   });
   afterAll(async () => {
