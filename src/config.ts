@@ -28,6 +28,14 @@ export interface Config {
   reservationTtlSeconds: number;
   recoveryIntervalMs: number;
   role: Role;
+  /** RabbitMQ: events are relayed through it when set; in-process otherwise. */
+  amqpUrl: string | undefined;
+  amqpExchange: string;
+  /** SMTP server for notification mail; without it mail is written as .eml files under DATA_DIR/mail. */
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  /** Lets webhooks target private, loopback and link-local addresses (development and tests only). */
+  webhooksAllowPrivate: boolean;
 }
 
 /** Raised for a configuration value that cannot be used; the message names the variable. */
@@ -69,6 +77,13 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
     throw new ConfigError(`${name} must use ${protocols.join(' or ')}, got ${parsed.protocol}`);
   }
   return raw;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw !== 'true' && raw !== 'false') throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+  return raw === 'true';
 }
 
 /** Reads and validates every setting once; nothing else in the code reads process.env. */
@@ -116,5 +131,24 @@ export function loadConfig(env: Env = process.env): Config {
     reservationTtlSeconds: integer(env, 'RESERVATION_TTL_SECONDS', 900, 5, 86_400),
     recoveryIntervalMs: integer(env, 'RECOVERY_INTERVAL_MS', 5000, 100, 600_000),
     role: oneOf(env, 'EMPORIUM_ROLE', 'all', ['all', 'api', 'worker']),
+    amqpUrl: url(env, 'AMQP_URL', ['amqp:', 'amqps:']),
+    amqpExchange: exchangeName(env.AMQP_EXCHANGE),
+    smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
+    mailFrom: mailFrom(env.MAIL_FROM),
+    webhooksAllowPrivate: boolean(env, 'WEBHOOKS_ALLOW_PRIVATE', false),
   };
+}
+
+function exchangeName(raw: string | undefined): string {
+  if (!raw) return 'emporium.events';
+  if (!/^[\w.-]{1,200}$/.test(raw))
+    throw new ConfigError('AMQP_EXCHANGE may use letters, digits, ".", "_", "-"');
+  return raw;
+}
+
+function mailFrom(raw: string | undefined): string {
+  if (!raw) return 'Emporium <no-reply@emporium.local>';
+  if (!/^[^\r\n]*<?[^@\s<>]+@[^@\s<>]+>?$/.test(raw))
+    throw new ConfigError(`MAIL_FROM must be an address like "Shop <shop@example.com>", got "${raw}"`);
+  return raw;
 }

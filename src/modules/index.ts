@@ -1,6 +1,6 @@
 import type { Config } from '../config.ts';
 import type { Database, Db } from '../platform/db/index.ts';
-import { createEventBus, type EventBus } from '../platform/events/index.ts';
+import { createAmqpTransport, createEventBus, type EventBus } from '../platform/events/index.ts';
 import type { AccessTokenVerifier } from '../platform/http/auth.ts';
 import type { AppModule } from '../platform/module.ts';
 import type { Logger } from '../platform/observability/logger.ts';
@@ -26,8 +26,17 @@ export interface Modules {
 
 /** Builds the modules in dependency order; a later module receives the earlier ones it needs. */
 export async function createModules(deps: ModuleDeps): Promise<Modules> {
-  const bus = createEventBus({ db: deps.db, logger: deps.logger, metrics: deps.metrics });
-  const events: AppModule = { name: 'events', start: () => bus.start(), stop: () => bus.stop() };
+  const { config, logger, metrics } = deps;
+  const transport = config.amqpUrl
+    ? createAmqpTransport({ url: config.amqpUrl, exchange: config.amqpExchange, logger, metrics })
+    : undefined;
+  const bus = createEventBus({ db: deps.db, logger, metrics, transport });
+  const events: AppModule = {
+    name: 'events',
+    start: () => bus.start(),
+    stop: () => bus.stop(),
+    ...(transport ? { ready: bus.ready } : {}),
+  };
   const identity = await createIdentity(deps);
   const inventory = createInventory(deps);
   return { list: [events, identity, inventory], bus, verifier: identity.verifier };
