@@ -7,6 +7,7 @@ import type { Logger } from '../platform/observability/logger.ts';
 import type { Metrics } from '../platform/observability/metrics.ts';
 import { createIdentity } from './identity/index.ts';
 import { createInventory } from './inventory/index.ts';
+import { createStream } from './stream/index.ts';
 
 /** What the composition root hands every module factory. */
 export interface ModuleDeps {
@@ -39,5 +40,6 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
   };
   const identity = await createIdentity(deps);
   const inventory = createInventory(deps);
-  return { list: [events, identity, inventory], bus, verifier: identity.verifier };
+  const stream = createStream({ bus, verifier: identity.verifier, logger, metrics });
+  return { list: [events, identity, inventory, stream], bus, verifier: identity.verifier };
 }

@@ -4,7 +4,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { PendingEvent } from './store.ts';
 import { type DispatchResult, type EventTransport, handleEvent, type Subscription } from './transport.ts';
-import type { CloudEvent } from './types.ts';
+import { type CloudEvent, envelopeOf } from './types.ts';
 
 export interface AmqpTransportOptions {
   url: string;
@@ -46,11 +46,6 @@ function groups(subscriptions: readonly Subscription[]): Map<string, Subscriptio
 function bindingKeys(subscriptions: readonly Subscription[]): string[] {
   if (subscriptions.some((subscription) => subscription.types === '*')) return ['#'];
   return [...new Set(subscriptions.flatMap((subscription) => subscription.types as string[]))];
-}
-
-function envelope(event: PendingEvent): CloudEvent {
-  const { seq: _seq, attempts: _attempts, ...cloudEvent } = event;
-  return cloudEvent;
 }
 
 /**
@@ -286,7 +281,7 @@ export function createAmqpTransport(options: AmqpTransportOptions): EventTranspo
             const writable = channel.publish(
               exchange,
               event.type,
-              Buffer.from(JSON.stringify(envelope(event))),
+              Buffer.from(JSON.stringify(envelopeOf(event))),
               {
                 persistent: true,
                 messageId: event.id,
