@@ -2,7 +2,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import type { PendingEvent } from './store.ts';
 import { type DispatchResult, type EventTransport, handleEvent, type Subscription } from './transport.ts';
 import { type CloudEvent, envelopeOf } from './types.ts';
 
