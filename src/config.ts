@@ -36,6 +36,10 @@ export interface Config {
   mailFrom: string;
   /** Lets webhooks target private, loopback and link-local addresses (development and tests only). */
   webhooksAllowPrivate: boolean;
+  webhookMaxAttempts: number;
+  /** First retry delay; each later one is four times longer (capped at 6 hours). */
+  webhookRetryBaseMs: number;
+  webhookTimeoutMs: number;
 }
 
 /** Raised for a configuration value that cannot be used; the message names the variable. */
@@ -136,6 +140,9 @@ export function loadConfig(env: Env = process.env): Config {
     smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
     mailFrom: mailFrom(env.MAIL_FROM),
     webhooksAllowPrivate: boolean(env, 'WEBHOOKS_ALLOW_PRIVATE', false),
+    webhookMaxAttempts: integer(env, 'WEBHOOK_MAX_ATTEMPTS', 8, 1, 20),
+    webhookRetryBaseMs: integer(env, 'WEBHOOK_RETRY_BASE_MS', 5_000, 10, 3_600_000),
+    webhookTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 5_000, 100, 60_000),
   };
 }
 

@@ -8,6 +8,7 @@ import type { Metrics } from '../platform/observability/metrics.ts';
 import { createIdentity } from './identity/index.ts';
 import { createInventory } from './inventory/index.ts';
 import { createStream } from './stream/index.ts';
+import { createWebhooks } from './webhooks/index.ts';
 
 /** What the composition root hands every module factory. */
 export interface ModuleDeps {
@@ -41,5 +42,6 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
   const identity = await createIdentity(deps);
   const inventory = createInventory(deps);
   const stream = createStream({ bus, verifier: identity.verifier, logger, metrics });
-  return { list: [events, identity, inventory, stream], bus, verifier: identity.verifier };
+  const webhooks = createWebhooks({ ...deps, bus });
+  return { list: [events, identity, inventory, stream, webhooks], bus, verifier: identity.verifier };
 }
