@@ -7,6 +7,7 @@ import type { Logger } from '../platform/observability/logger.ts';
 import type { Metrics } from '../platform/observability/metrics.ts';
 import { createIdentity } from './identity/index.ts';
 import { createInventory } from './inventory/index.ts';
+import { createNotifications } from './notifications/index.ts';
 import { createStream } from './stream/index.ts';
 import { createWebhooks } from './webhooks/index.ts';
 
@@ -43,5 +44,10 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
   const inventory = createInventory(deps);
   const stream = createStream({ bus, verifier: identity.verifier, logger, metrics });
   const webhooks = createWebhooks({ ...deps, bus });
-  return { list: [events, identity, inventory, stream, webhooks], bus, verifier: identity.verifier };
+  const notifications = createNotifications({ ...deps, bus, identity });
+  return {
+    list: [events, identity, inventory, stream, webhooks, notifications],
+    bus,
+    verifier: identity.verifier,
+  };
 }
