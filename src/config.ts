@@ -27,6 +27,7 @@ export interface Config {
   paymentsTimeoutMs: number;
   reservationTtlSeconds: number;
   recoveryIntervalMs: number;
+  returnWindowDays: number;
   role: Role;
   /** RabbitMQ: events are relayed through it when set; in-process otherwise. */
   amqpUrl: string | undefined;
@@ -134,6 +135,7 @@ export function loadConfig(env: Env = process.env): Config {
     paymentsTimeoutMs: integer(env, 'PAYMENTS_TIMEOUT_MS', 3000, 50, 60_000),
     reservationTtlSeconds: integer(env, 'RESERVATION_TTL_SECONDS', 900, 5, 86_400),
     recoveryIntervalMs: integer(env, 'RECOVERY_INTERVAL_MS', 5000, 100, 600_000),
+    returnWindowDays: integer(env, 'RETURN_WINDOW_DAYS', 30, 0, 3650),
     role: oneOf(env, 'EMPORIUM_ROLE', 'all', ['all', 'api', 'worker']),
     amqpUrl: url(env, 'AMQP_URL', ['amqp:', 'amqps:']),
     amqpExchange: exchangeName(env.AMQP_EXCHANGE),

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, type Config, loadConfig } from './config.ts';
 import { migrate, openDatabase } from './platform/db/index.ts';
 import { createLogger } from './platform/observability/logger.ts';
+import { startSandbox } from './modules/payments/index.ts';
 import { createSystem } from './system.ts';
 
 const HELP: Record<string, string> = {
@@ -14,6 +15,7 @@ Commands:
   migrate        apply pending database migrations and exit
   seed           load the demo catalog
   users create   create a user with a role
+  psp-sandbox    run the sandbox payment provider on its own
 
 Run "emporium <command> --help" for a command's options.
 Configuration comes from the environment; see README.md.`,
@@ -28,6 +30,12 @@ Applies pending migrations under an advisory lock and prints what it applied.`,
   seed: `Usage: emporium seed [--products N]
 
 Loads a deterministic demo catalog of N products (default 1000) into an empty catalog.`,
+  'psp-sandbox': `Usage: emporium psp-sandbox [--port N] [--host HOST]
+
+Runs the sandbox payment provider (a stand-in for another company's PSP, state in memory) so
+API instances can share it: point PAYMENTS_URL at it.
+  --port   port to listen on (default 4010)
+  --host   address to bind (default 127.0.0.1)`,
   users: `Usage: emporium users create --email EMAIL --password PASSWORD [--role customer|staff|admin] [--name NAME]`,
 };
 
@@ -59,6 +67,8 @@ export async function main(argv: string[]): Promise<void> {
       return runSeed(config, rest);
     case 'users':
       return runUsers(config, rest);
+    case 'psp-sandbox':
+      return runSandbox(rest);
     default:
       fail(`unknown command "${command}"; run "emporium --help"`);
   }
@@ -161,6 +171,18 @@ async function runSeed(config: Config, args: string[]): Promise<void> {
   } finally {
     await system.close();
   }
+}
+
+async function runSandbox(args: string[]): Promise<void> {
+  const { values } = parse(args, { port: { type: 'string' }, host: { type: 'string' } }, HELP['psp-sandbox']);
+  const port = values.port === undefined ? 4010 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    fail(`--port must be a port number, got "${values.port}"`);
+  const sandbox = await startSandbox({ port, host: (values.host as string | undefined) ?? '127.0.0.1' });
+  process.stdout.write(`payment sandbox listening on ${sandbox.url}\n`);
+  const stop = () => void sandbox.close().then(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
 }
 
 async function runUsers(config: Config, args: string[]): Promise<void> {

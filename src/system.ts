@@ -71,6 +71,7 @@ export async function createSystem(
     async close() {
       await app.close();
       if (workersStarted) for (const module of [...modules].reverse()) await module.stop?.();
+      for (const module of [...modules].reverse()) await module.close?.();
       if (!options.database) await database.close();
     },
   };

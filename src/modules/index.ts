@@ -8,6 +8,8 @@ import type { Metrics } from '../platform/observability/metrics.ts';
 import { createIdentity } from './identity/index.ts';
 import { createInventory } from './inventory/index.ts';
 import { createNotifications } from './notifications/index.ts';
+import { createPayments } from './payments/index.ts';
+import { createPricing } from './pricing/index.ts';
 import { createStream } from './stream/index.ts';
 import { createWebhooks } from './webhooks/index.ts';
 
@@ -42,11 +44,13 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
   };
   const identity = await createIdentity(deps);
   const inventory = createInventory(deps);
+  const pricing = createPricing(deps);
+  const payments = await createPayments(deps);
   const stream = createStream({ bus, verifier: identity.verifier, logger, metrics });
   const webhooks = createWebhooks({ ...deps, bus });
   const notifications = createNotifications({ ...deps, bus, identity });
   return {
-    list: [events, identity, inventory, stream, webhooks, notifications],
+    list: [events, identity, inventory, pricing, payments, stream, webhooks, notifications],
     bus,
     verifier: identity.verifier,
   };

@@ -11,5 +11,7 @@ export interface AppModule {
   rootRoutes?: (app: FastifyInstance) => Promise<void> | void;
   start?: () => Promise<void> | void;
   stop?: () => Promise<void> | void;
+  /** Releases what the module holds from creation on (servers, clients); runs on every close, workers or not. */
+  close?: () => Promise<void> | void;
   ready?: () => Promise<void>;
 }

@@ -1,17 +1,31 @@
 import type { Db } from '../../platform/db/index.ts';
 import type { AppModule } from '../../platform/module.ts';
+import type { PricingModule } from '../pricing/index.ts';
 import { cartRoutes } from './routes.ts';
 import { type CatalogReader, type CartService, createCartService, type StockReader } from './service.ts';
 
-export type { Cart, CartLine, CatalogReader, CheckoutVariant, Money, Totals } from './service.ts';
-export { computeTotals } from './service.ts';
+export type {
+  Cart,
+  CartLine,
+  CatalogReader,
+  CheckoutCart,
+  CheckoutVariant,
+  Money,
+  Totals,
+} from './service.ts';
+export { priceIn } from './service.ts';
 export { TotalsSchema } from './routes.ts';
 
 export interface CartModule extends AppModule, CartService {
   name: 'cart';
 }
 
-export function createCart(deps: { db: Db; catalog: CatalogReader; stock: StockReader }): CartModule {
+export function createCart(deps: {
+  db: Db;
+  catalog: CatalogReader;
+  stock: StockReader;
+  pricing: PricingModule;
+}): CartModule {
   const service = createCartService(deps);
   return { ...service, name: 'cart', routes: cartRoutes(service) };
 }

@@ -24,10 +24,24 @@ const CartSchema = Type.Object({
       quantity: Type.Integer(),
       unitPrice: Money,
       lineTotal: Money,
+      discount: Money,
+      tax: Money,
     }),
   ),
   totals: TotalsSchema,
   total: Money,
+  promotion: Type.Optional(Type.Object({ code: Type.String(), kind: Type.String() })),
+  promotionProblem: Type.Optional(Type.Object({ code: Type.String(), detail: Type.String() })),
+  shippingMethod: Type.Optional(
+    Type.Object({
+      id: Uuid,
+      name: Type.String(),
+      country: Type.String(),
+      price: Money,
+      minDays: Type.Integer(),
+      maxDays: Type.Integer(),
+    }),
+  ),
   unavailable: Type.Optional(Type.Array(Uuid)),
 });
 

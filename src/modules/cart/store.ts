@@ -7,6 +7,8 @@ type CartTables = {
     id: string;
     user_id: string;
     currency: Generated<string>;
+    promotion_code: string | null;
+    shipping_method_id: string | null;
     created_at: Generated<Date>;
     updated_at: Generated<Date>;
   };
@@ -32,7 +34,7 @@ export const cartStore = {
   async ensureCart(executor: Db, userId: string): Promise<{ id: string; currency: string }> {
     await tables(executor)
       .insertInto('carts')
-      .values({ id: uuidv7(), user_id: userId })
+      .values({ id: uuidv7(), user_id: userId, promotion_code: null, shipping_method_id: null })
       .onConflict((conflict) => conflict.column('user_id').doNothing())
       .execute();
     return tables(executor)
@@ -118,6 +120,33 @@ export const cartStore = {
     await tables(executor)
       .updateTable('carts')
       .set({ updated_at: sql`now()` })
+      .where('id', '=', cartId)
+      .execute();
+  },
+};
+
+export const cartChoices = {
+  get(executor: Db, cartId: string) {
+    return tables(executor)
+      .selectFrom('carts')
+      .select(['currency', 'promotion_code as promotionCode', 'shipping_method_id as shippingMethodId'])
+      .where('id', '=', cartId)
+      .executeTakeFirstOrThrow();
+  },
+
+  async set(
+    executor: Db,
+    cartId: string,
+    choices: { currency?: string; promotionCode?: string | null; shippingMethodId?: string | null },
+  ): Promise<void> {
+    await tables(executor)
+      .updateTable('carts')
+      .set({
+        ...(choices.currency !== undefined ? { currency: choices.currency } : {}),
+        ...(choices.promotionCode !== undefined ? { promotion_code: choices.promotionCode } : {}),
+        ...(choices.shippingMethodId !== undefined ? { shipping_method_id: choices.shippingMethodId } : {}),
+        updated_at: sql`now()`,
+      })
       .where('id', '=', cartId)
       .execute();
   },

@@ -6,6 +6,7 @@ import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import type { CartModule } from '../cart/index.ts';
 import type { InventoryModule } from '../inventory/index.ts';
+import type { PricingModule } from '../pricing/index.ts';
 import { orderingRoutes } from './routes.ts';
 import type { PaymentsPort } from './saga.ts';
 import { createOrderingService, type OrderingService } from './service.ts';
@@ -23,6 +24,7 @@ export function createOrdering(deps: {
   db: Db;
   cart: CartModule;
   inventory: InventoryModule;
+  pricing: PricingModule;
   payments: PaymentsPort;
   bus: EventBus;
   logger: Logger;

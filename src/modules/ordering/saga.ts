@@ -3,8 +3,9 @@ import { DomainError } from '../../platform/errors.ts';
 import type { EventBus } from '../../platform/events/index.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { InventoryModule } from '../inventory/index.ts';
+import type { PricingModule } from '../pricing/index.ts';
 import { orderEvent } from './events.ts';
-import { type OrderRow, orderStore as store } from './store.ts';
+import { type OrderRow, type PaymentStatus, orderStore as store } from './store.ts';
 
 export interface PaymentsPort {
   authorize(
@@ -19,6 +20,7 @@ export interface PaymentsPort {
 export interface SagaDeps {
   db: Db;
   inventory: Pick<InventoryModule, 'commit' | 'release' | 'restock' | 'reservations'>;
+  pricing: Pick<PricingModule, 'release'>;
   payments: PaymentsPort;
   bus: Pick<EventBus, 'append' | 'nudge'>;
   logger: Logger;
@@ -135,25 +137,27 @@ export function createSaga(deps: SagaDeps) {
     },
 
     async compensate(order, signal) {
-      if (order.paymentStatus === 'authorized') {
+      let paymentStatus: PaymentStatus = order.paymentStatus === 'declined' ? 'declined' : 'failed';
+      // Anything but a decline may have left money held: an authorization, or one whose answer
+      // never came and may still arrive. Voiding reverses both and is a no-op when nothing exists.
+      if (order.paymentStatus !== 'declined') {
         try {
-          await payments.voidAuthorization(order.id, signal);
+          const payment = (await payments.voidAuthorization(order.id, signal)) as
+            | { status?: string }
+            | undefined;
+          if (payment?.status === 'voided') paymentStatus = 'voided';
         } catch (error) {
           if (!isDefinitive(error)) return failStep(order, error, 'void_failed');
         }
       }
       await transact(db, async (tx) => {
         await inventory.release(tx, order.id, order.cancelReason ?? 'checkout failed');
+        await deps.pricing.release(tx, order.id);
         const moved = await store.advance(tx, order.id, {
           from: 'pending',
           status: 'cancelled',
           sagaStep: 'done',
-          paymentStatus:
-            order.paymentStatus === 'authorized'
-              ? 'voided'
-              : order.paymentStatus === 'pending'
-                ? 'failed'
-                : order.paymentStatus,
+          paymentStatus,
           cancelReason: order.cancelReason ?? 'checkout failed',
         });
         if (moved) await bus.append(tx, [orderEvent('order.cancelled', { ...order, status: 'cancelled' })]);
@@ -164,7 +168,12 @@ export function createSaga(deps: SagaDeps) {
 
     async cancel_refund(order, signal) {
       try {
-        await payments.refund(order.id, order.totalAmount, `${order.id}:cancel`, signal);
+        await payments.refund(
+          order.id,
+          order.totalAmount - order.refundedAmount,
+          `${order.id}:cancel`,
+          signal,
+        );
       } catch (error) {
         return failStep(order, error, 'refund_failed');
       }
@@ -177,8 +186,10 @@ export function createSaga(deps: SagaDeps) {
           cancelReason: order.cancelReason ?? 'cancelled',
         });
         if (!moved) return;
+        await store.addRefund(tx, order.id, order.totalAmount - order.refundedAmount);
         const items = await store.itemsOf(tx, [order.id]);
         await inventory.restock(tx, order.id, items, 'order cancelled');
+        await deps.pricing.release(tx, order.id);
         await bus.append(tx, [
           orderEvent('order.cancelled', { ...order, status: 'cancelled' }),
           orderEvent('payment.refunded', { ...order, status: 'cancelled' }, { amount: order.totalAmount }),

@@ -7,6 +7,7 @@ import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import type { CartModule, Money, Totals } from '../cart/index.ts';
 import type { InventoryModule } from '../inventory/index.ts';
+import type { PricingModule } from '../pricing/index.ts';
 import { orderEvent } from './events.ts';
 import { createSaga, type PaymentsPort } from './saga.ts';
 import { assertTransition, type OrderStatus } from './state.ts';
@@ -33,11 +34,15 @@ export interface Order {
     quantity: number;
     unitPrice: Money;
     lineTotal: Money;
+    discount: Money;
+    tax: Money;
   }>;
   total: Money;
   totals: Totals;
   shippingAddress: ShippingAddress;
-  payment: { status: string; amount: Money };
+  payment: { status: string; amount: Money; refunded: Money };
+  promotionCode?: string;
+  shippingMethod?: Record<string, unknown>;
   cancelReason?: string;
   createdAt: string;
   updatedAt: string;
@@ -74,20 +79,28 @@ export function toOrder(row: OrderRow, items: OrderItemRow[]): Order {
       quantity: item.quantity,
       unitPrice: money(item.unitAmount),
       lineTotal: money(item.lineAmount),
+      discount: money(item.discountAmount),
+      tax: money(item.taxAmount),
     })),
     total: money(row.totalAmount),
     totals: {
       subtotal: money(row.subtotalAmount),
       discountTotal: money(row.discountAmount),
       shippingTotal: money(row.shippingAmount),
-      taxTotal: money(row.taxAmount),
+      taxTotal: money(row.taxAmount + row.shippingTaxAmount),
       total: money(row.totalAmount),
     },
     shippingAddress: row.shippingAddress as unknown as ShippingAddress,
-    payment: { status: row.paymentStatus, amount: money(row.totalAmount) },
+    payment: {
+      status: row.paymentStatus,
+      amount: money(row.totalAmount),
+      refunded: money(row.refundedAmount),
+    },
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
+  if (row.promotionCode) order.promotionCode = row.promotionCode;
+  if (row.shippingMethod) order.shippingMethod = row.shippingMethod;
   if (row.cancelReason) order.cancelReason = row.cancelReason;
   return order;
 }
@@ -95,6 +108,7 @@ export function toOrder(row: OrderRow, items: OrderItemRow[]): Order {
 export function createOrderingService(deps: {
   db: Db;
   cart: Pick<CartModule, 'forCheckout' | 'clear'>;
+  pricing: Pick<PricingModule, 'redeem' | 'release'>;
   inventory: Pick<InventoryModule, 'reserve' | 'commit' | 'release' | 'restock' | 'reservations'>;
   payments: PaymentsPort;
   bus: Pick<EventBus, 'append' | 'nudge'>;
@@ -158,7 +172,7 @@ export function createOrderingService(deps: {
       const existing = await store.byIdempotencyKey(db, principal.id, input.idempotencyKey);
       if (existing) return answer(await load(existing.id));
 
-      const cart = await deps.cart.forCheckout(principal.id);
+      const cart = await deps.cart.forCheckout(principal.id, input.shippingAddress.country);
       const orderId = uuidv7();
       const items = cart.items.map((line) => ({
         variantId: line.variantId,
@@ -167,6 +181,8 @@ export function createOrderingService(deps: {
         quantity: line.quantity,
         unitAmount: line.unitPrice.amount,
         lineAmount: line.lineTotal.amount,
+        discountAmount: line.discount.amount,
+        taxAmount: line.tax.amount,
       }));
       await transact(db, async (tx) => {
         await store.insertOrder(
@@ -176,7 +192,13 @@ export function createOrderingService(deps: {
             userId: principal.id,
             currency: cart.currency,
             subtotalAmount: cart.totals.subtotal.amount,
+            discountAmount: cart.totals.discountTotal.amount,
+            shippingAmount: cart.totals.shippingTotal.amount,
+            taxAmount: cart.totals.taxTotal.amount - cart.shippingTax.amount,
+            shippingTaxAmount: cart.shippingTax.amount,
             totalAmount: cart.totals.total.amount,
+            promotionCode: cart.promotion?.code ?? null,
+            shippingMethod: cart.shippingMethod ?? null,
             shippingAddress: { ...input.shippingAddress },
             paymentToken: input.paymentToken,
             idempotencyKey: input.idempotencyKey,
@@ -296,6 +318,20 @@ export function createOrderingService(deps: {
     },
 
     transitions: (id: string) => store.transitions(db, id),
+
+    /** For the fulfillment module: lock an order, move it along its shipping states, book refunds. */
+    fulfillment: {
+      async lock(tx: Db, id: string): Promise<{ order: OrderRow; items: OrderItemRow[] } | undefined> {
+        const order = await store.lockById(tx, id);
+        return order ? { order, items: await store.itemsOf(tx, [id]) } : undefined;
+      },
+      async setShipping(tx: Db, order: OrderRow, to: 'partially_shipped' | 'shipped'): Promise<void> {
+        if (order.status === to) return;
+        assertTransition(order.status, to);
+        await store.advance(tx, order.id, { from: order.status, status: to });
+      },
+      addRefund: (tx: Db, id: string, amount: number) => store.addRefund(tx, id, amount),
+    },
   };
 }
 

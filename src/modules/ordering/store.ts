@@ -23,7 +23,11 @@ type OrderingTables = {
     discount_amount: Generated<number>;
     shipping_amount: Generated<number>;
     tax_amount: Generated<number>;
+    shipping_tax_amount: Generated<number>;
     total_amount: number;
+    refunded_amount: Generated<number>;
+    promotion_code: string | null;
+    shipping_method: unknown;
     shipping_address: unknown;
     payment_token: string;
     payment_status: Generated<PaymentStatus>;
@@ -45,6 +49,8 @@ type OrderingTables = {
     quantity: number;
     unit_amount: number;
     line_amount: number;
+    discount_amount: Generated<number>;
+    tax_amount: Generated<number>;
   };
   order_transitions: {
     id: string;
@@ -65,7 +71,11 @@ export interface OrderRow {
   discountAmount: number;
   shippingAmount: number;
   taxAmount: number;
+  shippingTaxAmount: number;
   totalAmount: number;
+  refundedAmount: number;
+  promotionCode: string | null;
+  shippingMethod: Record<string, unknown> | null;
   shippingAddress: Record<string, string>;
   paymentToken: string;
   paymentStatus: PaymentStatus;
@@ -85,6 +95,8 @@ export interface OrderItemRow {
   quantity: number;
   unitAmount: number;
   lineAmount: number;
+  discountAmount: number;
+  taxAmount: number;
 }
 
 const tables = (executor: Db): Kysely<OrderingTables> => executor.withTables<OrderingTables>();
@@ -98,7 +110,11 @@ const orderColumns = [
   'discount_amount as discountAmount',
   'shipping_amount as shippingAmount',
   'tax_amount as taxAmount',
+  'shipping_tax_amount as shippingTaxAmount',
   'total_amount as totalAmount',
+  'refunded_amount as refundedAmount',
+  'promotion_code as promotionCode',
+  'shipping_method as shippingMethod',
   'shipping_address as shippingAddress',
   'payment_token as paymentToken',
   'payment_status as paymentStatus',
@@ -119,7 +135,13 @@ export const orderStore = {
       userId: string;
       currency: string;
       subtotalAmount: number;
+      discountAmount: number;
+      shippingAmount: number;
+      taxAmount: number;
+      shippingTaxAmount: number;
       totalAmount: number;
+      promotionCode: string | null;
+      shippingMethod: Record<string, unknown> | null;
       shippingAddress: Record<string, unknown>;
       paymentToken: string;
       idempotencyKey: string;
@@ -135,7 +157,13 @@ export const orderStore = {
         status: 'pending',
         currency: order.currency,
         subtotal_amount: order.subtotalAmount,
+        discount_amount: order.discountAmount,
+        shipping_amount: order.shippingAmount,
+        tax_amount: order.taxAmount,
+        shipping_tax_amount: order.shippingTaxAmount,
         total_amount: order.totalAmount,
+        promotion_code: order.promotionCode,
+        shipping_method: order.shippingMethod ? JSON.stringify(order.shippingMethod) : null,
         shipping_address: JSON.stringify(order.shippingAddress),
         payment_token: order.paymentToken,
         saga_step: 'authorize',
@@ -157,6 +185,8 @@ export const orderStore = {
           quantity: item.quantity,
           unit_amount: item.unitAmount,
           line_amount: item.lineAmount,
+          discount_amount: item.discountAmount,
+          tax_amount: item.taxAmount,
         })),
       )
       .execute();
@@ -193,6 +223,8 @@ export const orderStore = {
         'quantity',
         'unit_amount as unitAmount',
         'line_amount as lineAmount',
+        'discount_amount as discountAmount',
+        'tax_amount as taxAmount',
       ])
       .where('order_id', 'in', orderIds)
       .orderBy('order_id')
@@ -298,6 +330,29 @@ export const orderStore = {
       .returning('id')
       .execute();
     return rows.map((row) => row.id);
+  },
+
+  /** Locks an order for the rest of the transaction: fulfillments and returns of one order queue here. */
+  lockById(executor: Db, id: string): Promise<OrderRow | undefined> {
+    return tables(executor)
+      .selectFrom('orders')
+      .select(orderColumns)
+      .where('id', '=', id)
+      .forUpdate()
+      .executeTakeFirst() as Promise<OrderRow | undefined>;
+  },
+
+  /** Adds a refund to the order (the CHECK keeps it within the total). */
+  async addRefund(executor: Db, id: string, amount: number): Promise<void> {
+    await tables(executor)
+      .updateTable('orders')
+      .set((eb) => ({
+        refunded_amount: eb('refunded_amount', '+', amount),
+        payment_status: sql<PaymentStatus>`case when refunded_amount + ${amount} >= total_amount then 'refunded' else 'partially_refunded' end`,
+        updated_at: sql`now()`,
+      }))
+      .where('id', '=', id)
+      .execute();
   },
 
   /** Claims one order now (the customer's cancel); false when someone else holds it. */

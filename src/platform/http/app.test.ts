@@ -38,6 +38,10 @@ beforeAll(async () => {
             },
             async (request, reply) => reply.code(201).send(request.body),
           );
+          scope.post('/signal', async (request) => {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            return { aborted: request.workContext.signal.aborted };
+          });
           scope.get('/conflict', async () => {
             throw new DomainError(409, 'OUT_OF_STOCK', 'Out of stock', 'only 2 left');
           });
@@ -80,6 +84,16 @@ describe('HTTP foundation', () => {
     });
     expect(response.statusCode).toBe(201);
     expect(response.json()).toEqual({ name: 'a', quantity: 2 });
+  });
+
+  it('keeps the request signal live over real HTTP after the body has been read', async () => {
+    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    const response = await fetch(`${address}/v1/signal`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ name: 'x' }),
+    });
+    expect(await response.json()).toEqual({ aborted: false });
   });
 
   it('answers malformed JSON with 400 MALFORMED_JSON', async () => {

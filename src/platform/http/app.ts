@@ -91,7 +91,8 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       config.requestTimeoutMs,
     );
     timer.unref();
-    request.raw.once('close', () => {
+    // The response's close, not the request's: the request closes as soon as its body is read.
+    reply.raw.once('close', () => {
       clearTimeout(timer);
       if (!reply.raw.writableFinished) controller.abort(new DOMException('client went away', 'AbortError'));
     });

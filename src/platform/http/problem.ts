@@ -75,6 +75,28 @@ const FASTIFY_CODES: Record<string, { status: number; code: string }> = {
 };
 
 /**
+ * Constraint violations are the database's last line of defence against bad input: they answer
+ * 4xx without naming tables or columns, never 500.
+ */
+const DATABASE_CODES: Record<string, { status: number; code: string; detail: string }> = {
+  '23505': { status: 409, code: 'CONFLICT', detail: 'This conflicts with something that already exists' },
+  '23514': {
+    status: 409,
+    code: 'CONSTRAINT_VIOLATION',
+    detail: 'This change would break a rule of the data',
+  },
+  '23503': {
+    status: 409,
+    code: 'CONSTRAINT_VIOLATION',
+    detail: 'This refers to something that does not exist',
+  },
+  '22P02': { status: 400, code: 'BAD_REQUEST', detail: 'A value has the wrong format' },
+  '22003': { status: 400, code: 'BAD_REQUEST', detail: 'A number is out of range' },
+  '22001': { status: 400, code: 'BAD_REQUEST', detail: 'A value is too long' },
+  '22021': { status: 400, code: 'BAD_REQUEST', detail: 'A value is not valid text' },
+};
+
+/**
  * The single error handler: domain errors carry their own status and code; framework errors are
  * mapped to stable codes; anything else is a 500 whose details stay in the log, never the answer.
  */
@@ -97,6 +119,11 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   if (mapped) return sendProblem(request, reply, mapped.status, mapped.code, error.message);
   if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
     return sendProblem(request, reply, 400, 'MALFORMED_JSON', 'The body is not valid JSON');
+  }
+  const database = error.code ? DATABASE_CODES[error.code] : undefined;
+  if (database) {
+    request.log.warn({ err: error }, 'database refused the change');
+    return sendProblem(request, reply, database.status, database.code, database.detail);
   }
   if (error.name === 'TimeoutError' || error.name === 'AbortError') {
     return sendProblem(

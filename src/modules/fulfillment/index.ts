@@ -1,0 +1,23 @@
+import type { Db } from '../../platform/db/index.ts';
+import type { EventBus } from '../../platform/events/index.ts';
+import type { AppModule } from '../../platform/module.ts';
+import type { InventoryModule } from '../inventory/index.ts';
+import type { OrderingModule } from '../ordering/index.ts';
+import { fulfillmentRoutes } from './routes.ts';
+import { createFulfillmentService, type FulfillmentService } from './service.ts';
+
+export interface FulfillmentModule extends AppModule, FulfillmentService {
+  name: 'fulfillment';
+}
+
+export function createFulfillment(deps: {
+  db: Db;
+  ordering: OrderingModule;
+  payments: { refund(orderId: string, amount: number, key: string, signal?: AbortSignal): Promise<unknown> };
+  inventory: InventoryModule;
+  bus: EventBus;
+  returnWindowDays: number;
+}): FulfillmentModule {
+  const service = createFulfillmentService({ ...deps, orders: deps.ordering.service.fulfillment });
+  return { ...service, name: 'fulfillment', routes: fulfillmentRoutes(service) };
+}

@@ -1,0 +1,186 @@
+import { type Generated, type Kysely, sql } from 'kysely';
+import type { Db } from '../../platform/db/index.ts';
+
+type FulfillmentTables = {
+  fulfillments: {
+    id: string;
+    order_id: string;
+    carrier: string;
+    tracking_number: string;
+    created_by: string;
+    created_at: Generated<Date>;
+  };
+  fulfillment_items: { fulfillment_id: string; order_item_id: string; quantity: number };
+  returns: {
+    id: string;
+    order_id: string;
+    user_id: string;
+    status: 'requested' | 'receiving' | 'received';
+    reason: string;
+    refund_amount: number | null;
+    created_at: Generated<Date>;
+    received_at: Date | null;
+  };
+  return_items: { return_id: string; order_item_id: string; quantity: number };
+};
+
+export interface ItemQuantity {
+  orderItemId: string;
+  quantity: number;
+}
+
+export interface ReturnRow {
+  id: string;
+  orderId: string;
+  userId: string;
+  status: 'requested' | 'receiving' | 'received';
+  reason: string;
+  refundAmount: number | null;
+  createdAt: Date;
+  receivedAt: Date | null;
+}
+
+const tables = (executor: Db): Kysely<FulfillmentTables> => executor.withTables<FulfillmentTables>();
+
+const returnColumns = [
+  'id',
+  'order_id as orderId',
+  'user_id as userId',
+  'status',
+  'reason',
+  'refund_amount as refundAmount',
+  'created_at as createdAt',
+  'received_at as receivedAt',
+] as const;
+
+function sumByItem(rows: Array<{ orderItemId: string; quantity: number }>): Map<string, number> {
+  const totals = new Map<string, number>();
+  for (const row of rows) totals.set(row.orderItemId, (totals.get(row.orderItemId) ?? 0) + row.quantity);
+  return totals;
+}
+
+export const fulfillmentStore = {
+  async insertFulfillment(
+    executor: Db,
+    fulfillment: { id: string; orderId: string; carrier: string; trackingNumber: string; createdBy: string },
+    items: ItemQuantity[],
+  ) {
+    const row = await tables(executor)
+      .insertInto('fulfillments')
+      .values({
+        id: fulfillment.id,
+        order_id: fulfillment.orderId,
+        carrier: fulfillment.carrier,
+        tracking_number: fulfillment.trackingNumber,
+        created_by: fulfillment.createdBy,
+      })
+      .returning('created_at')
+      .executeTakeFirstOrThrow();
+    await tables(executor)
+      .insertInto('fulfillment_items')
+      .values(
+        items.map((item) => ({
+          fulfillment_id: fulfillment.id,
+          order_item_id: item.orderItemId,
+          quantity: item.quantity,
+        })),
+      )
+      .execute();
+    return row.created_at;
+  },
+
+  async shippedByItem(executor: Db, orderId: string): Promise<Map<string, number>> {
+    const rows = await tables(executor)
+      .selectFrom('fulfillment_items')
+      .innerJoin('fulfillments', 'fulfillments.id', 'fulfillment_items.fulfillment_id')
+      .select(['fulfillment_items.order_item_id as orderItemId', 'fulfillment_items.quantity'])
+      .where('fulfillments.order_id', '=', orderId)
+      .execute();
+    return sumByItem(rows);
+  },
+
+  /** Units already asked back or received, per order item: a return cannot exceed what shipped. */
+  async returnedByItem(
+    executor: Db,
+    orderId: string,
+    statuses: ReturnRow['status'][],
+  ): Promise<Map<string, number>> {
+    const rows = await tables(executor)
+      .selectFrom('return_items')
+      .innerJoin('returns', 'returns.id', 'return_items.return_id')
+      .select(['return_items.order_item_id as orderItemId', 'return_items.quantity'])
+      .where('returns.order_id', '=', orderId)
+      .where('returns.status', 'in', statuses)
+      .execute();
+    return sumByItem(rows);
+  },
+
+  async insertReturn(
+    executor: Db,
+    row: { id: string; orderId: string; userId: string; reason: string },
+    items: ItemQuantity[],
+  ) {
+    const created = await tables(executor)
+      .insertInto('returns')
+      .values({
+        id: row.id,
+        order_id: row.orderId,
+        user_id: row.userId,
+        status: 'requested',
+        reason: row.reason,
+        refund_amount: null,
+        received_at: null,
+      })
+      .returning(returnColumns)
+      .executeTakeFirstOrThrow();
+    await tables(executor)
+      .insertInto('return_items')
+      .values(
+        items.map((item) => ({
+          return_id: row.id,
+          order_item_id: item.orderItemId,
+          quantity: item.quantity,
+        })),
+      )
+      .execute();
+    return created;
+  },
+
+  returnById(executor: Db, id: string): Promise<ReturnRow | undefined> {
+    return tables(executor)
+      .selectFrom('returns')
+      .select(returnColumns)
+      .where('id', '=', id)
+      .executeTakeFirst();
+  },
+
+  returnItems(executor: Db, returnId: string): Promise<ItemQuantity[]> {
+    return tables(executor)
+      .selectFrom('return_items')
+      .select(['order_item_id as orderItemId', 'quantity'])
+      .where('return_id', '=', returnId)
+      .orderBy('order_item_id')
+      .execute();
+  },
+
+  /** requested → receiving with the refund fixed; false when it had already moved on. */
+  async startReceiving(executor: Db, id: string, refundAmount: number): Promise<boolean> {
+    const result = await tables(executor)
+      .updateTable('returns')
+      .set({ status: 'receiving', refund_amount: refundAmount })
+      .where('id', '=', id)
+      .where('status', '=', 'requested')
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  },
+
+  async finishReceiving(executor: Db, id: string): Promise<boolean> {
+    const result = await tables(executor)
+      .updateTable('returns')
+      .set({ status: 'received', received_at: sql`now()` })
+      .where('id', '=', id)
+      .where('status', '=', 'receiving')
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  },
+};

@@ -1,0 +1,52 @@
+import { DomainError } from '../../platform/errors.ts';
+
+/** A definitive 4xx answer from the provider (not a decline): retrying the same request cannot help. */
+export class ProviderRejection extends Error {
+  override name = 'ProviderRejection';
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(`payment provider rejected the request (${status} ${code}): ${message}`);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/**
+ * The provider could not be reached or kept failing. The outcome of the operation is unknown, so
+ * the caller repeats it later; the deterministic idempotency key makes that safe.
+ */
+export const paymentProviderUnavailable = (detail: string, retryAfterSeconds: number, cause: unknown) =>
+  new DomainError(503, 'PAYMENT_PROVIDER_UNAVAILABLE', 'Payment provider unavailable', detail, {
+    cause,
+    headers: { 'retry-after': String(retryAfterSeconds) },
+  });
+
+export const paymentDeclined = (orderId: string) =>
+  new DomainError(
+    402,
+    'PAYMENT_DECLINED',
+    'Payment declined',
+    `the payment for order ${orderId} was declined`,
+  );
+
+export const refundExceedsCaptured = (orderId: string, cause?: unknown) =>
+  new DomainError(
+    409,
+    'REFUND_EXCEEDS_CAPTURED',
+    'Refund exceeds captured',
+    `refunds for order ${orderId} may not exceed the captured amount`,
+    { cause },
+  );
+
+export const paymentStateConflict = (orderId: string, status: string, wanted: string) =>
+  new DomainError(
+    409,
+    'PAYMENT_STATE_CONFLICT',
+    'Payment state conflict',
+    `the payment for order ${orderId} is ${status}; it cannot be ${wanted}`,
+  );
+
+/** The provider refused a request we built: a bug on our side or a mismatch, never retried. */
+export const paymentProviderRejected = (cause: ProviderRejection) =>
+  new DomainError(502, 'PAYMENT_PROVIDER_ERROR', 'Payment provider error', cause.message, { cause });

@@ -1,0 +1,98 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Sandbox, startSandbox } from './sandbox.ts';
+
+describe('sandbox payment provider', () => {
+  let sandbox: Sandbox;
+  beforeEach(async () => {
+    sandbox = await startSandbox({ slowMs: 300 });
+  });
+  afterEach(() => sandbox.close());
+
+  const post = async (path: string, body: unknown, key?: string) => {
+    const response = await fetch(sandbox.url + path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(key && { 'idempotency-key': key }) },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, any> };
+  };
+  const authorize = (token: string, key: string, amount = 1000) =>
+    post('/v1/authorizations', { amount, currency: 'EUR', token, reference: `order-${key}` }, key);
+
+  it('approves tok_visa, declines tok_declined, answers 500 for tok_error', async () => {
+    const approved = await authorize('tok_visa', 'k1');
+    expect(approved.status).toBe(201);
+    expect(approved.body).toMatchObject({ status: 'authorized', amount: 1000, currency: 'EUR' });
+    const declined = await authorize('tok_declined', 'k2');
+    expect(declined.status).toBe(402);
+    expect(declined.body).toMatchObject({ status: 'declined', code: 'card_declined' });
+    expect((await authorize('tok_error', 'k3')).status).toBe(500);
+    expect(sandbox.ledger().map((entry) => entry.kind)).toEqual(['authorize', 'decline']);
+  });
+
+  it('answers the same key with the stored answer and no second effect', async () => {
+    const first = await authorize('tok_visa', 'same');
+    const again = await Promise.all([authorize('tok_visa', 'same'), authorize('tok_visa', 'same')]);
+    expect(again.map((answer) => answer.body)).toEqual([first.body, first.body]);
+    expect(sandbox.ledger()).toHaveLength(1);
+    const reused = await post(
+      '/v1/authorizations',
+      { amount: 5, currency: 'EUR', token: 'tok_visa', reference: 'x' },
+      'same',
+    );
+    expect(reused.status).toBe(422);
+    expect(
+      (await post('/v1/authorizations', { amount: 5, currency: 'EUR', token: 'tok_visa', reference: 'x' }))
+        .status,
+    ).toBe(400);
+  });
+
+  it('captures once and never refunds beyond what was captured', async () => {
+    const { body: auth } = await authorize('tok_visa', 'a');
+    const capture = await post(`/v1/authorizations/${auth.id}/capture`, {}, 'a:capture');
+    expect(capture.body).toMatchObject({ status: 'captured', capturedAmount: 1000 });
+    expect((await post(`/v1/authorizations/${auth.id}/capture`, {}, 'a:capture')).body).toEqual(capture.body);
+    expect((await post(`/v1/authorizations/${auth.id}/capture`, {}, 'other')).body.code).toBe(
+      'already_captured',
+    );
+    expect((await post(`/v1/authorizations/${auth.id}/refunds`, { amount: 600 }, 'r1')).status).toBe(201);
+    const tooMuch = await post(`/v1/authorizations/${auth.id}/refunds`, { amount: 401 }, 'r2');
+    expect(tooMuch).toMatchObject({ status: 409, body: { code: 'refund_exceeds_captured' } });
+    expect((await post(`/v1/authorizations/${auth.id}/refunds`, { amount: 400 }, 'r3')).body).toMatchObject({
+      refundedAmount: 1000,
+    });
+    expect(sandbox.ledger().map((entry) => [entry.kind, entry.amount])).toEqual([
+      ['authorize', 1000],
+      ['capture', 1000],
+      ['refund', 600],
+      ['refund', 400],
+    ]);
+  });
+
+  it('reverses by reference, including an authorization whose answer is still on its way', async () => {
+    const slow = authorize('tok_slow', 'slow');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const reversal = await post('/v1/reversals', { reference: 'order-slow' }, 'slow:reverse');
+    expect(reversal.body.voided).toHaveLength(1);
+    expect((await slow).status).toBe(201);
+    expect(sandbox.ledger().map((entry) => entry.kind)).toEqual(['authorize', 'reversal']);
+  });
+
+  it('injects lost answers, latency and outages, switchable over HTTP', async () => {
+    sandbox.setFaults({ failNext: 1 });
+    expect((await authorize('tok_visa', 'f')).status).toBe(503);
+    // The work was done; only the answer was lost, so the same key replays it.
+    expect((await authorize('tok_visa', 'f')).status).toBe(201);
+    expect(sandbox.ledger()).toHaveLength(1);
+    expect((await post('/v1/faults', { outage: true }, undefined)).body.outage).toBe(true);
+    await expect(authorize('tok_visa', 'g')).rejects.toThrow();
+    const faults = await fetch(`${sandbox.url}/v1/faults`).then((response) => response.json());
+    expect(faults).toMatchObject({ outage: true });
+    sandbox.setFaults({ outage: false });
+    expect((await authorize('tok_visa', 'g')).status).toBe(201);
+    const ledger = (await fetch(`${sandbox.url}/v1/ledger`).then((response) => response.json())) as {
+      entries: { key: string }[];
+    };
+    expect(ledger.entries.map((entry) => entry.key)).toEqual(['f', 'g']);
+  });
+});

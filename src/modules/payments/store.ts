@@ -1,0 +1,181 @@
+import { type Generated, type Kysely, type Selectable, sql } from 'kysely';
+import { type Db, transact } from '../../platform/db/index.ts';
+import { uuidv7 } from '../../platform/ids.ts';
+
+export type PaymentStatus =
+  | 'pending'
+  | 'authorized'
+  | 'declined'
+  | 'captured'
+  | 'voided'
+  | 'refunded'
+  | 'partially_refunded'
+  | 'failed';
+
+export type OperationKind = 'authorize' | 'decline' | 'capture' | 'void' | 'reversal' | 'refund';
+
+interface PaymentsTable {
+  id: string;
+  order_id: string;
+  status: PaymentStatus;
+  amount: number;
+  currency: string;
+  provider_authorization_id: string | null;
+  captured_amount: Generated<number>;
+  refunded_amount: Generated<number>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+interface PaymentOperationsTable {
+  id: string;
+  payment_id: string;
+  kind: OperationKind;
+  idempotency_key: string;
+  amount: number;
+  provider_reference: string | null;
+  created_at: Generated<Date>;
+}
+
+type PaymentTables = {
+  payments: PaymentsTable;
+  payment_operations: PaymentOperationsTable;
+};
+
+export type PaymentRow = Selectable<PaymentsTable>;
+export type OperationRow = Selectable<PaymentOperationsTable>;
+
+/** An operation the provider confirmed, and the state change it causes. */
+export interface ConfirmedOperation {
+  kind: OperationKind;
+  key: string;
+  amount: number;
+  providerReference: string | null;
+  /** The change applies only while the payment is in one of these states. */
+  from: PaymentStatus[];
+  status: PaymentStatus;
+  providerAuthorizationId?: string;
+  capturedAmount?: number;
+  /** The provider's running refund total; the row keeps the largest seen, so late answers cannot lower it. */
+  refundedAmount?: number;
+}
+
+export interface PaymentsStore {
+  /** Inserts the order's payment as `pending`, or returns the one already there. */
+  claim(input: { orderId: string; amount: number; currency: string }): Promise<PaymentRow>;
+  findByOrder(orderId: string): Promise<PaymentRow | undefined>;
+  findOperation(key: string): Promise<OperationRow | undefined>;
+  /** Records the operation once per key and moves the payment, in one transaction. */
+  confirm(paymentId: string, operation: ConfirmedOperation): Promise<PaymentRow>;
+  markFailed(paymentId: string): Promise<PaymentRow>;
+  operations(paymentId: string): Promise<OperationRow[]>;
+}
+
+// pg parses int8 to number; PGlite may hand back bigint. Amounts fit in a double.
+const normalise = (row: PaymentRow): PaymentRow => ({
+  ...row,
+  amount: Number(row.amount),
+  captured_amount: Number(row.captured_amount),
+  refunded_amount: Number(row.refunded_amount),
+  currency: row.currency.trim(),
+});
+
+export function createPaymentsStore(database: Db): PaymentsStore {
+  const db = database.withTables<PaymentTables>();
+
+  const byId = async (paymentId: string, executor: Kysely<PaymentTables> = db) =>
+    normalise(
+      await executor.selectFrom('payments').selectAll().where('id', '=', paymentId).executeTakeFirstOrThrow(),
+    );
+
+  return {
+    async claim({ orderId, amount, currency }) {
+      await db
+        .insertInto('payments')
+        .values({ id: uuidv7(), order_id: orderId, status: 'pending', amount, currency })
+        .onConflict((oc) => oc.column('order_id').doNothing())
+        .execute();
+      return normalise(
+        await db.selectFrom('payments').selectAll().where('order_id', '=', orderId).executeTakeFirstOrThrow(),
+      );
+    },
+
+    async findByOrder(orderId) {
+      const row = await db
+        .selectFrom('payments')
+        .selectAll()
+        .where('order_id', '=', orderId)
+        .executeTakeFirst();
+      return row && normalise(row);
+    },
+
+    async findOperation(key) {
+      const row = await db
+        .selectFrom('payment_operations')
+        .selectAll()
+        .where('idempotency_key', '=', key)
+        .executeTakeFirst();
+      return row && { ...row, amount: Number(row.amount) };
+    },
+
+    confirm(paymentId, operation) {
+      return transact(database, async (untypedTx) => {
+        const tx = untypedTx.withTables<PaymentTables>();
+        await tx
+          .insertInto('payment_operations')
+          .values({
+            id: uuidv7(),
+            payment_id: paymentId,
+            kind: operation.kind,
+            idempotency_key: operation.key,
+            amount: operation.amount,
+            provider_reference: operation.providerReference,
+          })
+          .onConflict((oc) => oc.column('idempotency_key').doNothing())
+          .execute();
+        const refunded = operation.refundedAmount;
+        await tx
+          .updateTable('payments')
+          .set({
+            status:
+              refunded === undefined
+                ? operation.status
+                : sql<PaymentStatus>`case when greatest(refunded_amount, ${refunded}) >= captured_amount
+                    then 'refunded' else 'partially_refunded' end`,
+            updated_at: sql<Date>`now()`,
+            ...(operation.providerAuthorizationId && {
+              provider_authorization_id: operation.providerAuthorizationId,
+            }),
+            ...(operation.capturedAmount !== undefined && { captured_amount: operation.capturedAmount }),
+            ...(refunded !== undefined && {
+              refunded_amount: sql<number>`greatest(refunded_amount, ${refunded})`,
+            }),
+          })
+          .where('id', '=', paymentId)
+          .where('status', 'in', operation.from)
+          .execute();
+        return byId(paymentId, tx);
+      });
+    },
+
+    async markFailed(paymentId) {
+      await db
+        .updateTable('payments')
+        .set({ status: 'failed', updated_at: sql<Date>`now()` })
+        .where('id', '=', paymentId)
+        .where('status', '=', 'pending')
+        .execute();
+      return byId(paymentId);
+    },
+
+    async operations(paymentId) {
+      const rows = await db
+        .selectFrom('payment_operations')
+        .selectAll()
+        .where('payment_id', '=', paymentId)
+        .orderBy('id')
+        .execute();
+      return rows.map((row) => ({ ...row, amount: Number(row.amount) }));
+    },
+  };
+}

@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SignedInUser, signIn } from '../../../test/support/auth.ts';
+import { dbKinds } from '../../../test/support/db.ts';
+import { createTestSystem, type TestSystem } from '../../../test/support/system.ts';
+
+describe.each(dbKinds)('pricing rules on %s', (kind) => {
+  let system: TestSystem;
+  let staff: SignedInUser;
+  let customer: SignedInUser;
+  beforeAll(async () => {
+    system = await createTestSystem(kind);
+    staff = await signIn(system, 'staff');
+    customer = await signIn(system, 'customer');
+  });
+  afterAll(() => system.dispose());
+
+  const call = (method: string, url: string, user?: SignedInUser, payload?: object) =>
+    system.app.inject({ method: method as 'GET', url, headers: user?.headers, payload });
+
+  it('lets staff create, list, change and deactivate promotions; codes are unique and upper-case', async () => {
+    const created = await call('POST', '/v1/promotions', staff, {
+      code: 'spring-10',
+      kind: 'percentage',
+      value: 10,
+      usageLimit: 5,
+    });
+    expect(created.statusCode).toBe(201);
+    expect(created.json()).toMatchObject({
+      code: 'SPRING-10',
+      kind: 'percentage',
+      value: 10,
+      usageLimit: 5,
+      timesUsed: 0,
+      active: true,
+    });
+    expect(
+      (await call('POST', '/v1/promotions', staff, { code: 'SPRING-10', kind: 'free_shipping' })).json().code,
+    ).toBe('PROMOTION_EXISTS');
+    const changed = await call('PATCH', `/v1/promotions/${created.json().id}`, staff, { value: 15 });
+    expect(changed.json().value).toBe(15);
+    expect((await call('DELETE', `/v1/promotions/${created.json().id}`, staff)).statusCode).toBe(204);
+    const list = (await call('GET', '/v1/promotions', staff)).json();
+    expect(list.items.find((p: { code: string }) => p.code === 'SPRING-10').active).toBe(false);
+  });
+
+  it('refuses invalid promotions with 400 and customers with 403', async () => {
+    expect(
+      (await call('POST', '/v1/promotions', staff, { code: 'BAD', kind: 'percentage', value: 150 }))
+        .statusCode,
+    ).toBe(400);
+    expect(
+      (await call('POST', '/v1/promotions', staff, { code: 'NOCUR', kind: 'fixed', value: 500 })).statusCode,
+    ).toBe(400);
+    expect(
+      (
+        await call('POST', '/v1/promotions', staff, {
+          code: 'WINDOW',
+          kind: 'free_shipping',
+          startsAt: '2026-02-01T00:00:00Z',
+          endsAt: '2026-01-01T00:00:00Z',
+        })
+      ).statusCode,
+    ).toBe(400);
+    expect(
+      (await call('POST', '/v1/promotions', customer, { code: 'MINE', kind: 'free_shipping' })).statusCode,
+    ).toBe(403);
+    expect((await call('GET', '/v1/promotions')).statusCode).toBe(401);
+  });
+
+  it('keeps tax rates per country and shipping methods per destination', async () => {
+    expect((await call('PUT', '/v1/tax-rates/DE', staff, { rate: 1900, name: 'USt' })).json()).toEqual({
+      country: 'DE',
+      rate: 1900,
+      name: 'USt',
+    });
+    expect(
+      (await call('PUT', '/v1/tax-rates/DE', staff, { rate: 700, name: 'USt reduced' })).json().rate,
+    ).toBe(700);
+    expect((await call('PUT', '/v1/tax-rates/de', staff, { rate: 700, name: 'x' })).statusCode).toBe(400);
+    expect((await call('GET', '/v1/tax-rates')).json().items).toContainEqual({
+      country: 'DE',
+      rate: 700,
+      name: 'USt reduced',
+    });
+
+    const method = await call('POST', '/v1/shipping-methods', staff, {
+      name: 'Standard',
+      country: 'DE',
+      price: { amount: 495, currency: 'EUR' },
+      minDays: 2,
+      maxDays: 4,
+    });
+    expect(method.statusCode).toBe(201);
+    const forDe = (await call('GET', '/v1/shipping-methods?country=DE')).json().items;
+    expect(forDe).toContainEqual(method.json());
+    expect((await call('GET', '/v1/shipping-methods?country=FR')).json().items).toEqual([]);
+    expect(
+      (await call('PATCH', `/v1/shipping-methods/${method.json().id}`, staff, { minDays: 9 })).statusCode,
+    ).toBe(400);
+    expect((await call('DELETE', `/v1/shipping-methods/${method.json().id}`, staff)).statusCode).toBe(204);
+    expect((await call('GET', '/v1/shipping-methods?country=DE')).json().items).toEqual([]);
+  });
+});

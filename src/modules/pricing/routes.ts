@@ -1,0 +1,235 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { IdParams, Money, problems, Uuid } from '../../platform/http/schemas.ts';
+import type { PricingService } from './service.ts';
+
+const Kind = Type.Union([Type.Literal('percentage'), Type.Literal('fixed'), Type.Literal('free_shipping')]);
+const Currency = Type.String({ pattern: '^[A-Z]{3}$' });
+const Country = Type.String({ pattern: '^[A-Z]{2}$' });
+
+const PromotionSchema = Type.Object({
+  id: Uuid,
+  code: Type.String(),
+  kind: Kind,
+  value: Type.Integer(),
+  currency: Type.Optional(Type.String()),
+  minSubtotal: Type.Optional(Type.Integer()),
+  startsAt: Type.Optional(Type.String({ format: 'date-time' })),
+  endsAt: Type.Optional(Type.String({ format: 'date-time' })),
+  usageLimit: Type.Optional(Type.Integer()),
+  perCustomerLimit: Type.Optional(Type.Integer()),
+  timesUsed: Type.Integer(),
+  active: Type.Boolean(),
+});
+
+const promotionFields = {
+  kind: Kind,
+  value: Type.Optional(
+    Type.Integer({ minimum: 0, maximum: 100_000_000, description: 'percent (1..100) or minor units' }),
+  ),
+  currency: Type.Optional(Currency),
+  minSubtotal: Type.Optional(Type.Integer({ minimum: 0 })),
+  startsAt: Type.Optional(Type.String({ format: 'date-time' })),
+  endsAt: Type.Optional(Type.String({ format: 'date-time' })),
+  usageLimit: Type.Optional(Type.Integer({ minimum: 1 })),
+  perCustomerLimit: Type.Optional(Type.Integer({ minimum: 1 })),
+};
+
+const ShippingMethodSchema = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  country: Type.String(),
+  price: Money,
+  minDays: Type.Integer(),
+  maxDays: Type.Integer(),
+});
+
+const shippingFields = {
+  name: Type.String({ minLength: 1, maxLength: 100 }),
+  country: Country,
+  price: Money,
+  minDays: Type.Integer({ minimum: 0, maximum: 365 }),
+  maxDays: Type.Integer({ minimum: 0, maximum: 365 }),
+};
+
+const TaxRateSchema = Type.Object({
+  country: Type.String(),
+  rate: Type.Integer({ description: 'basis points' }),
+  name: Type.String(),
+});
+
+export function pricingRoutes(service: PricingService) {
+  return (scope: FastifyInstance) => {
+    const app = scope.withTypeProvider<TypeBoxTypeProvider>();
+    const staff = app.requireRole('staff', 'admin');
+    const promotions = { tags: ['pricing'], security: [{ bearer: [] }] };
+
+    app.post(
+      '/promotions',
+      {
+        preHandler: staff,
+        schema: {
+          ...promotions,
+          summary: 'Create a promotion code',
+          body: Type.Object(
+            {
+              code: Type.String({ minLength: 2, maxLength: 40, pattern: '^[A-Za-z0-9_-]+$' }),
+              ...promotionFields,
+            },
+            { additionalProperties: false },
+          ),
+          response: { 201: PromotionSchema, ...problems(400, 401, 403, 409) },
+        },
+      },
+      async (request, reply) => reply.code(201).send(await service.createPromotion(request.body)),
+    );
+
+    app.get(
+      '/promotions',
+      {
+        preHandler: staff,
+        schema: {
+          ...promotions,
+          summary: 'All promotions',
+          response: { 200: Type.Object({ items: Type.Array(PromotionSchema) }), ...problems(401, 403) },
+        },
+      },
+      async () => ({ items: await service.listPromotions() }),
+    );
+
+    app.patch(
+      '/promotions/:id',
+      {
+        preHandler: staff,
+        schema: {
+          ...promotions,
+          summary: 'Change a promotion',
+          params: IdParams,
+          body: Type.Object(
+            {
+              ...Type.Partial(Type.Object(promotionFields)).properties,
+              active: Type.Optional(Type.Boolean()),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: PromotionSchema, ...problems(400, 401, 403, 404) },
+        },
+      },
+      async (request) => service.updatePromotion(request.params.id, request.body),
+    );
+
+    app.delete(
+      '/promotions/:id',
+      {
+        preHandler: staff,
+        schema: {
+          ...promotions,
+          summary: 'Deactivate a promotion',
+          params: IdParams,
+          response: { 204: Type.Null(), ...problems(401, 403, 404) },
+        },
+      },
+      async (request, reply) => {
+        await service.deactivatePromotion(request.params.id);
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.put(
+      '/tax-rates/:country',
+      {
+        preHandler: staff,
+        schema: {
+          tags: ['pricing'],
+          security: [{ bearer: [] }],
+          summary: 'Set the tax rate of a destination country',
+          params: Type.Object({ country: Country }),
+          body: Type.Object(
+            {
+              rate: Type.Integer({ minimum: 0, maximum: 10_000, description: 'basis points' }),
+              name: Type.String({ minLength: 1, maxLength: 100 }),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: TaxRateSchema, ...problems(400, 401, 403) },
+        },
+      },
+      async (request) => service.putTaxRate(request.params.country, request.body.rate, request.body.name),
+    );
+
+    app.get(
+      '/tax-rates',
+      {
+        schema: {
+          tags: ['pricing'],
+          summary: 'Tax rates by country',
+          response: { 200: Type.Object({ items: Type.Array(TaxRateSchema) }) },
+        },
+      },
+      async () => ({ items: await service.taxRates() }),
+    );
+
+    app.get(
+      '/shipping-methods',
+      {
+        schema: {
+          tags: ['pricing'],
+          summary: 'Shipping methods, for a destination country',
+          querystring: Type.Object({ country: Type.Optional(Country) }, { additionalProperties: false }),
+          response: { 200: Type.Object({ items: Type.Array(ShippingMethodSchema) }), ...problems(400) },
+        },
+      },
+      async (request) => ({ items: await service.shippingMethods(request.query.country) }),
+    );
+
+    app.post(
+      '/shipping-methods',
+      {
+        preHandler: staff,
+        schema: {
+          tags: ['pricing'],
+          security: [{ bearer: [] }],
+          summary: 'Create a shipping method',
+          body: Type.Object(shippingFields, { additionalProperties: false }),
+          response: { 201: ShippingMethodSchema, ...problems(400, 401, 403) },
+        },
+      },
+      async (request, reply) => reply.code(201).send(await service.createShippingMethod(request.body)),
+    );
+
+    app.patch(
+      '/shipping-methods/:id',
+      {
+        preHandler: staff,
+        schema: {
+          tags: ['pricing'],
+          security: [{ bearer: [] }],
+          summary: 'Change a shipping method',
+          params: IdParams,
+          body: Type.Partial(Type.Object(shippingFields, { additionalProperties: false })),
+          response: { 200: ShippingMethodSchema, ...problems(400, 401, 403, 404) },
+        },
+      },
+      async (request) => service.updateShippingMethod(request.params.id, request.body),
+    );
+
+    app.delete(
+      '/shipping-methods/:id',
+      {
+        preHandler: staff,
+        schema: {
+          tags: ['pricing'],
+          security: [{ bearer: [] }],
+          summary: 'Retire a shipping method',
+          params: IdParams,
+          response: { 204: Type.Null(), ...problems(401, 403, 404) },
+        },
+      },
+      async (request, reply) => {
+        await service.updateShippingMethod(request.params.id, { active: false });
+        return reply.code(204).send(null);
+      },
+    );
+  };
+}

@@ -1,0 +1,305 @@
+import type { Db } from '../../platform/db/index.ts';
+import { badRequest, conflict, type DomainError, notFound } from '../../platform/errors.ts';
+import { uuidv7 } from '../../platform/ids.ts';
+import {
+  type PromotionFields,
+  type PromotionRow,
+  pricingStore as store,
+  type ShippingMethodRow,
+} from './store.ts';
+import { type AppliedPromotion, type PricedCart, type PricingLine, priceCart } from './totals.ts';
+
+export interface PromotionInput {
+  code: string;
+  kind: PromotionRow['kind'];
+  value?: number;
+  currency?: string;
+  minSubtotal?: number;
+  startsAt?: string;
+  endsAt?: string;
+  usageLimit?: number;
+  perCustomerLimit?: number;
+}
+
+export interface Promotion {
+  id: string;
+  code: string;
+  kind: PromotionRow['kind'];
+  value: number;
+  currency?: string;
+  minSubtotal?: number;
+  startsAt?: string;
+  endsAt?: string;
+  usageLimit?: number;
+  perCustomerLimit?: number;
+  timesUsed: number;
+  active: boolean;
+}
+
+export interface ShippingMethod {
+  id: string;
+  name: string;
+  country: string;
+  price: { amount: number; currency: string };
+  minDays: number;
+  maxDays: number;
+}
+
+export interface QuoteInput {
+  currency: string;
+  lines: PricingLine[];
+  userId: string;
+  promotionCode?: string | null;
+  shippingMethodId?: string | null;
+  /** Destination for tax; defaults to the shipping method's country. */
+  country?: string;
+}
+
+export interface Quote extends PricedCart {
+  promotion?: { code: string; kind: PromotionRow['kind'] };
+  /** Why the chosen code does not apply now (the cart shows it; checkout refuses). */
+  promotionProblem?: DomainError;
+  shippingMethod?: ShippingMethod;
+  country?: string;
+}
+
+const invalid = (detail: string) => badRequest('PROMOTION_INVALID', detail);
+const exhausted = () => conflict('PROMOTION_EXHAUSTED', 'This promotion has been used up');
+
+export const normaliseCode = (code: string) => code.trim().toUpperCase();
+
+function toPromotion(row: PromotionRow): Promotion {
+  const promotion: Promotion = {
+    id: row.id,
+    code: row.code,
+    kind: row.kind,
+    value: row.value,
+    timesUsed: row.timesUsed,
+    active: row.active,
+  };
+  if (row.currency) promotion.currency = row.currency;
+  if (row.minSubtotal !== null) promotion.minSubtotal = row.minSubtotal;
+  if (row.startsAt) promotion.startsAt = row.startsAt.toISOString();
+  if (row.endsAt) promotion.endsAt = row.endsAt.toISOString();
+  if (row.usageLimit !== null) promotion.usageLimit = row.usageLimit;
+  if (row.perCustomerLimit !== null) promotion.perCustomerLimit = row.perCustomerLimit;
+  return promotion;
+}
+
+function toShippingMethod(row: ShippingMethodRow): ShippingMethod {
+  return {
+    id: row.id,
+    name: row.name,
+    country: row.country,
+    price: { amount: row.priceAmount, currency: row.currency },
+    minDays: row.minDays,
+    maxDays: row.maxDays,
+  };
+}
+
+function fieldsOf(input: Omit<PromotionInput, 'code'>, active = true): PromotionFields {
+  const kind = input.kind;
+  const value = input.value ?? 0;
+  if (kind === 'percentage' && (value < 1 || value > 100))
+    throw badRequest('VALIDATION_FAILED', 'A percentage is 1..100');
+  if (kind === 'fixed' && (!input.currency || value < 1))
+    throw badRequest('VALIDATION_FAILED', 'A fixed discount needs a value and a currency');
+  const startsAt = input.startsAt ? new Date(input.startsAt) : null;
+  const endsAt = input.endsAt ? new Date(input.endsAt) : null;
+  if (startsAt && endsAt && endsAt <= startsAt)
+    throw badRequest('VALIDATION_FAILED', 'endsAt must be after startsAt');
+  return {
+    kind,
+    value: kind === 'free_shipping' ? 0 : value,
+    currency: input.currency ?? null,
+    minSubtotal: input.minSubtotal ?? null,
+    startsAt,
+    endsAt,
+    usageLimit: input.usageLimit ?? null,
+    perCustomerLimit: input.perCustomerLimit ?? null,
+    active,
+  };
+}
+
+export function createPricingService(db: Db) {
+  /** Why `row` cannot apply to this cart now, or undefined when it can. */
+  async function problemWith(
+    row: PromotionRow | undefined,
+    context: { subtotal: number; currency: string; userId: string },
+    executor: Db,
+  ): Promise<DomainError | undefined> {
+    if (!row?.active) return invalid('This code is not valid');
+    const now = Date.now();
+    if (row.startsAt && row.startsAt.getTime() > now) return invalid('This code is not active yet');
+    if (row.endsAt && row.endsAt.getTime() <= now) return invalid('This code has expired');
+    if (row.currency && row.currency !== context.currency)
+      return invalid(`This code applies to ${row.currency} carts`);
+    if (row.minSubtotal !== null && context.subtotal < row.minSubtotal) {
+      return invalid(`This code needs a subtotal of at least ${row.minSubtotal}`);
+    }
+    if (row.usageLimit !== null && row.timesUsed >= row.usageLimit) return exhausted();
+    if (
+      row.perCustomerLimit !== null &&
+      (await store.usesBy(executor, row.id, context.userId)) >= row.perCustomerLimit
+    ) {
+      return exhausted();
+    }
+    return undefined;
+  }
+
+  async function quote(input: QuoteInput, executor: Db = db): Promise<Quote> {
+    const subtotal = input.lines.reduce((sum, line) => sum + line.unitAmount * line.quantity, 0);
+    let applied: AppliedPromotion | undefined;
+    let promotionProblem: DomainError | undefined;
+    let promotionRow: PromotionRow | undefined;
+    if (input.promotionCode) {
+      promotionRow = await store.promotionByCode(executor, input.promotionCode);
+      promotionProblem = await problemWith(
+        promotionRow,
+        { subtotal, currency: input.currency, userId: input.userId },
+        executor,
+      );
+      if (!promotionProblem && promotionRow)
+        applied = { code: promotionRow.code, kind: promotionRow.kind, value: promotionRow.value };
+    }
+    let shippingMethod: ShippingMethod | undefined;
+    if (input.shippingMethodId) {
+      const row = await store.shippingMethod(executor, input.shippingMethodId);
+      if (row?.active) shippingMethod = toShippingMethod(row);
+    }
+    if (shippingMethod && input.country && shippingMethod.country !== input.country) {
+      throw conflict('SHIPPING_UNAVAILABLE', `The chosen shipping method does not ship to ${input.country}`);
+    }
+    if (shippingMethod && shippingMethod.price.currency !== input.currency) {
+      throw conflict('PRICE_UNAVAILABLE', `The chosen shipping method has no price in ${input.currency}`);
+    }
+    const country = input.country ?? shippingMethod?.country;
+    const taxRateBasisPoints = country ? await store.taxRate(executor, country) : 0;
+    const priced = priceCart({
+      currency: input.currency,
+      lines: input.lines,
+      promotion: applied,
+      shippingAmount: shippingMethod?.price.amount ?? 0,
+      taxRateBasisPoints,
+    });
+    const result: Quote = { ...priced };
+    if (promotionRow && applied) result.promotion = { code: promotionRow.code, kind: promotionRow.kind };
+    if (promotionProblem) result.promotionProblem = promotionProblem;
+    if (shippingMethod) result.shippingMethod = shippingMethod;
+    if (country) result.country = country;
+    return result;
+  }
+
+  return {
+    quote,
+
+    async createPromotion(input: PromotionInput): Promise<Promotion> {
+      const row = await store.insertPromotion(db, uuidv7(), normaliseCode(input.code), fieldsOf(input));
+      if (!row)
+        throw conflict('PROMOTION_EXISTS', `A promotion with code ${normaliseCode(input.code)} exists`);
+      return toPromotion(row);
+    },
+
+    listPromotions: async () => (await store.promotions(db)).map(toPromotion),
+
+    async updatePromotion(
+      id: string,
+      patch: Partial<Omit<PromotionInput, 'code'>> & { active?: boolean },
+    ): Promise<Promotion> {
+      const current = await store.promotionById(db, id);
+      if (!current) throw notFound('Promotion');
+      const merged = { ...toPromotion(current), ...patch };
+      const row = await store.updatePromotion(db, id, fieldsOf(merged, patch.active ?? current.active));
+      return toPromotion(row!);
+    },
+
+    async deactivatePromotion(id: string): Promise<void> {
+      const current = await store.promotionById(db, id);
+      if (!current) throw notFound('Promotion');
+      await store.updatePromotion(db, id, fieldsOf(toPromotion(current), false));
+    },
+
+    /** Checks a code for a cart now (the shopper's "apply code"). */
+    async checkCode(
+      code: string,
+      context: { subtotal: number; currency: string; userId: string },
+    ): Promise<string> {
+      const row = await store.promotionByCode(db, normaliseCode(code));
+      const problem = await problemWith(row, context, db);
+      if (problem) throw problem;
+      return row!.code;
+    },
+
+    /**
+     * Counts a redemption inside the checkout transaction. The use is taken by a conditional
+     * update (never past the limit); the per-customer count is read after that update locked the
+     * promotion row, so two checkouts of one customer cannot both slip under the limit.
+     */
+    async redeem(tx: Db, code: string, orderId: string, userId: string): Promise<void> {
+      const row = await store.promotionByCode(tx, code);
+      if (!row) throw invalid('This code is not valid');
+      if (!(await store.takeUse(tx, row.id))) throw exhausted();
+      if (row.perCustomerLimit !== null && (await store.usesBy(tx, row.id, userId)) >= row.perCustomerLimit)
+        throw exhausted();
+      await store.recordRedemption(tx, row.id, orderId, userId);
+    },
+
+    release: (tx: Db, orderId: string) => store.releaseRedemption(tx, orderId),
+
+    async redemptions(code: string): Promise<number> {
+      const row = await store.promotionByCode(db, normaliseCode(code));
+      if (!row) throw notFound('Promotion');
+      return store.redemptionsOf(db, row.id);
+    },
+
+    putTaxRate: (country: string, rate: number, name: string) => store.putTaxRate(db, country, rate, name),
+    taxRates: () => store.taxRates(db),
+
+    async createShippingMethod(input: Omit<ShippingMethod, 'id'>): Promise<ShippingMethod> {
+      if (input.maxDays < input.minDays) throw badRequest('VALIDATION_FAILED', 'maxDays must be >= minDays');
+      const row = await store.insertShippingMethod(db, {
+        id: uuidv7(),
+        name: input.name,
+        country: input.country,
+        priceAmount: input.price.amount,
+        currency: input.price.currency,
+        minDays: input.minDays,
+        maxDays: input.maxDays,
+      });
+      return toShippingMethod(row);
+    },
+
+    async updateShippingMethod(
+      id: string,
+      patch: Partial<Omit<ShippingMethod, 'id'>> & { active?: boolean },
+    ): Promise<ShippingMethod> {
+      const current = await store.shippingMethod(db, id);
+      if (!current) throw notFound('Shipping method');
+      if ((patch.maxDays ?? current.maxDays) < (patch.minDays ?? current.minDays)) {
+        throw badRequest('VALIDATION_FAILED', 'maxDays must be >= minDays');
+      }
+      const row = await store.updateShippingMethod(db, id, {
+        name: patch.name,
+        country: patch.country,
+        priceAmount: patch.price?.amount,
+        currency: patch.price?.currency,
+        minDays: patch.minDays,
+        maxDays: patch.maxDays,
+        active: patch.active,
+      });
+      if (!row) throw notFound('Shipping method');
+      return toShippingMethod(row);
+    },
+
+    shippingMethods: async (country?: string) =>
+      (await store.shippingMethods(db, country)).map(toShippingMethod),
+
+    async shippingMethod(id: string): Promise<ShippingMethod> {
+      const row = await store.shippingMethod(db, id);
+      if (!row?.active) throw notFound('Shipping method');
+      return toShippingMethod(row);
+    },
+  };
+}
+
+export type PricingService = ReturnType<typeof createPricingService>;

@@ -1,0 +1,310 @@
+import { type Generated, type Kysely, sql } from 'kysely';
+import type { Db } from '../../platform/db/index.ts';
+import type { PromotionKind } from './totals.ts';
+
+type PricingTables = {
+  promotions: {
+    id: string;
+    code: string;
+    kind: PromotionKind;
+    value: number;
+    currency: string | null;
+    min_subtotal: number | null;
+    starts_at: Date | null;
+    ends_at: Date | null;
+    usage_limit: number | null;
+    per_customer_limit: number | null;
+    times_used: Generated<number>;
+    active: Generated<boolean>;
+    created_at: Generated<Date>;
+    updated_at: Generated<Date>;
+  };
+  promotion_redemptions: {
+    promotion_id: string;
+    order_id: string;
+    user_id: string;
+    redeemed_at: Generated<Date>;
+    released_at: Date | null;
+  };
+  tax_rates: { country: string; rate_basis_points: number; name: string; updated_at: Generated<Date> };
+  shipping_methods: {
+    id: string;
+    name: string;
+    country: string;
+    price_amount: number;
+    currency: string;
+    min_days: number;
+    max_days: number;
+    active: Generated<boolean>;
+    created_at: Generated<Date>;
+  };
+};
+
+export interface PromotionRow {
+  id: string;
+  code: string;
+  kind: PromotionKind;
+  value: number;
+  currency: string | null;
+  minSubtotal: number | null;
+  startsAt: Date | null;
+  endsAt: Date | null;
+  usageLimit: number | null;
+  perCustomerLimit: number | null;
+  timesUsed: number;
+  active: boolean;
+}
+
+export interface ShippingMethodRow {
+  id: string;
+  name: string;
+  country: string;
+  priceAmount: number;
+  currency: string;
+  minDays: number;
+  maxDays: number;
+  active: boolean;
+}
+
+const tables = (executor: Db): Kysely<PricingTables> => executor.withTables<PricingTables>();
+
+const promotionColumns = [
+  'id',
+  'code',
+  'kind',
+  'value',
+  'currency',
+  'min_subtotal as minSubtotal',
+  'starts_at as startsAt',
+  'ends_at as endsAt',
+  'usage_limit as usageLimit',
+  'per_customer_limit as perCustomerLimit',
+  'times_used as timesUsed',
+  'active',
+] as const;
+
+const shippingColumns = [
+  'id',
+  'name',
+  'country',
+  'price_amount as priceAmount',
+  'currency',
+  'min_days as minDays',
+  'max_days as maxDays',
+  'active',
+] as const;
+
+export interface PromotionFields {
+  kind: PromotionKind;
+  value: number;
+  currency: string | null;
+  minSubtotal: number | null;
+  startsAt: Date | null;
+  endsAt: Date | null;
+  usageLimit: number | null;
+  perCustomerLimit: number | null;
+  active: boolean;
+}
+
+const promotionValues = (fields: PromotionFields) => ({
+  kind: fields.kind,
+  value: fields.value,
+  currency: fields.currency,
+  min_subtotal: fields.minSubtotal,
+  starts_at: fields.startsAt,
+  ends_at: fields.endsAt,
+  usage_limit: fields.usageLimit,
+  per_customer_limit: fields.perCustomerLimit,
+  active: fields.active,
+});
+
+export const pricingStore = {
+  async insertPromotion(
+    executor: Db,
+    id: string,
+    code: string,
+    fields: PromotionFields,
+  ): Promise<PromotionRow | null> {
+    const row = await tables(executor)
+      .insertInto('promotions')
+      .values({ id, code, ...promotionValues(fields) })
+      .onConflict((conflict) => conflict.column('code').doNothing())
+      .returning(promotionColumns)
+      .executeTakeFirst();
+    return row ?? null;
+  },
+
+  updatePromotion(executor: Db, id: string, fields: PromotionFields): Promise<PromotionRow | undefined> {
+    return tables(executor)
+      .updateTable('promotions')
+      .set({ ...promotionValues(fields), updated_at: sql`now()` })
+      .where('id', '=', id)
+      .returning(promotionColumns)
+      .executeTakeFirst();
+  },
+
+  promotionById(executor: Db, id: string): Promise<PromotionRow | undefined> {
+    return tables(executor)
+      .selectFrom('promotions')
+      .select(promotionColumns)
+      .where('id', '=', id)
+      .executeTakeFirst();
+  },
+
+  promotionByCode(executor: Db, code: string): Promise<PromotionRow | undefined> {
+    return tables(executor)
+      .selectFrom('promotions')
+      .select(promotionColumns)
+      .where('code', '=', code)
+      .executeTakeFirst();
+  },
+
+  promotions(executor: Db): Promise<PromotionRow[]> {
+    return tables(executor)
+      .selectFrom('promotions')
+      .select(promotionColumns)
+      .orderBy('created_at', 'desc')
+      .execute();
+  },
+
+  /**
+   * Counts one use in a single conditional update — like stock, the limit is checked and taken in
+   * the same statement, and the row lock it holds orders concurrent redemptions of the code.
+   */
+  async takeUse(executor: Db, promotionId: string): Promise<boolean> {
+    const result = await tables(executor)
+      .updateTable('promotions')
+      .set((eb) => ({ times_used: eb('times_used', '+', 1) }))
+      .where('id', '=', promotionId)
+      .where('active', '=', true)
+      .where((eb) => eb.or([eb('usage_limit', 'is', null), eb('times_used', '<', eb.ref('usage_limit'))]))
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  },
+
+  async usesBy(executor: Db, promotionId: string, userId: string): Promise<number> {
+    const row = await tables(executor)
+      .selectFrom('promotion_redemptions')
+      .select(sql<number>`count(*)::int`.as('uses'))
+      .where('promotion_id', '=', promotionId)
+      .where('user_id', '=', userId)
+      .where('released_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    return row.uses;
+  },
+
+  async recordRedemption(executor: Db, promotionId: string, orderId: string, userId: string): Promise<void> {
+    await tables(executor)
+      .insertInto('promotion_redemptions')
+      .values({ promotion_id: promotionId, order_id: orderId, user_id: userId, released_at: null })
+      .execute();
+  },
+
+  /** Gives a cancelled order's redemption back; idempotent (only unreleased rows move). */
+  async releaseRedemption(executor: Db, orderId: string): Promise<void> {
+    const released = await tables(executor)
+      .updateTable('promotion_redemptions')
+      .set({ released_at: sql`now()` })
+      .where('order_id', '=', orderId)
+      .where('released_at', 'is', null)
+      .returning('promotion_id')
+      .execute();
+    for (const { promotion_id } of released) {
+      await tables(executor)
+        .updateTable('promotions')
+        .set((eb) => ({ times_used: eb('times_used', '-', 1) }))
+        .where('id', '=', promotion_id)
+        .execute();
+    }
+  },
+
+  async redemptionsOf(executor: Db, promotionId: string): Promise<number> {
+    const row = await tables(executor)
+      .selectFrom('promotion_redemptions')
+      .select(sql<number>`count(*)::int`.as('count'))
+      .where('promotion_id', '=', promotionId)
+      .where('released_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    return row.count;
+  },
+
+  async putTaxRate(executor: Db, country: string, rateBasisPoints: number, name: string) {
+    return tables(executor)
+      .insertInto('tax_rates')
+      .values({ country, rate_basis_points: rateBasisPoints, name })
+      .onConflict((conflict) =>
+        conflict
+          .column('country')
+          .doUpdateSet({ rate_basis_points: rateBasisPoints, name, updated_at: sql`now()` }),
+      )
+      .returning(['country', 'rate_basis_points as rate', 'name'])
+      .executeTakeFirstOrThrow();
+  },
+
+  taxRates(executor: Db) {
+    return tables(executor)
+      .selectFrom('tax_rates')
+      .select(['country', 'rate_basis_points as rate', 'name'])
+      .orderBy('country')
+      .execute();
+  },
+
+  async taxRate(executor: Db, country: string): Promise<number> {
+    const row = await tables(executor)
+      .selectFrom('tax_rates')
+      .select('rate_basis_points')
+      .where('country', '=', country)
+      .executeTakeFirst();
+    return row?.rate_basis_points ?? 0;
+  },
+
+  insertShippingMethod(executor: Db, method: Omit<ShippingMethodRow, 'active'>) {
+    return tables(executor)
+      .insertInto('shipping_methods')
+      .values({
+        id: method.id,
+        name: method.name,
+        country: method.country,
+        price_amount: method.priceAmount,
+        currency: method.currency,
+        min_days: method.minDays,
+        max_days: method.maxDays,
+      })
+      .returning(shippingColumns)
+      .executeTakeFirstOrThrow();
+  },
+
+  updateShippingMethod(executor: Db, id: string, fields: Partial<Omit<ShippingMethodRow, 'id'>>) {
+    return tables(executor)
+      .updateTable('shipping_methods')
+      .set({
+        ...(fields.name !== undefined ? { name: fields.name } : {}),
+        ...(fields.country !== undefined ? { country: fields.country } : {}),
+        ...(fields.priceAmount !== undefined ? { price_amount: fields.priceAmount } : {}),
+        ...(fields.currency !== undefined ? { currency: fields.currency } : {}),
+        ...(fields.minDays !== undefined ? { min_days: fields.minDays } : {}),
+        ...(fields.maxDays !== undefined ? { max_days: fields.maxDays } : {}),
+        ...(fields.active !== undefined ? { active: fields.active } : {}),
+      })
+      .where('id', '=', id)
+      .returning(shippingColumns)
+      .executeTakeFirst();
+  },
+
+  shippingMethod(executor: Db, id: string): Promise<ShippingMethodRow | undefined> {
+    return tables(executor)
+      .selectFrom('shipping_methods')
+      .select(shippingColumns)
+      .where('id', '=', id)
+      .executeTakeFirst();
+  },
+
+  shippingMethods(executor: Db, country?: string): Promise<ShippingMethodRow[]> {
+    let query = tables(executor)
+      .selectFrom('shipping_methods')
+      .select(shippingColumns)
+      .where('active', '=', true);
+    if (country) query = query.where('country', '=', country);
+    return query.orderBy('price_amount').orderBy('name').execute();
+  },
+};

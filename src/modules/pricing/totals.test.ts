@@ -1,0 +1,138 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { allocate, divideHalfEven } from './money.ts';
+import { type PricingInput, priceCart, refundFor } from './totals.ts';
+
+const line = fc.record({
+  id: fc.uuid(),
+  unitAmount: fc.integer({ min: 0, max: 1_000_000 }),
+  quantity: fc.integer({ min: 1, max: 99 }),
+});
+const promotion = fc.oneof(
+  fc.constant(undefined),
+  fc.record({
+    code: fc.constant('P'),
+    kind: fc.constant('percentage' as const),
+    value: fc.integer({ min: 1, max: 100 }),
+  }),
+  fc.record({
+    code: fc.constant('F'),
+    kind: fc.constant('fixed' as const),
+    value: fc.integer({ min: 1, max: 5_000_000 }),
+  }),
+  fc.record({ code: fc.constant('S'), kind: fc.constant('free_shipping' as const), value: fc.constant(0) }),
+);
+const cart: fc.Arbitrary<PricingInput> = fc.record({
+  currency: fc.constant('EUR'),
+  lines: fc.uniqueArray(line, { minLength: 1, maxLength: 8, selector: (l) => l.id }),
+  promotion,
+  shippingAmount: fc.integer({ min: 0, max: 10_000 }),
+  taxRateBasisPoints: fc.integer({ min: 0, max: 3000 }),
+});
+
+describe('money arithmetic', () => {
+  it('rounds half to even', () => {
+    expect([5n, 15n, 25n, -5n, 14n, 16n].map((n) => divideHalfEven(n, 10n))).toEqual([
+      0n,
+      2n,
+      2n,
+      0n,
+      1n,
+      2n,
+    ]);
+  });
+
+  it('allocates a total over weights exactly', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 10_000_000 }),
+        fc.array(fc.integer({ min: 1, max: 1_000_000 }), { minLength: 1, maxLength: 10 }),
+        (total, weights) => {
+          const parts = allocate(total, weights);
+          expect(parts.reduce((a, b) => a + b, 0)).toBe(total);
+          for (const part of parts) expect(part).toBeGreaterThanOrEqual(0);
+        },
+      ),
+    );
+  });
+});
+
+describe('priceCart', () => {
+  it('total = subtotal − discounts + shipping + tax, never negative, for any cart', () => {
+    fc.assert(
+      fc.property(cart, (input) => {
+        const priced = priceCart(input);
+        expect(priced.total).toBe(
+          priced.subtotal - priced.discountTotal + priced.shippingTotal + priced.taxTotal,
+        );
+        expect(priced.total).toBeGreaterThanOrEqual(0);
+        expect(priced.discountTotal).toBeLessThanOrEqual(priced.subtotal);
+        expect(priced.lines.reduce((sum, l) => sum + l.discount, 0)).toBe(priced.discountTotal);
+        expect(
+          priced.lines.reduce((sum, l) => sum + l.total, 0) + priced.shippingTotal + priced.shippingTax,
+        ).toBe(priced.total);
+        for (const l of priced.lines) expect(Number.isInteger(l.tax) && l.tax >= 0).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('a full return refunds exactly what was paid', () => {
+    fc.assert(
+      fc.property(cart, (input) => {
+        const priced = priceCart(input);
+        const everything = new Map(priced.lines.map((l) => [l.id, l.quantity]));
+        expect(refundFor(priced, new Map(), everything)).toBe(priced.total);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('partial returns, in any order and any split, never refund more than was paid in sum', () => {
+    fc.assert(
+      fc.property(cart, fc.array(fc.nat(), { minLength: 1, maxLength: 12 }), (input, picks) => {
+        const priced = priceCart(input);
+        const returned = new Map<string, number>();
+        let refunded = 0;
+        for (const pick of picks) {
+          const target = priced.lines[pick % priced.lines.length];
+          const units = 1 + (pick % 3);
+          const batch = new Map([[target.id, units]]);
+          refunded += refundFor(priced, returned, batch);
+          returned.set(target.id, Math.min(target.quantity, (returned.get(target.id) ?? 0) + units));
+          expect(refunded).toBeLessThanOrEqual(priced.total);
+        }
+        const rest = new Map(priced.lines.map((l) => [l.id, l.quantity - (returned.get(l.id) ?? 0)]));
+        expect(refunded + refundFor(priced, returned, rest)).toBe(priced.total);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('applies a 10 % code, 20 % tax and shipping to a concrete cart', () => {
+    const priced = priceCart({
+      currency: 'EUR',
+      lines: [
+        { id: 'a', unitAmount: 1999, quantity: 2 },
+        { id: 'b', unitAmount: 500, quantity: 1 },
+      ],
+      promotion: { code: 'TEN', kind: 'percentage', value: 10 },
+      shippingAmount: 495,
+      taxRateBasisPoints: 2000,
+    });
+    // 10 % of 4498 = 449.8 → 450, split 400/50 by subtotal; tax 20 % of 3598 → 720 (719.6),
+    // of 450 → 90, of shipping 495 → 99.
+    expect(priced.lines.map((l) => [l.discount, l.tax, l.total])).toEqual([
+      [400, 720, 4318],
+      [50, 90, 540],
+    ]);
+    expect(priced).toMatchObject({
+      subtotal: 4498,
+      discountTotal: 450,
+      shippingTotal: 495,
+      shippingTax: 99,
+      taxTotal: 909,
+      total: 5452,
+    });
+  });
+});

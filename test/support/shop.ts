@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import type { SignedInUser } from './auth.ts';
+import type { TestSystem } from './system.ts';
+
+export const ADDRESS = {
+  name: 'Ada Lovelace',
+  line1: '1 Analytical St',
+  city: 'London',
+  postalCode: 'N1 9GU',
+  country: 'GB',
+};
+
+export interface TestVariant {
+  productId: string;
+  variantId: string;
+  sku: string;
+  price: number;
+}
+
+/** Creates a one-variant product through the staff API, with this much stock. */
+export async function createProduct(
+  system: TestSystem,
+  staff: SignedInUser,
+  options: { price?: number; stock?: number; name?: string } = {},
+): Promise<TestVariant> {
+  const sku = `SKU-${randomUUID().slice(0, 13)}`;
+  const price = options.price ?? 1999;
+  const response = await system.app.inject({
+    method: 'POST',
+    url: '/v1/products',
+    headers: staff.headers,
+    payload: {
+      name: options.name ?? `Test product ${sku}`,
+      description: 'A product made by a test',
+      variants: [
+        {
+          sku,
+          price: { amount: price, currency: 'EUR' },
+          stock: options.stock ?? 10,
+          attributes: { size: 'M' },
+        },
+      ],
+    },
+  });
+  if (response.statusCode !== 201)
+    throw new Error(`product create failed: ${response.statusCode} ${response.body}`);
+  const product = response.json();
+  return { productId: product.id, variantId: product.variants[0].id, sku, price };
+}
+
+export async function addToCart(system: TestSystem, user: SignedInUser, variantId: string, quantity = 1) {
+  return system.app.inject({
+    method: 'POST',
+    url: '/v1/cart/items',
+    headers: user.headers,
+    payload: { variantId, quantity },
+  });
+}
+
+export async function checkout(
+  system: TestSystem,
+  user: SignedInUser,
+  options: { token?: string; key?: string; address?: object } = {},
+) {
+  return system.app.inject({
+    method: 'POST',
+    url: '/v1/orders',
+    headers: { ...user.headers, 'idempotency-key': options.key ?? randomUUID() },
+    payload: { shippingAddress: options.address ?? ADDRESS, payment: { token: options.token ?? 'tok_visa' } },
+  });
+}
+
+export async function stockOf(system: TestSystem, staff: SignedInUser, sku: string) {
+  const response = await system.app.inject({
+    method: 'GET',
+    url: `/v1/inventory/${sku}`,
+    headers: staff.headers,
+  });
+  return response.json() as { onHand: number; reserved: number; available: number };
+}
+
+/** Polls until `check` returns a value or the time runs out. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+  intervalMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
