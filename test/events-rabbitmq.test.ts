@@ -160,6 +160,38 @@ describe.runIf(AMQP_URL && process.env.DATABASE_URL)('events over RabbitMQ', () 
     await expectExactlyOnce(database);
   }, 90_000);
 
+  it('shares a consumer group between instances and gives every instance its own copy of fan-out events', async () => {
+    const { database, exchange } = await setUp();
+    const grouped: string[] = [];
+    const fannedOut = { first: [] as string[], second: [] as string[] };
+    const instances = [busFor(database, exchange), busFor(database, exchange)] as const;
+    instances.forEach((bus, index) => {
+      bus.subscribe('effects', ['load.tick'], async (event) => {
+        grouped.push(event.id);
+      });
+      bus.subscribe(
+        'sockets',
+        ['load.tick'],
+        async (event) => {
+          fannedOut[index === 0 ? 'first' : 'second'].push(event.id);
+        },
+        { everyInstance: true },
+      );
+    });
+    for (const bus of instances) await bus.start();
+    const events = Array.from({ length: 20 }, (_, n) => cloudEvent('/test', 'load.tick', `s${n}`, { n }));
+    await instances[0].append(database.db, events);
+    instances[0].nudge();
+    await waitFor(
+      'every copy',
+      async () => fannedOut.first.length === 20 && fannedOut.second.length === 20 && grouped.length >= 20,
+      20_000,
+    );
+    expect(new Set(grouped).size).toBe(20);
+    expect(new Set(fannedOut.first)).toEqual(new Set(events.map((event) => event.id)));
+    expect(new Set(fannedOut.second)).toEqual(new Set(events.map((event) => event.id)));
+  }, 30_000);
+
   it('moves a message that keeps failing to the dead-letter queue after its last delivery', async () => {
     const { database, exchange } = await setUp();
     const metrics = createMetrics();

@@ -141,6 +141,20 @@ export function createAmqpTransport(options: AmqpTransportOptions): EventTranspo
     }
   }
 
+  /** Every-instance consumers (pushing to local sockets) are best effort: a failure is logged, not retried. */
+  async function handleBestEffort(
+    channel: Channel,
+    message: ConsumeMessage,
+    group: Subscription[],
+  ): Promise<void> {
+    try {
+      await handleEvent(group, JSON.parse(message.content.toString('utf8')) as CloudEvent);
+    } catch (error) {
+      logger.warn({ err: error }, 'instance consumer failed');
+    }
+    settle(channel, message, 'ack');
+  }
+
   /**
    * Messages of one subject are handled one after another (in queue order); different subjects
    * run concurrently, up to the prefetch.
@@ -165,14 +179,12 @@ export function createAmqpTransport(options: AmqpTransportOptions): EventTranspo
       const handled =
         onFailure === 'retry'
           ? () => handleMessage(channel, message, consumer, group)
-          : () =>
-              handleEvent(group, JSON.parse(message.content.toString('utf8')))
-                .catch((error) => logger.warn({ err: error, consumer }, 'instance consumer failed'))
-                .finally(() => settle(channel, message, 'ack'));
+          : () => handleBestEffort(channel, message, group);
+      // Both handlers settle the message themselves and never reject, so a chain never breaks.
       const next = (tails.get(subject) ?? Promise.resolve()).then(handled);
       tails.set(subject, next);
       inFlight.add(next);
-      next.finally(() => {
+      void next.then(() => {
         inFlight.delete(next);
         if (tails.get(subject) === next) tails.delete(subject);
       });

@@ -104,6 +104,31 @@ describe.each(dbKinds)('event bus on %s', (kind) => {
     expect(rows[0].dead).toBe(1);
   });
 
+  it('counts published, consumed, failed and dead-lettered events and the outbox lag', async () => {
+    const database = await fresh();
+    const metrics = createMetrics();
+    const bus = createEventBus({ db: database.db, logger: createLogger('silent'), metrics, maxAttempts: 1 });
+    bus.subscribe('counter', '*', async (event) => {
+      if (event.type === 'poison') throw new Error('cannot handle');
+    });
+    await bus.append(database.db, [
+      cloudEvent('/test', 'fine', 'a', {}),
+      cloudEvent('/test', 'fine', 'b', {}),
+      cloudEvent('/test', 'poison', 'c', {}),
+    ]);
+    await bus.relayOnce();
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('events_published_total{type="fine"} 2');
+    expect(text).toContain('events_consumed_total{consumer="counter"} 2');
+    expect(text).toContain('events_consumer_failures_total{consumer="counter"} 1');
+    expect(text).toContain('events_dead_lettered_total{consumer="relay"} 1');
+    expect(text).toMatch(/events_outbox_lag_seconds \d/);
+    await bus.relayOnce();
+    expect(await metrics.registry.getSingleMetricAsString('events_outbox_lag_seconds')).toContain(
+      'events_outbox_lag_seconds 0',
+    );
+  });
+
   it('lets one relay work at a time; another takes over when the lease lapses', async () => {
     const database = await fresh();
     const first = createEventBus({
