@@ -1,6 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import amqp from 'amqplib';
@@ -12,7 +13,10 @@ import { createAmqpTransport, createEventBus, type EventBus } from '../src/platf
 import { cloudEvent } from '../src/platform/events/types.ts';
 import { createLogger } from '../src/platform/observability/logger.ts';
 import { createMetrics } from '../src/platform/observability/metrics.ts';
+import { WebSocket } from 'ws';
+import { signIn } from './support/auth.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
+import { createTestSystem } from './support/system.ts';
 
 const AMQP_URL = process.env.AMQP_URL;
 const TOTAL = 10_000;
@@ -190,6 +194,35 @@ describe.runIf(AMQP_URL && process.env.DATABASE_URL)('events over RabbitMQ', () 
     expect(new Set(grouped).size).toBe(20);
     expect(new Set(fannedOut.first)).toEqual(new Set(events.map((event) => event.id)));
     expect(new Set(fannedOut.second)).toEqual(new Set(events.map((event) => event.id)));
+  }, 30_000);
+
+  it('pushes to an API-only instance the events a separate worker relays through the broker', async () => {
+    const exchange = `emporium.test.${randomBytes(5).toString('hex')}`;
+    cleanups.push(() => deleteTopology(exchange, []));
+    const api = await createTestSystem('postgres', { AMQP_URL: AMQP_URL!, AMQP_EXCHANGE: exchange });
+    cleanups.push(() => api.dispose());
+    // The API role serves HTTP and never starts the workers; listening starts its fan-out consumer.
+    await api.app.listen({ port: 0, host: '127.0.0.1' });
+    const worker = busFor(api.testDb, exchange);
+    await worker.start({ consumers: false });
+    const user = await signIn(api);
+    const { port } = api.app.server.address() as AddressInfo;
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/v1/stream?access_token=${user.accessToken}`);
+    cleanups.push(async () => socket.terminate());
+    const received: Array<{ type: string; data?: { status?: string } }> = [];
+    socket.on('message', (raw) => received.push(JSON.parse(String(raw))));
+    await waitFor('the socket to authenticate', async () => received.length > 0, 5_000);
+    const orderId = '01936d4e-0000-7000-8000-0000000000d1';
+    await worker.append(api.testDb.db, [
+      cloudEvent('/emporium/ordering', 'order.confirmed', orderId, {
+        orderId,
+        userId: user.id,
+        status: 'confirmed',
+      }),
+    ]);
+    worker.nudge();
+    await waitFor('the pushed event', async () => received.some((m) => m.type === 'order.confirmed'), 5_000);
+    expect(received.find((m) => m.type === 'order.confirmed')?.data?.status).toBe('confirmed');
   }, 30_000);
 
   it('moves a message that keeps failing to the dead-letter queue after its last delivery', async () => {

@@ -40,6 +40,7 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
     name: 'events',
     start: () => bus.start(),
     stop: () => bus.stop(),
+    close: () => bus.stop(),
     ...(transport ? { ready: bus.ready } : {}),
   };
   const identity = await createIdentity(deps);

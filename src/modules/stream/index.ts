@@ -43,5 +43,12 @@ export function createStream(deps: {
     },
     { everyInstance: true },
   );
-  return { name: 'stream', hub, routes: streamRoutes(hub, deps.verifier, { authTimeoutMs: 5_000 }) };
+  return {
+    name: 'stream',
+    hub,
+    routes: streamRoutes(hub, deps.verifier, {
+      authTimeoutMs: 5_000,
+      startFanout: () => deps.bus.startInstanceConsumers(),
+    }),
+  };
 }

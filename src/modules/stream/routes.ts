@@ -11,7 +11,7 @@ const AUTH_MESSAGE = 'the first message must be {"type":"auth","token":"<access 
 export function streamRoutes(
   hub: SocketHub,
   verifier: AccessTokenVerifier,
-  settings: { authTimeoutMs: number },
+  settings: { authTimeoutMs: number; startFanout: () => Promise<void> },
 ) {
   function accept(socket: WebSocket, principal: Principal): void {
     hub.add(principal.id, socket);
@@ -42,6 +42,8 @@ export function streamRoutes(
 
   return async (scope: FastifyInstance) => {
     await scope.register(websocket, { options: { maxPayload: 16 * 1024 } });
+    // Whatever the process role, a server holding sockets consumes the events it pushes.
+    scope.addHook('onReady', settings.startFanout);
     scope.addHook('onClose', async () => hub.closeAll());
     const app = scope.withTypeProvider<TypeBoxTypeProvider>();
     app.get(

@@ -329,7 +329,12 @@ export function createAmqpTransport(options: AmqpTransportOptions): EventTranspo
     },
 
     async startConsumers(subscriptions) {
-      consumed = subscriptions;
+      if (subscriptions.length === 0) return;
+      consumed = [...(consumed ?? []), ...subscriptions];
+      if (connection) {
+        await startConsuming(connection, subscriptions);
+        return;
+      }
       try {
         await connect();
       } catch (error) {

@@ -60,6 +60,17 @@ export function createEventBus(options: EventBusOptions) {
   let nudged = false;
   let inRound = false;
   let failedRounds = 0;
+  const consuming = { groups: false, instances: false };
+
+  /** Consumer groups and every-instance subscriptions start separately: an API-only process runs only the latter. */
+  async function startConsumers(everyInstance: boolean): Promise<void> {
+    const part = everyInstance ? 'instances' : 'groups';
+    if (consuming[part]) return;
+    consuming[part] = true;
+    await transport.startConsumers(
+      subscriptions.filter((subscription) => subscription.everyInstance === everyInstance),
+    );
+  }
 
   const isLastAttempt = (event: PendingEvent) => event.attempts + 1 >= maxAttempts;
 
@@ -183,7 +194,10 @@ export function createEventBus(options: EventBusOptions) {
     async start(parts: { relay?: boolean; consumers?: boolean } = {}): Promise<void> {
       if (!stopped) return;
       stopped = false;
-      if (parts.consumers ?? true) await transport.startConsumers(subscriptions);
+      if (parts.consumers ?? true) {
+        await startConsumers(false);
+        await startConsumers(true);
+      }
       if (parts.relay ?? true) {
         relaying = true;
         running = loop();
@@ -195,9 +209,17 @@ export function createEventBus(options: EventBusOptions) {
       if (timer) clearTimeout(timer);
       await running;
       await transport.stop();
+      consuming.groups = consuming.instances = false;
       if (relaying) await eventStore.releaseLease(db, 'outbox-relay', relayId).catch(() => {});
       relaying = false;
     },
+
+    /**
+     * Starts only the every-instance subscriptions (e.g. socket fan-out) in a process that serves
+     * HTTP without running the workers; with the in-process transport only the relay's process
+     * delivers, so this has nothing to do there.
+     */
+    startInstanceConsumers: () => startConsumers(true),
 
     ready: () => transport.ready(),
   };
