@@ -41,6 +41,8 @@ export interface Config {
   /** First retry delay; each later one is four times longer (capped at 6 hours). */
   webhookRetryBaseMs: number;
   webhookTimeoutMs: number;
+  /** How often stream sockets are pinged; one that has not answered the last ping is dropped. */
+  streamHeartbeatMs: number;
 }
 
 /** Raised for a configuration value that cannot be used; the message names the variable. */
@@ -145,6 +147,7 @@ export function loadConfig(env: Env = process.env): Config {
     webhookMaxAttempts: integer(env, 'WEBHOOK_MAX_ATTEMPTS', 8, 1, 20),
     webhookRetryBaseMs: integer(env, 'WEBHOOK_RETRY_BASE_MS', 5_000, 10, 3_600_000),
     webhookTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 5_000, 100, 60_000),
+    streamHeartbeatMs: integer(env, 'STREAM_HEARTBEAT_MS', 30_000, 100, 600_000),
   };
 }
 

@@ -47,7 +47,13 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
   const inventory = createInventory(deps);
   const pricing = createPricing(deps);
   const payments = await createPayments(deps);
-  const stream = createStream({ bus, verifier: identity.verifier, logger, metrics });
+  const stream = createStream({
+    bus,
+    verifier: identity.verifier,
+    logger,
+    metrics,
+    heartbeatMs: config.streamHeartbeatMs,
+  });
   const webhooks = createWebhooks({ ...deps, bus });
   const notifications = createNotifications({ ...deps, bus, identity });
   return {

@@ -67,8 +67,8 @@ describe.each(dbKinds)('order stream over WebSocket on %s', (kind) => {
     await system?.dispose();
   });
 
-  async function start() {
-    system = await createTestSystem(kind);
+  async function start(env: Record<string, string> = {}) {
+    system = await createTestSystem(kind, env);
     await system.app.listen({ port: 0, host: '127.0.0.1' });
     await system.startWorkers();
     const { port } = system.app.server.address() as AddressInfo;
@@ -155,5 +155,22 @@ describe.each(dbKinds)('order stream over WebSocket on %s', (kind) => {
     expect(hub.connectionCount()).toBe(1);
     await publish(orderEvent('order.created', user.id, '01936d4e-0000-7000-8000-000000000003', 'pending'));
     await second.next((message) => message.type === 'order.created', 5_000);
+  });
+
+  it('drops a socket that stops answering pings', async () => {
+    const url = await start({ STREAM_HEARTBEAT_MS: '100' });
+    const user = await signIn(system);
+    const { hub } = system.modules.find((module) => module.name === 'stream') as StreamModule;
+    const socket = new WebSocket(`${url}?access_token=${user.accessToken}`, { autoPong: false });
+    sockets.push(socket);
+    const alive = (await open(`${url}?access_token=${user.accessToken}`)).socket;
+    const [code] = await once(socket, 'close');
+    expect(code).toBe(1006);
+    // The server sees its side close a moment later.
+    while (hub.connectionCount() > 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(alive.readyState).toBe(WebSocket.OPEN);
+    expect(await system.metrics.registry.getSingleMetricAsString('stream_disconnects_total')).toContain(
+      'stream_disconnects_total{reason="no_pong"} 1',
+    );
   });
 });
