@@ -15,6 +15,8 @@ export interface Config {
   adminEmail: string | undefined;
   adminPassword: string | undefined;
   seedProducts: number;
+  /** ISO 4217 code of the store's default currency: every variant's `price` is in it. */
+  storeCurrency: string;
   rateLimitPerMinute: number;
   loginLimitPerMinute: number;
   jwtIssuer: string;
@@ -93,6 +95,14 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   return raw === 'true';
 }
 
+function currency(env: Env, name: string, fallback: string): string {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^[A-Z]{3}$/.test(raw))
+    throw new ConfigError(`${name} must be an ISO 4217 code like EUR, got "${raw}"`);
+  return raw;
+}
+
 /** Reads and validates every setting once; nothing else in the code reads process.env. */
 export function loadConfig(env: Env = process.env): Config {
   const adminEmail = env.EMPORIUM_ADMIN_EMAIL || undefined;
@@ -125,6 +135,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminEmail: adminEmail?.trim().toLowerCase(),
     adminPassword,
     seedProducts: integer(env, 'SEED_PRODUCTS', 1000, 0, 1_000_000),
+    storeCurrency: currency(env, 'STORE_CURRENCY', 'EUR'),
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 100_000, 1, 10_000_000),
     loginLimitPerMinute: integer(env, 'LOGIN_LIMIT_PER_MINUTE', 10, 1, 100_000),
     jwtIssuer: env.JWT_ISSUER || 'https://emporium.local',

@@ -5,11 +5,16 @@ import type { AccessTokenVerifier } from '../platform/http/auth.ts';
 import type { AppModule } from '../platform/module.ts';
 import type { Logger } from '../platform/observability/logger.ts';
 import type { Metrics } from '../platform/observability/metrics.ts';
+import { createCatalog } from './catalog/index.ts';
+import { createCart } from './cart/index.ts';
+import { createFulfillment } from './fulfillment/index.ts';
 import { createIdentity } from './identity/index.ts';
 import { createInventory } from './inventory/index.ts';
 import { createNotifications } from './notifications/index.ts';
 import { createPayments } from './payments/index.ts';
+import { createOrdering } from './ordering/index.ts';
 import { createPricing } from './pricing/index.ts';
+import { createReviews } from './reviews/index.ts';
 import { createStream } from './stream/index.ts';
 import { createWebhooks } from './webhooks/index.ts';
 
@@ -45,8 +50,20 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
   };
   const identity = await createIdentity(deps);
   const inventory = createInventory(deps);
+  const catalog = await createCatalog({ ...deps, inventory });
+  const reviews = createReviews({ ...deps, catalog });
   const pricing = createPricing(deps);
   const payments = await createPayments(deps);
+  const cart = createCart({ db: deps.db, catalog, stock: inventory, pricing });
+  const ordering = createOrdering({ ...deps, cart, inventory, pricing, payments, bus });
+  const fulfillment = createFulfillment({
+    db: deps.db,
+    ordering,
+    payments,
+    inventory,
+    bus,
+    returnWindowDays: deps.config.returnWindowDays,
+  });
   const stream = createStream({
     bus,
     verifier: identity.verifier,
@@ -57,7 +74,21 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
   const webhooks = createWebhooks({ ...deps, bus });
   const notifications = createNotifications({ ...deps, bus, identity });
   return {
-    list: [events, identity, inventory, pricing, payments, stream, webhooks, notifications],
+    list: [
+      events,
+      identity,
+      inventory,
+      catalog,
+      reviews,
+      pricing,
+      payments,
+      cart,
+      ordering,
+      fulfillment,
+      stream,
+      webhooks,
+      notifications,
+    ],
     bus,
     verifier: identity.verifier,
   };

@@ -36,7 +36,18 @@ function normaliseLines(lines: ReservationLine[]): ReservationLine[] {
 }
 
 export function createInventoryService(db: Db) {
+  const listeners = new Set<(variantIds: string[]) => void>();
+  // Called when a change is made, which may be before the caller's transaction commits; readers
+  // that cache availability drop their copy now and keep only a short TTL as the backstop.
+  const changed = (variantIds: string[]) => {
+    for (const listener of listeners) listener(variantIds);
+  };
   return {
+    /** Registers a listener told which variants' stock changed (for caches of availability). */
+    onStockChange(listener: (variantIds: string[]) => void): void {
+      listeners.add(listener);
+    },
+
     createItems: (executor: Db, items: Array<{ variantId: string; sku: string; onHand: number }>) =>
       store.insertItems(executor, items),
 
@@ -66,6 +77,7 @@ export function createInventoryService(db: Db) {
           );
         }
         const updated = await store.applyDelta(tx, level.variantId, onHand - level.onHand, 0);
+        changed([level.variantId]);
         await store.appendLedger(tx, [
           {
             variantId: level.variantId,
@@ -91,6 +103,7 @@ export function createInventoryService(db: Db) {
           );
         }
         const updated = await store.applyDelta(tx, level.variantId, delta, 0);
+        changed([level.variantId]);
         await store.appendLedger(tx, [
           { variantId: level.variantId, sku, deltaOnHand: delta, deltaReserved: 0, reason, actorId },
         ]);
@@ -127,6 +140,7 @@ export function createInventoryService(db: Db) {
         });
       }
       if (short.length > 0) throw outOfStock(short);
+      changed(ordered.map((line) => line.variantId));
       await store.insertReservations(tx, orderId, ordered, expiresAt);
       await store.appendLedger(tx, ledger);
     },
@@ -150,6 +164,7 @@ export function createInventoryService(db: Db) {
         });
       }
       await store.appendLedger(tx, ledger);
+      changed(moved.map((line) => line.variantId));
       return moved.length > 0;
     },
 
@@ -169,6 +184,7 @@ export function createInventoryService(db: Db) {
         });
       }
       await store.appendLedger(tx, ledger);
+      changed(moved.map((line) => line.variantId));
       return moved.length;
     },
 
@@ -187,6 +203,7 @@ export function createInventoryService(db: Db) {
         });
       }
       await store.appendLedger(tx, ledger);
+      changed(lines.map((line) => line.variantId));
     },
 
     expiredReservationOrders: (limit = 100) => store.expiredOrders(db, limit),

@@ -14,13 +14,18 @@ export class Mutex {
       return this.#releaser();
     }
     return new Promise((resolve, reject) => {
+      let settled = false;
       const waiter = {
         grant: () => {
           signal?.removeEventListener('abort', onAbort);
-          resolve(this.#releaser());
+          // Gave up between being chosen and the hand-over: pass the lock on.
+          if (settled) this.#releaser()();
+          else resolve(this.#releaser());
+          settled = true;
         },
       };
       const onAbort = () => {
+        settled = true;
         const index = this.#waiters.indexOf(waiter);
         if (index >= 0) this.#waiters.splice(index, 1);
         reject(signal!.reason);
@@ -36,7 +41,9 @@ export class Mutex {
       if (released) return;
       released = true;
       const next = this.#waiters.shift();
-      if (next) next.grant();
+      // Hand over on the next turn of the event loop, not as a microtask: PGlite answers without
+      // real I/O, so a queue of holders passing the lock directly would starve every socket.
+      if (next) setImmediate(next.grant);
       else this.#locked = false;
     };
   }

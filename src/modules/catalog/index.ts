@@ -1,0 +1,65 @@
+import type { Config } from '../../config.ts';
+import type { Cache } from '../../platform/cache/index.ts';
+import { createMemoryCache } from '../../platform/cache/index.ts';
+import type { Db } from '../../platform/db/index.ts';
+import type { AppModule } from '../../platform/module.ts';
+import type { Logger } from '../../platform/observability/logger.ts';
+import type { Metrics } from '../../platform/observability/metrics.ts';
+import type { InventoryModule } from '../inventory/index.ts';
+import { catalogRoutes } from './routes.ts';
+import { seedCatalog } from './seed.ts';
+import { type CatalogService, createCatalogService } from './service.ts';
+import { catalogStore } from './store.ts';
+
+export type { Category, CheckoutVariant, Rendered } from './service.ts';
+export { slugify } from './service.ts';
+
+export interface CatalogModule extends AppModule {
+  name: 'catalog';
+  service: CatalogService;
+  variantsForCheckout: CatalogService['variantsForCheckout'];
+  applyRating: CatalogService['applyRating'];
+  evict: CatalogService['evict'];
+  isLive: CatalogService['isLive'];
+  exists: CatalogService['exists'];
+  /** Loads the deterministic demo catalog until it holds `count` demo products; returns how many it added. */
+  seed(count: number): Promise<number>;
+}
+
+export async function createCatalog(deps: {
+  config: Pick<Config, 'seedProducts' | 'storeCurrency'>;
+  db: Db;
+  logger: Logger;
+  metrics: Metrics;
+  inventory: InventoryModule;
+  cache?: Cache;
+}): Promise<CatalogModule> {
+  const service = createCatalogService({
+    db: deps.db,
+    cache: deps.cache ?? createMemoryCache(),
+    inventory: deps.inventory,
+    metrics: deps.metrics,
+    storeCurrency: deps.config.storeCurrency,
+  });
+  const seed = async (count: number) => {
+    const added = await seedCatalog(deps.db, deps.inventory, count, deps.config.storeCurrency);
+    if (added > 0) await service.evictLists();
+    return added;
+  };
+  // First start of an empty database: load the demo catalog. An existing one costs one indexed probe.
+  if (deps.config.seedProducts > 0 && (await catalogStore.isEmpty(deps.db))) {
+    const added = await seed(deps.config.seedProducts);
+    deps.logger.info({ products: added }, 'demo catalog loaded');
+  }
+  return {
+    name: 'catalog',
+    service,
+    variantsForCheckout: service.variantsForCheckout,
+    applyRating: service.applyRating,
+    evict: service.evict,
+    isLive: service.isLive,
+    exists: service.exists,
+    seed,
+    routes: catalogRoutes(service),
+  };
+}

@@ -1,0 +1,212 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { DomainError } from '../../platform/errors.ts';
+import { IdParams, problems } from '../../platform/http/schemas.ts';
+import { entityTags } from './render.ts';
+import {
+  CategoryInput,
+  CategorySchema,
+  ProductInput,
+  ProductListSchema,
+  ProductPatch,
+  ProductSchema,
+} from './schemas.ts';
+import type { CatalogService, Rendered } from './service.ts';
+
+const ListQuery = Type.Object({
+  q: Type.Optional(
+    Type.String({ maxLength: 200, pattern: '^[^\\u0000-\\u001f]*$', description: 'full-text search' }),
+  ),
+  category: Type.Optional(
+    Type.String({
+      pattern: '^[a-z0-9]+(-[a-z0-9]+)*$',
+      maxLength: 80,
+      description: 'slug; subcategories included',
+    }),
+  ),
+  minPrice: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+  maxPrice: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+  sort: Type.Optional(
+    Type.String({
+      maxLength: 100,
+      description: 'price, name, createdAt, rating (relevance with q): `price,desc`, `-price`, `-price,name`',
+    }),
+  ),
+  page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 })),
+  size: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  cursor: Type.Optional(Type.String({ maxLength: 2000, description: 'nextCursor of the previous page' })),
+});
+
+const ANONYMOUS_CACHING = 'public, max-age=30, stale-while-revalidate=60';
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/**
+ * Sends a rendered read with its strong ETag, or 304 when the client holds that version. Shared
+ * caches may keep anonymous answers briefly; an answer to a signed-in request stays private.
+ */
+function sendRendered(request: FastifyRequest, reply: FastifyReply, rendered: Rendered, status = 200) {
+  reply.header('etag', rendered.etag);
+  reply.header('vary', 'Authorization, Accept-Encoding');
+  if (request.method === 'GET') {
+    reply.header('cache-control', request.headers.authorization ? 'private, no-cache' : ANONYMOUS_CACHING);
+    const ifNoneMatch = header(request, 'if-none-match');
+    if (ifNoneMatch && entityTags(ifNoneMatch).some((tag) => tag === '*' || tag === rendered.etag)) {
+      return reply.code(304).send(null);
+    }
+  } else {
+    reply.header('cache-control', 'no-store');
+  }
+  return reply.code(status).type('application/json; charset=utf-8').send(rendered.body);
+}
+
+export function catalogRoutes(service: CatalogService) {
+  return (scope: FastifyInstance) => {
+    const app = scope.withTypeProvider<TypeBoxTypeProvider>();
+    const tags = ['catalog'];
+    const staff = app.requireRole('staff', 'admin');
+    const secured = { tags, security: [{ bearer: [] }] };
+
+    app.get(
+      '/products',
+      {
+        schema: {
+          tags,
+          summary: 'List, search, filter and sort live products',
+          querystring: ListQuery,
+          response: { 200: ProductListSchema, 304: Type.Null(), ...problems(400) },
+        },
+      },
+      async (request, reply) => {
+        const query = request.query;
+        const rendered = await service.list({ ...query, page: query.page ?? 1, size: query.size ?? 20 });
+        return sendRendered(request, reply, rendered);
+      },
+    );
+
+    app.get(
+      '/products/:id',
+      {
+        schema: {
+          tags,
+          summary: 'A product by id (archived ones too)',
+          params: IdParams,
+          response: { 200: ProductSchema, 304: Type.Null(), ...problems(400, 404) },
+        },
+      },
+      async (request, reply) => sendRendered(request, reply, await service.get(request.params.id)),
+    );
+
+    app.post(
+      '/products',
+      {
+        preHandler: staff,
+        schema: {
+          ...secured,
+          summary: 'Create a product with its variants (and their initial stock)',
+          body: ProductInput,
+          response: { 201: ProductSchema, ...problems(400, 401, 403, 409) },
+        },
+      },
+      async (request, reply) => {
+        const id = await service.create(request.body);
+        reply.header('location', `/v1/products/${id}`);
+        return sendRendered(request, reply, await service.get(id), 201);
+      },
+    );
+
+    app.put(
+      '/products/:id',
+      {
+        preHandler: staff,
+        schema: {
+          ...secured,
+          summary: 'Replace a product (If-Match required)',
+          params: IdParams,
+          body: ProductInput,
+          response: { 200: ProductSchema, ...problems(400, 401, 403, 404, 409, 412, 428) },
+        },
+      },
+      async (request, reply) => {
+        await service.replace(request.params.id, request.body, header(request, 'if-match'));
+        return sendRendered(request, reply, await service.get(request.params.id));
+      },
+    );
+
+    app.patch(
+      '/products/:id',
+      {
+        preHandler: staff,
+        schema: {
+          ...secured,
+          summary: 'Change part of a product: application/merge-patch+json (If-Match required)',
+          params: IdParams,
+          body: ProductPatch,
+          response: { 200: ProductSchema, ...problems(400, 401, 403, 404, 409, 412, 415, 428) },
+        },
+      },
+      async (request, reply) => {
+        if (!request.headers['content-type']?.startsWith('application/merge-patch+json')) {
+          throw new DomainError(
+            415,
+            'UNSUPPORTED_MEDIA_TYPE',
+            'Unsupported media type',
+            'PATCH takes application/merge-patch+json',
+          );
+        }
+        await service.patch(request.params.id, request.body, header(request, 'if-match'));
+        return sendRendered(request, reply, await service.get(request.params.id));
+      },
+    );
+
+    app.delete(
+      '/products/:id',
+      {
+        preHandler: staff,
+        schema: {
+          ...secured,
+          summary: 'Archive a product: hidden from listings, kept for past orders (If-Match honoured)',
+          params: IdParams,
+          response: { 204: Type.Null(), ...problems(401, 403, 404, 412) },
+        },
+      },
+      async (request, reply) => {
+        await service.archive(request.params.id, header(request, 'if-match'));
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.get(
+      '/categories',
+      {
+        schema: {
+          tags,
+          summary: 'Every category, with its parent',
+          response: { 200: Type.Object({ items: Type.Array(CategorySchema) }) },
+        },
+      },
+      async (_request, reply) => {
+        reply.header('cache-control', ANONYMOUS_CACHING);
+        return service.categories();
+      },
+    );
+
+    app.post(
+      '/categories',
+      {
+        preHandler: staff,
+        schema: {
+          ...secured,
+          summary: 'Create a category, optionally under a parent',
+          body: CategoryInput,
+          response: { 201: CategorySchema, ...problems(400, 401, 403, 409) },
+        },
+      },
+      async (request, reply) => reply.code(201).send(await service.createCategory(request.body)),
+    );
+  };
+}

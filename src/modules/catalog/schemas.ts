@@ -1,0 +1,92 @@
+import { type Static, Type } from 'typebox';
+import { Money } from '../../platform/http/schemas.ts';
+
+const Slug = Type.String({ pattern: '^[a-z0-9]+(-[a-z0-9]+)*$', minLength: 1, maxLength: 80 });
+const Sku = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' });
+const Attributes = Type.Record(
+  Type.String({ minLength: 1, maxLength: 50 }),
+  Type.Union([Type.String({ maxLength: 200 }), Type.Number(), Type.Boolean()]),
+  { maxProperties: 20 },
+);
+
+export const VariantInput = Type.Object(
+  {
+    id: Type.Optional(Type.String({ format: 'uuid', description: 'keep this existing variant (PUT/PATCH)' })),
+    sku: Sku,
+    price: Money,
+    stock: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'initial stock of a new variant' }),
+    ),
+    attributes: Type.Optional(Attributes),
+  },
+  { additionalProperties: false },
+);
+
+export const ProductInput = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    description: Type.Optional(Type.String({ maxLength: 10_000 })),
+    categorySlugs: Type.Optional(Type.Array(Slug, { maxItems: 20, uniqueItems: true })),
+    variants: Type.Array(VariantInput, { minItems: 1, maxItems: 100 }),
+  },
+  { additionalProperties: false },
+);
+export type ProductInputT = Static<typeof ProductInput>;
+
+/** A merge patch of a product: any subset of its fields; `null` removes an optional one. */
+export const ProductPatch = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    description: Type.Optional(Type.Union([Type.String({ maxLength: 10_000 }), Type.Null()])),
+    categorySlugs: Type.Optional(
+      Type.Union([Type.Array(Slug, { maxItems: 20, uniqueItems: true }), Type.Null()]),
+    ),
+    variants: Type.Optional(
+      Type.Array(Type.Object({}, { additionalProperties: true }), { minItems: 1, maxItems: 100 }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const VariantSchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  sku: Type.String(),
+  price: Money,
+  attributes: Type.Record(Type.String(), Type.Unknown()),
+  available: Type.Integer({ description: 'on hand minus reserved' }),
+});
+
+export const ProductSchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  name: Type.String(),
+  slug: Type.String(),
+  description: Type.String(),
+  categories: Type.Array(Type.String()),
+  rating: Type.Object({ average: Type.Number(), count: Type.Integer() }),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+  variants: Type.Array(VariantSchema),
+});
+
+export const ProductListSchema = Type.Object({
+  items: Type.Array(ProductSchema),
+  page: Type.Integer(),
+  size: Type.Integer(),
+  total: Type.Integer(),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const CategoryInput = Type.Object(
+  {
+    slug: Slug,
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    parentSlug: Type.Optional(Slug),
+  },
+  { additionalProperties: false },
+);
+
+export const CategorySchema = Type.Object({
+  slug: Type.String(),
+  name: Type.String(),
+  parentSlug: Type.Optional(Type.String()),
+});

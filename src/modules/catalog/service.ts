@@ -1,0 +1,496 @@
+import { Value } from 'typebox/value';
+import type { Cache } from '../../platform/cache/index.ts';
+import { createMemoryCache } from '../../platform/cache/index.ts';
+import { type Db, transact } from '../../platform/db/index.ts';
+import { badRequest, conflict, DomainError, notFound } from '../../platform/errors.ts';
+import { uuidv7 } from '../../platform/ids.ts';
+import { applyMergePatch } from '../../platform/merge-patch.ts';
+import type { Metrics } from '../../platform/observability/metrics.ts';
+import type { InventoryModule } from '../inventory/index.ts';
+import { decodeCursor, encodeCursor, type ListQuery, listSignature, parseSort } from './listing.ts';
+import {
+  entityTags,
+  fill,
+  listTemplate,
+  parseTemplate,
+  productTemplate,
+  serializeTemplate,
+  type Template,
+} from './render.ts';
+import { ProductInput, type ProductInputT } from './schemas.ts';
+import { catalogStore as store, type NewVariant, type ProductRow } from './store.ts';
+
+export interface CatalogDeps {
+  db: Db;
+  /** Shared cache of rendered products and list pages (in-process LRU, or Redis). */
+  cache: Cache;
+  inventory: Pick<InventoryModule, 'createItems' | 'renameSku' | 'availability' | 'onStockChange'>;
+  metrics: Metrics;
+  storeCurrency: string;
+}
+
+export interface Rendered {
+  body: string;
+  etag: string;
+}
+
+export interface CheckoutVariant {
+  variantId: string;
+  sku: string;
+  productId: string;
+  productName: string;
+  price: { amount: number; currency: string };
+  archived: boolean;
+}
+
+export interface Category {
+  slug: string;
+  name: string;
+  parentSlug?: string;
+}
+
+/** Rendered products and pages change only on catalog writes, which invalidate them. */
+const BODY_TTL_MS = 60_000;
+/**
+ * Availability is cached per variant only briefly: inventory reports changes as they are made,
+ * possibly before its transaction commits, so a read racing that commit could cache the old count;
+ * the TTL bounds how long such a stale count can live.
+ */
+const STOCK_TTL_MS = 1_000;
+const LIST_PREFIX = 'catalog:list:';
+const productKey = (id: string) => `catalog:product:${id}`;
+const stockKey = (variantId: string) => `stock:${variantId}`;
+
+export const preconditionFailed = () =>
+  new DomainError(412, 'PRECONDITION_FAILED', 'Precondition failed', 'The product changed since you read it');
+export const preconditionRequired = () =>
+  new DomainError(
+    428,
+    'PRECONDITION_REQUIRED',
+    'Precondition required',
+    'Send If-Match with the ETag you read, so a concurrent change is not overwritten',
+  );
+const unknownCategories = (slugs: string[]) =>
+  badRequest('UNKNOWN_CATEGORY', `No such categories: ${slugs.join(', ')}`);
+
+/** A URL-safe slug from a name: "Crème Brûlée 2" → "creme-brulee-2". */
+export function slugify(name: string): string {
+  const slug = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 60)
+    .replace(/-+$/, '');
+  return slug || 'product';
+}
+
+/** A unique violation on a SKU (a concurrent writer won the race) is a conflict, not a failure. */
+async function mapSkuConflicts<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    const { code, constraint } = error as { code?: string; constraint?: string };
+    if (code === '23505' && constraint?.includes('sku')) {
+      throw conflict('SKU_TAKEN', 'A SKU of this product is already in use', { cause: error });
+    }
+    throw error;
+  }
+}
+
+export function createCatalogService(deps: CatalogDeps) {
+  const { db, cache, inventory } = deps;
+  const stockCache = createMemoryCache({ maxChars: 16 * 1024 * 1024 });
+  const lookups = deps.metrics.counter(
+    'catalog_cache_lookups_total',
+    'Catalog cache lookups by cache (product, list, stock) and result (hit, miss)',
+    ['cache', 'result'],
+  );
+  // A fill that started before a write finished must not store what it read: it may be stale.
+  let generation = 0;
+  let stockGeneration = 0;
+
+  inventory.onStockChange((variantIds) => {
+    stockGeneration++;
+    void stockCache.delete(...variantIds.map(stockKey));
+  });
+
+  async function availability(variantIds: string[]): Promise<Map<string, number>> {
+    const result = new Map<string, number>();
+    if (variantIds.length === 0) return result;
+    const cached = await stockCache.getMany(variantIds.map(stockKey));
+    const missing: string[] = [];
+    cached.forEach((value, index) => {
+      if (value === undefined) missing.push(variantIds[index]);
+      else result.set(variantIds[index], Number(value));
+    });
+    if (missing.length < variantIds.length) lookups.inc({ cache: 'stock', result: 'hit' });
+    if (missing.length === 0) return result;
+    lookups.inc({ cache: 'stock', result: 'miss' });
+    const started = stockGeneration;
+    const fresh = await inventory.availability(missing);
+    for (const variantId of missing) {
+      const available = fresh.get(variantId) ?? 0;
+      result.set(variantId, available);
+      if (started === stockGeneration)
+        await stockCache.set(stockKey(variantId), String(available), STOCK_TTL_MS);
+    }
+    return result;
+  }
+
+  async function cachedTemplate(kind: string, key: string, load: () => Promise<Template>): Promise<Template> {
+    const text = await cache.get(key);
+    if (text !== undefined) {
+      lookups.inc({ cache: kind, result: 'hit' });
+      return parseTemplate(text);
+    }
+    lookups.inc({ cache: kind, result: 'miss' });
+    const started = generation;
+    const template = await load();
+    if (started === generation) await cache.set(key, serializeTemplate(template), BODY_TTL_MS);
+    return template;
+  }
+
+  async function render(template: Template): Promise<Rendered> {
+    return fill(template, await availability(template.variantIds));
+  }
+
+  async function invalidate(productId: string): Promise<void> {
+    generation++;
+    await cache.delete(productKey(productId));
+    await cache.deleteByPrefix(LIST_PREFIX);
+  }
+
+  async function resolveCategories(executor: Db, slugs: string[]): Promise<string[]> {
+    const found = await store.categoriesBySlugs(executor, slugs);
+    if (found.length !== slugs.length) {
+      const known = new Set(found.map((category) => category.slug));
+      throw unknownCategories(slugs.filter((slug) => !known.has(slug)));
+    }
+    return found.map((category) => category.id);
+  }
+
+  function checkVariants(variants: ProductInputT['variants']): void {
+    const skus = new Set<string>();
+    variants.forEach((variant, index) => {
+      if (variant.price.currency !== deps.storeCurrency) {
+        throw badRequest('CURRENCY_NOT_SUPPORTED', `Variant prices are in ${deps.storeCurrency}`, {
+          errors: [{ path: `/variants/${index}/price/currency`, message: `must be ${deps.storeCurrency}` }],
+        });
+      }
+      if (skus.has(variant.sku)) {
+        throw badRequest('DUPLICATE_SKU', `SKU ${variant.sku} appears twice`, {
+          errors: [{ path: `/variants/${index}/sku`, message: 'is used by another variant in the body' }],
+        });
+      }
+      skus.add(variant.sku);
+    });
+  }
+
+  async function ensureSkusFree(executor: Db, skus: string[], productId?: string): Promise<void> {
+    const taken = await store.takenSkus(executor, skus, productId);
+    if (taken.length > 0) throw conflict('SKU_TAKEN', `SKUs already in use: ${taken.join(', ')}`);
+  }
+
+  /** Inserts under the first free slug of the name; a concurrent taker of that slug makes it retry. */
+  async function insertWithUniqueSlug(
+    tx: Db,
+    product: { id: string; name: string; description: string; priceAmount: number; at: Date },
+  ): Promise<void> {
+    const base = slugify(product.name);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const taken = new Set(await store.slugsLike(tx, base));
+      let slug = base;
+      for (let suffix = 2; taken.has(slug); suffix++) slug = `${base}-${suffix}`;
+      if (await store.insertProduct(tx, { ...product, slug })) return;
+    }
+    throw conflict('SLUG_TAKEN', `Could not find a free slug for "${product.name}"; try again`);
+  }
+
+  function checkPrecondition(row: ProductRow, ifMatch: string | undefined): void {
+    if (ifMatch === undefined) return;
+    const hash = productTemplate(row).hash;
+    const matches = entityTags(ifMatch).some(
+      (tag) => tag === '*' || tag === `"${hash}"` || tag.startsWith(`"${hash}.`),
+    );
+    if (!matches) throw preconditionFailed();
+  }
+
+  async function lockLive(tx: Db, id: string): Promise<ProductRow> {
+    const row = await store.productById(tx, id, true);
+    if (!row) throw notFound(`Product ${id}`);
+    if (row.archivedAt) throw conflict('PRODUCT_ARCHIVED', 'An archived product cannot be changed');
+    return row;
+  }
+
+  /** Makes the product exactly `input`: fields, categories and variants (matched by id, then SKU). */
+  async function applyInput(tx: Db, row: ProductRow, input: ProductInputT): Promise<void> {
+    checkVariants(input.variants);
+    const categoryIds = await resolveCategories(tx, input.categorySlugs ?? []);
+    await ensureSkusFree(
+      tx,
+      input.variants.map((variant) => variant.sku),
+      row.id,
+    );
+    const existing = await store.variantsOf(tx, row.id);
+    const byId = new Map(existing.map((variant) => [variant.id, variant]));
+    const bySku = new Map(existing.map((variant) => [variant.sku, variant]));
+    const kept = new Set<string>();
+    const created: Array<NewVariant & { stock: number }> = [];
+    const updated: Array<NewVariant & { previousSku: string }> = [];
+    input.variants.forEach((variant, position) => {
+      const match = variant.id ? byId.get(variant.id) : bySku.get(variant.sku);
+      if (variant.id && !match) {
+        throw badRequest('UNKNOWN_VARIANT', `Variant ${variant.id} is not part of this product`);
+      }
+      const fields = {
+        sku: variant.sku,
+        priceAmount: variant.price.amount,
+        currency: variant.price.currency,
+        attributes: variant.attributes ?? {},
+        position,
+      };
+      if (!match) {
+        created.push({ ...fields, id: uuidv7(), stock: variant.stock ?? 0 });
+        return;
+      }
+      if (kept.has(match.id)) throw badRequest('DUPLICATE_VARIANT', `Variant ${match.id} appears twice`);
+      kept.add(match.id);
+      updated.push({ ...fields, id: match.id, previousSku: match.sku });
+    });
+    const at = new Date();
+    const dropped = existing.filter((variant) => !kept.has(variant.id) && !variant.archivedAt);
+    await store.archiveVariants(
+      tx,
+      dropped.map((variant) => variant.id),
+      at,
+    );
+    for (const variant of updated) {
+      if (variant.sku !== variant.previousSku) await inventory.renameSku(tx, variant.id, variant.sku);
+      await store.updateVariant(tx, variant);
+    }
+    await store.insertVariants(tx, row.id, created);
+    await inventory.createItems(
+      tx,
+      created.map((variant) => ({ variantId: variant.id, sku: variant.sku, onHand: variant.stock })),
+    );
+    await store.setCategories(tx, row.id, categoryIds);
+    await store.updateProduct(tx, row.id, {
+      name: input.name,
+      description: input.description ?? '',
+      priceAmount: Math.min(...input.variants.map((variant) => variant.price.amount)),
+      at,
+    });
+  }
+
+  /** The product as a PUT body, for merge patches to apply to. */
+  function asInput(row: ProductRow): ProductInputT {
+    return {
+      name: row.name,
+      description: row.description,
+      categorySlugs: row.categories,
+      variants: row.variants.map((variant) => ({
+        id: variant.id,
+        sku: variant.sku,
+        price: { amount: variant.amount, currency: variant.currency },
+        attributes: variant.attributes as Record<string, string | number | boolean>,
+      })),
+    };
+  }
+
+  return {
+    async list(query: ListQuery): Promise<Rendered> {
+      const q = query.q?.trim() ? query.q.trim() : undefined;
+      const filter = { q, category: query.category, minPrice: query.minPrice, maxPrice: query.maxPrice };
+      if (
+        filter.minPrice !== undefined &&
+        filter.maxPrice !== undefined &&
+        filter.minPrice > filter.maxPrice
+      ) {
+        throw badRequest('INVALID_PRICE_RANGE', 'minPrice must not be above maxPrice');
+      }
+      const sort = parseSort(query.sort, q !== undefined);
+      const signature = listSignature(filter, sort, query.size);
+      const position = query.cursor === undefined ? `page:${query.page}` : `cursor:${query.cursor}`;
+      const template = await cachedTemplate('list', `${LIST_PREFIX}${signature}:${position}`, async () => {
+        let page = query.page;
+        let offset = (page - 1) * query.size;
+        let after: unknown[] | undefined;
+        if (query.cursor !== undefined) {
+          ({ page, after } = decodeCursor(query.cursor, signature, sort));
+          offset = 0;
+        }
+        const [rows, total] = await Promise.all([
+          store.listProducts(db, filter, sort, { after, offset, limit: query.size + 1 }),
+          store.countProducts(db, filter),
+        ]);
+        const items = rows.slice(0, query.size);
+        const nextCursor =
+          rows.length > query.size ? encodeCursor(signature, page + 1, sort, items[items.length - 1]) : null;
+        return listTemplate(items, { page, size: query.size, total, nextCursor });
+      });
+      return render(template);
+    },
+
+    async get(id: string): Promise<Rendered> {
+      const template = await cachedTemplate('product', productKey(id), async () => {
+        const row = await store.productById(db, id);
+        if (!row) throw notFound(`Product ${id}`);
+        return productTemplate(row);
+      });
+      return render(template);
+    },
+
+    async create(input: ProductInputT): Promise<string> {
+      checkVariants(input.variants);
+      const id = uuidv7();
+      await mapSkuConflicts(() =>
+        transact(db, async (tx) => {
+          const categoryIds = await resolveCategories(tx, input.categorySlugs ?? []);
+          await ensureSkusFree(
+            tx,
+            input.variants.map((variant) => variant.sku),
+          );
+          await insertWithUniqueSlug(tx, {
+            id,
+            name: input.name,
+            description: input.description ?? '',
+            priceAmount: Math.min(...input.variants.map((variant) => variant.price.amount)),
+            at: new Date(),
+          });
+          const variants = input.variants.map((variant, position) => ({
+            id: uuidv7(),
+            sku: variant.sku,
+            priceAmount: variant.price.amount,
+            currency: variant.price.currency,
+            attributes: variant.attributes ?? {},
+            position,
+            stock: variant.stock ?? 0,
+          }));
+          await store.insertVariants(tx, id, variants);
+          await store.setCategories(tx, id, categoryIds);
+          await inventory.createItems(
+            tx,
+            variants.map((variant) => ({ variantId: variant.id, sku: variant.sku, onHand: variant.stock })),
+          );
+        }),
+      );
+      await invalidate(id);
+      return id;
+    },
+
+    async replace(id: string, input: ProductInputT, ifMatch: string | undefined): Promise<void> {
+      if (ifMatch === undefined) throw preconditionRequired();
+      await mapSkuConflicts(() =>
+        transact(db, async (tx) => {
+          const row = await lockLive(tx, id);
+          checkPrecondition(row, ifMatch);
+          await applyInput(tx, row, input);
+        }),
+      );
+      await invalidate(id);
+    },
+
+    async patch(id: string, patch: Record<string, unknown>, ifMatch: string | undefined): Promise<void> {
+      if (ifMatch === undefined) throw preconditionRequired();
+      await mapSkuConflicts(() =>
+        transact(db, async (tx) => {
+          const row = await lockLive(tx, id);
+          checkPrecondition(row, ifMatch);
+          const merged = applyMergePatch(asInput(row), patch);
+          if (!Value.Check(ProductInput, merged)) {
+            const errors = [...Value.Errors(ProductInput, merged)].map((issue) => ({
+              path: issue.instancePath || '/',
+              message: issue.message,
+            }));
+            throw badRequest('VALIDATION_FAILED', 'The patched product is not valid', { errors });
+          }
+          await applyInput(tx, row, merged as ProductInputT);
+        }),
+      );
+      await invalidate(id);
+    },
+
+    /** Archives: hidden from listings, still readable by id (past orders show it). Idempotent. */
+    async archive(id: string, ifMatch: string | undefined): Promise<void> {
+      await transact(db, async (tx) => {
+        const row = await store.productById(tx, id, true);
+        if (!row) throw notFound(`Product ${id}`);
+        if (row.archivedAt) return;
+        checkPrecondition(row, ifMatch);
+        await store.archiveProduct(tx, id, new Date());
+      });
+      await invalidate(id);
+    },
+
+    /** Whether a live (not archived) product exists. */
+    async isLive(id: string, executor: Db = db): Promise<boolean> {
+      return (await store.productState(executor, id))?.archived === false;
+    },
+
+    async exists(id: string): Promise<boolean> {
+      return (await store.productState(db, id)) !== undefined;
+    },
+
+    /**
+     * Adds one rating to a live product's average, inside the caller's transaction (the review's).
+     * Returns false when there is no live product. Call `evict` after the transaction commits.
+     */
+    applyRating: (tx: Db, productId: string, rating: number): Promise<boolean> =>
+      store.applyRating(tx, productId, rating),
+
+    /** Drops cached renderings of a product and every list page, after a change made elsewhere. */
+    evict: (productId: string): Promise<void> => invalidate(productId),
+
+    /** Drops every cached list page (products were added in bulk). */
+    async evictLists(): Promise<void> {
+      generation++;
+      await cache.deleteByPrefix(LIST_PREFIX);
+    },
+
+    /** Prices and names as they are now, for carts and checkout; archived variants are flagged. */
+    async variantsForCheckout(variantIds: readonly string[], executor: Db = db): Promise<CheckoutVariant[]> {
+      const rows = await store.variantsForCheckout(executor, [...new Set(variantIds)]);
+      return rows.map((row) => ({
+        variantId: row.variantId,
+        sku: row.sku,
+        productId: row.productId,
+        productName: row.productName,
+        price: { amount: row.amount, currency: row.currency },
+        archived: Boolean(row.archived),
+      }));
+    },
+
+    async categories(): Promise<{ items: Category[] }> {
+      const rows = await store.listCategories(db);
+      return {
+        items: rows.map((row) =>
+          row.parentSlug
+            ? { slug: row.slug, name: row.name, parentSlug: row.parentSlug }
+            : { slug: row.slug, name: row.name },
+        ),
+      };
+    },
+
+    async createCategory(input: Category): Promise<Category> {
+      let parentId: string | null = null;
+      if (input.parentSlug !== undefined) {
+        const [parent] = await store.categoriesBySlugs(db, [input.parentSlug]);
+        if (!parent) throw unknownCategories([input.parentSlug]);
+        parentId = parent.id;
+      }
+      const created = await store.insertCategory(db, {
+        id: uuidv7(),
+        slug: input.slug,
+        name: input.name,
+        parentId,
+      });
+      if (!created) throw conflict('CATEGORY_EXISTS', `A category with slug ${input.slug} exists`);
+      await cache.deleteByPrefix(LIST_PREFIX);
+      return input;
+    },
+  };
+}
+
+export type CatalogService = ReturnType<typeof createCatalogService>;

@@ -1,0 +1,503 @@
+import { type Generated, type GeneratedAlways, type Kysely, type RawBuilder, sql } from 'kysely';
+import type { Db } from '../../platform/db/index.ts';
+
+type CatalogTables = {
+  catalog_categories: {
+    id: string;
+    slug: string;
+    name: string;
+    parent_id: string | null;
+    created_at: Generated<Date>;
+  };
+  catalog_products: {
+    id: string;
+    slug: string;
+    name: string;
+    description: string;
+    price_amount: number;
+    rating_count: Generated<number>;
+    rating_sum: Generated<number>;
+    rating_average: GeneratedAlways<string>;
+    search: GeneratedAlways<string>;
+    version: Generated<number>;
+    created_at: Date;
+    updated_at: Date;
+    archived_at: Date | null;
+  };
+  catalog_variants: {
+    id: string;
+    product_id: string;
+    sku: string;
+    price_amount: number;
+    currency: string;
+    attributes: string;
+    position: number;
+    archived_at: Date | null;
+  };
+  catalog_product_categories: { product_id: string; category_id: string };
+};
+
+export type SortKey = 'price' | 'name' | 'createdAt' | 'rating' | 'relevance';
+export interface SortTerm {
+  key: SortKey;
+  desc: boolean;
+}
+
+export interface ProductFilter {
+  q?: string;
+  category?: string;
+  minPrice?: number;
+  maxPrice?: number;
+}
+
+export interface VariantRow {
+  id: string;
+  sku: string;
+  amount: number;
+  currency: string;
+  attributes: Record<string, unknown>;
+}
+
+export interface ProductRow {
+  id: string;
+  name: string;
+  slug: string;
+  description: string;
+  priceAmount: number;
+  ratingAverage: number;
+  ratingCount: number;
+  createdAt: Date;
+  updatedAt: Date;
+  archivedAt: Date | null;
+  version: number;
+  categories: string[];
+  variants: VariantRow[];
+  /** Full-text rank; present only when the query searched. */
+  rank?: number;
+}
+
+export interface NewVariant {
+  id: string;
+  sku: string;
+  priceAmount: number;
+  currency: string;
+  attributes: Record<string, unknown>;
+  position: number;
+}
+
+export interface CheckoutVariantRow {
+  variantId: string;
+  sku: string;
+  productId: string;
+  productName: string;
+  amount: number;
+  currency: string;
+  archived: boolean | number;
+}
+
+const tsQuery = (q: string) => sql`websearch_to_tsquery('english', ${q})`;
+
+/** The one projection of a product: its categories and live variants come in the same statement. */
+const productColumns = sql`p.id, p.name, p.slug, p.description, p.price_amount as "priceAmount",
+  p.rating_average::float8 as "ratingAverage", p.rating_count as "ratingCount",
+  p.created_at as "createdAt", p.updated_at as "updatedAt", p.archived_at as "archivedAt", p.version,
+  coalesce((select json_agg(c.slug order by c.slug) from catalog_product_categories pc
+    join catalog_categories c on c.id = pc.category_id where pc.product_id = p.id), '[]') as categories,
+  coalesce((select json_agg(json_build_object('id', v.id, 'sku', v.sku, 'amount', v.price_amount,
+    'currency', v.currency, 'attributes', v.attributes) order by v.position)
+    from catalog_variants v where v.product_id = p.id and v.archived_at is null), '[]') as variants`;
+
+function sortExpression(key: SortKey | 'id', q: string | undefined): RawBuilder<unknown> {
+  switch (key) {
+    case 'price':
+      return sql`p.price_amount`;
+    case 'name':
+      return sql`p.name`;
+    case 'createdAt':
+      return sql`p.created_at`;
+    case 'rating':
+      return sql`p.rating_average`;
+    case 'relevance':
+      return sql`ts_rank(p.search, ${tsQuery(q ?? '')})`;
+    case 'id':
+      return sql`p.id`;
+  }
+}
+
+function cursorValue(key: SortKey | 'id', value: unknown): RawBuilder<unknown> {
+  switch (key) {
+    case 'price':
+      return sql`${value}::bigint`;
+    case 'name':
+      return sql`${value}::text collate "C"`;
+    case 'createdAt':
+      return sql`${value}::timestamptz`;
+    case 'rating':
+      return sql`${value}::numeric`;
+    case 'relevance':
+      return sql`${value}::real`;
+    case 'id':
+      return sql`${value}::uuid`;
+  }
+}
+
+function filterConditions(filter: ProductFilter): RawBuilder<unknown>[] {
+  const conditions = [sql`p.archived_at is null`];
+  if (filter.q !== undefined) conditions.push(sql`p.search @@ ${tsQuery(filter.q)}`);
+  if (filter.minPrice !== undefined) conditions.push(sql`p.price_amount >= ${filter.minPrice}`);
+  if (filter.maxPrice !== undefined) conditions.push(sql`p.price_amount <= ${filter.maxPrice}`);
+  if (filter.category !== undefined) {
+    // The category and every category below it.
+    conditions.push(sql`p.id in (select pc.product_id from catalog_product_categories pc where pc.category_id in (
+      with recursive tree as (
+        select id from catalog_categories where slug = ${filter.category}
+        union all
+        select c.id from catalog_categories c join tree on c.parent_id = tree.id
+      ) select id from tree))`);
+  }
+  return conditions;
+}
+
+/**
+ * Rows after the cursor in the given order. With every key in one direction this is a row
+ * comparison the B-tree can seek to; mixed directions expand to (a > x) or (a = x and b < y) ….
+ */
+function afterCursor(terms: Array<{ key: SortKey | 'id'; desc: boolean }>, values: unknown[], q?: string) {
+  const expressions = terms.map((term) => sortExpression(term.key, q));
+  const params = terms.map((term, index) => cursorValue(term.key, values[index]));
+  if (terms.every((term) => term.desc === terms[0].desc)) {
+    const operator = terms[0].desc ? sql`<` : sql`>`;
+    return sql`(${sql.join(expressions)}) ${operator} (${sql.join(params)})`;
+  }
+  const alternatives = terms.map((term, index) => {
+    const equal = terms.slice(0, index).map((_, before) => sql`${expressions[before]} = ${params[before]}`);
+    const beyond = sql`${expressions[index]} ${term.desc ? sql`<` : sql`>`} ${params[index]}`;
+    return sql`(${sql.join([...equal, beyond], sql` and `)})`;
+  });
+  return sql`(${sql.join(alternatives, sql` or `)})`;
+}
+
+function parseRow(row: ProductRow): ProductRow {
+  // PGlite may return json columns as text; node-postgres parses them.
+  if (typeof row.categories === 'string') row.categories = JSON.parse(row.categories);
+  if (typeof row.variants === 'string') row.variants = JSON.parse(row.variants);
+  return row;
+}
+
+/** All SQL of the catalog module. Every function takes the executor: a pool or a transaction. */
+export const catalogStore = {
+  tables: (executor: Db): Kysely<CatalogTables> => executor.withTables<CatalogTables>(),
+
+  async listProducts(
+    executor: Db,
+    filter: ProductFilter,
+    sort: SortTerm[],
+    page: { after?: unknown[]; offset: number; limit: number },
+  ): Promise<ProductRow[]> {
+    const terms = [...sort, { key: 'id' as const, desc: sort[sort.length - 1].desc }];
+    const conditions = filterConditions(filter);
+    if (page.after) conditions.push(afterCursor(terms, page.after, filter.q));
+    const order = terms.map(
+      (term) => sql`${sortExpression(term.key, filter.q)} ${sql.raw(term.desc ? 'desc' : 'asc')}`,
+    );
+    const rank =
+      filter.q === undefined ? sql`` : sql`, ${sortExpression('relevance', filter.q)}::float8 as rank`;
+    const result = await sql<ProductRow>`select ${productColumns}${rank}
+      from catalog_products p where ${sql.join(conditions, sql` and `)}
+      order by ${sql.join(order)} limit ${page.limit} offset ${page.offset}`.execute(executor);
+    return result.rows.map(parseRow);
+  },
+
+  async countProducts(executor: Db, filter: ProductFilter): Promise<number> {
+    const result = await sql<{ total: number }>`select count(*)::int as total from catalog_products p
+      where ${sql.join(filterConditions(filter), sql` and `)}`.execute(executor);
+    return result.rows[0].total;
+  },
+
+  async productById(executor: Db, id: string, forUpdate = false): Promise<ProductRow | undefined> {
+    const lock = forUpdate ? sql` for update of p` : sql``;
+    const result = await sql<ProductRow>`select ${productColumns} from catalog_products p
+      where p.id = ${id}${lock}`.execute(executor);
+    return result.rows[0] && parseRow(result.rows[0]);
+  },
+
+  async productState(executor: Db, id: string): Promise<{ archived: boolean } | undefined> {
+    const row = await catalogStore
+      .tables(executor)
+      .selectFrom('catalog_products')
+      .select((eb) => eb('archived_at', 'is not', null).as('archived'))
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row && { archived: Boolean(row.archived) };
+  },
+
+  async isEmpty(executor: Db): Promise<boolean> {
+    const row = await catalogStore
+      .tables(executor)
+      .selectFrom('catalog_products')
+      .select('id')
+      .limit(1)
+      .execute();
+    return row.length === 0;
+  },
+
+  /** Inserts the product under `slug`, or does nothing when the slug is taken (returns false). */
+  async insertProduct(
+    executor: Db,
+    product: { id: string; slug: string; name: string; description: string; priceAmount: number; at: Date },
+  ): Promise<boolean> {
+    const inserted = await catalogStore
+      .tables(executor)
+      .insertInto('catalog_products')
+      .values({
+        id: product.id,
+        slug: product.slug,
+        name: product.name,
+        description: product.description,
+        price_amount: product.priceAmount,
+        created_at: product.at,
+        updated_at: product.at,
+      })
+      .onConflict((conflict) => conflict.column('slug').doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    return inserted !== undefined;
+  },
+
+  async slugsLike(executor: Db, base: string): Promise<string[]> {
+    const rows = await catalogStore
+      .tables(executor)
+      .selectFrom('catalog_products')
+      .select('slug')
+      .where((eb) => eb.or([eb('slug', '=', base), eb('slug', 'like', `${base}-%`)]))
+      .execute();
+    return rows.map((row) => row.slug);
+  },
+
+  async updateProduct(
+    executor: Db,
+    id: string,
+    fields: { name: string; description: string; priceAmount: number; at: Date },
+  ): Promise<void> {
+    await catalogStore
+      .tables(executor)
+      .updateTable('catalog_products')
+      .set((eb) => ({
+        name: fields.name,
+        description: fields.description,
+        price_amount: fields.priceAmount,
+        updated_at: fields.at,
+        version: eb('version', '+', 1),
+      }))
+      .where('id', '=', id)
+      .execute();
+  },
+
+  async archiveProduct(executor: Db, id: string, at: Date): Promise<void> {
+    await catalogStore
+      .tables(executor)
+      .updateTable('catalog_products')
+      .set((eb) => ({ archived_at: at, updated_at: at, version: eb('version', '+', 1) }))
+      .where('id', '=', id)
+      .execute();
+  },
+
+  async applyRating(executor: Db, productId: string, rating: number): Promise<boolean> {
+    const result = await catalogStore
+      .tables(executor)
+      .updateTable('catalog_products')
+      .set((eb) => ({ rating_sum: eb('rating_sum', '+', rating), rating_count: eb('rating_count', '+', 1) }))
+      .where('id', '=', productId)
+      .where('archived_at', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  },
+
+  /** Every variant of a product, archived ones too (a replacement may bring one back). */
+  variantsOf(executor: Db, productId: string) {
+    return catalogStore
+      .tables(executor)
+      .selectFrom('catalog_variants')
+      .select(['id', 'sku', 'archived_at as archivedAt'])
+      .where('product_id', '=', productId)
+      .execute();
+  },
+
+  async takenSkus(executor: Db, skus: string[], exceptProductId?: string): Promise<string[]> {
+    if (skus.length === 0) return [];
+    let query = catalogStore
+      .tables(executor)
+      .selectFrom('catalog_variants')
+      .select('sku')
+      .where('sku', 'in', skus);
+    if (exceptProductId) query = query.where('product_id', '<>', exceptProductId);
+    return (await query.execute()).map((row) => row.sku);
+  },
+
+  async insertVariants(executor: Db, productId: string, variants: NewVariant[]): Promise<void> {
+    if (variants.length === 0) return;
+    await catalogStore
+      .tables(executor)
+      .insertInto('catalog_variants')
+      .values(
+        variants.map((variant) => ({
+          id: variant.id,
+          product_id: productId,
+          sku: variant.sku,
+          price_amount: variant.priceAmount,
+          currency: variant.currency,
+          attributes: JSON.stringify(variant.attributes),
+          position: variant.position,
+        })),
+      )
+      .execute();
+  },
+
+  async updateVariant(executor: Db, variant: NewVariant): Promise<void> {
+    await catalogStore
+      .tables(executor)
+      .updateTable('catalog_variants')
+      .set({
+        sku: variant.sku,
+        price_amount: variant.priceAmount,
+        currency: variant.currency,
+        attributes: JSON.stringify(variant.attributes),
+        position: variant.position,
+        archived_at: null,
+      })
+      .where('id', '=', variant.id)
+      .execute();
+  },
+
+  async archiveVariants(executor: Db, ids: string[], at: Date): Promise<void> {
+    if (ids.length === 0) return;
+    await catalogStore
+      .tables(executor)
+      .updateTable('catalog_variants')
+      .set({ archived_at: at })
+      .where('id', 'in', ids)
+      .execute();
+  },
+
+  async setCategories(executor: Db, productId: string, categoryIds: string[]): Promise<void> {
+    const tables = catalogStore.tables(executor);
+    await tables.deleteFrom('catalog_product_categories').where('product_id', '=', productId).execute();
+    if (categoryIds.length === 0) return;
+    await tables
+      .insertInto('catalog_product_categories')
+      .values(categoryIds.map((categoryId) => ({ product_id: productId, category_id: categoryId })))
+      .execute();
+  },
+
+  categoriesBySlugs(executor: Db, slugs: string[]) {
+    if (slugs.length === 0) return Promise.resolve([]);
+    return catalogStore
+      .tables(executor)
+      .selectFrom('catalog_categories')
+      .select(['id', 'slug'])
+      .where('slug', 'in', slugs)
+      .execute();
+  },
+
+  listCategories(executor: Db) {
+    return catalogStore
+      .tables(executor)
+      .selectFrom('catalog_categories as c')
+      .leftJoin('catalog_categories as parent', 'parent.id', 'c.parent_id')
+      .select(['c.slug', 'c.name', 'parent.slug as parentSlug'])
+      .orderBy('c.slug')
+      .execute();
+  },
+
+  async insertCategory(
+    executor: Db,
+    category: { id: string; slug: string; name: string; parentId: string | null },
+  ): Promise<boolean> {
+    const inserted = await catalogStore
+      .tables(executor)
+      .insertInto('catalog_categories')
+      .values({ id: category.id, slug: category.slug, name: category.name, parent_id: category.parentId })
+      .onConflict((conflict) => conflict.column('slug').doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    return inserted !== undefined;
+  },
+
+  async variantsForCheckout(executor: Db, variantIds: readonly string[]): Promise<CheckoutVariantRow[]> {
+    if (variantIds.length === 0) return [];
+    return catalogStore
+      .tables(executor)
+      .selectFrom('catalog_variants as v')
+      .innerJoin('catalog_products as p', 'p.id', 'v.product_id')
+      .select((eb) => [
+        'v.id as variantId',
+        'v.sku',
+        'p.id as productId',
+        'p.name as productName',
+        'v.price_amount as amount',
+        'v.currency',
+        eb.or([eb('v.archived_at', 'is not', null), eb('p.archived_at', 'is not', null)]).as('archived'),
+      ])
+      .where('v.id', 'in', [...variantIds])
+      .execute();
+  },
+
+  /** Demo products already loaded: their SKUs start with the demo prefix. */
+  async countDemoProducts(executor: Db, skuPrefix: string): Promise<number> {
+    const result = await sql<{ total: number }>`select count(distinct product_id)::int as total
+      from catalog_variants where sku like ${`${skuPrefix}%`}`.execute(executor);
+    return result.rows[0].total;
+  },
+
+  /** Bulk load for the demo catalog: one statement per table over parallel arrays (unnest). */
+  async bulkInsert(
+    executor: Db,
+    rows: {
+      categories: Array<{ id: string; slug: string; name: string; parentId: string | null }>;
+      products: Array<{
+        id: string;
+        slug: string;
+        name: string;
+        description: string;
+        priceAmount: number;
+        at: Date;
+      }>;
+      variants: Array<NewVariant & { productId: string }>;
+      links: Array<{ productId: string; categoryId: string }>;
+    },
+  ): Promise<void> {
+    const { categories, products, variants, links } = rows;
+    if (categories.length > 0) {
+      await sql`insert into catalog_categories (id, slug, name, parent_id)
+        select * from unnest(${categories.map((c) => c.id)}::uuid[], ${categories.map((c) => c.slug)}::text[],
+          ${categories.map((c) => c.name)}::text[], ${categories.map((c) => c.parentId)}::uuid[])
+        on conflict (slug) do nothing`.execute(executor);
+    }
+    if (products.length > 0) {
+      await sql`insert into catalog_products (id, slug, name, description, price_amount, created_at, updated_at)
+        select id, slug, name, description, price, at, at from unnest(${products.map((p) => p.id)}::uuid[],
+          ${products.map((p) => p.slug)}::text[], ${products.map((p) => p.name)}::text[],
+          ${products.map((p) => p.description)}::text[], ${products.map((p) => p.priceAmount)}::bigint[],
+          ${products.map((p) => p.at.toISOString())}::timestamptz[]) as t(id, slug, name, description, price, at)`.execute(
+        executor,
+      );
+    }
+    if (variants.length > 0) {
+      await sql`insert into catalog_variants (id, product_id, sku, price_amount, currency, attributes, position)
+        select * from unnest(${variants.map((v) => v.id)}::uuid[], ${variants.map((v) => v.productId)}::uuid[],
+          ${variants.map((v) => v.sku)}::text[], ${variants.map((v) => v.priceAmount)}::bigint[],
+          ${variants.map((v) => v.currency)}::text[], ${variants.map((v) => JSON.stringify(v.attributes))}::jsonb[],
+          ${variants.map((v) => v.position)}::int[])`.execute(executor);
+    }
+    if (links.length > 0) {
+      await sql`insert into catalog_product_categories (product_id, category_id)
+        select * from unnest(${links.map((l) => l.productId)}::uuid[], ${links.map((l) => l.categoryId)}::uuid[])`.execute(
+        executor,
+      );
+    }
+  },
+
+  categoryIdsBySlug(executor: Db) {
+    return catalogStore.tables(executor).selectFrom('catalog_categories').select(['id', 'slug']).execute();
+  },
+};
