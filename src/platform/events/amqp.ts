@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
+import { runDetached } from '../context.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { type DispatchResult, type EventTransport, handleEvent, type Subscription } from './transport.ts';
@@ -239,7 +240,8 @@ export function createAmqpTransport(options: AmqpTransportOptions): EventTranspo
   function connect(): Promise<ChannelModel> {
     if (stopped) return Promise.reject(new Error('the message broker transport is stopped'));
     if (connection) return Promise.resolve(connection);
-    connecting ??= open().finally(() => {
+    // The connection's callbacks (consumers, reconnects) must not run in the caller's request context.
+    connecting ??= runDetached(open).finally(() => {
       connecting = undefined;
     });
     return connecting;

@@ -1,3 +1,4 @@
+import { runDetached } from '../context.ts';
 import { type Db, transact } from '../db/index.ts';
 import { uuidv7 } from '../ids.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -100,7 +101,7 @@ export function createEventBus(options: EventBusOptions) {
 
   function schedule(delayMs: number): void {
     timer = setTimeout(() => {
-      running = loop();
+      running = runDetached(loop);
     }, delayMs);
   }
 
@@ -200,7 +201,7 @@ export function createEventBus(options: EventBusOptions) {
       }
       if (parts.relay ?? true) {
         relaying = true;
-        running = loop();
+        running = runDetached(loop);
       }
     },
 
