@@ -49,6 +49,7 @@ export function createStream(deps: {
     routes: streamRoutes(hub, deps.verifier, {
       authTimeoutMs: 5_000,
       startFanout: () => deps.bus.startInstanceConsumers(),
+      metrics: deps.metrics,
     }),
   };
 }

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { WebSocket } from 'ws';
 import { type AccessTokenVerifier, bearerToken, type Principal } from '../../platform/http/auth.ts';
+import type { Metrics } from '../../platform/observability/metrics.ts';
 import { CLOSE, type SocketHub } from './hub.ts';
 
 const AUTH_MESSAGE = 'the first message must be {"type":"auth","token":"<access token>"}';
@@ -11,7 +12,7 @@ const AUTH_MESSAGE = 'the first message must be {"type":"auth","token":"<access 
 export function streamRoutes(
   hub: SocketHub,
   verifier: AccessTokenVerifier,
-  settings: { authTimeoutMs: number; startFanout: () => Promise<void> },
+  settings: { authTimeoutMs: number; startFanout: () => Promise<void>; metrics: Metrics },
 ) {
   function accept(socket: WebSocket, principal: Principal): void {
     hub.add(principal.id, socket);
@@ -62,6 +63,9 @@ export function streamRoutes(
         },
       },
       (socket, request) => {
+        // The upgrade hijacks the reply, so onResponse (which ends the in-flight count) never runs:
+        // the socket counts as in flight until it closes.
+        socket.once('close', () => settings.metrics.httpInFlight.dec());
         if (request.principal) accept(socket, request.principal);
         else awaitAuthMessage(socket);
       },

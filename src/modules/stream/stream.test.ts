@@ -169,6 +169,10 @@ describe.each(dbKinds)('order stream over WebSocket on %s', (kind) => {
     // The server sees its side close a moment later.
     while (hub.connectionCount() > 1) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(alive.readyState).toBe(WebSocket.OPEN);
+    // Only the live socket is still counted as an HTTP request in flight.
+    expect(await system.metrics.registry.getSingleMetricAsString('http_requests_in_flight')).toContain(
+      'http_requests_in_flight 1',
+    );
     expect(await system.metrics.registry.getSingleMetricAsString('stream_disconnects_total')).toContain(
       'stream_disconnects_total{reason="no_pong"} 1',
     );
