@@ -23,18 +23,25 @@ describe.each(dbKinds)('checkout on %s', (kind) => {
     const buyers = await Promise.all(Array.from({ length: 200 }, () => signIn(system)));
     for (const buyer of buyers)
       expect((await addToCart(system, buyer, variant.variantId)).statusCode).toBe(201);
-    const answers = await Promise.all(buyers.map((buyer) => checkout(system, buyer)));
-    const statuses = answers.map((answer) => answer.statusCode);
-    expect(statuses.filter((status) => status === 201)).toHaveLength(10);
-    expect(statuses.filter((status) => status === 409)).toHaveLength(190);
-    for (const answer of answers.filter((a) => a.statusCode === 409))
-      expect(answer.json().code).toBe('OUT_OF_STOCK');
-    for (const answer of answers.filter((a) => a.statusCode === 201)) {
-      expect(answer.json()).toMatchObject({
+    const answers = await Promise.all(
+      buyers.map(async (buyer) => ({ buyer, answer: await checkout(system, buyer) })),
+    );
+    // On a loaded machine a winner's payment may outlast the request's budget (202); it settles by itself.
+    const accepted = answers.filter(({ answer }) => answer.statusCode === 201 || answer.statusCode === 202);
+    const refused = answers.filter(({ answer }) => answer.statusCode === 409);
+    expect(accepted).toHaveLength(10);
+    expect(refused).toHaveLength(190);
+    for (const { answer } of refused) expect(answer.json().code).toBe('OUT_OF_STOCK');
+    for (const { answer, buyer } of accepted) {
+      expect(answer.headers.location).toBe(`/v1/orders/${answer.json().id}`);
+      const settled = await eventually(async () => {
+        const order = await orderOf(buyer, answer.json().id);
+        return order.status === 'pending' ? undefined : order;
+      }, 60_000);
+      expect(settled).toMatchObject({
         status: 'confirmed',
         payment: { status: 'captured', amount: { amount: 500 } },
       });
-      expect(answer.headers.location).toBe(`/v1/orders/${answer.json().id}`);
     }
     expect(await stockOf(system, staff, variant.sku)).toEqual({
       sku: variant.sku,

@@ -113,6 +113,67 @@ export function cartRoutes(service: CartService) {
       },
     );
 
+    app.post(
+      '/cart/promotions',
+      {
+        schema: {
+          ...common,
+          summary: 'Apply a promotion code',
+          body: Type.Object(
+            { code: Type.String({ minLength: 1, maxLength: 40 }) },
+            { additionalProperties: false },
+          ),
+          response: { 200: CartSchema, ...problems(400, 401, 409) },
+        },
+      },
+      async (request) => service.applyPromotion(request.principal!.id, request.body.code),
+    );
+
+    app.delete(
+      '/cart/promotions/:code',
+      {
+        schema: {
+          ...common,
+          summary: 'Remove the promotion code',
+          params: Type.Object({ code: Type.String({ minLength: 1, maxLength: 40 }) }),
+          response: { 204: Type.Null(), ...problems(401, 404) },
+        },
+      },
+      async (request, reply) => {
+        await service.removePromotion(request.principal!.id, request.params.code);
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.put(
+      '/cart/shipping-method',
+      {
+        schema: {
+          ...common,
+          summary: 'Choose the shipping method',
+          body: Type.Object({ shippingMethodId: Uuid }, { additionalProperties: false }),
+          response: { 200: CartSchema, ...problems(400, 401, 404, 409) },
+        },
+      },
+      async (request) => service.setShippingMethod(request.principal!.id, request.body.shippingMethodId),
+    );
+
+    app.post(
+      '/cart/currency',
+      {
+        schema: {
+          ...common,
+          summary: "Set the cart's currency",
+          body: Type.Object(
+            { currency: Type.String({ pattern: '^[A-Z]{3}$' }) },
+            { additionalProperties: false },
+          ),
+          response: { 200: CartSchema, ...problems(400, 401, 409) },
+        },
+      },
+      async (request) => service.setCurrency(request.principal!.id, request.body.currency),
+    );
+
     app.delete(
       '/cart',
       { schema: { ...common, summary: 'Empty the cart', response: { 204: Type.Null(), ...problems(401) } } },

@@ -212,6 +212,7 @@ export function createOrderingService(deps: {
           items,
           new Date(Date.now() + settings.reservationTtlSeconds * 1000),
         );
+        if (cart.promotion) await deps.pricing.redeem(tx, cart.promotion.code, orderId, principal.id);
         await deps.cart.clear(principal.id, tx);
         await deps.bus.append(tx, [
           orderEvent('order.created', {

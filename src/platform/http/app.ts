@@ -105,8 +105,16 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     enterContext(request.workContext);
     done();
   });
+  // Once closing, answers say `connection: close` so keep-alive clients (a proxy's upstream pool)
+  // let go after their last request; otherwise the server would wait for them until the deadline.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);
+    if (closing) reply.header('connection', 'close');
     return payload;
   });
   app.addHook('onResponse', async (request, reply) => {

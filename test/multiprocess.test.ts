@@ -1,0 +1,217 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, killAll, type RunningProcess, startCli, startEmporium } from './deploy/processes.ts';
+import { createTestDatabase, type TestDatabase } from './support/db.ts';
+import { ADDRESS, eventually } from './support/shop.ts';
+
+/**
+ * Invariants 1-4 across real processes on one PostgreSQL: several API servers sell the same
+ * stock, and a server killed in the middle of checkouts leaves nothing in between.
+ */
+describe.runIf(process.env.DATABASE_URL)('several server processes on one PostgreSQL', () => {
+  let database: TestDatabase;
+  let sandbox: RunningProcess;
+  let paymentsUrl: string;
+  const admin = { email: 'admin@multi.test', password: 'admin-password-1' };
+
+  beforeAll(async () => {
+    database = await createTestDatabase('postgres');
+    const port = await freePort();
+    sandbox = await startCli(
+      ['psp-sandbox', '--port', String(port)],
+      { LOG_LEVEL: 'silent' },
+      'listening on',
+    );
+    paymentsUrl = `http://127.0.0.1:${port}`;
+  });
+  afterAll(async () => {
+    await killAll();
+    await database.dispose();
+  });
+
+  const serverEnv = (extra: Record<string, string> = {}) => ({
+    DATABASE_URL: database.url!,
+    PAYMENTS_URL: paymentsUrl,
+    PAYMENTS_TIMEOUT_MS: '8000',
+    LOG_LEVEL: 'warn',
+    SEED_PRODUCTS: '0',
+    ARGON2_MEMORY_KIB: '1024',
+    ARGON2_TIME_COST: '1',
+    EMPORIUM_ADMIN_EMAIL: admin.email,
+    EMPORIUM_ADMIN_PASSWORD: admin.password,
+    RECOVERY_INTERVAL_MS: '300',
+    ...extra,
+  });
+
+  async function start(role: string, extra?: Record<string, string>) {
+    const port = await freePort();
+    const process = await startEmporium(port, role, serverEnv(extra));
+    return { process, url: `http://127.0.0.1:${port}` };
+  }
+
+  async function call(
+    base: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) {
+    const response = await fetch(base + path, {
+      method,
+      headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : undefined };
+  }
+
+  async function signUp(base: string) {
+    const registered = await call(base, 'POST', '/v1/auth/register', {
+      email: `buyer-${randomUUID()}@multi.test`,
+      password: 'long enough password',
+      name: 'Buyer',
+    });
+    return { authorization: `Bearer ${registered.body.accessToken}` };
+  }
+
+  async function newProduct(base: string, stock: number) {
+    const login = await call(base, 'POST', '/v1/auth/login', admin);
+    const staff = { authorization: `Bearer ${login.body.accessToken}` };
+    const sku = `MP-${randomUUID().slice(0, 12)}`;
+    const created = await call(
+      base,
+      'POST',
+      '/v1/products',
+      { name: `Contested ${sku}`, variants: [{ sku, price: { amount: 900, currency: 'EUR' }, stock }] },
+      staff,
+    );
+    expect(created.status).toBe(201);
+    return { variantId: created.body.variants[0].id as string, sku, staff };
+  }
+
+  async function ordersOf(variantSku: string) {
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      const orders = await client.query<{ id: string; status: string }>(
+        `select o.id, o.status from orders o join order_items i on i.order_id = o.id where i.sku = $1`,
+        [variantSku],
+      );
+      const stock = await client.query<{ on_hand: number; reserved: number }>(
+        'select on_hand, reserved from inventory_items where sku = $1',
+        [variantSku],
+      );
+      return { orders: orders.rows, stock: stock.rows[0] };
+    } finally {
+      await client.end();
+    }
+  }
+
+  it('three API processes sell 10 units to 60 racing buyers: exactly 10 orders confirmed', async () => {
+    const servers = await Promise.all([start('all'), start('api'), start('api')]);
+    const urls = servers.map((server) => server.url);
+    const product = await newProduct(urls[0], 10);
+    const buyers = await Promise.all(Array.from({ length: 60 }, (_, index) => signUp(urls[index % 3])));
+    for (const [index, buyer] of buyers.entries()) {
+      const added = await call(
+        urls[index % 3],
+        'POST',
+        '/v1/cart/items',
+        { variantId: product.variantId, quantity: 1 },
+        buyer,
+      );
+      expect(added.status).toBe(201);
+    }
+    const answers = await Promise.all(
+      buyers.map((buyer, index) =>
+        call(
+          urls[index % 3],
+          'POST',
+          '/v1/orders',
+          { shippingAddress: ADDRESS, payment: { token: 'tok_visa' } },
+          {
+            ...buyer,
+            'idempotency-key': randomUUID(),
+          },
+        ),
+      ),
+    );
+    const statuses = answers.map((answer) => answer.status);
+    expect(statuses.filter((status) => status === 201 || status === 202)).toHaveLength(10);
+    expect(statuses.filter((status) => status === 409)).toHaveLength(50);
+    const settled = await eventually(async () => {
+      const state = await ordersOf(product.sku);
+      return state.orders.some((order) => order.status === 'pending') ? undefined : state;
+    }, 60_000);
+    expect(settled.orders.filter((order) => order.status === 'confirmed')).toHaveLength(10);
+    expect(settled.stock).toEqual({ on_hand: 0, reserved: 0 });
+    for (const server of servers) server.process.child.kill('SIGKILL');
+  });
+
+  it('a server killed mid-checkout leaves every order confirmed or cancelled and no stock held', async () => {
+    // A slow provider keeps checkouts in flight when the server dies.
+    await fetch(`${paymentsUrl}/v1/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ latencyMs: 1500 }),
+    });
+    const doomed = await start('all', { REQUEST_TIMEOUT_MS: '3000' });
+    const product = await newProduct(doomed.url, 20);
+    const buyers = await Promise.all(Array.from({ length: 8 }, () => signUp(doomed.url)));
+    for (const buyer of buyers) {
+      await call(doomed.url, 'POST', '/v1/cart/items', { variantId: product.variantId, quantity: 2 }, buyer);
+    }
+    const inFlight = buyers.map((buyer) =>
+      call(
+        doomed.url,
+        'POST',
+        '/v1/orders',
+        { shippingAddress: ADDRESS, payment: { token: 'tok_visa' } },
+        {
+          ...buyer,
+          'idempotency-key': randomUUID(),
+        },
+      ).catch((error: Error) => ({ status: 0, body: error.message })),
+    );
+    await eventually(
+      async () => ((await ordersOf(product.sku)).orders.length >= 4 ? true : undefined),
+      20_000,
+      20,
+    );
+    doomed.process.child.kill('SIGKILL');
+    await Promise.all(inFlight);
+    const left = await ordersOf(product.sku);
+    expect(left.orders.length).toBeGreaterThan(0);
+
+    await fetch(`${paymentsUrl}/v1/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ latencyMs: 0 }),
+    });
+    const survivor = await start('worker', { REQUEST_TIMEOUT_MS: '3000' });
+    const settled = await eventually(
+      async () => {
+        const state = await ordersOf(product.sku);
+        return state.orders.some((order) => order.status === 'pending') ? undefined : state;
+      },
+      60_000,
+      250,
+    );
+    for (const order of settled.orders) expect(['confirmed', 'cancelled']).toContain(order.status);
+    const sold = settled.orders.filter((order) => order.status === 'confirmed').length * 2;
+    expect(settled.stock).toEqual({ on_hand: 20 - sold, reserved: 0 });
+
+    // Money: each confirmed order captured exactly once, nothing captured for a cancelled one.
+    const ledger = (await (await fetch(`${paymentsUrl}/v1/ledger`)).json()) as Array<{
+      kind: string;
+      reference: string;
+      amount: number;
+    }>;
+    for (const order of settled.orders) {
+      const captures = ledger.filter((entry) => entry.reference === order.id && entry.kind === 'capture');
+      expect(captures).toHaveLength(order.status === 'confirmed' ? 1 : 0);
+    }
+    survivor.process.child.kill('SIGKILL');
+  });
+});
