@@ -18,7 +18,14 @@ export interface Config {
   /** ISO 4217 code of the store's default currency: every variant's `price` is in it. */
   storeCurrency: string;
   rateLimitPerMinute: number;
+  /** Proxy hops in front of the app whose X-Forwarded-For is believed (0: none; the socket address counts). */
+  trustProxy: number;
   loginLimitPerMinute: number;
+  /** Redis for the shared cache and rate limits across instances; in-process when unset. */
+  redisUrl: string | undefined;
+  oidcProviders: OidcProviderConfig[];
+  /** Lets OpenID Connect run over plain http, for loopback test providers only. */
+  oidcAllowInsecureRequests: boolean;
   jwtIssuer: string;
   jwtAudience: string;
   accessTokenTtlSeconds: number;
@@ -45,6 +52,15 @@ export interface Config {
   webhookTimeoutMs: number;
   /** How often stream sockets are pinged; one that has not answered the last ping is dropped. */
   streamHeartbeatMs: number;
+}
+
+/** One "Sign in with <provider>" OpenID Connect client, from OIDC_PROVIDERS. */
+export interface OidcProviderConfig {
+  name: string;
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  redirectUri: string;
 }
 
 /** Raised for a configuration value that cannot be used; the message names the variable. */
@@ -103,6 +119,69 @@ function currency(env: Env, name: string, fallback: string): string {
   return raw;
 }
 
+const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '[::1]'];
+
+function flag(env: Env, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return false;
+  if (raw !== 'true' && raw !== 'false') throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+  return raw === 'true';
+}
+
+/**
+ * OIDC_PROVIDERS is a JSON object keyed by provider name:
+ * {"google": {"issuer": "https://accounts.google.com", "clientId": "…", "clientSecret": "…",
+ *  "redirectUri": "https://shop.example/v1/auth/oidc/google/callback"}}.
+ * Issuers must use https; http is accepted only for loopback hosts with OIDC_ALLOW_INSECURE_REQUESTS.
+ */
+function oidcProviders(env: Env, allowInsecure: boolean): OidcProviderConfig[] {
+  const raw = env.OIDC_PROVIDERS;
+  if (raw === undefined || raw.trim() === '') return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('OIDC_PROVIDERS must be a JSON object');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError('OIDC_PROVIDERS must be a JSON object keyed by provider name');
+  }
+  return Object.entries(parsed).map(([name, value]) => {
+    if (!/^[a-z0-9-]{1,40}$/.test(name)) {
+      throw new ConfigError(`OIDC_PROVIDERS names must be lower-case letters, digits or -, got "${name}"`);
+    }
+    const entry = (value ?? {}) as Record<string, unknown>;
+    const field = (key: string): string => {
+      if (typeof entry[key] !== 'string' || entry[key] === '') {
+        throw new ConfigError(`OIDC_PROVIDERS.${name}.${key} must be a non-empty string`);
+      }
+      return entry[key];
+    };
+    const provider = {
+      name,
+      issuer: field('issuer'),
+      clientId: field('clientId'),
+      clientSecret: field('clientSecret'),
+      redirectUri: field('redirectUri'),
+    };
+    for (const key of ['issuer', 'redirectUri'] as const) {
+      let address: URL;
+      try {
+        address = new URL(provider[key]);
+      } catch {
+        throw new ConfigError(`OIDC_PROVIDERS.${name}.${key} must be a URL`);
+      }
+      const insecureAllowed = allowInsecure && LOOPBACK_HOSTS.includes(address.hostname);
+      if (address.protocol !== 'https:' && !(address.protocol === 'http:' && insecureAllowed)) {
+        throw new ConfigError(
+          `OIDC_PROVIDERS.${name}.${key} must use https (http only for loopback with OIDC_ALLOW_INSECURE_REQUESTS=true)`,
+        );
+      }
+    }
+    return provider;
+  });
+}
+
 /** Reads and validates every setting once; nothing else in the code reads process.env. */
 export function loadConfig(env: Env = process.env): Config {
   const adminEmail = env.EMPORIUM_ADMIN_EMAIL || undefined;
@@ -122,6 +201,7 @@ export function loadConfig(env: Env = process.env): Config {
       throw new ConfigError(`CORS_ORIGINS entries must look like https://host[:port], got "${origin}"`);
     }
   }
+  const oidcAllowInsecureRequests = flag(env, 'OIDC_ALLOW_INSECURE_REQUESTS');
   return {
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: env.HOST || '127.0.0.1',
@@ -137,7 +217,11 @@ export function loadConfig(env: Env = process.env): Config {
     seedProducts: integer(env, 'SEED_PRODUCTS', 1000, 0, 1_000_000),
     storeCurrency: currency(env, 'STORE_CURRENCY', 'EUR'),
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 100_000, 1, 10_000_000),
+    trustProxy: integer(env, 'TRUST_PROXY', 0, 0, 10),
     loginLimitPerMinute: integer(env, 'LOGIN_LIMIT_PER_MINUTE', 10, 1, 100_000),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    oidcProviders: oidcProviders(env, oidcAllowInsecureRequests),
+    oidcAllowInsecureRequests,
     jwtIssuer: env.JWT_ISSUER || 'https://emporium.local',
     jwtAudience: env.JWT_AUDIENCE || 'emporium-api',
     accessTokenTtlSeconds: integer(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 10, 86_400),

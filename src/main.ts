@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, type Config, loadConfig } from './config.ts';
 import { migrate, openDatabase } from './platform/db/index.ts';
+import { DomainError } from './platform/errors.ts';
 import { createLogger } from './platform/observability/logger.ts';
 import { startSandbox } from './modules/payments/index.ts';
 import { createSystem } from './system.ts';
@@ -200,6 +201,7 @@ async function runUsers(config: Config, args: string[]): Promise<void> {
   if (!values.email || !values.password) fail(`--email and --password are required\n\n${HELP.users}`);
   const logger = createLogger(config.logLevel);
   const system = await createSystem(config, logger);
+  let refused: DomainError | undefined;
   try {
     const identity = system.modules.find((module) => module.name === 'identity') as
       | {
@@ -219,9 +221,14 @@ async function runUsers(config: Config, args: string[]): Promise<void> {
       role: String(values.role ?? 'customer'),
     });
     process.stdout.write(`created user ${user.id} (${values.email}, ${values.role ?? 'customer'})\n`);
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    refused = error;
   } finally {
     await system.close();
   }
+  // A refused input (bad role, short password, taken email) is the operator's to fix: say so plainly.
+  if (refused) fail(`cannot create the user: ${refused.message}`);
 }
 
 if (import.meta.main) {

@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
+import { createMemoryCache } from './platform/cache/index.ts';
+import { openRedisCache } from './platform/cache/redis.ts';
 import { type Database, migrate, openDatabase } from './platform/db/index.ts';
 import { createHttpApp } from './platform/http/app.ts';
 import type { EventBus } from './platform/events/index.ts';
@@ -41,6 +43,8 @@ export async function createSystem(
     if (report.applied.length > 0) logger.info({ applied: report.applied }, 'migrations applied');
   }
   const metrics = createMetrics();
+  const shared = config.redisUrl ? await openRedisCache(database.db, config.redisUrl) : undefined;
+  const cache = shared?.cache ?? createMemoryCache();
   const {
     list: modules,
     verifier,
@@ -51,8 +55,10 @@ export async function createSystem(
     db: database.db,
     logger,
     metrics,
+    cache,
   });
   const readiness: Record<string, () => Promise<void>> = { database: () => database.ping() };
+  if (shared) readiness.cache = shared.ping;
   for (const module of modules) if (module.ready) readiness[module.name] = module.ready;
   const app = await createHttpApp({ config, logger, metrics, readiness, modules, verifier });
   let workersStarted = false;
@@ -72,6 +78,7 @@ export async function createSystem(
       await app.close();
       if (workersStarted) for (const module of [...modules].reverse()) await module.stop?.();
       for (const module of [...modules].reverse()) await module.close?.();
+      await shared?.close();
       if (!options.database) await database.close();
     },
   };

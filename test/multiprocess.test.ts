@@ -34,7 +34,8 @@ describe.runIf(process.env.DATABASE_URL)('several server processes on one Postgr
     DATABASE_URL: database.url!,
     PAYMENTS_URL: paymentsUrl,
     PAYMENTS_TIMEOUT_MS: '8000',
-    LOG_LEVEL: 'warn',
+    // The readiness line ("ready in") is logged at info.
+    LOG_LEVEL: 'info',
     SEED_PRODUCTS: '0',
     ARGON2_MEMORY_KIB: '1024',
     ARGON2_TIME_COST: '1',
@@ -108,7 +109,9 @@ describe.runIf(process.env.DATABASE_URL)('several server processes on one Postgr
     }
   }
 
-  it('three API processes sell 10 units to 60 racing buyers: exactly 10 orders confirmed', async () => {
+  it('three API processes sell 10 units to 60 racing buyers: exactly 10 orders confirmed', {
+    timeout: 300_000,
+  }, async () => {
     const servers = await Promise.all([start('all'), start('api'), start('api')]);
     const urls = servers.map((server) => server.url);
     const product = await newProduct(urls[0], 10);
@@ -149,7 +152,9 @@ describe.runIf(process.env.DATABASE_URL)('several server processes on one Postgr
     for (const server of servers) server.process.child.kill('SIGKILL');
   });
 
-  it('a server killed mid-checkout leaves every order confirmed or cancelled and no stock held', async () => {
+  it('a server killed mid-checkout leaves every order confirmed or cancelled and no stock held', {
+    timeout: 300_000,
+  }, async () => {
     // A slow provider keeps checkouts in flight when the server dies.
     await fetch(`${paymentsUrl}/v1/faults`, {
       method: 'POST',
@@ -182,7 +187,8 @@ describe.runIf(process.env.DATABASE_URL)('several server processes on one Postgr
     doomed.process.child.kill('SIGKILL');
     await Promise.all(inFlight);
     const left = await ordersOf(product.sku);
-    expect(left.orders.length).toBeGreaterThan(0);
+    // The kill really caught checkouts in the middle of their saga.
+    expect(left.orders.some((order) => order.status === 'pending')).toBe(true);
 
     await fetch(`${paymentsUrl}/v1/faults`, {
       method: 'POST',
@@ -203,11 +209,9 @@ describe.runIf(process.env.DATABASE_URL)('several server processes on one Postgr
     expect(settled.stock).toEqual({ on_hand: 20 - sold, reserved: 0 });
 
     // Money: each confirmed order captured exactly once, nothing captured for a cancelled one.
-    const ledger = (await (await fetch(`${paymentsUrl}/v1/ledger`)).json()) as Array<{
-      kind: string;
-      reference: string;
-      amount: number;
-    }>;
+    const { entries: ledger } = (await (await fetch(`${paymentsUrl}/v1/ledger`)).json()) as {
+      entries: Array<{ kind: string; reference: string; amount: number }>;
+    };
     for (const order of settled.orders) {
       const captures = ledger.filter((entry) => entry.reference === order.id && entry.kind === 'capture');
       expect(captures).toHaveLength(order.status === 'confirmed' ? 1 : 0);

@@ -1,4 +1,5 @@
 import type { Config } from '../config.ts';
+import type { Cache } from '../platform/cache/index.ts';
 import type { Database, Db } from '../platform/db/index.ts';
 import { createAmqpTransport, createEventBus, type EventBus } from '../platform/events/index.ts';
 import type { AccessTokenVerifier } from '../platform/http/auth.ts';
@@ -25,6 +26,8 @@ export interface ModuleDeps {
   db: Db;
   logger: Logger;
   metrics: Metrics;
+  /** Shared cache: Redis when REDIS_URL is set, in-process otherwise. */
+  cache: Cache;
 }
 
 export interface Modules {

@@ -373,4 +373,62 @@ describe.each(dbKinds)('catalog on %s', (kind) => {
     expect(metrics).toMatch(/catalog_cache_lookups_total\{cache="product",result="hit"\} [1-9]/);
     expect(metrics).toMatch(/catalog_cache_lookups_total\{cache="product",result="miss"\} [1-9]/);
   });
+  it('replays a create retried with the same Idempotency-Key instead of making a second product', async () => {
+    const body = simpleProduct('Idempotent Stool');
+    const headers = { ...staff.headers, 'idempotency-key': `create-${uuidv7()}` };
+    const first = await inject({ method: 'POST', url: '/v1/products', headers, payload: body });
+    expect(first.statusCode, first.body).toBe(201);
+    const again = await inject({ method: 'POST', url: '/v1/products', headers, payload: body });
+    expect(again.statusCode).toBe(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json().id).toBe(first.json().id);
+    expect(again.headers.location).toBe(first.headers.location);
+    const other = await inject({
+      method: 'POST',
+      url: '/v1/products',
+      headers,
+      payload: simpleProduct('Other Stool'),
+    });
+    expect(other.statusCode).toBe(422);
+    const found = await inject({ method: 'GET', url: '/v1/products?q=idempotent%20stool' });
+    expect(found.json().total).toBe(1);
+  });
+
+  it('reads a category by slug, and answers its creation with a Location', async () => {
+    const created = await inject({
+      method: 'POST',
+      url: '/v1/categories',
+      headers: staff.headers,
+      payload: { slug: 'polo-shirts', name: 'Polo shirts', parentSlug: 'shirts' },
+    });
+    expect(created.headers.location).toBe('/v1/categories/polo-shirts');
+    const read = await inject({ method: 'GET', url: '/v1/categories/polo-shirts' });
+    expect(read.json()).toEqual({ slug: 'polo-shirts', name: 'Polo shirts', parentSlug: 'shirts' });
+    expect((await inject({ method: 'GET', url: '/v1/categories/absent' })).statusCode).toBe(404);
+  });
+  it('lets exactly one of two concurrent writers with the same If-Match win; the other gets 412', async () => {
+    const created = await createProduct(simpleProduct('Contested Desk'));
+    const url = `/v1/products/${created.json().id}`;
+    const headers = {
+      ...staff.headers,
+      'if-match': created.headers.etag as string,
+      'content-type': 'application/merge-patch+json',
+    };
+    const results = await Promise.all(
+      ['Desk by Ann', 'Desk by Bob'].map((name) =>
+        inject({ method: 'PATCH', url, headers, payload: JSON.stringify({ name }) }),
+      ),
+    );
+    expect(results.map((result) => result.statusCode).sort()).toEqual([200, 412]);
+    const winner = results.find((result) => result.statusCode === 200)!.json().name;
+    expect((await inject({ method: 'GET', url })).json().name).toBe(winner);
+  });
+
+  it('gives concurrent creates of one name distinct slugs', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 4 }, () => createProduct(simpleProduct('Popular Name'))),
+    );
+    const slugs = responses.map((response) => response.json().slug).sort();
+    expect(slugs).toEqual(['popular-name', 'popular-name-2', 'popular-name-3', 'popular-name-4']);
+  });
 });

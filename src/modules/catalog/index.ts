@@ -1,6 +1,5 @@
 import type { Config } from '../../config.ts';
 import type { Cache } from '../../platform/cache/index.ts';
-import { createMemoryCache } from '../../platform/cache/index.ts';
 import type { Db } from '../../platform/db/index.ts';
 import type { AppModule } from '../../platform/module.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
@@ -27,18 +26,19 @@ export interface CatalogModule extends AppModule {
 }
 
 export async function createCatalog(deps: {
-  config: Pick<Config, 'seedProducts' | 'storeCurrency'>;
+  config: Pick<Config, 'seedProducts' | 'storeCurrency' | 'requestTimeoutMs'>;
   db: Db;
   logger: Logger;
   metrics: Metrics;
   inventory: InventoryModule;
-  cache?: Cache;
+  cache: Cache;
 }): Promise<CatalogModule> {
   const service = createCatalogService({
     db: deps.db,
-    cache: deps.cache ?? createMemoryCache(),
+    cache: deps.cache,
     inventory: deps.inventory,
     metrics: deps.metrics,
+    logger: deps.logger,
     storeCurrency: deps.config.storeCurrency,
   });
   const seed = async (count: number) => {
@@ -60,6 +60,6 @@ export async function createCatalog(deps: {
     isLive: service.isLive,
     exists: service.exists,
     seed,
-    routes: catalogRoutes(service),
+    routes: catalogRoutes(service, { db: deps.db, idempotencyLockMs: deps.config.requestTimeoutMs + 5_000 }),
   };
 }

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signIn } from '../../../test/support/auth.ts';
 import { createTestDatabase, dbKinds, type TestDatabase } from '../../../test/support/db.ts';
+import { createTestSystem } from '../../../test/support/system.ts';
 import { createRedisCache } from '../../platform/cache/redis.ts';
 import { createLogger } from '../../platform/observability/logger.ts';
 import { createMetrics } from '../../platform/observability/metrics.ts';
@@ -18,17 +20,18 @@ describe.runIf(redisUrl).each(dbKinds)('catalog over a shared Redis cache on %s'
   let second: CatalogModule;
   const namespace = `emporium-test:${randomUUID()}:`;
 
-  const instance = () => {
+  const instance = (metrics = createMetrics()) => {
     const client = new Redis(redisUrl as string, { maxRetriesPerRequest: 1 });
     clients.push(client);
-    return createCatalog({
-      config: { seedProducts: 0, storeCurrency: 'EUR' },
+    const catalog = createCatalog({
+      config: { seedProducts: 0, storeCurrency: 'EUR', requestTimeoutMs: 5000 },
       db: database.db,
       logger: createLogger('silent'),
-      metrics: createMetrics(),
+      metrics,
       inventory: createInventory({ db: database.db }),
       cache: createRedisCache(client, namespace),
     });
+    return catalog;
   };
 
   beforeAll(async () => {
@@ -37,7 +40,7 @@ describe.runIf(redisUrl).each(dbKinds)('catalog over a shared Redis cache on %s'
     second = await instance();
   });
   afterAll(async () => {
-    for (const client of clients) await client.quit();
+    for (const client of clients) if (client.status === 'ready') await client.quit();
     await database.dispose();
   });
 
@@ -59,5 +62,74 @@ describe.runIf(redisUrl).each(dbKinds)('catalog over a shared Redis cache on %s'
     expect(JSON.parse((await second.service.list({ page: 1, size: 10 })).body).items[0].name).toBe(
       'Renamed Lamp',
     );
+  });
+  it('keeps answering from the database, and accepting writes, when Redis fails', async () => {
+    const metrics = createMetrics();
+    const catalog = await instance(metrics);
+    const client = clients[clients.length - 1];
+    const id = await catalog.service.create({
+      name: 'Resilient Lamp',
+      variants: [
+        { sku: `RC-${randomUUID().slice(0, 8)}`, price: { amount: 900, currency: 'EUR' }, stock: 1 },
+      ],
+    });
+    client.disconnect();
+    const read = await catalog.service.get(id);
+    expect(JSON.parse(read.body).name).toBe('Resilient Lamp');
+    await catalog.service.patch(id, { name: 'Still Resilient' }, read.etag);
+    expect(JSON.parse((await catalog.service.get(id)).body).name).toBe('Still Resilient');
+    expect(await metrics.registry.getSingleMetricAsString('catalog_cache_errors_total')).toMatch(
+      /operation="get"\} [1-9]/,
+    );
+  });
+
+  it('is what the whole system uses when REDIS_URL is set', async () => {
+    const system = await createTestSystem(kind, { REDIS_URL: redisUrl as string });
+    try {
+      const staff = await signIn(system, 'staff');
+      const created = await system.app.inject({
+        method: 'POST',
+        url: '/v1/products',
+        headers: staff.headers,
+        payload: {
+          name: 'System Lamp',
+          variants: [{ sku: `RS-${randomUUID().slice(0, 8)}`, price: { amount: 900, currency: 'EUR' } }],
+        },
+      });
+      const url = `/v1/products/${created.json().id}`;
+      await system.app.inject({ method: 'GET', url });
+      expect((await system.app.inject({ method: 'GET', url })).json().name).toBe('System Lamp');
+      const metrics = (await system.app.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(metrics).toMatch(/catalog_cache_lookups_total\{cache="product",result="hit"\} [1-9]/);
+      expect(metrics).not.toMatch(/catalog_cache_errors_total\{/);
+    } finally {
+      await system.dispose();
+    }
+  });
+});
+
+describe.each(dbKinds)('catalog with REDIS_URL set but Redis unreachable, on %s', (kind) => {
+  it('starts, serves reads and writes from the database, and reports the cache not ready', async () => {
+    const system = await createTestSystem(kind, { REDIS_URL: 'redis://127.0.0.1:1' });
+    try {
+      const staff = await signIn(system, 'staff');
+      const created = await system.app.inject({
+        method: 'POST',
+        url: '/v1/products',
+        headers: staff.headers,
+        payload: {
+          name: 'Offline Lamp',
+          variants: [{ sku: `RD-${randomUUID().slice(0, 8)}`, price: { amount: 500, currency: 'EUR' } }],
+        },
+      });
+      expect(created.statusCode).toBe(201);
+      const read = await system.app.inject({ method: 'GET', url: `/v1/products/${created.json().id}` });
+      expect(read.json().name).toBe('Offline Lamp');
+      const ready = await system.app.inject({ method: 'GET', url: '/readyz' });
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json().checks).toMatchObject({ database: 'ok', cache: expect.stringMatching(/^failing/) });
+    } finally {
+      await system.dispose();
+    }
   });
 });

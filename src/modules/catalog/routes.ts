@@ -1,7 +1,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Type } from 'typebox';
+import { type Static, Type } from 'typebox';
+import type { Db } from '../../platform/db/index.ts';
 import { DomainError } from '../../platform/errors.ts';
+import { parseIdempotencyKey, requestFingerprint, runIdempotent } from '../../platform/http/idempotency.ts';
 import { IdParams, problems } from '../../platform/http/schemas.ts';
 import { entityTags } from './render.ts';
 import {
@@ -51,8 +53,9 @@ function header(request: FastifyRequest, name: string): string | undefined {
  */
 function sendRendered(request: FastifyRequest, reply: FastifyReply, rendered: Rendered, status = 200) {
   reply.header('etag', rendered.etag);
-  reply.header('vary', 'Authorization, Accept-Encoding');
-  if (request.method === 'GET') {
+  const vary = reply.getHeader('vary');
+  reply.header('vary', vary ? `${vary}, Authorization, Accept-Encoding` : 'Authorization, Accept-Encoding');
+  if (request.method === 'GET' || request.method === 'HEAD') {
     reply.header('cache-control', request.headers.authorization ? 'private, no-cache' : ANONYMOUS_CACHING);
     const ifNoneMatch = header(request, 'if-none-match');
     if (ifNoneMatch && entityTags(ifNoneMatch).some((tag) => tag === '*' || tag === rendered.etag)) {
@@ -64,7 +67,7 @@ function sendRendered(request: FastifyRequest, reply: FastifyReply, rendered: Re
   return reply.code(status).type('application/json; charset=utf-8').send(rendered.body);
 }
 
-export function catalogRoutes(service: CatalogService) {
+export function catalogRoutes(service: CatalogService, deps: { db: Db; idempotencyLockMs: number }) {
   return (scope: FastifyInstance) => {
     const app = scope.withTypeProvider<TypeBoxTypeProvider>();
     const tags = ['catalog'];
@@ -107,15 +110,37 @@ export function catalogRoutes(service: CatalogService) {
         preHandler: staff,
         schema: {
           ...secured,
-          summary: 'Create a product with its variants (and their initial stock)',
+          summary: 'Create a product with its variants (and their initial stock); Idempotency-Key honoured',
+          headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String()) }),
           body: ProductInput,
-          response: { 201: ProductSchema, ...problems(400, 401, 403, 409) },
+          response: { 201: ProductSchema, ...problems(400, 401, 403, 409, 422) },
         },
       },
       async (request, reply) => {
-        const id = await service.create(request.body);
-        reply.header('location', `/v1/products/${id}`);
-        return sendRendered(request, reply, await service.get(id), 201);
+        const key = parseIdempotencyKey(request.headers['idempotency-key'], false);
+        if (key === undefined) {
+          const id = await service.create(request.body);
+          reply.header('location', `/v1/products/${id}`);
+          return sendRendered(request, reply, await service.get(id), 201);
+        }
+        // A retried create with the same key answers the product it made the first time.
+        const result = await runIdempotent(
+          deps.db,
+          {
+            scope: `products:${request.principal!.id}`,
+            key,
+            fingerprint: requestFingerprint('POST', '/v1/products', request.body),
+            lockMs: deps.idempotencyLockMs,
+          },
+          async () => {
+            const id = await service.create(request.body);
+            return { status: 201, body: JSON.parse((await service.get(id)).body) };
+          },
+        );
+        const product = result.body as Static<typeof ProductSchema>;
+        reply.code(201).header('location', `/v1/products/${product.id}`).header('cache-control', 'no-store');
+        if (result.replayed) reply.header('idempotent-replayed', 'true');
+        return product;
       },
     );
 
@@ -206,7 +231,26 @@ export function catalogRoutes(service: CatalogService) {
           response: { 201: CategorySchema, ...problems(400, 401, 403, 409) },
         },
       },
-      async (request, reply) => reply.code(201).send(await service.createCategory(request.body)),
+      async (request, reply) => {
+        const category = await service.createCategory(request.body);
+        return reply.code(201).header('location', `/v1/categories/${category.slug}`).send(category);
+      },
+    );
+
+    app.get(
+      '/categories/:slug',
+      {
+        schema: {
+          tags,
+          summary: 'A category by slug',
+          params: Type.Object({ slug: Type.String({ maxLength: 80 }) }),
+          response: { 200: CategorySchema, ...problems(404) },
+        },
+      },
+      async (request, reply) => {
+        reply.header('cache-control', ANONYMOUS_CACHING);
+        return service.category(request.params.slug);
+      },
     );
   };
 }

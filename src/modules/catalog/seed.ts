@@ -408,6 +408,8 @@ export async function seedCatalog(
 ): Promise<number> {
   return transact(db, async (tx) => {
     await sql`select pg_advisory_xact_lock(${SEED_LOCK_KEY})`.execute(tx);
+    // New search entries queue in the GIN index's pending list and are merged in fewer, larger steps.
+    await sql`set local gin_pending_list_limit = '64MB'`.execute(tx);
     const existing = await store.countDemoProducts(tx, DEMO_SKU_PREFIX);
     if (existing >= count) return 0;
     const categories = TREE.flatMap((top) => [

@@ -5,6 +5,7 @@ import { type Db, transact } from '../../platform/db/index.ts';
 import { badRequest, conflict, DomainError, notFound } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import { applyMergePatch } from '../../platform/merge-patch.ts';
+import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import type { InventoryModule } from '../inventory/index.ts';
 import { decodeCursor, encodeCursor, type ListQuery, listSignature, parseSort } from './listing.ts';
@@ -26,6 +27,7 @@ export interface CatalogDeps {
   cache: Cache;
   inventory: Pick<InventoryModule, 'createItems' | 'renameSku' | 'availability' | 'onStockChange'>;
   metrics: Metrics;
+  logger: Logger;
   storeCurrency: string;
 }
 
@@ -107,6 +109,24 @@ export function createCatalogService(deps: CatalogDeps) {
     'Catalog cache lookups by cache (product, list, stock) and result (hit, miss)',
     ['cache', 'result'],
   );
+  const cacheErrors = deps.metrics.counter(
+    'catalog_cache_errors_total',
+    'Shared cache operations that failed; reads then go to the database',
+    ['operation'],
+  );
+  /**
+   * The cache is an optimisation: when it fails (Redis down), reads fall back to the database and
+   * writes still succeed; the failure is logged and counted, and entries expire by their TTL.
+   */
+  async function tolerant<T>(operation: string, work: () => Promise<T>, fallback: T): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      cacheErrors.inc({ operation });
+      deps.logger.warn({ err: error, operation }, 'catalog cache operation failed');
+      return fallback;
+    }
+  }
   // A fill that started before a write finished must not store what it read: it may be stale.
   let generation = 0;
   let stockGeneration = 0;
@@ -140,7 +160,7 @@ export function createCatalogService(deps: CatalogDeps) {
   }
 
   async function cachedTemplate(kind: string, key: string, load: () => Promise<Template>): Promise<Template> {
-    const text = await cache.get(key);
+    const text = await tolerant('get', () => cache.get(key), undefined);
     if (text !== undefined) {
       lookups.inc({ cache: kind, result: 'hit' });
       return parseTemplate(text);
@@ -148,7 +168,9 @@ export function createCatalogService(deps: CatalogDeps) {
     lookups.inc({ cache: kind, result: 'miss' });
     const started = generation;
     const template = await load();
-    if (started === generation) await cache.set(key, serializeTemplate(template), BODY_TTL_MS);
+    if (started === generation) {
+      await tolerant('set', () => cache.set(key, serializeTemplate(template), BODY_TTL_MS), undefined);
+    }
     return template;
   }
 
@@ -158,8 +180,13 @@ export function createCatalogService(deps: CatalogDeps) {
 
   async function invalidate(productId: string): Promise<void> {
     generation++;
-    await cache.delete(productKey(productId));
-    await cache.deleteByPrefix(LIST_PREFIX);
+    await tolerant('delete', () => cache.delete(productKey(productId)), undefined);
+    await invalidateLists();
+  }
+
+  async function invalidateLists(): Promise<void> {
+    generation++;
+    await tolerant('deleteByPrefix', () => cache.deleteByPrefix(LIST_PREFIX), undefined);
   }
 
   async function resolveCategories(executor: Db, slugs: string[]): Promise<string[]> {
@@ -444,10 +471,7 @@ export function createCatalogService(deps: CatalogDeps) {
     evict: (productId: string): Promise<void> => invalidate(productId),
 
     /** Drops every cached list page (products were added in bulk). */
-    async evictLists(): Promise<void> {
-      generation++;
-      await cache.deleteByPrefix(LIST_PREFIX);
-    },
+    evictLists: invalidateLists,
 
     /** Prices and names as they are now, for carts and checkout; archived variants are flagged. */
     async variantsForCheckout(variantIds: readonly string[], executor: Db = db): Promise<CheckoutVariant[]> {
@@ -473,6 +497,12 @@ export function createCatalogService(deps: CatalogDeps) {
       };
     },
 
+    async category(slug: string): Promise<Category> {
+      const found = (await this.categories()).items.find((category) => category.slug === slug);
+      if (!found) throw notFound(`Category ${slug}`);
+      return found;
+    },
+
     async createCategory(input: Category): Promise<Category> {
       let parentId: string | null = null;
       if (input.parentSlug !== undefined) {
@@ -487,7 +517,7 @@ export function createCatalogService(deps: CatalogDeps) {
         parentId,
       });
       if (!created) throw conflict('CATEGORY_EXISTS', `A category with slug ${input.slug} exists`);
-      await cache.deleteByPrefix(LIST_PREFIX);
+      await invalidateLists();
       return input;
     },
   };

@@ -5,6 +5,7 @@ import type { Db } from '../../platform/db/index.ts';
 import type { AccessTokenVerifier } from '../../platform/http/auth.ts';
 import type { AppModule } from '../../platform/module.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
+import { createOidcSignIn } from './oidc.ts';
 import { identityRoutes } from './routes.ts';
 import { createIdentityService, type IdentityService } from './service.ts';
 import { createIdentityStore } from './store.ts';
@@ -36,6 +37,11 @@ export async function createIdentity(deps: {
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
   });
   const service = createIdentityService({ store, tokens, settings: config, logger: deps.logger });
+  const oidc = createOidcSignIn({
+    store,
+    providers: config.oidcProviders,
+    allowInsecureRequests: config.oidcAllowInsecureRequests,
+  });
   if (config.adminEmail && config.adminPassword)
     await service.bootstrapAdmin(config.adminEmail, config.adminPassword);
 
@@ -46,7 +52,7 @@ export async function createIdentity(deps: {
     createUser: service.createUser,
     rotateSigningKey: tokens.rotate,
     emailOf: async (userId) => (await store.findUserById(userId))?.email,
-    routes: identityRoutes(service),
+    routes: identityRoutes(service, oidc, { loginLimitPerMinute: config.loginLimitPerMinute }),
     rootRoutes: (app: FastifyInstance) => {
       app.get(
         '/.well-known/jwks.json',

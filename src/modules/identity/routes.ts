@@ -1,18 +1,22 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { problems } from '../../platform/http/schemas.ts';
-import type { ClientInfo, IdentityService } from './service.ts';
+import { clientAddress } from '../../platform/http/rate-limit.ts';
+import { IdParams, Page, PageQuery, problems } from '../../platform/http/schemas.ts';
+import { BROWSER_BINDING_COOKIE, LOGIN_REQUEST_TTL_SECONDS, type OidcSignIn } from './oidc.ts';
+import { type ClientInfo, type IdentityService, normaliseEmail } from './service.ts';
+
+const RoleSchema = Type.Union([Type.Literal('customer'), Type.Literal('staff'), Type.Literal('admin')]);
 
 const UserSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
   email: Type.String(),
   name: Type.String(),
-  role: Type.Union([Type.Literal('customer'), Type.Literal('staff'), Type.Literal('admin')]),
+  role: RoleSchema,
   createdAt: Type.String({ format: 'date-time' }),
 });
 
-const TokenPairSchema = Type.Object({
+export const TokenPairSchema = Type.Object({
   user: UserSchema,
   accessToken: Type.String(),
   refreshToken: Type.String(),
@@ -33,7 +37,19 @@ export function clientInfo(request: FastifyRequest): ClientInfo {
   return { ip: request.ip, userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 512) : undefined };
 }
 
-export function identityRoutes(service: IdentityService, options: { loginRateLimit?: object } = {}) {
+function cookie(request: FastifyRequest, name: string): string | undefined {
+  for (const part of (request.headers.cookie ?? '').split(';')) {
+    const at = part.indexOf('=');
+    if (at > 0 && part.slice(0, at).trim() === name) return part.slice(at + 1).trim();
+  }
+  return undefined;
+}
+
+export function identityRoutes(
+  service: IdentityService,
+  oidc: OidcSignIn,
+  options: { loginLimitPerMinute: number },
+) {
   return (scope: FastifyInstance) => {
     const app = scope.withTypeProvider<TypeBoxTypeProvider>();
     const tags = ['accounts'];
@@ -58,7 +74,13 @@ export function identityRoutes(service: IdentityService, options: { loginRateLim
     app.post(
       '/auth/login',
       {
-        config: options.loginRateLimit ? { rateLimit: options.loginRateLimit } : {},
+        // Guessing passwords is limited twice: per client address, and per account whatever the
+        // address (a botnet spreading guesses over many addresses still hits the account limit).
+        onRequest: app.perMinuteLimit('login-ip', options.loginLimitPerMinute, clientAddress),
+        preHandler: app.perMinuteLimit('login-account', options.loginLimitPerMinute, (request) => {
+          const email = (request.body as { email?: unknown } | undefined)?.email;
+          return typeof email === 'string' ? normaliseEmail(email) : undefined;
+        }),
         schema: {
           tags,
           summary: 'Sign in with email and password',
@@ -115,6 +137,129 @@ export function identityRoutes(service: IdentityService, options: { loginRateLim
         },
       },
       async (request) => service.me(request.principal!),
+    );
+
+    const ProviderParams = Type.Object({ provider: Type.String({ pattern: '^[a-z0-9-]{1,40}$' }) });
+
+    app.get(
+      '/auth/oidc/:provider/start',
+      {
+        schema: {
+          tags,
+          summary: 'Start signing in with an OpenID Connect provider (redirects to it)',
+          params: ProviderParams,
+          response: {
+            302: Type.Null({ description: "Location: the provider's authorization URL" }),
+            ...problems(400, 404, 429, 503),
+          },
+        },
+      },
+      async (request, reply) => {
+        const { url, browserBinding, secureCookie } = await oidc.start(request.params.provider);
+        // Lax: the provider's redirect back is a top-level navigation, which carries it.
+        const secure = secureCookie ? '; Secure' : '';
+        reply.header(
+          'set-cookie',
+          `${BROWSER_BINDING_COOKIE}=${browserBinding}; Path=/v1/auth/oidc; Max-Age=${LOGIN_REQUEST_TTL_SECONDS}; HttpOnly; SameSite=Lax${secure}`,
+        );
+        return reply.header('cache-control', 'no-store').redirect(url.href, 302);
+      },
+    );
+
+    app.get(
+      '/auth/oidc/:provider/callback',
+      {
+        schema: {
+          tags,
+          summary: 'Finish signing in with an OpenID Connect provider (its redirect target)',
+          description:
+            'Takes the query the provider redirected with (code, state, iss, or error) and answers ' +
+            'the same token pair as login. A state works once; the ID token must carry its nonce.',
+          params: ProviderParams,
+          querystring: Type.Object(
+            {
+              code: Type.Optional(Type.String()),
+              state: Type.Optional(Type.String()),
+              iss: Type.Optional(Type.String()),
+              error: Type.Optional(Type.String()),
+              error_description: Type.Optional(Type.String()),
+            },
+            { additionalProperties: true },
+          ),
+          response: { 200: TokenPairSchema, ...problems(400, 401, 403, 404, 429, 503) },
+        },
+      },
+      async (request, reply) => {
+        const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '';
+        const identity = await oidc
+          .finish(request.params.provider, query, cookie(request, BROWSER_BINDING_COOKIE))
+          .catch(async (error: Error) => {
+            // Tampered, replayed or cross-browser callbacks are attacks worth seeing in the audit log.
+            if ((error as { code?: string }).code === 'OIDC_SIGN_IN_FAILED') {
+              await service.recordOidcFailure(request.params.provider, error.message, clientInfo(request));
+            }
+            throw error;
+          });
+        reply.header('cache-control', 'no-store');
+        reply.header(
+          'set-cookie',
+          `${BROWSER_BINDING_COOKIE}=; Path=/v1/auth/oidc; Max-Age=0; HttpOnly; SameSite=Lax`,
+        );
+        return service.signInWithOidc(identity, clientInfo(request));
+      },
+    );
+
+    app.get(
+      '/users/:id/security-events',
+      {
+        preHandler: app.requireRole('admin'),
+        schema: {
+          tags,
+          summary: "A user's security audit log, newest first (admin)",
+          description:
+            'Events: user.registered, login.succeeded, login.failed, refresh.reused, logout, ' +
+            'role.changed, admin.bootstrap, oidc.linked.',
+          security: [{ bearer: [] }],
+          params: IdParams,
+          querystring: Type.Object(PageQuery),
+          response: {
+            200: Page(
+              Type.Object({
+                id: Type.String({ format: 'uuid' }),
+                event: Type.String(),
+                at: Type.String({ format: 'date-time' }),
+                email: Type.Union([Type.String(), Type.Null()]),
+                ip: Type.Union([Type.String(), Type.Null()]),
+                userAgent: Type.Union([Type.String(), Type.Null()]),
+                detail: Type.Object({}, { additionalProperties: true }),
+              }),
+            ),
+            ...problems(400, 401, 403, 404),
+          },
+        },
+      },
+      async (request) =>
+        service.securityEvents(request.params.id, {
+          page: request.query.page ?? 1,
+          size: request.query.size ?? 20,
+        }),
+    );
+
+    app.patch(
+      '/users/:id/role',
+      {
+        preHandler: app.requireRole('admin'),
+        schema: {
+          tags,
+          summary: "Change a user's role (admin)",
+          security: [{ bearer: [] }],
+          params: IdParams,
+          body: Type.Object({ role: RoleSchema }, { additionalProperties: false }),
+          response: { 200: UserSchema, ...problems(400, 401, 403, 404, 409) },
+        },
+      },
+      async (request) =>
+        service.setRole(request.params.id, request.body.role, request.principal!, clientInfo(request)),
     );
   };
 }

@@ -3,6 +3,7 @@ import { badRequest, conflict, DomainError, notFound } from '../../platform/erro
 import { type Principal, ROLES, type Role } from '../../platform/http/auth.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
+import type { OidcIdentity } from './oidc.ts';
 import type { IdentityStore, UserRow } from './store.ts';
 import { hashRefreshToken, newRefreshToken, type TokenService } from './tokens.ts';
 
@@ -52,7 +53,9 @@ const invalidRefreshToken = () =>
     },
   );
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+// No whitespace or control characters (PostgreSQL text cannot even hold NUL).
+const EMAIL = /^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u;
+const CONTROL_CHARACTER = /\p{Cc}/u;
 
 export function normaliseEmail(email: string): string {
   return email.trim().toLowerCase();
@@ -118,6 +121,16 @@ export function createIdentityService(deps: {
     return email;
   }
 
+  function validName(name: string): string {
+    const trimmed = name.trim();
+    if (!trimmed || CONTROL_CHARACTER.test(trimmed)) {
+      throw badRequest('INVALID_NAME', 'Names need visible characters and no control characters', {
+        errors: [{ path: '/name', message: 'must have visible characters and no control characters' }],
+      });
+    }
+    return trimmed;
+  }
+
   function validatePassword(password: string): void {
     if (password.length < MIN_PASSWORD_LENGTH) {
       throw badRequest('PASSWORD_TOO_SHORT', `Passwords need at least ${MIN_PASSWORD_LENGTH} characters`, {
@@ -139,7 +152,7 @@ export function createIdentityService(deps: {
       id: uuidv7(),
       email: validEmail(input.email),
       passwordHash: await hash(input.password, hashOptions),
-      name: input.name,
+      name: validName(input.name),
       role: input.role as Role,
     });
     if (!row) throw conflict('EMAIL_TAKEN', 'An account with this email exists');
@@ -158,7 +171,7 @@ export function createIdentityService(deps: {
         id: uuidv7(),
         email: validEmail(input.email),
         passwordHash: await hash(input.password, hashOptions),
-        name: input.name.trim() || input.name,
+        name: validName(input.name),
         role: 'customer',
       });
       if (!row) throw conflict('EMAIL_TAKEN', 'An account with this email exists');
@@ -168,11 +181,17 @@ export function createIdentityService(deps: {
 
     async login(input: { email: string; password: string }, client: ClientInfo): Promise<TokenPair> {
       const email = normaliseEmail(input.email);
-      const row = await store.findUserByEmail(email);
+      // A string that is no email address cannot name an account (and may not even be storable).
+      const wellFormed = EMAIL.test(email);
+      const row = wellFormed ? await store.findUserByEmail(email) : undefined;
       const passwordHash = row?.passwordHash ?? (await dummyHash);
       const matches = await verify(passwordHash, input.password).catch(() => false);
       if (!row?.passwordHash || !matches) {
-        await audit('login.failed', client, { userId: row?.id, email });
+        await audit('login.failed', client, {
+          userId: row?.id,
+          email: wellFormed ? email : undefined,
+          detail: wellFormed ? undefined : { reason: 'malformed email' },
+        });
         throw invalidCredentials();
       }
       await audit('login.succeeded', client, { userId: row.id, email });
@@ -210,15 +229,90 @@ export function createIdentityService(deps: {
       await audit('logout', client, { userId: principal.id, detail: { familyId: known.familyId } });
     },
 
+    /**
+     * Signs in the person a provider vouched for. A known provider account signs in as its user;
+     * otherwise the account is linked by email, but only an email the provider says it verified:
+     * an unverified one would let anyone claim an existing account by typing its address.
+     */
+    async signInWithOidc(identity: OidcIdentity, client: ClientInfo): Promise<TokenPair> {
+      const linked = await store.findUserByOidcIdentity(identity.provider, identity.subject);
+      if (linked) {
+        await audit('login.succeeded', client, {
+          userId: linked.id,
+          email: linked.email,
+          detail: { provider: identity.provider },
+        });
+        return issueTokens(linked);
+      }
+      const email = identity.email ? normaliseEmail(identity.email) : undefined;
+      if (!email || !identity.emailVerified || !EMAIL.test(email) || email.length > 320) {
+        await audit('login.failed', client, {
+          email,
+          detail: { provider: identity.provider, reason: 'email not verified' },
+        });
+        throw new DomainError(
+          403,
+          'EMAIL_NOT_VERIFIED',
+          'Email not verified',
+          'The provider did not confirm a verified email address for this account',
+        );
+      }
+      let user = await store.findUserByEmail(email);
+      if (!user) {
+        const created = await store.insertUser({
+          id: uuidv7(),
+          email,
+          passwordHash: null,
+          name: identity.name?.trim().slice(0, 200) || email.slice(0, 200),
+          role: 'customer',
+        });
+        if (created) {
+          await audit('user.registered', client, {
+            userId: created.id,
+            email,
+            detail: { provider: identity.provider },
+          });
+        }
+        // Null means a concurrent sign-in created the account a moment ago.
+        user = created ?? (await store.findUserByEmail(email));
+        if (!user) throw new Error(`user ${email} vanished while signing in`);
+      }
+      await store.linkOidcIdentity({
+        provider: identity.provider,
+        subject: identity.subject,
+        userId: user.id,
+        email,
+      });
+      await audit('oidc.linked', client, {
+        userId: user.id,
+        email,
+        detail: { provider: identity.provider, subject: identity.subject },
+      });
+      await audit('login.succeeded', client, {
+        userId: user.id,
+        email,
+        detail: { provider: identity.provider },
+      });
+      return issueTokens(user);
+    },
+
+    async recordOidcFailure(provider: string, reason: string, client: ClientInfo): Promise<void> {
+      await audit('login.failed', client, { detail: { provider, reason } });
+    },
+
     async me(principal: Principal): Promise<User> {
       const row = await store.findUserById(principal.id);
       if (!row) throw notFound('User');
       return toUser(row);
     },
 
-    async setRole(userId: string, role: Role, by: Principal, client: ClientInfo): Promise<void> {
-      if (!(await store.setRole(userId, role))) throw notFound('User');
-      await audit('role.changed', client, { userId, detail: { role, by: by.id } });
+    /** An admin changes someone else's role; their own stays, so the last admin cannot demote itself. */
+    async setRole(userId: string, role: Role, by: Principal, client: ClientInfo): Promise<User> {
+      if (userId === by.id) throw conflict('OWN_ROLE', 'Admins cannot change their own role');
+      const before = await store.findUserById(userId);
+      if (!before || !(await store.setRole(userId, role))) throw notFound('User');
+      await audit('role.changed', client, { userId, detail: { from: before.role, to: role, by: by.id } });
+      return toUser({ ...before, role });
     },
 
     /** Creates the configured admin, or promotes the existing account; safe on every start. */
@@ -238,6 +332,28 @@ export function createIdentityService(deps: {
     },
 
     auditTrail: store.auditTrail,
+
+    async securityEvents(userId: string, query: { page: number; size: number }) {
+      if (!(await store.findUserById(userId))) throw notFound('User');
+      const { items, total } = await store.auditPage(userId, {
+        offset: (query.page - 1) * query.size,
+        limit: query.size,
+      });
+      return {
+        items: items.map((row) => ({
+          id: row.id,
+          event: row.event,
+          at: row.at.toISOString(),
+          email: row.email,
+          ip: row.ip,
+          userAgent: row.userAgent,
+          detail: row.detail as Record<string, unknown>,
+        })),
+        page: query.page,
+        size: query.size,
+        total,
+      };
+    },
   };
 }
 

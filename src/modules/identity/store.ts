@@ -43,7 +43,27 @@ interface SecurityAuditTable {
   detail: unknown;
 }
 
+interface OidcLoginRequestsTable {
+  state_hash: string;
+  browser_binding_hash: string;
+  provider: string;
+  code_verifier: string;
+  nonce: string;
+  expires_at: Date;
+  created_at: Generated<Date>;
+}
+
+interface OidcIdentitiesTable {
+  provider: string;
+  subject: string;
+  user_id: string;
+  email: string | null;
+  created_at: Generated<Date>;
+}
+
 export type IdentityTables = {
+  oidc_login_requests: OidcLoginRequestsTable;
+  oidc_identities: OidcIdentitiesTable;
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
   signing_keys: SigningKeysTable;
@@ -222,6 +242,65 @@ export function createIdentityStore(database: Db) {
         .execute();
     },
 
+    async insertOidcLoginRequest(request: {
+      stateHash: string;
+      browserBindingHash: string;
+      provider: string;
+      codeVerifier: string;
+      nonce: string;
+      expiresAt: Date;
+    }): Promise<void> {
+      // Abandoned sign-ins are swept here, so the table stays as small as the sign-ins in flight.
+      await db.deleteFrom('oidc_login_requests').where('expires_at', '<=', sql<Date>`now()`).execute();
+      await db
+        .insertInto('oidc_login_requests')
+        .values({
+          state_hash: request.stateHash,
+          browser_binding_hash: request.browserBindingHash,
+          provider: request.provider,
+          code_verifier: request.codeVerifier,
+          nonce: request.nonce,
+          expires_at: request.expiresAt,
+        })
+        .execute();
+    },
+
+    /** Removes and returns a live sign-in request: a state works once, for its provider only. */
+    takeOidcLoginRequest(stateHash: string, provider: string) {
+      return db
+        .deleteFrom('oidc_login_requests')
+        .where('state_hash', '=', stateHash)
+        .where('provider', '=', provider)
+        .where('expires_at', '>', sql<Date>`now()`)
+        .returning(['code_verifier as codeVerifier', 'nonce', 'browser_binding_hash as browserBindingHash'])
+        .executeTakeFirst();
+    },
+
+    async findUserByOidcIdentity(provider: string, subject: string): Promise<UserRow | undefined> {
+      return db
+        .selectFrom('oidc_identities')
+        .innerJoin('users', 'users.id', 'oidc_identities.user_id')
+        .select([
+          'users.id',
+          'users.email',
+          'users.password_hash as passwordHash',
+          'users.name',
+          'users.role',
+          'users.created_at as createdAt',
+        ])
+        .where('oidc_identities.provider', '=', provider)
+        .where('oidc_identities.subject', '=', subject)
+        .executeTakeFirst();
+    },
+
+    async linkOidcIdentity(link: { provider: string; subject: string; userId: string; email: string }) {
+      await db
+        .insertInto('oidc_identities')
+        .values({ provider: link.provider, subject: link.subject, user_id: link.userId, email: link.email })
+        .onConflict((conflict) => conflict.columns(['provider', 'subject']).doNothing())
+        .execute();
+    },
+
     async audit(entry: AuditEntry): Promise<void> {
       await db
         .insertInto('security_audit')
@@ -235,6 +314,27 @@ export function createIdentityStore(database: Db) {
           detail: JSON.stringify(entry.detail ?? {}),
         })
         .execute();
+    },
+
+    /** One user's security events, newest first, a page at a time. */
+    async auditPage(userId: string, page: { offset: number; limit: number }) {
+      const [items, counted] = await Promise.all([
+        db
+          .selectFrom('security_audit')
+          .select(['id', 'event', 'email', 'ip', 'user_agent as userAgent', 'detail', 'at'])
+          .where('user_id', '=', userId)
+          .orderBy('at', 'desc')
+          .orderBy('id', 'desc')
+          .offset(page.offset)
+          .limit(page.limit)
+          .execute(),
+        db
+          .selectFrom('security_audit')
+          .select(sql<number>`count(*)::int`.as('total'))
+          .where('user_id', '=', userId)
+          .executeTakeFirstOrThrow(),
+      ]);
+      return { items, total: counted.total };
     },
 
     auditTrail(filter: { userId?: string; email?: string }) {

@@ -1,5 +1,9 @@
-import type { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Db } from '../db/index.ts';
 import type { Cache } from './index.ts';
+
+type SettingsTables = { app_settings: { key: string; value: unknown } };
 
 /** Escapes the glob characters of a SCAN MATCH pattern, so a prefix matches only itself. */
 const escapeGlob = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&');
@@ -37,6 +41,43 @@ export function createRedisCache(redis: Redis, namespace = 'emporium:cache:'): C
         if (found.length > 0) await redis.unlink(...found);
         cursor = next;
       } while (cursor !== '0');
+    },
+  };
+}
+
+/**
+ * Opens the shared cache: Redis at `url`, under a namespace kept in the database (`app_settings`),
+ * so every instance on one database shares entries and two databases on one Redis never do.
+ */
+export async function openRedisCache(
+  db: Db,
+  url: string,
+): Promise<{ cache: Cache; ping(): Promise<void>; close(): Promise<void> }> {
+  const settings = db.withTables<SettingsTables>();
+  await settings
+    .insertInto('app_settings')
+    .values({ key: 'cache.namespace', value: JSON.stringify(randomUUID()) })
+    .onConflict((conflict) => conflict.column('key').doNothing())
+    .execute();
+  const row = await settings
+    .selectFrom('app_settings')
+    .select('value')
+    .where('key', '=', 'cache.namespace')
+    .executeTakeFirstOrThrow();
+  const namespace = typeof row.value === 'string' ? row.value : JSON.stringify(row.value);
+  // Commands fail fast while Redis is away (no offline queue) and callers fall back to the
+  // database; ioredis keeps reconnecting in the background, and /readyz reports the outage.
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+  redis.on('error', () => {});
+  await redis.connect().catch(() => {});
+  return {
+    cache: createRedisCache(redis, `emporium:${namespace}:`),
+    ping: async () => {
+      await redis.ping();
+    },
+    close: async () => {
+      if (redis.status === 'ready') await redis.quit();
+      else redis.disconnect();
     },
   };
 }

@@ -16,6 +16,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { AppModule } from '../module.ts';
 import { type AccessTokenVerifier, authHandlers } from './auth.ts';
 import { handleError, sendProblem } from './problem.ts';
+import { registerRateLimiting } from './rate-limit.ts';
 import { ProblemSchema } from './schemas.ts';
 
 declare module 'fastify' {
@@ -26,7 +27,10 @@ declare module 'fastify' {
 }
 
 export interface HttpDeps {
-  config: Pick<Config, 'bodyLimitBytes' | 'requestTimeoutMs' | 'corsOrigins'>;
+  config: Pick<
+    Config,
+    'bodyLimitBytes' | 'requestTimeoutMs' | 'corsOrigins' | 'rateLimitPerMinute' | 'redisUrl' | 'trustProxy'
+  >;
   logger: Logger;
   metrics: Metrics;
   /** Readiness checks by name; /readyz answers 503 when any rejects. */
@@ -62,6 +66,9 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
+    // Behind a load balancer the socket address is the balancer's: per-client limits and the audit
+    // log need the client's, from X-Forwarded-For, believed only for the configured hops.
+    trustProxy: config.trustProxy > 0 ? (_address: string, hop: number) => hop < config.trustProxy : false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
@@ -145,8 +152,19 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   });
   await app.register(cors, {
     origin: config.corsOrigins.length ? config.corsOrigins : false,
-    exposedHeaders: ['x-request-id', 'etag', 'location', 'retry-after', 'idempotent-replayed'],
+    exposedHeaders: [
+      'x-request-id',
+      'etag',
+      'location',
+      'retry-after',
+      'idempotent-replayed',
+      'ratelimit-limit',
+      'ratelimit-remaining',
+      'ratelimit-reset',
+      'ratelimit-policy',
+    ],
   });
+  await registerRateLimiting(app, config);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

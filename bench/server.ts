@@ -1,0 +1,269 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const STDERR_TAIL_BYTES = 8192;
+
+/** The credentials of the staff account the bench creates at server start (for stock top-ups). */
+export const BENCH_ADMIN = { email: 'bench-admin@emporium.local', password: 'bench-admin-password' };
+
+export interface Child {
+  process: ChildProcess;
+  pid: number;
+  url: string;
+  /** The last few KiB the child wrote to stderr, for error messages. */
+  stderrTail(): string;
+  stop(): Promise<void>;
+}
+
+export interface RealServer extends Child {
+  database: 'pglite' | 'postgres';
+  startupMs: number;
+}
+
+/** Every child started here and not yet stopped, so that any way out of the run can stop them. */
+const live = new Set<Child>();
+
+export async function stopAllChildren(): Promise<void> {
+  await Promise.allSettled([...live].map((child) => child.stop()));
+}
+
+/** Last resort when the process exits without awaiting `stopAllChildren`: no orphaned servers. */
+export function killAllChildren(): void {
+  for (const child of live) child.process.kill('SIGKILL');
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+function keepStderrTail(child: ChildProcess): () => string {
+  let tail = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    tail = (tail + chunk).slice(-STDERR_TAIL_BYTES);
+  });
+  return () => tail;
+}
+
+/** SIGTERM, then SIGKILL when the child has not exited within `graceMs`. */
+export async function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+function exitedEarly(child: ChildProcess, what: string, tail: () => string): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    child.once('exit', (code, signal) =>
+      reject(new Error(`${what} exited before it was ready (code ${code}, signal ${signal})\n${tail()}`)),
+    );
+  });
+}
+
+async function waitUntilReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) return;
+    try {
+      const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) });
+      await response.arrayBuffer();
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the server did not become ready within ${timeoutMs} ms`);
+}
+
+async function adminQuery(url: string, text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Where the server keeps its data for this run: a fresh PGlite directory or a fresh PostgreSQL database. */
+async function freshStorage(
+  databaseUrl: string | undefined,
+): Promise<{ env: Record<string, string>; dispose(): Promise<void> }> {
+  if (databaseUrl) {
+    const name = `emporium_bench_${randomBytes(6).toString('hex')}`;
+    await adminQuery(databaseUrl, `create database ${name}`);
+    const url = new URL(databaseUrl);
+    url.pathname = `/${name}`;
+    return {
+      env: { DATABASE_URL: url.toString() },
+      dispose: () => adminQuery(databaseUrl, `drop database if exists ${name} with (force)`),
+    };
+  }
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'emporium-bench-'));
+  return {
+    env: { DATA_DIR: dataDir },
+    dispose: () => rm(dataDir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * Starts `node src/main.ts serve` on a free loopback port against fresh storage (PostgreSQL when
+ * DATABASE_URL is set, embedded PGlite otherwise), lets it seed `products` demo products, and
+ * resolves once /readyz answers 200. Its logs go to /dev/null: formatting them is still paid for.
+ */
+export async function startRealServer(options: {
+  products: number;
+  readyTimeoutMs: number;
+}): Promise<RealServer> {
+  const started = performance.now();
+  const storage = await freshStorage(process.env.DATABASE_URL || undefined);
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, [path.join(ROOT, 'src/main.ts'), 'serve', '--port', String(port)], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      ...storage.env,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      SEED_PRODUCTS: String(options.products),
+      EMPORIUM_ADMIN_EMAIL: BENCH_ADMIN.email,
+      EMPORIUM_ADMIN_PASSWORD: BENCH_ADMIN.password,
+      // One loopback client stands in for many shoppers; per-IP limits would measure the limiter.
+      RATE_LIMIT_PER_MINUTE: '10000000',
+      LOGIN_LIMIT_PER_MINUTE: '100000',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const stderrTail = keepStderrTail(child);
+  let stopping: Promise<void> | undefined;
+  const handle: Child = {
+    process: child,
+    pid: child.pid!,
+    url,
+    stderrTail,
+    stop() {
+      stopping ??= (async () => {
+        await stopChild(child, 10_000);
+        await storage.dispose();
+        live.delete(handle);
+      })();
+      return stopping;
+    },
+  };
+  live.add(handle);
+  try {
+    await Promise.race([
+      waitUntilReady(url, child, options.readyTimeoutMs),
+      exitedEarly(child, 'the server', stderrTail),
+    ]);
+  } catch (error) {
+    await handle.stop();
+    throw error;
+  }
+  return {
+    ...handle,
+    database: process.env.DATABASE_URL ? 'postgres' : 'pglite',
+    startupMs: Math.round(performance.now() - started),
+  };
+}
+
+/** Starts bench/baseline.ts in its own process, answering GET /v1/products with `body`. */
+export async function startBaseline(body: string, readyTimeoutMs = 15_000): Promise<Child> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bench/baseline.ts')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  const stderrTail = keepStderrTail(child);
+  const handle: Child = {
+    process: child,
+    pid: child.pid!,
+    url: '',
+    stderrTail,
+    async stop() {
+      await stopChild(child);
+      live.delete(handle);
+    },
+  };
+  live.add(handle);
+  try {
+    const port = await Promise.race([
+      new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error('the baseline server did not start')),
+          readyTimeoutMs,
+        );
+        child.once('message', (message: { port: number }) => {
+          clearTimeout(timer);
+          resolve(message.port);
+        });
+        child.send({ body });
+      }),
+      exitedEarly(child, 'the baseline server', stderrTail),
+    ]);
+    handle.url = `http://127.0.0.1:${port}`;
+    return handle;
+  } catch (error) {
+    await handle.stop();
+    throw error;
+  }
+}
+
+/** Resident set size of a process in bytes, from /proc/<pid>/status (undefined once it is gone). */
+export async function readRss(pid: number): Promise<number | undefined> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    return match ? Number(match[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface RssSampler {
+  /** The latest sample, in bytes. */
+  current(): number;
+  /** The highest sample since start, in bytes. */
+  peak(): number;
+  stop(): Promise<void>;
+}
+
+/** Samples a process's RSS every `intervalMs` until stopped (and once more at the end). */
+export function sampleRss(pid: number, intervalMs = 200): RssSampler {
+  let current = 0;
+  let peak = 0;
+  const take = async () => {
+    const rss = await readRss(pid);
+    if (rss === undefined) return;
+    current = rss;
+    peak = Math.max(peak, rss);
+  };
+  void take();
+  const timer = setInterval(() => void take(), intervalMs);
+  return {
+    current: () => current,
+    peak: () => peak,
+    async stop() {
+      clearInterval(timer);
+      await take();
+    },
+  };
+}
