@@ -38,6 +38,20 @@ export interface Config {
   recoveryIntervalMs: number;
   returnWindowDays: number;
   role: Role;
+  /** RabbitMQ: events are relayed through it when set; in-process otherwise. */
+  amqpUrl: string | undefined;
+  amqpExchange: string;
+  /** SMTP server for notification mail; without it mail is written as .eml files under DATA_DIR/mail. */
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  /** Lets webhooks target private, loopback and link-local addresses (development and tests only). */
+  webhooksAllowPrivate: boolean;
+  webhookMaxAttempts: number;
+  /** First retry delay; each later one is four times longer (capped at 6 hours). */
+  webhookRetryBaseMs: number;
+  webhookTimeoutMs: number;
+  /** How often stream sockets are pinged; one that has not answered the last ping is dropped. */
+  streamHeartbeatMs: number;
 }
 
 /** One "Sign in with <provider>" OpenID Connect client, from OIDC_PROVIDERS. */
@@ -88,6 +102,13 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
     throw new ConfigError(`${name} must use ${protocols.join(' or ')}, got ${parsed.protocol}`);
   }
   return raw;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw !== 'true' && raw !== 'false') throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+  return raw === 'true';
 }
 
 function currency(env: Env, name: string, fallback: string): string {
@@ -213,5 +234,28 @@ export function loadConfig(env: Env = process.env): Config {
     recoveryIntervalMs: integer(env, 'RECOVERY_INTERVAL_MS', 5000, 100, 600_000),
     returnWindowDays: integer(env, 'RETURN_WINDOW_DAYS', 30, 0, 3650),
     role: oneOf(env, 'EMPORIUM_ROLE', 'all', ['all', 'api', 'worker']),
+    amqpUrl: url(env, 'AMQP_URL', ['amqp:', 'amqps:']),
+    amqpExchange: exchangeName(env.AMQP_EXCHANGE),
+    smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
+    mailFrom: mailFrom(env.MAIL_FROM),
+    webhooksAllowPrivate: boolean(env, 'WEBHOOKS_ALLOW_PRIVATE', false),
+    webhookMaxAttempts: integer(env, 'WEBHOOK_MAX_ATTEMPTS', 8, 1, 20),
+    webhookRetryBaseMs: integer(env, 'WEBHOOK_RETRY_BASE_MS', 5_000, 10, 3_600_000),
+    webhookTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 5_000, 100, 60_000),
+    streamHeartbeatMs: integer(env, 'STREAM_HEARTBEAT_MS', 30_000, 100, 600_000),
   };
+}
+
+function exchangeName(raw: string | undefined): string {
+  if (!raw) return 'emporium.events';
+  if (!/^[\w.-]{1,200}$/.test(raw))
+    throw new ConfigError('AMQP_EXCHANGE may use letters, digits, ".", "_", "-"');
+  return raw;
+}
+
+function mailFrom(raw: string | undefined): string {
+  if (!raw) return 'Emporium <no-reply@emporium.local>';
+  if (!/^[^\r\n]*<?[^@\s<>]+@[^@\s<>]+>?$/.test(raw))
+    throw new ConfigError(`MAIL_FROM must be an address like "Shop <shop@example.com>", got "${raw}"`);
+  return raw;
 }
