@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PaymentsModule } from '../src/modules/payments/index.ts';
+import type { PricingModule } from '../src/modules/pricing/index.ts';
 import { type SignedInUser, signIn } from './support/auth.ts';
 import { dbKinds } from './support/db.ts';
 import { ADDRESS, addToCart, checkout, stockOf } from './support/shop.ts';
@@ -263,6 +264,18 @@ describe.each(dbKinds)('demo pricing data on %s', (kind) => {
         expect(variant.prices).toEqual([{ amount: expect.any(Number), currency: 'USD' }]);
       }
     }
+  });
+
+  it('loads the demo pricing rules idempotently: a second load adds nothing and keeps staff changes', async () => {
+    const before = (await call('GET', '/v1/shipping-methods')).json().items;
+    await call('PUT', '/v1/tax-rates/DE', staff, { rate: 700, name: 'reduced' });
+    const pricing = system.modules.find((module) => module.name === 'pricing') as unknown as PricingModule;
+    await pricing.seedDemo();
+    expect((await call('GET', '/v1/shipping-methods')).json().items).toEqual(before);
+    expect((await call('GET', '/v1/promotions', staff)).json().items).toHaveLength(2);
+    const rates = (await call('GET', '/v1/tax-rates')).json().items;
+    expect(rates.find((rate: { country: string }) => rate.country === 'DE')).toMatchObject({ rate: 700 });
+    await call('PUT', '/v1/tax-rates/DE', staff, { rate: 1900, name: 'MwSt' });
   });
 
   it('lets a shopper buy the demo in USD with a demo code and shipping method', async () => {

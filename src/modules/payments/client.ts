@@ -252,7 +252,11 @@ export function createPaymentsClient(options: PaymentsClientOptions): PaymentsCl
       call({ operation: 'reverse', path: '/v1/reversals', body: { reference }, key }, signal),
     assertAvailable(): void {
       if (breaker.opened) {
-        throw paymentProviderUnavailable('the payment provider is failing; calls are paused', secondsUntilTrial(), undefined);
+        throw paymentProviderUnavailable(
+          'the payment provider is failing; calls are paused',
+          secondsUntilTrial(),
+          undefined,
+        );
       }
     },
     close: () => breaker.shutdown(),
