@@ -41,9 +41,9 @@ export interface CheckoutVariant {
   sku: string;
   productId: string;
   productName: string;
-  price: { amount: number; currency: string };
+  price: Money;
   /** Prices in other currencies than the store's. */
-  prices: Array<{ amount: number; currency: string }>;
+  prices: Money[];
   archived: boolean;
 }
 
