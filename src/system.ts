@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import { createMemoryCache } from './platform/cache/index.ts';
-import { openRedisCache } from './platform/cache/redis.ts';
 import { type Database, migrate, openDatabase } from './platform/db/index.ts';
 import { createHttpApp } from './platform/http/app.ts';
 import type { EventBus } from './platform/events/index.ts';
@@ -43,7 +42,10 @@ export async function createSystem(
     if (report.applied.length > 0) logger.info({ applied: report.applied }, 'migrations applied');
   }
   const metrics = createMetrics();
-  const shared = config.redisUrl ? await openRedisCache(database.db, config.redisUrl) : undefined;
+  // The Redis client is loaded only when Redis is configured.
+  const shared = config.redisUrl
+    ? await (await import('./platform/cache/redis.ts')).openRedisCache(database.db, config.redisUrl)
+    : undefined;
   const cache = shared?.cache ?? createMemoryCache();
   const {
     list: modules,
