@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
+import helmet from 'helmet';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import FindMyWay from 'find-my-way';
 import { Type } from 'typebox';
@@ -41,6 +42,33 @@ export interface HttpDeps {
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/**
+ * Helmet's headers depend only on its options (no per-request nonces), so they are worked out once
+ * at start by running its middleware against a recorder; a request then just copies them.
+ */
+function securityHeaders(): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const recorder = {
+    setHeader(name: string, value: string) {
+      headers[name.toLowerCase()] = value;
+    },
+    removeHeader() {},
+  };
+  helmet({
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+      },
+    },
+  })({} as IncomingMessage, recorder as unknown as ServerResponse, (error?: unknown) => {
+    if (error) throw error;
+  });
+  return headers;
+}
 
 function createAjv(coerce: boolean): Ajv {
   const ajv = new Ajv({
@@ -91,7 +119,9 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
 
   // Every request gets a deadline and follows its client: both abort the same signal.
   app.decorateRequest('workContext', null as unknown as WorkContext);
+  const staticHeaders = securityHeaders();
   app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(staticHeaders);
     const controller = new AbortController();
     const timer = setTimeout(
       () => controller.abort(new DOMException('request deadline exceeded', 'TimeoutError')),
@@ -140,16 +170,6 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     );
   });
 
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-      },
-    },
-  });
   await app.register(cors, {
     origin: config.corsOrigins.length ? config.corsOrigins : false,
     exposedHeaders: [
