@@ -16,6 +16,11 @@ export function runWithContext<T>(context: WorkContext, fn: () => T): T {
   return storage.run(context, fn);
 }
 
+/** Runs `fn` (and what it schedules) outside any context: shared work no single request may cancel. */
+export function runOutsideContext<T>(fn: () => T): T {
+  return storage.exit(fn);
+}
+
 export function enterContext(context: WorkContext): void {
   storage.enterWith(context);
 }

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { Value } from 'typebox/value';
 import type { Cache } from '../../platform/cache/index.ts';
+import { runOutsideContext } from '../../platform/context.ts';
 import { type Db, transact } from '../../platform/db/index.ts';
 import { badRequest, conflict, DomainError, notFound } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
@@ -165,6 +166,31 @@ export function createCatalogService(deps: CatalogDeps) {
     }
   });
 
+  /**
+   * Inventory reads of the requests that missed in the same turn of the event loop go out as one
+   * query: under load many requests miss at once, and on PGlite each query waits for the last.
+   */
+  let pendingRead: { variantIds: Set<string>; result: Promise<Map<string, number>> } | undefined;
+  function readStock(variantIds: string[]): Promise<Map<string, number>> {
+    if (!pendingRead) {
+      const batch = new Set<string>();
+      pendingRead = {
+        variantIds: batch,
+        // Shared by several requests, so no one request's deadline or disconnect may cancel it.
+        result: new Promise((resolve, reject) =>
+          runOutsideContext(() =>
+            setImmediate(() => {
+              pendingRead = undefined;
+              inventory.availability([...batch]).then(resolve, reject);
+            }),
+          ),
+        ),
+      };
+    }
+    for (const variantId of variantIds) pendingRead.variantIds.add(variantId);
+    return pendingRead.result;
+  }
+
   /** Counts per variant and when the first of them expires. */
   async function availability(
     variantIds: string[],
@@ -188,7 +214,7 @@ export function createCatalogService(deps: CatalogDeps) {
     lookups.inc({ cache: 'stock', result: 'miss' });
     const started = stockGeneration;
     const readAt = Date.now();
-    const fresh = await inventory.availability(missing);
+    const fresh = await readStock(missing);
     if (stock.size + missing.length > STOCK_MAX_ENTRIES) stock.clear();
     for (const variantId of missing) {
       const available = fresh.get(variantId) ?? 0;
