@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { Value } from 'typebox/value';
 import type { Cache } from '../../platform/cache/index.ts';
-import { runOutsideContext } from '../../platform/context.ts';
+import { runDetached } from '../../platform/context.ts';
 import { type Db, transact } from '../../platform/db/index.ts';
 import { badRequest, conflict, DomainError, notFound } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
@@ -178,7 +178,7 @@ export function createCatalogService(deps: CatalogDeps) {
         variantIds: batch,
         // Shared by several requests, so no one request's deadline or disconnect may cancel it.
         result: new Promise((resolve, reject) =>
-          runOutsideContext(() =>
+          runDetached(() =>
             setImmediate(() => {
               pendingRead = undefined;
               inventory.availability([...batch]).then(resolve, reject);
