@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, type Config, loadConfig } from './config.ts';
 import { migrate, openDatabase } from './platform/db/index.ts';
 import { DomainError } from './platform/errors.ts';
-import { createLogger } from './platform/observability/logger.ts';
+import { createLogger, createServerLogger } from './platform/observability/logger.ts';
 import { startSandbox } from './modules/payments/index.ts';
 import { createSystem } from './system.ts';
 
@@ -105,7 +105,7 @@ async function serve(config: Config, args: string[]): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     fail(`--port must be a port number, got "${values.port}"`);
   const effective: Config = { ...config, role: role as Config['role'], port };
-  const logger = createLogger(config.logLevel);
+  const logger = createServerLogger(config.logLevel);
   const system = await createSystem(effective, logger);
   if (role !== 'api') await system.startWorkers();
   const address = await system.app.listen({ port, host: config.host });

@@ -175,6 +175,23 @@ describe.each(dbKinds)('catalog on %s', (kind) => {
     expect((await inject({ method: 'GET', url: '/v1/products/not-a-uuid' })).statusCode).toBe(400);
   });
 
+  it('answers concurrent first reads of different products each with its own availability', async () => {
+    const products = [];
+    for (const stock of [1, 2, 3, 4]) {
+      const body = simpleProduct(`Batch Lamp ${stock}`);
+      body.variants[0].stock = stock;
+      products.push((await createProduct(body)).json());
+    }
+    const answers = await Promise.all(
+      products.map((product) => inject({ method: 'GET', url: `/v1/products/${product.id}` })),
+    );
+    expect(answers.map((answer) => answer.json().variants[0].available)).toEqual([1, 2, 3, 4]);
+    const again = await Promise.all(
+      products.map((product) => inject({ method: 'GET', url: `/v1/products/${product.id}` })),
+    );
+    expect(again.map((answer) => answer.headers.etag)).toEqual(answers.map((answer) => answer.headers.etag));
+  });
+
   it('changes the ETag and the body when stock changes (fresh availability after a sale)', async () => {
     const created = (await createProduct(simpleProduct('Stocked Mug'))).json();
     const url = `/v1/products/${created.id}`;

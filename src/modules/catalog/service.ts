@@ -1,6 +1,7 @@
+import { LRUCache } from 'lru-cache';
 import { Value } from 'typebox/value';
 import type { Cache } from '../../platform/cache/index.ts';
-import { createMemoryCache } from '../../platform/cache/index.ts';
+import { runDetached } from '../../platform/context.ts';
 import { type Db, transact } from '../../platform/db/index.ts';
 import { badRequest, conflict, DomainError, notFound } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
@@ -36,6 +37,18 @@ export interface Rendered {
   etag: string;
 }
 
+/** A cache entry as parsed, and the body last filled from it while the counts it used stay valid. */
+interface RenderedEntry {
+  /** The shared cache's text this was parsed from; a different text means the entry is stale. */
+  text: string;
+  template: Template;
+  rendered?: Rendered;
+  /** `stockGeneration` when `rendered` was filled; any stock change since makes it refill. */
+  stockGeneration: number;
+  /** When the first of the counts in `rendered` expires. */
+  expiresAt: number;
+}
+
 export interface CheckoutVariant {
   variantId: string;
   sku: string;
@@ -56,14 +69,21 @@ export interface Category {
 /** Rendered products and pages change only on catalog writes, which invalidate them. */
 const BODY_TTL_MS = 60_000;
 /**
- * Availability is cached per variant only briefly: inventory reports changes as they are made,
- * possibly before its transaction commits, so a read racing that commit could cache the old count;
- * the TTL bounds how long such a stale count can live.
+ * Availability is cached per variant in this process. Inventory reports changes as they are made
+ * (which drops the copy at once), possibly before its transaction commits: a read racing that
+ * commit could cache the old count, so a variant read within STOCK_RACE_MS of its last change is
+ * kept only that long. Otherwise a count lives STOCK_TTL_MS, which is also the bound on how stale a
+ * count can be when another process (another API replica) changed the stock: its notification
+ * does not reach this one.
  */
-const STOCK_TTL_MS = 1_000;
+const STOCK_TTL_MS = 5_000;
+const STOCK_RACE_MS = 1_000;
+/** Bound on cached counts; past it the map starts over (it refills from the hot variants). */
+const STOCK_MAX_ENTRIES = 200_000;
+/** Finished bodies kept per cache key, in characters (the parsed templates behind them included). */
+const RENDERED_MAX_CHARS = 32 * 1024 * 1024;
 const LIST_PREFIX = 'catalog:list:';
 const productKey = (id: string) => `catalog:product:${id}`;
-const stockKey = (variantId: string) => `stock:${variantId}`;
 
 export const preconditionFailed = () =>
   new DomainError(412, 'PRECONDITION_FAILED', 'Precondition failed', 'The product changed since you read it');
@@ -105,7 +125,12 @@ async function mapSkuConflicts<T>(work: () => Promise<T>): Promise<T> {
 
 export function createCatalogService(deps: CatalogDeps) {
   const { db, cache, inventory } = deps;
-  const stockCache = createMemoryCache({ maxChars: 16 * 1024 * 1024 });
+  const stock = new Map<string, { available: number; expiresAt: number }>();
+  const lastStockChange = new Map<string, number>();
+  const renderedByKey = new LRUCache<string, RenderedEntry>({
+    maxSize: RENDERED_MAX_CHARS,
+    sizeCalculation: (entry, key) => key.length + entry.text.length + (entry.rendered?.body.length ?? 0),
+  });
   const lookups = deps.metrics.counter(
     'catalog_cache_lookups_total',
     'Catalog cache lookups by cache (product, list, stock) and result (hit, miss)',
@@ -135,49 +160,115 @@ export function createCatalogService(deps: CatalogDeps) {
 
   inventory.onStockChange((variantIds) => {
     stockGeneration++;
-    void stockCache.delete(...variantIds.map(stockKey));
+    const now = Date.now();
+    if (lastStockChange.size >= STOCK_MAX_ENTRIES) lastStockChange.clear();
+    for (const variantId of variantIds) {
+      stock.delete(variantId);
+      lastStockChange.set(variantId, now);
+    }
   });
 
-  async function availability(variantIds: string[]): Promise<Map<string, number>> {
-    const result = new Map<string, number>();
-    if (variantIds.length === 0) return result;
-    const cached = await stockCache.getMany(variantIds.map(stockKey));
+  /**
+   * Inventory reads of the requests that missed in the same turn of the event loop go out as one
+   * query: under load many requests miss at once, and on PGlite each query waits for the last.
+   */
+  let pendingRead: { variantIds: Set<string>; result: Promise<Map<string, number>> } | undefined;
+  function readStock(variantIds: string[]): Promise<Map<string, number>> {
+    if (!pendingRead) {
+      const batch = new Set<string>();
+      pendingRead = {
+        variantIds: batch,
+        // Shared by several requests, so no one request's deadline or disconnect may cancel it.
+        result: new Promise((resolve, reject) =>
+          runDetached(() =>
+            setImmediate(() => {
+              pendingRead = undefined;
+              inventory.availability([...batch]).then(resolve, reject);
+            }),
+          ),
+        ),
+      };
+    }
+    for (const variantId of variantIds) pendingRead.variantIds.add(variantId);
+    return pendingRead.result;
+  }
+
+  /** Counts per variant and when the first of them expires. */
+  async function availability(
+    variantIds: string[],
+  ): Promise<{ counts: Map<string, number>; expiresAt: number }> {
+    const counts = new Map<string, number>();
+    const now = Date.now();
+    let expiresAt = now + STOCK_TTL_MS;
     const missing: string[] = [];
-    cached.forEach((value, index) => {
-      if (value === undefined) missing.push(variantIds[index]);
-      else result.set(variantIds[index], Number(value));
-    });
+    for (const variantId of variantIds) {
+      const entry = stock.get(variantId);
+      if (entry === undefined || entry.expiresAt <= now) {
+        missing.push(variantId);
+      } else {
+        counts.set(variantId, entry.available);
+        if (entry.expiresAt < expiresAt) expiresAt = entry.expiresAt;
+      }
+    }
+    if (variantIds.length === 0) return { counts, expiresAt };
     if (missing.length < variantIds.length) lookups.inc({ cache: 'stock', result: 'hit' });
-    if (missing.length === 0) return result;
+    if (missing.length === 0) return { counts, expiresAt };
     lookups.inc({ cache: 'stock', result: 'miss' });
     const started = stockGeneration;
-    const fresh = await inventory.availability(missing);
+    const readAt = Date.now();
+    const fresh = await readStock(missing);
+    if (stock.size + missing.length > STOCK_MAX_ENTRIES) stock.clear();
     for (const variantId of missing) {
       const available = fresh.get(variantId) ?? 0;
-      result.set(variantId, available);
-      if (started === stockGeneration)
-        await stockCache.set(stockKey(variantId), String(available), STOCK_TTL_MS);
+      counts.set(variantId, available);
+      if (started !== stockGeneration) continue;
+      const changedAt = lastStockChange.get(variantId);
+      const ttl =
+        changedAt !== undefined && readAt - changedAt < STOCK_RACE_MS ? STOCK_RACE_MS : STOCK_TTL_MS;
+      stock.set(variantId, { available, expiresAt: readAt + ttl });
+      if (readAt + ttl < expiresAt) expiresAt = readAt + ttl;
     }
-    return result;
+    // Counts not kept (a change happened meanwhile) must not be reused from a finished body either.
+    if (started !== stockGeneration) expiresAt = 0;
+    return { counts, expiresAt };
   }
 
-  async function cachedTemplate(kind: string, key: string, load: () => Promise<Template>): Promise<Template> {
+  /**
+   * The template under `key` filled with live availability. The shared cache (possibly Redis) is
+   * asked every time, so writes elsewhere are seen; what this process did with the same text —
+   * the parsed template and the body filled from it — is reused while no stock changed and the
+   * counts it used have not expired.
+   */
+  async function renderCached(kind: string, key: string, load: () => Promise<Template>): Promise<Rendered> {
     const text = await tolerant('get', () => cache.get(key), undefined);
+    let entry: RenderedEntry | undefined;
     if (text !== undefined) {
       lookups.inc({ cache: kind, result: 'hit' });
-      return parseTemplate(text);
+      entry = renderedByKey.get(key);
+      if (entry?.text !== text)
+        entry = { text, template: parseTemplate(text), stockGeneration: -1, expiresAt: 0 };
+      if (entry.rendered && entry.stockGeneration === stockGeneration && Date.now() < entry.expiresAt) {
+        return entry.rendered;
+      }
+    } else {
+      lookups.inc({ cache: kind, result: 'miss' });
+      const started = generation;
+      const template = await load();
+      if (started !== generation) return fill(template, (await availability(template.variantIds)).counts);
+      const serialized = serializeTemplate(template);
+      await tolerant('set', () => cache.set(key, serialized, BODY_TTL_MS), undefined);
+      entry = { text: serialized, template, stockGeneration: -1, expiresAt: 0 };
     }
-    lookups.inc({ cache: kind, result: 'miss' });
-    const started = generation;
-    const template = await load();
-    if (started === generation) {
-      await tolerant('set', () => cache.set(key, serializeTemplate(template), BODY_TTL_MS), undefined);
+    const filledAt = stockGeneration;
+    const { counts, expiresAt } = await availability(entry.template.variantIds);
+    const rendered = fill(entry.template, counts);
+    if (filledAt === stockGeneration) {
+      entry.rendered = rendered;
+      entry.stockGeneration = filledAt;
+      entry.expiresAt = expiresAt;
+      renderedByKey.set(key, entry);
     }
-    return template;
-  }
-
-  async function render(template: Template): Promise<Rendered> {
-    return fill(template, await availability(template.variantIds));
+    return rendered;
   }
 
   async function invalidate(productId: string): Promise<void> {
@@ -364,7 +455,7 @@ export function createCatalogService(deps: CatalogDeps) {
       const sort = parseSort(query.sort, q !== undefined);
       const signature = listSignature(filter, sort, query.size);
       const position = query.cursor === undefined ? `page:${query.page}` : `cursor:${query.cursor}`;
-      const template = await cachedTemplate('list', `${LIST_PREFIX}${signature}:${position}`, async () => {
+      return renderCached('list', `${LIST_PREFIX}${signature}:${position}`, async () => {
         let page = query.page;
         let offset = (page - 1) * query.size;
         let after: unknown[] | undefined;
@@ -381,16 +472,14 @@ export function createCatalogService(deps: CatalogDeps) {
           rows.length > query.size ? encodeCursor(signature, page + 1, sort, items[items.length - 1]) : null;
         return listTemplate(items, { page, size: query.size, total, nextCursor });
       });
-      return render(template);
     },
 
     async get(id: string): Promise<Rendered> {
-      const template = await cachedTemplate('product', productKey(id), async () => {
+      return renderCached('product', productKey(id), async () => {
         const row = await store.productById(db, id);
         if (!row) throw notFound(`Product ${id}`);
         return productTemplate(row);
       });
-      return render(template);
     },
 
     async create(input: ProductInputT): Promise<string> {

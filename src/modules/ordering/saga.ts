@@ -32,6 +32,15 @@ export interface SagaDeps {
   retryBaseMs: number;
 }
 
+/**
+ * What a step did: whether the saga goes on, and the order row as the step left it when the step
+ * has it (from its own UPDATE … RETURNING); without it the row is read again.
+ */
+interface Outcome {
+  more: boolean;
+  order?: OrderRow;
+}
+
 /** A payment answer that will not change if asked again: a decline or a refusal. */
 function isDefinitive(error: unknown): boolean {
   return error instanceof DomainError && error.status >= 400 && error.status < 500;
@@ -51,7 +60,7 @@ function isDefinitive(error: unknown): boolean {
 export function createSaga(deps: SagaDeps) {
   const { db, inventory, payments, bus, logger } = deps;
 
-  async function failStep(order: OrderRow, error: unknown, giveUpReason: string): Promise<boolean> {
+  async function failStep(order: OrderRow, error: unknown, giveUpReason: string): Promise<Outcome> {
     const attempts = await store.recordFailure(
       db,
       order.id,
@@ -69,19 +78,24 @@ export function createSaga(deps: SagaDeps) {
         cancelReason: giveUpReason,
         releaseClaimInMs: 0,
       });
-      return true;
+      return { more: true };
     }
-    return false;
+    return { more: false };
   }
 
   const backoff = (attempt: number) => Math.min(deps.retryBaseMs * 2 ** attempt, 60_000);
 
-  const steps: Record<string, (order: OrderRow, signal?: AbortSignal) => Promise<boolean>> = {
+  const steps: Record<string, (order: OrderRow, signal?: AbortSignal) => Promise<Outcome>> = {
     async authorize(order, signal) {
       const reservations = await inventory.reservations(order.id);
       if (reservations.some((line) => line.status === 'held' && line.expiresAt.getTime() < Date.now())) {
-        await store.advance(db, order.id, { sagaStep: 'compensate', cancelReason: 'reservation_expired' });
-        return true;
+        return {
+          more: true,
+          order: await store.advance(db, order.id, {
+            sagaStep: 'compensate',
+            cancelReason: 'reservation_expired',
+          }),
+        };
       }
       try {
         await payments.authorize(
@@ -96,17 +110,21 @@ export function createSaga(deps: SagaDeps) {
       } catch (error) {
         if (isDefinitive(error)) {
           const declined = (error as DomainError).code === 'PAYMENT_DECLINED';
-          await store.advance(db, order.id, {
-            sagaStep: 'compensate',
-            paymentStatus: declined ? 'declined' : 'failed',
-            cancelReason: declined ? 'payment_declined' : 'payment_failed',
-          });
-          return true;
+          return {
+            more: true,
+            order: await store.advance(db, order.id, {
+              sagaStep: 'compensate',
+              paymentStatus: declined ? 'declined' : 'failed',
+              cancelReason: declined ? 'payment_declined' : 'payment_failed',
+            }),
+          };
         }
         return failStep(order, error, 'payment_failed');
       }
-      await store.advance(db, order.id, { sagaStep: 'capture', paymentStatus: 'authorized' });
-      return true;
+      return {
+        more: true,
+        order: await store.advance(db, order.id, { sagaStep: 'capture', paymentStatus: 'authorized' }),
+      };
     },
 
     async capture(order, signal) {
@@ -114,16 +132,21 @@ export function createSaga(deps: SagaDeps) {
         await payments.capture(order.id, signal);
       } catch (error) {
         if (isDefinitive(error)) {
-          await store.advance(db, order.id, { sagaStep: 'compensate', cancelReason: 'capture_refused' });
-          return true;
+          return {
+            more: true,
+            order: await store.advance(db, order.id, {
+              sagaStep: 'compensate',
+              cancelReason: 'capture_refused',
+            }),
+          };
         }
         return failStep(order, error, 'capture_failed');
       }
-      await transact(db, async (tx) => {
+      const confirmed = await transact(db, async (tx) => {
         if (!(await inventory.commit(tx, order.id))) {
           throw new Error(`order ${order.id}: no held reservation to commit`);
         }
-        await store.advance(tx, order.id, {
+        const moved = await store.advance(tx, order.id, {
           from: 'pending',
           status: 'confirmed',
           sagaStep: 'done',
@@ -133,9 +156,10 @@ export function createSaga(deps: SagaDeps) {
           orderEvent('order.confirmed', { ...order, status: 'confirmed' }),
           orderEvent('payment.captured', { ...order, status: 'confirmed' }, { amount: order.totalAmount }),
         ]);
+        return moved;
       });
       bus.nudge();
-      return false;
+      return { more: false, order: confirmed };
     },
 
     async compensate(order, signal) {
@@ -152,7 +176,7 @@ export function createSaga(deps: SagaDeps) {
           if (!isDefinitive(error)) return failStep(order, error, 'void_failed');
         }
       }
-      await transact(db, async (tx) => {
+      const cancelled = await transact(db, async (tx) => {
         await inventory.release(tx, order.id, order.cancelReason ?? 'checkout failed');
         await deps.pricing.release(tx, order.id);
         const moved = await store.advance(tx, order.id, {
@@ -163,9 +187,10 @@ export function createSaga(deps: SagaDeps) {
           cancelReason: order.cancelReason ?? 'checkout failed',
         });
         if (moved) await bus.append(tx, [orderEvent('order.cancelled', { ...order, status: 'cancelled' })]);
+        return moved;
       });
       bus.nudge();
-      return false;
+      return { more: false, order: cancelled };
     },
 
     async cancel_refund(order, signal) {
@@ -198,21 +223,25 @@ export function createSaga(deps: SagaDeps) {
         ]);
       });
       bus.nudge();
-      return false;
+      return { more: false };
     },
   };
 
   return {
     /**
      * Runs the saga from wherever its row says it is until it finishes or a step must wait.
-     * The caller holds the order's claim.
+     * The caller holds the order's claim; `known` is the row as the caller just wrote it, if it has it.
      */
-    async advance(orderId: string, signal?: AbortSignal): Promise<OrderRow> {
+    async advance(orderId: string, signal?: AbortSignal, known?: OrderRow): Promise<OrderRow> {
+      let order = known;
       for (let guard = 0; guard < 10; guard++) {
-        const order = await store.byId(db, orderId);
+        order ??= await store.byId(db, orderId);
         if (!order) throw new Error(`order ${orderId} vanished`);
         const step = steps[order.sagaStep];
-        if (!step || !(await step(order, signal))) return (await store.byId(db, orderId))!;
+        if (!step) return order;
+        const outcome = await step(order, signal);
+        if (!outcome.more) return outcome.order ?? (await store.byId(db, orderId))!;
+        order = outcome.order;
       }
       throw new Error(`order ${orderId}: saga did not settle`);
     },

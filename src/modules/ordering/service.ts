@@ -177,8 +177,8 @@ export function createOrderingService(deps: {
         discountAmount: line.discount.amount,
         taxAmount: line.tax.amount,
       }));
-      await transact(db, async (tx) => {
-        await store.insertOrder(
+      const created = await transact(db, async (tx) => {
+        const inserted = await store.insertOrder(
           tx,
           {
             id: orderId,
@@ -217,6 +217,7 @@ export function createOrderingService(deps: {
             cancelReason: null,
           }),
         ]);
+        return inserted;
       }).catch((error) => {
         if (error instanceof DomainError && error.code === 'OUT_OF_STOCK')
           outcomes.inc({ outcome: 'out_of_stock' });
@@ -226,8 +227,8 @@ export function createOrderingService(deps: {
 
       const budget = AbortSignal.timeout(settings.paymentBudgetMs);
       const paymentSignal = signal ? AbortSignal.any([signal, budget]) : budget;
-      await saga.advance(orderId, paymentSignal);
-      return answer(await load(orderId));
+      const settled = await saga.advance(orderId, paymentSignal, created.order);
+      return answer(toOrder(settled, created.items));
     },
 
     async get(principal: Principal, id: string): Promise<Order> {

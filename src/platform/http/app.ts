@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -13,6 +13,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import FindMyWay from 'find-my-way';
+import helmet from 'helmet';
 import { Type } from 'typebox';
 import type { Config } from '../../config.ts';
 import { enterContext, runWithContext, type WorkContext } from '../context.ts';
@@ -46,6 +47,33 @@ export interface HttpDeps {
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/**
+ * Helmet's headers depend only on its options (no per-request nonces), so they are worked out once
+ * at start by running its middleware against a recorder; a request then just copies them.
+ */
+function securityHeaders(): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const recorder = {
+    setHeader(name: string, value: string) {
+      headers[name.toLowerCase()] = value;
+    },
+    removeHeader() {},
+  };
+  helmet({
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+      },
+    },
+  })({} as IncomingMessage, recorder as unknown as ServerResponse, (error?: unknown) => {
+    if (error) throw error;
+  });
+  return headers;
+}
 
 function createAjv(coerce: boolean): Ajv {
   const ajv = new Ajv({
@@ -97,7 +125,9 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
 
   // Every request gets a deadline and follows its client: both abort the same signal.
   app.decorateRequest('workContext', null as unknown as WorkContext);
+  const staticHeaders = securityHeaders();
   app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(staticHeaders);
     const controller = new AbortController();
     const timer = setTimeout(
       () => controller.abort(new DOMException('request deadline exceeded', 'TimeoutError')),
@@ -146,16 +176,6 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     );
   });
 
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-      },
-    },
-  });
   await app.register(cors, {
     origin: config.corsOrigins.length ? config.corsOrigins : false,
     exposedHeaders: [

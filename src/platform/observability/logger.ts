@@ -31,3 +31,20 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     destination,
   );
 }
+
+/**
+ * A logger whose lines go to stdout through an asynchronous buffered stream, for the server: a
+ * synchronous write per request line costs more than the request. What is still buffered is
+ * written synchronously when the process exits (process.exit included), so shutdown lines are kept.
+ */
+export function createServerLogger(level: string): Logger {
+  const destination = pino.destination({ dest: 1, sync: false });
+  process.once('exit', () => {
+    try {
+      destination.flushSync();
+    } catch {
+      // the stream never opened or was already closed: nothing buffered to lose
+    }
+  });
+  return createLogger(level, destination);
+}
