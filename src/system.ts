@@ -8,6 +8,7 @@ import type { EventBus } from './platform/events/index.ts';
 import type { AppModule } from './platform/module.ts';
 import type { Logger } from './platform/observability/logger.ts';
 import { createMetrics, type Metrics } from './platform/observability/metrics.ts';
+import { createTracing, type SpanExporter, type Tracing } from './platform/observability/tracing.ts';
 import { createModules } from './modules/index.ts';
 
 export interface System {
@@ -18,6 +19,7 @@ export interface System {
   modules: AppModule[];
   bus: EventBus;
   app: FastifyInstance;
+  tracing: Tracing;
   /** Starts the background work of the worker role (recovery loops, dispatchers). */
   startWorkers(): Promise<void>;
   close(): Promise<void>;
@@ -28,6 +30,8 @@ export interface SystemOptions {
   database?: Database;
   /** Skip migrations (they already ran). */
   skipMigrations?: boolean;
+  /** Send spans here as well (tests read them from an in-memory exporter). */
+  spanExporter?: SpanExporter;
 }
 
 /** The composition root: builds every dependency once and hands it to the modules that need it. */
@@ -43,6 +47,11 @@ export async function createSystem(
     if (report.applied.length > 0) logger.info({ applied: report.applied }, 'migrations applied');
   }
   const metrics = createMetrics();
+  const tracing = createTracing({
+    serviceName: config.otelServiceName,
+    otlpEndpoint: config.otlpEndpoint,
+    exporter: options.spanExporter,
+  });
   const shared = config.redisUrl ? await openRedisCache(database.db, config.redisUrl) : undefined;
   const cache = shared?.cache ?? createMemoryCache();
   const {
@@ -60,7 +69,7 @@ export async function createSystem(
   const readiness: Record<string, () => Promise<void>> = { database: () => database.ping() };
   if (shared) readiness.cache = shared.ping;
   for (const module of modules) if (module.ready) readiness[module.name] = module.ready;
-  const app = await createHttpApp({ config, logger, metrics, readiness, modules, verifier });
+  const app = await createHttpApp({ config, logger, metrics, readiness, modules, verifier, tracing });
   let workersStarted = false;
   return {
     config,
@@ -70,6 +79,7 @@ export async function createSystem(
     modules,
     bus,
     app,
+    tracing,
     async startWorkers() {
       workersStarted = true;
       for (const module of modules) await module.start?.();
@@ -80,6 +90,7 @@ export async function createSystem(
       for (const module of [...modules].reverse()) await module.close?.();
       await shared?.close();
       if (!options.database) await database.close();
+      await tracing.shutdown();
     },
   };
 }

@@ -1,6 +1,6 @@
 import { type Config, loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/platform/observability/logger.ts';
-import { createSystem, type System } from '../../src/system.ts';
+import { createSystem, type System, type SystemOptions } from '../../src/system.ts';
 import { createTestDatabase, type DbKind, type TestDatabase } from './db.ts';
 
 export interface TestSystem extends System {
@@ -13,6 +13,7 @@ export async function createTestSystem(
   kind: DbKind,
   env: Record<string, string> = {},
   overrides: Partial<Config> = {},
+  options: Pick<SystemOptions, 'spanExporter'> = {},
 ): Promise<TestSystem> {
   const testDb = await createTestDatabase(kind);
   // Cheap password hashing keeps tests that sign in many users fast; the algorithm is unchanged.
@@ -31,6 +32,7 @@ export async function createTestSystem(
   const system = await createSystem(config, createLogger(config.logLevel), {
     database: testDb,
     skipMigrations: true,
+    ...options,
   });
   return {
     ...system,

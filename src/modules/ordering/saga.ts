@@ -2,6 +2,7 @@ import { type Db, transact } from '../../platform/db/index.ts';
 import { DomainError } from '../../platform/errors.ts';
 import type { EventBus } from '../../platform/events/index.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
+import { withSpan } from '../../platform/observability/tracing.ts';
 import type { InventoryModule } from '../inventory/index.ts';
 import type { PricingModule } from '../pricing/index.ts';
 import { orderEvent } from './events.ts';
@@ -210,7 +211,13 @@ export function createSaga(deps: SagaDeps) {
         const order = await store.byId(db, orderId);
         if (!order) throw new Error(`order ${orderId} vanished`);
         const step = steps[order.sagaStep];
-        if (!step || !(await step(order, signal))) return (await store.byId(db, orderId))!;
+        if (!step) return order;
+        const moved = await withSpan(
+          `checkout.${order.sagaStep}`,
+          { attributes: { 'order.id': orderId, 'saga.step': order.sagaStep } },
+          () => step(order, signal),
+        );
+        if (!moved) return (await store.byId(db, orderId))!;
       }
       throw new Error(`order ${orderId}: saga did not settle`);
     },

@@ -13,6 +13,15 @@ import type { Config } from '../../config.ts';
 import { enterContext, runWithContext, type WorkContext } from '../context.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import {
+  enterTraceContext,
+  runInTraceContext,
+  SpanStatusCode,
+  startServerSpan,
+  type TraceContext,
+  type TraceSpan,
+  type Tracing,
+} from '../observability/tracing.ts';
 import type { AppModule } from '../module.ts';
 import { type AccessTokenVerifier, authHandlers } from './auth.ts';
 import { handleError, sendProblem } from './problem.ts';
@@ -23,6 +32,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** `workContext.signal` aborts when the deadline passes or the client goes away. */
     workContext: WorkContext;
+    /** The request's server span and its context; null when tracing is off. */
+    trace: { span: TraceSpan; context: TraceContext } | null;
   }
 }
 
@@ -37,6 +48,7 @@ export interface HttpDeps {
   readiness: Record<string, () => Promise<void>>;
   modules: AppModule[];
   verifier: AccessTokenVerifier;
+  tracing?: Tracing;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -91,6 +103,8 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
 
   // Every request gets a deadline and follows its client: both abort the same signal.
   app.decorateRequest('workContext', null as unknown as WorkContext);
+  app.decorateRequest('trace', null);
+  const { tracing } = deps;
   app.addHook('onRequest', (request, reply, done) => {
     const controller = new AbortController();
     const timer = setTimeout(
@@ -105,11 +119,19 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     });
     request.workContext = { signal: controller.signal, requestId: request.id };
     metrics.httpInFlight.inc();
-    runWithContext(request.workContext, done);
+    if (!tracing?.enabled) return runWithContext(request.workContext, done);
+    const route = request.routeOptions.url ?? 'unmatched';
+    request.trace = startServerSpan(tracing.tracer, `${request.method} ${route}`, request.headers, {
+      'http.request.method': request.method,
+      'http.route': route,
+      'url.path': request.url.split('?')[0],
+    });
+    runInTraceContext(request.trace.context, () => runWithContext(request.workContext, done));
   });
   // Body parsing runs on the socket's callbacks and loses the async context; re-enter it.
   app.addHook('preHandler', (request, _reply, done) => {
     enterContext(request.workContext);
+    if (request.trace) enterTraceContext(request.trace.context);
     done();
   });
   // Once closing, answers say `connection: close` so keep-alive clients (a proxy's upstream pool)
@@ -126,6 +148,11 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   });
   app.addHook('onResponse', async (request, reply) => {
     metrics.httpInFlight.dec();
+    if (request.trace) {
+      request.trace.span.setAttribute('http.response.status_code', reply.statusCode);
+      if (reply.statusCode >= 500) request.trace.span.setStatus({ code: SpanStatusCode.ERROR });
+      request.trace.span.end();
+    }
     const route = request.routeOptions.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
     metrics.httpDuration.observe({ method: request.method, route, status_code: reply.statusCode }, seconds);
