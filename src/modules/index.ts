@@ -9,6 +9,7 @@ import type { Metrics } from '../platform/observability/metrics.ts';
 import { createCatalog } from './catalog/index.ts';
 import { createCart } from './cart/index.ts';
 import { createFulfillment } from './fulfillment/index.ts';
+import { createGraphql } from './graphql/index.ts';
 import { createIdentity } from './identity/index.ts';
 import { createInventory } from './inventory/index.ts';
 import { createPayments } from './payments/index.ts';
@@ -54,8 +55,29 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
     bus,
     returnWindowDays: deps.config.returnWindowDays,
   });
+  const graphql = createGraphql({
+    catalog,
+    reviews,
+    identity,
+    ordering,
+    verifier: identity.verifier,
+    logger: deps.logger,
+    limits: { maxDepth: deps.config.graphqlMaxDepth, maxCost: deps.config.graphqlMaxCost },
+  });
   return {
-    list: [events, identity, inventory, catalog, reviews, pricing, payments, cart, ordering, fulfillment],
+    list: [
+      events,
+      identity,
+      inventory,
+      catalog,
+      reviews,
+      pricing,
+      payments,
+      cart,
+      ordering,
+      fulfillment,
+      graphql,
+    ],
     bus,
     verifier: identity.verifier,
   };
