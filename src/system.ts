@@ -3,6 +3,7 @@ import type { Config } from './config.ts';
 import { createMemoryCache } from './platform/cache/index.ts';
 import { openRedisCache } from './platform/cache/redis.ts';
 import { type Database, migrate, openDatabase } from './platform/db/index.ts';
+import { type GrpcServer, startGrpcServer } from './platform/grpc/server.ts';
 import { createHttpApp } from './platform/http/app.ts';
 import type { EventBus } from './platform/events/index.ts';
 import type { AppModule } from './platform/module.ts';
@@ -20,6 +21,8 @@ export interface System {
   bus: EventBus;
   app: FastifyInstance;
   tracing: Tracing;
+  /** Serves the modules' gRPC services on this port (0: any free one); resolves to the bound port. */
+  startGrpc(port: number): Promise<number>;
   /** Starts the background work of the worker role (recovery loops, dispatchers). */
   startWorkers(): Promise<void>;
   close(): Promise<void>;
@@ -71,6 +74,7 @@ export async function createSystem(
   for (const module of modules) if (module.ready) readiness[module.name] = module.ready;
   const app = await createHttpApp({ config, logger, metrics, readiness, modules, verifier, tracing });
   let workersStarted = false;
+  let grpcServer: GrpcServer | undefined;
   return {
     config,
     database,
@@ -80,12 +84,21 @@ export async function createSystem(
     bus,
     app,
     tracing,
+    async startGrpc(port) {
+      const services = modules.flatMap((module) => (module.grpc ? [module.grpc] : []));
+      grpcServer = await startGrpcServer(services, {
+        host: config.host,
+        port,
+        shutdownTimeoutMs: config.shutdownTimeoutMs,
+      });
+      return grpcServer.port;
+    },
     async startWorkers() {
       workersStarted = true;
       for (const module of modules) await module.start?.();
     },
     async close() {
-      await app.close();
+      await Promise.all([app.close(), grpcServer?.close()]);
       if (workersStarted) for (const module of [...modules].reverse()) await module.stop?.();
       for (const module of [...modules].reverse()) await module.close?.();
       await shared?.close();

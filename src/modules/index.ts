@@ -40,7 +40,7 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
   const bus = createEventBus({ db: deps.db, logger: deps.logger, metrics: deps.metrics });
   const events: AppModule = { name: 'events', start: () => bus.start(), stop: () => bus.stop() };
   const identity = await createIdentity(deps);
-  const inventory = createInventory(deps);
+  const inventory = createInventory({ ...deps, verifier: identity.verifier });
   const catalog = await createCatalog({ ...deps, inventory });
   const reviews = createReviews({ ...deps, catalog });
   const pricing = createPricing(deps);
