@@ -148,23 +148,25 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   });
   app.addHook('onResponse', async (request, reply) => {
     metrics.httpInFlight.dec();
-    if (request.trace) {
-      request.trace.span.setAttribute('http.response.status_code', reply.statusCode);
-      if (reply.statusCode >= 500) request.trace.span.setStatus({ code: SpanStatusCode.ERROR });
-      request.trace.span.end();
-    }
     const route = request.routeOptions.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
     metrics.httpDuration.observe({ method: request.method, route, status_code: reply.statusCode }, seconds);
-    request.log.info(
-      {
-        method: request.method,
-        route,
-        status: reply.statusCode,
-        durationMs: Math.round(reply.elapsedTime * 10) / 10,
-      },
-      'request completed',
-    );
+    const logCompletion = () =>
+      request.log.info(
+        {
+          method: request.method,
+          route,
+          status: reply.statusCode,
+          durationMs: Math.round(reply.elapsedTime * 10) / 10,
+        },
+        'request completed',
+      );
+    if (!request.trace) return logCompletion();
+    // The response has gone; the completion line still belongs to the request's trace.
+    runInTraceContext(request.trace.context, logCompletion);
+    request.trace.span.setAttribute('http.response.status_code', reply.statusCode);
+    if (reply.statusCode >= 500) request.trace.span.setStatus({ code: SpanStatusCode.ERROR });
+    request.trace.span.end();
   });
 
   await app.register(helmet, {
