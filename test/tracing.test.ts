@@ -126,6 +126,17 @@ describe.each(dbKinds)('tracing on %s', (kind) => {
     expect(sentSpanIds).toEqual(payments.map((span) => span.spanContext().spanId));
   });
 
+  it('problem answers carry the trace id', async () => {
+    const traceId = randomUUID().replaceAll('-', '');
+    const answer = await system.app.inject({
+      method: 'GET',
+      url: `/v1/products/${randomUUID()}`,
+      headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+    });
+    expect(answer.statusCode).toBe(404);
+    expect(answer.json()).toMatchObject({ code: 'NOT_FOUND', traceId });
+  });
+
   it('a request without traceparent starts a new trace; work outside a request creates no spans', async () => {
     exporter.reset();
     const answer = await system.app.inject({ method: 'GET', url: '/v1/products?size=1' });
