@@ -47,6 +47,20 @@ export interface Config {
   /** OTLP/HTTP endpoint for traces; unset means spans are not created. */
   otlpEndpoint: string | undefined;
   otelServiceName: string;
+  /** RabbitMQ: events are relayed through it when set; in-process otherwise. */
+  amqpUrl: string | undefined;
+  amqpExchange: string;
+  /** SMTP server for notification mail; without it mail is written as .eml files under DATA_DIR/mail. */
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  /** Lets webhooks target private, loopback and link-local addresses (development and tests only). */
+  webhooksAllowPrivate: boolean;
+  webhookMaxAttempts: number;
+  /** First retry delay; each later one is four times longer (capped at 6 hours). */
+  webhookRetryBaseMs: number;
+  webhookTimeoutMs: number;
+  /** How often stream sockets are pinged; one that has not answered the last ping is dropped. */
+  streamHeartbeatMs: number;
 }
 
 /** One "Sign in with <provider>" OpenID Connect client, from OIDC_PROVIDERS. */
@@ -97,6 +111,13 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
     throw new ConfigError(`${name} must use ${protocols.join(' or ')}, got ${parsed.protocol}`);
   }
   return raw;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw !== 'true' && raw !== 'false') throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+  return raw === 'true';
 }
 
 function currency(env: Env, name: string, fallback: string): string {
@@ -227,5 +248,28 @@ export function loadConfig(env: Env = process.env): Config {
     graphqlMaxCost: integer(env, 'GRAPHQL_MAX_COST', 5000, 10, 1_000_000),
     otlpEndpoint: url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
     otelServiceName: env.OTEL_SERVICE_NAME || 'emporium',
+    amqpUrl: url(env, 'AMQP_URL', ['amqp:', 'amqps:']),
+    amqpExchange: exchangeName(env.AMQP_EXCHANGE),
+    smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
+    mailFrom: mailFrom(env.MAIL_FROM),
+    webhooksAllowPrivate: boolean(env, 'WEBHOOKS_ALLOW_PRIVATE', false),
+    webhookMaxAttempts: integer(env, 'WEBHOOK_MAX_ATTEMPTS', 8, 1, 20),
+    webhookRetryBaseMs: integer(env, 'WEBHOOK_RETRY_BASE_MS', 5_000, 10, 3_600_000),
+    webhookTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 5_000, 100, 60_000),
+    streamHeartbeatMs: integer(env, 'STREAM_HEARTBEAT_MS', 30_000, 100, 600_000),
   };
+}
+
+function exchangeName(raw: string | undefined): string {
+  if (!raw) return 'emporium.events';
+  if (!/^[\w.-]{1,200}$/.test(raw))
+    throw new ConfigError('AMQP_EXCHANGE may use letters, digits, ".", "_", "-"');
+  return raw;
+}
+
+function mailFrom(raw: string | undefined): string {
+  if (!raw) return 'Emporium <no-reply@emporium.local>';
+  if (!/^[^\r\n]*<?[^@\s<>]+@[^@\s<>]+>?$/.test(raw))
+    throw new ConfigError(`MAIL_FROM must be an address like "Shop <shop@example.com>", got "${raw}"`);
+  return raw;
 }

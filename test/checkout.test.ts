@@ -1,8 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PaymentsModule } from '../src/modules/payments/index.ts';
 import { type SignedInUser, signIn } from './support/auth.ts';
 import { dbKinds } from './support/db.ts';
 import { ADDRESS, addToCart, checkout, createProduct, eventually, stockOf } from './support/shop.ts';
 import { createTestSystem, type TestSystem } from './support/system.ts';
+
+/** How many captures the provider booked for an order: the proof that no retry charged twice. */
+function capturesOf(system: TestSystem, orderId: string): number {
+  const payments = system.modules.find((module) => module.name === 'payments') as unknown as PaymentsModule;
+  return payments.sandbox!.ledger().filter((entry) => entry.reference === orderId && entry.kind === 'capture')
+    .length;
+}
+
+async function orderOfUser(system: TestSystem, user: SignedInUser, id: string) {
+  return (await system.app.inject({ method: 'GET', url: `/v1/orders/${id}`, headers: user.headers })).json();
+}
 
 describe.each(dbKinds)('checkout on %s', (kind) => {
   let system: TestSystem;
@@ -15,8 +27,7 @@ describe.each(dbKinds)('checkout on %s', (kind) => {
   });
   afterAll(() => system.dispose());
 
-  const orderOf = async (user: SignedInUser, id: string) =>
-    (await system.app.inject({ method: 'GET', url: `/v1/orders/${id}`, headers: user.headers })).json();
+  const orderOf = (user: SignedInUser, id: string) => orderOfUser(system, user, id);
 
   it('200 buyers race for 10 units: exactly 10 orders confirmed, 190 out of stock, nothing left reserved', async () => {
     const variant = await createProduct(system, staff, { stock: 10, price: 500 });
@@ -124,6 +135,7 @@ describe.each(dbKinds)('checkout on %s', (kind) => {
       await system.app.inject({ method: 'GET', url: '/v1/orders', headers: buyer.headers })
     ).json();
     expect(list.total).toBe(1);
+    expect(capturesOf(system, list.items[0].id)).toBe(1);
     expect(await stockOf(system, staff, variant.sku)).toMatchObject({ onHand: 4, reserved: 0 });
   });
 
@@ -144,6 +156,7 @@ describe.each(dbKinds)('checkout on %s', (kind) => {
       await system.app.inject({ method: 'GET', url: '/v1/orders', headers: buyer.headers })
     ).json();
     expect(list.total).toBe(1);
+    expect(capturesOf(system, list.items[0].id)).toBe(1);
   });
 
   it('cancelling a confirmed order refunds it and returns the stock; only once, only by its owner or staff', async () => {
@@ -230,5 +243,57 @@ describe.each(dbKinds)('checkout on %s', (kind) => {
     }, 40_000);
     expect(settled).toMatchObject({ status: 'cancelled', cancelReason: 'payment_failed' });
     expect(await stockOf(system, staff, variant.sku)).toMatchObject({ onHand: 5, reserved: 0 });
+  });
+});
+
+describe.each(dbKinds)('checkout while the payment provider is down, on %s', (kind) => {
+  let system: TestSystem;
+  let staff: SignedInUser;
+  beforeAll(async () => {
+    system = await createTestSystem(kind, { RECOVERY_INTERVAL_MS: '200', PAYMENTS_TIMEOUT_MS: '2000' });
+    await system.startWorkers();
+    staff = await signIn(system, 'staff');
+  });
+  afterAll(() => system.dispose());
+
+  it('opens the breaker: clear 503s, no order stuck, and closes again when the provider returns', {
+    timeout: 120_000,
+  }, async () => {
+    const payments = system.modules.find((module) => module.name === 'payments') as unknown as PaymentsModule;
+    const variant = await createProduct(system, staff, { stock: 50 });
+    const buyers = await Promise.all(Array.from({ length: 12 }, () => signIn(system)));
+    for (const buyer of buyers) await addToCart(system, buyer, variant.variantId);
+    payments.sandbox!.setFaults({ outage: true });
+
+    const answers = [];
+    for (const buyer of buyers.slice(0, 10)) answers.push({ buyer, answer: await checkout(system, buyer) });
+    const refused = answers.filter(({ answer }) => answer.statusCode === 503);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const { answer } of refused) {
+      expect(answer.json().code).toBe('PAYMENT_PROVIDER_UNAVAILABLE');
+      expect(Number(answer.headers['retry-after'])).toBeGreaterThan(0);
+    }
+    // Refused checkouts created nothing: every order there is came from a 202.
+    const pending = answers.filter(({ answer }) => answer.statusCode === 202);
+    expect(pending.length + refused.length).toBe(10);
+
+    payments.sandbox!.setFaults({ outage: false });
+    for (const { buyer, answer } of pending) {
+      const settled = await eventually(async () => {
+        const order = await orderOfUser(system, buyer, answer.json().id);
+        return order.status === 'pending' ? undefined : order;
+      }, 60_000);
+      expect(['confirmed', 'cancelled']).toContain(settled.status);
+    }
+    const recovered = await eventually(
+      async () => {
+        const answer = await checkout(system, buyers[10]);
+        return answer.statusCode === 201 ? answer : undefined;
+      },
+      30_000,
+      1000,
+    );
+    expect(recovered.json().status).toBe('confirmed');
+    expect((await stockOf(system, staff, variant.sku)).reserved).toBe(0);
   });
 });

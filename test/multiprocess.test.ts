@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, killAll, type RunningProcess, startCli, startEmporium } from './deploy/processes.ts';
+import { freePort, killAll, startCli, startEmporium } from './deploy/processes.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { ADDRESS, eventually } from './support/shop.ts';
 
@@ -11,18 +11,13 @@ import { ADDRESS, eventually } from './support/shop.ts';
  */
 describe.runIf(process.env.DATABASE_URL)('several server processes on one PostgreSQL', () => {
   let database: TestDatabase;
-  let sandbox: RunningProcess;
   let paymentsUrl: string;
   const admin = { email: 'admin@multi.test', password: 'admin-password-1' };
 
   beforeAll(async () => {
     database = await createTestDatabase('postgres');
     const port = await freePort();
-    sandbox = await startCli(
-      ['psp-sandbox', '--port', String(port)],
-      { LOG_LEVEL: 'silent' },
-      'listening on',
-    );
+    await startCli(['psp-sandbox', '--port', String(port)], { LOG_LEVEL: 'silent' }, 'listening on');
     paymentsUrl = `http://127.0.0.1:${port}`;
   });
   afterAll(async () => {

@@ -1,7 +1,7 @@
 import type { Config } from '../config.ts';
 import type { Cache } from '../platform/cache/index.ts';
 import type { Database, Db } from '../platform/db/index.ts';
-import { createEventBus, type EventBus } from '../platform/events/index.ts';
+import { createAmqpTransport, createEventBus, type EventBus } from '../platform/events/index.ts';
 import type { AccessTokenVerifier } from '../platform/http/auth.ts';
 import type { AppModule } from '../platform/module.ts';
 import type { Logger } from '../platform/observability/logger.ts';
@@ -12,10 +12,13 @@ import { createFulfillment } from './fulfillment/index.ts';
 import { createGraphql } from './graphql/index.ts';
 import { createIdentity } from './identity/index.ts';
 import { createInventory } from './inventory/index.ts';
+import { createNotifications } from './notifications/index.ts';
 import { createPayments } from './payments/index.ts';
 import { createOrdering } from './ordering/index.ts';
 import { createPricing } from './pricing/index.ts';
 import { createReviews } from './reviews/index.ts';
+import { createStream } from './stream/index.ts';
+import { createWebhooks } from './webhooks/index.ts';
 
 /** What the composition root hands every module factory. */
 export interface ModuleDeps {
@@ -37,8 +40,18 @@ export interface Modules {
 
 /** Builds the modules in dependency order; a later module receives the earlier ones it needs. */
 export async function createModules(deps: ModuleDeps): Promise<Modules> {
-  const bus = createEventBus({ db: deps.db, logger: deps.logger, metrics: deps.metrics });
-  const events: AppModule = { name: 'events', start: () => bus.start(), stop: () => bus.stop() };
+  const { config, logger, metrics } = deps;
+  const transport = config.amqpUrl
+    ? createAmqpTransport({ url: config.amqpUrl, exchange: config.amqpExchange, logger, metrics })
+    : undefined;
+  const bus = createEventBus({ db: deps.db, logger, metrics, transport });
+  const events: AppModule = {
+    name: 'events',
+    start: () => bus.start(),
+    stop: () => bus.stop(),
+    close: () => bus.stop(),
+    ...(transport ? { ready: bus.ready } : {}),
+  };
   const identity = await createIdentity(deps);
   const inventory = createInventory({ ...deps, verifier: identity.verifier });
   const catalog = await createCatalog({ ...deps, inventory });
@@ -64,6 +77,15 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
     logger: deps.logger,
     limits: { maxDepth: deps.config.graphqlMaxDepth, maxCost: deps.config.graphqlMaxCost },
   });
+  const stream = createStream({
+    bus,
+    verifier: identity.verifier,
+    logger,
+    metrics,
+    heartbeatMs: config.streamHeartbeatMs,
+  });
+  const webhooks = createWebhooks({ ...deps, bus });
+  const notifications = createNotifications({ ...deps, bus, identity });
   return {
     list: [
       events,
@@ -77,6 +99,9 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
       ordering,
       fulfillment,
       graphql,
+      stream,
+      webhooks,
+      notifications,
     ],
     bus,
     verifier: identity.verifier,

@@ -16,6 +16,15 @@ export function runWithContext<T>(context: WorkContext, fn: () => T): T {
   return storage.run(context, fn);
 }
 
+/**
+ * Runs `fn` outside any request's context: background work a request merely triggers (the outbox
+ * relay after a nudge, a broker connection opened by a readiness probe) must not inherit that
+ * request's deadline and stop when its client goes away.
+ */
+export function runDetached<T>(fn: () => T): T {
+  return storage.exit(fn);
+}
+
 export function enterContext(context: WorkContext): void {
   storage.enterWith(context);
 }

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/platform/observability/logger.ts';
 import { createSystem, type System, type SystemOptions } from '../../src/system.ts';
@@ -16,6 +19,8 @@ export async function createTestSystem(
   options: Pick<SystemOptions, 'spanExporter'> = {},
 ): Promise<TestSystem> {
   const testDb = await createTestDatabase(kind);
+  // Files the system writes (e.g. mail from the file transport) go to a directory of its own.
+  const dataDir = env.DATA_DIR ? undefined : await mkdtemp(path.join(tmpdir(), 'emporium-test-'));
   // Cheap password hashing keeps tests that sign in many users fast; the algorithm is unchanged.
   const config = {
     ...loadConfig({
@@ -23,6 +28,7 @@ export async function createTestSystem(
       SEED_PRODUCTS: '0',
       ARGON2_MEMORY_KIB: '1024',
       ARGON2_TIME_COST: '1',
+      ...(dataDir ? { DATA_DIR: dataDir } : {}),
       // Tests sign in many users from one address; tests of the login limit set their own.
       LOGIN_LIMIT_PER_MINUTE: '100000',
       ...env,
@@ -40,6 +46,7 @@ export async function createTestSystem(
     async dispose() {
       await system.close();
       await testDb.dispose();
+      if (dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

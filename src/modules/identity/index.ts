@@ -20,6 +20,8 @@ export interface IdentityModule extends AppModule {
   createUser: IdentityService['createUser'];
   /** Adds a new signing key (older keys keep verifying). */
   rotateSigningKey(): Promise<void>;
+  /** The user's email address (for notifications); undefined for an unknown user. */
+  emailOf(userId: string): Promise<string | undefined>;
 }
 
 export async function createIdentity(deps: {
@@ -49,6 +51,7 @@ export async function createIdentity(deps: {
     verifier: tokens.verifier,
     createUser: service.createUser,
     rotateSigningKey: tokens.rotate,
+    emailOf: async (userId) => (await store.findUserById(userId))?.email,
     routes: identityRoutes(service, oidc, { loginLimitPerMinute: config.loginLimitPerMinute }),
     rootRoutes: (app: FastifyInstance) => {
       app.get(

@@ -16,6 +16,8 @@ export interface PaymentsPort {
   capture(orderId: string, signal?: AbortSignal): Promise<unknown>;
   voidAuthorization(orderId: string, signal?: AbortSignal): Promise<unknown>;
   refund(orderId: string, amount: number, key: string, signal?: AbortSignal): Promise<unknown>;
+  /** Throws while the provider is known to be down, so checkout refuses before reserving anything. */
+  assertAvailable(): void;
 }
 
 export interface SagaDeps {

@@ -172,6 +172,8 @@ export function createOrderingService(deps: {
       const existing = await store.byIdempotencyKey(db, principal.id, input.idempotencyKey);
       if (existing) return answer(await load(existing.id));
 
+      // A provider known to be down: answer 503 at once instead of creating an order that cannot be paid.
+      deps.payments.assertAvailable();
       const cart = await deps.cart.forCheckout(principal.id, input.shippingAddress.country);
       const orderId = uuidv7();
       const items = cart.items.map((line) => ({

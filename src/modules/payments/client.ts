@@ -75,6 +75,8 @@ export interface PaymentsClient {
   refund(authorizationId: string, amount: number, options: CallOptions): Promise<ProviderRefund>;
   /** Voids whatever was authorized under `reference`, for when an authorization's answer never came. */
   reverse(reference: string, options: CallOptions): Promise<ProviderReversal>;
+  /** Throws the breaker's fast 503 while it is open, so callers can refuse work before starting it. */
+  assertAvailable(): void;
   close(): void;
 }
 
@@ -266,6 +268,15 @@ export function createPaymentsClient(options: PaymentsClientOptions): PaymentsCl
       ),
     reverse: (reference, { key, signal }) =>
       call({ operation: 'reverse', path: '/v1/reversals', body: { reference }, key }, signal),
+    assertAvailable(): void {
+      if (breaker.opened) {
+        throw paymentProviderUnavailable(
+          'the payment provider is failing; calls are paused',
+          secondsUntilTrial(),
+          undefined,
+        );
+      }
+    },
     close: () => breaker.shutdown(),
   };
 }

@@ -46,6 +46,8 @@ export interface PaymentsService {
   /** Refunds `amount` of the captured money; `key` names this refund, so repeating it refunds once. */
   refund(orderId: string, amount: number, key: string, signal?: AbortSignal): Promise<Payment>;
   get(orderId: string): Promise<Payment | undefined>;
+  /** Throws 503 PAYMENT_PROVIDER_UNAVAILABLE (with Retry-After) while the circuit breaker is open. */
+  assertAvailable(): void;
 }
 
 const CURRENCY = /^[A-Z]{3}$/;
@@ -216,6 +218,8 @@ export function createPaymentsService(store: PaymentsStore, client: PaymentsClie
         }),
       );
     },
+
+    assertAvailable: () => client.assertAvailable(),
 
     async get(orderId) {
       const row = await store.findByOrder(orderId);

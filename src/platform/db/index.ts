@@ -45,7 +45,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const pool = new pg.Pool({
       connectionString: options.url,
       max: options.poolSize ?? 10,
-      connectionTimeoutMillis: 3000,
+      // Also bounds the wait for a free client when the pool is busy; the request deadline is the real limit.
+      connectionTimeoutMillis: 10_000,
       idleTimeoutMillis: 30_000,
     });
     // A pooled client can fail while idle (server restart); without a listener that kills the process.

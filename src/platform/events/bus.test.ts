@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, dbKinds, type TestDatabase } from '../../../test/support/db.ts';
+import { runWithContext } from '../context.ts';
 import { transact } from '../db/index.ts';
 import { createLogger } from '../observability/logger.ts';
 import { createMetrics } from '../observability/metrics.ts';
@@ -102,6 +103,60 @@ describe.each(dbKinds)('event bus on %s', (kind) => {
       dead: number;
     }>`select count(*)::int as dead from outbox where dead_lettered_at is not null`.execute(database.db);
     expect(rows[0].dead).toBe(1);
+  });
+
+  it('counts published, consumed, failed and dead-lettered events and the outbox lag', async () => {
+    const database = await fresh();
+    const metrics = createMetrics();
+    const bus = createEventBus({ db: database.db, logger: createLogger('silent'), metrics, maxAttempts: 1 });
+    bus.subscribe('counter', '*', async (event) => {
+      if (event.type === 'poison') throw new Error('cannot handle');
+    });
+    await bus.append(database.db, [
+      cloudEvent('/test', 'fine', 'a', {}),
+      cloudEvent('/test', 'fine', 'b', {}),
+      cloudEvent('/test', 'poison', 'c', {}),
+    ]);
+    await bus.relayOnce();
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('events_published_total{type="fine"} 2');
+    expect(text).toContain('events_consumed_total{consumer="counter"} 2');
+    expect(text).toContain('events_consumer_failures_total{consumer="counter"} 1');
+    expect(text).toContain('events_dead_lettered_total{consumer="relay"} 1');
+    expect(text).toMatch(/events_outbox_lag_seconds \d/);
+    await bus.relayOnce();
+    expect(await metrics.registry.getSingleMetricAsString('events_outbox_lag_seconds')).toContain(
+      'events_outbox_lag_seconds 0',
+    );
+  });
+
+  it('keeps relaying after the request that nudged it has ended', async () => {
+    const database = await fresh();
+    const bus = createEventBus({
+      db: database.db,
+      logger: createLogger('silent'),
+      metrics: createMetrics(),
+      pollIntervalMs: 300,
+    });
+    const seen: string[] = [];
+    bus.subscribe('test', '*', async (event) => {
+      seen.push(event.type);
+    });
+    await bus.start();
+    // Let the first round end, so the nudge below starts the next one from inside the request.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const request = new AbortController();
+    await runWithContext({ signal: request.signal }, async () => {
+      await bus.append(database.db, [cloudEvent('/test', 'during', 'a', {})]);
+      bus.nudge();
+    });
+    // The client goes away; the relay rounds the nudge started must not carry its signal.
+    request.abort(new DOMException('client went away', 'AbortError'));
+    await bus.append(database.db, [cloudEvent('/test', 'after', 'b', {})]);
+    const deadline = Date.now() + 10_000;
+    while (!seen.includes('after') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await bus.stop();
+    expect(seen).toEqual(['during', 'after']);
   });
 
   it('lets one relay work at a time; another takes over when the lease lapses', async () => {

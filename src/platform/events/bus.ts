@@ -1,22 +1,25 @@
+import { runDetached } from '../context.ts';
 import { type Db, transact } from '../db/index.ts';
 import { uuidv7 } from '../ids.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { eventStore, type PendingEvent } from './store.ts';
+import {
+  type EventHandler,
+  type EventTransport,
+  inProcessTransport,
+  type Subscription,
+} from './transport.ts';
 import type { CloudEvent } from './types.ts';
 
-export type EventHandler = (event: CloudEvent) => Promise<void>;
-
-interface Subscription {
-  consumer: string;
-  types: readonly string[] | '*';
-  handler: EventHandler;
-}
+export type { EventHandler } from './transport.ts';
 
 export interface EventBusOptions {
   db: Db;
   logger: Logger;
   metrics: Metrics;
+  /** How events reach consumers; in-process (the relay calls subscribers) when absent. */
+  transport?: EventTransport;
   pollIntervalMs?: number;
   batchSize?: number;
   leaseMs?: number;
@@ -24,10 +27,13 @@ export interface EventBusOptions {
   maxAttempts?: number;
 }
 
+const MAX_RETRY_DELAY_MS = 5_000;
+
 /**
  * The event backbone: modules write CloudEvents to the outbox inside their own transactions
- * (`append`), and the relay delivers committed events at least once, in order per subject, to
- * subscribers. One relay is active at a time (a lease); if its process dies another takes over.
+ * (`append`), and the relay hands committed events, at least once and in seq order, to the
+ * transport: in-process subscribers, or a broker that confirms before the row counts as sent.
+ * One relay is active at a time (a lease); if its process dies another takes over.
  */
 export function createEventBus(options: EventBusOptions) {
   const { db, logger, metrics } = options;
@@ -37,53 +43,65 @@ export function createEventBus(options: EventBusOptions) {
   const maxAttempts = options.maxAttempts ?? 10;
   const relayId = uuidv7();
   const subscriptions: Subscription[] = [];
-  const delivered = metrics.counter('events_delivered_total', 'Events delivered to subscribers', ['type']);
-  const failed = metrics.counter('events_delivery_failures_total', 'Failed event deliveries', ['consumer']);
+  const published = metrics.counter('events_published_total', 'Outbox events handed to the transport', [
+    'type',
+  ]);
+  const consumed = metrics.counter('events_consumed_total', 'Events a consumer handled', ['consumer']);
+  const consumerFailures = metrics.counter('events_consumer_failures_total', 'Failed event handlings', [
+    'consumer',
+  ]);
+  const relayFailures = metrics.counter('events_relay_failures_total', 'Failed outbox dispatches');
+  const deadLettered = metrics.counter('events_dead_lettered_total', 'Events dead-lettered', ['consumer']);
+  const lag = metrics.gauge('events_outbox_lag_seconds', 'Age of the oldest undelivered outbox event');
+  const transport = options.transport ?? inProcessTransport();
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopped = true;
+  let relaying = false;
   let nudged = false;
   let inRound = false;
+  let failedRounds = 0;
+  const consuming = { groups: false, instances: false };
 
-  async function deliver(event: PendingEvent): Promise<void> {
-    for (const subscription of subscriptions) {
-      if (subscription.types !== '*' && !subscription.types.includes(event.type)) continue;
-      try {
-        await subscription.handler(event);
-      } catch (error) {
-        failed.inc({ consumer: subscription.consumer });
-        throw new Error(`${subscription.consumer}: ${(error as Error).message}`, { cause: error });
-      }
-    }
+  /** Consumer groups and every-instance subscriptions start separately: an API-only process runs only the latter. */
+  async function startConsumers(everyInstance: boolean): Promise<void> {
+    const part = everyInstance ? 'instances' : 'groups';
+    if (consuming[part]) return;
+    consuming[part] = true;
+    await transport.startConsumers(
+      subscriptions.filter((subscription) => subscription.everyInstance === everyInstance),
+    );
   }
 
-  /** Delivers pending events once; returns how many were settled (delivered or dead-lettered). */
+  const isLastAttempt = (event: PendingEvent) => event.attempts + 1 >= maxAttempts;
+
+  /** Dispatches pending events once; returns how many were settled (sent or dead-lettered). */
   async function relayOnce(): Promise<number> {
     if (!(await eventStore.acquireLease(db, 'outbox-relay', relayId, leaseMs))) return 0;
     const pending = await eventStore.pending(db, batchSize);
-    const blockedSubjects = new Set<string>();
-    const published: number[] = [];
-    for (const event of pending) {
-      // A failed event holds back later events of the same subject: order per aggregate is kept.
-      if (blockedSubjects.has(event.subject)) continue;
-      try {
-        await deliver(event);
-        published.push(event.seq);
-        delivered.inc({ type: event.type });
-      } catch (error) {
-        const deadLetter = event.attempts + 1 >= maxAttempts;
-        await eventStore.markFailed(db, event.seq, (error as Error).message, deadLetter);
-        logger.warn({ err: error, eventId: event.id, type: event.type, deadLetter }, 'event delivery failed');
-        if (!deadLetter) blockedSubjects.add(event.subject);
+    lag.set(pending.length ? (Date.now() - Date.parse(pending[0].time)) / 1000 : 0);
+    if (pending.length === 0) return 0;
+    const result = await transport.dispatch(pending, subscriptions, isLastAttempt);
+    let settled = result.sent.length;
+    for (const { event, error } of result.failed) {
+      const deadLetter = isLastAttempt(event);
+      relayFailures.inc();
+      await eventStore.markFailed(db, event.seq, error.message, deadLetter);
+      logger.warn({ err: error, eventId: event.id, type: event.type, deadLetter }, 'event delivery failed');
+      if (deadLetter) {
+        settled++;
+        deadLettered.inc({ consumer: 'relay' });
       }
     }
-    await eventStore.markPublished(db, published);
-    return published.length;
+    await eventStore.markPublished(db, result.sent);
+    const sent = new Set(result.sent);
+    for (const event of pending) if (sent.has(event.seq)) published.inc({ type: event.type });
+    return settled;
   }
 
   function schedule(delayMs: number): void {
     timer = setTimeout(() => {
-      running = loop();
+      running = runDetached(loop);
     }, delayMs);
   }
 
@@ -96,20 +114,50 @@ export function createEventBus(options: EventBusOptions) {
         nudged = false;
         settled = await relayOnce();
       } while (!stopped && (settled >= batchSize || nudged));
+      failedRounds = 0;
     } catch (error) {
-      logger.error({ err: error }, 'outbox relay round failed');
+      // The database or the broker is away: retry with backoff rather than spin and flood the log.
+      failedRounds++;
+      if (failedRounds === 1 || failedRounds % 20 === 0)
+        logger.error({ err: error, failedRounds }, 'outbox relay round failed; retrying');
     } finally {
       inRound = false;
     }
-    if (!stopped) schedule(pollIntervalMs);
+    if (!stopped)
+      schedule(
+        failedRounds ? Math.min(pollIntervalMs * 2 ** failedRounds, MAX_RETRY_DELAY_MS) : pollIntervalMs,
+      );
   }
 
   return {
     /** Writes events in the caller's transaction: they exist exactly when the change commits. */
     append: (tx: Db, events: CloudEvent[]) => eventStore.append(tx, events),
 
-    subscribe(consumer: string, types: readonly string[] | '*', handler: EventHandler): void {
-      subscriptions.push({ consumer, types, handler });
+    /**
+     * Registers a handler before `start`. A consumer name is a consumer group: with a broker, one
+     * durable queue per name. `everyInstance` gives every running instance each event instead.
+     */
+    subscribe(
+      consumer: string,
+      types: readonly string[] | '*',
+      handler: EventHandler,
+      subscribeOptions: { everyInstance?: boolean } = {},
+    ): void {
+      const counted: EventHandler = async (event) => {
+        try {
+          await handler(event);
+        } catch (error) {
+          consumerFailures.inc({ consumer });
+          throw error;
+        }
+        consumed.inc({ consumer });
+      };
+      subscriptions.push({
+        consumer,
+        types,
+        handler: counted,
+        everyInstance: subscribeOptions.everyInstance ?? false,
+      });
     },
 
     /**
@@ -137,18 +185,44 @@ export function createEventBus(options: EventBusOptions) {
 
     events: (filter?: { subject?: string; type?: string }) => eventStore.events(db, filter),
 
-    start(): void {
+    /** Which transport carries events ('in-process' or 'amqp'). */
+    transport: transport.kind,
+
+    /**
+     * Starts the relay and, with a broker, the consumers. A process may run only one part
+     * (e.g. a consumer-only worker).
+     */
+    async start(parts: { relay?: boolean; consumers?: boolean } = {}): Promise<void> {
       if (!stopped) return;
       stopped = false;
-      running = loop();
+      if (parts.consumers ?? true) {
+        await startConsumers(false);
+        await startConsumers(true);
+      }
+      if (parts.relay ?? true) {
+        relaying = true;
+        running = runDetached(loop);
+      }
     },
 
     async stop(): Promise<void> {
       stopped = true;
       if (timer) clearTimeout(timer);
       await running;
-      await eventStore.releaseLease(db, 'outbox-relay', relayId).catch(() => {});
+      await transport.stop();
+      consuming.groups = consuming.instances = false;
+      if (relaying) await eventStore.releaseLease(db, 'outbox-relay', relayId).catch(() => {});
+      relaying = false;
     },
+
+    /**
+     * Starts only the every-instance subscriptions (e.g. socket fan-out) in a process that serves
+     * HTTP without running the workers; with the in-process transport only the relay's process
+     * delivers, so this has nothing to do there.
+     */
+    startInstanceConsumers: () => startConsumers(true),
+
+    ready: () => transport.ready(),
   };
 }
 

@@ -1,2 +1,4 @@
+export { createAmqpTransport } from './amqp.ts';
 export { createEventBus, type EventBus, type EventHandler } from './bus.ts';
-export { type CloudEvent, cloudEvent } from './types.ts';
+export type { EventTransport } from './transport.ts';
+export { type CloudEvent, cloudEvent, envelopeOf } from './types.ts';

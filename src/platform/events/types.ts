@@ -30,3 +30,9 @@ export function cloudEvent<T extends Record<string, unknown>>(
     data,
   };
 }
+
+/** Just the envelope's fields (dropping the outbox's bookkeeping), as it goes on the wire. */
+export function envelopeOf<T>(event: CloudEvent<T>): CloudEvent<T> {
+  const { specversion, id, type, source, subject, time, datacontenttype, data } = event;
+  return { specversion, id, type, source, subject, time, datacontenttype, data };
+}

@@ -127,6 +127,12 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
     request.log.warn({ err: error }, 'database refused the change');
     return sendProblem(request, reply, database.status, database.code, database.detail);
   }
+  if (error.message === 'timeout exceeded when trying to connect') {
+    request.log.warn({ err: error }, 'database pool exhausted');
+    return sendProblem(request, reply, 503, 'DATABASE_BUSY', 'The database is busy; try again shortly', {
+      headers: { 'retry-after': '1' },
+    });
+  }
   if (error.name === 'TimeoutError' || error.name === 'AbortError') {
     return sendProblem(
       request,

@@ -1,0 +1,43 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.ts';
+
+describe('configuration', () => {
+  it('has working defaults for the embedded mode', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      databaseUrl: undefined,
+      logLevel: 'info',
+      requestTimeoutMs: 15_000,
+    });
+    expect(config.bodyLimitBytes).toBe(1024 * 1024);
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, /PORT must be an integer/],
+    [{ PORT: '70000' }, /PORT must be between 0 and 65535/],
+    [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL must use postgres: or postgresql:/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
+    [{ CORS_ORIGINS: 'not a url' }, /CORS_ORIGINS entries/],
+    [{ EMPORIUM_ADMIN_EMAIL: 'a@b.c' }, /must be set together/],
+    [{ EMPORIUM_ADMIN_EMAIL: 'a@b.c', EMPORIUM_ADMIN_PASSWORD: 'short' }, /at least 8 characters/],
+    [{ REQUEST_TIMEOUT_MS: '5' }, /REQUEST_TIMEOUT_MS must be between/],
+  ])('refuses %j naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('makes the CLI exit non-zero with the reason', () => {
+    const root = path.resolve(import.meta.dirname, '..');
+    const result = spawnSync(path.join(root, 'node_modules/.bin/node'), ['src/main.ts', 'migrate'], {
+      cwd: root,
+      env: { ...process.env, PORT: 'eighty', DATABASE_URL: '' },
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('invalid configuration: PORT must be an integer');
+  });
+});

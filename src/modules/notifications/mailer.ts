@@ -1,0 +1,53 @@
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import nodemailer from 'nodemailer';
+
+export interface OutgoingMail {
+  /** Names the file in the file transport, so a resend overwrites rather than duplicates. */
+  id: string;
+  from: string;
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+}
+
+export interface Mailer {
+  readonly transport: 'smtp' | 'file';
+  send(mail: OutgoingMail): Promise<void>;
+  close(): void;
+}
+
+/** SMTP when a URL is configured; otherwise .eml files under `mailDir` (development, tests). */
+export function createMailer(options: { smtpUrl?: string; mailDir: string }): Mailer {
+  const message = (mail: OutgoingMail) => ({
+    from: mail.from,
+    to: mail.to,
+    subject: mail.subject,
+    text: mail.text,
+    html: mail.html,
+  });
+  if (options.smtpUrl) {
+    const smtp = nodemailer.createTransport(options.smtpUrl);
+    return {
+      transport: 'smtp',
+      async send(mail) {
+        await smtp.sendMail(message(mail));
+      },
+      close: () => smtp.close(),
+    };
+  }
+  const files = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  return {
+    transport: 'file',
+    async send(mail) {
+      const info = await files.sendMail(message(mail));
+      await mkdir(options.mailDir, { recursive: true });
+      const file = path.join(options.mailDir, `${mail.id}.eml`);
+      // Write then rename: a reader never sees half a message.
+      await writeFile(`${file}.tmp`, info.message as Buffer);
+      await rename(`${file}.tmp`, file);
+    },
+    close: () => files.close(),
+  };
+}

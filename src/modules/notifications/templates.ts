@@ -1,0 +1,67 @@
+/** What an email says; rendered from an order event's data. */
+export interface RenderedMail {
+  kind: 'order_confirmed' | 'order_cancelled';
+  subject: string;
+  text: string;
+  html: string;
+}
+
+interface OrderData {
+  orderId: string;
+  total?: { amount: number; currency: string };
+  reason?: string;
+}
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+
+/** Minor units to a display amount, using the currency's own number of decimals. */
+function formatMoney(total: OrderData['total']): string | undefined {
+  if (!total) return undefined;
+  const format = new Intl.NumberFormat('en', { style: 'currency', currency: total.currency });
+  const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
+  return format.format(total.amount / 10 ** digits);
+}
+
+function page(title: string, paragraphs: string[]): string {
+  return [
+    '<!doctype html>',
+    `<html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>`,
+    '<body style="font-family: sans-serif; line-height: 1.5">',
+    `<h1 style="font-size: 1.25em">${escapeHtml(title)}</h1>`,
+    ...paragraphs.map((paragraph) => `<p>${escapeHtml(paragraph)}</p>`),
+    '<p style="color: #666">Emporium</p>',
+    '</body></html>',
+  ].join('\n');
+}
+
+export function renderOrderMail(type: string, data: OrderData): RenderedMail | undefined {
+  const reference = data.orderId.slice(-8);
+  const total = formatMoney(data.total);
+  let kind: RenderedMail['kind'];
+  let subject: string;
+  let lines: string[];
+  if (type === 'order.confirmed') {
+    kind = 'order_confirmed';
+    subject = `Your order ${reference} is confirmed`;
+    lines = [
+      `Thank you for your order. We have received your payment${total ? ` of ${total}` : ''}.`,
+      `Order number: ${data.orderId}`,
+      'We will let you know when it ships.',
+    ];
+  } else if (type === 'order.cancelled') {
+    kind = 'order_cancelled';
+    subject = `Your order ${reference} was cancelled`;
+    lines = [
+      `Your order ${data.orderId} was cancelled${data.reason ? ` (${data.reason})` : ''}.`,
+      'Any payment taken for it is refunded; reserved items are back in stock.',
+    ];
+  } else {
+    return undefined;
+  }
+  return {
+    kind,
+    subject,
+    text: `${[subject, '', ...lines, '', 'Emporium'].join('\n')}\n`,
+    html: page(subject, lines),
+  };
+}

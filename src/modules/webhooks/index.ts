@@ -1,0 +1,70 @@
+import type { Config } from '../../config.ts';
+import type { Db } from '../../platform/db/index.ts';
+import type { EventBus } from '../../platform/events/index.ts';
+import type { AppModule } from '../../platform/module.ts';
+import type { Logger } from '../../platform/observability/logger.ts';
+import type { Metrics } from '../../platform/observability/metrics.ts';
+import { webhookRoutes } from './routes.ts';
+import { createWebhookService, type WebhookService } from './service.ts';
+import { createWebhookStore } from './store.ts';
+
+export interface WebhooksModule extends AppModule {
+  name: 'webhooks';
+  service: WebhookService;
+}
+
+const POLL_MS = 500;
+
+/**
+ * Admin-registered webhooks: a bus consumer turns each event into one delivery row per subscribed
+ * endpoint (exactly once, through the inbox), and the delivery worker sends them signed, retrying
+ * with exponential backoff until success or the last attempt.
+ */
+export function createWebhooks(deps: {
+  config: Config;
+  db: Db;
+  bus: EventBus;
+  logger: Logger;
+  metrics: Metrics;
+}): WebhooksModule {
+  const { config, bus, logger } = deps;
+  const store = createWebhookStore(deps.db);
+  const service = createWebhookService({
+    ...deps,
+    store,
+    settings: {
+      allowPrivate: config.webhooksAllowPrivate,
+      maxAttempts: config.webhookMaxAttempts,
+      retryBaseMs: config.webhookRetryBaseMs,
+      timeoutMs: config.webhookTimeoutMs,
+    },
+  });
+  bus.subscribe('webhooks', '*', bus.once('webhooks', service.queueDeliveries));
+
+  let running = false;
+  let timer: NodeJS.Timeout | undefined;
+  let round: Promise<void> = Promise.resolve();
+  const tick = async () => {
+    try {
+      while (running && (await service.deliverDue()) > 0) {}
+    } catch (error) {
+      logger.error({ err: error }, 'webhook delivery round failed');
+    }
+    if (running) timer = setTimeout(() => (round = tick()), POLL_MS);
+  };
+
+  return {
+    name: 'webhooks',
+    service,
+    routes: webhookRoutes(service),
+    start() {
+      running = true;
+      round = tick();
+    },
+    async stop() {
+      running = false;
+      if (timer) clearTimeout(timer);
+      await round;
+    },
+  };
+}

@@ -1,0 +1,112 @@
+import { type Db, transact } from '../../platform/db/index.ts';
+import { badRequest, notFound } from '../../platform/errors.ts';
+import { type CloudEvent, envelopeOf } from '../../platform/events/index.ts';
+import type { Logger } from '../../platform/observability/logger.ts';
+import type { Metrics } from '../../platform/observability/metrics.ts';
+import { checkTarget, generateSecret, sendWebhook, TargetRefused } from './sender.ts';
+import type { DueDelivery, WebhookStore } from './store.ts';
+
+export interface WebhookSettings {
+  allowPrivate: boolean;
+  maxAttempts: number;
+  retryBaseMs: number;
+  timeoutMs: number;
+}
+
+const MAX_RETRY_DELAY_MS = 6 * 3600_000;
+const BATCH = 20;
+
+export function createWebhookService(deps: {
+  db: Db;
+  store: WebhookStore;
+  settings: WebhookSettings;
+  logger: Logger;
+  metrics: Metrics;
+}) {
+  const { db, store, settings, logger, metrics } = deps;
+  const attemptsTotal = metrics.counter('webhook_attempts_total', 'Webhook delivery attempts', ['outcome']);
+  const deadTotal = metrics.counter(
+    'webhook_dead_letters_total',
+    'Webhook deliveries that used up their retries',
+  );
+  // The lease outlives the slowest attempt, so no other worker sends the same delivery meanwhile.
+  const leaseMs = settings.timeoutMs * 2 + 5_000;
+
+  /** Exponential: base, 4×base, 16×base, … capped at 6 hours. */
+  const retryDelay = (attempts: number) =>
+    Math.min(settings.retryBaseMs * 4 ** (attempts - 1), MAX_RETRY_DELAY_MS);
+
+  async function attempt(delivery: DueDelivery): Promise<void> {
+    const result = await sendWebhook({
+      url: delivery.url,
+      secret: delivery.secret,
+      messageId: delivery.eventId,
+      body: delivery.payload,
+      allowPrivate: settings.allowPrivate,
+      timeoutMs: settings.timeoutMs,
+    });
+    const attempts = delivery.attempts + 1;
+    const status = result.succeeded ? 'succeeded' : attempts >= settings.maxAttempts ? 'dead' : 'pending';
+    await transact(db, (tx) =>
+      store.recordAttempt(tx, delivery.id, result, { status, attempts, retryInMs: retryDelay(attempts) }),
+    );
+    attemptsTotal.inc({ outcome: result.succeeded ? 'success' : 'failure' });
+    if (status === 'dead') {
+      deadTotal.inc();
+      logger.warn(
+        { deliveryId: delivery.id, attempts, error: result.error },
+        'webhook delivery dead-lettered',
+      );
+    }
+  }
+
+  return {
+    async register(input: { url: string; events: string[]; secret?: string }, actorId: string) {
+      try {
+        await checkTarget(input.url, settings.allowPrivate);
+      } catch (error) {
+        if (error instanceof TargetRefused)
+          throw badRequest('WEBHOOK_TARGET_REFUSED', `The webhook URL is refused: ${error.message}`, {
+            cause: error,
+          });
+        throw error;
+      }
+      const secret = input.secret ?? generateSecret();
+      const endpoint = await store.insertEndpoint({
+        url: input.url,
+        events: [...new Set(input.events)],
+        secret,
+        createdBy: actorId,
+      });
+      return { ...endpoint, secret };
+    },
+
+    list: (limit: number, offset: number) => store.listEndpoints(limit, offset),
+
+    async deliveries(endpointId: string, limit: number, offset: number) {
+      if (!(await store.endpointExists(endpointId))) throw notFound('Webhook');
+      return store.listDeliveries(endpointId, limit, offset);
+    },
+
+    async replay(endpointId: string, deliveryId: string) {
+      const delivery = await store.replay(endpointId, deliveryId);
+      if (!delivery) throw notFound('Delivery');
+      return delivery;
+    },
+
+    /** The bus consumer's effect: queue a delivery per subscribed endpoint, in the inbox's transaction. */
+    async queueDeliveries(tx: Db, event: CloudEvent): Promise<void> {
+      const payload = JSON.stringify(envelopeOf(event));
+      await store.createDeliveries(tx, { id: event.id, type: event.type, payload });
+    },
+
+    /** Sends the deliveries due now; returns how many were attempted. */
+    async deliverDue(): Promise<number> {
+      const due = await store.claimDue(BATCH, leaseMs);
+      await Promise.all(due.map(attempt));
+      return due.length;
+    },
+  };
+}
+
+export type WebhookService = ReturnType<typeof createWebhookService>;

@@ -1,0 +1,173 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PaymentsModule } from '../src/modules/payments/index.ts';
+import { type SignedInUser, signIn } from './support/auth.ts';
+import { dbKinds } from './support/db.ts';
+import { addToCart, checkout, createProduct, stockOf, type TestVariant } from './support/shop.ts';
+import { createTestSystem, type TestSystem } from './support/system.ts';
+
+type Action =
+  | { kind: 'add'; user: number; variant: number; quantity: number }
+  | { kind: 'update'; user: number; quantity: number }
+  | { kind: 'remove'; user: number }
+  | { kind: 'checkout'; user: number; token: 'tok_visa' | 'tok_declined' }
+  | { kind: 'cancel'; user: number }
+  | { kind: 'restock'; variant: number; delta: number };
+
+const USERS = 2;
+const VARIANTS = 2;
+const INITIAL_STOCK = 6;
+
+// Weighted so that sequences often reach the interesting paths: a paid order, then its cancellation.
+const action: fc.Arbitrary<Action> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('add' as const),
+      user: fc.nat(USERS - 1),
+      variant: fc.nat(VARIANTS - 1),
+      quantity: fc.integer({ min: 1, max: 4 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('update' as const),
+      user: fc.nat(USERS - 1),
+      quantity: fc.integer({ min: 1, max: 5 }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('remove' as const), user: fc.nat(USERS - 1) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('checkout' as const),
+      user: fc.nat(USERS - 1),
+      token: fc.constantFrom('tok_visa' as const, 'tok_visa' as const, 'tok_declined' as const),
+    }),
+  },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('cancel' as const), user: fc.nat(USERS - 1) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('restock' as const),
+      variant: fc.nat(VARIANTS - 1),
+      delta: fc.integer({ min: 1, max: 3 }),
+    }),
+  },
+);
+
+/**
+ * Model-based property: random sequences of cart changes, checkouts (approved and declined),
+ * cancellations and restocks by several users keep invariants 1-4 — stock never negative and
+ * equal to what the model says was sold, nothing left reserved or pending, each order captured at
+ * most once, and captured − refunded equal to what each order says.
+ */
+describe.each(dbKinds)('invariants under random sequences on %s', (kind) => {
+  let system: TestSystem;
+  let staff: SignedInUser;
+  let users: SignedInUser[];
+  beforeAll(async () => {
+    system = await createTestSystem(kind, { PAYMENTS_TIMEOUT_MS: '8000' });
+    staff = await signIn(system, 'staff');
+    users = await Promise.all(Array.from({ length: USERS }, () => signIn(system)));
+  });
+  afterAll(() => system.dispose());
+
+  const call = (method: string, url: string, user: SignedInUser, payload?: object) =>
+    system.app.inject({ method: method as 'GET', url, headers: user.headers, payload });
+
+  it('keeps stock, orders and money consistent', { timeout: 300_000 }, async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(action, { minLength: 8, maxLength: 30 }), async (actions) => {
+        const variants: TestVariant[] = [];
+        for (let index = 0; index < VARIANTS; index++) {
+          variants.push(
+            await createProduct(system, staff, { stock: INITIAL_STOCK, price: 300 + index * 125 }),
+          );
+        }
+        const restocked = variants.map(() => 0);
+        const orders: Array<{ id: string; user: number }> = [];
+        for (const user of users) await call('DELETE', '/v1/cart', user);
+
+        for (const step of actions) {
+          if (step.kind === 'add') {
+            const answer = await addToCart(
+              system,
+              users[step.user],
+              variants[step.variant].variantId,
+              step.quantity,
+            );
+            expect([201, 400, 409]).toContain(answer.statusCode);
+          } else if (step.kind === 'update' || step.kind === 'remove') {
+            const cart = (await call('GET', '/v1/cart', users[step.user])).json();
+            if (cart.items.length === 0) continue;
+            const line = cart.items[0];
+            const answer =
+              step.kind === 'update'
+                ? await call('PATCH', `/v1/cart/items/${line.id}`, users[step.user], {
+                    quantity: step.quantity,
+                  })
+                : await call('DELETE', `/v1/cart/items/${line.id}`, users[step.user]);
+            expect([200, 204, 409]).toContain(answer.statusCode);
+          } else if (step.kind === 'checkout') {
+            const answer = await checkout(system, users[step.user], { token: step.token });
+            expect([201, 400, 402, 409]).toContain(answer.statusCode);
+            const id = answer.statusCode === 201 ? answer.json().id : answer.json().orderId;
+            if (id) orders.push({ id, user: step.user });
+          } else if (step.kind === 'cancel') {
+            const mine = orders.filter((order) => order.user === step.user);
+            if (mine.length === 0) continue;
+            const answer = await call(
+              'POST',
+              `/v1/orders/${mine[mine.length - 1].id}/cancel`,
+              users[step.user],
+            );
+            expect([200, 409]).toContain(answer.statusCode);
+          } else {
+            const answer = await call(
+              'POST',
+              `/v1/inventory/${variants[step.variant].sku}/adjustments`,
+              staff,
+              {
+                delta: step.delta,
+                reason: 'restock',
+              },
+            );
+            expect(answer.statusCode).toBe(201);
+            restocked[step.variant] += step.delta;
+          }
+        }
+
+        const payments = system.modules.find(
+          (module) => module.name === 'payments',
+        ) as unknown as PaymentsModule;
+        const ledger = payments.sandbox!.ledger();
+        const sold = variants.map(() => 0);
+        for (const { id, user } of orders) {
+          const order = (await call('GET', `/v1/orders/${id}`, users[user])).json();
+          expect(['confirmed', 'cancelled']).toContain(order.status);
+          const entries = ledger.filter((entry) => entry.reference === id);
+          const captured = entries.filter((entry) => entry.kind === 'capture');
+          expect(captured.length).toBeLessThanOrEqual(1);
+          const refunded = entries
+            .filter((entry) => entry.kind === 'refund')
+            .reduce((sum, entry) => sum + entry.amount, 0);
+          const net = captured.reduce((sum, entry) => sum + entry.amount, 0) - refunded;
+          expect(net).toBe(order.status === 'confirmed' ? order.total.amount : 0);
+          if (order.status === 'confirmed') {
+            for (const item of order.items)
+              sold[variants.findIndex((variant) => variant.variantId === item.variantId)] += item.quantity;
+          }
+        }
+        for (const [index, variant] of variants.entries()) {
+          const stock = await stockOf(system, staff, variant.sku);
+          expect(stock.reserved).toBe(0);
+          expect(stock.onHand).toBe(INITIAL_STOCK + restocked[index] - sold[index]);
+          expect(stock.onHand).toBeGreaterThanOrEqual(0);
+        }
+      }),
+      { numRuns: 12 },
+    );
+  });
+});
