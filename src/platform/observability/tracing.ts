@@ -131,6 +131,11 @@ export function runInTraceContext<T>(ctx: Context, fn: () => T): T {
   return context.with(ctx, fn);
 }
 
+/** Runs `fn` outside any trace: background work started by a request is not part of it. */
+export function outsideTrace<T>(fn: () => T): T {
+  return contextManagerInstalled ? context.with(ROOT_CONTEXT, fn) : fn();
+}
+
 /** Re-enters `ctx` for the rest of the current synchronous run and what it awaits. */
 export function enterTraceContext(ctx: Context): void {
   contextManager.enter(ctx);
