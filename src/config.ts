@@ -34,6 +34,8 @@ export interface Config {
   argon2TimeCost: number;
   paymentsUrl: string | undefined;
   paymentsTimeoutMs: number;
+  /** How long a checkout request waits for the payment before answering 202 and letting it settle. */
+  checkoutPaymentBudgetMs: number;
   reservationTtlSeconds: number;
   recoveryIntervalMs: number;
   returnWindowDays: number;
@@ -239,6 +241,7 @@ export function loadConfig(env: Env = process.env): Config {
     argon2TimeCost: integer(env, 'ARGON2_TIME_COST', 2, 1, 20),
     paymentsUrl: url(env, 'PAYMENTS_URL', ['http:', 'https:']),
     paymentsTimeoutMs: integer(env, 'PAYMENTS_TIMEOUT_MS', 3000, 50, 60_000),
+    checkoutPaymentBudgetMs: integer(env, 'CHECKOUT_PAYMENT_BUDGET_MS', 0, 0, 300_000),
     reservationTtlSeconds: integer(env, 'RESERVATION_TTL_SECONDS', 900, 5, 86_400),
     recoveryIntervalMs: integer(env, 'RECOVERY_INTERVAL_MS', 5000, 100, 600_000),
     returnWindowDays: integer(env, 'RETURN_WINDOW_DAYS', 30, 0, 3650),

@@ -170,6 +170,11 @@ async function runSeed(config: Config, args: string[]): Promise<void> {
     if (!catalog?.seed) fail('the catalog module is not available');
     const started = performance.now();
     const created = await catalog.seed(products);
+    const pricing = system.modules.find((module) => module.name === 'pricing') as
+      | { seedDemo?: () => Promise<void> }
+      | undefined;
+    // The demo's tax rates, shipping methods and codes go with the demo catalog; loading them is idempotent.
+    if (products > 0) await pricing?.seedDemo?.();
     process.stdout.write(`seeded ${created} products in ${Math.round(performance.now() - started)} ms\n`);
   } finally {
     await system.close();

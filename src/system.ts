@@ -1,9 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import { createMemoryCache } from './platform/cache/index.ts';
-import { openRedisCache } from './platform/cache/redis.ts';
 import { type Database, migrate, openDatabase } from './platform/db/index.ts';
-import { type GrpcServer, startGrpcServer } from './platform/grpc/server.ts';
 import { createHttpApp } from './platform/http/app.ts';
 import type { EventBus } from './platform/events/index.ts';
 import type { AppModule } from './platform/module.ts';
@@ -50,12 +48,15 @@ export async function createSystem(
     if (report.applied.length > 0) logger.info({ applied: report.applied }, 'migrations applied');
   }
   const metrics = createMetrics();
-  const tracing = createTracing({
+  const tracing = await createTracing({
     serviceName: config.otelServiceName,
     otlpEndpoint: config.otlpEndpoint,
     exporter: options.spanExporter,
   });
-  const shared = config.redisUrl ? await openRedisCache(database.db, config.redisUrl) : undefined;
+  // The Redis client is loaded only when Redis is configured.
+  const shared = config.redisUrl
+    ? await (await import('./platform/cache/redis.ts')).openRedisCache(database.db, config.redisUrl)
+    : undefined;
   const cache = shared?.cache ?? createMemoryCache();
   const {
     list: modules,
@@ -74,7 +75,7 @@ export async function createSystem(
   for (const module of modules) if (module.ready) readiness[module.name] = module.ready;
   const app = await createHttpApp({ config, logger, metrics, readiness, modules, verifier, tracing });
   let workersStarted = false;
-  let grpcServer: GrpcServer | undefined;
+  let grpcServer: { close(): Promise<void> } | undefined;
   return {
     config,
     database,
@@ -85,13 +86,15 @@ export async function createSystem(
     app,
     tracing,
     async startGrpc(port) {
-      const services = modules.flatMap((module) => (module.grpc ? [module.grpc] : []));
-      grpcServer = await startGrpcServer(services, {
+      const services = await Promise.all(modules.flatMap((module) => (module.grpc ? [module.grpc()] : [])));
+      const { startGrpcServer } = await import('./platform/grpc/server.ts');
+      const server = await startGrpcServer(services, {
         host: config.host,
         port,
         shutdownTimeoutMs: config.shutdownTimeoutMs,
       });
-      return grpcServer.port;
+      grpcServer = server;
+      return server.port;
     },
     async startWorkers() {
       workersStarted = true;

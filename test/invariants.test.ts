@@ -68,7 +68,7 @@ describe.each(dbKinds)('invariants under random sequences on %s', (kind) => {
   let staff: SignedInUser;
   let users: SignedInUser[];
   beforeAll(async () => {
-    system = await createTestSystem(kind, { PAYMENTS_TIMEOUT_MS: '8000' });
+    system = await createTestSystem(kind, { PAYMENTS_TIMEOUT_MS: '8000', REQUEST_TIMEOUT_MS: '60000' });
     staff = await signIn(system, 'staff');
     users = await Promise.all(Array.from({ length: USERS }, () => signIn(system)));
   });

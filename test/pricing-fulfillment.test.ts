@@ -2,14 +2,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PaymentsModule } from '../src/modules/payments/index.ts';
 import { type SignedInUser, signIn } from './support/auth.ts';
 import { dbKinds } from './support/db.ts';
-import { ADDRESS, addToCart, checkout, createProduct, stockOf } from './support/shop.ts';
+import { ADDRESS, addToCart, checkout, createProduct, eventually, stockOf } from './support/shop.ts';
 import { createTestSystem, type TestSystem } from './support/system.ts';
 
 describe.each(dbKinds)('promotions, tax, shipping, fulfillment and returns on %s', (kind) => {
   let system: TestSystem;
   let staff: SignedInUser;
   beforeAll(async () => {
-    system = await createTestSystem(kind, { PAYMENTS_TIMEOUT_MS: '8000' });
+    system = await createTestSystem(kind, {
+      PAYMENTS_TIMEOUT_MS: '8000',
+      REQUEST_TIMEOUT_MS: '60000',
+      RECOVERY_INTERVAL_MS: '200',
+    });
+    await system.startWorkers();
     staff = await signIn(system, 'staff');
   });
   afterAll(() => system.dispose());
@@ -42,7 +47,8 @@ describe.each(dbKinds)('promotions, tax, shipping, fulfillment and returns on %s
       expect((await call('POST', '/v1/cart/promotions', buyer, { code: 'five-only' })).statusCode).toBe(200);
     }
     const answers = await Promise.all(buyers.map((buyer) => checkout(system, buyer)));
-    const confirmed = answers.filter((answer) => answer.statusCode === 201);
+    // A winner's payment may outlast its budget on a loaded machine (202): the order still carries the code.
+    const confirmed = answers.filter((answer) => answer.statusCode === 201 || answer.statusCode === 202);
     const exhausted = answers.filter(
       (answer) => answer.statusCode === 409 && answer.json().code === 'PROMOTION_EXHAUSTED',
     );
@@ -55,6 +61,10 @@ describe.each(dbKinds)('promotions, tax, shipping, fulfillment and returns on %s
       });
     const promotions = (await call('GET', '/v1/promotions', staff)).json().items;
     expect(promotions.find((promotion: { id: string }) => promotion.id === code.id).timesUsed).toBe(5);
+    await eventually(
+      async () => ((await stockOf(system, staff, variant.sku)).onHand === 495 ? true : undefined),
+      60_000,
+    );
     expect(await stockOf(system, staff, variant.sku)).toMatchObject({ onHand: 495, reserved: 0 });
   });
 

@@ -165,7 +165,7 @@ describe('trace ids in logs', () => {
       },
     });
     const logger = createLogger('info', sink);
-    const tracing = createTracing({ serviceName: 'test', exporter: new InMemorySpanExporter() });
+    const tracing = await createTracing({ serviceName: 'test', exporter: new InMemorySpanExporter() });
     const { span, context } = startServerSpan(tracing.tracer, 'GET /x', {}, {});
     await runInTraceContext(context, async () => {
       await new Promise((resolve) => setTimeout(resolve, 1));
@@ -179,8 +179,8 @@ describe('trace ids in logs', () => {
     await tracing.shutdown();
   });
 
-  it('without an exporter or endpoint tracing is off and creates nothing', () => {
-    const tracing = createTracing({ serviceName: 'test' });
+  it('without an exporter or endpoint tracing is off and creates nothing', async () => {
+    const tracing = await createTracing({ serviceName: 'test' });
     expect(tracing.enabled).toBe(false);
   });
 });

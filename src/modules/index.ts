@@ -57,6 +57,7 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
   const catalog = await createCatalog({ ...deps, inventory });
   const reviews = createReviews({ ...deps, catalog });
   const pricing = createPricing(deps);
+  if (catalog.demoLoaded) await pricing.seedDemo();
   const payments = await createPayments(deps);
   const cart = createCart({ db: deps.db, catalog, stock: inventory, pricing });
   const ordering = createOrdering({ ...deps, cart, inventory, pricing, payments, bus });

@@ -32,7 +32,7 @@ export async function createTestDatabase(
     const parsed = new URL(adminUrl);
     parsed.pathname = `/${name}`;
     url = parsed.toString();
-    database = await openDatabase({ url, poolSize: 20 });
+    database = await openDatabase({ url, poolSize: 10 });
     drop = () => adminQuery(adminUrl, `drop database if exists ${name} with (force)`);
   } else {
     database = await openDatabase({});

@@ -14,7 +14,7 @@ export type {
   Totals,
 } from './service.ts';
 export { priceIn } from './service.ts';
-export { TotalsSchema } from './routes.ts';
+export { LineItemSchema, TotalsSchema } from './routes.ts';
 
 export interface CartModule extends AppModule, CartService {
   name: 'cart';

@@ -12,22 +12,23 @@ export const TotalsSchema = Type.Object({
   total: Money,
 });
 
+/** A priced line, as carts and orders show it. */
+export const LineItemSchema = Type.Object({
+  id: Uuid,
+  variantId: Uuid,
+  sku: Type.String(),
+  name: Type.String(),
+  quantity: Type.Integer(),
+  unitPrice: Money,
+  lineTotal: Money,
+  discount: Money,
+  tax: Money,
+});
+
 const CartSchema = Type.Object({
   id: Uuid,
   currency: Type.String(),
-  items: Type.Array(
-    Type.Object({
-      id: Uuid,
-      variantId: Uuid,
-      sku: Type.String(),
-      name: Type.String(),
-      quantity: Type.Integer(),
-      unitPrice: Money,
-      lineTotal: Money,
-      discount: Money,
-      tax: Money,
-    }),
-  ),
+  items: Type.Array(LineItemSchema),
   totals: TotalsSchema,
   total: Money,
   promotion: Type.Optional(Type.Object({ code: Type.String(), kind: Type.String() })),

@@ -343,9 +343,117 @@ describe.each(dbKinds)('catalog on %s', (kind) => {
         productId: product.id,
         productName: 'Checkout Teapot',
         price: { amount: 3210, currency: 'EUR' },
+        prices: [],
         archived: false,
       },
     ]);
+  });
+
+  it('keeps prices in other currencies per variant: create, read, PUT, PATCH, checkout, refusals', async () => {
+    const skus = [sku(), sku()];
+    const created = await createProduct({
+      name: 'Two Currency Lamp',
+      variants: [
+        {
+          sku: skus[0],
+          price: { amount: 2000, currency: 'EUR' },
+          prices: [
+            { amount: 2199, currency: 'USD' },
+            { amount: 1799, currency: 'GBP' },
+          ],
+        },
+        { sku: skus[1], price: { amount: 2500, currency: 'EUR' } },
+      ],
+    });
+    const product = created.json();
+    expect(product.variants.map((variant: { prices: unknown }) => variant.prices)).toEqual([
+      [
+        { amount: 1799, currency: 'GBP' },
+        { amount: 2199, currency: 'USD' },
+      ],
+      [],
+    ]);
+    const url = `/v1/products/${product.id}`;
+    expect((await inject({ method: 'GET', url })).json().variants[0].prices).toHaveLength(2);
+
+    const replaced = await inject({
+      method: 'PUT',
+      url,
+      headers: { ...staff.headers, 'if-match': created.headers.etag as string },
+      payload: {
+        name: 'Two Currency Lamp',
+        variants: [
+          { id: product.variants[0].id, sku: skus[0], price: { amount: 2000, currency: 'EUR' } },
+          {
+            id: product.variants[1].id,
+            sku: skus[1],
+            price: { amount: 2500, currency: 'EUR' },
+            prices: [{ amount: 2699, currency: 'USD' }],
+          },
+        ],
+      },
+    });
+    expect(replaced.statusCode, replaced.body).toBe(200);
+    expect(replaced.json().variants.map((variant: { prices: unknown }) => variant.prices)).toEqual([
+      [],
+      [{ amount: 2699, currency: 'USD' }],
+    ]);
+    // The cached rendering was dropped with the write.
+    expect((await inject({ method: 'GET', url })).json().variants[1].prices).toEqual([
+      { amount: 2699, currency: 'USD' },
+    ]);
+
+    const patched = await inject({
+      method: 'PATCH',
+      url,
+      headers: {
+        ...staff.headers,
+        'if-match': replaced.headers.etag as string,
+        'content-type': 'application/merge-patch+json',
+      },
+      payload: JSON.stringify({
+        variants: [
+          {
+            id: product.variants[0].id,
+            sku: skus[0],
+            price: { amount: 2000, currency: 'EUR' },
+            prices: [{ amount: 2099, currency: 'USD' }],
+          },
+        ],
+      }),
+    });
+    expect(patched.statusCode, patched.body).toBe(200);
+    expect(patched.json().variants).toEqual([
+      expect.objectContaining({ sku: skus[0], prices: [{ amount: 2099, currency: 'USD' }] }),
+    ]);
+    const checkout = await catalog.variantsForCheckout([product.variants[0].id, product.variants[1].id]);
+    const byId = new Map(checkout.map((variant) => [variant.variantId, variant]));
+    expect(byId.get(product.variants[0].id)?.prices).toEqual([{ amount: 2099, currency: 'USD' }]);
+    expect(byId.get(product.variants[1].id)).toMatchObject({ archived: true });
+
+    const refused = async (prices: object[]) =>
+      (
+        await inject({
+          method: 'POST',
+          url: '/v1/products',
+          headers: staff.headers,
+          payload: {
+            name: 'Refused Lamp',
+            variants: [{ sku: sku(), price: { amount: 100, currency: 'EUR' }, prices }],
+          },
+        })
+      ).json();
+    expect(await refused([{ amount: 100, currency: 'EUR' }])).toMatchObject({
+      code: 'CURRENCY_NOT_SUPPORTED',
+      errors: [{ path: '/variants/0/prices/0/currency' }],
+    });
+    expect(
+      await refused([
+        { amount: 100, currency: 'USD' },
+        { amount: 200, currency: 'USD' },
+      ]),
+    ).toMatchObject({ code: 'DUPLICATE_CURRENCY', errors: [{ path: '/variants/0/prices/1/currency' }] });
+    expect((await refused([{ amount: -1, currency: 'USD' }])).status).toBe(400);
   });
 
   it('lists categories with their parents and rejects duplicates and unknown parents', async () => {

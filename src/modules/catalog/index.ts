@@ -21,6 +21,8 @@ export interface CatalogModule extends AppModule {
   evict: CatalogService['evict'];
   isLive: CatalogService['isLive'];
   exists: CatalogService['exists'];
+  /** Whether this start loaded the demo catalog into an empty database (other demo data follows it). */
+  demoLoaded: boolean;
   /** Loads the deterministic demo catalog until it holds `count` demo products; returns how many it added. */
   seed(count: number): Promise<number>;
 }
@@ -47,8 +49,11 @@ export async function createCatalog(deps: {
     return added;
   };
   // First start of an empty database: load the demo catalog. An existing one costs one indexed probe.
+  let demoLoaded = false;
   if (deps.config.seedProducts > 0 && (await catalogStore.isEmpty(deps.db))) {
     const added = await seed(deps.config.seedProducts);
+    // Another instance starting on the same empty database may have loaded it first.
+    demoLoaded = added > 0;
     deps.logger.info({ products: added }, 'demo catalog loaded');
   }
   return {
@@ -59,6 +64,7 @@ export async function createCatalog(deps: {
     evict: service.evict,
     isLive: service.isLive,
     exists: service.exists,
+    demoLoaded,
     seed,
     routes: catalogRoutes(service, { db: deps.db, idempotencyLockMs: deps.config.requestTimeoutMs + 5_000 }),
   };

@@ -36,6 +36,7 @@ function appendProduct(segments: string[], variantIds: string[], row: ProductRow
       id: variant.id,
       sku: variant.sku,
       price: { amount: variant.amount, currency: variant.currency },
+      prices: variant.prices,
       attributes: variant.attributes,
     });
     open += `${index > 0 ? ',' : ''}${json.slice(0, -1)},"available":`;

@@ -14,6 +14,9 @@ export const VariantInput = Type.Object(
     id: Type.Optional(Type.String({ format: 'uuid', description: 'keep this existing variant (PUT/PATCH)' })),
     sku: Sku,
     price: Money,
+    prices: Type.Optional(
+      Type.Array(Money, { maxItems: 20, description: 'prices in currencies other than the store currency' }),
+    ),
     stock: Type.Optional(
       Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'initial stock of a new variant' }),
     ),
@@ -52,6 +55,7 @@ export const VariantSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
   sku: Type.String(),
   price: Money,
+  prices: Type.Array(Money, { description: 'prices in currencies other than the store currency' }),
   attributes: Type.Record(Type.String(), Type.Unknown()),
   available: Type.Integer({ description: 'on hand minus reserved' }),
 });

@@ -11,6 +11,7 @@ interface Item {
   variants: Array<{
     sku: string;
     price: { amount: number; currency: string };
+    prices: Array<{ amount: number; currency: string }>;
     attributes: object;
     available: number;
   }>;
@@ -37,6 +38,8 @@ describe.each(dbKinds)('demo catalog on %s', (kind) => {
       for (const variant of item.variants) {
         expect(variant.price.currency).toBe('EUR');
         expect(variant.price.amount).toBeGreaterThan(0);
+        expect(variant.prices).toEqual([{ amount: expect.any(Number), currency: 'USD' }]);
+        expect(variant.prices[0].amount % 100).toBe(99);
         expect(Object.keys(variant.attributes).length).toBeGreaterThan(0);
         expect(variant.available).toBeGreaterThanOrEqual(0);
       }
@@ -61,7 +64,12 @@ describe.each(dbKinds)('demo catalog on %s', (kind) => {
       const strip = (items: Item[]) =>
         items.map(({ id: _id, ...item }) => ({
           ...item,
-          variants: item.variants.map(({ sku, price, attributes }) => ({ sku, price, attributes })),
+          variants: item.variants.map(({ sku, price, prices, attributes }) => ({
+            sku,
+            price,
+            prices,
+            attributes,
+          })),
         }));
       const mine = await firstPage(system, 30);
       const theirs = await firstPage(other, 30);

@@ -340,6 +340,15 @@ const LEAVES = TREE.flatMap((top) => top.children.flatMap((child) => child.leave
 export const DEMO_SKU_PREFIX = 'DEMO-';
 const EPOCH = Date.UTC(2025, 0, 1);
 
+/**
+ * The demo's second currency: USD beside any other store currency (EUR beside a USD store), at a
+ * fixed demo rate, rounded to a price ending in .99.
+ */
+export function demoSecondPrice(amount: number, storeCurrency: string): { amount: number; currency: string } {
+  const [currency, rate] = storeCurrency === 'USD' ? ['EUR', 1 / 1.08] : ['USD', 1.08];
+  return { amount: Math.max(99, Math.round((amount * rate) / 100) * 100 - 1), currency };
+}
+
 function pick<T>(random: () => number, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)];
 }
@@ -436,11 +445,13 @@ export async function seedCatalog(
       })),
       products: [],
       variants: [],
+      variantPrices: [],
       links: [],
     });
     for (let start = existing; start < count; start += BATCH) {
       const products = [];
       const variants = [];
+      const variantPrices = [];
       const links = [];
       for (let index = start; index < Math.min(count, start + BATCH); index++) {
         const demo = demoProduct(index, currency);
@@ -454,11 +465,13 @@ export async function seedCatalog(
           at: demo.at,
         });
         for (const variant of demo.variants) {
-          variants.push({ ...variant, id: uuidv7(demo.at.getTime()), productId: id });
+          const variantId = uuidv7(demo.at.getTime());
+          variants.push({ ...variant, id: variantId, productId: id });
+          variantPrices.push({ ...demoSecondPrice(variant.priceAmount, currency), variantId });
         }
         links.push({ productId: id, categoryId: idOfSlug.get(demo.leaf) as string });
       }
-      await store.bulkInsert(tx, { categories: [], products, variants, links });
+      await store.bulkInsert(tx, { categories: [], products, variants, variantPrices, links });
       await inventory.createItems(
         tx,
         variants.map((variant) => ({ variantId: variant.id, sku: variant.sku, onHand: variant.stock })),

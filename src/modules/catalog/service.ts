@@ -19,7 +19,7 @@ import {
   type Template,
 } from './render.ts';
 import { ProductInput, type ProductInputT } from './schemas.ts';
-import { catalogStore as store, type NewVariant, type ProductRow } from './store.ts';
+import { type Money, type NewVariant, type ProductRow, catalogStore as store } from './store.ts';
 
 export interface CatalogDeps {
   db: Db;
@@ -41,7 +41,9 @@ export interface CheckoutVariant {
   sku: string;
   productId: string;
   productName: string;
-  price: { amount: number; currency: string };
+  price: Money;
+  /** Prices in other currencies than the store's. */
+  prices: Money[];
   archived: boolean;
 }
 
@@ -206,6 +208,25 @@ export function createCatalogService(deps: CatalogDeps) {
           errors: [{ path: `/variants/${index}/price/currency`, message: `must be ${deps.storeCurrency}` }],
         });
       }
+      const currencies = new Set<string>();
+      (variant.prices ?? []).forEach((price, priceIndex) => {
+        const path = `/variants/${index}/prices/${priceIndex}/currency`;
+        if (price.currency === deps.storeCurrency) {
+          throw badRequest(
+            'CURRENCY_NOT_SUPPORTED',
+            `The ${deps.storeCurrency} price is the variant's price`,
+            {
+              errors: [{ path, message: `must not be the store currency ${deps.storeCurrency}` }],
+            },
+          );
+        }
+        if (currencies.has(price.currency)) {
+          throw badRequest('DUPLICATE_CURRENCY', `Variant ${variant.sku} has two ${price.currency} prices`, {
+            errors: [{ path, message: 'is priced twice' }],
+          });
+        }
+        currencies.add(price.currency);
+      });
       if (skus.has(variant.sku)) {
         throw badRequest('DUPLICATE_SKU', `SKU ${variant.sku} appears twice`, {
           errors: [{ path: `/variants/${index}/sku`, message: 'is used by another variant in the body' }],
@@ -264,8 +285,8 @@ export function createCatalogService(deps: CatalogDeps) {
     const byId = new Map(existing.map((variant) => [variant.id, variant]));
     const bySku = new Map(existing.map((variant) => [variant.sku, variant]));
     const kept = new Set<string>();
-    const created: Array<NewVariant & { stock: number }> = [];
-    const updated: Array<NewVariant & { previousSku: string }> = [];
+    const created: Array<NewVariant & { stock: number; prices: Money[] }> = [];
+    const updated: Array<NewVariant & { previousSku: string; prices: Money[] }> = [];
     input.variants.forEach((variant, position) => {
       const match = variant.id ? byId.get(variant.id) : bySku.get(variant.sku);
       if (variant.id && !match) {
@@ -275,6 +296,7 @@ export function createCatalogService(deps: CatalogDeps) {
         sku: variant.sku,
         priceAmount: variant.price.amount,
         currency: variant.price.currency,
+        prices: variant.prices ?? [],
         attributes: variant.attributes ?? {},
         position,
       };
@@ -298,6 +320,7 @@ export function createCatalogService(deps: CatalogDeps) {
       await store.updateVariant(tx, variant);
     }
     await store.insertVariants(tx, row.id, created);
+    await store.replaceVariantPrices(tx, [...updated, ...created]);
     await inventory.createItems(
       tx,
       created.map((variant) => ({ variantId: variant.id, sku: variant.sku, onHand: variant.stock })),
@@ -321,6 +344,7 @@ export function createCatalogService(deps: CatalogDeps) {
         id: variant.id,
         sku: variant.sku,
         price: { amount: variant.amount, currency: variant.currency },
+        prices: variant.prices,
         attributes: variant.attributes as Record<string, string | number | boolean>,
       })),
     };
@@ -391,11 +415,13 @@ export function createCatalogService(deps: CatalogDeps) {
             sku: variant.sku,
             priceAmount: variant.price.amount,
             currency: variant.price.currency,
+            prices: variant.prices ?? [],
             attributes: variant.attributes ?? {},
             position,
             stock: variant.stock ?? 0,
           }));
           await store.insertVariants(tx, id, variants);
+          await store.replaceVariantPrices(tx, variants);
           await store.setCategories(tx, id, categoryIds);
           await inventory.createItems(
             tx,
@@ -482,6 +508,8 @@ export function createCatalogService(deps: CatalogDeps) {
         productId: row.productId,
         productName: row.productName,
         price: { amount: row.amount, currency: row.currency },
+        // PGlite may return json as text; node-postgres parses it.
+        prices: typeof row.prices === 'string' ? JSON.parse(row.prices) : row.prices,
         archived: Boolean(row.archived),
       }));
     },

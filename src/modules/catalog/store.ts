@@ -35,7 +35,13 @@ type CatalogTables = {
     archived_at: Date | null;
   };
   catalog_product_categories: { product_id: string; category_id: string };
+  catalog_variant_prices: { variant_id: string; currency: string; amount: number };
 };
+
+export interface Money {
+  amount: number;
+  currency: string;
+}
 
 export type SortKey = 'price' | 'name' | 'createdAt' | 'rating' | 'relevance';
 export interface SortTerm {
@@ -55,6 +61,8 @@ export interface VariantRow {
   sku: string;
   amount: number;
   currency: string;
+  /** Prices in other currencies than the store's, by currency code. */
+  prices: Money[];
   attributes: Record<string, unknown>;
 }
 
@@ -92,10 +100,15 @@ export interface CheckoutVariantRow {
   productName: string;
   amount: number;
   currency: string;
+  prices: Money[] | string;
   archived: boolean | number;
 }
 
 const tsQuery = (q: string) => sql`websearch_to_tsquery('english', ${q})`;
+
+/** A variant's other-currency prices as a JSON array, ordered by currency. */
+const variantPrices = sql<Money[] | string>`coalesce((select json_agg(json_build_object('amount', vp.amount,
+  'currency', vp.currency) order by vp.currency) from catalog_variant_prices vp where vp.variant_id = v.id), '[]')`;
 
 /** The one projection of a product: its categories and live variants come in the same statement. */
 const productColumns = sql`p.id, p.name, p.slug, p.description, p.price_amount as "priceAmount",
@@ -104,7 +117,7 @@ const productColumns = sql`p.id, p.name, p.slug, p.description, p.price_amount a
   coalesce((select json_agg(c.slug order by c.slug) from catalog_product_categories pc
     join catalog_categories c on c.id = pc.category_id where pc.product_id = p.id), '[]') as categories,
   coalesce((select json_agg(json_build_object('id', v.id, 'sku', v.sku, 'amount', v.price_amount,
-    'currency', v.currency, 'attributes', v.attributes) order by v.position)
+    'currency', v.currency, 'prices', ${variantPrices}, 'attributes', v.attributes) order by v.position)
     from catalog_variants v where v.product_id = p.id and v.archived_at is null), '[]') as variants`;
 
 function sortExpression(key: SortKey | 'id', q: string | undefined): RawBuilder<unknown> {
@@ -369,6 +382,31 @@ export const catalogStore = {
       .execute();
   },
 
+  /** Makes these variants' other-currency prices exactly the given ones. */
+  async replaceVariantPrices(
+    executor: Db,
+    variants: ReadonlyArray<{ id: string; prices: readonly Money[] }>,
+  ): Promise<void> {
+    if (variants.length === 0) return;
+    const tables = catalogStore.tables(executor);
+    await tables
+      .deleteFrom('catalog_variant_prices')
+      .where(
+        'variant_id',
+        'in',
+        variants.map((variant) => variant.id),
+      )
+      .execute();
+    const rows = variants.flatMap((variant) =>
+      variant.prices.map((price) => ({
+        variant_id: variant.id,
+        currency: price.currency,
+        amount: price.amount,
+      })),
+    );
+    if (rows.length > 0) await tables.insertInto('catalog_variant_prices').values(rows).execute();
+  },
+
   async archiveVariants(executor: Db, ids: string[], at: Date): Promise<void> {
     if (ids.length === 0) return;
     await catalogStore
@@ -436,6 +474,7 @@ export const catalogStore = {
         'p.name as productName',
         'v.price_amount as amount',
         'v.currency',
+        variantPrices.as('prices'),
         eb.or([eb('v.archived_at', 'is not', null), eb('p.archived_at', 'is not', null)]).as('archived'),
       ])
       .where('v.id', 'in', [...variantIds])
@@ -463,10 +502,11 @@ export const catalogStore = {
         at: Date;
       }>;
       variants: Array<NewVariant & { productId: string }>;
+      variantPrices: Array<Money & { variantId: string }>;
       links: Array<{ productId: string; categoryId: string }>;
     },
   ): Promise<void> {
-    const { categories, products, variants, links } = rows;
+    const { categories, products, variants, variantPrices, links } = rows;
     if (categories.length > 0) {
       await sql`insert into catalog_categories (id, slug, name, parent_id)
         select * from unnest(${categories.map((c) => c.id)}::uuid[], ${categories.map((c) => c.slug)}::text[],
@@ -488,6 +528,13 @@ export const catalogStore = {
           ${variants.map((v) => v.sku)}::text[], ${variants.map((v) => v.priceAmount)}::bigint[],
           ${variants.map((v) => v.currency)}::text[], ${variants.map((v) => JSON.stringify(v.attributes))}::jsonb[],
           ${variants.map((v) => v.position)}::int[])`.execute(executor);
+    }
+    if (variantPrices.length > 0) {
+      await sql`insert into catalog_variant_prices (variant_id, currency, amount)
+        select * from unnest(${variantPrices.map((p) => p.variantId)}::uuid[],
+          ${variantPrices.map((p) => p.currency)}::text[], ${variantPrices.map((p) => p.amount)}::bigint[])`.execute(
+        executor,
+      );
     }
     if (links.length > 0) {
       await sql`insert into catalog_product_categories (product_id, category_id)

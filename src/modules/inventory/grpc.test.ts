@@ -156,7 +156,11 @@ describe.each(dbKinds)('gRPC inventory service on %s', (kind) => {
     stream.cancel();
     expect((await ended).code).toBe(grpc.status.CANCELLED);
     const inventory = system.modules.find((module) => module.name === 'inventory') as InventoryModule;
-    await eventually(async () => (inventory.grpc.activeWatches() === 0 ? true : undefined), 1000, 10);
+    await eventually(
+      async () => ((await inventory.grpc()).activeWatches() === 0 ? true : undefined),
+      1000,
+      10,
+    );
   });
 
   it('honours deadlines: an expired call is DEADLINE_EXCEEDED and a watch ends at its deadline', async () => {
@@ -175,7 +179,11 @@ describe.each(dbKinds)('gRPC inventory service on %s', (kind) => {
     const error = await new Promise<grpc.ServiceError>((resolve) => stream.on('error', resolve));
     expect(error.code).toBe(grpc.status.DEADLINE_EXCEEDED);
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
-    await eventually(async () => (inventory.grpc.activeWatches() === 0 ? true : undefined), 1000, 10);
+    await eventually(
+      async () => ((await inventory.grpc()).activeWatches() === 0 ? true : undefined),
+      1000,
+      10,
+    );
   });
 
   it('a watch of an unknown SKU ends NOT_FOUND; without a token UNAUTHENTICATED', async () => {

@@ -2,7 +2,7 @@ import type { Db } from '../../platform/db/index.ts';
 import type { AccessTokenVerifier } from '../../platform/http/auth.ts';
 import type { AppModule } from '../../platform/module.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
-import { type InventoryGrpc, inventoryGrpc } from './grpc.ts';
+import type { InventoryGrpc } from './grpc.ts';
 import { inventoryRoutes } from './routes.ts';
 import { createInventoryService, type InventoryService } from './service.ts';
 
@@ -11,7 +11,7 @@ export { outOfStock } from './service.ts';
 
 export interface InventoryModule extends AppModule, InventoryService {
   name: 'inventory';
-  grpc: InventoryGrpc;
+  grpc: () => Promise<InventoryGrpc>;
 }
 
 export function createInventory(deps: {
@@ -20,10 +20,14 @@ export function createInventory(deps: {
   logger: Logger;
 }): InventoryModule {
   const service = createInventoryService(deps.db);
+  let grpc: Promise<InventoryGrpc> | undefined;
   return {
     ...service,
     name: 'inventory',
     routes: inventoryRoutes(service),
-    grpc: inventoryGrpc(service, deps),
+    grpc: () => {
+      grpc ??= import('./grpc.ts').then((loaded) => loaded.inventoryGrpc(service, deps));
+      return grpc;
+    },
   };
 }

@@ -36,7 +36,10 @@ export function createOrdering(deps: {
     settings: {
       reservationTtlSeconds: config.reservationTtlSeconds,
       requestTimeoutMs: config.requestTimeoutMs,
-      paymentBudgetMs: Math.min(config.paymentsTimeoutMs * 2, Math.floor(config.requestTimeoutMs / 2)),
+      // 0 means: two provider timeouts, at most half the request's deadline.
+      paymentBudgetMs:
+        config.checkoutPaymentBudgetMs ||
+        Math.min(config.paymentsTimeoutMs * 2, Math.floor(config.requestTimeoutMs / 2)),
       maxAttempts: 6,
       retryBaseMs: Math.max(100, Math.floor(config.recoveryIntervalMs / 5)),
     },

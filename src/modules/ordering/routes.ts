@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import type { Db } from '../../platform/db/index.ts';
 import { parseIdempotencyKey, requestFingerprint, runIdempotent } from '../../platform/http/idempotency.ts';
 import { IdParams, Money, Page, PageQuery, problems, Uuid } from '../../platform/http/schemas.ts';
-import { TotalsSchema } from '../cart/index.ts';
+import { LineItemSchema, TotalsSchema } from '../cart/index.ts';
 import type { Order, OrderingService } from './service.ts';
 
 const Status = Type.Union([
@@ -33,19 +33,8 @@ export const OrderSchema = Type.Object({
   id: Uuid,
   userId: Uuid,
   status: Status,
-  items: Type.Array(
-    Type.Object({
-      id: Uuid,
-      variantId: Uuid,
-      sku: Type.String(),
-      name: Type.String(),
-      quantity: Type.Integer(),
-      unitPrice: Money,
-      lineTotal: Money,
-      discount: Money,
-      tax: Money,
-    }),
-  ),
+  items: Type.Array(LineItemSchema),
+
   total: Money,
   totals: TotalsSchema,
   shippingAddress: Type.Object({

@@ -5,7 +5,7 @@ import type { Principal } from '../../platform/http/auth.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
-import type { CartModule, Money, Totals } from '../cart/index.ts';
+import type { CartLine, CartModule, Money, Totals } from '../cart/index.ts';
 import type { InventoryModule } from '../inventory/index.ts';
 import type { PricingModule } from '../pricing/index.ts';
 import { orderEvent } from './events.ts';
@@ -26,17 +26,8 @@ export interface Order {
   id: string;
   userId: string;
   status: OrderStatus;
-  items: Array<{
-    id: string;
-    variantId: string;
-    sku: string;
-    name: string;
-    quantity: number;
-    unitPrice: Money;
-    lineTotal: Money;
-    discount: Money;
-    tax: Money;
-  }>;
+  items: CartLine[];
+
   total: Money;
   totals: Totals;
   shippingAddress: ShippingAddress;

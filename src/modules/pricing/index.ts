@@ -1,5 +1,6 @@
 import type { Db } from '../../platform/db/index.ts';
 import type { AppModule } from '../../platform/module.ts';
+import { seedPricingDemo } from './demo.ts';
 import { pricingRoutes } from './routes.ts';
 import { createPricingService, type PricingService } from './service.ts';
 
@@ -9,9 +10,16 @@ export { type PricedCart, type PricedLine, priceCart, refundFor } from './totals
 
 export interface PricingModule extends AppModule, PricingService {
   name: 'pricing';
+  /** Loads the demo tax rates, shipping methods and codes (beside the demo catalog); idempotent. */
+  seedDemo(): Promise<void>;
 }
 
 export function createPricing(deps: { db: Db }): PricingModule {
   const service = createPricingService(deps.db);
-  return { ...service, name: 'pricing', routes: pricingRoutes(service) };
+  return {
+    ...service,
+    name: 'pricing',
+    seedDemo: () => seedPricingDemo(deps.db),
+    routes: pricingRoutes(service),
+  };
 }

@@ -118,6 +118,16 @@ const promotionValues = (fields: PromotionFields) => ({
   active: fields.active,
 });
 
+const shippingValues = (method: Omit<ShippingMethodRow, 'active'>) => ({
+  id: method.id,
+  name: method.name,
+  country: method.country,
+  price_amount: method.priceAmount,
+  currency: method.currency,
+  min_days: method.minDays,
+  max_days: method.maxDays,
+});
+
 export const pricingStore = {
   async insertPromotion(
     executor: Db,
@@ -241,6 +251,14 @@ export const pricingStore = {
       .executeTakeFirstOrThrow();
   },
 
+  async insertTaxRateIfMissing(executor: Db, country: string, rateBasisPoints: number, name: string) {
+    await tables(executor)
+      .insertInto('tax_rates')
+      .values({ country, rate_basis_points: rateBasisPoints, name })
+      .onConflict((conflict) => conflict.column('country').doNothing())
+      .execute();
+  },
+
   taxRates(executor: Db) {
     return tables(executor)
       .selectFrom('tax_rates')
@@ -261,17 +279,18 @@ export const pricingStore = {
   insertShippingMethod(executor: Db, method: Omit<ShippingMethodRow, 'active'>) {
     return tables(executor)
       .insertInto('shipping_methods')
-      .values({
-        id: method.id,
-        name: method.name,
-        country: method.country,
-        price_amount: method.priceAmount,
-        currency: method.currency,
-        min_days: method.minDays,
-        max_days: method.maxDays,
-      })
+      .values(shippingValues(method))
       .returning(shippingColumns)
       .executeTakeFirstOrThrow();
+  },
+
+  /** Inserts a method unless one with its id exists (which is left as it is). */
+  async insertShippingMethodIfMissing(executor: Db, method: Omit<ShippingMethodRow, 'active'>) {
+    await tables(executor)
+      .insertInto('shipping_methods')
+      .values(shippingValues(method))
+      .onConflict((conflict) => conflict.column('id').doNothing())
+      .execute();
   },
 
   updateShippingMethod(executor: Db, id: string, fields: Partial<Omit<ShippingMethodRow, 'id'>>) {

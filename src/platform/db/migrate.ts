@@ -41,6 +41,20 @@ async function readMigrations(dir: string): Promise<MigrationFile[]> {
   );
 }
 
+/** The count of applied migrations when every file is applied with its recorded checksum. */
+async function alreadyApplied(db: Db, files: MigrationFile[]): Promise<number | undefined> {
+  const table = await sql<{
+    exists: boolean;
+  }>`select to_regclass('schema_migrations') is not null as exists`.execute(db);
+  if (!table.rows[0]?.exists) return undefined;
+  const applied = await sql<{ version: string; checksum: string }>`
+    select version, checksum from schema_migrations`.execute(db);
+  const checksums = new Map(applied.rows.map((row) => [row.version, row.checksum]));
+  return files.every((file) => checksums.get(file.version) === file.checksum)
+    ? applied.rows.length
+    : undefined;
+}
+
 /**
  * Applies pending forward-only migrations in one transaction under an advisory lock, so two
  * instances starting together do not race: the second waits, then finds nothing to do. An
@@ -48,6 +62,9 @@ async function readMigrations(dir: string): Promise<MigrationFile[]> {
  */
 export async function migrate(db: Db, dir: string = MIGRATIONS_DIR): Promise<MigrationReport> {
   const files = await readMigrations(dir);
+  // The common case on every start: everything applied and unchanged. One read, no lock.
+  const upToDate = await alreadyApplied(db, files);
+  if (upToDate !== undefined) return { applied: [], alreadyApplied: upToDate };
   return db.transaction().execute(async (tx) => {
     await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`.execute(tx);
     await sql`create table if not exists schema_migrations (

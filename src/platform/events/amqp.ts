@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { runDetached } from '../context.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -208,6 +208,8 @@ export function createAmqpTransport(options: AmqpTransportOptions): EventTranspo
   }
 
   async function open(): Promise<ChannelModel> {
+    // Loaded on first use: a process without AMQP_URL never pays for the client library.
+    const { default: amqp } = await import('amqplib');
     const model = await amqp.connect(url, { clientProperties: { connection_name: `emporium ${exchange}` } });
     model.on('error', (error) => logger.warn({ err: error }, 'message broker connection error'));
     model.on('close', () => {

@@ -6,11 +6,9 @@ import { DomainError, forbidden, unauthorized } from '../errors.ts';
 import { type AccessTokenVerifier, type Principal, parseBearer, type Role } from '../http/auth.ts';
 import type { Logger } from '../observability/logger.ts';
 
-/** One gRPC service a module offers: its definition (from a .proto) and its handlers. */
-export interface GrpcService {
-  definition: grpc.ServiceDefinition;
-  implementation: grpc.UntypedServiceImplementation;
-}
+import type { GrpcService } from './types.ts';
+
+export type { GrpcService };
 
 export const PROTO_ROOT = fileURLToPath(new URL('../../../proto/', import.meta.url));
 

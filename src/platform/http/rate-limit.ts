@@ -1,6 +1,5 @@
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import { Redis } from 'ioredis';
 import { DomainError } from '../errors.ts';
 
 const WINDOW_MS = 60_000;
@@ -39,8 +38,9 @@ export const clientAddress = (request: FastifyRequest): string =>
 export async function registerRateLimiting(app: FastifyInstance, settings: RateLimitSettings): Promise<void> {
   // Fail fast rather than queue while Redis is away; the limiter then lets requests through
   // (skipOnError) instead of failing the whole API on a cache outage.
+  // ioredis is loaded only when Redis is configured.
   const redis = settings.redisUrl
-    ? new Redis(settings.redisUrl, {
+    ? new (await import('ioredis')).Redis(settings.redisUrl, {
         maxRetriesPerRequest: 1,
         enableOfflineQueue: false,
         connectTimeout: 2000,

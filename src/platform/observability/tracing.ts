@@ -10,19 +10,12 @@ import {
   ROOT_CONTEXT,
   type Span,
   SpanKind,
+  type TextMapPropagator,
   SpanStatusCode,
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import {
-  BatchSpanProcessor,
-  SimpleSpanProcessor,
-  type SpanExporter,
-  type SpanProcessor,
-  TracerProvider,
-} from '@opentelemetry/sdk-trace';
+import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace';
 
 export { SpanKind, SpanStatusCode };
 export type TraceContext = Context;
@@ -74,7 +67,8 @@ let contextManagerInstalled = false;
  * a traced unit of work pays one AsyncLocalStorage lookup and starts nothing.
  */
 const TRACER_KEY = createContextKey('emporium.tracer');
-const propagator = new W3CTraceContextPropagator();
+/** W3C trace context (`traceparent`); set once tracing is first enabled. */
+let propagator: TextMapPropagator | undefined;
 
 export interface Tracing {
   /** False when no exporter is configured: no spans are created at all. */
@@ -92,16 +86,22 @@ export interface TracingOptions {
   exporter?: SpanExporter;
 }
 
-export function createTracing(options: TracingOptions): Tracing {
+/** The SDK and exporter load only when tracing is on, so a server without it starts without them. */
+export async function createTracing(options: TracingOptions): Promise<Tracing> {
+  if (!options.exporter && !options.otlpEndpoint) {
+    return { enabled: false, tracer: trace.getTracer('emporium'), shutdown: async () => {} };
+  }
+  const { BatchSpanProcessor, SimpleSpanProcessor, TracerProvider } = await import(
+    '@opentelemetry/sdk-trace'
+  );
   const processors: SpanProcessor[] = [];
   if (options.exporter) processors.push(new SimpleSpanProcessor({ exporter: options.exporter }));
   if (options.otlpEndpoint) {
+    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
     const url = `${options.otlpEndpoint.replace(/\/$/, '')}/v1/traces`;
     processors.push(new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url }) }));
   }
-  if (processors.length === 0) {
-    return { enabled: false, tracer: trace.getTracer('emporium'), shutdown: async () => {} };
-  }
+  propagator ??= new (await import('@opentelemetry/core')).W3CTraceContextPropagator();
   if (!contextManagerInstalled) {
     context.setGlobalContextManager(contextManager);
     contextManagerInstalled = true;
@@ -121,7 +121,7 @@ export function startServerSpan(
   headers: Record<string, string | string[] | undefined>,
   attributes: Attributes,
 ): { span: Span; context: Context } {
-  const parent = propagator.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
+  const parent = propagator ? propagator.extract(ROOT_CONTEXT, headers, defaultTextMapGetter) : ROOT_CONTEXT;
   const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
   return { span, context: trace.setSpan(parent, span).setValue(TRACER_KEY, tracer) };
 }
@@ -175,7 +175,7 @@ export async function withSpan<T>(
 
 /** Adds `traceparent` (and `tracestate`) for the active span to outbound request headers. */
 export function injectTraceHeaders(headers: Record<string, string>): Record<string, string> {
-  if (activeTracer()) propagator.inject(context.active(), headers, defaultTextMapSetter);
+  if (propagator && activeTracer()) propagator.inject(context.active(), headers, defaultTextMapSetter);
   return headers;
 }
 
