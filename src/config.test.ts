@@ -14,6 +14,8 @@ describe('configuration', () => {
       requestTimeoutMs: 15_000,
     });
     expect(config.bodyLimitBytes).toBe(1024 * 1024);
+    // gRPC and trace export are off unless configured.
+    expect(config).toMatchObject({ grpcPort: 0, otlpEndpoint: undefined, graphqlMaxDepth: 8 });
   });
 
   it.each([
@@ -25,6 +27,10 @@ describe('configuration', () => {
     [{ EMPORIUM_ADMIN_EMAIL: 'a@b.c' }, /must be set together/],
     [{ EMPORIUM_ADMIN_EMAIL: 'a@b.c', EMPORIUM_ADMIN_PASSWORD: 'short' }, /at least 8 characters/],
     [{ REQUEST_TIMEOUT_MS: '5' }, /REQUEST_TIMEOUT_MS must be between/],
+    [{ GRPC_PORT: '70000' }, /GRPC_PORT must be between 0 and 65535/],
+    [{ GRAPHQL_MAX_DEPTH: '1' }, /GRAPHQL_MAX_DEPTH must be between/],
+    [{ GRAPHQL_MAX_COST: 'lots' }, /GRAPHQL_MAX_COST must be an integer/],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, /OTEL_EXPORTER_OTLP_ENDPOINT/],
   ])('refuses %j naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

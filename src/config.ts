@@ -40,6 +40,15 @@ export interface Config {
   recoveryIntervalMs: number;
   returnWindowDays: number;
   role: Role;
+  /** gRPC listen port; 0 means no gRPC server. */
+  grpcPort: number;
+  /** Deepest selection a GraphQL query may nest. */
+  graphqlMaxDepth: number;
+  /** Highest estimated cost (fields times list sizes) a GraphQL query may have. */
+  graphqlMaxCost: number;
+  /** OTLP/HTTP endpoint for traces; unset means spans are not created. */
+  otlpEndpoint: string | undefined;
+  otelServiceName: string;
   /** RabbitMQ: events are relayed through it when set; in-process otherwise. */
   amqpUrl: string | undefined;
   amqpExchange: string;
@@ -237,6 +246,11 @@ export function loadConfig(env: Env = process.env): Config {
     recoveryIntervalMs: integer(env, 'RECOVERY_INTERVAL_MS', 5000, 100, 600_000),
     returnWindowDays: integer(env, 'RETURN_WINDOW_DAYS', 30, 0, 3650),
     role: oneOf(env, 'EMPORIUM_ROLE', 'all', ['all', 'api', 'worker']),
+    grpcPort: integer(env, 'GRPC_PORT', 0, 0, 65535),
+    graphqlMaxDepth: integer(env, 'GRAPHQL_MAX_DEPTH', 8, 2, 50),
+    graphqlMaxCost: integer(env, 'GRAPHQL_MAX_COST', 5000, 10, 1_000_000),
+    otlpEndpoint: url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
+    otelServiceName: env.OTEL_SERVICE_NAME || 'emporium',
     amqpUrl: url(env, 'AMQP_URL', ['amqp:', 'amqps:']),
     amqpExchange: exchangeName(env.AMQP_EXCHANGE),
     smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),

@@ -109,8 +109,10 @@ async function serve(config: Config, args: string[]): Promise<void> {
   const system = await createSystem(effective, logger);
   if (role !== 'api') await system.startWorkers();
   const address = await system.app.listen({ port, host: config.host });
+  const grpcPort =
+    role !== 'worker' && config.grpcPort > 0 ? await system.startGrpc(config.grpcPort) : undefined;
   logger.info(
-    { address, role, database: system.database.kind },
+    { address, grpcPort, role, database: system.database.kind },
     `ready in ${Math.round(performance.now() - started)} ms`,
   );
 

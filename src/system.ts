@@ -7,6 +7,7 @@ import type { EventBus } from './platform/events/index.ts';
 import type { AppModule } from './platform/module.ts';
 import type { Logger } from './platform/observability/logger.ts';
 import { createMetrics, type Metrics } from './platform/observability/metrics.ts';
+import { createTracing, type SpanExporter, type Tracing } from './platform/observability/tracing.ts';
 import { createModules } from './modules/index.ts';
 
 export interface System {
@@ -17,6 +18,9 @@ export interface System {
   modules: AppModule[];
   bus: EventBus;
   app: FastifyInstance;
+  tracing: Tracing;
+  /** Serves the modules' gRPC services on this port (0: any free one); resolves to the bound port. */
+  startGrpc(port: number): Promise<number>;
   /** Starts the background work of the worker role (recovery loops, dispatchers). */
   startWorkers(): Promise<void>;
   close(): Promise<void>;
@@ -27,6 +31,8 @@ export interface SystemOptions {
   database?: Database;
   /** Skip migrations (they already ran). */
   skipMigrations?: boolean;
+  /** Send spans here as well (tests read them from an in-memory exporter). */
+  spanExporter?: SpanExporter;
 }
 
 /** The composition root: builds every dependency once and hands it to the modules that need it. */
@@ -42,6 +48,11 @@ export async function createSystem(
     if (report.applied.length > 0) logger.info({ applied: report.applied }, 'migrations applied');
   }
   const metrics = createMetrics();
+  const tracing = await createTracing({
+    serviceName: config.otelServiceName,
+    otlpEndpoint: config.otlpEndpoint,
+    exporter: options.spanExporter,
+  });
   // The Redis client is loaded only when Redis is configured.
   const shared = config.redisUrl
     ? await (await import('./platform/cache/redis.ts')).openRedisCache(database.db, config.redisUrl)
@@ -62,8 +73,9 @@ export async function createSystem(
   const readiness: Record<string, () => Promise<void>> = { database: () => database.ping() };
   if (shared) readiness.cache = shared.ping;
   for (const module of modules) if (module.ready) readiness[module.name] = module.ready;
-  const app = await createHttpApp({ config, logger, metrics, readiness, modules, verifier });
+  const app = await createHttpApp({ config, logger, metrics, readiness, modules, verifier, tracing });
   let workersStarted = false;
+  let grpcServer: { close(): Promise<void> } | undefined;
   return {
     config,
     database,
@@ -72,16 +84,29 @@ export async function createSystem(
     modules,
     bus,
     app,
+    tracing,
+    async startGrpc(port) {
+      const services = await Promise.all(modules.flatMap((module) => (module.grpc ? [module.grpc()] : [])));
+      const { startGrpcServer } = await import('./platform/grpc/server.ts');
+      const server = await startGrpcServer(services, {
+        host: config.host,
+        port,
+        shutdownTimeoutMs: config.shutdownTimeoutMs,
+      });
+      grpcServer = server;
+      return server.port;
+    },
     async startWorkers() {
       workersStarted = true;
       for (const module of modules) await module.start?.();
     },
     async close() {
-      await app.close();
+      await Promise.all([app.close(), grpcServer?.close()]);
       if (workersStarted) for (const module of [...modules].reverse()) await module.stop?.();
       for (const module of [...modules].reverse()) await module.close?.();
       await shared?.close();
       if (!options.database) await database.close();
+      await tracing.shutdown();
     },
   };
 }

@@ -9,6 +9,7 @@ import type { Metrics } from '../platform/observability/metrics.ts';
 import { createCatalog } from './catalog/index.ts';
 import { createCart } from './cart/index.ts';
 import { createFulfillment } from './fulfillment/index.ts';
+import { createGraphql } from './graphql/index.ts';
 import { createIdentity } from './identity/index.ts';
 import { createInventory } from './inventory/index.ts';
 import { createNotifications } from './notifications/index.ts';
@@ -52,7 +53,7 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
     ...(transport ? { ready: bus.ready } : {}),
   };
   const identity = await createIdentity(deps);
-  const inventory = createInventory(deps);
+  const inventory = createInventory({ ...deps, verifier: identity.verifier });
   const catalog = await createCatalog({ ...deps, inventory });
   const reviews = createReviews({ ...deps, catalog });
   const pricing = createPricing(deps);
@@ -67,6 +68,15 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
     inventory,
     bus,
     returnWindowDays: deps.config.returnWindowDays,
+  });
+  const graphql = createGraphql({
+    catalog,
+    reviews,
+    identity,
+    ordering,
+    verifier: identity.verifier,
+    logger: deps.logger,
+    limits: { maxDepth: deps.config.graphqlMaxDepth, maxCost: deps.config.graphqlMaxCost },
   });
   const stream = createStream({
     bus,
@@ -89,6 +99,7 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
       cart,
       ordering,
       fulfillment,
+      graphql,
       stream,
       webhooks,
       notifications,

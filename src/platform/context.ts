@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { outsideTrace } from './observability/tracing.ts';
 
 /** What every unit of work carries: the deadline/cancellation signal and the request id for logs. */
 export interface WorkContext {
@@ -19,10 +20,10 @@ export function runWithContext<T>(context: WorkContext, fn: () => T): T {
 /**
  * Runs `fn` outside any request's context: background work a request merely triggers (the outbox
  * relay after a nudge, a broker connection opened by a readiness probe) must not inherit that
- * request's deadline and stop when its client goes away.
+ * request's deadline and stop when its client goes away, nor add spans to its trace.
  */
 export function runDetached<T>(fn: () => T): T {
-  return storage.exit(fn);
+  return storage.exit(() => outsideTrace(fn));
 }
 
 export function enterContext(context: WorkContext): void {

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { GrpcService } from './grpc/types.ts';
 
 /**
  * A business capability as the platform sees it. `routes` are mounted under /v1; `start` runs
@@ -14,4 +15,6 @@ export interface AppModule {
   /** Releases what the module holds from creation on (servers, clients); runs on every close, workers or not. */
   close?: () => Promise<void> | void;
   ready?: () => Promise<void>;
+  /** Loads the module's gRPC service (only when GRPC_PORT is set: gRPC's libraries load then). */
+  grpc?: () => Promise<GrpcService>;
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/platform/observability/logger.ts';
-import { createSystem, type System } from '../../src/system.ts';
+import { createSystem, type System, type SystemOptions } from '../../src/system.ts';
 import { createTestDatabase, type DbKind, type TestDatabase } from './db.ts';
 
 export interface TestSystem extends System {
@@ -16,6 +16,7 @@ export async function createTestSystem(
   kind: DbKind,
   env: Record<string, string> = {},
   overrides: Partial<Config> = {},
+  options: Pick<SystemOptions, 'spanExporter'> = {},
 ): Promise<TestSystem> {
   const testDb = await createTestDatabase(kind);
   // Files the system writes (e.g. mail from the file transport) go to a directory of its own.
@@ -37,6 +38,7 @@ export async function createTestSystem(
   const system = await createSystem(config, createLogger(config.logLevel), {
     database: testDb,
     skipMigrations: true,
+    ...options,
   });
   return {
     ...system,

@@ -43,9 +43,13 @@ export function createInventoryService(db: Db) {
     for (const listener of listeners) listener(variantIds);
   };
   return {
-    /** Registers a listener told which variants' stock changed (for caches of availability). */
-    onStockChange(listener: (variantIds: string[]) => void): void {
+    /**
+     * Registers a listener told which variants' stock changed (for caches of availability and
+     * stock watchers); returns the function that removes it.
+     */
+    onStockChange(listener: (variantIds: string[]) => void): () => void {
       listeners.add(listener);
+      return () => listeners.delete(listener);
     },
 
     createItems: (executor: Db, items: Array<{ variantId: string; sku: string; onHand: number }>) =>
@@ -57,6 +61,13 @@ export function createInventoryService(db: Db) {
     async availability(variantIds: readonly string[], executor: Db = db): Promise<Map<string, number>> {
       const levels = await store.byVariants(executor, [...new Set(variantIds)]);
       return new Map(levels.map((level) => [level.variantId, level.onHand - level.reserved]));
+    },
+
+    /** The variant a SKU belongs to, to match onStockChange's variant ids to SKUs. */
+    async variantOf(sku: string): Promise<string> {
+      const level = await store.bySku(db, sku);
+      if (!level) throw notFound(`Inventory for SKU ${sku}`);
+      return level.variantId;
     },
 
     async get(sku: string): Promise<Stock> {

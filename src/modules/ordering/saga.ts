@@ -2,6 +2,7 @@ import { type Db, transact } from '../../platform/db/index.ts';
 import { DomainError } from '../../platform/errors.ts';
 import type { EventBus } from '../../platform/events/index.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
+import { withSpan } from '../../platform/observability/tracing.ts';
 import type { InventoryModule } from '../inventory/index.ts';
 import type { PricingModule } from '../pricing/index.ts';
 import { orderEvent } from './events.ts';
@@ -237,9 +238,14 @@ export function createSaga(deps: SagaDeps) {
       for (let guard = 0; guard < 10; guard++) {
         order ??= await store.byId(db, orderId);
         if (!order) throw new Error(`order ${orderId} vanished`);
-        const step = steps[order.sagaStep];
-        if (!step) return order;
-        const outcome = await step(order, signal);
+        const current: OrderRow = order;
+        const step = steps[current.sagaStep];
+        if (!step) return current;
+        const outcome = await withSpan(
+          `checkout.${current.sagaStep}`,
+          { attributes: { 'order.id': orderId, 'saga.step': current.sagaStep } },
+          () => step(current, signal),
+        );
         if (!outcome.more) return outcome.order ?? (await store.byId(db, orderId))!;
         order = outcome.order;
       }

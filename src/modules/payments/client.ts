@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import CircuitBreaker from 'opossum';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
+import { injectTraceHeaders, SpanKind, withSpan } from '../../platform/observability/tracing.ts';
 import { paymentProviderUnavailable, ProviderRejection } from './errors.ts';
 
 /** The provider's view of an authorization (the sandbox's wire format). */
@@ -127,13 +128,30 @@ export function createPaymentsClient(options: PaymentsClientOptions): PaymentsCl
     let response: Response;
     let text: string;
     try {
-      response = await fetch(new URL(request.path, options.baseUrl), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': request.key },
-        body: JSON.stringify(request.body),
-        signal: attemptSignal,
-      });
-      text = await response.text();
+      const url = new URL(request.path, options.baseUrl);
+      ({ response, text } = await withSpan(
+        `payments ${request.operation}`,
+        {
+          kind: SpanKind.CLIENT,
+          attributes: {
+            'http.request.method': 'POST',
+            'url.full': url.href,
+            'payments.operation': request.operation,
+          },
+        },
+        async () => {
+          const answer = await fetch(url, {
+            method: 'POST',
+            headers: injectTraceHeaders({
+              'content-type': 'application/json',
+              'idempotency-key': request.key,
+            }),
+            body: JSON.stringify(request.body),
+            signal: attemptSignal,
+          });
+          return { response: answer, text: await answer.text() };
+        },
+      ));
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       const what = attemptSignal.aborted ? `no answer within ${options.timeoutMs} ms` : 'network error';

@@ -67,6 +67,14 @@ export function createReviewService(deps: {
       ]);
       return { items: rows.map(toReview), page, size, total };
     },
+
+    /** The newest `first` reviews of each product, keyed by product id; one query for any number. */
+    async latestByProducts(productIds: readonly string[], first: number): Promise<Map<string, Review[]>> {
+      const rows = await store.latestByProducts(db, [...new Set(productIds)], first);
+      const byProduct = new Map<string, Review[]>(productIds.map((id) => [id, []]));
+      for (const row of rows) byProduct.get(row.productId)?.push(toReview(row));
+      return byProduct;
+    },
   };
 }
 

@@ -66,6 +66,19 @@ export const reviewStore = {
       .execute();
   },
 
+  /** The newest `limit` reviews of each product, in one query (batched GraphQL field loads). */
+  async latestByProducts(executor: Db, productIds: readonly string[], limit: number): Promise<ReviewRow[]> {
+    if (productIds.length === 0) return [];
+    const result = await sql<ReviewRow>`select id, "productId", "userId", rating, title, body, "createdAt"
+      from (select id, product_id as "productId", user_id as "userId", rating, title, body,
+              created_at as "createdAt",
+              row_number() over (partition by product_id order by created_at desc, id desc) as position
+            from reviews where product_id in (${sql.join(productIds)})) ranked
+      where position <= ${limit}
+      order by "productId", position`.execute(executor);
+    return result.rows;
+  },
+
   async countByProduct(executor: Db, productId: string): Promise<number> {
     const result = await sql<{ total: number }>`select count(*)::int as total from reviews
       where product_id = ${productId}`.execute(executor);

@@ -1,9 +1,11 @@
 import type { CompiledQuery, DatabaseConnection, Driver, QueryResult, TransactionSettings } from 'kysely';
 import { currentSignal } from '../context.ts';
+import { isTracing, SpanKind, withSpan } from '../observability/tracing.ts';
 
 /**
  * Wraps a driver so that no query starts once the current unit of work's signal has aborted
  * (deadline passed, client gone). A query already running finishes; the next one throws.
+ * Inside a traced unit of work each query is also a client span.
  */
 export class SignalDriver implements Driver {
   readonly #inner: Driver;
@@ -51,7 +53,22 @@ class SignalConnection implements DatabaseConnection {
 
   executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
     currentSignal()?.throwIfAborted();
-    return this.inner.executeQuery<R>(compiled);
+    if (!isTracing()) return this.inner.executeQuery<R>(compiled);
+    // The statement text carries $n placeholders, never the parameter values.
+    const operation = /^\s*(\w+)/.exec(compiled.sql)?.[1]?.toUpperCase() ?? 'QUERY';
+    return withSpan(
+      operation,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          'db.system': 'postgresql',
+          'db.system.name': 'postgresql',
+          'db.operation.name': operation,
+          'db.query.text': compiled.sql,
+        },
+      },
+      () => this.inner.executeQuery<R>(compiled),
+    );
   }
 
   streamQuery<R>(compiled: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {

@@ -19,6 +19,15 @@ import type { Config } from '../../config.ts';
 import { enterContext, runWithContext, type WorkContext } from '../context.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import {
+  enterTraceContext,
+  runInTraceContext,
+  SpanStatusCode,
+  startServerSpan,
+  type TraceContext,
+  type TraceSpan,
+  type Tracing,
+} from '../observability/tracing.ts';
 import type { AppModule } from '../module.ts';
 import { type AccessTokenVerifier, authHandlers } from './auth.ts';
 import { handleError, sendProblem } from './problem.ts';
@@ -29,6 +38,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** `workContext.signal` aborts when the deadline passes or the client goes away. */
     workContext: WorkContext;
+    /** The request's server span and its context; null when tracing is off. */
+    trace: { span: TraceSpan; context: TraceContext } | null;
   }
 }
 
@@ -43,6 +54,7 @@ export interface HttpDeps {
   readiness: Record<string, () => Promise<void>>;
   modules: AppModule[];
   verifier: AccessTokenVerifier;
+  tracing?: Tracing;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -126,6 +138,8 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   // Every request gets a deadline and follows its client: both abort the same signal.
   app.decorateRequest('workContext', null as unknown as WorkContext);
   const staticHeaders = securityHeaders();
+  app.decorateRequest('trace', null);
+  const { tracing } = deps;
   app.addHook('onRequest', (request, reply, done) => {
     reply.headers(staticHeaders);
     const controller = new AbortController();
@@ -141,11 +155,19 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     });
     request.workContext = { signal: controller.signal, requestId: request.id };
     metrics.httpInFlight.inc();
-    runWithContext(request.workContext, done);
+    if (!tracing?.enabled) return runWithContext(request.workContext, done);
+    const route = request.routeOptions.url ?? 'unmatched';
+    request.trace = startServerSpan(tracing.tracer, `${request.method} ${route}`, request.headers, {
+      'http.request.method': request.method,
+      'http.route': route,
+      'url.path': request.url.split('?')[0],
+    });
+    runInTraceContext(request.trace.context, () => runWithContext(request.workContext, done));
   });
   // Body parsing runs on the socket's callbacks and loses the async context; re-enter it.
   app.addHook('preHandler', (request, _reply, done) => {
     enterContext(request.workContext);
+    if (request.trace) enterTraceContext(request.trace.context);
     done();
   });
   // Once closing, answers say `connection: close` so keep-alive clients (a proxy's upstream pool)
@@ -165,15 +187,22 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     const route = request.routeOptions.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
     metrics.httpDuration.observe({ method: request.method, route, status_code: reply.statusCode }, seconds);
-    request.log.info(
-      {
-        method: request.method,
-        route,
-        status: reply.statusCode,
-        durationMs: Math.round(reply.elapsedTime * 10) / 10,
-      },
-      'request completed',
-    );
+    const logCompletion = () =>
+      request.log.info(
+        {
+          method: request.method,
+          route,
+          status: reply.statusCode,
+          durationMs: Math.round(reply.elapsedTime * 10) / 10,
+        },
+        'request completed',
+      );
+    if (!request.trace) return logCompletion();
+    // The response has gone; the completion line still belongs to the request's trace.
+    runInTraceContext(request.trace.context, logCompletion);
+    request.trace.span.setAttribute('http.response.status_code', reply.statusCode);
+    if (reply.statusCode >= 500) request.trace.span.setStatus({ code: SpanStatusCode.ERROR });
+    request.trace.span.end();
   });
 
   await app.register(cors, {

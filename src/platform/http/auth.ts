@@ -30,7 +30,11 @@ declare module 'fastify' {
 }
 
 export function bearerToken(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
+  return parseBearer(request.headers.authorization);
+}
+
+/** The token of an `Authorization: Bearer <token>` value (HTTP header or gRPC metadata). */
+export function parseBearer(header: string | undefined): string | undefined {
   if (!header) return undefined;
   const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header);
   if (!match) throw unauthorized('The Authorization header must be "Bearer <token>"', 'INVALID_TOKEN');

@@ -41,6 +41,8 @@ export function sendProblem(
     instance: request.url.split('?')[0],
   };
   if (extra.errors?.length) problem.errors = extra.errors;
+  // With tracing on, a client reporting a failure can quote the id that finds its trace.
+  if (request.trace) problem.traceId = request.trace.span.spanContext().traceId;
   if (extra.headers) reply.headers(extra.headers);
   return reply.code(status).type('application/problem+json').send(problem);
 }

@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { currentTraceId } from './tracing.ts';
 
 export type { Logger };
 
@@ -27,6 +28,11 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       base: { service: 'emporium' },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      // Every line written inside a traced request names its trace, so logs and spans join up.
+      mixin: () => {
+        const traceId = currentTraceId();
+        return traceId ? { traceId } : {};
+      },
     },
     destination,
   );

@@ -1,0 +1,189 @@
+import { randomUUID } from 'node:crypto';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
+import { getIntrospectionQuery } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SignedInUser, signIn } from '../../../test/support/auth.ts';
+import { dbKinds } from '../../../test/support/db.ts';
+import { addToCart, checkout, createProduct, type TestVariant } from '../../../test/support/shop.ts';
+import { createTestSystem, type TestSystem } from '../../../test/support/system.ts';
+
+describe.each(dbKinds)('GraphQL on %s', (kind) => {
+  let system: TestSystem;
+  let staff: SignedInUser;
+  let products: TestVariant[];
+  const exporter = new InMemorySpanExporter();
+
+  const graphql = async (
+    query: string,
+    variables?: Record<string, unknown>,
+    headers: Record<string, string> = {},
+  ) => {
+    const response = await system.app.inject({
+      method: 'POST',
+      url: '/graphql',
+      headers,
+      payload: { query, variables },
+    });
+    return { status: response.statusCode, body: response.json() };
+  };
+
+  beforeAll(async () => {
+    // A low depth limit so a query this schema allows can still exceed it.
+    system = await createTestSystem(kind, { GRAPHQL_MAX_DEPTH: '4' }, {}, { spanExporter: exporter });
+    staff = await signIn(system, 'staff');
+    products = [];
+    for (let index = 0; index < 20; index++) {
+      products.push(await createProduct(system, staff, { price: 1000 + index, stock: 3 + index }));
+    }
+    const reviewers = await Promise.all([signIn(system), signIn(system), signIn(system)]);
+    for (const [index, reviewer] of reviewers.entries()) {
+      for (const product of products.slice(0, 10)) {
+        const answer = await system.app.inject({
+          method: 'POST',
+          url: `/v1/products/${product.productId}/reviews`,
+          headers: reviewer.headers,
+          payload: { rating: index + 3, body: `Review ${index} of ${product.sku}` },
+        });
+        expect(answer.statusCode).toBe(201);
+      }
+    }
+  });
+  afterAll(() => system.dispose());
+
+  it('products: filters, sort and cursor pagination from the catalog listing', async () => {
+    const query = `query Page($after: String) {
+      products(minPrice: 1000, maxPrice: 1004, sort: "price", first: 2, after: $after) {
+        totalCount
+        pageInfo { hasNextPage endCursor }
+        nodes { id name variants { sku available } }
+      }
+    }`;
+    const prices: number[] = [];
+    let after: string | null = null;
+    let pages = 0;
+    do {
+      const { status, body } = await graphql(query, { after });
+      expect(status).toBe(200);
+      expect(body.errors).toBeUndefined();
+      const page = body.data.products;
+      expect(page.totalCount).toBe(5);
+      for (const node of page.nodes) {
+        const made = products.find((product) => product.productId === node.id)!;
+        expect(node.variants).toEqual([{ sku: made.sku, available: made.price - 997 }]);
+        prices.push(made.price);
+      }
+      after = page.pageInfo.endCursor;
+      expect(page.pageInfo.hasNextPage).toBe(after !== null);
+      pages++;
+    } while (after);
+    expect(pages).toBe(3);
+    expect(prices).toEqual([1000, 1001, 1002, 1003, 1004]);
+  });
+
+  it('product(id): variants and its newest reviews; an unknown or malformed id is null', async () => {
+    const [first] = products;
+    const { body } = await graphql(
+      `query One($id: ID!) { product(id: $id) { id rating { count } variants { sku available price { amount currency } } reviews(first: 2) { rating body } } }`,
+      { id: first.productId },
+    );
+    expect(body.errors).toBeUndefined();
+    expect(body.data.product).toMatchObject({ id: first.productId, rating: { count: 3 } });
+    expect(body.data.product.variants).toEqual([
+      { sku: first.sku, available: 3, price: { amount: first.price, currency: 'EUR' } },
+    ]);
+    expect(body.data.product.reviews.map((review: { rating: number }) => review.rating)).toEqual([5, 4]);
+    for (const id of [randomUUID(), 'not-an-id']) {
+      const missing = await graphql('query($id: ID!) { product(id: $id) { id } }', { id });
+      expect(missing).toEqual({ status: 200, body: { data: { product: null } } });
+    }
+  });
+
+  it("20 products' reviews load in one batched query, the same as for 2 products", async () => {
+    const reviewQueries = async (first: number) => {
+      exporter.reset();
+      const { body } = await graphql(
+        `query($first: Int) { products(first: $first, sort: "price") { nodes { id reviews(first: 2) { rating } } } }`,
+        { first },
+      );
+      expect(body.errors).toBeUndefined();
+      expect(body.data.products.nodes).toHaveLength(first);
+      const statements = exporter
+        .getFinishedSpans()
+        .filter((span) => span.attributes['db.system'] === 'postgresql')
+        .map((span) => String(span.attributes['db.query.text']));
+      return { body, statements: statements.filter((text) => /from reviews/i.test(text)) };
+    };
+    const few = await reviewQueries(2);
+    const many = await reviewQueries(20);
+    expect(few.statements).toHaveLength(1);
+    expect(many.statements).toHaveLength(1);
+    const counts = many.body.data.products.nodes.map((node: { reviews: unknown[] }) => node.reviews.length);
+    expect(counts).toEqual([...Array(10).fill(2), ...Array(10).fill(0)]);
+  });
+
+  it('me and myOrders need the Bearer access token; without one the code is UNAUTHENTICATED', async () => {
+    const buyer = await signIn(system);
+    const anonymous: Array<Record<string, string>> = [
+      {},
+      { authorization: 'Bearer not-a-token' },
+      { authorization: 'Basic x' },
+    ];
+    for (const headers of anonymous) {
+      const { status, body } = await graphql('{ me { id } }', undefined, headers);
+      expect(status).toBe(200);
+      expect(body.data).toBeNull();
+      expect(body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
+      expect(body.errors[0].path).toEqual(['me']);
+    }
+    expect((await addToCart(system, buyer, products[5].variantId, 2)).statusCode).toBe(201);
+    expect((await checkout(system, buyer)).statusCode).toBe(201);
+    const { body } = await graphql(
+      '{ me { id email role } myOrders(first: 5) { id status total { amount currency } items { sku quantity } } }',
+      undefined,
+      buyer.headers,
+    );
+    expect(body.errors).toBeUndefined();
+    expect(body.data.me).toEqual({ id: buyer.id, email: buyer.email, role: 'customer' });
+    expect(body.data.myOrders).toHaveLength(1);
+    expect(body.data.myOrders[0]).toMatchObject({
+      status: 'confirmed',
+      items: [{ sku: products[5].sku, quantity: 2 }],
+    });
+    // Staff see only their own orders here too.
+    const staffOrders = await graphql('{ myOrders { id } }', undefined, staff.headers);
+    expect(staffOrders.body.data.myOrders).toEqual([]);
+  });
+
+  it('refuses too deep and too costly queries with 400 and a stable code; introspection works', async () => {
+    const deep = await graphql('{ products { nodes { variants { price { amount } } } } }');
+    expect(deep.status).toBe(400);
+    expect(deep.body.errors[0].extensions).toMatchObject({ code: 'QUERY_TOO_DEEP', maxDepth: 4 });
+    const costly = `query($n: Int) { products(first: $n) { nodes { id name reviews(first: 100) { id body rating } } } }`;
+    const refused = await graphql(costly, { n: 100 });
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors[0].extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', maxCost: 5000 });
+    expect((await graphql(costly, { n: 2 })).status).toBe(200);
+
+    const introspection = await graphql(getIntrospectionQuery());
+    expect(introspection.status).toBe(200);
+    const names = introspection.body.data.__schema.types.map((type: { name: string }) => type.name);
+    expect(names).toEqual(expect.arrayContaining(['Product', 'ProductConnection', 'Order', 'Review']));
+  });
+
+  it('bad input is an error with a code, never a 5xx', async () => {
+    const cases: Array<[string, Record<string, unknown> | undefined, string]> = [
+      ['{ products(first: 0) { totalCount } }', undefined, 'BAD_USER_INPUT'],
+      ['{ products(first: 101) { totalCount } }', undefined, 'BAD_USER_INPUT'],
+      ['{ products(after: "garbage") { totalCount } }', undefined, 'INVALID_CURSOR'],
+      ['{ products(minPrice: 5, maxPrice: 1) { totalCount } }', undefined, 'INVALID_PRICE_RANGE'],
+      ['{ products { nope } }', undefined, 'GRAPHQL_VALIDATION_FAILED'],
+      ['{ products(', undefined, 'GRAPHQL_VALIDATION_FAILED'],
+      ['query($id: ID!) { product(id: $id) { id } }', {}, 'GRAPHQL_VALIDATION_FAILED'],
+    ];
+    for (const [query, variables, code] of cases) {
+      const { status, body } = await graphql(query, variables);
+      expect(status, query).toBeLessThan(500);
+      expect(body.errors[0].extensions.code, query).toBe(code);
+    }
+  });
+});
