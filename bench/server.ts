@@ -1,11 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import { createScratchDatabase } from '../src/platform/db/scratch.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const STDERR_TAIL_BYTES = 8192;
@@ -93,29 +92,13 @@ async function waitUntilReady(url: string, child: ChildProcess, timeoutMs: numbe
   throw new Error(`the server did not become ready within ${timeoutMs} ms`);
 }
 
-async function adminQuery(url: string, text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
-
 /** Where the server keeps its data for this run: a fresh PGlite directory or a fresh PostgreSQL database. */
 async function freshStorage(
   databaseUrl: string | undefined,
 ): Promise<{ env: Record<string, string>; dispose(): Promise<void> }> {
   if (databaseUrl) {
-    const name = `emporium_bench_${randomBytes(6).toString('hex')}`;
-    await adminQuery(databaseUrl, `create database ${name}`);
-    const url = new URL(databaseUrl);
-    url.pathname = `/${name}`;
-    return {
-      env: { DATABASE_URL: url.toString() },
-      dispose: () => adminQuery(databaseUrl, `drop database if exists ${name} with (force)`),
-    };
+    const scratch = await createScratchDatabase(databaseUrl, 'emporium_bench');
+    return { env: { DATABASE_URL: scratch.url }, dispose: scratch.drop };
   }
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'emporium-bench-'));
   return {

@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { type Database, migrate, openDatabase } from '../../src/platform/db/index.ts';
+import { createScratchDatabase } from '../../src/platform/db/scratch.ts';
 
 export type DbKind = 'pglite' | 'postgres';
 
@@ -27,13 +26,10 @@ export async function createTestDatabase(
   if (kind === 'postgres') {
     const adminUrl = process.env.DATABASE_URL;
     if (!adminUrl) throw new Error('DATABASE_URL is not set');
-    const name = `emporium_test_${randomBytes(6).toString('hex')}`;
-    await adminQuery(adminUrl, `create database ${name}`);
-    const parsed = new URL(adminUrl);
-    parsed.pathname = `/${name}`;
-    url = parsed.toString();
+    const scratch = await createScratchDatabase(adminUrl, 'emporium_test');
+    url = scratch.url;
     database = await openDatabase({ url, poolSize: 10 });
-    drop = () => adminQuery(adminUrl, `drop database if exists ${name} with (force)`);
+    drop = scratch.drop;
   } else {
     database = await openDatabase({});
   }
@@ -46,14 +42,4 @@ export async function createTestDatabase(
       await drop();
     },
   };
-}
-
-async function adminQuery(url: string, text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
 }
