@@ -9,6 +9,7 @@ import type { AppModule } from '../src/platform/module.ts';
 import { createLogger } from '../src/platform/observability/logger.ts';
 import { createMetrics } from '../src/platform/observability/metrics.ts';
 import { createTestDatabase, dbKinds, type TestDatabase } from './support/db.ts';
+import { createTestPayments } from './support/payments.ts';
 import { createTestSystem } from './support/system.ts';
 
 /** Repeats a step the way a resumed saga does: same order, same derived key, until the provider answers. */
@@ -29,15 +30,10 @@ describe.each(dbKinds)('payments under provider faults on %s', (kind) => {
 
   beforeAll(async () => {
     database = await createTestDatabase(kind);
-    payments = await createPayments(
-      {
-        config: { paymentsUrl: undefined, paymentsTimeoutMs: 1000 },
-        db: database.db,
-        logger: createLogger('silent'),
-        metrics: createMetrics(),
-      },
-      { retry: { attempts: 2, baseDelayMs: 2, maxDelayMs: 10 }, breaker: { volumeThreshold: 10_000 } },
-    );
+    payments = await createTestPayments(database, {
+      retry: { attempts: 2, baseDelayMs: 2, maxDelayMs: 10 },
+      breaker: { volumeThreshold: 10_000 },
+    });
   });
   afterAll(async () => {
     await payments.close?.();

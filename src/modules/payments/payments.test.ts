@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, dbKinds, type TestDatabase } from '../../../test/support/db.ts';
+import { createTestPayments } from '../../../test/support/payments.ts';
 import { runWithContext } from '../../platform/context.ts';
 import { uuidv7 } from '../../platform/ids.ts';
-import { createLogger } from '../../platform/observability/logger.ts';
-import { createMetrics } from '../../platform/observability/metrics.ts';
-import { createPayments, type LedgerEntry, type PaymentsModule } from './index.ts';
+import type { LedgerEntry, PaymentsModule } from './index.ts';
 
 /** What the provider holds for an order: captured − refunded, from its own ledger. */
 const heldByProvider = (ledger: LedgerEntry[], orderId: string) =>
@@ -30,15 +29,10 @@ describe.each(dbKinds)('payments service on %s', (kind) => {
 
   beforeAll(async () => {
     database = await createTestDatabase(kind);
-    payments = await createPayments(
-      {
-        config: { paymentsUrl: undefined, paymentsTimeoutMs: 1000 },
-        db: database.db,
-        logger: createLogger('silent'),
-        metrics: createMetrics(),
-      },
-      { retry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 20 }, breaker: { volumeThreshold: 1000 } },
-    );
+    payments = await createTestPayments(database, {
+      retry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 20 },
+      breaker: { volumeThreshold: 1000 },
+    });
   });
   afterAll(async () => {
     await payments.close?.();
