@@ -42,7 +42,7 @@ export function createNotificationStore(database: Db) {
     async sentTo(userId: string): Promise<SentNotification[]> {
       const rows = await tables(database)
         .selectFrom('notification_log')
-        .selectAll()
+        .select(['event_id', 'kind', 'user_id', 'recipient', 'transport', 'sent_at'])
         .where('user_id', '=', userId)
         .orderBy('sent_at')
         .execute();

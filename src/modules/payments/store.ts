@@ -43,6 +43,28 @@ type PaymentTables = {
 };
 
 export type PaymentRow = Selectable<PaymentsTable>;
+
+const paymentColumns = [
+  'id',
+  'order_id',
+  'status',
+  'amount',
+  'currency',
+  'provider_authorization_id',
+  'captured_amount',
+  'refunded_amount',
+  'created_at',
+  'updated_at',
+] as const;
+const operationColumns = [
+  'id',
+  'payment_id',
+  'kind',
+  'idempotency_key',
+  'amount',
+  'provider_reference',
+  'created_at',
+] as const;
 export type OperationRow = Selectable<PaymentOperationsTable>;
 
 /** An operation the provider confirmed, and the state change it causes. */
@@ -85,7 +107,11 @@ export function createPaymentsStore(database: Db): PaymentsStore {
 
   const byId = async (paymentId: string, executor: Kysely<PaymentTables> = db) =>
     normalise(
-      await executor.selectFrom('payments').selectAll().where('id', '=', paymentId).executeTakeFirstOrThrow(),
+      await executor
+        .selectFrom('payments')
+        .select(paymentColumns)
+        .where('id', '=', paymentId)
+        .executeTakeFirstOrThrow(),
     );
 
   return {
@@ -94,18 +120,22 @@ export function createPaymentsStore(database: Db): PaymentsStore {
         .insertInto('payments')
         .values({ id: uuidv7(), order_id: orderId, status: 'pending', amount, currency })
         .onConflict((oc) => oc.column('order_id').doNothing())
-        .returningAll()
+        .returning(paymentColumns)
         .executeTakeFirst();
       if (inserted) return normalise(inserted);
       return normalise(
-        await db.selectFrom('payments').selectAll().where('order_id', '=', orderId).executeTakeFirstOrThrow(),
+        await db
+          .selectFrom('payments')
+          .select(paymentColumns)
+          .where('order_id', '=', orderId)
+          .executeTakeFirstOrThrow(),
       );
     },
 
     async findByOrder(orderId) {
       const row = await db
         .selectFrom('payments')
-        .selectAll()
+        .select(paymentColumns)
         .where('order_id', '=', orderId)
         .executeTakeFirst();
       return row && normalise(row);
@@ -114,7 +144,7 @@ export function createPaymentsStore(database: Db): PaymentsStore {
     async findOperation(key) {
       const row = await db
         .selectFrom('payment_operations')
-        .selectAll()
+        .select(operationColumns)
         .where('idempotency_key', '=', key)
         .executeTakeFirst();
       return row && { ...row, amount: Number(row.amount) };
@@ -156,7 +186,7 @@ export function createPaymentsStore(database: Db): PaymentsStore {
         })
         .where('id', '=', paymentId)
         .where('status', 'in', operation.from)
-        .returningAll()
+        .returning(paymentColumns)
         .executeTakeFirst();
       return moved ? normalise(moved) : byId(paymentId);
     },
@@ -174,7 +204,7 @@ export function createPaymentsStore(database: Db): PaymentsStore {
     async operations(paymentId) {
       const rows = await db
         .selectFrom('payment_operations')
-        .selectAll()
+        .select(operationColumns)
         .where('payment_id', '=', paymentId)
         .orderBy('id')
         .execute();
