@@ -143,23 +143,21 @@ const inMs = (ms: number) => sql<Date>`now() + ${`${Math.max(0, Math.round(ms))}
 export const orderStore = {
   async insertOrder(
     executor: Db,
-    order: {
-      id: string;
-      userId: string;
-      currency: string;
-      subtotalAmount: number;
-      discountAmount: number;
-      shippingAmount: number;
-      taxAmount: number;
-      shippingTaxAmount: number;
-      totalAmount: number;
-      promotionCode: string | null;
-      shippingMethod: Record<string, unknown> | null;
-      shippingAddress: Record<string, unknown>;
-      paymentToken: string;
-      idempotencyKey: string;
-      claimMs: number;
-    },
+    order: Pick<
+      OrderRow,
+      | 'id'
+      | 'userId'
+      | 'currency'
+      | 'subtotalAmount'
+      | 'discountAmount'
+      | 'shippingAmount'
+      | 'taxAmount'
+      | 'shippingTaxAmount'
+      | 'totalAmount'
+      | 'promotionCode'
+      | 'shippingMethod'
+      | 'paymentToken'
+    > & { shippingAddress: object; idempotencyKey: string; claimMs: number },
     items: Array<Omit<OrderItemRow, 'id' | 'orderId'>>,
   ): Promise<{ order: OrderRow; items: OrderItemRow[] }> {
     const row = await tables(executor)
