@@ -5,7 +5,7 @@ import type { PricingModule } from '../src/modules/pricing/index.ts';
 import { type SignedInUser, signIn } from './support/auth.ts';
 import { dbKinds } from './support/db.ts';
 import { ADDRESS, addToCart, checkout, stockOf } from './support/shop.ts';
-import { createTestSystem, type TestSystem } from './support/system.ts';
+import { createTestSystem, type TestSystem, moduleOf } from './support/system.ts';
 
 interface Money {
   amount: number;
@@ -43,7 +43,7 @@ describe.each(dbKinds)('multi-currency checkout, fulfilment and refund on %s', (
   };
 
   const ledger = (orderId: string) => {
-    const payments = system.modules.find((module) => module.name === 'payments') as unknown as PaymentsModule;
+    const payments = moduleOf<PaymentsModule>(system, 'payments');
     return payments.sandbox!.ledger().filter((entry) => entry.reference === orderId);
   };
   /** What the provider's books say about one order: captured minus refunded, to the cent. */
@@ -269,7 +269,7 @@ describe.each(dbKinds)('demo pricing data on %s', (kind) => {
   it('loads the demo pricing rules idempotently: a second load adds nothing and keeps staff changes', async () => {
     const before = (await call('GET', '/v1/shipping-methods')).json().items;
     await call('PUT', '/v1/tax-rates/DE', staff, { rate: 700, name: 'reduced' });
-    const pricing = system.modules.find((module) => module.name === 'pricing') as unknown as PricingModule;
+    const pricing = moduleOf<PricingModule>(system, 'pricing');
     await pricing.seedDemo();
     expect((await call('GET', '/v1/shipping-methods')).json().items).toEqual(before);
     expect((await call('GET', '/v1/promotions', staff)).json().items).toHaveLength(2);

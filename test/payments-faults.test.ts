@@ -10,7 +10,7 @@ import { createLogger } from '../src/platform/observability/logger.ts';
 import { createMetrics } from '../src/platform/observability/metrics.ts';
 import { createTestDatabase, dbKinds, type TestDatabase } from './support/db.ts';
 import { createTestPayments } from './support/payments.ts';
-import { createTestSystem } from './support/system.ts';
+import { createTestSystem, moduleOf } from './support/system.ts';
 
 /** Repeats a step the way a resumed saga does: same order, same derived key, until the provider answers. */
 async function untilAnswered<T>(step: () => Promise<T>): Promise<T> {
@@ -135,7 +135,7 @@ describe.each(dbKinds)('an open payment breaker over HTTP on %s', (kind) => {
 describe.each(dbKinds)('payments in the assembled system on %s', (kind) => {
   it('starts its own sandbox without PAYMENTS_URL and closes it with the system', async () => {
     const system = await createTestSystem(kind);
-    const payments = system.modules.find((module) => module.name === 'payments') as PaymentsModule;
+    const payments = moduleOf<PaymentsModule>(system, 'payments');
     const sandboxUrl = payments.sandbox!.url;
     const orderId = uuidv7();
     const payment = await payments.authorize(
@@ -151,7 +151,7 @@ describe.each(dbKinds)('payments in the assembled system on %s', (kind) => {
     const external = await startSandbox();
     const system = await createTestSystem(kind, { PAYMENTS_URL: external.url });
     try {
-      const payments = system.modules.find((module) => module.name === 'payments') as PaymentsModule;
+      const payments = moduleOf<PaymentsModule>(system, 'payments');
       expect(payments.sandbox).toBeUndefined();
       const orderId = uuidv7();
       await payments.authorize(

@@ -3,7 +3,7 @@ import type { PaymentsModule } from '../src/modules/payments/index.ts';
 import { type SignedInUser, signIn } from './support/auth.ts';
 import { dbKinds } from './support/db.ts';
 import { ADDRESS, addToCart, checkout, createProduct, eventually, stockOf } from './support/shop.ts';
-import { createTestSystem, type TestSystem } from './support/system.ts';
+import { createTestSystem, type TestSystem, moduleOf } from './support/system.ts';
 
 describe.each(dbKinds)('promotions, tax, shipping, fulfillment and returns on %s', (kind) => {
   let system: TestSystem;
@@ -24,7 +24,7 @@ describe.each(dbKinds)('promotions, tax, shipping, fulfillment and returns on %s
 
   /** What the provider's books say about one order: captured minus refunded, to the cent. */
   const providerNet = (orderId: string) => {
-    const payments = system.modules.find((module) => module.name === 'payments') as unknown as PaymentsModule;
+    const payments = moduleOf<PaymentsModule>(system, 'payments');
     const entries = payments.sandbox!.ledger().filter((entry) => entry.reference === orderId);
     const sum = (kind: string) =>
       entries.filter((entry) => entry.kind === kind).reduce((total, entry) => total + entry.amount, 0);

@@ -1,3 +1,5 @@
+import type { IdentityModule } from '../../src/modules/identity/index.ts';
+import { moduleOf } from './system.ts';
 import type { Role } from '../../src/platform/http/auth.ts';
 import type { TestSystem } from './system.ts';
 
@@ -19,14 +21,7 @@ export async function signIn(
   role: Role = 'customer',
   email?: string,
 ): Promise<SignedInUser> {
-  const identity = system.modules.find((module) => module.name === 'identity') as unknown as {
-    createUser(input: {
-      email: string;
-      password: string;
-      name: string;
-      role: string;
-    }): Promise<{ id: string }>;
-  };
+  const identity = moduleOf<IdentityModule>(system, 'identity');
   const address = email ?? `${role}-${process.pid}-${++sequence}-${Date.now()}@example.test`;
   const password = 'correct horse battery staple';
   await identity.createUser({ email: address, password, name: `Test ${role}`, role });

@@ -50,3 +50,10 @@ export async function createTestSystem(
     },
   };
 }
+
+/** A module of the system by name, typed as its public interface; fails loudly when it is absent. */
+export function moduleOf<T>(system: Pick<System, 'modules'>, name: string): T {
+  const found = system.modules.find((module) => module.name === name);
+  if (!found) throw new Error(`the system has no module "${name}"`);
+  return found as unknown as T;
+}

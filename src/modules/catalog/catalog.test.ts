@@ -2,7 +2,7 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SignedInUser, signIn } from '../../../test/support/auth.ts';
 import { dbKinds } from '../../../test/support/db.ts';
-import { createTestSystem, type TestSystem } from '../../../test/support/system.ts';
+import { createTestSystem, type TestSystem, moduleOf } from '../../../test/support/system.ts';
 import { transact } from '../../platform/db/index.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import type { InventoryModule } from '../inventory/index.ts';
@@ -39,8 +39,8 @@ describe.each(dbKinds)('catalog on %s', (kind) => {
     system = await createTestSystem(kind);
     staff = await signIn(system, 'staff');
     customer = await signIn(system, 'customer');
-    catalog = system.modules.find((module) => module.name === 'catalog') as CatalogModule;
-    inventory = system.modules.find((module) => module.name === 'inventory') as InventoryModule;
+    catalog = moduleOf<CatalogModule>(system, 'catalog');
+    inventory = moduleOf<InventoryModule>(system, 'inventory');
     for (const category of [
       { slug: 'apparel', name: 'Apparel' },
       { slug: 'tops', name: 'Tops', parentSlug: 'apparel' },

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dbKinds } from '../../../test/support/db.ts';
-import { createTestSystem, type TestSystem } from '../../../test/support/system.ts';
+import { createTestSystem, type TestSystem, moduleOf } from '../../../test/support/system.ts';
 import { transact } from '../../platform/db/index.ts';
 import type { CatalogModule } from './index.ts';
 
@@ -44,7 +44,7 @@ describe.each(dbKinds)('product listing on %s', (kind) => {
 
   beforeAll(async () => {
     system = await createTestSystem(kind);
-    const catalog = system.modules.find((module) => module.name === 'catalog') as CatalogModule;
+    const catalog = moduleOf<CatalogModule>(system, 'catalog');
     expect(await catalog.seed(PRODUCTS)).toBe(PRODUCTS);
     expect(await catalog.seed(PRODUCTS)).toBe(0);
     // Varied ratings, so sorting by rating has more than ties to order.

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dbKinds } from '../../../test/support/db.ts';
-import { createTestSystem, type TestSystem } from '../../../test/support/system.ts';
+import { createTestSystem, type TestSystem, moduleOf } from '../../../test/support/system.ts';
 import type { CatalogModule } from './index.ts';
 
 interface Item {
@@ -58,7 +58,7 @@ describe.each(dbKinds)('demo catalog on %s', (kind) => {
   it('is deterministic and resumable: another database seeded in two steps holds the same products', async () => {
     const other = await createTestSystem(kind);
     try {
-      const catalog = other.modules.find((module) => module.name === 'catalog') as CatalogModule;
+      const catalog = moduleOf<CatalogModule>(other, 'catalog');
       expect(await catalog.seed(10)).toBe(10);
       expect(await catalog.seed(30)).toBe(20);
       const strip = (items: Item[]) =>

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signIn } from '../../../test/support/auth.ts';
 import { dbKinds } from '../../../test/support/db.ts';
-import { createTestSystem, type TestSystem } from '../../../test/support/system.ts';
+import { createTestSystem, type TestSystem, moduleOf } from '../../../test/support/system.ts';
 import type { IdentityModule } from './index.ts';
 
 const CLIENT = { remoteAddress: '198.51.100.7', headers: { 'user-agent': 'audit-test/1.0' } };
@@ -14,7 +14,7 @@ describe.each(dbKinds)('roles and the security audit log on %s', (kind) => {
       EMPORIUM_ADMIN_EMAIL: 'root@example.test',
       EMPORIUM_ADMIN_PASSWORD: 'admin-password-1',
     });
-    identity = system.modules.find((module) => module.name === 'identity') as IdentityModule;
+    identity = moduleOf<IdentityModule>(system, 'identity');
   });
   afterAll(() => system.dispose());
 

@@ -2,7 +2,8 @@ import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signIn } from '../../../test/support/auth.ts';
 import { dbKinds } from '../../../test/support/db.ts';
-import { createTestSystem, type TestSystem } from '../../../test/support/system.ts';
+import { createTestSystem, moduleOf, type TestSystem } from '../../../test/support/system.ts';
+import type { IdentityModule } from './index.ts';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
@@ -129,9 +130,7 @@ describe.each(dbKinds)('identity on %s', (kind) => {
 
   it('keeps tokens signed by a rotated-out key valid', async () => {
     const user = await signIn(system);
-    const identity = system.modules.find((module) => module.name === 'identity') as unknown as {
-      rotateSigningKey(): Promise<void>;
-    };
+    const identity = moduleOf<IdentityModule>(system, 'identity');
     await identity.rotateSigningKey();
     expect((await me(user.accessToken)).statusCode).toBe(200);
     const fresh = await signIn(system);

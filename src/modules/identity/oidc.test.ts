@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dbKinds } from '../../../test/support/db.ts';
-import { createTestSystem, type TestSystem } from '../../../test/support/system.ts';
+import { createTestSystem, type TestSystem, moduleOf } from '../../../test/support/system.ts';
 import type { IdentityModule } from './index.ts';
 
 // A real OpenID provider (oidc-provider) on loopback. Its development login form accepts any login
@@ -174,14 +174,7 @@ describe.each(dbKinds)('OpenID Connect sign-in on %s', (kind) => {
   });
 
   it('links an existing account by its verified email, keeping its role', async () => {
-    const identity = system.modules.find((module) => module.name === 'identity') as unknown as {
-      createUser(input: {
-        email: string;
-        password: string;
-        name: string;
-        role: string;
-      }): Promise<{ id: string }>;
-    };
+    const identity = moduleOf<IdentityModule>(system, 'identity');
     const existing = await identity.createUser({
       email: 'existing@example.test',
       password: 'a password long enough',
@@ -206,7 +199,7 @@ describe.each(dbKinds)('OpenID Connect sign-in on %s', (kind) => {
     const response = await callback(back.search);
     expect(response.statusCode).toBe(401);
     expect(response.json().code).toBe('OIDC_SIGN_IN_FAILED');
-    const identity = system.modules.find((module) => module.name === 'identity') as IdentityModule;
+    const identity = moduleOf<IdentityModule>(system, 'identity');
     const failures = (await identity.service.auditTrail({})).filter((row) => row.event === 'login.failed');
     expect(failures.at(-1)).toMatchObject({
       userAgent: 'oidc-test-browser',

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { signIn } from '../../../test/support/auth.ts';
 import { dbKinds } from '../../../test/support/db.ts';
-import { createTestSystem, type TestSystem } from '../../../test/support/system.ts';
+import { createTestSystem, type TestSystem, moduleOf } from '../../../test/support/system.ts';
 import { cloudEvent } from '../../platform/events/index.ts';
 import type { NotificationsModule } from './index.ts';
 
@@ -20,7 +20,7 @@ describe.each(dbKinds)('order notification emails on %s', (kind) => {
   async function start() {
     dataDir = await mkdtemp(path.join(tmpdir(), 'emporium-mail-'));
     system = await createTestSystem(kind, { DATA_DIR: dataDir, MAIL_FROM: 'Shop <shop@example.test>' });
-    return system.modules.find((module) => module.name === 'notifications') as NotificationsModule;
+    return moduleOf<NotificationsModule>(system, 'notifications');
   }
 
   const mailDir = () => path.join(dataDir, 'mail');

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { signIn } from '../../../test/support/auth.ts';
 import { dbKinds } from '../../../test/support/db.ts';
-import { createTestSystem, type TestSystem } from '../../../test/support/system.ts';
+import { createTestSystem, type TestSystem, moduleOf } from '../../../test/support/system.ts';
 import { type CloudEvent, cloudEvent } from '../../platform/events/index.ts';
 import type { StreamModule } from './index.ts';
 
@@ -140,7 +140,7 @@ describe.each(dbKinds)('order stream over WebSocket on %s', (kind) => {
     const second = await open(`${url}?access_token=${user.accessToken}`);
     await first.next((message) => message.type === 'authenticated');
     await second.next((message) => message.type === 'authenticated');
-    const { hub } = system.modules.find((module) => module.name === 'stream') as StreamModule;
+    const { hub } = moduleOf<StreamModule>(system, 'stream');
     // The first socket stops reading: the kernel buffers fill and then the socket's own buffer.
     first.socket.pause();
     const chunk = JSON.stringify({ type: 'filler', padding: 'x'.repeat(256 * 1024) });
@@ -160,7 +160,7 @@ describe.each(dbKinds)('order stream over WebSocket on %s', (kind) => {
   it('drops a socket that stops answering pings', async () => {
     const url = await start({ STREAM_HEARTBEAT_MS: '100' });
     const user = await signIn(system);
-    const { hub } = system.modules.find((module) => module.name === 'stream') as StreamModule;
+    const { hub } = moduleOf<StreamModule>(system, 'stream');
     const socket = new WebSocket(`${url}?access_token=${user.accessToken}`, { autoPong: false });
     sockets.push(socket);
     const alive = (await open(`${url}?access_token=${user.accessToken}`)).socket;
