@@ -87,19 +87,15 @@ export function createInventoryService(db: Db) {
             `${level.reserved} units are reserved; on hand cannot go below that`,
           );
         }
-        const updated = await store.applyDelta(tx, level.variantId, onHand - level.onHand, 0);
+        const updated = await store.move(tx, {
+          variantId: level.variantId,
+          deltaOnHand: onHand - level.onHand,
+          deltaReserved: 0,
+          reason: 'stock take',
+          actorId,
+        });
         changed([level.variantId]);
-        await store.appendLedger(tx, [
-          {
-            variantId: level.variantId,
-            sku,
-            deltaOnHand: onHand - level.onHand,
-            deltaReserved: 0,
-            reason: 'stock take',
-            actorId,
-          },
-        ]);
-        return toStock(updated);
+        return toStock(updated!);
       });
     },
 
@@ -113,12 +109,15 @@ export function createInventoryService(db: Db) {
             `Adjusting by ${delta} would leave less on hand than is reserved`,
           );
         }
-        const updated = await store.applyDelta(tx, level.variantId, delta, 0);
+        const updated = await store.move(tx, {
+          variantId: level.variantId,
+          deltaOnHand: delta,
+          deltaReserved: 0,
+          reason,
+          actorId,
+        });
         changed([level.variantId]);
-        await store.appendLedger(tx, [
-          { variantId: level.variantId, sku, deltaOnHand: delta, deltaReserved: 0, reason, actorId },
-        ]);
-        return toStock(updated);
+        return toStock(updated!);
       });
     },
 
@@ -134,26 +133,22 @@ export function createInventoryService(db: Db) {
     async reserve(tx: Db, orderId: string, lines: ReservationLine[], expiresAt: Date): Promise<void> {
       const ordered = normaliseLines(lines);
       const short: string[] = [];
-      const ledger = [];
       for (const line of ordered) {
-        const level = await store.reserveOne(tx, line.variantId, line.quantity);
-        if (!level) {
-          short.push(line.variantId);
-          continue;
-        }
-        ledger.push({
-          variantId: line.variantId,
-          sku: level.sku,
-          deltaOnHand: 0,
-          deltaReserved: line.quantity,
-          reason: 'reserved',
-          orderId,
-        });
+        const level = await store.move(
+          tx,
+          {
+            variantId: line.variantId,
+            deltaOnHand: 0,
+            deltaReserved: line.quantity,
+            reason: 'reserved',
+            orderId,
+          },
+          { quantity: line.quantity, expiresAt },
+        );
+        if (!level) short.push(line.variantId);
       }
       if (short.length > 0) throw outOfStock(short);
       changed(ordered.map((line) => line.variantId));
-      await store.insertReservations(tx, orderId, ordered, expiresAt);
-      await store.appendLedger(tx, ledger);
     },
 
     /**
@@ -162,19 +157,15 @@ export function createInventoryService(db: Db) {
      */
     async commit(tx: Db, orderId: string): Promise<boolean> {
       const moved = await store.settleReservations(tx, orderId, 'committed');
-      const ledger = [];
       for (const line of moved) {
-        const level = await store.applyDelta(tx, line.variantId, -line.quantity, -line.quantity);
-        ledger.push({
+        await store.move(tx, {
           variantId: line.variantId,
-          sku: level.sku,
           deltaOnHand: -line.quantity,
           deltaReserved: -line.quantity,
           reason: 'sold',
           orderId,
         });
       }
-      await store.appendLedger(tx, ledger);
       changed(moved.map((line) => line.variantId));
       return moved.length > 0;
     },
@@ -182,38 +173,30 @@ export function createInventoryService(db: Db) {
     /** Gives an order's held units back; a no-op when nothing is held (idempotent compensation). */
     async release(tx: Db, orderId: string, reason: string): Promise<number> {
       const moved = await store.settleReservations(tx, orderId, 'released');
-      const ledger = [];
       for (const line of moved) {
-        const level = await store.applyDelta(tx, line.variantId, 0, -line.quantity);
-        ledger.push({
+        await store.move(tx, {
           variantId: line.variantId,
-          sku: level.sku,
           deltaOnHand: 0,
           deltaReserved: -line.quantity,
           reason,
           orderId,
         });
       }
-      await store.appendLedger(tx, ledger);
       changed(moved.map((line) => line.variantId));
       return moved.length;
     },
 
     /** Puts sold units back on hand (cancellation after sale, returns). */
     async restock(tx: Db, orderId: string, lines: ReservationLine[], reason: string): Promise<void> {
-      const ledger = [];
       for (const line of normaliseLines(lines)) {
-        const level = await store.applyDelta(tx, line.variantId, line.quantity, 0);
-        ledger.push({
+        await store.move(tx, {
           variantId: line.variantId,
-          sku: level.sku,
           deltaOnHand: line.quantity,
           deltaReserved: 0,
           reason,
           orderId,
         });
       }
-      await store.appendLedger(tx, ledger);
       changed(lines.map((line) => line.variantId));
     },
 
