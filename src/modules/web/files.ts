@@ -1,0 +1,68 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+
+/** One built file held in memory with what answering it needs. */
+export interface WebFile {
+  body: Buffer;
+  /** Compressed copies, kept only when smaller than the original. */
+  br?: Buffer;
+  gzip?: Buffer;
+  type: string;
+  etag: string;
+  /** Vite names files under assets/ by a hash of their content: they never change. */
+  immutable: boolean;
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.txt': 'text/plain; charset=utf-8',
+  '.webmanifest': 'application/manifest+json',
+  '.woff2': 'font/woff2',
+  '.map': 'application/json; charset=utf-8',
+};
+const COMPRESSIBLE = /^(text\/|application\/(json|manifest\+json)|image\/svg)/;
+
+async function* walk(dir: string): AsyncGenerator<string> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) yield* walk(full);
+    else if (entry.isFile()) yield full;
+  }
+}
+
+/**
+ * Reads the build output once at start, keyed by URL path ("/assets/app-1a2b.js"). It is small
+ * (a few hundred KB), so serving from memory with precomputed compression costs no disk reads or
+ * CPU per request. Dot files (the build stamp) are not served.
+ */
+export async function loadWebFiles(distDir: string): Promise<Map<string, WebFile>> {
+  const files = new Map<string, WebFile>();
+  for await (const full of walk(distDir)) {
+    const relative = path.relative(distDir, full).split(path.sep).join('/');
+    if (relative.split('/').some((part) => part.startsWith('.'))) continue;
+    const body = await readFile(full);
+    const type = TYPES[path.extname(full).toLowerCase()] ?? 'application/octet-stream';
+    const file: WebFile = {
+      body,
+      type,
+      etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
+      immutable: relative.startsWith('assets/'),
+    };
+    if (COMPRESSIBLE.test(type) && body.length > 512) {
+      const br = brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } });
+      const gzip = gzipSync(body, { level: 9 });
+      if (br.length < body.length) file.br = br;
+      if (gzip.length < body.length) file.gzip = gzip;
+    }
+    files.set(`/${relative}`, file);
+  }
+  return files;
+}
