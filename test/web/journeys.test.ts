@@ -88,7 +88,7 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await page.getByLabel('Country').selectOption('GB');
     }
 
-    it('a shopper searches, signs up on the way to the cart, pays with tok_visa and sees the order confirmed', async () => {
+    it('a shopper searches, signs up on the way to the cart, pays with tok_visa, sees the order confirmed and then cancelled live', async () => {
       const word = `Lighthouse${randomUUID().slice(0, 8)}`;
       await createProduct(system, staff, { name: `${word} Lamp`, price: 2500, stock: 5 });
       await createProduct(system, staff, { name: 'Harbour Mug', price: 900, stock: 5 });
@@ -133,6 +133,18 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       const orderId = page.url().match(/\/orders\/([0-9a-f-]{36})/)![1];
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Orders' }).click();
       await page.locator(`tr[data-order="${orderId}"] [data-status="confirmed"]`).waitFor(WAIT);
+
+      // The order page follows the order on the WebSocket stream: a change made elsewhere shows up.
+      await page.locator(`tr[data-order="${orderId}"] a`).click();
+      await page.locator('#live-updates:not([hidden])').waitFor(WAIT);
+      const cancel = await system.app.inject({
+        method: 'POST',
+        url: `/v1/orders/${orderId}/cancel`,
+        headers: staff.headers,
+      });
+      expect(cancel.statusCode).toBe(200);
+      await page.locator('#order-status [data-status="cancelled"]').waitFor(WAIT);
+      await page.getByText('refunded €50.00').waitFor(WAIT);
       expect(problemsOf(page)).toEqual([]);
     });
 

@@ -7,6 +7,9 @@ import type { OrderStatus } from './types.ts';
 
 export type Content = TemplateResult | typeof nothing;
 
+/** Dispatched on document after each draw, for code that adjusts what lit-html rendered. */
+export const RENDERED = 'emporium:rendered';
+
 export interface Flash {
   kind: 'error' | 'info';
   message: string;
@@ -21,6 +24,8 @@ export interface AppContext {
   flash(kind: Flash['kind'], message: string): void;
   /** Redraws without loading (after local state changed). */
   redraw(): void;
+  /** Runs `task` when the shopper next goes to another page (closing what this page opened). */
+  onLeave(task: () => void): void;
 }
 
 export interface PageRoute {
@@ -70,6 +75,16 @@ export const shortId = (id: string) => id.slice(-8);
 export const dateTime = (iso: string) =>
   html`<time datetime=${iso}>${new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}</time>`;
 
+/** The page's main landmark: the flash message (an alert for errors), then the page itself. */
+export const mainView = (content: Content, flash: Flash | null) => html`<main id="main" tabindex="-1">
+  ${
+    flash
+      ? html`<p class="flash alert ${flash.kind}" role=${flash.kind === 'error' ? 'alert' : 'status'}>${flash.message}</p>`
+      : nothing
+  }
+  ${content}
+</main>`;
+
 /** The values of a submitted form as strings. */
 export function formValues(event: SubmitEvent): Record<string, string> {
   event.preventDefault();
@@ -106,9 +121,11 @@ export function startApp(options: AppOptions): AppContext {
   let content: Content = nothing;
   let flash: Flash | null = null;
   let sequence = 0;
+  let leaving: (() => void)[] = [];
 
   const draw = () => {
     render(options.layout(ctx, content, flash), root);
+    document.dispatchEvent(new Event(RENDERED));
   };
 
   async function load(): Promise<void> {
@@ -153,6 +170,8 @@ export function startApp(options: AppOptions): AppContext {
   }
 
   const router = startRouter(options.base, () => {
+    for (const task of leaving) task();
+    leaving = [];
     flash = null;
     void load();
   });
@@ -166,6 +185,9 @@ export function startApp(options: AppOptions): AppContext {
       root.querySelector('.flash')?.scrollIntoView({ block: 'nearest' });
     },
     redraw: draw,
+    onLeave(task) {
+      leaving.push(task);
+    },
   };
   store.onChange(() => void load());
   void load();

@@ -1,8 +1,8 @@
 import '../styles.css';
-import { html, nothing } from 'lit-html';
+import { html } from 'lit-html';
 import { ADMIN_BASE } from '../../../src/modules/web/pages.ts';
 import { signInPage as shopSignIn } from '../storefront/account.ts';
-import { type AppContext, type Content, type Flash, type PageRoute, startApp } from '../ui.ts';
+import { type AppContext, type Content, type Flash, type PageRoute, mainView, startApp } from '../ui.ts';
 import { orderPage, ordersPage, returnsPage } from './orders.ts';
 import { productFormPage, productsPage } from './products.ts';
 
@@ -72,14 +72,7 @@ function layout(ctx: AppContext, content: Content, flash: Flash | null) {
         }
       </nav>
     </header>
-    <main id="main" tabindex="-1">
-      ${
-        flash
-          ? html`<p class="flash alert ${flash.kind}" role=${flash.kind === 'error' ? 'alert' : 'status'}>${flash.message}</p>`
-          : nothing
-      }
-      ${content}
-    </main>
+    ${mainView(content, flash)}
   `;
 }
 

@@ -210,11 +210,13 @@ export async function productFormPage(ctx: AppContext, params: Record<string, st
       <label>Description <textarea name="description" rows="4" maxlength="10000" .value=${product?.description ?? ''}></textarea></label>
       <fieldset>
         <legend>Categories</legend>
-        ${categories.items.length === 0 ? html`<p class="muted">No categories yet.</p>` : nothing}
-        ${categories.items.map(
-          (category) => html`<label class="check"><input type="checkbox" name=${`category-${category.slug}`}
-            ?checked=${product?.categories.includes(category.slug) ?? false} /> ${category.name}</label>`,
-        )}
+        <div class="checks">
+          ${categories.items.length === 0 ? html`<p class="muted">No categories yet.</p>` : nothing}
+          ${categories.items.map(
+            (category) => html`<label class="check"><input type="checkbox" name=${`category-${category.slug}`}
+              ?checked=${product?.categories.includes(category.slug) ?? false} /> ${category.name}</label>`,
+          )}
+        </div>
       </fieldset>
       <fieldset>
         <legend>Variants (price in ${STORE_CURRENCY}; leave a SKU empty to skip its row)</legend>

@@ -1,7 +1,7 @@
 import '../styles.css';
 import { html, nothing } from 'lit-html';
 import type { STOREFRONT_PAGES } from '../../../src/modules/web/pages.ts';
-import { type AppContext, type Content, type Flash, type PageRoute, startApp } from '../ui.ts';
+import { type AppContext, type Content, type Flash, type PageRoute, mainView, startApp } from '../ui.ts';
 import { registerPage, signInPage } from './account.ts';
 import { cartPage, checkoutPage } from './cart.ts';
 import { catalogPage, productPage } from './catalog.ts';
@@ -42,14 +42,7 @@ function layout(ctx: AppContext, content: Content, flash: Flash | null) {
         }
       </nav>
     </header>
-    <main id="main" tabindex="-1">
-      ${
-        flash
-          ? html`<p class="flash alert ${flash.kind}" role=${flash.kind === 'error' ? 'alert' : 'status'}>${flash.message}</p>`
-          : nothing
-      }
-      ${content}
-    </main>
+    ${mainView(content, flash)}
     <footer class="site"><p class="muted">Emporium — open-source commerce. Sandbox payments: no real money moves.</p></footer>
   `;
 }

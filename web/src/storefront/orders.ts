@@ -6,6 +6,7 @@ import {
   type Content,
   dateTime,
   formValues,
+  RENDERED,
   money,
   shortId,
   statusBadge,
@@ -59,7 +60,9 @@ export async function ordersPage(
  * order page when one is about the order shown. The token goes in the first message, not the URL,
  * so it stays out of access logs. One socket at a time; it closes when the page changes.
  */
-let live: { socket: WebSocket; orderId: string } | null = null;
+let live: { socket: WebSocket; orderId: string; following: boolean } | null = null;
+
+const LIVE_MARK = 'live-updates';
 
 function followOrder(ctx: AppContext, orderId: string): void {
   if (live?.orderId === orderId && live.socket.readyState <= WebSocket.OPEN) return;
@@ -69,21 +72,33 @@ function followOrder(ctx: AppContext, orderId: string): void {
   const socket = new WebSocket(
     `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/stream`,
   );
-  live = { socket, orderId };
+  const current = { socket, orderId, following: false };
+  live = current;
   socket.addEventListener('open', () =>
     socket.send(JSON.stringify({ type: 'auth', token: session.accessToken })),
   );
+  // The mark shows while this socket is subscribed; a redraw re-renders the page, so it syncs after each.
+  const sync = () =>
+    document.getElementById(LIVE_MARK)?.toggleAttribute('hidden', !(live === current && current.following));
+  document.addEventListener(RENDERED, sync);
   socket.addEventListener('message', (message) => {
     const event = JSON.parse(String(message.data)) as { type?: string; data?: { orderId?: string } };
-    if (event.data?.orderId === orderId && location.pathname === `/orders/${orderId}`) void ctx.refresh();
-  });
-  const stop = () => {
-    if (!location.pathname.startsWith(`/orders/${orderId}`)) {
-      socket.close();
-      window.removeEventListener('popstate', stop);
+    if (event.type === 'authenticated') {
+      current.following = true;
+      sync();
+    } else if (event.data?.orderId === orderId && location.pathname === `/orders/${orderId}`) {
+      void ctx.refresh();
     }
-  };
-  window.addEventListener('popstate', stop);
+  });
+  socket.addEventListener('close', () => {
+    current.following = false;
+    sync();
+  });
+  ctx.onLeave(() => {
+    socket.close();
+    document.removeEventListener(RENDERED, sync);
+    if (live === current) live = null;
+  });
 }
 
 export async function orderPage(
@@ -126,6 +141,7 @@ export async function orderPage(
         : nothing
     }
     <p>Status: <span aria-live="polite" id="order-status">${statusBadge(order.status)}</span>
+      <span class="muted" id=${LIVE_MARK} hidden>· updates live</span>
       ${order.status === 'pending' ? html`<span class="muted">Waiting for the payment provider; this page updates by itself.</span>` : nothing}</p>
     ${order.cancelReason ? html`<p class="muted">Reason: ${order.cancelReason.replaceAll('_', ' ')}</p>` : nothing}
     <p>Placed ${dateTime(order.createdAt)} · Payment ${order.payment.status}
