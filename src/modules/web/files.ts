@@ -3,12 +3,13 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
+export type Encoding = 'br' | 'gzip';
+
 /** One built file held in memory with what answering it needs. */
 export interface WebFile {
   body: Buffer;
-  /** Compressed copies, kept only when smaller than the original. */
-  br?: Buffer;
-  gzip?: Buffer;
+  /** The file compressed so, made at its first request and kept; undefined when that would not be smaller. */
+  encoded(encoding: Encoding): Buffer | undefined;
   type: string;
   etag: string;
   /** Vite names files under assets/ by a hash of their content: they never change. */
@@ -38,10 +39,26 @@ async function* walk(dir: string): AsyncGenerator<string> {
   }
 }
 
+function compressor(body: Buffer, type: string): WebFile['encoded'] {
+  if (!COMPRESSIBLE.test(type) || body.length <= 512) return () => undefined;
+  const made = new Map<Encoding, Buffer | undefined>();
+  return (encoding) => {
+    if (!made.has(encoding)) {
+      const compressed =
+        encoding === 'br'
+          ? brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } })
+          : gzipSync(body, { level: 9 });
+      made.set(encoding, compressed.length < body.length ? compressed : undefined);
+    }
+    return made.get(encoding);
+  };
+}
+
 /**
  * Reads the build output once at start, keyed by URL path ("/assets/app-1a2b.js"). It is small
- * (a few hundred KB), so serving from memory with precomputed compression costs no disk reads or
- * CPU per request. Dot files (the build stamp) are not served.
+ * (a few hundred KB), so serving from memory costs no disk reads per request; each file is
+ * compressed once, at its first request, so starting (every test system too) stays cheap.
+ * Dot files (the build stamp) are not served.
  */
 export async function loadWebFiles(distDir: string): Promise<Map<string, WebFile>> {
   const files = new Map<string, WebFile>();
@@ -50,19 +67,13 @@ export async function loadWebFiles(distDir: string): Promise<Map<string, WebFile
     if (relative.split('/').some((part) => part.startsWith('.'))) continue;
     const body = await readFile(full);
     const type = TYPES[path.extname(full).toLowerCase()] ?? 'application/octet-stream';
-    const file: WebFile = {
+    files.set(`/${relative}`, {
       body,
+      encoded: compressor(body, type),
       type,
       etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
       immutable: relative.startsWith('assets/'),
-    };
-    if (COMPRESSIBLE.test(type) && body.length > 512) {
-      const br = brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } });
-      const gzip = gzipSync(body, { level: 9 });
-      if (br.length < body.length) file.br = br;
-      if (gzip.length < body.length) file.gzip = gzip;
-    }
-    files.set(`/${relative}`, file);
+    });
   }
   return files;
 }

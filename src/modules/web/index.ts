@@ -50,8 +50,10 @@ function send(request: FastifyRequest, reply: FastifyReply, file: WebFile) {
     return reply.code(304).send();
   }
   reply.type(file.type);
-  if (file.br && accepts(request, 'br')) return reply.header('content-encoding', 'br').send(file.br);
-  if (file.gzip && accepts(request, 'gzip')) return reply.header('content-encoding', 'gzip').send(file.gzip);
+  for (const encoding of ['br', 'gzip'] as const) {
+    const encoded = accepts(request, encoding) ? file.encoded(encoding) : undefined;
+    if (encoded) return reply.header('content-encoding', encoding).send(encoded);
+  }
   return reply.send(file.body);
 }
 
