@@ -5,6 +5,7 @@ import { signInPage as shopSignIn } from '../storefront/account.ts';
 import { type AppContext, type Content, type Flash, type PageRoute, mainView, startApp } from '../ui.ts';
 import { orderPage, ordersPage, returnsPage } from './orders.ts';
 import { productFormPage, productsPage } from './products.ts';
+import { promotionsPage } from './promotions.ts';
 
 const staffOnly =
   (view: PageRoute['view']): PageRoute['view'] =>
@@ -42,6 +43,12 @@ const routes: PageRoute[] = [
     view: staffOnly(orderPage),
     signedIn: true,
   },
+  {
+    pattern: `${ADMIN_BASE}/promotions`,
+    title: () => 'Promotions',
+    view: staffOnly(promotionsPage),
+    signedIn: true,
+  },
   { pattern: `${ADMIN_BASE}/returns`, title: () => 'Returns', view: staffOnly(returnsPage), signedIn: true },
 ];
 
@@ -65,6 +72,7 @@ function layout(ctx: AppContext, content: Content, flash: Flash | null) {
         ${
           user
             ? html`<a href="${ADMIN_BASE}">Products</a> <a href="${ADMIN_BASE}/orders">Orders</a>
+              <a href="${ADMIN_BASE}/promotions">Promotions</a>
               <a href="${ADMIN_BASE}/returns">Returns</a> <a href="/">Shop</a>
               <span class="muted">${user.name} (${user.role})</span>
               <button type="button" class="link" @click=${signOut}>Sign out</button>`
