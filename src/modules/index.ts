@@ -88,7 +88,7 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
   });
   const webhooks = createWebhooks({ ...deps, bus });
   const notifications = createNotifications({ ...deps, bus, identity });
-  const web = await createWeb({ distDir: config.webDistDir, logger });
+  const web = await createWeb({ distDir: config.webDistDir, storeCurrency: config.storeCurrency, logger });
   return {
     list: [
       events,

@@ -51,6 +51,10 @@ export interface AppOptions {
 
 export const money = (value: Money) => formatMoney(value);
 
+/** The store's default currency, which the server writes into the page: variant prices are in it. */
+export const STORE_CURRENCY =
+  document.querySelector<HTMLMetaElement>('meta[name="emporium-store-currency"]')?.content || 'EUR';
+
 export function describeError(error: unknown): string {
   if (error instanceof ApiError) {
     const fields = error.problem.errors?.map((field) => `${field.path}: ${field.message}`).join('; ');

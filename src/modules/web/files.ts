@@ -58,15 +58,19 @@ function compressor(body: Buffer, type: string): WebFile['encoded'] {
  * Reads the build output once at start, keyed by URL path ("/assets/app-1a2b.js"). It is small
  * (a few hundred KB), so serving from memory costs no disk reads per request; each file is
  * compressed once, at its first request, so starting (every test system too) stays cheap.
- * Dot files (the build stamp) are not served.
+ * Dot files (the build stamp) are not served. `rewriteHtml` fills in the pages' server settings.
  */
-export async function loadWebFiles(distDir: string): Promise<Map<string, WebFile>> {
+export async function loadWebFiles(
+  distDir: string,
+  rewriteHtml: (html: string) => string = (html) => html,
+): Promise<Map<string, WebFile>> {
   const files = new Map<string, WebFile>();
   for await (const full of walk(distDir)) {
     const relative = path.relative(distDir, full).split(path.sep).join('/');
     if (relative.split('/').some((part) => part.startsWith('.'))) continue;
-    const body = await readFile(full);
     const type = TYPES[path.extname(full).toLowerCase()] ?? 'application/octet-stream';
+    const read = await readFile(full);
+    const body = type.startsWith('text/html') ? Buffer.from(rewriteHtml(read.toString('utf8'))) : read;
     files.set(`/${relative}`, {
       body,
       encoded: compressor(body, type),

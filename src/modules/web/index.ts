@@ -76,10 +76,17 @@ export interface WebModule extends AppModule {
  * hashed assets cached for a year, pages revalidated each time, each page path of the apps
  * answered with its index.html. Paths it does not know fall through to the API's 404.
  */
-export async function createWeb(deps: { distDir?: string; logger: Logger }): Promise<WebModule> {
+export async function createWeb(deps: {
+  distDir?: string;
+  storeCurrency: string;
+  logger: Logger;
+}): Promise<WebModule> {
   const distDir = deps.distDir ?? DEFAULT_WEB_DIST;
   const built = existsSync(path.join(distDir, 'index.html'));
-  const files = built ? await loadWebFiles(distDir) : new Map<string, WebFile>();
+  // The pages learn the store's currency (prices typed in the admin are in it) from a meta tag.
+  const withSettings = (html: string) =>
+    html.replace(/(<meta name="emporium-store-currency" content=")[A-Z]{3}(")/, `$1${deps.storeCurrency}$2`);
+  const files = built ? await loadWebFiles(distDir, withSettings) : new Map<string, WebFile>();
   if (!built) deps.logger.warn({ distDir }, 'web front end not built: / and /admin answer 503');
   const storefront = files.get('/index.html');
   const admin = files.get('/admin/index.html');

@@ -14,7 +14,7 @@ async function fakeBuild(dir: string): Promise<void> {
   await mkdir(path.join(dir, 'admin'), { recursive: true });
   await writeFile(
     path.join(dir, 'index.html'),
-    '<!doctype html><title>shop</title><script type="module" src="/assets/app-1a2b3c.js"></script>',
+    '<!doctype html><meta name="emporium-store-currency" content="EUR" /><title>shop</title><script type="module" src="/assets/app-1a2b3c.js"></script>',
   );
   await writeFile(path.join(dir, 'admin/index.html'), '<!doctype html><title>admin</title>');
   await writeFile(path.join(dir, 'assets/app-1a2b3c.js'), SCRIPT);
@@ -29,7 +29,7 @@ describe('web module: the built front end served by the API process', () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'emporium-web-'));
     await fakeBuild(dir);
-    system = await createTestSystem('pglite', {}, { webDistDir: dir });
+    system = await createTestSystem('pglite', { STORE_CURRENCY: 'GBP' }, { webDistDir: dir });
   });
   afterAll(async () => {
     await system.dispose();
@@ -59,6 +59,12 @@ describe('web module: the built front end served by the API process', () => {
     const again = await get('/', { 'if-none-match': String(first.headers.etag) });
     expect(again.statusCode).toBe(304);
     expect(again.body).toBe('');
+  });
+
+  it('writes the store currency into the pages, so prices typed in the admin are in it', async () => {
+    const page = await get('/');
+    expect(page.body).toContain('<meta name="emporium-store-currency" content="GBP" />');
+    expect(page.body).not.toContain('EUR');
   });
 
   it('answers /admin and every path below it with the admin console', async () => {

@@ -2,9 +2,16 @@ import { html, nothing } from 'lit-html';
 import { ApiError, newIdempotencyKey } from '../api.ts';
 import { decimalString, parseMoneyInput } from '../money.ts';
 import type { Category, Page, Product, Stock, Variant } from '../types.ts';
-import { act, type AppContext, type Content, describeError, formValues, money } from '../ui.ts';
+import {
+  act,
+  type AppContext,
+  type Content,
+  describeError,
+  formValues,
+  money,
+  STORE_CURRENCY,
+} from '../ui.ts';
 
-const STORE_CURRENCY = 'EUR';
 const PAGE_SIZE = 20;
 
 export async function productsPage(

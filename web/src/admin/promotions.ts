@@ -1,9 +1,7 @@
 import { html, nothing } from 'lit-html';
 import { newIdempotencyKey } from '../api.ts';
 import { decimalString, parseMoneyInput } from '../money.ts';
-import { act, type AppContext, type Content, formValues } from '../ui.ts';
-
-const STORE_CURRENCY = 'EUR';
+import { act, type AppContext, type Content, formValues, STORE_CURRENCY } from '../ui.ts';
 
 interface Promotion {
   id: string;

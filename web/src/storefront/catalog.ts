@@ -1,7 +1,7 @@
 import { html, nothing } from 'lit-html';
 import { decimalString, parseMoneyInput } from '../money.ts';
 import type { Category, Page, Product, Review, Variant } from '../types.ts';
-import { act, type AppContext, type Content, formValues, money } from '../ui.ts';
+import { act, type AppContext, type Content, formValues, money, STORE_CURRENCY } from '../ui.ts';
 
 const PAGE_SIZE = 12;
 const SORTS = [
@@ -33,7 +33,6 @@ export async function catalogPage(
   _params: Record<string, string>,
   query: URLSearchParams,
 ): Promise<Content> {
-  const currency = query.get('currency') ?? 'EUR';
   const request = new URLSearchParams({ size: String(PAGE_SIZE), page: query.get('page') ?? '1' });
   for (const key of ['q', 'category', 'sort', 'minPrice', 'maxPrice']) {
     const value = query.get(key);
@@ -47,7 +46,7 @@ export async function catalogPage(
   const pages = Math.max(1, Math.ceil(list.total / list.size));
   const priceField = (name: 'minPrice' | 'maxPrice') => {
     const raw = query.get(name);
-    return raw ? decimalString({ amount: Number(raw), currency }) : '';
+    return raw ? decimalString({ amount: Number(raw), currency: STORE_CURRENCY }) : '';
   };
   const pageLink = (to: number) => {
     const next = new URLSearchParams(query);
@@ -63,7 +62,7 @@ export async function catalogPage(
     if (values.sort) next.set('sort', values.sort);
     for (const name of ['minPrice', 'maxPrice'] as const) {
       if (!values[name].trim()) continue;
-      const amount = parseMoneyInput(values[name], currency);
+      const amount = parseMoneyInput(values[name], STORE_CURRENCY);
       if (amount === undefined)
         return ctx.flash('error', `${name === 'minPrice' ? 'Minimum' : 'Maximum'} price is not an amount`);
       next.set(name, String(amount));
