@@ -65,8 +65,9 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       // A script error or a CSP refusal fails the journey instead of passing silently.
       const problems: string[] = [];
       page.on('pageerror', (error) => problems.push(error.message));
+      // Chromium logs every 4xx fetch as a console error; the refusals these journeys provoke are expected.
       page.on('console', (message) => {
-        if (message.type() === 'error' && !/status of (401|402|404|409)/.test(message.text()))
+        if (message.type() === 'error' && !/status of (401|402|404|409|412)/.test(message.text()))
           problems.push(message.text());
       });
       (page as Page & { problems: string[] }).problems = problems;
@@ -184,7 +185,7 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       expect(problemsOf(page)).toEqual([]);
     });
 
-    it('staff create a product that the shop then shows, adjust its stock, edit it and ship an order', async () => {
+    it('staff create a product that the shop then shows, adjust its stock, edit it (a stale edit is refused) and ship an order', async () => {
       const admin = await newPage();
       await signInInBrowser(admin, '/admin', staff.email);
       await admin.getByRole('heading', { name: 'Products' }).waitFor(WAIT);
@@ -211,6 +212,28 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await admin.getByLabel('Name').fill(`${name} Deluxe`);
       await admin.getByRole('button', { name: 'Save changes' }).click();
       await admin.getByRole('heading', { name: `Edit ${name} Deluxe` }).waitFor(WAIT);
+
+      // Another editor saves first: this form's version is stale, so its save is refused (412), not lost.
+      const productId = new URL(admin.url()).pathname.split('/').pop()!;
+      const current = await system.app.inject({ method: 'GET', url: `/v1/products/${productId}` });
+      const patched = await system.app.inject({
+        method: 'PATCH',
+        url: `/v1/products/${productId}`,
+        headers: {
+          ...staff.headers,
+          'content-type': 'application/merge-patch+json',
+          'if-match': String(current.headers.etag),
+        },
+        payload: JSON.stringify({ description: 'Changed by someone else.' }),
+      });
+      expect(patched.statusCode).toBe(200);
+      await admin.getByLabel('Description').fill('My change.');
+      await admin.getByRole('button', { name: 'Save changes' }).click();
+      await expect(admin.getByRole('alert').textContent()).resolves.toContain(
+        'Someone else changed this product',
+      );
+      await admin.reload();
+      await expect(admin.getByLabel('Description').inputValue()).resolves.toBe('Changed by someone else.');
 
       const shop = await newPage();
       await shop.goto(`/?q=${encodeURIComponent(name.split(' ')[1])}`);
