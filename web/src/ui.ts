@@ -30,7 +30,7 @@ export interface AppContext {
 
 export interface PageRoute {
   pattern: string;
-  /** A page that needs a signed-in user (and, when given, one of these roles). */
+  /** A page that needs a signed-in user: without one, the app goes to sign-in and comes back after. */
   signedIn?: boolean;
   title: (params: Record<string, string>) => string;
   view: (
@@ -126,6 +126,8 @@ export function startApp(options: AppOptions): AppContext {
   let flash: Flash | null = null;
   let sequence = 0;
   let leaving: (() => void)[] = [];
+  // After a navigation the new page's main landmark takes the focus, so a screen reader reads it.
+  let moveFocus = false;
 
   const draw = () => {
     render(options.layout(ctx, content, flash), root);
@@ -170,13 +172,17 @@ export function startApp(options: AppOptions): AppContext {
     if (current !== sequence) return;
     content = next;
     draw();
-    root.querySelector('main')?.removeAttribute('aria-busy');
+    const main = root.querySelector('main');
+    main?.removeAttribute('aria-busy');
+    if (moveFocus) main?.focus({ preventScroll: true });
+    moveFocus = false;
   }
 
   const router = startRouter(options.base, () => {
     for (const task of leaving) task();
     leaving = [];
     flash = null;
+    moveFocus = true;
     void load();
   });
   const ctx: AppContext = {
