@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 const WEB = import.meta.dirname;
@@ -42,8 +42,21 @@ export async function buildWeb(options: { ifStale?: boolean } = {}): Promise<boo
   if (options.ifStale && existsSync(STAMP) && (await readFile(STAMP, 'utf8')) === digest) return false;
   // Vite loads only when a build is needed: `npm start` on a built checkout stays fast.
   const { build } = await import('vite');
-  await build({ configFile: path.join(WEB, 'vite.config.ts'), logLevel: 'warn' });
-  await writeFile(STAMP, digest);
+  // Built beside web/dist and swapped in by rename, so a server starting meanwhile (another test
+  // file's) reads the old build or the new one, never a half-written directory.
+  const staging = `${DIST}.staging-${process.pid}`;
+  const retired = `${DIST}.retired-${process.pid}`;
+  await build({
+    configFile: path.join(WEB, 'vite.config.ts'),
+    logLevel: 'warn',
+    build: { outDir: staging, emptyOutDir: true },
+  });
+  await writeFile(path.join(staging, path.basename(STAMP)), digest);
+  await rename(DIST, retired).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error;
+  });
+  await rename(staging, DIST);
+  await rm(retired, { recursive: true, force: true });
   return true;
 }
 

@@ -65,6 +65,16 @@ const notBuilt = () =>
     'The storefront is not built: run "npm run build:web" (npm start does it when needed)',
   );
 
+/** A build swapped in while this start read the old one (web/build.ts renames): read the new one. */
+async function load(distDir: string, rewriteHtml: (html: string) => string): Promise<Map<string, WebFile>> {
+  try {
+    return await loadWebFiles(distDir, rewriteHtml);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    return loadWebFiles(distDir, rewriteHtml);
+  }
+}
+
 export interface WebModule extends AppModule {
   name: 'web';
   /** False when the build output was missing at start: pages then answer 503 WEB_NOT_BUILT. */
@@ -86,7 +96,7 @@ export async function createWeb(deps: {
   // The pages learn the store's currency (prices typed in the admin are in it) from a meta tag.
   const withSettings = (html: string) =>
     html.replace(/(<meta name="emporium-store-currency" content=")[A-Z]{3}(")/, `$1${deps.storeCurrency}$2`);
-  const files = built ? await loadWebFiles(distDir, withSettings) : new Map<string, WebFile>();
+  const files = built ? await load(distDir, withSettings) : new Map<string, WebFile>();
   if (!built) deps.logger.warn({ distDir }, 'web front end not built: / and /admin answer 503');
   const storefront = files.get('/index.html');
   const admin = files.get('/admin/index.html');
