@@ -18,6 +18,7 @@ import { createOrdering } from './ordering/index.ts';
 import { createPricing } from './pricing/index.ts';
 import { createReviews } from './reviews/index.ts';
 import { createStream } from './stream/index.ts';
+import { createWeb } from './web/index.ts';
 import { createWebhooks } from './webhooks/index.ts';
 
 /** What the composition root hands every module factory. */
@@ -87,6 +88,7 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
   });
   const webhooks = createWebhooks({ ...deps, bus });
   const notifications = createNotifications({ ...deps, bus, identity });
+  const web = await createWeb({ distDir: config.webDistDir, storeCurrency: config.storeCurrency, logger });
   return {
     list: [
       events,
@@ -103,6 +105,7 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
       stream,
       webhooks,
       notifications,
+      web,
     ],
     bus,
     verifier: identity.verifier,
