@@ -75,9 +75,20 @@ export function createEventBus(options: EventBusOptions) {
 
   const isLastAttempt = (event: PendingEvent) => event.attempts + 1 >= maxAttempts;
 
+  // While the lease is held nobody else can take it, so it is renewed once half of it has passed
+  // (timed from before the renewal was asked for), not on every round.
+  let leaseRenewAt = 0;
+  async function holdLease(): Promise<boolean> {
+    const asked = performance.now();
+    if (asked < leaseRenewAt) return true;
+    const held = await eventStore.acquireLease(db, 'outbox-relay', relayId, leaseMs);
+    leaseRenewAt = held ? asked + leaseMs / 2 : 0;
+    return held;
+  }
+
   /** Dispatches pending events once; returns how many were settled (sent or dead-lettered). */
   async function relayOnce(): Promise<number> {
-    if (!(await eventStore.acquireLease(db, 'outbox-relay', relayId, leaseMs))) return 0;
+    if (!(await holdLease())) return 0;
     const pending = await eventStore.pending(db, batchSize);
     lag.set(pending.length ? (Date.now() - Date.parse(pending[0].time)) / 1000 : 0);
     if (pending.length === 0) return 0;
@@ -213,6 +224,7 @@ export function createEventBus(options: EventBusOptions) {
       consuming.groups = consuming.instances = false;
       if (relaying) await eventStore.releaseLease(db, 'outbox-relay', relayId).catch(() => {});
       relaying = false;
+      leaseRenewAt = 0;
     },
 
     /**
