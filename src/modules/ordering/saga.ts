@@ -8,12 +8,20 @@ import type { PricingModule } from '../pricing/index.ts';
 import { orderEvent } from './events.ts';
 import { type OrderRow, type PaymentStatus, orderStore as store } from './store.ts';
 
+/** The payment as authorize left it; capture given it need not read it again. */
+export interface AuthorizedPayment {
+  id: string;
+  orderId: string;
+  status: string;
+  providerAuthorizationId: string | null;
+}
+
 export interface PaymentsPort {
   authorize(
     input: { orderId: string; amount: number; currency: string; token: string },
     signal?: AbortSignal,
-  ): Promise<unknown>;
-  capture(orderId: string, signal?: AbortSignal): Promise<unknown>;
+  ): Promise<AuthorizedPayment>;
+  capture(orderId: string, signal?: AbortSignal, authorized?: AuthorizedPayment): Promise<unknown>;
   voidAuthorization(orderId: string, signal?: AbortSignal): Promise<unknown>;
   refund(orderId: string, amount: number, key: string, signal?: AbortSignal): Promise<unknown>;
   /** Throws while the provider is known to be down, so checkout refuses before reserving anything. */
@@ -42,6 +50,11 @@ export interface SagaDeps {
 interface Outcome {
   more: boolean;
   order?: OrderRow;
+}
+
+/** What one run of the saga carries from step to step besides the order row. */
+interface Run {
+  authorized?: AuthorizedPayment;
 }
 
 /** A payment answer that will not change if asked again: a decline or a refusal. */
@@ -88,8 +101,11 @@ export function createSaga(deps: SagaDeps) {
 
   const backoff = (attempt: number) => Math.min(deps.retryBaseMs * 2 ** attempt, 60_000);
 
-  const steps: Record<string, (order: OrderRow, signal?: AbortSignal) => Promise<Outcome>> = {
-    async authorize(order, signal) {
+  const steps: Record<
+    string,
+    (order: OrderRow, signal: AbortSignal | undefined, run: Run) => Promise<Outcome>
+  > = {
+    async authorize(order, signal, run) {
       // The reservations were made with the order; only an order resumed late may have outlived them.
       if (Date.now() - order.createdAt.getTime() > deps.reservationTtlMs / 2) {
         const reservations = await inventory.reservations(order.id);
@@ -104,7 +120,7 @@ export function createSaga(deps: SagaDeps) {
         }
       }
       try {
-        await payments.authorize(
+        run.authorized = await payments.authorize(
           {
             orderId: order.id,
             amount: order.totalAmount,
@@ -133,9 +149,9 @@ export function createSaga(deps: SagaDeps) {
       return { more: true, order: { ...order, sagaStep: 'capture', paymentStatus: 'authorized' } };
     },
 
-    async capture(order, signal) {
+    async capture(order, signal, run) {
       try {
-        await payments.capture(order.id, signal);
+        await payments.capture(order.id, signal, run.authorized);
       } catch (error) {
         if (isDefinitive(error)) {
           return {
@@ -240,6 +256,7 @@ export function createSaga(deps: SagaDeps) {
      */
     async advance(orderId: string, signal?: AbortSignal, known?: OrderRow): Promise<OrderRow> {
       let order = known;
+      const run: Run = {};
       for (let guard = 0; guard < 10; guard++) {
         order ??= await store.byId(db, orderId);
         if (!order) throw new Error(`order ${orderId} vanished`);
@@ -249,7 +266,7 @@ export function createSaga(deps: SagaDeps) {
         const outcome = await withSpan(
           `checkout.${current.sagaStep}`,
           { attributes: { 'order.id': orderId, 'saga.step': current.sagaStep } },
-          () => step(current, signal),
+          () => step(current, signal, run),
         );
         if (!outcome.more) return outcome.order ?? (await store.byId(db, orderId))!;
         order = outcome.order;

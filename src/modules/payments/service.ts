@@ -39,8 +39,11 @@ export interface AuthorizeInput {
 export interface PaymentsService {
   /** Authorizes the order's amount; throws 402 PAYMENT_DECLINED on a decline. */
   authorize(input: AuthorizeInput, signal?: AbortSignal): Promise<Payment>;
-  /** Captures the authorized amount; a repeat returns the same captured payment. */
-  capture(orderId: string, signal?: AbortSignal): Promise<Payment>;
+  /**
+   * Captures the authorized amount; a repeat returns the same captured payment. `authorized` is
+   * the payment as authorize just returned it, which spares reading it again.
+   */
+  capture(orderId: string, signal?: AbortSignal, authorized?: Payment): Promise<Payment>;
   /** Releases an uncaptured authorization (also one whose answer never came); undefined when none was tried. */
   voidAuthorization(orderId: string, signal?: AbortSignal): Promise<Payment | undefined>;
   /** Refunds `amount` of the captured money; `key` names this refund, so repeating it refunds once. */
@@ -123,16 +126,22 @@ export function createPaymentsService(store: PaymentsStore, client: PaymentsClie
       return toPayment(confirmed);
     },
 
-    async capture(orderId, signal) {
-      const row = await existing(orderId);
-      if (CAPTURED.includes(row.status)) return toPayment(row);
-      if (row.status !== 'authorized') throw paymentStateConflict(orderId, row.status, 'captured');
+    async capture(orderId, signal, authorized) {
+      let payment = authorized;
+      if (payment?.status !== 'authorized' || payment.orderId !== orderId) {
+        const row = await existing(orderId);
+        if (CAPTURED.includes(row.status)) return toPayment(row);
+        if (row.status !== 'authorized') throw paymentStateConflict(orderId, row.status, 'captured');
+        payment = toPayment(row);
+      }
       const key = operationKey(orderId, 'capture');
+      // Should the payment have moved on since `authorized` was read, the provider answers this
+      // key as before and the conditional confirm below leaves the payment as it is.
       const answer = await client
-        .capture(row.provider_authorization_id!, { key, signal: deadline(signal) })
+        .capture(payment.providerAuthorizationId!, { key, signal: deadline(signal) })
         .catch(rethrow);
       return toPayment(
-        await store.confirm(row.id, {
+        await store.confirm(payment.id, {
           kind: 'capture',
           key,
           amount: answer.capturedAmount,
