@@ -5,6 +5,8 @@ import {
   Kysely,
   PostgresAdapter,
   PostgresDialect,
+  type PostgresPool,
+  type PostgresPoolClient,
   PostgresIntrospector,
   PostgresQueryCompiler,
   sql,
@@ -40,6 +42,42 @@ export interface DatabaseOptions {
 // pg returns int8 and numeric as strings by default; counts and sums here fit in a double.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
+/** Distinct statements named at most; beyond this they run unnamed (no server memory per text). */
+const MAX_NAMED_STATEMENTS = 500;
+
+/**
+ * Sends every parameterised statement as a named prepared statement, so PostgreSQL parses and
+ * analyses each distinct statement once per connection instead of on every execution (a checkout
+ * runs about twenty). Statements without parameters keep the simple protocol: transaction
+ * control, and migrations that hold several commands in one text.
+ */
+function preparedStatements(pool: pg.Pool): PostgresPool {
+  const names = new Map<string, string>();
+  const nameOf = (text: string): string | undefined => {
+    let name = names.get(text);
+    if (name === undefined && names.size < MAX_NAMED_STATEMENTS) {
+      name = `emporium_${names.size}`;
+      names.set(text, name);
+    }
+    return name;
+  };
+  return {
+    async connect() {
+      const client = await pool.connect();
+      // Kysely only calls query(text, values); cursors (its other overload) are not used here.
+      const prepared = {
+        query(text: string, values: readonly unknown[]) {
+          const name = values.length > 0 ? nameOf(text) : undefined;
+          return name ? client.query({ name, text, values: [...values] }) : client.query(text, [...values]);
+        },
+        release: (error?: Error | boolean) => client.release(error),
+      };
+      return prepared as unknown as PostgresPoolClient;
+    },
+    end: () => pool.end(),
+  };
+}
+
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.url) {
     const pool = new pg.Pool({
@@ -51,7 +89,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     });
     // A pooled client can fail while idle (server restart); without a listener that kills the process.
     pool.on('error', () => {});
-    const db = new Kysely<NoTables>({ dialect: signalAware(new PostgresDialect({ pool })) });
+    const db = new Kysely<NoTables>({
+      dialect: signalAware(new PostgresDialect({ pool: preparedStatements(pool) })),
+    });
     return { db, kind: 'postgres', ping: (timeoutMs) => ping(db, timeoutMs), close: () => db.destroy() };
   }
   if (options.dataDir) await fs.mkdir(options.dataDir, { recursive: true });
