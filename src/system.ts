@@ -42,7 +42,12 @@ export async function createSystem(
   options: SystemOptions = {},
 ): Promise<System> {
   const database =
-    options.database ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir }));
+    options.database ??
+    (await openDatabase({
+      url: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolSize: config.databasePoolSize,
+    }));
   if (!options.skipMigrations) {
     const report = await migrate(database.db);
     if (report.applied.length > 0) logger.info({ applied: report.applied }, 'migrations applied');
