@@ -1,4 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestSystem, type TestSystem } from '../../../test/support/system.ts';
 
@@ -64,6 +65,20 @@ describe.each(stores)('rate limits (%s store)', (store) => {
     }
     expectRateLimited(await login(randomEmail(), 'guess guess', address), LIMIT);
     expect((await login(randomEmail(), 'guess guess', randomAddress())).statusCode).toBe(401);
+    if (store === 'redis') {
+      // The shared counters are named by scope and key, nothing else (no plugin route artefacts).
+      const redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: 1 });
+      try {
+        expect(await redis.get(`emporium:rl:login-ip:${address}`)).toBe(String(LIMIT + 1));
+        expect(await redis.pttl(`emporium:rl:ip:${address}`)).toBeGreaterThan(0);
+        expect((await redis.keys(`*${address}`)).sort()).toEqual([
+          `emporium:rl:ip:${address}`,
+          `emporium:rl:login-ip:${address}`,
+        ]);
+      } finally {
+        redis.disconnect();
+      }
+    }
   });
 
   it('applies the global per-address limit to every route, unknown ones included', async () => {

@@ -1,8 +1,45 @@
-import rateLimit, { normalizeIP } from '@fastify/rate-limit';
+import rateLimit, { type FastifyRateLimitStore, normalizeIP } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { Redis } from 'ioredis';
 import { DomainError } from '../errors.ts';
 
 const WINDOW_MS = 60_000;
+
+/** Where the shared counters live in Redis: `emporium:rl:<scope>:<key>`. */
+export const RATE_LIMIT_KEY_PREFIX = 'emporium:rl:';
+
+// Counts one request and starts the window on the first; answers the count and the window left.
+const INCREMENT = `
+local current = redis.call('INCR', KEYS[1])
+if current == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {current, redis.call('PTTL', KEYS[1])}`;
+
+/**
+ * The counters in Redis under our own key names. The plugin's Redis store names a limit made with
+ * createRateLimit after a route it does not have ("undefinedundefined-"); our limits carry their
+ * scope in the key already (`<scope>:<key>`), so one flat namespace is all a store needs.
+ */
+function redisStore(redis: Redis): new () => FastifyRateLimitStore {
+  return class RedisCounters implements FastifyRateLimitStore {
+    incr(
+      key: string,
+      callback: (error: Error | null, result?: { current: number; ttl: number }) => void,
+      timeWindow: number,
+    ): void {
+      redis.eval(INCREMENT, 1, RATE_LIMIT_KEY_PREFIX + key, timeWindow).then(
+        (result) => {
+          const [current, ttl] = result as [number, number];
+          callback(null, { current, ttl });
+        },
+        (error: Error) => callback(error),
+      );
+    }
+
+    child(): FastifyRateLimitStore {
+      return this;
+    }
+  };
+}
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -58,8 +95,7 @@ export async function registerRateLimiting(app: FastifyInstance, settings: RateL
   }
   await app.register(rateLimit, {
     global: false,
-    redis,
-    nameSpace: 'emporium:rate-limit:',
+    ...(redis ? { store: redisStore(redis) } : {}),
     skipOnError: true,
     cache: 20_000,
   });
