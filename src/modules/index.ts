@@ -52,7 +52,7 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
     close: () => bus.stop(),
     ...(transport ? { ready: bus.ready } : {}),
   };
-  const identity = await createIdentity(deps);
+  const identity = await createIdentity({ ...deps, bus });
   const inventory = createInventory({ ...deps, verifier: identity.verifier });
   const catalog = await createCatalog({ ...deps, inventory });
   const reviews = createReviews({ ...deps, catalog });
