@@ -58,6 +58,14 @@ export async function createSystem(
     ? await (await import('./platform/cache/redis.ts')).openRedisCache(database.db, config.redisUrl)
     : undefined;
   const cache = shared?.cache ?? createMemoryCache();
+  const broadcast = shared
+    ? (await import('./platform/pubsub/redis.ts')).createRedisBroadcast({
+        url: config.redisUrl as string,
+        namespace: `${shared.namespace}broadcast:`,
+        logger,
+        metrics,
+      })
+    : undefined;
   const {
     list: modules,
     verifier,
@@ -69,6 +77,7 @@ export async function createSystem(
     logger,
     metrics,
     cache,
+    broadcast,
   });
   const readiness: Record<string, () => Promise<void>> = { database: () => database.ping() };
   if (shared) readiness.cache = shared.ping;
@@ -104,6 +113,7 @@ export async function createSystem(
       await Promise.all([app.close(), grpcServer?.close()]);
       if (workersStarted) for (const module of [...modules].reverse()) await module.stop?.();
       for (const module of [...modules].reverse()) await module.close?.();
+      await broadcast?.close();
       await shared?.close();
       if (!options.database) await database.close();
       await tracing.shutdown();

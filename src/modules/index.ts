@@ -6,6 +6,7 @@ import type { AccessTokenVerifier } from '../platform/http/auth.ts';
 import type { AppModule } from '../platform/module.ts';
 import type { Logger } from '../platform/observability/logger.ts';
 import type { Metrics } from '../platform/observability/metrics.ts';
+import type { Broadcast } from '../platform/pubsub/redis.ts';
 import { createCatalog } from './catalog/index.ts';
 import { createCart } from './cart/index.ts';
 import { createFulfillment } from './fulfillment/index.ts';
@@ -29,6 +30,8 @@ export interface ModuleDeps {
   metrics: Metrics;
   /** Shared cache: Redis when REDIS_URL is set, in-process otherwise. */
   cache: Cache;
+  /** Messages to every instance (Redis pub/sub) when REDIS_URL is set. */
+  broadcast?: Broadcast;
 }
 
 export interface Modules {
@@ -53,7 +56,12 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
     ...(transport ? { ready: bus.ready } : {}),
   };
   const identity = await createIdentity({ ...deps, bus });
-  const inventory = createInventory({ ...deps, verifier: identity.verifier });
+  const inventory = createInventory({
+    ...deps,
+    verifier: identity.verifier,
+    bus,
+    lowStockThreshold: config.inventoryLowThreshold,
+  });
   const catalog = await createCatalog({ ...deps, inventory });
   const reviews = createReviews({ ...deps, catalog });
   const pricing = createPricing(deps);
@@ -83,6 +91,7 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
     verifier: identity.verifier,
     logger,
     metrics,
+    broadcast: deps.broadcast,
     heartbeatMs: config.streamHeartbeatMs,
   });
   const webhooks = createWebhooks({ ...deps, bus });

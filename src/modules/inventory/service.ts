@@ -1,6 +1,21 @@
-import { type Db, transact } from '../../platform/db/index.ts';
+import { afterCommit, type Db, transact } from '../../platform/db/index.ts';
 import { conflict, DomainError, notFound } from '../../platform/errors.ts';
+import { cloudEvent, type EventBus } from '../../platform/events/index.ts';
+import type { Broadcast } from '../../platform/pubsub/redis.ts';
 import { inventoryStore as store, type StockLevel } from './store.ts';
+
+export const INVENTORY_SOURCE = '/emporium/inventory';
+/** The broadcast channel on which instances tell each other which variants' stock changed. */
+const STOCK_CHANNEL = 'inventory.stock';
+
+export interface InventoryDeps {
+  db: Db;
+  events: Pick<EventBus, 'append' | 'nudge'>;
+  /** The threshold new items get (INVENTORY_LOW_THRESHOLD). */
+  lowStockThreshold: number;
+  /** Other instances' stock changes arrive here, and this one's go out (REDIS_URL set). */
+  broadcast?: Broadcast;
+}
 
 export interface Stock {
   sku: string;
@@ -35,13 +50,52 @@ function normaliseLines(lines: ReservationLine[]): ReservationLine[] {
     .map(([variantId, quantity]) => ({ variantId, quantity }));
 }
 
-export function createInventoryService(db: Db) {
+export function createInventoryService(deps: InventoryDeps) {
+  const { db, events, broadcast } = deps;
   const listeners = new Set<(variantIds: string[]) => void>();
-  // Called when a change is made, which may be before the caller's transaction commits; readers
-  // that cache availability drop their copy now and keep only a short TTL as the backstop.
-  const changed = (variantIds: string[]) => {
+  const tell = (variantIds: string[]) => {
     for (const listener of listeners) listener(variantIds);
   };
+  broadcast?.subscribe(STOCK_CHANNEL, (message, sender) => {
+    if (sender !== broadcast.instanceId && Array.isArray(message)) tell(message as string[]);
+  });
+  /**
+   * Called when a change is made, which may be before the caller's transaction commits; readers
+   * in this process that cache availability drop their copy now and keep only a short TTL as the
+   * backstop. Other instances hear of it once it has committed (they cannot read it before).
+   */
+  const changed = (executor: Db, variantIds: string[]) => {
+    tell(variantIds);
+    if (!broadcast || variantIds.length === 0) return;
+    afterCommit(executor, () => {
+      // Best effort: without the message the other instances' copies expire by their TTL.
+      broadcast.publish(STOCK_CHANNEL, [...new Set(variantIds)]).catch(() => {});
+    });
+  };
+
+  /**
+   * After a change to these items in `tx`: an item whose available stock just fell to its
+   * threshold or below gets inventory.low, in the same transaction (so exactly when it commits).
+   */
+  async function checkLowStock(tx: Db, variantIds: string[]): Promise<void> {
+    const crossed = (await store.syncLowStock(tx, variantIds)).filter((item) => item.alerted);
+    if (crossed.length === 0) return;
+    await events.append(
+      tx,
+      crossed.map((item) =>
+        cloudEvent(INVENTORY_SOURCE, 'inventory.low', item.variantId, {
+          variantId: item.variantId,
+          sku: item.sku,
+          available: item.onHand - item.reserved,
+          onHand: item.onHand,
+          reserved: item.reserved,
+          threshold: item.lowStockThreshold,
+        }),
+      ),
+    );
+    afterCommit(tx, () => events.nudge());
+  }
+
   return {
     /**
      * Registers a listener told which variants' stock changed (for caches of availability and
@@ -53,7 +107,7 @@ export function createInventoryService(db: Db) {
     },
 
     createItems: (executor: Db, items: Array<{ variantId: string; sku: string; onHand: number }>) =>
-      store.insertItems(executor, items),
+      store.insertItems(executor, items, deps.lowStockThreshold),
 
     renameSku: (executor: Db, variantId: string, sku: string) => store.renameSku(executor, variantId, sku),
 
@@ -88,7 +142,8 @@ export function createInventoryService(db: Db) {
           );
         }
         const updated = await store.applyDelta(tx, level.variantId, onHand - level.onHand, 0);
-        changed([level.variantId]);
+        changed(tx, [level.variantId]);
+        await checkLowStock(tx, [level.variantId]);
         await store.appendLedger(tx, [
           {
             variantId: level.variantId,
@@ -114,7 +169,8 @@ export function createInventoryService(db: Db) {
           );
         }
         const updated = await store.applyDelta(tx, level.variantId, delta, 0);
-        changed([level.variantId]);
+        changed(tx, [level.variantId]);
+        await checkLowStock(tx, [level.variantId]);
         await store.appendLedger(tx, [
           { variantId: level.variantId, sku, deltaOnHand: delta, deltaReserved: 0, reason, actorId },
         ]);
@@ -151,7 +207,9 @@ export function createInventoryService(db: Db) {
         });
       }
       if (short.length > 0) throw outOfStock(short);
-      changed(ordered.map((line) => line.variantId));
+      const variantIds = ordered.map((line) => line.variantId);
+      changed(tx, variantIds);
+      await checkLowStock(tx, variantIds);
       await store.insertReservations(tx, orderId, ordered, expiresAt);
       await store.appendLedger(tx, ledger);
     },
@@ -175,7 +233,11 @@ export function createInventoryService(db: Db) {
         });
       }
       await store.appendLedger(tx, ledger);
-      changed(moved.map((line) => line.variantId));
+      // Available stock stays what the reservation left (both counts fall): no low-stock check.
+      changed(
+        tx,
+        moved.map((line) => line.variantId),
+      );
       return moved.length > 0;
     },
 
@@ -195,7 +257,9 @@ export function createInventoryService(db: Db) {
         });
       }
       await store.appendLedger(tx, ledger);
-      changed(moved.map((line) => line.variantId));
+      const variantIds = moved.map((line) => line.variantId);
+      changed(tx, variantIds);
+      await checkLowStock(tx, variantIds);
       return moved.length;
     },
 
@@ -214,7 +278,9 @@ export function createInventoryService(db: Db) {
         });
       }
       await store.appendLedger(tx, ledger);
-      changed(lines.map((line) => line.variantId));
+      const variantIds = lines.map((line) => line.variantId);
+      changed(tx, variantIds);
+      await checkLowStock(tx, variantIds);
     },
 
     expiredReservationOrders: (limit = 100) => store.expiredOrders(db, limit),

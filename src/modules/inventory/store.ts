@@ -9,6 +9,7 @@ type InventoryTables = {
     on_hand: number;
     reserved: number;
     low_stock_threshold: Generated<number>;
+    low_stock_alerted: Generated<boolean>;
     updated_at: Generated<Date>;
   };
   inventory_reservations: {
@@ -63,9 +64,11 @@ const stockColumns = [
 export const inventoryStore = {
   tables: (executor: Db): Kysely<InventoryTables> => executor.withTables<InventoryTables>(),
 
+  /** New items start low-stock-alerted when they are already low: only a later fall is news. */
   async insertItems(
     executor: Db,
     items: Array<{ variantId: string; sku: string; onHand: number }>,
+    lowStockThreshold: number,
   ): Promise<void> {
     if (items.length === 0) return;
     await inventoryStore
@@ -77,8 +80,29 @@ export const inventoryStore = {
           sku: item.sku,
           on_hand: item.onHand,
           reserved: 0,
+          low_stock_threshold: lowStockThreshold,
+          low_stock_alerted: item.onHand <= lowStockThreshold,
         })),
       )
+      .execute();
+  },
+
+  /**
+   * Records whether each item is at or below its threshold now, returning the items whose state
+   * changed: `alerted` true means it just fell to the threshold, false that it was restocked above.
+   * The caller's transaction already holds these rows (it just changed them), so concurrent
+   * changes see each other's flag and a crossing is reported by exactly one of them.
+   */
+  syncLowStock(executor: Db, variantIds: readonly string[]) {
+    if (variantIds.length === 0) return Promise.resolve([]);
+    const low = sql<boolean>`on_hand - reserved <= low_stock_threshold`;
+    return inventoryStore
+      .tables(executor)
+      .updateTable('inventory_items')
+      .set({ low_stock_alerted: low })
+      .where('variant_id', 'in', variantIds)
+      .where(sql<boolean>`low_stock_alerted is distinct from (${low})`)
+      .returning([...stockColumns, 'low_stock_alerted as alerted'])
       .execute();
   },
 
