@@ -1,7 +1,9 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { amqpTopology } from '../src/platform/events/amqp.ts';
 import { freePort, killAll, startCli, startEmporium } from './deploy/processes.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { ADDRESS, eventually } from './support/shop.ts';
@@ -20,14 +22,45 @@ async function streamClient(base: string, accessToken: string) {
   return { socket, messages, until };
 }
 
+const AMQP_URL = process.env.AMQP_URL;
+/** Events relayed in-process by one process, and (when a broker is at hand) through RabbitMQ too. */
+const transports: Array<[string, Record<string, string>]> = [
+  ['in-process', { AMQP_URL: '' }],
+  ...(AMQP_URL
+    ? [
+        ['RabbitMQ', { AMQP_URL, AMQP_EXCHANGE: `emporium.test.${randomBytes(5).toString('hex')}` }] as [
+          string,
+          Record<string, string>,
+        ],
+      ]
+    : []),
+];
+
+/** Removes what a run declared on the broker (the consumer groups' durable queues, the exchanges). */
+async function deleteTopology(exchange: string): Promise<void> {
+  const connection = await amqp.connect(AMQP_URL as string);
+  try {
+    const channel = await connection.createChannel();
+    for (const consumer of ['stream', 'webhooks', 'notifications']) {
+      const names = amqpTopology(exchange, consumer);
+      await channel.deleteQueue(names.queue);
+      await channel.deleteQueue(names.deadQueue);
+    }
+    await channel.deleteExchange(exchange);
+    await channel.deleteExchange(`${exchange}.dead`);
+  } finally {
+    await connection.close();
+  }
+}
+
 /**
- * Split deployment without a broker: one process relays the outbox (role all), two more serve
- * only HTTP (role api), all on one PostgreSQL and one Redis. Redis carries stream events and stock
- * changes between them.
+ * A split deployment: one process runs the workers (role all), two more serve only HTTP (role
+ * api), all on one PostgreSQL and one Redis. Redis carries stream events and stock changes between
+ * them; with RabbitMQ, one consumer takes each event off the broker and broadcasts it.
  */
-describe.runIf(process.env.DATABASE_URL && process.env.REDIS_URL)(
-  'realtime across server processes sharing PostgreSQL and Redis',
-  () => {
+describe.runIf(process.env.DATABASE_URL && process.env.REDIS_URL).each(transports)(
+  'realtime across server processes sharing PostgreSQL and Redis, events relayed %s',
+  (_transport, transportEnv) => {
     let database: TestDatabase;
     let urls: string[];
     const admin = { email: 'admin@realtime.test', password: 'admin-password-1' };
@@ -93,6 +126,7 @@ describe.runIf(process.env.DATABASE_URL && process.env.REDIS_URL)(
         ARGON2_TIME_COST: '1',
         EMPORIUM_ADMIN_EMAIL: admin.email,
         EMPORIUM_ADMIN_PASSWORD: admin.password,
+        ...transportEnv,
       };
       // The first migrates the database; the others start on it.
       const ports = [await freePort(), await freePort(), await freePort()];
@@ -108,6 +142,7 @@ describe.runIf(process.env.DATABASE_URL && process.env.REDIS_URL)(
       for (const socket of sockets) socket.terminate();
       await killAll();
       await database?.dispose();
+      if (transportEnv.AMQP_EXCHANGE) await deleteTopology(transportEnv.AMQP_EXCHANGE);
     });
 
     it('pushes order events to the buyer on every instance exactly once, and shows the sale in listings at once', {

@@ -9,13 +9,13 @@ import type { Metrics } from '../platform/observability/metrics.ts';
 import type { Broadcast } from '../platform/pubsub/redis.ts';
 import { createCatalog } from './catalog/index.ts';
 import { createCart } from './cart/index.ts';
-import { createFulfillment } from './fulfillment/index.ts';
+import { createFulfillment, FULFILLMENT_EVENT_TYPES } from './fulfillment/index.ts';
 import { createGraphql } from './graphql/index.ts';
-import { createIdentity } from './identity/index.ts';
-import { createInventory } from './inventory/index.ts';
+import { createIdentity, IDENTITY_EVENT_TYPES } from './identity/index.ts';
+import { createInventory, INVENTORY_EVENT_TYPES } from './inventory/index.ts';
 import { createNotifications } from './notifications/index.ts';
 import { createPayments } from './payments/index.ts';
-import { createOrdering } from './ordering/index.ts';
+import { createOrdering, ORDER_EVENT_TYPES } from './ordering/index.ts';
 import { createPricing } from './pricing/index.ts';
 import { createReviews } from './reviews/index.ts';
 import { createStream } from './stream/index.ts';
@@ -94,7 +94,16 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
     broadcast: deps.broadcast,
     heartbeatMs: config.streamHeartbeatMs,
   });
-  const webhooks = createWebhooks({ ...deps, bus });
+  const webhooks = createWebhooks({
+    ...deps,
+    bus,
+    eventTypes: [
+      ...IDENTITY_EVENT_TYPES,
+      ...INVENTORY_EVENT_TYPES,
+      ...ORDER_EVENT_TYPES,
+      ...FULFILLMENT_EVENT_TYPES,
+    ],
+  });
   const notifications = createNotifications({ ...deps, bus, identity });
   return {
     list: [

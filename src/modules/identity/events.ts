@@ -2,6 +2,8 @@ import { type CloudEvent, cloudEvent } from '../../platform/events/index.ts';
 import type { UserRow } from './store.ts';
 
 export const IDENTITY_SOURCE = '/emporium/identity';
+/** The events identity emits (webhooks accept subscriptions to these). */
+export const IDENTITY_EVENT_TYPES = ['user.registered'] as const;
 
 /**
  * A new account. Carries the email because subscribers (a CRM, a welcome mail) need an address

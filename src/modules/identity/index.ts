@@ -12,6 +12,7 @@ import { createIdentityService, type IdentityService } from './service.ts';
 import { createIdentityStore } from './store.ts';
 import { createTokenService } from './tokens.ts';
 
+export { IDENTITY_EVENT_TYPES } from './events.ts';
 export type { TokenPair, User } from './service.ts';
 
 export interface IdentityModule extends AppModule {

@@ -9,7 +9,7 @@ import { inventoryRoutes } from './routes.ts';
 import { createInventoryService, type InventoryService } from './service.ts';
 
 export type { ReservationLine, Stock } from './service.ts';
-export { outOfStock } from './service.ts';
+export { INVENTORY_EVENT_TYPES, outOfStock } from './service.ts';
 
 export interface InventoryModule extends AppModule, InventoryService {
   name: 'inventory';

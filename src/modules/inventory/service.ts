@@ -5,6 +5,8 @@ import type { Broadcast } from '../../platform/pubsub/redis.ts';
 import { inventoryStore as store, type StockLevel } from './store.ts';
 
 export const INVENTORY_SOURCE = '/emporium/inventory';
+/** The events inventory emits (webhooks accept subscriptions to these). */
+export const INVENTORY_EVENT_TYPES = ['inventory.low'] as const;
 /** The broadcast channel on which instances tell each other which variants' stock changed. */
 const STOCK_CHANNEL = 'inventory.stock';
 
