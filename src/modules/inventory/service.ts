@@ -76,11 +76,21 @@ export function createInventoryService(deps: InventoryDeps) {
   };
 
   /**
-   * After a change to these items in `tx`: an item whose available stock just fell to its
-   * threshold or below gets inventory.low, in the same transaction (so exactly when it commits).
+   * After a change to these items in `tx` (`levels` as the change left them): an item whose
+   * available stock just fell to its threshold or below gets inventory.low, in the same
+   * transaction (so exactly when it commits). `tx` holds the rows, so the flags read are current;
+   * most changes cross nothing and cost no further statement.
    */
-  async function checkLowStock(tx: Db, variantIds: string[]): Promise<void> {
-    const crossed = (await store.syncLowStock(tx, variantIds)).filter((item) => item.alerted);
+  async function checkLowStock(tx: Db, levels: StockLevel[]): Promise<void> {
+    const flipping = levels.filter(
+      (level) => level.onHand - level.reserved <= level.lowStockThreshold !== level.lowStockAlerted,
+    );
+    if (flipping.length === 0) return;
+    const synced = await store.syncLowStock(
+      tx,
+      flipping.map((level) => level.variantId),
+    );
+    const crossed = synced.filter((item) => item.lowStockAlerted);
     if (crossed.length === 0) return;
     await events.append(
       tx,
@@ -145,7 +155,7 @@ export function createInventoryService(deps: InventoryDeps) {
         }
         const updated = await store.applyDelta(tx, level.variantId, onHand - level.onHand, 0);
         changed(tx, [level.variantId]);
-        await checkLowStock(tx, [level.variantId]);
+        await checkLowStock(tx, [updated]);
         await store.appendLedger(tx, [
           {
             variantId: level.variantId,
@@ -172,7 +182,7 @@ export function createInventoryService(deps: InventoryDeps) {
         }
         const updated = await store.applyDelta(tx, level.variantId, delta, 0);
         changed(tx, [level.variantId]);
-        await checkLowStock(tx, [level.variantId]);
+        await checkLowStock(tx, [updated]);
         await store.appendLedger(tx, [
           { variantId: level.variantId, sku, deltaOnHand: delta, deltaReserved: 0, reason, actorId },
         ]);
@@ -193,12 +203,14 @@ export function createInventoryService(deps: InventoryDeps) {
       const ordered = normaliseLines(lines);
       const short: string[] = [];
       const ledger = [];
+      const levels: StockLevel[] = [];
       for (const line of ordered) {
         const level = await store.reserveOne(tx, line.variantId, line.quantity);
         if (!level) {
           short.push(line.variantId);
           continue;
         }
+        levels.push(level);
         ledger.push({
           variantId: line.variantId,
           sku: level.sku,
@@ -209,9 +221,11 @@ export function createInventoryService(deps: InventoryDeps) {
         });
       }
       if (short.length > 0) throw outOfStock(short);
-      const variantIds = ordered.map((line) => line.variantId);
-      changed(tx, variantIds);
-      await checkLowStock(tx, variantIds);
+      changed(
+        tx,
+        ordered.map((line) => line.variantId),
+      );
+      await checkLowStock(tx, levels);
       await store.insertReservations(tx, orderId, ordered, expiresAt);
       await store.appendLedger(tx, ledger);
     },
@@ -247,8 +261,10 @@ export function createInventoryService(deps: InventoryDeps) {
     async release(tx: Db, orderId: string, reason: string): Promise<number> {
       const moved = await store.settleReservations(tx, orderId, 'released');
       const ledger = [];
+      const levels: StockLevel[] = [];
       for (const line of moved) {
         const level = await store.applyDelta(tx, line.variantId, 0, -line.quantity);
+        levels.push(level);
         ledger.push({
           variantId: line.variantId,
           sku: level.sku,
@@ -259,17 +275,21 @@ export function createInventoryService(deps: InventoryDeps) {
         });
       }
       await store.appendLedger(tx, ledger);
-      const variantIds = moved.map((line) => line.variantId);
-      changed(tx, variantIds);
-      await checkLowStock(tx, variantIds);
+      changed(
+        tx,
+        moved.map((line) => line.variantId),
+      );
+      await checkLowStock(tx, levels);
       return moved.length;
     },
 
     /** Puts sold units back on hand (cancellation after sale, returns). */
     async restock(tx: Db, orderId: string, lines: ReservationLine[], reason: string): Promise<void> {
       const ledger = [];
+      const levels: StockLevel[] = [];
       for (const line of normaliseLines(lines)) {
         const level = await store.applyDelta(tx, line.variantId, line.quantity, 0);
+        levels.push(level);
         ledger.push({
           variantId: line.variantId,
           sku: level.sku,
@@ -280,9 +300,11 @@ export function createInventoryService(deps: InventoryDeps) {
         });
       }
       await store.appendLedger(tx, ledger);
-      const variantIds = lines.map((line) => line.variantId);
-      changed(tx, variantIds);
-      await checkLowStock(tx, variantIds);
+      changed(
+        tx,
+        lines.map((line) => line.variantId),
+      );
+      await checkLowStock(tx, levels);
     },
 
     expiredReservationOrders: (limit = 100) => store.expiredOrders(db, limit),

@@ -40,6 +40,8 @@ export interface StockLevel {
   onHand: number;
   reserved: number;
   lowStockThreshold: number;
+  /** Whether inventory.low was emitted and stock has not risen above the threshold since. */
+  lowStockAlerted: boolean;
 }
 
 export interface LedgerEntry {
@@ -58,6 +60,7 @@ const stockColumns = [
   'on_hand as onHand',
   'reserved',
   'low_stock_threshold as lowStockThreshold',
+  'low_stock_alerted as lowStockAlerted',
 ] as const;
 
 /** All SQL of the inventory module. Every function takes the executor: a pool or a transaction. */
@@ -89,7 +92,7 @@ export const inventoryStore = {
 
   /**
    * Records whether each item is at or below its threshold now, returning the items whose state
-   * changed: `alerted` true means it just fell to the threshold, false that it was restocked above.
+   * changed: `lowStockAlerted` true means it just fell to the threshold, false that it rose above.
    * The caller's transaction already holds these rows (it just changed them), so concurrent
    * changes see each other's flag and a crossing is reported by exactly one of them.
    */
@@ -102,7 +105,7 @@ export const inventoryStore = {
       .set({ low_stock_alerted: low })
       .where('variant_id', 'in', variantIds)
       .where(sql<boolean>`low_stock_alerted is distinct from (${low})`)
-      .returning([...stockColumns, 'low_stock_alerted as alerted'])
+      .returning(stockColumns)
       .execute();
   },
 
