@@ -14,6 +14,8 @@ export interface Measurement {
   /** Status code → count, for the non-2xx ones. */
   statuses: Record<string, number>;
   rssPeakMb: number;
+  /** CPU time the measured process used during the run (undefined without /proc). */
+  cpuMs: number | undefined;
   counters: Record<string, number>;
 }
 
@@ -93,6 +95,10 @@ export function toJson(report: Report) {
         non2xx: run.non2xx,
         statuses: run.statuses,
         rssPeakMb: round(run.rssPeakMb, 0),
+        cpuMsPerRequest: run.cpuMs === undefined ? null : round(run.cpuMs / run.requests, 3),
+        ...(run.cpuMs !== undefined && run.counters.orders
+          ? { cpuMsPerOrder: round(run.cpuMs / run.counters.orders, 2) }
+          : {}),
         baselineRps: round(scenario.baselineRps ?? 0, 0),
         ratio: scenario.baselineRps ? round(run.rps / scenario.baselineRps, 3) : null,
         ...(scenario.note ? { note: scenario.note } : {}),
@@ -115,6 +121,15 @@ function pad(cells: string[][]): string {
     .join('\n');
 }
 
+/** Server CPU per request (per order for checkout): stays comparable on a busy machine. */
+function cpuPerRequest(run: Measurement): string {
+  if (run.cpuMs === undefined) return '-';
+  const perRequest = (run.cpuMs / run.requests).toFixed(2);
+  return run.counters.orders
+    ? `${perRequest} (${(run.cpuMs / run.counters.orders).toFixed(1)}/order)`
+    : perRequest;
+}
+
 /** A Markdown table: one row per scenario and per baseline run, then the unavailable scenarios. */
 export function toTable(report: Report): string {
   const header = [
@@ -126,6 +141,7 @@ export function toTable(report: Report): string {
     'errors',
     'non-2xx',
     'RSS peak MB',
+    'CPU ms/req',
     'vs baseline',
   ];
   const row = (name: string, run: Measurement, ratio: string) => [
@@ -143,6 +159,7 @@ export function toTable(report: Report): string {
           .map(([status, count]) => `${status}×${count}`)
           .join(', ')})`,
     run.rssPeakMb.toFixed(0),
+    cpuPerRequest(run),
     ratio,
   ];
   const rows: string[][] = [header];

@@ -18,6 +18,7 @@ import {
   type Child,
   killAllChildren,
   type RealServer,
+  readCpuMs,
   sampleRss,
   startBaseline,
   startRealServer,
@@ -37,6 +38,9 @@ seeds it, and measures each scenario with autocannon, alternating with a bare Fa
   --connections N   concurrent connections (default 32)
   --products N      demo products to seed (default 1000)
   --json            print one JSON object on stdout instead of the table
+  --profile         write a V8 CPU profile of the server to bench/results/profiles/ (open it in
+                    Chrome DevTools); profiling slows the server, so compare CPU ms/req only
+                    between profiled runs
   -h, --help        this text
 
 Results are also saved to bench/results/<timestamp>.json.`;
@@ -54,6 +58,7 @@ interface Settings {
   connections: number;
   products: number;
   json: boolean;
+  profile: boolean;
 }
 
 class UsageError extends Error {}
@@ -85,6 +90,7 @@ function parseSettings(argv: string[]): Settings | undefined {
         connections: { type: 'string' },
         products: { type: 'string' },
         json: { type: 'boolean' },
+        profile: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -108,6 +114,7 @@ function parseSettings(argv: string[]): Settings | undefined {
     connections: number(values.connections as string | undefined, '--connections', 32, true, 1),
     products: number(values.products as string | undefined, '--products', 1000, true, 1),
     json: Boolean(values.json),
+    profile: Boolean(values.profile),
   };
 }
 
@@ -147,6 +154,7 @@ async function fire(run: Fire): Promise<Measurement> {
   let responses = 0;
   let lastResponses = 0;
   const rss = sampleRss(run.pid);
+  const cpuBefore = await readCpuMs(run.pid);
   const started = performance.now();
   let result: Result;
   const ticker = setInterval(() => {
@@ -183,6 +191,7 @@ async function fire(run: Fire): Promise<Measurement> {
     clearInterval(ticker);
     await rss.stop();
   }
+  const cpuAfter = await readCpuMs(run.pid);
   const durationS = (performance.now() - started) / 1000;
   const sorted = latencies.subarray(0, responses).sort();
   const statuses: Record<string, number> = {};
@@ -201,6 +210,7 @@ async function fire(run: Fire): Promise<Measurement> {
     non2xx: result.non2xx,
     statuses,
     rssPeakMb: rss.peak() / 2 ** 20,
+    cpuMs: cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore,
     counters: { ...run.counters },
   };
 }
@@ -247,6 +257,7 @@ async function bench(settings: Settings): Promise<Report> {
   const server: RealServer = await startRealServer({
     products: settings.products,
     readyTimeoutMs: SETUP_BUDGET_MS,
+    nodeArgs: settings.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(RESULTS_DIR, 'profiles')}`] : [],
   });
   let serverExit: string | undefined;
   server.process.once('exit', (code, signal) => {

@@ -115,27 +115,33 @@ async function freshStorage(
 export async function startRealServer(options: {
   products: number;
   readyTimeoutMs: number;
+  /** Extra node flags for the server (the bench's --profile). */
+  nodeArgs?: string[];
 }): Promise<RealServer> {
   const started = performance.now();
   const storage = await freshStorage(process.env.DATABASE_URL || undefined);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [path.join(ROOT, 'src/main.ts'), 'serve', '--port', String(port)], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      ...storage.env,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      SEED_PRODUCTS: String(options.products),
-      EMPORIUM_ADMIN_EMAIL: BENCH_ADMIN.email,
-      EMPORIUM_ADMIN_PASSWORD: BENCH_ADMIN.password,
-      // One loopback client stands in for many shoppers; per-IP limits would measure the limiter.
-      RATE_LIMIT_PER_MINUTE: '10000000',
-      LOGIN_LIMIT_PER_MINUTE: '100000',
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), path.join(ROOT, 'src/main.ts'), 'serve', '--port', String(port)],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        ...storage.env,
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        SEED_PRODUCTS: String(options.products),
+        EMPORIUM_ADMIN_EMAIL: BENCH_ADMIN.email,
+        EMPORIUM_ADMIN_PASSWORD: BENCH_ADMIN.password,
+        // One loopback client stands in for many shoppers; per-IP limits would measure the limiter.
+        RATE_LIMIT_PER_MINUTE: '10000000',
+        LOGIN_LIMIT_PER_MINUTE: '100000',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  );
   const stderrTail = keepStderrTail(child);
   let stopping: Promise<void> | undefined;
   const handle: Child = {
@@ -216,6 +222,22 @@ export async function readRss(pid: number): Promise<number | undefined> {
     const status = await readFile(`/proc/${pid}/status`, 'utf8');
     const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
     return match ? Number(match[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU time (user + system) a process has used, in milliseconds, from /proc/<pid>/stat (undefined
+ * once it is gone). Unlike req/s it hardly moves when other work shares the machine.
+ */
+export async function readCpuMs(pid: number): Promise<number | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th of them,
+    // in clock ticks of 1/100 s (USER_HZ, fixed at 100 on Linux).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
   } catch {
     return undefined;
   }

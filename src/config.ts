@@ -65,6 +65,8 @@ export interface Config {
   webhookTimeoutMs: number;
   /** How often stream sockets are pinged; one that has not answered the last ping is dropped. */
   streamHeartbeatMs: number;
+  /** The built storefront and admin console (vite build output); web/dist of the checkout when unset. */
+  webDistDir: string | undefined;
 }
 
 /** One "Sign in with <provider>" OpenID Connect client, from OIDC_PROVIDERS. */
@@ -263,6 +265,7 @@ export function loadConfig(env: Env = process.env): Config {
     webhookRetryBaseMs: integer(env, 'WEBHOOK_RETRY_BASE_MS', 5_000, 10, 3_600_000),
     webhookTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 5_000, 100, 60_000),
     streamHeartbeatMs: integer(env, 'STREAM_HEARTBEAT_MS', 30_000, 100, 600_000),
+    webDistDir: env.WEB_DIST_DIR ? path.resolve(env.WEB_DIST_DIR) : undefined,
   };
 }
 

@@ -19,6 +19,7 @@ import { createOrdering, ORDER_EVENT_TYPES } from './ordering/index.ts';
 import { createPricing } from './pricing/index.ts';
 import { createReviews } from './reviews/index.ts';
 import { createStream } from './stream/index.ts';
+import { createWeb } from './web/index.ts';
 import { createWebhooks } from './webhooks/index.ts';
 
 /** What the composition root hands every module factory. */
@@ -105,6 +106,7 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
     ],
   });
   const notifications = createNotifications({ ...deps, bus, identity });
+  const web = await createWeb({ distDir: config.webDistDir, storeCurrency: config.storeCurrency, logger });
   return {
     list: [
       events,
@@ -121,6 +123,7 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
       stream,
       webhooks,
       notifications,
+      web,
     ],
     bus,
     verifier: identity.verifier,

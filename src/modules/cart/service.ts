@@ -2,7 +2,7 @@ import type { Db } from '../../platform/db/index.ts';
 import { badRequest, conflict, DomainError, notFound } from '../../platform/errors.ts';
 import { outOfStock } from '../inventory/index.ts';
 import type { PricingModule, Quote } from '../pricing/index.ts';
-import { cartChoices, cartStore as store } from './store.ts';
+import { type CartContents, cartChoices, cartStore as store } from './store.ts';
 
 export interface Money {
   amount: number;
@@ -104,12 +104,25 @@ export function createCartService(deps: {
 }) {
   const { db, catalog, stock, pricing } = deps;
 
-  async function purchasable(variantId: string, currency: string): Promise<CheckoutVariant> {
-    const [found] = await catalog.variantsForCheckout([variantId]);
+  function assertPurchasable(found: CheckoutVariant | undefined, currency: string): void {
     if (!found || found.archived) throw notFound('Variant');
     if (!priceIn(found, currency))
       throw conflict('PRICE_UNAVAILABLE', `This item has no price in ${currency}`);
-    return found;
+  }
+
+  async function variantsOf(
+    variantIds: readonly string[],
+    executor: Db,
+  ): Promise<Map<string, CheckoutVariant>> {
+    const found = await catalog.variantsForCheckout([...new Set(variantIds)], executor);
+    return new Map(found.map((variant) => [variant.variantId, variant]));
+  }
+
+  /** The cart with its lines, created on first use. */
+  async function load(userId: string, executor: Db): Promise<CartContents> {
+    return (
+      (await store.contents(executor, userId)) ?? { ...(await store.ensureCart(executor, userId)), lines: [] }
+    );
   }
 
   async function ensureAvailable(variantId: string, quantity: number): Promise<void> {
@@ -117,47 +130,46 @@ export function createCartService(deps: {
     if (quantity > available) throw outOfStock([variantId]);
   }
 
-  /** Prices every line from the catalog as it is now and applies the pricing rules; nothing is stored priced. */
-  async function view(
+  /**
+   * Prices every line from the catalog as it is now and applies the pricing rules; nothing is
+   * stored priced. `variants` may hold the lines' variants when the caller has just read them.
+   */
+  async function price(
     userId: string,
-    executor: Db = db,
+    cart: CartContents,
+    executor: Db,
     country?: string,
+    variants?: Map<string, CheckoutVariant>,
   ): Promise<{ cart: CheckoutCart; promotionError?: DomainError }> {
-    const cart = (await store.findCart(executor, userId)) ?? (await store.ensureCart(executor, userId));
-    const choices = await cartChoices.get(executor, cart.id);
-    const rows = await store.lines(executor, cart.id);
-    const variants = new Map(
-      (
-        await catalog.variantsForCheckout(
-          rows.map((row) => row.variantId),
-          executor,
-        )
-      ).map((found) => [found.variantId, found]),
+    const rows = cart.lines;
+    variants ??= await variantsOf(
+      rows.map((row) => row.variantId),
+      executor,
     );
     const lines: Array<{ row: (typeof rows)[number]; variant: CheckoutVariant; unit: Money }> = [];
     const missing: string[] = [];
     for (const row of rows) {
       const variant = variants.get(row.variantId);
-      const unit = variant && !variant.archived ? priceIn(variant, choices.currency) : undefined;
+      const unit = variant && !variant.archived ? priceIn(variant, cart.currency) : undefined;
       if (!variant || !unit) missing.push(row.variantId);
       else lines.push({ row, variant, unit });
     }
     const quote: Quote = await pricing.quote(
       {
-        currency: choices.currency,
+        currency: cart.currency,
         lines: lines.map(({ row, unit }) => ({
           id: row.id,
           unitAmount: unit.amount,
           quantity: row.quantity,
         })),
         userId,
-        promotionCode: choices.promotionCode,
-        shippingMethodId: choices.shippingMethodId,
+        promotionCode: cart.promotionCode,
+        shippingMethodId: cart.shippingMethodId,
         country,
       },
       executor,
     );
-    const money = (amount: number): Money => ({ amount, currency: choices.currency });
+    const money = (amount: number): Money => ({ amount, currency: cart.currency });
     const items = lines.map(({ row, variant, unit }, index) => ({
       id: row.id,
       variantId: row.variantId,
@@ -178,34 +190,40 @@ export function createCartService(deps: {
     };
     const result: CheckoutCart = {
       id: cart.id,
-      currency: choices.currency,
+      currency: cart.currency,
       items,
       totals,
       total: totals.total,
       shippingTax: money(quote.shippingTax),
     };
     if (quote.promotion) result.promotion = quote.promotion;
-    if (quote.promotionProblem && choices.promotionCode) {
-      result.promotionProblem = { code: choices.promotionCode, detail: quote.promotionProblem.message };
+    if (quote.promotionProblem && cart.promotionCode) {
+      result.promotionProblem = { code: cart.promotionCode, detail: quote.promotionProblem.message };
     }
     if (quote.shippingMethod) result.shippingMethod = quote.shippingMethod;
     if (quote.country) result.country = quote.country;
     if (missing.length > 0) result.unavailable = missing;
-    return { cart: result, promotionError: choices.promotionCode ? quote.promotionProblem : undefined };
+    return { cart: result, promotionError: cart.promotionCode ? quote.promotionProblem : undefined };
   }
 
-  const publicView = async (userId: string): Promise<Cart> => {
-    const { shippingTax: _shippingTax, country: _country, ...cart } = (await view(userId)).cart;
-    return cart;
+  const view = async (userId: string, executor: Db = db, country?: string) =>
+    price(userId, await load(userId, executor), executor, country);
+
+  const shopperView = ({ cart }: { cart: CheckoutCart }): Cart => {
+    const { shippingTax: _shippingTax, country: _country, ...shown } = cart;
+    return shown;
   };
+
+  const publicView = async (userId: string): Promise<Cart> => shopperView(await view(userId));
 
   return {
     view: publicView,
 
     async addItem(userId: string, variantId: string, quantity: number): Promise<Cart> {
-      const cart = await store.ensureCart(db, userId);
-      await purchasable(variantId, cart.currency);
-      const existing = await store.lineForVariant(db, cart.id, variantId);
+      const cart = await load(userId, db);
+      const variants = await variantsOf([...cart.lines.map((line) => line.variantId), variantId], db);
+      assertPurchasable(variants.get(variantId), cart.currency);
+      const existing = cart.lines.find((line) => line.variantId === variantId);
       const total = (existing?.quantity ?? 0) + quantity;
       if (total > MAX_LINE_QUANTITY) {
         throw badRequest('QUANTITY_TOO_LARGE', `A line holds at most ${MAX_LINE_QUANTITY} units`, {
@@ -215,8 +233,10 @@ export function createCartService(deps: {
         });
       }
       await ensureAvailable(variantId, total);
-      await store.upsertLine(db, cart.id, variantId, total);
-      return publicView(userId);
+      const lineId = await store.upsertLine(db, cart.id, variantId, total);
+      if (existing) existing.quantity = total;
+      else cart.lines.push({ id: lineId, variantId, quantity: total });
+      return shopperView(await price(userId, cart, db, undefined, variants));
     },
 
     async setQuantity(userId: string, lineId: string, quantity: number): Promise<Cart> {
@@ -247,8 +267,7 @@ export function createCartService(deps: {
 
     async removePromotion(userId: string, code: string): Promise<void> {
       const cart = await store.ensureCart(db, userId);
-      const choices = await cartChoices.get(db, cart.id);
-      if (!choices.promotionCode || choices.promotionCode !== code.trim().toUpperCase())
+      if (!cart.promotionCode || cart.promotionCode !== code.trim().toUpperCase())
         throw notFound('Promotion in the cart');
       await cartChoices.set(db, cart.id, { promotionCode: null });
     },
@@ -303,8 +322,7 @@ export function createCartService(deps: {
 
     /** The code the checkout redeems, if any. */
     async promotionCode(userId: string, executor: Db = db): Promise<string | null> {
-      const cart = await store.findCart(executor, userId);
-      return cart ? (await cartChoices.get(executor, cart.id)).promotionCode : null;
+      return (await store.findCart(executor, userId))?.promotionCode ?? null;
     },
   };
 }

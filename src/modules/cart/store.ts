@@ -27,29 +27,70 @@ export interface CartLineRow {
   quantity: number;
 }
 
+/** The cart row: what the shopper chose besides the lines. */
+export interface CartHeader {
+  id: string;
+  currency: string;
+  promotionCode: string | null;
+  shippingMethodId: string | null;
+}
+
+export interface CartContents extends CartHeader {
+  lines: CartLineRow[];
+}
+
 const tables = (executor: Db): Kysely<CartTables> => executor.withTables<CartTables>();
+
+const headerColumns = [
+  'carts.id',
+  'carts.currency',
+  'carts.promotion_code as promotionCode',
+  'carts.shipping_method_id as shippingMethodId',
+] as const;
 
 export const cartStore = {
   /** The user's cart, created on first use; concurrent first uses converge on one row. */
-  async ensureCart(executor: Db, userId: string): Promise<{ id: string; currency: string }> {
+  async ensureCart(executor: Db, userId: string): Promise<CartHeader> {
+    const found = await cartStore.findCart(executor, userId);
+    if (found) return found;
     await tables(executor)
       .insertInto('carts')
       .values({ id: uuidv7(), user_id: userId, promotion_code: null, shipping_method_id: null })
       .onConflict((conflict) => conflict.column('user_id').doNothing())
       .execute();
-    return tables(executor)
-      .selectFrom('carts')
-      .select(['id', 'currency'])
-      .where('user_id', '=', userId)
-      .executeTakeFirstOrThrow();
+    return (await cartStore.findCart(executor, userId))!;
   },
 
-  findCart(executor: Db, userId: string) {
+  findCart(executor: Db, userId: string): Promise<CartHeader | undefined> {
     return tables(executor)
       .selectFrom('carts')
-      .select(['id', 'currency'])
+      .select(headerColumns)
       .where('user_id', '=', userId)
       .executeTakeFirst();
+  },
+
+  /** The cart and its lines in one query, in the order they were added; undefined before first use. */
+  async contents(executor: Db, userId: string): Promise<CartContents | undefined> {
+    const rows = await tables(executor)
+      .selectFrom('carts')
+      .leftJoin('cart_items', 'cart_items.cart_id', 'carts.id')
+      .select([
+        ...headerColumns,
+        'cart_items.id as lineId',
+        'cart_items.variant_id as variantId',
+        'cart_items.quantity',
+      ])
+      .where('carts.user_id', '=', userId)
+      .orderBy('cart_items.added_at')
+      .orderBy('cart_items.id')
+      .execute();
+    if (rows.length === 0) return undefined;
+    const [{ id, currency, promotionCode, shippingMethodId }] = rows;
+    const lines: CartLineRow[] = [];
+    for (const row of rows) {
+      if (row.lineId) lines.push({ id: row.lineId, variantId: row.variantId!, quantity: row.quantity! });
+    }
+    return { id, currency, promotionCode, shippingMethodId, lines };
   },
 
   lines(executor: Db, cartId: string): Promise<CartLineRow[]> {
@@ -71,22 +112,23 @@ export const cartStore = {
       .executeTakeFirst();
   },
 
-  lineForVariant(executor: Db, cartId: string, variantId: string): Promise<CartLineRow | undefined> {
-    return tables(executor)
-      .selectFrom('cart_items')
-      .select(['id', 'variant_id as variantId', 'quantity'])
-      .where('cart_id', '=', cartId)
-      .where('variant_id', '=', variantId)
-      .executeTakeFirst();
-  },
-
-  async upsertLine(executor: Db, cartId: string, variantId: string, quantity: number): Promise<void> {
-    await tables(executor)
-      .insertInto('cart_items')
-      .values({ id: uuidv7(), cart_id: cartId, variant_id: variantId, quantity })
-      .onConflict((conflict) => conflict.columns(['cart_id', 'variant_id']).doUpdateSet({ quantity }))
-      .execute();
-    await cartStore.touch(executor, cartId);
+  /** Sets the variant's line to `quantity` (adding it if new) and touches the cart, in one statement; returns the line id. */
+  async upsertLine(executor: Db, cartId: string, variantId: string, quantity: number): Promise<string> {
+    const line = await tables(executor)
+      .with('line', (db) =>
+        db
+          .insertInto('cart_items')
+          .values({ id: uuidv7(), cart_id: cartId, variant_id: variantId, quantity })
+          .onConflict((conflict) => conflict.columns(['cart_id', 'variant_id']).doUpdateSet({ quantity }))
+          .returning('id'),
+      )
+      .with('touched', (db) =>
+        db.updateTable('carts').set({ updated_at: sql`now()` }).where('id', '=', cartId).returning('id'),
+      )
+      .selectFrom('line')
+      .select('line.id')
+      .executeTakeFirstOrThrow();
+    return line.id;
   },
 
   async setQuantity(executor: Db, cartId: string, lineId: string, quantity: number): Promise<boolean> {
@@ -126,14 +168,6 @@ export const cartStore = {
 };
 
 export const cartChoices = {
-  get(executor: Db, cartId: string) {
-    return tables(executor)
-      .selectFrom('carts')
-      .select(['currency', 'promotion_code as promotionCode', 'shipping_method_id as shippingMethodId'])
-      .where('id', '=', cartId)
-      .executeTakeFirstOrThrow();
-  },
-
   async set(
     executor: Db,
     cartId: string,

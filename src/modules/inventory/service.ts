@@ -153,20 +153,16 @@ export function createInventoryService(deps: InventoryDeps) {
             `${level.reserved} units are reserved; on hand cannot go below that`,
           );
         }
-        const updated = await store.applyDelta(tx, level.variantId, onHand - level.onHand, 0);
+        const updated = await store.move(tx, {
+          variantId: level.variantId,
+          deltaOnHand: onHand - level.onHand,
+          deltaReserved: 0,
+          reason: 'stock take',
+          actorId,
+        });
         changed(tx, [level.variantId]);
-        await checkLowStock(tx, [updated]);
-        await store.appendLedger(tx, [
-          {
-            variantId: level.variantId,
-            sku,
-            deltaOnHand: onHand - level.onHand,
-            deltaReserved: 0,
-            reason: 'stock take',
-            actorId,
-          },
-        ]);
-        return toStock(updated);
+        await checkLowStock(tx, [updated!]);
+        return toStock(updated!);
       });
     },
 
@@ -180,13 +176,16 @@ export function createInventoryService(deps: InventoryDeps) {
             `Adjusting by ${delta} would leave less on hand than is reserved`,
           );
         }
-        const updated = await store.applyDelta(tx, level.variantId, delta, 0);
+        const updated = await store.move(tx, {
+          variantId: level.variantId,
+          deltaOnHand: delta,
+          deltaReserved: 0,
+          reason,
+          actorId,
+        });
         changed(tx, [level.variantId]);
-        await checkLowStock(tx, [updated]);
-        await store.appendLedger(tx, [
-          { variantId: level.variantId, sku, deltaOnHand: delta, deltaReserved: 0, reason, actorId },
-        ]);
-        return toStock(updated);
+        await checkLowStock(tx, [updated!]);
+        return toStock(updated!);
       });
     },
 
@@ -202,23 +201,21 @@ export function createInventoryService(deps: InventoryDeps) {
     async reserve(tx: Db, orderId: string, lines: ReservationLine[], expiresAt: Date): Promise<void> {
       const ordered = normaliseLines(lines);
       const short: string[] = [];
-      const ledger = [];
       const levels: StockLevel[] = [];
       for (const line of ordered) {
-        const level = await store.reserveOne(tx, line.variantId, line.quantity);
-        if (!level) {
-          short.push(line.variantId);
-          continue;
-        }
-        levels.push(level);
-        ledger.push({
-          variantId: line.variantId,
-          sku: level.sku,
-          deltaOnHand: 0,
-          deltaReserved: line.quantity,
-          reason: 'reserved',
-          orderId,
-        });
+        const level = await store.move(
+          tx,
+          {
+            variantId: line.variantId,
+            deltaOnHand: 0,
+            deltaReserved: line.quantity,
+            reason: 'reserved',
+            orderId,
+          },
+          { quantity: line.quantity, expiresAt },
+        );
+        if (level) levels.push(level);
+        else short.push(line.variantId);
       }
       if (short.length > 0) throw outOfStock(short);
       changed(
@@ -226,8 +223,6 @@ export function createInventoryService(deps: InventoryDeps) {
         ordered.map((line) => line.variantId),
       );
       await checkLowStock(tx, levels);
-      await store.insertReservations(tx, orderId, ordered, expiresAt);
-      await store.appendLedger(tx, ledger);
     },
 
     /**
@@ -236,19 +231,15 @@ export function createInventoryService(deps: InventoryDeps) {
      */
     async commit(tx: Db, orderId: string): Promise<boolean> {
       const moved = await store.settleReservations(tx, orderId, 'committed');
-      const ledger = [];
       for (const line of moved) {
-        const level = await store.applyDelta(tx, line.variantId, -line.quantity, -line.quantity);
-        ledger.push({
+        await store.move(tx, {
           variantId: line.variantId,
-          sku: level.sku,
           deltaOnHand: -line.quantity,
           deltaReserved: -line.quantity,
           reason: 'sold',
           orderId,
         });
       }
-      await store.appendLedger(tx, ledger);
       // Available stock stays what the reservation left (both counts fall): no low-stock check.
       changed(
         tx,
@@ -260,21 +251,17 @@ export function createInventoryService(deps: InventoryDeps) {
     /** Gives an order's held units back; a no-op when nothing is held (idempotent compensation). */
     async release(tx: Db, orderId: string, reason: string): Promise<number> {
       const moved = await store.settleReservations(tx, orderId, 'released');
-      const ledger = [];
       const levels: StockLevel[] = [];
       for (const line of moved) {
-        const level = await store.applyDelta(tx, line.variantId, 0, -line.quantity);
-        levels.push(level);
-        ledger.push({
+        const level = await store.move(tx, {
           variantId: line.variantId,
-          sku: level.sku,
           deltaOnHand: 0,
           deltaReserved: -line.quantity,
           reason,
           orderId,
         });
+        if (level) levels.push(level);
       }
-      await store.appendLedger(tx, ledger);
       changed(
         tx,
         moved.map((line) => line.variantId),
@@ -285,21 +272,17 @@ export function createInventoryService(deps: InventoryDeps) {
 
     /** Puts sold units back on hand (cancellation after sale, returns). */
     async restock(tx: Db, orderId: string, lines: ReservationLine[], reason: string): Promise<void> {
-      const ledger = [];
       const levels: StockLevel[] = [];
       for (const line of normaliseLines(lines)) {
-        const level = await store.applyDelta(tx, line.variantId, line.quantity, 0);
-        levels.push(level);
-        ledger.push({
+        const level = await store.move(tx, {
           variantId: line.variantId,
-          sku: level.sku,
           deltaOnHand: line.quantity,
           deltaReserved: 0,
           reason,
           orderId,
         });
+        if (level) levels.push(level);
       }
-      await store.appendLedger(tx, ledger);
       changed(
         tx,
         lines.map((line) => line.variantId),

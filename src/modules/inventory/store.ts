@@ -139,39 +139,45 @@ export const inventoryStore = {
   },
 
   /**
-   * Reserves `quantity` of one variant in a single conditional update: it succeeds only while
-   * enough is unreserved, so no read-then-write window exists for a concurrent checkout to slip in.
+   * Moves one item's stock and books the move in the ledger, in one statement (one round trip per
+   * line on the checkout path). With `hold`, the update is conditional on `hold.quantity` units
+   * being unreserved and also records the reservation: no read-then-write window exists for a
+   * concurrent checkout to slip into. Returns the level after the move, or undefined when the
+   * condition failed. The CHECK constraints reject anything that would go negative.
    */
-  reserveOne(executor: Db, variantId: string, quantity: number) {
-    return inventoryStore
-      .tables(executor)
-      .updateTable('inventory_items')
-      .set((eb) => ({ reserved: eb('reserved', '+', quantity), updated_at: sql`now()` }))
-      .where('variant_id', '=', variantId)
-      .where(sql<boolean>`on_hand - reserved >= ${quantity}`)
-      .returning(stockColumns)
-      .executeTakeFirst();
-  },
-
-  async insertReservations(
+  async move(
     executor: Db,
-    orderId: string,
-    lines: Array<{ variantId: string; quantity: number }>,
-    expiresAt: Date,
-  ): Promise<void> {
-    await inventoryStore
-      .tables(executor)
-      .insertInto('inventory_reservations')
-      .values(
-        lines.map((line) => ({
-          order_id: orderId,
-          variant_id: line.variantId,
-          quantity: line.quantity,
-          status: 'held' as const,
-          expires_at: expiresAt,
-        })),
-      )
-      .execute();
+    entry: Omit<LedgerEntry, 'sku'>,
+    hold?: { quantity: number; expiresAt: Date },
+  ): Promise<StockLevel | undefined> {
+    const orderId = entry.orderId ?? null;
+    const { rows } = await sql<StockLevel>`
+      with level as (
+        update inventory_items
+        set on_hand = on_hand + ${entry.deltaOnHand}::int,
+            reserved = reserved + ${entry.deltaReserved}::int,
+            updated_at = now()
+        where variant_id = ${entry.variantId}::uuid
+          ${hold ? sql`and on_hand - reserved >= ${hold.quantity}::int` : sql``}
+        returning variant_id, sku, on_hand, reserved, low_stock_threshold, low_stock_alerted
+      ), logged as (
+        insert into inventory_ledger (id, variant_id, sku, delta_on_hand, delta_reserved, reason, order_id, actor_id)
+        select ${uuidv7()}::uuid, variant_id, sku, ${entry.deltaOnHand}::int, ${entry.deltaReserved}::int,
+               ${entry.reason}::text, ${orderId}::uuid, ${entry.actorId ?? null}::uuid
+        from level
+      )${
+        hold
+          ? sql`, held as (
+        insert into inventory_reservations (order_id, variant_id, quantity, status, expires_at)
+        select ${orderId}::uuid, variant_id, ${hold.quantity}::int, 'held', ${hold.expiresAt}::timestamptz
+        from level
+      )`
+          : sql``
+      }
+      select variant_id as "variantId", sku, on_hand as "onHand", reserved,
+             low_stock_threshold as "lowStockThreshold", low_stock_alerted as "lowStockAlerted"
+      from level`.execute(inventoryStore.tables(executor));
+    return rows[0];
   },
 
   /** Moves an order's held reservations to `status`, returning the rows it moved (none if already moved). */
@@ -184,21 +190,6 @@ export const inventoryStore = {
       .where('status', '=', 'held')
       .returning(['variant_id as variantId', 'quantity'])
       .execute();
-  },
-
-  /** Applies deltas to one item; the CHECK constraints reject anything that would go negative. */
-  applyDelta(executor: Db, variantId: string, deltaOnHand: number, deltaReserved: number) {
-    return inventoryStore
-      .tables(executor)
-      .updateTable('inventory_items')
-      .set((eb) => ({
-        on_hand: eb('on_hand', '+', deltaOnHand),
-        reserved: eb('reserved', '+', deltaReserved),
-        updated_at: sql`now()`,
-      }))
-      .where('variant_id', '=', variantId)
-      .returning(stockColumns)
-      .executeTakeFirstOrThrow();
   },
 
   reservationsOf(executor: Db, orderId: string) {
@@ -222,26 +213,6 @@ export const inventoryStore = {
       .limit(limit)
       .execute();
     return rows.map((row) => row.order_id);
-  },
-
-  async appendLedger(executor: Db, entries: LedgerEntry[]): Promise<void> {
-    if (entries.length === 0) return;
-    await inventoryStore
-      .tables(executor)
-      .insertInto('inventory_ledger')
-      .values(
-        entries.map((entry) => ({
-          id: uuidv7(),
-          variant_id: entry.variantId,
-          sku: entry.sku,
-          delta_on_hand: entry.deltaOnHand,
-          delta_reserved: entry.deltaReserved,
-          reason: entry.reason,
-          order_id: entry.orderId ?? null,
-          actor_id: entry.actorId ?? null,
-        })),
-      )
-      .execute();
   },
 
   ledgerOf(executor: Db, sku: string) {

@@ -38,11 +38,20 @@ export function createMailer(options: { smtpUrl?: string; mailDir: string }): Ma
     };
   }
   const files = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  // Made once, not per message; forgotten if making it failed, so the next message tries again.
+  let directory: Promise<unknown> | undefined;
+  const ensureDirectory = () => {
+    directory ??= mkdir(options.mailDir, { recursive: true }).catch((error: unknown) => {
+      directory = undefined;
+      throw error;
+    });
+    return directory;
+  };
   return {
     transport: 'file',
     async send(mail) {
       const info = await files.sendMail(message(mail));
-      await mkdir(options.mailDir, { recursive: true });
+      await ensureDirectory();
       const file = path.join(options.mailDir, `${mail.id}.eml`);
       // Write then rename: a reader never sees half a message.
       await writeFile(`${file}.tmp`, info.message as Buffer);

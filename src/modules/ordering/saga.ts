@@ -31,6 +31,8 @@ export interface SagaDeps {
   maxAttempts: number;
   /** Backoff before recovery retries a failed step: base * 2^attempt, capped. */
   retryBaseMs: number;
+  /** How long the order's stock stays reserved for it. */
+  reservationTtlMs: number;
 }
 
 /**
@@ -64,7 +66,7 @@ export function createSaga(deps: SagaDeps) {
   async function failStep(order: OrderRow, error: unknown, giveUpReason: string): Promise<Outcome> {
     const attempts = await store.recordFailure(
       db,
-      order.id,
+      order,
       (error as Error).message ?? String(error),
       backoff(order.sagaAttempts),
     );
@@ -88,15 +90,18 @@ export function createSaga(deps: SagaDeps) {
 
   const steps: Record<string, (order: OrderRow, signal?: AbortSignal) => Promise<Outcome>> = {
     async authorize(order, signal) {
-      const reservations = await inventory.reservations(order.id);
-      if (reservations.some((line) => line.status === 'held' && line.expiresAt.getTime() < Date.now())) {
-        return {
-          more: true,
-          order: await store.advance(db, order.id, {
-            sagaStep: 'compensate',
-            cancelReason: 'reservation_expired',
-          }),
-        };
+      // The reservations were made with the order; only an order resumed late may have outlived them.
+      if (Date.now() - order.createdAt.getTime() > deps.reservationTtlMs / 2) {
+        const reservations = await inventory.reservations(order.id);
+        if (reservations.some((line) => line.status === 'held' && line.expiresAt.getTime() < Date.now())) {
+          return {
+            more: true,
+            order: await store.advance(db, order.id, {
+              sagaStep: 'compensate',
+              cancelReason: 'reservation_expired',
+            }),
+          };
+        }
       }
       try {
         await payments.authorize(
@@ -122,10 +127,10 @@ export function createSaga(deps: SagaDeps) {
         }
         return failStep(order, error, 'payment_failed');
       }
-      return {
-        more: true,
-        order: await store.advance(db, order.id, { sagaStep: 'capture', paymentStatus: 'authorized' }),
-      };
+      // Not written yet: capture follows at once, and the payment record already says authorized,
+      // so a saga resumed from here re-runs authorize as a no-op. The step is written only if
+      // capture has to wait (failStep records it).
+      return { more: true, order: { ...order, sagaStep: 'capture', paymentStatus: 'authorized' } };
     },
 
     async capture(order, signal) {

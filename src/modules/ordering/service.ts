@@ -5,7 +5,7 @@ import type { Principal } from '../../platform/http/auth.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
-import type { CartLine, CartModule, Money, Totals } from '../cart/index.ts';
+import type { CartLine, CartModule, CheckoutCart, Money, Totals } from '../cart/index.ts';
 import type { InventoryModule } from '../inventory/index.ts';
 import type { PricingModule } from '../pricing/index.ts';
 import { orderEvent } from './events.ts';
@@ -53,6 +53,8 @@ export interface OrderingSettings {
   maxAttempts: number;
   retryBaseMs: number;
 }
+
+const isUniqueViolation = (error: unknown) => (error as { code?: unknown } | null)?.code === '23505';
 
 const isStaff = (principal: Principal) => principal.role === 'staff' || principal.role === 'admin';
 
@@ -108,7 +110,12 @@ export function createOrderingService(deps: {
   settings: OrderingSettings;
 }) {
   const { db, settings } = deps;
-  const saga = createSaga({ ...deps, maxAttempts: settings.maxAttempts, retryBaseMs: settings.retryBaseMs });
+  const saga = createSaga({
+    ...deps,
+    maxAttempts: settings.maxAttempts,
+    retryBaseMs: settings.retryBaseMs,
+    reservationTtlMs: settings.reservationTtlSeconds * 1000,
+  });
   const outcomes = deps.metrics.counter('checkout_outcomes_total', 'Checkout results by outcome', [
     'outcome',
   ]);
@@ -159,13 +166,23 @@ export function createOrderingService(deps: {
       input: { shippingAddress: ShippingAddress; paymentToken: string; idempotencyKey: string },
       signal?: AbortSignal,
     ): Promise<CheckoutResult> {
-      // A retry whose first attempt died after creating the order finds it instead of a second one.
-      const existing = await store.byIdempotencyKey(db, principal.id, input.idempotencyKey);
-      if (existing) return answer(await load(existing.id));
+      // A retry whose first attempt died after creating the order finds that order instead of
+      // making a second. It is looked for only when this attempt cannot go on: the cart was
+      // emptied by the first attempt, or the insert hits the (user, key) unique constraint.
+      const orderedBefore = async (error: unknown): Promise<CheckoutResult> => {
+        const existing = await store.byIdempotencyKey(db, principal.id, input.idempotencyKey);
+        if (existing) return answer(await load(existing.id));
+        throw error;
+      };
 
       // A provider known to be down: answer 503 at once instead of creating an order that cannot be paid.
       deps.payments.assertAvailable();
-      const cart = await deps.cart.forCheckout(principal.id, input.shippingAddress.country);
+      let cart: CheckoutCart;
+      try {
+        cart = await deps.cart.forCheckout(principal.id, input.shippingAddress.country);
+      } catch (error) {
+        return orderedBefore(error);
+      }
       const orderId = uuidv7();
       const items = cart.items.map((line) => ({
         variantId: line.variantId,
@@ -221,8 +238,10 @@ export function createOrderingService(deps: {
       }).catch((error) => {
         if (error instanceof DomainError && error.code === 'OUT_OF_STOCK')
           outcomes.inc({ outcome: 'out_of_stock' });
+        if (isUniqueViolation(error)) return orderedBefore(error);
         throw error;
       });
+      if ('status' in created) return created;
       deps.bus.nudge();
 
       const budget = AbortSignal.timeout(settings.paymentBudgetMs);

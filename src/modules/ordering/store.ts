@@ -160,50 +160,69 @@ export const orderStore = {
     > & { shippingAddress: object; idempotencyKey: string; claimMs: number },
     items: Array<Omit<OrderItemRow, 'id' | 'orderId'>>,
   ): Promise<{ order: OrderRow; items: OrderItemRow[] }> {
+    const itemRows: OrderItemRow[] = items.map((item) => ({ ...item, id: uuidv7(), orderId: order.id }));
+    // One statement writes the order, its lines and its first transition: one round trip.
     const row = await tables(executor)
-      .insertInto('orders')
-      .values({
-        id: order.id,
-        user_id: order.userId,
-        status: 'pending',
-        currency: order.currency,
-        subtotal_amount: order.subtotalAmount,
-        discount_amount: order.discountAmount,
-        shipping_amount: order.shippingAmount,
-        tax_amount: order.taxAmount,
-        shipping_tax_amount: order.shippingTaxAmount,
-        total_amount: order.totalAmount,
-        promotion_code: order.promotionCode,
-        shipping_method: order.shippingMethod ? JSON.stringify(order.shippingMethod) : null,
-        shipping_address: JSON.stringify(order.shippingAddress),
-        payment_token: order.paymentToken,
-        saga_step: 'authorize',
-        next_attempt_at: inMs(order.claimMs),
-        cancel_reason: null,
-        last_error: null,
-        idempotency_key: order.idempotencyKey,
-      })
-      .returning(orderColumns)
-      .executeTakeFirstOrThrow();
-    const itemRows = await tables(executor)
-      .insertInto('order_items')
-      .values(
-        items.map((item) => ({
-          id: uuidv7(),
-          order_id: order.id,
-          variant_id: item.variantId,
-          sku: item.sku,
-          name: item.name,
-          quantity: item.quantity,
-          unit_amount: item.unitAmount,
-          line_amount: item.lineAmount,
-          discount_amount: item.discountAmount,
-          tax_amount: item.taxAmount,
-        })),
+      .with('created', (db) =>
+        db
+          .insertInto('orders')
+          .values({
+            id: order.id,
+            user_id: order.userId,
+            status: 'pending',
+            currency: order.currency,
+            subtotal_amount: order.subtotalAmount,
+            discount_amount: order.discountAmount,
+            shipping_amount: order.shippingAmount,
+            tax_amount: order.taxAmount,
+            shipping_tax_amount: order.shippingTaxAmount,
+            total_amount: order.totalAmount,
+            promotion_code: order.promotionCode,
+            shipping_method: order.shippingMethod ? JSON.stringify(order.shippingMethod) : null,
+            shipping_address: JSON.stringify(order.shippingAddress),
+            payment_token: order.paymentToken,
+            saga_step: 'authorize',
+            next_attempt_at: inMs(order.claimMs),
+            cancel_reason: null,
+            last_error: null,
+            idempotency_key: order.idempotencyKey,
+          })
+          .returning(orderColumns),
       )
-      .returning(itemColumns)
-      .execute();
-    await orderStore.recordTransition(executor, order.id, null, 'pending', 'checkout');
+      .with('lines', (db) =>
+        db
+          .insertInto('order_items')
+          .values(
+            itemRows.map((item) => ({
+              id: item.id,
+              order_id: order.id,
+              variant_id: item.variantId,
+              sku: item.sku,
+              name: item.name,
+              quantity: item.quantity,
+              unit_amount: item.unitAmount,
+              line_amount: item.lineAmount,
+              discount_amount: item.discountAmount,
+              tax_amount: item.taxAmount,
+            })),
+          )
+          .returning('id'),
+      )
+      .with('transition', (db) =>
+        db
+          .insertInto('order_transitions')
+          .values({
+            id: uuidv7(),
+            order_id: order.id,
+            from_status: null,
+            to_status: 'pending',
+            reason: 'checkout',
+          })
+          .returning('id'),
+      )
+      .selectFrom('created')
+      .selectAll()
+      .executeTakeFirstOrThrow();
     // The order itemsOf reads them in.
     itemRows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return { order: row as OrderRow, items: itemRows };
@@ -286,33 +305,62 @@ export const orderStore = {
       })
       .where('id', '=', id);
     if (change.from) query = query.where('status', '=', change.from);
-    const moved = (await query.returning(orderColumns).executeTakeFirst()) as OrderRow | undefined;
-    if (moved && change.status && change.from && change.status !== change.from) {
-      await orderStore.recordTransition(
-        executor,
-        id,
-        change.from,
-        change.status,
-        change.cancelReason ?? change.sagaStep ?? null,
-      );
+    const updated = query.returning(orderColumns);
+    if (!(change.status && change.from && change.status !== change.from)) {
+      return (await updated.executeTakeFirst()) as OrderRow | undefined;
     }
-    return moved;
+    // A status change records its transition in the same statement, only if the update happened.
+    const reason = change.cancelReason ?? change.sagaStep ?? null;
+    return (await tables(executor)
+      .with('moved', () => updated)
+      .with('transition', (db) =>
+        db
+          .insertInto('order_transitions')
+          .columns(['id', 'order_id', 'from_status', 'to_status', 'reason'])
+          .expression(
+            db
+              .selectFrom('moved')
+              .select([
+                sql<string>`${uuidv7()}::uuid`.as('id'),
+                'moved.id as order_id',
+                sql<OrderStatus>`${change.from}::text`.as('from_status'),
+                sql<OrderStatus>`${change.status}::text`.as('to_status'),
+                sql<string | null>`${reason}::text`.as('reason'),
+              ]),
+          )
+          .returning('id'),
+      )
+      .selectFrom('moved')
+      .selectAll()
+      .executeTakeFirst()) as OrderRow | undefined;
   },
 
-  /** A failed saga step: count it and hand the order to recovery after a backoff. */
-  async recordFailure(executor: Db, id: string, error: string, retryInMs: number): Promise<number> {
+  /**
+   * A failed saga step: count it, write the step the saga reached (it may not be written yet), and
+   * hand the order to recovery after a backoff.
+   */
+  async recordFailure(
+    executor: Db,
+    order: Pick<OrderRow, 'id' | 'sagaStep' | 'paymentStatus'>,
+    error: string,
+    retryInMs: number,
+  ): Promise<number> {
     const row = await tables(executor)
       .updateTable('orders')
       .set((eb) => ({
+        saga_step: order.sagaStep,
+        payment_status: order.paymentStatus,
         saga_attempts: eb('saga_attempts', '+', 1),
         last_error: error.slice(0, 500),
         next_attempt_at: inMs(retryInMs),
         updated_at: sql`now()`,
       }))
-      .where('id', '=', id)
+      .where('id', '=', order.id)
+      .where('saga_step', '<>', 'done')
       .returning('saga_attempts')
-      .executeTakeFirstOrThrow();
-    return row.saga_attempts;
+      .executeTakeFirst();
+    // Finished meanwhile (another worker): nothing to retry.
+    return row?.saga_attempts ?? 0;
   },
 
   /**
@@ -371,19 +419,6 @@ export const orderStore = {
       .where((eb) => eb.or([eb('saga_step', '=', 'done'), eb('next_attempt_at', '<=', sql<Date>`now()`)]))
       .executeTakeFirst();
     return result.numUpdatedRows > 0n;
-  },
-
-  async recordTransition(
-    executor: Db,
-    orderId: string,
-    from: OrderStatus | null,
-    to: OrderStatus,
-    reason: string | null,
-  ) {
-    await tables(executor)
-      .insertInto('order_transitions')
-      .values({ id: uuidv7(), order_id: orderId, from_status: from, to_status: to, reason })
-      .execute();
   },
 
   transitions(executor: Db, orderId: string) {

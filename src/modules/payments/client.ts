@@ -4,6 +4,7 @@ import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import { injectTraceHeaders, SpanKind, withSpan } from '../../platform/observability/tracing.ts';
 import { paymentProviderUnavailable, ProviderRejection } from './errors.ts';
+import { createJsonPoster, type JsonAnswer } from './transport.ts';
 
 /** The provider's view of an authorization (the sandbox's wire format). */
 export interface ProviderAuthorization {
@@ -54,6 +55,8 @@ export interface PaymentsClientOptions {
   logger: Logger;
   retry?: Partial<RetryOptions>;
   breaker?: Partial<BreakerOptions>;
+  /** Connections kept open to the provider; more calls than this wait for one. */
+  maxSockets?: number;
 }
 
 /**
@@ -116,6 +119,7 @@ export function createPaymentsClient(options: PaymentsClientOptions): PaymentsCl
     'Retries of payment provider calls after transient failures',
     ['operation'],
   );
+  const poster = createJsonPoster({ maxSockets: options.maxSockets ?? 64 });
   const breakerState = options.metrics.gauge(
     'payments_circuit_breaker_state',
     'Payment provider circuit breaker: 0 closed, 1 half-open, 2 open',
@@ -125,11 +129,10 @@ export function createPaymentsClient(options: PaymentsClientOptions): PaymentsCl
   async function attempt(request: ProviderRequest, signal: AbortSignal | undefined): Promise<unknown> {
     const timeout = AbortSignal.timeout(options.timeoutMs);
     const attemptSignal = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    let response: Response;
-    let text: string;
+    let answer: JsonAnswer;
     try {
       const url = new URL(request.path, options.baseUrl);
-      ({ response, text } = await withSpan(
+      answer = await withSpan(
         `payments ${request.operation}`,
         {
           kind: SpanKind.CLIENT,
@@ -139,33 +142,29 @@ export function createPaymentsClient(options: PaymentsClientOptions): PaymentsCl
             'payments.operation': request.operation,
           },
         },
-        async () => {
-          const answer = await fetch(url, {
-            method: 'POST',
-            headers: injectTraceHeaders({
-              'content-type': 'application/json',
-              'idempotency-key': request.key,
-            }),
-            body: JSON.stringify(request.body),
-            signal: attemptSignal,
-          });
-          return { response: answer, text: await answer.text() };
-        },
-      ));
+        () =>
+          poster.post(
+            url,
+            JSON.stringify(request.body),
+            injectTraceHeaders({ 'content-type': 'application/json', 'idempotency-key': request.key }),
+            attemptSignal,
+          ),
+      );
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       const what = attemptSignal.aborted ? `no answer within ${options.timeoutMs} ms` : 'network error';
       throw new TransientProviderError(`payment provider ${request.operation}: ${what}`, { cause: error });
     }
-    if (response.status >= 500 || response.status === 429 || response.status === 408) {
-      throw new TransientProviderError(`payment provider ${request.operation} answered ${response.status}`);
+    const { status } = answer;
+    if (status >= 500 || status === 429 || status === 408) {
+      throw new TransientProviderError(`payment provider ${request.operation} answered ${status}`);
     }
-    const body = parseObject(text);
+    const body = parseObject(answer.text);
     // An answer we cannot read tells us nothing; asking again with the same key is safe.
     if (!body) throw new TransientProviderError(`payment provider ${request.operation}: unreadable answer`);
     // A decline is an answer, not a failure of the provider.
-    if (response.ok || (response.status === 402 && body.status === 'declined')) return body;
-    throw new ProviderRejection(response.status, String(body.code ?? 'unknown'), String(body.message ?? ''));
+    if ((status >= 200 && status < 300) || (status === 402 && body.status === 'declined')) return body;
+    throw new ProviderRejection(status, String(body.code ?? 'unknown'), String(body.message ?? ''));
   }
 
   const breaker = new CircuitBreaker(attempt, {
@@ -277,7 +276,10 @@ export function createPaymentsClient(options: PaymentsClientOptions): PaymentsCl
         );
       }
     },
-    close: () => breaker.shutdown(),
+    close() {
+      breaker.shutdown();
+      poster.close();
+    },
   };
 }
 

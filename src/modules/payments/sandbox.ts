@@ -322,7 +322,6 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
-  server.keepAliveTimeout = 1000;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

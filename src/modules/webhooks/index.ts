@@ -17,7 +17,7 @@ const POLL_MS = 500;
 
 /**
  * Admin-registered webhooks: a bus consumer turns each event into one delivery row per subscribed
- * endpoint (exactly once, through the inbox), and the delivery worker sends them signed, retrying
+ * endpoint (exactly once: a delivery is unique per endpoint and event), and the delivery worker sends them signed, retrying
  * with exponential backoff until success or the last attempt.
  */
 export function createWebhooks(deps: {
@@ -41,7 +41,7 @@ export function createWebhooks(deps: {
       timeoutMs: config.webhookTimeoutMs,
     },
   });
-  bus.subscribe('webhooks', '*', bus.once('webhooks', service.queueDeliveries));
+  bus.subscribe('webhooks', '*', (event) => service.queueDeliveries(deps.db, event));
 
   let running = false;
   let timer: NodeJS.Timeout | undefined;

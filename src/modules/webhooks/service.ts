@@ -94,10 +94,14 @@ export function createWebhookService(deps: {
       return delivery;
     },
 
-    /** The bus consumer's effect: queue a delivery per subscribed endpoint, in the inbox's transaction. */
-    async queueDeliveries(tx: Db, event: CloudEvent): Promise<void> {
+    /**
+     * The bus consumer: queue a delivery per subscribed endpoint. Needs no inbox: a delivery is
+     * unique per (endpoint, event), so a redelivered event queues nothing twice, and an event no
+     * endpoint subscribes to costs one query.
+     */
+    async queueDeliveries(executor: Db, event: CloudEvent): Promise<void> {
       const payload = JSON.stringify(envelopeOf(event));
-      await store.createDeliveries(tx, { id: event.id, type: event.type, payload });
+      await store.createDeliveries(executor, { id: event.id, type: event.type, payload });
     },
 
     /** Sends the deliveries due now; returns how many were attempted. */

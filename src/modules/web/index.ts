@@ -1,0 +1,129 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError, notFound } from '../../platform/errors.ts';
+import type { AppModule } from '../../platform/module.ts';
+import type { Logger } from '../../platform/observability/logger.ts';
+import { loadWebFiles, type WebFile } from './files.ts';
+import { ADMIN_BASE, STOREFRONT_PAGES } from './pages.ts';
+
+/** Where `vite build` writes (web/vite.config.ts); WEB_DIST_DIR may point elsewhere. */
+export const DEFAULT_WEB_DIST = path.resolve(import.meta.dirname, '../../../web/dist');
+
+/**
+ * The pages' own policy, stricter than the API's default: no inline script or style at all (Vite
+ * emits files), API calls and the order stream to this origin only, never framed.
+ */
+export const PAGE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+// Revalidated on every use (a cheap 304 by ETag), so a deploy shows at the next page load.
+const REVALIDATE = 'no-cache';
+
+function accepts(request: FastifyRequest, encoding: string): boolean {
+  const header = request.headers['accept-encoding'];
+  if (typeof header !== 'string') return false;
+  return header.split(',').some((part) => {
+    const [name, ...params] = part.trim().split(';');
+    return name.trim() === encoding && !params.some((param) => /^\s*q=0(\.0*)?\s*$/.test(param));
+  });
+}
+
+function send(request: FastifyRequest, reply: FastifyReply, file: WebFile) {
+  reply.header('etag', file.etag);
+  reply.header('cache-control', file.immutable ? IMMUTABLE : REVALIDATE);
+  reply.header('vary', 'Accept-Encoding');
+  if (file.type.startsWith('text/html')) reply.header('content-security-policy', PAGE_CSP);
+  const ifNoneMatch = request.headers['if-none-match'];
+  if (typeof ifNoneMatch === 'string' && ifNoneMatch.split(',').some((tag) => tag.trim() === file.etag)) {
+    return reply.code(304).send();
+  }
+  reply.type(file.type);
+  for (const encoding of ['br', 'gzip'] as const) {
+    const encoded = accepts(request, encoding) ? file.encoded(encoding) : undefined;
+    if (encoded) return reply.header('content-encoding', encoding).send(encoded);
+  }
+  return reply.send(file.body);
+}
+
+const notBuilt = () =>
+  new DomainError(
+    503,
+    'WEB_NOT_BUILT',
+    'Web front end not built',
+    'The storefront is not built: run "npm run build:web" (npm start does it when needed)',
+  );
+
+/** A build swapped in while this start read the old one (web/build.ts renames): read the new one. */
+async function load(distDir: string, rewriteHtml: (html: string) => string): Promise<Map<string, WebFile>> {
+  try {
+    return await loadWebFiles(distDir, rewriteHtml);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    return loadWebFiles(distDir, rewriteHtml);
+  }
+}
+
+export interface WebModule extends AppModule {
+  name: 'web';
+  /** False when the build output was missing at start: pages then answer 503 WEB_NOT_BUILT. */
+  built: boolean;
+}
+
+/**
+ * Serves the storefront at / and the admin console at /admin from the Vite build in memory:
+ * hashed assets cached for a year, pages revalidated each time, each page path of the apps
+ * answered with its index.html. Paths it does not know fall through to the API's 404.
+ */
+export async function createWeb(deps: {
+  distDir?: string;
+  storeCurrency: string;
+  logger: Logger;
+}): Promise<WebModule> {
+  const distDir = deps.distDir ?? DEFAULT_WEB_DIST;
+  const built = existsSync(path.join(distDir, 'index.html'));
+  // The pages learn the store's currency (prices typed in the admin are in it) from a meta tag.
+  const withSettings = (html: string) =>
+    html.replace(/(<meta name="emporium-store-currency" content=")[A-Z]{3}(")/, `$1${deps.storeCurrency}$2`);
+  const files = built ? await load(distDir, withSettings) : new Map<string, WebFile>();
+  if (!built) deps.logger.warn({ distDir }, 'web front end not built: / and /admin answer 503');
+  const storefront = files.get('/index.html');
+  const admin = files.get('/admin/index.html');
+  const page = (file: WebFile | undefined) => async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!file) throw notBuilt();
+    return send(request, reply, file);
+  };
+  const hidden = { schema: { hide: true } };
+
+  return {
+    name: 'web',
+    built,
+    rootRoutes(app: FastifyInstance) {
+      for (const url of STOREFRONT_PAGES) app.get(url, hidden, page(storefront));
+      app.get(ADMIN_BASE, hidden, page(admin));
+      app.get(`${ADMIN_BASE}/*`, hidden, page(admin));
+      app.get<{ Params: { '*': string } }>('/assets/*', hidden, async (request, reply) => {
+        const file = files.get(`/assets/${request.params['*']}`);
+        if (!file) throw notFound('Asset');
+        return send(request, reply, file);
+      });
+      // Top-level files of the build (favicon, robots.txt), each on its own route.
+      for (const [url, file] of files) {
+        if (url.split('/').length === 2 && url !== '/index.html') {
+          app.get(url, hidden, async (request, reply) => send(request, reply, file));
+        }
+      }
+    },
+  };
+}

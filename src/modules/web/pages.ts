@@ -1,0 +1,18 @@
+/**
+ * The front end's page paths (find-my-way syntax). The server answers each with its app's
+ * index.html and the browser router draws the page, so a deep link or a reload works; any other
+ * path stays a problem+json 404. The storefront's router imports this list: one source for both.
+ */
+export const STOREFRONT_PAGES = [
+  '/',
+  '/products/:id',
+  '/cart',
+  '/checkout',
+  '/signin',
+  '/register',
+  '/orders',
+  '/orders/:id',
+] as const;
+
+/** The admin console lives under this path; every page below it is the admin app. */
+export const ADMIN_BASE = '/admin';

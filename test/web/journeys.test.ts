@@ -1,0 +1,271 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PaymentsModule } from '../../src/modules/payments/index.ts';
+import { buildWeb } from '../../web/build.ts';
+import { type SignedInUser, signIn } from '../support/auth.ts';
+import { dbKinds } from '../support/db.ts';
+import { addToCart, checkout, createProduct } from '../support/shop.ts';
+import { createTestSystem, moduleOf, type TestSystem } from '../support/system.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const PASSWORD = 'correct horse battery staple';
+/** Long enough for a first PGlite query or a checkout on a busy 2-core CI machine; never a sleep. */
+const WAIT = { timeout: 30_000 };
+
+/**
+ * Real journeys through the built storefront and admin console: the app listens on loopback, the
+ * system Chromium drives the pages, and the answers come from the real API and database.
+ */
+describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    await buildWeb({ ifStale: true });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  });
+  afterAll(() => browser?.close());
+
+  describe.each(dbKinds)('on %s', (kind) => {
+    let system: TestSystem;
+    let staff: SignedInUser;
+    let origin: string;
+    const contexts: BrowserContext[] = [];
+
+    beforeAll(async () => {
+      system = await createTestSystem(kind, { REQUEST_TIMEOUT_MS: '30000' });
+      await system.startWorkers();
+      await system.app.listen({ host: '127.0.0.1', port: 0 });
+      origin = `http://127.0.0.1:${(system.app.server.address() as AddressInfo).port}`;
+      staff = await signIn(system, 'staff');
+    });
+    afterAll(async () => {
+      await Promise.all(contexts.map((context) => context.close()));
+      await system?.dispose();
+    });
+
+    /** A fresh browser profile (its own storage: its own session). */
+    async function newPage(): Promise<Page> {
+      const context = await browser.newContext({ baseURL: origin });
+      contexts.push(context);
+      const page = await context.newPage();
+      // A script error or a CSP refusal fails the journey instead of passing silently.
+      const problems: string[] = [];
+      page.on('pageerror', (error) => problems.push(error.message));
+      // Chromium logs every 4xx fetch as a console error; the refusals these journeys provoke are expected.
+      page.on('console', (message) => {
+        if (message.type() === 'error' && !/status of (401|402|404|409|412)/.test(message.text()))
+          problems.push(message.text());
+      });
+      (page as Page & { problems: string[] }).problems = problems;
+      return page;
+    }
+    const problemsOf = (page: Page) => (page as Page & { problems: string[] }).problems;
+
+    async function signInInBrowser(page: Page, path: string, email: string) {
+      await page.goto(path);
+      await page.getByLabel('Email').fill(email);
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+    }
+
+    async function fillAddress(page: Page) {
+      await page.getByLabel('Address line 1').fill('1 Analytical St');
+      await page.getByLabel('City').fill('London');
+      await page.getByLabel('Postal code').fill('N1 9GU');
+      await page.getByLabel('Country').selectOption('GB');
+    }
+
+    it('a shopper searches, signs up on the way to the cart, pays with tok_visa, sees the order confirmed and then cancelled live', async () => {
+      const word = `Lighthouse${randomUUID().slice(0, 8)}`;
+      await createProduct(system, staff, { name: `${word} Lamp`, price: 2500, stock: 5 });
+      await createProduct(system, staff, { name: 'Harbour Mug', price: 900, stock: 5 });
+      const page = await newPage();
+
+      await page.goto('/');
+      await expect(
+        page.getByRole('heading', { name: 'All products' }).waitFor(WAIT),
+      ).resolves.toBeUndefined();
+      await page.getByRole('searchbox', { name: 'Search' }).fill(word);
+      await page.getByRole('button', { name: 'Search' }).click();
+      await page.getByRole('heading', { name: `Results for “${word}”` }).waitFor(WAIT);
+      const results = page.getByRole('list', { name: 'Products' }).getByRole('listitem');
+      await expect(results.count()).resolves.toBe(1);
+      await page.getByRole('link', { name: `${word} Lamp` }).click();
+      await page.getByRole('heading', { name: `${word} Lamp` }).waitFor(WAIT);
+      expect(await page.getByText('€25.00').count()).toBeGreaterThan(0);
+
+      // Not signed in: adding to the cart asks for an account first, then comes back here.
+      await page.getByRole('button', { name: 'Add to cart' }).click();
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor(WAIT);
+      await page.getByRole('link', { name: 'Create an account' }).click();
+      const email = `shopper-${randomUUID()}@example.test`;
+      await page.getByLabel('Name').fill('Ada Lovelace');
+      await page.getByLabel('Email').fill(email);
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await page.getByRole('heading', { name: `${word} Lamp` }).waitFor(WAIT);
+      await page.getByLabel('Quantity').fill('2');
+      await page.getByRole('button', { name: 'Add to cart' }).click();
+
+      await page.getByRole('heading', { name: 'Your cart' }).waitFor(WAIT);
+      await expect(page.locator('[data-total="total"]').first().textContent()).resolves.toBe('€50.00');
+      await page.getByRole('link', { name: 'Check out' }).click();
+      await page.getByRole('heading', { name: 'Checkout' }).waitFor(WAIT);
+      await fillAddress(page);
+      await expect(page.getByLabel('Card token').inputValue()).resolves.toBe('tok_visa');
+      await page.getByRole('button', { name: /Place order/ }).click();
+
+      await page.locator('#order-status [data-status="confirmed"]').waitFor(WAIT);
+      await page.getByText('Thank you! Your order has been placed.').waitFor(WAIT);
+      const orderId = page.url().match(/\/orders\/([0-9a-f-]{36})/)![1];
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Orders' }).click();
+      await page.locator(`tr[data-order="${orderId}"] [data-status="confirmed"]`).waitFor(WAIT);
+
+      // The order page follows the order on the WebSocket stream: a change made elsewhere shows up.
+      await page.locator(`tr[data-order="${orderId}"] a`).click();
+      await page.locator('#live-updates:not([hidden])').waitFor(WAIT);
+      const cancel = await system.app.inject({
+        method: 'POST',
+        url: `/v1/orders/${orderId}/cancel`,
+        headers: staff.headers,
+      });
+      expect(cancel.statusCode).toBe(200);
+      await page.locator('#order-status [data-status="cancelled"]').waitFor(WAIT);
+      await page.getByText('refunded €50.00').waitFor(WAIT);
+      expect(problemsOf(page)).toEqual([]);
+    });
+
+    it('a declined card shows why, charges nothing, confirms no order and puts the items back in the cart', async () => {
+      const variant = await createProduct(system, staff, {
+        name: `Anchor ${randomUUID().slice(0, 8)}`,
+        price: 1200,
+      });
+      const shopper = await signIn(system);
+      const page = await newPage();
+      await signInInBrowser(page, '/signin', shopper.email);
+      await page.getByRole('button', { name: 'Sign out' }).waitFor(WAIT);
+      await page.goto(`/products/${variant.productId}`);
+      await page.getByRole('button', { name: 'Add to cart' }).click();
+      await page.getByRole('heading', { name: 'Your cart' }).waitFor(WAIT);
+      await page.getByRole('link', { name: 'Check out' }).click();
+      await fillAddress(page);
+      await page.getByLabel('Card token').fill('tok_declined');
+      await page.getByRole('button', { name: /Place order/ }).click();
+
+      await expect(page.getByRole('alert').textContent()).resolves.toContain('Your card was declined');
+      expect(new URL(page.url()).pathname).toBe('/checkout');
+      const orders = (
+        await system.app.inject({ method: 'GET', url: '/v1/orders', headers: shopper.headers })
+      ).json();
+      expect(orders.items.filter((order: { status: string }) => order.status !== 'cancelled')).toEqual([]);
+      const payments = moduleOf<PaymentsModule>(system, 'payments');
+      const orderIds = new Set(orders.items.map((order: { id: string }) => order.id));
+      expect(
+        payments
+          .sandbox!.ledger()
+          .filter((entry) => orderIds.has(entry.reference) && entry.kind === 'capture'),
+      ).toEqual([]);
+
+      await page.getByRole('link', { name: 'Edit cart' }).click();
+      await page.locator(`tr[data-sku="${variant.sku}"]`).waitFor(WAIT);
+      expect(problemsOf(page)).toEqual([]);
+    });
+
+    it('staff create a product that the shop then shows, adjust its stock, edit it (a stale edit is refused) and ship an order', async () => {
+      const admin = await newPage();
+      await signInInBrowser(admin, '/admin', staff.email);
+      await admin.getByRole('heading', { name: 'Products' }).waitFor(WAIT);
+      await admin.getByRole('link', { name: 'New product' }).click();
+      const name = `Compass ${randomUUID().slice(0, 8)}`;
+      const sku = `CMP-${randomUUID().slice(0, 8)}`;
+      await admin.getByLabel('Name').fill(name);
+      await admin.getByLabel('Description').fill('Points north, reliably.');
+      await admin.getByLabel('SKU 1').fill(sku);
+      await admin.getByLabel('Price 1 (EUR)').fill('34.50');
+      await admin.getByLabel('Attributes 1').fill('colour=brass');
+      await admin.getByLabel('Initial stock 1').fill('3');
+      await admin.getByRole('button', { name: 'Create product' }).click();
+      await admin.getByRole('heading', { name: `Edit ${name}` }).waitFor(WAIT);
+
+      await admin.getByLabel(`Change by`).fill('4');
+      await admin.getByRole('button', { name: 'Adjust' }).click();
+      await admin
+        .locator(`tr[data-sku="${sku}"] [data-stock="onHand"]`)
+        .filter({ hasText: '7' })
+        .waitFor(WAIT);
+
+      // The save carries the ETag it loaded as If-Match (PUT answers 428 without one).
+      await admin.getByLabel('Name').fill(`${name} Deluxe`);
+      await admin.getByRole('button', { name: 'Save changes' }).click();
+      await admin.getByRole('heading', { name: `Edit ${name} Deluxe` }).waitFor(WAIT);
+
+      // Another editor saves first: this form's version is stale, so its save is refused (412), not lost.
+      const productId = new URL(admin.url()).pathname.split('/').pop()!;
+      const current = await system.app.inject({ method: 'GET', url: `/v1/products/${productId}` });
+      const patched = await system.app.inject({
+        method: 'PATCH',
+        url: `/v1/products/${productId}`,
+        headers: {
+          ...staff.headers,
+          'content-type': 'application/merge-patch+json',
+          'if-match': String(current.headers.etag),
+        },
+        payload: JSON.stringify({ description: 'Changed by someone else.' }),
+      });
+      expect(patched.statusCode).toBe(200);
+      await admin.getByLabel('Description').fill('My change.');
+      await admin.getByRole('button', { name: 'Save changes' }).click();
+      await expect(admin.getByRole('alert').textContent()).resolves.toContain(
+        'Someone else changed this product',
+      );
+      await admin.reload();
+      await expect(admin.getByLabel('Description').inputValue()).resolves.toBe('Changed by someone else.');
+
+      const shop = await newPage();
+      await shop.goto(`/?q=${encodeURIComponent(name.split(' ')[1])}`);
+      await shop.getByRole('link', { name: `${name} Deluxe` }).click();
+      await shop.getByText('€34.50').first().waitFor(WAIT);
+      await shop.getByText('colour: brass').waitFor(WAIT);
+
+      const product = (
+        await system.app.inject({
+          method: 'GET',
+          url: `/v1/products?q=${encodeURIComponent(name.split(' ')[1])}`,
+        })
+      ).json().items[0];
+      const buyer = await signIn(system);
+      expect((await addToCart(system, buyer, product.variants[0].id, 2)).statusCode).toBe(201);
+      const placed = await checkout(system, buyer);
+      expect(placed.statusCode).toBe(201);
+      const orderId = placed.json().id;
+
+      await admin.getByRole('navigation', { name: 'Admin' }).getByRole('link', { name: 'Orders' }).click();
+      await admin.getByRole('heading', { name: 'Orders' }).waitFor(WAIT);
+      await admin.locator(`tr[data-order="${orderId}"] a`).click();
+      await admin.locator('#order-status [data-status="confirmed"]').waitFor(WAIT);
+      await admin.getByLabel('Tracking number').fill('TRACK-123');
+      await admin.getByRole('button', { name: 'Ship' }).click();
+      await admin.locator('#order-status [data-status="shipped"]').waitFor(WAIT);
+      const shipped = (
+        await system.app.inject({ method: 'GET', url: `/v1/orders/${orderId}`, headers: buyer.headers })
+      ).json();
+      expect(shipped.status).toBe('shipped');
+      expect(problemsOf(admin)).toEqual([]);
+      expect(problemsOf(shop)).toEqual([]);
+    });
+  });
+});

@@ -1,0 +1,94 @@
+import '../styles.css';
+import { html } from 'lit-html';
+import { ADMIN_BASE } from '../../../src/modules/web/pages.ts';
+import { signInPage as shopSignIn } from '../storefront/account.ts';
+import { type AppContext, type Content, type Flash, type PageRoute, mainView, startApp } from '../ui.ts';
+import { orderPage, ordersPage, returnsPage } from './orders.ts';
+import { productFormPage, productsPage } from './products.ts';
+import { promotionsPage } from './promotions.ts';
+
+const staffOnly =
+  (view: PageRoute['view']): PageRoute['view'] =>
+  (ctx, params, query) => {
+    const role = ctx.api.session()?.user.role;
+    if (role === 'staff' || role === 'admin') return view(ctx, params, query);
+    return html`<h1>Staff only</h1>
+    <p>You are signed in as a customer. <a href="${ADMIN_BASE}/signin">Sign in with a staff account</a> or go
+      <a href="/">back to the shop</a>.</p>`;
+  };
+
+const routes: PageRoute[] = [
+  {
+    pattern: `${ADMIN_BASE}/signin`,
+    title: () => 'Sign in',
+    view: (ctx, params, query) => shopSignIn(ctx, params, withAdminNext(query)),
+  },
+  { pattern: ADMIN_BASE, title: () => 'Products', view: staffOnly(productsPage), signedIn: true },
+  {
+    pattern: `${ADMIN_BASE}/products/new`,
+    title: () => 'New product',
+    view: staffOnly(productFormPage),
+    signedIn: true,
+  },
+  {
+    pattern: `${ADMIN_BASE}/products/:id`,
+    title: () => 'Edit product',
+    view: staffOnly(productFormPage),
+    signedIn: true,
+  },
+  { pattern: `${ADMIN_BASE}/orders`, title: () => 'Orders', view: staffOnly(ordersPage), signedIn: true },
+  {
+    pattern: `${ADMIN_BASE}/orders/:id`,
+    title: (params) => `Order ${params.id.slice(-8)}`,
+    view: staffOnly(orderPage),
+    signedIn: true,
+  },
+  {
+    pattern: `${ADMIN_BASE}/promotions`,
+    title: () => 'Promotions',
+    view: staffOnly(promotionsPage),
+    signedIn: true,
+  },
+  { pattern: `${ADMIN_BASE}/returns`, title: () => 'Returns', view: staffOnly(returnsPage), signedIn: true },
+];
+
+/** After signing in here, go on in the console, not to the shop's front page. */
+function withAdminNext(query: URLSearchParams): URLSearchParams {
+  const next = new URLSearchParams(query);
+  if (!next.get('next')?.startsWith(ADMIN_BASE)) next.set('next', ADMIN_BASE);
+  return next;
+}
+
+function layout(ctx: AppContext, content: Content, flash: Flash | null) {
+  const user = ctx.api.session()?.user;
+  const signOut = async () => {
+    await ctx.api.signOut();
+    ctx.navigate(`${ADMIN_BASE}/signin`);
+  };
+  return html`
+    <header class="site admin">
+      <a class="brand" href="${ADMIN_BASE}">Emporium admin</a>
+      <nav aria-label="Admin">
+        ${
+          user
+            ? html`<a href="${ADMIN_BASE}">Products</a> <a href="${ADMIN_BASE}/orders">Orders</a>
+              <a href="${ADMIN_BASE}/promotions">Promotions</a>
+              <a href="${ADMIN_BASE}/returns">Returns</a> <a href="/">Shop</a>
+              <span class="muted">${user.name} (${user.role})</span>
+              <button type="button" class="link" @click=${signOut}>Sign out</button>`
+            : html`<a href="/">Shop</a>`
+        }
+      </nav>
+    </header>
+    ${mainView(content, flash)}
+  `;
+}
+
+startApp({
+  appName: 'Emporium admin',
+  base: ADMIN_BASE,
+  signInPath: `${ADMIN_BASE}/signin`,
+  routes,
+  layout,
+  notFound: () => html`<h1>Page not found</h1><p><a href="${ADMIN_BASE}">Back to products</a></p>`,
+});

@@ -1,0 +1,158 @@
+import { html, nothing } from 'lit-html';
+import type { Fulfillment, Order, OrderStatus, Page, Return } from '../types.ts';
+import {
+  act,
+  type AppContext,
+  type Content,
+  dateTime,
+  formValues,
+  money,
+  shortId,
+  statusBadge,
+} from '../ui.ts';
+
+const STATUSES: OrderStatus[] = ['pending', 'confirmed', 'partially_shipped', 'shipped', 'cancelled'];
+
+export async function ordersPage(
+  ctx: AppContext,
+  _params: Record<string, string>,
+  query: URLSearchParams,
+): Promise<Content> {
+  const status = query.get('status') ?? '';
+  const page = Number(query.get('page') ?? '1') || 1;
+  const list = await ctx.api.get<Page<Order>>(
+    `/v1/orders?page=${page}&size=20${status ? `&status=${status}` : ''}`,
+  );
+  const pages = Math.max(1, Math.ceil(list.total / list.size));
+  const link = (to: number) =>
+    `/admin/orders?${new URLSearchParams({ ...(status ? { status } : {}), page: String(to) })}`;
+  const filter = (event: SubmitEvent) => {
+    const values = formValues(event);
+    ctx.navigate(values.status ? `/admin/orders?status=${values.status}` : '/admin/orders');
+  };
+  return html`
+    <h1>Orders</h1>
+    <form class="inline" @submit=${filter} aria-label="Filter orders">
+      <label>Status <select name="status">
+        <option value="">Any</option>
+        ${STATUSES.map((each) => html`<option value=${each} ?selected=${each === status}>${each.replace('_', ' ')}</option>`)}
+      </select></label>
+      <button type="submit">Filter</button>
+    </form>
+    <table class="lines">
+      <caption class="visually-hidden">Orders, newest first</caption>
+      <thead><tr><th scope="col">Order</th><th scope="col">Placed</th><th scope="col">Customer</th><th scope="col">Status</th><th scope="col">Total</th></tr></thead>
+      <tbody>
+        ${list.items.map(
+          (order) => html`<tr data-order=${order.id}>
+            <td><a href="/admin/orders/${order.id}">#${shortId(order.id)}</a></td>
+            <td>${dateTime(order.createdAt)}</td>
+            <td>${order.shippingAddress.name}</td>
+            <td>${statusBadge(order.status)}</td>
+            <td>${money(order.total)}</td>
+          </tr>`,
+        )}
+      </tbody>
+    </table>
+    <nav class="pager" aria-label="Pages">
+      ${page > 1 ? html`<a href=${link(page - 1)}>← Newer</a>` : nothing}
+      <span>${list.total} orders · page ${page} of ${pages}</span>
+      ${page < pages ? html`<a href=${link(page + 1)}>Older →</a>` : nothing}
+    </nav>
+  `;
+}
+
+export async function orderPage(ctx: AppContext, params: Record<string, string>): Promise<Content> {
+  const order = await ctx.api.get<Order>(`/v1/orders/${params.id}`);
+  const shippable = order.status === 'confirmed' || order.status === 'partially_shipped';
+  const cancellable =
+    order.status === 'pending' || order.status === 'confirmed' || order.status === 'partially_shipped';
+  const ship = (event: SubmitEvent) => {
+    const values = formValues(event);
+    const items = order.items
+      .map((line) => ({ orderItemId: line.id, quantity: Number(values[`ship-${line.id}`] || 0) }))
+      .filter((item) => item.quantity > 0);
+    return act(ctx, event, async () => {
+      if (items.length === 0) throw new Error('Choose at least one item to ship');
+      const shipment = await ctx.api.post<Fulfillment>(`/v1/orders/${order.id}/fulfillments`, {
+        items,
+        carrier: values.carrier.trim(),
+        trackingNumber: values.trackingNumber.trim(),
+      });
+      await ctx.refresh();
+      ctx.flash('info', `Shipped with ${shipment.carrier}, tracking ${shipment.trackingNumber}.`);
+    });
+  };
+  const cancel = (event: Event) =>
+    act(ctx, event, async () => {
+      if (!confirm('Cancel this order, refund the payment and return the stock?')) return;
+      await ctx.api.post(`/v1/orders/${order.id}/cancel`);
+      await ctx.refresh();
+      ctx.flash('info', 'Order cancelled and refunded.');
+    });
+  return html`
+    <nav aria-label="Breadcrumb"><a href="/admin/orders">← Orders</a></nav>
+    <h1>Order #${shortId(order.id)}</h1>
+    <p>Status: <span id="order-status">${statusBadge(order.status)}</span>
+      ${order.cancelReason ? html`<span class="muted">(${order.cancelReason.replaceAll('_', ' ')})</span>` : nothing}</p>
+    <p>Placed ${dateTime(order.createdAt)} by user <code>${order.userId}</code> · Payment ${order.payment.status},
+      ${money(order.payment.amount)}${order.payment.refunded.amount > 0 ? html`, refunded ${money(order.payment.refunded)}` : nothing}</p>
+    <p>Ship to: ${order.shippingAddress.name}, ${order.shippingAddress.line1}, ${order.shippingAddress.postalCode}
+      ${order.shippingAddress.city}, ${order.shippingAddress.country}${order.shippingMethod?.name ? ` · ${order.shippingMethod.name}` : ''}</p>
+    <form class="stack" @submit=${ship} aria-label="Ship items">
+      <table class="lines">
+        <thead><tr><th scope="col">Item</th><th scope="col">Ordered</th><th scope="col">Total</th>${shippable ? html`<th scope="col">Ship now</th>` : nothing}</tr></thead>
+        <tbody>
+          ${order.items.map(
+            (line) => html`<tr>
+              <td>${line.name} <span class="muted">${line.sku}</span></td>
+              <td>${line.quantity}</td>
+              <td>${money(line.lineTotal)}</td>
+              ${
+                shippable
+                  ? html`<td><label><span class="visually-hidden">Quantity of ${line.name} to ship</span>
+                    <input type="number" name=${`ship-${line.id}`} min="0" max=${line.quantity}
+                      value=${order.status === 'confirmed' ? line.quantity : 0} /></label></td>`
+                  : nothing
+              }
+            </tr>`,
+          )}
+        </tbody>
+      </table>
+      ${
+        shippable
+          ? html`<label>Carrier <input name="carrier" required maxlength="100" value="DHL" /></label>
+            <label>Tracking number <input name="trackingNumber" required maxlength="100" /></label>
+            <button type="submit" class="primary">Ship</button>`
+          : nothing
+      }
+    </form>
+    ${cancellable ? html`<p><button type="button" class="danger" @click=${cancel}>Cancel and refund</button></p>` : nothing}
+  `;
+}
+
+export function returnsPage(ctx: AppContext): Content {
+  const receive = (event: SubmitEvent) => {
+    const values = formValues(event);
+    const form = event.currentTarget as HTMLFormElement;
+    return act(ctx, event, async () => {
+      const received = await ctx.api.post<Return>(
+        `/v1/returns/${encodeURIComponent(values.returnId.trim())}/receive`,
+      );
+      form.reset();
+      ctx.flash(
+        'info',
+        `Return #${shortId(received.id)} received${received.refund ? `: refunded ${money(received.refund)}` : ''}; the stock is back.`,
+      );
+    });
+  };
+  return html`
+    <h1>Returns</h1>
+    <p>When a parcel comes back, enter the return's id (the customer sees it when they request the return).
+      Receiving it refunds those items (tax and discount prorated) and puts them back in stock.</p>
+    <form class="inline" @submit=${receive} aria-label="Receive a return">
+      <label>Return id <input name="returnId" required pattern="[0-9a-fA-F-]{36}" size="38" /></label>
+      <button type="submit" class="primary">Receive</button>
+    </form>
+  `;
+}

@@ -1,0 +1,282 @@
+import { html, nothing } from 'lit-html';
+import { ApiError, newIdempotencyKey } from '../api.ts';
+import { decimalString, parseMoneyInput } from '../money.ts';
+import type { Category, Page, Product, Stock, Variant } from '../types.ts';
+import {
+  act,
+  type AppContext,
+  type Content,
+  describeError,
+  formValues,
+  money,
+  STORE_CURRENCY,
+} from '../ui.ts';
+
+const PAGE_SIZE = 20;
+
+export async function productsPage(
+  ctx: AppContext,
+  _params: Record<string, string>,
+  query: URLSearchParams,
+): Promise<Content> {
+  const request = new URLSearchParams({
+    size: String(PAGE_SIZE),
+    page: query.get('page') ?? '1',
+    sort: '-createdAt',
+  });
+  if (query.get('q')) request.set('q', query.get('q')!);
+  const [list, categories] = await Promise.all([
+    ctx.api.get<Page<Product>>(`/v1/products?${request}`),
+    ctx.api.get<{ items: Category[] }>('/v1/categories'),
+  ]);
+  const pages = Math.max(1, Math.ceil(list.total / list.size));
+  const search = (event: SubmitEvent) => {
+    const values = formValues(event);
+    ctx.navigate(values.q.trim() ? `/admin?q=${encodeURIComponent(values.q.trim())}` : '/admin');
+  };
+  const createCategory = (event: SubmitEvent) => {
+    const values = formValues(event);
+    const form = event.currentTarget as HTMLFormElement;
+    return act(ctx, event, async () => {
+      await ctx.api.post('/v1/categories', {
+        slug: values.slug.trim(),
+        name: values.name.trim(),
+        ...(values.parentSlug ? { parentSlug: values.parentSlug } : {}),
+      });
+      form.reset();
+      await ctx.refresh();
+      ctx.flash('info', `Category ${values.name} created.`);
+    });
+  };
+  const pageLink = (to: number) =>
+    `/admin?${new URLSearchParams({ ...(query.get('q') ? { q: query.get('q')! } : {}), page: String(to) })}`;
+  return html`
+    <h1>Products</h1>
+    <p><a class="button primary" href="/admin/products/new">New product</a></p>
+    <form class="inline" role="search" aria-label="Search products" @submit=${search}>
+      <label>Search <input type="search" name="q" .value=${query.get('q') ?? ''} /></label>
+      <button type="submit">Search</button>
+    </form>
+    <table class="lines">
+      <caption class="visually-hidden">Products, newest first</caption>
+      <thead><tr><th scope="col">Name</th><th scope="col">SKUs</th><th scope="col">Price</th><th scope="col">Available</th><th scope="col">Categories</th></tr></thead>
+      <tbody>
+        ${list.items.map(
+          (product) => html`<tr>
+            <td><a href="/admin/products/${product.id}">${product.name}</a></td>
+            <td>${product.variants.map((variant) => variant.sku).join(', ')}</td>
+            <td>${product.variants.map((variant) => money(variant.price)).join(', ')}</td>
+            <td>${product.variants.reduce((sum, variant) => sum + variant.available, 0)}</td>
+            <td>${product.categories.join(', ')}</td>
+          </tr>`,
+        )}
+      </tbody>
+    </table>
+    <nav class="pager" aria-label="Pages">
+      ${Number(query.get('page') ?? 1) > 1 ? html`<a href=${pageLink(Number(query.get('page')) - 1)}>← Previous</a>` : nothing}
+      <span>${list.total} products · page ${list.page} of ${pages}</span>
+      ${list.page < pages ? html`<a href=${pageLink(list.page + 1)}>Next →</a>` : nothing}
+    </nav>
+    <details>
+      <summary>New category</summary>
+      <form class="stack narrow" @submit=${createCategory} aria-label="New category">
+        <label>Slug <input name="slug" required pattern="[a-z0-9]+(-[a-z0-9]+)*" maxlength="80" /></label>
+        <label>Name <input name="name" required maxlength="200" /></label>
+        <label>Parent <select name="parentSlug"><option value="">None</option>
+          ${categories.items.map((category) => html`<option value=${category.slug}>${category.name}</option>`)}</select></label>
+        <button type="submit">Create category</button>
+      </form>
+    </details>
+  `;
+}
+
+function attributesText(attributes: Record<string, unknown>): string {
+  return Object.entries(attributes)
+    .map(([key, value]) => `${key}=${String(value)}`)
+    .join(', ');
+}
+
+function parseAttributes(text: string): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  for (const pair of text.split(',')) {
+    if (!pair.trim()) continue;
+    const [key, ...rest] = pair.split('=');
+    if (!key.trim() || rest.length === 0)
+      throw new Error(`Attribute "${pair.trim()}" should look like size=M`);
+    attributes[key.trim()] = rest.join('=').trim();
+  }
+  return attributes;
+}
+
+/** The form's variant rows as the API's variants; existing ones keep their id (and other-currency prices). */
+function variantsFrom(values: Record<string, string>, rows: number, existing: Variant[]) {
+  const variants = [];
+  for (let row = 0; row < rows; row++) {
+    const sku = values[`sku-${row}`]?.trim();
+    if (!sku) continue;
+    const amount = parseMoneyInput(values[`price-${row}`] ?? '', STORE_CURRENCY);
+    if (amount === undefined) throw new Error(`The price of ${sku} is not an amount like 19.99`);
+    const known = existing[row];
+    const stock = values[`stock-${row}`];
+    variants.push({
+      ...(known ? { id: known.id } : {}),
+      sku,
+      price: { amount, currency: STORE_CURRENCY },
+      ...(known?.prices.length ? { prices: known.prices } : {}),
+      attributes: parseAttributes(values[`attributes-${row}`] ?? ''),
+      ...(!known && stock ? { stock: Number(stock) } : {}),
+    });
+  }
+  if (variants.length === 0) throw new Error('A product needs at least one variant with a SKU');
+  return variants;
+}
+
+export async function productFormPage(ctx: AppContext, params: Record<string, string>): Promise<Content> {
+  const creating = !params.id;
+  const [loaded, categories] = await Promise.all([
+    creating ? null : ctx.api.request<Product>('GET', `/v1/products/${params.id}`),
+    ctx.api.get<{ items: Category[] }>('/v1/categories'),
+  ]);
+  const product = loaded?.body;
+  // The version this form edits: a save sends it as If-Match, so a concurrent edit is not overwritten.
+  const etag = loaded?.headers.get('etag') ?? undefined;
+  const existing = product?.variants ?? [];
+  let rows = existing.length + 1;
+  let createKey: string | null = null;
+
+  const save = (event: SubmitEvent) => {
+    const values = formValues(event);
+    return act(ctx, event, async () => {
+      const body = {
+        name: values.name.trim(),
+        description: values.description,
+        categorySlugs: categories.items
+          .map((category) => category.slug)
+          .filter((slug) => values[`category-${slug}`]),
+        variants: variantsFrom(values, rows, existing),
+      };
+      try {
+        if (creating) {
+          createKey ??= newIdempotencyKey();
+          const created = await ctx.api.post<Product>('/v1/products', body, {
+            headers: { 'idempotency-key': createKey },
+          });
+          createKey = null;
+          ctx.navigate(`/admin/products/${created.id}`, true);
+          ctx.flash('info', `Product ${created.name} created.`);
+        } else {
+          await ctx.api.put(`/v1/products/${params.id}`, body, { headers: etag ? { 'if-match': etag } : {} });
+          await ctx.refresh();
+          ctx.flash('info', 'Saved.');
+        }
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 412) {
+          throw new Error(
+            'Someone else changed this product since you opened it. Reload the page to see their version, then make your change again.',
+          );
+        }
+        if (!(error instanceof ApiError) || error.code !== 'NETWORK_ERROR') createKey = null;
+        throw error;
+      }
+    });
+  };
+  const archive = (event: Event) =>
+    act(ctx, event, async () => {
+      if (!confirm('Archive this product? It disappears from the shop; past orders keep it.')) return;
+      await ctx.api.delete(`/v1/products/${params.id}`, { headers: etag ? { 'if-match': etag } : {} });
+      ctx.navigate('/admin');
+    });
+  const addRow = () => {
+    rows++;
+    ctx.redraw();
+  };
+  const variantRow = (row: number) => {
+    const variant = existing[row];
+    return html`<tr>
+      <td><label><span class="visually-hidden">SKU ${row + 1}</span>
+        <input name=${`sku-${row}`} .value=${variant?.sku ?? ''} pattern="[A-Za-z0-9][A-Za-z0-9._\\-]{0,63}" /></label></td>
+      <td><label><span class="visually-hidden">Price ${row + 1} (${STORE_CURRENCY})</span>
+        <input name=${`price-${row}`} inputmode="decimal" size="8" .value=${variant ? decimalString(variant.price) : ''} /></label></td>
+      <td><label><span class="visually-hidden">Attributes ${row + 1}</span>
+        <input name=${`attributes-${row}`} placeholder="size=M, colour=red" .value=${variant ? attributesText(variant.attributes) : ''} /></label></td>
+      <td>${
+        variant
+          ? html`${variant.available} available`
+          : html`<label><span class="visually-hidden">Initial stock ${row + 1}</span>
+            <input name=${`stock-${row}`} type="number" min="0" size="6" placeholder="stock" /></label>`
+      }</td>
+    </tr>`;
+  };
+
+  return html`
+    <nav aria-label="Breadcrumb"><a href="/admin">← Products</a></nav>
+    <h1>${creating ? 'New product' : `Edit ${product!.name}`}</h1>
+    ${product ? html`<p class="muted">Shop page: <a href="/products/${product.id}">/products/${product.id}</a></p>` : nothing}
+    <form class="stack" @submit=${save} aria-label=${creating ? 'New product' : 'Edit product'}>
+      <label>Name <input name="name" required maxlength="200" .value=${product?.name ?? ''} /></label>
+      <label>Description <textarea name="description" rows="4" maxlength="10000" .value=${product?.description ?? ''}></textarea></label>
+      <fieldset>
+        <legend>Categories</legend>
+        <div class="checks">
+          ${categories.items.length === 0 ? html`<p class="muted">No categories yet.</p>` : nothing}
+          ${categories.items.map(
+            (category) => html`<label class="check"><input type="checkbox" name=${`category-${category.slug}`}
+              ?checked=${product?.categories.includes(category.slug) ?? false} /> ${category.name}</label>`,
+          )}
+        </div>
+      </fieldset>
+      <fieldset>
+        <legend>Variants (price in ${STORE_CURRENCY}; leave a SKU empty to skip its row)</legend>
+        <table class="lines">
+          <thead><tr><th scope="col">SKU</th><th scope="col">Price</th><th scope="col">Attributes</th><th scope="col">Stock</th></tr></thead>
+          <tbody>${Array.from({ length: rows }, (_, row) => variantRow(row))}</tbody>
+        </table>
+        <button type="button" @click=${addRow}>Add a variant row</button>
+      </fieldset>
+      <button type="submit" class="primary">${creating ? 'Create product' : 'Save changes'}</button>
+    </form>
+    ${product ? await stockSection(ctx, product) : nothing}
+    ${product ? html`<p><button type="button" class="danger" @click=${archive}>Archive product</button></p>` : nothing}
+  `;
+}
+
+async function stockSection(ctx: AppContext, product: Product): Promise<Content> {
+  const stocks = await Promise.all(
+    product.variants.map((variant) =>
+      ctx.api
+        .get<Stock>(`/v1/inventory/${encodeURIComponent(variant.sku)}`)
+        .catch((error) => describeError(error)),
+    ),
+  );
+  const adjust = (sku: string) => (event: SubmitEvent) => {
+    const values = formValues(event);
+    return act(ctx, event, async () => {
+      await ctx.api.post(`/v1/inventory/${encodeURIComponent(sku)}/adjustments`, {
+        delta: Number(values.delta),
+        reason: values.reason.trim(),
+      });
+      await ctx.refresh();
+      ctx.flash('info', `Stock of ${sku} adjusted.`);
+    });
+  };
+  return html`<section aria-labelledby="stock-heading">
+    <h2 id="stock-heading">Stock</h2>
+    <table class="lines">
+      <thead><tr><th scope="col">SKU</th><th scope="col">On hand</th><th scope="col">Reserved</th><th scope="col">Available</th><th scope="col">Adjust</th></tr></thead>
+      <tbody>
+        ${stocks.map((stock, index) => {
+          const sku = product.variants[index].sku;
+          if (typeof stock === 'string') return html`<tr><td>${sku}</td><td colspan="4">${stock}</td></tr>`;
+          return html`<tr data-sku=${sku}>
+            <td>${sku}</td><td data-stock="onHand">${stock.onHand}</td><td>${stock.reserved}</td><td>${stock.available}</td>
+            <td><form class="inline" @submit=${adjust(sku)} aria-label=${`Adjust stock of ${sku}`}>
+              <label>Change by <input name="delta" type="number" required size="5" /></label>
+              <label>Reason <input name="reason" required maxlength="200" value="stock count" /></label>
+              <button type="submit">Adjust</button>
+            </form></td>
+          </tr>`;
+        })}
+      </tbody>
+    </table>
+  </section>`;
+}

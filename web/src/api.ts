@@ -1,0 +1,209 @@
+import type { TokenPair, User } from './types.ts';
+
+/** An RFC 9457 problem as the API answers it. */
+export interface Problem {
+  type?: string;
+  title: string;
+  status: number;
+  code: string;
+  detail?: string;
+  errors?: { path: string; message: string }[];
+  [extension: string]: unknown;
+}
+
+/** A refused or failed call: `code` is the API's stable identifier (NETWORK_ERROR when no answer came). */
+export class ApiError extends Error {
+  override name = 'ApiError';
+  readonly status: number;
+  readonly code: string;
+  readonly problem: Problem;
+
+  constructor(problem: Problem) {
+    super(problem.detail ?? problem.title);
+    this.status = problem.status;
+    this.code = problem.code;
+    this.problem = problem;
+  }
+}
+
+/** What a signed-in browser keeps: the token pair and who it belongs to. */
+export interface Session {
+  accessToken: string;
+  refreshToken: string;
+  user: User;
+}
+
+export interface SessionStore {
+  load(): Session | null;
+  save(session: Session | null): void;
+  /**
+   * Runs `task` while no other holder (another tab) runs one: a refresh token works once, and a
+   * spent one presented again revokes the whole family, so two tabs must never refresh together.
+   */
+  exclusive<T>(task: () => Promise<T>): Promise<T>;
+}
+
+export interface ApiResponse<T> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** application/json unless said otherwise (merge-patch for PATCH of products). */
+  contentType?: string;
+  /** false: send no token even when signed in (sign-in and sign-up). */
+  auth?: boolean;
+  signal?: AbortSignal;
+}
+
+export function sessionOf(pair: TokenPair): Session {
+  return { accessToken: pair.accessToken, refreshToken: pair.refreshToken, user: pair.user };
+}
+
+async function problemOf(response: Response): Promise<ApiError> {
+  const text = await response.text();
+  try {
+    const parsed = JSON.parse(text) as Partial<Problem>;
+    if (typeof parsed.code === 'string')
+      return new ApiError({ ...parsed, status: response.status } as Problem);
+  } catch {
+    // Not problem+json (a proxy's error page): described below from the status alone.
+  }
+  return new ApiError({
+    title: response.statusText || 'Request failed',
+    status: response.status,
+    code: `HTTP_${response.status}`,
+  });
+}
+
+export type Api = ReturnType<typeof createApi>;
+
+/**
+ * The API client: JSON in and out, problem+json into ApiError, and the token flow of API.md —
+ * an access token on each call; on a 401, one refresh (shared by every call that hit it at the
+ * same time, and by other tabs through the store's lock), then the call once more.
+ */
+export function createApi(options: { store: SessionStore; baseUrl?: string; fetch?: typeof fetch }) {
+  const { store, baseUrl = '' } = options;
+  const fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  let refreshing: Promise<Session | null> | null = null;
+
+  async function send(method: string, path: string, request: RequestOptions, session: Session | null) {
+    const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
+    if (request.body !== undefined) headers['content-type'] = request.contentType ?? 'application/json';
+    if (session) headers.authorization = `Bearer ${session.accessToken}`;
+    try {
+      return await fetchImpl(baseUrl + path, {
+        method,
+        headers,
+        body: request.body === undefined ? undefined : JSON.stringify(request.body),
+        // Revalidate cached reads (ETag → 304) so a change made elsewhere shows at once.
+        cache: method === 'GET' ? 'no-cache' : 'no-store',
+        signal: request.signal,
+      });
+    } catch (error) {
+      if ((error as Error).name === 'AbortError') throw error;
+      throw new ApiError({
+        title: 'No answer',
+        status: 0,
+        code: 'NETWORK_ERROR',
+        detail: 'The shop could not be reached. Check your connection and try again.',
+      });
+    }
+  }
+
+  /** The session after a refresh, or null when the refresh token no longer works (signed out). */
+  function refresh(spent: Session): Promise<Session | null> {
+    refreshing ??= store
+      .exclusive(async () => {
+        const current = store.load();
+        if (!current) return null;
+        // Someone else (another tab, an earlier call) already rotated the pair: use theirs.
+        if (current.refreshToken !== spent.refreshToken) return current;
+        const response = await send(
+          'POST',
+          '/v1/auth/refresh',
+          { body: { refreshToken: current.refreshToken } },
+          null,
+        );
+        if (response.status === 401 || response.status === 400) {
+          store.save(null);
+          return null;
+        }
+        if (!response.ok) throw await problemOf(response);
+        const renewed = sessionOf((await response.json()) as TokenPair);
+        store.save(renewed);
+        return renewed;
+      })
+      .finally(() => {
+        refreshing = null;
+      });
+    return refreshing;
+  }
+
+  async function request<T = unknown>(
+    method: string,
+    path: string,
+    options: RequestOptions = {},
+  ): Promise<ApiResponse<T>> {
+    let session = options.auth === false ? null : store.load();
+    let response = await send(method, path, options, session);
+    if (response.status === 401 && session) {
+      session = await refresh(session);
+      if (session) response = await send(method, path, options, session);
+    }
+    if (!response.ok) throw await problemOf(response);
+    const text = response.status === 204 ? '' : await response.text();
+    return {
+      status: response.status,
+      body: (text ? JSON.parse(text) : undefined) as T,
+      headers: response.headers,
+    };
+  }
+
+  return {
+    request,
+    get: <T>(path: string, options?: RequestOptions) => request<T>('GET', path, options).then((r) => r.body),
+    post: <T>(path: string, body?: unknown, options?: RequestOptions) =>
+      request<T>('POST', path, { ...options, body }).then((r) => r.body),
+    put: <T>(path: string, body?: unknown, options?: RequestOptions) =>
+      request<T>('PUT', path, { ...options, body }).then((r) => r.body),
+    patch: <T>(path: string, body?: unknown, options?: RequestOptions) =>
+      request<T>('PATCH', path, { ...options, body }).then((r) => r.body),
+    delete: (path: string, options?: RequestOptions) =>
+      request<void>('DELETE', path, options).then(() => undefined),
+    session: () => store.load(),
+    async signIn(email: string, password: string): Promise<Session> {
+      const pair = await request<TokenPair>('POST', '/v1/auth/login', {
+        auth: false,
+        body: { email, password },
+      });
+      const session = sessionOf(pair.body);
+      store.save(session);
+      return session;
+    },
+    async register(input: { email: string; password: string; name: string }): Promise<Session> {
+      const pair = await request<TokenPair>('POST', '/v1/auth/register', { auth: false, body: input });
+      const session = sessionOf(pair.body);
+      store.save(session);
+      return session;
+    },
+    /** Revokes the refresh token on the server; the browser forgets the session whatever the answer. */
+    async signOut(): Promise<void> {
+      const session = store.load();
+      store.save(null);
+      if (!session) return;
+      await send('POST', '/v1/auth/logout', { body: { refreshToken: session.refreshToken } }, session).catch(
+        () => undefined,
+      );
+    },
+  };
+}
+
+/** A fresh key per checkout attempt: a retry of the same attempt reuses it (API.md, idempotency). */
+export function newIdempotencyKey(): string {
+  return crypto.randomUUID();
+}

@@ -1,0 +1,213 @@
+import { html, nothing } from 'lit-html';
+import { decimalString, parseMoneyInput } from '../money.ts';
+import type { Category, Page, Product, Review, Variant } from '../types.ts';
+import { act, type AppContext, type Content, formValues, money, STORE_CURRENCY } from '../ui.ts';
+
+const PAGE_SIZE = 12;
+const SORTS = [
+  ['', 'Relevance / newest'],
+  ['price', 'Price: low to high'],
+  ['-price', 'Price: high to low'],
+  ['name', 'Name'],
+  ['-rating', 'Best rated'],
+  ['-createdAt', 'Newest'],
+] as const;
+
+const cheapest = (product: Product): Variant =>
+  product.variants.reduce((best, variant) => (variant.price.amount < best.price.amount ? variant : best));
+
+const stars = (average: number, count: number) =>
+  count === 0
+    ? html`<span class="muted">No reviews yet</span>`
+    : html`<span class="rating" aria-label=${`Rated ${average.toFixed(1)} out of 5 from ${count} reviews`}
+        >${'★'.repeat(Math.round(average))}${'☆'.repeat(5 - Math.round(average))} <span class="muted">(${count})</span></span
+      >`;
+
+const stockText = (available: number) =>
+  available > 0
+    ? html`<span class="in-stock">${available > 10 ? 'In stock' : `Only ${available} left`}</span>`
+    : html`<span class="out-of-stock">Out of stock</span>`;
+
+export async function catalogPage(
+  ctx: AppContext,
+  _params: Record<string, string>,
+  query: URLSearchParams,
+): Promise<Content> {
+  const request = new URLSearchParams({ size: String(PAGE_SIZE), page: query.get('page') ?? '1' });
+  for (const key of ['q', 'category', 'sort', 'minPrice', 'maxPrice']) {
+    const value = query.get(key);
+    if (value) request.set(key, value);
+  }
+  const [list, categories] = await Promise.all([
+    ctx.api.get<Page<Product>>(`/v1/products?${request}`),
+    ctx.api.get<{ items: Category[] }>('/v1/categories'),
+  ]);
+  const page = list.page;
+  const pages = Math.max(1, Math.ceil(list.total / list.size));
+  const priceField = (name: 'minPrice' | 'maxPrice') => {
+    const raw = query.get(name);
+    return raw ? decimalString({ amount: Number(raw), currency: STORE_CURRENCY }) : '';
+  };
+  const pageLink = (to: number) => {
+    const next = new URLSearchParams(query);
+    next.set('page', String(to));
+    return `/?${next}`;
+  };
+
+  const search = (event: SubmitEvent) => {
+    const values = formValues(event);
+    const next = new URLSearchParams();
+    if (values.q.trim()) next.set('q', values.q.trim());
+    if (values.category) next.set('category', values.category);
+    if (values.sort) next.set('sort', values.sort);
+    for (const name of ['minPrice', 'maxPrice'] as const) {
+      if (!values[name].trim()) continue;
+      const amount = parseMoneyInput(values[name], STORE_CURRENCY);
+      if (amount === undefined)
+        return ctx.flash('error', `${name === 'minPrice' ? 'Minimum' : 'Maximum'} price is not an amount`);
+      next.set(name, String(amount));
+    }
+    ctx.navigate(`/?${next}`);
+  };
+
+  return html`
+    <h1>${query.get('q') ? `Results for “${query.get('q')}”` : 'All products'}</h1>
+    <form class="filters" role="search" aria-label="Search and filter products" @submit=${search}>
+      <label>Search <input type="search" name="q" .value=${query.get('q') ?? ''} maxlength="200" /></label>
+      <label
+        >Category
+        <select name="category">
+          <option value="">All categories</option>
+          ${categories.items.map(
+            (category) =>
+              html`<option value=${category.slug} ?selected=${query.get('category') === category.slug}>${category.name}</option>`,
+          )}
+        </select>
+      </label>
+      <label>Min price <input name="minPrice" inputmode="decimal" size="6" .value=${priceField('minPrice')} /></label>
+      <label>Max price <input name="maxPrice" inputmode="decimal" size="6" .value=${priceField('maxPrice')} /></label>
+      <label
+        >Sort
+        <select name="sort">
+          ${SORTS.map(([value, label]) => html`<option value=${value} ?selected=${(query.get('sort') ?? '') === value}>${label}</option>`)}
+        </select>
+      </label>
+      <button type="submit">Search</button>
+    </form>
+    <p class="muted" role="status">${list.total} ${list.total === 1 ? 'product' : 'products'}</p>
+    ${
+      list.items.length === 0
+        ? html`<p>No products match. <a href="/">Show everything</a></p>`
+        : html`<ul class="grid" aria-label="Products">
+          ${list.items.map((product) => {
+            const variant = cheapest(product);
+            const available = product.variants.reduce((sum, each) => sum + each.available, 0);
+            return html`<li class="card product-card">
+              <h2><a href="/products/${product.id}">${product.name}</a></h2>
+              <p class="price">${product.variants.length > 1 ? 'from ' : ''}${money(variant.price)}</p>
+              <p>${stars(product.rating.average, product.rating.count)}</p>
+              <p>${stockText(available)}</p>
+            </li>`;
+          })}
+        </ul>`
+    }
+    ${
+      pages > 1
+        ? html`<nav class="pager" aria-label="Pages">
+          ${page > 1 ? html`<a href=${pageLink(page - 1)} rel="prev">← Previous</a>` : nothing}
+          <span>Page ${page} of ${pages}</span>
+          ${page < pages ? html`<a href=${pageLink(page + 1)} rel="next">Next →</a>` : nothing}
+        </nav>`
+        : nothing
+    }
+  `;
+}
+
+export async function productPage(ctx: AppContext, params: Record<string, string>): Promise<Content> {
+  const [product, reviews] = await Promise.all([
+    ctx.api.get<Product>(`/v1/products/${params.id}`),
+    ctx.api.get<Page<Review>>(`/v1/products/${params.id}/reviews?size=20`),
+  ]);
+  const signedIn = ctx.api.session() !== null;
+
+  const addToCart = (event: SubmitEvent) => {
+    const values = formValues(event);
+    if (!signedIn) return ctx.navigate(`/signin?next=${encodeURIComponent(location.pathname)}`);
+    return act(ctx, event, async () => {
+      await ctx.api.post('/v1/cart/items', {
+        variantId: values.variantId,
+        quantity: Number(values.quantity),
+      });
+      ctx.navigate('/cart');
+    });
+  };
+  const review = (event: SubmitEvent) => {
+    const values = formValues(event);
+    const form = event.currentTarget as HTMLFormElement;
+    return act(ctx, event, async () => {
+      await ctx.api.post(`/v1/products/${product.id}/reviews`, {
+        rating: Number(values.rating),
+        ...(values.title.trim() ? { title: values.title.trim() } : {}),
+        body: values.body,
+      });
+      form.reset();
+      await ctx.refresh();
+      ctx.flash('info', 'Thank you for your review.');
+    });
+  };
+  const attributes = (variant: Variant) =>
+    Object.entries(variant.attributes)
+      .map(([key, value]) => `${key}: ${String(value)}`)
+      .join(', ');
+
+  return html`
+    <nav aria-label="Breadcrumb"><a href="/">← All products</a></nav>
+    <article class="product">
+      <h1>${product.name}</h1>
+      <p>${stars(product.rating.average, product.rating.count)}</p>
+      <p class="description">${product.description}</p>
+      <form class="buy" @submit=${addToCart} aria-label="Add to cart">
+        <fieldset>
+          <legend>Choose a variant</legend>
+          ${product.variants.map(
+            (variant, index) => html`<label class="variant">
+              <input type="radio" name="variantId" value=${variant.id} ?checked=${index === 0} ?disabled=${variant.available <= 0} required />
+              <span>${attributes(variant) || variant.sku}</span> <strong>${money(variant.price)}</strong>
+              ${stockText(variant.available)}
+            </label>`,
+          )}
+        </fieldset>
+        <label>Quantity <input type="number" name="quantity" min="1" max="999" value="1" required /></label>
+        <button type="submit" class="primary">Add to cart</button>
+      </form>
+    </article>
+    <section aria-labelledby="reviews-heading">
+      <h2 id="reviews-heading">Reviews (${reviews.total})</h2>
+      ${reviews.items.length === 0 ? html`<p class="muted">No reviews yet.</p>` : nothing}
+      <ul class="reviews">
+        ${reviews.items.map(
+          (item) => html`<li class="card">
+            <p><span aria-label=${`${item.rating} out of 5`}>${'★'.repeat(item.rating)}${'☆'.repeat(5 - item.rating)}</span>
+              ${item.title ? html`<strong>${item.title}</strong>` : nothing}</p>
+            <p>${item.body}</p>
+          </li>`,
+        )}
+      </ul>
+      ${
+        signedIn
+          ? html`<form class="stack" @submit=${review} aria-label="Write a review">
+            <h3>Write a review</h3>
+            <label>Rating
+              <select name="rating" required>
+                ${[5, 4, 3, 2, 1].map((value) => html`<option value=${value}>${value} ★</option>`)}
+              </select>
+            </label>
+            <label>Title (optional) <input name="title" maxlength="200" /></label>
+            <label>Review <textarea name="body" maxlength="5000" rows="4" required></textarea></label>
+            <button type="submit">Post review</button>
+          </form>`
+          : html`<p><a href="/signin?next=${encodeURIComponent(`/products/${product.id}`)}">Sign in</a> to write a review.</p>`
+      }
+    </section>
+  `;
+}

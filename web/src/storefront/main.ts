@@ -1,0 +1,57 @@
+import '../styles.css';
+import { html, nothing } from 'lit-html';
+import type { STOREFRONT_PAGES } from '../../../src/modules/web/pages.ts';
+import { type AppContext, type Content, type Flash, type PageRoute, mainView, startApp } from '../ui.ts';
+import { registerPage, signInPage } from './account.ts';
+import { cartPage, checkoutPage } from './cart.ts';
+import { catalogPage, productPage } from './catalog.ts';
+import { orderPage, ordersPage } from './orders.ts';
+
+type Pattern = (typeof STOREFRONT_PAGES)[number];
+
+// Keyed by the server's page list: a page added there without a view here fails to compile.
+const pages: Record<Pattern, Omit<PageRoute, 'pattern'>> = {
+  '/': { title: () => 'Shop', view: catalogPage },
+  '/products/:id': { title: () => 'Product', view: productPage },
+  '/cart': { title: () => 'Cart', view: cartPage, signedIn: true },
+  '/checkout': { title: () => 'Checkout', view: checkoutPage, signedIn: true },
+  '/signin': { title: () => 'Sign in', view: signInPage },
+  '/register': { title: () => 'Create an account', view: registerPage },
+  '/orders': { title: () => 'Your orders', view: ordersPage, signedIn: true },
+  '/orders/:id': { title: (params) => `Order ${params.id.slice(-8)}`, view: orderPage, signedIn: true },
+};
+
+function layout(ctx: AppContext, content: Content, flash: Flash | null) {
+  const user = ctx.api.session()?.user;
+  const signOut = async () => {
+    await ctx.api.signOut();
+    ctx.navigate('/');
+  };
+  return html`
+    <header class="site">
+      <a class="brand" href="/">Emporium</a>
+      <nav aria-label="Main">
+        <a href="/">Shop</a>
+        ${
+          user
+            ? html`<a href="/cart">Cart</a> <a href="/orders">Orders</a>
+              ${user.role !== 'customer' ? html`<a href="/admin/">Admin</a>` : nothing}
+              <span class="muted" data-testid="signed-in-as">${user.name}</span>
+              <button type="button" class="link" @click=${signOut}>Sign out</button>`
+            : html`<a href="/signin">Sign in</a> <a href="/register">Create account</a>`
+        }
+      </nav>
+    </header>
+    ${mainView(content, flash)}
+    <footer class="site"><p class="muted">Emporium — open-source commerce. Sandbox payments: no real money moves.</p></footer>
+  `;
+}
+
+startApp({
+  appName: 'Emporium',
+  base: '/',
+  signInPath: '/signin',
+  routes: Object.entries(pages).map(([pattern, page]) => ({ pattern, ...page })),
+  layout,
+  notFound: () => html`<h1>Page not found</h1><p><a href="/">Back to the shop</a></p>`,
+});

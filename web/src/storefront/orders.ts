@@ -1,0 +1,193 @@
+import { html, nothing } from 'lit-html';
+import type { Order, Page, Return } from '../types.ts';
+import {
+  act,
+  type AppContext,
+  type Content,
+  dateTime,
+  formValues,
+  RENDERED,
+  money,
+  shortId,
+  statusBadge,
+} from '../ui.ts';
+import { totalsTable } from './cart.ts';
+
+const PAGE_SIZE = 10;
+
+export async function ordersPage(
+  ctx: AppContext,
+  _params: Record<string, string>,
+  query: URLSearchParams,
+): Promise<Content> {
+  const page = Number(query.get('page') ?? '1') || 1;
+  const list = await ctx.api.get<Page<Order>>(`/v1/orders?page=${page}&size=${PAGE_SIZE}`);
+  const pages = Math.max(1, Math.ceil(list.total / list.size));
+  return html`
+    <h1>Your orders</h1>
+    ${
+      list.items.length === 0
+        ? html`<p>You have no orders yet. <a href="/">Browse the shop</a></p>`
+        : html`<table class="lines">
+          <caption class="visually-hidden">Your orders, newest first</caption>
+          <thead><tr><th scope="col">Order</th><th scope="col">Placed</th><th scope="col">Status</th><th scope="col">Total</th></tr></thead>
+          <tbody>
+            ${list.items.map(
+              (order) => html`<tr data-order=${order.id}>
+                <td><a href="/orders/${order.id}">#${shortId(order.id)}</a></td>
+                <td>${dateTime(order.createdAt)}</td>
+                <td>${statusBadge(order.status)}${order.cancelReason === 'payment_declined' ? html` <span class="muted">(card declined)</span>` : nothing}</td>
+                <td>${money(order.total)}</td>
+              </tr>`,
+            )}
+          </tbody>
+        </table>`
+    }
+    ${
+      pages > 1
+        ? html`<nav class="pager" aria-label="Pages">
+          ${page > 1 ? html`<a href="/orders?page=${page - 1}" rel="prev">← Newer</a>` : nothing}
+          <span>Page ${page} of ${pages}</span>
+          ${page < pages ? html`<a href="/orders?page=${page + 1}" rel="next">Older →</a>` : nothing}
+        </nav>`
+        : nothing
+    }
+  `;
+}
+
+/**
+ * Follows the shopper's order events on the WebSocket stream (API.md, Realtime) and reloads the
+ * order page when one is about the order shown. The token goes in the first message, not the URL,
+ * so it stays out of access logs. One socket at a time; it closes when the page changes.
+ */
+let live: { socket: WebSocket; orderId: string; following: boolean } | null = null;
+
+const LIVE_MARK = 'live-updates';
+
+function followOrder(ctx: AppContext, orderId: string): void {
+  if (live?.orderId === orderId && live.socket.readyState <= WebSocket.OPEN) return;
+  live?.socket.close();
+  const session = ctx.api.session();
+  if (!session || !('WebSocket' in window)) return;
+  const socket = new WebSocket(
+    `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/stream`,
+  );
+  const current = { socket, orderId, following: false };
+  live = current;
+  socket.addEventListener('open', () =>
+    socket.send(JSON.stringify({ type: 'auth', token: session.accessToken })),
+  );
+  // The mark shows while this socket is subscribed; a redraw re-renders the page, so it syncs after each.
+  const sync = () =>
+    document.getElementById(LIVE_MARK)?.toggleAttribute('hidden', !(live === current && current.following));
+  document.addEventListener(RENDERED, sync);
+  socket.addEventListener('message', (message) => {
+    const event = JSON.parse(String(message.data)) as { type?: string; data?: { orderId?: string } };
+    if (event.type === 'authenticated') {
+      current.following = true;
+      sync();
+    } else if (event.data?.orderId === orderId && location.pathname === `/orders/${orderId}`) {
+      void ctx.refresh();
+    }
+  });
+  socket.addEventListener('close', () => {
+    current.following = false;
+    sync();
+  });
+  ctx.onLeave(() => {
+    socket.close();
+    document.removeEventListener(RENDERED, sync);
+    if (live === current) live = null;
+  });
+}
+
+export async function orderPage(
+  ctx: AppContext,
+  params: Record<string, string>,
+  query: URLSearchParams,
+): Promise<Content> {
+  const order = await ctx.api.get<Order>(`/v1/orders/${params.id}`);
+  followOrder(ctx, order.id);
+  const cancellable = order.status === 'pending' || order.status === 'confirmed';
+  const returnable = order.status === 'shipped' || order.status === 'partially_shipped';
+  const cancel = (event: Event) =>
+    act(ctx, event, async () => {
+      if (!confirm('Cancel this order? The payment is refunded.')) return;
+      await ctx.api.post(`/v1/orders/${order.id}/cancel`);
+      await ctx.refresh();
+      ctx.flash('info', 'Your order was cancelled and the payment refunded.');
+    });
+  const requestReturn = (event: SubmitEvent) => {
+    const values = formValues(event);
+    const items = order.items
+      .map((line) => ({ orderItemId: line.id, quantity: Number(values[`qty-${line.id}`] ?? 0) }))
+      .filter((item) => item.quantity > 0);
+    return act(ctx, event, async () => {
+      if (items.length === 0) throw new Error('Choose at least one item to return');
+      const created = await ctx.api.post<Return>(`/v1/orders/${order.id}/returns`, {
+        items,
+        reason: values.reason,
+      });
+      ctx.flash('info', `Return #${shortId(created.id)} requested. We refund it when the parcel arrives.`);
+    });
+  };
+
+  return html`
+    <nav aria-label="Breadcrumb"><a href="/orders">← Your orders</a></nav>
+    <h1>Order #${shortId(order.id)}</h1>
+    ${
+      query.get('placed') && order.status !== 'cancelled'
+        ? html`<p class="alert info" role="status">Thank you! Your order has been placed.</p>`
+        : nothing
+    }
+    <p>Status: <span aria-live="polite" id="order-status">${statusBadge(order.status)}</span>
+      <span class="muted" id=${LIVE_MARK} hidden>· updates live</span>
+      ${order.status === 'pending' ? html`<span class="muted">Waiting for the payment provider; this page updates by itself.</span>` : nothing}</p>
+    ${order.cancelReason ? html`<p class="muted">Reason: ${order.cancelReason.replaceAll('_', ' ')}</p>` : nothing}
+    <p>Placed ${dateTime(order.createdAt)} · Payment ${order.payment.status}
+      ${order.payment.refunded.amount > 0 ? html` · refunded ${money(order.payment.refunded)}` : nothing}</p>
+    <table class="lines">
+      <caption class="visually-hidden">Items</caption>
+      <thead><tr><th scope="col">Item</th><th scope="col">Quantity</th><th scope="col">Price</th><th scope="col">Total</th></tr></thead>
+      <tbody>
+        ${order.items.map(
+          (
+            line,
+          ) => html`<tr><td>${line.name} <span class="muted">${line.sku}</span></td><td>${line.quantity}</td>
+            <td>${money(line.unitPrice)}</td><td>${money(line.lineTotal)}</td></tr>`,
+        )}
+      </tbody>
+    </table>
+    <div class="columns">
+      <section aria-labelledby="ship-to">
+        <h2 id="ship-to">Shipping to</h2>
+        <address>
+          ${order.shippingAddress.name}<br />${order.shippingAddress.line1}<br />
+          ${order.shippingAddress.line2 ? html`${order.shippingAddress.line2}<br />` : nothing}
+          ${order.shippingAddress.postalCode} ${order.shippingAddress.city}<br />${order.shippingAddress.country}
+        </address>
+        ${order.shippingMethod?.name ? html`<p>${order.shippingMethod.name}</p>` : nothing}
+      </section>
+      <section aria-labelledby="totals-heading">
+        <h2 id="totals-heading">Totals</h2>
+        ${totalsTable(order.totals, 'Order totals')}
+      </section>
+    </div>
+    ${cancellable ? html`<p><button type="button" class="danger" @click=${cancel}>Cancel order</button></p>` : nothing}
+    ${
+      returnable
+        ? html`<details>
+          <summary>Return items</summary>
+          <form class="stack" @submit=${requestReturn}>
+            ${order.items.map(
+              (line) => html`<label>${line.name}: quantity to return
+                <input type="number" name=${`qty-${line.id}`} min="0" max=${line.quantity} value="0" /></label>`,
+            )}
+            <label>Reason <input name="reason" required maxlength="500" /></label>
+            <button type="submit">Request return</button>
+          </form>
+        </details>`
+        : nothing
+    }
+  `;
+}

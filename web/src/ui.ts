@@ -1,0 +1,205 @@
+import { html, nothing, render, type TemplateResult } from 'lit-html';
+import { type Api, ApiError, createApi } from './api.ts';
+import { formatMoney, type Money } from './money.ts';
+import { matchPath, startRouter } from './router.ts';
+import { browserSessionStore } from './session.ts';
+import type { OrderStatus } from './types.ts';
+
+export type Content = TemplateResult | typeof nothing;
+
+/** Dispatched on document after each draw, for code that adjusts what lit-html rendered. */
+export const RENDERED = 'emporium:rendered';
+
+export interface Flash {
+  kind: 'error' | 'info';
+  message: string;
+}
+
+export interface AppContext {
+  api: Api;
+  navigate(to: string, replace?: boolean): void;
+  /** Loads the current page again and redraws it. */
+  refresh(): Promise<void>;
+  /** Shows a message above the page (role=alert for errors, status otherwise) until the next page. */
+  flash(kind: Flash['kind'], message: string): void;
+  /** Redraws without loading (after local state changed). */
+  redraw(): void;
+  /** Runs `task` when the shopper next goes to another page (closing what this page opened). */
+  onLeave(task: () => void): void;
+}
+
+export interface PageRoute {
+  pattern: string;
+  /** A page that needs a signed-in user: without one, the app goes to sign-in and comes back after. */
+  signedIn?: boolean;
+  title: (params: Record<string, string>) => string;
+  view: (
+    ctx: AppContext,
+    params: Record<string, string>,
+    query: URLSearchParams,
+  ) => Promise<Content> | Content;
+}
+
+export interface AppOptions {
+  appName: string;
+  base: string;
+  routes: PageRoute[];
+  signInPath: string;
+  layout: (ctx: AppContext, content: Content, flash: Flash | null) => TemplateResult;
+  notFound: () => Content;
+}
+
+export const money = (value: Money) => formatMoney(value);
+
+/** The store's default currency, which the server writes into the page: variant prices are in it. */
+export const STORE_CURRENCY =
+  document.querySelector<HTMLMetaElement>('meta[name="emporium-store-currency"]')?.content || 'EUR';
+
+export function describeError(error: unknown): string {
+  if (error instanceof ApiError) {
+    const fields = error.problem.errors?.map((field) => `${field.path}: ${field.message}`).join('; ');
+    return fields ? `${error.message} (${fields})` : error.message;
+  }
+  return (error as Error).message ?? String(error);
+}
+
+const STATUS_TEXT: Record<OrderStatus, string> = {
+  pending: 'Pending payment',
+  confirmed: 'Confirmed',
+  cancelled: 'Cancelled',
+  partially_shipped: 'Partly shipped',
+  shipped: 'Shipped',
+};
+
+export const statusBadge = (status: OrderStatus) =>
+  html`<span class="badge status-${status}" data-status=${status}>${STATUS_TEXT[status] ?? status}</span>`;
+
+export const shortId = (id: string) => id.slice(-8);
+
+export const dateTime = (iso: string) =>
+  html`<time datetime=${iso}>${new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}</time>`;
+
+/** The page's main landmark: the flash message (an alert for errors), then the page itself. */
+export const mainView = (content: Content, flash: Flash | null) => html`<main id="main" tabindex="-1">
+  ${
+    flash
+      ? html`<p class="flash alert ${flash.kind}" role=${flash.kind === 'error' ? 'alert' : 'status'}>${flash.message}</p>`
+      : nothing
+  }
+  ${content}
+</main>`;
+
+/** The values of a submitted form as strings. */
+export function formValues(event: SubmitEvent): Record<string, string> {
+  event.preventDefault();
+  const form = event.currentTarget as HTMLFormElement;
+  return Object.fromEntries([...new FormData(form)].map(([key, value]) => [key, String(value)]));
+}
+
+/**
+ * Runs a user action with its button disabled; a refused action shows the API's own words as an
+ * alert instead of failing silently.
+ */
+export async function act(ctx: AppContext, event: Event, task: () => Promise<void>): Promise<void> {
+  const form = (event.currentTarget as Element).closest('form');
+  const controls = form
+    ? [...form.querySelectorAll<HTMLButtonElement>('button')]
+    : [event.currentTarget as HTMLButtonElement];
+  for (const control of controls) control.disabled = true;
+  try {
+    await task();
+  } catch (error) {
+    ctx.flash('error', describeError(error));
+  } finally {
+    for (const control of controls) control.disabled = false;
+  }
+}
+
+/** Starts a single-page app on #app: routing, loading, errors and the sign-in redirect. */
+export function startApp(options: AppOptions): AppContext {
+  const root = document.getElementById('app')!;
+  // The static "Loading…" of index.html is not lit-html's to update: clear it once.
+  root.replaceChildren();
+  const store = browserSessionStore();
+  const api = createApi({ store });
+  let content: Content = nothing;
+  let flash: Flash | null = null;
+  let sequence = 0;
+  let leaving: (() => void)[] = [];
+  // After a navigation the new page's main landmark takes the focus, so a screen reader reads it.
+  let moveFocus = false;
+
+  const draw = () => {
+    render(options.layout(ctx, content, flash), root);
+    document.dispatchEvent(new Event(RENDERED));
+  };
+
+  async function load(): Promise<void> {
+    const current = ++sequence;
+    const path = location.pathname.replace(/\/+$/, '') || '/';
+    const query = new URLSearchParams(location.search);
+    const found = options.routes
+      .map((route) => ({ route, params: matchPath(route.pattern, path) }))
+      .find((candidate) => candidate.params);
+    if (!found) {
+      document.title = `Not found · ${options.appName}`;
+      content = options.notFound();
+      draw();
+      return;
+    }
+    const { route, params } = found as { route: PageRoute; params: Record<string, string> };
+    if (route.signedIn && !api.session()) {
+      ctx.navigate(
+        `${options.signInPath}?next=${encodeURIComponent(location.pathname + location.search)}`,
+        true,
+      );
+      return;
+    }
+    document.title = `${route.title(params)} · ${options.appName}`;
+    root.querySelector('main')?.setAttribute('aria-busy', 'true');
+    let next: Content;
+    try {
+      next = await route.view(ctx, params, query);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) {
+        ctx.navigate(`${options.signInPath}?next=${encodeURIComponent(location.pathname)}`, true);
+        return;
+      }
+      next = html`<h1>Something went wrong</h1>
+        <p role="alert" class="alert error">${describeError(error)}</p>
+        <p><button type="button" @click=${() => ctx.refresh()}>Try again</button></p>`;
+    }
+    if (current !== sequence) return;
+    content = next;
+    draw();
+    const main = root.querySelector('main');
+    main?.removeAttribute('aria-busy');
+    if (moveFocus) main?.focus({ preventScroll: true });
+    moveFocus = false;
+  }
+
+  const router = startRouter(options.base, () => {
+    for (const task of leaving) task();
+    leaving = [];
+    flash = null;
+    moveFocus = true;
+    void load();
+  });
+  const ctx: AppContext = {
+    api,
+    navigate: router.navigate,
+    refresh: load,
+    flash(kind, message) {
+      flash = { kind, message };
+      draw();
+      root.querySelector('.flash')?.scrollIntoView({ block: 'nearest' });
+    },
+    redraw: draw,
+    onLeave(task) {
+      leaving.push(task);
+    },
+  };
+  store.onChange(() => void load());
+  void load();
+  return ctx;
+}
