@@ -82,7 +82,16 @@ export async function createSystem(
   const readiness: Record<string, () => Promise<void>> = { database: () => database.ping() };
   if (shared) readiness.cache = shared.ping;
   for (const module of modules) if (module.ready) readiness[module.name] = module.ready;
-  const app = await createHttpApp({ config, logger, metrics, readiness, modules, verifier, tracing });
+  const app = await createHttpApp({
+    config,
+    logger,
+    metrics,
+    readiness,
+    modules,
+    verifier,
+    tracing,
+    redisNamespace: shared?.namespace,
+  });
   let workersStarted = false;
   let grpcServer: { close(): Promise<void> } | undefined;
   return {

@@ -1,5 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestSystem, type TestSystem } from '../../../test/support/system.ts';
 
@@ -66,14 +67,17 @@ describe.each(stores)('rate limits (%s store)', (store) => {
     expectRateLimited(await login(randomEmail(), 'guess guess', address), LIMIT);
     expect((await login(randomEmail(), 'guess guess', randomAddress())).statusCode).toBe(401);
     if (store === 'redis') {
-      // The shared counters are named by scope and key, nothing else (no plugin route artefacts).
+      // The shared counters are named by the system's namespace, scope and key, nothing else.
+      const { rows } = await sql<{ value: string }>`
+        select value from app_settings where key = 'cache.namespace'`.execute(system.database.db);
+      const namespace = `emporium:${rows[0].value}:rl:`;
       const redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: 1 });
       try {
-        expect(await redis.get(`emporium:rl:login-ip:${address}`)).toBe(String(LIMIT + 1));
-        expect(await redis.pttl(`emporium:rl:ip:${address}`)).toBeGreaterThan(0);
+        expect(await redis.get(`${namespace}login-ip:${address}`)).toBe(String(LIMIT + 1));
+        expect(await redis.pttl(`${namespace}ip:${address}`)).toBeGreaterThan(0);
         expect((await redis.keys(`*${address}`)).sort()).toEqual([
-          `emporium:rl:ip:${address}`,
-          `emporium:rl:login-ip:${address}`,
+          `${namespace}ip:${address}`,
+          `${namespace}login-ip:${address}`,
         ]);
       } finally {
         redis.disconnect();

@@ -5,9 +5,6 @@ import { DomainError } from '../errors.ts';
 
 const WINDOW_MS = 60_000;
 
-/** Where the shared counters live in Redis: `emporium:rl:<scope>:<key>`. */
-export const RATE_LIMIT_KEY_PREFIX = 'emporium:rl:';
-
 // Counts one request and starts the window on the first; answers the count and the window left.
 const INCREMENT = `
 local current = redis.call('INCR', KEYS[1])
@@ -15,18 +12,19 @@ if current == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {current, redis.call('PTTL', KEYS[1])}`;
 
 /**
- * The counters in Redis under our own key names. The plugin's Redis store names a limit made with
- * createRateLimit after a route it does not have ("undefinedundefined-"); our limits carry their
- * scope in the key already (`<scope>:<key>`), so one flat namespace is all a store needs.
+ * The counters in Redis under our own key names, `<namespace>rl:<scope>:<key>`. The plugin's Redis
+ * store names a limit made with createRateLimit after a route it does not have
+ * ("undefinedundefined-"); our limits carry their scope in the key already.
  */
-function redisStore(redis: Redis): new () => FastifyRateLimitStore {
+function redisStore(redis: Redis, namespace: string): new () => FastifyRateLimitStore {
+  const prefix = `${namespace}rl:`;
   return class RedisCounters implements FastifyRateLimitStore {
     incr(
       key: string,
       callback: (error: Error | null, result?: { current: number; ttl: number }) => void,
       timeWindow: number,
     ): void {
-      redis.eval(INCREMENT, 1, RATE_LIMIT_KEY_PREFIX + key, timeWindow).then(
+      redis.eval(INCREMENT, 1, prefix + key, timeWindow).then(
         (result) => {
           const [current, ttl] = result as [number, number];
           callback(null, { current, ttl });
@@ -59,6 +57,11 @@ export interface RateLimitSettings {
   rateLimitPerMinute: number;
   /** Counters shared by every instance live in Redis when set; otherwise in this process. */
   redisUrl?: string;
+  /**
+   * This system's key prefix in Redis (the cache's, kept in the database): systems on different
+   * databases sharing one Redis never count each other's requests. `emporium:` when not given.
+   */
+  redisNamespace?: string;
 }
 
 /** The client's address as a rate-limit key: IPv6 clients count per /64, as they usually own one. */
@@ -95,7 +98,7 @@ export async function registerRateLimiting(app: FastifyInstance, settings: RateL
   }
   await app.register(rateLimit, {
     global: false,
-    ...(redis ? { store: redisStore(redis) } : {}),
+    ...(redis ? { store: redisStore(redis, settings.redisNamespace ?? 'emporium:') } : {}),
     skipOnError: true,
     cache: 20_000,
   });
