@@ -16,6 +16,8 @@ describe('configuration', () => {
     expect(config.bodyLimitBytes).toBe(1024 * 1024);
     // gRPC and trace export are off unless configured.
     expect(config).toMatchObject({ grpcPort: 0, otlpEndpoint: undefined, graphqlMaxDepth: 8 });
+    expect(config.inventoryLowThreshold).toBe(5);
+    expect(loadConfig({ INVENTORY_LOW_THRESHOLD: '0' }).inventoryLowThreshold).toBe(0);
   });
 
   it.each([
@@ -31,6 +33,8 @@ describe('configuration', () => {
     [{ GRAPHQL_MAX_DEPTH: '1' }, /GRAPHQL_MAX_DEPTH must be between/],
     [{ GRAPHQL_MAX_COST: 'lots' }, /GRAPHQL_MAX_COST must be an integer/],
     [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, /OTEL_EXPORTER_OTLP_ENDPOINT/],
+    [{ INVENTORY_LOW_THRESHOLD: '-1' }, /INVENTORY_LOW_THRESHOLD must be between 0 and/],
+    [{ INVENTORY_LOW_THRESHOLD: 'few' }, /INVENTORY_LOW_THRESHOLD must be an integer/],
   ])('refuses %j naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -39,6 +39,8 @@ export interface Config {
   /** How long a checkout request waits for the payment before answering 202 and letting it settle. */
   checkoutPaymentBudgetMs: number;
   reservationTtlSeconds: number;
+  /** New items' low-stock threshold: inventory.low fires when available stock falls to it or below. */
+  inventoryLowThreshold: number;
   recoveryIntervalMs: number;
   returnWindowDays: number;
   role: Role;
@@ -248,6 +250,7 @@ export function loadConfig(env: Env = process.env): Config {
     paymentsTimeoutMs: integer(env, 'PAYMENTS_TIMEOUT_MS', 3000, 50, 60_000),
     checkoutPaymentBudgetMs: integer(env, 'CHECKOUT_PAYMENT_BUDGET_MS', 0, 0, 300_000),
     reservationTtlSeconds: integer(env, 'RESERVATION_TTL_SECONDS', 900, 5, 86_400),
+    inventoryLowThreshold: integer(env, 'INVENTORY_LOW_THRESHOLD', 5, 0, 1_000_000),
     recoveryIntervalMs: integer(env, 'RECOVERY_INTERVAL_MS', 5000, 100, 600_000),
     returnWindowDays: integer(env, 'RETURN_WINDOW_DAYS', 30, 0, 3650),
     role: oneOf(env, 'EMPORIUM_ROLE', 'all', ['all', 'api', 'worker']),

@@ -63,6 +63,14 @@ export async function createSystem(
     ? await (await import('./platform/cache/redis.ts')).openRedisCache(database.db, config.redisUrl)
     : undefined;
   const cache = shared?.cache ?? createMemoryCache();
+  const broadcast = shared
+    ? (await import('./platform/pubsub/redis.ts')).createRedisBroadcast({
+        url: config.redisUrl as string,
+        namespace: `${shared.namespace}broadcast:`,
+        logger,
+        metrics,
+      })
+    : undefined;
   const {
     list: modules,
     verifier,
@@ -74,11 +82,21 @@ export async function createSystem(
     logger,
     metrics,
     cache,
+    broadcast,
   });
   const readiness: Record<string, () => Promise<void>> = { database: () => database.ping() };
   if (shared) readiness.cache = shared.ping;
   for (const module of modules) if (module.ready) readiness[module.name] = module.ready;
-  const app = await createHttpApp({ config, logger, metrics, readiness, modules, verifier, tracing });
+  const app = await createHttpApp({
+    config,
+    logger,
+    metrics,
+    readiness,
+    modules,
+    verifier,
+    tracing,
+    redisNamespace: shared?.namespace,
+  });
   let workersStarted = false;
   let grpcServer: { close(): Promise<void> } | undefined;
   return {
@@ -109,6 +127,7 @@ export async function createSystem(
       await Promise.all([app.close(), grpcServer?.close()]);
       if (workersStarted) for (const module of [...modules].reverse()) await module.stop?.();
       for (const module of [...modules].reverse()) await module.close?.();
+      await broadcast?.close();
       await shared?.close();
       if (!options.database) await database.close();
       await tracing.shutdown();

@@ -6,15 +6,16 @@ import type { AccessTokenVerifier } from '../platform/http/auth.ts';
 import type { AppModule } from '../platform/module.ts';
 import type { Logger } from '../platform/observability/logger.ts';
 import type { Metrics } from '../platform/observability/metrics.ts';
+import type { Broadcast } from '../platform/pubsub/redis.ts';
 import { createCatalog } from './catalog/index.ts';
 import { createCart } from './cart/index.ts';
-import { createFulfillment } from './fulfillment/index.ts';
+import { createFulfillment, FULFILLMENT_EVENT_TYPES } from './fulfillment/index.ts';
 import { createGraphql } from './graphql/index.ts';
-import { createIdentity } from './identity/index.ts';
-import { createInventory } from './inventory/index.ts';
+import { createIdentity, IDENTITY_EVENT_TYPES } from './identity/index.ts';
+import { createInventory, INVENTORY_EVENT_TYPES } from './inventory/index.ts';
 import { createNotifications } from './notifications/index.ts';
 import { createPayments } from './payments/index.ts';
-import { createOrdering } from './ordering/index.ts';
+import { createOrdering, ORDER_EVENT_TYPES } from './ordering/index.ts';
 import { createPricing } from './pricing/index.ts';
 import { createReviews } from './reviews/index.ts';
 import { createStream } from './stream/index.ts';
@@ -30,6 +31,8 @@ export interface ModuleDeps {
   metrics: Metrics;
   /** Shared cache: Redis when REDIS_URL is set, in-process otherwise. */
   cache: Cache;
+  /** Messages to every instance (Redis pub/sub) when REDIS_URL is set. */
+  broadcast?: Broadcast;
 }
 
 export interface Modules {
@@ -53,8 +56,13 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
     close: () => bus.stop(),
     ...(transport ? { ready: bus.ready } : {}),
   };
-  const identity = await createIdentity(deps);
-  const inventory = createInventory({ ...deps, verifier: identity.verifier });
+  const identity = await createIdentity({ ...deps, bus });
+  const inventory = createInventory({
+    ...deps,
+    verifier: identity.verifier,
+    bus,
+    lowStockThreshold: config.inventoryLowThreshold,
+  });
   const catalog = await createCatalog({ ...deps, inventory });
   const reviews = createReviews({ ...deps, catalog });
   const pricing = createPricing(deps);
@@ -84,9 +92,19 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
     verifier: identity.verifier,
     logger,
     metrics,
+    broadcast: deps.broadcast,
     heartbeatMs: config.streamHeartbeatMs,
   });
-  const webhooks = createWebhooks({ ...deps, bus });
+  const webhooks = createWebhooks({
+    ...deps,
+    bus,
+    eventTypes: [
+      ...IDENTITY_EVENT_TYPES,
+      ...INVENTORY_EVENT_TYPES,
+      ...ORDER_EVENT_TYPES,
+      ...FULFILLMENT_EVENT_TYPES,
+    ],
+  });
   const notifications = createNotifications({ ...deps, bus, identity });
   const web = await createWeb({ distDir: config.webDistDir, storeCurrency: config.storeCurrency, logger });
   return {

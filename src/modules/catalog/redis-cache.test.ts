@@ -5,6 +5,7 @@ import { signIn } from '../../../test/support/auth.ts';
 import { createTestDatabase, dbKinds, type TestDatabase } from '../../../test/support/db.ts';
 import { createTestSystem } from '../../../test/support/system.ts';
 import { createRedisCache } from '../../platform/cache/redis.ts';
+import { createEventBus } from '../../platform/events/index.ts';
 import { noSignIn } from '../../platform/http/auth.ts';
 import { createLogger } from '../../platform/observability/logger.ts';
 import { createMetrics } from '../../platform/observability/metrics.ts';
@@ -29,7 +30,13 @@ describe.runIf(redisUrl).each(dbKinds)('catalog over a shared Redis cache on %s'
       db: database.db,
       logger: createLogger('silent'),
       metrics,
-      inventory: createInventory({ db: database.db, verifier: noSignIn, logger: createLogger('silent') }),
+      inventory: createInventory({
+        db: database.db,
+        verifier: noSignIn,
+        logger: createLogger('silent'),
+        bus: createEventBus({ db: database.db, logger: createLogger('silent'), metrics }),
+        lowStockThreshold: 5,
+      }),
       cache: createRedisCache(client, namespace),
     });
     return catalog;

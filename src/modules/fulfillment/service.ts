@@ -78,6 +78,10 @@ function toReturn(row: ReturnRow, items: ItemQuantity[], currency: string): Retu
   return result;
 }
 
+/** The events fulfillment emits about an order (webhooks accept subscriptions to these). */
+export const FULFILLMENT_EVENT_TYPES = ['order.shipped', 'order.returned'] as const;
+type FulfillmentEventType = (typeof FULFILLMENT_EVENT_TYPES)[number];
+
 export function createFulfillmentService(deps: {
   db: Db;
   orders: OrderAccess;
@@ -94,7 +98,11 @@ export function createFulfillmentService(deps: {
     return locked;
   }
 
-  const event = (type: string, locked: LockedOrder, data: Record<string, unknown>): CloudEvent =>
+  const event = (
+    type: FulfillmentEventType,
+    locked: LockedOrder,
+    data: Record<string, unknown>,
+  ): CloudEvent =>
     cloudEvent(SOURCE, type, locked.order.id, {
       orderId: locked.order.id,
       userId: locked.order.userId,

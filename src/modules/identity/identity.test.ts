@@ -54,6 +54,33 @@ describe.each(dbKinds)('identity on %s', (kind) => {
     expect(again.json().code).toBe('EMAIL_TAKEN');
   });
 
+  it('announces a sign-up with user.registered through the outbox, once, without secrets', async () => {
+    const registered = await post('/v1/auth/register', {
+      email: 'Grace@Example.test',
+      password: 'long enough',
+      name: 'Grace Hopper',
+    });
+    expect(registered.statusCode).toBe(201);
+    const { user } = registered.json();
+    const taken = await post('/v1/auth/register', {
+      email: 'grace@example.test',
+      password: 'long enough',
+      name: 'Grace',
+    });
+    expect(taken.statusCode).toBe(409);
+    const events = await system.bus.events({ type: 'user.registered', subject: user.id });
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ source: '/emporium/identity', subject: user.id });
+    expect(events[0].data).toEqual({
+      userId: user.id,
+      email: 'grace@example.test',
+      role: 'customer',
+      method: 'password',
+      registeredAt: user.createdAt,
+    });
+    expect(JSON.stringify(events[0])).not.toMatch(/argon2|long enough|Grace Hopper/);
+  });
+
   it('refuses short passwords and malformed emails with 400', async () => {
     const short = await post('/v1/auth/register', { email: 'x@example.test', password: 'short', name: 'X' });
     expect(short.statusCode).toBe(400);

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../platform/db/index.ts';
+import type { EventBus } from '../../platform/events/index.ts';
 import type { AccessTokenVerifier } from '../../platform/http/auth.ts';
 import type { AppModule } from '../../platform/module.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
@@ -11,6 +12,7 @@ import { createIdentityService, type IdentityService } from './service.ts';
 import { createIdentityStore } from './store.ts';
 import { createTokenService } from './tokens.ts';
 
+export { IDENTITY_EVENT_TYPES } from './events.ts';
 export type { TokenPair, User } from './service.ts';
 
 export interface IdentityModule extends AppModule {
@@ -28,6 +30,7 @@ export async function createIdentity(deps: {
   config: Config;
   db: Db;
   logger: Logger;
+  bus: Pick<EventBus, 'append' | 'nudge'>;
 }): Promise<IdentityModule> {
   const { config } = deps;
   const store = createIdentityStore(deps.db);
@@ -36,7 +39,14 @@ export async function createIdentity(deps: {
     audience: config.jwtAudience,
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
   });
-  const service = createIdentityService({ store, tokens, settings: config, logger: deps.logger });
+  const service = createIdentityService({
+    db: deps.db,
+    store,
+    tokens,
+    settings: config,
+    logger: deps.logger,
+    events: deps.bus,
+  });
   const oidc = createOidcSignIn({
     store,
     providers: config.oidcProviders,

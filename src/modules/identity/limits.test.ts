@@ -1,4 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestSystem, type TestSystem } from '../../../test/support/system.ts';
 
@@ -64,6 +66,23 @@ describe.each(stores)('rate limits (%s store)', (store) => {
     }
     expectRateLimited(await login(randomEmail(), 'guess guess', address), LIMIT);
     expect((await login(randomEmail(), 'guess guess', randomAddress())).statusCode).toBe(401);
+    if (store === 'redis') {
+      // The shared counters are named by the system's namespace, scope and key, nothing else.
+      const { rows } = await sql<{ value: string }>`
+        select value from app_settings where key = 'cache.namespace'`.execute(system.database.db);
+      const namespace = `emporium:${rows[0].value}:rl:`;
+      const redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: 1 });
+      try {
+        expect(await redis.get(`${namespace}login-ip:${address}`)).toBe(String(LIMIT + 1));
+        expect(await redis.pttl(`${namespace}ip:${address}`)).toBeGreaterThan(0);
+        expect((await redis.keys(`*${address}`)).sort()).toEqual([
+          `${namespace}ip:${address}`,
+          `${namespace}login-ip:${address}`,
+        ]);
+      } finally {
+        redis.disconnect();
+      }
+    }
   });
 
   it('applies the global per-address limit to every route, unknown ones included', async () => {

@@ -171,6 +171,18 @@ describe.each(dbKinds)('OpenID Connect sign-in on %s', (kind) => {
     const again = await callback((await authorizeAtProvider((await start()).href, 'alice')).search);
     expect(again.statusCode).toBe(200);
     expect(again.json().user.id).toBe(pair.user.id);
+    // The first sign-in created the account and announced it once; the second created nothing.
+    const registered = await system.bus.events({ type: 'user.registered', subject: pair.user.id });
+    expect(registered.map((event) => event.data)).toEqual([
+      {
+        userId: pair.user.id,
+        email: 'alice@example.test',
+        role: 'customer',
+        method: 'oidc',
+        provider: 'test-idp',
+        registeredAt: pair.user.createdAt,
+      },
+    ]);
   });
 
   it('links an existing account by its verified email, keeping its role', async () => {

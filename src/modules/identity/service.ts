@@ -1,8 +1,11 @@
 import { hash, verify } from '@node-rs/argon2';
+import { type Db, transact } from '../../platform/db/index.ts';
 import { badRequest, conflict, DomainError, notFound } from '../../platform/errors.ts';
+import type { EventBus } from '../../platform/events/index.ts';
 import { type Principal, ROLES, type Role } from '../../platform/http/auth.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
+import { userRegistered } from './events.ts';
 import type { OidcIdentity } from './oidc.ts';
 import type { IdentityStore, UserRow } from './store.ts';
 import { hashRefreshToken, newRefreshToken, type TokenService } from './tokens.ts';
@@ -72,12 +75,14 @@ function toUser(row: UserRow): User {
 }
 
 export function createIdentityService(deps: {
+  db: Db;
   store: IdentityStore;
   tokens: TokenService;
   settings: IdentitySettings;
   logger: Logger;
+  events: Pick<EventBus, 'append' | 'nudge'>;
 }) {
-  const { store, tokens, settings } = deps;
+  const { store, tokens, settings, events } = deps;
   const hashOptions = {
     algorithm: 2 as const, // Algorithm.Argon2id; the package's const enum cannot be imported under type stripping
     memoryCost: settings.argon2MemoryKib,
@@ -109,6 +114,20 @@ export function createIdentityService(deps: {
       expiresIn: settings.accessTokenTtlSeconds,
       tokenType: 'Bearer',
     };
+  }
+
+  /** A sign-up: the user and its user.registered event commit together or not at all. */
+  async function insertRegisteredUser(
+    user: Parameters<IdentityStore['insertUser']>[0],
+    via: Parameters<typeof userRegistered>[1],
+  ): Promise<UserRow | null> {
+    const row = await transact(deps.db, async (tx) => {
+      const inserted = await store.insertUser(user, tx);
+      if (inserted) await events.append(tx, [userRegistered(inserted, via)]);
+      return inserted;
+    });
+    if (row) events.nudge();
+    return row;
   }
 
   function validEmail(raw: string): string {
@@ -167,13 +186,16 @@ export function createIdentityService(deps: {
       client: ClientInfo,
     ): Promise<TokenPair> {
       validatePassword(input.password);
-      const row = await store.insertUser({
-        id: uuidv7(),
-        email: validEmail(input.email),
-        passwordHash: await hash(input.password, hashOptions),
-        name: validName(input.name),
-        role: 'customer',
-      });
+      const row = await insertRegisteredUser(
+        {
+          id: uuidv7(),
+          email: validEmail(input.email),
+          passwordHash: await hash(input.password, hashOptions),
+          name: validName(input.name),
+          role: 'customer',
+        },
+        { method: 'password' },
+      );
       if (!row) throw conflict('EMAIL_TAKEN', 'An account with this email exists');
       await audit('user.registered', client, { userId: row.id, email: row.email });
       return issueTokens(row);
@@ -259,13 +281,16 @@ export function createIdentityService(deps: {
       }
       let user = await store.findUserByEmail(email);
       if (!user) {
-        const created = await store.insertUser({
-          id: uuidv7(),
-          email,
-          passwordHash: null,
-          name: identity.name?.trim().slice(0, 200) || email.slice(0, 200),
-          role: 'customer',
-        });
+        const created = await insertRegisteredUser(
+          {
+            id: uuidv7(),
+            email,
+            passwordHash: null,
+            name: identity.name?.trim().slice(0, 200) || email.slice(0, 200),
+            role: 'customer',
+          },
+          { method: 'oidc', provider: identity.provider },
+        );
         if (created) {
           await audit('user.registered', client, {
             userId: created.id,

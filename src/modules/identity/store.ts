@@ -89,8 +89,6 @@ export interface AuditEntry {
   detail?: Record<string, unknown>;
 }
 
-const UNIQUE_VIOLATION = '23505';
-
 export function createIdentityStore(database: Db) {
   const db: Kysely<IdentityTables> = database.withTables<IdentityTables>();
   const userColumns = [
@@ -103,30 +101,29 @@ export function createIdentityStore(database: Db) {
   ] as const;
 
   return {
-    /** Inserts a user; resolves to null when the email is taken. */
-    async insertUser(user: {
-      id: string;
-      email: string;
-      passwordHash: string | null;
-      name: string;
-      role: Role;
-    }) {
-      try {
-        return await db
-          .insertInto('users')
-          .values({
-            id: user.id,
-            email: user.email,
-            password_hash: user.passwordHash,
-            name: user.name,
-            role: user.role,
-          })
-          .returning(userColumns)
-          .executeTakeFirstOrThrow();
-      } catch (error) {
-        if ((error as { code?: string }).code === UNIQUE_VIOLATION) return null;
-        throw error;
-      }
+    /**
+     * Inserts a user; resolves to null when the email is taken. `executor` is the caller's
+     * transaction when the insert must commit together with something else (its event).
+     */
+    async insertUser(
+      user: { id: string; email: string; passwordHash: string | null; name: string; role: Role },
+      executor: Db = database,
+    ): Promise<UserRow | null> {
+      // ON CONFLICT rather than catching the unique violation: that would abort the caller's transaction.
+      const row = await executor
+        .withTables<IdentityTables>()
+        .insertInto('users')
+        .values({
+          id: user.id,
+          email: user.email,
+          password_hash: user.passwordHash,
+          name: user.name,
+          role: user.role,
+        })
+        .onConflict((conflict) => conflict.column('email').doNothing())
+        .returning(userColumns)
+        .executeTakeFirst();
+      return row ?? null;
     },
 
     /** The bootstrap admin: created once, promoted to admin if it already exists. */

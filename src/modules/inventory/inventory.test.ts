@@ -146,4 +146,60 @@ describe.each(dbKinds)('inventory on %s', (kind) => {
     });
     expect(missing.statusCode).toBe(404);
   });
+
+  const lowEvents = async (variantId: string) =>
+    (await system.bus.events({ type: 'inventory.low', subject: variantId })).map((event) => event.data);
+  const reserveOne = (variantId: string, orderId = uuidv7()) =>
+    transact(system.database.db, (tx) =>
+      inventory.reserve(tx, orderId, [{ variantId, quantity: 1 }], new Date(Date.now() + 60_000)),
+    );
+
+  it('emits inventory.low exactly once when concurrent sales take stock to the threshold', async () => {
+    // Threshold 5 (INVENTORY_LOW_THRESHOLD's default): 20 racing buyers of one unit out of 12.
+    const item = await newItem(12);
+    const results = await Promise.allSettled(Array.from({ length: 20 }, () => reserveOne(item.variantId)));
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(12);
+    expect(await lowEvents(item.variantId)).toEqual([
+      { variantId: item.variantId, sku: item.sku, available: 5, onHand: 12, reserved: 7, threshold: 5 },
+    ]);
+  });
+
+  it('stays quiet while already low, re-arms after a restock above the threshold, and a rolled-back sale says nothing', async () => {
+    const item = await newItem(8);
+    await reserveOne(item.variantId);
+    await reserveOne(item.variantId);
+    expect(await lowEvents(item.variantId)).toHaveLength(0);
+    const crossing = uuidv7();
+    await reserveOne(item.variantId, crossing);
+    await reserveOne(item.variantId);
+    expect(await lowEvents(item.variantId)).toHaveLength(1);
+    // Restocked above the threshold (available 4 + 10 = 14): the next fall to 5 is news again.
+    const staff = await signIn(system, 'staff');
+    await inventory.adjust(item.sku, 10, 'delivery', staff.id);
+    expect(await lowEvents(item.variantId)).toHaveLength(1);
+    // A sale that rolls back (a later line of its order is short) crosses nothing.
+    const short = await newItem(0);
+    await expect(
+      transact(system.database.db, (tx) =>
+        inventory.reserve(
+          tx,
+          uuidv7(),
+          [
+            { variantId: item.variantId, quantity: 9 },
+            { variantId: short.variantId, quantity: 1 },
+          ],
+          new Date(Date.now() + 60_000),
+        ),
+      ),
+    ).rejects.toMatchObject({ code: 'OUT_OF_STOCK' });
+    expect(await lowEvents(item.variantId)).toHaveLength(1);
+    // A released reservation and a stock take count as changes too: down to 2 is a new crossing.
+    await transact(system.database.db, (tx) => inventory.release(tx, crossing, 'cancelled'));
+    await inventory.setOnHand(item.sku, 5, staff.id);
+    const events = await lowEvents(item.variantId);
+    expect(events).toHaveLength(2);
+    expect(events[1]).toMatchObject({ available: 2, onHand: 5, reserved: 3 });
+    // An item created at or below the threshold is already known to be low: no event for it.
+    expect(await lowEvents(short.variantId)).toEqual([]);
+  });
 });

@@ -1,6 +1,23 @@
-import { type Db, transact } from '../../platform/db/index.ts';
+import { afterCommit, type Db, transact } from '../../platform/db/index.ts';
 import { conflict, DomainError, notFound } from '../../platform/errors.ts';
+import { cloudEvent, type EventBus } from '../../platform/events/index.ts';
+import type { Broadcast } from '../../platform/pubsub/redis.ts';
 import { inventoryStore as store, type StockLevel } from './store.ts';
+
+export const INVENTORY_SOURCE = '/emporium/inventory';
+/** The events inventory emits (webhooks accept subscriptions to these). */
+export const INVENTORY_EVENT_TYPES = ['inventory.low'] as const;
+/** The broadcast channel on which instances tell each other which variants' stock changed. */
+const STOCK_CHANNEL = 'inventory.stock';
+
+export interface InventoryDeps {
+  db: Db;
+  events: Pick<EventBus, 'append' | 'nudge'>;
+  /** The threshold new items get (INVENTORY_LOW_THRESHOLD). */
+  lowStockThreshold: number;
+  /** Other instances' stock changes arrive here, and this one's go out (REDIS_URL set). */
+  broadcast?: Broadcast;
+}
 
 export interface Stock {
   sku: string;
@@ -35,13 +52,62 @@ function normaliseLines(lines: ReservationLine[]): ReservationLine[] {
     .map(([variantId, quantity]) => ({ variantId, quantity }));
 }
 
-export function createInventoryService(db: Db) {
+export function createInventoryService(deps: InventoryDeps) {
+  const { db, events, broadcast } = deps;
   const listeners = new Set<(variantIds: string[]) => void>();
-  // Called when a change is made, which may be before the caller's transaction commits; readers
-  // that cache availability drop their copy now and keep only a short TTL as the backstop.
-  const changed = (variantIds: string[]) => {
+  const tell = (variantIds: string[]) => {
     for (const listener of listeners) listener(variantIds);
   };
+  broadcast?.subscribe(STOCK_CHANNEL, (message, sender) => {
+    if (sender !== broadcast.instanceId && Array.isArray(message)) tell(message as string[]);
+  });
+  /**
+   * Called when a change is made, which may be before the caller's transaction commits; readers
+   * in this process that cache availability drop their copy now and keep only a short TTL as the
+   * backstop. Other instances hear of it once it has committed (they cannot read it before).
+   */
+  const changed = (executor: Db, variantIds: string[]) => {
+    tell(variantIds);
+    if (!broadcast || variantIds.length === 0) return;
+    afterCommit(executor, () => {
+      // Best effort: without the message the other instances' copies expire by their TTL.
+      broadcast.publish(STOCK_CHANNEL, [...new Set(variantIds)]).catch(() => {});
+    });
+  };
+
+  /**
+   * After a change to these items in `tx` (`levels` as the change left them): an item whose
+   * available stock just fell to its threshold or below gets inventory.low, in the same
+   * transaction (so exactly when it commits). `tx` holds the rows, so the flags read are current;
+   * most changes cross nothing and cost no further statement.
+   */
+  async function checkLowStock(tx: Db, levels: StockLevel[]): Promise<void> {
+    const flipping = levels.filter(
+      (level) => level.onHand - level.reserved <= level.lowStockThreshold !== level.lowStockAlerted,
+    );
+    if (flipping.length === 0) return;
+    const synced = await store.syncLowStock(
+      tx,
+      flipping.map((level) => level.variantId),
+    );
+    const crossed = synced.filter((item) => item.lowStockAlerted);
+    if (crossed.length === 0) return;
+    await events.append(
+      tx,
+      crossed.map((item) =>
+        cloudEvent(INVENTORY_SOURCE, 'inventory.low', item.variantId, {
+          variantId: item.variantId,
+          sku: item.sku,
+          available: item.onHand - item.reserved,
+          onHand: item.onHand,
+          reserved: item.reserved,
+          threshold: item.lowStockThreshold,
+        }),
+      ),
+    );
+    afterCommit(tx, () => events.nudge());
+  }
+
   return {
     /**
      * Registers a listener told which variants' stock changed (for caches of availability and
@@ -53,7 +119,7 @@ export function createInventoryService(db: Db) {
     },
 
     createItems: (executor: Db, items: Array<{ variantId: string; sku: string; onHand: number }>) =>
-      store.insertItems(executor, items),
+      store.insertItems(executor, items, deps.lowStockThreshold),
 
     renameSku: (executor: Db, variantId: string, sku: string) => store.renameSku(executor, variantId, sku),
 
@@ -94,7 +160,8 @@ export function createInventoryService(db: Db) {
           reason: 'stock take',
           actorId,
         });
-        changed([level.variantId]);
+        changed(tx, [level.variantId]);
+        await checkLowStock(tx, [updated!]);
         return toStock(updated!);
       });
     },
@@ -116,7 +183,8 @@ export function createInventoryService(db: Db) {
           reason,
           actorId,
         });
-        changed([level.variantId]);
+        changed(tx, [level.variantId]);
+        await checkLowStock(tx, [updated!]);
         return toStock(updated!);
       });
     },
@@ -133,6 +201,7 @@ export function createInventoryService(db: Db) {
     async reserve(tx: Db, orderId: string, lines: ReservationLine[], expiresAt: Date): Promise<void> {
       const ordered = normaliseLines(lines);
       const short: string[] = [];
+      const levels: StockLevel[] = [];
       for (const line of ordered) {
         const level = await store.move(
           tx,
@@ -145,10 +214,15 @@ export function createInventoryService(db: Db) {
           },
           { quantity: line.quantity, expiresAt },
         );
-        if (!level) short.push(line.variantId);
+        if (level) levels.push(level);
+        else short.push(line.variantId);
       }
       if (short.length > 0) throw outOfStock(short);
-      changed(ordered.map((line) => line.variantId));
+      changed(
+        tx,
+        ordered.map((line) => line.variantId),
+      );
+      await checkLowStock(tx, levels);
     },
 
     /**
@@ -166,38 +240,54 @@ export function createInventoryService(db: Db) {
           orderId,
         });
       }
-      changed(moved.map((line) => line.variantId));
+      // Available stock stays what the reservation left (both counts fall): no low-stock check.
+      changed(
+        tx,
+        moved.map((line) => line.variantId),
+      );
       return moved.length > 0;
     },
 
     /** Gives an order's held units back; a no-op when nothing is held (idempotent compensation). */
     async release(tx: Db, orderId: string, reason: string): Promise<number> {
       const moved = await store.settleReservations(tx, orderId, 'released');
+      const levels: StockLevel[] = [];
       for (const line of moved) {
-        await store.move(tx, {
+        const level = await store.move(tx, {
           variantId: line.variantId,
           deltaOnHand: 0,
           deltaReserved: -line.quantity,
           reason,
           orderId,
         });
+        if (level) levels.push(level);
       }
-      changed(moved.map((line) => line.variantId));
+      changed(
+        tx,
+        moved.map((line) => line.variantId),
+      );
+      await checkLowStock(tx, levels);
       return moved.length;
     },
 
     /** Puts sold units back on hand (cancellation after sale, returns). */
     async restock(tx: Db, orderId: string, lines: ReservationLine[], reason: string): Promise<void> {
+      const levels: StockLevel[] = [];
       for (const line of normaliseLines(lines)) {
-        await store.move(tx, {
+        const level = await store.move(tx, {
           variantId: line.variantId,
           deltaOnHand: line.quantity,
           deltaReserved: 0,
           reason,
           orderId,
         });
+        if (level) levels.push(level);
       }
-      changed(lines.map((line) => line.variantId));
+      changed(
+        tx,
+        lines.map((line) => line.variantId),
+      );
+      await checkLowStock(tx, levels);
     },
 
     expiredReservationOrders: (limit = 100) => store.expiredOrders(db, limit),

@@ -9,6 +9,7 @@ type InventoryTables = {
     on_hand: number;
     reserved: number;
     low_stock_threshold: Generated<number>;
+    low_stock_alerted: Generated<boolean>;
     updated_at: Generated<Date>;
   };
   inventory_reservations: {
@@ -39,6 +40,8 @@ export interface StockLevel {
   onHand: number;
   reserved: number;
   lowStockThreshold: number;
+  /** Whether inventory.low was emitted and stock has not risen above the threshold since. */
+  lowStockAlerted: boolean;
 }
 
 export interface LedgerEntry {
@@ -57,15 +60,18 @@ const stockColumns = [
   'on_hand as onHand',
   'reserved',
   'low_stock_threshold as lowStockThreshold',
+  'low_stock_alerted as lowStockAlerted',
 ] as const;
 
 /** All SQL of the inventory module. Every function takes the executor: a pool or a transaction. */
 export const inventoryStore = {
   tables: (executor: Db): Kysely<InventoryTables> => executor.withTables<InventoryTables>(),
 
+  /** New items start low-stock-alerted when they are already low: only a later fall is news. */
   async insertItems(
     executor: Db,
     items: Array<{ variantId: string; sku: string; onHand: number }>,
+    lowStockThreshold: number,
   ): Promise<void> {
     if (items.length === 0) return;
     await inventoryStore
@@ -77,8 +83,29 @@ export const inventoryStore = {
           sku: item.sku,
           on_hand: item.onHand,
           reserved: 0,
+          low_stock_threshold: lowStockThreshold,
+          low_stock_alerted: item.onHand <= lowStockThreshold,
         })),
       )
+      .execute();
+  },
+
+  /**
+   * Records whether each item is at or below its threshold now, returning the items whose state
+   * changed: `lowStockAlerted` true means it just fell to the threshold, false that it rose above.
+   * The caller's transaction already holds these rows (it just changed them), so concurrent
+   * changes see each other's flag and a crossing is reported by exactly one of them.
+   */
+  syncLowStock(executor: Db, variantIds: readonly string[]) {
+    if (variantIds.length === 0) return Promise.resolve([]);
+    const low = sql<boolean>`on_hand - reserved <= low_stock_threshold`;
+    return inventoryStore
+      .tables(executor)
+      .updateTable('inventory_items')
+      .set({ low_stock_alerted: low })
+      .where('variant_id', 'in', variantIds)
+      .where(sql<boolean>`low_stock_alerted is distinct from (${low})`)
+      .returning(stockColumns)
       .execute();
   },
 
@@ -132,7 +159,7 @@ export const inventoryStore = {
             updated_at = now()
         where variant_id = ${entry.variantId}::uuid
           ${hold ? sql`and on_hand - reserved >= ${hold.quantity}::int` : sql``}
-        returning variant_id, sku, on_hand, reserved, low_stock_threshold
+        returning variant_id, sku, on_hand, reserved, low_stock_threshold, low_stock_alerted
       ), logged as (
         insert into inventory_ledger (id, variant_id, sku, delta_on_hand, delta_reserved, reason, order_id, actor_id)
         select ${uuidv7()}::uuid, variant_id, sku, ${entry.deltaOnHand}::int, ${entry.deltaReserved}::int,
@@ -147,7 +174,8 @@ export const inventoryStore = {
       )`
           : sql``
       }
-      select variant_id as "variantId", sku, on_hand as "onHand", reserved, low_stock_threshold as "lowStockThreshold"
+      select variant_id as "variantId", sku, on_hand as "onHand", reserved,
+             low_stock_threshold as "lowStockThreshold", low_stock_alerted as "lowStockAlerted"
       from level`.execute(inventoryStore.tables(executor));
     return rows[0];
   },

@@ -3,12 +3,16 @@ import type { OrderRow } from './store.ts';
 
 export const ORDERING_SOURCE = '/emporium/ordering';
 
-export type OrderEventType =
-  | 'order.created'
-  | 'order.confirmed'
-  | 'order.cancelled'
-  | 'payment.captured'
-  | 'payment.refunded';
+/** The events ordering emits (webhooks accept subscriptions to these). */
+export const ORDER_EVENT_TYPES = [
+  'order.created',
+  'order.confirmed',
+  'order.cancelled',
+  'payment.captured',
+  'payment.refunded',
+] as const;
+
+export type OrderEventType = (typeof ORDER_EVENT_TYPES)[number];
 
 /** Every order event names the order (subject), its owner and status: enough to route and to show. */
 export function orderEvent(

@@ -11,6 +11,7 @@ import { orderingRoutes } from './routes.ts';
 import type { PaymentsPort } from './saga.ts';
 import { createOrderingService, type OrderingService } from './service.ts';
 
+export { ORDER_EVENT_TYPES } from './events.ts';
 export type { PaymentsPort } from './saga.ts';
 export type { Order } from './service.ts';
 

@@ -59,7 +59,16 @@ const orderEvent = (type: string, userId: string, orderId: string, status: strin
     total: { amount: 1999, currency: 'EUR' },
   });
 
-describe.each(dbKinds)('order stream over WebSocket on %s', (kind) => {
+// In-process fan-out always; through Redis pub/sub (as across instances) too when REDIS_URL is set.
+const fanouts: Array<[string, Record<string, string>]> = [
+  ['in-process', {}],
+  ...(process.env.REDIS_URL
+    ? [['redis', { REDIS_URL: process.env.REDIS_URL }] as [string, Record<string, string>]]
+    : []),
+];
+const setups = dbKinds.flatMap((kind) => fanouts.map(([fanout, env]) => [kind, fanout, env] as const));
+
+describe.each(setups)('order stream over WebSocket on %s, %s fan-out', (kind, _fanout, fanoutEnv) => {
   let system: TestSystem;
   const sockets: WebSocket[] = [];
   afterEach(async () => {
@@ -67,8 +76,9 @@ describe.each(dbKinds)('order stream over WebSocket on %s', (kind) => {
     await system?.dispose();
   });
 
-  async function start(env: Record<string, string> = {}) {
-    system = await createTestSystem(kind, env);
+  async function start(env: Record<string, string> = {}, beforeWorkers?: (system: TestSystem) => void) {
+    system = await createTestSystem(kind, { ...fanoutEnv, ...env });
+    beforeWorkers?.(system);
     await system.app.listen({ port: 0, host: '127.0.0.1' });
     await system.startWorkers();
     const { port } = system.app.server.address() as AddressInfo;
@@ -113,6 +123,30 @@ describe.each(dbKinds)('order stream over WebSocket on %s', (kind) => {
     await bobClient.next((message) => message.type === 'order.created');
     expect(bobClient.messages.map((message) => message.type)).toEqual(['authenticated', 'order.created']);
     expect(JSON.stringify(bobClient.messages)).not.toContain(orderId);
+  });
+
+  it('pushes an event once even when the relay hands it over again', async () => {
+    // A consumer after the stream fails the first time: the relay retries the whole event.
+    let failures = 0;
+    const url = await start({}, (built) =>
+      built.bus.subscribe('flaky', ['order.created'], async () => {
+        if (failures++ === 0) throw new Error('not yet');
+      }),
+    );
+    const user = await signIn(system);
+    const watcher = await open(`${url}?access_token=${user.accessToken}`);
+    await watcher.next((message) => message.type === 'authenticated');
+    const orderId = '01936d4e-0000-7000-8000-000000000004';
+    await publish(orderEvent('order.created', user.id, orderId, 'pending'));
+    await publish(orderEvent('order.confirmed', user.id, orderId, 'confirmed'));
+    // Same subject, in order: the confirmation comes after the retried creation was handed over.
+    await watcher.next((message) => message.type === 'order.confirmed', 5_000);
+    expect(failures).toBe(2);
+    expect(watcher.messages.map((message) => message.type)).toEqual([
+      'authenticated',
+      'order.created',
+      'order.confirmed',
+    ]);
   });
 
   it('refuses a connection without a valid token', async () => {

@@ -26,6 +26,8 @@ export function createWebhooks(deps: {
   bus: EventBus;
   logger: Logger;
   metrics: Metrics;
+  /** Every event type the modules emit: what an endpoint may subscribe to. */
+  eventTypes: readonly string[];
 }): WebhooksModule {
   const { config, bus, logger } = deps;
   const store = createWebhookStore(deps.db);
@@ -56,7 +58,7 @@ export function createWebhooks(deps: {
   return {
     name: 'webhooks',
     service,
-    routes: webhookRoutes(service),
+    routes: webhookRoutes(service, deps.eventTypes),
     start() {
       running = true;
       round = tick();

@@ -4,8 +4,6 @@ import { Type } from 'typebox';
 import { IdParams, Page, PageQuery, problems, Uuid } from '../../platform/http/schemas.ts';
 import type { WebhookService } from './service.ts';
 
-const EventType = Type.String({ pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$', maxLength: 100 });
-
 const EndpointSchema = Type.Object({
   id: Uuid,
   url: Type.String(),
@@ -32,7 +30,12 @@ const DeliverySchema = Type.Object({
   attempts: Type.Array(AttemptSchema),
 });
 
-export function webhookRoutes(service: WebhookService) {
+/** `eventTypes`: every type the system emits; a subscription to anything else is refused (400). */
+export function webhookRoutes(service: WebhookService, eventTypes: readonly string[]) {
+  const EventType = Type.Union(
+    eventTypes.map((type) => Type.Literal(type)),
+    { description: 'an event type the system emits' },
+  );
   return (scope: FastifyInstance) => {
     const app = scope.withTypeProvider<TypeBoxTypeProvider>();
     const common = { tags: ['webhooks'], security: [{ bearer: [] }] };

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { signIn } from '../../../test/support/auth.ts';
 import { dbKinds } from '../../../test/support/db.ts';
+import { createProduct } from '../../../test/support/shop.ts';
 import { createTestSystem, type TestSystem } from '../../../test/support/system.ts';
 import { cloudEvent } from '../../platform/events/index.ts';
 import { sendWebhook } from './sender.ts';
@@ -237,6 +238,72 @@ describe.each(dbKinds)('webhooks on %s', (kind) => {
       payload: { url: 'https://example.com/hook', events: ['order.confirmed'], extra: 1 },
     });
     expect(unknownField.statusCode).toBe(400);
+    // Subscriptions name event types the system emits: a typo would never receive anything.
+    const unknownType = await target.app.inject({
+      method: 'POST',
+      url: '/v1/webhooks',
+      headers: admin.headers,
+      payload: { url: 'https://example.com/hook', events: ['order.confirmd'] },
+    });
+    expect(unknownType.statusCode).toBe(400);
+  });
+
+  it('delivers user.registered and inventory.low to the endpoints subscribed to them', async () => {
+    const target = await system({ WEBHOOKS_ALLOW_PRIVATE: 'true' });
+    const admin = await signIn(target, 'admin');
+    const staff = await signIn(target, 'staff');
+    const receiver = await startReceiver(
+      () => 'whsec_dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0',
+      () => 200,
+    );
+    cleanups.push(receiver.close);
+    const created = await target.app.inject({
+      method: 'POST',
+      url: '/v1/webhooks',
+      headers: admin.headers,
+      payload: {
+        url: receiver.url,
+        events: ['user.registered', 'inventory.low'],
+        secret: 'whsec_dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0',
+      },
+    });
+    expect(created.statusCode).toBe(201);
+    await target.startWorkers();
+
+    const registered = await target.app.inject({
+      method: 'POST',
+      url: '/v1/auth/register',
+      payload: { email: 'hooked@example.test', password: 'long enough', name: 'Hooked' },
+    });
+    expect(registered.statusCode).toBe(201);
+    const variant = await createProduct(target, staff, { stock: 8 });
+    const adjusted = await target.app.inject({
+      method: 'POST',
+      url: `/v1/inventory/${variant.sku}/adjustments`,
+      headers: staff.headers,
+      payload: { delta: -4, reason: 'damaged' },
+    });
+    expect(adjusted.statusCode).toBe(201);
+
+    const bodies = await waitFor(
+      'both deliveries',
+      async () => receiver.received.map((request) => JSON.parse(request.body)),
+      (received) => received.length >= 2,
+    );
+    expect(receiver.received.every((request) => request.signatureValid)).toBe(true);
+    const byType = Object.fromEntries(bodies.map((body) => [body.type, body]));
+    expect(Object.keys(byType).sort()).toEqual(['inventory.low', 'user.registered']);
+    expect(byType['user.registered'].data).toMatchObject({
+      userId: registered.json().user.id,
+      email: 'hooked@example.test',
+      method: 'password',
+    });
+    expect(byType['inventory.low'].data).toMatchObject({
+      variantId: variant.variantId,
+      sku: variant.sku,
+      available: 4,
+      threshold: 5,
+    });
   });
 });
 

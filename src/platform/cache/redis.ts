@@ -52,7 +52,13 @@ export function createRedisCache(redis: Redis, namespace = 'emporium:cache:'): C
 export async function openRedisCache(
   db: Db,
   url: string,
-): Promise<{ cache: Cache; ping(): Promise<void>; close(): Promise<void> }> {
+): Promise<{
+  cache: Cache;
+  /** This system's key prefix in Redis, for other uses (pub/sub channels) to share. */
+  namespace: string;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}> {
   const settings = db.withTables<SettingsTables>();
   await settings
     .insertInto('app_settings')
@@ -72,6 +78,7 @@ export async function openRedisCache(
   await redis.connect().catch(() => {});
   return {
     cache: createRedisCache(redis, `emporium:${namespace}:`),
+    namespace: `emporium:${namespace}:`,
     ping: async () => {
       await redis.ping();
     },

@@ -5,7 +5,14 @@ import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, dbKinds, type TestDatabase } from '../../../test/support/db.ts';
 import { runWithContext } from '../context.ts';
-import { MIGRATIONS_DIR, MigrationChecksumError, migrate, openDatabase, transact } from './index.ts';
+import {
+  afterCommit,
+  MIGRATIONS_DIR,
+  MigrationChecksumError,
+  migrate,
+  openDatabase,
+  transact,
+} from './index.ts';
 
 describe.each(dbKinds)('database on %s', (kind) => {
   const opened: TestDatabase[] = [];
@@ -50,6 +57,30 @@ describe.each(dbKinds)('database on %s', (kind) => {
     ).rejects.toThrow();
     const { rows } = await sql<{ n: number }>`select count(*)::int as n from t_rollback`.execute(database.db);
     expect(rows[0].n).toBe(0);
+  });
+
+  it('runs after-commit callbacks once the transaction commits, never for a rolled-back attempt', async () => {
+    const database = await fresh();
+    await sql`create table t_after (id int primary key)`.execute(database.db);
+    const heard: string[] = [];
+    let attempt = 0;
+    await transact(database.db, async (tx) => {
+      attempt++;
+      afterCommit(tx, () => heard.push(`attempt ${attempt}`));
+      await sql`insert into t_after values (${attempt})`.execute(tx);
+      expect(heard).toEqual([]);
+      // The first attempt fails as a serialization failure would: transact tries again.
+      if (attempt === 1) throw Object.assign(new Error('serialization failure'), { code: '40001' });
+    });
+    expect(heard).toEqual(['attempt 2']);
+    await expect(
+      transact(database.db, async (tx) => {
+        afterCommit(tx, () => heard.push('rolled back'));
+        throw new Error('no');
+      }),
+    ).rejects.toThrow('no');
+    afterCommit(database.db, () => heard.push('outside a transaction: at once'));
+    expect(heard).toEqual(['attempt 2', 'outside a transaction: at once']);
   });
 
   it('keeps concurrent transactions from interleaving their statements', async () => {

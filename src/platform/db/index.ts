@@ -141,6 +141,20 @@ const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers
 
 const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
 
+/** Callbacks waiting for the commit of a transaction `transact` opened, by its transaction object. */
+const commitCallbacks = new WeakMap<object, Array<() => void>>();
+
+/**
+ * Runs `callback` once the transaction `executor` belongs to has committed (never if it rolls
+ * back); outside a transaction opened by `transact`, at once. For telling other processes about a
+ * change: told before the commit they could read, and cache, what it replaces.
+ */
+export function afterCommit(executor: Db, callback: () => void): void {
+  const callbacks = commitCallbacks.get(executor);
+  if (callbacks) callbacks.push(callback);
+  else callback();
+}
+
 /**
  * Runs `work` in one transaction, retrying a few times when PostgreSQL aborts it for a
  * serialization failure or deadlock — the two errors that mean "try again", not "you are wrong".
@@ -152,15 +166,24 @@ export async function transact<T>(
 ): Promise<T> {
   const attempts = options.attempts ?? 5;
   for (let attempt = 1; ; attempt++) {
+    // Each attempt collects its own: an aborted attempt's callbacks are dropped with it.
+    const committed: Array<() => void> = [];
+    let result: T;
     try {
       const builder = options.isolation
         ? db.transaction().setIsolationLevel(options.isolation)
         : db.transaction();
-      return await builder.execute(work);
+      result = await builder.execute((tx) => {
+        commitCallbacks.set(tx, committed);
+        return work(tx);
+      });
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (attempt >= attempts || !code || !RETRYABLE_SQLSTATES.has(code)) throw error;
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * 2 ** attempt));
+      continue;
     }
+    for (const callback of committed) callback();
+    return result;
   }
 }

@@ -55,6 +55,8 @@ export interface HttpDeps {
   modules: AppModule[];
   verifier: AccessTokenVerifier;
   tracing?: Tracing;
+  /** This system's key prefix in Redis (rate-limit counters go under it). */
+  redisNamespace?: string;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -219,7 +221,7 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       'ratelimit-policy',
     ],
   });
-  await registerRateLimiting(app, config);
+  await registerRateLimiting(app, { ...config, redisNamespace: deps.redisNamespace });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

@@ -1,8 +1,43 @@
-import rateLimit, { normalizeIP } from '@fastify/rate-limit';
+import rateLimit, { type FastifyRateLimitStore, normalizeIP } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { Redis } from 'ioredis';
 import { DomainError } from '../errors.ts';
 
 const WINDOW_MS = 60_000;
+
+// Counts one request and starts the window on the first; answers the count and the window left.
+const INCREMENT = `
+local current = redis.call('INCR', KEYS[1])
+if current == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {current, redis.call('PTTL', KEYS[1])}`;
+
+/**
+ * The counters in Redis under our own key names, `<namespace>rl:<scope>:<key>`. The plugin's Redis
+ * store names a limit made with createRateLimit after a route it does not have
+ * ("undefinedundefined-"); our limits carry their scope in the key already.
+ */
+function redisStore(redis: Redis, namespace: string): new () => FastifyRateLimitStore {
+  const prefix = `${namespace}rl:`;
+  return class RedisCounters implements FastifyRateLimitStore {
+    incr(
+      key: string,
+      callback: (error: Error | null, result?: { current: number; ttl: number }) => void,
+      timeWindow: number,
+    ): void {
+      redis.eval(INCREMENT, 1, prefix + key, timeWindow).then(
+        (result) => {
+          const [current, ttl] = result as [number, number];
+          callback(null, { current, ttl });
+        },
+        (error: Error) => callback(error),
+      );
+    }
+
+    child(): FastifyRateLimitStore {
+      return this;
+    }
+  };
+}
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -22,6 +57,11 @@ export interface RateLimitSettings {
   rateLimitPerMinute: number;
   /** Counters shared by every instance live in Redis when set; otherwise in this process. */
   redisUrl?: string;
+  /**
+   * This system's key prefix in Redis (the cache's, kept in the database): systems on different
+   * databases sharing one Redis never count each other's requests. `emporium:` when not given.
+   */
+  redisNamespace?: string;
 }
 
 /** The client's address as a rate-limit key: IPv6 clients count per /64, as they usually own one. */
@@ -58,8 +98,7 @@ export async function registerRateLimiting(app: FastifyInstance, settings: RateL
   }
   await app.register(rateLimit, {
     global: false,
-    redis,
-    nameSpace: 'emporium:rate-limit:',
+    ...(redis ? { store: redisStore(redis, settings.redisNamespace ?? 'emporium:') } : {}),
     skipOnError: true,
     cache: 20_000,
   });
