@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { WebSocket } from 'ws';
 import { type AccessTokenVerifier, bearerToken, type Principal } from '../../platform/http/auth.ts';
+import { DomainError } from '../../platform/errors.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import { CLOSE, type SocketHub } from './hub.ts';
 
@@ -47,28 +48,38 @@ export function streamRoutes(
     scope.addHook('onReady', settings.startFanout);
     scope.addHook('onClose', async () => hub.closeAll());
     const app = scope.withTypeProvider<TypeBoxTypeProvider>();
-    app.get(
-      '/stream',
-      {
-        websocket: true,
-        schema: {
-          tags: ['realtime'],
-          summary: "WebSocket: the signed-in user's order and payment events as CloudEvents JSON",
-          querystring: Type.Object({ access_token: Type.Optional(Type.String({ maxLength: 8192 })) }),
-        },
-        // A token on the upgrade request is checked before upgrading: a bad one answers 401.
-        preHandler: async (request) => {
-          const token = request.query.access_token ?? bearerToken(request);
-          if (token) request.principal = await verifier.verify(token);
-        },
+    app.route({
+      method: 'GET',
+      url: '/stream',
+      schema: {
+        tags: ['realtime'],
+        summary: "WebSocket: the signed-in user's order and payment events as CloudEvents JSON",
+        querystring: Type.Object({ access_token: Type.Optional(Type.String({ maxLength: 8192 })) }),
       },
-      (socket, request) => {
+      // A token on the upgrade request is checked before upgrading: a bad one answers 401.
+      preHandler: async (request) => {
+        const token = request.query.access_token ?? bearerToken(request);
+        if (token) request.principal = await verifier.verify(token);
+      },
+      // A plain GET (no Upgrade header) is told how to connect instead of getting a bare 404.
+      handler: async () => {
+        throw new DomainError(
+          426,
+          'UPGRADE_REQUIRED',
+          'Upgrade required',
+          'Connect with a WebSocket upgrade',
+          {
+            headers: { upgrade: 'websocket', connection: 'Upgrade' },
+          },
+        );
+      },
+      wsHandler: (socket, request) => {
         // The upgrade hijacks the reply, so onResponse (which ends the in-flight count) never runs:
         // the socket counts as in flight until it closes.
         socket.once('close', () => settings.metrics.httpInFlight.dec());
         if (request.principal) accept(socket, request.principal);
         else awaitAuthMessage(socket);
       },
-    );
+    });
   };
 }
