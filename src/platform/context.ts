@@ -34,6 +34,24 @@ export function currentSignal(): AbortSignal | undefined {
   return storage.getStore()?.signal;
 }
 
+/**
+ * A signal that aborts after `ms` or when `parent` does, with `clear()` to stop its timer once the
+ * work is done. Unlike AbortSignal.timeout, whose timer cannot be cancelled, nothing outlives the
+ * work: no timer firing seconds later, no signal kept alive until it does.
+ */
+export function timeoutSignal(ms: number, parent?: AbortSignal): { signal: AbortSignal; clear(): void } {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new DOMException(`no answer within ${ms} ms`, 'TimeoutError')),
+    ms,
+  );
+  timer.unref();
+  return {
+    signal: parent ? AbortSignal.any([parent, controller.signal]) : controller.signal,
+    clear: () => clearTimeout(timer),
+  };
+}
+
 /** Rejects with the signal's reason as soon as it aborts; resolves or rejects with `work` otherwise. */
 export function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return work;

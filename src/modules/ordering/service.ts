@@ -2,6 +2,7 @@ import { type Db, transact } from '../../platform/db/index.ts';
 import { DomainError, notFound } from '../../platform/errors.ts';
 import type { EventBus } from '../../platform/events/index.ts';
 import type { Principal } from '../../platform/http/auth.ts';
+import { timeoutSignal } from '../../platform/context.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
@@ -244,10 +245,13 @@ export function createOrderingService(deps: {
       if ('status' in created) return created;
       deps.bus.nudge();
 
-      const budget = AbortSignal.timeout(settings.paymentBudgetMs);
-      const paymentSignal = signal ? AbortSignal.any([signal, budget]) : budget;
-      const settled = await saga.advance(orderId, paymentSignal, created.order);
-      return answer(toOrder(settled, created.items));
+      const budget = timeoutSignal(settings.paymentBudgetMs, signal);
+      try {
+        const settled = await saga.advance(orderId, budget.signal, created.order);
+        return answer(toOrder(settled, created.items));
+      } finally {
+        budget.clear();
+      }
     },
 
     async get(principal: Principal, id: string): Promise<Order> {

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import CircuitBreaker from 'opossum';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
+import { timeoutSignal } from '../../platform/context.ts';
 import { injectTraceHeaders, SpanKind, withSpan } from '../../platform/observability/tracing.ts';
 import { paymentProviderUnavailable, ProviderRejection } from './errors.ts';
 import { createJsonPoster, type JsonAnswer } from './transport.ts';
@@ -127,8 +128,8 @@ export function createPaymentsClient(options: PaymentsClientOptions): PaymentsCl
 
   /** One HTTP attempt under its own timeout, itself bounded by the caller's signal. */
   async function attempt(request: ProviderRequest, signal: AbortSignal | undefined): Promise<unknown> {
-    const timeout = AbortSignal.timeout(options.timeoutMs);
-    const attemptSignal = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const timeout = timeoutSignal(options.timeoutMs, signal);
+    const attemptSignal = timeout.signal;
     let answer: JsonAnswer;
     try {
       const url = new URL(request.path, options.baseUrl);
@@ -154,6 +155,8 @@ export function createPaymentsClient(options: PaymentsClientOptions): PaymentsCl
       if (signal?.aborted) throw signal.reason;
       const what = attemptSignal.aborted ? `no answer within ${options.timeoutMs} ms` : 'network error';
       throw new TransientProviderError(`payment provider ${request.operation}: ${what}`, { cause: error });
+    } finally {
+      timeout.clear();
     }
     const { status } = answer;
     if (status >= 500 || status === 429 || status === 408) {
