@@ -72,5 +72,26 @@ describe.each(dbKinds)('a real checkout seen through the event backbone on %s', 
     const eml = await readFile(path.join(dataDir, 'mail', mail), 'utf8');
     expect(eml).toContain(`To: ${buyer.email}`);
     expect(eml).toContain(orderId);
+
+    // Shipping changes the status too: partially, then fully shipped, each pushed to the buyer.
+    const [line] = placed.json().items as Array<{ id: string }>;
+    for (const expected of ['partially_shipped', 'shipped']) {
+      const shipped = await system.app.inject({
+        method: 'POST',
+        url: `/v1/orders/${orderId}/fulfillments`,
+        headers: { authorization: `Bearer ${staff.accessToken}` },
+        payload: { items: [{ orderItemId: line.id, quantity: 1 }], carrier: 'DHL', trackingNumber: expected },
+      });
+      expect(shipped.statusCode, shipped.body).toBe(201);
+      await eventually(
+        async () =>
+          buyerStream.messages.find(
+            (message) => message.type === 'order.shipped' && message.data?.status === expected,
+          ),
+        5_000,
+        10,
+      );
+    }
+    expect(otherStream.messages.map((message) => message.type)).toEqual(['authenticated']);
   });
 });

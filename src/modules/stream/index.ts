@@ -9,11 +9,13 @@ import type { Broadcast } from '../../platform/pubsub/redis.ts';
 import { createSocketHub, type SocketHub } from './hub.ts';
 import { streamRoutes } from './routes.ts';
 
-/** The events a user sees about their own orders. */
+/** The events a user sees about their own orders: every status change, payments, shipping and returns. */
 export const STREAM_EVENT_TYPES = [
   'order.created',
   'order.confirmed',
   'order.cancelled',
+  'order.shipped',
+  'order.returned',
   'payment.captured',
   'payment.refunded',
 ] as const;
