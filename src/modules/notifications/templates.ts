@@ -14,12 +14,19 @@ interface OrderData {
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 
+// Building an Intl.NumberFormat costs far more than using one: one per currency, kept.
+const formats = new Map<string, { format: Intl.NumberFormat; digits: number }>();
+
 /** Minor units to a display amount, using the currency's own number of decimals. */
 function formatMoney(total: OrderData['total']): string | undefined {
   if (!total) return undefined;
-  const format = new Intl.NumberFormat('en', { style: 'currency', currency: total.currency });
-  const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
-  return format.format(total.amount / 10 ** digits);
+  let known = formats.get(total.currency);
+  if (!known) {
+    const format = new Intl.NumberFormat('en', { style: 'currency', currency: total.currency });
+    known = { format, digits: format.resolvedOptions().maximumFractionDigits ?? 2 };
+    formats.set(total.currency, known);
+  }
+  return known.format.format(total.amount / 10 ** known.digits);
 }
 
 function page(title: string, paragraphs: string[]): string {

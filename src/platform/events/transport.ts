@@ -43,40 +43,52 @@ export function matches(subscription: Subscription, type: string): boolean {
   return subscription.types === '*' || subscription.types.includes(type);
 }
 
-/** Calls each matching handler in registration order; the first failure names its consumer. */
+/**
+ * Calls every matching handler, at once: consumers are independent, and each is idempotent, so an
+ * event that fails for one is retried for all. The first failure, in registration order, names
+ * its consumer.
+ */
 export async function handleEvent(subscriptions: readonly Subscription[], event: CloudEvent): Promise<void> {
-  for (const subscription of subscriptions) {
-    if (!matches(subscription, event.type)) continue;
-    try {
-      await subscription.handler(event);
-    } catch (error) {
-      throw new Error(`${subscription.consumer}: ${(error as Error).message}`, { cause: error });
-    }
-  }
+  const matching = subscriptions.filter((subscription) => matches(subscription, event.type));
+  const outcomes = await Promise.allSettled(matching.map((subscription) => subscription.handler(event)));
+  const failed = outcomes.findIndex((outcome) => outcome.status === 'rejected');
+  if (failed === -1) return;
+  const error = (outcomes[failed] as PromiseRejectedResult).reason as Error;
+  throw new Error(`${matching[failed].consumer}: ${error?.message}`, { cause: error });
 }
 
+/** Subjects the in-process relay works on at once; each subject's events stay in seq order. */
+const SUBJECT_CONCURRENCY = 8;
+
 /**
- * The embedded default: the relay calls the subscribers itself, in seq order. A failed event holds
- * back later events of the same subject (order per aggregate is kept) but not other subjects.
- * Every subscription runs in this process, so `everyInstance` changes nothing here.
+ * The embedded default: the relay calls the subscribers itself. Each subject's events are handled
+ * in seq order (order per aggregate), several subjects at a time, so one slow consumer call does
+ * not hold back every other order's events. A failed event holds back later events of the same
+ * subject but not other subjects. Every subscription runs in this process, so `everyInstance`
+ * changes nothing here.
  */
 export function inProcessTransport(): EventTransport {
   return {
     kind: 'in-process',
     async dispatch(events, subscriptions, isLastAttempt) {
       const result: DispatchResult = { sent: [], failed: [] };
-      const blockedSubjects = new Set<string>();
-      for (const event of events) {
-        if (blockedSubjects.has(event.subject)) continue;
-        try {
-          await handleEvent(subscriptions, event);
-          result.sent.push(event.seq);
-        } catch (error) {
-          result.failed.push({ event, error: error as Error });
-          // A dead-lettered event stops holding back its subject.
-          if (!isLastAttempt(event)) blockedSubjects.add(event.subject);
+      const subjects = [...Map.groupBy(events, (event) => event.subject).values()];
+      let next = 0;
+      const work = async () => {
+        for (let queue = subjects[next++]; queue; queue = subjects[next++]) {
+          for (const event of queue) {
+            try {
+              await handleEvent(subscriptions, event);
+              result.sent.push(event.seq);
+            } catch (error) {
+              result.failed.push({ event, error: error as Error });
+              // A dead-lettered event stops holding back its subject.
+              if (!isLastAttempt(event)) break;
+            }
+          }
         }
-      }
+      };
+      await Promise.all(Array.from({ length: Math.min(SUBJECT_CONCURRENCY, subjects.length) }, work));
       return result;
     },
     startConsumers: async () => {},
