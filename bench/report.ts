@@ -16,6 +16,8 @@ export interface Measurement {
   rssPeakMb: number;
   /** CPU time the measured process used during the run (undefined without /proc). */
   cpuMs: number | undefined;
+  /** Age of the oldest undelivered event when the run ended (work deferred past it). */
+  eventLagS: number | undefined;
   counters: Record<string, number>;
 }
 
@@ -99,6 +101,7 @@ export function toJson(report: Report) {
         ...(run.cpuMs !== undefined && run.counters.orders
           ? { cpuMsPerOrder: round(run.cpuMs / run.counters.orders, 2) }
           : {}),
+        ...(run.eventLagS !== undefined ? { eventLagS: round(run.eventLagS, 1) } : {}),
         baselineRps: round(scenario.baselineRps ?? 0, 0),
         ratio: scenario.baselineRps ? round(run.rps / scenario.baselineRps, 3) : null,
         ...(scenario.note ? { note: scenario.note } : {}),
@@ -178,6 +181,15 @@ export function toTable(report: Report): string {
   const notes = report.scenarios
     .filter((scenario) => scenario.available && scenario.note)
     .map((scenario) => `- ${scenario.name}: ${scenario.note}`);
+  // Events still waiting when a run ends are work it caused but did not pay for within it.
+  for (const scenario of report.scenarios) {
+    const lag = scenario.measurement?.eventLagS;
+    if (lag !== undefined && lag >= 1) {
+      notes.push(
+        `- ${scenario.name}: the oldest undelivered event was ${lag.toFixed(1)} s old when the run ended (the event relay fell behind)`,
+      );
+    }
+  }
   const { settings, server, machine } = report;
   const summary =
     `${settings.connections} connections, ${settings.durationS} s per run after ${settings.warmupS} s warm-up; ` +

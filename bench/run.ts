@@ -192,6 +192,7 @@ async function fire(run: Fire): Promise<Measurement> {
     await rss.stop();
   }
   const cpuAfter = await readCpuMs(run.pid);
+  const eventLagS = await readEventLag(run.url);
   const durationS = (performance.now() - started) / 1000;
   const sorted = latencies.subarray(0, responses).sort();
   const statuses: Record<string, number> = {};
@@ -211,8 +212,25 @@ async function fire(run: Fire): Promise<Measurement> {
     statuses,
     rssPeakMb: rss.peak() / 2 ** 20,
     cpuMs: cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore,
+    eventLagS,
     counters: { ...run.counters },
   };
+}
+
+/**
+ * The age of the oldest event not yet handed to its consumers, from the server's
+ * events_outbox_lag_seconds, read right after a run: work the run caused but did not wait for.
+ * Undefined for a target without it (the baseline).
+ */
+async function readEventLag(url: string): Promise<number | undefined> {
+  try {
+    const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) });
+    if (!response.ok) return undefined;
+    const match = /^events_outbox_lag_seconds (\S+)$/m.exec(await response.text());
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Warm up, then measure. */

@@ -58,7 +58,7 @@ export async function handleEvent(subscriptions: readonly Subscription[], event:
 }
 
 /** Subjects the in-process relay works on at once; each subject's events stay in seq order. */
-const SUBJECT_CONCURRENCY = 8;
+const SUBJECT_CONCURRENCY = 16;
 
 /**
  * The embedded default: the relay calls the subscribers itself. Each subject's events are handled
