@@ -108,7 +108,19 @@ async function freshStorage(
 }
 
 /**
- * Starts `node src/main.ts serve` on a free loopback port against fresh storage (PostgreSQL when
+ * The node flags `npm start` runs the server with (package.json's start script), so the bench
+ * measures the server as it is started, not a differently tuned one.
+ */
+async function startFlags(): Promise<string[]> {
+  const manifest = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8'));
+  const words = String(manifest.scripts.start).split(/\s+/);
+  return words
+    .slice(words.indexOf('node') + 1, words.indexOf('src/main.ts'))
+    .filter((word) => word.startsWith('--'));
+}
+
+/**
+ * Starts `node src/main.ts serve` (with `npm start`'s node flags) on a free loopback port against fresh storage (PostgreSQL when
  * DATABASE_URL is set, embedded PGlite otherwise), lets it seed `products` demo products, and
  * resolves once /readyz answers 200. Its logs go to /dev/null: formatting them is still paid for.
  */
@@ -124,7 +136,14 @@ export async function startRealServer(options: {
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), path.join(ROOT, 'src/main.ts'), 'serve', '--port', String(port)],
+    [
+      ...(await startFlags()),
+      ...(options.nodeArgs ?? []),
+      path.join(ROOT, 'src/main.ts'),
+      'serve',
+      '--port',
+      String(port),
+    ],
     {
       cwd: ROOT,
       env: {
