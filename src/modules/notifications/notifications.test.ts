@@ -85,6 +85,32 @@ describe.each(dbKinds)('order notification emails on %s', (kind) => {
     expect(await notifications.sentTo(user.id)).toHaveLength(1);
   });
 
+  it('mails each shipment, partial and final, with carrier and tracking number', async () => {
+    const notifications = await start();
+    const user = await signIn(system);
+    const orderId = '01936d4e-0000-7000-8000-0000000000c4';
+    const shipment = (status: string, trackingNumber: string) =>
+      cloudEvent('/emporium/fulfillment', 'order.shipped', orderId, {
+        orderId,
+        userId: user.id,
+        status,
+        carrier: 'DHL',
+        trackingNumber,
+      });
+    const partial = shipment('partially_shipped', 'JD0001');
+    const final = shipment('shipped', 'JD0002');
+    await notifications.handle(partial);
+    await notifications.handle(final);
+
+    const partialMail = await readFile(path.join(mailDir(), `${partial.id}-order_shipped.eml`), 'utf8');
+    expect(partialMail).toContain('Subject: Part of your order 000000c4 has shipped');
+    expect(partialMail).toContain('Carrier: DHL, tracking number JD0001.');
+    const finalMail = await readFile(path.join(mailDir(), `${final.id}-order_shipped.eml`), 'utf8');
+    expect(finalMail).toContain('Subject: Your order 000000c4 has shipped');
+    expect(finalMail).toContain('JD0002');
+    expect(await notifications.sentTo(user.id)).toHaveLength(2);
+  });
+
   it('skips an event whose user has no address, without failing the consumer', async () => {
     const notifications = await start();
     await notifications.handle(

@@ -1,6 +1,6 @@
 /** What an email says; rendered from an order event's data. */
 export interface RenderedMail {
-  kind: 'order_confirmed' | 'order_cancelled';
+  kind: 'order_confirmed' | 'order_cancelled' | 'order_shipped';
   subject: string;
   text: string;
   html: string;
@@ -10,6 +10,10 @@ interface OrderData {
   orderId: string;
   total?: { amount: number; currency: string };
   reason?: string;
+  /** order.shipped: the order's status after this shipment, and how it travels. */
+  status?: string;
+  carrier?: string;
+  trackingNumber?: string;
 }
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
@@ -61,6 +65,18 @@ export function renderOrderMail(type: string, data: OrderData): RenderedMail | u
     lines = [
       `Your order ${data.orderId} was cancelled${data.reason ? ` (${data.reason})` : ''}.`,
       'Any payment taken for it is refunded; reserved items are back in stock.',
+    ];
+  } else if (type === 'order.shipped') {
+    const partial = data.status === 'partially_shipped';
+    kind = 'order_shipped';
+    subject = partial ? `Part of your order ${reference} has shipped` : `Your order ${reference} has shipped`;
+    lines = [
+      partial
+        ? `Some items of order ${data.orderId} are on their way; we will write again when the rest ship.`
+        : `Order ${data.orderId} is on its way.`,
+      ...(data.carrier && data.trackingNumber
+        ? [`Carrier: ${data.carrier}, tracking number ${data.trackingNumber}.`]
+        : []),
     ];
   } else {
     return undefined;
