@@ -170,8 +170,22 @@ describe.each(dbKinds)('promotions, tax, shipping, fulfillment and returns on %s
     });
     expect(unshipped.json().code).toBe('RETURN_EXCEEDS_SHIPPED');
 
+    const waiting = await call('GET', '/v1/returns?status=requested', staff);
+    expect(waiting.statusCode, waiting.body).toBe(200);
+    expect(waiting.json()).toMatchObject({
+      total: 1,
+      items: [{ id: returned.json().id, orderId: order.id, status: 'requested', reason: 'too small' }],
+    });
+    expect(waiting.json().items[0].items).toEqual([{ orderItemId: shirtLine.id, quantity: 1 }]);
+    expect((await call('GET', '/v1/returns', buyer)).statusCode).toBe(403);
+
     const received = await call('POST', `/v1/returns/${returned.json().id}/receive`, staff);
     expect(received.statusCode).toBe(200);
+    const listed = (await call('GET', '/v1/returns?status=received', staff)).json();
+    expect(listed.items).toMatchObject([
+      { id: returned.json().id, status: 'received', refund: { currency: 'EUR' } },
+    ]);
+    expect((await call('GET', '/v1/returns?status=requested', staff)).json().total).toBe(0);
     // One of three shirts back: a third of that line's discounted price plus its tax, floored.
     const shirtPaid = shirtLine.lineTotal.amount - shirtLine.discount.amount + shirtLine.tax.amount;
     expect(received.json()).toMatchObject({

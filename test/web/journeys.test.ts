@@ -185,7 +185,7 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       expect(problemsOf(page)).toEqual([]);
     });
 
-    it('staff create a product that the shop then shows, adjust its stock, edit it (a stale edit is refused) and ship an order', async () => {
+    it('staff create a product that the shop then shows, adjust its stock, edit it (a stale edit is refused), ship an order and receive its return', async () => {
       const admin = await newPage();
       await signInInBrowser(admin, '/admin', staff.email);
       await admin.getByRole('heading', { name: 'Products' }).waitFor(WAIT);
@@ -264,6 +264,24 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
         await system.app.inject({ method: 'GET', url: `/v1/orders/${orderId}`, headers: buyer.headers })
       ).json();
       expect(shipped.status).toBe('shipped');
+
+      // The buyer sends one unit back; staff find the return in the console's list and receive it.
+      const requested = await system.app.inject({
+        method: 'POST',
+        url: `/v1/orders/${orderId}/returns`,
+        headers: buyer.headers,
+        payload: { items: [{ orderItemId: shipped.items[0].id, quantity: 1 }], reason: 'too big' },
+      });
+      expect(requested.statusCode, requested.body).toBe(201);
+      await admin.getByRole('navigation', { name: 'Admin' }).getByRole('link', { name: 'Returns' }).click();
+      const row = admin.locator(`tr[data-return="${requested.json().id}"]`);
+      await row.waitFor(WAIT);
+      await row.getByRole('button', { name: 'Receive' }).click();
+      await row.waitFor({ ...WAIT, state: 'detached' });
+      const refunded = (
+        await system.app.inject({ method: 'GET', url: `/v1/orders/${orderId}`, headers: buyer.headers })
+      ).json();
+      expect(refunded.payment.refunded.amount).toBeGreaterThan(0);
       expect(problemsOf(admin)).toEqual([]);
       expect(problemsOf(shop)).toEqual([]);
     });

@@ -152,4 +152,5 @@ export interface Return {
   items: { orderItemId: string; quantity: number }[];
   reason: string;
   refund?: Money;
+  createdAt: string;
 }

@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { IdParams, Money, problems, Uuid } from '../../platform/http/schemas.ts';
+import { IdParams, Money, Page, PageQuery, problems, Uuid } from '../../platform/http/schemas.ts';
 import type { FulfillmentService } from './service.ts';
 
 const ItemQuantities = Type.Array(
@@ -79,6 +79,33 @@ export function fulfillmentRoutes(service: FulfillmentService) {
         reply
           .code(201)
           .send(await service.requestReturn(request.principal!, request.params.id, request.body)),
+    );
+
+    app.get(
+      '/returns',
+      {
+        preHandler: app.requireRole('staff', 'admin'),
+        schema: {
+          ...common,
+          summary: 'Returns, newest first (staff); filter by status',
+          querystring: Type.Object(
+            {
+              ...PageQuery,
+              status: Type.Optional(
+                Type.Union([Type.Literal('requested'), Type.Literal('receiving'), Type.Literal('received')]),
+              ),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: Page(ReturnSchema), ...problems(400, 401, 403) },
+        },
+      },
+      async (request) =>
+        service.listReturns({
+          page: request.query.page ?? 1,
+          size: request.query.size ?? 20,
+          status: request.query.status,
+        }),
     );
 
     app.post(

@@ -213,6 +213,30 @@ export function createFulfillmentService(deps: {
      * never share a rounding unit or the shipping), pay it with a key of this return, then put the
      * units back on hand. Receiving again after a crash resumes where it stopped.
      */
+    /** Staff: returns newest first, e.g. those still `requested` (parcels on their way back). */
+    async listReturns(query: {
+      page: number;
+      size: number;
+      status?: ReturnRow['status'];
+    }): Promise<{ items: Return[]; page: number; size: number; total: number }> {
+      const { rows, total } = await store.listReturns(
+        db,
+        { status: query.status },
+        { offset: (query.page - 1) * query.size, limit: query.size },
+      );
+      const ids = rows.map((row) => row.id);
+      const [items, currencies] = await Promise.all([
+        store.itemsOfReturns(db, ids),
+        orders.currencies([...new Set(rows.map((row) => row.orderId))]),
+      ]);
+      return {
+        items: rows.map((row) => toReturn(row, items.get(row.id) ?? [], currencies.get(row.orderId) ?? '')),
+        page: query.page,
+        size: query.size,
+        total,
+      };
+    },
+
     async receive(returnId: string, signal?: AbortSignal): Promise<Return> {
       const found = await store.returnById(db, returnId);
       if (!found) throw notFound('Return');

@@ -154,6 +154,43 @@ export const fulfillmentStore = {
       .executeTakeFirst();
   },
 
+  /** Returns newest first, optionally in one status, with the total count. */
+  async listReturns(
+    executor: Db,
+    filter: { status?: ReturnRow['status'] },
+    page: { offset: number; limit: number },
+  ): Promise<{ rows: ReturnRow[]; total: number }> {
+    let query = tables(executor).selectFrom('returns');
+    if (filter.status) query = query.where('status', '=', filter.status);
+    const [rows, count] = await Promise.all([
+      query
+        .select(returnColumns)
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .offset(page.offset)
+        .limit(page.limit)
+        .execute(),
+      query.select(sql<number>`count(*)::int`.as('total')).executeTakeFirstOrThrow(),
+    ]);
+    return { rows, total: count.total };
+  },
+
+  /** The items of several returns, by return id. */
+  async itemsOfReturns(executor: Db, returnIds: readonly string[]): Promise<Map<string, ItemQuantity[]>> {
+    if (returnIds.length === 0) return new Map();
+    const rows = await tables(executor)
+      .selectFrom('return_items')
+      .select(['return_id as returnId', 'order_item_id as orderItemId', 'quantity'])
+      .where('return_id', 'in', [...returnIds])
+      .orderBy('return_id')
+      .orderBy('order_item_id')
+      .execute();
+    const byReturn = new Map<string, ItemQuantity[]>();
+    for (const { returnId, ...item } of rows)
+      byReturn.set(returnId, [...(byReturn.get(returnId) ?? []), item]);
+    return byReturn;
+  },
+
   returnItems(executor: Db, returnId: string): Promise<ItemQuantity[]> {
     return tables(executor)
       .selectFrom('return_items')

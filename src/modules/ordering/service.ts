@@ -349,6 +349,7 @@ export function createOrderingService(deps: {
         await store.advance(tx, order.id, { from: order.status, status: to });
       },
       addRefund: (tx: Db, id: string, amount: number) => store.addRefund(tx, id, amount),
+      currencies: (ids: readonly string[]) => store.currencies(db, ids),
     },
   };
 }

@@ -236,6 +236,17 @@ export const orderStore = {
       .executeTakeFirst() as Promise<OrderRow | undefined>;
   },
 
+  /** Each order's currency, by id (absent ids are left out). */
+  async currencies(executor: Db, ids: readonly string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const rows = await tables(executor)
+      .selectFrom('orders')
+      .select(['id', 'currency'])
+      .where('id', 'in', [...ids])
+      .execute();
+    return new Map(rows.map((row) => [row.id, row.currency]));
+  },
+
   byIdempotencyKey(executor: Db, userId: string, key: string): Promise<OrderRow | undefined> {
     return tables(executor)
       .selectFrom('orders')

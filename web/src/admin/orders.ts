@@ -131,25 +131,40 @@ export async function orderPage(ctx: AppContext, params: Record<string, string>)
   `;
 }
 
-export function returnsPage(ctx: AppContext): Content {
+export async function returnsPage(ctx: AppContext): Promise<Content> {
+  const waiting = await ctx.api.get<Page<Return>>('/v1/returns?status=requested&size=100');
+  const receiveById = async (returnId: string) => {
+    const received = await ctx.api.post<Return>(`/v1/returns/${encodeURIComponent(returnId)}/receive`);
+    ctx.flash(
+      'info',
+      `Return #${shortId(received.id)} received${received.refund ? `: refunded ${money(received.refund)}` : ''}; the stock is back.`,
+    );
+    await ctx.refresh();
+  };
   const receive = (event: SubmitEvent) => {
     const values = formValues(event);
-    const form = event.currentTarget as HTMLFormElement;
-    return act(ctx, event, async () => {
-      const received = await ctx.api.post<Return>(
-        `/v1/returns/${encodeURIComponent(values.returnId.trim())}/receive`,
-      );
-      form.reset();
-      ctx.flash(
-        'info',
-        `Return #${shortId(received.id)} received${received.refund ? `: refunded ${money(received.refund)}` : ''}; the stock is back.`,
-      );
-    });
+    return act(ctx, event, () => receiveById(values.returnId.trim()));
   };
   return html`
     <h1>Returns</h1>
-    <p>When a parcel comes back, enter the return's id (the customer sees it when they request the return).
-      Receiving it refunds those items (tax and discount prorated) and puts them back in stock.</p>
+    <p>Receiving a return refunds its items (tax and discount prorated) and puts them back in stock.</p>
+    <table class="lines">
+      <caption>Waiting to be received (${waiting.total})</caption>
+      <thead><tr><th scope="col">Return</th><th scope="col">Requested</th><th scope="col">Order</th><th scope="col">Units</th><th scope="col">Reason</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
+      <tbody>
+        ${waiting.items.map(
+          (each) => html`<tr data-return=${each.id}>
+            <td>#${shortId(each.id)}</td>
+            <td>${dateTime(each.createdAt)}</td>
+            <td><a href="/admin/orders/${each.orderId}">#${shortId(each.orderId)}</a></td>
+            <td>${each.items.reduce((sum, item) => sum + item.quantity, 0)}</td>
+            <td>${each.reason}</td>
+            <td><button type="button" class="primary" @click=${(event: Event) => act(ctx, event, () => receiveById(each.id))}>Receive</button></td>
+          </tr>`,
+        )}
+      </tbody>
+    </table>
+    <p>Or enter a return's id (the customer sees it when they request the return):</p>
     <form class="inline" @submit=${receive} aria-label="Receive a return">
       <label>Return id <input name="returnId" required pattern="[0-9a-fA-F-]{36}" size="38" /></label>
       <button type="submit" class="primary">Receive</button>
