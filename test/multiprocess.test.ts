@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, killAll, startCli, startEmporium } from './deploy/processes.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { ADDRESS, eventually } from './support/shop.ts';
+import { callServer, signUpAt } from './support/remote.ts';
 
 /**
  * Invariants 1-4 across real processes on one PostgreSQL: several API servers sell the same
@@ -46,30 +47,10 @@ describe.runIf(process.env.DATABASE_URL)('several server processes on one Postgr
     return { process, url: `http://127.0.0.1:${port}` };
   }
 
-  async function call(
-    base: string,
-    method: string,
-    path: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ) {
-    const response = await fetch(base + path, {
-      method,
-      headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined };
-  }
-
-  async function signUp(base: string) {
-    const registered = await call(base, 'POST', '/v1/auth/register', {
-      email: `buyer-${randomUUID()}@multi.test`,
-      password: 'long enough password',
-      name: 'Buyer',
-    });
-    return { authorization: `Bearer ${registered.body.accessToken}` };
-  }
+  const call = callServer;
+  const signUp = async (base: string) => ({
+    authorization: (await signUpAt(base, 'multi.test')).authorization,
+  });
 
   async function newProduct(base: string, stock: number) {
     const login = await call(base, 'POST', '/v1/auth/login', admin);

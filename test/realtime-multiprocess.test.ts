@@ -7,6 +7,7 @@ import { amqpTopology } from '../src/platform/events/amqp.ts';
 import { freePort, killAll, startCli, startEmporium } from './deploy/processes.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { ADDRESS, eventually } from './support/shop.ts';
+import { callServer, signUpAt } from './support/remote.ts';
 
 type Message = Record<string, unknown> & { type?: string; subject?: string };
 
@@ -66,29 +67,12 @@ describe.runIf(process.env.DATABASE_URL && process.env.REDIS_URL).each(transport
     const admin = { email: 'admin@realtime.test', password: 'admin-password-1' };
     const sockets: WebSocket[] = [];
 
-    async function call(base: string, method: string, path: string, body?: unknown, token?: string) {
-      const response = await fetch(base + path, {
-        method,
-        headers: {
-          ...(body ? { 'content-type': 'application/json' } : {}),
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...(method === 'POST' && path === '/v1/orders' ? { 'idempotency-key': randomUUID() } : {}),
-        },
-        body: body ? JSON.stringify(body) : undefined,
+    const call = (base: string, method: string, path: string, body?: unknown, token?: string) =>
+      callServer(base, method, path, body, {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(method === 'POST' && path === '/v1/orders' ? { 'idempotency-key': randomUUID() } : {}),
       });
-      const text = await response.text();
-      return { status: response.status, body: text ? JSON.parse(text) : undefined };
-    }
-
-    async function signUp(base: string) {
-      const registered = await call(base, 'POST', '/v1/auth/register', {
-        email: `buyer-${randomUUID()}@realtime.test`,
-        password: 'long enough password',
-        name: 'Buyer',
-      });
-      expect(registered.status).toBe(201);
-      return { id: registered.body.user.id as string, token: registered.body.accessToken as string };
-    }
+    const signUp = (base: string) => signUpAt(base, 'realtime.test');
 
     async function buy(base: string, token: string, variantId: string) {
       expect((await call(base, 'POST', '/v1/cart/items', { variantId, quantity: 1 }, token)).status).toBe(
