@@ -9,7 +9,12 @@ import { createMailer } from './mailer.ts';
 import { createNotificationStore, type SentNotification } from './store.ts';
 import { renderOrderMail } from './templates.ts';
 
-export const NOTIFIED_EVENT_TYPES = ['order.confirmed', 'order.cancelled', 'order.shipped'] as const;
+export const NOTIFIED_EVENT_TYPES = [
+  'order.confirmed',
+  'order.cancelled',
+  'order.shipped',
+  'order.returned',
+] as const;
 
 export interface NotificationsModule extends AppModule {
   name: 'notifications';

@@ -111,6 +111,23 @@ describe.each(dbKinds)('order notification emails on %s', (kind) => {
     expect(await notifications.sentTo(user.id)).toHaveLength(2);
   });
 
+  it('mails the refund when a return is received', async () => {
+    const notifications = await start();
+    const user = await signIn(system);
+    const orderId = '01936d4e-0000-7000-8000-0000000000c5';
+    const event = cloudEvent('/emporium/fulfillment', 'order.returned', orderId, {
+      orderId,
+      userId: user.id,
+      returnId: '01936d4e-0000-7000-8000-0000000000d5',
+      refund: { amount: 1999, currency: 'EUR' },
+    });
+    await notifications.handle(event);
+
+    const eml = await readFile(path.join(mailDir(), `${event.id}-order_returned.eml`), 'utf8');
+    expect(eml).toContain('Subject: We received your return for order 000000c5');
+    expect(eml).toContain('refunded =E2=82=AC19.99');
+  });
+
   it('skips an event whose user has no address, without failing the consumer', async () => {
     const notifications = await start();
     await notifications.handle(

@@ -1,6 +1,6 @@
 /** What an email says; rendered from an order event's data. */
 export interface RenderedMail {
-  kind: 'order_confirmed' | 'order_cancelled' | 'order_shipped';
+  kind: 'order_confirmed' | 'order_cancelled' | 'order_shipped' | 'order_returned';
   subject: string;
   text: string;
   html: string;
@@ -14,6 +14,8 @@ interface OrderData {
   status?: string;
   carrier?: string;
   trackingNumber?: string;
+  /** order.returned: what the received return refunded. */
+  refund?: { amount: number; currency: string };
 }
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
@@ -77,6 +79,16 @@ export function renderOrderMail(type: string, data: OrderData): RenderedMail | u
       ...(data.carrier && data.trackingNumber
         ? [`Carrier: ${data.carrier}, tracking number ${data.trackingNumber}.`]
         : []),
+    ];
+  } else if (type === 'order.returned') {
+    const refund = formatMoney(data.refund);
+    kind = 'order_returned';
+    subject = `We received your return for order ${reference}`;
+    lines = [
+      `The items you sent back from order ${data.orderId} have arrived.`,
+      refund
+        ? `We have refunded ${refund} to your original payment method.`
+        : 'Nothing was due back for them.',
     ];
   } else {
     return undefined;
