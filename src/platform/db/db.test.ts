@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, dbKinds, type TestDatabase } from '../../../test/support/db.ts';
@@ -141,6 +143,38 @@ describe.runIf(dbKinds.includes('postgres'))('migrations on PostgreSQL', () => {
     } finally {
       await other.close();
       await database.dispose();
+    }
+  });
+});
+
+describe('embedded PGlite on a data directory', () => {
+  it('creates a fresh cluster in a child process: initdb memory never stays in the server, data persists', async () => {
+    const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'emporium-pglite-'));
+    // A process of its own, so the WebAssembly memory measured is only this database's.
+    const script = `
+      import { sql } from 'kysely';
+      import { openDatabase } from './src/platform/db/index.ts';
+      const database = await openDatabase({ dataDir: process.argv[1] });
+      await sql\`create table if not exists kept (n int)\`.execute(database.db);
+      await sql\`insert into kept values (1)\`.execute(database.db);
+      const { rows } = await sql\`select count(*)::int as n from kept\`.execute(database.db);
+      const externalMb = Math.round(process.memoryUsage().external / 1048576);
+      await database.close();
+      console.log(JSON.stringify({ rows: rows[0].n, externalMb }));`;
+    const run = async () => {
+      const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script, dataDir]);
+      return JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as { rows: number; externalMb: number };
+    };
+    try {
+      const first = await run();
+      // initdb run in the server process grew its WebAssembly memory to ~460 MB; opened after
+      // initdb ran elsewhere the database holds ~145 MB.
+      expect(first).toMatchObject({ rows: 1 });
+      expect(first.externalMb).toBeLessThan(250);
+      await expect(fs.access(path.join(dataDir, 'PG_VERSION'))).resolves.toBeUndefined();
+      expect(await run()).toMatchObject({ rows: 2 });
+    } finally {
+      await fs.rm(dataDir, { recursive: true, force: true });
     }
   });
 });

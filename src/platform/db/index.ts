@@ -1,4 +1,3 @@
-import fs from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import {
   type Dialect,
@@ -14,6 +13,7 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import { PGliteDriver } from './pglite-driver.ts';
+import { ensureCluster, PGLITE_START_PARAMS } from './pglite-initdb.ts';
 import { SignalDriver } from './signal-driver.ts';
 
 export { MIGRATIONS_DIR, MigrationChecksumError, type MigrationReport, migrate } from './migrate.ts';
@@ -94,7 +94,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     });
     return { db, kind: 'postgres', ping: (timeoutMs) => ping(db, timeoutMs), close: () => db.destroy() };
   }
-  if (options.dataDir) await fs.mkdir(options.dataDir, { recursive: true });
+  if (options.dataDir) await ensureCluster(options.dataDir);
   const pglite = await PGlite.create({
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     startParams: PGLITE_START_PARAMS,
@@ -131,13 +131,6 @@ async function ping(db: Db, timeoutMs = 2000): Promise<void> {
     clearTimeout(timer);
   }
 }
-
-/**
- * PGlite's own start parameters plus a smaller buffer pool. Its data lives in the WebAssembly
- * heap, which never shrinks: PostgreSQL's default 128 MB of shared buffers is resident memory of
- * the server process. 16 MB holds the hot pages of a shop's catalog and costs ~140 MB less RSS.
- */
-const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
 
 const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
 
