@@ -162,7 +162,12 @@ describe('embedded PGlite on a data directory', () => {
       await database.close();
       console.log(JSON.stringify({ rows: rows[0].n, externalMb }));`;
     const run = async () => {
-      const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script, dataDir]);
+      const { stdout } = await promisify(execFile)(process.execPath, [
+        '--input-type=module',
+        '-e',
+        script,
+        dataDir,
+      ]);
       return JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as { rows: number; externalMb: number };
     };
     try {

@@ -21,7 +21,9 @@ export const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_
 export async function ensureCluster(dataDir: string): Promise<void> {
   await fs.mkdir(dataDir, { recursive: true });
   if (await exists(path.join(dataDir, 'PG_VERSION'))) return;
-  await promisify(execFile)(process.execPath, [fileURLToPath(import.meta.url), dataDir], { timeout: 120_000 });
+  await promisify(execFile)(process.execPath, [fileURLToPath(import.meta.url), dataDir], {
+    timeout: 120_000,
+  });
 }
 
 async function exists(file: string): Promise<boolean> {
