@@ -18,6 +18,10 @@ describe('configuration', () => {
     expect(config).toMatchObject({ grpcPort: 0, otlpEndpoint: undefined, graphqlMaxDepth: 8 });
     expect(config.inventoryLowThreshold).toBe(5);
     expect(loadConfig({ INVENTORY_LOW_THRESHOLD: '0' }).inventoryLowThreshold).toBe(0);
+    expect(config.stockAlertEmails).toEqual([]);
+    expect(
+      loadConfig({ STOCK_ALERT_EMAILS: ' ops@shop.example, buyer@shop.example ' }).stockAlertEmails,
+    ).toEqual(['ops@shop.example', 'buyer@shop.example']);
   });
 
   it.each([
@@ -35,6 +39,10 @@ describe('configuration', () => {
     [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, /OTEL_EXPORTER_OTLP_ENDPOINT/],
     [{ INVENTORY_LOW_THRESHOLD: '-1' }, /INVENTORY_LOW_THRESHOLD must be between 0 and/],
     [{ INVENTORY_LOW_THRESHOLD: 'few' }, /INVENTORY_LOW_THRESHOLD must be an integer/],
+    [
+      { STOCK_ALERT_EMAILS: 'ops@shop.example, Ops <ops@shop.example>' },
+      /STOCK_ALERT_EMAILS must be comma-separated/,
+    ],
   ])('refuses %j naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

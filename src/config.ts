@@ -59,6 +59,8 @@ export interface Config {
   /** SMTP server for notification mail; without it mail is written as .eml files under DATA_DIR/mail. */
   smtpUrl: string | undefined;
   mailFrom: string;
+  /** Who is mailed when an item's stock runs low; empty means the staff and admin accounts. */
+  stockAlertEmails: string[];
   /** Lets webhooks target private, loopback and link-local addresses (development and tests only). */
   webhooksAllowPrivate: boolean;
   webhookMaxAttempts: number;
@@ -263,6 +265,7 @@ export function loadConfig(env: Env = process.env): Config {
     amqpExchange: exchangeName(env.AMQP_EXCHANGE),
     smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
     mailFrom: mailFrom(env.MAIL_FROM),
+    stockAlertEmails: addresses(env, 'STOCK_ALERT_EMAILS'),
     webhooksAllowPrivate: boolean(env, 'WEBHOOKS_ALLOW_PRIVATE', false),
     webhookMaxAttempts: integer(env, 'WEBHOOK_MAX_ATTEMPTS', 8, 1, 20),
     webhookRetryBaseMs: integer(env, 'WEBHOOK_RETRY_BASE_MS', 5_000, 10, 3_600_000),
@@ -277,6 +280,18 @@ function exchangeName(raw: string | undefined): string {
   if (!/^[\w.-]{1,200}$/.test(raw))
     throw new ConfigError('AMQP_EXCHANGE may use letters, digits, ".", "_", "-"');
   return raw;
+}
+
+/** A comma-separated list of plain addresses (`ops@shop.example, buyer@shop.example`). */
+function addresses(env: Env, name: string): string[] {
+  const list = (env[name] ?? '')
+    .split(',')
+    .map((address) => address.trim())
+    .filter(Boolean);
+  const invalid = list.find((address) => !/^[^@\s<>,]+@[^@\s<>,]+\.[^@\s<>,]+$/.test(address));
+  if (invalid !== undefined)
+    throw new ConfigError(`${name} must be comma-separated email addresses, got "${invalid}"`);
+  return list;
 }
 
 function mailFrom(raw: string | undefined): string {

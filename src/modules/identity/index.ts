@@ -24,7 +24,12 @@ export interface IdentityModule extends AppModule {
   rotateSigningKey(): Promise<void>;
   /** The user's email address (for notifications); undefined for an unknown user. */
   emailOf(userId: string): Promise<string | undefined>;
+  /** The staff and admin accounts' addresses (for operational mail), oldest first. */
+  staffContacts(): Promise<Array<{ userId: string; email: string }>>;
 }
+
+/** Operational mail goes to at most this many accounts; a larger team sets STOCK_ALERT_EMAILS. */
+const MAX_STAFF_CONTACTS = 50;
 
 export async function createIdentity(deps: {
   config: Config;
@@ -62,6 +67,8 @@ export async function createIdentity(deps: {
     createUser: service.createUser,
     rotateSigningKey: tokens.rotate,
     emailOf: async (userId) => (await store.findUserById(userId))?.email,
+    staffContacts: async () =>
+      (await store.staff(MAX_STAFF_CONTACTS)).map((user) => ({ userId: user.id, email: user.email })),
     routes: identityRoutes(service, oidc, { loginLimitPerMinute: config.loginLimitPerMinute }),
     rootRoutes: (app: FastifyInstance) => {
       app.get(

@@ -152,6 +152,17 @@ export function createIdentityStore(database: Db) {
       return db.selectFrom('users').select(userColumns).where('id', '=', id).executeTakeFirst();
     },
 
+    /** Staff and admin accounts, oldest first, at most `limit`. */
+    staff(limit: number): Promise<Array<{ id: string; email: string }>> {
+      return db
+        .selectFrom('users')
+        .select(['id', 'email'])
+        .where('role', '<>', 'customer')
+        .orderBy('created_at')
+        .limit(limit)
+        .execute();
+    },
+
     async setRole(id: string, role: Role): Promise<boolean> {
       const result = await db
         .updateTable('users')

@@ -7,13 +7,15 @@ import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import { createMailer } from './mailer.ts';
 import { createNotificationStore, type SentNotification } from './store.ts';
-import { renderOrderMail } from './templates.ts';
+import { type RenderedMail, renderOrderMail, renderStockLowMail, renderWelcomeMail } from './templates.ts';
 
 export const NOTIFIED_EVENT_TYPES = [
   'order.confirmed',
   'order.cancelled',
   'order.shipped',
   'order.returned',
+  'user.registered',
+  'inventory.low',
 ] as const;
 
 export interface NotificationsModule extends AppModule {
@@ -21,11 +23,19 @@ export interface NotificationsModule extends AppModule {
   /** The bus handler, exposed so tests can deliver an event twice. */
   handle(event: CloudEvent): Promise<void>;
   sentTo(userId: string): Promise<SentNotification[]>;
+  sentFor(eventId: string): Promise<SentNotification[]>;
+}
+
+interface Recipient {
+  /** The account mailed, when the address belongs to one. */
+  userId?: string;
+  address: string;
 }
 
 /**
- * Emails customers about their orders. An outbox-driven consumer: the mail is sent inside the
- * inbox transaction, so a failed send is retried and a redelivered event is not mailed again.
+ * Emails customers about their accounts and orders, and the shop's staff about stock running low.
+ * An outbox-driven consumer: the mail is sent inside the inbox transaction, so a failed send is
+ * retried and a redelivered event is not mailed again.
  */
 export function createNotifications(deps: {
   config: Config;
@@ -33,34 +43,75 @@ export function createNotifications(deps: {
   bus: EventBus;
   logger: Logger;
   metrics: Metrics;
-  identity: { emailOf(userId: string): Promise<string | undefined> };
+  identity: {
+    emailOf(userId: string): Promise<string | undefined>;
+    staffContacts(): Promise<Array<{ userId: string; email: string }>>;
+  };
 }): NotificationsModule {
   const { config, bus, logger, identity } = deps;
   const store = createNotificationStore(deps.db);
   const mailer = createMailer({ smtpUrl: config.smtpUrl, mailDir: path.join(config.dataDir, 'mail') });
   const sent = deps.metrics.counter('notifications_sent_total', 'Notification emails sent', ['kind']);
 
-  async function handle(event: CloudEvent): Promise<void> {
-    const data = event.data as { orderId?: string; userId?: string };
-    if (typeof data.userId !== 'string' || typeof data.orderId !== 'string') return;
-    const mail = renderOrderMail(event.type, { ...event.data, orderId: data.orderId });
-    if (!mail) return;
-    // Looked up before the transaction: PGlite has one connection, held by the transaction.
-    const to = await identity.emailOf(data.userId);
-    if (!to) {
-      logger.warn({ eventId: event.id, userId: data.userId }, 'no email address for an order notification');
-      return;
+  /** The customer an order event is about. */
+  async function buyer(event: CloudEvent, userId: string): Promise<Recipient[]> {
+    const address = await identity.emailOf(userId);
+    if (!address) logger.warn({ eventId: event.id, userId }, 'no email address for an order notification');
+    return address ? [{ userId, address }] : [];
+  }
+
+  /** The configured alert addresses, else the staff and admin accounts. */
+  async function staff(event: CloudEvent): Promise<Recipient[]> {
+    if (config.stockAlertEmails.length > 0) return config.stockAlertEmails.map((address) => ({ address }));
+    const contacts = await identity.staffContacts();
+    if (contacts.length === 0)
+      logger.warn({ eventId: event.id }, 'no staff account to tell that stock runs low');
+    return contacts.map((contact) => ({ userId: contact.userId, address: contact.email }));
+  }
+
+  /** What to send about `event` and to whom; undefined when it is nothing to mail about. */
+  async function compose(event: CloudEvent): Promise<{ mail: RenderedMail; to: Recipient[] } | undefined> {
+    const data = event.data;
+    if (event.type === 'user.registered') {
+      const { userId, email } = data as { userId?: unknown; email?: unknown };
+      if (typeof userId !== 'string' || typeof email !== 'string') return undefined;
+      return {
+        mail: renderWelcomeMail(data as Parameters<typeof renderWelcomeMail>[0]),
+        to: [{ userId, address: email }],
+      };
     }
-    const userId = data.userId;
+    if (event.type === 'inventory.low') {
+      if (typeof data.sku !== 'string') return undefined;
+      return {
+        mail: renderStockLowMail(data as Parameters<typeof renderStockLowMail>[0]),
+        to: await staff(event),
+      };
+    }
+    const { userId, orderId } = data as { userId?: unknown; orderId?: unknown };
+    if (typeof userId !== 'string' || typeof orderId !== 'string') return undefined;
+    const mail = renderOrderMail(event.type, { ...data, orderId });
+    // Looked up before the transaction: PGlite has one connection, held by the transaction.
+    return mail && { mail, to: await buyer(event, userId) };
+  }
+
+  async function handle(event: CloudEvent): Promise<void> {
+    const message = await compose(event);
+    if (!message || message.to.length === 0) return;
+    const { mail, to } = message;
     await bus.once('notifications', async (tx) => {
-      await store.record(tx, {
-        eventId: event.id,
-        kind: mail.kind,
-        userId,
-        recipient: to,
-        transport: mailer.transport,
-      });
-      await mailer.send({ id: `${event.id}-${mail.kind}`, from: config.mailFrom, to, ...mail });
+      await store.record(
+        tx,
+        to.map((recipient) => ({
+          eventId: event.id,
+          kind: mail.kind,
+          userId: recipient.userId,
+          recipient: recipient.address,
+          transport: mailer.transport,
+        })),
+      );
+      // One message to everyone: a failed send rolls back every recipient's row, never some.
+      const addresses = to.map((recipient) => recipient.address).join(', ');
+      await mailer.send({ id: `${event.id}-${mail.kind}`, from: config.mailFrom, to: addresses, ...mail });
       sent.inc({ kind: mail.kind });
     })(event);
   }
@@ -71,6 +122,7 @@ export function createNotifications(deps: {
     name: 'notifications',
     handle,
     sentTo: store.sentTo,
+    sentFor: store.sentFor,
     stop: () => mailer.close(),
   };
 }

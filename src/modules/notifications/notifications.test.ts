@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { signIn } from '../../../test/support/auth.ts';
 import { dbKinds } from '../../../test/support/db.ts';
-import { createTestSystem, type TestSystem, moduleOf } from '../../../test/support/system.ts';
+import { createTestSystem, moduleOf, type TestSystem } from '../../../test/support/system.ts';
 import { cloudEvent } from '../../platform/events/index.ts';
 import type { NotificationsModule } from './index.ts';
 
@@ -24,6 +24,9 @@ describe.each(dbKinds)('order notification emails on %s', (kind) => {
   }
 
   const mailDir = () => path.join(dataDir, 'mail');
+  /** A written message with folded headers and quoted-printable soft line breaks undone. */
+  const readMail = async (file: string) =>
+    (await readFile(path.join(mailDir(), file), 'utf8')).replace(/\r?\n[ \t]+/g, ' ').replace(/=\r?\n/g, '');
   const mailFiles = async () =>
     (await readdir(mailDir()).catch(() => [])).filter((file) => file.endsWith('.eml'));
 
@@ -48,9 +51,12 @@ describe.each(dbKinds)('order notification emails on %s', (kind) => {
     system.bus.nudge();
     const deadline = Date.now() + 10_000;
     // The file is written inside the consumer's transaction; the log row shows when it committed.
-    while ((await notifications.sentTo(user.id)).length === 0 && Date.now() < deadline) await sleep(50);
+    const confirmations = async () =>
+      (await notifications.sentTo(user.id)).filter((entry) => entry.kind === 'order_confirmed');
+    while ((await confirmations()).length === 0 && Date.now() < deadline) await sleep(50);
 
-    const files = await mailFiles();
+    // The sign-up's welcome mail goes through the same outbox; this test is about the order's.
+    const files = (await mailFiles()).filter((file) => file.endsWith('-order_confirmed.eml'));
     expect(files).toHaveLength(1);
     const eml = await readFile(path.join(mailDir(), files[0]), 'utf8');
     expect(eml).toContain(`To: ${user.email}`);
@@ -59,9 +65,7 @@ describe.each(dbKinds)('order notification emails on %s', (kind) => {
     expect(eml).toContain('Content-Type: text/plain');
     expect(eml).toContain('Content-Type: text/html');
     expect(eml).toContain('=E2=82=AC1,234.56');
-    expect(await notifications.sentTo(user.id)).toMatchObject([
-      { kind: 'order_confirmed', recipient: user.email, transport: 'file' },
-    ]);
+    expect(await confirmations()).toMatchObject([{ recipient: user.email, transport: 'file' }]);
   });
 
   it('mails a cancellation once even when the event is delivered twice', async () => {
@@ -138,5 +142,114 @@ describe.each(dbKinds)('order notification emails on %s', (kind) => {
       }),
     );
     expect(await mailFiles()).toEqual([]);
+  });
+
+  /** Polls until `condition` holds (the relay delivers on its own schedule). */
+  async function eventually<T>(read: () => Promise<T>, condition: (value: T) => boolean): Promise<T> {
+    const deadline = Date.now() + 10_000;
+    let value = await read();
+    while (!condition(value) && Date.now() < deadline) {
+      await sleep(50);
+      value = await read();
+    }
+    return value;
+  }
+
+  it('welcomes a new account: signing up over HTTP mails the address it registered', async () => {
+    const notifications = await start();
+    await system.startWorkers();
+    const email = `new-${Date.now()}@example.test`;
+    const registered = await system.app.inject({
+      method: 'POST',
+      url: '/v1/auth/register',
+      payload: { email, password: 'correct horse battery staple', name: 'New Customer' },
+    });
+    expect(registered.statusCode).toBe(201);
+    const userId = registered.json().user.id as string;
+    system.bus.nudge();
+
+    const log = await eventually(
+      () => notifications.sentTo(userId),
+      (entries) => entries.length > 0,
+    );
+    expect(log).toMatchObject([{ kind: 'welcome', recipient: email }]);
+    const eml = await readMail(`${log[0].eventId}-welcome.eml`);
+    expect(eml).toContain(`To: ${email}`);
+    expect(eml).toContain('Subject: Welcome to Emporium');
+    expect(eml).toContain(`Your account ${email} is ready`);
+  });
+
+  it('tells the staff once when an item runs low, in one message to every staff and admin account', async () => {
+    const notifications = await start();
+    const staff = await signIn(system, 'staff');
+    const admin = await signIn(system, 'admin');
+    const customer = await signIn(system, 'customer');
+    await system.startWorkers();
+    const sku = `LOW-${Date.now()}`;
+    const product = await system.app.inject({
+      method: 'POST',
+      url: '/v1/products',
+      headers: staff.headers,
+      payload: {
+        name: 'Scarce lamp',
+        variants: [{ sku, price: { amount: 4900, currency: 'EUR' }, stock: 20 }],
+      },
+    });
+    expect(product.statusCode).toBe(201);
+    // 20 → 4 crosses the default threshold of 5 once; 4 → 3 is still below it: no second alert.
+    for (const delta of [-16, -1]) {
+      const adjusted = await system.app.inject({
+        method: 'POST',
+        url: `/v1/inventory/${sku}/adjustments`,
+        headers: staff.headers,
+        payload: { delta, reason: 'sold in the shop' },
+      });
+      expect(adjusted.statusCode).toBe(201);
+    }
+    system.bus.nudge();
+
+    const alerts = await eventually(
+      async () => (await notifications.sentTo(staff.id)).filter((entry) => entry.kind === 'stock_low'),
+      (entries) => entries.length > 0,
+    );
+    expect(alerts).toHaveLength(1);
+    const recipients = await notifications.sentFor(alerts[0].eventId);
+    expect(recipients.map((entry) => entry.recipient).sort()).toEqual([admin.email, staff.email].sort());
+    expect(recipients.map((entry) => entry.recipient)).not.toContain(customer.email);
+    const eml = await readMail(`${alerts[0].eventId}-stock_low.eml`);
+    expect(eml).toContain(`Subject: Low stock: ${sku} has 4 left`);
+    expect(eml).toMatch(new RegExp(`To: (${staff.email}, ${admin.email}|${admin.email}, ${staff.email})`));
+    expect((await mailFiles()).filter((file) => file.endsWith('-stock_low.eml'))).toHaveLength(1);
+  });
+
+  it('sends stock alerts to STOCK_ALERT_EMAILS when set, once even when the event is delivered twice', async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'emporium-mail-'));
+    system = await createTestSystem(kind, {
+      DATA_DIR: dataDir,
+      STOCK_ALERT_EMAILS: 'ops@shop.example, buyer@shop.example',
+    });
+    const notifications = moduleOf<NotificationsModule>(system, 'notifications');
+    const staff = await signIn(system, 'staff');
+    const variantId = '01936d4e-0000-7000-8000-0000000000e1';
+    const event = cloudEvent('/emporium/inventory', 'inventory.low', variantId, {
+      variantId,
+      sku: 'MUG-RED',
+      available: 2,
+      onHand: 3,
+      reserved: 1,
+      threshold: 5,
+    });
+    await notifications.handle(event);
+    await notifications.handle(event);
+
+    expect((await notifications.sentFor(event.id)).map((entry) => entry.recipient)).toEqual([
+      'buyer@shop.example',
+      'ops@shop.example',
+    ]);
+    expect(await notifications.sentTo(staff.id)).toEqual([]);
+    expect(await mailFiles()).toEqual([`${event.id}-stock_low.eml`]);
+    const eml = await readMail(`${event.id}-stock_low.eml`);
+    expect(eml).toContain('To: ops@shop.example, buyer@shop.example');
+    expect(eml).toContain('2 available (3 on hand, 1 reserved for orders)');
   });
 });

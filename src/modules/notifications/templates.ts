@@ -1,6 +1,6 @@
-/** What an email says; rendered from an order event's data. */
+/** What an email says; rendered from an event's data. */
 export interface RenderedMail {
-  kind: 'order_confirmed' | 'order_cancelled' | 'order_shipped' | 'order_returned';
+  kind: 'order_confirmed' | 'order_cancelled' | 'order_shipped' | 'order_returned' | 'welcome' | 'stock_low';
   subject: string;
   text: string;
   html: string;
@@ -93,10 +93,38 @@ export function renderOrderMail(type: string, data: OrderData): RenderedMail | u
   } else {
     return undefined;
   }
+  return mail(kind, subject, lines);
+}
+
+function mail(kind: RenderedMail['kind'], subject: string, lines: string[]): RenderedMail {
   return {
     kind,
     subject,
     text: `${[subject, '', ...lines, '', 'Emporium'].join('\n')}\n`,
     html: page(subject, lines),
   };
+}
+
+/** user.registered: the new account's welcome. */
+export function renderWelcomeMail(data: { email: string; method?: string; provider?: string }): RenderedMail {
+  return mail('welcome', 'Welcome to Emporium', [
+    `Your account ${data.email} is ready${data.method === 'oidc' && data.provider ? `; you signed up with ${data.provider}` : ''}.`,
+    'Your cart, orders and returns are waiting for you whenever you sign in.',
+    'If you did not create this account, reply to this message and we will close it.',
+  ]);
+}
+
+/** inventory.low: tells the shop's staff that an item needs restocking. */
+export function renderStockLowMail(data: {
+  sku: string;
+  available: number;
+  onHand: number;
+  reserved: number;
+  threshold: number;
+}): RenderedMail {
+  return mail('stock_low', `Low stock: ${data.sku} has ${data.available} left`, [
+    `${data.sku} is down to ${data.available} available (${data.onHand} on hand, ${data.reserved} reserved for orders), at or below its threshold of ${data.threshold}.`,
+    `Restock it in the admin console or with POST /v1/inventory/${encodeURIComponent(data.sku)}/adjustments.`,
+    'You will be told again only after it has been restocked above the threshold and runs low once more.',
+  ]);
 }
