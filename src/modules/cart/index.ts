@@ -2,19 +2,20 @@ import type { Db } from '../../platform/db/index.ts';
 import type { AppModule } from '../../platform/module.ts';
 import type { PricingModule } from '../pricing/index.ts';
 import { cartRoutes } from './routes.ts';
-import { type CatalogReader, type CartService, createCartService, type StockReader } from './service.ts';
+import { type CartService, type CatalogReader, createCartService, type StockReader } from './service.ts';
 
+export { CartSchema, ChosenShippingMethodSchema, LineItemSchema, TotalsSchema } from './routes.ts';
 export type {
   Cart,
   CartLine,
   CatalogReader,
   CheckoutCart,
   CheckoutVariant,
+  ChosenShippingMethod,
   Money,
   Totals,
 } from './service.ts';
 export { priceIn } from './service.ts';
-export { LineItemSchema, TotalsSchema } from './routes.ts';
 
 export interface CartModule extends AppModule, CartService {
   name: 'cart';

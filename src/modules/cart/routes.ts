@@ -25,7 +25,17 @@ export const LineItemSchema = Type.Object({
   tax: Money,
 });
 
-const CartSchema = Type.Object({
+/** The shipping method a cart has chosen; the order keeps a copy of it. */
+export const ChosenShippingMethodSchema = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  country: Type.String(),
+  price: Money,
+  minDays: Type.Integer(),
+  maxDays: Type.Integer(),
+});
+
+export const CartSchema = Type.Object({
   id: Uuid,
   currency: Type.String(),
   items: Type.Array(LineItemSchema),
@@ -33,16 +43,7 @@ const CartSchema = Type.Object({
   total: Money,
   promotion: Type.Optional(Type.Object({ code: Type.String(), kind: Type.String() })),
   promotionProblem: Type.Optional(Type.Object({ code: Type.String(), detail: Type.String() })),
-  shippingMethod: Type.Optional(
-    Type.Object({
-      id: Uuid,
-      name: Type.String(),
-      country: Type.String(),
-      price: Money,
-      minDays: Type.Integer(),
-      maxDays: Type.Integer(),
-    }),
-  ),
+  shippingMethod: Type.Optional(ChosenShippingMethodSchema),
   unavailable: Type.Optional(Type.Array(Uuid)),
 });
 

@@ -60,16 +60,19 @@ export interface Cart {
   promotion?: { code: string; kind: string };
   /** A chosen code that does not apply now, and why. */
   promotionProblem?: { code: string; detail: string };
-  shippingMethod?: {
-    id: string;
-    name: string;
-    country: string;
-    price: Money;
-    minDays: number;
-    maxDays: number;
-  };
+  shippingMethod?: ChosenShippingMethod;
   /** Variants in the cart that can no longer be bought (archived, or no price in the currency). */
   unavailable?: string[];
+}
+
+/** The shipping method a cart has chosen (and an order keeps). */
+export interface ChosenShippingMethod {
+  id: string;
+  name: string;
+  country: string;
+  price: Money;
+  minDays: number;
+  maxDays: number;
 }
 
 /** The cart as checkout takes it: priced for the destination, with the shipping and tax lines. */

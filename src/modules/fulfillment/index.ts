@@ -6,6 +6,8 @@ import type { OrderingModule } from '../ordering/index.ts';
 import { fulfillmentRoutes } from './routes.ts';
 import { createFulfillmentService, type FulfillmentService } from './service.ts';
 
+export { FulfillmentSchema, ReturnSchema } from './routes.ts';
+
 export { FULFILLMENT_EVENT_TYPES } from './service.ts';
 
 export interface FulfillmentModule extends AppModule, FulfillmentService {

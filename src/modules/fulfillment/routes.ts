@@ -12,7 +12,7 @@ const ItemQuantities = Type.Array(
   { minItems: 1, maxItems: 200 },
 );
 
-const FulfillmentSchema = Type.Object({
+export const FulfillmentSchema = Type.Object({
   id: Uuid,
   orderId: Uuid,
   items: Type.Array(Type.Object({ orderItemId: Uuid, quantity: Type.Integer() })),
@@ -21,7 +21,7 @@ const FulfillmentSchema = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
 });
 
-const ReturnSchema = Type.Object({
+export const ReturnSchema = Type.Object({
   id: Uuid,
   orderId: Uuid,
   status: Type.Union([Type.Literal('requested'), Type.Literal('receiving'), Type.Literal('received')]),

@@ -13,6 +13,7 @@ import { createIdentityStore } from './store.ts';
 import { createTokenService } from './tokens.ts';
 
 export { IDENTITY_EVENT_TYPES } from './events.ts';
+export { TokenPairSchema, UserSchema } from './routes.ts';
 export type { TokenPair, User } from './service.ts';
 
 export interface IdentityModule extends AppModule {

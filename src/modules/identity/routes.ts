@@ -8,7 +8,7 @@ import { type ClientInfo, type IdentityService, normaliseEmail } from './service
 
 const RoleSchema = Type.Union([Type.Literal('customer'), Type.Literal('staff'), Type.Literal('admin')]);
 
-const UserSchema = Type.Object({
+export const UserSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
   email: Type.String(),
   name: Type.String(),

@@ -8,6 +8,8 @@ import type { InventoryGrpc } from './grpc.ts';
 import { inventoryRoutes } from './routes.ts';
 import { createInventoryService, type InventoryService } from './service.ts';
 
+export { StockSchema } from './routes.ts';
+
 export type { ReservationLine, Stock } from './service.ts';
 export { INVENTORY_EVENT_TYPES, outOfStock } from './service.ts';
 

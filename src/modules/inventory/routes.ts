@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { problems } from '../../platform/http/schemas.ts';
 import type { InventoryService } from './service.ts';
 
-const StockSchema = Type.Object({
+export const StockSchema = Type.Object({
   sku: Type.String(),
   onHand: Type.Integer(),
   reserved: Type.Integer(),

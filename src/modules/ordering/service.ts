@@ -1,12 +1,19 @@
+import { timeoutSignal } from '../../platform/context.ts';
 import { type Db, transact } from '../../platform/db/index.ts';
 import { DomainError, notFound } from '../../platform/errors.ts';
 import type { EventBus } from '../../platform/events/index.ts';
 import type { Principal } from '../../platform/http/auth.ts';
-import { timeoutSignal } from '../../platform/context.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
-import type { CartLine, CartModule, CheckoutCart, Money, Totals } from '../cart/index.ts';
+import type {
+  CartLine,
+  CartModule,
+  CheckoutCart,
+  ChosenShippingMethod,
+  Money,
+  Totals,
+} from '../cart/index.ts';
 import type { InventoryModule } from '../inventory/index.ts';
 import type { PricingModule } from '../pricing/index.ts';
 import { orderEvent } from './events.ts';
@@ -34,7 +41,7 @@ export interface Order {
   shippingAddress: ShippingAddress;
   payment: { status: string; amount: Money; refunded: Money };
   promotionCode?: string;
-  shippingMethod?: Record<string, unknown>;
+  shippingMethod?: ChosenShippingMethod;
   cancelReason?: string;
   createdAt: string;
   updatedAt: string;

@@ -4,6 +4,8 @@ import { seedPricingDemo } from './demo.ts';
 import { pricingRoutes } from './routes.ts';
 import { createPricingService, type PricingService } from './service.ts';
 
+export { ShippingMethodSchema } from './routes.ts';
+
 export type { Quote, ShippingMethod } from './service.ts';
 export { normaliseCode } from './service.ts';
 export { type PricedCart, type PricedLine, priceCart, refundFor } from './totals.ts';

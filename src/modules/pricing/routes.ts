@@ -36,7 +36,7 @@ const promotionFields = {
   perCustomerLimit: Type.Optional(Type.Integer({ minimum: 1 })),
 };
 
-const ShippingMethodSchema = Type.Object({
+export const ShippingMethodSchema = Type.Object({
   id: Uuid,
   name: Type.String(),
   country: Type.String(),

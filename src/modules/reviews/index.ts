@@ -4,6 +4,8 @@ import type { CatalogModule } from '../catalog/index.ts';
 import { reviewRoutes } from './routes.ts';
 import { createReviewService, type ReviewService } from './service.ts';
 
+export { ReviewSchema } from './routes.ts';
+
 export type { Review } from './service.ts';
 
 export interface ReviewsModule extends AppModule {

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { IdParams, Page, PageQuery, problems } from '../../platform/http/schemas.ts';
 import type { ReviewService } from './service.ts';
 
-const ReviewSchema = Type.Object({
+export const ReviewSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
   productId: Type.String({ format: 'uuid' }),
   userId: Type.String({ format: 'uuid' }),

@@ -1,0 +1,32 @@
+import type { Static } from 'typebox';
+import type { CartSchema, LineItemSchema, TotalsSchema } from '../cart/index.ts';
+import type { CategorySchema, ProductSchema } from '../catalog/index.ts';
+import type { FulfillmentSchema, ReturnSchema } from '../fulfillment/index.ts';
+import type { TokenPairSchema, UserSchema } from '../identity/index.ts';
+import type { StockSchema } from '../inventory/index.ts';
+import type { OrderSchema } from '../ordering/index.ts';
+import type { ShippingMethodSchema } from '../pricing/index.ts';
+import type { ReviewSchema } from '../reviews/index.ts';
+
+/**
+ * The bodies the storefront and admin console read, derived from the same schemas that validate
+ * the responses and generate the OpenAPI document: a field the API changes fails the web build's
+ * type check instead of drifting. Types only; nothing of the server reaches the browser bundle.
+ */
+export type User = Static<typeof UserSchema>;
+export type TokenPair = Static<typeof TokenPairSchema>;
+export type Product = Static<typeof ProductSchema>;
+export type Variant = Product['variants'][number];
+export type Category = Static<typeof CategorySchema>;
+export type Review = Static<typeof ReviewSchema>;
+export type Totals = Static<typeof TotalsSchema>;
+export type LineItem = Static<typeof LineItemSchema>;
+export type ShippingMethod = Static<typeof ShippingMethodSchema>;
+export type Cart = Static<typeof CartSchema>;
+export type Order = Static<typeof OrderSchema>;
+export type OrderStatus = Order['status'];
+export type Address = Order['shippingAddress'];
+export type Stock = Static<typeof StockSchema>;
+export type Fulfillment = Static<typeof FulfillmentSchema>;
+export type Return = Static<typeof ReturnSchema>;
+export type Role = User['role'];
