@@ -69,6 +69,41 @@ describe('sandbox payment provider', () => {
     ]);
   });
 
+  it('forgets the oldest beyond `retain`: authorizations, idempotency keys and ledger entries stay bounded', async () => {
+    const small = await startSandbox({ retain: 3 });
+    try {
+      const authorizeOn = async (key: string) => {
+        const response = await fetch(`${small.url}/v1/authorizations`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': key },
+          body: JSON.stringify({ amount: 100, currency: 'EUR', token: 'tok_visa', reference: `ref-${key}` }),
+        });
+        return (await response.json()) as { id: string };
+      };
+      const first = await authorizeOn('k0');
+      const later = [];
+      for (let index = 1; index <= 7; index++) later.push(await authorizeOn(`k${index}`));
+
+      const ledger = small.ledger();
+      expect(ledger).toHaveLength(3);
+      expect(ledger.map((entry) => entry.key)).toEqual(['k5', 'k6', 'k7']);
+      expect((await fetch(`${small.url}/v1/authorizations/${first.id}`)).status).toBe(404);
+      expect((await fetch(`${small.url}/v1/authorizations/${later[6].id}`)).status).toBe(200);
+      // A recent key still replays its answer; a forgotten one is a new request.
+      expect((await authorizeOn('k7')).id).toBe(later[6].id);
+      expect((await authorizeOn('k0')).id).not.toBe(first.id);
+      // Reversal finds what is kept by reference and nothing that was forgotten.
+      const reversal = await fetch(`${small.url}/v1/reversals`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'rev' },
+        body: JSON.stringify({ reference: 'ref-k7' }),
+      });
+      expect(await reversal.json()).toEqual({ reference: 'ref-k7', voided: [later[6].id] });
+    } finally {
+      await small.close();
+    }
+  });
+
   it('reverses by reference, including an authorization whose answer is still on its way', async () => {
     const slow = authorize('tok_slow', 'slow');
     await new Promise((resolve) => setTimeout(resolve, 50));

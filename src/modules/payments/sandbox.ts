@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { LRUCache } from 'lru-cache';
 
 /**
  * A fake payment service provider: another company's system, reached only over HTTP. State is in
  * memory. It behaves like real PSPs where it matters to us: every POST needs an Idempotency-Key
  * and the same key replays the stored answer without a second effect; refunds never exceed what
  * was captured; faults (latency, 503s, outages) can be switched on to prove the client copes.
+ * It forgets, oldest first, beyond `retain` authorizations, idempotency keys and ledger entries
+ * (real providers keep keys for about a day), so the default embedded one can run for months.
  */
 
 export interface SandboxFaults {
@@ -44,6 +47,8 @@ export interface SandboxOptions {
   host?: string;
   /** How long tok_slow takes to answer. */
   slowMs?: number;
+  /** Authorizations, idempotency answers and ledger entries kept, each (default 100,000). */
+  retain?: number;
 }
 
 interface Authorization {
@@ -80,13 +85,24 @@ class ProviderError extends Error {
 const NO_FAULTS: SandboxFaults = { latencyMs: 0, errorRate: 0, failNext: 0, outage: false };
 const CURRENCY = /^[A-Z]{3}$/;
 const MAX_BODY_BYTES = 64 * 1024;
+const DEFAULT_RETAIN = 100_000;
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const slowMs = options.slowMs ?? 10_000;
-  const authorizations = new Map<string, Authorization>();
-  const reversedReferences = new Set<string>();
-  const answers = new Map<string, StoredAnswer>();
-  const entries: LedgerEntry[] = [];
+  const retain = options.retain ?? DEFAULT_RETAIN;
+  /** Authorization ids by the merchant's reference, for reversals; kept in step with `authorizations`. */
+  const byReference = new Map<string, Set<string>>();
+  const authorizations = new LRUCache<string, Authorization>({
+    max: retain,
+    dispose: (auth) => {
+      const ids = byReference.get(auth.reference);
+      ids?.delete(auth.id);
+      if (ids?.size === 0) byReference.delete(auth.reference);
+    },
+  });
+  const reversedReferences = new LRUCache<string, true>({ max: retain });
+  const answers = new LRUCache<string, StoredAnswer>({ max: retain });
+  let entries: LedgerEntry[] = [];
   const timers = new Set<NodeJS.Timeout>();
   const sockets = new Set<Socket>();
   let faults: SandboxFaults = { ...NO_FAULTS };
@@ -105,7 +121,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     auth: Pick<Authorization, 'id' | 'reference' | 'currency'>,
     amount: number,
     key: string,
-  ) =>
+  ) => {
     entries.push({
       kind,
       authorizationId: auth.id,
@@ -115,6 +131,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       key,
       time: new Date().toISOString(),
     });
+    // Trimmed in batches, so keeping the newest `retain` costs O(1) per entry.
+    if (entries.length >= 2 * retain) entries = entries.slice(-retain);
+  };
+
+  const ledger = () => entries.slice(-retain);
 
   const view = (auth: Authorization) => ({
     id: auth.id,
@@ -155,6 +176,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       refundedAmount: 0,
     };
     authorizations.set(auth.id, auth);
+    const ids = byReference.get(reference) ?? new Set<string>();
+    byReference.set(reference, ids.add(auth.id));
     record(declined ? 'decline' : 'authorize', auth, auth.amount, key);
     const answer = declined
       ? { status: 402, body: { ...view(auth), code: 'card_declined' } }
@@ -211,10 +234,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const { reference } = body;
     if (typeof reference !== 'string' || reference === '')
       throw new ProviderError(400, 'invalid_request', 'reference is required');
-    const matching = [...authorizations.values()].filter((auth) => auth.reference === reference);
+    const matching = [...(byReference.get(reference) ?? [])].flatMap((id) => authorizations.get(id) ?? []);
     if (matching.some((auth) => auth.status === 'captured'))
       throw new ProviderError(409, 'already_captured', 'a captured authorization cannot be reversed');
-    reversedReferences.add(reference);
+    reversedReferences.set(reference, true);
     const voided: string[] = [];
     for (const auth of matching.filter((each) => each.status === 'authorized')) {
       auth.status = 'voided';
@@ -275,7 +298,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       if (method === 'POST') faults = { ...faults, ...pickFaults(body) };
       return { status: 200, body: faults };
     }
-    if (path === '/v1/ledger' && method === 'GET') return { status: 200, body: { entries } };
+    if (path === '/v1/ledger' && method === 'GET') return { status: 200, body: { entries: ledger() } };
     if (faults.latencyMs > 0) await wait(faults.latencyMs);
     let answer: Answer;
     if (method === 'GET' && path.startsWith('/v1/authorizations/')) {
@@ -336,7 +359,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       faults = { ...faults, ...next };
       return { ...faults };
     },
-    ledger: () => entries.map((entry) => ({ ...entry })),
+    ledger: () => ledger().map((entry) => ({ ...entry })),
     async close() {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
