@@ -55,11 +55,13 @@ describe('Dockerfile', () => {
     expect(runtime.some((line) => /^COPY --from=deps .*node_modules/.test(line))).toBe(true);
   });
 
-  it('runs `node src/main.ts serve` (with the V8 flag npm start uses) as a non-root user, with health check, stop signal, port and volume', () => {
+  it('runs `node src/main.ts serve` (with the V8 flags npm start uses) as a non-root user, with health check, stop signal, port and volume', () => {
     const user = runtime.find((line) => line.startsWith('USER '));
     expect(user).toBeDefined();
     expect(user).not.toMatch(/^USER (root|0)\b/);
-    expect(runtime).toContain('ENTRYPOINT ["node", "--max-semi-space-size=8", "src/main.ts"]');
+    expect(runtime).toContain(
+      'ENTRYPOINT ["node", "--max-semi-space-size=8", "--heap-growing-percent=100", "src/main.ts"]',
+    );
     expect(runtime).toContain('CMD ["serve"]');
     expect(runtime.find((line) => line.startsWith('HEALTHCHECK '))).toMatch(/\/livez/);
     expect(runtime).toContain('STOPSIGNAL SIGTERM');
