@@ -110,7 +110,7 @@ export function renderWelcomeMail(data: { email: string; method?: string; provid
   return mail('welcome', 'Welcome to Emporium', [
     `Your account ${data.email} is ready${data.method === 'oidc' && data.provider ? `; you signed up with ${data.provider}` : ''}.`,
     'Your cart, orders and returns are waiting for you whenever you sign in.',
-    'If you did not create this account, reply to this message and we will close it.',
+    'If you did not create this account, you can ignore this message.',
   ]);
 }
 
