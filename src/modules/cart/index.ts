@@ -4,14 +4,13 @@ import type { PricingModule } from '../pricing/index.ts';
 import { cartRoutes } from './routes.ts';
 import { type CartService, type CatalogReader, createCartService, type StockReader } from './service.ts';
 
-export { CartSchema, ChosenShippingMethodSchema, LineItemSchema, TotalsSchema } from './routes.ts';
+export { CartSchema, LineItemSchema, TotalsSchema } from './routes.ts';
 export type {
   Cart,
   CartLine,
   CatalogReader,
   CheckoutCart,
   CheckoutVariant,
-  ChosenShippingMethod,
   Money,
   Totals,
 } from './service.ts';

@@ -2,6 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { Money, problems, Uuid } from '../../platform/http/schemas.ts';
+import { ShippingMethodSchema } from '../pricing/index.ts';
 import { type CartService, MAX_LINE_QUANTITY } from './service.ts';
 
 export const TotalsSchema = Type.Object({
@@ -25,16 +26,6 @@ export const LineItemSchema = Type.Object({
   tax: Money,
 });
 
-/** The shipping method a cart has chosen; the order keeps a copy of it. */
-export const ChosenShippingMethodSchema = Type.Object({
-  id: Uuid,
-  name: Type.String(),
-  country: Type.String(),
-  price: Money,
-  minDays: Type.Integer(),
-  maxDays: Type.Integer(),
-});
-
 export const CartSchema = Type.Object({
   id: Uuid,
   currency: Type.String(),
@@ -43,7 +34,7 @@ export const CartSchema = Type.Object({
   total: Money,
   promotion: Type.Optional(Type.Object({ code: Type.String(), kind: Type.String() })),
   promotionProblem: Type.Optional(Type.Object({ code: Type.String(), detail: Type.String() })),
-  shippingMethod: Type.Optional(ChosenShippingMethodSchema),
+  shippingMethod: Type.Optional(ShippingMethodSchema),
   unavailable: Type.Optional(Type.Array(Uuid)),
 });
 

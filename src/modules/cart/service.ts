@@ -1,7 +1,7 @@
 import type { Db } from '../../platform/db/index.ts';
 import { badRequest, conflict, DomainError, notFound } from '../../platform/errors.ts';
 import { outOfStock } from '../inventory/index.ts';
-import type { PricingModule, Quote } from '../pricing/index.ts';
+import type { PricingModule, Quote, ShippingMethod } from '../pricing/index.ts';
 import { type CartContents, cartChoices, cartStore as store } from './store.ts';
 
 export interface Money {
@@ -60,19 +60,9 @@ export interface Cart {
   promotion?: { code: string; kind: string };
   /** A chosen code that does not apply now, and why. */
   promotionProblem?: { code: string; detail: string };
-  shippingMethod?: ChosenShippingMethod;
+  shippingMethod?: ShippingMethod;
   /** Variants in the cart that can no longer be bought (archived, or no price in the currency). */
   unavailable?: string[];
-}
-
-/** The shipping method a cart has chosen (and an order keeps). */
-export interface ChosenShippingMethod {
-  id: string;
-  name: string;
-  country: string;
-  price: Money;
-  minDays: number;
-  maxDays: number;
 }
 
 /** The cart as checkout takes it: priced for the destination, with the shipping and tax lines. */

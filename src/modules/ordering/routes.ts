@@ -4,7 +4,8 @@ import { Type } from 'typebox';
 import type { Db } from '../../platform/db/index.ts';
 import { parseIdempotencyKey, requestFingerprint, runIdempotent } from '../../platform/http/idempotency.ts';
 import { IdParams, Money, Page, PageQuery, problems, Uuid } from '../../platform/http/schemas.ts';
-import { ChosenShippingMethodSchema, LineItemSchema, TotalsSchema } from '../cart/index.ts';
+import { LineItemSchema, TotalsSchema } from '../cart/index.ts';
+import { ShippingMethodSchema } from '../pricing/index.ts';
 import type { Order, OrderingService } from './service.ts';
 
 const Status = Type.Union([
@@ -47,7 +48,7 @@ export const OrderSchema = Type.Object({
   }),
   payment: Type.Object({ status: Type.String(), amount: Money, refunded: Money }),
   promotionCode: Type.Optional(Type.String()),
-  shippingMethod: Type.Optional(ChosenShippingMethodSchema),
+  shippingMethod: Type.Optional(ShippingMethodSchema),
   cancelReason: Type.Optional(Type.String()),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),

@@ -6,16 +6,9 @@ import type { Principal } from '../../platform/http/auth.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
-import type {
-  CartLine,
-  CartModule,
-  CheckoutCart,
-  ChosenShippingMethod,
-  Money,
-  Totals,
-} from '../cart/index.ts';
+import type { CartLine, CartModule, CheckoutCart, Money, Totals } from '../cart/index.ts';
 import type { InventoryModule } from '../inventory/index.ts';
-import type { PricingModule } from '../pricing/index.ts';
+import type { PricingModule, ShippingMethod } from '../pricing/index.ts';
 import { orderEvent } from './events.ts';
 import { createSaga, type PaymentsPort } from './saga.ts';
 import { assertTransition, type OrderStatus } from './state.ts';
@@ -41,7 +34,7 @@ export interface Order {
   shippingAddress: ShippingAddress;
   payment: { status: string; amount: Money; refunded: Money };
   promotionCode?: string;
-  shippingMethod?: ChosenShippingMethod;
+  shippingMethod?: ShippingMethod;
   cancelReason?: string;
   createdAt: string;
   updatedAt: string;

@@ -1,7 +1,7 @@
 import { type Generated, type Kysely, sql } from 'kysely';
 import type { Db } from '../../platform/db/index.ts';
 import { uuidv7 } from '../../platform/ids.ts';
-import type { ChosenShippingMethod } from '../cart/index.ts';
+import type { ShippingMethod } from '../pricing/index.ts';
 import type { OrderStatus } from './state.ts';
 
 export type SagaStep = 'authorize' | 'capture' | 'compensate' | 'cancel_refund' | 'done';
@@ -76,7 +76,7 @@ export interface OrderRow {
   totalAmount: number;
   refundedAmount: number;
   promotionCode: string | null;
-  shippingMethod: ChosenShippingMethod | null;
+  shippingMethod: ShippingMethod | null;
   shippingAddress: Record<string, string>;
   paymentToken: string;
   paymentStatus: PaymentStatus;
