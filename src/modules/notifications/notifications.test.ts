@@ -1,13 +1,14 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { signIn } from '../../../test/support/auth.ts';
 import { dbKinds } from '../../../test/support/db.ts';
+import { eventually } from '../../../test/support/shop.ts';
 import { createTestSystem, moduleOf, type TestSystem } from '../../../test/support/system.ts';
 import { cloudEvent } from '../../platform/events/index.ts';
 import type { NotificationsModule } from './index.ts';
+import type { SentNotification } from './store.ts';
 
 describe.each(dbKinds)('order notification emails on %s', (kind) => {
   let system: TestSystem;
@@ -17,9 +18,13 @@ describe.each(dbKinds)('order notification emails on %s', (kind) => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  async function start() {
+  async function start(env: Record<string, string> = {}) {
     dataDir = await mkdtemp(path.join(tmpdir(), 'emporium-mail-'));
-    system = await createTestSystem(kind, { DATA_DIR: dataDir, MAIL_FROM: 'Shop <shop@example.test>' });
+    system = await createTestSystem(kind, {
+      DATA_DIR: dataDir,
+      MAIL_FROM: 'Shop <shop@example.test>',
+      ...env,
+    });
     return moduleOf<NotificationsModule>(system, 'notifications');
   }
 
@@ -49,11 +54,8 @@ describe.each(dbKinds)('order notification emails on %s', (kind) => {
       }),
     ]);
     system.bus.nudge();
-    const deadline = Date.now() + 10_000;
     // The file is written inside the consumer's transaction; the log row shows when it committed.
-    const confirmations = async () =>
-      (await notifications.sentTo(user.id)).filter((entry) => entry.kind === 'order_confirmed');
-    while ((await confirmations()).length === 0 && Date.now() < deadline) await sleep(50);
+    const confirmations = await logged(notifications, user.id, (entry) => entry.kind === 'order_confirmed');
 
     // The sign-up's welcome mail goes through the same outbox; this test is about the order's.
     const files = (await mailFiles()).filter((file) => file.endsWith('-order_confirmed.eml'));
@@ -65,7 +67,7 @@ describe.each(dbKinds)('order notification emails on %s', (kind) => {
     expect(eml).toContain('Content-Type: text/plain');
     expect(eml).toContain('Content-Type: text/html');
     expect(eml).toContain('=E2=82=AC1,234.56');
-    expect(await confirmations()).toMatchObject([{ recipient: user.email, transport: 'file' }]);
+    expect(confirmations).toMatchObject([{ recipient: user.email, transport: 'file' }]);
   });
 
   it('mails a cancellation once even when the event is delivered twice', async () => {
@@ -144,16 +146,20 @@ describe.each(dbKinds)('order notification emails on %s', (kind) => {
     expect(await mailFiles()).toEqual([]);
   });
 
-  /** Polls until `condition` holds (the relay delivers on its own schedule). */
-  async function eventually<T>(read: () => Promise<T>, condition: (value: T) => boolean): Promise<T> {
-    const deadline = Date.now() + 10_000;
-    let value = await read();
-    while (!condition(value) && Date.now() < deadline) {
-      await sleep(50);
-      value = await read();
-    }
-    return value;
-  }
+  /** The mail logged for a user that `keep` selects, once there is some (the relay delivers on its own schedule). */
+  const logged = (
+    notifications: NotificationsModule,
+    userId: string,
+    keep: (entry: SentNotification) => boolean = () => true,
+  ) =>
+    eventually(
+      async () => {
+        const entries = (await notifications.sentTo(userId)).filter(keep);
+        return entries.length > 0 ? entries : undefined;
+      },
+      10_000,
+      50,
+    );
 
   it('welcomes a new account: signing up over HTTP mails the address it registered', async () => {
     const notifications = await start();
@@ -168,10 +174,7 @@ describe.each(dbKinds)('order notification emails on %s', (kind) => {
     const userId = registered.json().user.id as string;
     system.bus.nudge();
 
-    const log = await eventually(
-      () => notifications.sentTo(userId),
-      (entries) => entries.length > 0,
-    );
+    const log = await logged(notifications, userId);
     expect(log).toMatchObject([{ kind: 'welcome', recipient: email }]);
     const eml = await readMail(`${log[0].eventId}-welcome.eml`);
     expect(eml).toContain(`To: ${email}`);
@@ -208,10 +211,7 @@ describe.each(dbKinds)('order notification emails on %s', (kind) => {
     }
     system.bus.nudge();
 
-    const alerts = await eventually(
-      async () => (await notifications.sentTo(staff.id)).filter((entry) => entry.kind === 'stock_low'),
-      (entries) => entries.length > 0,
-    );
+    const alerts = await logged(notifications, staff.id, (entry) => entry.kind === 'stock_low');
     expect(alerts).toHaveLength(1);
     const recipients = await notifications.sentFor(alerts[0].eventId);
     expect(recipients.map((entry) => entry.recipient).sort()).toEqual([admin.email, staff.email].sort());
@@ -223,12 +223,7 @@ describe.each(dbKinds)('order notification emails on %s', (kind) => {
   });
 
   it('sends stock alerts to STOCK_ALERT_EMAILS when set, once even when the event is delivered twice', async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'emporium-mail-'));
-    system = await createTestSystem(kind, {
-      DATA_DIR: dataDir,
-      STOCK_ALERT_EMAILS: 'ops@shop.example, buyer@shop.example',
-    });
-    const notifications = moduleOf<NotificationsModule>(system, 'notifications');
+    const notifications = await start({ STOCK_ALERT_EMAILS: 'ops@shop.example, buyer@shop.example' });
     const staff = await signIn(system, 'staff');
     const variantId = '01936d4e-0000-7000-8000-0000000000e1';
     const event = cloudEvent('/emporium/inventory', 'inventory.low', variantId, {
