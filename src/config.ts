@@ -50,6 +50,14 @@ export interface Config {
   graphqlMaxDepth: number;
   /** Highest estimated cost (fields times list sizes) a GraphQL query may have. */
   graphqlMaxCost: number;
+  /** Field selections one GraphQL operation may make, fragments expanded. */
+  graphqlMaxFields: number;
+  /** Aliased fields one GraphQL operation may use. */
+  graphqlMaxAliases: number;
+  /** Whether GraphQL answers introspection (`__schema`, `__type`); off by default in production. */
+  graphqlIntrospection: boolean;
+  /** NODE_ENV is "production": safe defaults that development relaxes. */
+  production: boolean;
   /** OTLP/HTTP endpoint for traces; unset means spans are not created. */
   otlpEndpoint: string | undefined;
   otelServiceName: string;
@@ -221,6 +229,7 @@ export function loadConfig(env: Env = process.env): Config {
     }
   }
   const oidcAllowInsecureRequests = flag(env, 'OIDC_ALLOW_INSECURE_REQUESTS');
+  const production = env.NODE_ENV === 'production';
   return {
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: env.HOST || '127.0.0.1',
@@ -259,6 +268,10 @@ export function loadConfig(env: Env = process.env): Config {
     grpcPort: integer(env, 'GRPC_PORT', 0, 0, 65535),
     graphqlMaxDepth: integer(env, 'GRAPHQL_MAX_DEPTH', 8, 2, 50),
     graphqlMaxCost: integer(env, 'GRAPHQL_MAX_COST', 5000, 10, 1_000_000),
+    graphqlMaxFields: integer(env, 'GRAPHQL_MAX_FIELDS', 500, 10, 100_000),
+    graphqlMaxAliases: integer(env, 'GRAPHQL_MAX_ALIASES', 20, 0, 10_000),
+    graphqlIntrospection: boolean(env, 'GRAPHQL_INTROSPECTION', !production),
+    production,
     otlpEndpoint: url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
     otelServiceName: env.OTEL_SERVICE_NAME || 'emporium',
     amqpUrl: url(env, 'AMQP_URL', ['amqp:', 'amqps:']),

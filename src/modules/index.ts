@@ -85,7 +85,13 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
     ordering,
     verifier: identity.verifier,
     logger: deps.logger,
-    limits: { maxDepth: deps.config.graphqlMaxDepth, maxCost: deps.config.graphqlMaxCost },
+    limits: {
+      maxDepth: config.graphqlMaxDepth,
+      maxCost: config.graphqlMaxCost,
+      maxFields: config.graphqlMaxFields,
+      maxAliases: config.graphqlMaxAliases,
+      introspection: config.graphqlIntrospection,
+    },
   });
   const stream = createStream({
     bus,

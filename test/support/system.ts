@@ -16,7 +16,10 @@ export async function createTestSystem(
   kind: DbKind,
   env: Record<string, string> = {},
   overrides: Partial<Config> = {},
-  options: Pick<SystemOptions, 'spanExporter'> = {},
+  options: Pick<SystemOptions, 'spanExporter'> & {
+    /** Collects every log line (as parsed JSON) instead of writing it anywhere. */
+    logLines?: Array<{ level: number; msg?: string }>;
+  } = {},
 ): Promise<TestSystem> {
   const testDb = await createTestDatabase(kind);
   // Files the system writes (e.g. mail from the file transport) go to a directory of its own.
@@ -35,10 +38,12 @@ export async function createTestSystem(
     }),
     ...overrides,
   };
-  const system = await createSystem(config, createLogger(config.logLevel), {
+  const { logLines, ...systemOptions } = options;
+  const destination = logLines && { write: (line: string) => void logLines.push(JSON.parse(line)) };
+  const system = await createSystem(config, createLogger(config.logLevel, destination), {
     database: testDb,
     skipMigrations: true,
-    ...options,
+    ...systemOptions,
   });
   return {
     ...system,

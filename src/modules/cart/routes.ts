@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { Money, problems, Uuid } from '../../platform/http/schemas.ts';
 import { ShippingMethodSchema } from '../pricing/index.ts';
 import { type CartService, MAX_LINE_QUANTITY } from './service.ts';
+import { SIGNED_IN } from '../../platform/http/auth.ts';
 
 export const TotalsSchema = Type.Object({
   subtotal: Money,
@@ -44,8 +45,7 @@ const ItemParams = Type.Object({ itemId: Uuid });
 export function cartRoutes(service: CartService) {
   return (scope: FastifyInstance) => {
     const app = scope.withTypeProvider<TypeBoxTypeProvider>();
-    const common = { tags: ['cart'], security: [{ bearer: [] }] };
-    app.addHook('preHandler', app.requireUser);
+    const common = { tags: ['cart'], security: SIGNED_IN };
 
     app.get(
       '/cart',

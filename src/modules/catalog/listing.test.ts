@@ -116,6 +116,29 @@ describe.each(dbKinds)('product listing on %s', (kind) => {
     expect(reused.json().code).toBe('INVALID_CURSOR');
   });
 
+  it('answers a crafted cursor with a valid signature but values the database would refuse with 400', async () => {
+    const tamper = (cursor: string, change: (content: { p: number; v: unknown[] }) => void) => {
+      const content = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+      change(content);
+      return Buffer.from(JSON.stringify(content)).toString('base64url');
+    };
+    const byTime = (await list('sort=createdAt&size=5')).nextCursor!;
+    const byPrice = (await list('sort=price&size=5')).nextCursor!;
+    for (const [query, cursor] of [
+      // Date.parse takes these; PostgreSQL does not (22008, 22007).
+      ['sort=createdAt&size=5', tamper(byTime, (c) => (c.v[0] = '2024-02-30T00:00:00.000Z'))],
+      ['sort=createdAt&size=5', tamper(byTime, (c) => (c.v[0] = 'Tue, 01 Jan 2030 00:00:00 GMT'))],
+      ['sort=createdAt&size=5', tamper(byTime, (c) => (c.v[0] = '275760-09-13T00:00:00.000Z'))],
+      ['sort=price&size=5', tamper(byPrice, (c) => (c.v[0] = 1e300))],
+      ['sort=price&size=5', tamper(byPrice, (c) => (c.v[0] = 12.5))],
+      ['sort=price&size=5', tamper(byPrice, (c) => (c.p = 1e300))],
+    ] as const) {
+      const response = await inject({ method: 'GET', url: `/v1/products?${query}&cursor=${cursor}` });
+      expect(response.statusCode, `${query} ${Buffer.from(cursor, 'base64url')}`).toBe(400);
+      expect(response.json().code).toBe('INVALID_CURSOR');
+    }
+  });
+
   it('never fails on hostile search text: SQL metacharacters, quotes, tsquery operators, emoji, NUL', async () => {
     for (const q of [
       "'; drop table catalog_products; --",

@@ -86,6 +86,16 @@ function sortValue(key: SortKey, row: ProductRow): unknown {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/**
+ * Exactly what encodeCursor writes for a time (`toISOString`): Date.parse alone accepts strings
+ * PostgreSQL refuses ("2024-02-30", "Tue 1 Jan"), which would reach the database as a 500.
+ */
+function isInstant(value: unknown): boolean {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(value)) return false;
+  const time = Date.parse(value);
+  return !Number.isNaN(time) && new Date(time).toISOString() === value;
+}
+
 /** Decodes and checks a cursor against the list it is used on; anything else is a 400, never a 5xx. */
 export function decodeCursor(
   cursor: string,
@@ -103,7 +113,7 @@ export function decodeCursor(
     typeof content !== 'object' ||
     content === null ||
     content.s !== signature ||
-    !Number.isInteger(content.p) ||
+    !Number.isSafeInteger(content.p) ||
     content.p < 2 ||
     !Array.isArray(content.v) ||
     content.v.length !== sort.length + 1
@@ -118,8 +128,10 @@ export function decodeCursor(
       term.key === 'name'
         ? typeof value === 'string' && !value.includes('\u0000')
         : term.key === 'createdAt'
-          ? typeof value === 'string' && !Number.isNaN(Date.parse(value))
-          : typeof value === 'number' && Number.isFinite(value);
+          ? isInstant(value)
+          : term.key === 'price'
+            ? Number.isSafeInteger(value)
+            : typeof value === 'number' && Number.isFinite(value);
     if (!ok) throw invalid();
   });
   return { page: content.p, after: content.v };

@@ -15,6 +15,7 @@ import {
   ProductSchema,
 } from './schemas.ts';
 import type { CatalogService, Rendered } from './service.ts';
+import { STAFF } from '../../platform/http/auth.ts';
 
 const ListQuery = Type.Object({
   q: Type.Optional(
@@ -71,8 +72,7 @@ export function catalogRoutes(service: CatalogService, deps: { db: Db; idempoten
   return (scope: FastifyInstance) => {
     const app = scope.withTypeProvider<TypeBoxTypeProvider>();
     const tags = ['catalog'];
-    const staff = app.requireRole('staff', 'admin');
-    const secured = { tags, security: [{ bearer: [] }] };
+    const secured = { tags, security: STAFF };
 
     app.get(
       '/products',
@@ -107,7 +107,6 @@ export function catalogRoutes(service: CatalogService, deps: { db: Db; idempoten
     app.post(
       '/products',
       {
-        preHandler: staff,
         schema: {
           ...secured,
           summary: 'Create a product with its variants (and their initial stock); Idempotency-Key honoured',
@@ -147,7 +146,6 @@ export function catalogRoutes(service: CatalogService, deps: { db: Db; idempoten
     app.put(
       '/products/:id',
       {
-        preHandler: staff,
         schema: {
           ...secured,
           summary: 'Replace a product (If-Match required)',
@@ -165,7 +163,6 @@ export function catalogRoutes(service: CatalogService, deps: { db: Db; idempoten
     app.patch(
       '/products/:id',
       {
-        preHandler: staff,
         schema: {
           ...secured,
           summary: 'Change part of a product: application/merge-patch+json (If-Match required)',
@@ -191,7 +188,6 @@ export function catalogRoutes(service: CatalogService, deps: { db: Db; idempoten
     app.delete(
       '/products/:id',
       {
-        preHandler: staff,
         schema: {
           ...secured,
           summary: 'Archive a product: hidden from listings, kept for past orders (If-Match honoured)',
@@ -223,7 +219,6 @@ export function catalogRoutes(service: CatalogService, deps: { db: Db; idempoten
     app.post(
       '/categories',
       {
-        preHandler: staff,
         schema: {
           ...secured,
           summary: 'Create a category, optionally under a parent',

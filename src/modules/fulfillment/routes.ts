@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { IdParams, Money, Page, PageQuery, problems, Uuid } from '../../platform/http/schemas.ts';
 import type { FulfillmentService } from './service.ts';
+import { SIGNED_IN, STAFF } from '../../platform/http/auth.ts';
 
 const ItemQuantities = Type.Array(
   Type.Object(
@@ -35,14 +36,14 @@ export const ReturnSchema = Type.Object({
 export function fulfillmentRoutes(service: FulfillmentService) {
   return (scope: FastifyInstance) => {
     const app = scope.withTypeProvider<TypeBoxTypeProvider>();
-    const common = { tags: ['fulfillment'], security: [{ bearer: [] }] };
+    const tags = ['fulfillment'];
 
     app.post(
       '/orders/:id/fulfillments',
       {
-        preHandler: app.requireRole('staff', 'admin'),
         schema: {
-          ...common,
+          tags,
+          security: STAFF,
           summary: 'Ship some or all items of an order',
           params: IdParams,
           body: Type.Object(
@@ -63,9 +64,9 @@ export function fulfillmentRoutes(service: FulfillmentService) {
     app.post(
       '/orders/:id/returns',
       {
-        preHandler: app.requireUser,
         schema: {
-          ...common,
+          tags,
+          security: SIGNED_IN,
           summary: 'Ask to return shipped items (owner, within the return window)',
           params: IdParams,
           body: Type.Object(
@@ -84,9 +85,9 @@ export function fulfillmentRoutes(service: FulfillmentService) {
     app.get(
       '/returns',
       {
-        preHandler: app.requireRole('staff', 'admin'),
         schema: {
-          ...common,
+          tags,
+          security: STAFF,
           summary: 'Returns, newest first (staff); filter by status',
           querystring: Type.Object(
             {
@@ -111,9 +112,9 @@ export function fulfillmentRoutes(service: FulfillmentService) {
     app.post(
       '/returns/:id/receive',
       {
-        preHandler: app.requireRole('staff', 'admin'),
         schema: {
-          ...common,
+          tags,
+          security: STAFF,
           summary: 'Receive a return: refund its share and put the stock back',
           params: IdParams,
           response: { 200: ReturnSchema, ...problems(401, 403, 404, 409, 503) },

@@ -12,6 +12,7 @@ describe.each(dbKinds)('GraphQL on %s', (kind) => {
   let staff: SignedInUser;
   let products: TestVariant[];
   const exporter = new InMemorySpanExporter();
+  const logLines: Array<{ level: number; msg?: string }> = [];
 
   const graphql = async (
     query: string,
@@ -29,7 +30,12 @@ describe.each(dbKinds)('GraphQL on %s', (kind) => {
 
   beforeAll(async () => {
     // A low depth limit so a query this schema allows can still exceed it.
-    system = await createTestSystem(kind, { GRAPHQL_MAX_DEPTH: '4' }, {}, { spanExporter: exporter });
+    system = await createTestSystem(
+      kind,
+      { GRAPHQL_MAX_DEPTH: '4', LOG_LEVEL: 'warn' },
+      {},
+      { spanExporter: exporter, logLines },
+    );
     staff = await signIn(system, 'staff');
     products = [];
     for (let index = 0; index < 20; index++) {
@@ -184,6 +190,104 @@ describe.each(dbKinds)('GraphQL on %s', (kind) => {
       const { status, body } = await graphql(query, variables);
       expect(status, query).toBeLessThan(500);
       expect(body.errors[0].extensions.code, query).toBe(code);
+    }
+  });
+
+  it('answers malformed requests with 400 and a GraphQL error, and logs nothing at error level', async () => {
+    const requests = [
+      { payload: {}, headers: { 'content-type': 'application/json' } },
+      { payload: '{"query":', headers: { 'content-type': 'application/json' } },
+      { payload: '', headers: { 'content-type': 'application/json' } },
+      { payload: '[1, 2]', headers: { 'content-type': 'application/json' } },
+      { payload: 'query { products { totalCount } }', headers: { 'content-type': 'text/plain' } },
+      { payload: { query: 5 }, headers: { 'content-type': 'application/json' } },
+      { payload: { query: '{ products { totalCount } }', operationName: 'Nope' }, headers: {} },
+      { payload: { query: '{ products { totalCount } }', variables: 'x' }, headers: {} },
+      { payload: { query: 'mutation { anything }' }, headers: {} },
+    ];
+    const before = logLines.length;
+    for (const request of requests) {
+      const response = await system.app.inject({ method: 'POST', url: '/graphql', ...request });
+      const label = JSON.stringify(request.payload);
+      expect(response.statusCode, label).toBe(400);
+      const body = response.json();
+      expect(body.errors[0].message, label).toEqual(expect.any(String));
+      expect(body.errors[0].extensions.code, label).not.toBe('INTERNAL_SERVER_ERROR');
+      expect(body.errors[0].message, label).not.toBe('Internal error');
+    }
+    const get = await system.app.inject({ method: 'GET', url: '/graphql' });
+    expect(get.statusCode).toBe(400);
+    expect(get.json().errors[0].extensions.code).toBe('BAD_REQUEST');
+    expect(logLines.slice(before).filter((line) => line.level >= 50)).toEqual([]);
+  });
+
+  it('counts introspection toward the cost: the standard query fits, several copies of it do not', async () => {
+    const single = await graphql(getIntrospectionQuery());
+    expect(single.status).toBe(200);
+    const fragmentStart = getIntrospectionQuery().indexOf('fragment FullType');
+    const fragments = getIntrospectionQuery().slice(fragmentStart);
+    const copies = Array.from({ length: 3 }, (_, index) => `s${index}: __schema { types { ...FullType } }`);
+    const several = await graphql(`query { ${copies.join(' ')} } ${fragments}`);
+    expect(several.status).toBe(400);
+    expect(several.body.errors[0].extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX' });
+    // Nesting through type references multiplies like any list.
+    const nested = await graphql(
+      '{ __schema { types { fields { type { fields { type { fields { type { fields { name } } } } } } } } } }',
+    );
+    expect(nested.status).toBe(400);
+    expect(nested.body.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
+  });
+
+  it('bounds aliases and fields per operation, even when fragments spread each other many times', async () => {
+    const aliased = Array.from(
+      { length: 21 },
+      (_, index) => `p${index}: product(id: "${randomUUID()}") { id }`,
+    );
+    const tooManyAliases = await graphql(`{ ${aliased.join(' ')} }`);
+    expect(tooManyAliases.status).toBe(400);
+    expect(tooManyAliases.body.errors[0].extensions).toMatchObject({
+      code: 'QUERY_TOO_MANY_ALIASES',
+      maxAliases: 20,
+    });
+    expect((await graphql(`{ ${aliased.slice(0, 20).join(' ')} }`)).status).toBe(200);
+
+    // Each fragment spreads the next twice: 2^20 fields if expanded naively.
+    const levels = Array.from(
+      { length: 20 },
+      (_, index) => `fragment F${index} on Product { ...F${index + 1} ...F${index + 1} }`,
+    );
+    const bomb = `{ products(first: 1) { nodes { ...F0 } } } ${levels.join(' ')} fragment F20 on Product { id }`;
+    const started = Date.now();
+    const exploded = await graphql(bomb);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(exploded.status).toBe(400);
+    expect(
+      exploded.body.errors.map((error: { extensions: { code: string } }) => error.extensions.code),
+    ).toContain('QUERY_TOO_MANY_FIELDS');
+  });
+});
+
+describe('GraphQL introspection switch', () => {
+  it('is off by default in production and on in development; __typename always works', async () => {
+    for (const [env, allowed] of [
+      [{ NODE_ENV: 'production' }, false],
+      [{ NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true' }, true],
+      [{}, true],
+      [{ GRAPHQL_INTROSPECTION: 'false' }, false],
+    ] as const) {
+      const system = await createTestSystem('pglite', env);
+      try {
+        const post = (query: string) =>
+          system.app.inject({ method: 'POST', url: '/graphql', payload: { query } });
+        const schema = await post('{ __schema { queryType { name } } }');
+        const type = await post('{ __type(name: "Product") { name } }');
+        expect(schema.statusCode, JSON.stringify(env)).toBe(allowed ? 200 : 400);
+        expect(type.statusCode, JSON.stringify(env)).toBe(allowed ? 200 : 400);
+        if (!allowed) expect(schema.json().errors[0].extensions.code).toBe('INTROSPECTION_DISABLED');
+        expect((await post('{ __typename }')).json()).toEqual({ data: { __typename: 'Query' } });
+      } finally {
+        await system.dispose();
+      }
     }
   });
 });

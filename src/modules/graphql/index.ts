@@ -19,7 +19,7 @@ export interface GraphqlDeps {
   ordering: OrderingModule;
   verifier: AccessTokenVerifier;
   logger: Logger;
-  limits: QueryLimits;
+  limits: QueryLimits & { introspection: boolean };
 }
 
 /** What resolvers get per request: the caller, verified only when a field needs it. */
@@ -177,6 +177,20 @@ function requestContext(request: FastifyRequest, verifier: AccessTokenVerifier):
   };
 }
 
+/** An error mercurius or Fastify raised about the request (4xx), before any resolver ran. */
+function isRequestError(error: Error | undefined): error is Error & { code?: string; statusCode: number } {
+  const status = (error as { statusCode?: unknown } | undefined)?.statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
+
+function requestErrorMessage(error: Error & { code?: string }): string {
+  if (error.code === 'MER_ERR_GQL_PERSISTED_QUERY_NOT_FOUND')
+    return 'Send a query: {"query": "{ products { totalCount } }"}';
+  if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY')
+    return 'The body is not valid JSON';
+  return error.message;
+}
+
 interface Execution {
   data?: Record<string, unknown> | null;
   errors: readonly GraphQLError[];
@@ -201,6 +215,10 @@ function formatErrors(execution: Execution, context: { reply?: FastifyReply }, l
     if (original instanceof DomainError) {
       extensions = { ...original.extensions, code: original.code, status: original.status };
       if (original.errors) extensions.errors = original.errors;
+    } else if (isRequestError(original)) {
+      // The request itself was unusable (no query, not JSON): the client's mistake, not ours.
+      extensions = { code: 'BAD_REQUEST' };
+      message = requestErrorMessage(original);
     } else if (original && original.name !== 'GraphQLError' && !extensions.code) {
       (context.reply?.log ?? logger).error({ err: original, path: error.path }, 'GraphQL resolver failed');
       extensions = { code: 'INTERNAL_SERVER_ERROR' };

@@ -5,6 +5,7 @@ import { clientAddress } from '../../platform/http/rate-limit.ts';
 import { IdParams, Page, PageQuery, problems } from '../../platform/http/schemas.ts';
 import { BROWSER_BINDING_COOKIE, LOGIN_REQUEST_TTL_SECONDS, type OidcSignIn } from './oidc.ts';
 import { type ClientInfo, type IdentityService, normaliseEmail } from './service.ts';
+import { ADMIN, SIGNED_IN } from '../../platform/http/auth.ts';
 
 const RoleSchema = Type.Union([Type.Literal('customer'), Type.Literal('staff'), Type.Literal('admin')]);
 
@@ -110,11 +111,10 @@ export function identityRoutes(
     app.post(
       '/auth/logout',
       {
-        preHandler: app.requireUser,
         schema: {
           tags,
           summary: 'Revoke a refresh token and its family',
-          security: [{ bearer: [] }],
+          security: SIGNED_IN,
           body: RefreshBody,
           response: { 204: Type.Null(), ...problems(400, 401) },
         },
@@ -128,11 +128,10 @@ export function identityRoutes(
     app.get(
       '/users/me',
       {
-        preHandler: app.requireUser,
         schema: {
           tags,
           summary: 'The signed-in user',
-          security: [{ bearer: [] }],
+          security: SIGNED_IN,
           response: { 200: UserSchema, ...problems(401) },
         },
       },
@@ -212,14 +211,13 @@ export function identityRoutes(
     app.get(
       '/users/:id/security-events',
       {
-        preHandler: app.requireRole('admin'),
         schema: {
           tags,
           summary: "A user's security audit log, newest first (admin)",
           description:
             'Events: user.registered, login.succeeded, login.failed, refresh.reused, logout, ' +
             'role.changed, admin.bootstrap, oidc.linked.',
-          security: [{ bearer: [] }],
+          security: ADMIN,
           params: IdParams,
           querystring: Type.Object(PageQuery),
           response: {
@@ -248,11 +246,10 @@ export function identityRoutes(
     app.patch(
       '/users/:id/role',
       {
-        preHandler: app.requireRole('admin'),
         schema: {
           tags,
           summary: "Change a user's role (admin)",
-          security: [{ bearer: [] }],
+          security: ADMIN,
           params: IdParams,
           body: Type.Object({ role: RoleSchema }, { additionalProperties: false }),
           response: { 200: UserSchema, ...problems(400, 401, 403, 404, 409) },

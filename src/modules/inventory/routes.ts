@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { problems } from '../../platform/http/schemas.ts';
 import type { InventoryService } from './service.ts';
+import { STAFF } from '../../platform/http/auth.ts';
 
 export const StockSchema = Type.Object({
   sku: Type.String(),
@@ -15,13 +16,11 @@ const SkuParams = Type.Object({ sku: Type.String({ minLength: 1, maxLength: 64 }
 export function inventoryRoutes(service: InventoryService) {
   return (scope: FastifyInstance) => {
     const app = scope.withTypeProvider<TypeBoxTypeProvider>();
-    const common = { tags: ['inventory'], security: [{ bearer: [] }] };
-    const staff = app.requireRole('staff', 'admin');
+    const common = { tags: ['inventory'], security: STAFF };
 
     app.get(
       '/inventory/:sku',
       {
-        preHandler: staff,
         schema: {
           ...common,
           summary: 'Stock of a SKU',
@@ -35,7 +34,6 @@ export function inventoryRoutes(service: InventoryService) {
     app.put(
       '/inventory/:sku',
       {
-        preHandler: staff,
         schema: {
           ...common,
           summary: 'Set on-hand stock (absolute; audited)',
@@ -53,7 +51,6 @@ export function inventoryRoutes(service: InventoryService) {
     app.post(
       '/inventory/:sku/adjustments',
       {
-        preHandler: staff,
         schema: {
           ...common,
           summary: 'Adjust on-hand stock by a delta (audited)',

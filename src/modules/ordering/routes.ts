@@ -7,6 +7,7 @@ import { IdParams, Money, Page, PageQuery, problems, Uuid } from '../../platform
 import { LineItemSchema, TotalsSchema } from '../cart/index.ts';
 import { ShippingMethodSchema } from '../pricing/index.ts';
 import type { Order, OrderingService } from './service.ts';
+import { SIGNED_IN } from '../../platform/http/auth.ts';
 
 const Status = Type.Union([
   Type.Literal('pending'),
@@ -57,8 +58,7 @@ export const OrderSchema = Type.Object({
 export function orderingRoutes(service: OrderingService, deps: { db: Db; idempotencyLockMs: number }) {
   return (scope: FastifyInstance) => {
     const app = scope.withTypeProvider<TypeBoxTypeProvider>();
-    const common = { tags: ['orders'], security: [{ bearer: [] }] };
-    app.addHook('preHandler', app.requireUser);
+    const common = { tags: ['orders'], security: SIGNED_IN };
 
     app.post(
       '/orders',

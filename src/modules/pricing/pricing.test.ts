@@ -97,6 +97,12 @@ describe.each(dbKinds)('pricing rules on %s', (kind) => {
     expect(
       (await call('PATCH', `/v1/shipping-methods/${method.json().id}`, staff, { minDays: 9 })).statusCode,
     ).toBe(400);
+    // Nothing to change, or a field that does not exist: a plain 400, never a 500 or a silent 200.
+    for (const body of [{}, { colour: 'red' }, { name: 'Renamed', colour: 'red' }]) {
+      const refused = await call('PATCH', `/v1/shipping-methods/${method.json().id}`, staff, body);
+      expect(refused.statusCode, JSON.stringify(body)).toBe(400);
+      expect(refused.json().code).toBe('VALIDATION_FAILED');
+    }
     expect((await call('DELETE', `/v1/shipping-methods/${method.json().id}`, staff)).statusCode).toBe(204);
     expect((await call('GET', '/v1/shipping-methods?country=DE')).json().items).toEqual([]);
   });

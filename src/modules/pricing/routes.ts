@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { IdParams, Money, problems, Uuid } from '../../platform/http/schemas.ts';
 import type { PricingService } from './service.ts';
+import { STAFF } from '../../platform/http/auth.ts';
 
 const Kind = Type.Union([Type.Literal('percentage'), Type.Literal('fixed'), Type.Literal('free_shipping')]);
 const Currency = Type.String({ pattern: '^[A-Z]{3}$' });
@@ -62,13 +63,11 @@ const TaxRateSchema = Type.Object({
 export function pricingRoutes(service: PricingService) {
   return (scope: FastifyInstance) => {
     const app = scope.withTypeProvider<TypeBoxTypeProvider>();
-    const staff = app.requireRole('staff', 'admin');
-    const promotions = { tags: ['pricing'], security: [{ bearer: [] }] };
+    const promotions = { tags: ['pricing'], security: STAFF };
 
     app.post(
       '/promotions',
       {
-        preHandler: staff,
         schema: {
           ...promotions,
           summary: 'Create a promotion code',
@@ -88,7 +87,6 @@ export function pricingRoutes(service: PricingService) {
     app.get(
       '/promotions',
       {
-        preHandler: staff,
         schema: {
           ...promotions,
           summary: 'All promotions',
@@ -101,7 +99,6 @@ export function pricingRoutes(service: PricingService) {
     app.patch(
       '/promotions/:id',
       {
-        preHandler: staff,
         schema: {
           ...promotions,
           summary: 'Change a promotion',
@@ -122,7 +119,6 @@ export function pricingRoutes(service: PricingService) {
     app.delete(
       '/promotions/:id',
       {
-        preHandler: staff,
         schema: {
           ...promotions,
           summary: 'Deactivate a promotion',
@@ -139,10 +135,9 @@ export function pricingRoutes(service: PricingService) {
     app.put(
       '/tax-rates/:country',
       {
-        preHandler: staff,
         schema: {
           tags: ['pricing'],
-          security: [{ bearer: [] }],
+          security: STAFF,
           summary: 'Set the tax rate of a destination country',
           params: Type.Object({ country: Country }),
           body: Type.Object(
@@ -186,10 +181,9 @@ export function pricingRoutes(service: PricingService) {
     app.post(
       '/shipping-methods',
       {
-        preHandler: staff,
         schema: {
           tags: ['pricing'],
-          security: [{ bearer: [] }],
+          security: STAFF,
           summary: 'Create a shipping method',
           body: Type.Object(shippingFields, { additionalProperties: false }),
           response: { 201: ShippingMethodSchema, ...problems(400, 401, 403) },
@@ -201,13 +195,12 @@ export function pricingRoutes(service: PricingService) {
     app.patch(
       '/shipping-methods/:id',
       {
-        preHandler: staff,
         schema: {
           tags: ['pricing'],
-          security: [{ bearer: [] }],
+          security: STAFF,
           summary: 'Change a shipping method',
           params: IdParams,
-          body: Type.Partial(Type.Object(shippingFields, { additionalProperties: false })),
+          body: Type.Partial(Type.Object(shippingFields), { additionalProperties: false, minProperties: 1 }),
           response: { 200: ShippingMethodSchema, ...problems(400, 401, 403, 404) },
         },
       },
@@ -217,10 +210,9 @@ export function pricingRoutes(service: PricingService) {
     app.delete(
       '/shipping-methods/:id',
       {
-        preHandler: staff,
         schema: {
           tags: ['pricing'],
-          security: [{ bearer: [] }],
+          security: STAFF,
           summary: 'Retire a shipping method',
           params: IdParams,
           response: { 204: Type.Null(), ...problems(401, 403, 404) },

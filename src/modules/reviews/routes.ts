@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { IdParams, Page, PageQuery, problems } from '../../platform/http/schemas.ts';
 import type { ReviewService } from './service.ts';
+import { SIGNED_IN } from '../../platform/http/auth.ts';
 
 export const ReviewSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
@@ -36,10 +37,9 @@ export function reviewRoutes(service: ReviewService) {
     app.post(
       '/products/:id/reviews',
       {
-        preHandler: app.requireUser,
         schema: {
           tags,
-          security: [{ bearer: [] }],
+          security: SIGNED_IN,
           summary: 'Review a product (one review per user and product)',
           params: IdParams,
           body: Type.Object(

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { IdParams, Page, PageQuery, problems, Uuid } from '../../platform/http/schemas.ts';
 import type { WebhookService } from './service.ts';
+import { ADMIN } from '../../platform/http/auth.ts';
 
 const EndpointSchema = Type.Object({
   id: Uuid,
@@ -38,13 +39,11 @@ export function webhookRoutes(service: WebhookService, eventTypes: readonly stri
   );
   return (scope: FastifyInstance) => {
     const app = scope.withTypeProvider<TypeBoxTypeProvider>();
-    const common = { tags: ['webhooks'], security: [{ bearer: [] }] };
-    const admin = app.requireRole('admin');
+    const common = { tags: ['webhooks'], security: ADMIN };
 
     app.post(
       '/webhooks',
       {
-        preHandler: admin,
         schema: {
           ...common,
           summary: 'Register a webhook endpoint (the signing secret is returned only here)',
@@ -71,7 +70,6 @@ export function webhookRoutes(service: WebhookService, eventTypes: readonly stri
     app.get(
       '/webhooks',
       {
-        preHandler: admin,
         schema: {
           ...common,
           summary: 'List webhook endpoints',
@@ -88,7 +86,6 @@ export function webhookRoutes(service: WebhookService, eventTypes: readonly stri
     app.get(
       '/webhooks/:id/deliveries',
       {
-        preHandler: admin,
         schema: {
           ...common,
           summary: "An endpoint's deliveries, newest first, each with its attempts",
@@ -106,7 +103,6 @@ export function webhookRoutes(service: WebhookService, eventTypes: readonly stri
     app.post(
       '/webhooks/:id/deliveries/:deliveryId/replay',
       {
-        preHandler: admin,
         schema: {
           ...common,
           summary: 'Send a delivery again (e.g. a dead-lettered one) with a fresh retry budget',

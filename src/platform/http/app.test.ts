@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { Type } from 'typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config.ts';
@@ -5,14 +6,23 @@ import { DomainError } from '../errors.ts';
 import { createLogger } from '../observability/logger.ts';
 import { createMetrics } from '../observability/metrics.ts';
 import { createHttpApp, type FastifyInstance } from './app.ts';
-import { noSignIn } from './auth.ts';
+import { type AccessTokenVerifier, STAFF } from './auth.ts';
 
 let ready = true;
 let app: FastifyInstance;
 
-beforeAll(async () => {
-  const config = loadConfig({ BODY_LIMIT_BYTES: '2048' });
-  app = await createHttpApp({
+/** Tokens named after their role: enough to see which hook answers first. */
+const verifier: AccessTokenVerifier = {
+  async verify(token) {
+    if (token !== 'customer' && token !== 'staff')
+      throw new DomainError(401, 'INVALID_TOKEN', 'Unauthorized');
+    return { id: '0190a4c2-0000-7000-8000-000000000001', role: token };
+  },
+};
+
+async function buildApp(env: Record<string, string> = {}): Promise<FastifyInstance> {
+  const config = loadConfig({ BODY_LIMIT_BYTES: '2048', ...env });
+  return createHttpApp({
     config,
     logger: createLogger('silent'),
     metrics: createMetrics(),
@@ -21,7 +31,7 @@ beforeAll(async () => {
         if (!ready) throw new Error('connection refused');
       },
     },
-    verifier: noSignIn,
+    verifier,
     modules: [
       {
         name: 'echo',
@@ -48,10 +58,31 @@ beforeAll(async () => {
           scope.get('/boom', async () => {
             throw new Error('select * from secret_table failed at /src/x.ts:12');
           });
+          scope.get('/bad-date', async () => {
+            // What PostgreSQL answers for '2024-02-30'::timestamptz.
+            throw Object.assign(new Error('date/time field value out of range: "2024-02-30"'), {
+              code: '22008',
+            });
+          });
+          scope.get('/items/:id', async (request) => request.params);
+          scope.post(
+            '/staff-only',
+            {
+              schema: {
+                security: STAFF,
+                body: Type.Object({ price: Type.Integer() }, { additionalProperties: false }),
+              },
+            },
+            async (request) => ({ by: request.principal?.role }),
+          );
         },
       },
     ],
   });
+}
+
+beforeAll(async () => {
+  app = await buildApp();
 });
 afterAll(() => app.close());
 
@@ -233,5 +264,98 @@ describe('HTTP foundation', () => {
     const docs = await app.inject({ method: 'GET', url: '/docs/' });
     expect(docs.statusCode).toBe(200);
     expect(docs.body).toContain('swagger');
+  });
+
+  it('maps PostgreSQL date/time errors to 400, not 500', async () => {
+    expectProblem(await app.inject({ method: 'GET', url: '/v1/bad-date' }), 400, 'BAD_REQUEST');
+  });
+
+  it('decides authorization before the body is parsed or validated: no schema is revealed', async () => {
+    const bodies = [
+      { payload: { unknown: 'field' }, headers: json },
+      { payload: '{"price":', headers: json },
+      { payload: 'plain words', headers: { 'content-type': 'text/plain' } },
+    ];
+    for (const body of bodies) {
+      const anonymous = await app.inject({ method: 'POST', url: '/v1/staff-only', ...body });
+      expectProblem(anonymous, 401, 'UNAUTHENTICATED');
+      expect(anonymous.body).not.toContain('price');
+      const customer = await app.inject({
+        method: 'POST',
+        url: '/v1/staff-only',
+        payload: body.payload,
+        headers: { ...body.headers, authorization: 'Bearer customer' },
+      });
+      expectProblem(customer, 403, 'FORBIDDEN');
+      expect(customer.body).not.toContain('price');
+    }
+    const staff = { authorization: 'Bearer staff', ...json };
+    expectProblem(
+      await app.inject({ method: 'POST', url: '/v1/staff-only', payload: { price: 'x' }, headers: staff }),
+      400,
+      'VALIDATION_FAILED',
+    );
+    const allowed = await app.inject({
+      method: 'POST',
+      url: '/v1/staff-only',
+      payload: { price: 1 },
+      headers: staff,
+    });
+    expect(allowed.json()).toEqual({ by: 'staff' });
+  });
+
+  it('documents the roles a route enforces as its security requirement', async () => {
+    const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    expect(document.paths['/v1/staff-only'].post.security).toEqual([{ bearer: ['staff', 'admin'] }]);
+  });
+
+  it("answers the router's own errors as problems with x-request-id and security headers", async () => {
+    for (const [url, status, code] of [
+      ['/v1/items/%E0%A4%A', 400, 'BAD_URL'],
+      [`/v1/items/${'a'.repeat(300)}`, 414, 'URI_TOO_LONG'],
+    ] as const) {
+      const response = await app.inject({ method: 'GET', url });
+      expectProblem(response, status, code);
+      expect(response.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+      expect(response.headers['content-security-policy']).toContain("default-src 'self'");
+      expect(response.headers['x-content-type-options']).toBe('nosniff');
+    }
+  });
+
+  it('cuts off a request whose body trickles in slower than the deadline, with a 408 problem', async () => {
+    const slow = await buildApp({ REQUEST_TIMEOUT_MS: '1000' });
+    await slow.listen({ host: '127.0.0.1', port: 0 });
+    const port = (slow.server.address() as { port: number }).port;
+    try {
+      const started = Date.now();
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1');
+        let received = '';
+        const drip = setInterval(() => socket.writable && socket.write('1'), 200);
+        socket.on('data', (chunk) => {
+          received += chunk;
+        });
+        socket.on('close', () => {
+          clearInterval(drip);
+          resolve(received);
+        });
+        socket.on('error', reject);
+        socket.write(
+          'POST /v1/echo HTTP/1.1\r\nHost: shop\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{',
+        );
+      });
+      // Cut at the deadline (checked every second), long before the 200 s the body would take.
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+      expect(answer).toMatch(/content-type: application\/problem\+json/i);
+      expect(answer).toMatch(/x-request-id: [0-9a-f-]{36}/i);
+      expect(answer).toMatch(/x-content-type-options: nosniff/i);
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({
+        status: 408,
+        code: 'REQUEST_TIMEOUT',
+      });
+    } finally {
+      await slow.close();
+    }
   });
 });

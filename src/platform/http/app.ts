@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -29,8 +30,8 @@ import {
   type Tracing,
 } from '../observability/tracing.ts';
 import type { AppModule } from '../module.ts';
-import { type AccessTokenVerifier, authHandlers } from './auth.ts';
-import { handleError, sendProblem } from './problem.ts';
+import { type AccessTokenVerifier, authenticationHook, requiredRoles } from './auth.ts';
+import { handleError, problemType, sendProblem } from './problem.ts';
 import { registerRateLimiting } from './rate-limit.ts';
 import { ProblemSchema } from './schemas.ts';
 
@@ -101,9 +102,47 @@ function createAjv(coerce: boolean): Ajv {
   return ajv;
 }
 
+/** Errors the router meets before any route or hook runs, as problems. */
+const FRAMEWORK_PROBLEMS: Record<string, { status: number; code: string; detail: string }> = {
+  FST_ERR_BAD_URL: { status: 400, code: 'BAD_URL', detail: 'The path is not valid percent-encoding' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: 'URI_TOO_LONG', detail: 'A part of the path is too long' },
+};
+
+/**
+ * Errors Node's HTTP parser answers on the socket itself (no request object exists): a request
+ * that did not arrive within its time (a slow body), oversized headers, or bytes that are not HTTP.
+ */
+function clientErrorAnswer(
+  error: NodeJS.ErrnoException,
+  socket: Duplex,
+  securityHeaders: Record<string, string>,
+): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, title, detail] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'REQUEST_TIMEOUT', 'Request Timeout', 'The request did not arrive within its time']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'HEADERS_TOO_LARGE', 'Request Header Fields Too Large', 'The request headers are too large']
+        : [400, 'BAD_REQUEST', 'Bad Request', 'The request is not valid HTTP'];
+  const body = JSON.stringify({ type: problemType(code), title, status, code, detail });
+  const headers = {
+    ...securityHeaders,
+    'x-request-id': randomUUID(),
+    'content-type': 'application/problem+json',
+    'content-length': String(Buffer.byteLength(body)),
+    connection: 'close',
+  };
+  if (socket.writable) {
+    const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}`);
+    socket.write(`HTTP/1.1 ${status} ${title}\r\n${lines.join('\r\n')}\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
+}
+
 /** Builds the HTTP application from its dependencies; no listening, so tests use `inject`. */
 export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   const { config, logger, metrics } = deps;
+  const staticHeaders = securityHeaders();
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // One line per request comes from our onResponse hook; Fastify's own pair is switched off.
@@ -120,6 +159,26 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // A client that trickles its request (slowloris) holds a socket and a parser: the whole request
+    // must arrive within the request's deadline, checked every second rather than Node's 30 s.
+    requestTimeout: config.requestTimeoutMs,
+    http: {
+      headersTimeout: Math.min(config.requestTimeoutMs, 10_000),
+      connectionsCheckingInterval: 1000,
+    },
+    // A socket silent this long while its request runs is dead; the deadline ends work sooner.
+    connectionTimeout: config.requestTimeoutMs + 10_000,
+    clientErrorHandler: (error: NodeJS.ErrnoException, socket: Duplex) =>
+      clientErrorAnswer(error, socket, staticHeaders),
+    frameworkErrors: (error, request, reply) => {
+      const problem = FRAMEWORK_PROBLEMS[error.code] ?? {
+        status: 400,
+        code: 'BAD_REQUEST',
+        detail: 'The request could not be routed',
+      };
+      reply.headers(staticHeaders).header('x-request-id', request.id);
+      return sendProblem(request, reply, problem.status, problem.code, problem.detail);
+    },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
 
   // Bodies are validated strictly (no type coercion, unknown fields rejected); query strings and
@@ -139,7 +198,6 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
 
   // Every request gets a deadline and follows its client: both abort the same signal.
   app.decorateRequest('workContext', null as unknown as WorkContext);
-  const staticHeaders = securityHeaders();
   app.decorateRequest('trace', null);
   const { tracing } = deps;
   app.addHook('onRequest', (request, reply, done) => {
@@ -249,10 +307,16 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     }
   });
 
-  const { requireUser, requireRole } = authHandlers(deps.verifier);
+  // A route is protected exactly as its schema's `security` documents it.
   app.decorateRequest('principal', null);
-  app.decorate('requireUser', requireUser);
-  app.decorate('requireRole', requireRole);
+  app.addHook('onRoute', (route) => {
+    const roles = requiredRoles(route.schema?.security);
+    if (!roles) return;
+    route.onRequest = [
+      ...[route.onRequest ?? []].flat(),
+      authenticationHook(deps.verifier, roles),
+    ] as typeof route.onRequest;
+  });
 
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {

@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { forbidden, unauthorized } from '../errors.ts';
 
 export type Role = 'customer' | 'staff' | 'admin';
@@ -8,26 +8,38 @@ export const ROLES: readonly Role[] = ['customer', 'staff', 'admin'];
 export interface Principal {
   id: string;
   role: Role;
+  /** When the token that proved it expires (ms since the epoch); sockets close then. */
+  expiresAtMs?: number;
 }
 
 /** Implemented by the identity module; the platform only knows this interface. */
 export interface AccessTokenVerifier {
-  /** Resolves to the token's principal; rejects with a 401 DomainError for any invalid token. */
+  /**
+   * Resolves to the token's principal; rejects with a 401 DomainError for any invalid token, and
+   * for one issued before its user's credentials or rights last changed (logout, password, role).
+   */
   verify(token: string): Promise<Principal>;
 }
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Set by `requireUser`/`requireRole`; null on routes that do not authenticate. */
+    /** Set on routes that declare a bearer security requirement; null on the others. */
     principal: Principal | null;
   }
-  interface FastifyInstance {
-    /** preHandler: any signed-in user (401 otherwise). */
-    requireUser: preHandlerAsyncHookHandler;
-    /** preHandler: a signed-in user with one of these roles (401 anonymous, 403 otherwise). */
-    requireRole(...roles: Role[]): preHandlerAsyncHookHandler;
-  }
 }
+
+/**
+ * A route's OpenAPI security requirement, which is also what the server enforces: the bearer
+ * "scopes" are the roles allowed (OpenAPI 3.1 lets non-OAuth schemes list role names there). The
+ * documented rule and the enforced rule cannot drift apart, because they are the same value.
+ */
+export type SecurityRequirement = ReadonlyArray<{ bearer: readonly Role[] }>;
+/** Any signed-in user. */
+export const SIGNED_IN: SecurityRequirement = [{ bearer: [] }];
+/** Staff and admins. */
+export const STAFF: SecurityRequirement = [{ bearer: ['staff', 'admin'] }];
+/** Admins only. */
+export const ADMIN: SecurityRequirement = [{ bearer: ['admin'] }];
 
 export function bearerToken(request: FastifyRequest): string | undefined {
   return parseBearer(request.headers.authorization);
@@ -41,21 +53,28 @@ export function parseBearer(header: string | undefined): string | undefined {
   return match[1];
 }
 
-/** Builds the two authorization preHandlers over a verifier; tokens are verified only where needed. */
-export function authHandlers(verifier: AccessTokenVerifier) {
-  const requireUser = async (request: FastifyRequest, _reply: FastifyReply) => {
+/** The roles a declared requirement allows: [] for any signed-in user, undefined when it asks for none. */
+export function requiredRoles(security: unknown): readonly Role[] | undefined {
+  if (!Array.isArray(security)) return undefined;
+  const bearer = security.find((requirement) => requirement && 'bearer' in requirement)?.bearer;
+  return Array.isArray(bearer) ? (bearer as Role[]) : undefined;
+}
+
+/**
+ * The onRequest hook enforcing a route's requirement. It runs before the body is parsed or
+ * validated, so a caller without the right gets 401/403 and learns nothing of the route's schema.
+ */
+export function authenticationHook(
+  verifier: AccessTokenVerifier,
+  roles: readonly Role[],
+): onRequestAsyncHookHandler {
+  return async (request: FastifyRequest, _reply: FastifyReply) => {
     const token = bearerToken(request);
     if (!token) throw unauthorized();
     request.principal = await verifier.verify(token);
+    if (roles.length > 0 && !roles.includes(request.principal.role))
+      throw forbidden(`This needs the role ${roles.join(' or ')}`);
   };
-  const requireRole =
-    (...roles: Role[]) =>
-    async (request: FastifyRequest, reply: FastifyReply) => {
-      await requireUser(request, reply);
-      if (!roles.includes(request.principal!.role))
-        throw forbidden(`This needs the role ${roles.join(' or ')}`);
-    };
-  return { requireUser, requireRole };
 }
 
 /** A verifier for a system without the identity module: nobody can sign in. */

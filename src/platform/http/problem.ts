@@ -96,6 +96,9 @@ const DATABASE_CODES: Record<string, { status: number; code: string; detail: str
   '22003': { status: 400, code: 'BAD_REQUEST', detail: 'A number is out of range' },
   '22001': { status: 400, code: 'BAD_REQUEST', detail: 'A value is too long' },
   '22021': { status: 400, code: 'BAD_REQUEST', detail: 'A value is not valid text' },
+  '22007': { status: 400, code: 'BAD_REQUEST', detail: 'A date or time has the wrong format' },
+  '22008': { status: 400, code: 'BAD_REQUEST', detail: 'A date or time is out of range' },
+  '22009': { status: 400, code: 'BAD_REQUEST', detail: 'A time zone is not valid' },
 };
 
 /**
