@@ -15,6 +15,7 @@ export { ORDER_EVENT_TYPES } from './events.ts';
 export { OrderSchema } from './routes.ts';
 export type { PaymentsPort } from './saga.ts';
 export type { Order } from './service.ts';
+export { canTransition, type OrderStatus } from './state.ts';
 
 export interface OrderingModule extends AppModule {
   name: 'ordering';

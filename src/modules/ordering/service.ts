@@ -285,28 +285,34 @@ export function createOrderingService(deps: {
       };
     },
 
-    /** Owner (before shipping) or staff: refund the payment and return the stock. */
+    /**
+     * Owner (before shipping) or staff: refund the payment and return the stock. The decision is
+     * one conditional update under the order's row lock (confirmed, nothing else moving it); from
+     * then on fulfillment cannot ship it, so the order ends cancelled-and-refunded or, when the
+     * shipment got there first, this answers 409 and refunds nothing.
+     */
     async cancel(principal: Principal, id: string, signal?: AbortSignal): Promise<Order> {
       const order = await this.get(principal, id);
-      assertTransition(order.status, 'cancelled');
-      if (order.status === 'pending') {
-        throw new DomainError(
-          409,
-          'INVALID_STATE',
-          'Invalid state',
-          'The order is still being paid; try again in a moment',
-        );
+      const reason =
+        isStaff(principal) && order.userId !== principal.id ? 'cancelled_by_staff' : 'cancelled_by_customer';
+      const started = await store.beginCancellation(db, id, reason, requestClaimMs);
+      if (!started) {
+        const now = await load(id);
+        if (now.status === 'pending') {
+          throw new DomainError(
+            409,
+            'INVALID_STATE',
+            'Invalid state',
+            'The order is still being paid; try again in a moment',
+          );
+        }
+        assertTransition(now.status, 'cancelled');
+        // Confirmed, but a step is already moving it: a cancellation under way (or a refund retried).
+        throw new DomainError(409, 'INVALID_STATE', 'Invalid state', 'The order is already being cancelled', {
+          headers: { 'retry-after': '5' },
+        });
       }
-      if (!(await store.claim(db, id, requestClaimMs))) {
-        throw new DomainError(
-          409,
-          'INVALID_STATE',
-          'Invalid state',
-          'The order is being changed; try again in a moment',
-        );
-      }
-      await store.advance(db, id, { sagaStep: 'cancel_refund', cancelReason: 'cancelled_by_customer' });
-      await saga.advance(id, signal);
+      await saga.advance(id, signal, started);
       const after = await load(id);
       if (after.status !== 'cancelled') {
         throw new DomainError(
@@ -346,7 +352,14 @@ export function createOrderingService(deps: {
       async setShipping(tx: Db, order: OrderRow, to: 'partially_shipped' | 'shipped'): Promise<void> {
         if (order.status === to) return;
         assertTransition(order.status, to);
-        await store.advance(tx, order.id, { from: order.status, status: to });
+        if (!(await store.advance(tx, order.id, { from: order.status, status: to, settled: true }))) {
+          throw new DomainError(
+            409,
+            'INVALID_STATE',
+            'Invalid state',
+            'The order is being cancelled; it cannot ship',
+          );
+        }
       },
       addRefund: (tx: Db, id: string, amount: number) => store.addRefund(tx, id, amount),
       currencies: (ids: readonly string[]) => store.currencies(db, ids),

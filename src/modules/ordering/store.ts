@@ -303,6 +303,8 @@ export const orderStore = {
       paymentStatus?: PaymentStatus;
       cancelReason?: string;
       releaseClaimInMs?: number;
+      /** Move only an order no saga step is working on (a cancellation in progress keeps it). */
+      settled?: boolean;
     },
   ): Promise<OrderRow | undefined> {
     let query = tables(executor)
@@ -317,6 +319,7 @@ export const orderStore = {
       })
       .where('id', '=', id);
     if (change.from) query = query.where('status', '=', change.from);
+    if (change.settled) query = query.where('saga_step', '=', 'done');
     const updated = query.returning(orderColumns);
     if (!(change.status && change.from && change.status !== change.from)) {
       return (await updated.executeTakeFirst()) as OrderRow | undefined;
@@ -422,15 +425,32 @@ export const orderStore = {
       .execute();
   },
 
-  /** Claims one order now (the customer's cancel); false when someone else holds it. */
-  async claim(executor: Db, id: string, claimMs: number): Promise<boolean> {
-    const result = await tables(executor)
+  /**
+   * Begins cancelling a confirmed order that nothing else is moving, in one conditional update (its
+   * row lock is the decision): the saga then refunds it, and until it is cancelled nothing ships
+   * it (fulfillment moves only settled orders; the database trigger refuses the rest). The caller
+   * holds the order's claim; undefined when the order is not confirmed-and-settled now.
+   */
+  beginCancellation(
+    executor: Db,
+    id: string,
+    reason: string,
+    claimMs: number,
+  ): Promise<OrderRow | undefined> {
+    return tables(executor)
       .updateTable('orders')
-      .set({ next_attempt_at: inMs(claimMs) })
+      .set({
+        saga_step: 'cancel_refund',
+        saga_attempts: 0,
+        cancel_reason: reason,
+        next_attempt_at: inMs(claimMs),
+        updated_at: sql`now()`,
+      })
       .where('id', '=', id)
-      .where((eb) => eb.or([eb('saga_step', '=', 'done'), eb('next_attempt_at', '<=', sql<Date>`now()`)]))
-      .executeTakeFirst();
-    return result.numUpdatedRows > 0n;
+      .where('status', '=', 'confirmed')
+      .where('saga_step', '=', 'done')
+      .returning(orderColumns)
+      .executeTakeFirst() as Promise<OrderRow | undefined>;
   },
 
   transitions(executor: Db, orderId: string) {

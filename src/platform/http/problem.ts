@@ -96,6 +96,8 @@ const DATABASE_CODES: Record<string, { status: number; code: string; detail: str
   '22003': { status: 400, code: 'BAD_REQUEST', detail: 'A number is out of range' },
   '22001': { status: 400, code: 'BAD_REQUEST', detail: 'A value is too long' },
   '22021': { status: 400, code: 'BAD_REQUEST', detail: 'A value is not valid text' },
+  // Raised by a trigger guarding a state machine (orders): the change is not allowed now.
+  EM001: { status: 409, code: 'INVALID_STATE', detail: 'This cannot change that way in its current state' },
   '22007': { status: 400, code: 'BAD_REQUEST', detail: 'A date or time has the wrong format' },
   '22008': { status: 400, code: 'BAD_REQUEST', detail: 'A date or time is out of range' },
   '22009': { status: 400, code: 'BAD_REQUEST', detail: 'A time zone is not valid' },
