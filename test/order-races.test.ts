@@ -20,7 +20,7 @@ const PRICE = 1500;
 
 /** Deterministic head starts (0-19 ms) so a failing round can be replayed. */
 const delays = (round: number) => [(round * 7) % 20, (round * 13 + 5) % 20] as const;
-const after = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Outcome {
   cancel: number;
@@ -91,10 +91,10 @@ describe.each(dbKinds)('cancel racing fulfillment on %s', (kind) => {
       const order = placed.json();
       const [cancelDelay, shipDelay] = delays(round);
       const [cancel, ship] = await Promise.all([
-        after(cancelDelay).then(() =>
+        pause(cancelDelay).then(() =>
           system.app.inject({ method: 'POST', url: `/v1/orders/${order.id}/cancel`, headers: buyer.headers }),
         ),
-        after(shipDelay).then(() =>
+        pause(shipDelay).then(() =>
           system.app.inject({
             method: 'POST',
             url: `/v1/orders/${order.id}/fulfillments`,
@@ -225,10 +225,10 @@ describe.runIf(process.env.DATABASE_URL)('cancel racing fulfillment across serve
       const [cancelAt, shipAt] = round % 2 === 0 ? [first, second] : [second, first];
       const [cancelDelay, shipDelay] = delays(round);
       const [cancel, ship] = await Promise.all([
-        after(cancelDelay).then(() =>
+        pause(cancelDelay).then(() =>
           callServer(cancelAt, 'POST', `/v1/orders/${order.id}/cancel`, undefined, buyerHeaders),
         ),
-        after(shipDelay).then(() =>
+        pause(shipDelay).then(() =>
           callServer(
             shipAt,
             'POST',
