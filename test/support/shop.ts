@@ -21,7 +21,13 @@ export interface TestVariant {
 export async function createProduct(
   system: TestSystem,
   staff: SignedInUser,
-  options: { price?: number; stock?: number; name?: string } = {},
+  options: {
+    price?: number;
+    stock?: number;
+    name?: string;
+    /** Prices in other currencies than the store's EUR. */
+    prices?: Array<{ amount: number; currency: string }>;
+  } = {},
 ): Promise<TestVariant> {
   const sku = `SKU-${randomUUID().slice(0, 13)}`;
   const price = options.price ?? 1999;
@@ -38,6 +44,7 @@ export async function createProduct(
           price: { amount: price, currency: 'EUR' },
           stock: options.stock ?? 10,
           attributes: { size: 'M' },
+          ...(options.prices ? { prices: options.prices } : {}),
         },
       ],
     },
@@ -60,13 +67,22 @@ export async function addToCart(system: TestSystem, user: SignedInUser, variantI
 export async function checkout(
   system: TestSystem,
   user: SignedInUser,
-  options: { token?: string; key?: string; address?: object } = {},
+  options: {
+    token?: string;
+    key?: string;
+    address?: object;
+    expectedTotal?: { amount: number; currency: string };
+  } = {},
 ) {
   return system.app.inject({
     method: 'POST',
     url: '/v1/orders',
     headers: { ...user.headers, 'idempotency-key': options.key ?? randomUUID() },
-    payload: { shippingAddress: options.address ?? ADDRESS, payment: { token: options.token ?? 'tok_visa' } },
+    payload: {
+      shippingAddress: options.address ?? ADDRESS,
+      payment: { token: options.token ?? 'tok_visa' },
+      ...(options.expectedTotal ? { expectedTotal: options.expectedTotal } : {}),
+    },
   });
 }
 

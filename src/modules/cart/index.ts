@@ -4,13 +4,14 @@ import type { PricingModule } from '../pricing/index.ts';
 import { cartRoutes } from './routes.ts';
 import { type CartService, type CatalogReader, createCartService, type StockReader } from './service.ts';
 
-export { CartSchema, LineItemSchema, TotalsSchema } from './routes.ts';
+export { AddressSchema, CartSchema, LineItemSchema, TotalsSchema } from './routes.ts';
 export type {
   Cart,
   CartLine,
   CatalogReader,
   CheckoutCart,
   CheckoutVariant,
+  Destination,
   Money,
   Totals,
 } from './service.ts';

@@ -27,6 +27,32 @@ export const LineItemSchema = Type.Object({
   tax: Money,
 });
 
+const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
+const addressFields = {
+  name: Text(200),
+  line1: Text(200),
+  line2: Type.Optional(Type.String({ maxLength: 200 })),
+  city: Text(100),
+  postalCode: Text(20),
+  country: Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2' }),
+};
+
+/** A full postal address, as an order ships to it. */
+export const AddressSchema = Type.Object(addressFields, { additionalProperties: false });
+
+/** Where a cart ships: the country decides its tax and shipping; the rest may follow later. */
+const DestinationSchema = Type.Object(
+  {
+    name: Type.Optional(addressFields.name),
+    line1: Type.Optional(addressFields.line1),
+    line2: addressFields.line2,
+    city: Type.Optional(addressFields.city),
+    postalCode: Type.Optional(addressFields.postalCode),
+    country: addressFields.country,
+  },
+  { additionalProperties: false },
+);
+
 export const CartSchema = Type.Object({
   id: Uuid,
   currency: Type.String(),
@@ -36,6 +62,20 @@ export const CartSchema = Type.Object({
   promotion: Type.Optional(Type.Object({ code: Type.String(), kind: Type.String() })),
   promotionProblem: Type.Optional(Type.Object({ code: Type.String(), detail: Type.String() })),
   shippingMethod: Type.Optional(ShippingMethodSchema),
+  shippingNotice: Type.Optional(
+    Type.String({ description: 'Why the chosen shipping method was replaced by the one shown' }),
+  ),
+  shippingProblem: Type.Optional(
+    Type.Object(
+      {
+        code: Type.Literal('SHIPPING_CURRENCY'),
+        detail: Type.String(),
+        currencies: Type.Array(Type.String(), { description: "Currencies the destination's methods take" }),
+      },
+      { description: 'Why the cart cannot ship to its destination as it is; checkout refuses until solved' },
+    ),
+  ),
+  shippingAddress: Type.Optional(DestinationSchema),
   unavailable: Type.Optional(Type.Array(Uuid)),
 });
 
@@ -149,6 +189,23 @@ export function cartRoutes(service: CartService) {
         },
       },
       async (request) => service.setShippingMethod(request.principal!.id, request.body.shippingMethodId),
+    );
+
+    app.put(
+      '/cart/address',
+      {
+        schema: {
+          ...common,
+          summary: "Set where the cart ships: its totals become that destination's tax and shipping",
+          description:
+            'Only the country is required. When no shipping method is chosen (or the chosen one ' +
+            "no longer applies), the destination's cheapest method in the cart's currency is chosen " +
+            'and shown; POST /v1/orders charges exactly these totals for this country.',
+          body: Type.Object({ shippingAddress: DestinationSchema }, { additionalProperties: false }),
+          response: { 200: CartSchema, ...problems(400, 401) },
+        },
+      },
+      async (request) => service.setAddress(request.principal!.id, request.body.shippingAddress),
     );
 
     app.post(

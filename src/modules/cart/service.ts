@@ -1,8 +1,17 @@
 import type { Db } from '../../platform/db/index.ts';
 import { badRequest, conflict, DomainError, notFound } from '../../platform/errors.ts';
 import { outOfStock } from '../inventory/index.ts';
-import type { PricingModule, Quote, ShippingMethod } from '../pricing/index.ts';
-import { type CartContents, cartChoices, cartStore as store } from './store.ts';
+import type { PricingModule, Quote, ShippingMethod, ShippingProblem } from '../pricing/index.ts';
+import {
+  type CartContents,
+  cartChoices,
+  type Destination,
+  MAX_LINE_QUANTITY,
+  cartStore as store,
+} from './store.ts';
+
+export type { Destination };
+export { MAX_LINE_QUANTITY };
 
 export interface Money {
   amount: number;
@@ -60,7 +69,14 @@ export interface Cart {
   promotion?: { code: string; kind: string };
   /** A chosen code that does not apply now, and why. */
   promotionProblem?: { code: string; detail: string };
+  /** The method the totals include: the chosen one, or the destination's cheapest. */
   shippingMethod?: ShippingMethod;
+  /** Why the chosen method was replaced, in a sentence for the shopper. */
+  shippingNotice?: string;
+  /** Why the cart cannot ship to its destination as it is; checkout refuses until it is solved. */
+  shippingProblem?: ShippingProblem;
+  /** Where it ships: tax and shipping in the totals are this destination's. */
+  shippingAddress?: Destination;
   /** Variants in the cart that can no longer be bought (archived, or no price in the currency). */
   unavailable?: string[];
 }
@@ -70,8 +86,6 @@ export interface CheckoutCart extends Cart {
   shippingTax: Money;
   country?: string;
 }
-
-export const MAX_LINE_QUANTITY = 99;
 
 const unavailable = (variantIds: string[]) =>
   new DomainError(
@@ -158,7 +172,7 @@ export function createCartService(deps: {
         userId,
         promotionCode: cart.promotionCode,
         shippingMethodId: cart.shippingMethodId,
-        country,
+        country: country ?? cart.shippingAddress?.country,
       },
       executor,
     );
@@ -194,6 +208,9 @@ export function createCartService(deps: {
       result.promotionProblem = { code: cart.promotionCode, detail: quote.promotionProblem.message };
     }
     if (quote.shippingMethod) result.shippingMethod = quote.shippingMethod;
+    if (quote.shippingNotice) result.shippingNotice = quote.shippingNotice;
+    if (quote.shippingProblem) result.shippingProblem = quote.shippingProblem;
+    if (cart.shippingAddress) result.shippingAddress = cart.shippingAddress;
     if (quote.country) result.country = quote.country;
     if (missing.length > 0) result.unavailable = missing;
     return { cart: result, promotionError: cart.promotionCode ? quote.promotionProblem : undefined };
@@ -271,9 +288,26 @@ export function createCartService(deps: {
       if (method.price.currency !== cart.currency) {
         throw conflict('PRICE_UNAVAILABLE', `This shipping method has no price in ${cart.currency}`);
       }
+      const country = cart.shippingAddress?.country;
+      if (country && method.country !== country) {
+        throw conflict('SHIPPING_UNAVAILABLE', `${method.name} does not ship to ${country}`);
+      }
       await cartChoices.set(db, cart.id, { shippingMethodId });
       return publicView(userId);
     },
+
+    /** Sets where the cart ships: its totals become that destination's (tax, cheapest shipping). */
+    async setAddress(userId: string, shippingAddress: Destination): Promise<Cart> {
+      const cart = await store.ensureCart(db, userId);
+      await cartChoices.set(db, cart.id, { shippingAddress });
+      return publicView(userId);
+    },
+
+    /**
+     * Gives a checkout's lines back to the cart (the saga's compensation of emptying it), with the
+     * code, method and address it was checked out with unless the cart has chosen others since.
+     */
+    restore: store.restore,
 
     /** Switches the cart's currency; refused while a line has no price in it. */
     async setCurrency(userId: string, currency: string): Promise<Cart> {
@@ -310,12 +344,12 @@ export function createCartService(deps: {
       if (cart.unavailable) throw unavailable(cart.unavailable);
       if (cart.items.length === 0) throw badRequest('CART_EMPTY', 'The cart is empty');
       if (promotionError) throw promotionError;
+      if (cart.shippingProblem) {
+        throw conflict('SHIPPING_UNAVAILABLE', cart.shippingProblem.detail, {
+          extensions: { currencies: cart.shippingProblem.currencies },
+        });
+      }
       return cart;
-    },
-
-    /** The code the checkout redeems, if any. */
-    async promotionCode(userId: string, executor: Db = db): Promise<string | null> {
-      return (await store.findCart(executor, userId))?.promotionCode ?? null;
     },
   };
 }

@@ -9,6 +9,7 @@ type CartTables = {
     currency: Generated<string>;
     promotion_code: string | null;
     shipping_method_id: string | null;
+    shipping_address: unknown;
     created_at: Generated<Date>;
     updated_at: Generated<Date>;
   };
@@ -27,12 +28,23 @@ export interface CartLineRow {
   quantity: number;
 }
 
+/** Where a cart ships: the country decides tax and shipping; the rest is kept for checkout. */
+export interface Destination {
+  country: string;
+  name?: string;
+  line1?: string;
+  line2?: string;
+  city?: string;
+  postalCode?: string;
+}
+
 /** The cart row: what the shopper chose besides the lines. */
 export interface CartHeader {
   id: string;
   currency: string;
   promotionCode: string | null;
   shippingMethodId: string | null;
+  shippingAddress: Destination | null;
 }
 
 export interface CartContents extends CartHeader {
@@ -41,12 +53,20 @@ export interface CartContents extends CartHeader {
 
 const tables = (executor: Db): Kysely<CartTables> => executor.withTables<CartTables>();
 
+/** Most units one line holds (the table's check says the same). */
+export const MAX_LINE_QUANTITY = 99;
+
 const headerColumns = [
   'carts.id',
   'carts.currency',
   'carts.promotion_code as promotionCode',
   'carts.shipping_method_id as shippingMethodId',
+  'carts.shipping_address as shippingAddress',
 ] as const;
+
+// PGlite may return jsonb as text; node-postgres parses it.
+const destinationOf = (value: unknown): Destination | null =>
+  typeof value === 'string' ? (JSON.parse(value) as Destination) : ((value as Destination | null) ?? null);
 
 export const cartStore = {
   /** The user's cart, created on first use; concurrent first uses converge on one row. */
@@ -55,18 +75,25 @@ export const cartStore = {
     if (found) return found;
     await tables(executor)
       .insertInto('carts')
-      .values({ id: uuidv7(), user_id: userId, promotion_code: null, shipping_method_id: null })
+      .values({
+        id: uuidv7(),
+        user_id: userId,
+        promotion_code: null,
+        shipping_method_id: null,
+        shipping_address: null,
+      })
       .onConflict((conflict) => conflict.column('user_id').doNothing())
       .execute();
     return (await cartStore.findCart(executor, userId))!;
   },
 
-  findCart(executor: Db, userId: string): Promise<CartHeader | undefined> {
-    return tables(executor)
+  async findCart(executor: Db, userId: string): Promise<CartHeader | undefined> {
+    const row = await tables(executor)
       .selectFrom('carts')
       .select(headerColumns)
       .where('user_id', '=', userId)
       .executeTakeFirst();
+    return row && { ...row, shippingAddress: destinationOf(row.shippingAddress) };
   },
 
   /** The cart and its lines in one query, in the order they were added; undefined before first use. */
@@ -85,12 +112,19 @@ export const cartStore = {
       .orderBy('cart_items.id')
       .execute();
     if (rows.length === 0) return undefined;
-    const [{ id, currency, promotionCode, shippingMethodId }] = rows;
+    const [{ id, currency, promotionCode, shippingMethodId, shippingAddress }] = rows;
     const lines: CartLineRow[] = [];
     for (const row of rows) {
       if (row.lineId) lines.push({ id: row.lineId, variantId: row.variantId!, quantity: row.quantity! });
     }
-    return { id, currency, promotionCode, shippingMethodId, lines };
+    return {
+      id,
+      currency,
+      promotionCode,
+      shippingMethodId,
+      shippingAddress: destinationOf(shippingAddress),
+      lines,
+    };
   },
 
   lines(executor: Db, cartId: string): Promise<CartLineRow[]> {
@@ -151,10 +185,69 @@ export const cartStore = {
     return result.numDeletedRows > 0n;
   },
 
+  /**
+   * Empties the cart: its lines, and the code and shipping method chosen for them (a code left
+   * behind would show as applied, or spent, on the next cart). Its currency and address stay.
+   */
   async clear(executor: Db, userId: string): Promise<void> {
     await tables(executor)
-      .deleteFrom('cart_items')
-      .where('cart_id', 'in', (eb) => eb.selectFrom('carts').select('id').where('user_id', '=', userId))
+      .with('emptied', (db) =>
+        db
+          .deleteFrom('cart_items')
+          .where('cart_id', 'in', (eb) => eb.selectFrom('carts').select('id').where('user_id', '=', userId))
+          .returning('id'),
+      )
+      .updateTable('carts')
+      .set({ promotion_code: null, shipping_method_id: null, updated_at: sql`now()` })
+      .where('user_id', '=', userId)
+      .execute();
+  },
+
+  /**
+   * Puts lines back (a checkout that failed gives the cart back): each variant's line holds at
+   * least the given quantity, so restoring twice changes nothing; a choice the cart has made
+   * since is kept. Creates the cart if it has gone.
+   */
+  async restore(
+    executor: Db,
+    userId: string,
+    lines: ReadonlyArray<{ variantId: string; quantity: number }>,
+    choices: {
+      promotionCode: string | null;
+      shippingMethodId: string | null;
+      shippingAddress: Destination | null;
+    },
+  ): Promise<void> {
+    const cart = await cartStore.ensureCart(executor, userId);
+    if (lines.length > 0) {
+      await tables(executor)
+        .insertInto('cart_items')
+        .values(
+          lines.map((line) => ({
+            id: uuidv7(),
+            cart_id: cart.id,
+            variant_id: line.variantId,
+            quantity: Math.min(line.quantity, MAX_LINE_QUANTITY),
+          })),
+        )
+        .onConflict((conflict) =>
+          conflict
+            .columns(['cart_id', 'variant_id'])
+            .doUpdateSet({ quantity: sql`greatest(cart_items.quantity, excluded.quantity)` }),
+        )
+        .execute();
+    }
+    await tables(executor)
+      .updateTable('carts')
+      .set({
+        promotion_code: sql`coalesce(promotion_code, ${choices.promotionCode})`,
+        shipping_method_id: sql`coalesce(shipping_method_id, ${choices.shippingMethodId}::uuid)`,
+        shipping_address: sql`coalesce(shipping_address, ${
+          choices.shippingAddress ? JSON.stringify(choices.shippingAddress) : null
+        }::jsonb)`,
+        updated_at: sql`now()`,
+      })
+      .where('id', '=', cart.id)
       .execute();
   },
 
@@ -171,7 +264,12 @@ export const cartChoices = {
   async set(
     executor: Db,
     cartId: string,
-    choices: { currency?: string; promotionCode?: string | null; shippingMethodId?: string | null },
+    choices: {
+      currency?: string;
+      promotionCode?: string | null;
+      shippingMethodId?: string | null;
+      shippingAddress?: Destination;
+    },
   ): Promise<void> {
     await tables(executor)
       .updateTable('carts')
@@ -179,6 +277,9 @@ export const cartChoices = {
         ...(choices.currency !== undefined ? { currency: choices.currency } : {}),
         ...(choices.promotionCode !== undefined ? { promotion_code: choices.promotionCode } : {}),
         ...(choices.shippingMethodId !== undefined ? { shipping_method_id: choices.shippingMethodId } : {}),
+        ...(choices.shippingAddress !== undefined
+          ? { shipping_address: JSON.stringify(choices.shippingAddress) }
+          : {}),
         updated_at: sql`now()`,
       })
       .where('id', '=', cartId)

@@ -78,7 +78,7 @@ describe.each(dbKinds)('order notification emails on %s', (kind) => {
       orderId,
       userId: user.id,
       status: 'cancelled',
-      reason: 'payment declined',
+      reason: 'payment_declined',
     });
     await notifications.handle(event);
     await notifications.handle(event);
@@ -86,8 +86,12 @@ describe.each(dbKinds)('order notification emails on %s', (kind) => {
     const files = await mailFiles();
     expect(files).toEqual([`${event.id}-order_cancelled.eml`]);
     const eml = await readFile(path.join(mailDir(), files[0]), 'utf8');
-    expect(eml).toContain('Subject: Your order 000000c2 was cancelled');
-    expect(eml).toContain('payment declined');
+    // The storefront's story after a declined card: declined, nothing charged, items back in the cart.
+    expect(eml).toContain('Subject: Your order 000000c2 was not placed');
+    expect(eml).toContain('Your card was declined');
+    expect(eml).toContain('Nothing was charged. The items are back in your cart');
+    // People read sentences, not reason codes.
+    expect(eml).not.toContain('payment_declined');
     expect(await notifications.sentTo(user.id)).toHaveLength(1);
   });
 

@@ -63,10 +63,13 @@ export function renderOrderMail(type: string, data: OrderData): RenderedMail | u
     ];
   } else if (type === 'order.cancelled') {
     kind = 'order_cancelled';
-    subject = `Your order ${reference} was cancelled`;
+    const unpaid = data.reason !== undefined && !REFUNDED_REASONS.has(data.reason);
+    subject = unpaid ? `Your order ${reference} was not placed` : `Your order ${reference} was cancelled`;
     lines = [
-      `Your order ${data.orderId} was cancelled${data.reason ? ` (${data.reason})` : ''}.`,
-      'Any payment taken for it is refunded; reserved items are back in stock.',
+      `${cancellationSentence(data.reason, total)}`,
+      unpaid
+        ? 'Nothing was charged. The items are back in your cart, so you can try again whenever you like.'
+        : `Order number: ${data.orderId}`,
     ];
   } else if (type === 'order.shipped') {
     const partial = data.status === 'partially_shipped';
@@ -94,6 +97,31 @@ export function renderOrderMail(type: string, data: OrderData): RenderedMail | u
     return undefined;
   }
   return mail(kind, subject, lines);
+}
+
+/** Cancellations of a paid order (the money is refunded); every other reason means none was taken. */
+const REFUNDED_REASONS = new Set(['cancelled_by_customer', 'cancelled_by_staff']);
+
+/**
+ * Why an order was cancelled, as the shopper reads it; the same story the storefront tells after a
+ * declined card. The reason codes stay in the event for machines.
+ */
+function cancellationSentence(reason: string | undefined, total: string | undefined): string {
+  const refunded = total ? ` We have refunded ${total} to your original payment method.` : '';
+  switch (reason) {
+    case 'payment_declined':
+      return 'Your card was declined, so the order was not placed.';
+    case 'reservation_expired':
+      return 'The payment did not complete in time, so the order was not placed and its items were released.';
+    case 'cancelled_by_customer':
+      return `You cancelled your order.${refunded}`;
+    case 'cancelled_by_staff':
+      return `We had to cancel your order; we are sorry.${refunded}`;
+    case undefined:
+      return `Your order was cancelled. Any payment taken for it is refunded.`;
+    default:
+      return 'The payment could not be completed, so the order was not placed.';
+  }
 }
 
 function mail(kind: RenderedMail['kind'], subject: string, lines: string[]): RenderedMail {

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import type { Db } from '../../platform/db/index.ts';
 import { parseIdempotencyKey, requestFingerprint, runIdempotent } from '../../platform/http/idempotency.ts';
 import { IdParams, Money, Page, PageQuery, problems, Uuid } from '../../platform/http/schemas.ts';
-import { LineItemSchema, TotalsSchema } from '../cart/index.ts';
+import { AddressSchema, LineItemSchema, TotalsSchema } from '../cart/index.ts';
 import { ShippingMethodSchema } from '../pricing/index.ts';
 import type { Order, OrderingService } from './service.ts';
 import { SIGNED_IN } from '../../platform/http/auth.ts';
@@ -16,20 +16,6 @@ const Status = Type.Union([
   Type.Literal('partially_shipped'),
   Type.Literal('shipped'),
 ]);
-
-const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
-
-const AddressSchema = Type.Object(
-  {
-    name: Text(200),
-    line1: Text(200),
-    line2: Type.Optional(Type.String({ maxLength: 200 })),
-    city: Text(100),
-    postalCode: Text(20),
-    country: Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2' }),
-  },
-  { additionalProperties: false },
-);
 
 export const OrderSchema = Type.Object({
   id: Uuid,
@@ -70,7 +56,18 @@ export function orderingRoutes(service: OrderingService, deps: { db: Db; idempot
           body: Type.Object(
             {
               shippingAddress: AddressSchema,
-              payment: Type.Object({ token: Text(100) }, { additionalProperties: false }),
+              payment: Type.Object(
+                { token: Type.String({ minLength: 1, maxLength: 100 }) },
+                { additionalProperties: false },
+              ),
+              expectedTotal: Type.Optional(
+                Type.Object(Money.properties, {
+                  additionalProperties: false,
+                  description:
+                    'The total the shopper was shown. When the cart now costs something else for this ' +
+                    'address, the answer is 409 TOTAL_CHANGED with the new totals, and nothing is reserved or charged.',
+                }),
+              ),
             },
             { additionalProperties: false },
           ),
@@ -94,6 +91,7 @@ export function orderingRoutes(service: OrderingService, deps: { db: Db; idempot
               {
                 shippingAddress: request.body.shippingAddress,
                 paymentToken: request.body.payment.token,
+                expectedTotal: request.body.expectedTotal,
                 idempotencyKey: key,
               },
               request.workContext.signal,

@@ -3,6 +3,7 @@ import { DomainError } from '../../platform/errors.ts';
 import type { EventBus } from '../../platform/events/index.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import { withSpan } from '../../platform/observability/tracing.ts';
+import type { CartModule, Destination } from '../cart/index.ts';
 import type { InventoryModule } from '../inventory/index.ts';
 import type { PricingModule } from '../pricing/index.ts';
 import { orderEvent } from './events.ts';
@@ -30,6 +31,7 @@ export interface PaymentsPort {
 
 export interface SagaDeps {
   db: Db;
+  cart: Pick<CartModule, 'restore'>;
   inventory: Pick<InventoryModule, 'commit' | 'release' | 'restock' | 'reservations'>;
   pricing: Pick<PricingModule, 'release'>;
   payments: PaymentsPort;
@@ -208,7 +210,14 @@ export function createSaga(deps: SagaDeps) {
           paymentStatus,
           cancelReason: order.cancelReason ?? 'checkout failed',
         });
-        if (moved) await bus.append(tx, [orderEvent('order.cancelled', { ...order, status: 'cancelled' })]);
+        if (!moved) return moved;
+        // Checkout emptied the cart; nothing was bought, so the shopper gets it back to try again.
+        await deps.cart.restore(tx, order.userId, await store.itemsOf(tx, [order.id]), {
+          promotionCode: order.promotionCode,
+          shippingMethodId: order.shippingMethod?.id ?? null,
+          shippingAddress: order.shippingAddress as unknown as Destination,
+        });
+        await bus.append(tx, [orderEvent('order.cancelled', { ...order, status: 'cancelled' })]);
         return moved;
       });
       bus.nudge();

@@ -101,7 +101,7 @@ export function toOrder(row: OrderRow, items: OrderItemRow[]): Order {
 
 export function createOrderingService(deps: {
   db: Db;
-  cart: Pick<CartModule, 'forCheckout' | 'clear'>;
+  cart: Pick<CartModule, 'forCheckout' | 'clear' | 'restore'>;
   pricing: Pick<PricingModule, 'redeem' | 'release'>;
   inventory: Pick<InventoryModule, 'reserve' | 'commit' | 'release' | 'restock' | 'reservations'>;
   payments: PaymentsPort;
@@ -137,7 +137,7 @@ export function createOrderingService(deps: {
           402,
           'PAYMENT_DECLINED',
           'Payment declined',
-          'The payment was declined; nothing was charged',
+          'The card was declined; nothing was charged, and the items are back in your cart',
           {
             extensions: { orderId: order.id },
           },
@@ -147,7 +147,7 @@ export function createOrderingService(deps: {
         402,
         'PAYMENT_FAILED',
         'Payment failed',
-        'The payment could not be completed; nothing was charged',
+        'The payment could not be completed; nothing was charged, and the items are back in your cart',
         {
           extensions: { orderId: order.id },
         },
@@ -164,7 +164,13 @@ export function createOrderingService(deps: {
      */
     async checkout(
       principal: Principal,
-      input: { shippingAddress: ShippingAddress; paymentToken: string; idempotencyKey: string },
+      input: {
+        shippingAddress: ShippingAddress;
+        paymentToken: string;
+        idempotencyKey: string;
+        /** The total the shopper was shown; checkout refuses when the cart now costs otherwise. */
+        expectedTotal?: Money;
+      },
       signal?: AbortSignal,
     ): Promise<CheckoutResult> {
       // A retry whose first attempt died after creating the order finds that order instead of
@@ -183,6 +189,23 @@ export function createOrderingService(deps: {
         cart = await deps.cart.forCheckout(principal.id, input.shippingAddress.country);
       } catch (error) {
         return orderedBefore(error);
+      }
+      const expected = input.expectedTotal;
+      if (expected && (expected.amount !== cart.total.amount || expected.currency !== cart.total.currency)) {
+        outcomes.inc({ outcome: 'total_changed' });
+        throw new DomainError(
+          409,
+          'TOTAL_CHANGED',
+          'Total changed',
+          `The total for this address is now ${cart.total.amount} ${cart.total.currency} (you were shown ${expected.amount} ${expected.currency}); nothing was charged`,
+          {
+            extensions: {
+              totals: cart.totals,
+              expectedTotal: expected,
+              shippingMethod: cart.shippingMethod ?? null,
+            },
+          },
+        );
       }
       const orderId = uuidv7();
       const items = cart.items.map((line) => ({

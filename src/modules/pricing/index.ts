@@ -6,7 +6,7 @@ import { createPricingService, type PricingService } from './service.ts';
 
 export { ShippingMethodSchema } from './routes.ts';
 
-export type { Quote, ShippingMethod } from './service.ts';
+export type { Quote, ShippingMethod, ShippingProblem } from './service.ts';
 export { normaliseCode } from './service.ts';
 export { type PricedCart, type PricedLine, priceCart, refundFor } from './totals.ts';
 

@@ -50,16 +50,33 @@ export interface QuoteInput {
   lines: PricingLine[];
   userId: string;
   promotionCode?: string | null;
+  /** The method the shopper chose, if any; the quote may choose another (see Quote). */
   shippingMethodId?: string | null;
-  /** Destination for tax; defaults to the shipping method's country. */
+  /** Destination for tax and shipping; defaults to the chosen shipping method's country. */
   country?: string;
+}
+
+/** Why the cart cannot ship to its destination as it is (checkout refuses with it). */
+export interface ShippingProblem {
+  code: 'SHIPPING_CURRENCY';
+  detail: string;
+  /** The currencies this destination's methods are priced in. */
+  currencies: string[];
 }
 
 export interface Quote extends PricedCart {
   promotion?: { code: string; kind: PromotionRow['kind'] };
   /** Why the chosen code does not apply now (the cart shows it; checkout refuses). */
   promotionProblem?: DomainError;
+  /**
+   * The method the totals include: the chosen one while it is active, ships to the destination
+   * and is priced in the cart's currency; otherwise the destination's cheapest such method. A
+   * destination with methods never ships free because none was chosen.
+   */
   shippingMethod?: ShippingMethod;
+  /** Said when the chosen method had to be replaced (retired, or repriced in another currency). */
+  shippingNotice?: string;
+  shippingProblem?: ShippingProblem;
   country?: string;
 }
 
@@ -121,6 +138,40 @@ function fieldsOf(input: Omit<PromotionInput, 'code'>, active = true): Promotion
   };
 }
 
+/**
+ * The method a cart ships by: the chosen one while it still applies, else the cheapest of the
+ * destination's methods in the cart's currency. `methods` are the destination's active methods,
+ * cheapest first.
+ */
+function chooseShipping(
+  methods: ShippingMethodRow[],
+  chosen: ShippingMethodRow | undefined,
+  currency: string,
+  country: string,
+): { method?: ShippingMethodRow; notice?: string; problem?: ShippingProblem } {
+  const payable = methods.filter((method) => method.currency === currency);
+  const kept = payable.find((method) => method.id === chosen?.id);
+  if (kept) return { method: kept };
+  if (payable.length === 0) {
+    if (methods.length === 0) return {};
+    const currencies = [...new Set(methods.map((method) => method.currency))];
+    return {
+      problem: {
+        code: 'SHIPPING_CURRENCY',
+        detail: `Shipping to ${country} is charged in ${currencies.join(' or ')}; this cart is in ${currency}`,
+        currencies,
+      },
+    };
+  }
+  const method = payable[0];
+  // Only a choice for this destination that stopped applying is worth telling about.
+  const notice =
+    chosen && chosen.country === country
+      ? `${chosen.name} is no longer available; ${method.name} was chosen instead`
+      : undefined;
+  return notice ? { method, notice } : { method };
+}
+
 export function createPricingService(db: Db) {
   /** Why `row` cannot apply to this cart now, or undefined when it can. */
   async function problemWith(
@@ -162,30 +213,32 @@ export function createPricingService(db: Db) {
       if (!promotionProblem && promotionRow)
         applied = { code: promotionRow.code, kind: promotionRow.kind, value: promotionRow.value };
     }
-    let shippingMethod: ShippingMethod | undefined;
-    if (input.shippingMethodId) {
-      const row = await store.shippingMethod(executor, input.shippingMethodId);
-      if (row?.active) shippingMethod = toShippingMethod(row);
+    // Without an address the chosen method's country is the destination.
+    const chosenId = input.shippingMethodId ?? undefined;
+    let chosen = chosenId && !input.country ? await store.shippingMethod(executor, chosenId) : undefined;
+    const country = input.country ?? (chosen?.active ? chosen.country : undefined);
+    const destination = country ? await store.destination(executor, country) : undefined;
+    let shipping: ReturnType<typeof chooseShipping> = {};
+    // An empty cart ships nothing.
+    if (destination && input.lines.length > 0) {
+      // The chosen method is among the destination's unless it stopped applying: only then read it.
+      chosen ??= destination.methods.find((method) => method.id === chosenId);
+      if (chosenId && !chosen) chosen = await store.shippingMethod(executor, chosenId);
+      shipping = chooseShipping(destination.methods, chosen, input.currency, country!);
     }
-    if (shippingMethod && input.country && shippingMethod.country !== input.country) {
-      throw conflict('SHIPPING_UNAVAILABLE', `The chosen shipping method does not ship to ${input.country}`);
-    }
-    if (shippingMethod && shippingMethod.price.currency !== input.currency) {
-      throw conflict('PRICE_UNAVAILABLE', `The chosen shipping method has no price in ${input.currency}`);
-    }
-    const country = input.country ?? shippingMethod?.country;
-    const taxRateBasisPoints = country ? await store.taxRate(executor, country) : 0;
     const priced = priceCart({
       currency: input.currency,
       lines: input.lines,
       promotion: applied,
-      shippingAmount: shippingMethod?.price.amount ?? 0,
-      taxRateBasisPoints,
+      shippingAmount: shipping.method?.priceAmount ?? 0,
+      taxRateBasisPoints: destination?.taxRateBasisPoints ?? 0,
     });
     const result: Quote = { ...priced };
     if (promotionRow && applied) result.promotion = { code: promotionRow.code, kind: promotionRow.kind };
     if (promotionProblem) result.promotionProblem = promotionProblem;
-    if (shippingMethod) result.shippingMethod = shippingMethod;
+    if (shipping.method) result.shippingMethod = toShippingMethod(shipping.method);
+    if (shipping.notice) result.shippingNotice = shipping.notice;
+    if (shipping.problem) result.shippingProblem = shipping.problem;
     if (country) result.country = country;
     return result;
   }

@@ -276,6 +276,29 @@ export const pricingStore = {
     return row?.rate_basis_points ?? 0;
   },
 
+  /**
+   * What a destination country costs to ship to and how it is taxed, in one statement: its tax
+   * rate and its active shipping methods (every currency), cheapest first, then fastest.
+   */
+  async destination(
+    executor: Db,
+    country: string,
+  ): Promise<{ taxRateBasisPoints: number; methods: ShippingMethodRow[] }> {
+    const { rows } = await sql<
+      { rate: number | null } & { [K in keyof ShippingMethodRow]: ShippingMethodRow[K] | null }
+    >`
+      select t.rate_basis_points as rate, m.id, m.name, m.country, m.price_amount as "priceAmount",
+             m.currency, m.min_days as "minDays", m.max_days as "maxDays", m.active
+      from (select ${country}::text as country) d
+      left join tax_rates t on t.country = d.country
+      left join shipping_methods m on m.country = d.country and m.active
+      order by m.price_amount, m.max_days, m.name, m.id`.execute(executor);
+    return {
+      taxRateBasisPoints: rows[0]?.rate ?? 0,
+      methods: rows.filter((row) => row.id !== null) as ShippingMethodRow[],
+    };
+  },
+
   insertShippingMethod(executor: Db, method: Omit<ShippingMethodRow, 'active'>) {
     return tables(executor)
       .insertInto('shipping_methods')
