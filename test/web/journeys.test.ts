@@ -185,6 +185,104 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       expect(problemsOf(page)).toEqual([]);
     });
 
+    it('a German shopper sees VAT and shipping before paying, is asked again when the total changes, and is charged exactly the total on the button; a US address switches the cart to dollars or says why not', async () => {
+      // Germany: 19 % VAT, Standard €4.95 and Express €9.95; the US ships in dollars only.
+      const put = (url: string, payload: object) =>
+        system.app.inject({ method: 'PUT', url, headers: staff.headers, payload });
+      const post = (url: string, payload: object) =>
+        system.app.inject({ method: 'POST', url, headers: staff.headers, payload });
+      expect((await put('/v1/tax-rates/DE', { rate: 1900, name: 'MwSt' })).statusCode).toBe(200);
+      for (const [name, amount, minDays, maxDays] of [
+        ['Standard', 495, 2, 4],
+        ['Express', 995, 1, 2],
+      ] as const) {
+        const method = { name, country: 'DE', price: { amount, currency: 'EUR' }, minDays, maxDays };
+        expect((await post('/v1/shipping-methods', method)).statusCode).toBe(201);
+      }
+      const us = {
+        name: 'Standard',
+        country: 'US',
+        price: { amount: 1499, currency: 'USD' },
+        minDays: 5,
+        maxDays: 10,
+      };
+      expect((await post('/v1/shipping-methods', us)).statusCode).toBe(201);
+      const word = randomUUID().slice(0, 8);
+      const kettle = await createProduct(system, staff, {
+        name: `Kettle ${word}`,
+        price: 9590,
+        prices: [{ amount: 10400, currency: 'USD' }],
+      });
+      const teapot = await createProduct(system, staff, { name: `Teapot ${word}`, price: 1000 });
+      const shopper = await signIn(system);
+      const page = await newPage();
+      await signInInBrowser(page, '/signin', shopper.email);
+      await page.getByRole('button', { name: 'Sign out' }).waitFor(WAIT);
+      await page.goto(`/products/${kettle.productId}`);
+      await page.getByRole('button', { name: 'Add to cart' }).click();
+      await page.getByRole('heading', { name: 'Your cart' }).waitFor(WAIT);
+      // Before a destination, tax and shipping are not shown as zero.
+      await page.getByText('once you choose where it ships').waitFor(WAIT);
+      await page.getByLabel('Ship to').selectOption('DE');
+      await page.getByText('Shipping: Standard (2–4 days) to Germany').waitFor(WAIT);
+      const tax = Math.round(9590 * 0.19) + Math.round(495 * 0.19);
+      const total = `€${((9590 + 495 + tax) / 100).toFixed(2)}`;
+      await expect(page.locator('[data-total="shipping"]').textContent()).resolves.toBe('€4.95');
+      await expect(page.locator('[data-total="tax"]').textContent()).resolves.toBe(
+        `€${(tax / 100).toFixed(2)}`,
+      );
+      await expect(page.locator('[data-total="total"]').textContent()).resolves.toBe(total);
+
+      await page.getByRole('link', { name: 'Check out' }).click();
+      await page.getByRole('heading', { name: 'Checkout' }).waitFor(WAIT);
+      await expect(page.getByLabel('Country').inputValue()).resolves.toBe('DE');
+      await page.getByLabel('Address line 1').fill('Unter den Linden 1');
+      await page.getByLabel('City').fill('Berlin');
+      await page.getByLabel('Postal code').fill('10117');
+      // The rate changes while the page is open: the order is refused, nothing is charged, and the
+      // page shows the new total on the button before the shopper agrees to it.
+      expect((await put('/v1/tax-rates/DE', { rate: 2000, name: 'MwSt' })).statusCode).toBe(200);
+      await page.getByRole('button', { name: `Place order · ${total}` }).click();
+      const newTax = Math.round(9590 * 0.2) + Math.round(495 * 0.2);
+      const newTotal = `€${((9590 + 495 + newTax) / 100).toFixed(2)}`;
+      await page
+        .getByRole('alert')
+        .filter({
+          hasText: `The total for this address is now ${newTotal}, not ${total}. Nothing was charged.`,
+        })
+        .waitFor(WAIT);
+      await page.getByRole('button', { name: `Place order · ${newTotal}` }).click();
+      await page.locator('#order-status [data-status="confirmed"]').waitFor(WAIT);
+      const orderId = page.url().match(/\/orders\/([0-9a-f-]{36})/)![1];
+      const captured = moduleOf<PaymentsModule>(system, 'payments')
+        .sandbox!.ledger()
+        .filter((entry) => entry.reference === orderId && entry.kind === 'capture');
+      expect(captured.map((entry) => entry.amount)).toEqual([9590 + 495 + newTax]);
+      const orders = (
+        await system.app.inject({ method: 'GET', url: '/v1/orders', headers: shopper.headers })
+      ).json();
+      expect(orders.total).toBe(1);
+
+      // The United States ships in dollars: the cart follows, unless an item has no dollar price.
+      await addToCart(system, shopper, kettle.variantId);
+      await addToCart(system, shopper, teapot.variantId);
+      await page.goto('/cart');
+      await page.getByLabel('Ship to').selectOption('US');
+      await page
+        .getByRole('alert')
+        .filter({
+          hasText: `Orders to United States are paid in USD, and Teapot ${word} cannot be bought in USD`,
+        })
+        .waitFor(WAIT);
+      await page.getByRole('button', { name: `Remove Teapot ${word}` }).click();
+      await page.locator(`tr[data-sku="${teapot.sku}"]`).waitFor({ state: 'detached', ...WAIT });
+      await page.getByLabel('Ship to').selectOption('DE');
+      await page.getByLabel('Ship to').selectOption('US');
+      await page.getByText('Shipping: Standard (5–10 days) to United States').waitFor(WAIT);
+      await expect(page.locator('[data-total="total"]').textContent()).resolves.toBe('$118.99');
+      expect(problemsOf(page)).toEqual([]);
+    });
+
     it('staff create a product that the shop then shows, adjust its stock, edit it (a stale edit is refused), ship an order and receive its return', async () => {
       const admin = await newPage();
       await signInInBrowser(admin, '/admin', staff.email);

@@ -76,6 +76,22 @@ export const statusBadge = (status: OrderStatus) =>
 
 export const shortId = (id: string) => id.slice(-8);
 
+/** Why an order was cancelled, in the words the cancellation email uses. */
+export function cancellationText(reason: string): string {
+  switch (reason) {
+    case 'payment_declined':
+      return 'The card was declined, so the order was not placed. Nothing was charged; the items went back to the cart.';
+    case 'reservation_expired':
+      return 'The payment did not complete in time, so the order was not placed. Nothing was charged.';
+    case 'cancelled_by_customer':
+      return 'Cancelled by the customer; the payment was refunded.';
+    case 'cancelled_by_staff':
+      return 'Cancelled by the shop; the payment was refunded.';
+    default:
+      return 'The payment could not be completed, so the order was not placed. Nothing was charged.';
+  }
+}
+
 export const dateTime = (iso: string) =>
   html`<time datetime=${iso}>${new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}</time>`;
 

@@ -7,6 +7,7 @@ import {
   dateTime,
   formValues,
   money,
+  cancellationText,
   shortId,
   statusBadge,
 } from '../ui.ts';
@@ -94,7 +95,7 @@ export async function orderPage(ctx: AppContext, params: Record<string, string>)
     <nav aria-label="Breadcrumb"><a href="/admin/orders">← Orders</a></nav>
     <h1>Order #${shortId(order.id)}</h1>
     <p>Status: <span id="order-status">${statusBadge(order.status)}</span>
-      ${order.cancelReason ? html`<span class="muted">(${order.cancelReason.replaceAll('_', ' ')})</span>` : nothing}</p>
+      ${order.cancelReason ? html`<span class="muted">${cancellationText(order.cancelReason)}</span>` : nothing}</p>
     <p>Placed ${dateTime(order.createdAt)} by user <code>${order.userId}</code> · Payment ${order.payment.status},
       ${money(order.payment.amount)}${order.payment.refunded.amount > 0 ? html`, refunded ${money(order.payment.refunded)}` : nothing}</p>
     <p>Ship to: ${order.shippingAddress.name}, ${order.shippingAddress.line1}, ${order.shippingAddress.postalCode}

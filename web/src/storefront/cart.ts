@@ -16,11 +16,45 @@ const countryOptions = (selected: string) =>
     ([code, name]) => html`<option value=${code} ?selected=${code === selected}>${name}</option>`,
   );
 
-/** The destination the shopper picked on the cart page, kept for checkout in this tab. */
-const DESTINATION_KEY = 'emporium.destination';
-const destination = () => sessionStorage.getItem(DESTINATION_KEY) ?? 'DE';
+const countryName = (code: string) => COUNTRIES.find(([candidate]) => candidate === code)?.[1] ?? code;
 
-export function totalsTable(totals: Cart['totals'], caption: string) {
+/**
+ * Tells the server where the cart ships (its totals become that destination's tax and shipping).
+ * A destination that ships only in another currency switches the cart to it; when some item has
+ * no price there, the shopper is told which, in words.
+ */
+async function shipTo(ctx: AppContext, destination: Partial<Address> & { country: string }): Promise<void> {
+  const cart = await ctx.api.put<Cart>('/v1/cart/address', { shippingAddress: destination });
+  const wanted = cart.shippingProblem?.currencies[0];
+  if (!wanted) return;
+  try {
+    await ctx.api.post('/v1/cart/currency', { currency: wanted });
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.code !== 'PRICE_UNAVAILABLE') throw error;
+    const missing = new Set((error.problem.variantIds as string[] | undefined) ?? []);
+    const names = cart.items.filter((line) => missing.has(line.variantId)).map((line) => line.name);
+    ctx.flash(
+      'error',
+      `Orders to ${countryName(destination.country)} are paid in ${wanted}, and ${names.join(', ') || 'some items'} ` +
+        `cannot be bought in ${wanted}. Remove ${names.length === 1 ? 'it' : 'them'} or choose another country.`,
+    );
+  }
+}
+
+/** What the totals depend on that the shopper should see before paying. */
+function shippingSummary(cart: Cart) {
+  return html`
+    ${cart.shippingNotice ? html`<p class="alert info" role="status">${cart.shippingNotice}</p>` : nothing}
+    ${cart.shippingProblem ? html`<p class="alert error" role="alert">${cart.shippingProblem.detail}.</p>` : nothing}
+    ${
+      cart.shippingMethod
+        ? html`<p>Shipping: ${cart.shippingMethod.name} (${cart.shippingMethod.minDays}–${cart.shippingMethod.maxDays} days) to ${countryName(cart.shippingMethod.country)}</p>`
+        : nothing
+    }`;
+}
+
+/** `destination` false: tax and shipping are not known yet, so they are not shown as zero. */
+export function totalsTable(totals: Cart['totals'], caption: string, destination = true) {
   return html`<table class="totals">
     <caption class="visually-hidden">${caption}</caption>
     <tbody>
@@ -30,19 +64,25 @@ export function totalsTable(totals: Cart['totals'], caption: string) {
           ? html`<tr><th scope="row">Discount</th><td data-total="discount">−${money(totals.discountTotal)}</td></tr>`
           : nothing
       }
-      <tr><th scope="row">Shipping</th><td data-total="shipping">${money(totals.shippingTotal)}</td></tr>
-      <tr><th scope="row">Tax</th><td data-total="tax">${money(totals.taxTotal)}</td></tr>
+      ${
+        destination
+          ? html`<tr><th scope="row">Shipping</th><td data-total="shipping">${money(totals.shippingTotal)}</td></tr>
+            <tr><th scope="row">Tax</th><td data-total="tax">${money(totals.taxTotal)}</td></tr>`
+          : html`<tr><th scope="row">Shipping and tax</th><td class="muted">once you choose where it ships</td></tr>`
+      }
       <tr class="grand"><th scope="row">Total</th><td data-total="total">${money(totals.total)}</td></tr>
     </tbody>
   </table>`;
 }
 
 export async function cartPage(ctx: AppContext): Promise<Content> {
-  const country = destination();
-  const [cart, methods] = await Promise.all([
-    ctx.api.get<Cart>('/v1/cart'),
-    ctx.api.get<{ items: ShippingMethod[] }>(`/v1/shipping-methods?country=${country}`),
-  ]);
+  const cart = await ctx.api.get<Cart>('/v1/cart');
+  const country = cart.shippingAddress?.country;
+  const methods = country
+    ? (
+        await ctx.api.get<{ items: ShippingMethod[] }>(`/v1/shipping-methods?country=${country}`)
+      ).items.filter((method) => method.price.currency === cart.currency)
+    : [];
   const run = (event: Event, task: () => Promise<unknown>) =>
     act(ctx, event, async () => {
       await task();
@@ -61,8 +101,8 @@ export async function cartPage(ctx: AppContext): Promise<Content> {
   const removeCode = (code: string) => (event: Event) =>
     run(event, () => ctx.api.delete(`/v1/cart/promotions/${encodeURIComponent(code)}`));
   const chooseCountry = (event: Event) => {
-    sessionStorage.setItem(DESTINATION_KEY, (event.currentTarget as HTMLSelectElement).value);
-    void ctx.refresh();
+    const chosen = (event.currentTarget as HTMLSelectElement).value;
+    if (chosen) return run(event, () => shipTo(ctx, { ...cart.shippingAddress, country: chosen }));
   };
   const chooseMethod = (event: Event) =>
     run(event, () =>
@@ -90,7 +130,7 @@ export async function cartPage(ctx: AppContext): Promise<Content> {
             <td>
               <form class="inline" @submit=${setQuantity(line.id)}>
                 <label><span class="visually-hidden">Quantity of ${line.name}</span>
-                  <input type="number" name="quantity" min="1" max="999" .value=${String(line.quantity)} size="3" required /></label>
+                  <input type="number" name="quantity" min="1" max="99" .value=${String(line.quantity)} size="3" required /></label>
                 <button type="submit">Update</button>
               </form>
             </td>
@@ -116,42 +156,32 @@ export async function cartPage(ctx: AppContext): Promise<Content> {
         ${cart.promotionProblem ? html`<p class="alert error" role="alert">${cart.promotionProblem.detail}</p>` : nothing}
 
         <h2 id="shipping-heading">Shipping</h2>
-        <label>Ship to <select name="country" @change=${chooseCountry}>${countryOptions(country)}</select></label>
+        <label>Ship to <select name="country" @change=${chooseCountry}>
+          ${country ? nothing : html`<option value="" selected>Choose a country</option>`}
+          ${countryOptions(country ?? '')}
+        </select></label>
         ${
-          methods.items.length === 0
-            ? html`<p class="muted">No shipping methods for this destination; shipping is free.</p>`
-            : html`<fieldset>
+          country && methods.length > 0
+            ? html`<fieldset>
               <legend>Shipping method</legend>
-              ${methods.items.map(
+              ${methods.map(
                 (method) => html`<label class="variant">
                   <input type="radio" name="shippingMethod" value=${method.id} ?checked=${cart.shippingMethod?.id === method.id} @change=${chooseMethod} />
                   ${method.name} (${method.minDays}–${method.maxDays} days) <strong>${money(method.price)}</strong>
                 </label>`,
               )}
             </fieldset>`
+            : nothing
         }
+        ${shippingSummary(cart)}
       </section>
       <section aria-labelledby="summary-heading">
         <h2 id="summary-heading">Summary</h2>
-        ${totalsTable(cart.totals, 'Cart totals')}
+        ${totalsTable(cart.totals, 'Cart totals', country !== undefined)}
         <p><a class="button primary" href="/checkout">Check out</a></p>
       </section>
     </div>
   `;
-}
-
-/**
- * After a declined card the order is cancelled and its items are no longer in the cart (checkout
- * empties it when it creates the order): put them back so the shopper can try another card.
- */
-async function restoreCart(ctx: AppContext, orderId: string, cart: Cart): Promise<void> {
-  const order = await ctx.api.get<Order>(`/v1/orders/${orderId}`);
-  for (const line of order.items)
-    await ctx.api.post('/v1/cart/items', { variantId: line.variantId, quantity: line.quantity });
-  if (cart.shippingMethod)
-    await ctx.api.put('/v1/cart/shipping-method', { shippingMethodId: cart.shippingMethod.id });
-  if (cart.promotion)
-    await ctx.api.post('/v1/cart/promotions', { code: cart.promotion.code }).catch(() => undefined);
 }
 
 export async function checkoutPage(ctx: AppContext): Promise<Content> {
@@ -161,9 +191,31 @@ export async function checkoutPage(ctx: AppContext): Promise<Content> {
       <p>Your cart is empty. <a href="/">Browse the shop</a></p>`;
   }
   const user = ctx.api.session()!.user;
-  const country = cart.shippingMethod?.country ?? destination();
+  const saved = cart.shippingAddress;
+  // The total this page shows is the total the order may charge; the server refuses any other.
+  const shown = cart.total;
   // One key per attempt: a retry after no answer reuses it, so the server never charges twice.
   let attemptKey: string | null = null;
+
+  const addressOf = (form: HTMLFormElement): Partial<Address> & { country: string } => {
+    const values = Object.fromEntries(
+      [...new FormData(form)].map(([key, value]) => [key, String(value).trim()]),
+    );
+    const address: Partial<Address> & { country: string } = { country: values.country };
+    for (const field of ['name', 'line1', 'line2', 'city', 'postalCode'] as const) {
+      if (values[field]) address[field] = values[field];
+    }
+    return address;
+  };
+
+  // A new country changes tax and shipping: the summary is priced again before anything is paid.
+  const chooseCountry = (event: Event) => {
+    const form = (event.currentTarget as HTMLSelectElement).form!;
+    return act(ctx, event, async () => {
+      await shipTo(ctx, addressOf(form));
+      await ctx.refresh();
+    });
+  };
 
   const placeOrder = (event: SubmitEvent) => {
     const values = formValues(event);
@@ -181,42 +233,52 @@ export async function checkoutPage(ctx: AppContext): Promise<Content> {
       try {
         const response = await ctx.api.request<Order>('POST', '/v1/orders', {
           headers: { 'idempotency-key': key },
-          body: { shippingAddress: address, payment: { token: values.token.trim() } },
+          body: { shippingAddress: address, payment: { token: values.token.trim() }, expectedTotal: shown },
         });
         attemptKey = null;
         ctx.navigate(`/orders/${response.body.id}?placed=1`);
       } catch (error) {
         if (!(error instanceof ApiError) || error.code !== 'NETWORK_ERROR') attemptKey = null;
-        if (
-          error instanceof ApiError &&
-          (error.code === 'PAYMENT_DECLINED' || error.code === 'PAYMENT_FAILED')
-        ) {
-          const orderId = error.problem.orderId;
-          if (typeof orderId === 'string') await restoreCart(ctx, orderId, cart).catch(() => undefined);
-          const message =
+        if (!(error instanceof ApiError)) throw error;
+        if (error.code === 'TOTAL_CHANGED') {
+          const now = (error.problem.totals as Cart['totals'] | undefined)?.total;
+          ctx.flash(
+            'error',
+            `The total for this address is now ${now ? money(now) : 'different'}, not ${money(shown)}. ` +
+              'Nothing was charged. Check the summary, then place the order again.',
+          );
+        } else if (error.code === 'PAYMENT_DECLINED' || error.code === 'PAYMENT_FAILED') {
+          // The server has put the items back in the cart; the email about it says the same.
+          ctx.flash(
+            'error',
             error.code === 'PAYMENT_DECLINED'
-              ? 'Your card was declined. Nothing was charged and no order was placed; please try another card.'
-              : 'The payment could not be completed. Nothing was charged; please try again.';
-          ctx.flash('error', message);
-          return;
+              ? 'Your card was declined, so the order was not placed. Nothing was charged, and your items are still in your cart: try another card.'
+              : 'The payment could not be completed, so the order was not placed. Nothing was charged, and your items are still in your cart: please try again.',
+          );
+        } else {
+          ctx.flash('error', describeError(error));
         }
-        ctx.flash('error', describeError(error));
+        await ctx.refresh();
       }
     });
   };
 
+  const payable = !cart.shippingProblem && !cart.promotionProblem && !cart.unavailable;
   return html`
     <h1>Checkout</h1>
     <div class="columns">
       <form class="stack" @submit=${placeOrder} aria-label="Shipping and payment">
         <fieldset>
           <legend>Shipping address</legend>
-          <label>Full name <input name="name" autocomplete="name" required maxlength="200" .value=${user.name} /></label>
-          <label>Address line 1 <input name="line1" autocomplete="address-line1" required maxlength="200" /></label>
-          <label>Address line 2 (optional) <input name="line2" autocomplete="address-line2" maxlength="200" /></label>
-          <label>City <input name="city" autocomplete="address-level2" required maxlength="100" /></label>
-          <label>Postal code <input name="postalCode" autocomplete="postal-code" required maxlength="20" /></label>
-          <label>Country <select name="country" autocomplete="country">${countryOptions(country)}</select></label>
+          <label>Full name <input name="name" autocomplete="name" required maxlength="200" .value=${saved?.name ?? user.name} /></label>
+          <label>Address line 1 <input name="line1" autocomplete="address-line1" required maxlength="200" .value=${saved?.line1 ?? ''} /></label>
+          <label>Address line 2 (optional) <input name="line2" autocomplete="address-line2" maxlength="200" .value=${saved?.line2 ?? ''} /></label>
+          <label>City <input name="city" autocomplete="address-level2" required maxlength="100" .value=${saved?.city ?? ''} /></label>
+          <label>Postal code <input name="postalCode" autocomplete="postal-code" required maxlength="20" .value=${saved?.postalCode ?? ''} /></label>
+          <label>Country <select name="country" autocomplete="country" required @change=${chooseCountry}>
+            ${saved ? nothing : html`<option value="" selected>Choose a country</option>`}
+            ${countryOptions(saved?.country ?? '')}
+          </select></label>
         </fieldset>
         <fieldset>
           <legend>Payment</legend>
@@ -226,16 +288,21 @@ export async function checkoutPage(ctx: AppContext): Promise<Content> {
             <code>tok_slow</code> answers after 10 s (the order confirms by itself), <code>tok_error</code> fails.
           </p>
         </fieldset>
-        <button type="submit" class="primary">Place order · ${money(cart.total)}</button>
+        ${
+          saved
+            ? html`<button type="submit" class="primary" ?disabled=${!payable}>Place order · ${money(shown)}</button>`
+            : html`<p class="muted">Choose the country it ships to: tax and shipping depend on it.</p>`
+        }
       </form>
       <section aria-labelledby="order-summary">
         <h2 id="order-summary">Order summary</h2>
         <ul class="plain">
           ${cart.items.map((line) => html`<li>${line.quantity} × ${line.name} — ${money(line.lineTotal)}</li>`)}
         </ul>
-        ${cart.shippingMethod ? html`<p>Shipping: ${cart.shippingMethod.name}</p>` : nothing}
+        ${shippingSummary(cart)}
         ${cart.promotion ? html`<p>Code: ${cart.promotion.code}</p>` : nothing}
-        ${totalsTable(cart.totals, 'Order totals')}
+        ${cart.promotionProblem ? html`<p class="alert error" role="alert">${cart.promotionProblem.detail}</p>` : nothing}
+        ${totalsTable(cart.totals, 'Order totals', saved !== undefined)}
         <p><a href="/cart">Edit cart</a></p>
       </section>
     </div>

@@ -8,6 +8,7 @@ import {
   formValues,
   RENDERED,
   money,
+  cancellationText,
   shortId,
   statusBadge,
 } from '../ui.ts';
@@ -143,7 +144,7 @@ export async function orderPage(
     <p>Status: <span aria-live="polite" id="order-status">${statusBadge(order.status)}</span>
       <span class="muted" id=${LIVE_MARK} hidden>· updates live</span>
       ${order.status === 'pending' ? html`<span class="muted">Waiting for the payment provider; this page updates by itself.</span>` : nothing}</p>
-    ${order.cancelReason ? html`<p class="muted">Reason: ${order.cancelReason.replaceAll('_', ' ')}</p>` : nothing}
+    ${order.cancelReason ? html`<p class="muted" data-testid="cancel-reason">${cancellationText(order.cancelReason)}</p>` : nothing}
     <p>Placed ${dateTime(order.createdAt)} · Payment ${order.payment.status}
       ${order.payment.refunded.amount > 0 ? html` · refunded ${money(order.payment.refunded)}` : nothing}</p>
     <table class="lines">
