@@ -157,6 +157,7 @@ export async function startRealServer(options: {
         // One loopback client stands in for many shoppers; per-IP limits would measure the limiter.
         RATE_LIMIT_PER_MINUTE: '10000000',
         LOGIN_LIMIT_PER_MINUTE: '100000',
+        REGISTER_LIMIT_PER_MINUTE: '100000',
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     },

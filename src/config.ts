@@ -23,6 +23,10 @@ export interface Config {
   /** Proxy hops in front of the app whose X-Forwarded-For is believed (0: none; the socket address counts). */
   trustProxy: number;
   loginLimitPerMinute: number;
+  /** Sign-ups one client address may make a minute. */
+  registerLimitPerMinute: number;
+  /** Where the storefront is reached, for links in emails (verification). */
+  publicUrl: string;
   /** Redis for the shared cache and rate limits across instances; in-process when unset. */
   redisUrl: string | undefined;
   oidcProviders: OidcProviderConfig[];
@@ -248,12 +252,17 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 100_000, 1, 10_000_000),
     trustProxy: integer(env, 'TRUST_PROXY', 0, 0, 10),
     loginLimitPerMinute: integer(env, 'LOGIN_LIMIT_PER_MINUTE', 10, 1, 100_000),
+    registerLimitPerMinute: integer(env, 'REGISTER_LIMIT_PER_MINUTE', 5, 1, 100_000),
+    publicUrl: (
+      url(env, 'PUBLIC_URL', ['http:', 'https:']) ??
+      `http://127.0.0.1:${integer(env, 'PORT', 3000, 0, 65535)}`
+    ).replace(/\/+$/, ''),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     oidcProviders: oidcProviders(env, oidcAllowInsecureRequests),
     oidcAllowInsecureRequests,
     jwtIssuer: env.JWT_ISSUER || 'https://emporium.local',
     jwtAudience: env.JWT_AUDIENCE || 'emporium-api',
-    accessTokenTtlSeconds: integer(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 10, 86_400),
+    accessTokenTtlSeconds: integer(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 2, 86_400),
     refreshTokenTtlSeconds: integer(env, 'REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 60, 365 * 86_400),
     argon2MemoryKib: integer(env, 'ARGON2_MEMORY_KIB', 19_456, 1024, 4_194_304),
     argon2TimeCost: integer(env, 'ARGON2_TIME_COST', 2, 1, 20),

@@ -82,6 +82,8 @@ export async function createSystem(
     logger,
     metrics,
     cache,
+    // PostgreSQL without Redis may have several instances, each with its own in-process cache.
+    sessionCache: shared || !config.databaseUrl ? cache : undefined,
     broadcast,
   });
   const readiness: Record<string, () => Promise<void>> = { database: () => database.ping() };

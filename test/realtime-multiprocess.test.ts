@@ -108,6 +108,7 @@ describe.runIf(process.env.DATABASE_URL && process.env.REDIS_URL).each(transport
         SEED_PRODUCTS: '0',
         ARGON2_MEMORY_KIB: '1024',
         ARGON2_TIME_COST: '1',
+        REGISTER_LIMIT_PER_MINUTE: '100000',
         EMPORIUM_ADMIN_EMAIL: admin.email,
         EMPORIUM_ADMIN_PASSWORD: admin.password,
         ...transportEnv,

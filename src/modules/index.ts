@@ -31,6 +31,11 @@ export interface ModuleDeps {
   metrics: Metrics;
   /** Shared cache: Redis when REDIS_URL is set, in-process otherwise. */
   cache: Cache;
+  /**
+   * The same cache when every instance sees it alike (Redis, or PGlite's single process), for
+   * state that must never be stale on any instance (revoked tokens); undefined otherwise.
+   */
+  sessionCache?: Cache;
   /** Messages to every instance (Redis pub/sub) when REDIS_URL is set. */
   broadcast?: Broadcast;
 }

@@ -19,9 +19,12 @@ export async function createTestSystem(
   options: Pick<SystemOptions, 'spanExporter'> & {
     /** Collects every log line (as parsed JSON) instead of writing it anywhere. */
     logLines?: Array<{ level: number; msg?: string }>;
+    /** Another system's database (a second instance, or a restart); its owner disposes of it. */
+    database?: TestDatabase;
   } = {},
 ): Promise<TestSystem> {
-  const testDb = await createTestDatabase(kind);
+  const shared = options.database;
+  const testDb = shared ?? (await createTestDatabase(kind));
   // Files the system writes (e.g. mail from the file transport) go to a directory of its own.
   const dataDir = env.DATA_DIR ? undefined : await mkdtemp(path.join(tmpdir(), 'emporium-test-'));
   // Cheap password hashing keeps tests that sign in many users fast; the algorithm is unchanged.
@@ -34,11 +37,12 @@ export async function createTestSystem(
       ...(dataDir ? { DATA_DIR: dataDir } : {}),
       // Tests sign in many users from one address; tests of the login limit set their own.
       LOGIN_LIMIT_PER_MINUTE: '100000',
+      REGISTER_LIMIT_PER_MINUTE: '100000',
       ...env,
     }),
     ...overrides,
   };
-  const { logLines, ...systemOptions } = options;
+  const { logLines, database: _shared, ...systemOptions } = options;
   const destination = logLines && { write: (line: string) => void logLines.push(JSON.parse(line)) };
   const system = await createSystem(config, createLogger(config.logLevel, destination), {
     database: testDb,
@@ -50,7 +54,7 @@ export async function createTestSystem(
     testDb,
     async dispose() {
       await system.close();
-      await testDb.dispose();
+      if (!shared) await testDb.dispose();
       if (dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };

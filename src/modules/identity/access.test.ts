@@ -175,9 +175,17 @@ describe.each(dbKinds)('roles and the security audit log on %s', (kind) => {
       expect(page.json().items).toEqual([
         expect.objectContaining({ event: 'role.changed', ip: '198.51.100.7', userAgent: 'audit-test/1.0' }),
       ]);
-      expect((await system.app.inject({ method: 'GET', url, headers: customer.headers })).statusCode).toBe(
-        403,
-      );
+      // The role change revoked the customer's old token; signed in again as staff, still not admin.
+      const stale = await system.app.inject({ method: 'GET', url, headers: customer.headers });
+      expect(stale.statusCode).toBe(401);
+      expect(stale.json().code).toBe('TOKEN_REVOKED');
+      const asStaff = await system.app.inject({
+        method: 'POST',
+        url: '/v1/auth/login',
+        payload: { email: customer.email, password: 'correct horse battery staple' },
+      });
+      const staffHeaders = { authorization: `Bearer ${asStaff.json().accessToken}` };
+      expect((await system.app.inject({ method: 'GET', url, headers: staffHeaders })).statusCode).toBe(403);
       expect((await system.app.inject({ method: 'GET', url })).statusCode).toBe(401);
       const unknown = `/v1/users/0190a4c2-0000-7000-8000-000000000000/security-events`;
       expect(

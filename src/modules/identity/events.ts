@@ -3,7 +3,10 @@ import type { UserRow } from './store.ts';
 
 export const IDENTITY_SOURCE = '/emporium/identity';
 /** The events identity emits (webhooks accept subscriptions to these). */
-export const IDENTITY_EVENT_TYPES = ['user.registered'] as const;
+export const IDENTITY_EVENT_TYPES = ['user.registered', 'user.sessions_revoked'] as const;
+
+/** Asks for a verification email; for the notifications module only (a webhook gets nothing from it). */
+export const VERIFICATION_REQUESTED = 'user.verification_requested';
 
 /**
  * A new account. Carries the email because subscribers (a CRM, a welcome mail) need an address
@@ -20,4 +23,20 @@ export function userRegistered(
     ...via,
     registeredAt: user.createdAt.toISOString(),
   });
+}
+
+/**
+ * Every access token the user held was revoked (logout, password or role change): instances close
+ * the user's open streams, and security tooling may react. No secret in it.
+ */
+export function sessionsRevoked(userId: string, reason: string): CloudEvent {
+  return cloudEvent(IDENTITY_SOURCE, 'user.sessions_revoked', userId, { userId, reason });
+}
+
+/**
+ * The user asked for another verification link. The link's token is not in the event (events are
+ * kept and relayed): the mailer asks identity for a fresh one when it sends.
+ */
+export function verificationRequested(user: Pick<UserRow, 'id' | 'email'>): CloudEvent {
+  return cloudEvent(IDENTITY_SOURCE, VERIFICATION_REQUESTED, user.id, { userId: user.id, email: user.email });
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Config } from '../../config.ts';
+import type { Cache } from '../../platform/cache/index.ts';
 import type { Db } from '../../platform/db/index.ts';
 import type { EventBus } from '../../platform/events/index.ts';
 import type { AccessTokenVerifier } from '../../platform/http/auth.ts';
@@ -9,6 +10,7 @@ import type { Logger } from '../../platform/observability/logger.ts';
 import { createOidcSignIn } from './oidc.ts';
 import { identityRoutes } from './routes.ts';
 import { createIdentityService, type IdentityService } from './service.ts';
+import { createTokenVersions } from './sessions.ts';
 import { createIdentityStore } from './store.ts';
 import { createTokenService } from './tokens.ts';
 
@@ -27,6 +29,8 @@ export interface IdentityModule extends AppModule {
   emailOf(userId: string): Promise<string | undefined>;
   /** The staff and admin accounts' addresses (for operational mail), oldest first. */
   staffContacts(): Promise<Array<{ userId: string; email: string }>>;
+  /** A fresh single-use token for the mail asking the user to confirm `email` (undefined: nothing to confirm). */
+  issueEmailVerification: IdentityService['issueEmailVerification'];
 }
 
 /** Operational mail goes to at most this many accounts; a larger team sets STOCK_ALERT_EMAILS. */
@@ -37,10 +41,16 @@ export async function createIdentity(deps: {
   db: Db;
   logger: Logger;
   bus: Pick<EventBus, 'append' | 'nudge'>;
+  /**
+   * A cache every instance sees alike (Redis, or the one process of an embedded PGlite), where
+   * token versions are kept; without one every authenticated request asks the database.
+   */
+  sessionCache?: Cache;
 }): Promise<IdentityModule> {
   const { config } = deps;
   const store = createIdentityStore(deps.db);
-  const tokens = await createTokenService(store, {
+  const versions = createTokenVersions(store, deps.sessionCache);
+  const tokens = await createTokenService(store, versions, {
     issuer: config.jwtIssuer,
     audience: config.jwtAudience,
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
@@ -49,6 +59,7 @@ export async function createIdentity(deps: {
     db: deps.db,
     store,
     tokens,
+    versions,
     settings: config,
     logger: deps.logger,
     events: deps.bus,
@@ -68,9 +79,13 @@ export async function createIdentity(deps: {
     createUser: service.createUser,
     rotateSigningKey: tokens.rotate,
     emailOf: async (userId) => (await store.findUserById(userId))?.email,
+    issueEmailVerification: service.issueEmailVerification,
     staffContacts: async () =>
       (await store.staff(MAX_STAFF_CONTACTS)).map((user) => ({ userId: user.id, email: user.email })),
-    routes: identityRoutes(service, oidc, { loginLimitPerMinute: config.loginLimitPerMinute }),
+    routes: identityRoutes(service, oidc, {
+      loginLimitPerMinute: config.loginLimitPerMinute,
+      registerLimitPerMinute: config.registerLimitPerMinute,
+    }),
     rootRoutes: (app: FastifyInstance) => {
       app.get(
         '/.well-known/jwks.json',

@@ -11,6 +11,8 @@ import type { IdentityModule } from './index.ts';
 const accounts: Record<string, { email: string; email_verified: boolean; name: string }> = {
   alice: { email: 'Alice@Example.test', email_verified: true, name: 'Alice Liddell' },
   existing: { email: 'existing@example.test', email_verified: true, name: 'Existing' },
+  proven: { email: 'proven@example.test', email_verified: true, name: 'Proven' },
+  squatted: { email: 'squatted@example.test', email_verified: true, name: 'Victim' },
   unverified: { email: 'victim@example.test', email_verified: false, name: 'Mallory' },
 };
 const REDIRECT_URI = 'http://127.0.0.1:3000/v1/auth/oidc/test-idp/callback';
@@ -185,7 +187,27 @@ describe.each(dbKinds)('OpenID Connect sign-in on %s', (kind) => {
     ]);
   });
 
-  it('links an existing account by its verified email, keeping its role', async () => {
+  it('links an existing account whose address is proven, keeping its role', async () => {
+    const identity = moduleOf<IdentityModule>(system, 'identity');
+    const existing = await identity.createUser({
+      email: 'proven@example.test',
+      password: 'a password long enough',
+      name: 'Proven',
+      role: 'staff',
+    });
+    const token = await identity.issueEmailVerification(existing.id, 'proven@example.test');
+    const verified = await system.app.inject({
+      method: 'POST',
+      url: '/v1/auth/verify-email',
+      payload: { token },
+    });
+    expect(verified.json()).toMatchObject({ id: existing.id, emailVerified: true });
+    const response = await callback((await authorizeAtProvider((await start()).href, 'proven')).search);
+    expect(response.statusCode).toBe(200);
+    expect(response.json().user).toMatchObject({ id: existing.id, role: 'staff' });
+  });
+
+  it("links an account whose address is unproven only with that account's password", async () => {
     const identity = moduleOf<IdentityModule>(system, 'identity');
     const existing = await identity.createUser({
       email: 'existing@example.test',
@@ -193,9 +215,43 @@ describe.each(dbKinds)('OpenID Connect sign-in on %s', (kind) => {
       name: 'Existing',
       role: 'staff',
     });
-    const response = await callback((await authorizeAtProvider((await start()).href, 'existing')).search);
-    expect(response.statusCode).toBe(200);
-    expect(response.json().user).toMatchObject({ id: existing.id, role: 'staff' });
+    const refused = await callback((await authorizeAtProvider((await start()).href, 'existing')).search);
+    expect(refused.statusCode).toBe(409);
+    const problem = refused.json();
+    expect(problem).toMatchObject({
+      code: 'ACCOUNT_LINK_REQUIRED',
+      provider: 'test-idp',
+      email: 'existing@example.test',
+    });
+    expect(problem.detail).toContain("Enter that account's password");
+    expect(problem.accessToken).toBeUndefined();
+    const link = (linkToken: string, password: string) =>
+      system.app.inject({ method: 'POST', url: '/v1/auth/oidc/link', payload: { linkToken, password } });
+    expect((await link(problem.linkToken, 'not the password')).statusCode).toBe(401);
+    expect((await link('forged-token', 'a password long enough')).json().code).toBe('TOKEN_INVALID');
+    const linked = await link(problem.linkToken, 'a password long enough');
+    expect(linked.statusCode).toBe(200);
+    expect(linked.json().user).toMatchObject({ id: existing.id, role: 'staff', emailVerified: true });
+    // Once: the token is spent; and from now on the provider signs in straight away.
+    expect((await link(problem.linkToken, 'a password long enough')).json().code).toBe('TOKEN_INVALID');
+    const again = await callback((await authorizeAtProvider((await start()).href, 'existing')).search);
+    expect(again.statusCode).toBe(200);
+    expect(again.json().user.id).toBe(existing.id);
+  });
+
+  it("does not let someone who registered another person's address first capture their provider sign-ins", async () => {
+    const squatter = await system.app.inject({
+      method: 'POST',
+      url: '/v1/auth/register',
+      payload: { email: 'squatted@example.test', password: 'the squatters password', name: 'Mallory' },
+    });
+    expect(squatter.statusCode).toBe(201);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const victim = await callback((await authorizeAtProvider((await start()).href, 'squatted')).search);
+      expect(victim.statusCode).toBe(409);
+      expect(victim.json().code).toBe('ACCOUNT_LINK_REQUIRED');
+      expect(victim.json().accessToken).toBeUndefined();
+    }
   });
 
   it('refuses to link or create an account for an unverified email', async () => {

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { clientAddress } from '../../platform/http/rate-limit.ts';
 import { IdParams, Page, PageQuery, problems } from '../../platform/http/schemas.ts';
 import { BROWSER_BINDING_COOKIE, LOGIN_REQUEST_TTL_SECONDS, type OidcSignIn } from './oidc.ts';
-import { type ClientInfo, type IdentityService, normaliseEmail } from './service.ts';
+import type { ClientInfo, IdentityService } from './service.ts';
 import { ADMIN, SIGNED_IN } from '../../platform/http/auth.ts';
 
 const RoleSchema = Type.Union([Type.Literal('customer'), Type.Literal('staff'), Type.Literal('admin')]);
@@ -14,6 +14,9 @@ export const UserSchema = Type.Object({
   email: Type.String(),
   name: Type.String(),
   role: RoleSchema,
+  emailVerified: Type.Boolean({
+    description: 'whether the address is proven (its verification link was opened)',
+  }),
   createdAt: Type.String({ format: 'date-time' }),
 });
 
@@ -49,15 +52,20 @@ function cookie(request: FastifyRequest, name: string): string | undefined {
 export function identityRoutes(
   service: IdentityService,
   oidc: OidcSignIn,
-  options: { loginLimitPerMinute: number },
+  options: { loginLimitPerMinute: number; registerLimitPerMinute: number },
 ) {
   return (scope: FastifyInstance) => {
     const app = scope.withTypeProvider<TypeBoxTypeProvider>();
     const tags = ['accounts'];
 
+    // Every route that checks a password is limited per client address (the account is protected
+    // by the service's back-off per account and address, which cannot lock its owner out).
+    const passwordGuesses = app.perMinuteLimit('login-ip', options.loginLimitPerMinute, clientAddress);
+
     app.post(
       '/auth/register',
       {
+        onRequest: app.perMinuteLimit('register-ip', options.registerLimitPerMinute, clientAddress),
         schema: {
           tags,
           summary: 'Create an account and sign in',
@@ -75,16 +83,13 @@ export function identityRoutes(
     app.post(
       '/auth/login',
       {
-        // Guessing passwords is limited twice: per client address, and per account whatever the
-        // address (a botnet spreading guesses over many addresses still hits the account limit).
-        onRequest: app.perMinuteLimit('login-ip', options.loginLimitPerMinute, clientAddress),
-        preHandler: app.perMinuteLimit('login-account', options.loginLimitPerMinute, (request) => {
-          const email = (request.body as { email?: unknown } | undefined)?.email;
-          return typeof email === 'string' ? normaliseEmail(email) : undefined;
-        }),
+        onRequest: passwordGuesses,
         schema: {
           tags,
           summary: 'Sign in with email and password',
+          description:
+            'After a few failed attempts for one account from one address, each further failure from ' +
+            'that address doubles the wait (429 with Retry-After); the account stays open from elsewhere.',
           body: Type.Object(
             { email: Type.String({ maxLength: 320 }), password: Password },
             { additionalProperties: false },
@@ -122,6 +127,57 @@ export function identityRoutes(
       async (request, reply) => {
         await service.logout(request.principal!, request.body.refreshToken, clientInfo(request));
         return reply.code(204).send(null);
+      },
+    );
+
+    app.post(
+      '/users/me/password',
+      {
+        onRequest: passwordGuesses,
+        schema: {
+          tags,
+          summary: 'Change the password (every session ends; this device gets a new pair)',
+          security: SIGNED_IN,
+          body: Type.Object(
+            { currentPassword: Password, newPassword: Password },
+            { additionalProperties: false },
+          ),
+          response: { 200: TokenPairSchema, ...problems(400, 401, 429) },
+        },
+      },
+      async (request) => service.changePassword(request.principal!, request.body, clientInfo(request)),
+    );
+
+    app.post(
+      '/auth/verify-email',
+      {
+        schema: {
+          tags,
+          summary: 'Confirm an email address with the token its verification link carries',
+          body: Type.Object(
+            { token: Type.String({ minLength: 1, maxLength: 200 }) },
+            { additionalProperties: false },
+          ),
+          response: { 200: UserSchema, ...problems(400, 429) },
+        },
+      },
+      async (request) => service.verifyEmail(request.body.token, clientInfo(request)),
+    );
+
+    app.post(
+      '/users/me/verification',
+      {
+        onRequest: app.perMinuteLimit('verification-ip', 5, clientAddress),
+        schema: {
+          tags,
+          summary: 'Send another verification link to the signed-in user',
+          security: SIGNED_IN,
+          response: { 202: Type.Null(), ...problems(401, 409, 429) },
+        },
+      },
+      async (request, reply) => {
+        await service.requestVerification(request.principal!);
+        return reply.code(202).send(null);
       },
     );
 
@@ -208,6 +264,26 @@ export function identityRoutes(
       },
     );
 
+    app.post(
+      '/auth/oidc/link',
+      {
+        onRequest: passwordGuesses,
+        schema: {
+          tags,
+          summary: "Link a provider sign-in to an existing account by that account's password",
+          description:
+            'After a provider sign-in answered 409 ACCOUNT_LINK_REQUIRED: its linkToken (valid 10 ' +
+            "minutes, once) and the existing account's password sign in and link the provider.",
+          body: Type.Object(
+            { linkToken: Type.String({ minLength: 1, maxLength: 200 }), password: Password },
+            { additionalProperties: false },
+          ),
+          response: { 200: TokenPairSchema, ...problems(400, 401, 429) },
+        },
+      },
+      async (request) => service.linkOidc(request.body, clientInfo(request)),
+    );
+
     app.get(
       '/users/:id/security-events',
       {
@@ -216,7 +292,8 @@ export function identityRoutes(
           summary: "A user's security audit log, newest first (admin)",
           description:
             'Events: user.registered, login.succeeded, login.failed, refresh.reused, logout, ' +
-            'role.changed, admin.bootstrap, oidc.linked.',
+            'role.changed, admin.bootstrap, oidc.linked, oidc.link_required, email.verified, ' +
+            'password.changed, password.change_failed.',
           security: ADMIN,
           params: IdParams,
           querystring: Type.Object(PageQuery),

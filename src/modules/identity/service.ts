@@ -5,8 +5,9 @@ import type { EventBus } from '../../platform/events/index.ts';
 import { type Principal, ROLES, type Role } from '../../platform/http/auth.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
-import { userRegistered } from './events.ts';
+import { sessionsRevoked, userRegistered, verificationRequested } from './events.ts';
 import type { OidcIdentity } from './oidc.ts';
+import type { TokenVersions } from './sessions.ts';
 import type { IdentityStore, UserRow } from './store.ts';
 import { hashRefreshToken, newRefreshToken, type TokenService } from './tokens.ts';
 
@@ -15,6 +16,8 @@ export interface User {
   email: string;
   name: string;
   role: Role;
+  /** Whether the address is proven (a link from our email opened, or vouched for by a provider). */
+  emailVerified: boolean;
   createdAt: string;
 }
 
@@ -41,6 +44,20 @@ export interface IdentitySettings {
 
 export const MIN_PASSWORD_LENGTH = 8;
 
+/** How long an emailed verification link works. */
+export const EMAIL_VERIFICATION_TTL_MS = 24 * 3600_000;
+/** How long a sign-in with a provider may wait for the account's password to link them. */
+const OIDC_LINK_TTL_MS = 10 * 60_000;
+
+/**
+ * Back-off of password guesses per account and client address: a few free failures, then each
+ * doubles the wait (1 s, 2 s, 4 s … at most 15 min); quiet for an hour, the pair starts afresh.
+ * The account's owner signing in from another address is never held up by someone else's guesses.
+ */
+export const LOGIN_BACKOFF = { free: 5, maxWaitSeconds: 900, forgetAfterSeconds: 3600 };
+
+const tokenInvalid = () =>
+  badRequest('TOKEN_INVALID', 'This link or code is invalid, expired or already used');
 const invalidCredentials = () =>
   new DomainError(401, 'INVALID_CREDENTIALS', 'Invalid credentials', 'The email or password is wrong', {
     headers: { 'www-authenticate': 'Bearer' },
@@ -70,19 +87,23 @@ function toUser(row: UserRow): User {
     email: row.email,
     name: row.name,
     role: row.role,
+    emailVerified: row.emailVerifiedAt !== null,
     createdAt: row.createdAt.toISOString(),
   };
 }
+
+const opaqueToken = newRefreshToken;
 
 export function createIdentityService(deps: {
   db: Db;
   store: IdentityStore;
   tokens: TokenService;
+  versions: TokenVersions;
   settings: IdentitySettings;
   logger: Logger;
   events: Pick<EventBus, 'append' | 'nudge'>;
 }) {
-  const { store, tokens, settings, events } = deps;
+  const { store, tokens, versions, settings, events } = deps;
   const hashOptions = {
     algorithm: 2 as const, // Algorithm.Argon2id; the package's const enum cannot be imported under type stripping
     memoryCost: settings.argon2MemoryKib,
@@ -109,11 +130,50 @@ export function createIdentityService(deps: {
     });
     return {
       user: toUser(user),
-      accessToken: await tokens.sign({ id: user.id, role: user.role }),
+      accessToken: await tokens.sign({ id: user.id, role: user.role }, user.tokenVersion),
       refreshToken: refresh.token,
       expiresIn: settings.accessTokenTtlSeconds,
       tokenType: 'Bearer',
     };
+  }
+
+  /**
+   * Ends every access token the user holds now, on the next request of each, and closes their
+   * streams: raises the token version with `change` (the credential or right that changed) in one
+   * transaction, with the event the stream module acts on. Returns the user's new version.
+   */
+  async function revokeAccessTokens(
+    userId: string,
+    reason: 'logout' | 'password_changed' | 'role_changed' | 'admin_bootstrap',
+    change: (tx: Db) => Promise<void> = async () => {},
+  ): Promise<number> {
+    const version = await transact(deps.db, async (tx) => {
+      await change(tx);
+      const raised = await store.bumpTokenVersion(userId, tx);
+      if (raised === undefined) throw notFound('User');
+      await events.append(tx, [sessionsRevoked(userId, reason)]);
+      return raised;
+    });
+    events.nudge();
+    await versions.raised(userId, version);
+    return version;
+  }
+
+  const tooManyGuesses = (until: Date) => {
+    const seconds = Math.max(1, Math.ceil((until.getTime() - Date.now()) / 1000));
+    return new DomainError(
+      429,
+      'RATE_LIMITED',
+      'Too many requests',
+      `Too many failed sign-ins for this account from your address; try again in ${seconds} s`,
+      { headers: { 'retry-after': String(seconds) } },
+    );
+  };
+
+  async function checkPassword(row: UserRow | undefined, password: string): Promise<boolean> {
+    const passwordHash = row?.passwordHash ?? (await dummyHash);
+    const matches = await verify(passwordHash, password).catch(() => false);
+    return Boolean(row?.passwordHash) && matches;
   }
 
   /** A sign-up: the user and its user.registered event commit together or not at all. */
@@ -150,10 +210,10 @@ export function createIdentityService(deps: {
     return trimmed;
   }
 
-  function validatePassword(password: string): void {
+  function validatePassword(password: string, path = '/password'): void {
     if (password.length < MIN_PASSWORD_LENGTH) {
       throw badRequest('PASSWORD_TOO_SHORT', `Passwords need at least ${MIN_PASSWORD_LENGTH} characters`, {
-        errors: [{ path: '/password', message: `must have at least ${MIN_PASSWORD_LENGTH} characters` }],
+        errors: [{ path, message: `must have at least ${MIN_PASSWORD_LENGTH} characters` }],
       });
     }
   }
@@ -176,6 +236,18 @@ export function createIdentityService(deps: {
     });
     if (!row) throw conflict('EMAIL_TAKEN', 'An account with this email exists');
     return toUser(row);
+  }
+
+  async function linkAndSignIn(
+    user: UserRow,
+    provider: string,
+    subject: string,
+    client: ClientInfo,
+  ): Promise<TokenPair> {
+    await store.linkOidcIdentity({ provider, subject, userId: user.id, email: user.email });
+    await audit('oidc.linked', client, { userId: user.id, email: user.email, detail: { provider, subject } });
+    await audit('login.succeeded', client, { userId: user.id, email: user.email, detail: { provider } });
+    return issueTokens(user);
   }
 
   return {
@@ -205,10 +277,14 @@ export function createIdentityService(deps: {
       const email = normaliseEmail(input.email);
       // A string that is no email address cannot name an account (and may not even be storable).
       const wellFormed = EMAIL.test(email);
+      const ip = client.ip ?? 'unknown';
+      if (wellFormed) {
+        const blockedUntil = await store.loginBlockedUntil(email, ip);
+        if (blockedUntil) throw tooManyGuesses(blockedUntil);
+      }
       const row = wellFormed ? await store.findUserByEmail(email) : undefined;
-      const passwordHash = row?.passwordHash ?? (await dummyHash);
-      const matches = await verify(passwordHash, input.password).catch(() => false);
-      if (!row?.passwordHash || !matches) {
+      if (!row || !(await checkPassword(row, input.password))) {
+        if (wellFormed) await store.recordLoginFailure(email, ip, LOGIN_BACKOFF);
         await audit('login.failed', client, {
           userId: row?.id,
           email: wellFormed ? email : undefined,
@@ -216,6 +292,7 @@ export function createIdentityService(deps: {
         });
         throw invalidCredentials();
       }
+      await store.clearLoginFailures(email, ip);
       await audit('login.succeeded', client, { userId: row.id, email });
       return issueTokens(row);
     },
@@ -243,18 +320,62 @@ export function createIdentityService(deps: {
       return issueTokens(user, spent.familyId);
     },
 
+    /**
+     * Ends the session: its refresh token family is revoked, and every access token of the user
+     * stops working at once (other devices renew theirs with their own refresh tokens).
+     */
     async logout(principal: Principal, refreshToken: string, client: ClientInfo): Promise<void> {
       const known = await store.findRefreshToken(hashRefreshToken(refreshToken));
       // Another user's token or an unknown one: nothing to revoke, and nothing to reveal.
       if (!known || known.userId !== principal.id) return;
-      await store.revokeFamily(known.familyId);
+      await revokeAccessTokens(principal.id, 'logout', (tx) => store.revokeFamily(known.familyId, tx));
       await audit('logout', client, { userId: principal.id, detail: { familyId: known.familyId } });
     },
 
     /**
-     * Signs in the person a provider vouched for. A known provider account signs in as its user;
-     * otherwise the account is linked by email, but only an email the provider says it verified:
-     * an unverified one would let anyone claim an existing account by typing its address.
+     * Changes the password after proving the current one: every session of the user ends (refresh
+     * tokens revoked, access tokens refused), and this device gets a new pair.
+     */
+    async changePassword(
+      principal: Principal,
+      input: { currentPassword: string; newPassword: string },
+      client: ClientInfo,
+    ): Promise<TokenPair> {
+      const row = await store.findUserById(principal.id);
+      if (!row) throw notFound('User');
+      const ip = client.ip ?? 'unknown';
+      const blockedUntil = await store.loginBlockedUntil(row.email, ip);
+      if (blockedUntil) throw tooManyGuesses(blockedUntil);
+      if (!(await checkPassword(row, input.currentPassword))) {
+        await store.recordLoginFailure(row.email, ip, LOGIN_BACKOFF);
+        await audit('password.change_failed', client, { userId: row.id, email: row.email });
+        throw new DomainError(
+          401,
+          'INVALID_CREDENTIALS',
+          'Invalid credentials',
+          'The current password is wrong',
+          {
+            headers: { 'www-authenticate': 'Bearer' },
+          },
+        );
+      }
+      validatePassword(input.newPassword, '/newPassword');
+      const passwordHash = await hash(input.newPassword, hashOptions);
+      const version = await revokeAccessTokens(row.id, 'password_changed', async (tx) => {
+        await store.setPassword(row.id, passwordHash, tx);
+        await store.revokeUserRefreshTokens(row.id, tx);
+      });
+      await audit('password.changed', client, { userId: row.id, email: row.email });
+      return issueTokens({ ...row, passwordHash, tokenVersion: version });
+    },
+
+    /**
+     * Signs in the person a provider vouched for. A known provider account signs in as its user.
+     * Otherwise a new account is made for the address the provider verified — or, when an account
+     * with that address exists, the provider is linked to it only if the account's address is
+     * proven too. An unproven one may have been registered by anyone who typed the address, so its
+     * password must be shown first (409 ACCOUNT_LINK_REQUIRED carries a short-lived token for that,
+     * see linkOidc); otherwise registering someone's address would capture their later sign-ins.
      */
     async signInWithOidc(identity: OidcIdentity, client: ClientInfo): Promise<TokenPair> {
       const linked = await store.findUserByOidcIdentity(identity.provider, identity.subject);
@@ -288,6 +409,7 @@ export function createIdentityService(deps: {
             passwordHash: null,
             name: identity.name?.trim().slice(0, 200) || email.slice(0, 200),
             role: 'customer',
+            emailVerified: true,
           },
           { method: 'oidc', provider: identity.provider },
         );
@@ -298,27 +420,101 @@ export function createIdentityService(deps: {
             detail: { provider: identity.provider },
           });
         }
-        // Null means a concurrent sign-in created the account a moment ago.
+        // Null means a concurrent sign-up took the address a moment ago.
         user = created ?? (await store.findUserByEmail(email));
         if (!user) throw new Error(`user ${email} vanished while signing in`);
       }
-      await store.linkOidcIdentity({
-        provider: identity.provider,
-        subject: identity.subject,
-        userId: user.id,
+      if (!user.emailVerifiedAt) {
+        const link = opaqueToken();
+        await store.insertUserToken({
+          hash: link.hash,
+          purpose: 'link_oidc',
+          userId: user.id,
+          email,
+          detail: { provider: identity.provider, subject: identity.subject },
+          expiresAt: new Date(Date.now() + OIDC_LINK_TTL_MS),
+        });
+        await audit('oidc.link_required', client, {
+          userId: user.id,
+          email,
+          detail: { provider: identity.provider, subject: identity.subject },
+        });
+        throw new DomainError(
+          409,
+          'ACCOUNT_LINK_REQUIRED',
+          'Account link required',
+          `An account with ${email} exists, but its address has not been confirmed. Enter that account's password to sign in with ${identity.provider} from now on.`,
+          { extensions: { linkToken: link.token, provider: identity.provider, email } },
+        );
+      }
+      return linkAndSignIn(user, identity.provider, identity.subject, client);
+    },
+
+    /**
+     * Finishes a sign-in with a provider that found an unproven account with its address: the
+     * account's password proves its owner, so the provider is linked and the address counts as
+     * proven (the provider verified it). The token works once, for its account only.
+     */
+    async linkOidc(input: { linkToken: string; password: string }, client: ClientInfo): Promise<TokenPair> {
+      const tokenHash = hashRefreshToken(input.linkToken);
+      const pending = await store.findUserToken(tokenHash, 'link_oidc');
+      const user = pending && (await store.findUserById(pending.userId));
+      if (!pending || !user || user.email !== pending.email) throw tokenInvalid();
+      const ip = client.ip ?? 'unknown';
+      const blockedUntil = await store.loginBlockedUntil(user.email, ip);
+      if (blockedUntil) throw tooManyGuesses(blockedUntil);
+      if (!(await checkPassword(user, input.password))) {
+        await store.recordLoginFailure(user.email, ip, LOGIN_BACKOFF);
+        await audit('login.failed', client, {
+          userId: user.id,
+          email: user.email,
+          detail: { reason: 'oidc link' },
+        });
+        throw invalidCredentials();
+      }
+      if (!(await store.spendUserToken(tokenHash, 'link_oidc'))) throw tokenInvalid();
+      await store.clearLoginFailures(user.email, ip);
+      await store.markEmailVerified(user.id, user.email);
+      const { provider, subject } = pending.detail as { provider: string; subject: string };
+      return linkAndSignIn({ ...user, emailVerifiedAt: new Date() }, provider, subject, client);
+    },
+
+    /** Proves the address a verification link was sent to; single use, and only for that address. */
+    async verifyEmail(token: string, client: ClientInfo): Promise<User> {
+      const spent = await store.spendUserToken(hashRefreshToken(token), 'verify_email');
+      if (!spent || !(await store.markEmailVerified(spent.userId, spent.email))) throw tokenInvalid();
+      await audit('email.verified', client, { userId: spent.userId, email: spent.email });
+      const user = await store.findUserById(spent.userId);
+      if (!user) throw tokenInvalid();
+      return toUser(user);
+    },
+
+    /** Sends the signed-in user another verification link (by the notifications module). */
+    async requestVerification(principal: Principal): Promise<void> {
+      const user = await store.findUserById(principal.id);
+      if (!user) throw notFound('User');
+      if (user.emailVerifiedAt)
+        throw conflict('EMAIL_ALREADY_VERIFIED', 'Your email address is already confirmed');
+      await transact(deps.db, (tx) => events.append(tx, [verificationRequested(user)]));
+      events.nudge();
+    },
+
+    /**
+     * A fresh verification token for the address, for the mail that carries it; undefined when the
+     * account no longer has that address or has proven it already. Only its hash is kept.
+     */
+    async issueEmailVerification(userId: string, email: string): Promise<string | undefined> {
+      const user = await store.findUserById(userId);
+      if (!user || user.email !== email || user.emailVerifiedAt) return undefined;
+      const token = opaqueToken();
+      await store.insertUserToken({
+        hash: token.hash,
+        purpose: 'verify_email',
+        userId,
         email,
+        expiresAt: new Date(Date.now() + EMAIL_VERIFICATION_TTL_MS),
       });
-      await audit('oidc.linked', client, {
-        userId: user.id,
-        email,
-        detail: { provider: identity.provider, subject: identity.subject },
-      });
-      await audit('login.succeeded', client, {
-        userId: user.id,
-        email,
-        detail: { provider: identity.provider },
-      });
-      return issueTokens(user);
+      return token.token;
     },
 
     async recordOidcFailure(provider: string, reason: string, client: ClientInfo): Promise<void> {
@@ -335,25 +531,73 @@ export function createIdentityService(deps: {
     async setRole(userId: string, role: Role, by: Principal, client: ClientInfo): Promise<User> {
       if (userId === by.id) throw conflict('OWN_ROLE', 'Admins cannot change their own role');
       const before = await store.findUserById(userId);
-      if (!before || !(await store.setRole(userId, role))) throw notFound('User');
+      if (!before) throw notFound('User');
+      // Tokens carry the role: the old ones must stop working now, not when they expire.
+      const version = await revokeAccessTokens(userId, 'role_changed', async (tx) => {
+        if (!(await store.setRole(userId, role, tx))) throw notFound('User');
+      });
       await audit('role.changed', client, { userId, detail: { from: before.role, to: role, by: by.id } });
-      return toUser({ ...before, role });
+      return toUser({ ...before, role, tokenVersion: version });
     },
 
-    /** Creates the configured admin, or promotes the existing account; safe on every start. */
+    /**
+     * Creates the configured admin, or makes the existing account with that address the admin; safe
+     * on every start. An account the operator did not set the password of is never promoted as it
+     * is — anyone might have registered the address first: it gets the configured password, and
+     * every session it had ends, so only the operator holds the admin's keys.
+     */
     async bootstrapAdmin(email: string, password: string): Promise<void> {
-      const row = await store.upsertAdmin({
+      const address = normaliseEmail(email);
+      const passwordHash = await hash(password, hashOptions);
+      const created = await store.insertUser({
         id: uuidv7(),
-        email: normaliseEmail(email),
-        passwordHash: await hash(password, hashOptions),
+        email: address,
+        passwordHash,
         name: 'Administrator',
+        role: 'admin',
+        emailVerified: true,
       });
+      if (created) {
+        await audit('admin.bootstrap', {}, { userId: created.id, email: address, detail: { created: true } });
+        deps.logger.info({ email: address, created: true }, 'admin account ensured');
+        return;
+      }
+      const existing = await store.findUserByEmail(address);
+      if (!existing) throw new Error(`admin ${address} vanished while it was ensured`);
+      const knowsPassword = await checkPassword(existing, password);
+      if (knowsPassword && existing.role === 'admin' && existing.emailVerifiedAt) {
+        await audit(
+          'admin.bootstrap',
+          {},
+          { userId: existing.id, email: address, detail: { created: false } },
+        );
+        deps.logger.info({ email: address, created: false }, 'admin account ensured');
+        return;
+      }
+      if (knowsPassword) {
+        // The operator's password already: promoting it changes its rights, so its tokens renew.
+        await revokeAccessTokens(existing.id, 'role_changed', (tx) =>
+          store.promoteToAdmin(existing.id, undefined, tx),
+        );
+      } else {
+        await revokeAccessTokens(existing.id, 'admin_bootstrap', async (tx) => {
+          await store.promoteToAdmin(existing.id, passwordHash, tx);
+          await store.revokeUserRefreshTokens(existing.id, tx);
+        });
+        deps.logger.warn(
+          { email: address, previousRole: existing.role },
+          'the configured admin address belonged to an account with another password: it now has the configured password, and its sessions were ended',
+        );
+      }
       await audit(
         'admin.bootstrap',
         {},
-        { userId: row.id, email: row.email, detail: { created: row.inserted } },
+        {
+          userId: existing.id,
+          email: address,
+          detail: { created: false, promotedFrom: existing.role, passwordReplaced: !knowsPassword },
+        },
       );
-      deps.logger.info({ email: row.email, created: row.inserted }, 'admin account ensured');
     },
 
     auditTrail: store.auditTrail,

@@ -1,4 +1,4 @@
-import type { Generated, Kysely } from 'kysely';
+import type { Generated, Kysely, RawBuilder } from 'kysely';
 import { sql } from 'kysely';
 import type { Db } from '../../platform/db/index.ts';
 import type { Role } from '../../platform/http/auth.ts';
@@ -9,8 +9,29 @@ interface UsersTable {
   password_hash: string | null;
   name: string;
   role: Generated<Role>;
+  email_verified_at: Date | null;
+  token_version: Generated<number>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+}
+
+interface UserTokensTable {
+  token_hash: string;
+  purpose: UserTokenPurpose;
+  user_id: string;
+  email: string;
+  detail: unknown;
+  expires_at: Date;
+  used_at: Date | null;
+  created_at: Generated<Date>;
+}
+
+interface LoginFailuresTable {
+  email: string;
+  ip: string;
+  failures: number;
+  last_failed_at: Date;
+  blocked_until: Date;
 }
 
 interface RefreshTokensTable {
@@ -61,7 +82,11 @@ interface OidcIdentitiesTable {
   created_at: Generated<Date>;
 }
 
+export type UserTokenPurpose = 'verify_email' | 'link_oidc';
+
 export type IdentityTables = {
+  user_tokens: UserTokensTable;
+  login_failures: LoginFailuresTable;
   oidc_login_requests: OidcLoginRequestsTable;
   oidc_identities: OidcIdentitiesTable;
   users: UsersTable;
@@ -76,6 +101,9 @@ export interface UserRow {
   passwordHash: string | null;
   name: string;
   role: Role;
+  emailVerifiedAt: Date | null;
+  /** Access tokens issued at another version are refused. */
+  tokenVersion: number;
   createdAt: Date;
 }
 
@@ -89,6 +117,10 @@ export interface AuditEntry {
   detail?: Record<string, unknown>;
 }
 
+// PGlite may return jsonb as text; node-postgres parses it.
+const parseJson = (value: unknown): Record<string, unknown> =>
+  (typeof value === 'string' ? JSON.parse(value) : value) as Record<string, unknown>;
+
 export function createIdentityStore(database: Db) {
   const db: Kysely<IdentityTables> = database.withTables<IdentityTables>();
   const userColumns = [
@@ -97,6 +129,8 @@ export function createIdentityStore(database: Db) {
     'password_hash as passwordHash',
     'name',
     'role',
+    'email_verified_at as emailVerifiedAt',
+    'token_version as tokenVersion',
     'created_at as createdAt',
   ] as const;
 
@@ -106,7 +140,15 @@ export function createIdentityStore(database: Db) {
      * transaction when the insert must commit together with something else (its event).
      */
     async insertUser(
-      user: { id: string; email: string; passwordHash: string | null; name: string; role: Role },
+      user: {
+        id: string;
+        email: string;
+        passwordHash: string | null;
+        name: string;
+        role: Role;
+        /** Set when whoever creates the account vouches for the address (an OpenID provider, the operator). */
+        emailVerified?: boolean;
+      },
       executor: Db = database,
     ): Promise<UserRow | null> {
       // ON CONFLICT rather than catching the unique violation: that would abort the caller's transaction.
@@ -119,6 +161,7 @@ export function createIdentityStore(database: Db) {
           password_hash: user.passwordHash,
           name: user.name,
           role: user.role,
+          email_verified_at: user.emailVerified ? sql<Date>`now()` : null,
         })
         .onConflict((conflict) => conflict.column('email').doNothing())
         .returning(userColumns)
@@ -126,22 +169,185 @@ export function createIdentityStore(database: Db) {
       return row ?? null;
     },
 
-    /** The bootstrap admin: created once, promoted to admin if it already exists. */
-    async upsertAdmin(user: { id: string; email: string; passwordHash: string; name: string }) {
-      return db
-        .insertInto('users')
-        .values({
-          id: user.id,
-          email: user.email,
-          password_hash: user.passwordHash,
-          name: user.name,
+    /**
+     * Makes an existing account the configured admin: admin role, the address vouched for by the
+     * operator, and — when given — the configured password.
+     */
+    async promoteToAdmin(
+      id: string,
+      passwordHash: string | undefined,
+      executor: Db = database,
+    ): Promise<void> {
+      await executor
+        .withTables<IdentityTables>()
+        .updateTable('users')
+        .set({
           role: 'admin',
+          email_verified_at: sql<Date>`coalesce(email_verified_at, now())`,
+          ...(passwordHash ? { password_hash: passwordHash } : {}),
+          updated_at: sql`now()`,
+        })
+        .where('id', '=', id)
+        .execute();
+    },
+
+    /**
+     * Raises the user's token version, so every access token issued before stops working; returns
+     * the new version (undefined for an unknown user).
+     */
+    async bumpTokenVersion(userId: string, executor: Db = database): Promise<number | undefined> {
+      const row = await executor
+        .withTables<IdentityTables>()
+        .updateTable('users')
+        .set((eb) => ({ token_version: eb('token_version', '+', 1), updated_at: sql`now()` }))
+        .where('id', '=', userId)
+        .returning('token_version')
+        .executeTakeFirst();
+      return row?.token_version;
+    },
+
+    async tokenVersion(userId: string): Promise<number | undefined> {
+      const row = await db
+        .selectFrom('users')
+        .select('token_version')
+        .where('id', '=', userId)
+        .executeTakeFirst();
+      return row?.token_version;
+    },
+
+    async setPassword(userId: string, passwordHash: string, executor: Db = database): Promise<void> {
+      await executor
+        .withTables<IdentityTables>()
+        .updateTable('users')
+        .set({ password_hash: passwordHash, updated_at: sql`now()` })
+        .where('id', '=', userId)
+        .execute();
+    },
+
+    /** Proves the address: only while the account still has the address the proof was for. */
+    async markEmailVerified(userId: string, email: string, executor: Db = database): Promise<boolean> {
+      const result = await executor
+        .withTables<IdentityTables>()
+        .updateTable('users')
+        .set({ email_verified_at: sql<Date>`coalesce(email_verified_at, now())`, updated_at: sql`now()` })
+        .where('id', '=', userId)
+        .where('email', '=', email)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+
+    /** Every session of the user ends: no refresh token of theirs works again. */
+    async revokeUserRefreshTokens(userId: string, executor: Db = database): Promise<void> {
+      await executor
+        .withTables<IdentityTables>()
+        .updateTable('refresh_tokens')
+        .set({ revoked_at: sql`now()` })
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .execute();
+    },
+
+    async insertUserToken(token: {
+      hash: string;
+      purpose: UserTokenPurpose;
+      userId: string;
+      email: string;
+      detail?: Record<string, unknown>;
+      expiresAt: Date;
+    }): Promise<void> {
+      // Expired tokens are swept here, so the table stays as small as the tokens still usable.
+      await db.deleteFrom('user_tokens').where('expires_at', '<=', sql<Date>`now()`).execute();
+      await db
+        .insertInto('user_tokens')
+        .values({
+          token_hash: token.hash,
+          purpose: token.purpose,
+          user_id: token.userId,
+          email: token.email,
+          detail: JSON.stringify(token.detail ?? {}),
+          expires_at: token.expiresAt,
+        })
+        .execute();
+    },
+
+    /** A live token of this purpose, without spending it. */
+    async findUserToken(hash: string, purpose: UserTokenPurpose) {
+      const row = await db
+        .selectFrom('user_tokens')
+        .select(['user_id as userId', 'email', 'detail'])
+        .where('token_hash', '=', hash)
+        .where('purpose', '=', purpose)
+        .where('used_at', 'is', null)
+        .where('expires_at', '>', sql<Date>`now()`)
+        .executeTakeFirst();
+      return row && { ...row, detail: parseJson(row.detail) };
+    },
+
+    /** Spends a live token in one conditional update: of two concurrent uses exactly one gets it. */
+    async spendUserToken(hash: string, purpose: UserTokenPurpose, executor: Db = database) {
+      const row = await executor
+        .withTables<IdentityTables>()
+        .updateTable('user_tokens')
+        .set({ used_at: sql`now()` })
+        .where('token_hash', '=', hash)
+        .where('purpose', '=', purpose)
+        .where('used_at', 'is', null)
+        .where('expires_at', '>', sql<Date>`now()`)
+        .returning(['user_id as userId', 'email', 'detail'])
+        .executeTakeFirst();
+      return row && { ...row, detail: parseJson(row.detail) };
+    },
+
+    /** Until when this account and address must wait before trying a password again. */
+    async loginBlockedUntil(email: string, ip: string): Promise<Date | undefined> {
+      const row = await db
+        .selectFrom('login_failures')
+        .select('blocked_until')
+        .where('email', '=', email)
+        .where('ip', '=', ip)
+        .where('blocked_until', '>', sql<Date>`now()`)
+        .executeTakeFirst();
+      return row?.blocked_until;
+    },
+
+    /**
+     * Counts a failed sign-in of the pair in one statement (concurrent failures all count). After
+     * `free` failures each one doubles the wait, up to `maxWaitSeconds`; a pair that has not failed
+     * for `forgetAfterSeconds` starts afresh.
+     */
+    async recordLoginFailure(
+      email: string,
+      ip: string,
+      policy: { free: number; maxWaitSeconds: number; forgetAfterSeconds: number },
+    ): Promise<void> {
+      const { free, maxWaitSeconds, forgetAfterSeconds } = policy;
+      // The failures this one makes: 1 again once the pair was quiet long enough.
+      const failures = sql<number>`case when login_failures.last_failed_at < now() - make_interval(secs => ${forgetAfterSeconds})
+        then 1 else login_failures.failures + 1 end`;
+      const waitFor = (count: RawBuilder<number>) =>
+        sql<Date>`now() + make_interval(secs => case when ${count} <= ${free} then 0
+          else least(${maxWaitSeconds}::float8, power(2, least(${count} - ${free} - 1, 30))) end)`;
+      await db
+        .insertInto('login_failures')
+        .values({
+          email,
+          ip,
+          failures: 1,
+          last_failed_at: sql<Date>`now()`,
+          blocked_until: waitFor(sql<number>`1`),
         })
         .onConflict((conflict) =>
-          conflict.column('email').doUpdateSet({ role: 'admin', updated_at: sql`now()` }),
+          conflict.columns(['email', 'ip']).doUpdateSet({
+            failures,
+            last_failed_at: sql<Date>`now()`,
+            blocked_until: waitFor(failures),
+          }),
         )
-        .returning([...userColumns, sql<boolean>`(xmax = 0)`.as('inserted')])
-        .executeTakeFirstOrThrow();
+        .execute();
+    },
+
+    async clearLoginFailures(email: string, ip: string): Promise<void> {
+      await db.deleteFrom('login_failures').where('email', '=', email).where('ip', '=', ip).execute();
     },
 
     findUserByEmail(email: string): Promise<UserRow | undefined> {
@@ -163,8 +369,9 @@ export function createIdentityStore(database: Db) {
         .execute();
     },
 
-    async setRole(id: string, role: Role): Promise<boolean> {
-      const result = await db
+    async setRole(id: string, role: Role, executor: Db = database): Promise<boolean> {
+      const result = await executor
+        .withTables<IdentityTables>()
         .updateTable('users')
         .set({ role, updated_at: sql`now()` })
         .where('id', '=', id)
@@ -220,8 +427,9 @@ export function createIdentityStore(database: Db) {
         .executeTakeFirst();
     },
 
-    async revokeFamily(familyId: string): Promise<void> {
-      await db
+    async revokeFamily(familyId: string, executor: Db = database): Promise<void> {
+      await executor
+        .withTables<IdentityTables>()
         .updateTable('refresh_tokens')
         .set({ revoked_at: sql`now()` })
         .where('family_id', '=', familyId)
@@ -294,6 +502,8 @@ export function createIdentityStore(database: Db) {
           'users.password_hash as passwordHash',
           'users.name',
           'users.role',
+          'users.email_verified_at as emailVerifiedAt',
+          'users.token_version as tokenVersion',
           'users.created_at as createdAt',
         ])
         .where('oidc_identities.provider', '=', provider)

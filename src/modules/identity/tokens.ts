@@ -14,6 +14,7 @@ import { LRUCache } from 'lru-cache';
 import { unauthorized } from '../../platform/errors.ts';
 import { type AccessTokenVerifier, type Principal, ROLES, type Role } from '../../platform/http/auth.ts';
 import { uuidv7 } from '../../platform/ids.ts';
+import type { TokenVersions } from './sessions.ts';
 import type { IdentityStore } from './store.ts';
 
 /** The only algorithm accepted: no `none`, no HMAC with a public key, no downgrade. */
@@ -36,13 +37,18 @@ interface SigningKey {
  * rotation keeps tokens signed by the previous key valid until they expire. Keys live in the
  * database: generated on first start, shared by every instance.
  */
-export async function createTokenService(store: IdentityStore, settings: TokenSettings) {
+export async function createTokenService(
+  store: IdentityStore,
+  versions: TokenVersions,
+  settings: TokenSettings,
+) {
   let keys: SigningKey[] = [];
   let jwks = createLocalJWKSet({ keys: [] });
   // Tokens whose signature and claims were checked, until they expire: the same bytes verify the
   // same way, and the signature check was the costliest step of an authenticated request.
-  // Emptied whenever the key set is reloaded, so a retired key's tokens are judged again.
-  const verified = new LRUCache<string, { principal: Principal; expiresAtMs: number }>({ max: 10_000 });
+  // Emptied whenever the key set is reloaded, so a retired key's tokens are judged again. The
+  // token version is checked on every request regardless: a revocation must not wait for this.
+  const verified = new LRUCache<string, { principal: Principal; version: number }>({ max: 10_000 });
 
   async function load(): Promise<void> {
     let rows = await store.activeSigningKeys();
@@ -77,9 +83,10 @@ export async function createTokenService(store: IdentityStore, settings: TokenSe
     return { keys: keys.map((key) => key.publicJwk) };
   }
 
-  async function sign(principal: Principal): Promise<string> {
+  /** An access token for the principal at the user's current token version. */
+  async function sign(principal: Principal, version: number): Promise<string> {
     const key = keys[0];
-    return new SignJWT({ role: principal.role })
+    return new SignJWT({ role: principal.role, ver: version })
       .setProtectedHeader({ alg: ACCESS_TOKEN_ALGORITHM, kid: key.kid, typ: 'at+jwt' })
       .setIssuer(settings.issuer)
       .setAudience(settings.audience)
@@ -90,36 +97,54 @@ export async function createTokenService(store: IdentityStore, settings: TokenSe
       .sign(key.privateKey);
   }
 
+  /** Signature, algorithm and claims; the same bytes always judge the same until they expire. */
+  async function checkSignature(token: string): Promise<{ principal: Principal; version: number }> {
+    const known = verified.get(token);
+    if (known && Date.now() < known.principal.expiresAtMs!) return known;
+    try {
+      const { payload } = await jwtVerify(token, jwks, {
+        algorithms: [ACCESS_TOKEN_ALGORITHM],
+        issuer: settings.issuer,
+        audience: settings.audience,
+        typ: 'at+jwt',
+        requiredClaims: ['sub', 'exp', 'iat', 'jti', 'ver'],
+      });
+      if (
+        typeof payload.sub !== 'string' ||
+        !ROLES.includes(payload.role as Role) ||
+        !Number.isSafeInteger(payload.ver)
+      ) {
+        throw new Error('token claims are incomplete');
+      }
+      const principal: Principal = Object.freeze({
+        id: payload.sub,
+        role: payload.role as Role,
+        expiresAtMs: payload.exp! * 1000,
+      });
+      const checked = { principal, version: payload.ver as number };
+      verified.set(token, checked);
+      return checked;
+    } catch (error) {
+      // A key rotated in by another instance: reload once, then judge again.
+      if ((error as { code?: string }).code === 'ERR_JWKS_NO_MATCHING_KEY' && (await reloadForUnknownKid())) {
+        return checkSignature(token);
+      }
+      throw Object.assign(unauthorized('The access token is invalid or expired', 'INVALID_TOKEN'), {
+        cause: error,
+      });
+    }
+  }
+
   const verifier: AccessTokenVerifier = {
     async verify(token: string): Promise<Principal> {
-      const known = verified.get(token);
-      if (known && Date.now() < known.expiresAtMs) return known.principal;
-      try {
-        const { payload } = await jwtVerify(token, jwks, {
-          algorithms: [ACCESS_TOKEN_ALGORITHM],
-          issuer: settings.issuer,
-          audience: settings.audience,
-          typ: 'at+jwt',
-          requiredClaims: ['sub', 'exp', 'iat', 'jti'],
-        });
-        if (typeof payload.sub !== 'string' || !ROLES.includes(payload.role as Role)) {
-          throw new Error('token claims are incomplete');
-        }
-        const principal: Principal = Object.freeze({ id: payload.sub, role: payload.role as Role });
-        verified.set(token, { principal, expiresAtMs: payload.exp! * 1000 });
-        return principal;
-      } catch (error) {
-        // A key rotated in by another instance: reload once, then judge again.
-        if (
-          (error as { code?: string }).code === 'ERR_JWKS_NO_MATCHING_KEY' &&
-          (await reloadForUnknownKid())
-        ) {
-          return verifier.verify(token);
-        }
-        throw Object.assign(unauthorized('The access token is invalid or expired', 'INVALID_TOKEN'), {
-          cause: error,
-        });
+      const { principal, version } = await checkSignature(token);
+      if ((await versions.current(principal.id)) !== version) {
+        throw unauthorized(
+          'This access token was revoked (signed out, or the password or role changed)',
+          'TOKEN_REVOKED',
+        );
       }
+      return principal;
     },
   };
 

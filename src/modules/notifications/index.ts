@@ -7,7 +7,13 @@ import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import { createMailer } from './mailer.ts';
 import { createNotificationStore, type SentNotification } from './store.ts';
-import { type RenderedMail, renderOrderMail, renderStockLowMail, renderWelcomeMail } from './templates.ts';
+import {
+  type RenderedMail,
+  renderOrderMail,
+  renderStockLowMail,
+  renderVerificationMail,
+  renderWelcomeMail,
+} from './templates.ts';
 
 export const NOTIFIED_EVENT_TYPES = [
   'order.confirmed',
@@ -15,6 +21,7 @@ export const NOTIFIED_EVENT_TYPES = [
   'order.shipped',
   'order.returned',
   'user.registered',
+  'user.verification_requested',
   'inventory.low',
 ] as const;
 
@@ -46,6 +53,7 @@ export function createNotifications(deps: {
   identity: {
     emailOf(userId: string): Promise<string | undefined>;
     staffContacts(): Promise<Array<{ userId: string; email: string }>>;
+    issueEmailVerification(userId: string, email: string): Promise<string | undefined>;
   };
 }): NotificationsModule {
   const { config, bus, logger, identity } = deps;
@@ -72,11 +80,19 @@ export function createNotifications(deps: {
   /** What to send about `event` and to whom; undefined when it is nothing to mail about. */
   async function compose(event: CloudEvent): Promise<{ mail: RenderedMail; to: Recipient[] } | undefined> {
     const data = event.data;
-    if (event.type === 'user.registered') {
+    if (event.type === 'user.registered' || event.type === 'user.verification_requested') {
       const { userId, email } = data as { userId?: unknown; email?: unknown };
       if (typeof userId !== 'string' || typeof email !== 'string') return undefined;
+      // The link's token is made now, for this mail only; the event never carries it.
+      const token = await identity.issueEmailVerification(userId, email);
+      const link = token && `${config.publicUrl}/verify-email?token=${encodeURIComponent(token)}`;
+      if (event.type === 'user.verification_requested') {
+        return link
+          ? { mail: renderVerificationMail({ email }, link), to: [{ userId, address: email }] }
+          : undefined;
+      }
       return {
-        mail: renderWelcomeMail(data as Parameters<typeof renderWelcomeMail>[0]),
+        mail: renderWelcomeMail(data as Parameters<typeof renderWelcomeMail>[0], link),
         to: [{ userId, address: email }],
       };
     }

@@ -1,6 +1,13 @@
 /** What an email says; rendered from an event's data. */
 export interface RenderedMail {
-  kind: 'order_confirmed' | 'order_cancelled' | 'order_shipped' | 'order_returned' | 'welcome' | 'stock_low';
+  kind:
+    | 'order_confirmed'
+    | 'order_cancelled'
+    | 'order_shipped'
+    | 'order_returned'
+    | 'welcome'
+    | 'email_verification'
+    | 'stock_low';
   subject: string;
   text: string;
   html: string;
@@ -133,12 +140,31 @@ function mail(kind: RenderedMail['kind'], subject: string, lines: string[]): Ren
   };
 }
 
-/** user.registered: the new account's welcome. */
-export function renderWelcomeMail(data: { email: string; method?: string; provider?: string }): RenderedMail {
+/**
+ * user.registered: the new account's welcome; `verifyLink` asks a password sign-up to confirm its
+ * address (a provider has confirmed the others').
+ */
+export function renderWelcomeMail(
+  data: { email: string; method?: string; provider?: string },
+  verifyLink?: string,
+): RenderedMail {
   return mail('welcome', 'Welcome to Emporium', [
     `Your account ${data.email} is ready${data.method === 'oidc' && data.provider ? `; you signed up with ${data.provider}` : ''}.`,
+    ...(verifyLink ? [confirmSentence(verifyLink)] : []),
     'Your cart, orders and returns are waiting for you whenever you sign in.',
     'If you did not create this account, you can ignore this message.',
+  ]);
+}
+
+const confirmSentence = (link: string) =>
+  `Please confirm that this address is yours by opening ${link} (the link works once, for 24 hours).`;
+
+/** user.verification_requested: another link to confirm the account's address. */
+export function renderVerificationMail(data: { email: string }, verifyLink: string): RenderedMail {
+  return mail('email_verification', 'Confirm your email address', [
+    `Someone, hopefully you, asked to confirm ${data.email} for an Emporium account.`,
+    confirmSentence(verifyLink),
+    'If it was not you, you can ignore this message; nothing changes until the link is opened.',
   ]);
 }
 

@@ -14,6 +14,9 @@ export interface SocketHubOptions {
 /** WebSocket close codes (RFC 6455 §7.4.1 and the IANA registry). */
 export const CLOSE = { goingAway: 1001, policyViolation: 1008, tryAgainLater: 1013 } as const;
 
+/** Application close code (4000-4999 are ours): the access token ended; reconnect with a fresh one. */
+export const TOKEN_ENDED = 4001;
+
 /**
  * The sockets this instance holds, by user. `deliver` only writes to local sockets; fan-out
  * across instances (Redis pub/sub) goes in front of it, calling `deliver` on every instance.
@@ -57,17 +60,42 @@ export function createSocketHub(options: SocketHubOptions) {
   }
 
   return {
-    add(userId: string, socket: WebSocket): void {
+    /** Holds the socket for the user until it closes, or until `expiresAtMs` (its token's expiry). */
+    add(userId: string, socket: WebSocket, expiresAtMs?: number): void {
       const sockets = byUser.get(userId) ?? new Set();
       byUser.set(userId, sockets);
       sockets.add(socket);
       connections.inc();
       alive.set(socket, true);
       socket.on('pong', () => alive.set(socket, true));
-      socket.on('close', () => remove(userId, socket));
+      const expiry =
+        expiresAtMs === undefined
+          ? undefined
+          : setTimeout(
+              () => {
+                dropped.inc({ reason: 'token_expired' });
+                socket.close(TOKEN_ENDED, 'access token expired: reconnect with a new one');
+                remove(userId, socket);
+              },
+              Math.max(0, expiresAtMs - Date.now()),
+            );
+      expiry?.unref();
+      socket.on('close', () => {
+        if (expiry) clearTimeout(expiry);
+        remove(userId, socket);
+      });
       if (!heartbeat) {
         heartbeat = setInterval(beat, heartbeatMs);
         heartbeat.unref();
+      }
+    },
+
+    /** Closes every socket of the user on this instance: their access tokens were revoked. */
+    closeUser(userId: string): void {
+      for (const socket of [...(byUser.get(userId) ?? [])]) {
+        dropped.inc({ reason: 'token_revoked' });
+        socket.close(TOKEN_ENDED, 'signed out, or the password or role changed: reconnect with a new token');
+        remove(userId, socket);
       }
     },
 

@@ -20,6 +20,10 @@ export const STREAM_EVENT_TYPES = [
   'payment.refunded',
 ] as const;
 
+/** Not shown to the user: their tokens were revoked, so their sockets close on every instance. */
+const SESSIONS_REVOKED = 'user.sessions_revoked';
+const HANDLED_EVENT_TYPES = [...STREAM_EVENT_TYPES, SESSIONS_REVOKED];
+
 export interface StreamModule extends AppModule {
   name: 'stream';
   hub: SocketHub;
@@ -56,16 +60,21 @@ export function createStream(deps: {
     'Stream events that could not be broadcast to the instances (Redis unreachable)',
   );
 
-  /** Writes an event to its owner's sockets on this instance; a user sees only their own orders. */
+  /**
+   * Writes an event to its owner's sockets on this instance (a user sees only their own orders);
+   * a revocation of the user's tokens closes their sockets instead.
+   */
   function push(event: CloudEvent): void {
     if (pushed.has(event.id)) return;
     pushed.set(event.id, true);
     const userId = event.data.userId;
-    if (typeof userId === 'string') hub.deliver(userId, JSON.stringify(envelopeOf(event)));
+    if (typeof userId !== 'string') return;
+    if (event.type === SESSIONS_REVOKED) hub.closeUser(userId);
+    else hub.deliver(userId, JSON.stringify(envelopeOf(event)));
   }
 
   if (broadcast) {
-    bus.subscribe('stream', STREAM_EVENT_TYPES, async (event) => {
+    bus.subscribe('stream', HANDLED_EVENT_TYPES, async (event) => {
       // Best effort, like any push: failing here would hold back the event's other consumers.
       try {
         await broadcast.publish(STREAM_CHANNEL, envelopeOf(event));
@@ -76,7 +85,7 @@ export function createStream(deps: {
     });
     broadcast.subscribe(STREAM_CHANNEL, (message) => push(message as CloudEvent));
   } else {
-    bus.subscribe('stream', STREAM_EVENT_TYPES, async (event) => push(event), { everyInstance: true });
+    bus.subscribe('stream', HANDLED_EVENT_TYPES, async (event) => push(event), { everyInstance: true });
   }
   return {
     name: 'stream',

@@ -16,7 +16,7 @@ export function streamRoutes(
   settings: { authTimeoutMs: number; startFanout: () => Promise<void>; metrics: Metrics },
 ) {
   function accept(socket: WebSocket, principal: Principal): void {
-    hub.add(principal.id, socket);
+    hub.add(principal.id, socket, principal.expiresAtMs);
     socket.send(JSON.stringify({ type: 'authenticated', userId: principal.id }));
   }
 

@@ -10,6 +10,7 @@ export const STOREFRONT_PAGES = [
   '/checkout',
   '/signin',
   '/register',
+  '/verify-email',
   '/orders',
   '/orders/:id',
 ] as const;

@@ -8,6 +8,8 @@ export interface Cache {
   get(key: string): Promise<string | undefined>;
   getMany(keys: readonly string[]): Promise<Array<string | undefined>>;
   set(key: string, value: string, ttlMs: number): Promise<void>;
+  /** Sets the key only when it holds nothing (an atomic set-if-absent). */
+  add(key: string, value: string, ttlMs: number): Promise<void>;
   delete(...keys: string[]): Promise<void>;
   /** Drops every key that starts with `prefix` (e.g. all list pages of a resource). */
   deleteByPrefix(prefix: string): Promise<void>;
@@ -25,6 +27,9 @@ export function createMemoryCache(options: { maxChars?: number } = {}): Cache {
     getMany: async (keys) => keys.map((key) => lru.get(key)),
     set: async (key, value, ttlMs) => {
       lru.set(key, value, { ttl: ttlMs });
+    },
+    add: async (key, value, ttlMs) => {
+      if (!lru.has(key)) lru.set(key, value, { ttl: ttlMs });
     },
     delete: async (...keys) => {
       for (const key of keys) lru.delete(key);

@@ -25,6 +25,9 @@ export function createRedisCache(redis: Redis, namespace = 'emporium:cache:'): C
     set: async (key, value, ttlMs) => {
       await redis.set(name(key), value, 'PX', Math.max(1, Math.round(ttlMs)));
     },
+    add: async (key, value, ttlMs) => {
+      await redis.set(name(key), value, 'PX', Math.max(1, Math.round(ttlMs)), 'NX');
+    },
     delete: async (...keys) => {
       if (keys.length > 0) await redis.unlink(...keys.map(name));
     },

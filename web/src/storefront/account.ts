@@ -1,5 +1,7 @@
 import { html } from 'lit-html';
-import { act, type AppContext, type Content, formValues } from '../ui.ts';
+import { ApiError } from '../api.ts';
+import type { User } from '../types.ts';
+import { act, type AppContext, type Content, describeError, formValues } from '../ui.ts';
 
 /** Only paths inside this app, so ?next= cannot send a shopper to another site. */
 export function safeNext(query: URLSearchParams, fallback: string): string {
@@ -40,6 +42,10 @@ export function registerPage(
     return act(ctx, event, async () => {
       await ctx.api.register({ email: values.email, password: values.password, name: values.name });
       ctx.navigate(safeNext(query, '/'), true);
+      ctx.flash(
+        'info',
+        `Welcome! We have sent a link to ${values.email.trim()} to confirm that the address is yours.`,
+      );
     });
   };
   return html`
@@ -53,4 +59,41 @@ export function registerPage(
     </form>
     <p>Already have an account? <a href="/signin">Sign in</a></p>
   `;
+}
+
+/** The link in the verification email lands here: the token in it proves the address. */
+export async function verifyEmailPage(
+  ctx: AppContext,
+  _params: Record<string, string>,
+  query: URLSearchParams,
+): Promise<Content> {
+  const token = query.get('token') ?? '';
+  let confirmed: User | undefined;
+  let problem: string | undefined;
+  try {
+    confirmed = (
+      await ctx.api.request<User>('POST', '/v1/auth/verify-email', { body: { token }, auth: false })
+    ).body;
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status >= 500) throw error;
+    problem = describeError(error);
+  }
+  if (confirmed) {
+    return html`<h1>Email confirmed</h1>
+      <p role="status">Thank you: ${confirmed.email} is confirmed as the address of your account.</p>
+      <p><a href="/">Back to the shop</a></p>`;
+  }
+  const resend = (event: Event) =>
+    act(ctx, event, async () => {
+      await ctx.api.post('/v1/users/me/verification', undefined);
+      ctx.flash('info', 'A new link is on its way; it works once, for 24 hours.');
+    });
+  return html`<h1>This link does not work</h1>
+    <p class="alert error" role="alert">${problem}</p>
+    ${
+      ctx.api.session()
+        ? html`<p><button type="button" @click=${resend}>Send me a new link</button></p>`
+        : html`<p><a href="/signin?next=${encodeURIComponent('/verify-email')}">Sign in</a> to ask for a new link.</p>`
+    }
+`;
 }

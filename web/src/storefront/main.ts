@@ -2,7 +2,7 @@ import '../styles.css';
 import { html, nothing } from 'lit-html';
 import type { STOREFRONT_PAGES } from '../../../src/modules/web/pages.ts';
 import { type AppContext, type Content, type Flash, type PageRoute, mainView, startApp } from '../ui.ts';
-import { registerPage, signInPage } from './account.ts';
+import { registerPage, signInPage, verifyEmailPage } from './account.ts';
 import { cartPage, checkoutPage } from './cart.ts';
 import { catalogPage, productPage } from './catalog.ts';
 import { orderPage, ordersPage } from './orders.ts';
@@ -17,6 +17,7 @@ const pages: Record<Pattern, Omit<PageRoute, 'pattern'>> = {
   '/checkout': { title: () => 'Checkout', view: checkoutPage, signedIn: true },
   '/signin': { title: () => 'Sign in', view: signInPage },
   '/register': { title: () => 'Create an account', view: registerPage },
+  '/verify-email': { title: () => 'Confirm your email', view: verifyEmailPage },
   '/orders': { title: () => 'Your orders', view: ordersPage, signedIn: true },
   '/orders/:id': { title: (params) => `Order ${params.id.slice(-8)}`, view: orderPage, signedIn: true },
 };
