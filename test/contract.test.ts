@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestSystem, type TestSystem } from './support/system.ts';
 
@@ -32,6 +34,7 @@ const CONTRACT = [
   'POST /v1/cart/promotions',
   'DELETE /v1/cart/promotions/{code}',
   'PUT /v1/cart/shipping-method',
+  'PUT /v1/cart/address',
   'POST /v1/orders',
   'GET /v1/orders',
   'GET /v1/orders/{id}',
@@ -89,6 +92,19 @@ describe('the HTTP contract (API.md)', () => {
       return !documented.has(`${method} ${shape(path)}`);
     });
     expect(missing).toEqual([]);
+  });
+
+  it("names every operation of the OpenAPI document in the project's own account (docs/api.md)", async () => {
+    const document = (await system.app.inject({ method: 'GET', url: '/openapi.json' })).json() as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const page = await readFile(path.join(import.meta.dirname, '../docs/api.md'), 'utf8');
+    const unnamed = Object.entries(document.paths)
+      .flatMap(([route, operations]) =>
+        Object.keys(operations).map((method) => `${method.toUpperCase()} ${route}`),
+      )
+      .filter((operation) => !page.includes(`\`${operation}\``));
+    expect(unnamed).toEqual([]);
   });
 
   it.each([...CONTRACT, ...OPERATIONAL])('serves %s (never the router 404 or 405)', async (route) => {
