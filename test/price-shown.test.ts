@@ -85,6 +85,22 @@ describe.each(dbKinds)('the price shown is the price charged on %s', (kind) => {
     expect(captured(placed.json().id)).toBe(cart.total.amount);
   });
 
+  it('refuses control characters in an address (PostgreSQL cannot store NUL) with 400, at the cart and at checkout', async () => {
+    const variant = await createProduct(system, staff, { price: 500 });
+    const buyer = await signIn(system);
+    await addToCart(system, buyer, variant.variantId);
+    for (const shippingAddress of [
+      { country: 'DE', line2: '\u0000' },
+      { country: 'DE', name: 'A\u0007B' },
+    ]) {
+      const refused = await call('PUT', '/v1/cart/address', buyer, { shippingAddress });
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json().code).toBe('VALIDATION_FAILED');
+    }
+    const order = await checkout(system, buyer, { address: { ...addressIn('DE'), city: 'Ber\u0000lin' } });
+    expect(order.statusCode).toBe(400);
+  });
+
   it('a total that changed since it was shown is refused with 409 TOTAL_CHANGED and the new totals; nothing is reserved or charged', async () => {
     const variant = await createProduct(system, staff, { price: 9590, stock: 4 });
     const buyer = await signIn(system);

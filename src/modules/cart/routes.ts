@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { Money, problems, Uuid } from '../../platform/http/schemas.ts';
+import { Money, PlainText, problems, Uuid } from '../../platform/http/schemas.ts';
 import { ShippingMethodSchema } from '../pricing/index.ts';
 import { type CartService, MAX_LINE_QUANTITY } from './service.ts';
 import { SIGNED_IN } from '../../platform/http/auth.ts';
@@ -27,11 +27,11 @@ export const LineItemSchema = Type.Object({
   tax: Money,
 });
 
-const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
+const Text = (maxLength: number) => PlainText({ minLength: 1, maxLength });
 const addressFields = {
   name: Text(200),
   line1: Text(200),
-  line2: Type.Optional(Type.String({ maxLength: 200 })),
+  line2: Type.Optional(PlainText({ maxLength: 200 })),
   city: Text(100),
   postalCode: Text(20),
   country: Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2' }),

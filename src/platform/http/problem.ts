@@ -96,6 +96,7 @@ const DATABASE_CODES: Record<string, { status: number; code: string; detail: str
   '22003': { status: 400, code: 'BAD_REQUEST', detail: 'A number is out of range' },
   '22001': { status: 400, code: 'BAD_REQUEST', detail: 'A value is too long' },
   '22021': { status: 400, code: 'BAD_REQUEST', detail: 'A value is not valid text' },
+  '22P05': { status: 400, code: 'BAD_REQUEST', detail: 'A value holds a character that cannot be stored' },
   // Raised by a trigger guarding a state machine (orders): the change is not allowed now.
   EM001: { status: 409, code: 'INVALID_STATE', detail: 'This cannot change that way in its current state' },
   '22007': { status: 400, code: 'BAD_REQUEST', detail: 'A date or time has the wrong format' },

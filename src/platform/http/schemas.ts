@@ -25,6 +25,13 @@ export const Money = Type.Object(
 export type MoneyT = Static<typeof Money>;
 
 export const Uuid = Type.String({ format: 'uuid' });
+
+/**
+ * Text a person typed: no control characters (PostgreSQL text and jsonb cannot even hold NUL, and
+ * nothing a shopper writes on a label needs a bell or an escape).
+ */
+export const PlainText = (options: { minLength?: number; maxLength: number; description?: string }) =>
+  Type.String({ ...options, pattern: '^[^\\p{Cc}]*$' });
 export const IdParams = Type.Object({ id: Uuid });
 
 export const PageQuery = {
