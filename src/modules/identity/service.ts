@@ -9,7 +9,7 @@ import { sessionsRevoked, userRegistered, verificationRequested } from './events
 import type { OidcIdentity } from './oidc.ts';
 import type { TokenVersions } from './sessions.ts';
 import type { IdentityStore, UserRow } from './store.ts';
-import { hashRefreshToken, newRefreshToken, type TokenService } from './tokens.ts';
+import { hashOpaqueToken, newOpaqueToken, type TokenService } from './tokens.ts';
 
 export interface User {
   id: string;
@@ -92,8 +92,6 @@ function toUser(row: UserRow): User {
   };
 }
 
-const opaqueToken = newRefreshToken;
-
 export function createIdentityService(deps: {
   db: Db;
   store: IdentityStore;
@@ -120,7 +118,7 @@ export function createIdentityService(deps: {
   ) => store.audit({ id: uuidv7(), event, ip: client.ip, userAgent: client.userAgent, ...fields });
 
   async function issueTokens(user: UserRow, familyId: string = uuidv7()): Promise<TokenPair> {
-    const refresh = newRefreshToken();
+    const refresh = newOpaqueToken();
     await store.insertRefreshToken({
       id: uuidv7(),
       userId: user.id,
@@ -174,6 +172,26 @@ export function createIdentityService(deps: {
     const passwordHash = row?.passwordHash ?? (await dummyHash);
     const matches = await verify(passwordHash, password).catch(() => false);
     return Boolean(row?.passwordHash) && matches;
+  }
+
+  /**
+   * A password check under the back-off of its account and client address (sign-in, password
+   * change, provider link): refused outright while the pair must wait; a failure lengthens the
+   * wait, a success clears it.
+   */
+  async function passwordMatches(
+    row: UserRow | undefined,
+    email: string,
+    password: string,
+    client: ClientInfo,
+  ): Promise<boolean> {
+    const ip = client.ip ?? 'unknown';
+    const blockedUntil = await store.loginBlockedUntil(email, ip);
+    if (blockedUntil) throw tooManyGuesses(blockedUntil);
+    const matches = await checkPassword(row, password);
+    if (matches) await store.clearLoginFailures(email, ip);
+    else await store.recordLoginFailure(email, ip, LOGIN_BACKOFF);
+    return matches;
   }
 
   /** A sign-up: the user and its user.registered event commit together or not at all. */
@@ -277,14 +295,11 @@ export function createIdentityService(deps: {
       const email = normaliseEmail(input.email);
       // A string that is no email address cannot name an account (and may not even be storable).
       const wellFormed = EMAIL.test(email);
-      const ip = client.ip ?? 'unknown';
-      if (wellFormed) {
-        const blockedUntil = await store.loginBlockedUntil(email, ip);
-        if (blockedUntil) throw tooManyGuesses(blockedUntil);
-      }
       const row = wellFormed ? await store.findUserByEmail(email) : undefined;
-      if (!row || !(await checkPassword(row, input.password))) {
-        if (wellFormed) await store.recordLoginFailure(email, ip, LOGIN_BACKOFF);
+      const matches = wellFormed
+        ? await passwordMatches(row, email, input.password, client)
+        : await checkPassword(undefined, input.password);
+      if (!row || !matches) {
         await audit('login.failed', client, {
           userId: row?.id,
           email: wellFormed ? email : undefined,
@@ -292,7 +307,6 @@ export function createIdentityService(deps: {
         });
         throw invalidCredentials();
       }
-      await store.clearLoginFailures(email, ip);
       await audit('login.succeeded', client, { userId: row.id, email });
       return issueTokens(row);
     },
@@ -302,7 +316,7 @@ export function createIdentityService(deps: {
      * the whole family is revoked, so whoever holds the newer token must sign in again too.
      */
     async refresh(refreshToken: string, client: ClientInfo): Promise<TokenPair> {
-      const tokenHash = hashRefreshToken(refreshToken);
+      const tokenHash = hashOpaqueToken(refreshToken);
       const spent = await store.spendRefreshToken(tokenHash);
       if (!spent) {
         const known = await store.findRefreshToken(tokenHash);
@@ -325,7 +339,7 @@ export function createIdentityService(deps: {
      * stops working at once (other devices renew theirs with their own refresh tokens).
      */
     async logout(principal: Principal, refreshToken: string, client: ClientInfo): Promise<void> {
-      const known = await store.findRefreshToken(hashRefreshToken(refreshToken));
+      const known = await store.findRefreshToken(hashOpaqueToken(refreshToken));
       // Another user's token or an unknown one: nothing to revoke, and nothing to reveal.
       if (!known || known.userId !== principal.id) return;
       await revokeAccessTokens(principal.id, 'logout', (tx) => store.revokeFamily(known.familyId, tx));
@@ -343,11 +357,7 @@ export function createIdentityService(deps: {
     ): Promise<TokenPair> {
       const row = await store.findUserById(principal.id);
       if (!row) throw notFound('User');
-      const ip = client.ip ?? 'unknown';
-      const blockedUntil = await store.loginBlockedUntil(row.email, ip);
-      if (blockedUntil) throw tooManyGuesses(blockedUntil);
-      if (!(await checkPassword(row, input.currentPassword))) {
-        await store.recordLoginFailure(row.email, ip, LOGIN_BACKOFF);
+      if (!(await passwordMatches(row, row.email, input.currentPassword, client))) {
         await audit('password.change_failed', client, { userId: row.id, email: row.email });
         throw new DomainError(
           401,
@@ -425,7 +435,7 @@ export function createIdentityService(deps: {
         if (!user) throw new Error(`user ${email} vanished while signing in`);
       }
       if (!user.emailVerifiedAt) {
-        const link = opaqueToken();
+        const link = newOpaqueToken();
         await store.insertUserToken({
           hash: link.hash,
           purpose: 'link_oidc',
@@ -456,15 +466,11 @@ export function createIdentityService(deps: {
      * proven (the provider verified it). The token works once, for its account only.
      */
     async linkOidc(input: { linkToken: string; password: string }, client: ClientInfo): Promise<TokenPair> {
-      const tokenHash = hashRefreshToken(input.linkToken);
+      const tokenHash = hashOpaqueToken(input.linkToken);
       const pending = await store.findUserToken(tokenHash, 'link_oidc');
       const user = pending && (await store.findUserById(pending.userId));
       if (!pending || !user || user.email !== pending.email) throw tokenInvalid();
-      const ip = client.ip ?? 'unknown';
-      const blockedUntil = await store.loginBlockedUntil(user.email, ip);
-      if (blockedUntil) throw tooManyGuesses(blockedUntil);
-      if (!(await checkPassword(user, input.password))) {
-        await store.recordLoginFailure(user.email, ip, LOGIN_BACKOFF);
+      if (!(await passwordMatches(user, user.email, input.password, client))) {
         await audit('login.failed', client, {
           userId: user.id,
           email: user.email,
@@ -473,7 +479,6 @@ export function createIdentityService(deps: {
         throw invalidCredentials();
       }
       if (!(await store.spendUserToken(tokenHash, 'link_oidc'))) throw tokenInvalid();
-      await store.clearLoginFailures(user.email, ip);
       await store.markEmailVerified(user.id, user.email);
       const { provider, subject } = pending.detail as { provider: string; subject: string };
       return linkAndSignIn({ ...user, emailVerifiedAt: new Date() }, provider, subject, client);
@@ -481,7 +486,7 @@ export function createIdentityService(deps: {
 
     /** Proves the address a verification link was sent to; single use, and only for that address. */
     async verifyEmail(token: string, client: ClientInfo): Promise<User> {
-      const spent = await store.spendUserToken(hashRefreshToken(token), 'verify_email');
+      const spent = await store.spendUserToken(hashOpaqueToken(token), 'verify_email');
       if (!spent || !(await store.markEmailVerified(spent.userId, spent.email))) throw tokenInvalid();
       await audit('email.verified', client, { userId: spent.userId, email: spent.email });
       const user = await store.findUserById(spent.userId);
@@ -506,7 +511,7 @@ export function createIdentityService(deps: {
     async issueEmailVerification(userId: string, email: string): Promise<string | undefined> {
       const user = await store.findUserById(userId);
       if (!user || user.email !== email || user.emailVerifiedAt) return undefined;
-      const token = opaqueToken();
+      const token = newOpaqueToken();
       await store.insertUserToken({
         hash: token.hash,
         purpose: 'verify_email',

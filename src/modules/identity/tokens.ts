@@ -172,12 +172,15 @@ export async function createTokenService(
 
 export type TokenService = Awaited<ReturnType<typeof createTokenService>>;
 
-/** An opaque refresh token: 256 random bits; only its SHA-256 is stored. */
-export function newRefreshToken(): { token: string; hash: string } {
+/**
+ * An opaque token (refresh tokens, emailed links, provider links): 256 random bits; only its
+ * SHA-256 is stored, so a copy of the database signs nobody in.
+ */
+export function newOpaqueToken(): { token: string; hash: string } {
   const token = randomBytes(32).toString('base64url');
-  return { token, hash: hashRefreshToken(token) };
+  return { token, hash: hashOpaqueToken(token) };
 }
 
-export function hashRefreshToken(token: string): string {
+export function hashOpaqueToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
