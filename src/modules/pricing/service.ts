@@ -217,10 +217,11 @@ export function createPricingService(db: Db) {
     const chosenId = input.shippingMethodId ?? undefined;
     let chosen = chosenId && !input.country ? await store.shippingMethod(executor, chosenId) : undefined;
     const country = input.country ?? (chosen?.active ? chosen.country : undefined);
-    const destination = country ? await store.destination(executor, country) : undefined;
+    // An empty cart ships nothing and owes no tax.
+    const destination =
+      country && input.lines.length > 0 ? await store.destination(executor, country) : undefined;
     let shipping: ReturnType<typeof chooseShipping> = {};
-    // An empty cart ships nothing.
-    if (destination && input.lines.length > 0) {
+    if (destination) {
       // The chosen method is among the destination's unless it stopped applying: only then read it.
       chosen ??= destination.methods.find((method) => method.id === chosenId);
       if (chosenId && !chosen) chosen = await store.shippingMethod(executor, chosenId);

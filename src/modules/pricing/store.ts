@@ -267,15 +267,6 @@ export const pricingStore = {
       .execute();
   },
 
-  async taxRate(executor: Db, country: string): Promise<number> {
-    const row = await tables(executor)
-      .selectFrom('tax_rates')
-      .select('rate_basis_points')
-      .where('country', '=', country)
-      .executeTakeFirst();
-    return row?.rate_basis_points ?? 0;
-  },
-
   /**
    * What a destination country costs to ship to and how it is taxed, in one statement: its tax
    * rate and its active shipping methods (every currency), cheapest first, then fastest.
