@@ -69,12 +69,12 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
     lowStockThreshold: config.inventoryLowThreshold,
   });
   const catalog = await createCatalog({ ...deps, inventory });
-  const reviews = createReviews({ ...deps, catalog });
   const pricing = createPricing(deps);
   if (catalog.demoLoaded) await pricing.seedDemo();
   const payments = await createPayments(deps);
   const cart = createCart({ db: deps.db, catalog, stock: inventory, pricing });
   const ordering = createOrdering({ ...deps, cart, inventory, pricing, payments, bus });
+  const reviews = createReviews({ ...deps, catalog, orders: ordering.service });
   const fulfillment = createFulfillment({
     db: deps.db,
     ordering,

@@ -17,4 +17,9 @@ export interface AppModule {
   ready?: () => Promise<void>;
   /** Loads the module's gRPC service (only when GRPC_PORT is set: gRPC's libraries load then). */
   grpc?: () => Promise<GrpcService>;
+  /**
+   * OpenAPI documentation of routes a library registers for the module (their route schemas are
+   * not the module's to write), by "METHOD /path": merged into the document, not the routes.
+   */
+  documentation?: Record<string, Record<string, unknown>>;
 }

@@ -1,7 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { Money, PlainText, problems, Uuid } from '../../platform/http/schemas.ts';
+import { Money, PlainText, Uuid } from '../../platform/http/schemas.ts';
+import { problems } from '../../platform/http/openapi.ts';
 import { ShippingMethodSchema } from '../pricing/index.ts';
 import { type CartService, MAX_LINE_QUANTITY } from './service.ts';
 import { SIGNED_IN } from '../../platform/http/auth.ts';
@@ -91,6 +92,7 @@ export function cartRoutes(service: CartService) {
       '/cart',
       {
         schema: {
+          operationId: 'getCart',
           ...common,
           summary: "The signed-in user's cart",
           response: { 200: CartSchema, ...problems(401) },
@@ -103,6 +105,7 @@ export function cartRoutes(service: CartService) {
       '/cart/items',
       {
         schema: {
+          operationId: 'addCartItem',
           ...common,
           summary: 'Add a variant (adds to an existing line)',
           body: Type.Object({ variantId: Uuid, quantity: Quantity }, { additionalProperties: false }),
@@ -112,6 +115,7 @@ export function cartRoutes(service: CartService) {
       async (request, reply) =>
         reply
           .code(201)
+          .header('location', '/v1/cart')
           .send(await service.addItem(request.principal!.id, request.body.variantId, request.body.quantity)),
     );
 
@@ -119,6 +123,7 @@ export function cartRoutes(service: CartService) {
       '/cart/items/:itemId',
       {
         schema: {
+          operationId: 'setCartItemQuantity',
           ...common,
           summary: "Change a line's quantity",
           params: ItemParams,
@@ -134,6 +139,7 @@ export function cartRoutes(service: CartService) {
       '/cart/items/:itemId',
       {
         schema: {
+          operationId: 'removeCartItem',
           ...common,
           summary: 'Remove a line',
           params: ItemParams,
@@ -150,6 +156,7 @@ export function cartRoutes(service: CartService) {
       '/cart/promotions',
       {
         schema: {
+          operationId: 'applyPromotionCode',
           ...common,
           summary: 'Apply a promotion code',
           body: Type.Object(
@@ -166,6 +173,7 @@ export function cartRoutes(service: CartService) {
       '/cart/promotions/:code',
       {
         schema: {
+          operationId: 'removePromotionCode',
           ...common,
           summary: 'Remove the promotion code',
           params: Type.Object({ code: Type.String({ minLength: 1, maxLength: 40 }) }),
@@ -182,6 +190,7 @@ export function cartRoutes(service: CartService) {
       '/cart/shipping-method',
       {
         schema: {
+          operationId: 'chooseShippingMethod',
           ...common,
           summary: 'Choose the shipping method',
           body: Type.Object({ shippingMethodId: Uuid }, { additionalProperties: false }),
@@ -195,6 +204,7 @@ export function cartRoutes(service: CartService) {
       '/cart/address',
       {
         schema: {
+          operationId: 'setCartAddress',
           ...common,
           summary: "Set where the cart ships: its totals become that destination's tax and shipping",
           description:
@@ -212,6 +222,7 @@ export function cartRoutes(service: CartService) {
       '/cart/currency',
       {
         schema: {
+          operationId: 'setCartCurrency',
           ...common,
           summary: "Set the cart's currency",
           body: Type.Object(
@@ -226,7 +237,14 @@ export function cartRoutes(service: CartService) {
 
     app.delete(
       '/cart',
-      { schema: { ...common, summary: 'Empty the cart', response: { 204: Type.Null(), ...problems(401) } } },
+      {
+        schema: {
+          operationId: 'emptyCart',
+          ...common,
+          summary: 'Empty the cart',
+          response: { 204: Type.Null(), ...problems(401) },
+        },
+      },
       async (request, reply) => {
         await service.clear(request.principal!.id);
         return reply.code(204).send(null);

@@ -20,6 +20,8 @@ export interface CatalogModule extends AppModule {
   service: CatalogService;
   variantsForCheckout: CatalogService['variantsForCheckout'];
   applyRating: CatalogService['applyRating'];
+  withdrawRating: CatalogService['withdrawRating'];
+  variantIdsOf: CatalogService['variantIdsOf'];
   evict: CatalogService['evict'];
   isLive: CatalogService['isLive'];
   exists: CatalogService['exists'];
@@ -63,6 +65,8 @@ export async function createCatalog(deps: {
     service,
     variantsForCheckout: service.variantsForCheckout,
     applyRating: service.applyRating,
+    withdrawRating: service.withdrawRating,
+    variantIdsOf: service.variantIdsOf,
     evict: service.evict,
     isLive: service.isLive,
     exists: service.exists,

@@ -2,9 +2,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import type { Db } from '../../platform/db/index.ts';
-import { DomainError } from '../../platform/errors.ts';
-import { parseIdempotencyKey, requestFingerprint, runIdempotent } from '../../platform/http/idempotency.ts';
-import { IdParams, problems } from '../../platform/http/schemas.ts';
+import { IdempotencyKey, requestFingerprint, runIdempotent } from '../../platform/http/idempotency.ts';
+import { IdParams } from '../../platform/http/schemas.ts';
+import { problems } from '../../platform/http/openapi.ts';
 import { entityTags } from './render.ts';
 import {
   CategoryInput,
@@ -40,6 +40,25 @@ const ListQuery = Type.Object({
   size: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
   cursor: Type.Optional(Type.String({ maxLength: 2000, description: 'nextCursor of the previous page' })),
 });
+
+const IfNoneMatch = Type.Object({
+  'if-none-match': Type.Optional(
+    Type.String({
+      description: 'An ETag you hold: when it is still current the answer is 304, without a body',
+    }),
+  ),
+});
+const NotModified = Type.Null({ description: 'Not modified: the ETag you sent is still current' });
+const IfMatch = (required: boolean) =>
+  Type.Object({
+    'if-match': Type.Optional(
+      Type.String({
+        description: required
+          ? 'The ETag of the version you are changing (required: without it the answer is 428; another version is 412)'
+          : 'The ETag of the version you are changing; another version is 412',
+      }),
+    ),
+  });
 
 const ANONYMOUS_CACHING = 'public, max-age=30, stale-while-revalidate=60';
 
@@ -78,10 +97,12 @@ export function catalogRoutes(service: CatalogService, deps: { db: Db; idempoten
       '/products',
       {
         schema: {
+          operationId: 'listProducts',
           tags,
           summary: 'List, search, filter and sort live products',
           querystring: ListQuery,
-          response: { 200: ProductListSchema, 304: Type.Null(), ...problems(400) },
+          headers: IfNoneMatch,
+          response: { 200: ProductListSchema, 304: NotModified, ...problems(400) },
         },
       },
       async (request, reply) => {
@@ -95,10 +116,12 @@ export function catalogRoutes(service: CatalogService, deps: { db: Db; idempoten
       '/products/:id',
       {
         schema: {
+          operationId: 'getProduct',
           tags,
           summary: 'A product by id (archived ones too)',
           params: IdParams,
-          response: { 200: ProductSchema, 304: Type.Null(), ...problems(400, 404) },
+          headers: IfNoneMatch,
+          response: { 200: ProductSchema, 304: NotModified, ...problems(400, 404) },
         },
       },
       async (request, reply) => sendRendered(request, reply, await service.get(request.params.id)),
@@ -108,15 +131,16 @@ export function catalogRoutes(service: CatalogService, deps: { db: Db; idempoten
       '/products',
       {
         schema: {
+          operationId: 'createProduct',
           ...secured,
           summary: 'Create a product with its variants (and their initial stock); Idempotency-Key honoured',
-          headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String()) }),
+          headers: Type.Object({ 'idempotency-key': Type.Optional(IdempotencyKey) }),
           body: ProductInput,
           response: { 201: ProductSchema, ...problems(400, 401, 403, 409, 422) },
         },
       },
       async (request, reply) => {
-        const key = parseIdempotencyKey(request.headers['idempotency-key'], false);
+        const key = request.headers['idempotency-key'];
         if (key === undefined) {
           const id = await service.create(request.body);
           reply.header('location', `/v1/products/${id}`);
@@ -147,9 +171,11 @@ export function catalogRoutes(service: CatalogService, deps: { db: Db; idempoten
       '/products/:id',
       {
         schema: {
+          operationId: 'replaceProduct',
           ...secured,
           summary: 'Replace a product (If-Match required)',
           params: IdParams,
+          headers: IfMatch(true),
           body: ProductInput,
           response: { 200: ProductSchema, ...problems(400, 401, 403, 404, 409, 412, 428) },
         },
@@ -164,23 +190,19 @@ export function catalogRoutes(service: CatalogService, deps: { db: Db; idempoten
       '/products/:id',
       {
         schema: {
+          operationId: 'updateProduct',
           ...secured,
           summary: 'Change part of a product: application/merge-patch+json (If-Match required)',
           params: IdParams,
-          body: ProductPatch,
+          headers: IfMatch(true),
+          // RFC 7396: the only media type this takes (the body gate refuses application/json with 415).
+          body: { content: { 'application/merge-patch+json': { schema: ProductPatch } } },
           response: { 200: ProductSchema, ...problems(400, 401, 403, 404, 409, 412, 415, 428) },
         },
       },
       async (request, reply) => {
-        if (!request.headers['content-type']?.startsWith('application/merge-patch+json')) {
-          throw new DomainError(
-            415,
-            'UNSUPPORTED_MEDIA_TYPE',
-            'Unsupported media type',
-            'PATCH takes application/merge-patch+json',
-          );
-        }
-        await service.patch(request.params.id, request.body, header(request, 'if-match'));
+        const patch = request.body as Static<typeof ProductPatch>;
+        await service.patch(request.params.id, patch, header(request, 'if-match'));
         return sendRendered(request, reply, await service.get(request.params.id));
       },
     );
@@ -189,9 +211,11 @@ export function catalogRoutes(service: CatalogService, deps: { db: Db; idempoten
       '/products/:id',
       {
         schema: {
+          operationId: 'archiveProduct',
           ...secured,
           summary: 'Archive a product: hidden from listings, kept for past orders (If-Match honoured)',
           params: IdParams,
+          headers: IfMatch(false),
           response: { 204: Type.Null(), ...problems(401, 403, 404, 412) },
         },
       },
@@ -205,6 +229,7 @@ export function catalogRoutes(service: CatalogService, deps: { db: Db; idempoten
       '/categories',
       {
         schema: {
+          operationId: 'listCategories',
           tags,
           summary: 'Every category, with its parent',
           response: { 200: Type.Object({ items: Type.Array(CategorySchema) }) },
@@ -220,6 +245,7 @@ export function catalogRoutes(service: CatalogService, deps: { db: Db; idempoten
       '/categories',
       {
         schema: {
+          operationId: 'createCategory',
           ...secured,
           summary: 'Create a category, optionally under a parent',
           body: CategoryInput,
@@ -236,6 +262,7 @@ export function catalogRoutes(service: CatalogService, deps: { db: Db; idempoten
       '/categories/:slug',
       {
         schema: {
+          operationId: 'getCategory',
           tags,
           summary: 'A category by slug',
           params: Type.Object({ slug: Type.String({ maxLength: 80 }) }),

@@ -6,7 +6,7 @@ const Sku = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' });
 const Attributes = Type.Record(
   Type.String({ minLength: 1, maxLength: 50 }),
   Type.Union([Type.String({ maxLength: 200 }), Type.Number(), Type.Boolean()]),
-  { maxProperties: 20 },
+  { maxProperties: 20, description: 'up to 20 facts about the variant: text, numbers or true/false, e.g. {"size": "M"}' },
 );
 
 export const VariantInput = Type.Object(
@@ -56,7 +56,9 @@ export const VariantSchema = Type.Object({
   sku: Type.String(),
   price: Money,
   prices: Type.Array(Money, { description: 'prices in currencies other than the store currency' }),
-  attributes: Type.Record(Type.String(), Type.Unknown()),
+  attributes: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), {
+    description: 'free-form facts about the variant, e.g. {"size": "M", "colour": "red"}',
+  }),
   available: Type.Integer({ description: 'on hand minus reserved' }),
 });
 

@@ -582,6 +582,14 @@ export function createCatalogService(deps: CatalogDeps) {
     applyRating: (tx: Db, productId: string, rating: number): Promise<boolean> =>
       store.applyRating(tx, productId, rating),
 
+    /** Takes a rating back out of a product's average, inside the caller's transaction; `evict` after. */
+    withdrawRating: (tx: Db, productId: string, rating: number): Promise<void> =>
+      store.withdrawRating(tx, productId, rating),
+
+    /** The ids of every variant the product has had (a purchase of any of them is of the product). */
+    variantIdsOf: async (productId: string): Promise<string[]> =>
+      (await store.variantsOf(db, productId)).map((variant) => variant.id),
+
     /** Drops cached renderings of a product and every list page, after a change made elsewhere. */
     evict: (productId: string): Promise<void> => invalidate(productId),
 

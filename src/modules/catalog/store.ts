@@ -326,6 +326,17 @@ export const catalogStore = {
     return result.numUpdatedRows > 0n;
   },
 
+  /** Takes one rating back out of a product's average (its review was hidden), archived or not. */
+  async withdrawRating(executor: Db, productId: string, rating: number): Promise<void> {
+    await catalogStore
+      .tables(executor)
+      .updateTable('catalog_products')
+      .set((eb) => ({ rating_sum: eb('rating_sum', '-', rating), rating_count: eb('rating_count', '-', 1) }))
+      .where('id', '=', productId)
+      .where('rating_count', '>', 0)
+      .execute();
+  },
+
   /** Every variant of a product, archived ones too (a replacement may bring one back). */
   variantsOf(executor: Db, productId: string) {
     return catalogStore

@@ -1,7 +1,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { IdParams, Money, Page, PageQuery, problems, Uuid } from '../../platform/http/schemas.ts';
+import { IdParams, Money, Page, PageQuery, Uuid } from '../../platform/http/schemas.ts';
+import { problems } from '../../platform/http/openapi.ts';
+import { notFound } from '../../platform/errors.ts';
 import type { FulfillmentService } from './service.ts';
 import { SIGNED_IN, STAFF } from '../../platform/http/auth.ts';
 
@@ -42,6 +44,7 @@ export function fulfillmentRoutes(service: FulfillmentService) {
       '/orders/:id/fulfillments',
       {
         schema: {
+          operationId: 'shipOrderItems',
           tags,
           security: STAFF,
           summary: 'Ship some or all items of an order',
@@ -57,14 +60,70 @@ export function fulfillmentRoutes(service: FulfillmentService) {
           response: { 201: FulfillmentSchema, ...problems(400, 401, 403, 404, 409) },
         },
       },
-      async (request, reply) =>
-        reply.code(201).send(await service.ship(request.principal!, request.params.id, request.body)),
+      async (request, reply) => {
+        const fulfillment = await service.ship(request.principal!, request.params.id, request.body);
+        return reply
+          .code(201)
+          .header('location', `/v1/orders/${fulfillment.orderId}/fulfillments/${fulfillment.id}`)
+          .send(fulfillment);
+      },
+    );
+
+    app.get(
+      '/orders/:id/fulfillments',
+      {
+        schema: {
+          operationId: 'listOrderFulfillments',
+          tags,
+          security: SIGNED_IN,
+          summary: "An order's shipments with carrier and tracking number (owner or staff)",
+          params: IdParams,
+          response: { 200: Type.Object({ items: Type.Array(FulfillmentSchema) }), ...problems(401, 404) },
+        },
+      },
+      async (request) => ({ items: await service.fulfillmentsOf(request.principal!, request.params.id) }),
+    );
+
+    app.get(
+      '/orders/:id/fulfillments/:fulfillmentId',
+      {
+        schema: {
+          operationId: 'getOrderFulfillment',
+          tags,
+          security: SIGNED_IN,
+          summary: 'One shipment of an order (owner or staff)',
+          params: Type.Object({ id: Uuid, fulfillmentId: Uuid }),
+          response: { 200: FulfillmentSchema, ...problems(401, 404) },
+        },
+      },
+      async (request) => {
+        const all = await service.fulfillmentsOf(request.principal!, request.params.id);
+        const found = all.find((fulfillment) => fulfillment.id === request.params.fulfillmentId);
+        if (!found) throw notFound('Shipment');
+        return found;
+      },
+    );
+
+    app.get(
+      '/orders/:id/returns',
+      {
+        schema: {
+          operationId: 'listOrderReturns',
+          tags,
+          security: SIGNED_IN,
+          summary: "An order's returns and their status (owner or staff)",
+          params: IdParams,
+          response: { 200: Type.Object({ items: Type.Array(ReturnSchema) }), ...problems(401, 404) },
+        },
+      },
+      async (request) => ({ items: await service.returnsOf(request.principal!, request.params.id) }),
     );
 
     app.post(
       '/orders/:id/returns',
       {
         schema: {
+          operationId: 'requestReturn',
           tags,
           security: SIGNED_IN,
           summary: 'Ask to return shipped items (owner, within the return window)',
@@ -76,16 +135,32 @@ export function fulfillmentRoutes(service: FulfillmentService) {
           response: { 201: ReturnSchema, ...problems(400, 401, 404, 409) },
         },
       },
-      async (request, reply) =>
-        reply
-          .code(201)
-          .send(await service.requestReturn(request.principal!, request.params.id, request.body)),
+      async (request, reply) => {
+        const created = await service.requestReturn(request.principal!, request.params.id, request.body);
+        return reply.code(201).header('location', `/v1/returns/${created.id}`).send(created);
+      },
+    );
+
+    app.get(
+      '/returns/:id',
+      {
+        schema: {
+          operationId: 'getReturn',
+          tags,
+          security: SIGNED_IN,
+          summary: 'One return (the owner of its order, or staff)',
+          params: IdParams,
+          response: { 200: ReturnSchema, ...problems(401, 404) },
+        },
+      },
+      async (request) => service.getReturn(request.principal!, request.params.id),
     );
 
     app.get(
       '/returns',
       {
         schema: {
+          operationId: 'listReturns',
           tags,
           security: STAFF,
           summary: 'Returns, newest first (staff); filter by status',
@@ -113,6 +188,7 @@ export function fulfillmentRoutes(service: FulfillmentService) {
       '/returns/:id/receive',
       {
         schema: {
+          operationId: 'receiveReturn',
           tags,
           security: STAFF,
           summary: 'Receive a return: refund its share and put the stock back',

@@ -35,13 +35,22 @@ const SOURCE = '/emporium/fulfillment';
 
 const invalidState = (detail: string) => new DomainError(409, 'INVALID_STATE', 'Invalid state', detail);
 
+/** The line's product name as the shopper saw it, for messages people read. */
+const lineName = (order: LockedOrder, item: ItemQuantity) =>
+  order.items.find((line) => line.id === item.orderItemId)?.name ?? 'this item';
+
+const unitsLeft = (left: number, what: string, name: string) =>
+  left === 0
+    ? `Nothing of “${name}” is left ${what}`
+    : `Only ${left} ${left === 1 ? 'unit' : 'units'} of “${name}” ${left === 1 ? 'is' : 'are'} left ${what}`;
+
 /** Sums repeated lines and checks every one names an item of the order. */
 function normalise(order: LockedOrder, items: ItemQuantity[]): ItemQuantity[] {
   const known = new Set(order.items.map((item) => item.id));
   const totals = new Map<string, number>();
   for (const item of items) {
     if (!known.has(item.orderItemId)) {
-      throw badRequest('UNKNOWN_ORDER_ITEM', `Order item ${item.orderItemId} is not part of this order`);
+      throw badRequest('UNKNOWN_ORDER_ITEM', 'One of the items named is not part of this order');
     }
     totals.set(item.orderItemId, (totals.get(item.orderItemId) ?? 0) + item.quantity);
   }
@@ -131,7 +140,7 @@ export function createFulfillmentService(deps: {
           if ((shipped.get(item.orderItemId) ?? 0) + item.quantity > ordered) {
             throw conflict(
               'OVER_FULFILLMENT',
-              `Only ${ordered - (shipped.get(item.orderItemId) ?? 0)} units of ${item.orderItemId} are left to ship`,
+              unitsLeft(ordered - (shipped.get(item.orderItemId) ?? 0), 'to ship', lineName(locked, item)),
             );
           }
           shipped.set(item.orderItemId, (shipped.get(item.orderItemId) ?? 0) + item.quantity);
@@ -197,10 +206,7 @@ export function createFulfillmentService(deps: {
         for (const item of items) {
           const left = (shipped.get(item.orderItemId) ?? 0) - (returned.get(item.orderItemId) ?? 0);
           if (item.quantity > left)
-            throw conflict(
-              'RETURN_EXCEEDS_SHIPPED',
-              `Only ${left} units of ${item.orderItemId} can be returned`,
-            );
+            throw conflict('RETURN_EXCEEDS_SHIPPED', unitsLeft(left, 'to return', lineName(locked, item)));
         }
         const row = await store.insertReturn(
           tx,
@@ -211,11 +217,36 @@ export function createFulfillmentService(deps: {
       });
     },
 
-    /**
-     * Staff receive a return: fix the refund under the order's lock (so two returns of one order
-     * never share a rounding unit or the shipping), pay it with a key of this return, then put the
-     * units back on hand. Receiving again after a crash resumes where it stopped.
-     */
+    /** What has shipped for an order, for its owner or staff. */
+    async fulfillmentsOf(principal: Principal, orderId: string): Promise<Fulfillment[]> {
+      if (!(await orders.currencyIfVisible(principal, orderId))) throw notFound('Order');
+      return (await store.fulfillmentsOf(db, orderId)).map((row) => ({
+        ...row,
+        orderId,
+        createdAt: row.createdAt.toISOString(),
+      }));
+    },
+
+    /** The returns of an order, for its owner or staff. */
+    async returnsOf(principal: Principal, orderId: string): Promise<Return[]> {
+      const currency = await orders.currencyIfVisible(principal, orderId);
+      if (!currency) throw notFound('Order');
+      const rows = await store.returnsOf(db, orderId);
+      const items = await store.itemsOfReturns(
+        db,
+        rows.map((row) => row.id),
+      );
+      return rows.map((row) => toReturn(row, items.get(row.id) ?? [], currency));
+    },
+
+    /** One return, for the owner of its order or staff. */
+    async getReturn(principal: Principal, returnId: string): Promise<Return> {
+      const row = await store.returnById(db, returnId);
+      const currency = row && (await orders.currencyIfVisible(principal, row.orderId));
+      if (!row || !currency) throw notFound('Return');
+      return toReturn(row, await store.returnItems(db, returnId), currency);
+    },
+
     /** Staff: returns newest first, e.g. those still `requested` (parcels on their way back). */
     async listReturns(query: {
       page: number;
@@ -240,6 +271,11 @@ export function createFulfillmentService(deps: {
       };
     },
 
+    /**
+     * Staff receive a return: fix the refund under the order's lock (so two returns of one order
+     * never share a rounding unit or the shipping), pay it with a key of this return, then put the
+     * units back on hand. Receiving again after a crash resumes where it stopped.
+     */
     async receive(returnId: string, signal?: AbortSignal): Promise<Return> {
       const found = await store.returnById(db, returnId);
       if (!found) throw notFound('Return');

@@ -146,6 +146,47 @@ export const fulfillmentStore = {
     return created;
   },
 
+  /** The fulfillments of one order, oldest first, each with its items. */
+  async fulfillmentsOf(executor: Db, orderId: string) {
+    const [rows, items] = await Promise.all([
+      tables(executor)
+        .selectFrom('fulfillments')
+        .select(['id', 'carrier', 'tracking_number as trackingNumber', 'created_at as createdAt'])
+        .where('order_id', '=', orderId)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute(),
+      tables(executor)
+        .selectFrom('fulfillment_items')
+        .innerJoin('fulfillments', 'fulfillments.id', 'fulfillment_items.fulfillment_id')
+        .select([
+          'fulfillment_items.fulfillment_id as fulfillmentId',
+          'fulfillment_items.order_item_id as orderItemId',
+          'fulfillment_items.quantity',
+        ])
+        .where('fulfillments.order_id', '=', orderId)
+        .orderBy('fulfillment_items.order_item_id')
+        .execute(),
+    ]);
+    return rows.map((row) => ({
+      ...row,
+      items: items
+        .filter((item) => item.fulfillmentId === row.id)
+        .map(({ orderItemId, quantity }) => ({ orderItemId, quantity })),
+    }));
+  },
+
+  /** The returns of one order, oldest first. */
+  returnsOf(executor: Db, orderId: string): Promise<ReturnRow[]> {
+    return tables(executor)
+      .selectFrom('returns')
+      .select(returnColumns)
+      .where('order_id', '=', orderId)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+  },
+
   returnById(executor: Db, id: string): Promise<ReturnRow | undefined> {
     return tables(executor)
       .selectFrom('returns')

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import mercurius, { type IResolvers, type MercuriusContext, type MercuriusLoaders } from 'mercurius';
+import { Type } from 'typebox';
 import { DomainError } from '../../platform/errors.ts';
 import { type AccessTokenVerifier, bearerToken, type Principal } from '../../platform/http/auth.ts';
 import type { AppModule } from '../../platform/module.ts';
@@ -135,6 +136,16 @@ export function createGraphql(deps: GraphqlDeps): AppModule {
 
   return {
     name: 'graphql',
+    documentation: {
+      'POST /graphql': graphqlOperation(
+        'runGraphqlQuery',
+        'Run a GraphQL query (body: query, variables, operationName)',
+      ),
+      'GET /graphql': graphqlOperation(
+        'runGraphqlQueryByGet',
+        'Run a GraphQL query given in the query string',
+      ),
+    },
     async rootRoutes(app: FastifyInstance) {
       await app.register(mercurius, {
         schema,
@@ -149,6 +160,42 @@ export function createGraphql(deps: GraphqlDeps): AppModule {
         context: (request: FastifyRequest): RequestContext => requestContext(request, deps.verifier),
         errorFormatter: (execution, context) => formatErrors(execution, context, deps.logger),
       });
+    },
+  };
+}
+
+const GraphqlError = Type.Object({
+  message: Type.String(),
+  locations: Type.Optional(Type.Array(Type.Object({ line: Type.Integer(), column: Type.Integer() }))),
+  path: Type.Optional(Type.Array(Type.Union([Type.String(), Type.Integer()]))),
+  extensions: Type.Object(
+    {
+      code: Type.String({
+        description: 'stable: QUERY_TOO_DEEP, QUERY_TOO_COMPLEX, BAD_REQUEST, UNAUTHENTICATED, …',
+      }),
+    },
+    { additionalProperties: true },
+  ),
+});
+
+const GraphqlAnswer = Type.Object({
+  data: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
+  errors: Type.Optional(Type.Array(GraphqlError)),
+});
+
+/** How the OpenAPI document describes mercurius's routes (mercurius registers them). */
+function graphqlOperation(operationId: string, summary: string) {
+  return {
+    operationId,
+    summary,
+    tags: ['graphql'],
+    description:
+      'Queries: products, product, me, myOrders (the last two need Authorization: Bearer). Refused with 400 and a ' +
+      'GraphQL error: too deep, too costly (introspection counts), too many fields or aliases, introspection when ' +
+      'turned off, and any malformed request.',
+    response: {
+      200: { ...GraphqlAnswer, description: 'The data, with errors of fields that failed' },
+      400: { ...GraphqlAnswer, description: 'The query was refused or malformed; data is null' },
     },
   };
 }

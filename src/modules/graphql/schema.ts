@@ -68,6 +68,8 @@ export const schema = /* GraphQL */ `
     rating: Int!
     title: String
     body: String!
+    "Written by someone who bought the product."
+    verifiedPurchase: Boolean!
     createdAt: String!
   }
 

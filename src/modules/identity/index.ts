@@ -91,6 +91,7 @@ export async function createIdentity(deps: {
         '/.well-known/jwks.json',
         {
           schema: {
+            operationId: 'getJwks',
             tags: ['accounts'],
             summary: 'Public keys that verify access tokens',
             response: {

@@ -2,7 +2,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { clientAddress } from '../../platform/http/rate-limit.ts';
-import { IdParams, Page, PageQuery, problems } from '../../platform/http/schemas.ts';
+import { IdParams, Page, PageQuery } from '../../platform/http/schemas.ts';
+import { problems } from '../../platform/http/openapi.ts';
 import { BROWSER_BINDING_COOKIE, LOGIN_REQUEST_TTL_SECONDS, type OidcSignIn } from './oidc.ts';
 import type { ClientInfo, IdentityService } from './service.ts';
 import { ADMIN, SIGNED_IN } from '../../platform/http/auth.ts';
@@ -67,6 +68,7 @@ export function identityRoutes(
       {
         onRequest: app.perMinuteLimit('register-ip', options.registerLimitPerMinute, clientAddress),
         schema: {
+          operationId: 'register',
           tags,
           summary: 'Create an account and sign in',
           body: Type.Object(
@@ -77,7 +79,10 @@ export function identityRoutes(
         },
       },
       async (request, reply) =>
-        reply.code(201).send(await service.register(request.body, clientInfo(request))),
+        reply
+          .code(201)
+          .header('location', '/v1/users/me')
+          .send(await service.register(request.body, clientInfo(request))),
     );
 
     app.post(
@@ -85,6 +90,7 @@ export function identityRoutes(
       {
         onRequest: passwordGuesses,
         schema: {
+          operationId: 'signIn',
           tags,
           summary: 'Sign in with email and password',
           description:
@@ -104,6 +110,7 @@ export function identityRoutes(
       '/auth/refresh',
       {
         schema: {
+          operationId: 'refreshTokens',
           tags,
           summary: 'Exchange a refresh token for a new pair (rotation)',
           body: RefreshBody,
@@ -117,6 +124,7 @@ export function identityRoutes(
       '/auth/logout',
       {
         schema: {
+          operationId: 'signOut',
           tags,
           summary: 'Revoke a refresh token and its family',
           security: SIGNED_IN,
@@ -135,6 +143,7 @@ export function identityRoutes(
       {
         onRequest: passwordGuesses,
         schema: {
+          operationId: 'changePassword',
           tags,
           summary: 'Change the password (every session ends; this device gets a new pair)',
           security: SIGNED_IN,
@@ -152,6 +161,7 @@ export function identityRoutes(
       '/auth/verify-email',
       {
         schema: {
+          operationId: 'verifyEmail',
           tags,
           summary: 'Confirm an email address with the token its verification link carries',
           body: Type.Object(
@@ -169,22 +179,24 @@ export function identityRoutes(
       {
         onRequest: app.perMinuteLimit('verification-ip', 5, clientAddress),
         schema: {
+          operationId: 'requestEmailVerification',
           tags,
           summary: 'Send another verification link to the signed-in user',
           security: SIGNED_IN,
-          response: { 202: Type.Null(), ...problems(401, 409, 429) },
+          response: {
+            202: Type.Object({ email: Type.String({ description: 'where the link is on its way to' }) }),
+            ...problems(401, 409, 429),
+          },
         },
       },
-      async (request, reply) => {
-        await service.requestVerification(request.principal!);
-        return reply.code(202).send(null);
-      },
+      async (request, reply) => reply.code(202).send(await service.requestVerification(request.principal!)),
     );
 
     app.get(
       '/users/me',
       {
         schema: {
+          operationId: 'getCurrentUser',
           tags,
           summary: 'The signed-in user',
           security: SIGNED_IN,
@@ -200,6 +212,7 @@ export function identityRoutes(
       '/auth/oidc/:provider/start',
       {
         schema: {
+          operationId: 'startOidcSignIn',
           tags,
           summary: 'Start signing in with an OpenID Connect provider (redirects to it)',
           params: ProviderParams,
@@ -225,6 +238,7 @@ export function identityRoutes(
       '/auth/oidc/:provider/callback',
       {
         schema: {
+          operationId: 'finishOidcSignIn',
           tags,
           summary: 'Finish signing in with an OpenID Connect provider (its redirect target)',
           description:
@@ -269,6 +283,7 @@ export function identityRoutes(
       {
         onRequest: passwordGuesses,
         schema: {
+          operationId: 'linkOidcSignIn',
           tags,
           summary: "Link a provider sign-in to an existing account by that account's password",
           description:
@@ -288,6 +303,7 @@ export function identityRoutes(
       '/users/:id/security-events',
       {
         schema: {
+          operationId: 'listSecurityEvents',
           tags,
           summary: "A user's security audit log, newest first (admin)",
           description:
@@ -324,6 +340,7 @@ export function identityRoutes(
       '/users/:id/role',
       {
         schema: {
+          operationId: 'setUserRole',
           tags,
           summary: "Change a user's role (admin)",
           security: ADMIN,

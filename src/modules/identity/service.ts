@@ -495,13 +495,14 @@ export function createIdentityService(deps: {
     },
 
     /** Sends the signed-in user another verification link (by the notifications module). */
-    async requestVerification(principal: Principal): Promise<void> {
+    async requestVerification(principal: Principal): Promise<{ email: string }> {
       const user = await store.findUserById(principal.id);
       if (!user) throw notFound('User');
       if (user.emailVerifiedAt)
         throw conflict('EMAIL_ALREADY_VERIFIED', 'Your email address is already confirmed');
       await transact(deps.db, (tx) => events.append(tx, [verificationRequested(user)]));
       events.nudge();
+      return { email: user.email };
     },
 
     /**

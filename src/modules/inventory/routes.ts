@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { problems } from '../../platform/http/schemas.ts';
+import { problems } from '../../platform/http/openapi.ts';
 import type { InventoryService } from './service.ts';
 import { STAFF } from '../../platform/http/auth.ts';
 
@@ -22,6 +22,7 @@ export function inventoryRoutes(service: InventoryService) {
       '/inventory/:sku',
       {
         schema: {
+          operationId: 'getStock',
           ...common,
           summary: 'Stock of a SKU',
           params: SkuParams,
@@ -35,6 +36,7 @@ export function inventoryRoutes(service: InventoryService) {
       '/inventory/:sku',
       {
         schema: {
+          operationId: 'setStock',
           ...common,
           summary: 'Set on-hand stock (absolute; audited)',
           params: SkuParams,
@@ -52,6 +54,7 @@ export function inventoryRoutes(service: InventoryService) {
       '/inventory/:sku/adjustments',
       {
         schema: {
+          operationId: 'adjustStock',
           ...common,
           summary: 'Adjust on-hand stock by a delta (audited)',
           params: SkuParams,
@@ -68,6 +71,7 @@ export function inventoryRoutes(service: InventoryService) {
       async (request, reply) =>
         reply
           .code(201)
+          .header('location', `/v1/inventory/${request.params.sku}`)
           .send(
             await service.adjust(
               request.params.sku,

@@ -2,8 +2,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Db } from '../../platform/db/index.ts';
-import { parseIdempotencyKey, requestFingerprint, runIdempotent } from '../../platform/http/idempotency.ts';
-import { IdParams, Money, Page, PageQuery, problems, Uuid } from '../../platform/http/schemas.ts';
+import { IdempotencyKey, requestFingerprint, runIdempotent } from '../../platform/http/idempotency.ts';
+import { IdParams, Money, Page, PageQuery, Uuid } from '../../platform/http/schemas.ts';
+import { problems } from '../../platform/http/openapi.ts';
 import { AddressSchema, LineItemSchema, TotalsSchema } from '../cart/index.ts';
 import { ShippingMethodSchema } from '../pricing/index.ts';
 import type { Order, OrderingService } from './service.ts';
@@ -50,9 +51,10 @@ export function orderingRoutes(service: OrderingService, deps: { db: Db; idempot
       '/orders',
       {
         schema: {
+          operationId: 'placeOrder',
           ...common,
           summary: 'Check out the cart (requires Idempotency-Key)',
-          headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String()) }),
+          headers: Type.Object({ 'idempotency-key': IdempotencyKey }),
           body: Type.Object(
             {
               shippingAddress: AddressSchema,
@@ -76,7 +78,7 @@ export function orderingRoutes(service: OrderingService, deps: { db: Db; idempot
       },
       async (request, reply) => {
         const principal = request.principal!;
-        const key = parseIdempotencyKey(request.headers['idempotency-key'], true)!;
+        const key = request.headers['idempotency-key'];
         const result = await runIdempotent(
           deps.db,
           {
@@ -110,6 +112,7 @@ export function orderingRoutes(service: OrderingService, deps: { db: Db; idempot
       '/orders',
       {
         schema: {
+          operationId: 'listOrders',
           ...common,
           summary: 'Orders: your own, or all for staff (filter by status, userId)',
           querystring: Type.Object(
@@ -132,6 +135,7 @@ export function orderingRoutes(service: OrderingService, deps: { db: Db; idempot
       '/orders/:id',
       {
         schema: {
+          operationId: 'getOrder',
           ...common,
           summary: 'One order (owner or staff)',
           params: IdParams,
@@ -145,6 +149,7 @@ export function orderingRoutes(service: OrderingService, deps: { db: Db; idempot
       '/orders/:id/cancel',
       {
         schema: {
+          operationId: 'cancelOrder',
           ...common,
           summary: 'Cancel: refund the payment and return the stock',
           params: IdParams,

@@ -366,6 +366,9 @@ export function createOrderingService(deps: {
 
     transitions: (id: string) => store.transitions(db, id),
 
+    /** Whether the user has paid for any of these variants (reviews are for buyers). */
+    hasBought: (userId: string, variantIds: readonly string[]) => store.hasBought(db, userId, variantIds),
+
     /** For the fulfillment module: lock an order, move it along its shipping states, book refunds. */
     fulfillment: {
       async lock(tx: Db, id: string): Promise<{ order: OrderRow; items: OrderItemRow[] } | undefined> {
@@ -386,6 +389,11 @@ export function createOrderingService(deps: {
       },
       addRefund: (tx: Db, id: string, amount: number) => store.addRefund(tx, id, amount),
       currencies: (ids: readonly string[]) => store.currencies(db, ids),
+      /** The order's currency when the principal may see it (owner or staff), else undefined. */
+      async currencyIfVisible(principal: Principal, id: string): Promise<string | undefined> {
+        const row = await store.byId(db, id);
+        return row && (row.userId === principal.id || isStaff(principal)) ? row.currency : undefined;
+      },
     },
   };
 }

@@ -453,6 +453,21 @@ export const orderStore = {
       .executeTakeFirst() as Promise<OrderRow | undefined>;
   },
 
+  /** Whether the user has a paid order (confirmed or shipped, even in part) with any of the variants. */
+  async hasBought(executor: Db, userId: string, variantIds: readonly string[]): Promise<boolean> {
+    if (variantIds.length === 0) return false;
+    const row = await tables(executor)
+      .selectFrom('orders')
+      .innerJoin('order_items', 'order_items.order_id', 'orders.id')
+      .select('orders.id')
+      .where('orders.user_id', '=', userId)
+      .where('orders.status', 'in', ['confirmed', 'partially_shipped', 'shipped'])
+      .where('order_items.variant_id', 'in', [...variantIds])
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  },
+
   transitions(executor: Db, orderId: string) {
     return tables(executor)
       .selectFrom('order_transitions')

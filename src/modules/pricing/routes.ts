@@ -1,8 +1,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { IdParams, Money, problems, Uuid } from '../../platform/http/schemas.ts';
-import type { PricingService } from './service.ts';
+import { IdParams, Money, Uuid } from '../../platform/http/schemas.ts';
+import { problems } from '../../platform/http/openapi.ts';
+import { DAYS_RULE, type PricingService } from './service.ts';
 import { STAFF } from '../../platform/http/auth.ts';
 
 const Kind = Type.Union([Type.Literal('percentage'), Type.Literal('fixed'), Type.Literal('free_shipping')]);
@@ -27,7 +28,12 @@ const PromotionSchema = Type.Object({
 const promotionFields = {
   kind: Kind,
   value: Type.Optional(
-    Type.Integer({ minimum: 0, maximum: 100_000_000, description: 'percent (1..100) or minor units' }),
+    Type.Integer({
+      minimum: 0,
+      maximum: 100_000_000,
+      description:
+        'For `percentage`, a whole percent from 1 to 100; for `fixed`, an amount in minor units of `currency`; ignored for `free_shipping`',
+    }),
   ),
   currency: Type.Optional(Currency),
   minSubtotal: Type.Optional(Type.Integer({ minimum: 0 })),
@@ -69,6 +75,7 @@ export function pricingRoutes(service: PricingService) {
       '/promotions',
       {
         schema: {
+          operationId: 'createPromotion',
           ...promotions,
           summary: 'Create a promotion code',
           body: Type.Object(
@@ -81,13 +88,31 @@ export function pricingRoutes(service: PricingService) {
           response: { 201: PromotionSchema, ...problems(400, 401, 403, 409) },
         },
       },
-      async (request, reply) => reply.code(201).send(await service.createPromotion(request.body)),
+      async (request, reply) => {
+        const promotion = await service.createPromotion(request.body);
+        return reply.code(201).header('location', `/v1/promotions/${promotion.id}`).send(promotion);
+      },
+    );
+
+    app.get(
+      '/promotions/:id',
+      {
+        schema: {
+          operationId: 'getPromotion',
+          ...promotions,
+          summary: 'One promotion, with how often it was used',
+          params: IdParams,
+          response: { 200: PromotionSchema, ...problems(401, 403, 404) },
+        },
+      },
+      async (request) => service.getPromotion(request.params.id),
     );
 
     app.get(
       '/promotions',
       {
         schema: {
+          operationId: 'listPromotions',
           ...promotions,
           summary: 'All promotions',
           response: { 200: Type.Object({ items: Type.Array(PromotionSchema) }), ...problems(401, 403) },
@@ -100,6 +125,7 @@ export function pricingRoutes(service: PricingService) {
       '/promotions/:id',
       {
         schema: {
+          operationId: 'updatePromotion',
           ...promotions,
           summary: 'Change a promotion',
           params: IdParams,
@@ -120,6 +146,7 @@ export function pricingRoutes(service: PricingService) {
       '/promotions/:id',
       {
         schema: {
+          operationId: 'deactivatePromotion',
           ...promotions,
           summary: 'Deactivate a promotion',
           params: IdParams,
@@ -136,6 +163,7 @@ export function pricingRoutes(service: PricingService) {
       '/tax-rates/:country',
       {
         schema: {
+          operationId: 'setTaxRate',
           tags: ['pricing'],
           security: STAFF,
           summary: 'Set the tax rate of a destination country',
@@ -157,6 +185,7 @@ export function pricingRoutes(service: PricingService) {
       '/tax-rates',
       {
         schema: {
+          operationId: 'listTaxRates',
           tags: ['pricing'],
           summary: 'Tax rates by country',
           response: { 200: Type.Object({ items: Type.Array(TaxRateSchema) }) },
@@ -169,6 +198,7 @@ export function pricingRoutes(service: PricingService) {
       '/shipping-methods',
       {
         schema: {
+          operationId: 'listShippingMethods',
           tags: ['pricing'],
           summary: 'Shipping methods, for a destination country',
           querystring: Type.Object({ country: Type.Optional(Country) }, { additionalProperties: false }),
@@ -182,25 +212,48 @@ export function pricingRoutes(service: PricingService) {
       '/shipping-methods',
       {
         schema: {
+          operationId: 'createShippingMethod',
           tags: ['pricing'],
           security: STAFF,
           summary: 'Create a shipping method',
-          body: Type.Object(shippingFields, { additionalProperties: false }),
+          body: Type.Object(shippingFields, { additionalProperties: false, description: `${DAYS_RULE}.` }),
           response: { 201: ShippingMethodSchema, ...problems(400, 401, 403) },
         },
       },
-      async (request, reply) => reply.code(201).send(await service.createShippingMethod(request.body)),
+      async (request, reply) => {
+        const method = await service.createShippingMethod(request.body);
+        return reply.code(201).header('location', `/v1/shipping-methods/${method.id}`).send(method);
+      },
+    );
+
+    app.get(
+      '/shipping-methods/:id',
+      {
+        schema: {
+          operationId: 'getShippingMethod',
+          tags: ['pricing'],
+          summary: 'One shipping method on offer',
+          params: IdParams,
+          response: { 200: ShippingMethodSchema, ...problems(404) },
+        },
+      },
+      async (request) => service.shippingMethod(request.params.id),
     );
 
     app.patch(
       '/shipping-methods/:id',
       {
         schema: {
+          operationId: 'updateShippingMethod',
           tags: ['pricing'],
           security: STAFF,
           summary: 'Change a shipping method',
           params: IdParams,
-          body: Type.Partial(Type.Object(shippingFields), { additionalProperties: false, minProperties: 1 }),
+          body: Type.Partial(Type.Object(shippingFields), {
+            additionalProperties: false,
+            minProperties: 1,
+            description: `${DAYS_RULE}.`,
+          }),
           response: { 200: ShippingMethodSchema, ...problems(400, 401, 403, 404) },
         },
       },
@@ -211,6 +264,7 @@ export function pricingRoutes(service: PricingService) {
       '/shipping-methods/:id',
       {
         schema: {
+          operationId: 'retireShippingMethod',
           tags: ['pricing'],
           security: STAFF,
           summary: 'Retire a shipping method',

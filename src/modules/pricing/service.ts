@@ -172,6 +172,9 @@ function chooseShipping(
   return notice ? { method, notice } : { method };
 }
 
+/** The rule a JSON schema cannot say about delivery days; the routes document it too. */
+export const DAYS_RULE = 'The latest delivery day (maxDays) cannot come before the earliest (minDays)';
+
 export function createPricingService(db: Db) {
   /** Why `row` cannot apply to this cart now, or undefined when it can. */
   async function problemWith(
@@ -256,6 +259,12 @@ export function createPricingService(db: Db) {
 
     listPromotions: async () => (await store.promotions(db)).map(toPromotion),
 
+    async getPromotion(id: string): Promise<Promotion> {
+      const row = await store.promotionById(db, id);
+      if (!row) throw notFound('Promotion');
+      return toPromotion(row);
+    },
+
     async updatePromotion(
       id: string,
       patch: Partial<Omit<PromotionInput, 'code'>> & { active?: boolean },
@@ -310,7 +319,7 @@ export function createPricingService(db: Db) {
     taxRates: () => store.taxRates(db),
 
     async createShippingMethod(input: Omit<ShippingMethod, 'id'>): Promise<ShippingMethod> {
-      if (input.maxDays < input.minDays) throw badRequest('VALIDATION_FAILED', 'maxDays must be >= minDays');
+      if (input.maxDays < input.minDays) throw badRequest('VALIDATION_FAILED', DAYS_RULE);
       const row = await store.insertShippingMethod(db, {
         id: uuidv7(),
         name: input.name,
@@ -330,7 +339,7 @@ export function createPricingService(db: Db) {
       const current = await store.shippingMethod(db, id);
       if (!current) throw notFound('Shipping method');
       if ((patch.maxDays ?? current.maxDays) < (patch.minDays ?? current.minDays)) {
-        throw badRequest('VALIDATION_FAILED', 'maxDays must be >= minDays');
+        throw badRequest('VALIDATION_FAILED', DAYS_RULE);
       }
       const row = await store.updateShippingMethod(db, id, {
         name: patch.name,

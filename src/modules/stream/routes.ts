@@ -5,6 +5,7 @@ import { Type } from 'typebox';
 import type { WebSocket } from 'ws';
 import { type AccessTokenVerifier, bearerToken, type Principal } from '../../platform/http/auth.ts';
 import { DomainError } from '../../platform/errors.ts';
+import { problemResponse, problems } from '../../platform/http/openapi.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import { CLOSE, type SocketHub } from './hub.ts';
 
@@ -52,8 +53,17 @@ export function streamRoutes(
       method: 'GET',
       url: '/stream',
       schema: {
+        operationId: 'openEventStream',
         tags: ['realtime'],
         summary: "WebSocket: the signed-in user's order and payment events as CloudEvents JSON",
+        description:
+          'Upgrade to a WebSocket with the access token as ?access_token= or as the first message ' +
+          '{"type":"auth","token":"…"}. The server closes it with code 4001 when the token expires or is ' +
+          'revoked. A plain GET answers 426.',
+        response: {
+          426: { ...problemResponse(426), headers: { upgrade: { type: 'string' } } },
+          ...problems(401),
+        },
         querystring: Type.Object({ access_token: Type.Optional(Type.String({ maxLength: 8192 })) }),
       },
       // A token on the upgrade request is checked before upgrading: a bad one answers 401.

@@ -1,7 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { IdParams, Page, PageQuery, problems, Uuid } from '../../platform/http/schemas.ts';
+import { IdParams, Page, PageQuery, Uuid } from '../../platform/http/schemas.ts';
+import { problems } from '../../platform/http/openapi.ts';
 import type { WebhookService } from './service.ts';
 import { ADMIN } from '../../platform/http/auth.ts';
 
@@ -45,6 +46,7 @@ export function webhookRoutes(service: WebhookService, eventTypes: readonly stri
       '/webhooks',
       {
         schema: {
+          operationId: 'createWebhook',
           ...common,
           summary: 'Register a webhook endpoint (the signing secret is returned only here)',
           body: Type.Object(
@@ -71,6 +73,7 @@ export function webhookRoutes(service: WebhookService, eventTypes: readonly stri
       '/webhooks',
       {
         schema: {
+          operationId: 'listWebhooks',
           ...common,
           summary: 'List webhook endpoints',
           querystring: Type.Object(PageQuery),
@@ -87,6 +90,7 @@ export function webhookRoutes(service: WebhookService, eventTypes: readonly stri
       '/webhooks/:id/deliveries',
       {
         schema: {
+          operationId: 'listWebhookDeliveries',
           ...common,
           summary: "An endpoint's deliveries, newest first, each with its attempts",
           params: IdParams,
@@ -104,6 +108,7 @@ export function webhookRoutes(service: WebhookService, eventTypes: readonly stri
       '/webhooks/:id/deliveries/:deliveryId/replay',
       {
         schema: {
+          operationId: 'replayWebhookDelivery',
           ...common,
           summary: 'Send a delivery again (e.g. a dead-lettered one) with a fresh retry budget',
           params: Type.Object({ id: Uuid, deliveryId: Uuid }),

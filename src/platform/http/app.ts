@@ -31,6 +31,7 @@ import {
 } from '../observability/tracing.ts';
 import type { AppModule } from '../module.ts';
 import { type AccessTokenVerifier, authenticationHook, requiredRoles } from './auth.ts';
+import { bodyGate, documentOperation, problemResponse } from './openapi.ts';
 import { handleError, problemType, sendProblem } from './problem.ts';
 import { registerRateLimiting } from './rate-limit.ts';
 import { ProblemSchema } from './schemas.ts';
@@ -47,7 +48,13 @@ declare module 'fastify' {
 export interface HttpDeps {
   config: Pick<
     Config,
-    'bodyLimitBytes' | 'requestTimeoutMs' | 'corsOrigins' | 'rateLimitPerMinute' | 'redisUrl' | 'trustProxy'
+    | 'bodyLimitBytes'
+    | 'requestTimeoutMs'
+    | 'corsOrigins'
+    | 'rateLimitPerMinute'
+    | 'redisUrl'
+    | 'trustProxy'
+    | 'publicUrl'
   >;
   logger: Logger;
   metrics: Metrics;
@@ -101,6 +108,28 @@ function createAjv(coerce: boolean): Ajv {
   addFormats.default(ajv);
   return ajv;
 }
+
+/** The document's tags: one per module that has routes, with what it covers. */
+const API_TAGS = [
+  {
+    name: 'accounts',
+    description: 'Sign-up, sign-in, tokens, email verification, OpenID Connect, roles, the audit log',
+  },
+  {
+    name: 'catalog',
+    description: 'Products, variants and categories: listing, search, HTTP caching, staff edits',
+  },
+  { name: 'reviews', description: "Product reviews and the products' ratings" },
+  { name: 'inventory', description: 'Stock per SKU: on hand, reserved, available; audited changes' },
+  { name: 'pricing', description: 'Promotion codes, tax rates and shipping methods' },
+  { name: 'cart', description: "The signed-in shopper's cart, priced for its destination" },
+  { name: 'orders', description: 'Checkout (the saga), orders and cancellation' },
+  { name: 'fulfillment', description: 'Shipments and returns' },
+  { name: 'graphql', description: 'GraphQL over the same services (read-only)' },
+  { name: 'realtime', description: "The WebSocket stream of a user's order events" },
+  { name: 'webhooks', description: 'Signed webhooks for admins: endpoints, deliveries, replays' },
+  { name: 'operations', description: 'Health and readiness' },
+];
 
 /** Errors the router meets before any route or hook runs, as problems. */
 const FRAMEWORK_PROBLEMS: Record<string, { status: number; code: string; detail: string }> = {
@@ -190,6 +219,9 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   );
   app.addSchema(ProblemSchema);
 
+  // Bodies are JSON (merge-patch where an operation says so); Fastify's text/plain parser would let
+  // text through to schema validation as a string, where it belongs refused as 415.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser(
     'application/merge-patch+json',
     { parseAs: 'string', bodyLimit: config.bodyLimitBytes },
@@ -280,13 +312,37 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     ],
   });
   await registerRateLimiting(app, { ...config, redisNamespace: deps.redisNamespace });
+  const libraryRoutes = Object.assign({}, ...deps.modules.map((module) => module.documentation ?? {}));
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Emporium API', version: '1.0.0', description: 'Open-source commerce backend' },
-      components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      info: {
+        title: 'Emporium API',
+        version: '1.0.0',
+        description:
+          'Open-source commerce backend. Errors are RFC 9457 problem+json with a stable `code`; ' +
+          "each operation's bearer security lists the roles it allows (none listed: any signed-in user).",
+        license: { name: 'MIT', identifier: 'MIT' },
+        contact: { name: 'Emporium maintainers', url: `${config.publicUrl}/docs` },
       },
+      servers: [{ url: config.publicUrl, description: 'this deployment (PUBLIC_URL)' }],
+      tags: API_TAGS,
+      components: {
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description: 'An access token from POST /v1/auth/login; the scopes listed are the roles allowed',
+          },
+        },
+      },
+    },
+    transform: ({ schema, url, route }) => {
+      if ((schema as { hide?: boolean } | undefined)?.hide) return { schema, url };
+      const method = [route.method].flat()[0];
+      const given = { ...(schema as Record<string, unknown>), ...libraryRoutes[`${method} ${url}`] };
+      return { schema: documentOperation(given, url) as typeof schema, url };
     },
     refResolver: {
       buildLocalReference: (json, _base, _fragment, index) => String(json.$id ?? `def-${index}`),
@@ -310,6 +366,10 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   // A route is protected exactly as its schema's `security` documents it.
   app.decorateRequest('principal', null);
   app.addHook('onRoute', (route) => {
+    // An operation of ours accepts exactly the bodies it documents.
+    if ((route.schema as { operationId?: string } | undefined)?.operationId) {
+      route.preParsing = [...[route.preParsing ?? []].flat(), bodyGate(route)] as typeof route.preParsing;
+    }
     const roles = requiredRoles(route.schema?.security);
     if (!roles) return;
     route.onRequest = [
@@ -349,7 +409,20 @@ function registerOperations(app: FastifyInstance, deps: HttpDeps): void {
   );
   app.get(
     '/readyz',
-    { schema: { tags: ['operations'], summary: 'Readiness: database and services reachable' } },
+    {
+      schema: {
+        operationId: 'getReadiness',
+        tags: ['operations'],
+        summary: 'Readiness: database and services reachable',
+        response: {
+          200: Type.Object({
+            status: Type.Literal('ready'),
+            checks: Type.Record(Type.String(), Type.String()),
+          }),
+          503: problemResponse(503),
+        },
+      },
+    },
     async (request, reply) => {
       const checks = await runChecks(deps.readiness);
       const failed = Object.entries(checks).filter(([, result]) => result !== 'ok');

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { type Generated, sql } from 'kysely';
 import type { Db } from '../db/index.ts';
-import { badRequest, DomainError } from '../errors.ts';
+import { Type } from 'typebox';
+import { DomainError } from '../errors.ts';
 
 type IdempotencyTables = {
   idempotency_keys: {
@@ -32,7 +33,12 @@ interface StoredProblem {
   extensions?: Record<string, unknown>;
 }
 
-const KEY = /^[\x21-\x7e]{1,255}$/;
+/** The Idempotency-Key request header: validated by the route schema, so the document shows it. */
+export const IdempotencyKey = Type.String({
+  pattern: '^[\\x21-\\x7e]{1,255}$',
+  description:
+    'A key of your choosing (1–255 visible ASCII characters) naming this attempt: a retry with the same key and body gets the first answer again',
+});
 
 /** A canonical hash of what the client asked for: same key with another request is refused. */
 export function requestFingerprint(method: string, path: string, body: unknown): string {
@@ -48,18 +54,6 @@ function canonicalJson(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value ?? null);
-}
-
-export function parseIdempotencyKey(header: unknown, required: boolean): string | undefined {
-  if (header === undefined) {
-    if (required)
-      throw badRequest('IDEMPOTENCY_KEY_REQUIRED', 'This request needs an Idempotency-Key header');
-    return undefined;
-  }
-  if (typeof header !== 'string' || !KEY.test(header)) {
-    throw badRequest('IDEMPOTENCY_KEY_INVALID', 'Idempotency-Key must be 1-255 visible ASCII characters');
-  }
-  return header;
 }
 
 /**

@@ -30,8 +30,16 @@ export const Uuid = Type.String({ format: 'uuid' });
  * Text a person typed: no control characters (PostgreSQL text and jsonb cannot even hold NUL, and
  * nothing a shopper writes on a label needs a bell or an escape).
  */
-export const PlainText = (options: { minLength?: number; maxLength: number; description?: string }) =>
-  Type.String({ ...options, pattern: '^[^\\p{Cc}]*$' });
+export const PlainText = ({
+  lines,
+  ...options
+}: {
+  minLength?: number;
+  maxLength: number;
+  description?: string;
+  /** Line breaks and tabs allowed (a review's body), still no other control character. */
+  lines?: boolean;
+}) => Type.String({ ...options, pattern: lines ? '^(?:[\\t\\n\\r]|[^\\p{Cc}])*$' : '^[^\\p{Cc}]*$' });
 export const IdParams = Type.Object({ id: Uuid });
 
 export const PageQuery = {
@@ -46,11 +54,4 @@ export function Page<T extends TSchema>(item: T) {
     size: Type.Integer(),
     total: Type.Integer(),
   });
-}
-
-/** Error responses a route may give, all problem+json. */
-export function problems(...statuses: number[]): Record<number, unknown> {
-  return Object.fromEntries(
-    statuses.map((status) => [status, { ...ProblemRef, description: 'problem+json (RFC 9457)' }]),
-  );
 }
