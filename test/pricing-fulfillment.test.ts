@@ -106,12 +106,15 @@ describe.each(dbKinds)('promotions, tax, shipping, fulfillment and returns on %s
         maxDays: 3,
       })
     ).json();
-    await call('POST', '/v1/promotions', staff, {
+    const welcome = await call('POST', '/v1/promotions', staff, {
       code: 'WELCOME15',
       kind: 'percentage',
       value: 15,
       minSubtotal: 2000,
     });
+    // Each 201 names where what it made can be read.
+    expect((await call('GET', welcome.headers.location as string, staff)).json()).toEqual(welcome.json());
+    expect((await call('GET', `/v1/shipping-methods/${shipping.id}`)).json()).toEqual(shipping);
 
     const buyer = await signIn(system);
     await addToCart(system, buyer, shirt.variantId, 3);
@@ -141,13 +144,27 @@ describe.each(dbKinds)('promotions, tax, shipping, fulfillment and returns on %s
       trackingNumber: 'JD0001',
     });
     expect(partial.statusCode).toBe(201);
+    const shipment = {
+      carrier: 'DHL',
+      trackingNumber: 'JD0001',
+      items: [{ orderItemId: shirtLine.id, quantity: 2 }],
+    };
+    expect((await call('GET', partial.headers.location as string, buyer)).json()).toMatchObject(shipment);
+    expect((await call('GET', `/v1/orders/${order.id}/fulfillments`, buyer)).json()).toMatchObject({
+      items: [shipment],
+    });
+    const stranger = await signIn(system);
+    expect((await call('GET', `/v1/orders/${order.id}/fulfillments`, stranger)).statusCode).toBe(404);
     expect((await call('GET', `/v1/orders/${order.id}`, buyer)).json().status).toBe('partially_shipped');
     const tooMany = await call('POST', `/v1/orders/${order.id}/fulfillments`, staff, {
       items: [{ orderItemId: shirtLine.id, quantity: 2 }],
       carrier: 'DHL',
       trackingNumber: 'JD0002',
     });
-    expect(tooMany.json().code).toBe('OVER_FULFILLMENT');
+    expect(tooMany.json()).toMatchObject({
+      code: 'OVER_FULFILLMENT',
+      detail: 'Only 1 unit of “Shirt” is left to ship',
+    });
     expect(
       (
         await call('POST', `/v1/orders/${order.id}/fulfillments`, buyer, {
@@ -164,11 +181,19 @@ describe.each(dbKinds)('promotions, tax, shipping, fulfillment and returns on %s
     });
     expect(returned.statusCode).toBe(201);
     expect(returned.json().status).toBe('requested');
+    expect((await call('GET', returned.headers.location as string, buyer)).json()).toEqual(returned.json());
+    expect((await call('GET', returned.headers.location as string, stranger)).statusCode).toBe(404);
+    expect((await call('GET', `/v1/orders/${order.id}/returns`, buyer)).json().items).toEqual([
+      returned.json(),
+    ]);
     const unshipped = await call('POST', `/v1/orders/${order.id}/returns`, buyer, {
       items: [{ orderItemId: mugLine.id, quantity: 1 }],
       reason: 'never came',
     });
-    expect(unshipped.json().code).toBe('RETURN_EXCEEDS_SHIPPED');
+    expect(unshipped.json()).toMatchObject({
+      code: 'RETURN_EXCEEDS_SHIPPED',
+      detail: 'Nothing of “Mug” is left to return',
+    });
 
     const waiting = await call('GET', '/v1/returns?status=requested', staff);
     expect(waiting.statusCode, waiting.body).toBe(200);
