@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GrpcService } from './grpc/types.ts';
 
 /**
@@ -22,4 +22,6 @@ export interface AppModule {
    * not the module's to write), by "METHOD /path": merged into the document, not the routes.
    */
   documentation?: Record<string, Record<string, unknown>>;
+  /** A page for a browser that asked for a path no route serves (an API client gets problem+json). */
+  notFoundPage?: (request: FastifyRequest, reply: FastifyReply) => FastifyReply | undefined;
 }

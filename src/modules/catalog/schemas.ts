@@ -6,7 +6,10 @@ const Sku = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' });
 const Attributes = Type.Record(
   Type.String({ minLength: 1, maxLength: 50 }),
   Type.Union([Type.String({ maxLength: 200 }), Type.Number(), Type.Boolean()]),
-  { maxProperties: 20, description: 'up to 20 facts about the variant: text, numbers or true/false, e.g. {"size": "M"}' },
+  {
+    maxProperties: 20,
+    description: 'up to 20 facts about the variant: text, numbers or true/false, e.g. {"size": "M"}',
+  },
 );
 
 export const VariantInput = Type.Object(

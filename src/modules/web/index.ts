@@ -40,13 +40,18 @@ function accepts(request: FastifyRequest, encoding: string): boolean {
   });
 }
 
-function send(request: FastifyRequest, reply: FastifyReply, file: WebFile) {
+function send(request: FastifyRequest, reply: FastifyReply, file: WebFile, status = 200) {
+  reply.code(status);
   reply.header('etag', file.etag);
   reply.header('cache-control', file.immutable ? IMMUTABLE : REVALIDATE);
   reply.header('vary', 'Accept-Encoding');
   if (file.type.startsWith('text/html')) reply.header('content-security-policy', PAGE_CSP);
   const ifNoneMatch = request.headers['if-none-match'];
-  if (typeof ifNoneMatch === 'string' && ifNoneMatch.split(',').some((tag) => tag.trim() === file.etag)) {
+  if (
+    status === 200 &&
+    typeof ifNoneMatch === 'string' &&
+    ifNoneMatch.split(',').some((tag) => tag.trim() === file.etag)
+  ) {
     return reply.code(304).send();
   }
   reply.type(file.type);
@@ -84,7 +89,8 @@ export interface WebModule extends AppModule {
 /**
  * Serves the storefront at / and the admin console at /admin from the Vite build in memory:
  * hashed assets cached for a year, pages revalidated each time, each page path of the apps
- * answered with its index.html. Paths it does not know fall through to the API's 404.
+ * answered with its index.html. A browser asking for any other path gets the storefront's page
+ * for it under a 404; an API client gets the problem+json 404.
  */
 export async function createWeb(deps: {
   distDir?: string;
@@ -109,6 +115,8 @@ export async function createWeb(deps: {
   return {
     name: 'web',
     built,
+    // The storefront draws its own "Page not found", with the shop around it, under a real 404.
+    notFoundPage: (request, reply) => (storefront ? send(request, reply, storefront, 404) : undefined),
     rootRoutes(app: FastifyInstance) {
       for (const url of STOREFRONT_PAGES) app.get(url, hidden, page(storefront));
       app.get(ADMIN_BASE, hidden, page(admin));

@@ -1,7 +1,7 @@
 /**
  * The front end's page paths (find-my-way syntax). The server answers each with its app's
  * index.html and the browser router draws the page, so a deep link or a reload works; any other
- * path stays a problem+json 404. The storefront's router imports this list: one source for both.
+ * path is a 404: the storefront's "Page not found" for a browser, problem+json for an API client. The storefront's router imports this list: one source for both.
  */
 export const STOREFRONT_PAGES = [
   '/',

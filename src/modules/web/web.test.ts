@@ -116,6 +116,20 @@ describe('web module: the built front end served by the API process', () => {
     }
   });
 
+  it('answers a browser asking for a page that does not exist with the storefront under a 404', async () => {
+    for (const url of ['/nowhere', '/products', '/products/x/y', '/admin-nope']) {
+      const response = await get(url, { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' });
+      expect(response.statusCode, url).toBe(404);
+      expect(response.headers['content-type'], url).toContain('text/html');
+      expect(response.headers['content-security-policy']).toBe(PAGE_CSP);
+      expect(response.body).toContain('<title>shop</title>');
+    }
+    // Conditional requests never turn a missing page into a 304 of the storefront.
+    const page = await get('/', {});
+    const again = await get('/nowhere', { accept: 'text/html', 'if-none-match': String(page.headers.etag) });
+    expect(again.statusCode).toBe(404);
+  });
+
   it('leaves the API, its 404s and the operations endpoints as they were', async () => {
     const unknown = await get('/v1/nope', { accept: 'text/html' });
     expect(unknown.statusCode).toBe(404);

@@ -169,6 +169,12 @@ function clientErrorAnswer(
 }
 
 /** Builds the HTTP application from its dependencies; no listening, so tests use `inject`. */
+/** A person's browser navigating (it asks for HTML first), not a client of the API. */
+const wantsPage = (request: FastifyRequest, path: string) =>
+  (request.method === 'GET' || request.method === 'HEAD') &&
+  !path.startsWith('/v1/') &&
+  /^\s*text\/html/.test(request.headers.accept ?? '');
+
 export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   const { config, logger, metrics } = deps;
   const staticHeaders = securityHeaders();
@@ -386,6 +392,12 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       return sendProblem(request, reply, 405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed here`, {
         headers: { allow: allowed.join(', ') },
       });
+    }
+    if (wantsPage(request, path)) {
+      for (const module of deps.modules) {
+        const page = module.notFoundPage?.(request, reply);
+        if (page) return page;
+      }
     }
     return sendProblem(request, reply, 404, 'NOT_FOUND', `No route ${request.method} ${path}`);
   });
