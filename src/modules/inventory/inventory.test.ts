@@ -131,7 +131,21 @@ describe.each(dbKinds)('inventory on %s', (kind) => {
       headers: staff.headers,
       payload: { delta: -6, reason: 'lost' },
     });
-    expect(below.statusCode).toBe(409);
+    expect(below.json()).toMatchObject({
+      code: 'INVENTORY_CONFLICT',
+      detail: 'Stock cannot go below zero: there are 5 units on hand',
+    });
+    await reserveOne(item.variantId);
+    const held = await system.app.inject({
+      method: 'PUT',
+      url,
+      headers: staff.headers,
+      payload: { onHand: 0 },
+    });
+    expect(held.json()).toMatchObject({
+      code: 'INVENTORY_CONFLICT',
+      detail: '1 of the 5 units on hand is held for orders not yet shipped: at least 1 unit must stay',
+    });
     const negative = await system.app.inject({
       method: 'PUT',
       url,

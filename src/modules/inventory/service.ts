@@ -43,6 +43,27 @@ const toStock = (level: StockLevel): Stock => ({
   available: level.onHand - level.reserved,
 });
 
+const units = (count: number) => `${count} ${count === 1 ? 'unit' : 'units'}`;
+
+/**
+ * Stock on hand never goes below zero, nor below what is held for orders not yet shipped; the
+ * message says which of the two the change would break, in the shop's words.
+ */
+function refuseBelowReserved(level: { onHand: number; reserved: number }, onHand: number): void {
+  if (onHand < 0) {
+    throw conflict(
+      'INVENTORY_CONFLICT',
+      `Stock cannot go below zero: there ${level.onHand === 1 ? 'is' : 'are'} ${units(level.onHand)} on hand`,
+    );
+  }
+  if (onHand < level.reserved) {
+    throw conflict(
+      'INVENTORY_CONFLICT',
+      `${level.reserved} of the ${units(level.onHand)} on hand ${level.reserved === 1 ? 'is' : 'are'} held for orders not yet shipped: at least ${units(level.reserved)} must stay`,
+    );
+  }
+}
+
 /** Sums quantities per variant and sorts by variant id: the one lock order every checkout takes. */
 function normaliseLines(lines: ReservationLine[]): ReservationLine[] {
   const totals = new Map<string, number>();
@@ -147,12 +168,7 @@ export function createInventoryService(deps: InventoryDeps) {
       return transact(db, async (tx) => {
         const level = await store.bySku(tx, sku, true);
         if (!level) throw notFound(`Inventory for SKU ${sku}`);
-        if (onHand < level.reserved) {
-          throw conflict(
-            'INVENTORY_CONFLICT',
-            `${level.reserved} units are reserved; on hand cannot go below that`,
-          );
-        }
+        refuseBelowReserved(level, onHand);
         const updated = await store.move(tx, {
           variantId: level.variantId,
           deltaOnHand: onHand - level.onHand,
@@ -170,12 +186,7 @@ export function createInventoryService(deps: InventoryDeps) {
       return transact(db, async (tx) => {
         const level = await store.bySku(tx, sku, true);
         if (!level) throw notFound(`Inventory for SKU ${sku}`);
-        if (level.onHand + delta < level.reserved) {
-          throw conflict(
-            'INVENTORY_CONFLICT',
-            `Adjusting by ${delta} would leave less on hand than is reserved`,
-          );
-        }
+        refuseBelowReserved(level, level.onHand + delta);
         const updated = await store.move(tx, {
           variantId: level.variantId,
           deltaOnHand: delta,
