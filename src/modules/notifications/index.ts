@@ -105,7 +105,7 @@ export function createNotifications(deps: {
     }
     const { userId, orderId } = data as { userId?: unknown; orderId?: unknown };
     if (typeof userId !== 'string' || typeof orderId !== 'string') return undefined;
-    const mail = renderOrderMail(event.type, { ...data, orderId });
+    const mail = renderOrderMail(event.type, { ...data, orderId }, `${config.publicUrl}/orders/${orderId}`);
     // Looked up before the transaction: PGlite has one connection, held by the transaction.
     return mail && { mail, to: await buyer(event, userId) };
   }

@@ -112,9 +112,14 @@ describe.each(dbKinds)('order notification emails on %s', (kind) => {
     await notifications.handle(partial);
     await notifications.handle(final);
 
-    const partialMail = await readFile(path.join(mailDir(), `${partial.id}-order_shipped.eml`), 'utf8');
+    const partialMail = await readMail(`${partial.id}-order_shipped.eml`);
     expect(partialMail).toContain('Subject: Part of your order 000000c4 has shipped');
     expect(partialMail).toContain('Carrier: DHL, tracking number JD0001.');
+    // The order is a link to its page, not an id to copy.
+    expect(partialMail).toContain(
+      `You can see your order at any time at http://127.0.0.1:3000/orders/${orderId}`,
+    );
+    expect(partialMail.replaceAll(`/orders/${orderId}`, '')).not.toContain(orderId);
     const finalMail = await readFile(path.join(mailDir(), `${final.id}-order_shipped.eml`), 'utf8');
     expect(finalMail).toContain('Subject: Your order 000000c4 has shipped');
     expect(finalMail).toContain('JD0002');

@@ -54,8 +54,10 @@ function page(title: string, paragraphs: string[]): string {
   ].join('\n');
 }
 
-export function renderOrderMail(type: string, data: OrderData): RenderedMail | undefined {
+/** `orderLink` opens the order in the storefront: people get a link, never the order's id. */
+export function renderOrderMail(type: string, data: OrderData, orderLink: string): RenderedMail | undefined {
   const reference = data.orderId.slice(-8);
+  const follow = `You can see your order at any time at ${orderLink}`;
   const total = formatMoney(data.total);
   let kind: RenderedMail['kind'];
   let subject: string;
@@ -65,8 +67,8 @@ export function renderOrderMail(type: string, data: OrderData): RenderedMail | u
     subject = `Your order ${reference} is confirmed`;
     lines = [
       `Thank you for your order. We have received your payment${total ? ` of ${total}` : ''}.`,
-      `Order number: ${data.orderId}`,
       'We will let you know when it ships.',
+      follow,
     ];
   } else if (type === 'order.cancelled') {
     kind = 'order_cancelled';
@@ -76,7 +78,7 @@ export function renderOrderMail(type: string, data: OrderData): RenderedMail | u
       `${cancellationSentence(data.reason, total)}`,
       unpaid
         ? 'Nothing was charged. The items are back in your cart, so you can try again whenever you like.'
-        : `Order number: ${data.orderId}`,
+        : follow,
     ];
   } else if (type === 'order.shipped') {
     const partial = data.status === 'partially_shipped';
@@ -84,18 +86,19 @@ export function renderOrderMail(type: string, data: OrderData): RenderedMail | u
     subject = partial ? `Part of your order ${reference} has shipped` : `Your order ${reference} has shipped`;
     lines = [
       partial
-        ? `Some items of order ${data.orderId} are on their way; we will write again when the rest ship.`
-        : `Order ${data.orderId} is on its way.`,
+        ? 'Some items of your order are on their way; we will write again when the rest ship.'
+        : 'Your order is on its way.',
       ...(data.carrier && data.trackingNumber
         ? [`Carrier: ${data.carrier}, tracking number ${data.trackingNumber}.`]
         : []),
+      follow,
     ];
   } else if (type === 'order.returned') {
     const refund = formatMoney(data.refund);
     kind = 'order_returned';
     subject = `We received your return for order ${reference}`;
     lines = [
-      `The items you sent back from order ${data.orderId} have arrived.`,
+      `The items you sent back from order ${reference} have arrived.`,
       refund
         ? `We have refunded ${refund} to your original payment method.`
         : 'Nothing was due back for them.',

@@ -1,7 +1,7 @@
 import { html, nothing } from 'lit-html';
 import { decimalString, parseMoneyInput } from '../money.ts';
 import type { Category, Page, Product, Review, Variant } from '../types.ts';
-import { act, type AppContext, type Content, formValues, money, STORE_CURRENCY } from '../ui.ts';
+import { act, type AppContext, type Content, dateTime, formValues, money, STORE_CURRENCY } from '../ui.ts';
 
 const PAGE_SIZE = 12;
 const SORTS = [
@@ -128,6 +128,7 @@ export async function productPage(ctx: AppContext, params: Record<string, string
     ctx.api.get<Product>(`/v1/products/${params.id}`),
     ctx.api.get<Page<Review>>(`/v1/products/${params.id}/reviews?size=20`),
   ]);
+  ctx.setTitle(product.name);
   const signedIn = ctx.api.session() !== null;
 
   const addToCart = (event: SubmitEvent) => {
@@ -177,7 +178,7 @@ export async function productPage(ctx: AppContext, params: Record<string, string
             </label>`,
           )}
         </fieldset>
-        <label>Quantity <input type="number" name="quantity" min="1" max="999" value="1" required /></label>
+        <label>Quantity <input type="number" name="quantity" min="1" max="99" value="1" required /></label>
         <button type="submit" class="primary">Add to cart</button>
       </form>
     </article>
@@ -188,8 +189,10 @@ export async function productPage(ctx: AppContext, params: Record<string, string
         ${reviews.items.map(
           (item) => html`<li class="card">
             <p><span aria-label=${`${item.rating} out of 5`}>${'★'.repeat(item.rating)}${'☆'.repeat(5 - item.rating)}</span>
-              ${item.title ? html`<strong>${item.title}</strong>` : nothing}</p>
+              ${item.title ? html`<strong>${item.title}</strong>` : nothing}
+              ${item.verifiedPurchase ? html`<span class="badge verified" title="Written by someone who bought this product">✓ Verified purchase</span>` : nothing}</p>
             <p>${item.body}</p>
+            <p class="muted">${dateTime(item.createdAt)}</p>
           </li>`,
         )}
       </ul>
@@ -197,6 +200,7 @@ export async function productPage(ctx: AppContext, params: Record<string, string
         signedIn
           ? html`<form class="stack" @submit=${review} aria-label="Write a review">
             <h3>Write a review</h3>
+            <p class="muted">Reviews are open to customers who bought this product.</p>
             <label>Rating
               <select name="rating" required>
                 ${[5, 4, 3, 2, 1].map((value) => html`<option value=${value}>${value} ★</option>`)}

@@ -1,5 +1,5 @@
 import { html, nothing } from 'lit-html';
-import type { Order, Page, Return } from '../types.ts';
+import type { Fulfillment, Order, Page, Return } from '../types.ts';
 import {
   act,
   type AppContext,
@@ -9,6 +9,8 @@ import {
   RENDERED,
   money,
   cancellationText,
+  paymentText,
+  returnStatusText,
   shortId,
   statusBadge,
 } from '../ui.ts';
@@ -107,10 +109,26 @@ export async function orderPage(
   params: Record<string, string>,
   query: URLSearchParams,
 ): Promise<Content> {
-  const order = await ctx.api.get<Order>(`/v1/orders/${params.id}`);
+  const [order, shipments, returns] = await Promise.all([
+    ctx.api.get<Order>(`/v1/orders/${params.id}`),
+    ctx.api.get<{ items: Fulfillment[] }>(`/v1/orders/${params.id}/fulfillments`),
+    ctx.api.get<{ items: Return[] }>(`/v1/orders/${params.id}/returns`),
+  ]);
+  ctx.setTitle(`Order #${shortId(order.id)}`);
   followOrder(ctx, order.id);
   const cancellable = order.status === 'pending' || order.status === 'confirmed';
-  const returnable = order.status === 'shipped' || order.status === 'partially_shipped';
+  // What may still go back: shipped units not already in a return.
+  const sum = (lists: Array<{ items: Array<{ orderItemId: string; quantity: number }> }>, id: string) =>
+    lists
+      .flatMap((list) => list.items)
+      .reduce((total, item) => total + (item.orderItemId === id ? item.quantity : 0), 0);
+  const returnableOf = new Map(
+    order.items.map((line) => [line.id, sum(shipments.items, line.id) - sum(returns.items, line.id)]),
+  );
+  const returnable = [...returnableOf.values()].some((quantity) => quantity > 0);
+  const nameOf = new Map(order.items.map((line) => [line.id, line.name]));
+  const itemList = (items: Array<{ orderItemId: string; quantity: number }>) =>
+    items.map((item) => `${item.quantity} × ${nameOf.get(item.orderItemId) ?? 'an item'}`).join(', ');
   const cancel = (event: Event) =>
     act(ctx, event, async () => {
       if (!confirm('Cancel this order? The payment is refunded.')) return;
@@ -129,6 +147,7 @@ export async function orderPage(
         items,
         reason: values.reason,
       });
+      await ctx.refresh();
       ctx.flash('info', `Return #${shortId(created.id)} requested. We refund it when the parcel arrives.`);
     });
   };
@@ -145,7 +164,7 @@ export async function orderPage(
       <span class="muted" id=${LIVE_MARK} hidden>· updates live</span>
       ${order.status === 'pending' ? html`<span class="muted">Waiting for the payment provider; this page updates by itself.</span>` : nothing}</p>
     ${order.cancelReason ? html`<p class="muted" data-testid="cancel-reason">${cancellationText(order.cancelReason)}</p>` : nothing}
-    <p>Placed ${dateTime(order.createdAt)} · Payment ${order.payment.status}
+    <p>Placed ${dateTime(order.createdAt)} · Payment ${paymentText(order.payment.status)}
       ${order.payment.refunded.amount > 0 ? html` · refunded ${money(order.payment.refunded)}` : nothing}</p>
     <table class="lines">
       <caption class="visually-hidden">Items</caption>
@@ -174,16 +193,48 @@ export async function orderPage(
         ${totalsTable(order.totals, 'Order totals')}
       </section>
     </div>
+    ${
+      shipments.items.length > 0
+        ? html`<section aria-labelledby="shipments-heading">
+          <h2 id="shipments-heading">Shipments</h2>
+          <ul class="shipments">
+            ${shipments.items.map(
+              (shipment) => html`<li class="card" data-testid="shipment">
+                <p><strong>${shipment.carrier}</strong> · tracking number <span class="tracking">${shipment.trackingNumber}</span></p>
+                <p>${itemList(shipment.items)} · sent ${dateTime(shipment.createdAt)}</p>
+              </li>`,
+            )}
+          </ul>
+        </section>`
+        : nothing
+    }
+    ${
+      returns.items.length > 0
+        ? html`<section aria-labelledby="returns-heading">
+          <h2 id="returns-heading">Returns</h2>
+          <ul class="returns">
+            ${returns.items.map(
+              (item) => html`<li class="card" data-testid="return">
+                <p><strong>${returnStatusText(item.status)}</strong>${item.refund ? html` · refund ${money(item.refund)}` : nothing}</p>
+                <p>${itemList(item.items)} · asked ${dateTime(item.createdAt)} · “${item.reason}”</p>
+              </li>`,
+            )}
+          </ul>
+        </section>`
+        : nothing
+    }
     ${cancellable ? html`<p><button type="button" class="danger" @click=${cancel}>Cancel order</button></p>` : nothing}
     ${
       returnable
         ? html`<details>
           <summary>Return items</summary>
           <form class="stack" @submit=${requestReturn}>
-            ${order.items.map(
-              (line) => html`<label>${line.name}: quantity to return
-                <input type="number" name=${`qty-${line.id}`} min="0" max=${line.quantity} value="0" /></label>`,
-            )}
+            ${order.items
+              .filter((line) => (returnableOf.get(line.id) ?? 0) > 0)
+              .map(
+                (line) => html`<label>${line.name}: quantity to return (up to ${returnableOf.get(line.id)})
+                  <input type="number" name=${`qty-${line.id}`} min="0" max=${returnableOf.get(line.id) ?? 0} value="0" /></label>`,
+              )}
             <label>Reason <input name="reason" required maxlength="500" /></label>
             <button type="submit">Request return</button>
           </form>
