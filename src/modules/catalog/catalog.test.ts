@@ -349,6 +349,46 @@ describe.each(dbKinds)('catalog on %s', (kind) => {
     ).toBe(404);
   });
 
+  it('lists archived products for staff and restores one to the shelf; a SKU finds its product', async () => {
+    const created = await createProduct(simpleProduct('Restorable Yak Blanket'));
+    const { id } = created.json();
+    const sku = created.json().variants[0].sku as string;
+    // A SKU, typed in any case, finds its product like its words do.
+    for (const q of [sku, sku.toLowerCase(), 'yak']) {
+      expect((await inject({ method: 'GET', url: `/v1/products?q=${q}` })).json().items, q).toMatchObject([
+        { id },
+      ]);
+    }
+    await inject({ method: 'DELETE', url: `/v1/products/${id}`, headers: staff.headers });
+    const archived = (url: string) => inject({ method: 'GET', url, headers: staff.headers });
+    expect((await archived(`/v1/archived-products?q=${sku}`)).json()).toMatchObject({
+      total: 1,
+      items: [{ id }],
+    });
+    expect(
+      (await inject({ method: 'GET', url: '/v1/archived-products', headers: customer.headers })).statusCode,
+    ).toBe(403);
+
+    const restored = await inject({
+      method: 'POST',
+      url: `/v1/products/${id}/restore`,
+      headers: staff.headers,
+    });
+    expect(restored.statusCode, restored.body).toBe(200);
+    expect(restored.json()).toMatchObject({ id, name: 'Restorable Yak Blanket' });
+    expect((await inject({ method: 'GET', url: '/v1/products?q=yak' })).json().items).toMatchObject([{ id }]);
+    expect((await archived(`/v1/archived-products?q=${sku}`)).json().total).toBe(0);
+    // Restoring a live product changes nothing; an unknown one is 404.
+    expect(
+      (await inject({ method: 'POST', url: `/v1/products/${id}/restore`, headers: staff.headers }))
+        .statusCode,
+    ).toBe(200);
+    expect(
+      (await inject({ method: 'POST', url: `/v1/products/${uuidv7()}/restore`, headers: staff.headers }))
+        .statusCode,
+    ).toBe(404);
+  });
+
   it('gives other modules prices through variantsForCheckout', async () => {
     const product = (await createProduct(simpleProduct('Checkout Teapot', 3210))).json();
     const variantId = product.variants[0].id;

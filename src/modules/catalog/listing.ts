@@ -47,6 +47,7 @@ export function listSignature(filter: ProductFilter, sort: SortTerm[], size: num
     filter.category ?? null,
     filter.minPrice ?? null,
     filter.maxPrice ?? null,
+    filter.archived ?? false,
     sort.map((term) => `${term.desc ? '-' : ''}${term.key}`),
     size,
   ]);

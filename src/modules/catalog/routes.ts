@@ -19,7 +19,11 @@ import { STAFF } from '../../platform/http/auth.ts';
 
 const ListQuery = Type.Object({
   q: Type.Optional(
-    Type.String({ maxLength: 200, pattern: '^[^\\u0000-\\u001f]*$', description: 'full-text search' }),
+    Type.String({
+      maxLength: 200,
+      pattern: '^[^\\u0000-\\u001f]*$',
+      description: 'words of the name or description (full-text), or a SKU',
+    }),
   ),
   category: Type.Optional(
     Type.String({
@@ -109,6 +113,48 @@ export function catalogRoutes(service: CatalogService, deps: { db: Db; idempoten
         const query = request.query;
         const rendered = await service.list({ ...query, page: query.page ?? 1, size: query.size ?? 20 });
         return sendRendered(request, reply, rendered);
+      },
+    );
+
+    app.get(
+      '/archived-products',
+      {
+        schema: {
+          operationId: 'listArchivedProducts',
+          ...secured,
+          summary: 'Archived products (staff): search and sort as the shelf does, to find one to restore',
+          querystring: Type.Omit(ListQuery, ['category', 'minPrice', 'maxPrice']),
+          headers: IfNoneMatch,
+          response: { 200: ProductListSchema, 304: NotModified, ...problems(400, 401, 403) },
+        },
+      },
+      async (request, reply) => {
+        const query = request.query;
+        const rendered = await service.list({
+          ...query,
+          archived: true,
+          page: query.page ?? 1,
+          size: query.size ?? 20,
+        });
+        return sendRendered(request, reply, rendered);
+      },
+    );
+
+    app.post(
+      '/products/:id/restore',
+      {
+        schema: {
+          operationId: 'restoreProduct',
+          ...secured,
+          summary: 'Bring an archived product back to the shop, as it was (If-Match honoured)',
+          params: IdParams,
+          headers: IfMatch(false),
+          response: { 200: ProductSchema, ...problems(401, 403, 404, 412) },
+        },
+      },
+      async (request, reply) => {
+        await service.restore(request.params.id, header(request, 'if-match'));
+        return sendRendered(request, reply, await service.get(request.params.id));
       },
     );
 

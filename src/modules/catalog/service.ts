@@ -444,7 +444,13 @@ export function createCatalogService(deps: CatalogDeps) {
   return {
     async list(query: ListQuery): Promise<Rendered> {
       const q = query.q?.trim() ? query.q.trim() : undefined;
-      const filter = { q, category: query.category, minPrice: query.minPrice, maxPrice: query.maxPrice };
+      const filter = {
+        q,
+        category: query.category,
+        minPrice: query.minPrice,
+        maxPrice: query.maxPrice,
+        archived: query.archived,
+      };
       if (
         filter.minPrice !== undefined &&
         filter.maxPrice !== undefined &&
@@ -562,6 +568,18 @@ export function createCatalogService(deps: CatalogDeps) {
         if (row.archivedAt) return;
         checkPrecondition(row, ifMatch);
         await store.archiveProduct(tx, id, new Date());
+      });
+      await invalidate(id);
+    },
+
+    /** Brings an archived product back to the shelf, as it was. Idempotent. */
+    async restore(id: string, ifMatch: string | undefined): Promise<void> {
+      await transact(db, async (tx) => {
+        const row = await store.productById(tx, id, true);
+        if (!row) throw notFound(`Product ${id}`);
+        if (!row.archivedAt) return;
+        checkPrecondition(row, ifMatch);
+        await store.restoreProduct(tx, id, new Date());
       });
       await invalidate(id);
     },

@@ -54,6 +54,8 @@ export interface ProductFilter {
   category?: string;
   minPrice?: number;
   maxPrice?: number;
+  /** Staff's view of what was archived, instead of the live shelf. */
+  archived?: boolean;
 }
 
 export interface VariantRow {
@@ -155,8 +157,13 @@ function cursorValue(key: SortKey | 'id', value: unknown): RawBuilder<unknown> {
 }
 
 function filterConditions(filter: ProductFilter): RawBuilder<unknown>[] {
-  const conditions = [sql`p.archived_at is null`];
-  if (filter.q !== undefined) conditions.push(sql`p.search @@ ${tsQuery(filter.q)}`);
+  const conditions = [filter.archived ? sql`p.archived_at is not null` : sql`p.archived_at is null`];
+  // Words match name and description; a query that is a SKU (in any case) finds its product. The
+  // SKU lookup is an uncorrelated sub-select: the planner ORs the search index with the key.
+  if (filter.q !== undefined)
+    conditions.push(sql`(p.search @@ ${tsQuery(filter.q)} or p.id = any(array(
+      select v.product_id from catalog_variants v
+      where v.sku in (${filter.q}, upper(${filter.q})) and v.archived_at is null)))`);
   if (filter.minPrice !== undefined) conditions.push(sql`p.price_amount >= ${filter.minPrice}`);
   if (filter.maxPrice !== undefined) conditions.push(sql`p.price_amount <= ${filter.maxPrice}`);
   if (filter.category !== undefined) {
@@ -311,6 +318,15 @@ export const catalogStore = {
       .tables(executor)
       .updateTable('catalog_products')
       .set((eb) => ({ archived_at: at, updated_at: at, version: eb('version', '+', 1) }))
+      .where('id', '=', id)
+      .execute();
+  },
+
+  async restoreProduct(executor: Db, id: string, at: Date): Promise<void> {
+    await catalogStore
+      .tables(executor)
+      .updateTable('catalog_products')
+      .set((eb) => ({ archived_at: null, updated_at: at, version: eb('version', '+', 1) }))
       .where('id', '=', id)
       .execute();
   },
