@@ -6,6 +6,7 @@ import { browserSessionStore } from './session.ts';
 import type { OrderStatus } from './types.ts';
 
 export type Content = TemplateResult | typeof nothing;
+export type Drawing = () => Content;
 
 /** Dispatched on document after each draw, for code that adjusts what lit-html rendered. */
 export const RENDERED = 'emporium:rendered';
@@ -22,6 +23,8 @@ export interface AppContext {
   refresh(): Promise<void>;
   /** Shows a message above the page (role=alert for errors, status otherwise) until the next page. */
   flash(kind: Flash['kind'], message: string): void;
+  /** Takes the message above the page away. */
+  clearFlash(): void;
   /** Redraws without loading (after local state changed). */
   redraw(): void;
   /** Names the page in the browser's title once its content is known (e.g. the product's name). */
@@ -35,11 +38,15 @@ export interface PageRoute {
   /** A page that needs a signed-in user: without one, the app goes to sign-in and comes back after. */
   signedIn?: boolean;
   title: (params: Record<string, string>) => string;
+  /**
+   * The page's content, or a function that draws it: a page with state of its own (rows added to
+   * a form) returns the function, and `ctx.redraw()` calls it again without loading.
+   */
   view: (
     ctx: AppContext,
     params: Record<string, string>,
     query: URLSearchParams,
-  ) => Promise<Content> | Content;
+  ) => Promise<Content | Drawing> | Content | Drawing;
 }
 
 export interface AppOptions {
@@ -184,6 +191,8 @@ export async function act(ctx: AppContext, event: Event, task: () => Promise<voi
     ? [...form.querySelectorAll<HTMLButtonElement>('button')]
     : [event.currentTarget as HTMLButtonElement];
   for (const control of controls) control.disabled = true;
+  // A message about an earlier attempt goes as soon as the person tries again.
+  ctx.clearFlash();
   try {
     await task();
   } catch (error) {
@@ -200,7 +209,7 @@ export function startApp(options: AppOptions): AppContext {
   root.replaceChildren();
   const store = browserSessionStore();
   const api = createApi({ store });
-  let content: Content = nothing;
+  let content: Content | Drawing = nothing;
   let flash: Flash | null = null;
   let sequence = 0;
   let leaving: (() => void)[] = [];
@@ -208,7 +217,7 @@ export function startApp(options: AppOptions): AppContext {
   let moveFocus = false;
 
   const draw = () => {
-    render(options.layout(ctx, content, flash), root);
+    render(options.layout(ctx, typeof content === 'function' ? content() : content, flash), root);
     document.dispatchEvent(new Event(RENDERED));
   };
 
@@ -235,7 +244,7 @@ export function startApp(options: AppOptions): AppContext {
     }
     document.title = `${route.title(params)} · ${options.appName}`;
     root.querySelector('main')?.setAttribute('aria-busy', 'true');
-    let next: Content;
+    let next: Content | Drawing;
     try {
       next = await route.view(ctx, params, query);
     } catch (error) {
@@ -271,6 +280,11 @@ export function startApp(options: AppOptions): AppContext {
       flash = { kind, message };
       draw();
       root.querySelector('.flash')?.scrollIntoView({ block: 'nearest' });
+    },
+    clearFlash() {
+      if (!flash) return;
+      flash = null;
+      draw();
     },
     redraw: draw,
     setTitle(title) {

@@ -23,6 +23,7 @@ function productJsonHead(row: ProductRow): string {
     rating: { average: row.ratingAverage, count: row.ratingCount },
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
+    ...(row.archivedAt ? { archivedAt: row.archivedAt.toISOString() } : {}),
   });
   return `${head.slice(0, -1)},"variants":[`;
 }

@@ -74,6 +74,9 @@ export const ProductSchema = Type.Object({
   rating: Type.Object({ average: Type.Number(), count: Type.Integer() }),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
+  archivedAt: Type.Optional(
+    Type.String({ format: 'date-time', description: 'when staff archived it: the shop no longer shows it' }),
+  ),
   variants: Type.Array(VariantSchema),
 });
 

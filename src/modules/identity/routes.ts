@@ -6,7 +6,7 @@ import { IdParams, Page, PageQuery } from '../../platform/http/schemas.ts';
 import { problems } from '../../platform/http/openapi.ts';
 import { BROWSER_BINDING_COOKIE, LOGIN_REQUEST_TTL_SECONDS, type OidcSignIn } from './oidc.ts';
 import type { ClientInfo, IdentityService } from './service.ts';
-import { ADMIN, SIGNED_IN } from '../../platform/http/auth.ts';
+import { ADMIN, SIGNED_IN, STAFF } from '../../platform/http/auth.ts';
 
 const RoleSchema = Type.Union([Type.Literal('customer'), Type.Literal('staff'), Type.Literal('admin')]);
 
@@ -297,6 +297,21 @@ export function identityRoutes(
         },
       },
       async (request) => service.linkOidc(request.body, clientInfo(request)),
+    );
+
+    app.get(
+      '/users/:id',
+      {
+        schema: {
+          operationId: 'getUser',
+          tags,
+          summary: 'A user by id (staff): who placed an order or wrote a review',
+          security: STAFF,
+          params: IdParams,
+          response: { 200: UserSchema, ...problems(401, 403, 404) },
+        },
+      },
+      async (request) => service.user(request.params.id),
     );
 
     app.get(

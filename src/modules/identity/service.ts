@@ -268,6 +268,12 @@ export function createIdentityService(deps: {
     return issueTokens(user);
   }
 
+  async function userById(id: string): Promise<User> {
+    const row = await store.findUserById(id);
+    if (!row) throw notFound('User');
+    return toUser(row);
+  }
+
   return {
     createUser,
 
@@ -527,11 +533,10 @@ export function createIdentityService(deps: {
       await audit('login.failed', client, { detail: { provider, reason } });
     },
 
-    async me(principal: Principal): Promise<User> {
-      const row = await store.findUserById(principal.id);
-      if (!row) throw notFound('User');
-      return toUser(row);
-    },
+    me: (principal: Principal): Promise<User> => userById(principal.id),
+
+    /** Anyone's account (staff: who placed an order, who wrote a review). */
+    user: userById,
 
     /** An admin changes someone else's role; their own stays, so the last admin cannot demote itself. */
     async setRole(userId: string, role: Role, by: Principal, client: ClientInfo): Promise<User> {

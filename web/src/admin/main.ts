@@ -6,6 +6,7 @@ import { type AppContext, type Content, type Flash, type PageRoute, mainView, st
 import { orderPage, ordersPage, returnsPage } from './orders.ts';
 import { productFormPage, productsPage } from './products.ts';
 import { promotionsPage } from './promotions.ts';
+import { reviewsPage } from './reviews.ts';
 
 const staffOnly =
   (view: PageRoute['view']): PageRoute['view'] =>
@@ -50,6 +51,7 @@ const routes: PageRoute[] = [
     signedIn: true,
   },
   { pattern: `${ADMIN_BASE}/returns`, title: () => 'Returns', view: staffOnly(returnsPage), signedIn: true },
+  { pattern: `${ADMIN_BASE}/reviews`, title: () => 'Reviews', view: staffOnly(reviewsPage), signedIn: true },
 ];
 
 /** After signing in here, go on in the console, not to the shop's front page. */
@@ -73,8 +75,8 @@ function layout(ctx: AppContext, content: Content, flash: Flash | null) {
           user
             ? html`<a href="${ADMIN_BASE}">Products</a> <a href="${ADMIN_BASE}/orders">Orders</a>
               <a href="${ADMIN_BASE}/promotions">Promotions</a>
-              <a href="${ADMIN_BASE}/returns">Returns</a> <a href="/">Shop</a>
-              <span class="muted">${user.name} (${user.role})</span>
+              <a href="${ADMIN_BASE}/returns">Returns</a> <a href="${ADMIN_BASE}/reviews">Reviews</a> <a href="/">Shop</a>
+              <span class="muted">${user.name} (${user.role === 'admin' ? 'administrator' : 'staff'})</span>
               <button type="button" class="link" @click=${signOut}>Sign out</button>`
             : html`<a href="/">Shop</a>`
         }

@@ -1,5 +1,5 @@
 import { html, nothing } from 'lit-html';
-import type { Fulfillment, Order, OrderStatus, Page, Return } from '../types.ts';
+import type { Fulfillment, Order, OrderStatus, Page, Return, User } from '../types.ts';
 import {
   act,
   type AppContext,
@@ -8,11 +8,20 @@ import {
   formValues,
   money,
   cancellationText,
+  paymentText,
+  returnStatusText,
   shortId,
   statusBadge,
 } from '../ui.ts';
 
-const STATUSES: OrderStatus[] = ['pending', 'confirmed', 'partially_shipped', 'shipped', 'cancelled'];
+const STATUS_NAMES: Record<OrderStatus, string> = {
+  pending: 'Pending payment',
+  confirmed: 'Confirmed',
+  partially_shipped: 'Partly shipped',
+  shipped: 'Shipped',
+  cancelled: 'Cancelled',
+};
+const STATUSES = Object.keys(STATUS_NAMES) as OrderStatus[];
 
 export async function ordersPage(
   ctx: AppContext,
@@ -36,7 +45,7 @@ export async function ordersPage(
     <form class="inline" @submit=${filter} aria-label="Filter orders">
       <label>Status <select name="status">
         <option value="">Any</option>
-        ${STATUSES.map((each) => html`<option value=${each} ?selected=${each === status}>${each.replace('_', ' ')}</option>`)}
+        ${STATUSES.map((each) => html`<option value=${each} ?selected=${each === status}>${STATUS_NAMES[each]}</option>`)}
       </select></label>
       <button type="submit">Filter</button>
     </form>
@@ -64,10 +73,24 @@ export async function ordersPage(
 }
 
 export async function orderPage(ctx: AppContext, params: Record<string, string>): Promise<Content> {
-  const order = await ctx.api.get<Order>(`/v1/orders/${params.id}`);
+  const [order, shipments, returns] = await Promise.all([
+    ctx.api.get<Order>(`/v1/orders/${params.id}`),
+    ctx.api.get<{ items: Fulfillment[] }>(`/v1/orders/${params.id}/fulfillments`),
+    ctx.api.get<{ items: Return[] }>(`/v1/orders/${params.id}/returns`),
+  ]);
+  // Who ordered, by name and address; an account since erased reads as such.
+  const customer = await ctx.api.get<User>(`/v1/users/${order.userId}`).catch(() => undefined);
+  ctx.setTitle(`Order #${shortId(order.id)}`);
+  const nameOf = new Map(order.items.map((line) => [line.id, line.name]));
+  const itemList = (items: Array<{ orderItemId: string; quantity: number }>) =>
+    items.map((item) => `${item.quantity} × ${nameOf.get(item.orderItemId) ?? 'an item'}`).join(', ');
+  const shipped = (id: string) =>
+    shipments.items
+      .flatMap((shipment) => shipment.items)
+      .reduce((sum, item) => sum + (item.orderItemId === id ? item.quantity : 0), 0);
   const shippable = order.status === 'confirmed' || order.status === 'partially_shipped';
-  const cancellable =
-    order.status === 'pending' || order.status === 'confirmed' || order.status === 'partially_shipped';
+  // Only a paid order that has not begun to ship can be cancelled (the API refuses the rest).
+  const cancellable = order.status === 'confirmed';
   const ship = (event: SubmitEvent) => {
     const values = formValues(event);
     const items = order.items
@@ -96,24 +119,27 @@ export async function orderPage(ctx: AppContext, params: Record<string, string>)
     <h1>Order #${shortId(order.id)}</h1>
     <p>Status: <span id="order-status">${statusBadge(order.status)}</span>
       ${order.cancelReason ? html`<span class="muted">${cancellationText(order.cancelReason)}</span>` : nothing}</p>
-    <p>Placed ${dateTime(order.createdAt)} by user <code>${order.userId}</code> · Payment ${order.payment.status},
+    <p>Placed ${dateTime(order.createdAt)} by
+      <span data-testid="customer">${customer ? `${customer.name} (${customer.email})` : 'a customer whose account is gone'}</span>
+      · Payment ${paymentText(order.payment.status)},
       ${money(order.payment.amount)}${order.payment.refunded.amount > 0 ? html`, refunded ${money(order.payment.refunded)}` : nothing}</p>
     <p>Ship to: ${order.shippingAddress.name}, ${order.shippingAddress.line1}, ${order.shippingAddress.postalCode}
       ${order.shippingAddress.city}, ${order.shippingAddress.country}${order.shippingMethod?.name ? ` · ${order.shippingMethod.name}` : ''}</p>
     <form class="stack" @submit=${ship} aria-label="Ship items">
       <table class="lines">
-        <thead><tr><th scope="col">Item</th><th scope="col">Ordered</th><th scope="col">Total</th>${shippable ? html`<th scope="col">Ship now</th>` : nothing}</tr></thead>
+        <thead><tr><th scope="col">Item</th><th scope="col">Ordered</th><th scope="col">Shipped</th><th scope="col">Total</th>${shippable ? html`<th scope="col">Ship now</th>` : nothing}</tr></thead>
         <tbody>
           ${order.items.map(
             (line) => html`<tr>
               <td>${line.name} <span class="muted">${line.sku}</span></td>
               <td>${line.quantity}</td>
+              <td>${shipped(line.id)}</td>
               <td>${money(line.lineTotal)}</td>
               ${
                 shippable
                   ? html`<td><label><span class="visually-hidden">Quantity of ${line.name} to ship</span>
-                    <input type="number" name=${`ship-${line.id}`} min="0" max=${line.quantity}
-                      value=${order.status === 'confirmed' ? line.quantity : 0} /></label></td>`
+                    <input type="number" name=${`ship-${line.id}`} min="0" max=${line.quantity - shipped(line.id)}
+                      value=${line.quantity - shipped(line.id)} /></label></td>`
                   : nothing
               }
             </tr>`,
@@ -128,6 +154,24 @@ export async function orderPage(ctx: AppContext, params: Record<string, string>)
           : nothing
       }
     </form>
+    ${
+      shipments.items.length > 0
+        ? html`<section aria-labelledby="shipments-heading"><h2 id="shipments-heading">Shipments</h2><ul>
+          ${shipments.items.map(
+            (shipment) =>
+              html`<li>${dateTime(shipment.createdAt)}: ${itemList(shipment.items)} with ${shipment.carrier}, tracking number ${shipment.trackingNumber}</li>`,
+          )}</ul></section>`
+        : nothing
+    }
+    ${
+      returns.items.length > 0
+        ? html`<section aria-labelledby="returns-heading"><h2 id="returns-heading">Returns</h2><ul>
+          ${returns.items.map(
+            (each) =>
+              html`<li>${dateTime(each.createdAt)}: ${itemList(each.items)} — ${returnStatusText(each.status)}${each.refund ? `, refund ${money(each.refund)}` : ''} · “${each.reason}”</li>`,
+          )}</ul><p><a href="/admin/returns">Returns waiting to be received</a></p></section>`
+        : nothing
+    }
     ${cancellable ? html`<p><button type="button" class="danger" @click=${cancel}>Cancel and refund</button></p>` : nothing}
   `;
 }
@@ -141,10 +185,6 @@ export async function returnsPage(ctx: AppContext): Promise<Content> {
       `Return #${shortId(received.id)} received${received.refund ? `: refunded ${money(received.refund)}` : ''}; the stock is back.`,
     );
     await ctx.refresh();
-  };
-  const receive = (event: SubmitEvent) => {
-    const values = formValues(event);
-    return act(ctx, event, () => receiveById(values.returnId.trim()));
   };
   return html`
     <h1>Returns</h1>
@@ -165,10 +205,5 @@ export async function returnsPage(ctx: AppContext): Promise<Content> {
         )}
       </tbody>
     </table>
-    <p>Or enter a return's id (the customer sees it when they request the return):</p>
-    <form class="inline" @submit=${receive} aria-label="Receive a return">
-      <label>Return id <input name="returnId" required pattern="[0-9a-fA-F-]{36}" size="38" /></label>
-      <button type="submit" class="primary">Receive</button>
-    </form>
   `;
 }

@@ -6,6 +6,7 @@ import {
   act,
   type AppContext,
   type Content,
+  type Drawing,
   describeError,
   formValues,
   money,
@@ -25,14 +26,26 @@ export async function productsPage(
     sort: '-createdAt',
   });
   if (query.get('q')) request.set('q', query.get('q')!);
+  const archived = query.get('archived') === '1';
   const [list, categories] = await Promise.all([
-    ctx.api.get<Page<Product>>(`/v1/products?${request}`),
+    ctx.api.get<Page<Product>>(`/v1/${archived ? 'archived-products' : 'products'}?${request}`),
     ctx.api.get<{ items: Category[] }>('/v1/categories'),
   ]);
+  const categoryName = new Map(categories.items.map((category) => [category.slug, category.name]));
+  const restore = (product: Product) => (event: Event) =>
+    act(ctx, event, async () => {
+      await ctx.api.post(`/v1/products/${product.id}/restore`);
+      await ctx.refresh();
+      ctx.flash('info', `${product.name} is back in the shop.`);
+    });
   const pages = Math.max(1, Math.ceil(list.total / list.size));
   const search = (event: SubmitEvent) => {
     const values = formValues(event);
-    ctx.navigate(values.q.trim() ? `/admin?q=${encodeURIComponent(values.q.trim())}` : '/admin');
+    const next = new URLSearchParams({
+      ...(values.q.trim() ? { q: values.q.trim() } : {}),
+      ...(archived ? { archived: '1' } : {}),
+    });
+    ctx.navigate(`/admin${next.size > 0 ? `?${next}` : ''}`);
   };
   const createCategory = (event: SubmitEvent) => {
     const values = formValues(event);
@@ -49,25 +62,32 @@ export async function productsPage(
     });
   };
   const pageLink = (to: number) =>
-    `/admin?${new URLSearchParams({ ...(query.get('q') ? { q: query.get('q')! } : {}), page: String(to) })}`;
+    `/admin?${new URLSearchParams({
+      ...(query.get('q') ? { q: query.get('q')! } : {}),
+      ...(archived ? { archived: '1' } : {}),
+      page: String(to),
+    })}`;
   return html`
-    <h1>Products</h1>
-    <p><a class="button primary" href="/admin/products/new">New product</a></p>
+    <h1>${archived ? 'Archived products' : 'Products'}</h1>
+    <p><a class="button primary" href="/admin/products/new">New product</a>
+      ${archived ? html`<a href="/admin">Products in the shop</a>` : html`<a href="/admin?archived=1">Archived products</a>`}</p>
     <form class="inline" role="search" aria-label="Search products" @submit=${search}>
-      <label>Search <input type="search" name="q" .value=${query.get('q') ?? ''} /></label>
+      <label>Search by name, words or SKU <input type="search" name="q" .value=${query.get('q') ?? ''} /></label>
       <button type="submit">Search</button>
     </form>
+    ${list.items.length === 0 ? html`<p class="muted">${archived ? 'Nothing is archived.' : 'No products match.'}</p>` : nothing}
     <table class="lines">
-      <caption class="visually-hidden">Products, newest first</caption>
-      <thead><tr><th scope="col">Name</th><th scope="col">SKUs</th><th scope="col">Price</th><th scope="col">Available</th><th scope="col">Categories</th></tr></thead>
+      <caption class="visually-hidden">${archived ? 'Archived products' : 'Products, newest first'}</caption>
+      <thead><tr><th scope="col">Name</th><th scope="col">SKUs</th><th scope="col">Price</th><th scope="col">Available</th><th scope="col">Categories</th>${archived ? html`<th scope="col"><span class="visually-hidden">Action</span></th>` : nothing}</tr></thead>
       <tbody>
         ${list.items.map(
-          (product) => html`<tr>
+          (product) => html`<tr data-product=${product.id}>
             <td><a href="/admin/products/${product.id}">${product.name}</a></td>
             <td>${product.variants.map((variant) => variant.sku).join(', ')}</td>
             <td>${product.variants.map((variant) => money(variant.price)).join(', ')}</td>
             <td>${product.variants.reduce((sum, variant) => sum + variant.available, 0)}</td>
-            <td>${product.categories.join(', ')}</td>
+            <td>${product.categories.map((slug) => categoryName.get(slug) ?? slug).join(', ')}</td>
+            ${archived ? html`<td><button type="button" @click=${restore(product)}>Restore</button></td>` : nothing}
           </tr>`,
         )}
       </tbody>
@@ -131,13 +151,15 @@ function variantsFrom(values: Record<string, string>, rows: number, existing: Va
   return variants;
 }
 
-export async function productFormPage(ctx: AppContext, params: Record<string, string>): Promise<Content> {
+export async function productFormPage(ctx: AppContext, params: Record<string, string>): Promise<Drawing> {
   const creating = !params.id;
   const [loaded, categories] = await Promise.all([
     creating ? null : ctx.api.request<Product>('GET', `/v1/products/${params.id}`),
     ctx.api.get<{ items: Category[] }>('/v1/categories'),
   ]);
   const product = loaded?.body;
+  if (product) ctx.setTitle(`Edit ${product.name}`);
+  const stock = product ? await stockSection(ctx, product) : nothing;
   // The version this form edits: a save sends it as If-Match, so a concurrent edit is not overwritten.
   const etag = loaded?.headers.get('etag') ?? undefined;
   const existing = product?.variants ?? [];
@@ -186,6 +208,14 @@ export async function productFormPage(ctx: AppContext, params: Record<string, st
       await ctx.api.delete(`/v1/products/${params.id}`, { headers: etag ? { 'if-match': etag } : {} });
       ctx.navigate('/admin');
     });
+  const restore = (event: Event) =>
+    act(ctx, event, async () => {
+      await ctx.api.post(`/v1/products/${params.id}/restore`, undefined, {
+        headers: etag ? { 'if-match': etag } : {},
+      });
+      await ctx.refresh();
+      ctx.flash('info', `${product!.name} is back in the shop.`);
+    });
   const addRow = () => {
     rows++;
     ctx.redraw();
@@ -208,9 +238,11 @@ export async function productFormPage(ctx: AppContext, params: Record<string, st
     </tr>`;
   };
 
-  return html`
+  // A function: "Add a variant row" draws the form again with one more row, keeping what was typed.
+  return () => html`
     <nav aria-label="Breadcrumb"><a href="/admin">← Products</a></nav>
     <h1>${creating ? 'New product' : `Edit ${product!.name}`}</h1>
+    ${product?.archivedAt ? html`<p class="alert info" role="status">This product is archived: the shop does not show it. <button type="button" @click=${restore}>Restore it</button></p>` : nothing}
     ${product ? html`<p class="muted">Shop page: <a href="/products/${product.id}">/products/${product.id}</a></p>` : nothing}
     <form class="stack" @submit=${save} aria-label=${creating ? 'New product' : 'Edit product'}>
       <label>Name <input name="name" required maxlength="200" .value=${product?.name ?? ''} /></label>
@@ -235,8 +267,8 @@ export async function productFormPage(ctx: AppContext, params: Record<string, st
       </fieldset>
       <button type="submit" class="primary">${creating ? 'Create product' : 'Save changes'}</button>
     </form>
-    ${product ? await stockSection(ctx, product) : nothing}
-    ${product ? html`<p><button type="button" class="danger" @click=${archive}>Archive product</button></p>` : nothing}
+    ${stock}
+    ${product && !product.archivedAt ? html`<p><button type="button" class="danger" @click=${archive}>Archive product</button></p>` : nothing}
   `;
 }
 

@@ -116,7 +116,8 @@ export async function orderPage(
   ]);
   ctx.setTitle(`Order #${shortId(order.id)}`);
   followOrder(ctx, order.id);
-  const cancellable = order.status === 'pending' || order.status === 'confirmed';
+  // Only a paid order that has not begun to ship can be cancelled (the API refuses the rest).
+  const cancellable = order.status === 'confirmed';
   // What may still go back: shipped units not already in a return.
   const sum = (lists: Array<{ items: Array<{ orderItemId: string; quantity: number }> }>, id: string) =>
     lists
