@@ -34,10 +34,11 @@ const DeliverySchema = Type.Object({
 
 /** `eventTypes`: every type the system emits; a subscription to anything else is refused (400). */
 export function webhookRoutes(service: WebhookService, eventTypes: readonly string[]) {
-  const EventType = Type.Union(
-    eventTypes.map((type) => Type.Literal(type)),
-    { description: 'an event type the system emits' },
-  );
+  const EventType = Type.String({
+    pattern: '^(\\*|[a-z_]+(\\.[a-z_]+)*(\\.\\*)?)$',
+    maxLength: 100,
+    description: `An event type, or a prefix wildcard (\`order.*\`), or \`*\` for every event. The types: ${eventTypes.join(', ')}. Another name is 400 UNKNOWN_EVENT_TYPE.`,
+  });
   return (scope: FastifyInstance) => {
     const app = scope.withTypeProvider<TypeBoxTypeProvider>();
     const common = { tags: ['webhooks'], security: ADMIN };

@@ -1,6 +1,7 @@
 import { type Db, transact } from '../../platform/db/index.ts';
 import { badRequest, notFound } from '../../platform/errors.ts';
 import { type CloudEvent, envelopeOf } from '../../platform/events/index.ts';
+import { subscribes } from './subscriptions.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import { checkTarget, generateSecret, sendWebhook, TargetRefused } from './sender.ts';
@@ -22,6 +23,8 @@ export function createWebhookService(deps: {
   settings: WebhookSettings;
   logger: Logger;
   metrics: Metrics;
+  /** Every event type the modules emit: what an endpoint may subscribe to, by name or by prefix. */
+  eventTypes: readonly string[];
 }) {
   const { db, store, settings, logger, metrics } = deps;
   const attemptsTotal = metrics.counter('webhook_attempts_total', 'Webhook delivery attempts', ['outcome']);
@@ -62,6 +65,14 @@ export function createWebhookService(deps: {
 
   return {
     async register(input: { url: string; events: string[]; secret?: string }, actorId: string) {
+      const unknown = input.events.filter((name) => !deps.eventTypes.some((type) => subscribes(name, type)));
+      if (unknown.length > 0) {
+        throw badRequest(
+          'UNKNOWN_EVENT_TYPE',
+          `${unknown.map((name) => `“${name}”`).join(', ')} ${unknown.length === 1 ? 'is not an event' : 'are not events'} this shop sends. ` +
+            `The events are ${deps.eventTypes.join(', ')}; a prefix such as order.* subscribes to all of its kind, and * to everything.`,
+        );
+      }
       try {
         await checkTarget(input.url, settings.allowPrivate);
       } catch (error) {

@@ -2,6 +2,7 @@ import { type Generated, type Kysely, sql } from 'kysely';
 import type { Db } from '../../platform/db/index.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import type { AttemptResult } from './sender.ts';
+import { subscriptionsOf } from './subscriptions.ts';
 
 type WebhookTables = {
   webhook_endpoints: {
@@ -158,7 +159,8 @@ export function createWebhookStore(database: Db) {
       const endpoints = await tables(executor)
         .selectFrom('webhook_endpoints')
         .select('id')
-        .where(sql<boolean>`events @> ${JSON.stringify([event.type])}::jsonb`)
+        // Subscribed by name, by a prefix wildcard or by "*": any of them in the endpoint's list.
+        .where(sql<boolean>`events ?| ${subscriptionsOf(event.type)}::text[]`)
         .execute();
       if (endpoints.length === 0) return 0;
       const result = await tables(executor)

@@ -243,9 +243,61 @@ describe.each(dbKinds)('webhooks on %s', (kind) => {
       method: 'POST',
       url: '/v1/webhooks',
       headers: admin.headers,
-      payload: { url: 'https://example.com/hook', events: ['order.confirmd'] },
+      payload: { url: 'https://example.com/hook', events: ['order.confirmd', 'parcel.*'] },
     });
-    expect(unknownType.statusCode).toBe(400);
+    // One sentence naming what was wrong and, once, what is allowed (not one error per allowed name).
+    expect(unknownType.json()).toMatchObject({ status: 400, code: 'UNKNOWN_EVENT_TYPE' });
+    expect(unknownType.json().detail).toMatch(
+      /^“order\.confirmd”, “parcel\.\*” are not events this shop sends\. The events are .*order\.confirmed/,
+    );
+    expect(unknownType.json().detail.match(/order\.confirmed/g)).toHaveLength(1);
+    expect(unknownType.json().errors).toBeUndefined();
+  });
+
+  it('delivers by prefix wildcard (order.*) and to "*" everything, once per endpoint', async () => {
+    const target = await system({ WEBHOOKS_ALLOW_PRIVATE: 'true' });
+    const admin = await signIn(target, 'admin');
+    const secret = 'whsec_dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0';
+    const orders = await startReceiver(
+      () => secret,
+      () => 200,
+    );
+    const everything = await startReceiver(
+      () => secret,
+      () => 200,
+    );
+    cleanups.push(orders.close, everything.close);
+    for (const [receiver, events] of [
+      [orders, ['order.*', 'order.confirmed']],
+      [everything, ['*']],
+    ] as const) {
+      const created = await target.app.inject({
+        method: 'POST',
+        url: '/v1/webhooks',
+        headers: admin.headers,
+        payload: { url: receiver.url, events, secret },
+      });
+      expect(created.statusCode, created.body).toBe(201);
+    }
+    await target.startWorkers();
+    await emit(target, 'order.confirmed', '01936d4e-0000-7000-8000-00000000000c');
+    await emit(target, 'inventory.low', '01936d4e-0000-7000-8000-00000000000d');
+    await waitFor(
+      'the deliveries',
+      async () => everything.received.length,
+      (count) => count >= 2,
+    );
+    await waitFor(
+      'the order delivery',
+      async () => orders.received.length,
+      (count) => count >= 1,
+    );
+    await sleep(300);
+    expect(orders.received.map((request) => JSON.parse(request.body).type)).toEqual(['order.confirmed']);
+    expect(everything.received.map((request) => JSON.parse(request.body).type).sort()).toEqual([
+      'inventory.low',
+      'order.confirmed',
+    ]);
   });
 
   it('delivers user.registered and inventory.low to the endpoints subscribed to them', async () => {
