@@ -383,5 +383,204 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       expect(problemsOf(admin)).toEqual([]);
       expect(problemsOf(shop)).toEqual([]);
     });
+
+    /** What a person reads on the page must be sentences: no UUID, no UPPER_SNAKE code, no snake_case state. */
+    async function expectReadable(page: Page) {
+      const text = await page.locator('body').innerText();
+      const where = page.url();
+      expect(text.match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i), where).toBeNull();
+      expect(text.match(/\b[A-Z]{2,}(_[A-Z]+)+\b/), where).toBeNull();
+      expect(text.match(/\b[a-z]+_[a-z_]+\b/), where).toBeNull();
+    }
+
+    it('the console without rough edges: variant rows, errors that go, category names, SKU search, archive and restore, the customer by name, review moderation', async () => {
+      const word = `Trowel${randomUUID().slice(0, 6)}`;
+      await system.app.inject({
+        method: 'POST',
+        url: '/v1/categories',
+        headers: staff.headers,
+        payload: { slug: `garden-${word.toLowerCase()}`, name: `Garden ${word}` },
+      });
+      const admin = await newPage();
+      await signInInBrowser(admin, '/admin', staff.email);
+      await admin.getByRole('heading', { name: 'Products' }).waitFor(WAIT);
+      await admin.getByRole('link', { name: 'New product' }).click();
+      await admin.getByLabel('Name').fill(`${word} Set`);
+      await admin.getByLabel('SKU 1').fill(`${word}-S`);
+      await admin.getByLabel('Price 1 (EUR)').fill('12.00');
+      await admin.getByLabel('Initial stock 1').fill('5');
+      // A new product gets a second row, and what was typed in the first stays.
+      await admin.getByRole('button', { name: 'Add a variant row' }).click();
+      await admin.getByLabel('SKU 2').fill(`${word}-L`);
+      await admin.getByLabel('Price 2 (EUR)').fill('oops');
+      await admin.getByLabel('Initial stock 2').fill('4');
+      await admin.getByLabel(`Garden ${word}`).check();
+      await expect(admin.getByLabel('SKU 1').inputValue()).resolves.toBe(`${word}-S`);
+      await admin.getByRole('button', { name: 'Create product' }).click();
+      await expect(admin.getByRole('alert').textContent()).resolves.toContain(
+        `The price of ${word}-L is not an amount`,
+      );
+      await admin.getByLabel('Price 2 (EUR)').fill('15.00');
+      await admin.getByRole('button', { name: 'Create product' }).click();
+      await admin.getByRole('heading', { name: `Edit ${word} Set` }).waitFor(WAIT);
+      await expect(admin.title()).resolves.toBe(`Edit ${word} Set · Emporium admin`);
+
+      // Stock cannot go below zero: the message says so, and goes once the next change works.
+      const large = admin.locator(`tr[data-sku="${word}-L"]`);
+      await large.getByLabel('Change by').fill('-9');
+      await large.getByRole('button', { name: 'Adjust' }).click();
+      await expect(admin.getByRole('alert').textContent()).resolves.toBe(
+        'Stock cannot go below zero: there are 4 units on hand',
+      );
+      await large.getByLabel('Change by').fill('-1');
+      await large.getByRole('button', { name: 'Adjust' }).click();
+      await large.locator('[data-stock="onHand"]').filter({ hasText: '3' }).waitFor(WAIT);
+      await expect(admin.getByRole('alert').count()).resolves.toBe(0);
+      const productId = new URL(admin.url()).pathname.split('/').pop()!;
+
+      // The list names categories, and a SKU finds its product.
+      await admin.getByRole('navigation', { name: 'Admin' }).getByRole('link', { name: 'Products' }).click();
+      await admin.getByLabel('Search by name, words or SKU').fill(`${word}-l`.toLowerCase());
+      await admin.getByRole('button', { name: 'Search' }).click();
+      const row = admin.locator(`tr[data-product="${productId}"]`);
+      await row.waitFor(WAIT);
+      await expect(row.textContent()).resolves.toContain(`Garden ${word}`);
+      await expect(row.textContent()).resolves.not.toContain(`garden-${word.toLowerCase()}`);
+
+      // Archive it, find it among the archived, restore it: the shop shows it again.
+      await row.getByRole('link').click();
+      admin.once('dialog', (dialog) => dialog.accept());
+      await admin.getByRole('button', { name: 'Archive product' }).click();
+      await admin.getByRole('heading', { name: 'Products' }).waitFor(WAIT);
+      await admin.getByRole('link', { name: 'Archived products' }).click();
+      await admin.getByRole('heading', { name: 'Archived products' }).waitFor(WAIT);
+      await admin.locator(`tr[data-product="${productId}"]`).getByRole('button', { name: 'Restore' }).click();
+      await admin.getByText(`${word} Set is back in the shop.`).waitFor(WAIT);
+      const shelf = await system.app.inject({ method: 'GET', url: `/v1/products?q=${word}` });
+      expect(shelf.json().items.map((item: { id: string }) => item.id)).toEqual([productId]);
+
+      // A buyer orders and reviews it; staff see the buyer by name and can hide the review.
+      const product = shelf.json().items[0];
+      const buyer = await signIn(system);
+      await addToCart(system, buyer, product.variants[0].id, 1);
+      const orderId = (await checkout(system, buyer)).json().id;
+      const review = await system.app.inject({
+        method: 'POST',
+        url: `/v1/products/${productId}/reviews`,
+        headers: buyer.headers,
+        payload: { rating: 1, title: 'Rude words', body: 'Something nobody should read.' },
+      });
+      expect(review.statusCode, review.body).toBe(201);
+      await admin.goto(`/admin/orders/${orderId}`);
+      await admin.locator('#order-status [data-status="confirmed"]').waitFor(WAIT);
+      await expect(admin.getByTestId('customer').textContent()).resolves.toBe(
+        `Test customer (${buyer.email})`,
+      );
+      await expectReadable(admin);
+
+      await admin.getByRole('navigation', { name: 'Admin' }).getByRole('link', { name: 'Reviews' }).click();
+      const card = admin.locator(`[data-review="${review.json().id}"]`);
+      await card.waitFor(WAIT);
+      await expect(card.textContent()).resolves.toContain('Verified purchase');
+      await card.getByLabel('Reason').fill('abusive language');
+      await card.getByRole('button', { name: 'Hide' }).click();
+      await admin.getByText(`The review of ${word} Set is hidden from the shop.`).waitFor(WAIT);
+      const shown = await system.app.inject({ method: 'GET', url: `/v1/products/${productId}/reviews` });
+      expect(shown.json().total).toBe(0);
+
+      // Every console page reads as sentences.
+      for (const path of [
+        '/admin',
+        '/admin?archived=1',
+        `/admin/products/${productId}`,
+        '/admin/orders',
+        '/admin/returns',
+        '/admin/reviews',
+        '/admin/promotions',
+      ]) {
+        await admin.goto(path);
+        await admin.locator('main h1').waitFor(WAIT);
+        await admin.locator('main[aria-busy="true"]').waitFor({ ...WAIT, state: 'detached' });
+        await expectReadable(admin);
+      }
+      expect(problemsOf(admin)).toEqual([]);
+    });
+
+    it('the shop without rough edges: a real 404 page, product titles, quantity limits, a verified review, shipments and returns on the order', async () => {
+      const word = `Kite${randomUUID().slice(0, 6)}`;
+      const variant = await createProduct(system, staff, { name: `${word} Delta`, price: 1500, stock: 10 });
+      const buyer = await signIn(system);
+      await addToCart(system, buyer, variant.variantId, 2);
+      const order = (await checkout(system, buyer)).json();
+      await system.app.inject({
+        method: 'POST',
+        url: `/v1/products/${variant.productId}/reviews`,
+        headers: buyer.headers,
+        payload: { rating: 5, body: 'Flies in any wind.' },
+      });
+      await system.app.inject({
+        method: 'POST',
+        url: `/v1/orders/${order.id}/fulfillments`,
+        headers: staff.headers,
+        payload: {
+          items: [{ orderItemId: order.items[0].id, quantity: 2 }],
+          carrier: 'DHL',
+          trackingNumber: 'KITE-42',
+        },
+      });
+
+      const page = await newPage();
+      const missing = await page.goto('/no-such-page');
+      expect(missing?.status()).toBe(404);
+      await page.getByRole('heading', { name: 'Page not found' }).waitFor(WAIT);
+      await expect(page.title()).resolves.toBe('Not found · Emporium');
+
+      await signInInBrowser(page, '/signin', buyer.email);
+      await page
+        .getByRole('link', { name: 'Sign out' })
+        .or(page.getByRole('button', { name: 'Sign out' }))
+        .waitFor(WAIT);
+      await page.goto(`/products/${variant.productId}`);
+      await page.getByRole('heading', { name: `${word} Delta` }).waitFor(WAIT);
+      await expect(page.title()).resolves.toBe(`${word} Delta · Emporium`);
+      await expect(page.getByLabel('Quantity').getAttribute('max')).resolves.toBe('99');
+      await page.getByText('Verified purchase').waitFor(WAIT);
+      await expectReadable(page);
+
+      // The order shows how it travels; a return of everything shipped leaves nothing to return.
+      await page.goto(`/orders/${order.id}`);
+      const shipment = page.getByTestId('shipment');
+      await shipment.waitFor(WAIT);
+      await expect(shipment.textContent()).resolves.toContain('KITE-42');
+      await page.getByText('Return items').click();
+      await page.getByLabel(/quantity to return/).fill('2');
+      await page.getByLabel('Reason').fill('too windy');
+      await page.getByRole('button', { name: 'Request return' }).click();
+      await page.getByTestId('return').filter({ hasText: 'Requested: waiting for the parcel' }).waitFor(WAIT);
+      await expect(page.getByText('Return items').count()).resolves.toBe(0);
+      await expectReadable(page);
+
+      const returns = await system.app.inject({
+        method: 'GET',
+        url: '/v1/returns?status=requested&size=100',
+        headers: staff.headers,
+      });
+      const requested = returns.json().items.find((each: { orderId: string }) => each.orderId === order.id);
+      await system.app.inject({
+        method: 'POST',
+        url: `/v1/returns/${requested.id}/receive`,
+        headers: staff.headers,
+      });
+      await page.reload();
+      await page.getByTestId('return').filter({ hasText: 'Received and refunded' }).waitFor(WAIT);
+      await expect(page.getByText('Payment refunded').count()).resolves.toBe(1);
+      for (const path of ['/', '/cart', '/orders', `/orders/${order.id}`]) {
+        await page.goto(path);
+        await page.locator('main h1').waitFor(WAIT);
+        await page.locator('main[aria-busy="true"]').waitFor({ ...WAIT, state: 'detached' });
+        await expectReadable(page);
+      }
+      expect(problemsOf(page)).toEqual([]);
+    });
   });
 });

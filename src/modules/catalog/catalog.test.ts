@@ -354,7 +354,7 @@ describe.each(dbKinds)('catalog on %s', (kind) => {
     const { id } = created.json();
     const sku = created.json().variants[0].sku as string;
     // A SKU, typed in any case, finds its product like its words do.
-    for (const q of [sku, sku.toLowerCase(), 'yak']) {
+    for (const q of [sku, sku.toLowerCase(), sku.toUpperCase(), 'yak']) {
       expect((await inject({ method: 'GET', url: `/v1/products?q=${q}` })).json().items, q).toMatchObject([
         { id },
       ]);

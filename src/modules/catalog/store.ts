@@ -163,7 +163,7 @@ function filterConditions(filter: ProductFilter): RawBuilder<unknown>[] {
   if (filter.q !== undefined)
     conditions.push(sql`(p.search @@ ${tsQuery(filter.q)} or p.id = any(array(
       select v.product_id from catalog_variants v
-      where v.sku in (${filter.q}, upper(${filter.q})) and v.archived_at is null)))`);
+      where lower(v.sku) = lower(${filter.q}) and v.archived_at is null)))`);
   if (filter.minPrice !== undefined) conditions.push(sql`p.price_amount >= ${filter.minPrice}`);
   if (filter.maxPrice !== undefined) conditions.push(sql`p.price_amount <= ${filter.maxPrice}`);
   if (filter.category !== undefined) {

@@ -243,7 +243,7 @@ export async function productFormPage(ctx: AppContext, params: Record<string, st
     <nav aria-label="Breadcrumb"><a href="/admin">← Products</a></nav>
     <h1>${creating ? 'New product' : `Edit ${product!.name}`}</h1>
     ${product?.archivedAt ? html`<p class="alert info" role="status">This product is archived: the shop does not show it. <button type="button" @click=${restore}>Restore it</button></p>` : nothing}
-    ${product ? html`<p class="muted">Shop page: <a href="/products/${product.id}">/products/${product.id}</a></p>` : nothing}
+    ${product ? html`<p class="muted"><a href="/products/${product.id}">See it in the shop</a></p>` : nothing}
     <form class="stack" @submit=${save} aria-label=${creating ? 'New product' : 'Edit product'}>
       <label>Name <input name="name" required maxlength="200" .value=${product?.name ?? ''} /></label>
       <label>Description <textarea name="description" rows="4" maxlength="10000" .value=${product?.description ?? ''}></textarea></label>
