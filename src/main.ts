@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { ConfigError, type Config, loadConfig } from './config.ts';
 import { migrate, openDatabase } from './platform/db/index.ts';
@@ -96,6 +97,15 @@ function parse<T extends Record<string, { type: 'string' | 'boolean' }>>(
   }
 }
 
+/** What a person needs once the server is up: where the shop, console and API are, and who signs in. */
+function readyLine(base: string, role: string, adminEmail: string | undefined): string {
+  if (role === 'worker') return `Emporium worker is running (health at ${base}/livez)`;
+  const admin = adminEmail
+    ? `console sign-in: ${adminEmail}`
+    : 'no admin configured: set EMPORIUM_ADMIN_EMAIL and EMPORIUM_ADMIN_PASSWORD, or run "npm run cli -- users create"';
+  return `Emporium is ready: shop ${base}/ · console ${base}/admin/ · API ${base}/v1 (docs ${base}/docs) · ${admin}`;
+}
+
 async function serve(config: Config, args: string[]): Promise<void> {
   const started = performance.now();
   const { values } = parse(args, { role: { type: 'string' }, port: { type: 'string' } }, HELP.serve);
@@ -115,6 +125,10 @@ async function serve(config: Config, args: string[]): Promise<void> {
     { address, grpcPort, role, database: system.database.kind },
     `ready in ${Math.round(performance.now() - started)} ms`,
   );
+  // The log stays JSON on stdout; a person starting the server reads this one line on stderr.
+  const listening = (system.app.server.address() as AddressInfo).port;
+  const base = process.env.PUBLIC_URL ? config.publicUrl : `http://127.0.0.1:${listening}`;
+  process.stderr.write(`${readyLine(base, role, config.adminEmail)}\n`);
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -91,6 +91,10 @@ describe.runIf(process.env.DATABASE_URL)('several server processes on one Postgr
   }, async () => {
     const servers = await Promise.all([start('all'), start('api'), start('api')]);
     const urls = servers.map((server) => server.url);
+    // Besides the JSON log, one line a person reads: where everything is, and who signs in.
+    expect(servers[0].process.output()).toContain(
+      `Emporium is ready: shop ${urls[0]}/ · console ${urls[0]}/admin/ · API ${urls[0]}/v1 (docs ${urls[0]}/docs) · console sign-in: ${admin.email}`,
+    );
     const product = await newProduct(urls[0], 10);
     const buyers = await Promise.all(Array.from({ length: 60 }, (_, index) => signUp(urls[index % 3])));
     for (const [index, buyer] of buyers.entries()) {

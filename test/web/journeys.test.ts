@@ -290,7 +290,7 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await admin.getByRole('link', { name: 'New product' }).click();
       const name = `Compass ${randomUUID().slice(0, 8)}`;
       const sku = `CMP-${randomUUID().slice(0, 8)}`;
-      await admin.getByLabel('Name').fill(name);
+      await admin.getByLabel('Name', { exact: true }).fill(name);
       await admin.getByLabel('Description').fill('Points north, reliably.');
       await admin.getByLabel('SKU 1').fill(sku);
       await admin.getByLabel('Price 1 (EUR)').fill('34.50');
@@ -307,7 +307,7 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
         .waitFor(WAIT);
 
       // The save carries the ETag it loaded as If-Match (PUT answers 428 without one).
-      await admin.getByLabel('Name').fill(`${name} Deluxe`);
+      await admin.getByLabel('Name', { exact: true }).fill(`${name} Deluxe`);
       await admin.getByRole('button', { name: 'Save changes' }).click();
       await admin.getByRole('heading', { name: `Edit ${name} Deluxe` }).waitFor(WAIT);
 
@@ -386,6 +386,7 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
 
     /** What a person reads on the page must be sentences: no UUID, no UPPER_SNAKE code, no snake_case state. */
     async function expectReadable(page: Page) {
+      // biome-ignore lint/performance/useDomNodeTextContent: the visible text is the point, not hidden nodes'
       const text = await page.locator('body').innerText();
       const where = page.url();
       expect(text.match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i), where).toBeNull();
@@ -405,7 +406,7 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await signInInBrowser(admin, '/admin', staff.email);
       await admin.getByRole('heading', { name: 'Products' }).waitFor(WAIT);
       await admin.getByRole('link', { name: 'New product' }).click();
-      await admin.getByLabel('Name').fill(`${word} Set`);
+      await admin.getByLabel('Name', { exact: true }).fill(`${word} Set`);
       await admin.getByLabel('SKU 1').fill(`${word}-S`);
       await admin.getByLabel('Price 1 (EUR)').fill('12.00');
       await admin.getByLabel('Initial stock 1').fill('5');
