@@ -1,12 +1,12 @@
 import { html, nothing, render, type TemplateResult } from 'lit-html';
 import { type Api, ApiError, createApi } from './api.ts';
 import { describeError } from './errors.ts';
-
-export { describeError };
 import { formatMoney, type Money } from './money.ts';
 import { matchPath, startRouter } from './router.ts';
 import { browserSessionStore } from './session.ts';
 import type { OrderStatus } from './types.ts';
+
+export { describeError };
 
 export type Content = TemplateResult | typeof nothing;
 export type Drawing = () => Content;
@@ -67,7 +67,8 @@ export const money = (value: Money) => formatMoney(value);
 export const STORE_CURRENCY =
   document.querySelector<HTMLMetaElement>('meta[name="emporium-store-currency"]')?.content || 'EUR';
 
-const STATUS_TEXT: Record<OrderStatus, string> = {
+/** An order's state in words, as shoppers and staff read it. */
+export const STATUS_TEXT: Record<OrderStatus, string> = {
   pending: 'Pending payment',
   confirmed: 'Confirmed',
   cancelled: 'Cancelled',

@@ -168,12 +168,13 @@ function clientErrorAnswer(
   socket.destroy(error);
 }
 
-/** Builds the HTTP application from its dependencies; no listening, so tests use `inject`. */
 /** A person's browser navigating (it asks for HTML first), not a client of the API. */
 const wantsPage = (request: FastifyRequest, path: string) =>
   (request.method === 'GET' || request.method === 'HEAD') &&
   !path.startsWith('/v1/') &&
   /^\s*text\/html/.test(request.headers.accept ?? '');
+
+/** Builds the HTTP application from its dependencies; no listening, so tests use `inject`. */
 
 export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   const { config, logger, metrics } = deps;

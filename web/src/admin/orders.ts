@@ -11,17 +11,11 @@ import {
   paymentText,
   returnStatusText,
   shortId,
+  STATUS_TEXT,
   statusBadge,
 } from '../ui.ts';
 
-const STATUS_NAMES: Record<OrderStatus, string> = {
-  pending: 'Pending payment',
-  confirmed: 'Confirmed',
-  partially_shipped: 'Partly shipped',
-  shipped: 'Shipped',
-  cancelled: 'Cancelled',
-};
-const STATUSES = Object.keys(STATUS_NAMES) as OrderStatus[];
+const STATUSES = Object.keys(STATUS_TEXT) as OrderStatus[];
 
 export async function ordersPage(
   ctx: AppContext,
@@ -45,7 +39,7 @@ export async function ordersPage(
     <form class="inline" @submit=${filter} aria-label="Filter orders">
       <label>Status <select name="status">
         <option value="">Any</option>
-        ${STATUSES.map((each) => html`<option value=${each} ?selected=${each === status}>${STATUS_NAMES[each]}</option>`)}
+        ${STATUSES.map((each) => html`<option value=${each} ?selected=${each === status}>${STATUS_TEXT[each]}</option>`)}
       </select></label>
       <button type="submit">Filter</button>
     </form>
