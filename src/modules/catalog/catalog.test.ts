@@ -360,6 +360,9 @@ describe.each(dbKinds)('catalog on %s', (kind) => {
       ]);
     }
     await inject({ method: 'DELETE', url: `/v1/products/${id}`, headers: staff.headers });
+    expect((await inject({ method: 'GET', url: `/v1/products/${id}` })).json().archivedAt).toEqual(
+      expect.any(String),
+    );
     const archived = (url: string) => inject({ method: 'GET', url, headers: staff.headers });
     expect((await archived(`/v1/archived-products?q=${sku}`)).json()).toMatchObject({
       total: 1,
@@ -376,6 +379,7 @@ describe.each(dbKinds)('catalog on %s', (kind) => {
     });
     expect(restored.statusCode, restored.body).toBe(200);
     expect(restored.json()).toMatchObject({ id, name: 'Restorable Yak Blanket' });
+    expect(restored.json().archivedAt).toBeUndefined();
     expect((await inject({ method: 'GET', url: '/v1/products?q=yak' })).json().items).toMatchObject([{ id }]);
     expect((await archived(`/v1/archived-products?q=${sku}`)).json().total).toBe(0);
     // Restoring a live product changes nothing; an unknown one is 404.
