@@ -51,23 +51,3 @@ export function timeoutSignal(ms: number, parent?: AbortSignal): { signal: Abort
     clear: () => clearTimeout(timer),
   };
 }
-
-/** Rejects with the signal's reason as soon as it aborts; resolves or rejects with `work` otherwise. */
-export function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}

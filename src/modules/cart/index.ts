@@ -10,12 +10,10 @@ export type {
   CartLine,
   CatalogReader,
   CheckoutCart,
-  CheckoutVariant,
   Destination,
   Money,
   Totals,
 } from './service.ts';
-export { priceIn } from './service.ts';
 
 export interface CartModule extends AppModule, CartService {
   name: 'cart';

@@ -2,6 +2,7 @@ import type { Db } from '../../platform/db/index.ts';
 import { badRequest, conflict, DomainError, notFound } from '../../platform/errors.ts';
 import { outOfStock } from '../inventory/index.ts';
 import type { PricingModule, Quote, ShippingMethod, ShippingProblem } from '../pricing/index.ts';
+import type { CheckoutVariant } from '../catalog/index.ts';
 import {
   type CartContents,
   cartChoices,
@@ -19,18 +20,6 @@ export interface Money {
 }
 
 /** What the cart needs from the catalog: current prices, re-read on every view and at checkout. */
-export interface CheckoutVariant {
-  variantId: string;
-  sku: string;
-  productId: string;
-  productName: string;
-  /** The price in the store's default currency. */
-  price: Money;
-  /** Prices in other currencies. */
-  prices?: Money[];
-  archived: boolean;
-}
-
 export interface CatalogReader {
   variantsForCheckout(variantIds: readonly string[], executor?: Db): Promise<CheckoutVariant[]>;
 }
@@ -98,9 +87,9 @@ const unavailable = (variantIds: string[]) =>
     },
   );
 
-export function priceIn(variant: CheckoutVariant, currency: string): Money | undefined {
+function priceIn(variant: CheckoutVariant, currency: string): Money | undefined {
   if (variant.price.currency === currency) return variant.price;
-  return variant.prices?.find((price) => price.currency === currency);
+  return variant.prices.find((price) => price.currency === currency);
 }
 
 export function createCartService(deps: {

@@ -1,4 +1,4 @@
-import { type Static, type TSchema, Type } from 'typebox';
+import { type TSchema, Type } from 'typebox';
 
 export const ProblemSchema = Type.Object(
   {
@@ -22,7 +22,6 @@ export const Money = Type.Object(
   },
   { additionalProperties: false },
 );
-export type MoneyT = Static<typeof Money>;
 
 export const Uuid = Type.String({ format: 'uuid' });
 
