@@ -6,6 +6,7 @@ import { createHttpApp } from './platform/http/app.ts';
 import type { EventBus } from './platform/events/index.ts';
 import type { AppModule } from './platform/module.ts';
 import type { Logger } from './platform/observability/logger.ts';
+import { backgroundErrors } from './platform/observability/background.ts';
 import { createMetrics, type Metrics } from './platform/observability/metrics.ts';
 import { createTracing, type SpanExporter, type Tracing } from './platform/observability/tracing.ts';
 import { createModules } from './modules/index.ts';
@@ -41,18 +42,20 @@ export async function createSystem(
   logger: Logger,
   options: SystemOptions = {},
 ): Promise<System> {
+  const metrics = createMetrics();
+  const reportErrors = backgroundErrors(logger, metrics);
   const database =
     options.database ??
     (await openDatabase({
       url: config.databaseUrl,
       dataDir: config.dataDir,
       poolSize: config.databasePoolSize,
+      onIdleError: reportErrors('database pool'),
     }));
   if (!options.skipMigrations) {
     const report = await migrate(database.db);
     if (report.applied.length > 0) logger.info({ applied: report.applied }, 'migrations applied');
   }
-  const metrics = createMetrics();
   const tracing = await createTracing({
     serviceName: config.otelServiceName,
     otlpEndpoint: config.otlpEndpoint,
@@ -60,7 +63,11 @@ export async function createSystem(
   });
   // The Redis client is loaded only when Redis is configured.
   const shared = config.redisUrl
-    ? await (await import('./platform/cache/redis.ts')).openRedisCache(database.db, config.redisUrl)
+    ? await (await import('./platform/cache/redis.ts')).openRedisCache(
+        database.db,
+        config.redisUrl,
+        reportErrors('cache'),
+      )
     : undefined;
   const cache = shared?.cache ?? createMemoryCache();
   const broadcast = shared
@@ -81,6 +88,7 @@ export async function createSystem(
     db: database.db,
     logger,
     metrics,
+    reportErrors,
     cache,
     // PostgreSQL without Redis may have several instances, each with its own in-process cache.
     sessionCache: shared || !config.databaseUrl ? cache : undefined,

@@ -12,6 +12,7 @@ import { createCart } from './cart/index.ts';
 import { createFulfillment, FULFILLMENT_EVENT_TYPES } from './fulfillment/index.ts';
 import { createGraphql } from './graphql/index.ts';
 import { createIdentity, IDENTITY_EVENT_TYPES } from './identity/index.ts';
+import type { BackgroundErrors } from '../platform/observability/background.ts';
 import { createInventory, INVENTORY_EVENT_TYPES } from './inventory/index.ts';
 import { createNotifications } from './notifications/index.ts';
 import { createPayments } from './payments/index.ts';
@@ -29,6 +30,8 @@ export interface ModuleDeps {
   db: Db;
   logger: Logger;
   metrics: Metrics;
+  /** Reporters for errors handled in the background, by component (counted and logged). */
+  reportErrors: BackgroundErrors;
   /** Shared cache: Redis when REDIS_URL is set, in-process otherwise. */
   cache: Cache;
   /**
@@ -64,6 +67,7 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
   const identity = await createIdentity({ ...deps, bus });
   const inventory = createInventory({
     ...deps,
+    reportPublishError: deps.reportErrors('stock broadcast'),
     verifier: identity.verifier,
     bus,
     lowStockThreshold: config.inventoryLowThreshold,

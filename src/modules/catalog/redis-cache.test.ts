@@ -36,6 +36,9 @@ describe.runIf(redisUrl).each(dbKinds)('catalog over a shared Redis cache on %s'
         logger: createLogger('silent'),
         bus: createEventBus({ db: database.db, logger: createLogger('silent'), metrics }),
         lowStockThreshold: 5,
+        reportPublishError: (error) => {
+          throw error;
+        },
       }),
       cache: createRedisCache(client, namespace),
     });
@@ -135,7 +138,11 @@ describe.each(dbKinds)('catalog with REDIS_URL set but Redis unreachable, on %s'
       expect(read.json().name).toBe('Offline Lamp');
       const ready = await system.app.inject({ method: 'GET', url: '/readyz' });
       expect(ready.statusCode).toBe(503);
-      expect(ready.json().checks).toMatchObject({ database: 'ok', cache: expect.stringMatching(/^failing/) });
+      expect(ready.json().checks).toMatchObject({ database: 'ok', cache: 'failing' });
+      // The connection errors are not swallowed: they are counted (and logged, at most every 30 s).
+      const metrics = await system.app.inject({ method: 'GET', url: '/metrics' });
+      const counted = metrics.body.match(/^background_errors_total\{component="cache"\} (\d+)/m);
+      expect(Number(counted?.[1])).toBeGreaterThan(0);
     } finally {
       await system.dispose();
     }

@@ -170,7 +170,8 @@ export function createIdentityService(deps: {
 
   async function checkPassword(row: UserRow | undefined, password: string): Promise<boolean> {
     const passwordHash = row?.passwordHash ?? (await dummyHash);
-    const matches = await verify(passwordHash, password).catch(() => false);
+    // A failing verify (a corrupt hash, memory) is an error to see, not a wrong password.
+    const matches = await verify(passwordHash, password);
     return Boolean(row?.passwordHash) && matches;
   }
 

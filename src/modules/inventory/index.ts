@@ -30,12 +30,14 @@ export function createInventory(deps: {
   bus: Pick<EventBus, 'append' | 'nudge'>;
   lowStockThreshold: number;
   broadcast?: Broadcast;
+  reportPublishError: (error: unknown) => void;
 }): InventoryModule {
   const service = createInventoryService({
     db: deps.db,
     events: deps.bus,
     lowStockThreshold: deps.lowStockThreshold,
     broadcast: deps.broadcast,
+    reportPublishError: deps.reportPublishError,
   });
   let grpc: Promise<InventoryGrpc> | undefined;
   return {

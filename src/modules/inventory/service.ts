@@ -17,6 +17,8 @@ export interface InventoryDeps {
   lowStockThreshold: number;
   /** Other instances' stock changes arrive here, and this one's go out (REDIS_URL set). */
   broadcast?: Broadcast;
+  /** A stock change other instances could not be told of (Redis away): they catch up on expiry. */
+  reportPublishError: (error: unknown) => void;
 }
 
 export interface Stock {
@@ -92,7 +94,7 @@ export function createInventoryService(deps: InventoryDeps) {
     if (!broadcast || variantIds.length === 0) return;
     afterCommit(executor, () => {
       // Best effort: without the message the other instances' copies expire by their TTL.
-      broadcast.publish(STOCK_CHANNEL, [...new Set(variantIds)]).catch(() => {});
+      broadcast.publish(STOCK_CHANNEL, [...new Set(variantIds)]).catch(deps.reportPublishError);
     });
   };
 

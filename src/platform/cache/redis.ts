@@ -55,6 +55,8 @@ export function createRedisCache(redis: Redis, namespace = 'emporium:cache:'): C
 export async function openRedisCache(
   db: Db,
   url: string,
+  /** Connection errors while Redis is away: counted and logged, never thrown at a request. */
+  reportError: (error: unknown) => void,
 ): Promise<{
   cache: Cache;
   /** This system's key prefix in Redis, for other uses (pub/sub channels) to share. */
@@ -77,8 +79,8 @@ export async function openRedisCache(
   // Commands fail fast while Redis is away (no offline queue) and callers fall back to the
   // database; ioredis keeps reconnecting in the background, and /readyz reports the outage.
   const redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
-  redis.on('error', () => {});
-  await redis.connect().catch(() => {});
+  redis.on('error', reportError);
+  await redis.connect().catch(reportError);
   return {
     cache: createRedisCache(redis, `emporium:${namespace}:`),
     namespace: `emporium:${namespace}:`,

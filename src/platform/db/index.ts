@@ -37,6 +37,8 @@ export interface DatabaseOptions {
   /** PGlite data directory; absent means in memory. */
   dataDir?: string;
   poolSize?: number;
+  /** Told when a pooled client fails while idle (a server restart); the pool replaces it. */
+  onIdleError?: (error: unknown) => void;
 }
 
 // pg returns int8 and numeric as strings by default; counts and sums here fit in a double.
@@ -88,7 +90,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       idleTimeoutMillis: 30_000,
     });
     // A pooled client can fail while idle (server restart); without a listener that kills the process.
-    pool.on('error', () => {});
+    pool.on('error', options.onIdleError ?? (() => {}));
     const db = new Kysely<NoTables>({
       dialect: signalAware(new PostgresDialect({ pool: preparedStatements(pool) })),
     });

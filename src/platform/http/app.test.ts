@@ -236,7 +236,9 @@ describe('HTTP foundation', () => {
     ready = false;
     const down = await app.inject({ method: 'GET', url: '/readyz' });
     expectProblem(down, 503, 'NOT_READY');
-    expect(down.json().checks.database).toMatch(/connection refused/);
+    // Which check fails, never the driver's words (hosts, users, paths stay in the log).
+    expect(down.json().checks).toEqual({ database: 'failing' });
+    expect(down.body).not.toMatch(/connection refused/);
     ready = true;
     expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
   });
