@@ -4,6 +4,7 @@ import type { EventBus } from '../../platform/events/index.ts';
 import type { AppModule } from '../../platform/module.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
+import { createPollingLoop } from '../../platform/polling.ts';
 import type { CartModule } from '../cart/index.ts';
 import type { InventoryModule } from '../inventory/index.ts';
 import type { PricingModule } from '../pricing/index.ts';
@@ -47,36 +48,19 @@ export function createOrdering(deps: {
       retryBaseMs: Math.max(100, Math.floor(config.recoveryIntervalMs / 5)),
     },
   });
-  let timer: NodeJS.Timeout | undefined;
-  let round: Promise<unknown> = Promise.resolve();
-  let running = false;
-
-  const tick = async () => {
-    try {
-      while (running && (await service.recoverOnce()) > 0) {}
-    } catch (error) {
-      deps.logger.error({ err: error }, 'order recovery round failed');
-    }
-    if (running) {
-      timer = setTimeout(() => {
-        round = tick();
-      }, config.recoveryIntervalMs);
-    }
-  };
+  const recovery = createPollingLoop({
+    name: 'order recovery',
+    intervalMs: config.recoveryIntervalMs,
+    round: () => service.recoverOnce(),
+    logger: deps.logger,
+  });
 
   return {
     name: 'ordering',
     service,
     routes: orderingRoutes(service, { db: deps.db, idempotencyLockMs: config.requestTimeoutMs + 5_000 }),
     /** The recovery loop: every order ends confirmed or cancelled, whoever crashed mid-way. */
-    start() {
-      running = true;
-      round = tick();
-    },
-    async stop() {
-      running = false;
-      if (timer) clearTimeout(timer);
-      await round;
-    },
+    start: recovery.start,
+    stop: recovery.stop,
   };
 }

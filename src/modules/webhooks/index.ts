@@ -4,6 +4,7 @@ import type { EventBus } from '../../platform/events/index.ts';
 import type { AppModule } from '../../platform/module.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
+import { createPollingLoop } from '../../platform/polling.ts';
 import { webhookRoutes } from './routes.ts';
 import { createWebhookService, type WebhookService } from './service.ts';
 import { createWebhookStore } from './store.ts';
@@ -43,30 +44,18 @@ export function createWebhooks(deps: {
   });
   bus.subscribe('webhooks', '*', (event) => service.queueDeliveries(deps.db, event));
 
-  let running = false;
-  let timer: NodeJS.Timeout | undefined;
-  let round: Promise<void> = Promise.resolve();
-  const tick = async () => {
-    try {
-      while (running && (await service.deliverDue()) > 0) {}
-    } catch (error) {
-      logger.error({ err: error }, 'webhook delivery round failed');
-    }
-    if (running) timer = setTimeout(() => (round = tick()), POLL_MS);
-  };
+  const delivery = createPollingLoop({
+    name: 'webhook delivery',
+    intervalMs: POLL_MS,
+    round: () => service.deliverDue(),
+    logger,
+  });
 
   return {
     name: 'webhooks',
     service,
     routes: webhookRoutes(service, deps.eventTypes),
-    start() {
-      running = true;
-      round = tick();
-    },
-    async stop() {
-      running = false;
-      if (timer) clearTimeout(timer);
-      await round;
-    },
+    start: delivery.start,
+    stop: delivery.stop,
   };
 }
