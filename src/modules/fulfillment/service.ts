@@ -131,8 +131,7 @@ export function createFulfillmentService(deps: {
           throw invalidState(`An order that is ${locked.order.status} cannot be shipped`);
         }
         // Locked, so a cancellation cannot begin now; one that began before keeps the goods home.
-        if (locked.order.sagaStep === 'cancel_refund')
-          throw invalidState('The order is being cancelled; it cannot ship');
+        if (locked.order.cancelling) throw invalidState('The order is being cancelled; it cannot ship');
         const items = normalise(locked, input.items);
         const shipped = await store.shippedByItem(tx, orderId);
         for (const item of items) {

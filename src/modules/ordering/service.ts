@@ -371,11 +371,29 @@ export function createOrderingService(deps: {
 
     /** For the fulfillment module: lock an order, move it along its shipping states, book refunds. */
     fulfillment: {
-      async lock(tx: Db, id: string): Promise<{ order: OrderRow; items: OrderItemRow[] } | undefined> {
+      /** The order as fulfillment sees it (no payment token, no saga internals), locked. */
+      async lock(
+        tx: Db,
+        id: string,
+      ): Promise<{ order: OrderToFulfil; items: OrderLineToFulfil[] } | undefined> {
         const order = await store.lockById(tx, id);
-        return order ? { order, items: await store.itemsOf(tx, [id]) } : undefined;
+        if (!order) return undefined;
+        const items = await store.itemsOf(tx, [id]);
+        return {
+          order: {
+            id: order.id,
+            userId: order.userId,
+            status: order.status,
+            currency: order.currency,
+            shippingAmount: order.shippingAmount,
+            shippingTaxAmount: order.shippingTaxAmount,
+            cancelling: order.sagaStep === 'cancel_refund',
+            createdAt: order.createdAt,
+          },
+          items: items.map(({ orderId: _order, unitAmount: _unit, ...line }) => line),
+        };
       },
-      async setShipping(tx: Db, order: OrderRow, to: 'partially_shipped' | 'shipped'): Promise<void> {
+      async setShipping(tx: Db, order: OrderToFulfil, to: 'partially_shipped' | 'shipped'): Promise<void> {
         if (order.status === to) return;
         assertTransition(order.status, to);
         if (!(await store.advance(tx, order.id, { from: order.status, status: to, settled: true }))) {
@@ -399,3 +417,28 @@ export function createOrderingService(deps: {
 }
 
 export type OrderingService = ReturnType<typeof createOrderingService>;
+
+/** What fulfillment needs of an order it ships or takes back. */
+export interface OrderToFulfil {
+  id: string;
+  userId: string;
+  status: OrderStatus;
+  currency: string;
+  shippingAmount: number;
+  shippingTaxAmount: number;
+  /** A cancellation has begun: nothing may ship. */
+  cancelling: boolean;
+  createdAt: Date;
+}
+
+/** A line as fulfillment needs it: what was sold, and what it cost after discount and tax. */
+export interface OrderLineToFulfil {
+  id: string;
+  variantId: string;
+  sku: string;
+  name: string;
+  quantity: number;
+  lineAmount: number;
+  discountAmount: number;
+  taxAmount: number;
+}
