@@ -61,15 +61,15 @@ export const operationKey = (orderId: string, operation: string) => `${orderId}:
 function toPayment(row: PaymentRow): Payment {
   return {
     id: row.id,
-    orderId: row.order_id,
+    orderId: row.orderId,
     status: row.status,
     amount: row.amount,
     currency: row.currency,
-    capturedAmount: row.captured_amount,
-    refundedAmount: row.refunded_amount,
-    providerAuthorizationId: row.provider_authorization_id,
-    createdAt: row.created_at.toISOString(),
-    updatedAt: row.updated_at.toISOString(),
+    capturedAmount: row.capturedAmount,
+    refundedAmount: row.refundedAmount,
+    providerAuthorizationId: row.providerAuthorizationId,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
   };
 }
 
@@ -160,7 +160,7 @@ export function createPaymentsService(store: PaymentsStore, client: PaymentsClie
       if (row.status === 'authorized') {
         const key = operationKey(orderId, 'void');
         const answer = await client
-          .void(row.provider_authorization_id!, { key, signal: deadline(signal) })
+          .void(row.providerAuthorizationId!, { key, signal: deadline(signal) })
           .catch(rethrow);
         return toPayment(
           await store.confirm(row.id, {
@@ -206,9 +206,9 @@ export function createPaymentsService(store: PaymentsStore, client: PaymentsClie
         return toPayment(row);
       }
       if (!CAPTURED.includes(row.status)) throw paymentStateConflict(orderId, row.status, 'refunded');
-      if (amount > row.captured_amount - row.refunded_amount) throw refundExceedsCaptured(orderId);
+      if (amount > row.capturedAmount - row.refundedAmount) throw refundExceedsCaptured(orderId);
       const answer = await client
-        .refund(row.provider_authorization_id!, amount, { key, signal: deadline(signal) })
+        .refund(row.providerAuthorizationId!, amount, { key, signal: deadline(signal) })
         .catch((error: unknown) => {
           // Another refund may have got there first: the provider's total is the one that counts.
           if (error instanceof ProviderRejection && error.code === 'refund_exceeds_captured')

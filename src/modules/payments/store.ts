@@ -1,4 +1,4 @@
-import { type Generated, type Kysely, type Selectable, sql } from 'kysely';
+import { type Generated, type Kysely, sql } from 'kysely';
 import type { Db } from '../../platform/db/index.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 
@@ -42,30 +42,50 @@ type PaymentTables = {
   payment_operations: PaymentOperationsTable;
 };
 
-export type PaymentRow = Selectable<PaymentsTable>;
+export interface PaymentRow {
+  id: string;
+  orderId: string;
+  status: PaymentStatus;
+  amount: number;
+  currency: string;
+  providerAuthorizationId: string | null;
+  capturedAmount: number;
+  refundedAmount: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface OperationRow {
+  id: string;
+  paymentId: string;
+  kind: OperationKind;
+  idempotencyKey: string;
+  amount: number;
+  providerReference: string | null;
+  createdAt: Date;
+}
 
 const paymentColumns = [
   'id',
-  'order_id',
+  'order_id as orderId',
   'status',
   'amount',
   'currency',
-  'provider_authorization_id',
-  'captured_amount',
-  'refunded_amount',
-  'created_at',
-  'updated_at',
+  'provider_authorization_id as providerAuthorizationId',
+  'captured_amount as capturedAmount',
+  'refunded_amount as refundedAmount',
+  'created_at as createdAt',
+  'updated_at as updatedAt',
 ] as const;
 const operationColumns = [
   'id',
-  'payment_id',
+  'payment_id as paymentId',
   'kind',
-  'idempotency_key',
+  'idempotency_key as idempotencyKey',
   'amount',
-  'provider_reference',
-  'created_at',
+  'provider_reference as providerReference',
+  'created_at as createdAt',
 ] as const;
-export type OperationRow = Selectable<PaymentOperationsTable>;
 
 /** An operation the provider confirmed, and the state change it causes. */
 export interface ConfirmedOperation {
@@ -97,8 +117,8 @@ export interface PaymentsStore {
 const normalise = (row: PaymentRow): PaymentRow => ({
   ...row,
   amount: Number(row.amount),
-  captured_amount: Number(row.captured_amount),
-  refunded_amount: Number(row.refunded_amount),
+  capturedAmount: Number(row.capturedAmount),
+  refundedAmount: Number(row.refundedAmount),
   currency: row.currency.trim(),
 });
 
