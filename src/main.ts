@@ -178,17 +178,11 @@ async function runSeed(config: Config, args: string[]): Promise<void> {
   const logger = createLogger(config.logLevel);
   const system = await createSystem({ ...config, seedProducts: 0 }, logger);
   try {
-    const catalog = system.modules.find((module) => module.name === 'catalog') as
-      | { seed?: (count: number) => Promise<number> }
-      | undefined;
-    if (!catalog?.seed) fail('the catalog module is not available');
+    const { catalog, pricing } = system.registry;
     const started = performance.now();
     const created = await catalog.seed(products);
-    const pricing = system.modules.find((module) => module.name === 'pricing') as
-      | { seedDemo?: () => Promise<void> }
-      | undefined;
     // The demo's tax rates, shipping methods and codes go with the demo catalog; loading them is idempotent.
-    if (products > 0) await pricing?.seedDemo?.();
+    if (products > 0) await pricing.seedDemo();
     process.stdout.write(`seeded ${created} products in ${Math.round(performance.now() - started)} ms\n`);
   } finally {
     await system.close();
@@ -224,18 +218,7 @@ async function runUsers(config: Config, args: string[]): Promise<void> {
   const system = await createSystem(config, logger);
   let refused: DomainError | undefined;
   try {
-    const identity = system.modules.find((module) => module.name === 'identity') as
-      | {
-          createUser?: (input: {
-            email: string;
-            password: string;
-            name: string;
-            role: string;
-          }) => Promise<{ id: string }>;
-        }
-      | undefined;
-    if (!identity?.createUser) fail('the identity module is not available');
-    const user = await identity.createUser({
+    const user = await system.registry.identity.createUser({
       email: String(values.email),
       password: String(values.password),
       name: String(values.name ?? values.email),

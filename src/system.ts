@@ -9,7 +9,7 @@ import type { Logger } from './platform/observability/logger.ts';
 import { backgroundErrors } from './platform/observability/background.ts';
 import { createMetrics, type Metrics } from './platform/observability/metrics.ts';
 import { createTracing, type SpanExporter, type Tracing } from './platform/observability/tracing.ts';
-import { createModules } from './modules/index.ts';
+import { createModules, type ModuleRegistry } from './modules/index.ts';
 
 export interface System {
   config: Config;
@@ -17,6 +17,8 @@ export interface System {
   metrics: Metrics;
   logger: Logger;
   modules: AppModule[];
+  /** The same modules by name, typed. */
+  registry: ModuleRegistry;
   bus: EventBus;
   app: FastifyInstance;
   tracing: Tracing;
@@ -80,6 +82,7 @@ export async function createSystem(
     : undefined;
   const {
     list: modules,
+    registry,
     verifier,
     bus,
   } = await createModules({
@@ -115,6 +118,7 @@ export async function createSystem(
     metrics,
     logger,
     modules,
+    registry,
     bus,
     app,
     tracing,

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PaymentsModule } from '../src/modules/payments/index.ts';
 import { type SignedInUser, signIn } from './support/auth.ts';
 import { dbKinds } from './support/db.ts';
 import { ADDRESS, addToCart, checkout, createProduct, eventually, stockOf } from './support/shop.ts';
@@ -7,7 +6,7 @@ import { createTestSystem, type TestSystem, moduleOf } from './support/system.ts
 
 /** How many captures the provider booked for an order: the proof that no retry charged twice. */
 function capturesOf(system: TestSystem, orderId: string): number {
-  const payments = moduleOf<PaymentsModule>(system, 'payments');
+  const payments = moduleOf(system, 'payments');
   return payments.sandbox!.ledger().filter((entry) => entry.reference === orderId && entry.kind === 'capture')
     .length;
 }
@@ -266,7 +265,7 @@ describe.each(dbKinds)('checkout while the payment provider is down, on %s', (ki
   it('opens the breaker: clear 503s, no order stuck, and closes again when the provider returns', {
     timeout: 120_000,
   }, async () => {
-    const payments = moduleOf<PaymentsModule>(system, 'payments');
+    const payments = moduleOf(system, 'payments');
     const variant = await createProduct(system, staff, { stock: 50 });
     const buyers = await Promise.all(Array.from({ length: 12 }, () => signIn(system)));
     for (const buyer of buyers) await addToCart(system, buyer, variant.variantId);

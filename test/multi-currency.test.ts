@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PaymentsModule } from '../src/modules/payments/index.ts';
-import type { PricingModule } from '../src/modules/pricing/index.ts';
 import { type SignedInUser, signIn } from './support/auth.ts';
 import { dbKinds } from './support/db.ts';
 import { ADDRESS, addToCart, checkout, stockOf } from './support/shop.ts';
@@ -43,7 +41,7 @@ describe.each(dbKinds)('multi-currency checkout, fulfilment and refund on %s', (
   };
 
   const ledger = (orderId: string) => {
-    const payments = moduleOf<PaymentsModule>(system, 'payments');
+    const payments = moduleOf(system, 'payments');
     return payments.sandbox!.ledger().filter((entry) => entry.reference === orderId);
   };
   /** What the provider's books say about one order: captured minus refunded, to the cent. */
@@ -269,7 +267,7 @@ describe.each(dbKinds)('demo pricing data on %s', (kind) => {
   it('loads the demo pricing rules idempotently: a second load adds nothing and keeps staff changes', async () => {
     const before = (await call('GET', '/v1/shipping-methods')).json().items;
     await call('PUT', '/v1/tax-rates/DE', staff, { rate: 700, name: 'reduced' });
-    const pricing = moduleOf<PricingModule>(system, 'pricing');
+    const pricing = moduleOf(system, 'pricing');
     await pricing.seedDemo();
     expect((await call('GET', '/v1/shipping-methods')).json().items).toEqual(before);
     expect((await call('GET', '/v1/promotions', staff)).json().items).toHaveLength(2);

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canTransition, type OrderStatus } from '../src/modules/ordering/index.ts';
-import type { PaymentsModule } from '../src/modules/payments/index.ts';
 import { freePort, killAll, startCli, startEmporium } from './deploy/processes.ts';
 import { type SignedInUser, signIn } from './support/auth.ts';
 import { createTestDatabase, dbKinds, type TestDatabase } from './support/db.ts';
@@ -80,7 +79,7 @@ describe.each(dbKinds)('cancel racing fulfillment on %s', (kind) => {
   afterAll(() => system.dispose());
 
   it(`ends shipped-and-captured or cancelled-and-refunded, never both (${ROUNDS} rounds)`, async () => {
-    const ledger = () => moduleOf<PaymentsModule>(system, 'payments').sandbox!.ledger();
+    const ledger = () => moduleOf(system, 'payments').sandbox!.ledger();
     const winners = new Set<string>();
     for (let round = 0; round < ROUNDS; round++) {
       const variant = await createProduct(system, staff, { stock: 3, price: PRICE });

@@ -135,7 +135,7 @@ describe.each(dbKinds)('an open payment breaker over HTTP on %s', (kind) => {
 describe.each(dbKinds)('payments in the assembled system on %s', (kind) => {
   it('starts its own sandbox without PAYMENTS_URL and closes it with the system', async () => {
     const system = await createTestSystem(kind);
-    const payments = moduleOf<PaymentsModule>(system, 'payments');
+    const payments = moduleOf(system, 'payments');
     const sandboxUrl = payments.sandbox!.url;
     const orderId = uuidv7();
     const payment = await payments.authorize(
@@ -151,7 +151,7 @@ describe.each(dbKinds)('payments in the assembled system on %s', (kind) => {
     const external = await startSandbox();
     const system = await createTestSystem(kind, { PAYMENTS_URL: external.url });
     try {
-      const payments = moduleOf<PaymentsModule>(system, 'payments');
+      const payments = moduleOf(system, 'payments');
       expect(payments.sandbox).toBeUndefined();
       const orderId = uuidv7();
       await payments.authorize(

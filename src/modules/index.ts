@@ -43,7 +43,12 @@ export interface ModuleDeps {
   broadcast?: Broadcast;
 }
 
+/** Every module by name, typed: the composition root and its callers reach one without a cast. */
+export type ModuleRegistry = Awaited<ReturnType<typeof buildModules>>['registry'];
+
 export interface Modules {
+  registry: ModuleRegistry;
+  /** The same modules in dependency order: started in it, stopped and closed in reverse. */
   list: AppModule[];
   bus: EventBus;
   /** Verifies access tokens for the platform's requireUser/requireRole. */
@@ -52,6 +57,11 @@ export interface Modules {
 
 /** Builds the modules in dependency order; a later module receives the earlier ones it needs. */
 export async function createModules(deps: ModuleDeps): Promise<Modules> {
+  const { registry, bus, verifier } = await buildModules(deps);
+  return { registry, list: Object.values(registry), bus, verifier };
+}
+
+async function buildModules(deps: ModuleDeps) {
   const { config, logger, metrics } = deps;
   const transport = config.amqpUrl
     ? createAmqpTransport({ url: config.amqpUrl, exchange: config.amqpExchange, logger, metrics })
@@ -123,7 +133,8 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
   const notifications = createNotifications({ ...deps, bus, identity });
   const web = await createWeb({ distDir: config.webDistDir, storeCurrency: config.storeCurrency, logger });
   return {
-    list: [
+    // In dependency order (an object keeps its keys' order).
+    registry: {
       events,
       identity,
       inventory,
@@ -139,7 +150,7 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
       webhooks,
       notifications,
       web,
-    ],
+    },
     bus,
     verifier: identity.verifier,
   };

@@ -1,4 +1,3 @@
-import type { IdentityModule } from '../../src/modules/identity/index.ts';
 import { moduleOf } from './system.ts';
 import type { Role } from '../../src/platform/http/auth.ts';
 import type { TestSystem } from './system.ts';
@@ -21,7 +20,7 @@ export async function signIn(
   role: Role = 'customer',
   email?: string,
 ): Promise<SignedInUser> {
-  const identity = moduleOf<IdentityModule>(system, 'identity');
+  const identity = moduleOf(system, 'identity');
   const address = email ?? `${role}-${process.pid}-${++sequence}-${Date.now()}@example.test`;
   const password = 'correct horse battery staple';
   await identity.createUser({ email: address, password, name: `Test ${role}`, role });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/platform/observability/logger.ts';
+import type { ModuleRegistry } from '../../src/modules/index.ts';
 import { createSystem, type System, type SystemOptions } from '../../src/system.ts';
 import { createTestDatabase, type DbKind, type TestDatabase } from './db.ts';
 
@@ -60,9 +61,10 @@ export async function createTestSystem(
   };
 }
 
-/** A module of the system by name, typed as its public interface; fails loudly when it is absent. */
-export function moduleOf<T>(system: Pick<System, 'modules'>, name: string): T {
-  const found = system.modules.find((module) => module.name === name);
-  if (!found) throw new Error(`the system has no module "${name}"`);
-  return found as unknown as T;
+/** A module of the system by name, typed as its public interface (a wrong name does not compile). */
+export function moduleOf<K extends keyof ModuleRegistry>(
+  system: Pick<System, 'registry'>,
+  name: K,
+): ModuleRegistry[K] {
+  return system.registry[name];
 }

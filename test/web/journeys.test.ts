@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PaymentsModule } from '../../src/modules/payments/index.ts';
 import { buildWeb } from '../../web/build.ts';
 import { type SignedInUser, signIn } from '../support/auth.ts';
 import { dbKinds } from '../support/db.ts';
@@ -172,7 +171,7 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
         await system.app.inject({ method: 'GET', url: '/v1/orders', headers: shopper.headers })
       ).json();
       expect(orders.items.filter((order: { status: string }) => order.status !== 'cancelled')).toEqual([]);
-      const payments = moduleOf<PaymentsModule>(system, 'payments');
+      const payments = moduleOf(system, 'payments');
       const orderIds = new Set(orders.items.map((order: { id: string }) => order.id));
       expect(
         payments
@@ -254,7 +253,7 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await page.getByRole('button', { name: `Place order · ${newTotal}` }).click();
       await page.locator('#order-status [data-status="confirmed"]').waitFor(WAIT);
       const orderId = page.url().match(/\/orders\/([0-9a-f-]{36})/)![1];
-      const captured = moduleOf<PaymentsModule>(system, 'payments')
+      const captured = moduleOf(system, 'payments')
         .sandbox!.ledger()
         .filter((entry) => entry.reference === orderId && entry.kind === 'capture');
       expect(captured.map((entry) => entry.amount)).toEqual([9590 + 495 + newTax]);

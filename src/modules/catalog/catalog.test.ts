@@ -39,8 +39,8 @@ describe.each(dbKinds)('catalog on %s', (kind) => {
     system = await createTestSystem(kind);
     staff = await signIn(system, 'staff');
     customer = await signIn(system, 'customer');
-    catalog = moduleOf<CatalogModule>(system, 'catalog');
-    inventory = moduleOf<InventoryModule>(system, 'inventory');
+    catalog = moduleOf(system, 'catalog');
+    inventory = moduleOf(system, 'inventory');
     for (const category of [
       { slug: 'apparel', name: 'Apparel' },
       { slug: 'tops', name: 'Tops', parentSlug: 'apparel' },

@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dbKinds } from '../../../test/support/db.ts';
 import { createTestSystem, type TestSystem, moduleOf } from '../../../test/support/system.ts';
 import { transact } from '../../platform/db/index.ts';
-import type { CatalogModule } from './index.ts';
 
 interface Item {
   id: string;
@@ -44,7 +43,7 @@ describe.each(dbKinds)('product listing on %s', (kind) => {
 
   beforeAll(async () => {
     system = await createTestSystem(kind);
-    const catalog = moduleOf<CatalogModule>(system, 'catalog');
+    const catalog = moduleOf(system, 'catalog');
     expect(await catalog.seed(PRODUCTS)).toBe(PRODUCTS);
     expect(await catalog.seed(PRODUCTS)).toBe(0);
     // Varied ratings, so sorting by rating has more than ties to order.

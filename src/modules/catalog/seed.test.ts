@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dbKinds } from '../../../test/support/db.ts';
 import { createTestSystem, type TestSystem, moduleOf } from '../../../test/support/system.ts';
-import type { CatalogModule } from './index.ts';
 
 interface Item {
   id: string;
@@ -58,7 +57,7 @@ describe.each(dbKinds)('demo catalog on %s', (kind) => {
   it('is deterministic and resumable: another database seeded in two steps holds the same products', async () => {
     const other = await createTestSystem(kind);
     try {
-      const catalog = moduleOf<CatalogModule>(other, 'catalog');
+      const catalog = moduleOf(other, 'catalog');
       expect(await catalog.seed(10)).toBe(10);
       expect(await catalog.seed(30)).toBe(20);
       const strip = (items: Item[]) =>

@@ -14,7 +14,7 @@ describe.each(dbKinds)('roles and the security audit log on %s', (kind) => {
       EMPORIUM_ADMIN_EMAIL: 'root@example.test',
       EMPORIUM_ADMIN_PASSWORD: 'admin-password-1',
     });
-    identity = moduleOf<IdentityModule>(system, 'identity');
+    identity = moduleOf(system, 'identity');
   });
   afterAll(() => system.dispose());
 

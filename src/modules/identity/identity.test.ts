@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signIn } from '../../../test/support/auth.ts';
 import { dbKinds } from '../../../test/support/db.ts';
 import { createTestSystem, moduleOf, type TestSystem } from '../../../test/support/system.ts';
-import type { IdentityModule } from './index.ts';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
@@ -157,7 +156,7 @@ describe.each(dbKinds)('identity on %s', (kind) => {
 
   it('keeps tokens signed by a rotated-out key valid', async () => {
     const user = await signIn(system);
-    const identity = moduleOf<IdentityModule>(system, 'identity');
+    const identity = moduleOf(system, 'identity');
     await identity.rotateSigningKey();
     expect((await me(user.accessToken)).statusCode).toBe(200);
     const fresh = await signIn(system);

@@ -4,7 +4,6 @@ import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dbKinds } from '../../../test/support/db.ts';
 import { createTestSystem, type TestSystem, moduleOf } from '../../../test/support/system.ts';
-import type { IdentityModule } from './index.ts';
 
 // A real OpenID provider (oidc-provider) on loopback. Its development login form accepts any login
 // name as the account id; these accounts decide what it says about their email.
@@ -188,7 +187,7 @@ describe.each(dbKinds)('OpenID Connect sign-in on %s', (kind) => {
   });
 
   it('links an existing account whose address is proven, keeping its role', async () => {
-    const identity = moduleOf<IdentityModule>(system, 'identity');
+    const identity = moduleOf(system, 'identity');
     const existing = await identity.createUser({
       email: 'proven@example.test',
       password: 'a password long enough',
@@ -208,7 +207,7 @@ describe.each(dbKinds)('OpenID Connect sign-in on %s', (kind) => {
   });
 
   it("links an account whose address is unproven only with that account's password", async () => {
-    const identity = moduleOf<IdentityModule>(system, 'identity');
+    const identity = moduleOf(system, 'identity');
     const existing = await identity.createUser({
       email: 'existing@example.test',
       password: 'a password long enough',
@@ -267,7 +266,7 @@ describe.each(dbKinds)('OpenID Connect sign-in on %s', (kind) => {
     const response = await callback(back.search);
     expect(response.statusCode).toBe(401);
     expect(response.json().code).toBe('OIDC_SIGN_IN_FAILED');
-    const identity = moduleOf<IdentityModule>(system, 'identity');
+    const identity = moduleOf(system, 'identity');
     const failures = (await identity.service.auditTrail({})).filter((row) => row.event === 'login.failed');
     expect(failures.at(-1)).toMatchObject({
       userAgent: 'oidc-test-browser',

@@ -6,7 +6,6 @@ import { dbKinds } from '../../../test/support/db.ts';
 import { addToCart, checkout, createProduct, eventually } from '../../../test/support/shop.ts';
 import { createTestSystem, type TestSystem, moduleOf } from '../../../test/support/system.ts';
 import { PROTO_ROOT } from '../../platform/grpc/server.ts';
-import type { InventoryModule } from './index.ts';
 
 interface StockMessage {
   sku: string;
@@ -155,7 +154,7 @@ describe.each(dbKinds)('gRPC inventory service on %s', (kind) => {
 
     stream.cancel();
     expect((await ended).code).toBe(grpc.status.CANCELLED);
-    const inventory = moduleOf<InventoryModule>(system, 'inventory');
+    const inventory = moduleOf(system, 'inventory');
     await eventually(
       async () => ((await inventory.grpc()).activeWatches() === 0 ? true : undefined),
       1000,
@@ -170,7 +169,7 @@ describe.each(dbKinds)('gRPC inventory service on %s', (kind) => {
     );
     expect(expired.code).toBe(grpc.status.DEADLINE_EXCEEDED);
 
-    const inventory = moduleOf<InventoryModule>(system, 'inventory');
+    const inventory = moduleOf(system, 'inventory');
     const started = Date.now();
     const stream = client.WatchStock({ skus: [product.sku] }, metadataOf(staff), {
       deadline: Date.now() + 300,

@@ -11,7 +11,7 @@ describe.each(dbKinds)('inventory on %s', (kind) => {
   let inventory: InventoryModule;
   beforeAll(async () => {
     system = await createTestSystem(kind);
-    inventory = moduleOf<InventoryModule>(system, 'inventory');
+    inventory = moduleOf(system, 'inventory');
   });
   afterAll(() => system.dispose());
 

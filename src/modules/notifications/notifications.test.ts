@@ -25,7 +25,7 @@ describe.each(dbKinds)('order notification emails on %s', (kind) => {
       MAIL_FROM: 'Shop <shop@example.test>',
       ...env,
     });
-    return moduleOf<NotificationsModule>(system, 'notifications');
+    return moduleOf(system, 'notifications');
   }
 
   const mailDir = () => path.join(dataDir, 'mail');

@@ -6,7 +6,6 @@ import { signIn } from '../../../test/support/auth.ts';
 import { dbKinds } from '../../../test/support/db.ts';
 import { createTestSystem, type TestSystem, moduleOf } from '../../../test/support/system.ts';
 import { type CloudEvent, cloudEvent } from '../../platform/events/index.ts';
-import type { StreamModule } from './index.ts';
 
 interface Client {
   socket: WebSocket;
@@ -174,7 +173,7 @@ describe.each(setups)('order stream over WebSocket on %s, %s fan-out', (kind, _f
     const second = await open(`${url}?access_token=${user.accessToken}`);
     await first.next((message) => message.type === 'authenticated');
     await second.next((message) => message.type === 'authenticated');
-    const { hub } = moduleOf<StreamModule>(system, 'stream');
+    const { hub } = moduleOf(system, 'stream');
     // The first socket stops reading: the kernel buffers fill and then the socket's own buffer.
     first.socket.pause();
     const chunk = JSON.stringify({ type: 'filler', padding: 'x'.repeat(256 * 1024) });
@@ -194,7 +193,7 @@ describe.each(setups)('order stream over WebSocket on %s, %s fan-out', (kind, _f
   it('drops a socket that stops answering pings', async () => {
     const url = await start({ STREAM_HEARTBEAT_MS: '100' });
     const user = await signIn(system);
-    const { hub } = moduleOf<StreamModule>(system, 'stream');
+    const { hub } = moduleOf(system, 'stream');
     const socket = new WebSocket(`${url}?access_token=${user.accessToken}`, { autoPong: false });
     sockets.push(socket);
     const alive = (await open(`${url}?access_token=${user.accessToken}`)).socket;
