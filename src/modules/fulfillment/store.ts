@@ -1,5 +1,5 @@
 import { type Generated, type Kysely, sql } from 'kysely';
-import type { Db } from '../../platform/db/index.ts';
+import { type Db, newestFirstPage } from '../../platform/db/index.ts';
 
 type FulfillmentTables = {
   fulfillments: {
@@ -203,17 +203,7 @@ export const fulfillmentStore = {
   ): Promise<{ rows: ReturnRow[]; total: number }> {
     let query = tables(executor).selectFrom('returns');
     if (filter.status) query = query.where('status', '=', filter.status);
-    const [rows, count] = await Promise.all([
-      query
-        .select(returnColumns)
-        .orderBy('created_at', 'desc')
-        .orderBy('id', 'desc')
-        .offset(page.offset)
-        .limit(page.limit)
-        .execute(),
-      query.select(sql<number>`count(*)::int`.as('total')).executeTakeFirstOrThrow(),
-    ]);
-    return { rows, total: count.total };
+    return newestFirstPage(query, (filtered) => filtered.select(returnColumns), page);
   },
 
   /** The items of several returns, by return id. */

@@ -1,5 +1,5 @@
 import { type SelectQueryBuilder, sql } from 'kysely';
-import type { Db } from '../../platform/db/index.ts';
+import { type Db, newestFirstPage } from '../../platform/db/index.ts';
 
 type ReviewTables = {
   reviews: {
@@ -111,17 +111,7 @@ export const reviewStore = {
   ): Promise<{ rows: ReviewRow[]; total: number }> {
     let query = byStatus(tables(executor).selectFrom('reviews'), filter.status);
     if (filter.productId) query = query.where('product_id', '=', filter.productId);
-    const [rows, counted] = await Promise.all([
-      query
-        .select(columns)
-        .orderBy('created_at', 'desc')
-        .orderBy('id', 'desc')
-        .offset(page.offset)
-        .limit(page.limit)
-        .execute(),
-      query.select(sql<number>`count(*)::int`.as('total')).executeTakeFirstOrThrow(),
-    ]);
-    return { rows, total: counted.total };
+    return newestFirstPage(query, (filtered) => filtered.select(columns), page);
   },
 
   /** The newest `limit` visible reviews of each product, in one query (batched GraphQL field loads). */
