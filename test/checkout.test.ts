@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { transact } from '../src/platform/db/index.ts';
 import { type SignedInUser, signIn } from './support/auth.ts';
 import { dbKinds } from './support/db.ts';
 import { ADDRESS, addToCart, checkout, createProduct, eventually, stockOf } from './support/shop.ts';
@@ -235,6 +236,34 @@ describe.each(dbKinds)('checkout on %s', (kind) => {
     }, 40_000);
     expect(settled.status).toBe('confirmed');
     expect(await stockOf(system, staff, variant.sku)).toMatchObject({ onHand: 4, reserved: 0 });
+  });
+
+  it('stock released while the provider was slow: the capture is refunded, the order cancelled, the cart put back', async () => {
+    const variant = await createProduct(system, staff, { stock: 5 });
+    const buyer = await signIn(system);
+    await addToCart(system, buyer, variant.variantId, 2);
+    const answer = await checkout(system, buyer, { token: 'tok_slow' });
+    expect(answer.statusCode).toBe(202);
+    const orderId = answer.json().id;
+    // What the expiry worker does to a reservation past its time, while the authorization is still out.
+    const inventory = moduleOf(system, 'inventory');
+    expect(await transact(system.database.db, (tx) => inventory.release(tx, orderId, 'expired'))).toBe(1);
+    const settled = await eventually(async () => {
+      const order = await orderOf(buyer, orderId);
+      return order.status === 'pending' ? undefined : order;
+    }, 40_000);
+    expect(settled).toMatchObject({
+      status: 'cancelled',
+      cancelReason: 'reservation_expired',
+      payment: { status: 'refunded', refunded: settled.total },
+    });
+    const ledger = moduleOf(system, 'payments')
+      .sandbox!.ledger()
+      .filter((entry) => entry.reference === orderId);
+    expect(ledger.map((entry) => entry.kind).sort()).toEqual(['authorize', 'capture', 'refund']);
+    expect(await stockOf(system, staff, variant.sku)).toMatchObject({ onHand: 5, reserved: 0 });
+    const cart = (await system.app.inject({ method: 'GET', url: '/v1/cart', headers: buyer.headers })).json();
+    expect(cart.items).toMatchObject([{ variantId: variant.variantId, quantity: 2 }]);
   });
 
   it('a provider that keeps failing ends the order cancelled with the stock released', async () => {

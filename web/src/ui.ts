@@ -109,7 +109,7 @@ export function cancellationText(reason: string): string {
     case 'payment_declined':
       return 'The card was declined, so the order was not placed. Nothing was charged; the items went back to the cart.';
     case 'reservation_expired':
-      return 'The payment did not complete in time, so the order was not placed. Nothing was charged.';
+      return 'The payment did not complete in time, so the order was not placed. Any amount taken for it was refunded; the items went back to the cart.';
     case 'cancelled_by_customer':
       return 'Cancelled by the customer; the payment was refunded.';
     case 'cancelled_by_staff':

@@ -77,7 +77,7 @@ export function renderOrderMail(type: string, data: OrderData, orderLink: string
     lines = [
       `${cancellationSentence(data.reason, total)}`,
       unpaid
-        ? 'Nothing was charged. The items are back in your cart, so you can try again whenever you like.'
+        ? `${data.reason === 'reservation_expired' ? '' : 'Nothing was charged. '}The items are back in your cart, so you can try again whenever you like.`
         : follow,
     ];
   } else if (type === 'order.shipped') {
@@ -122,7 +122,7 @@ function cancellationSentence(reason: string | undefined, total: string | undefi
     case 'payment_declined':
       return 'Your card was declined, so the order was not placed.';
     case 'reservation_expired':
-      return 'The payment did not complete in time, so the order was not placed and its items were released.';
+      return 'The payment did not complete in time, so the order was not placed and its items were released. Any amount taken for it has been refunded.';
     case 'cancelled_by_customer':
       return `You cancelled your order.${refunded}`;
     case 'cancelled_by_staff':

@@ -7,13 +7,19 @@ import type { CartModule, Destination } from '../cart/index.ts';
 import type { InventoryModule } from '../inventory/index.ts';
 import type { PricingModule } from '../pricing/index.ts';
 import { orderEvent } from './events.ts';
-import { type OrderRow, type PaymentStatus, orderStore as store } from './store.ts';
+import { type OrderItemRow, type OrderRow, type SagaStep, orderStore as store } from './store.ts';
 
-/** The payment as authorize left it; capture given it need not read it again. */
-export interface AuthorizedPayment {
-  id: string;
+/** What ordering knows of an order's payment. The payments module owns it; ordering only reads it. */
+export interface PaymentState {
   orderId: string;
   status: string;
+  capturedAmount: number;
+  refundedAmount: number;
+}
+
+/** The payment as authorize left it; capture given it need not read it again. */
+export interface AuthorizedPayment extends PaymentState {
+  id: string;
   providerAuthorizationId: string | null;
 }
 
@@ -22,18 +28,20 @@ export interface PaymentsPort {
     input: { orderId: string; amount: number; currency: string; token: string },
     signal?: AbortSignal,
   ): Promise<AuthorizedPayment>;
-  capture(orderId: string, signal?: AbortSignal, authorized?: AuthorizedPayment): Promise<unknown>;
-  voidAuthorization(orderId: string, signal?: AbortSignal): Promise<unknown>;
-  refund(orderId: string, amount: number, key: string, signal?: AbortSignal): Promise<unknown>;
+  capture(orderId: string, signal?: AbortSignal, authorized?: AuthorizedPayment): Promise<PaymentState>;
+  voidAuthorization(orderId: string, signal?: AbortSignal): Promise<PaymentState | undefined>;
+  refund(orderId: string, amount: number, key: string, signal?: AbortSignal): Promise<PaymentState>;
+  /** The payments of these orders (orders without one yet are left out). */
+  ofOrders(orderIds: readonly string[]): Promise<PaymentState[]>;
   /** Throws while the provider is known to be down, so checkout refuses before reserving anything. */
   assertAvailable(): void;
 }
 
 export interface SagaDeps {
   db: Db;
-  cart: Pick<CartModule, 'restore'>;
-  inventory: Pick<InventoryModule, 'commit' | 'release' | 'restock' | 'reservations'>;
-  pricing: Pick<PricingModule, 'release'>;
+  cart: Pick<CartModule, 'clear' | 'restore'>;
+  inventory: Pick<InventoryModule, 'reserve' | 'commit' | 'release' | 'restock' | 'reservations'>;
+  pricing: Pick<PricingModule, 'redeem' | 'release'>;
   payments: PaymentsPort;
   bus: Pick<EventBus, 'append' | 'nudge'>;
   logger: Logger;
@@ -45,40 +53,201 @@ export interface SagaDeps {
   reservationTtlMs: number;
 }
 
+/** The order being placed, as the steps inside its creating transaction need it. */
+export interface PlacedOrder {
+  id: string;
+  userId: string;
+  lines: ReadonlyArray<{ variantId: string; quantity: number }>;
+  promotionCode: string | null;
+}
+
 /**
- * What a step did: whether the saga goes on, and the order row as the step left it when the step
- * has it (from its own UPDATE … RETURNING); without it the row is read again.
+ * A step taken in the transaction that creates the order, beside what undoes it. Local steps commit
+ * together with the order, so their compensations run together too, in reverse order, in the
+ * transaction that cancels it (the persisted step `undo_checkout`).
  */
-interface Outcome {
-  more: boolean;
-  order?: OrderRow;
+interface LocalStep {
+  name: 'reserve' | 'redeem' | 'take_cart';
+  run(tx: Db, order: PlacedOrder): Promise<void>;
+  undo(tx: Db, order: OrderRow, items: OrderItemRow[]): Promise<void>;
+}
+
+/**
+ * A call to the payment provider, beside the call that reverses it. Both are idempotent (their
+ * keys derive from the order id), and an undo is a no-op where its step did nothing, so the saga
+ * may repeat either after a crash, and compensation may start at the step that failed.
+ */
+interface RemoteStep {
+  name: 'authorize' | 'capture';
+  /** The order's cancel reason when this step fails `maxAttempts` times. */
+  gaveUp: string;
+  /** Returns the row when the step finished the saga; throws `Refusal` or a retryable error. */
+  run(order: OrderRow, signal: AbortSignal | undefined, run: Run): Promise<OrderRow | undefined>;
+  undo(order: OrderRow, signal: AbortSignal | undefined, run: Run): Promise<void>;
+}
+
+/** A definitive no (a decline, a refusal, stock no longer held): compensate now, do not retry. */
+class Refusal extends Error {
+  readonly reason: string;
+  constructor(reason: string) {
+    super(reason);
+    this.reason = reason;
+  }
 }
 
 /** What one run of the saga carries from step to step besides the order row. */
 interface Run {
-  authorized?: AuthorizedPayment;
+  /** The payment as the last payment call left it. */
+  payment?: PaymentState;
 }
 
-/** A payment answer that will not change if asked again: a decline or a refusal. */
-function isDefinitive(error: unknown): boolean {
-  return error instanceof DomainError && error.status >= 400 && error.status < 500;
+export interface SagaResult {
+  order: OrderRow;
+  /** The payment as the saga last saw it; undefined when this run made no payment call. */
+  payment?: PaymentState;
 }
+
+/** A provider answer that will not change if asked again: a decline or a refusal. */
+const isDefinitive = (error: unknown): error is DomainError =>
+  error instanceof DomainError && error.status >= 400 && error.status < 500;
 
 /**
- * The checkout saga as an orchestrator whose state is the order row. Each step is idempotent
- * (payment calls carry keys derived from the order id; stock moves only from `held`), so running
- * `advance` again after a crash at any point repeats nothing that already happened.
+ * The checkout saga: an ordered list of steps, each beside its compensation, whose position is
+ * persisted in the order row (`saga_step`).
  *
- *   authorize ──ok──▶ capture ──ok──▶ done (confirmed)
- *       │ declined / gave up     │ gave up
- *       ▼                        ▼
- *   compensate: void if authorized, release stock ──▶ done (cancelled)
- *   cancel_refund (customer cancel of a confirmed order): refund, restock ──▶ done (cancelled)
+ *   reserve ↔ release · redeem ↔ release redemption · take the cart ↔ put it back   (one transaction)
+ *   authorize ↔ void · capture ↔ refund                                             (the provider)
+ *
+ * Forward, a step that succeeds hands on to the next; capture's success confirms the order and
+ * commits the stock in one transaction. A refused step, or one that failed `maxAttempts` times,
+ * starts compensation at its own undo and walks back to `undo_checkout`, which cancels the order.
+ * Recovery resumes from the persisted step either way. Cancelling a confirmed order is not the
+ * checkout undone (the shopper keeps an empty cart, the sold stock is restocked): `cancel_refund`
+ * runs capture's undo, then restocks and releases the redemption.
  */
 export function createSaga(deps: SagaDeps) {
   const { db, inventory, payments, bus, logger } = deps;
 
-  async function failStep(order: OrderRow, error: unknown, giveUpReason: string): Promise<Outcome> {
+  const local: LocalStep[] = [
+    {
+      name: 'reserve',
+      run: (tx, order) =>
+        inventory.reserve(tx, order.id, [...order.lines], new Date(Date.now() + deps.reservationTtlMs)),
+      undo: async (tx, order) => {
+        await inventory.release(tx, order.id, order.cancelReason ?? 'checkout failed');
+      },
+    },
+    {
+      name: 'redeem',
+      run: async (tx, order) => {
+        if (order.promotionCode) await deps.pricing.redeem(tx, order.promotionCode, order.id, order.userId);
+      },
+      undo: (tx, order) => deps.pricing.release(tx, order.id),
+    },
+    {
+      name: 'take_cart',
+      run: (tx, order) => deps.cart.clear(order.userId, tx),
+      // Nothing was bought, so the shopper gets the cart back to try again.
+      undo: (tx, order, items) =>
+        deps.cart.restore(tx, order.userId, items, {
+          promotionCode: order.promotionCode,
+          shippingMethodId: order.shippingMethod?.id ?? null,
+          shippingAddress: order.shippingAddress as unknown as Destination,
+        }),
+    },
+  ];
+
+  /** The refund that reverses a capture: what was captured and is not refunded yet, under one key. */
+  async function refundCapture(order: OrderRow, signal: AbortSignal | undefined, run: Run): Promise<void> {
+    const [payment] = await payments.ofOrders([order.id]);
+    const left = payment ? payment.capturedAmount - payment.refundedAmount : 0;
+    if (left <= 0) return;
+    run.payment = await payments.refund(order.id, left, `${order.id}:cancel`, signal);
+  }
+
+  const remote: RemoteStep[] = [
+    {
+      name: 'authorize',
+      gaveUp: 'payment_failed',
+      async run(order, signal, run) {
+        // The stock was reserved with the order; only an order resumed late may have outlived it.
+        if (Date.now() - order.createdAt.getTime() > deps.reservationTtlMs / 2) {
+          const reservations = await inventory.reservations(order.id);
+          if (reservations.some((line) => line.status === 'held' && line.expiresAt.getTime() < Date.now())) {
+            throw new Refusal('reservation_expired');
+          }
+        }
+        try {
+          run.payment = await payments.authorize(
+            {
+              orderId: order.id,
+              amount: order.totalAmount,
+              currency: order.currency,
+              token: order.paymentToken,
+            },
+            signal,
+          );
+        } catch (error) {
+          if (!isDefinitive(error)) throw error;
+          throw new Refusal(error.code === 'PAYMENT_DECLINED' ? 'payment_declined' : 'payment_failed');
+        }
+        return undefined;
+      },
+      // Also reverses an authorization whose answer never came and may still arrive.
+      async undo(order, signal, run) {
+        run.payment = (await payments.voidAuthorization(order.id, signal)) ?? run.payment;
+      },
+    },
+    {
+      name: 'capture',
+      gaveUp: 'capture_failed',
+      async run(order, signal, run) {
+        try {
+          run.payment = await payments.capture(
+            order.id,
+            signal,
+            run.payment as AuthorizedPayment | undefined,
+          );
+        } catch (error) {
+          if (!isDefinitive(error)) throw error;
+          throw new Refusal('capture_refused');
+        }
+        const confirmed = await transact(db, async (tx) => {
+          // Stock released meanwhile (its reservation expired): the money goes back, not the goods out.
+          if (!(await inventory.commit(tx, order.id))) return 'released' as const;
+          const moved = await store.advance(tx, order.id, {
+            from: 'pending',
+            status: 'confirmed',
+            sagaStep: 'done',
+          });
+          if (!moved) return (await store.byId(tx, order.id))!;
+          await bus.append(tx, [
+            orderEvent('order.confirmed', moved),
+            orderEvent('payment.captured', moved, { amount: order.totalAmount }),
+          ]);
+          return moved;
+        });
+        if (confirmed === 'released') throw new Refusal('reservation_expired');
+        bus.nudge();
+        return confirmed;
+      },
+      undo: refundCapture,
+    },
+  ];
+
+  const forward = new Map(remote.map((step, index) => [step.name as SagaStep, index]));
+  const undoOf = (index: number): SagaStep =>
+    index < 0 ? 'undo_checkout' : (`undo_${remote[index]!.name}` as SagaStep);
+  const undoing = new Map(remote.map((_step, index) => [undoOf(index), index]));
+
+  const backoff = (attempt: number) => Math.min(deps.retryBaseMs * 2 ** attempt, 60_000);
+
+  /** Starts compensation at `from`, with why; the row as written. */
+  const compensateFrom = (order: OrderRow, from: SagaStep, reason: string) =>
+    store.advance(db, order.id, { sagaStep: from, cancelReason: reason, releaseClaimInMs: 0 });
+
+  /** A step that failed and may succeed if tried again: record it; past `maxAttempts` a forward step gives up. */
+  async function failed(order: OrderRow, error: unknown, index?: number): Promise<OrderRow | undefined> {
     const attempts = await store.recordFailure(
       db,
       order,
@@ -86,198 +255,132 @@ export function createSaga(deps: SagaDeps) {
       backoff(order.sagaAttempts),
     );
     logger.warn({ err: error, orderId: order.id, step: order.sagaStep, attempts }, 'saga step failed');
-    if (
-      attempts >= deps.maxAttempts &&
-      order.sagaStep !== 'compensate' &&
-      order.sagaStep !== 'cancel_refund'
-    ) {
-      await store.advance(db, order.id, {
-        sagaStep: 'compensate',
-        cancelReason: giveUpReason,
-        releaseClaimInMs: 0,
-      });
-      return { more: true };
-    }
-    return { more: false };
+    if (index === undefined || attempts < deps.maxAttempts) return undefined;
+    return compensateFrom(order, undoOf(index), remote[index]!.gaveUp);
   }
 
-  const backoff = (attempt: number) => Math.min(deps.retryBaseMs * 2 ** attempt, 60_000);
-
-  const steps: Record<
-    string,
-    (order: OrderRow, signal: AbortSignal | undefined, run: Run) => Promise<Outcome>
-  > = {
-    async authorize(order, signal, run) {
-      // The reservations were made with the order; only an order resumed late may have outlived them.
-      if (Date.now() - order.createdAt.getTime() > deps.reservationTtlMs / 2) {
-        const reservations = await inventory.reservations(order.id);
-        if (reservations.some((line) => line.status === 'held' && line.expiresAt.getTime() < Date.now())) {
-          return {
-            more: true,
-            order: await store.advance(db, order.id, {
-              sagaStep: 'compensate',
-              cancelReason: 'reservation_expired',
-            }),
-          };
-        }
-      }
-      try {
-        run.authorized = await payments.authorize(
-          {
-            orderId: order.id,
-            amount: order.totalAmount,
-            currency: order.currency,
-            token: order.paymentToken,
-          },
-          signal,
-        );
-      } catch (error) {
-        if (isDefinitive(error)) {
-          const declined = (error as DomainError).code === 'PAYMENT_DECLINED';
-          return {
-            more: true,
-            order: await store.advance(db, order.id, {
-              sagaStep: 'compensate',
-              paymentStatus: declined ? 'declined' : 'failed',
-              cancelReason: declined ? 'payment_declined' : 'payment_failed',
-            }),
-          };
-        }
-        return failStep(order, error, 'payment_failed');
-      }
-      // Not written yet: capture follows at once, and the payment record already says authorized,
-      // so a saga resumed from here re-runs authorize as a no-op. The step is written only if
-      // capture has to wait (failStep records it).
-      return { more: true, order: { ...order, sagaStep: 'capture', paymentStatus: 'authorized' } };
-    },
-
-    async capture(order, signal, run) {
-      try {
-        await payments.capture(order.id, signal, run.authorized);
-      } catch (error) {
-        if (isDefinitive(error)) {
-          return {
-            more: true,
-            order: await store.advance(db, order.id, {
-              sagaStep: 'compensate',
-              cancelReason: 'capture_refused',
-            }),
-          };
-        }
-        return failStep(order, error, 'capture_failed');
-      }
-      const confirmed = await transact(db, async (tx) => {
-        if (!(await inventory.commit(tx, order.id))) {
-          throw new Error(`order ${order.id}: no held reservation to commit`);
-        }
-        const moved = await store.advance(tx, order.id, {
-          from: 'pending',
-          status: 'confirmed',
-          sagaStep: 'done',
-          paymentStatus: 'captured',
-        });
-        await bus.append(tx, [
-          orderEvent('order.confirmed', { ...order, status: 'confirmed' }),
-          orderEvent('payment.captured', { ...order, status: 'confirmed' }, { amount: order.totalAmount }),
-        ]);
-        return moved;
+  /** Undoes the local steps, cancels the order and announces it: one transaction. */
+  async function cancelCheckout(order: OrderRow): Promise<OrderRow | undefined> {
+    const reason = order.cancelReason ?? 'checkout failed';
+    const cancelled = await transact(db, async (tx) => {
+      const items = await store.itemsOf(tx, [order.id]);
+      for (const step of local.toReversed()) await step.undo(tx, { ...order, cancelReason: reason }, items);
+      const moved = await store.advance(tx, order.id, {
+        from: 'pending',
+        status: 'cancelled',
+        sagaStep: 'done',
+        cancelReason: reason,
       });
-      bus.nudge();
-      return { more: false, order: confirmed };
-    },
+      if (moved) await bus.append(tx, [orderEvent('order.cancelled', moved)]);
+      return moved;
+    });
+    bus.nudge();
+    return cancelled;
+  }
 
-    async compensate(order, signal) {
-      let paymentStatus: PaymentStatus = order.paymentStatus === 'declined' ? 'declined' : 'failed';
-      // Anything but a decline may have left money held: an authorization, or one whose answer
-      // never came and may still arrive. Voiding reverses both and is a no-op when nothing exists.
-      if (order.paymentStatus !== 'declined') {
-        try {
-          const payment = (await payments.voidAuthorization(order.id, signal)) as
-            | { status?: string }
-            | undefined;
-          if (payment?.status === 'voided') paymentStatus = 'voided';
-        } catch (error) {
-          if (!isDefinitive(error)) return failStep(order, error, 'void_failed');
-        }
-      }
-      const cancelled = await transact(db, async (tx) => {
-        await inventory.release(tx, order.id, order.cancelReason ?? 'checkout failed');
-        await deps.pricing.release(tx, order.id);
-        const moved = await store.advance(tx, order.id, {
-          from: 'pending',
-          status: 'cancelled',
-          sagaStep: 'done',
-          paymentStatus,
-          cancelReason: order.cancelReason ?? 'checkout failed',
-        });
-        if (!moved) return moved;
-        // Checkout emptied the cart; nothing was bought, so the shopper gets it back to try again.
-        await deps.cart.restore(tx, order.userId, await store.itemsOf(tx, [order.id]), {
-          promotionCode: order.promotionCode,
-          shippingMethodId: order.shippingMethod?.id ?? null,
-          shippingAddress: order.shippingAddress as unknown as Destination,
-        });
-        await bus.append(tx, [orderEvent('order.cancelled', { ...order, status: 'cancelled' })]);
-        return moved;
+  /** A confirmed order cancelled: the capture refunded, the sold stock back on hand, the code released. */
+  async function cancelConfirmed(order: OrderRow, signal: AbortSignal | undefined, run: Run) {
+    await refundCapture(order, signal, run);
+    const owed = order.totalAmount - order.refundedAmount;
+    const cancelled = await transact(db, async (tx) => {
+      const moved = await store.advance(tx, order.id, {
+        from: order.status,
+        status: 'cancelled',
+        sagaStep: 'done',
+        cancelReason: order.cancelReason ?? 'cancelled',
       });
-      bus.nudge();
-      return { more: false, order: cancelled };
-    },
+      if (!moved) return moved;
+      await store.addRefund(tx, order.id, owed);
+      await inventory.restock(tx, order.id, await store.itemsOf(tx, [order.id]), 'order cancelled');
+      await deps.pricing.release(tx, order.id);
+      await bus.append(tx, [
+        orderEvent('order.cancelled', moved),
+        orderEvent('payment.refunded', moved, { amount: owed }),
+      ]);
+      return moved;
+    });
+    bus.nudge();
+    return cancelled;
+  }
 
-    async cancel_refund(order, signal) {
+  /**
+   * One step from where the row says the saga is. Returns the row to go on with (undefined: read it
+   * again) and whether the saga goes on now or must wait (finished, or a step to retry later).
+   */
+  async function stepOnce(
+    order: OrderRow,
+    signal: AbortSignal | undefined,
+    run: Run,
+  ): Promise<{ more: boolean; order?: OrderRow }> {
+    const step = order.sagaStep;
+    const at = forward.get(step);
+    if (at !== undefined) {
       try {
-        await payments.refund(
-          order.id,
-          order.totalAmount - order.refundedAmount,
-          `${order.id}:cancel`,
-          signal,
-        );
+        const finished = await remote[at]!.run(order, signal, run);
+        if (finished) return { more: false, order: finished };
+        // The next step is not written: it follows at once, and this step repeats as a no-op should
+        // the saga resume from here. It is written only if it has to wait (`failed` records it).
+        return { more: true, order: { ...order, sagaStep: remote[at + 1]!.name } };
       } catch (error) {
-        return failStep(order, error, 'refund_failed');
+        if (error instanceof Refusal)
+          return { more: true, order: await compensateFrom(order, undoOf(at), error.reason) };
+        const compensating = await failed(order, error, at);
+        return { more: compensating !== undefined, order: compensating };
       }
-      await transact(db, async (tx) => {
-        const moved = await store.advance(tx, order.id, {
-          from: order.status,
-          status: 'cancelled',
-          sagaStep: 'done',
-          paymentStatus: 'refunded',
-          cancelReason: order.cancelReason ?? 'cancelled',
-        });
-        if (!moved) return;
-        await store.addRefund(tx, order.id, order.totalAmount - order.refundedAmount);
-        const items = await store.itemsOf(tx, [order.id]);
-        await inventory.restock(tx, order.id, items, 'order cancelled');
-        await deps.pricing.release(tx, order.id);
-        await bus.append(tx, [
-          orderEvent('order.cancelled', { ...order, status: 'cancelled' }),
-          orderEvent('payment.refunded', { ...order, status: 'cancelled' }, { amount: order.totalAmount }),
-        ]);
-      });
-      bus.nudge();
+    }
+    const undoAt = undoing.get(step);
+    if (undoAt !== undefined) {
+      try {
+        await remote[undoAt]!.undo(order, signal, run);
+      } catch (error) {
+        // A definitive answer to an undo means there is nothing left to undo; anything else is retried.
+        if (!isDefinitive(error)) {
+          await failed(order, error);
+          return { more: false };
+        }
+        logger.warn({ err: error, orderId: order.id, step }, 'compensation found nothing to undo');
+      }
+      return { more: true, order: { ...order, sagaStep: undoOf(undoAt - 1) } };
+    }
+    try {
+      if (step === 'undo_checkout') return { more: false, order: await cancelCheckout(order) };
+      if (step === 'cancel_refund') return { more: false, order: await cancelConfirmed(order, signal, run) };
+    } catch (error) {
+      await failed(order, error);
       return { more: false };
-    },
-  };
+    }
+    return { more: false, order };
+  }
 
   return {
+    /** The local steps, in order, inside the transaction that creates the order. */
+    async begin(tx: Db, order: PlacedOrder): Promise<void> {
+      for (const step of local) await step.run(tx, order);
+    },
+
+    /** The steps in order, each with its compensation: what docs/architecture.md shows. */
+    steps: [...local.map((step) => step.name), ...remote.map((step) => step.name)],
+
     /**
      * Runs the saga from wherever its row says it is until it finishes or a step must wait.
      * The caller holds the order's claim; `known` is the row as the caller just wrote it, if it has it.
      */
-    async advance(orderId: string, signal?: AbortSignal, known?: OrderRow): Promise<OrderRow> {
+    async advance(orderId: string, signal?: AbortSignal, known?: OrderRow): Promise<SagaResult> {
       let order = known;
       const run: Run = {};
       for (let guard = 0; guard < 10; guard++) {
         order ??= await store.byId(db, orderId);
         if (!order) throw new Error(`order ${orderId} vanished`);
         const current: OrderRow = order;
-        const step = steps[current.sagaStep];
-        if (!step) return current;
+        if (current.sagaStep === 'done') return { order: current, payment: run.payment };
         const outcome = await withSpan(
           `checkout.${current.sagaStep}`,
           { attributes: { 'order.id': orderId, 'saga.step': current.sagaStep } },
-          () => step(current, signal, run),
+          () => stepOnce(current, signal, run),
         );
-        if (!outcome.more) return outcome.order ?? (await store.byId(db, orderId))!;
+        if (!outcome.more) {
+          return { order: outcome.order ?? (await store.byId(db, orderId))!, payment: run.payment };
+        }
         order = outcome.order;
       }
       throw new Error(`order ${orderId}: saga did not settle`);

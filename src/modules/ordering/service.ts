@@ -10,7 +10,7 @@ import type { CartLine, CartModule, CheckoutCart, Money, Totals } from '../cart/
 import type { InventoryModule } from '../inventory/index.ts';
 import type { PricingModule, ShippingMethod } from '../pricing/index.ts';
 import { orderEvent } from './events.ts';
-import { createSaga, type PaymentsPort } from './saga.ts';
+import { createSaga, type PaymentState, type PaymentsPort } from './saga.ts';
 import { assertTransition, type OrderStatus } from './state.ts';
 import { type OrderItemRow, type OrderRow, orderStore as store } from './store.ts';
 
@@ -59,7 +59,11 @@ const isUniqueViolation = (error: unknown) => (error as { code?: unknown } | nul
 
 const isStaff = (principal: Principal) => principal.role === 'staff' || principal.role === 'admin';
 
-export function toOrder(row: OrderRow, items: OrderItemRow[]): Order {
+/**
+ * The order as the API shows it. Its payment's state is the payments module's; an order that
+ * never reached the provider shows `pending` while it is pending and `failed` (nothing charged) after.
+ */
+function toOrder(row: OrderRow, items: OrderItemRow[], payment: PaymentState | undefined): Order {
   const money = (amount: number): Money => ({ amount, currency: row.currency });
   const order: Order = {
     id: row.id,
@@ -86,9 +90,9 @@ export function toOrder(row: OrderRow, items: OrderItemRow[]): Order {
     },
     shippingAddress: row.shippingAddress as unknown as ShippingAddress,
     payment: {
-      status: row.paymentStatus,
+      status: payment?.status ?? (row.status === 'pending' ? 'pending' : 'failed'),
       amount: money(row.totalAmount),
-      refunded: money(row.refundedAmount),
+      refunded: money(payment?.refundedAmount ?? 0),
     },
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
@@ -123,10 +127,19 @@ export function createOrderingService(deps: {
   // The request holds its new order's saga this long; after that, recovery may take over.
   const requestClaimMs = settings.requestTimeoutMs + 5_000;
 
+  /** Orders with their lines and payments: three reads, however many orders. */
+  async function withDetails(rows: OrderRow[]): Promise<Order[]> {
+    const ids = rows.map((row) => row.id);
+    const [items, paid] = await Promise.all([store.itemsOf(db, ids), deps.payments.ofOrders(ids)]);
+    const lines = Map.groupBy(items, (item) => item.orderId);
+    const payments = new Map(paid.map((payment) => [payment.orderId, payment]));
+    return rows.map((row) => toOrder(row, lines.get(row.id) ?? [], payments.get(row.id)));
+  }
+
   async function load(id: string): Promise<Order> {
     const row = await store.byId(db, id);
     if (!row) throw notFound('Order');
-    return toOrder(row, await store.itemsOf(db, [id]));
+    return (await withDetails([row]))[0]!;
   }
 
   function answer(order: Order): CheckoutResult {
@@ -240,14 +253,12 @@ export function createOrderingService(deps: {
           },
           items,
         );
-        await deps.inventory.reserve(
-          tx,
-          orderId,
-          items,
-          new Date(Date.now() + settings.reservationTtlSeconds * 1000),
-        );
-        if (cart.promotion) await deps.pricing.redeem(tx, cart.promotion.code, orderId, principal.id);
-        await deps.cart.clear(principal.id, tx);
+        await saga.begin(tx, {
+          id: orderId,
+          userId: principal.id,
+          lines: items,
+          promotionCode: cart.promotion?.code ?? null,
+        });
         await deps.bus.append(tx, [
           orderEvent('order.created', {
             id: orderId,
@@ -271,7 +282,8 @@ export function createOrderingService(deps: {
       const budget = timeoutSignal(settings.paymentBudgetMs, signal);
       try {
         const settled = await saga.advance(orderId, budget.signal, created.order);
-        return answer(toOrder(settled, created.items));
+        const payment = settled.payment ?? (await deps.payments.ofOrders([orderId]))[0];
+        return answer(toOrder(settled.order, created.items, payment));
       } finally {
         budget.clear();
       }
@@ -281,7 +293,7 @@ export function createOrderingService(deps: {
       const row = await store.byId(db, id);
       // Another customer's order is answered exactly like a missing one.
       if (!row || (row.userId !== principal.id && !isStaff(principal))) throw notFound('Order');
-      return toOrder(row, await store.itemsOf(db, [id]));
+      return (await withDetails([row]))[0]!;
     },
 
     async list(
@@ -295,13 +307,8 @@ export function createOrderingService(deps: {
         offset: (query.page - 1) * query.size,
         limit: query.size,
       });
-      const items = await store.itemsOf(
-        db,
-        rows.map((row) => row.id),
-      );
-      const byOrder = Map.groupBy(items, (item) => item.orderId);
       return {
-        items: rows.map((row) => toOrder(row, byOrder.get(row.id) ?? [])),
+        items: await withDetails(rows),
         page: query.page,
         size: query.size,
         total,

@@ -4,15 +4,15 @@ import { uuidv7 } from '../../platform/ids.ts';
 import type { ShippingMethod } from '../pricing/index.ts';
 import type { OrderStatus } from './state.ts';
 
-export type SagaStep = 'authorize' | 'capture' | 'compensate' | 'cancel_refund' | 'done';
-export type PaymentStatus =
-  | 'pending'
-  | 'authorized'
-  | 'captured'
-  | 'declined'
-  | 'voided'
-  | 'refunded'
-  | 'failed';
+/** Where the checkout saga is: a step to run, a compensation to run, or done (see saga.ts). */
+export type SagaStep =
+  | 'authorize'
+  | 'capture'
+  | 'undo_capture'
+  | 'undo_authorize'
+  | 'undo_checkout'
+  | 'cancel_refund'
+  | 'done';
 
 type OrderingTables = {
   orders: {
@@ -31,7 +31,6 @@ type OrderingTables = {
     shipping_method: unknown;
     shipping_address: unknown;
     payment_token: string;
-    payment_status: Generated<PaymentStatus>;
     saga_step: SagaStep;
     saga_attempts: Generated<number>;
     next_attempt_at: Date;
@@ -79,7 +78,6 @@ export interface OrderRow {
   shippingMethod: ShippingMethod | null;
   shippingAddress: Record<string, string>;
   paymentToken: string;
-  paymentStatus: PaymentStatus;
   sagaStep: SagaStep;
   sagaAttempts: number;
   cancelReason: string | null;
@@ -118,7 +116,6 @@ const orderColumns = [
   'shipping_method as shippingMethod',
   'shipping_address as shippingAddress',
   'payment_token as paymentToken',
-  'payment_status as paymentStatus',
   'saga_step as sagaStep',
   'saga_attempts as sagaAttempts',
   'cancel_reason as cancelReason',
@@ -291,7 +288,6 @@ export const orderStore = {
       from?: OrderStatus;
       status?: OrderStatus;
       sagaStep?: SagaStep;
-      paymentStatus?: PaymentStatus;
       cancelReason?: string;
       releaseClaimInMs?: number;
       /** Move only an order no saga step is working on (a cancellation in progress keeps it). */
@@ -303,7 +299,6 @@ export const orderStore = {
       .set({
         ...(change.status ? { status: change.status } : {}),
         ...(change.sagaStep ? { saga_step: change.sagaStep } : {}),
-        ...(change.paymentStatus ? { payment_status: change.paymentStatus } : {}),
         ...(change.cancelReason ? { cancel_reason: change.cancelReason } : {}),
         ...(change.releaseClaimInMs !== undefined ? { next_attempt_at: inMs(change.releaseClaimInMs) } : {}),
         updated_at: sql`now()`,
@@ -347,7 +342,7 @@ export const orderStore = {
    */
   async recordFailure(
     executor: Db,
-    order: Pick<OrderRow, 'id' | 'sagaStep' | 'paymentStatus'>,
+    order: Pick<OrderRow, 'id' | 'sagaStep'>,
     error: string,
     retryInMs: number,
   ): Promise<number> {
@@ -355,7 +350,6 @@ export const orderStore = {
       .updateTable('orders')
       .set((eb) => ({
         saga_step: order.sagaStep,
-        payment_status: order.paymentStatus,
         saga_attempts: eb('saga_attempts', '+', 1),
         last_error: error.slice(0, 500),
         next_attempt_at: inMs(retryInMs),
@@ -409,7 +403,6 @@ export const orderStore = {
       .updateTable('orders')
       .set((eb) => ({
         refunded_amount: eb('refunded_amount', '+', amount),
-        payment_status: sql<PaymentStatus>`case when refunded_amount + ${amount} >= total_amount then 'refunded' else 'partially_refunded' end`,
         updated_at: sql`now()`,
       }))
       .where('id', '=', id)

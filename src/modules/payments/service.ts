@@ -49,6 +49,8 @@ export interface PaymentsService {
   /** Refunds `amount` of the captured money; `key` names this refund, so repeating it refunds once. */
   refund(orderId: string, amount: number, key: string, signal?: AbortSignal): Promise<Payment>;
   get(orderId: string): Promise<Payment | undefined>;
+  /** The payments of these orders; orders without one are left out. */
+  ofOrders(orderIds: readonly string[]): Promise<Payment[]>;
   /** Throws 503 PAYMENT_PROVIDER_UNAVAILABLE (with Retry-After) while the circuit breaker is open. */
   assertAvailable(): void;
 }
@@ -234,5 +236,7 @@ export function createPaymentsService(store: PaymentsStore, client: PaymentsClie
       const row = await store.findByOrder(orderId);
       return row && toPayment(row);
     },
+
+    ofOrders: async (orderIds) => (await store.findByOrders(orderIds)).map(toPayment),
   };
 }

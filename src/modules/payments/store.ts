@@ -106,6 +106,7 @@ export interface PaymentsStore {
   /** Inserts the order's payment as `pending`, or returns the one already there. */
   claim(input: { orderId: string; amount: number; currency: string }): Promise<PaymentRow>;
   findByOrder(orderId: string): Promise<PaymentRow | undefined>;
+  findByOrders(orderIds: readonly string[]): Promise<PaymentRow[]>;
   findOperation(key: string): Promise<OperationRow | undefined>;
   /** Records the operation once per key and moves the payment, in one transaction. */
   confirm(paymentId: string, operation: ConfirmedOperation): Promise<PaymentRow>;
@@ -159,6 +160,16 @@ export function createPaymentsStore(database: Db): PaymentsStore {
         .where('order_id', '=', orderId)
         .executeTakeFirst();
       return row && normalise(row);
+    },
+
+    async findByOrders(orderIds) {
+      if (orderIds.length === 0) return [];
+      const rows = await db
+        .selectFrom('payments')
+        .select(paymentColumns)
+        .where('order_id', 'in', [...orderIds])
+        .execute();
+      return rows.map(normalise);
     },
 
     async findOperation(key) {
