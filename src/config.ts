@@ -70,6 +70,8 @@ export interface Config {
   amqpExchange: string;
   /** SMTP server for notification mail; without it mail is written as .eml files under DATA_DIR/mail. */
   smtpUrl: string | undefined;
+  /** Bound on each SMTP wait: connecting, the greeting, and silence on the socket. */
+  smtpTimeoutMs: number;
   mailFrom: string;
   /** Who is mailed when an item's stock runs low; empty means the staff and admin accounts. */
   stockAlertEmails: string[];
@@ -286,6 +288,7 @@ export function loadConfig(env: Env = process.env): Config {
     amqpUrl: url(env, 'AMQP_URL', ['amqp:', 'amqps:']),
     amqpExchange: exchangeName(env.AMQP_EXCHANGE),
     smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
+    smtpTimeoutMs: integer(env, 'SMTP_TIMEOUT_MS', 10_000, 100, 120_000),
     mailFrom: mailFrom(env.MAIL_FROM),
     stockAlertEmails: addresses(env, 'STOCK_ALERT_EMAILS'),
     webhooksAllowPrivate: boolean(env, 'WEBHOOKS_ALLOW_PRIVATE', false),

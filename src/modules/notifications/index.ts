@@ -5,8 +5,9 @@ import type { CloudEvent, EventBus } from '../../platform/events/index.ts';
 import type { AppModule } from '../../platform/module.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
-import { createMailer } from './mailer.ts';
-import { createNotificationStore, type SentNotification } from './store.ts';
+import { createPollingLoop } from '../../platform/polling.ts';
+import { createMailer, type Mailer } from './mailer.ts';
+import { notificationStore as store, type QueuedMail, type SentNotification } from './store.ts';
 import {
   type RenderedMail,
   renderOrderMail,
@@ -39,10 +40,14 @@ interface Recipient {
   address: string;
 }
 
+/** Sends before a message is given up (status `failed`, logged and counted). */
+const MAX_MAIL_ATTEMPTS = 10;
+
 /**
  * Emails customers about their accounts and orders, and the shop's staff about stock running low.
- * An outbox-driven consumer: the mail is sent inside the inbox transaction, so a failed send is
- * retried and a redelivered event is not mailed again.
+ * An outbox-driven consumer: the message is queued in the inbox transaction (a redelivered event
+ * queues nothing twice) and sent after it commits, so no database connection waits on the mail
+ * server; a failed send stays queued and the delivery loop retries it with backoff.
  */
 export function createNotifications(deps: {
   config: Config;
@@ -56,10 +61,58 @@ export function createNotifications(deps: {
     issueEmailVerification(userId: string, email: string): Promise<string | undefined>;
   };
 }): NotificationsModule {
-  const { config, bus, logger, identity } = deps;
-  const store = createNotificationStore(deps.db);
-  const mailer = createMailer({ smtpUrl: config.smtpUrl, mailDir: path.join(config.dataDir, 'mail') });
+  const { config, db, bus, logger, identity } = deps;
+  const mailer: Mailer = createMailer({
+    smtpUrl: config.smtpUrl,
+    smtpTimeoutMs: config.smtpTimeoutMs,
+    mailDir: path.join(config.dataDir, 'mail'),
+  });
   const sent = deps.metrics.counter('notifications_sent_total', 'Notification emails sent', ['kind']);
+  const failures = deps.metrics.counter(
+    'notifications_send_failures_total',
+    'Notification emails the mail server did not take, by outcome (retry, gave_up)',
+    ['outcome'],
+  );
+  // Long enough for a send bounded by the SMTP timeouts, so no second sender takes it meanwhile.
+  const leaseMs = config.smtpTimeoutMs * 4 + 5_000;
+  const backoff = (attempts: number) => Math.min(1_000 * 2 ** attempts, 15 * 60_000);
+
+  async function send(mail: QueuedMail): Promise<void> {
+    try {
+      await mailer.send(mail);
+    } catch (error) {
+      const giveUp = mail.attempts + 1 >= MAX_MAIL_ATTEMPTS;
+      failures.inc({ outcome: giveUp ? 'gave_up' : 'retry' });
+      (giveUp ? logger.error : logger.warn).call(
+        logger,
+        { err: error, mailId: mail.id, attempts: mail.attempts + 1 },
+        giveUp ? 'mail given up' : 'mail send failed; retrying',
+      );
+      await store.markFailed(
+        db,
+        mail.id,
+        (error as Error).message ?? String(error),
+        backoff(mail.attempts),
+        giveUp,
+      );
+      return;
+    }
+    await store.markSent(db, mail.id);
+    sent.inc({ kind: mail.kind });
+  }
+
+  /** One round of the delivery loop: due mail, a batch at a time. */
+  async function deliverDue(): Promise<number> {
+    const due = await store.claimDue(db, leaseMs, 10);
+    for (const mail of due) await send(mail);
+    return due.length;
+  }
+  const delivery = createPollingLoop({
+    name: 'mail delivery',
+    intervalMs: config.recoveryIntervalMs,
+    round: deliverDue,
+    logger,
+  });
 
   /** The customer an order event is about. */
   async function buyer(event: CloudEvent, userId: string): Promise<Recipient[]> {
@@ -114,22 +167,27 @@ export function createNotifications(deps: {
     const message = await compose(event);
     if (!message || message.to.length === 0) return;
     const { mail, to } = message;
-    await bus.once('notifications', async (tx) => {
-      await store.record(
+    const id = `${event.id}-${mail.kind}`;
+    await bus.once('notifications', (tx) =>
+      store.queue(
         tx,
-        to.map((recipient) => ({
+        {
+          id,
           eventId: event.id,
           kind: mail.kind,
-          userId: recipient.userId,
-          recipient: recipient.address,
-          transport: mailer.transport,
-        })),
-      );
-      // One message to everyone: a failed send rolls back every recipient's row, never some.
-      const addresses = to.map((recipient) => recipient.address).join(', ');
-      await mailer.send({ id: `${event.id}-${mail.kind}`, from: config.mailFrom, to: addresses, ...mail });
-      sent.inc({ kind: mail.kind });
-    })(event);
+          from: config.mailFrom,
+          // One message to everyone: it is sent, or retried, for all of them at once.
+          to: to.map((recipient) => recipient.address).join(', '),
+          subject: mail.subject,
+          text: mail.text,
+          html: mail.html,
+        },
+        to.map((recipient) => ({ ...recipient, transport: mailer.transport })),
+      ),
+    )(event);
+    // Committed: now the mail server, with no connection held. Already sent (a redelivery) or
+    // being sent elsewhere: nothing is claimed.
+    for (const queued of await store.claimDue(db, leaseMs, 1, id)) await send(queued);
   }
 
   bus.subscribe('notifications', NOTIFIED_EVENT_TYPES, handle);
@@ -137,8 +195,13 @@ export function createNotifications(deps: {
   return {
     name: 'notifications',
     handle,
-    sentTo: store.sentTo,
-    sentFor: store.sentFor,
-    stop: () => mailer.close(),
+    sentTo: (userId) => store.sentTo(db, userId),
+    sentFor: (eventId) => store.sentFor(db, eventId),
+    /** The delivery loop: queued mail whose first send failed is retried until it goes or gives up. */
+    start: delivery.start,
+    async stop() {
+      await delivery.stop();
+      mailer.close();
+    },
   };
 }

@@ -19,7 +19,7 @@ export interface Mailer {
 }
 
 /** SMTP when a URL is configured; otherwise .eml files under `mailDir` (development, tests). */
-export function createMailer(options: { smtpUrl?: string; mailDir: string }): Mailer {
+export function createMailer(options: { smtpUrl?: string; smtpTimeoutMs: number; mailDir: string }): Mailer {
   const message = (mail: OutgoingMail) => ({
     from: mail.from,
     to: mail.to,
@@ -28,7 +28,13 @@ export function createMailer(options: { smtpUrl?: string; mailDir: string }): Ma
     html: mail.html,
   });
   if (options.smtpUrl) {
-    const smtp = nodemailer.createTransport(options.smtpUrl);
+    // Every wait is bounded: a server that accepts and then says nothing fails the send, not the worker.
+    const smtp = nodemailer.createTransport({
+      url: options.smtpUrl,
+      connectionTimeout: options.smtpTimeoutMs,
+      greetingTimeout: options.smtpTimeoutMs,
+      socketTimeout: options.smtpTimeoutMs,
+    });
     return {
       transport: 'smtp',
       async send(mail) {
