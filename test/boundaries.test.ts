@@ -33,10 +33,12 @@ const MIGRATION_OWNER: Record<string, string> = {
   order_pricing: 'ordering',
   order_refunds: 'ordering',
   order_state_machine: 'ordering',
+  checkout_compensations: 'ordering',
   payments: 'payments',
   webhooks: 'webhooks',
   notifications: 'notifications',
   notification_recipients: 'notifications',
+  mail_queue: 'notifications',
   pricing: 'pricing',
   fulfillment: 'fulfillment',
 };
