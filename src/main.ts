@@ -5,7 +5,7 @@ import { migrate, openDatabase } from './platform/db/index.ts';
 import { DomainError } from './platform/errors.ts';
 import { createLogger, createServerLogger } from './platform/observability/logger.ts';
 import { startSandbox } from './modules/payments/index.ts';
-import { createSystem } from './system.ts';
+import { createSystem, prepareShop, seedDemoShop } from './system.ts';
 
 const HELP: Record<string, string> = {
   main: `emporium — commerce backend
@@ -117,6 +117,7 @@ async function serve(config: Config, args: string[]): Promise<void> {
   const effective: Config = { ...config, role: role as Config['role'], port };
   const logger = createServerLogger(config.logLevel);
   const system = await createSystem(effective, logger);
+  await prepareShop(system);
   if (role !== 'api') await system.startWorkers();
   const address = await system.app.listen({ port, host: config.host });
   const grpcPort =
@@ -176,13 +177,10 @@ async function runSeed(config: Config, args: string[]): Promise<void> {
   const products = values.products === undefined ? config.seedProducts : Number(values.products);
   if (!Number.isInteger(products) || products < 0) fail(`--products must be a non-negative integer`);
   const logger = createLogger(config.logLevel);
-  const system = await createSystem({ ...config, seedProducts: 0 }, logger);
+  const system = await createSystem(config, logger);
   try {
-    const { catalog, pricing } = system.registry;
     const started = performance.now();
-    const created = await catalog.seed(products);
-    // The demo's tax rates, shipping methods and codes go with the demo catalog; loading them is idempotent.
-    if (products > 0) await pricing.seedDemo();
+    const created = await seedDemoShop(system, products);
     process.stdout.write(`seeded ${created} products in ${Math.round(performance.now() - started)} ms\n`);
   } finally {
     await system.close();

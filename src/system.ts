@@ -9,16 +9,20 @@ import type { Logger } from './platform/observability/logger.ts';
 import { backgroundErrors } from './platform/observability/background.ts';
 import { createMetrics, type Metrics } from './platform/observability/metrics.ts';
 import { createTracing, type SpanExporter, type Tracing } from './platform/observability/tracing.ts';
-import { createModules, type ModuleRegistry } from './modules/index.ts';
+import { createModules, type ModuleRegistry, ROLES } from './modules/index.ts';
+import { type Sandbox, startSandbox } from './modules/payments/index.ts';
 
 export interface System {
   config: Config;
   database: Database;
   metrics: Metrics;
   logger: Logger;
+  /** The modules the role builds (config.role), in dependency order. */
   modules: AppModule[];
-  /** The same modules by name, typed. */
+  /** The same modules by name, typed; a module the role does not build is undefined. */
   registry: ModuleRegistry;
+  /** The sandbox payment provider, when this system started it (PAYMENTS_URL unset, not production). */
+  sandbox: Sandbox | undefined;
   bus: EventBus;
   app: FastifyInstance;
   tracing: Tracing;
@@ -36,6 +40,31 @@ export interface SystemOptions {
   skipMigrations?: boolean;
   /** Send spans here as well (tests read them from an in-memory exporter). */
   spanExporter?: SpanExporter;
+}
+
+/**
+ * The shop's first-start writes, which module factories never make: the admin account from
+ * EMPORIUM_ADMIN_EMAIL / EMPORIUM_ADMIN_PASSWORD, and on an empty database the demo shop
+ * (SEED_PRODUCTS, for the roles that serve it). `serve` runs this before it listens.
+ */
+export async function prepareShop(system: System): Promise<void> {
+  const { config, registry, logger } = system;
+  if (config.adminEmail && config.adminPassword) {
+    await registry.identity.bootstrapAdmin(config.adminEmail, config.adminPassword);
+  }
+  if (config.seedProducts > 0 && ROLES[config.role].serves && (await registry.catalog.isEmpty())) {
+    // Another instance starting on the same empty database may load it too: seeding is resumable.
+    const added = await seedDemoShop(system, config.seedProducts);
+    logger.info({ products: added }, 'demo shop loaded');
+  }
+}
+
+/** The deterministic demo shop: up to `count` demo products, then their tax rates, shipping methods and codes. */
+export async function seedDemoShop(system: Pick<System, 'registry'>, count: number): Promise<number> {
+  const added = await system.registry.catalog.seed(count);
+  // Loading the demo pricing is idempotent; it goes with any demo catalog.
+  if (count > 0) await system.registry.pricing.seedDemo();
+  return added;
 }
 
 /** The composition root: builds every dependency once and hands it to the modules that need it. */
@@ -80,6 +109,14 @@ export async function createSystem(
         metrics,
       })
     : undefined;
+  // No provider named: the sandbox, a server of its own on loopback, never in production.
+  if (!config.paymentsUrl && config.production) {
+    throw new Error(
+      'PAYMENTS_URL is not set: name the payment provider; the sandbox never runs in production',
+    );
+  }
+  const sandbox = config.paymentsUrl ? undefined : await startSandbox({ host: '127.0.0.1', port: 0 });
+  if (sandbox) logger.info({ url: sandbox.url }, 'payment sandbox started (PAYMENTS_URL unset)');
   const {
     list: modules,
     registry,
@@ -87,6 +124,7 @@ export async function createSystem(
     bus,
   } = await createModules({
     config,
+    paymentsUrl: config.paymentsUrl ?? sandbox!.url,
     database,
     db: database.db,
     logger,
@@ -105,6 +143,7 @@ export async function createSystem(
     logger,
     metrics,
     readiness,
+    serves: ROLES[config.role].serves,
     modules,
     verifier,
     tracing,
@@ -119,6 +158,7 @@ export async function createSystem(
     logger,
     modules,
     registry,
+    sandbox,
     bus,
     app,
     tracing,
@@ -141,6 +181,7 @@ export async function createSystem(
       await Promise.all([app.close(), grpcServer?.close()]);
       if (workersStarted) for (const module of [...modules].reverse()) await module.stop?.();
       for (const module of [...modules].reverse()) await module.close?.();
+      await sandbox?.close();
       await broadcast?.close();
       await shared?.close();
       if (!options.database) await database.close();

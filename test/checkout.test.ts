@@ -7,8 +7,7 @@ import { createTestSystem, type TestSystem, moduleOf } from './support/system.ts
 
 /** How many captures the provider booked for an order: the proof that no retry charged twice. */
 function capturesOf(system: TestSystem, orderId: string): number {
-  const payments = moduleOf(system, 'payments');
-  return payments.sandbox!.ledger().filter((entry) => entry.reference === orderId && entry.kind === 'capture')
+  return system.sandbox!.ledger().filter((entry) => entry.reference === orderId && entry.kind === 'capture')
     .length;
 }
 
@@ -257,9 +256,7 @@ describe.each(dbKinds)('checkout on %s', (kind) => {
       cancelReason: 'reservation_expired',
       payment: { status: 'refunded', refunded: settled.total },
     });
-    const ledger = moduleOf(system, 'payments')
-      .sandbox!.ledger()
-      .filter((entry) => entry.reference === orderId);
+    const ledger = system.sandbox!.ledger().filter((entry) => entry.reference === orderId);
     expect(ledger.map((entry) => entry.kind).sort()).toEqual(['authorize', 'capture', 'refund']);
     expect(await stockOf(system, staff, variant.sku)).toMatchObject({ onHand: 5, reserved: 0 });
     const cart = (await system.app.inject({ method: 'GET', url: '/v1/cart', headers: buyer.headers })).json();
@@ -294,11 +291,11 @@ describe.each(dbKinds)('checkout while the payment provider is down, on %s', (ki
   it('opens the breaker: clear 503s, no order stuck, and closes again when the provider returns', {
     timeout: 120_000,
   }, async () => {
-    const payments = moduleOf(system, 'payments');
+    const sandbox = system.sandbox!;
     const variant = await createProduct(system, staff, { stock: 50 });
     const buyers = await Promise.all(Array.from({ length: 12 }, () => signIn(system)));
     for (const buyer of buyers) await addToCart(system, buyer, variant.variantId);
-    payments.sandbox!.setFaults({ outage: true });
+    sandbox.setFaults({ outage: true });
 
     const answers = [];
     for (const buyer of buyers.slice(0, 10)) answers.push({ buyer, answer: await checkout(system, buyer) });
@@ -312,7 +309,7 @@ describe.each(dbKinds)('checkout while the payment provider is down, on %s', (ki
     const pending = answers.filter(({ answer }) => answer.statusCode === 202);
     expect(pending.length + refused.length).toBe(10);
 
-    payments.sandbox!.setFaults({ outage: false });
+    sandbox.setFaults({ outage: false });
     for (const { buyer, answer } of pending) {
       const settled = await eventually(async () => {
         const order = await orderOfUser(system, buyer, answer.json().id);

@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PaymentsModule } from '../src/modules/payments/index.ts';
 import { type SignedInUser, signIn } from './support/auth.ts';
 import { dbKinds } from './support/db.ts';
 import { addToCart, checkout, createProduct, stockOf, type TestVariant } from './support/shop.ts';
@@ -139,10 +138,7 @@ describe.each(dbKinds)('invariants under random sequences on %s', (kind) => {
           }
         }
 
-        const payments = system.modules.find(
-          (module) => module.name === 'payments',
-        ) as unknown as PaymentsModule;
-        const ledger = payments.sandbox!.ledger();
+        const ledger = system.sandbox!.ledger();
         const sold = variants.map(() => 0);
         for (const { id, user } of orders) {
           const order = (await call('GET', `/v1/orders/${id}`, users[user])).json();

@@ -41,8 +41,7 @@ describe.each(dbKinds)('multi-currency checkout, fulfilment and refund on %s', (
   };
 
   const ledger = (orderId: string) => {
-    const payments = moduleOf(system, 'payments');
-    return payments.sandbox!.ledger().filter((entry) => entry.reference === orderId);
+    return system.sandbox!.ledger().filter((entry) => entry.reference === orderId);
   };
   /** What the provider's books say about one order: captured minus refunded, to the cent. */
   const providerNet = (orderId: string) => {

@@ -7,7 +7,7 @@ import { type SignedInUser, signIn } from './support/auth.ts';
 import { createTestDatabase, dbKinds, type TestDatabase } from './support/db.ts';
 import { callServer, signUpAt } from './support/remote.ts';
 import { ADDRESS, addToCart, checkout, createProduct, stockOf } from './support/shop.ts';
-import { createTestSystem, moduleOf, type TestSystem } from './support/system.ts';
+import { createTestSystem, type TestSystem } from './support/system.ts';
 
 /**
  * Invariant 9: an order ends shipped with its capture, or cancelled with its refund — never both.
@@ -79,7 +79,7 @@ describe.each(dbKinds)('cancel racing fulfillment on %s', (kind) => {
   afterAll(() => system.dispose());
 
   it(`ends shipped-and-captured or cancelled-and-refunded, never both (${ROUNDS} rounds)`, async () => {
-    const ledger = () => moduleOf(system, 'payments').sandbox!.ledger();
+    const ledger = () => system.sandbox!.ledger();
     const winners = new Set<string>();
     for (let round = 0; round < ROUNDS; round++) {
       const variant = await createProduct(system, staff, { stock: 3, price: PRICE });

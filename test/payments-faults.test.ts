@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
-import { createPayments, type PaymentsModule, startSandbox } from '../src/modules/payments/index.ts';
+import {
+  createPayments,
+  type PaymentsModule,
+  type Sandbox,
+  startSandbox,
+} from '../src/modules/payments/index.ts';
 import { DomainError } from '../src/platform/errors.ts';
 import { createHttpApp } from '../src/platform/http/app.ts';
 import { noSignIn } from '../src/platform/http/auth.ts';
@@ -26,7 +31,7 @@ async function untilAnswered<T>(step: () => Promise<T>): Promise<T> {
 
 describe.each(dbKinds)('payments under provider faults on %s', (kind) => {
   let database: TestDatabase;
-  let payments: PaymentsModule;
+  let payments: PaymentsModule & { sandbox: Sandbox };
 
   beforeAll(async () => {
     database = await createTestDatabase(kind);
@@ -83,9 +88,11 @@ describe.each(dbKinds)('an open payment breaker over HTTP on %s', (kind) => {
   it('answers 503 PAYMENT_PROVIDER_UNAVAILABLE with Retry-After without waiting for the provider', async () => {
     const database = await createTestDatabase(kind);
     const metrics = createMetrics();
-    const payments = await createPayments(
+    const sandbox = await startSandbox({ host: '127.0.0.1', port: 0 });
+    const payments = createPayments(
       {
-        config: { paymentsUrl: undefined, paymentsTimeoutMs: 1000 },
+        config: { paymentsTimeoutMs: 1000 },
+        paymentsUrl: sandbox.url,
         db: database.db,
         logger: createLogger('silent'),
         metrics,
@@ -111,22 +118,24 @@ describe.each(dbKinds)('an open payment breaker over HTTP on %s', (kind) => {
       metrics,
       readiness: {},
       verifier: noSignIn,
+      serves: true,
       modules: [checkout],
     });
     try {
-      payments.sandbox!.setFaults({ outage: true });
+      sandbox.setFaults({ outage: true });
       for (let call = 0; call < 2; call++)
         expect((await app.inject({ method: 'POST', url: '/v1/pay' })).statusCode).toBe(503);
-      payments.sandbox!.setFaults({ outage: false });
+      sandbox.setFaults({ outage: false });
       const response = await app.inject({ method: 'POST', url: '/v1/pay' });
       expect(response.statusCode).toBe(503);
       expect(response.headers['content-type']).toContain('application/problem+json');
       expect(response.json()).toMatchObject({ code: 'PAYMENT_PROVIDER_UNAVAILABLE', status: 503 });
       expect(Number(response.headers['retry-after'])).toBeGreaterThan(1);
-      expect(payments.sandbox!.ledger()).toEqual([]);
+      expect(sandbox.ledger()).toEqual([]);
     } finally {
       await app.close();
       await payments.close?.();
+      await sandbox.close();
       await database.dispose();
     }
   });
@@ -136,7 +145,7 @@ describe.each(dbKinds)('payments in the assembled system on %s', (kind) => {
   it('starts its own sandbox without PAYMENTS_URL and closes it with the system', async () => {
     const system = await createTestSystem(kind);
     const payments = moduleOf(system, 'payments');
-    const sandboxUrl = payments.sandbox!.url;
+    const sandboxUrl = system.sandbox!.url;
     const orderId = uuidv7();
     const payment = await payments.authorize(
       { orderId, amount: 1500, currency: 'EUR', token: 'tok_visa' },
@@ -152,7 +161,7 @@ describe.each(dbKinds)('payments in the assembled system on %s', (kind) => {
     const system = await createTestSystem(kind, { PAYMENTS_URL: external.url });
     try {
       const payments = moduleOf(system, 'payments');
-      expect(payments.sandbox).toBeUndefined();
+      expect(system.sandbox).toBeUndefined();
       const orderId = uuidv7();
       await payments.authorize(
         { orderId, amount: 300, currency: 'EUR', token: 'tok_visa' },

@@ -52,11 +52,11 @@ describe.each(dbKinds)('the price shown is the price charged on %s', (kind) => {
     return response.json();
   };
   const captured = (orderId: string) =>
-    moduleOf(system, 'payments')
+    system
       .sandbox!.ledger()
       .filter((entry) => entry.reference === orderId && entry.kind === 'capture')
       .reduce((sum, entry) => sum + entry.amount, 0);
-  const ledgerSize = () => moduleOf(system, 'payments').sandbox!.ledger().length;
+  const ledgerSize = () => system.sandbox!.ledger().length;
 
   it('a German cart shows 19 % VAT and the cheapest shipping before checkout, and is charged exactly that', async () => {
     const variant = await createProduct(system, staff, { price: 9590 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SignedInUser, signIn } from './support/auth.ts';
 import { dbKinds } from './support/db.ts';
 import { ADDRESS, addToCart, checkout, createProduct, eventually, stockOf } from './support/shop.ts';
-import { createTestSystem, type TestSystem, moduleOf } from './support/system.ts';
+import { createTestSystem, type TestSystem } from './support/system.ts';
 
 describe.each(dbKinds)('promotions, tax, shipping, fulfillment and returns on %s', (kind) => {
   let system: TestSystem;
@@ -23,8 +23,7 @@ describe.each(dbKinds)('promotions, tax, shipping, fulfillment and returns on %s
 
   /** What the provider's books say about one order: captured minus refunded, to the cent. */
   const providerNet = (orderId: string) => {
-    const payments = moduleOf(system, 'payments');
-    const entries = payments.sandbox!.ledger().filter((entry) => entry.reference === orderId);
+    const entries = system.sandbox!.ledger().filter((entry) => entry.reference === orderId);
     const sum = (kind: string) =>
       entries.filter((entry) => entry.kind === kind).reduce((total, entry) => total + entry.amount, 0);
     return sum('capture') - sum('refund');

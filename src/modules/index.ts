@@ -1,4 +1,4 @@
-import type { Config } from '../config.ts';
+import type { Config, Role } from '../config.ts';
 import type { Cache } from '../platform/cache/index.ts';
 import type { Database, Db } from '../platform/db/index.ts';
 import { createAmqpTransport, createEventBus, type EventBus } from '../platform/events/index.ts';
@@ -26,6 +26,8 @@ import { createWebhooks } from './webhooks/index.ts';
 /** What the composition root hands every module factory. */
 export interface ModuleDeps {
   config: Config;
+  /** Where the payment provider answers: PAYMENTS_URL, or the sandbox the root started. */
+  paymentsUrl: string;
   database: Database;
   db: Db;
   logger: Logger;
@@ -55,14 +57,30 @@ export interface Modules {
   verifier: AccessTokenVerifier;
 }
 
-/** Builds the modules in dependency order; a later module receives the earlier ones it needs. */
+/**
+ * What each role runs (as Loki's `-target`): `api` serves the routes and runs no background loop;
+ * `worker` runs the loops and event consumers and serves no public API; `all` does both. A role
+ * builds only the modules it runs and those they need (the worker's ordering needs the cart,
+ * which needs the catalog); docs/architecture.md has the table.
+ */
+export const ROLES: Record<Role, { serves: boolean; works: boolean }> = {
+  all: { serves: true, works: true },
+  api: { serves: true, works: false },
+  worker: { serves: false, works: true },
+};
+
+/** Builds the role's modules in dependency order; a later module receives the earlier ones it needs. */
 export async function createModules(deps: ModuleDeps): Promise<Modules> {
   const { registry, bus, verifier } = await buildModules(deps);
-  return { registry, list: Object.values(registry), bus, verifier };
+  const list = Object.values(registry).filter((module): module is AppModule => module !== undefined);
+  return { registry, list, bus, verifier };
 }
 
 async function buildModules(deps: ModuleDeps) {
   const { config, logger, metrics } = deps;
+  const { serves, works } = ROLES[config.role];
+  /** A module only the serving roles build. */
+  const served = <T>(build: () => T): T | undefined => (serves ? build() : undefined);
   const transport = config.amqpUrl
     ? createAmqpTransport({ url: config.amqpUrl, exchange: config.amqpExchange, logger, metrics })
     : undefined;
@@ -82,44 +100,49 @@ async function buildModules(deps: ModuleDeps) {
     bus,
     lowStockThreshold: config.inventoryLowThreshold,
   });
-  const catalog = await createCatalog({ ...deps, inventory });
+  const catalog = createCatalog({ ...deps, inventory });
   const pricing = createPricing(deps);
-  if (catalog.demoLoaded) await pricing.seedDemo();
-  const payments = await createPayments(deps);
+  const payments = createPayments(deps);
   const cart = createCart({ db: deps.db, catalog, stock: inventory, pricing });
   const ordering = createOrdering({ ...deps, cart, inventory, pricing, payments, bus });
-  const reviews = createReviews({ ...deps, catalog, orders: ordering.service });
-  const fulfillment = createFulfillment({
-    db: deps.db,
-    ordering,
-    payments,
-    inventory,
-    bus,
-    returnWindowDays: deps.config.returnWindowDays,
-  });
-  const graphql = createGraphql({
-    catalog,
-    reviews,
-    identity,
-    ordering,
-    verifier: identity.verifier,
-    logger: deps.logger,
-    limits: {
-      maxDepth: config.graphqlMaxDepth,
-      maxCost: config.graphqlMaxCost,
-      maxFields: config.graphqlMaxFields,
-      maxAliases: config.graphqlMaxAliases,
-      introspection: config.graphqlIntrospection,
-    },
-  });
-  const stream = createStream({
-    bus,
-    verifier: identity.verifier,
-    logger,
-    metrics,
-    broadcast: deps.broadcast,
-    heartbeatMs: config.streamHeartbeatMs,
-  });
+  const reviews = served(() => createReviews({ ...deps, catalog, orders: ordering.service }));
+  const fulfillment = served(() =>
+    createFulfillment({
+      db: deps.db,
+      ordering,
+      payments,
+      inventory,
+      bus,
+      returnWindowDays: deps.config.returnWindowDays,
+    }),
+  );
+  const graphql = served(() =>
+    createGraphql({
+      catalog,
+      reviews: reviews!,
+      identity,
+      ordering,
+      verifier: identity.verifier,
+      logger: deps.logger,
+      limits: {
+        maxDepth: config.graphqlMaxDepth,
+        maxCost: config.graphqlMaxCost,
+        maxFields: config.graphqlMaxFields,
+        maxAliases: config.graphqlMaxAliases,
+        introspection: config.graphqlIntrospection,
+      },
+    }),
+  );
+  const stream = served(() =>
+    createStream({
+      bus,
+      verifier: identity.verifier,
+      logger,
+      metrics,
+      broadcast: deps.broadcast,
+      heartbeatMs: config.streamHeartbeatMs,
+    }),
+  );
   const webhooks = createWebhooks({
     ...deps,
     bus,
@@ -130,8 +153,11 @@ async function buildModules(deps: ModuleDeps) {
       ...FULFILLMENT_EVENT_TYPES,
     ],
   });
-  const notifications = createNotifications({ ...deps, bus, identity });
-  const web = await createWeb({ distDir: config.webDistDir, storeCurrency: config.storeCurrency, logger });
+  // Mail goes out from the event consumer and its delivery loop: a worker's work.
+  const notifications = works ? createNotifications({ ...deps, bus, identity }) : undefined;
+  const web = serves
+    ? await createWeb({ distDir: config.webDistDir, storeCurrency: config.storeCurrency, logger })
+    : undefined;
   return {
     // In dependency order (an object keeps its keys' order).
     registry: {

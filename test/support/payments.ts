@@ -2,23 +2,35 @@ import {
   createPayments,
   type PaymentsModule,
   type PaymentsOptions,
+  type Sandbox,
+  startSandbox,
 } from '../../src/modules/payments/index.ts';
 import { createLogger } from '../../src/platform/observability/logger.ts';
 import { createMetrics } from '../../src/platform/observability/metrics.ts';
 import type { TestDatabase } from './db.ts';
 
-/** The payments module alone on a test database, with its own sandbox and quick retries. */
-export function createTestPayments(
+/** The payments module alone on a test database, with a sandbox of its own and quick retries. */
+export async function createTestPayments(
   database: TestDatabase,
   options: PaymentsOptions,
-): Promise<PaymentsModule> {
-  return createPayments(
+): Promise<PaymentsModule & { sandbox: Sandbox }> {
+  const sandbox = await startSandbox({ host: '127.0.0.1', port: 0 });
+  const payments = createPayments(
     {
-      config: { paymentsUrl: undefined, paymentsTimeoutMs: 1000 },
+      config: { paymentsTimeoutMs: 1000 },
+      paymentsUrl: sandbox.url,
       db: database.db,
       logger: createLogger('silent'),
       metrics: createMetrics(),
     },
     options,
   );
+  return {
+    ...payments,
+    sandbox,
+    async close() {
+      await payments.close?.();
+      await sandbox.close();
+    },
+  };
 }

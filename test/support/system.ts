@@ -4,7 +4,7 @@ import path from 'node:path';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/platform/observability/logger.ts';
 import type { ModuleRegistry } from '../../src/modules/index.ts';
-import { createSystem, type System, type SystemOptions } from '../../src/system.ts';
+import { createSystem, prepareShop, type System, type SystemOptions } from '../../src/system.ts';
 import { createTestDatabase, type DbKind, type TestDatabase } from './db.ts';
 
 export interface TestSystem extends System {
@@ -49,7 +49,12 @@ export async function createTestSystem(
     database: testDb,
     skipMigrations: true,
     ...systemOptions,
+  }).catch(async (error: unknown) => {
+    if (!shared) await testDb.dispose();
+    throw error;
   });
+  // As `serve` does before it listens: the configured admin, the demo shop on an empty database.
+  await prepareShop(system);
   return {
     ...system,
     testDb,
@@ -63,8 +68,10 @@ export async function createTestSystem(
 
 /** A module of the system by name, typed as its public interface (a wrong name does not compile). */
 export function moduleOf<K extends keyof ModuleRegistry>(
-  system: Pick<System, 'registry'>,
+  system: Pick<System, 'registry' | 'config'>,
   name: K,
-): ModuleRegistry[K] {
-  return system.registry[name];
+): NonNullable<ModuleRegistry[K]> {
+  const module = system.registry[name];
+  if (!module) throw new Error(`the ${system.config.role} role does not build the ${name} module`);
+  return module;
 }

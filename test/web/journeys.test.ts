@@ -7,7 +7,7 @@ import { buildWeb } from '../../web/build.ts';
 import { type SignedInUser, signIn } from '../support/auth.ts';
 import { dbKinds } from '../support/db.ts';
 import { addToCart, checkout, createProduct } from '../support/shop.ts';
-import { createTestSystem, moduleOf, type TestSystem } from '../support/system.ts';
+import { createTestSystem, type TestSystem } from '../support/system.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const PASSWORD = 'correct horse battery staple';
@@ -171,12 +171,9 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
         await system.app.inject({ method: 'GET', url: '/v1/orders', headers: shopper.headers })
       ).json();
       expect(orders.items.filter((order: { status: string }) => order.status !== 'cancelled')).toEqual([]);
-      const payments = moduleOf(system, 'payments');
       const orderIds = new Set(orders.items.map((order: { id: string }) => order.id));
       expect(
-        payments
-          .sandbox!.ledger()
-          .filter((entry) => orderIds.has(entry.reference) && entry.kind === 'capture'),
+        system.sandbox!.ledger().filter((entry) => orderIds.has(entry.reference) && entry.kind === 'capture'),
       ).toEqual([]);
 
       await page.getByRole('link', { name: 'Edit cart' }).click();
@@ -253,7 +250,7 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await page.getByRole('button', { name: `Place order · ${newTotal}` }).click();
       await page.locator('#order-status [data-status="confirmed"]').waitFor(WAIT);
       const orderId = page.url().match(/\/orders\/([0-9a-f-]{36})/)![1];
-      const captured = moduleOf(system, 'payments')
+      const captured = system
         .sandbox!.ledger()
         .filter((entry) => entry.reference === orderId && entry.kind === 'capture');
       expect(captured.map((entry) => entry.amount)).toEqual([9590 + 495 + newTax]);

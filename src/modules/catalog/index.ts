@@ -12,7 +12,8 @@ import { catalogStore } from './store.ts';
 
 export { CategorySchema, ProductSchema } from './schemas.ts';
 
-export type { Category, CheckoutVariant, Rendered } from './service.ts';
+export type { Rendered } from './read-model.ts';
+export type { Category, CheckoutVariant } from './service.ts';
 export { slugify } from './service.ts';
 
 export interface CatalogModule extends AppModule {
@@ -25,20 +26,20 @@ export interface CatalogModule extends AppModule {
   evict: CatalogService['evict'];
   isLive: CatalogService['isLive'];
   exists: CatalogService['exists'];
-  /** Whether this start loaded the demo catalog into an empty database (other demo data follows it). */
-  demoLoaded: boolean;
+  /** Whether the catalog holds no product yet (a first start: the demo shop may be loaded). */
+  isEmpty(): Promise<boolean>;
   /** Loads the deterministic demo catalog until it holds `count` demo products; returns how many it added. */
   seed(count: number): Promise<number>;
 }
 
-export async function createCatalog(deps: {
-  config: Pick<Config, 'seedProducts' | 'storeCurrency' | 'requestTimeoutMs'>;
+export function createCatalog(deps: {
+  config: Pick<Config, 'storeCurrency' | 'requestTimeoutMs'>;
   db: Db;
   logger: Logger;
   metrics: Metrics;
   inventory: InventoryModule;
   cache: Cache;
-}): Promise<CatalogModule> {
+}): CatalogModule {
   const service = createCatalogService({
     db: deps.db,
     cache: deps.cache,
@@ -52,14 +53,6 @@ export async function createCatalog(deps: {
     if (added > 0) await service.evictLists();
     return added;
   };
-  // First start of an empty database: load the demo catalog. An existing one costs one indexed probe.
-  let demoLoaded = false;
-  if (deps.config.seedProducts > 0 && (await catalogStore.isEmpty(deps.db))) {
-    const added = await seed(deps.config.seedProducts);
-    // Another instance starting on the same empty database may have loaded it first.
-    demoLoaded = added > 0;
-    deps.logger.info({ products: added }, 'demo catalog loaded');
-  }
   return {
     name: 'catalog',
     service,
@@ -70,7 +63,7 @@ export async function createCatalog(deps: {
     evict: service.evict,
     isLive: service.isLive,
     exists: service.exists,
-    demoLoaded,
+    isEmpty: () => catalogStore.isEmpty(deps.db),
     seed,
     routes: catalogRoutes(service, { db: deps.db, idempotencyLockMs: deps.config.requestTimeoutMs + 5_000 }),
   };

@@ -26,7 +26,7 @@ describe.runIf(redisUrl).each(dbKinds)('catalog over a shared Redis cache on %s'
     const client = new Redis(redisUrl as string, { maxRetriesPerRequest: 1 });
     clients.push(client);
     const catalog = createCatalog({
-      config: { seedProducts: 0, storeCurrency: 'EUR', requestTimeoutMs: 5000 },
+      config: { storeCurrency: 'EUR', requestTimeoutMs: 5000 },
       db: database.db,
       logger: createLogger('silent'),
       metrics,

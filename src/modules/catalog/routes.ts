@@ -14,7 +14,8 @@ import {
   ProductPatch,
   ProductSchema,
 } from './schemas.ts';
-import type { CatalogService, Rendered } from './service.ts';
+import type { Rendered } from './read-model.ts';
+import type { CatalogService } from './service.ts';
 import { STAFF } from '../../platform/http/auth.ts';
 
 const ListQuery = Type.Object({

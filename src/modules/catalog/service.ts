@@ -1,7 +1,5 @@
-import { LRUCache } from 'lru-cache';
 import { Value } from 'typebox/value';
 import type { Cache } from '../../platform/cache/index.ts';
-import { runDetached } from '../../platform/context.ts';
 import { type Db, transact } from '../../platform/db/index.ts';
 import { badRequest, conflict, DomainError, notFound } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
@@ -10,15 +8,8 @@ import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import type { InventoryModule } from '../inventory/index.ts';
 import { decodeCursor, encodeCursor, type ListQuery, listSignature, parseSort } from './listing.ts';
-import {
-  entityTags,
-  fill,
-  listTemplate,
-  parseTemplate,
-  productTemplate,
-  serializeTemplate,
-  type Template,
-} from './render.ts';
+import { createReadModel, type Rendered } from './read-model.ts';
+import { entityTags, listTemplate, productTemplate } from './render.ts';
 import { ProductInput, type ProductInputT } from './schemas.ts';
 import { type Money, type NewVariant, type ProductRow, catalogStore as store } from './store.ts';
 
@@ -30,23 +21,6 @@ export interface CatalogDeps {
   metrics: Metrics;
   logger: Logger;
   storeCurrency: string;
-}
-
-export interface Rendered {
-  body: string;
-  etag: string;
-}
-
-/** A cache entry as parsed, and the body last filled from it while the counts it used stay valid. */
-interface RenderedEntry {
-  /** The shared cache's text this was parsed from; a different text means the entry is stale. */
-  text: string;
-  template: Template;
-  rendered?: Rendered;
-  /** `stockGeneration` when `rendered` was filled; any stock change since makes it refill. */
-  stockGeneration: number;
-  /** When the first of the counts in `rendered` expires. */
-  expiresAt: number;
 }
 
 export interface CheckoutVariant {
@@ -65,25 +39,6 @@ export interface Category {
   name: string;
   parentSlug?: string;
 }
-
-/** Rendered products and pages change only on catalog writes, which invalidate them. */
-const BODY_TTL_MS = 60_000;
-/**
- * Availability is cached per variant in this process. Inventory reports changes as they are made
- * (which drops the copy at once), possibly before its transaction commits: a read racing that
- * commit could cache the old count, so a variant read within STOCK_RACE_MS of its last change is
- * kept only that long. Otherwise a count lives STOCK_TTL_MS, which is also the bound on how stale a
- * count can be when another process (another API replica) changed the stock: its notification
- * does not reach this one.
- */
-const STOCK_TTL_MS = 5_000;
-const STOCK_RACE_MS = 1_000;
-/** Bound on cached counts; past it the map starts over (it refills from the hot variants). */
-const STOCK_MAX_ENTRIES = 200_000;
-/** Finished bodies kept per cache key, in characters (the parsed templates behind them included). */
-const RENDERED_MAX_CHARS = 32 * 1024 * 1024;
-const LIST_PREFIX = 'catalog:list:';
-const productKey = (id: string) => `catalog:product:${id}`;
 
 export const preconditionFailed = () =>
   new DomainError(412, 'PRECONDITION_FAILED', 'Precondition failed', 'The product changed since you read it');
@@ -124,163 +79,13 @@ async function mapSkuConflicts<T>(work: () => Promise<T>): Promise<T> {
 }
 
 export function createCatalogService(deps: CatalogDeps) {
-  const { db, cache, inventory } = deps;
-  const stock = new Map<string, { available: number; expiresAt: number }>();
-  const lastStockChange = new Map<string, number>();
-  const renderedByKey = new LRUCache<string, RenderedEntry>({
-    maxSize: RENDERED_MAX_CHARS,
-    sizeCalculation: (entry, key) => key.length + entry.text.length + (entry.rendered?.body.length ?? 0),
+  const { db, inventory } = deps;
+  const reads = createReadModel({
+    cache: deps.cache,
+    inventory,
+    metrics: deps.metrics,
+    logger: deps.logger,
   });
-  const lookups = deps.metrics.counter(
-    'catalog_cache_lookups_total',
-    'Catalog cache lookups by cache (product, list, stock) and result (hit, miss)',
-    ['cache', 'result'],
-  );
-  const cacheErrors = deps.metrics.counter(
-    'catalog_cache_errors_total',
-    'Shared cache operations that failed; reads then go to the database',
-    ['operation'],
-  );
-  /**
-   * The cache is an optimisation: when it fails (Redis down), reads fall back to the database and
-   * writes still succeed; the failure is logged and counted, and entries expire by their TTL.
-   */
-  async function tolerant<T>(operation: string, work: () => Promise<T>, fallback: T): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      cacheErrors.inc({ operation });
-      deps.logger.warn({ err: error, operation }, 'catalog cache operation failed');
-      return fallback;
-    }
-  }
-  // A fill that started before a write finished must not store what it read: it may be stale.
-  let generation = 0;
-  let stockGeneration = 0;
-
-  inventory.onStockChange((variantIds) => {
-    stockGeneration++;
-    const now = Date.now();
-    if (lastStockChange.size >= STOCK_MAX_ENTRIES) lastStockChange.clear();
-    for (const variantId of variantIds) {
-      stock.delete(variantId);
-      lastStockChange.set(variantId, now);
-    }
-  });
-
-  /**
-   * Inventory reads of the requests that missed in the same turn of the event loop go out as one
-   * query: under load many requests miss at once, and on PGlite each query waits for the last.
-   */
-  let pendingRead: { variantIds: Set<string>; result: Promise<Map<string, number>> } | undefined;
-  function readStock(variantIds: string[]): Promise<Map<string, number>> {
-    if (!pendingRead) {
-      const batch = new Set<string>();
-      pendingRead = {
-        variantIds: batch,
-        // Shared by several requests, so no one request's deadline or disconnect may cancel it.
-        result: new Promise((resolve, reject) =>
-          runDetached(() =>
-            setImmediate(() => {
-              pendingRead = undefined;
-              inventory.availability([...batch]).then(resolve, reject);
-            }),
-          ),
-        ),
-      };
-    }
-    for (const variantId of variantIds) pendingRead.variantIds.add(variantId);
-    return pendingRead.result;
-  }
-
-  /** Counts per variant and when the first of them expires. */
-  async function availability(
-    variantIds: string[],
-  ): Promise<{ counts: Map<string, number>; expiresAt: number }> {
-    const counts = new Map<string, number>();
-    const now = Date.now();
-    let expiresAt = now + STOCK_TTL_MS;
-    const missing: string[] = [];
-    for (const variantId of variantIds) {
-      const entry = stock.get(variantId);
-      if (entry === undefined || entry.expiresAt <= now) {
-        missing.push(variantId);
-      } else {
-        counts.set(variantId, entry.available);
-        if (entry.expiresAt < expiresAt) expiresAt = entry.expiresAt;
-      }
-    }
-    if (variantIds.length === 0) return { counts, expiresAt };
-    if (missing.length < variantIds.length) lookups.inc({ cache: 'stock', result: 'hit' });
-    if (missing.length === 0) return { counts, expiresAt };
-    lookups.inc({ cache: 'stock', result: 'miss' });
-    const started = stockGeneration;
-    const readAt = Date.now();
-    const fresh = await readStock(missing);
-    if (stock.size + missing.length > STOCK_MAX_ENTRIES) stock.clear();
-    for (const variantId of missing) {
-      const available = fresh.get(variantId) ?? 0;
-      counts.set(variantId, available);
-      if (started !== stockGeneration) continue;
-      const changedAt = lastStockChange.get(variantId);
-      const ttl =
-        changedAt !== undefined && readAt - changedAt < STOCK_RACE_MS ? STOCK_RACE_MS : STOCK_TTL_MS;
-      stock.set(variantId, { available, expiresAt: readAt + ttl });
-      if (readAt + ttl < expiresAt) expiresAt = readAt + ttl;
-    }
-    // Counts not kept (a change happened meanwhile) must not be reused from a finished body either.
-    if (started !== stockGeneration) expiresAt = 0;
-    return { counts, expiresAt };
-  }
-
-  /**
-   * The template under `key` filled with live availability. The shared cache (possibly Redis) is
-   * asked every time, so writes elsewhere are seen; what this process did with the same text —
-   * the parsed template and the body filled from it — is reused while no stock changed and the
-   * counts it used have not expired.
-   */
-  async function renderCached(kind: string, key: string, load: () => Promise<Template>): Promise<Rendered> {
-    const text = await tolerant('get', () => cache.get(key), undefined);
-    let entry: RenderedEntry | undefined;
-    if (text !== undefined) {
-      lookups.inc({ cache: kind, result: 'hit' });
-      entry = renderedByKey.get(key);
-      if (entry?.text !== text)
-        entry = { text, template: parseTemplate(text), stockGeneration: -1, expiresAt: 0 };
-      if (entry.rendered && entry.stockGeneration === stockGeneration && Date.now() < entry.expiresAt) {
-        return entry.rendered;
-      }
-    } else {
-      lookups.inc({ cache: kind, result: 'miss' });
-      const started = generation;
-      const template = await load();
-      if (started !== generation) return fill(template, (await availability(template.variantIds)).counts);
-      const serialized = serializeTemplate(template);
-      await tolerant('set', () => cache.set(key, serialized, BODY_TTL_MS), undefined);
-      entry = { text: serialized, template, stockGeneration: -1, expiresAt: 0 };
-    }
-    const filledAt = stockGeneration;
-    const { counts, expiresAt } = await availability(entry.template.variantIds);
-    const rendered = fill(entry.template, counts);
-    if (filledAt === stockGeneration) {
-      entry.rendered = rendered;
-      entry.stockGeneration = filledAt;
-      entry.expiresAt = expiresAt;
-      renderedByKey.set(key, entry);
-    }
-    return rendered;
-  }
-
-  async function invalidate(productId: string): Promise<void> {
-    generation++;
-    await tolerant('delete', () => cache.delete(productKey(productId)), undefined);
-    await invalidateLists();
-  }
-
-  async function invalidateLists(): Promise<void> {
-    generation++;
-    await tolerant('deleteByPrefix', () => cache.deleteByPrefix(LIST_PREFIX), undefined);
-  }
 
   async function resolveCategories(executor: Db, slugs: string[]): Promise<string[]> {
     const found = await store.categoriesBySlugs(executor, slugs);
@@ -461,7 +266,7 @@ export function createCatalogService(deps: CatalogDeps) {
       const sort = parseSort(query.sort, q !== undefined);
       const signature = listSignature(filter, sort, query.size);
       const position = query.cursor === undefined ? `page:${query.page}` : `cursor:${query.cursor}`;
-      return renderCached('list', `${LIST_PREFIX}${signature}:${position}`, async () => {
+      return reads.list(`${signature}:${position}`, async () => {
         let page = query.page;
         let offset = (page - 1) * query.size;
         let after: unknown[] | undefined;
@@ -481,7 +286,7 @@ export function createCatalogService(deps: CatalogDeps) {
     },
 
     async get(id: string): Promise<Rendered> {
-      return renderCached('product', productKey(id), async () => {
+      return reads.product(id, async () => {
         const row = await store.productById(db, id);
         if (!row) throw notFound(`Product ${id}`);
         return productTemplate(row);
@@ -524,7 +329,7 @@ export function createCatalogService(deps: CatalogDeps) {
           );
         }),
       );
-      await invalidate(id);
+      await reads.evictProduct(id);
       return id;
     },
 
@@ -537,7 +342,7 @@ export function createCatalogService(deps: CatalogDeps) {
           await applyInput(tx, row, input);
         }),
       );
-      await invalidate(id);
+      await reads.evictProduct(id);
     },
 
     async patch(id: string, patch: Record<string, unknown>, ifMatch: string | undefined): Promise<void> {
@@ -557,7 +362,7 @@ export function createCatalogService(deps: CatalogDeps) {
           await applyInput(tx, row, merged as ProductInputT);
         }),
       );
-      await invalidate(id);
+      await reads.evictProduct(id);
     },
 
     /** Archives: hidden from listings, still readable by id (past orders show it). Idempotent. */
@@ -569,7 +374,7 @@ export function createCatalogService(deps: CatalogDeps) {
         checkPrecondition(row, ifMatch);
         await store.archiveProduct(tx, id, new Date());
       });
-      await invalidate(id);
+      await reads.evictProduct(id);
     },
 
     /** Brings an archived product back to the shelf, as it was. Idempotent. */
@@ -581,7 +386,7 @@ export function createCatalogService(deps: CatalogDeps) {
         checkPrecondition(row, ifMatch);
         await store.restoreProduct(tx, id, new Date());
       });
-      await invalidate(id);
+      await reads.evictProduct(id);
     },
 
     /** Whether a live (not archived) product exists. */
@@ -609,10 +414,10 @@ export function createCatalogService(deps: CatalogDeps) {
       (await store.variantsOf(db, productId)).map((variant) => variant.id),
 
     /** Drops cached renderings of a product and every list page, after a change made elsewhere. */
-    evict: (productId: string): Promise<void> => invalidate(productId),
+    evict: (productId: string): Promise<void> => reads.evictProduct(productId),
 
     /** Drops every cached list page (products were added in bulk). */
-    evictLists: invalidateLists,
+    evictLists: reads.evictLists,
 
     /** Prices and names as they are now, for carts and checkout; archived variants are flagged. */
     async variantsForCheckout(variantIds: readonly string[], executor: Db = db): Promise<CheckoutVariant[]> {
@@ -660,7 +465,7 @@ export function createCatalogService(deps: CatalogDeps) {
         parentId,
       });
       if (!created) throw conflict('CATEGORY_EXISTS', `A category with slug ${input.slug} exists`);
-      await invalidateLists();
+      await reads.evictLists();
       return input;
     },
   };

@@ -8,7 +8,7 @@ import { createFulfillmentService, type FulfillmentService } from './service.ts'
 
 export { FulfillmentSchema, ReturnSchema } from './routes.ts';
 
-export { FULFILLMENT_EVENT_TYPES } from './service.ts';
+export { FULFILLMENT_EVENT_TYPES } from './events.ts';
 
 export interface FulfillmentModule extends AppModule, FulfillmentService {
   name: 'fulfillment';

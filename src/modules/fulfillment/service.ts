@@ -1,11 +1,12 @@
 import { type Db, transact } from '../../platform/db/index.ts';
 import { badRequest, conflict, DomainError, notFound } from '../../platform/errors.ts';
-import { type CloudEvent, cloudEvent, type EventBus } from '../../platform/events/index.ts';
+import type { EventBus } from '../../platform/events/index.ts';
 import type { Principal } from '../../platform/http/auth.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import type { InventoryModule } from '../inventory/index.ts';
 import type { OrderingModule } from '../ordering/index.ts';
 import { refundFor } from '../pricing/index.ts';
+import { fulfillmentEvent } from './events.ts';
 import { fulfillmentStore as store, type ItemQuantity, type ReturnRow } from './store.ts';
 
 type OrderAccess = OrderingModule['service']['fulfillment'];
@@ -30,8 +31,6 @@ export interface Return {
   createdAt: string;
   receivedAt?: string;
 }
-
-const SOURCE = '/emporium/fulfillment';
 
 const invalidState = (detail: string) => new DomainError(409, 'INVALID_STATE', 'Invalid state', detail);
 
@@ -87,10 +86,6 @@ function toReturn(row: ReturnRow, items: ItemQuantity[], currency: string): Retu
   return result;
 }
 
-/** The events fulfillment emits about an order (webhooks accept subscriptions to these). */
-export const FULFILLMENT_EVENT_TYPES = ['order.shipped', 'order.returned'] as const;
-type FulfillmentEventType = (typeof FULFILLMENT_EVENT_TYPES)[number];
-
 export function createFulfillmentService(deps: {
   db: Db;
   orders: OrderAccess;
@@ -106,17 +101,6 @@ export function createFulfillmentService(deps: {
     if (!locked) throw notFound('Order');
     return locked;
   }
-
-  const event = (
-    type: FulfillmentEventType,
-    locked: LockedOrder,
-    data: Record<string, unknown>,
-  ): CloudEvent =>
-    cloudEvent(SOURCE, type, locked.order.id, {
-      orderId: locked.order.id,
-      userId: locked.order.userId,
-      ...data,
-    });
 
   return {
     /** Ships some or all remaining units; the order becomes partially_shipped or shipped. */
@@ -160,7 +144,7 @@ export function createFulfillmentService(deps: {
         const status = everything ? 'shipped' : 'partially_shipped';
         await orders.setShipping(tx, locked.order, status);
         await deps.bus.append(tx, [
-          event('order.shipped', locked, {
+          fulfillmentEvent('order.shipped', locked.order, {
             status,
             fulfillmentId: id,
             carrier: input.carrier,
@@ -305,7 +289,7 @@ export function createFulfillmentService(deps: {
             'returned',
           );
           await deps.bus.append(tx, [
-            event('order.returned', locked, {
+            fulfillmentEvent('order.returned', locked.order, {
               returnId,
               items,
               refund: { amount: receiving.refundAmount ?? 0, currency: locked.order.currency },

@@ -23,6 +23,8 @@ export interface IdentityModule extends AppModule {
   service: IdentityService;
   verifier: AccessTokenVerifier;
   createUser: IdentityService['createUser'];
+  /** Creates the admin account from the configured address and password unless it exists. */
+  bootstrapAdmin: IdentityService['bootstrapAdmin'];
   /** Adds a new signing key (older keys keep verifying). */
   rotateSigningKey(): Promise<void>;
   /** The user's email address (for notifications); undefined for an unknown user. */
@@ -69,14 +71,12 @@ export async function createIdentity(deps: {
     providers: config.oidcProviders,
     allowInsecureRequests: config.oidcAllowInsecureRequests,
   });
-  if (config.adminEmail && config.adminPassword)
-    await service.bootstrapAdmin(config.adminEmail, config.adminPassword);
-
   return {
     name: 'identity',
     service,
     verifier: tokens.verifier,
     createUser: service.createUser,
+    bootstrapAdmin: service.bootstrapAdmin,
     rotateSigningKey: tokens.rotate,
     emailOf: async (userId) => (await store.findUserById(userId))?.email,
     issueEmailVerification: service.issueEmailVerification,

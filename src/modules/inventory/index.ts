@@ -11,7 +11,8 @@ import { createInventoryService, type InventoryService } from './service.ts';
 export { StockSchema } from './routes.ts';
 
 export type { ReservationLine, Stock } from './service.ts';
-export { INVENTORY_EVENT_TYPES, outOfStock } from './service.ts';
+export { INVENTORY_EVENT_TYPES } from './events.ts';
+export { outOfStock } from './service.ts';
 
 export interface InventoryModule extends AppModule, InventoryService {
   name: 'inventory';

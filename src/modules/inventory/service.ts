@@ -1,12 +1,10 @@
 import { afterCommit, type Db, transact } from '../../platform/db/index.ts';
 import { conflict, DomainError, notFound } from '../../platform/errors.ts';
-import { cloudEvent, type EventBus } from '../../platform/events/index.ts';
+import type { EventBus } from '../../platform/events/index.ts';
+import { stockLow } from './events.ts';
 import type { Broadcast } from '../../platform/pubsub/redis.ts';
 import { inventoryStore as store, type StockLevel } from './store.ts';
 
-export const INVENTORY_SOURCE = '/emporium/inventory';
-/** The events inventory emits (webhooks accept subscriptions to these). */
-export const INVENTORY_EVENT_TYPES = ['inventory.low'] as const;
 /** The broadcast channel on which instances tell each other which variants' stock changed. */
 const STOCK_CHANNEL = 'inventory.stock';
 
@@ -115,19 +113,7 @@ export function createInventoryService(deps: InventoryDeps) {
     );
     const crossed = synced.filter((item) => item.lowStockAlerted);
     if (crossed.length === 0) return;
-    await events.append(
-      tx,
-      crossed.map((item) =>
-        cloudEvent(INVENTORY_SOURCE, 'inventory.low', item.variantId, {
-          variantId: item.variantId,
-          sku: item.sku,
-          available: item.onHand - item.reserved,
-          onHand: item.onHand,
-          reserved: item.reserved,
-          threshold: item.lowStockThreshold,
-        }),
-      ),
-    );
+    await events.append(tx, crossed.map(stockLow));
     afterCommit(tx, () => events.nudge());
   }
 

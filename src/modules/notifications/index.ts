@@ -6,6 +6,7 @@ import type { AppModule } from '../../platform/module.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import { createPollingLoop } from '../../platform/polling.ts';
+import { NOTIFIED_EVENT_TYPES } from './events.ts';
 import { createMailer, type Mailer } from './mailer.ts';
 import { notificationStore as store, type QueuedMail, type SentNotification } from './store.ts';
 import {
@@ -15,16 +16,6 @@ import {
   renderVerificationMail,
   renderWelcomeMail,
 } from './templates.ts';
-
-export const NOTIFIED_EVENT_TYPES = [
-  'order.confirmed',
-  'order.cancelled',
-  'order.shipped',
-  'order.returned',
-  'user.registered',
-  'user.verification_requested',
-  'inventory.low',
-] as const;
 
 export interface NotificationsModule extends AppModule {
   name: 'notifications';

@@ -4,7 +4,6 @@ import type { AppModule } from '../../platform/module.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import { type BreakerOptions, createPaymentsClient, type RetryOptions } from './client.ts';
-import { type Sandbox, startSandbox } from './sandbox.ts';
 import { createPaymentsService, type PaymentsService } from './service.ts';
 import { createPaymentsStore } from './store.ts';
 
@@ -13,7 +12,9 @@ export type { PaymentStatus } from './store.ts';
 export { type LedgerEntry, type Sandbox, type SandboxFaults, startSandbox } from './sandbox.ts';
 
 export interface PaymentsDeps {
-  config: Pick<Config, 'paymentsUrl' | 'paymentsTimeoutMs'>;
+  config: Pick<Config, 'paymentsTimeoutMs'>;
+  /** Where the provider answers: PAYMENTS_URL, or the sandbox the composition root started. */
+  paymentsUrl: string;
   db: Db;
   logger: Logger;
   metrics: Metrics;
@@ -25,23 +26,15 @@ export interface PaymentsOptions {
   breaker?: Partial<BreakerOptions>;
 }
 
-export interface PaymentsModule extends AppModule, PaymentsService {
-  /** The sandbox this module started because PAYMENTS_URL was unset; undefined otherwise. */
-  sandbox: Sandbox | undefined;
-}
+export type PaymentsModule = AppModule & PaymentsService;
 
 /**
- * Payments against an external provider over HTTP. Without PAYMENTS_URL the module starts the
- * sandbox provider on loopback itself, so the client still crosses a real network boundary.
+ * Payments against a provider over HTTP, always across a real network boundary: the sandbox
+ * provider is a server of its own, which the composition root starts when no provider is named.
  */
-export async function createPayments(
-  deps: PaymentsDeps,
-  options: PaymentsOptions = {},
-): Promise<PaymentsModule> {
-  const sandbox = deps.config.paymentsUrl ? undefined : await startSandbox({ host: '127.0.0.1', port: 0 });
-  if (sandbox) deps.logger.info({ url: sandbox.url }, 'payment sandbox started (PAYMENTS_URL unset)');
+export function createPayments(deps: PaymentsDeps, options: PaymentsOptions = {}): PaymentsModule {
   const client = createPaymentsClient({
-    baseUrl: deps.config.paymentsUrl ?? sandbox!.url,
+    baseUrl: deps.paymentsUrl,
     timeoutMs: deps.config.paymentsTimeoutMs,
     metrics: deps.metrics,
     logger: deps.logger,
@@ -51,11 +44,7 @@ export async function createPayments(
   const service = createPaymentsService(createPaymentsStore(deps.db), client);
   return {
     name: 'payments',
-    sandbox,
     ...service,
-    async close() {
-      client.close();
-      await sandbox?.close();
-    },
+    close: () => client.close(),
   };
 }

@@ -3,7 +3,7 @@ import { createTestDatabase, dbKinds, type TestDatabase } from '../../../test/su
 import { createTestPayments } from '../../../test/support/payments.ts';
 import { runWithContext } from '../../platform/context.ts';
 import { uuidv7 } from '../../platform/ids.ts';
-import type { LedgerEntry, PaymentsModule } from './index.ts';
+import type { LedgerEntry, PaymentsModule, Sandbox } from './index.ts';
 
 /** What the provider holds for an order: captured − refunded, from its own ledger. */
 const heldByProvider = (ledger: LedgerEntry[], orderId: string) =>
@@ -17,7 +17,7 @@ const heldByProvider = (ledger: LedgerEntry[], orderId: string) =>
 
 describe.each(dbKinds)('payments service on %s', (kind) => {
   let database: TestDatabase;
-  let payments: PaymentsModule;
+  let payments: PaymentsModule & { sandbox: Sandbox };
   const signal = () => AbortSignal.timeout(5000);
   const ledgerOf = (orderId: string) =>
     payments.sandbox!.ledger().filter((entry) => entry.reference === orderId);

@@ -6,23 +6,9 @@ import type { AppModule } from '../../platform/module.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import type { Broadcast } from '../../platform/pubsub/redis.ts';
+import { HANDLED_EVENT_TYPES, SESSIONS_REVOKED } from './events.ts';
 import { createSocketHub, type SocketHub } from './hub.ts';
 import { streamRoutes } from './routes.ts';
-
-/** The events a user sees about their own orders: every status change, payments, shipping and returns. */
-export const STREAM_EVENT_TYPES = [
-  'order.created',
-  'order.confirmed',
-  'order.cancelled',
-  'order.shipped',
-  'order.returned',
-  'payment.captured',
-  'payment.refunded',
-] as const;
-
-/** Not shown to the user: their tokens were revoked, so their sockets close on every instance. */
-const SESSIONS_REVOKED = 'user.sessions_revoked';
-const HANDLED_EVENT_TYPES = [...STREAM_EVENT_TYPES, SESSIONS_REVOKED];
 
 export interface StreamModule extends AppModule {
   name: 'stream';

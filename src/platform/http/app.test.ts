@@ -32,6 +32,7 @@ async function buildApp(env: Record<string, string> = {}): Promise<FastifyInstan
       },
     },
     verifier,
+    serves: true,
     modules: [
       {
         name: 'echo',

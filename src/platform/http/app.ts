@@ -60,6 +60,8 @@ export interface HttpDeps {
   metrics: Metrics;
   /** Readiness checks by name; /readyz answers 503 when any rejects. */
   readiness: Record<string, () => Promise<void>>;
+  /** False for a worker: health, readiness and metrics only, no modules' routes and no API document. */
+  serves: boolean;
   modules: AppModule[];
   verifier: AccessTokenVerifier;
   tracing?: Tracing;
@@ -319,43 +321,8 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     ],
   });
   await registerRateLimiting(app, { ...config, redisNamespace: deps.redisNamespace });
-  const libraryRoutes = Object.assign({}, ...deps.modules.map((module) => module.documentation ?? {}));
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Emporium API',
-        version: '1.0.0',
-        description:
-          'Open-source commerce backend. Errors are RFC 9457 problem+json with a stable `code`; ' +
-          "each operation's bearer security lists the roles it allows (none listed: any signed-in user).",
-        license: { name: 'MIT', identifier: 'MIT' },
-        contact: { name: 'Emporium maintainers', url: `${config.publicUrl}/docs` },
-      },
-      servers: [{ url: config.publicUrl, description: 'this deployment (PUBLIC_URL)' }],
-      tags: API_TAGS,
-      components: {
-        securitySchemes: {
-          bearer: {
-            type: 'http',
-            scheme: 'bearer',
-            bearerFormat: 'JWT',
-            description: 'An access token from POST /v1/auth/login; the scopes listed are the roles allowed',
-          },
-        },
-      },
-    },
-    transform: ({ schema, url, route }) => {
-      if ((schema as { hide?: boolean } | undefined)?.hide) return { schema, url };
-      const method = [route.method].flat()[0];
-      const given = { ...(schema as Record<string, unknown>), ...libraryRoutes[`${method} ${url}`] };
-      return { schema: documentOperation(given, url) as typeof schema, url };
-    },
-    refResolver: {
-      buildLocalReference: (json, _base, _fragment, index) => String(json.$id ?? `def-${index}`),
-    },
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: false });
+  const served = deps.serves ? deps.modules : [];
+  if (deps.serves) await registerDocumentation(app, deps);
 
   // Remember every route so a miss can tell "no such path" (404) from "not this method" (405).
   const knownRoutes = FindMyWay();
@@ -395,7 +362,7 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       });
     }
     if (wantsPage(request, path)) {
-      for (const module of deps.modules) {
+      for (const module of served) {
         const page = module.notFoundPage?.(request, reply);
         if (page) return page;
       }
@@ -404,11 +371,53 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   });
 
   registerOperations(app, deps);
-  for (const module of deps.modules) {
+  for (const module of served) {
     if (module.rootRoutes) await app.register(async (scope) => module.rootRoutes!(scope));
     if (module.routes) await app.register(async (scope) => module.routes!(scope), { prefix: '/v1' });
   }
   return app;
+}
+
+/** The OpenAPI document, generated from the route schemas, and its docs UI. */
+async function registerDocumentation(app: FastifyInstance, deps: HttpDeps): Promise<void> {
+  const { config } = deps;
+  const libraryRoutes = Object.assign({}, ...deps.modules.map((module) => module.documentation ?? {}));
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Emporium API',
+        version: '1.0.0',
+        description:
+          'Open-source commerce backend. Errors are RFC 9457 problem+json with a stable `code`; ' +
+          "each operation's bearer security lists the roles it allows (none listed: any signed-in user).",
+        license: { name: 'MIT', identifier: 'MIT' },
+        contact: { name: 'Emporium maintainers', url: `${config.publicUrl}/docs` },
+      },
+      servers: [{ url: config.publicUrl, description: 'this deployment (PUBLIC_URL)' }],
+      tags: API_TAGS,
+      components: {
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description: 'An access token from POST /v1/auth/login; the scopes listed are the roles allowed',
+          },
+        },
+      },
+    },
+    transform: ({ schema, url, route }) => {
+      if ((schema as { hide?: boolean } | undefined)?.hide) return { schema, url };
+      const method = [route.method].flat()[0];
+      const given = { ...(schema as Record<string, unknown>), ...libraryRoutes[`${method} ${url}`] };
+      return { schema: documentOperation(given, url) as typeof schema, url };
+    },
+    refResolver: {
+      buildLocalReference: (json, _base, _fragment, index) => String(json.$id ?? `def-${index}`),
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: false });
 }
 
 function registerOperations(app: FastifyInstance, deps: HttpDeps): void {
@@ -459,7 +468,7 @@ function registerOperations(app: FastifyInstance, deps: HttpDeps): void {
     reply.type(deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });
-  app.get('/openapi.json', { schema: hidden }, async () => app.swagger());
+  if (deps.serves) app.get('/openapi.json', { schema: hidden }, async () => app.swagger());
 }
 
 /**

@@ -1,0 +1,10 @@
+/** The events notifications consumes: each one that reaches the bus is mailed at most once per kind. */
+export const NOTIFIED_EVENT_TYPES = [
+  'order.confirmed',
+  'order.cancelled',
+  'order.shipped',
+  'order.returned',
+  'user.registered',
+  'user.verification_requested',
+  'inventory.low',
+] as const;
