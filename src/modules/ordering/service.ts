@@ -1,6 +1,6 @@
 import { timeoutSignal } from '../../platform/context.ts';
 import { type Db, transact } from '../../platform/db/index.ts';
-import { DomainError, notFound } from '../../platform/errors.ts';
+import { conflict, DomainError, notFound } from '../../platform/errors.ts';
 import type { EventBus } from '../../platform/events/index.ts';
 import type { Principal } from '../../platform/http/auth.ts';
 import { uuidv7 } from '../../platform/ids.ts';
@@ -218,6 +218,14 @@ export function createOrderingService(deps: {
               shippingMethod: cart.shippingMethod ?? null,
             },
           },
+        );
+      }
+      // Providers take no zero payments; an order nobody pays for is not a checkout.
+      if (cart.total.amount === 0) {
+        outcomes.inc({ outcome: 'nothing_to_pay' });
+        throw conflict(
+          'NOTHING_TO_PAY',
+          'This order comes to nothing to pay, so it cannot be placed: add an item or remove the promotion code',
         );
       }
       const orderId = uuidv7();
