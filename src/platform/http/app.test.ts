@@ -336,6 +336,7 @@ describe('HTTP foundation', () => {
         let received = '';
         const drip = setInterval(() => socket.writable && socket.write('1'), 200);
         socket.on('data', (chunk) => {
+          clearInterval(drip);
           received += chunk;
         });
         socket.on('close', () => {

@@ -163,12 +163,20 @@ function clientErrorAnswer(
     'content-length': String(Buffer.byteLength(body)),
     connection: 'close',
   };
-  if (socket.writable) {
-    const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}`);
-    socket.write(`HTTP/1.1 ${status} ${title}\r\n${lines.join('\r\n')}\r\n\r\n${body}`);
+  if (!socket.writable) {
+    socket.destroy(error);
+    return;
   }
-  socket.destroy(error);
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}`);
+  // A lingering close: destroying a socket with unread input sends a reset, which can make the
+  // client drop the answer before reading it. Half-close, discard what still arrives, then destroy.
+  socket.end(`HTTP/1.1 ${status} ${title}\r\n${lines.join('\r\n')}\r\n\r\n${body}`);
+  socket.on('data', () => {});
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
 }
+
+/** How long a socket answered with a client error may still drain input before it is destroyed. */
+const LINGER_MS = 2000;
 
 /** A person's browser navigating (it asks for HTML first), not a client of the API. */
 const wantsPage = (request: FastifyRequest, path: string) =>
