@@ -1,11 +1,11 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { Money, PlainText, Uuid } from '../../platform/http/schemas.ts';
+import { SIGNED_IN } from '../../platform/http/auth.ts';
 import { problems } from '../../platform/http/openapi.ts';
+import { Money, PlainText, Uuid } from '../../platform/http/schemas.ts';
 import { ShippingMethodSchema } from '../pricing/index.ts';
 import { type CartService, MAX_LINE_QUANTITY } from './service.ts';
-import { SIGNED_IN } from '../../platform/http/auth.ts';
 
 export const TotalsSchema = Type.Object({
   subtotal: Money,

@@ -1,8 +1,9 @@
 import type { Db } from '../../platform/db/index.ts';
-import { badRequest, conflict, DomainError, notFound } from '../../platform/errors.ts';
+import { badRequest, conflict, type DomainError, notFound } from '../../platform/errors.ts';
+import type { CheckoutVariant } from '../catalog/index.ts';
 import { outOfStock } from '../inventory/index.ts';
 import type { PricingModule, Quote, ShippingMethod, ShippingProblem } from '../pricing/index.ts';
-import type { CheckoutVariant } from '../catalog/index.ts';
+import { priceUnavailable, productUnavailable } from './errors.ts';
 import {
   type CartContents,
   cartChoices,
@@ -75,17 +76,6 @@ export interface CheckoutCart extends Cart {
   shippingTax: Money;
   country?: string;
 }
-
-const unavailable = (variantIds: string[]) =>
-  new DomainError(
-    409,
-    'PRODUCT_UNAVAILABLE',
-    'Product unavailable',
-    'Some items can no longer be bought in this currency',
-    {
-      extensions: { variantIds },
-    },
-  );
 
 function priceIn(variant: CheckoutVariant, currency: string): Money | undefined {
   if (variant.price.currency === currency) return variant.price;
@@ -307,15 +297,7 @@ export function createCartService(deps: {
         .filter((variant) => !priceIn(variant, currency))
         .map((variant) => variant.variantId);
       if (missing.length > 0) {
-        throw new DomainError(
-          409,
-          'PRICE_UNAVAILABLE',
-          'Price unavailable',
-          `Some items have no price in ${currency}`,
-          {
-            extensions: { variantIds: missing },
-          },
-        );
+        throw priceUnavailable(currency, missing);
       }
       // A shipping method priced in the old currency no longer applies.
       await cartChoices.set(db, cart.id, { currency, shippingMethodId: null });
@@ -330,7 +312,7 @@ export function createCartService(deps: {
      */
     async forCheckout(userId: string, country: string, executor: Db = db): Promise<CheckoutCart> {
       const { cart, promotionError } = await view(userId, executor, country);
-      if (cart.unavailable) throw unavailable(cart.unavailable);
+      if (cart.unavailable) throw productUnavailable(cart.unavailable);
       if (cart.items.length === 0) throw badRequest('CART_EMPTY', 'The cart is empty');
       if (promotionError) throw promotionError;
       if (cart.shippingProblem) {

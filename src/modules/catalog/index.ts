@@ -10,9 +10,8 @@ import { seedCatalog } from './seed.ts';
 import { type CatalogService, createCatalogService } from './service.ts';
 import { catalogStore } from './store.ts';
 
-export { CategorySchema, ProductSchema } from './schemas.ts';
-
 export type { Rendered } from './read-model.ts';
+export { CategorySchema, ProductSchema } from './schemas.ts';
 export type { Category, CheckoutVariant } from './service.ts';
 export { slugify } from './service.ts';
 

@@ -2,9 +2,11 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import type { Db } from '../../platform/db/index.ts';
+import { STAFF } from '../../platform/http/auth.ts';
 import { IdempotencyKey, requestFingerprint, runIdempotent } from '../../platform/http/idempotency.ts';
-import { IdParams } from '../../platform/http/schemas.ts';
 import { problems } from '../../platform/http/openapi.ts';
+import { IdParams } from '../../platform/http/schemas.ts';
+import type { Rendered } from './read-model.ts';
 import { entityTags } from './render.ts';
 import {
   CategoryInput,
@@ -14,9 +16,7 @@ import {
   ProductPatch,
   ProductSchema,
 } from './schemas.ts';
-import type { Rendered } from './read-model.ts';
 import type { CatalogService } from './service.ts';
-import { STAFF } from '../../platform/http/auth.ts';
 
 const ListQuery = Type.Object({
   q: Type.Optional(

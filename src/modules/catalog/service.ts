@@ -1,12 +1,13 @@
 import { Value } from 'typebox/value';
 import type { Cache } from '../../platform/cache/index.ts';
 import { type Db, transact } from '../../platform/db/index.ts';
-import { badRequest, conflict, DomainError, notFound } from '../../platform/errors.ts';
+import { badRequest, conflict, notFound } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import { applyMergePatch } from '../../platform/merge-patch.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import type { InventoryModule } from '../inventory/index.ts';
+import { preconditionFailed, preconditionRequired, productArchived, unknownCategories } from './errors.ts';
 import { decodeCursor, encodeCursor, type ListQuery, listSignature, parseSort } from './listing.ts';
 import { createReadModel, type Rendered } from './read-model.ts';
 import { entityTags, listTemplate, productTemplate } from './render.ts';
@@ -39,18 +40,6 @@ export interface Category {
   name: string;
   parentSlug?: string;
 }
-
-export const preconditionFailed = () =>
-  new DomainError(412, 'PRECONDITION_FAILED', 'Precondition failed', 'The product changed since you read it');
-export const preconditionRequired = () =>
-  new DomainError(
-    428,
-    'PRECONDITION_REQUIRED',
-    'Precondition required',
-    'Send If-Match with the ETag you read, so a concurrent change is not overwritten',
-  );
-const unknownCategories = (slugs: string[]) =>
-  badRequest('UNKNOWN_CATEGORY', `No such categories: ${slugs.join(', ')}`);
 
 /** A URL-safe slug from a name: "Crème Brûlée 2" → "creme-brulee-2". */
 export function slugify(name: string): string {
@@ -164,7 +153,7 @@ export function createCatalogService(deps: CatalogDeps) {
   async function lockLive(tx: Db, id: string): Promise<ProductRow> {
     const row = await store.productById(tx, id, true);
     if (!row) throw notFound(`Product ${id}`);
-    if (row.archivedAt) throw conflict('PRODUCT_ARCHIVED', 'An archived product cannot be changed');
+    if (row.archivedAt) throw productArchived();
     return row;
   }
 

@@ -6,9 +6,8 @@ import type { OrderingModule } from '../ordering/index.ts';
 import { fulfillmentRoutes } from './routes.ts';
 import { createFulfillmentService, type FulfillmentService } from './service.ts';
 
-export { FulfillmentSchema, ReturnSchema } from './routes.ts';
-
 export { FULFILLMENT_EVENT_TYPES } from './events.ts';
+export { FulfillmentSchema, ReturnSchema } from './routes.ts';
 
 export interface FulfillmentModule extends AppModule, FulfillmentService {
   name: 'fulfillment';

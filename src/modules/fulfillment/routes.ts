@@ -1,11 +1,11 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { IdParams, Money, Page, PageQuery, Uuid } from '../../platform/http/schemas.ts';
-import { problems } from '../../platform/http/openapi.ts';
 import { notFound } from '../../platform/errors.ts';
-import type { FulfillmentService } from './service.ts';
 import { SIGNED_IN, STAFF } from '../../platform/http/auth.ts';
+import { problems } from '../../platform/http/openapi.ts';
+import { IdParams, Money, Page, PageQuery, Uuid } from '../../platform/http/schemas.ts';
+import type { FulfillmentService } from './service.ts';
 
 const ItemQuantities = Type.Array(
   Type.Object(

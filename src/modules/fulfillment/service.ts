@@ -1,13 +1,14 @@
 import { type Db, transact } from '../../platform/db/index.ts';
-import { badRequest, conflict, DomainError, notFound } from '../../platform/errors.ts';
+import { badRequest, conflict, notFound } from '../../platform/errors.ts';
 import type { EventBus } from '../../platform/events/index.ts';
 import type { Principal } from '../../platform/http/auth.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import type { InventoryModule } from '../inventory/index.ts';
 import type { OrderingModule } from '../ordering/index.ts';
 import { refundFor } from '../pricing/index.ts';
+import { invalidState } from './errors.ts';
 import { fulfillmentEvent } from './events.ts';
-import { fulfillmentStore as store, type ItemQuantity, type ReturnRow } from './store.ts';
+import { type ItemQuantity, type ReturnRow, fulfillmentStore as store } from './store.ts';
 
 type OrderAccess = OrderingModule['service']['fulfillment'];
 type LockedOrder = NonNullable<Awaited<ReturnType<OrderAccess['lock']>>>;
@@ -31,8 +32,6 @@ export interface Return {
   createdAt: string;
   receivedAt?: string;
 }
-
-const invalidState = (detail: string) => new DomainError(409, 'INVALID_STATE', 'Invalid state', detail);
 
 /** The line's product name as the shopper saw it, for messages people read. */
 const lineName = (order: LockedOrder, item: ItemQuantity) =>

@@ -1,7 +1,7 @@
 import {
   type ASTVisitor,
-  type GraphQLAbstractType,
   type FieldNode,
+  type GraphQLAbstractType,
   GraphQLError,
   type GraphQLField,
   type GraphQLOutputType,

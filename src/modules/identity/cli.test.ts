@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, type DbKind, dbKinds, type TestDatabase } from '../../../test/support/db.ts';
 import { loadConfig } from '../../config.ts';
 import { createLogger } from '../../platform/observability/logger.ts';
 import { createSystem, type SystemOptions } from '../../system.ts';
-import { createTestDatabase, type DbKind, dbKinds, type TestDatabase } from '../../../test/support/db.ts';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../../..');

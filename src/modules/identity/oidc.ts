@@ -2,7 +2,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as client from 'openid-client';
 import type { OidcProviderConfig } from '../../config.ts';
 import { currentSignal } from '../../platform/context.ts';
-import { DomainError, notFound } from '../../platform/errors.ts';
+import { notFound } from '../../platform/errors.ts';
+import { oidcProviderUnavailable, oidcSignInFailed } from './errors.ts';
 import type { IdentityStore } from './store.ts';
 
 /** How long a user has to come back from the provider. */
@@ -17,21 +18,6 @@ export interface OidcIdentity {
   emailVerified: boolean;
   name?: string;
 }
-
-const signInFailed = (detail: string, cause?: unknown) =>
-  new DomainError(401, 'OIDC_SIGN_IN_FAILED', 'Sign-in with the provider failed', detail, {
-    cause,
-    headers: { 'www-authenticate': 'Bearer' },
-  });
-
-const providerUnavailable = (cause: unknown) =>
-  new DomainError(
-    503,
-    'OIDC_PROVIDER_UNAVAILABLE',
-    'Sign-in provider unavailable',
-    'The sign-in provider could not be reached',
-    { cause, headers: { 'retry-after': '5' } },
-  );
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest();
 
@@ -84,7 +70,7 @@ export function createOidcSignIn(deps: {
         )
         .catch((error: unknown) => {
           discovered.delete(settings.name);
-          throw providerUnavailable(error);
+          throw oidcProviderUnavailable(error);
         });
       discovered.set(settings.name, pending);
     }
@@ -141,13 +127,13 @@ export function createOidcSignIn(deps: {
         ? await store.takeOidcLoginRequest(sha256(state).toString('hex'), settings.name)
         : undefined;
       if (!state || !pending) {
-        throw signInFailed('The sign-in attempt is unknown, expired or already used; start again');
+        throw oidcSignInFailed('The sign-in attempt is unknown, expired or already used; start again');
       }
       if (
         !browserBinding ||
         !timingSafeEqual(sha256(browserBinding), Buffer.from(pending.browserBindingHash, 'hex'))
       ) {
-        throw signInFailed('This sign-in was started in another browser; start again here');
+        throw oidcSignInFailed('This sign-in was started in another browser; start again here');
       }
       const config = await configuration(settings);
       const callbackUrl = new URL(settings.redirectUri);
@@ -163,18 +149,18 @@ export function createOidcSignIn(deps: {
       } catch (error) {
         const name = (error as Error).name;
         if ((error instanceof TypeError && /fetch/.test(error.message)) || name === 'TimeoutError') {
-          throw providerUnavailable(error);
+          throw oidcProviderUnavailable(error);
         }
-        throw signInFailed('The provider did not confirm this sign-in', error);
+        throw oidcSignInFailed('The provider did not confirm this sign-in', error);
       }
       const idToken = tokens.claims();
-      if (!idToken) throw signInFailed('The provider sent no ID token');
+      if (!idToken) throw oidcSignInFailed('The provider sent no ID token');
       // Many providers put the email only in UserInfo; the subject must match the ID token's.
       const claims: Record<string, unknown> & { sub: string } =
         typeof idToken.email === 'string'
           ? idToken
           : await client.fetchUserInfo(config, tokens.access_token, idToken.sub).catch((error: unknown) => {
-              throw signInFailed('The provider did not return the account profile', error);
+              throw oidcSignInFailed('The provider did not return the account profile', error);
             });
       return {
         provider: settings.name,

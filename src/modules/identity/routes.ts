@@ -1,12 +1,12 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { ADMIN, SIGNED_IN, STAFF } from '../../platform/http/auth.ts';
+import { problems } from '../../platform/http/openapi.ts';
 import { clientAddress } from '../../platform/http/rate-limit.ts';
 import { IdParams, Page, PageQuery } from '../../platform/http/schemas.ts';
-import { problems } from '../../platform/http/openapi.ts';
 import { BROWSER_BINDING_COOKIE, LOGIN_REQUEST_TTL_SECONDS, type OidcSignIn } from './oidc.ts';
 import type { ClientInfo, IdentityService } from './service.ts';
-import { ADMIN, SIGNED_IN, STAFF } from '../../platform/http/auth.ts';
 
 const RoleSchema = Type.Union([Type.Literal('customer'), Type.Literal('staff'), Type.Literal('admin')]);
 

@@ -1,10 +1,19 @@
 import { hash, verify } from '@node-rs/argon2';
 import { type Db, transact } from '../../platform/db/index.ts';
-import { badRequest, conflict, DomainError, notFound } from '../../platform/errors.ts';
+import { badRequest, conflict, notFound } from '../../platform/errors.ts';
 import type { EventBus } from '../../platform/events/index.ts';
 import { type Principal, ROLES, type Role } from '../../platform/http/auth.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
+import {
+  accountLinkRequired,
+  emailNotVerified,
+  emailTaken,
+  invalidCredentials,
+  invalidRefreshToken,
+  tokenInvalid,
+  tooManyGuesses,
+} from './errors.ts';
 import { sessionsRevoked, userRegistered, verificationRequested } from './events.ts';
 import type { OidcIdentity } from './oidc.ts';
 import type { TokenVersions } from './sessions.ts';
@@ -55,23 +64,6 @@ const OIDC_LINK_TTL_MS = 10 * 60_000;
  * The account's owner signing in from another address is never held up by someone else's guesses.
  */
 export const LOGIN_BACKOFF = { free: 5, maxWaitSeconds: 900, forgetAfterSeconds: 3600 };
-
-const tokenInvalid = () =>
-  badRequest('TOKEN_INVALID', 'This link or code is invalid, expired or already used');
-const invalidCredentials = () =>
-  new DomainError(401, 'INVALID_CREDENTIALS', 'Invalid credentials', 'The email or password is wrong', {
-    headers: { 'www-authenticate': 'Bearer' },
-  });
-const invalidRefreshToken = () =>
-  new DomainError(
-    401,
-    'INVALID_REFRESH_TOKEN',
-    'Invalid refresh token',
-    'The refresh token is invalid, expired or spent',
-    {
-      headers: { 'www-authenticate': 'Bearer' },
-    },
-  );
 
 // No whitespace or control characters (PostgreSQL text cannot even hold NUL).
 const EMAIL = /^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u;
@@ -157,16 +149,8 @@ export function createIdentityService(deps: {
     return version;
   }
 
-  const tooManyGuesses = (until: Date) => {
-    const seconds = Math.max(1, Math.ceil((until.getTime() - Date.now()) / 1000));
-    return new DomainError(
-      429,
-      'RATE_LIMITED',
-      'Too many requests',
-      `Too many failed sign-ins for this account from your address; try again in ${seconds} s`,
-      { headers: { 'retry-after': String(seconds) } },
-    );
-  };
+  const tooManyGuessesUntil = (until: Date) =>
+    tooManyGuesses(Math.max(1, Math.ceil((until.getTime() - Date.now()) / 1000)));
 
   async function checkPassword(row: UserRow | undefined, password: string): Promise<boolean> {
     const passwordHash = row?.passwordHash ?? (await dummyHash);
@@ -188,7 +172,7 @@ export function createIdentityService(deps: {
   ): Promise<boolean> {
     const ip = client.ip ?? 'unknown';
     const blockedUntil = await store.loginBlockedUntil(email, ip);
-    if (blockedUntil) throw tooManyGuesses(blockedUntil);
+    if (blockedUntil) throw tooManyGuessesUntil(blockedUntil);
     const matches = await checkPassword(row, password);
     if (matches) await store.clearLoginFailures(email, ip);
     else await store.recordLoginFailure(email, ip, LOGIN_BACKOFF);
@@ -253,7 +237,7 @@ export function createIdentityService(deps: {
       name: validName(input.name),
       role: input.role as Role,
     });
-    if (!row) throw conflict('EMAIL_TAKEN', 'An account with this email exists');
+    if (!row) throw emailTaken();
     return toUser(row);
   }
 
@@ -293,7 +277,7 @@ export function createIdentityService(deps: {
         },
         { method: 'password' },
       );
-      if (!row) throw conflict('EMAIL_TAKEN', 'An account with this email exists');
+      if (!row) throw emailTaken();
       await audit('user.registered', client, { userId: row.id, email: row.email });
       return issueTokens(row);
     },
@@ -366,15 +350,7 @@ export function createIdentityService(deps: {
       if (!row) throw notFound('User');
       if (!(await passwordMatches(row, row.email, input.currentPassword, client))) {
         await audit('password.change_failed', client, { userId: row.id, email: row.email });
-        throw new DomainError(
-          401,
-          'INVALID_CREDENTIALS',
-          'Invalid credentials',
-          'The current password is wrong',
-          {
-            headers: { 'www-authenticate': 'Bearer' },
-          },
-        );
+        throw invalidCredentials('The current password is wrong');
       }
       validatePassword(input.newPassword, '/newPassword');
       const passwordHash = await hash(input.newPassword, hashOptions);
@@ -410,12 +386,7 @@ export function createIdentityService(deps: {
           email,
           detail: { provider: identity.provider, reason: 'email not verified' },
         });
-        throw new DomainError(
-          403,
-          'EMAIL_NOT_VERIFIED',
-          'Email not verified',
-          'The provider did not confirm a verified email address for this account',
-        );
+        throw emailNotVerified();
       }
       let user = await store.findUserByEmail(email);
       if (!user) {
@@ -456,13 +427,7 @@ export function createIdentityService(deps: {
           email,
           detail: { provider: identity.provider, subject: identity.subject },
         });
-        throw new DomainError(
-          409,
-          'ACCOUNT_LINK_REQUIRED',
-          'Account link required',
-          `An account with ${email} exists, but its address has not been confirmed. Enter that account's password to sign in with ${identity.provider} from now on.`,
-          { extensions: { linkToken: link.token, provider: identity.provider, email } },
-        );
+        throw accountLinkRequired(email, identity.provider, link.token);
       }
       return linkAndSignIn(user, identity.provider, identity.subject, client);
     },

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SignedInUser, signIn } from '../../../test/support/auth.ts';
 import { dbKinds } from '../../../test/support/db.ts';
 import { addToCart, checkout, createProduct, eventually } from '../../../test/support/shop.ts';
-import { createTestSystem, type TestSystem, moduleOf } from '../../../test/support/system.ts';
+import { createTestSystem, moduleOf, type TestSystem } from '../../../test/support/system.ts';
 import { PROTO_ROOT } from '../../platform/grpc/server.ts';
 
 interface StockMessage {

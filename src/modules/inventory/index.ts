@@ -8,11 +8,10 @@ import type { InventoryGrpc } from './grpc.ts';
 import { inventoryRoutes } from './routes.ts';
 import { createInventoryService, type InventoryService } from './service.ts';
 
-export { StockSchema } from './routes.ts';
-
-export type { ReservationLine, Stock } from './service.ts';
+export { outOfStock } from './errors.ts';
 export { INVENTORY_EVENT_TYPES } from './events.ts';
-export { outOfStock } from './service.ts';
+export { StockSchema } from './routes.ts';
+export type { ReservationLine, Stock } from './service.ts';
 
 export interface InventoryModule extends AppModule, InventoryService {
   name: 'inventory';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signIn } from '../../../test/support/auth.ts';
 import { dbKinds } from '../../../test/support/db.ts';
-import { createTestSystem, type TestSystem, moduleOf } from '../../../test/support/system.ts';
+import { createTestSystem, moduleOf, type TestSystem } from '../../../test/support/system.ts';
 import { transact } from '../../platform/db/index.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import type { InventoryModule } from './index.ts';

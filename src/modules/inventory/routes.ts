@@ -1,9 +1,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { STAFF } from '../../platform/http/auth.ts';
 import { problems } from '../../platform/http/openapi.ts';
 import type { InventoryService } from './service.ts';
-import { STAFF } from '../../platform/http/auth.ts';
 
 export const StockSchema = Type.Object({
   sku: Type.String(),

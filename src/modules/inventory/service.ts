@@ -1,9 +1,10 @@
 import { afterCommit, type Db, transact } from '../../platform/db/index.ts';
-import { conflict, DomainError, notFound } from '../../platform/errors.ts';
+import { conflict, notFound } from '../../platform/errors.ts';
 import type { EventBus } from '../../platform/events/index.ts';
-import { stockLow } from './events.ts';
 import type { Broadcast } from '../../platform/pubsub/redis.ts';
-import { inventoryStore as store, type StockLevel } from './store.ts';
+import { outOfStock } from './errors.ts';
+import { stockLow } from './events.ts';
+import { type StockLevel, inventoryStore as store } from './store.ts';
 
 /** The broadcast channel on which instances tell each other which variants' stock changed. */
 const STOCK_CHANNEL = 'inventory.stock';
@@ -30,11 +31,6 @@ export interface ReservationLine {
   variantId: string;
   quantity: number;
 }
-
-export const outOfStock = (variantIds: string[]) =>
-  new DomainError(409, 'OUT_OF_STOCK', 'Out of stock', 'Not enough stock for every item', {
-    extensions: { variantIds },
-  });
 
 const toStock = (level: StockLevel): Stock => ({
   sku: level.sku,

@@ -8,7 +8,7 @@ import type { Metrics } from '../../platform/observability/metrics.ts';
 import { createPollingLoop } from '../../platform/polling.ts';
 import { NOTIFIED_EVENT_TYPES } from './events.ts';
 import { createMailer, type Mailer } from './mailer.ts';
-import { notificationStore as store, type QueuedMail, type SentNotification } from './store.ts';
+import { type QueuedMail, type SentNotification, notificationStore as store } from './store.ts';
 import {
   type RenderedMail,
   renderOrderMail,

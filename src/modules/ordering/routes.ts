@@ -2,13 +2,13 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Db } from '../../platform/db/index.ts';
+import { SIGNED_IN } from '../../platform/http/auth.ts';
 import { IdempotencyKey, requestFingerprint, runIdempotent } from '../../platform/http/idempotency.ts';
-import { IdParams, Money, Page, PageQuery, Uuid } from '../../platform/http/schemas.ts';
 import { problems } from '../../platform/http/openapi.ts';
+import { IdParams, Money, Page, PageQuery, Uuid } from '../../platform/http/schemas.ts';
 import { AddressSchema, LineItemSchema, TotalsSchema } from '../cart/index.ts';
 import { ShippingMethodSchema } from '../pricing/index.ts';
 import type { Order, OrderingService } from './service.ts';
-import { SIGNED_IN } from '../../platform/http/auth.ts';
 
 const Status = Type.Union([
   Type.Literal('pending'),

@@ -1,6 +1,6 @@
 import { timeoutSignal } from '../../platform/context.ts';
 import { type Db, transact } from '../../platform/db/index.ts';
-import { conflict, DomainError, notFound } from '../../platform/errors.ts';
+import { DomainError, notFound } from '../../platform/errors.ts';
 import type { EventBus } from '../../platform/events/index.ts';
 import type { Principal } from '../../platform/http/auth.ts';
 import { uuidv7 } from '../../platform/ids.ts';
@@ -9,6 +9,14 @@ import type { Metrics } from '../../platform/observability/metrics.ts';
 import type { CartLine, CartModule, CheckoutCart, Money, Totals } from '../cart/index.ts';
 import type { InventoryModule } from '../inventory/index.ts';
 import type { PricingModule, ShippingMethod } from '../pricing/index.ts';
+import {
+  cancellationPending,
+  invalidState,
+  nothingToPay,
+  paymentDeclined,
+  paymentFailed,
+  totalChanged,
+} from './errors.ts';
 import { orderEvent } from './events.ts';
 import { createSaga, type PaymentState, type PaymentsPort } from './saga.ts';
 import { assertTransition, type OrderStatus } from './state.ts';
@@ -146,25 +154,9 @@ export function createOrderingService(deps: {
     if (order.status === 'cancelled') {
       outcomes.inc({ outcome: order.cancelReason ?? 'cancelled' });
       if (order.cancelReason === 'payment_declined') {
-        throw new DomainError(
-          402,
-          'PAYMENT_DECLINED',
-          'Payment declined',
-          'The card was declined; nothing was charged, and the items are back in your cart',
-          {
-            extensions: { orderId: order.id },
-          },
-        );
+        throw paymentDeclined(order.id);
       }
-      throw new DomainError(
-        402,
-        'PAYMENT_FAILED',
-        'Payment failed',
-        'The payment could not be completed; nothing was charged, and the items are back in your cart',
-        {
-          extensions: { orderId: order.id },
-        },
-      );
+      throw paymentFailed(order.id);
     }
     outcomes.inc({ outcome: order.status });
     return { status: order.status === 'pending' ? 202 : 201, order };
@@ -206,27 +198,12 @@ export function createOrderingService(deps: {
       const expected = input.expectedTotal;
       if (expected && (expected.amount !== cart.total.amount || expected.currency !== cart.total.currency)) {
         outcomes.inc({ outcome: 'total_changed' });
-        throw new DomainError(
-          409,
-          'TOTAL_CHANGED',
-          'Total changed',
-          `The total for this address is now ${cart.total.amount} ${cart.total.currency} (you were shown ${expected.amount} ${expected.currency}); nothing was charged`,
-          {
-            extensions: {
-              totals: cart.totals,
-              expectedTotal: expected,
-              shippingMethod: cart.shippingMethod ?? null,
-            },
-          },
-        );
+        throw totalChanged(cart, expected);
       }
       // Providers take no zero payments; an order nobody pays for is not a checkout.
       if (cart.total.amount === 0) {
         outcomes.inc({ outcome: 'nothing_to_pay' });
-        throw conflict(
-          'NOTHING_TO_PAY',
-          'This order comes to nothing to pay, so it cannot be placed: add an item or remove the promotion code',
-        );
+        throw nothingToPay();
       }
       const orderId = uuidv7();
       const items = cart.items.map((line) => ({
@@ -337,31 +314,16 @@ export function createOrderingService(deps: {
       if (!started) {
         const now = await load(id);
         if (now.status === 'pending') {
-          throw new DomainError(
-            409,
-            'INVALID_STATE',
-            'Invalid state',
-            'The order is still being paid; try again in a moment',
-          );
+          throw invalidState('The order is still being paid; try again in a moment');
         }
         assertTransition(now.status, 'cancelled');
         // Confirmed, but a step is already moving it: a cancellation under way (or a refund retried).
-        throw new DomainError(409, 'INVALID_STATE', 'Invalid state', 'The order is already being cancelled', {
-          headers: { 'retry-after': '5' },
-        });
+        throw invalidState('The order is already being cancelled', { retryAfterSeconds: 5 });
       }
       await saga.advance(id, signal, started);
       const after = await load(id);
       if (after.status !== 'cancelled') {
-        throw new DomainError(
-          503,
-          'CANCELLATION_PENDING',
-          'Cancellation pending',
-          'The refund is being retried; the order will be cancelled',
-          {
-            headers: { 'retry-after': '5' },
-          },
-        );
+        throw cancellationPending();
       }
       return after;
     },
@@ -412,12 +374,7 @@ export function createOrderingService(deps: {
         if (order.status === to) return;
         assertTransition(order.status, to);
         if (!(await store.advance(tx, order.id, { from: order.status, status: to, settled: true }))) {
-          throw new DomainError(
-            409,
-            'INVALID_STATE',
-            'Invalid state',
-            'The order is being cancelled; it cannot ship',
-          );
+          throw invalidState('The order is being cancelled; it cannot ship');
         }
       },
       addRefund: (tx: Db, id: string, amount: number) => store.addRefund(tx, id, amount),

@@ -1,4 +1,4 @@
-import { DomainError } from '../../platform/errors.ts';
+import { invalidState } from './errors.ts';
 
 export type OrderStatus = 'pending' | 'confirmed' | 'cancelled' | 'partially_shipped' | 'shipped';
 
@@ -17,11 +17,6 @@ export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
 
 export function assertTransition(from: OrderStatus, to: OrderStatus): void {
   if (!canTransition(from, to)) {
-    throw new DomainError(
-      409,
-      'INVALID_STATE',
-      'Invalid state',
-      `An order that is ${from} cannot become ${to}`,
-    );
+    throw invalidState(`An order that is ${from} cannot become ${to}`);
   }
 }

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import CircuitBreaker from 'opossum';
+import { timeoutSignal } from '../../platform/context.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
-import { timeoutSignal } from '../../platform/context.ts';
 import { injectTraceHeaders, SpanKind, withSpan } from '../../platform/observability/tracing.ts';
-import { paymentProviderUnavailable, ProviderRejection } from './errors.ts';
+import { ProviderRejection, paymentProviderUnavailable } from './errors.ts';
 import { createJsonPoster, type JsonAnswer } from './transport.ts';
 
 /** The provider's view of an authorization (the sandbox's wire format). */

@@ -7,9 +7,9 @@ import { type BreakerOptions, createPaymentsClient, type RetryOptions } from './
 import { createPaymentsService, type PaymentsService } from './service.ts';
 import { createPaymentsStore } from './store.ts';
 
+export { type LedgerEntry, type Sandbox, type SandboxFaults, startSandbox } from './sandbox.ts';
 export type { AuthorizeInput, Payment, PaymentsService } from './service.ts';
 export type { PaymentStatus } from './store.ts';
-export { type LedgerEntry, type Sandbox, type SandboxFaults, startSandbox } from './sandbox.ts';
 
 export interface PaymentsDeps {
   config: Pick<Config, 'paymentsTimeoutMs'>;

@@ -2,10 +2,10 @@ import { currentSignal } from '../../platform/context.ts';
 import { badRequest, conflict, notFound } from '../../platform/errors.ts';
 import type { PaymentsClient } from './client.ts';
 import {
+  ProviderRejection,
   paymentDeclined,
   paymentProviderRejected,
   paymentStateConflict,
-  ProviderRejection,
   refundExceedsCaptured,
 } from './errors.ts';
 import type { PaymentRow, PaymentStatus, PaymentsStore } from './store.ts';

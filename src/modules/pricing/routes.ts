@@ -1,10 +1,10 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { IdParams, Money, Uuid } from '../../platform/http/schemas.ts';
-import { problems } from '../../platform/http/openapi.ts';
-import { DAYS_RULE, type PricingService } from './service.ts';
 import { STAFF } from '../../platform/http/auth.ts';
+import { problems } from '../../platform/http/openapi.ts';
+import { IdParams, Money, Uuid } from '../../platform/http/schemas.ts';
+import { DAYS_RULE, type PricingService } from './service.ts';
 
 const Kind = Type.Union([Type.Literal('percentage'), Type.Literal('fixed'), Type.Literal('free_shipping')]);
 const Currency = Type.String({ pattern: '^[A-Z]{3}$' });

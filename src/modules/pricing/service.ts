@@ -4,8 +4,8 @@ import { uuidv7 } from '../../platform/ids.ts';
 import {
   type PromotionFields,
   type PromotionRow,
-  pricingStore as store,
   type ShippingMethodRow,
+  pricingStore as store,
 } from './store.ts';
 import { type AppliedPromotion, type PricedCart, type PricingLine, priceCart } from './totals.ts';
 

@@ -1,7 +1,8 @@
 import { type Db, transact } from '../../platform/db/index.ts';
-import { conflict, DomainError, notFound } from '../../platform/errors.ts';
+import { conflict, notFound } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import type { CatalogModule } from '../catalog/index.ts';
+import { purchaseRequired } from './errors.ts';
 import { type ReviewRow, type ReviewStatus, reviewStore as store } from './store.ts';
 
 export interface Review {
@@ -61,12 +62,7 @@ export function createReviewService(deps: {
     ): Promise<Review> {
       if (!(await catalog.exists(productId))) throw notFound(`Product ${productId}`);
       if (!(await orders.hasBought(userId, await catalog.variantIdsOf(productId)))) {
-        throw new DomainError(
-          403,
-          'PURCHASE_REQUIRED',
-          'Purchase required',
-          'Only customers who bought this product can review it',
-        );
+        throw purchaseRequired();
       }
       const row = {
         id: uuidv7(),

@@ -1,10 +1,10 @@
-import websocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { WebSocket } from 'ws';
-import { type AccessTokenVerifier, bearerToken, type Principal } from '../../platform/http/auth.ts';
 import { DomainError } from '../../platform/errors.ts';
+import { type AccessTokenVerifier, bearerToken, type Principal } from '../../platform/http/auth.ts';
 import { problemResponse, problems } from '../../platform/http/openapi.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import { CLOSE, type SocketHub } from './hub.ts';

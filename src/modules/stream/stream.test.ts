@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { signIn } from '../../../test/support/auth.ts';
 import { dbKinds } from '../../../test/support/db.ts';
-import { createTestSystem, type TestSystem, moduleOf } from '../../../test/support/system.ts';
+import { createTestSystem, moduleOf, type TestSystem } from '../../../test/support/system.ts';
 import { type CloudEvent, cloudEvent } from '../../platform/events/index.ts';
 
 interface Client {

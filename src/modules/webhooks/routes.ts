@@ -1,10 +1,10 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { IdParams, Page, PageQuery, Uuid } from '../../platform/http/schemas.ts';
-import { problems } from '../../platform/http/openapi.ts';
-import type { WebhookService } from './service.ts';
 import { ADMIN } from '../../platform/http/auth.ts';
+import { problems } from '../../platform/http/openapi.ts';
+import { IdParams, Page, PageQuery, Uuid } from '../../platform/http/schemas.ts';
+import type { WebhookService } from './service.ts';
 
 const EndpointSchema = Type.Object({
   id: Uuid,

@@ -1,11 +1,11 @@
 import { type Db, transact } from '../../platform/db/index.ts';
 import { badRequest, notFound } from '../../platform/errors.ts';
 import { type CloudEvent, envelopeOf } from '../../platform/events/index.ts';
-import { subscribes } from './subscriptions.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import { checkTarget, generateSecret, sendWebhook, TargetRefused } from './sender.ts';
 import type { DueDelivery, WebhookStore } from './store.ts';
+import { subscribes } from './subscriptions.ts';
 
 export interface WebhookSettings {
   allowPrivate: boolean;
