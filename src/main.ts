@@ -1,10 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { ConfigError, type Config, loadConfig } from './config.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
+import { startSandbox } from './modules/payments/index.ts';
 import { migrate, openDatabase } from './platform/db/index.ts';
 import { DomainError } from './platform/errors.ts';
 import { createLogger, createServerLogger } from './platform/observability/logger.ts';
-import { startSandbox } from './modules/payments/index.ts';
 import { createSystem, prepareShop, seedDemoShop } from './system.ts';
 
 const HELP: Record<string, string> = {

@@ -1,16 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
-import { createMemoryCache } from './platform/cache/index.ts';
-import { type Database, migrate, openDatabase } from './platform/db/index.ts';
-import { createHttpApp } from './platform/http/app.ts';
-import type { EventBus } from './platform/events/index.ts';
-import type { AppModule } from './platform/module.ts';
-import type { Logger } from './platform/observability/logger.ts';
-import { backgroundErrors } from './platform/observability/background.ts';
-import { createMetrics, type Metrics } from './platform/observability/metrics.ts';
-import { createTracing, type SpanExporter, type Tracing } from './platform/observability/tracing.ts';
 import { createModules, type ModuleRegistry, ROLES } from './modules/index.ts';
 import { type Sandbox, startSandbox } from './modules/payments/index.ts';
+import { createMemoryCache } from './platform/cache/index.ts';
+import { type Database, migrate, openDatabase } from './platform/db/index.ts';
+import type { EventBus } from './platform/events/index.ts';
+import { createHttpApp } from './platform/http/app.ts';
+import type { AppModule } from './platform/module.ts';
+import { backgroundErrors } from './platform/observability/background.ts';
+import type { Logger } from './platform/observability/logger.ts';
+import { createMetrics, type Metrics } from './platform/observability/metrics.ts';
+import { createTracing, type SpanExporter, type Tracing } from './platform/observability/tracing.ts';
 
 export interface System {
   config: Config;

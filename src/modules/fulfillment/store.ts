@@ -1,5 +1,5 @@
 import { type Generated, type Kysely, sql } from 'kysely';
-import { type Db, newestFirstPage } from '../../platform/db/index.ts';
+import { type Db, pageOf } from '../../platform/db/index.ts';
 
 type FulfillmentTables = {
   fulfillments: {
@@ -203,7 +203,7 @@ export const fulfillmentStore = {
   ): Promise<{ rows: ReturnRow[]; total: number }> {
     let query = tables(executor).selectFrom('returns');
     if (filter.status) query = query.where('status', '=', filter.status);
-    return newestFirstPage(query, (filtered) => filtered.select(returnColumns), page);
+    return pageOf(query, (filtered) => filtered.select(returnColumns), page);
   },
 
   /** The items of several returns, by return id. */

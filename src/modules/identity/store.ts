@@ -1,6 +1,6 @@
 import type { Generated, Kysely, RawBuilder } from 'kysely';
 import { sql } from 'kysely';
-import type { Db } from '../../platform/db/index.ts';
+import { type Db, pageOf } from '../../platform/db/index.ts';
 import type { Role } from '../../platform/http/auth.ts';
 
 interface UsersTable {
@@ -536,23 +536,14 @@ export function createIdentityStore(database: Db) {
 
     /** One user's security events, newest first, a page at a time. */
     async auditPage(userId: string, page: { offset: number; limit: number }) {
-      const [items, counted] = await Promise.all([
-        db
-          .selectFrom('security_audit')
-          .select(['id', 'event', 'email', 'ip', 'user_agent as userAgent', 'detail', 'at'])
-          .where('user_id', '=', userId)
-          .orderBy('at', 'desc')
-          .orderBy('id', 'desc')
-          .offset(page.offset)
-          .limit(page.limit)
-          .execute(),
-        db
-          .selectFrom('security_audit')
-          .select(sql<number>`count(*)::int`.as('total'))
-          .where('user_id', '=', userId)
-          .executeTakeFirstOrThrow(),
-      ]);
-      return { items, total: counted.total };
+      const { rows, total } = await pageOf(
+        db.selectFrom('security_audit').where('user_id', '=', userId),
+        (filtered) =>
+          filtered.select(['id', 'event', 'email', 'ip', 'user_agent as userAgent', 'detail', 'at']),
+        page,
+        { by: 'at', direction: 'desc' },
+      );
+      return { items: rows, total };
     },
 
     auditTrail(filter: { userId?: string; email?: string }) {

@@ -1,5 +1,5 @@
 import { type Generated, type Kysely, sql } from 'kysely';
-import { type Db, newestFirstPage } from '../../platform/db/index.ts';
+import { type Db, pageOf } from '../../platform/db/index.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import type { ShippingMethod } from '../pricing/index.ts';
 import type { OrderStatus } from './state.ts';
@@ -273,7 +273,7 @@ export const orderStore = {
     let query = tables(executor).selectFrom('orders');
     if (filter.userId) query = query.where('user_id', '=', filter.userId);
     if (filter.status) query = query.where('status', '=', filter.status);
-    const { rows, total } = await newestFirstPage(query, (filtered) => filtered.select(orderColumns), page);
+    const { rows, total } = await pageOf(query, (filtered) => filtered.select(orderColumns), page);
     return { rows: rows as OrderRow[], total };
   },
 

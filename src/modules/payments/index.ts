@@ -5,7 +5,6 @@ import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import { type BreakerOptions, createPaymentsClient, type RetryOptions } from './client.ts';
 import { createPaymentsService, type PaymentsService } from './service.ts';
-import { createPaymentsStore } from './store.ts';
 
 export { type LedgerEntry, type Sandbox, type SandboxFaults, startSandbox } from './sandbox.ts';
 export type { AuthorizeInput, Payment, PaymentsService } from './service.ts';
@@ -41,7 +40,7 @@ export function createPayments(deps: PaymentsDeps, options: PaymentsOptions = {}
     retry: options.retry,
     breaker: options.breaker,
   });
-  const service = createPaymentsService(createPaymentsStore(deps.db), client);
+  const service = createPaymentsService(deps.db, client);
   return {
     name: 'payments',
     ...service,

@@ -1,4 +1,5 @@
 import { currentSignal } from '../../platform/context.ts';
+import type { Db } from '../../platform/db/index.ts';
 import { badRequest, conflict, notFound } from '../../platform/errors.ts';
 import type { PaymentsClient } from './client.ts';
 import {
@@ -8,7 +9,7 @@ import {
   paymentStateConflict,
   refundExceedsCaptured,
 } from './errors.ts';
-import type { PaymentRow, PaymentStatus, PaymentsStore } from './store.ts';
+import { type PaymentRow, type PaymentStatus, paymentsStore as store } from './store.ts';
 
 export interface Payment {
   id: string;
@@ -86,10 +87,10 @@ function rethrow(error: unknown): never {
   throw error;
 }
 
-export function createPaymentsService(store: PaymentsStore, client: PaymentsClient): PaymentsService {
+export function createPaymentsService(db: Db, client: PaymentsClient): PaymentsService {
   const deadline = (signal: AbortSignal | undefined) => signal ?? currentSignal();
   const existing = async (orderId: string) => {
-    const row = await store.findByOrder(orderId);
+    const row = await store.findByOrder(db, orderId);
     if (!row) throw notFound(`The payment for order ${orderId}`);
     return row;
   };
@@ -98,7 +99,7 @@ export function createPaymentsService(store: PaymentsStore, client: PaymentsClie
     async authorize({ orderId, amount, currency, token }, signal) {
       assertAmount(amount);
       if (!CURRENCY.test(currency)) throw badRequest('INVALID_CURRENCY', 'currency must be an ISO 4217 code');
-      const row = await store.claim({ orderId, amount, currency });
+      const row = await store.claim(db, { orderId, amount, currency });
       if (row.amount !== amount || row.currency !== currency) {
         throw conflict('PAYMENT_MISMATCH', `order ${orderId} already has a payment of another amount`);
       }
@@ -111,11 +112,11 @@ export function createPaymentsService(store: PaymentsStore, client: PaymentsClie
       const answer = await client
         .authorize({ amount, currency, token, reference: orderId }, { key, signal: deadline(signal) })
         .catch(async (error: unknown) => {
-          if (error instanceof ProviderRejection) await store.markFailed(row.id);
+          if (error instanceof ProviderRejection) await store.markFailed(db, row.id);
           return rethrow(error);
         });
       const declined = answer.status === 'declined';
-      const confirmed = await store.confirm(row.id, {
+      const confirmed = await store.confirm(db, row.id, {
         kind: declined ? 'decline' : 'authorize',
         key,
         amount,
@@ -143,7 +144,7 @@ export function createPaymentsService(store: PaymentsStore, client: PaymentsClie
         .capture(payment.providerAuthorizationId!, { key, signal: deadline(signal) })
         .catch(rethrow);
       return toPayment(
-        await store.confirm(payment.id, {
+        await store.confirm(db, payment.id, {
           kind: 'capture',
           key,
           amount: answer.capturedAmount,
@@ -156,7 +157,7 @@ export function createPaymentsService(store: PaymentsStore, client: PaymentsClie
     },
 
     async voidAuthorization(orderId, signal) {
-      const row = await store.findByOrder(orderId);
+      const row = await store.findByOrder(db, orderId);
       if (!row) return undefined;
       if (['voided', 'declined', 'failed'].includes(row.status)) return toPayment(row);
       if (row.status === 'authorized') {
@@ -165,7 +166,7 @@ export function createPaymentsService(store: PaymentsStore, client: PaymentsClie
           .void(row.providerAuthorizationId!, { key, signal: deadline(signal) })
           .catch(rethrow);
         return toPayment(
-          await store.confirm(row.id, {
+          await store.confirm(db, row.id, {
             kind: 'void',
             key,
             amount: answer.amount,
@@ -182,7 +183,7 @@ export function createPaymentsService(store: PaymentsStore, client: PaymentsClie
         const answer = await client.reverse(orderId, { key, signal: deadline(signal) }).catch(rethrow);
         const voided = answer.voided[0];
         return toPayment(
-          await store.confirm(row.id, {
+          await store.confirm(db, row.id, {
             kind: 'reversal',
             key,
             amount: voided ? row.amount : 0,
@@ -201,7 +202,7 @@ export function createPaymentsService(store: PaymentsStore, client: PaymentsClie
       assertAmount(amount);
       const row = await existing(orderId);
       const key = operationKey(orderId, `refund:${refundKey}`);
-      const done = await store.findOperation(key);
+      const done = await store.findOperation(db, key);
       if (done) {
         if (done.amount !== amount)
           throw conflict('IDEMPOTENCY_KEY_REUSED', `refund ${refundKey} had another amount`);
@@ -218,7 +219,7 @@ export function createPaymentsService(store: PaymentsStore, client: PaymentsClie
           return rethrow(error);
         });
       return toPayment(
-        await store.confirm(row.id, {
+        await store.confirm(db, row.id, {
           kind: 'refund',
           key,
           amount,
@@ -233,10 +234,10 @@ export function createPaymentsService(store: PaymentsStore, client: PaymentsClie
     assertAvailable: () => client.assertAvailable(),
 
     async get(orderId) {
-      const row = await store.findByOrder(orderId);
+      const row = await store.findByOrder(db, orderId);
       return row && toPayment(row);
     },
 
-    ofOrders: async (orderIds) => (await store.findByOrders(orderIds)).map(toPayment),
+    ofOrders: async (orderIds) => (await store.findByOrders(db, orderIds)).map(toPayment),
   };
 }

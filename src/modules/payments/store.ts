@@ -102,18 +102,6 @@ export interface ConfirmedOperation {
   refundedAmount?: number;
 }
 
-export interface PaymentsStore {
-  /** Inserts the order's payment as `pending`, or returns the one already there. */
-  claim(input: { orderId: string; amount: number; currency: string }): Promise<PaymentRow>;
-  findByOrder(orderId: string): Promise<PaymentRow | undefined>;
-  findByOrders(orderIds: readonly string[]): Promise<PaymentRow[]>;
-  findOperation(key: string): Promise<OperationRow | undefined>;
-  /** Records the operation once per key and moves the payment, in one transaction. */
-  confirm(paymentId: string, operation: ConfirmedOperation): Promise<PaymentRow>;
-  markFailed(paymentId: string): Promise<PaymentRow>;
-  operations(paymentId: string): Promise<OperationRow[]>;
-}
-
 // pg parses int8 to number; PGlite may hand back bigint. Amounts fit in a double.
 const normalise = (row: PaymentRow): PaymentRow => ({
   ...row,
@@ -123,123 +111,127 @@ const normalise = (row: PaymentRow): PaymentRow => ({
   currency: row.currency.trim(),
 });
 
-export function createPaymentsStore(database: Db): PaymentsStore {
-  const db = database.withTables<PaymentTables>();
+const tables = (executor: Db): Kysely<PaymentTables> => executor.withTables<PaymentTables>();
 
-  const byId = async (paymentId: string, executor: Kysely<PaymentTables> = db) =>
-    normalise(
-      await executor
-        .selectFrom('payments')
-        .select(paymentColumns)
-        .where('id', '=', paymentId)
-        .executeTakeFirstOrThrow(),
-    );
+async function byId(executor: Db, paymentId: string): Promise<PaymentRow> {
+  return normalise(
+    await tables(executor)
+      .selectFrom('payments')
+      .select(paymentColumns)
+      .where('id', '=', paymentId)
+      .executeTakeFirstOrThrow(),
+  );
+}
 
-  return {
-    async claim({ orderId, amount, currency }) {
-      const inserted = await db
-        .insertInto('payments')
-        .values({ id: uuidv7(), order_id: orderId, status: 'pending', amount, currency })
-        .onConflict((oc) => oc.column('order_id').doNothing())
-        .returning(paymentColumns)
-        .executeTakeFirst();
-      if (inserted) return normalise(inserted);
-      return normalise(
-        await db
-          .selectFrom('payments')
-          .select(paymentColumns)
-          .where('order_id', '=', orderId)
-          .executeTakeFirstOrThrow(),
-      );
-    },
-
-    async findByOrder(orderId) {
-      const row = await db
+export const paymentsStore = {
+  /** Inserts the order's payment as `pending`, or returns the one already there. */
+  async claim(
+    executor: Db,
+    { orderId, amount, currency }: { orderId: string; amount: number; currency: string },
+  ): Promise<PaymentRow> {
+    const inserted = await tables(executor)
+      .insertInto('payments')
+      .values({ id: uuidv7(), order_id: orderId, status: 'pending', amount, currency })
+      .onConflict((oc) => oc.column('order_id').doNothing())
+      .returning(paymentColumns)
+      .executeTakeFirst();
+    if (inserted) return normalise(inserted);
+    return normalise(
+      await tables(executor)
         .selectFrom('payments')
         .select(paymentColumns)
         .where('order_id', '=', orderId)
-        .executeTakeFirst();
-      return row && normalise(row);
-    },
+        .executeTakeFirstOrThrow(),
+    );
+  },
 
-    async findByOrders(orderIds) {
-      if (orderIds.length === 0) return [];
-      const rows = await db
-        .selectFrom('payments')
-        .select(paymentColumns)
-        .where('order_id', 'in', [...orderIds])
-        .execute();
-      return rows.map(normalise);
-    },
+  async findByOrder(executor: Db, orderId: string): Promise<PaymentRow | undefined> {
+    const row = await tables(executor)
+      .selectFrom('payments')
+      .select(paymentColumns)
+      .where('order_id', '=', orderId)
+      .executeTakeFirst();
+    return row && normalise(row);
+  },
 
-    async findOperation(key) {
-      const row = await db
-        .selectFrom('payment_operations')
-        .select(operationColumns)
-        .where('idempotency_key', '=', key)
-        .executeTakeFirst();
-      return row && { ...row, amount: Number(row.amount) };
-    },
+  async findByOrders(executor: Db, orderIds: readonly string[]): Promise<PaymentRow[]> {
+    if (orderIds.length === 0) return [];
+    const rows = await tables(executor)
+      .selectFrom('payments')
+      .select(paymentColumns)
+      .where('order_id', 'in', [...orderIds])
+      .execute();
+    return rows.map(normalise);
+  },
 
-    async confirm(paymentId, operation) {
-      const refunded = operation.refundedAmount;
-      // One statement, so atomic without a transaction: the operation is recorded once per key
-      // (a data-modifying CTE) and the payment moves if it is still in a `from` state.
-      const moved = await db
-        .with('operation', (cte) =>
-          cte
-            .insertInto('payment_operations')
-            .values({
-              id: uuidv7(),
-              payment_id: paymentId,
-              kind: operation.kind,
-              idempotency_key: operation.key,
-              amount: operation.amount,
-              provider_reference: operation.providerReference,
-            })
-            .onConflict((oc) => oc.column('idempotency_key').doNothing()),
-        )
-        .updateTable('payments')
-        .set({
-          status:
-            refunded === undefined
-              ? operation.status
-              : sql<PaymentStatus>`case when greatest(refunded_amount, ${refunded}) >= captured_amount
+  async findOperation(executor: Db, key: string): Promise<OperationRow | undefined> {
+    const row = await tables(executor)
+      .selectFrom('payment_operations')
+      .select(operationColumns)
+      .where('idempotency_key', '=', key)
+      .executeTakeFirst();
+    return row && { ...row, amount: Number(row.amount) };
+  },
+
+  /** Records the operation once per key and moves the payment, in one statement. */
+  async confirm(executor: Db, paymentId: string, operation: ConfirmedOperation): Promise<PaymentRow> {
+    const refunded = operation.refundedAmount;
+    // One statement, so atomic without a transaction: the operation is recorded once per key
+    // (a data-modifying CTE) and the payment moves if it is still in a `from` state.
+    const moved = await tables(executor)
+      .with('operation', (cte) =>
+        cte
+          .insertInto('payment_operations')
+          .values({
+            id: uuidv7(),
+            payment_id: paymentId,
+            kind: operation.kind,
+            idempotency_key: operation.key,
+            amount: operation.amount,
+            provider_reference: operation.providerReference,
+          })
+          .onConflict((oc) => oc.column('idempotency_key').doNothing()),
+      )
+      .updateTable('payments')
+      .set({
+        status:
+          refunded === undefined
+            ? operation.status
+            : sql<PaymentStatus>`case when greatest(refunded_amount, ${refunded}) >= captured_amount
                     then 'refunded' else 'partially_refunded' end`,
-          updated_at: sql<Date>`now()`,
-          ...(operation.providerAuthorizationId && {
-            provider_authorization_id: operation.providerAuthorizationId,
-          }),
-          ...(operation.capturedAmount !== undefined && { captured_amount: operation.capturedAmount }),
-          ...(refunded !== undefined && {
-            refunded_amount: sql<number>`greatest(refunded_amount, ${refunded})`,
-          }),
-        })
-        .where('id', '=', paymentId)
-        .where('status', 'in', operation.from)
-        .returning(paymentColumns)
-        .executeTakeFirst();
-      return moved ? normalise(moved) : byId(paymentId);
-    },
+        updated_at: sql<Date>`now()`,
+        ...(operation.providerAuthorizationId && {
+          provider_authorization_id: operation.providerAuthorizationId,
+        }),
+        ...(operation.capturedAmount !== undefined && { captured_amount: operation.capturedAmount }),
+        ...(refunded !== undefined && {
+          refunded_amount: sql<number>`greatest(refunded_amount, ${refunded})`,
+        }),
+      })
+      .where('id', '=', paymentId)
+      .where('status', 'in', operation.from)
+      .returning(paymentColumns)
+      .executeTakeFirst();
+    return moved ? normalise(moved) : byId(executor, paymentId);
+  },
 
-    async markFailed(paymentId) {
-      await db
-        .updateTable('payments')
-        .set({ status: 'failed', updated_at: sql<Date>`now()` })
-        .where('id', '=', paymentId)
-        .where('status', '=', 'pending')
-        .execute();
-      return byId(paymentId);
-    },
+  async markFailed(executor: Db, paymentId: string): Promise<PaymentRow> {
+    await tables(executor)
+      .updateTable('payments')
+      .set({ status: 'failed', updated_at: sql<Date>`now()` })
+      .where('id', '=', paymentId)
+      .where('status', '=', 'pending')
+      .execute();
+    return byId(executor, paymentId);
+  },
 
-    async operations(paymentId) {
-      const rows = await db
-        .selectFrom('payment_operations')
-        .select(operationColumns)
-        .where('payment_id', '=', paymentId)
-        .orderBy('id')
-        .execute();
-      return rows.map((row) => ({ ...row, amount: Number(row.amount) }));
-    },
-  };
-}
+  async operations(executor: Db, paymentId: string): Promise<OperationRow[]> {
+    const rows = await tables(executor)
+      .selectFrom('payment_operations')
+      .select(operationColumns)
+      .where('payment_id', '=', paymentId)
+      .orderBy('id')
+      .execute();
+    return rows.map((row) => ({ ...row, amount: Number(row.amount) }));
+  },
+};

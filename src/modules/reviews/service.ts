@@ -93,10 +93,10 @@ export function createReviewService(deps: {
 
     async list(productId: string, page: number, size: number) {
       if (!(await catalog.exists(productId))) throw notFound(`Product ${productId}`);
-      const [rows, total] = await Promise.all([
-        store.listByProduct(db, productId, (page - 1) * size, size),
-        store.countByProduct(db, productId),
-      ]);
+      const { rows, total } = await store.listByProduct(db, productId, {
+        offset: (page - 1) * size,
+        limit: size,
+      });
       return { items: rows.map(toReview), page, size, total };
     },
 

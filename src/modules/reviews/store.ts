@@ -1,5 +1,5 @@
 import { type SelectQueryBuilder, sql } from 'kysely';
-import { type Db, newestFirstPage } from '../../platform/db/index.ts';
+import { type Db, pageOf } from '../../platform/db/index.ts';
 
 type ReviewTables = {
   reviews: {
@@ -83,24 +83,17 @@ export const reviewStore = {
     return tables(executor).selectFrom('reviews').select(columns).where('id', '=', id).executeTakeFirst();
   },
 
-  /** A product's visible reviews, newest first, a page at a time. */
-  listByProduct(executor: Db, productId: string, offset: number, limit: number): Promise<ReviewRow[]> {
-    return tables(executor)
+  /** A product's visible reviews, newest first, a page at a time, with their total. */
+  listByProduct(
+    executor: Db,
+    productId: string,
+    page: { offset: number; limit: number },
+  ): Promise<{ rows: ReviewRow[]; total: number }> {
+    const query = tables(executor)
       .selectFrom('reviews')
-      .select(columns)
       .where('product_id', '=', productId)
-      .where('hidden_at', 'is', null)
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .offset(offset)
-      .limit(limit)
-      .execute();
-  },
-
-  async countByProduct(executor: Db, productId: string): Promise<number> {
-    const result = await sql<{ total: number }>`select count(*)::int as total from reviews
-      where product_id = ${productId} and hidden_at is null`.execute(executor);
-    return result.rows[0].total;
+      .where('hidden_at', 'is', null);
+    return pageOf(query, (filtered) => filtered.select(columns), page);
   },
 
   /** Every review, newest first (moderation), with the total of the filter. */
@@ -111,7 +104,7 @@ export const reviewStore = {
   ): Promise<{ rows: ReviewRow[]; total: number }> {
     let query = byStatus(tables(executor).selectFrom('reviews'), filter.status);
     if (filter.productId) query = query.where('product_id', '=', filter.productId);
-    return newestFirstPage(query, (filtered) => filtered.select(columns), page);
+    return pageOf(query, (filtered) => filtered.select(columns), page);
   },
 
   /** The newest `limit` visible reviews of each product, in one query (batched GraphQL field loads). */

@@ -7,7 +7,6 @@ import type { Metrics } from '../../platform/observability/metrics.ts';
 import { createPollingLoop } from '../../platform/polling.ts';
 import { webhookRoutes } from './routes.ts';
 import { createWebhookService, type WebhookService } from './service.ts';
-import { createWebhookStore } from './store.ts';
 
 export interface WebhooksModule extends AppModule {
   name: 'webhooks';
@@ -31,10 +30,8 @@ export function createWebhooks(deps: {
   eventTypes: readonly string[];
 }): WebhooksModule {
   const { config, bus, logger } = deps;
-  const store = createWebhookStore(deps.db);
   const service = createWebhookService({
     ...deps,
-    store,
     settings: {
       allowPrivate: config.webhooksAllowPrivate,
       maxAttempts: config.webhookMaxAttempts,

@@ -4,7 +4,7 @@ import { type CloudEvent, envelopeOf } from '../../platform/events/index.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import { checkTarget, generateSecret, sendWebhook, TargetRefused } from './sender.ts';
-import type { DueDelivery, WebhookStore } from './store.ts';
+import { type DueDelivery, webhookStore as store } from './store.ts';
 import { subscribes } from './subscriptions.ts';
 
 export interface WebhookSettings {
@@ -19,14 +19,13 @@ const BATCH = 20;
 
 export function createWebhookService(deps: {
   db: Db;
-  store: WebhookStore;
   settings: WebhookSettings;
   logger: Logger;
   metrics: Metrics;
   /** Every event type the modules emit: what an endpoint may subscribe to, by name or by prefix. */
   eventTypes: readonly string[];
 }) {
-  const { db, store, settings, logger, metrics } = deps;
+  const { db, settings, logger, metrics } = deps;
   const attemptsTotal = metrics.counter('webhook_attempts_total', 'Webhook delivery attempts', ['outcome']);
   const deadTotal = metrics.counter(
     'webhook_dead_letters_total',
@@ -83,7 +82,7 @@ export function createWebhookService(deps: {
         throw error;
       }
       const secret = input.secret ?? generateSecret();
-      const endpoint = await store.insertEndpoint({
+      const endpoint = await store.insertEndpoint(db, {
         url: input.url,
         events: [...new Set(input.events)],
         secret,
@@ -92,15 +91,15 @@ export function createWebhookService(deps: {
       return { ...endpoint, secret };
     },
 
-    list: (limit: number, offset: number) => store.listEndpoints(limit, offset),
+    list: (limit: number, offset: number) => store.listEndpoints(db, { limit, offset }),
 
     async deliveries(endpointId: string, limit: number, offset: number) {
-      if (!(await store.endpointExists(endpointId))) throw notFound('Webhook');
-      return store.listDeliveries(endpointId, limit, offset);
+      if (!(await store.endpointExists(db, endpointId))) throw notFound('Webhook');
+      return store.listDeliveries(db, endpointId, { limit, offset });
     },
 
     async replay(endpointId: string, deliveryId: string) {
-      const delivery = await store.replay(endpointId, deliveryId);
+      const delivery = await store.replay(db, endpointId, deliveryId);
       if (!delivery) throw notFound('Delivery');
       return delivery;
     },
@@ -117,7 +116,7 @@ export function createWebhookService(deps: {
 
     /** Sends the deliveries due now; returns how many were attempted. */
     async deliverDue(): Promise<number> {
-      const due = await store.claimDue(BATCH, leaseMs);
+      const due = await store.claimDue(db, BATCH, leaseMs);
       await Promise.all(due.map(attempt));
       return due.length;
     },

@@ -17,7 +17,7 @@ import { ensureCluster, PGLITE_START_PARAMS } from './pglite-initdb.ts';
 import { SignalDriver } from './signal-driver.ts';
 
 export { MIGRATIONS_DIR, MigrationChecksumError, type MigrationReport, migrate } from './migrate.ts';
-export { newestFirstPage } from './paging.ts';
+export { type PageOrder, pageOf } from './paging.ts';
 
 // biome-ignore lint/complexity/noBannedTypes: the platform knows no tables; modules add theirs with `db.withTables<T>()`.
 type NoTables = {};

@@ -8,16 +8,17 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, {
-  LogController,
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyRequest,
+  LogController,
 } from 'fastify';
 import FindMyWay from 'find-my-way';
 import helmet from 'helmet';
 import { Type } from 'typebox';
 import type { Config } from '../../config.ts';
 import { enterContext, runWithContext, type WorkContext } from '../context.ts';
+import type { AppModule } from '../module.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import {
@@ -29,7 +30,6 @@ import {
   type TraceSpan,
   type Tracing,
 } from '../observability/tracing.ts';
-import type { AppModule } from '../module.ts';
 import { type AccessTokenVerifier, authenticationHook, requiredRoles } from './auth.ts';
 import { bodyGate, documentOperation, problemResponse } from './openapi.ts';
 import { handleError, problemType, sendProblem } from './problem.ts';

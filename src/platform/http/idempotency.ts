@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type Generated, sql } from 'kysely';
-import type { Db } from '../db/index.ts';
 import { Type } from 'typebox';
+import type { Db } from '../db/index.ts';
 import { DomainError } from '../errors.ts';
 
 type IdempotencyTables = {

@@ -10,8 +10,8 @@ import {
   ROOT_CONTEXT,
   type Span,
   SpanKind,
-  type TextMapPropagator,
   SpanStatusCode,
+  type TextMapPropagator,
   type Tracer,
   trace,
 } from '@opentelemetry/api';
