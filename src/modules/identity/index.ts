@@ -11,7 +11,7 @@ import { createOidcSignIn } from './oidc.ts';
 import { identityRoutes } from './routes.ts';
 import { createIdentityService, type IdentityService } from './service.ts';
 import { createTokenVersions } from './sessions.ts';
-import { createIdentityStore } from './store.ts';
+import { identityStore } from './store.ts';
 import { createTokenService } from './tokens.ts';
 
 export { IDENTITY_EVENT_TYPES } from './events.ts';
@@ -50,16 +50,14 @@ export async function createIdentity(deps: {
   sessionCache?: Cache;
 }): Promise<IdentityModule> {
   const { config } = deps;
-  const store = createIdentityStore(deps.db);
-  const versions = createTokenVersions(store, deps.sessionCache);
-  const tokens = await createTokenService(store, versions, {
+  const versions = createTokenVersions(deps.db, deps.sessionCache);
+  const tokens = await createTokenService(deps.db, versions, {
     issuer: config.jwtIssuer,
     audience: config.jwtAudience,
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
   });
   const service = createIdentityService({
     db: deps.db,
-    store,
     tokens,
     versions,
     settings: config,
@@ -67,7 +65,7 @@ export async function createIdentity(deps: {
     events: deps.bus,
   });
   const oidc = createOidcSignIn({
-    store,
+    db: deps.db,
     providers: config.oidcProviders,
     allowInsecureRequests: config.oidcAllowInsecureRequests,
   });
@@ -78,10 +76,13 @@ export async function createIdentity(deps: {
     createUser: service.createUser,
     bootstrapAdmin: service.bootstrapAdmin,
     rotateSigningKey: tokens.rotate,
-    emailOf: async (userId) => (await store.findUserById(userId))?.email,
+    emailOf: async (userId) => (await identityStore.findUserById(deps.db, userId))?.email,
     issueEmailVerification: service.issueEmailVerification,
     staffContacts: async () =>
-      (await store.staff(MAX_STAFF_CONTACTS)).map((user) => ({ userId: user.id, email: user.email })),
+      (await identityStore.staff(deps.db, MAX_STAFF_CONTACTS)).map((user) => ({
+        userId: user.id,
+        email: user.email,
+      })),
     routes: identityRoutes(service, oidc, {
       loginLimitPerMinute: config.loginLimitPerMinute,
       registerLimitPerMinute: config.registerLimitPerMinute,

@@ -2,9 +2,10 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as client from 'openid-client';
 import type { OidcProviderConfig } from '../../config.ts';
 import { currentSignal } from '../../platform/context.ts';
+import type { Db } from '../../platform/db/index.ts';
 import { notFound } from '../../platform/errors.ts';
 import { oidcProviderUnavailable, oidcSignInFailed } from './errors.ts';
-import type { IdentityStore } from './store.ts';
+import { identityStore as store } from './store.ts';
 
 /** How long a user has to come back from the provider. */
 const LOGIN_REQUEST_TTL_MS = 10 * 60_000;
@@ -31,11 +32,11 @@ export const LOGIN_REQUEST_TTL_SECONDS = LOGIN_REQUEST_TTL_MS / 1000;
  * is consumed on first use, so a tampered or replayed callback finds nothing to continue.
  */
 export function createOidcSignIn(deps: {
-  store: IdentityStore;
+  db: Db;
   providers: OidcProviderConfig[];
   allowInsecureRequests: boolean;
 }) {
-  const { store } = deps;
+  const { db } = deps;
   const providers = new Map(deps.providers.map((provider) => [provider.name, provider]));
   const discovered = new Map<string, Promise<client.Configuration>>();
 
@@ -91,7 +92,7 @@ export function createOidcSignIn(deps: {
       const nonce = client.randomNonce();
       const codeVerifier = client.randomPKCECodeVerifier();
       const browserBinding = randomBytes(32).toString('base64url');
-      await store.insertOidcLoginRequest({
+      await store.insertOidcLoginRequest(db, {
         stateHash: sha256(state).toString('hex'),
         browserBindingHash: sha256(browserBinding).toString('hex'),
         provider: settings.name,
@@ -124,7 +125,7 @@ export function createOidcSignIn(deps: {
       const settings = provider(providerName);
       const state = new URLSearchParams(query).get('state');
       const pending = state
-        ? await store.takeOidcLoginRequest(sha256(state).toString('hex'), settings.name)
+        ? await store.takeOidcLoginRequest(db, sha256(state).toString('hex'), settings.name)
         : undefined;
       if (!state || !pending) {
         throw oidcSignInFailed('The sign-in attempt is unknown, expired or already used; start again');

@@ -17,7 +17,7 @@ import {
 import { sessionsRevoked, userRegistered, verificationRequested } from './events.ts';
 import type { OidcIdentity } from './oidc.ts';
 import type { TokenVersions } from './sessions.ts';
-import type { IdentityStore, UserRow } from './store.ts';
+import { identityStore as store, type UserRow } from './store.ts';
 import { hashOpaqueToken, newOpaqueToken, type TokenService } from './tokens.ts';
 
 export interface User {
@@ -86,14 +86,13 @@ function toUser(row: UserRow): User {
 
 export function createIdentityService(deps: {
   db: Db;
-  store: IdentityStore;
   tokens: TokenService;
   versions: TokenVersions;
   settings: IdentitySettings;
   logger: Logger;
   events: Pick<EventBus, 'append' | 'nudge'>;
 }) {
-  const { store, tokens, versions, settings, events } = deps;
+  const { db, tokens, versions, settings, events } = deps;
   const hashOptions = {
     algorithm: 2 as const, // Algorithm.Argon2id; the package's const enum cannot be imported under type stripping
     memoryCost: settings.argon2MemoryKib,
@@ -107,11 +106,11 @@ export function createIdentityService(deps: {
     event: string,
     client: ClientInfo,
     fields: { userId?: string; email?: string; detail?: Record<string, unknown> },
-  ) => store.audit({ id: uuidv7(), event, ip: client.ip, userAgent: client.userAgent, ...fields });
+  ) => store.audit(db, { id: uuidv7(), event, ip: client.ip, userAgent: client.userAgent, ...fields });
 
   async function issueTokens(user: UserRow, familyId: string = uuidv7()): Promise<TokenPair> {
     const refresh = newOpaqueToken();
-    await store.insertRefreshToken({
+    await store.insertRefreshToken(db, {
       id: uuidv7(),
       userId: user.id,
       familyId,
@@ -137,9 +136,9 @@ export function createIdentityService(deps: {
     reason: 'logout' | 'password_changed' | 'role_changed' | 'admin_bootstrap',
     change: (tx: Db) => Promise<void> = async () => {},
   ): Promise<number> {
-    const version = await transact(deps.db, async (tx) => {
+    const version = await transact(db, async (tx) => {
       await change(tx);
-      const raised = await store.bumpTokenVersion(userId, tx);
+      const raised = await store.bumpTokenVersion(tx, userId);
       if (raised === undefined) throw notFound('User');
       await events.append(tx, [sessionsRevoked(userId, reason)]);
       return raised;
@@ -171,21 +170,21 @@ export function createIdentityService(deps: {
     client: ClientInfo,
   ): Promise<boolean> {
     const ip = client.ip ?? 'unknown';
-    const blockedUntil = await store.loginBlockedUntil(email, ip);
+    const blockedUntil = await store.loginBlockedUntil(db, email, ip);
     if (blockedUntil) throw tooManyGuessesUntil(blockedUntil);
     const matches = await checkPassword(row, password);
-    if (matches) await store.clearLoginFailures(email, ip);
-    else await store.recordLoginFailure(email, ip, LOGIN_BACKOFF);
+    if (matches) await store.clearLoginFailures(db, email, ip);
+    else await store.recordLoginFailure(db, email, ip, LOGIN_BACKOFF);
     return matches;
   }
 
   /** A sign-up: the user and its user.registered event commit together or not at all. */
   async function insertRegisteredUser(
-    user: Parameters<IdentityStore['insertUser']>[0],
+    user: Parameters<typeof store.insertUser>[1],
     via: Parameters<typeof userRegistered>[1],
   ): Promise<UserRow | null> {
-    const row = await transact(deps.db, async (tx) => {
-      const inserted = await store.insertUser(user, tx);
+    const row = await transact(db, async (tx) => {
+      const inserted = await store.insertUser(tx, user);
       if (inserted) await events.append(tx, [userRegistered(inserted, via)]);
       return inserted;
     });
@@ -230,7 +229,7 @@ export function createIdentityService(deps: {
     if (!ROLES.includes(input.role as Role))
       throw badRequest('INVALID_ROLE', `role must be one of ${ROLES.join(', ')}`);
     validatePassword(input.password);
-    const row = await store.insertUser({
+    const row = await store.insertUser(db, {
       id: uuidv7(),
       email: validEmail(input.email),
       passwordHash: await hash(input.password, hashOptions),
@@ -247,14 +246,14 @@ export function createIdentityService(deps: {
     subject: string,
     client: ClientInfo,
   ): Promise<TokenPair> {
-    await store.linkOidcIdentity({ provider, subject, userId: user.id, email: user.email });
+    await store.linkOidcIdentity(db, { provider, subject, userId: user.id, email: user.email });
     await audit('oidc.linked', client, { userId: user.id, email: user.email, detail: { provider, subject } });
     await audit('login.succeeded', client, { userId: user.id, email: user.email, detail: { provider } });
     return issueTokens(user);
   }
 
   async function userById(id: string): Promise<User> {
-    const row = await store.findUserById(id);
+    const row = await store.findUserById(db, id);
     if (!row) throw notFound('User');
     return toUser(row);
   }
@@ -286,7 +285,7 @@ export function createIdentityService(deps: {
       const email = normaliseEmail(input.email);
       // A string that is no email address cannot name an account (and may not even be storable).
       const wellFormed = EMAIL.test(email);
-      const row = wellFormed ? await store.findUserByEmail(email) : undefined;
+      const row = wellFormed ? await store.findUserByEmail(db, email) : undefined;
       const matches = wellFormed
         ? await passwordMatches(row, email, input.password, client)
         : await checkPassword(undefined, input.password);
@@ -308,11 +307,11 @@ export function createIdentityService(deps: {
      */
     async refresh(refreshToken: string, client: ClientInfo): Promise<TokenPair> {
       const tokenHash = hashOpaqueToken(refreshToken);
-      const spent = await store.spendRefreshToken(tokenHash);
+      const spent = await store.spendRefreshToken(db, tokenHash);
       if (!spent) {
-        const known = await store.findRefreshToken(tokenHash);
+        const known = await store.findRefreshToken(db, tokenHash);
         if (known && (known.usedAt || known.revokedAt)) {
-          await store.revokeFamily(known.familyId);
+          await store.revokeFamily(db, known.familyId);
           await audit('refresh.reused', client, {
             userId: known.userId,
             detail: { familyId: known.familyId },
@@ -320,7 +319,7 @@ export function createIdentityService(deps: {
         }
         throw invalidRefreshToken();
       }
-      const user = await store.findUserById(spent.userId);
+      const user = await store.findUserById(db, spent.userId);
       if (!user) throw invalidRefreshToken();
       return issueTokens(user, spent.familyId);
     },
@@ -330,10 +329,10 @@ export function createIdentityService(deps: {
      * stops working at once (other devices renew theirs with their own refresh tokens).
      */
     async logout(principal: Principal, refreshToken: string, client: ClientInfo): Promise<void> {
-      const known = await store.findRefreshToken(hashOpaqueToken(refreshToken));
+      const known = await store.findRefreshToken(db, hashOpaqueToken(refreshToken));
       // Another user's token or an unknown one: nothing to revoke, and nothing to reveal.
       if (!known || known.userId !== principal.id) return;
-      await revokeAccessTokens(principal.id, 'logout', (tx) => store.revokeFamily(known.familyId, tx));
+      await revokeAccessTokens(principal.id, 'logout', (tx) => store.revokeFamily(tx, known.familyId));
       await audit('logout', client, { userId: principal.id, detail: { familyId: known.familyId } });
     },
 
@@ -346,7 +345,7 @@ export function createIdentityService(deps: {
       input: { currentPassword: string; newPassword: string },
       client: ClientInfo,
     ): Promise<TokenPair> {
-      const row = await store.findUserById(principal.id);
+      const row = await store.findUserById(db, principal.id);
       if (!row) throw notFound('User');
       if (!(await passwordMatches(row, row.email, input.currentPassword, client))) {
         await audit('password.change_failed', client, { userId: row.id, email: row.email });
@@ -355,8 +354,8 @@ export function createIdentityService(deps: {
       validatePassword(input.newPassword, '/newPassword');
       const passwordHash = await hash(input.newPassword, hashOptions);
       const version = await revokeAccessTokens(row.id, 'password_changed', async (tx) => {
-        await store.setPassword(row.id, passwordHash, tx);
-        await store.revokeUserRefreshTokens(row.id, tx);
+        await store.setPassword(tx, row.id, passwordHash);
+        await store.revokeUserRefreshTokens(tx, row.id);
       });
       await audit('password.changed', client, { userId: row.id, email: row.email });
       return issueTokens({ ...row, passwordHash, tokenVersion: version });
@@ -371,7 +370,7 @@ export function createIdentityService(deps: {
      * see linkOidc); otherwise registering someone's address would capture their later sign-ins.
      */
     async signInWithOidc(identity: OidcIdentity, client: ClientInfo): Promise<TokenPair> {
-      const linked = await store.findUserByOidcIdentity(identity.provider, identity.subject);
+      const linked = await store.findUserByOidcIdentity(db, identity.provider, identity.subject);
       if (linked) {
         await audit('login.succeeded', client, {
           userId: linked.id,
@@ -388,7 +387,7 @@ export function createIdentityService(deps: {
         });
         throw emailNotVerified();
       }
-      let user = await store.findUserByEmail(email);
+      let user = await store.findUserByEmail(db, email);
       if (!user) {
         const created = await insertRegisteredUser(
           {
@@ -409,12 +408,12 @@ export function createIdentityService(deps: {
           });
         }
         // Null means a concurrent sign-up took the address a moment ago.
-        user = created ?? (await store.findUserByEmail(email));
+        user = created ?? (await store.findUserByEmail(db, email));
         if (!user) throw new Error(`user ${email} vanished while signing in`);
       }
       if (!user.emailVerifiedAt) {
         const link = newOpaqueToken();
-        await store.insertUserToken({
+        await store.insertUserToken(db, {
           hash: link.hash,
           purpose: 'link_oidc',
           userId: user.id,
@@ -439,8 +438,8 @@ export function createIdentityService(deps: {
      */
     async linkOidc(input: { linkToken: string; password: string }, client: ClientInfo): Promise<TokenPair> {
       const tokenHash = hashOpaqueToken(input.linkToken);
-      const pending = await store.findUserToken(tokenHash, 'link_oidc');
-      const user = pending && (await store.findUserById(pending.userId));
+      const pending = await store.findUserToken(db, tokenHash, 'link_oidc');
+      const user = pending && (await store.findUserById(db, pending.userId));
       if (!pending || !user || user.email !== pending.email) throw tokenInvalid();
       if (!(await passwordMatches(user, user.email, input.password, client))) {
         await audit('login.failed', client, {
@@ -450,29 +449,29 @@ export function createIdentityService(deps: {
         });
         throw invalidCredentials();
       }
-      if (!(await store.spendUserToken(tokenHash, 'link_oidc'))) throw tokenInvalid();
-      await store.markEmailVerified(user.id, user.email);
+      if (!(await store.spendUserToken(db, tokenHash, 'link_oidc'))) throw tokenInvalid();
+      await store.markEmailVerified(db, user.id, user.email);
       const { provider, subject } = pending.detail as { provider: string; subject: string };
       return linkAndSignIn({ ...user, emailVerifiedAt: new Date() }, provider, subject, client);
     },
 
     /** Proves the address a verification link was sent to; single use, and only for that address. */
     async verifyEmail(token: string, client: ClientInfo): Promise<User> {
-      const spent = await store.spendUserToken(hashOpaqueToken(token), 'verify_email');
-      if (!spent || !(await store.markEmailVerified(spent.userId, spent.email))) throw tokenInvalid();
+      const spent = await store.spendUserToken(db, hashOpaqueToken(token), 'verify_email');
+      if (!spent || !(await store.markEmailVerified(db, spent.userId, spent.email))) throw tokenInvalid();
       await audit('email.verified', client, { userId: spent.userId, email: spent.email });
-      const user = await store.findUserById(spent.userId);
+      const user = await store.findUserById(db, spent.userId);
       if (!user) throw tokenInvalid();
       return toUser(user);
     },
 
     /** Sends the signed-in user another verification link (by the notifications module). */
     async requestVerification(principal: Principal): Promise<{ email: string }> {
-      const user = await store.findUserById(principal.id);
+      const user = await store.findUserById(db, principal.id);
       if (!user) throw notFound('User');
       if (user.emailVerifiedAt)
         throw conflict('EMAIL_ALREADY_VERIFIED', 'Your email address is already confirmed');
-      await transact(deps.db, (tx) => events.append(tx, [verificationRequested(user)]));
+      await transact(db, (tx) => events.append(tx, [verificationRequested(user)]));
       events.nudge();
       return { email: user.email };
     },
@@ -482,10 +481,10 @@ export function createIdentityService(deps: {
      * account no longer has that address or has proven it already. Only its hash is kept.
      */
     async issueEmailVerification(userId: string, email: string): Promise<string | undefined> {
-      const user = await store.findUserById(userId);
+      const user = await store.findUserById(db, userId);
       if (!user || user.email !== email || user.emailVerifiedAt) return undefined;
       const token = newOpaqueToken();
-      await store.insertUserToken({
+      await store.insertUserToken(db, {
         hash: token.hash,
         purpose: 'verify_email',
         userId,
@@ -507,11 +506,11 @@ export function createIdentityService(deps: {
     /** An admin changes someone else's role; their own stays, so the last admin cannot demote itself. */
     async setRole(userId: string, role: Role, by: Principal, client: ClientInfo): Promise<User> {
       if (userId === by.id) throw conflict('OWN_ROLE', 'Admins cannot change their own role');
-      const before = await store.findUserById(userId);
+      const before = await store.findUserById(db, userId);
       if (!before) throw notFound('User');
       // Tokens carry the role: the old ones must stop working now, not when they expire.
       const version = await revokeAccessTokens(userId, 'role_changed', async (tx) => {
-        if (!(await store.setRole(userId, role, tx))) throw notFound('User');
+        if (!(await store.setRole(tx, userId, role))) throw notFound('User');
       });
       await audit('role.changed', client, { userId, detail: { from: before.role, to: role, by: by.id } });
       return toUser({ ...before, role, tokenVersion: version });
@@ -526,7 +525,7 @@ export function createIdentityService(deps: {
     async bootstrapAdmin(email: string, password: string): Promise<void> {
       const address = normaliseEmail(email);
       const passwordHash = await hash(password, hashOptions);
-      const created = await store.insertUser({
+      const created = await store.insertUser(db, {
         id: uuidv7(),
         email: address,
         passwordHash,
@@ -539,7 +538,7 @@ export function createIdentityService(deps: {
         deps.logger.info({ email: address, created: true }, 'admin account ensured');
         return;
       }
-      const existing = await store.findUserByEmail(address);
+      const existing = await store.findUserByEmail(db, address);
       if (!existing) throw new Error(`admin ${address} vanished while it was ensured`);
       const knowsPassword = await checkPassword(existing, password);
       if (knowsPassword && existing.role === 'admin' && existing.emailVerifiedAt) {
@@ -554,12 +553,12 @@ export function createIdentityService(deps: {
       if (knowsPassword) {
         // The operator's password already: promoting it changes its rights, so its tokens renew.
         await revokeAccessTokens(existing.id, 'role_changed', (tx) =>
-          store.promoteToAdmin(existing.id, undefined, tx),
+          store.promoteToAdmin(tx, existing.id, undefined),
         );
       } else {
         await revokeAccessTokens(existing.id, 'admin_bootstrap', async (tx) => {
-          await store.promoteToAdmin(existing.id, passwordHash, tx);
-          await store.revokeUserRefreshTokens(existing.id, tx);
+          await store.promoteToAdmin(tx, existing.id, passwordHash);
+          await store.revokeUserRefreshTokens(tx, existing.id);
         });
         deps.logger.warn(
           { email: address, previousRole: existing.role },
@@ -577,11 +576,11 @@ export function createIdentityService(deps: {
       );
     },
 
-    auditTrail: store.auditTrail,
+    auditTrail: (filter: { userId?: string; email?: string }) => store.auditTrail(db, filter),
 
     async securityEvents(userId: string, query: { page: number; size: number }) {
-      if (!(await store.findUserById(userId))) throw notFound('User');
-      const { items, total } = await store.auditPage(userId, {
+      if (!(await store.findUserById(db, userId))) throw notFound('User');
+      const { items, total } = await store.auditPage(db, userId, {
         offset: (query.page - 1) * query.size,
         limit: query.size,
       });

@@ -1,5 +1,6 @@
 import type { Cache } from '../../platform/cache/index.ts';
-import type { IdentityStore } from './store.ts';
+import type { Db } from '../../platform/db/index.ts';
+import { identityStore as store } from './store.ts';
 
 /** How long a user's token version may be served from the cache without asking the database. */
 const VERSION_TTL_MS = 30_000;
@@ -14,7 +15,7 @@ const VERSION_TTL_MS = 30_000;
  * after its commit, while a check fills only an empty entry (set-if-absent): a check that read the
  * old version just before a raise cannot put it back over the new one.
  */
-export function createTokenVersions(store: Pick<IdentityStore, 'tokenVersion'>, cache: Cache | undefined) {
+export function createTokenVersions(db: Db, cache: Cache | undefined) {
   const key = (userId: string) => `token-version:${userId}`;
   return {
     /** The version an access token of this user must carry; undefined when the user is gone. */
@@ -23,7 +24,7 @@ export function createTokenVersions(store: Pick<IdentityStore, 'tokenVersion'>, 
         const cached = await cache.get(key(userId)).catch(() => undefined);
         if (cached !== undefined) return cached === 'gone' ? undefined : Number(cached);
       }
-      const version = await store.tokenVersion(userId);
+      const version = await store.tokenVersion(db, userId);
       await cache
         ?.add(key(userId), version === undefined ? 'gone' : String(version), VERSION_TTL_MS)
         .catch(() => {});

@@ -121,442 +121,449 @@ export interface AuditEntry {
 const parseJson = (value: unknown): Record<string, unknown> =>
   (typeof value === 'string' ? JSON.parse(value) : value) as Record<string, unknown>;
 
-export function createIdentityStore(database: Db) {
-  const db: Kysely<IdentityTables> = database.withTables<IdentityTables>();
-  const userColumns = [
-    'id',
-    'email',
-    'password_hash as passwordHash',
-    'name',
-    'role',
-    'email_verified_at as emailVerifiedAt',
-    'token_version as tokenVersion',
-    'created_at as createdAt',
-  ] as const;
+const tables = (executor: Db): Kysely<IdentityTables> => executor.withTables<IdentityTables>();
 
-  return {
-    /**
-     * Inserts a user; resolves to null when the email is taken. `executor` is the caller's
-     * transaction when the insert must commit together with something else (its event).
-     */
-    async insertUser(
-      user: {
-        id: string;
-        email: string;
-        passwordHash: string | null;
-        name: string;
-        role: Role;
-        /** Set when whoever creates the account vouches for the address (an OpenID provider, the operator). */
-        emailVerified?: boolean;
-      },
-      executor: Db = database,
-    ): Promise<UserRow | null> {
-      // ON CONFLICT rather than catching the unique violation: that would abort the caller's transaction.
-      const row = await executor
-        .withTables<IdentityTables>()
-        .insertInto('users')
-        .values({
-          id: user.id,
-          email: user.email,
-          password_hash: user.passwordHash,
-          name: user.name,
-          role: user.role,
-          email_verified_at: user.emailVerified ? sql<Date>`now()` : null,
-        })
-        .onConflict((conflict) => conflict.column('email').doNothing())
-        .returning(userColumns)
-        .executeTakeFirst();
-      return row ?? null;
+const userColumns = [
+  'id',
+  'email',
+  'password_hash as passwordHash',
+  'name',
+  'role',
+  'email_verified_at as emailVerifiedAt',
+  'token_version as tokenVersion',
+  'created_at as createdAt',
+] as const;
+
+export const identityStore = {
+  /** Inserts a user; resolves to null when the email is taken. */
+  async insertUser(
+    executor: Db,
+    user: {
+      id: string;
+      email: string;
+      passwordHash: string | null;
+      name: string;
+      role: Role;
+      /** Set when whoever creates the account vouches for the address (an OpenID provider, the operator). */
+      emailVerified?: boolean;
     },
+  ): Promise<UserRow | null> {
+    // ON CONFLICT rather than catching the unique violation: that would abort the caller's transaction.
+    const row = await tables(executor)
+      .insertInto('users')
+      .values({
+        id: user.id,
+        email: user.email,
+        password_hash: user.passwordHash,
+        name: user.name,
+        role: user.role,
+        email_verified_at: user.emailVerified ? sql<Date>`now()` : null,
+      })
+      .onConflict((conflict) => conflict.column('email').doNothing())
+      .returning(userColumns)
+      .executeTakeFirst();
+    return row ?? null;
+  },
 
-    /**
-     * Makes an existing account the configured admin: admin role, the address vouched for by the
-     * operator, and — when given — the configured password.
-     */
-    async promoteToAdmin(
-      id: string,
-      passwordHash: string | undefined,
-      executor: Db = database,
-    ): Promise<void> {
-      await executor
-        .withTables<IdentityTables>()
-        .updateTable('users')
-        .set({
-          role: 'admin',
-          email_verified_at: sql<Date>`coalesce(email_verified_at, now())`,
-          ...(passwordHash ? { password_hash: passwordHash } : {}),
-          updated_at: sql`now()`,
-        })
-        .where('id', '=', id)
-        .execute();
-    },
+  /**
+   * Makes an existing account the configured admin: admin role, the address vouched for by the
+   * operator, and — when given — the configured password.
+   */
+  async promoteToAdmin(executor: Db, id: string, passwordHash: string | undefined): Promise<void> {
+    await tables(executor)
+      .updateTable('users')
+      .set({
+        role: 'admin',
+        email_verified_at: sql<Date>`coalesce(email_verified_at, now())`,
+        ...(passwordHash ? { password_hash: passwordHash } : {}),
+        updated_at: sql`now()`,
+      })
+      .where('id', '=', id)
+      .execute();
+  },
 
-    /**
-     * Raises the user's token version, so every access token issued before stops working; returns
-     * the new version (undefined for an unknown user).
-     */
-    async bumpTokenVersion(userId: string, executor: Db = database): Promise<number | undefined> {
-      const row = await executor
-        .withTables<IdentityTables>()
-        .updateTable('users')
-        .set((eb) => ({ token_version: eb('token_version', '+', 1), updated_at: sql`now()` }))
-        .where('id', '=', userId)
-        .returning('token_version')
-        .executeTakeFirst();
-      return row?.token_version;
-    },
+  /**
+   * Raises the user's token version, so every access token issued before stops working; returns
+   * the new version (undefined for an unknown user).
+   */
+  async bumpTokenVersion(executor: Db, userId: string): Promise<number | undefined> {
+    const row = await tables(executor)
+      .updateTable('users')
+      .set((eb) => ({ token_version: eb('token_version', '+', 1), updated_at: sql`now()` }))
+      .where('id', '=', userId)
+      .returning('token_version')
+      .executeTakeFirst();
+    return row?.token_version;
+  },
 
-    async tokenVersion(userId: string): Promise<number | undefined> {
-      const row = await db
-        .selectFrom('users')
-        .select('token_version')
-        .where('id', '=', userId)
-        .executeTakeFirst();
-      return row?.token_version;
-    },
+  async tokenVersion(executor: Db, userId: string): Promise<number | undefined> {
+    const row = await tables(executor)
+      .selectFrom('users')
+      .select('token_version')
+      .where('id', '=', userId)
+      .executeTakeFirst();
+    return row?.token_version;
+  },
 
-    async setPassword(userId: string, passwordHash: string, executor: Db = database): Promise<void> {
-      await executor
-        .withTables<IdentityTables>()
-        .updateTable('users')
-        .set({ password_hash: passwordHash, updated_at: sql`now()` })
-        .where('id', '=', userId)
-        .execute();
-    },
+  async setPassword(executor: Db, userId: string, passwordHash: string): Promise<void> {
+    await tables(executor)
+      .updateTable('users')
+      .set({ password_hash: passwordHash, updated_at: sql`now()` })
+      .where('id', '=', userId)
+      .execute();
+  },
 
-    /** Proves the address: only while the account still has the address the proof was for. */
-    async markEmailVerified(userId: string, email: string, executor: Db = database): Promise<boolean> {
-      const result = await executor
-        .withTables<IdentityTables>()
-        .updateTable('users')
-        .set({ email_verified_at: sql<Date>`coalesce(email_verified_at, now())`, updated_at: sql`now()` })
-        .where('id', '=', userId)
-        .where('email', '=', email)
-        .executeTakeFirst();
-      return result.numUpdatedRows > 0n;
-    },
+  /** Proves the address: only while the account still has the address the proof was for. */
+  async markEmailVerified(executor: Db, userId: string, email: string): Promise<boolean> {
+    const result = await tables(executor)
+      .updateTable('users')
+      .set({ email_verified_at: sql<Date>`coalesce(email_verified_at, now())`, updated_at: sql`now()` })
+      .where('id', '=', userId)
+      .where('email', '=', email)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  },
 
-    /** Every session of the user ends: no refresh token of theirs works again. */
-    async revokeUserRefreshTokens(userId: string, executor: Db = database): Promise<void> {
-      await executor
-        .withTables<IdentityTables>()
-        .updateTable('refresh_tokens')
-        .set({ revoked_at: sql`now()` })
-        .where('user_id', '=', userId)
-        .where('revoked_at', 'is', null)
-        .execute();
-    },
+  /** Every session of the user ends: no refresh token of theirs works again. */
+  async revokeUserRefreshTokens(executor: Db, userId: string): Promise<void> {
+    await tables(executor)
+      .updateTable('refresh_tokens')
+      .set({ revoked_at: sql`now()` })
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .execute();
+  },
 
-    async insertUserToken(token: {
+  async insertUserToken(
+    executor: Db,
+    token: {
       hash: string;
       purpose: UserTokenPurpose;
       userId: string;
       email: string;
       detail?: Record<string, unknown>;
       expiresAt: Date;
-    }): Promise<void> {
-      // Expired tokens are swept here, so the table stays as small as the tokens still usable.
-      await db.deleteFrom('user_tokens').where('expires_at', '<=', sql<Date>`now()`).execute();
-      await db
-        .insertInto('user_tokens')
-        .values({
-          token_hash: token.hash,
-          purpose: token.purpose,
-          user_id: token.userId,
-          email: token.email,
-          detail: JSON.stringify(token.detail ?? {}),
-          expires_at: token.expiresAt,
-        })
-        .execute();
     },
+  ): Promise<void> {
+    // Expired tokens are swept here, so the table stays as small as the tokens still usable.
+    await tables(executor).deleteFrom('user_tokens').where('expires_at', '<=', sql<Date>`now()`).execute();
+    await tables(executor)
+      .insertInto('user_tokens')
+      .values({
+        token_hash: token.hash,
+        purpose: token.purpose,
+        user_id: token.userId,
+        email: token.email,
+        detail: JSON.stringify(token.detail ?? {}),
+        expires_at: token.expiresAt,
+      })
+      .execute();
+  },
 
-    /** A live token of this purpose, without spending it. */
-    async findUserToken(hash: string, purpose: UserTokenPurpose) {
-      const row = await db
-        .selectFrom('user_tokens')
-        .select(['user_id as userId', 'email', 'detail'])
-        .where('token_hash', '=', hash)
-        .where('purpose', '=', purpose)
-        .where('used_at', 'is', null)
-        .where('expires_at', '>', sql<Date>`now()`)
-        .executeTakeFirst();
-      return row && { ...row, detail: parseJson(row.detail) };
-    },
+  /** A live token of this purpose, without spending it. */
+  async findUserToken(executor: Db, hash: string, purpose: UserTokenPurpose) {
+    const row = await tables(executor)
+      .selectFrom('user_tokens')
+      .select(['user_id as userId', 'email', 'detail'])
+      .where('token_hash', '=', hash)
+      .where('purpose', '=', purpose)
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', sql<Date>`now()`)
+      .executeTakeFirst();
+    return row && { ...row, detail: parseJson(row.detail) };
+  },
 
-    /** Spends a live token in one conditional update: of two concurrent uses exactly one gets it. */
-    async spendUserToken(hash: string, purpose: UserTokenPurpose, executor: Db = database) {
-      const row = await executor
-        .withTables<IdentityTables>()
-        .updateTable('user_tokens')
-        .set({ used_at: sql`now()` })
-        .where('token_hash', '=', hash)
-        .where('purpose', '=', purpose)
-        .where('used_at', 'is', null)
-        .where('expires_at', '>', sql<Date>`now()`)
-        .returning(['user_id as userId', 'email', 'detail'])
-        .executeTakeFirst();
-      return row && { ...row, detail: parseJson(row.detail) };
-    },
+  /** Spends a live token in one conditional update: of two concurrent uses exactly one gets it. */
+  async spendUserToken(executor: Db, hash: string, purpose: UserTokenPurpose) {
+    const row = await tables(executor)
+      .updateTable('user_tokens')
+      .set({ used_at: sql`now()` })
+      .where('token_hash', '=', hash)
+      .where('purpose', '=', purpose)
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', sql<Date>`now()`)
+      .returning(['user_id as userId', 'email', 'detail'])
+      .executeTakeFirst();
+    return row && { ...row, detail: parseJson(row.detail) };
+  },
 
-    /** Until when this account and address must wait before trying a password again. */
-    async loginBlockedUntil(email: string, ip: string): Promise<Date | undefined> {
-      const row = await db
-        .selectFrom('login_failures')
-        .select('blocked_until')
-        .where('email', '=', email)
-        .where('ip', '=', ip)
-        .where('blocked_until', '>', sql<Date>`now()`)
-        .executeTakeFirst();
-      return row?.blocked_until;
-    },
+  /** Until when this account and address must wait before trying a password again. */
+  async loginBlockedUntil(executor: Db, email: string, ip: string): Promise<Date | undefined> {
+    const row = await tables(executor)
+      .selectFrom('login_failures')
+      .select('blocked_until')
+      .where('email', '=', email)
+      .where('ip', '=', ip)
+      .where('blocked_until', '>', sql<Date>`now()`)
+      .executeTakeFirst();
+    return row?.blocked_until;
+  },
 
-    /**
-     * Counts a failed sign-in of the pair in one statement (concurrent failures all count). After
-     * `free` failures each one doubles the wait, up to `maxWaitSeconds`; a pair that has not failed
-     * for `forgetAfterSeconds` starts afresh.
-     */
-    async recordLoginFailure(
-      email: string,
-      ip: string,
-      policy: { free: number; maxWaitSeconds: number; forgetAfterSeconds: number },
-    ): Promise<void> {
-      const { free, maxWaitSeconds, forgetAfterSeconds } = policy;
-      // The failures this one makes: 1 again once the pair was quiet long enough.
-      const failures = sql<number>`case when login_failures.last_failed_at < now() - make_interval(secs => ${forgetAfterSeconds})
-        then 1 else login_failures.failures + 1 end`;
-      const waitFor = (count: RawBuilder<number>) =>
-        sql<Date>`now() + make_interval(secs => case when ${count} <= ${free} then 0
-          else least(${maxWaitSeconds}::float8, power(2, least(${count} - ${free} - 1, 30))) end)`;
-      await db
-        .insertInto('login_failures')
-        .values({
-          email,
-          ip,
-          failures: 1,
+  /**
+   * Counts a failed sign-in of the pair in one statement (concurrent failures all count). After
+   * `free` failures each one doubles the wait, up to `maxWaitSeconds`; a pair that has not failed
+   * for `forgetAfterSeconds` starts afresh.
+   */
+  async recordLoginFailure(
+    executor: Db,
+    email: string,
+    ip: string,
+    policy: { free: number; maxWaitSeconds: number; forgetAfterSeconds: number },
+  ): Promise<void> {
+    const { free, maxWaitSeconds, forgetAfterSeconds } = policy;
+    // The failures this one makes: 1 again once the pair was quiet long enough.
+    const failures = sql<number>`case when login_failures.last_failed_at < now() - make_interval(secs => ${forgetAfterSeconds})
+      then 1 else login_failures.failures + 1 end`;
+    const waitFor = (count: RawBuilder<number>) =>
+      sql<Date>`now() + make_interval(secs => case when ${count} <= ${free} then 0
+        else least(${maxWaitSeconds}::float8, power(2, least(${count} - ${free} - 1, 30))) end)`;
+    await tables(executor)
+      .insertInto('login_failures')
+      .values({
+        email,
+        ip,
+        failures: 1,
+        last_failed_at: sql<Date>`now()`,
+        blocked_until: waitFor(sql<number>`1`),
+      })
+      .onConflict((conflict) =>
+        conflict.columns(['email', 'ip']).doUpdateSet({
+          failures,
           last_failed_at: sql<Date>`now()`,
-          blocked_until: waitFor(sql<number>`1`),
-        })
-        .onConflict((conflict) =>
-          conflict.columns(['email', 'ip']).doUpdateSet({
-            failures,
-            last_failed_at: sql<Date>`now()`,
-            blocked_until: waitFor(failures),
-          }),
-        )
-        .execute();
-    },
+          blocked_until: waitFor(failures),
+        }),
+      )
+      .execute();
+  },
 
-    async clearLoginFailures(email: string, ip: string): Promise<void> {
-      await db.deleteFrom('login_failures').where('email', '=', email).where('ip', '=', ip).execute();
-    },
+  async clearLoginFailures(executor: Db, email: string, ip: string): Promise<void> {
+    await tables(executor)
+      .deleteFrom('login_failures')
+      .where('email', '=', email)
+      .where('ip', '=', ip)
+      .execute();
+  },
 
-    findUserByEmail(email: string): Promise<UserRow | undefined> {
-      return db.selectFrom('users').select(userColumns).where('email', '=', email).executeTakeFirst();
-    },
+  findUserByEmail(executor: Db, email: string): Promise<UserRow | undefined> {
+    return tables(executor)
+      .selectFrom('users')
+      .select(userColumns)
+      .where('email', '=', email)
+      .executeTakeFirst();
+  },
 
-    findUserById(id: string): Promise<UserRow | undefined> {
-      return db.selectFrom('users').select(userColumns).where('id', '=', id).executeTakeFirst();
-    },
+  findUserById(executor: Db, id: string): Promise<UserRow | undefined> {
+    return tables(executor).selectFrom('users').select(userColumns).where('id', '=', id).executeTakeFirst();
+  },
 
-    /** Staff and admin accounts, oldest first, at most `limit`. */
-    staff(limit: number): Promise<Array<{ id: string; email: string }>> {
-      return db
-        .selectFrom('users')
-        .select(['id', 'email'])
-        .where('role', '<>', 'customer')
-        .orderBy('created_at')
-        .limit(limit)
-        .execute();
-    },
+  /** Staff and admin accounts, oldest first, at most `limit`. */
+  staff(executor: Db, limit: number): Promise<Array<{ id: string; email: string }>> {
+    return tables(executor)
+      .selectFrom('users')
+      .select(['id', 'email'])
+      .where('role', '<>', 'customer')
+      .orderBy('created_at')
+      .limit(limit)
+      .execute();
+  },
 
-    async setRole(id: string, role: Role, executor: Db = database): Promise<boolean> {
-      const result = await executor
-        .withTables<IdentityTables>()
-        .updateTable('users')
-        .set({ role, updated_at: sql`now()` })
-        .where('id', '=', id)
-        .executeTakeFirst();
-      return result.numUpdatedRows > 0n;
-    },
+  async setRole(executor: Db, id: string, role: Role): Promise<boolean> {
+    const result = await tables(executor)
+      .updateTable('users')
+      .set({ role, updated_at: sql`now()` })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  },
 
-    async insertRefreshToken(token: {
+  async insertRefreshToken(
+    executor: Db,
+    token: {
       id: string;
       userId: string;
       familyId: string;
       hash: string;
       expiresAt: Date;
-    }) {
-      await db
-        .insertInto('refresh_tokens')
-        .values({
-          id: token.id,
-          user_id: token.userId,
-          family_id: token.familyId,
-          token_hash: token.hash,
-          expires_at: token.expiresAt,
-        })
-        .execute();
     },
+  ) {
+    await tables(executor)
+      .insertInto('refresh_tokens')
+      .values({
+        id: token.id,
+        user_id: token.userId,
+        family_id: token.familyId,
+        token_hash: token.hash,
+        expires_at: token.expiresAt,
+      })
+      .execute();
+  },
 
-    /**
-     * Marks a live refresh token used in one conditional update, so two concurrent refreshes with
-     * the same token cannot both succeed: exactly one gets the row back.
-     */
-    spendRefreshToken(hash: string) {
-      return db
-        .updateTable('refresh_tokens')
-        .set({ used_at: sql`now()` })
-        .where('token_hash', '=', hash)
-        .where('used_at', 'is', null)
-        .where('revoked_at', 'is', null)
-        .where('expires_at', '>', sql<Date>`now()`)
-        .returning(['user_id as userId', 'family_id as familyId'])
-        .executeTakeFirst();
-    },
+  /**
+   * Marks a live refresh token used in one conditional update, so two concurrent refreshes with
+   * the same token cannot both succeed: exactly one gets the row back.
+   */
+  spendRefreshToken(executor: Db, hash: string) {
+    return tables(executor)
+      .updateTable('refresh_tokens')
+      .set({ used_at: sql`now()` })
+      .where('token_hash', '=', hash)
+      .where('used_at', 'is', null)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', sql<Date>`now()`)
+      .returning(['user_id as userId', 'family_id as familyId'])
+      .executeTakeFirst();
+  },
 
-    findRefreshToken(hash: string) {
-      return db
-        .selectFrom('refresh_tokens')
-        .select([
-          'user_id as userId',
-          'family_id as familyId',
-          'used_at as usedAt',
-          'revoked_at as revokedAt',
-        ])
-        .where('token_hash', '=', hash)
-        .executeTakeFirst();
-    },
+  findRefreshToken(executor: Db, hash: string) {
+    return tables(executor)
+      .selectFrom('refresh_tokens')
+      .select(['user_id as userId', 'family_id as familyId', 'used_at as usedAt', 'revoked_at as revokedAt'])
+      .where('token_hash', '=', hash)
+      .executeTakeFirst();
+  },
 
-    async revokeFamily(familyId: string, executor: Db = database): Promise<void> {
-      await executor
-        .withTables<IdentityTables>()
-        .updateTable('refresh_tokens')
-        .set({ revoked_at: sql`now()` })
-        .where('family_id', '=', familyId)
-        .where('revoked_at', 'is', null)
-        .execute();
-    },
+  async revokeFamily(executor: Db, familyId: string): Promise<void> {
+    await tables(executor)
+      .updateTable('refresh_tokens')
+      .set({ revoked_at: sql`now()` })
+      .where('family_id', '=', familyId)
+      .where('revoked_at', 'is', null)
+      .execute();
+  },
 
-    activeSigningKeys() {
-      return db
-        .selectFrom('signing_keys')
-        .select(['kid', 'private_jwk as privateJwk', 'public_jwk as publicJwk', 'created_at as createdAt'])
-        .where('retired_at', 'is', null)
-        .orderBy('created_at', 'desc')
-        .execute();
-    },
+  activeSigningKeys(executor: Db) {
+    return tables(executor)
+      .selectFrom('signing_keys')
+      .select(['kid', 'private_jwk as privateJwk', 'public_jwk as publicJwk', 'created_at as createdAt'])
+      .where('retired_at', 'is', null)
+      .orderBy('created_at', 'desc')
+      .execute();
+  },
 
-    async insertSigningKey(key: { kid: string; privateJwk: unknown; publicJwk: unknown }): Promise<void> {
-      await db
-        .insertInto('signing_keys')
-        .values({
-          kid: key.kid,
-          private_jwk: JSON.stringify(key.privateJwk),
-          public_jwk: JSON.stringify(key.publicJwk),
-        })
-        .onConflict((conflict) => conflict.column('kid').doNothing())
-        .execute();
-    },
+  async insertSigningKey(
+    executor: Db,
+    key: { kid: string; privateJwk: unknown; publicJwk: unknown },
+  ): Promise<void> {
+    await tables(executor)
+      .insertInto('signing_keys')
+      .values({
+        kid: key.kid,
+        private_jwk: JSON.stringify(key.privateJwk),
+        public_jwk: JSON.stringify(key.publicJwk),
+      })
+      .onConflict((conflict) => conflict.column('kid').doNothing())
+      .execute();
+  },
 
-    async insertOidcLoginRequest(request: {
+  async insertOidcLoginRequest(
+    executor: Db,
+    request: {
       stateHash: string;
       browserBindingHash: string;
       provider: string;
       codeVerifier: string;
       nonce: string;
       expiresAt: Date;
-    }): Promise<void> {
-      // Abandoned sign-ins are swept here, so the table stays as small as the sign-ins in flight.
-      await db.deleteFrom('oidc_login_requests').where('expires_at', '<=', sql<Date>`now()`).execute();
-      await db
-        .insertInto('oidc_login_requests')
-        .values({
-          state_hash: request.stateHash,
-          browser_binding_hash: request.browserBindingHash,
-          provider: request.provider,
-          code_verifier: request.codeVerifier,
-          nonce: request.nonce,
-          expires_at: request.expiresAt,
-        })
-        .execute();
     },
+  ): Promise<void> {
+    // Abandoned sign-ins are swept here, so the table stays as small as the sign-ins in flight.
+    await tables(executor)
+      .deleteFrom('oidc_login_requests')
+      .where('expires_at', '<=', sql<Date>`now()`)
+      .execute();
+    await tables(executor)
+      .insertInto('oidc_login_requests')
+      .values({
+        state_hash: request.stateHash,
+        browser_binding_hash: request.browserBindingHash,
+        provider: request.provider,
+        code_verifier: request.codeVerifier,
+        nonce: request.nonce,
+        expires_at: request.expiresAt,
+      })
+      .execute();
+  },
 
-    /** Removes and returns a live sign-in request: a state works once, for its provider only. */
-    takeOidcLoginRequest(stateHash: string, provider: string) {
-      return db
-        .deleteFrom('oidc_login_requests')
-        .where('state_hash', '=', stateHash)
-        .where('provider', '=', provider)
-        .where('expires_at', '>', sql<Date>`now()`)
-        .returning(['code_verifier as codeVerifier', 'nonce', 'browser_binding_hash as browserBindingHash'])
-        .executeTakeFirst();
-    },
+  /** Removes and returns a live sign-in request: a state works once, for its provider only. */
+  takeOidcLoginRequest(executor: Db, stateHash: string, provider: string) {
+    return tables(executor)
+      .deleteFrom('oidc_login_requests')
+      .where('state_hash', '=', stateHash)
+      .where('provider', '=', provider)
+      .where('expires_at', '>', sql<Date>`now()`)
+      .returning(['code_verifier as codeVerifier', 'nonce', 'browser_binding_hash as browserBindingHash'])
+      .executeTakeFirst();
+  },
 
-    async findUserByOidcIdentity(provider: string, subject: string): Promise<UserRow | undefined> {
-      return db
-        .selectFrom('oidc_identities')
-        .innerJoin('users', 'users.id', 'oidc_identities.user_id')
-        .select([
-          'users.id',
-          'users.email',
-          'users.password_hash as passwordHash',
-          'users.name',
-          'users.role',
-          'users.email_verified_at as emailVerifiedAt',
-          'users.token_version as tokenVersion',
-          'users.created_at as createdAt',
-        ])
-        .where('oidc_identities.provider', '=', provider)
-        .where('oidc_identities.subject', '=', subject)
-        .executeTakeFirst();
-    },
+  async findUserByOidcIdentity(
+    executor: Db,
+    provider: string,
+    subject: string,
+  ): Promise<UserRow | undefined> {
+    return tables(executor)
+      .selectFrom('oidc_identities')
+      .innerJoin('users', 'users.id', 'oidc_identities.user_id')
+      .select([
+        'users.id',
+        'users.email',
+        'users.password_hash as passwordHash',
+        'users.name',
+        'users.role',
+        'users.email_verified_at as emailVerifiedAt',
+        'users.token_version as tokenVersion',
+        'users.created_at as createdAt',
+      ])
+      .where('oidc_identities.provider', '=', provider)
+      .where('oidc_identities.subject', '=', subject)
+      .executeTakeFirst();
+  },
 
-    async linkOidcIdentity(link: { provider: string; subject: string; userId: string; email: string }) {
-      await db
-        .insertInto('oidc_identities')
-        .values({ provider: link.provider, subject: link.subject, user_id: link.userId, email: link.email })
-        .onConflict((conflict) => conflict.columns(['provider', 'subject']).doNothing())
-        .execute();
-    },
+  async linkOidcIdentity(
+    executor: Db,
+    link: { provider: string; subject: string; userId: string; email: string },
+  ) {
+    await tables(executor)
+      .insertInto('oidc_identities')
+      .values({ provider: link.provider, subject: link.subject, user_id: link.userId, email: link.email })
+      .onConflict((conflict) => conflict.columns(['provider', 'subject']).doNothing())
+      .execute();
+  },
 
-    async audit(entry: AuditEntry): Promise<void> {
-      await db
-        .insertInto('security_audit')
-        .values({
-          id: entry.id,
-          event: entry.event,
-          user_id: entry.userId ?? null,
-          email: entry.email ?? null,
-          ip: entry.ip ?? null,
-          user_agent: entry.userAgent ?? null,
-          detail: JSON.stringify(entry.detail ?? {}),
-        })
-        .execute();
-    },
+  async audit(executor: Db, entry: AuditEntry): Promise<void> {
+    await tables(executor)
+      .insertInto('security_audit')
+      .values({
+        id: entry.id,
+        event: entry.event,
+        user_id: entry.userId ?? null,
+        email: entry.email ?? null,
+        ip: entry.ip ?? null,
+        user_agent: entry.userAgent ?? null,
+        detail: JSON.stringify(entry.detail ?? {}),
+      })
+      .execute();
+  },
 
-    /** One user's security events, newest first, a page at a time. */
-    async auditPage(userId: string, page: { offset: number; limit: number }) {
-      const { rows, total } = await pageOf(
-        db.selectFrom('security_audit').where('user_id', '=', userId),
-        (filtered) =>
-          filtered.select(['id', 'event', 'email', 'ip', 'user_agent as userAgent', 'detail', 'at']),
-        page,
-        { by: 'at', direction: 'desc' },
-      );
-      return { items: rows, total };
-    },
+  /** One user's security events, newest first, a page at a time. */
+  async auditPage(executor: Db, userId: string, page: { offset: number; limit: number }) {
+    const { rows, total } = await pageOf(
+      tables(executor).selectFrom('security_audit').where('user_id', '=', userId),
+      (filtered) =>
+        filtered.select(['id', 'event', 'email', 'ip', 'user_agent as userAgent', 'detail', 'at']),
+      page,
+      { by: 'at', direction: 'desc' },
+    );
+    return { items: rows, total };
+  },
 
-    auditTrail(filter: { userId?: string; email?: string }) {
-      let query = db
-        .selectFrom('security_audit')
-        .select(['event', 'user_id as userId', 'email', 'ip', 'user_agent as userAgent', 'detail', 'at'])
-        .orderBy('at')
-        .orderBy('id');
-      if (filter.userId) query = query.where('user_id', '=', filter.userId);
-      if (filter.email) query = query.where('email', '=', filter.email);
-      return query.execute();
-    },
-  };
-}
-
-export type IdentityStore = ReturnType<typeof createIdentityStore>;
+  auditTrail(executor: Db, filter: { userId?: string; email?: string }) {
+    let query = tables(executor)
+      .selectFrom('security_audit')
+      .select(['event', 'user_id as userId', 'email', 'ip', 'user_agent as userAgent', 'detail', 'at'])
+      .orderBy('at')
+      .orderBy('id');
+    if (filter.userId) query = query.where('user_id', '=', filter.userId);
+    if (filter.email) query = query.where('email', '=', filter.email);
+    return query.execute();
+  },
+};

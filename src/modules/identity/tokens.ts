@@ -11,11 +11,12 @@ import {
   SignJWT,
 } from 'jose';
 import { LRUCache } from 'lru-cache';
+import type { Db } from '../../platform/db/index.ts';
 import { unauthorized } from '../../platform/errors.ts';
 import { type AccessTokenVerifier, type Principal, ROLES, type Role } from '../../platform/http/auth.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import type { TokenVersions } from './sessions.ts';
-import type { IdentityStore } from './store.ts';
+import { identityStore as store } from './store.ts';
 
 /** The only algorithm accepted: no `none`, no HMAC with a public key, no downgrade. */
 export const ACCESS_TOKEN_ALGORITHM = 'EdDSA';
@@ -37,11 +38,7 @@ interface SigningKey {
  * rotation keeps tokens signed by the previous key valid until they expire. Keys live in the
  * database: generated on first start, shared by every instance.
  */
-export async function createTokenService(
-  store: IdentityStore,
-  versions: TokenVersions,
-  settings: TokenSettings,
-) {
+export async function createTokenService(db: Db, versions: TokenVersions, settings: TokenSettings) {
   let keys: SigningKey[] = [];
   let jwks = createLocalJWKSet({ keys: [] });
   // Tokens whose signature and claims were checked, until they expire: the same bytes verify the
@@ -51,10 +48,10 @@ export async function createTokenService(
   const verified = new LRUCache<string, { principal: Principal; version: number }>({ max: 10_000 });
 
   async function load(): Promise<void> {
-    let rows = await store.activeSigningKeys();
+    let rows = await store.activeSigningKeys(db);
     if (rows.length === 0) {
       await rotate();
-      rows = await store.activeSigningKeys();
+      rows = await store.activeSigningKeys(db);
     }
     keys = await Promise.all(
       rows.map(async (row) => ({
@@ -75,7 +72,7 @@ export async function createTokenService(
     });
     const kid = uuidv7();
     const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: ACCESS_TOKEN_ALGORITHM, use: 'sig' };
-    await store.insertSigningKey({ kid, privateJwk: await exportJWK(privateKey), publicJwk });
+    await store.insertSigningKey(db, { kid, privateJwk: await exportJWK(privateKey), publicJwk });
     return kid;
   }
 
