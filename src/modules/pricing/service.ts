@@ -175,7 +175,14 @@ function chooseShipping(
 /** The rule a JSON schema cannot say about delivery days; the routes document it too. */
 export const DAYS_RULE = 'The latest delivery day (maxDays) cannot come before the earliest (minDays)';
 
+/** Throws 404 for a row that should be there; `row ?? absent('Promotion')`. */
+const absent = (what: string): never => {
+  throw notFound(what);
+};
+
 export function createPricingService(db: Db) {
+  const promotion = async (id: string) => (await store.promotionById(db, id)) ?? absent('Promotion');
+
   /** Why `row` cannot apply to this cart now, or undefined when it can. */
   async function problemWith(
     row: PromotionRow | undefined,
@@ -259,27 +266,20 @@ export function createPricingService(db: Db) {
 
     listPromotions: async () => (await store.promotions(db)).map(toPromotion),
 
-    async getPromotion(id: string): Promise<Promotion> {
-      const row = await store.promotionById(db, id);
-      if (!row) throw notFound('Promotion');
-      return toPromotion(row);
-    },
+    getPromotion: async (id: string): Promise<Promotion> => toPromotion(await promotion(id)),
 
     async updatePromotion(
       id: string,
       patch: Partial<Omit<PromotionInput, 'code'>> & { active?: boolean },
     ): Promise<Promotion> {
-      const current = await store.promotionById(db, id);
-      if (!current) throw notFound('Promotion');
+      const current = await promotion(id);
       const merged = { ...toPromotion(current), ...patch };
       const row = await store.updatePromotion(db, id, fieldsOf(merged, patch.active ?? current.active));
-      return toPromotion(row!);
+      return toPromotion(row ?? absent('Promotion'));
     },
 
     async deactivatePromotion(id: string): Promise<void> {
-      const current = await store.promotionById(db, id);
-      if (!current) throw notFound('Promotion');
-      await store.updatePromotion(db, id, fieldsOf(toPromotion(current), false));
+      await store.updatePromotion(db, id, fieldsOf(toPromotion(await promotion(id)), false));
     },
 
     /** Checks a code for a cart now (the shopper's "apply code"). */
@@ -310,8 +310,7 @@ export function createPricingService(db: Db) {
     release: (tx: Db, orderId: string) => store.releaseRedemption(tx, orderId),
 
     async redemptions(code: string): Promise<number> {
-      const row = await store.promotionByCode(db, normaliseCode(code));
-      if (!row) throw notFound('Promotion');
+      const row = (await store.promotionByCode(db, normaliseCode(code))) ?? absent('Promotion');
       return store.redemptionsOf(db, row.id);
     },
 
@@ -336,8 +335,7 @@ export function createPricingService(db: Db) {
       id: string,
       patch: Partial<Omit<ShippingMethod, 'id'>> & { active?: boolean },
     ): Promise<ShippingMethod> {
-      const current = await store.shippingMethod(db, id);
-      if (!current) throw notFound('Shipping method');
+      const current = (await store.shippingMethod(db, id)) ?? absent('Shipping method');
       if ((patch.maxDays ?? current.maxDays) < (patch.minDays ?? current.minDays)) {
         throw badRequest('VALIDATION_FAILED', DAYS_RULE);
       }
@@ -350,8 +348,7 @@ export function createPricingService(db: Db) {
         maxDays: patch.maxDays,
         active: patch.active,
       });
-      if (!row) throw notFound('Shipping method');
-      return toShippingMethod(row);
+      return toShippingMethod(row ?? absent('Shipping method'));
     },
 
     shippingMethods: async (country?: string) =>
