@@ -3,7 +3,7 @@ import { transact } from '../src/platform/db/index.ts';
 import { type SignedInUser, signIn } from './support/auth.ts';
 import { dbKinds } from './support/db.ts';
 import { ADDRESS, addToCart, checkout, createProduct, eventually, stockOf } from './support/shop.ts';
-import { createTestSystem, type TestSystem, moduleOf } from './support/system.ts';
+import { createTestSystem, moduleOf, type TestSystem } from './support/system.ts';
 
 /** How many captures the provider booked for an order: the proof that no retry charged twice. */
 function capturesOf(system: TestSystem, orderId: string): number {

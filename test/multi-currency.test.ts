@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SignedInUser, signIn } from './support/auth.ts';
 import { dbKinds } from './support/db.ts';
 import { ADDRESS, addToCart, checkout, stockOf } from './support/shop.ts';
-import { createTestSystem, type TestSystem, moduleOf } from './support/system.ts';
+import { createTestSystem, moduleOf, type TestSystem } from './support/system.ts';
 
 interface Money {
   amount: number;

@@ -3,8 +3,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, killAll, startCli, startEmporium } from './deploy/processes.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
-import { ADDRESS, eventually } from './support/shop.ts';
 import { callServer, signUpAt } from './support/remote.ts';
+import { ADDRESS, eventually } from './support/shop.ts';
 
 /**
  * Invariants 1-4 across real processes on one PostgreSQL: several API servers sell the same

@@ -6,8 +6,8 @@ import { WebSocket } from 'ws';
 import { amqpTopology } from '../src/platform/events/amqp.ts';
 import { freePort, killAll, startCli, startEmporium } from './deploy/processes.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
-import { ADDRESS, eventually } from './support/shop.ts';
 import { callServer, signUpAt } from './support/remote.ts';
+import { ADDRESS, eventually } from './support/shop.ts';
 
 type Message = Record<string, unknown> & { type?: string; subject?: string };
 

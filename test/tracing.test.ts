@@ -3,7 +3,7 @@ import http from 'node:http';
 import { Writable } from 'node:stream';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../src/modules/payments/index.ts';
+import { type Sandbox, startSandbox } from '../src/modules/payments/index.ts';
 import { createLogger } from '../src/platform/observability/logger.ts';
 import { createTracing, runInTraceContext, startServerSpan } from '../src/platform/observability/tracing.ts';
 import { type SignedInUser, signIn } from './support/auth.ts';

@@ -1,6 +1,6 @@
-import { moduleOf } from './system.ts';
 import type { Role } from '../../src/platform/http/auth.ts';
 import type { TestSystem } from './system.ts';
+import { moduleOf } from './system.ts';
 
 export interface SignedInUser {
   id: string;

@@ -86,6 +86,36 @@ export async function checkout(
   });
 }
 
+export async function review(
+  system: TestSystem,
+  buyer: SignedInUser,
+  productId: string,
+  input: { rating: number; title?: string; body: string },
+) {
+  return system.app.inject({
+    method: 'POST',
+    url: `/v1/products/${productId}/reviews`,
+    headers: buyer.headers,
+    payload: input,
+  });
+}
+
+/** Ships every unit of the order's first line. */
+export async function shipFirstLine(
+  system: TestSystem,
+  staff: SignedInUser,
+  order: { id: string; items: Array<{ id: string; quantity: number }> },
+  parcel: { carrier: string; trackingNumber: string },
+) {
+  const [line] = order.items;
+  return system.app.inject({
+    method: 'POST',
+    url: `/v1/orders/${order.id}/fulfillments`,
+    headers: staff.headers,
+    payload: { items: [{ orderItemId: line.id, quantity: line.quantity }], ...parcel },
+  });
+}
+
 export async function stockOf(system: TestSystem, staff: SignedInUser, sku: string) {
   const response = await system.app.inject({
     method: 'GET',

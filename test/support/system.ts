@@ -2,8 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Config, loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/platform/observability/logger.ts';
 import type { ModuleRegistry } from '../../src/modules/index.ts';
+import { createLogger } from '../../src/platform/observability/logger.ts';
 import { createSystem, prepareShop, type System, type SystemOptions } from '../../src/system.ts';
 import { createTestDatabase, type DbKind, type TestDatabase } from './db.ts';
 

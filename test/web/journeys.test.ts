@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWeb } from '../../web/build.ts';
 import { type SignedInUser, signIn } from '../support/auth.ts';
 import { dbKinds } from '../support/db.ts';
-import { addToCart, checkout, createProduct } from '../support/shop.ts';
+import { addToCart, checkout, createProduct, review, shipFirstLine } from '../support/shop.ts';
 import { createTestSystem, type TestSystem } from '../support/system.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -461,13 +461,12 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       const buyer = await signIn(system);
       await addToCart(system, buyer, product.variants[0].id, 1);
       const orderId = (await checkout(system, buyer)).json().id;
-      const review = await system.app.inject({
-        method: 'POST',
-        url: `/v1/products/${productId}/reviews`,
-        headers: buyer.headers,
-        payload: { rating: 1, title: 'Rude words', body: 'Something nobody should read.' },
+      const written = await review(system, buyer, productId, {
+        rating: 1,
+        title: 'Rude words',
+        body: 'Something nobody should read.',
       });
-      expect(review.statusCode, review.body).toBe(201);
+      expect(written.statusCode, written.body).toBe(201);
       await admin.goto(`/admin/orders/${orderId}`);
       await admin.locator('#order-status [data-status="confirmed"]').waitFor(WAIT);
       await expect(admin.getByTestId('customer').textContent()).resolves.toBe(
@@ -476,7 +475,7 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await expectReadable(admin);
 
       await admin.getByRole('navigation', { name: 'Admin' }).getByRole('link', { name: 'Reviews' }).click();
-      const card = admin.locator(`[data-review="${review.json().id}"]`);
+      const card = admin.locator(`[data-review="${written.json().id}"]`);
       await card.waitFor(WAIT);
       await expect(card.textContent()).resolves.toContain('Verified purchase');
       await card.getByLabel('Reason').fill('abusive language');
@@ -509,22 +508,8 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       const buyer = await signIn(system);
       await addToCart(system, buyer, variant.variantId, 2);
       const order = (await checkout(system, buyer)).json();
-      await system.app.inject({
-        method: 'POST',
-        url: `/v1/products/${variant.productId}/reviews`,
-        headers: buyer.headers,
-        payload: { rating: 5, body: 'Flies in any wind.' },
-      });
-      await system.app.inject({
-        method: 'POST',
-        url: `/v1/orders/${order.id}/fulfillments`,
-        headers: staff.headers,
-        payload: {
-          items: [{ orderItemId: order.items[0].id, quantity: 2 }],
-          carrier: 'DHL',
-          trackingNumber: 'KITE-42',
-        },
-      });
+      await review(system, buyer, variant.productId, { rating: 5, body: 'Flies in any wind.' });
+      await shipFirstLine(system, staff, order, { carrier: 'DHL', trackingNumber: 'KITE-42' });
 
       const page = await newPage();
       const missing = await page.goto('/no-such-page');

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { buildWeb } from '../../web/build.ts';
 import { signIn } from '../support/auth.ts';
-import { addToCart, checkout, createProduct } from '../support/shop.ts';
+import { addToCart, checkout, createProduct, review, shipFirstLine } from '../support/shop.ts';
 import { createTestSystem } from '../support/system.ts';
 
 const OUT = path.join(import.meta.dirname, '../../docs/screenshots');
@@ -25,22 +25,12 @@ const buyer = await signIn(system, 'customer', 'ada@example.test');
 const lamp = await createProduct(system, staff, { name: 'Lighthouse Lamp', price: 2500, stock: 12 });
 await addToCart(system, buyer, lamp.variantId, 2);
 const order = (await checkout(system, buyer)).json();
-await system.app.inject({
-  method: 'POST',
-  url: `/v1/products/${lamp.productId}/reviews`,
-  headers: buyer.headers,
-  payload: { rating: 5, title: 'Bright and warm', body: 'Lights the whole porch.' },
+await review(system, buyer, lamp.productId, {
+  rating: 5,
+  title: 'Bright and warm',
+  body: 'Lights the whole porch.',
 });
-await system.app.inject({
-  method: 'POST',
-  url: `/v1/orders/${order.id}/fulfillments`,
-  headers: staff.headers,
-  payload: {
-    items: [{ orderItemId: order.items[0].id, quantity: 2 }],
-    carrier: 'DHL',
-    trackingNumber: 'JD014600',
-  },
-});
+await shipFirstLine(system, staff, order, { carrier: 'DHL', trackingNumber: 'JD014600' });
 await system.app.inject({
   method: 'POST',
   url: `/v1/orders/${order.id}/returns`,

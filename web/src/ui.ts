@@ -103,6 +103,28 @@ export const returnStatusText = (status: string) => RETURN_TEXT[status] ?? 'In p
 
 export const shortId = (id: string) => id.slice(-8);
 
+/** The lines a fulfillment or return names, by the product names the order shows ("2 × Mug, 1 × Tee"). */
+export function itemListOf(order: { items: Array<{ id: string; name: string }> }) {
+  const nameOf = new Map(order.items.map((line) => [line.id, line.name]));
+  return (items: Array<{ orderItemId: string; quantity: number }>) =>
+    items.map((item) => `${item.quantity} × ${nameOf.get(item.orderItemId) ?? 'an item'}`).join(', ');
+}
+
+/** A list's pages: where the reader is, and links to the pages either side. */
+export function pager(
+  list: { total: number; page: number; size: number },
+  noun: string,
+  link: (page: number) => string,
+  labels = { previous: '← Newer', next: 'Older →' },
+): Content {
+  const pages = Math.max(1, Math.ceil(list.total / list.size));
+  return html`<nav class="pager" aria-label="Pages">
+    ${list.page > 1 ? html`<a href=${link(list.page - 1)}>${labels.previous}</a>` : nothing}
+    <span>${list.total} ${noun} · page ${list.page} of ${pages}</span>
+    ${list.page < pages ? html`<a href=${link(list.page + 1)}>${labels.next}</a>` : nothing}
+  </nav>`;
+}
+
 /** Why an order was cancelled, in the words the cancellation email uses. */
 export function cancellationText(reason: string): string {
   switch (reason) {

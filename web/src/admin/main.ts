@@ -2,7 +2,7 @@ import '../styles.css';
 import { html } from 'lit-html';
 import { ADMIN_BASE } from '../../../src/modules/web/pages.ts';
 import { signInPage as shopSignIn } from '../storefront/account.ts';
-import { type AppContext, type Content, type Flash, type PageRoute, mainView, startApp } from '../ui.ts';
+import { type AppContext, type Content, type Flash, mainView, type PageRoute, startApp } from '../ui.ts';
 import { orderPage, ordersPage, returnsPage } from './orders.ts';
 import { productFormPage, productsPage } from './products.ts';
 import { promotionsPage } from './promotions.ts';

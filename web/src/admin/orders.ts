@@ -1,17 +1,19 @@
 import { html, nothing } from 'lit-html';
 import type { Fulfillment, Order, OrderStatus, Page, Return, User } from '../types.ts';
 import {
-  act,
   type AppContext,
+  act,
   type Content,
+  cancellationText,
   dateTime,
   formValues,
+  itemListOf,
   money,
-  cancellationText,
+  pager,
   paymentText,
   returnStatusText,
-  shortId,
   STATUS_TEXT,
+  shortId,
   statusBadge,
 } from '../ui.ts';
 
@@ -27,7 +29,6 @@ export async function ordersPage(
   const list = await ctx.api.get<Page<Order>>(
     `/v1/orders?page=${page}&size=20${status ? `&status=${status}` : ''}`,
   );
-  const pages = Math.max(1, Math.ceil(list.total / list.size));
   const link = (to: number) =>
     `/admin/orders?${new URLSearchParams({ ...(status ? { status } : {}), page: String(to) })}`;
   const filter = (event: SubmitEvent) => {
@@ -58,11 +59,7 @@ export async function ordersPage(
         )}
       </tbody>
     </table>
-    <nav class="pager" aria-label="Pages">
-      ${page > 1 ? html`<a href=${link(page - 1)}>← Newer</a>` : nothing}
-      <span>${list.total} orders · page ${page} of ${pages}</span>
-      ${page < pages ? html`<a href=${link(page + 1)}>Older →</a>` : nothing}
-    </nav>
+    ${pager(list, 'orders', link)}
   `;
 }
 
@@ -75,9 +72,7 @@ export async function orderPage(ctx: AppContext, params: Record<string, string>)
   // Who ordered, by name and address; an account since erased reads as such.
   const customer = await ctx.api.get<User>(`/v1/users/${order.userId}`).catch(() => undefined);
   ctx.setTitle(`Order #${shortId(order.id)}`);
-  const nameOf = new Map(order.items.map((line) => [line.id, line.name]));
-  const itemList = (items: Array<{ orderItemId: string; quantity: number }>) =>
-    items.map((item) => `${item.quantity} × ${nameOf.get(item.orderItemId) ?? 'an item'}`).join(', ');
+  const itemList = itemListOf(order);
   const shipped = (id: string) =>
     shipments.items
       .flatMap((shipment) => shipment.items)

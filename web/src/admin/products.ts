@@ -3,13 +3,14 @@ import { ApiError, newIdempotencyKey } from '../api.ts';
 import { decimalString, parseMoneyInput } from '../money.ts';
 import type { Category, Page, Product, Stock, Variant } from '../types.ts';
 import {
-  act,
   type AppContext,
+  act,
   type Content,
   type Drawing,
   describeError,
   formValues,
   money,
+  pager,
   STORE_CURRENCY,
 } from '../ui.ts';
 
@@ -38,7 +39,6 @@ export async function productsPage(
       await ctx.refresh();
       ctx.flash('info', `${product.name} is back in the shop.`);
     });
-  const pages = Math.max(1, Math.ceil(list.total / list.size));
   const search = (event: SubmitEvent) => {
     const values = formValues(event);
     const next = new URLSearchParams({
@@ -92,11 +92,7 @@ export async function productsPage(
         )}
       </tbody>
     </table>
-    <nav class="pager" aria-label="Pages">
-      ${Number(query.get('page') ?? 1) > 1 ? html`<a href=${pageLink(Number(query.get('page')) - 1)}>← Previous</a>` : nothing}
-      <span>${list.total} products · page ${list.page} of ${pages}</span>
-      ${list.page < pages ? html`<a href=${pageLink(list.page + 1)}>Next →</a>` : nothing}
-    </nav>
+    ${pager(list, 'products', pageLink, { previous: '← Previous', next: 'Next →' })}
     <details>
       <summary>New category</summary>
       <form class="stack narrow" @submit=${createCategory} aria-label="New category">

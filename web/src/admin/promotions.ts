@@ -1,7 +1,7 @@
 import { html, nothing } from 'lit-html';
 import { newIdempotencyKey } from '../api.ts';
 import { decimalString, parseMoneyInput } from '../money.ts';
-import { act, type AppContext, type Content, formValues, STORE_CURRENCY } from '../ui.ts';
+import { type AppContext, act, type Content, formValues, STORE_CURRENCY } from '../ui.ts';
 
 interface Promotion {
   id: string;

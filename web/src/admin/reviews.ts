@@ -1,6 +1,6 @@
 import { html, nothing } from 'lit-html';
 import type { Page, Product, Review } from '../types.ts';
-import { act, type AppContext, type Content, dateTime, formValues } from '../ui.ts';
+import { type AppContext, act, type Content, dateTime, formValues, pager } from '../ui.ts';
 
 const FILTERS = [
   ['', 'All reviews'],
@@ -27,7 +27,6 @@ export async function reviewsPage(
   const productName = new Map(
     productIds.map((id, index) => [id, products[index]?.name ?? 'a removed product']),
   );
-  const pages = Math.max(1, Math.ceil(list.total / list.size));
   const link = (to: number) =>
     `/admin/reviews?${new URLSearchParams({ ...(status ? { status } : {}), page: String(to) })}`;
 
@@ -81,10 +80,6 @@ export async function reviewsPage(
         </li>`,
       )}
     </ul>
-    <nav class="pager" aria-label="Pages">
-      ${page > 1 ? html`<a href=${link(page - 1)}>← Newer</a>` : nothing}
-      <span>${list.total} reviews · page ${page} of ${pages}</span>
-      ${page < pages ? html`<a href=${link(page + 1)}>Older →</a>` : nothing}
-    </nav>
+    ${pager(list, 'reviews', link)}
   `;
 }

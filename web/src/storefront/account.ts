@@ -1,7 +1,7 @@
 import { html } from 'lit-html';
 import { ApiError } from '../api.ts';
 import type { User } from '../types.ts';
-import { act, type AppContext, type Content, describeError, formValues } from '../ui.ts';
+import { type AppContext, act, type Content, describeError, formValues } from '../ui.ts';
 
 /** Only paths inside this app, so ?next= cannot send a shopper to another site. */
 export function safeNext(query: URLSearchParams, fallback: string): string {

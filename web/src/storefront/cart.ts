@@ -1,7 +1,7 @@
 import { html, nothing } from 'lit-html';
 import { ApiError, newIdempotencyKey } from '../api.ts';
 import type { Address, Cart, Order, ShippingMethod } from '../types.ts';
-import { act, type AppContext, type Content, describeError, formValues, money } from '../ui.ts';
+import { type AppContext, act, type Content, describeError, formValues, money } from '../ui.ts';
 
 export const COUNTRIES = [
   ['DE', 'Germany'],

@@ -1,7 +1,7 @@
 import { html, nothing } from 'lit-html';
 import { decimalString, parseMoneyInput } from '../money.ts';
 import type { Category, Page, Product, Review, Variant } from '../types.ts';
-import { act, type AppContext, type Content, dateTime, formValues, money, STORE_CURRENCY } from '../ui.ts';
+import { type AppContext, act, type Content, dateTime, formValues, money, STORE_CURRENCY } from '../ui.ts';
 
 const PAGE_SIZE = 12;
 const SORTS = [

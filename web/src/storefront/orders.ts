@@ -1,15 +1,16 @@
 import { html, nothing } from 'lit-html';
 import type { Fulfillment, Order, Page, Return } from '../types.ts';
 import {
-  act,
   type AppContext,
+  act,
   type Content,
+  cancellationText,
   dateTime,
   formValues,
-  RENDERED,
+  itemListOf,
   money,
-  cancellationText,
   paymentText,
+  RENDERED,
   returnStatusText,
   shortId,
   statusBadge,
@@ -127,9 +128,7 @@ export async function orderPage(
     order.items.map((line) => [line.id, sum(shipments.items, line.id) - sum(returns.items, line.id)]),
   );
   const returnable = [...returnableOf.values()].some((quantity) => quantity > 0);
-  const nameOf = new Map(order.items.map((line) => [line.id, line.name]));
-  const itemList = (items: Array<{ orderItemId: string; quantity: number }>) =>
-    items.map((item) => `${item.quantity} × ${nameOf.get(item.orderItemId) ?? 'an item'}`).join(', ');
+  const itemList = itemListOf(order);
   const cancel = (event: Event) =>
     act(ctx, event, async () => {
       if (!confirm('Cancel this order? The payment is refunded.')) return;
