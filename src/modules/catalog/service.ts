@@ -361,7 +361,7 @@ export function createCatalogService(deps: CatalogDeps) {
         if (!row) throw notFound(`Product ${id}`);
         if (row.archivedAt) return;
         checkPrecondition(row, ifMatch);
-        await store.archiveProduct(tx, id, new Date());
+        await store.setArchivedAt(tx, id, new Date());
       });
       await reads.evictProduct(id);
     },
@@ -373,7 +373,7 @@ export function createCatalogService(deps: CatalogDeps) {
         if (!row) throw notFound(`Product ${id}`);
         if (!row.archivedAt) return;
         checkPrecondition(row, ifMatch);
-        await store.restoreProduct(tx, id, new Date());
+        await store.setArchivedAt(tx, id, null);
       });
       await reads.evictProduct(id);
     },

@@ -313,20 +313,13 @@ export const catalogStore = {
       .execute();
   },
 
-  async archiveProduct(executor: Db, id: string, at: Date): Promise<void> {
+  /** Archives the product (`archivedAt` a time) or restores it (null); either is a new version. */
+  async setArchivedAt(executor: Db, id: string, archivedAt: Date | null): Promise<void> {
+    const now = new Date();
     await catalogStore
       .tables(executor)
       .updateTable('catalog_products')
-      .set((eb) => ({ archived_at: at, updated_at: at, version: eb('version', '+', 1) }))
-      .where('id', '=', id)
-      .execute();
-  },
-
-  async restoreProduct(executor: Db, id: string, at: Date): Promise<void> {
-    await catalogStore
-      .tables(executor)
-      .updateTable('catalog_products')
-      .set((eb) => ({ archived_at: null, updated_at: at, version: eb('version', '+', 1) }))
+      .set((eb) => ({ archived_at: archivedAt, updated_at: now, version: eb('version', '+', 1) }))
       .where('id', '=', id)
       .execute();
   },
