@@ -98,11 +98,18 @@ function parse<T extends Record<string, { type: 'string' | 'boolean' }>>(
 }
 
 /** What a person needs once the server is up: where the shop, console and API are, and who signs in. */
-function readyLine(base: string, role: string, adminEmail: string | undefined): string {
+function readyLine(
+  base: string,
+  role: string,
+  adminEmail: string | undefined,
+  firstAdmin: { email: string; password: string } | undefined,
+): string {
   if (role === 'worker') return `Emporium worker is running (health at ${base}/livez)`;
   const admin = adminEmail
     ? `console sign-in: ${adminEmail}`
-    : 'no admin configured: set EMPORIUM_ADMIN_EMAIL and EMPORIUM_ADMIN_PASSWORD, or run "npm run cli -- users create"';
+    : firstAdmin
+      ? `console sign-in: ${firstAdmin.email} with password ${firstAdmin.password} (shown this once; EMPORIUM_ADMIN_EMAIL and EMPORIUM_ADMIN_PASSWORD choose your own)`
+      : 'console sign-in: an existing admin (EMPORIUM_ADMIN_EMAIL and EMPORIUM_ADMIN_PASSWORD set or reset one; "npm run cli -- users create" adds one)';
   return `Emporium is ready: shop ${base}/ · console ${base}/admin/ · API ${base}/v1 (docs ${base}/docs) · ${admin}`;
 }
 
@@ -117,7 +124,7 @@ async function serve(config: Config, args: string[]): Promise<void> {
   const effective: Config = { ...config, role: role as Config['role'], port };
   const logger = createServerLogger(config.logLevel);
   const system = await createSystem(effective, logger);
-  await prepareShop(system);
+  const { firstAdmin } = await prepareShop(system, { firstAdmin: true });
   if (role !== 'api') await system.startWorkers();
   const address = await system.app.listen({ port, host: config.host });
   const grpcPort =
@@ -129,7 +136,7 @@ async function serve(config: Config, args: string[]): Promise<void> {
   // The log stays JSON on stdout; a person starting the server reads this one line on stderr.
   const listening = (system.app.server.address() as AddressInfo).port;
   const base = process.env.PUBLIC_URL ? config.publicUrl : `http://127.0.0.1:${listening}`;
-  process.stderr.write(`${readyLine(base, role, config.adminEmail)}\n`);
+  process.stderr.write(`${readyLine(base, role, config.adminEmail, firstAdmin)}\n`);
 
   let stopping = false;
   const shutdown = async (signal: string) => {

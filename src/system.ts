@@ -42,21 +42,34 @@ export interface SystemOptions {
   spanExporter?: SpanExporter;
 }
 
+/** The address of the admin a development start makes when none is configured. */
+export const FIRST_ADMIN_EMAIL = 'admin@example.com';
+
 /**
  * The shop's first-start writes, which module factories never make: the admin account from
- * EMPORIUM_ADMIN_EMAIL / EMPORIUM_ADMIN_PASSWORD, and on an empty database the demo shop
- * (SEED_PRODUCTS, for the roles that serve it). `serve` runs this before it listens.
+ * EMPORIUM_ADMIN_EMAIL / EMPORIUM_ADMIN_PASSWORD (or, with `firstAdmin` outside production and
+ * no admin anywhere, one with a generated password returned to be shown once), and on an empty
+ * database the demo shop (SEED_PRODUCTS, for the roles that serve it). `serve` runs this before
+ * it listens.
  */
-export async function prepareShop(system: System): Promise<void> {
+export async function prepareShop(
+  system: System,
+  options: { firstAdmin?: boolean } = {},
+): Promise<{ firstAdmin?: { email: string; password: string } }> {
   const { config, registry, logger } = system;
+  let firstAdmin: { email: string; password: string } | undefined;
   if (config.adminEmail && config.adminPassword) {
     await registry.identity.bootstrapAdmin(config.adminEmail, config.adminPassword);
+  } else if (options.firstAdmin && !config.production && ROLES[config.role].serves) {
+    // `npm start` with nothing configured still gives a console someone can sign in to.
+    firstAdmin = await registry.identity.firstAdmin(FIRST_ADMIN_EMAIL);
   }
   if (config.seedProducts > 0 && ROLES[config.role].serves && (await registry.catalog.isEmpty())) {
     // Another instance starting on the same empty database may load it too: seeding is resumable.
     const added = await seedDemoShop(system, config.seedProducts);
     logger.info({ products: added }, 'demo shop loaded');
   }
+  return { firstAdmin };
 }
 
 /** The deterministic demo shop: up to `count` demo products, then their tax rates, shipping methods and codes. */

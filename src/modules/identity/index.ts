@@ -25,6 +25,7 @@ export interface IdentityModule extends AppModule {
   createUser: IdentityService['createUser'];
   /** Creates the admin account from the configured address and password unless it exists. */
   bootstrapAdmin: IdentityService['bootstrapAdmin'];
+  firstAdmin: IdentityService['firstAdmin'];
   /** Adds a new signing key (older keys keep verifying). */
   rotateSigningKey(): Promise<void>;
   /** The user's email address (for notifications); undefined for an unknown user. */
@@ -75,6 +76,7 @@ export async function createIdentity(deps: {
     verifier: tokens.verifier,
     createUser: service.createUser,
     bootstrapAdmin: service.bootstrapAdmin,
+    firstAdmin: service.firstAdmin,
     rotateSigningKey: tokens.rotate,
     emailOf: async (userId) => (await identityStore.findUserById(deps.db, userId))?.email,
     issueEmailVerification: service.issueEmailVerification,

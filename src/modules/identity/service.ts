@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import { type Db, transact } from '../../platform/db/index.ts';
 import { badRequest, conflict, notFound } from '../../platform/errors.ts';
@@ -52,6 +53,8 @@ export interface IdentitySettings {
 }
 
 export const MIN_PASSWORD_LENGTH = 8;
+/** A generated first admin password: 96 bits, 16 characters. */
+const FIRST_ADMIN_PASSWORD_BYTES = 12;
 
 /** How long an emailed verification link works. */
 export const EMAIL_VERIFICATION_TTL_MS = 24 * 3600_000;
@@ -522,6 +525,29 @@ export function createIdentityService(deps: {
      * is — anyone might have registered the address first: it gets the configured password, and
      * every session it had ends, so only the operator holds the admin's keys.
      */
+    /**
+     * For a shop started with no admin named (development): when no admin exists yet, makes one
+     * with a generated password and returns it, to be shown to the person starting the server
+     * once. Undefined when there is an admin already, or the address is someone else's account.
+     */
+    async firstAdmin(email: string): Promise<{ email: string; password: string } | undefined> {
+      if (await store.hasAdmin(db)) return undefined;
+      const address = normaliseEmail(email);
+      const password = randomBytes(FIRST_ADMIN_PASSWORD_BYTES).toString('base64url');
+      const created = await store.insertUser(db, {
+        id: uuidv7(),
+        email: address,
+        passwordHash: await hash(password, hashOptions),
+        name: 'Administrator',
+        role: 'admin',
+        emailVerified: true,
+      });
+      // Null: another instance starting on the same database made it a moment ago (or a customer has the address).
+      if (!created) return undefined;
+      await audit('admin.bootstrap', {}, { userId: created.id, email: address, detail: { generated: true } });
+      return { email: address, password };
+    },
+
     async bootstrapAdmin(email: string, password: string): Promise<void> {
       const address = normaliseEmail(email);
       const passwordHash = await hash(password, hashOptions);

@@ -367,6 +367,15 @@ export const identityStore = {
       .execute();
   },
 
+  async hasAdmin(executor: Db): Promise<boolean> {
+    return !!(await tables(executor)
+      .selectFrom('users')
+      .select('id')
+      .where('role', '=', 'admin')
+      .limit(1)
+      .executeTakeFirst());
+  },
+
   async setRole(executor: Db, id: string, role: Role): Promise<boolean> {
     const result = await tables(executor)
       .updateTable('users')
