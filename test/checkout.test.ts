@@ -246,7 +246,9 @@ describe.each(dbKinds)('checkout on %s', (kind) => {
     const orderId = answer.json().id;
     // What the expiry worker does to a reservation past its time, while the authorization is still out.
     const inventory = moduleOf(system, 'inventory');
-    expect(await transact(system.database.db, (tx) => inventory.release(tx, orderId, 'expired'))).toBe(1);
+    expect(
+      await transact(system.database.db, (tx) => inventory.service.release(tx, orderId, 'expired')),
+    ).toBe(1);
     const settled = await eventually(async () => {
       const order = await orderOf(buyer, orderId);
       return order.status === 'pending' ? undefined : order;

@@ -53,13 +53,13 @@ describe.each(dbKinds)('payments under provider faults on %s', (kind) => {
     await Promise.all(
       orders.map(async ({ orderId, amount }) => {
         const input = { orderId, amount, currency: 'EUR', token: 'tok_visa' };
-        await untilAnswered(() => payments.authorize(input, signal()));
+        await untilAnswered(() => payments.service.authorize(input, signal()));
         await Promise.all([
-          untilAnswered(() => payments.capture(orderId, signal())),
-          untilAnswered(() => payments.capture(orderId, signal())),
+          untilAnswered(() => payments.service.capture(orderId, signal())),
+          untilAnswered(() => payments.service.capture(orderId, signal())),
         ]);
-        await untilAnswered(() => payments.refund(orderId, 250, 'partial', signal()));
-        await untilAnswered(() => payments.refund(orderId, 250, 'partial', signal()));
+        await untilAnswered(() => payments.service.refund(orderId, 250, 'partial', signal()));
+        await untilAnswered(() => payments.service.refund(orderId, 250, 'partial', signal()));
       }),
     );
     sandbox.setFaults({ errorRate: 0, latencyMs: 0 });
@@ -68,7 +68,7 @@ describe.each(dbKinds)('payments under provider faults on %s', (kind) => {
       const entries = ledger.filter((entry) => entry.reference === orderId);
       const kinds = entries.map((entry) => entry.kind).sort();
       expect(kinds).toEqual(['authorize', 'capture', 'refund']);
-      const payment = (await payments.get(orderId))!;
+      const payment = (await payments.service.get(orderId))!;
       expect(payment).toMatchObject({
         status: 'partially_refunded',
         capturedAmount: amount,
@@ -104,7 +104,7 @@ describe.each(dbKinds)('an open payment breaker over HTTP on %s', (kind) => {
       name: 'checkout-harness',
       routes: (scope) => {
         scope.post('/pay', async (request, reply) => {
-          const payment = await payments.authorize(
+          const payment = await payments.service.authorize(
             { orderId: uuidv7(), amount: 100, currency: 'EUR', token: 'tok_visa' },
             request.workContext.signal,
           );
@@ -147,7 +147,7 @@ describe.each(dbKinds)('payments in the assembled system on %s', (kind) => {
     const payments = moduleOf(system, 'payments');
     const sandboxUrl = system.sandbox!.url;
     const orderId = uuidv7();
-    const payment = await payments.authorize(
+    const payment = await payments.service.authorize(
       { orderId, amount: 1500, currency: 'EUR', token: 'tok_visa' },
       AbortSignal.timeout(5000),
     );
@@ -163,7 +163,7 @@ describe.each(dbKinds)('payments in the assembled system on %s', (kind) => {
       const payments = moduleOf(system, 'payments');
       expect(system.sandbox).toBeUndefined();
       const orderId = uuidv7();
-      await payments.authorize(
+      await payments.service.authorize(
         { orderId, amount: 300, currency: 'EUR', token: 'tok_visa' },
         AbortSignal.timeout(5000),
       );

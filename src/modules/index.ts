@@ -100,18 +100,25 @@ async function buildModules(deps: ModuleDeps) {
     bus,
     lowStockThreshold: config.inventoryLowThreshold,
   });
-  const catalog = createCatalog({ ...deps, inventory });
+  const catalog = createCatalog({ ...deps, inventory: inventory.service });
   const pricing = createPricing(deps);
   const payments = createPayments(deps);
-  const cart = createCart({ db: deps.db, catalog, stock: inventory, pricing });
-  const ordering = createOrdering({ ...deps, cart, inventory, pricing, payments, bus });
+  const cart = createCart({ db: deps.db, catalog, stock: inventory.service, pricing: pricing.service });
+  const ordering = createOrdering({
+    ...deps,
+    cart: cart.service,
+    inventory: inventory.service,
+    pricing: pricing.service,
+    payments: payments.service,
+    bus,
+  });
   const reviews = served(() => createReviews({ ...deps, catalog, orders: ordering.service }));
   const fulfillment = served(() =>
     createFulfillment({
       db: deps.db,
       ordering,
-      payments,
-      inventory,
+      payments: payments.service,
+      inventory: inventory.service,
       bus,
       returnWindowDays: deps.config.returnWindowDays,
     }),

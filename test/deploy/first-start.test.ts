@@ -34,23 +34,31 @@ describe('a first start with no admin configured (development)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('makes an admin with a generated password, shown once in the ready line, and never again', async () => {
-    const first = await serve();
-    const shown = first.output().match(/console sign-in: (\S+) with password (\S+) \(shown this once/);
-    expect(shown, first.output()).not.toBeNull();
-    const [, email, password] = shown!;
-    expect(password).toMatch(/^[\w-]{16}$/);
-    const answer = await signIn(email, password);
-    expect(answer.status).toBe(200);
-    expect((await answer.json()).user).toMatchObject({ email, role: 'admin', emailVerified: true });
-    first.child.kill('SIGKILL');
-    await first.exited;
+  it(
+    'makes an admin with a generated password, shown once in the ready line, and never again',
+    async () => {
+      const first = await serve();
+      const shown = first.output().match(/console sign-in: (\S+) with password (\S+) \(shown this once/);
+      expect(shown, first.output()).not.toBeNull();
+      const [, email, password] = shown!;
+      expect(password).toMatch(/^[\w-]{16}$/);
+      const answer = await signIn(email, password);
+      expect(answer.status).toBe(200);
+      expect(((await answer.json()) as { user: object }).user).toMatchObject({
+        email,
+        role: 'admin',
+        emailVerified: true,
+      });
+      first.child.kill('SIGKILL');
+      await first.exited;
 
-    // The next start finds the admin: no second account, no password printed, the first one works.
-    const second = await serve();
-    expect(second.output()).toContain('console sign-in: an existing admin');
-    expect(second.output()).not.toContain('with password');
-    expect((await signIn(email, password)).status).toBe(200);
-    expect((await signIn(email, 'not the password')).status).toBe(401);
-  }, START_TIMEOUT_MS * 2);
+      // The next start finds the admin: no second account, no password printed, the first one works.
+      const second = await serve();
+      expect(second.output()).toContain('console sign-in: an existing admin');
+      expect(second.output()).not.toContain('with password');
+      expect((await signIn(email, password)).status).toBe(200);
+      expect((await signIn(email, 'not the password')).status).toBe(401);
+    },
+    START_TIMEOUT_MS * 2,
+  );
 });

@@ -1,6 +1,6 @@
 import type { Db } from '../../platform/db/index.ts';
 import type { AppModule } from '../../platform/module.ts';
-import type { PricingModule } from '../pricing/index.ts';
+import type { PricingService } from '../pricing/index.ts';
 import { cartRoutes } from './routes.ts';
 import { type CartService, type CatalogReader, createCartService, type StockReader } from './service.ts';
 
@@ -8,6 +8,7 @@ export { AddressSchema, CartSchema, LineItemSchema, TotalsSchema } from './route
 export type {
   Cart,
   CartLine,
+  CartService,
   CatalogReader,
   CheckoutCart,
   Destination,
@@ -15,16 +16,17 @@ export type {
   Totals,
 } from './service.ts';
 
-export interface CartModule extends AppModule, CartService {
+export interface CartModule extends AppModule {
   name: 'cart';
+  service: CartService;
 }
 
 export function createCart(deps: {
   db: Db;
   catalog: CatalogReader;
   stock: StockReader;
-  pricing: PricingModule;
+  pricing: PricingService;
 }): CartModule {
   const service = createCartService(deps);
-  return { ...service, name: 'cart', routes: cartRoutes(service) };
+  return { name: 'cart', service, routes: cartRoutes(service) };
 }

@@ -2,7 +2,7 @@ import type { Db } from '../../platform/db/index.ts';
 import { badRequest, conflict, type DomainError, notFound } from '../../platform/errors.ts';
 import type { CheckoutVariant } from '../catalog/index.ts';
 import { outOfStock } from '../inventory/index.ts';
-import type { PricingModule, Quote, ShippingMethod, ShippingProblem } from '../pricing/index.ts';
+import type { PricingService, Quote, ShippingMethod, ShippingProblem } from '../pricing/index.ts';
 import { priceUnavailable, productUnavailable } from './errors.ts';
 import {
   type CartContents,
@@ -86,7 +86,7 @@ export function createCartService(deps: {
   db: Db;
   catalog: CatalogReader;
   stock: StockReader;
-  pricing: PricingModule;
+  pricing: Pick<PricingService, 'quote' | 'checkCode' | 'shippingMethod'>;
 }) {
   const { db, catalog, stock, pricing } = deps;
 

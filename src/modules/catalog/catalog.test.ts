@@ -198,7 +198,7 @@ describe.each(dbKinds)('catalog on %s', (kind) => {
     const before = await inject({ method: 'GET', url });
     expect(before.json().variants[0].available).toBe(5);
     await transact(system.database.db, (tx) =>
-      inventory.reserve(
+      inventory.service.reserve(
         tx,
         uuidv7(),
         [{ variantId: created.variants[0].id, quantity: 2 }],
@@ -267,7 +267,7 @@ describe.each(dbKinds)('catalog on %s', (kind) => {
       [body.variants[1].sku, 2],
     ]);
     // The SKU rename reached inventory, which owns stock.
-    expect((await inventory.get(newSku)).onHand).toBe(5);
+    expect((await inventory.service.get(newSku)).onHand).toBe(5);
     // The ETag from before the change no longer matches.
     const again = await inject({
       method: 'PUT',

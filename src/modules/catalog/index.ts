@@ -4,7 +4,7 @@ import type { Db } from '../../platform/db/index.ts';
 import type { AppModule } from '../../platform/module.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
-import type { InventoryModule } from '../inventory/index.ts';
+import type { InventoryService } from '../inventory/index.ts';
 import { catalogRoutes } from './routes.ts';
 import { seedCatalog } from './seed.ts';
 import { type CatalogService, createCatalogService } from './service.ts';
@@ -36,7 +36,7 @@ export function createCatalog(deps: {
   db: Db;
   logger: Logger;
   metrics: Metrics;
-  inventory: InventoryModule;
+  inventory: InventoryService;
   cache: Cache;
 }): CatalogModule {
   const service = createCatalogService({

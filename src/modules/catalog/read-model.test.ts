@@ -37,10 +37,10 @@ describe.each(dbKinds)('catalog read model on %s', (kind) => {
       metrics,
       logger: createLogger('silent'),
       inventory: {
-        onStockChange: inventory.onStockChange,
+        onStockChange: inventory.service.onStockChange,
         availability: (variantIds) => {
           stockReads.push([...variantIds]);
-          return inventory.availability(variantIds);
+          return inventory.service.availability(variantIds);
         },
       },
     });
@@ -48,7 +48,7 @@ describe.each(dbKinds)('catalog read model on %s', (kind) => {
 
   async function stockedVariant(onHand: number): Promise<{ variantId: string; sku: string }> {
     const item = { variantId: uuidv7(), sku: `RM-${process.pid}-${++sequence}`, onHand };
-    await inventory.createItems(system.database.db, [item]);
+    await inventory.service.createItems(system.database.db, [item]);
     return item;
   }
 
@@ -80,7 +80,7 @@ describe.each(dbKinds)('catalog read model on %s', (kind) => {
     const { variantId, sku } = await stockedVariant(5);
     const load = loader(templateOf(variantId));
     const before = await reads.product(variantId, load);
-    await inventory.adjust(sku, -2, 'test', uuidv7());
+    await inventory.service.adjust(sku, -2, 'test', uuidv7());
     const after = await reads.product(variantId, load);
     expect(JSON.parse(after.body).available).toBe(3);
     expect(after.etag).not.toBe(before.etag);

@@ -3,7 +3,7 @@ import type { Cache } from '../../platform/cache/index.ts';
 import { runDetached } from '../../platform/context.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
-import type { InventoryModule } from '../inventory/index.ts';
+import type { InventoryService } from '../inventory/index.ts';
 import { fill, parseTemplate, serializeTemplate, type Template } from './render.ts';
 
 /**
@@ -15,7 +15,7 @@ import { fill, parseTemplate, serializeTemplate, type Template } from './render.
 export interface ReadModelDeps {
   /** Shared cache of templates (in-process LRU, or Redis). */
   cache: Cache;
-  inventory: Pick<InventoryModule, 'availability' | 'onStockChange'>;
+  inventory: Pick<InventoryService, 'availability' | 'onStockChange'>;
   metrics: Metrics;
   logger: Logger;
 }

@@ -39,7 +39,7 @@ describe.runIf(redisUrl).each(dbKinds)('catalog over a shared Redis cache on %s'
         reportPublishError: (error) => {
           throw error;
         },
-      }),
+      }).service,
       cache: createRedisCache(client, namespace),
     });
     return catalog;

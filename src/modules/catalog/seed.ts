@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { type Db, transact } from '../../platform/db/index.ts';
 import { uuidv7 } from '../../platform/ids.ts';
-import type { InventoryModule } from '../inventory/index.ts';
+import type { InventoryService } from '../inventory/index.ts';
 import { slugify } from './service.ts';
 import { catalogStore as store } from './store.ts';
 
@@ -411,7 +411,7 @@ const SEED_LOCK_KEY = 727_120;
  */
 export async function seedCatalog(
   db: Db,
-  inventory: Pick<InventoryModule, 'createItems'>,
+  inventory: Pick<InventoryService, 'createItems'>,
   count: number,
   currency: string,
 ): Promise<number> {

@@ -6,7 +6,7 @@ import { uuidv7 } from '../../platform/ids.ts';
 import { applyMergePatch } from '../../platform/merge-patch.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
-import type { InventoryModule } from '../inventory/index.ts';
+import type { InventoryService } from '../inventory/index.ts';
 import { preconditionFailed, preconditionRequired, productArchived, unknownCategories } from './errors.ts';
 import { decodeCursor, encodeCursor, type ListQuery, listSignature, parseSort } from './listing.ts';
 import { createReadModel, type Rendered } from './read-model.ts';
@@ -18,7 +18,7 @@ export interface CatalogDeps {
   db: Db;
   /** Shared cache of rendered products and list pages (in-process LRU, or Redis). */
   cache: Cache;
-  inventory: Pick<InventoryModule, 'createItems' | 'renameSku' | 'availability' | 'onStockChange'>;
+  inventory: Pick<InventoryService, 'createItems' | 'renameSku' | 'availability' | 'onStockChange'>;
   metrics: Metrics;
   logger: Logger;
   storeCurrency: string;

@@ -3,7 +3,7 @@ import { badRequest, conflict, notFound } from '../../platform/errors.ts';
 import type { EventBus } from '../../platform/events/index.ts';
 import type { Principal } from '../../platform/http/auth.ts';
 import { uuidv7 } from '../../platform/ids.ts';
-import type { InventoryModule } from '../inventory/index.ts';
+import type { InventoryService } from '../inventory/index.ts';
 import type { OrderingModule } from '../ordering/index.ts';
 import { refundFor } from '../pricing/index.ts';
 import { invalidState } from './errors.ts';
@@ -89,7 +89,7 @@ export function createFulfillmentService(deps: {
   db: Db;
   orders: OrderAccess;
   payments: { refund(orderId: string, amount: number, key: string, signal?: AbortSignal): Promise<unknown> };
-  inventory: Pick<InventoryModule, 'restock'>;
+  inventory: Pick<InventoryService, 'restock'>;
   bus: Pick<EventBus, 'append' | 'nudge'>;
   returnWindowDays: number;
 }) {

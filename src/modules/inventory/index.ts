@@ -11,10 +11,11 @@ import { createInventoryService, type InventoryService } from './service.ts';
 export { outOfStock } from './errors.ts';
 export { INVENTORY_EVENT_TYPES } from './events.ts';
 export { StockSchema } from './routes.ts';
-export type { ReservationLine, Stock } from './service.ts';
+export type { InventoryService, ReservationLine, Stock } from './service.ts';
 
-export interface InventoryModule extends AppModule, InventoryService {
+export interface InventoryModule extends AppModule {
   name: 'inventory';
+  service: InventoryService;
   grpc: () => Promise<InventoryGrpc>;
 }
 
@@ -41,8 +42,8 @@ export function createInventory(deps: {
   });
   let grpc: Promise<InventoryGrpc> | undefined;
   return {
-    ...service,
     name: 'inventory',
+    service,
     routes: inventoryRoutes(service),
     grpc: () => {
       grpc ??= import('./grpc.ts').then((loaded) => loaded.inventoryGrpc(service, deps));

@@ -17,7 +17,7 @@ describe.each(dbKinds)('inventory on %s', (kind) => {
 
   const newItem = async (onHand: number) => {
     const item = { variantId: uuidv7(), sku: `SKU-${uuidv7().slice(-12)}`, onHand };
-    await inventory.createItems(system.database.db, [item]);
+    await inventory.service.createItems(system.database.db, [item]);
     return item;
   };
 
@@ -26,7 +26,7 @@ describe.each(dbKinds)('inventory on %s', (kind) => {
     const results = await Promise.allSettled(
       Array.from({ length: 50 }, () =>
         transact(system.database.db, (tx) =>
-          inventory.reserve(
+          inventory.service.reserve(
             tx,
             uuidv7(),
             [{ variantId: item.variantId, quantity: 1 }],
@@ -40,7 +40,12 @@ describe.each(dbKinds)('inventory on %s', (kind) => {
     for (const result of results) {
       if (result.status === 'rejected') expect(result.reason.code).toBe('OUT_OF_STOCK');
     }
-    expect(await inventory.get(item.sku)).toEqual({ sku: item.sku, onHand: 10, reserved: 10, available: 0 });
+    expect(await inventory.service.get(item.sku)).toEqual({
+      sku: item.sku,
+      onHand: 10,
+      reserved: 10,
+      available: 0,
+    });
   });
 
   it('reserves all lines or none', async () => {
@@ -49,7 +54,7 @@ describe.each(dbKinds)('inventory on %s', (kind) => {
     const orderId = uuidv7();
     await expect(
       transact(system.database.db, (tx) =>
-        inventory.reserve(
+        inventory.service.reserve(
           tx,
           orderId,
           [
@@ -60,8 +65,8 @@ describe.each(dbKinds)('inventory on %s', (kind) => {
         ),
       ),
     ).rejects.toMatchObject({ code: 'OUT_OF_STOCK', extensions: { variantIds: [scarce.variantId] } });
-    expect((await inventory.get(plenty.sku)).reserved).toBe(0);
-    expect(await inventory.reservations(orderId)).toEqual([]);
+    expect((await inventory.service.get(plenty.sku)).reserved).toBe(0);
+    expect(await inventory.service.reservations(orderId)).toEqual([]);
   });
 
   it('commits and releases idempotently, recording every change in the ledger', async () => {
@@ -70,17 +75,26 @@ describe.each(dbKinds)('inventory on %s', (kind) => {
     const abandoned = uuidv7();
     const expires = new Date(Date.now() + 60_000);
     await transact(system.database.db, (tx) =>
-      inventory.reserve(tx, sold, [{ variantId: item.variantId, quantity: 3 }], expires),
+      inventory.service.reserve(tx, sold, [{ variantId: item.variantId, quantity: 3 }], expires),
     );
     await transact(system.database.db, (tx) =>
-      inventory.reserve(tx, abandoned, [{ variantId: item.variantId, quantity: 1 }], expires),
+      inventory.service.reserve(tx, abandoned, [{ variantId: item.variantId, quantity: 1 }], expires),
     );
-    expect(await transact(system.database.db, (tx) => inventory.commit(tx, sold))).toBe(true);
-    expect(await transact(system.database.db, (tx) => inventory.commit(tx, sold))).toBe(false);
-    expect(await transact(system.database.db, (tx) => inventory.release(tx, abandoned, 'cancelled'))).toBe(1);
-    expect(await transact(system.database.db, (tx) => inventory.release(tx, abandoned, 'cancelled'))).toBe(0);
-    expect(await inventory.get(item.sku)).toEqual({ sku: item.sku, onHand: 1, reserved: 0, available: 1 });
-    const reasons = (await inventory.ledger(item.sku)).map((entry) => [
+    expect(await transact(system.database.db, (tx) => inventory.service.commit(tx, sold))).toBe(true);
+    expect(await transact(system.database.db, (tx) => inventory.service.commit(tx, sold))).toBe(false);
+    expect(
+      await transact(system.database.db, (tx) => inventory.service.release(tx, abandoned, 'cancelled')),
+    ).toBe(1);
+    expect(
+      await transact(system.database.db, (tx) => inventory.service.release(tx, abandoned, 'cancelled')),
+    ).toBe(0);
+    expect(await inventory.service.get(item.sku)).toEqual({
+      sku: item.sku,
+      onHand: 1,
+      reserved: 0,
+      available: 1,
+    });
+    const reasons = (await inventory.service.ledger(item.sku)).map((entry) => [
       entry.reason,
       entry.deltaOnHand,
       entry.deltaReserved,
@@ -119,7 +133,7 @@ describe.each(dbKinds)('inventory on %s', (kind) => {
     });
     expect(adjusted.statusCode).toBe(201);
     expect(adjusted.json()).toEqual({ sku: item.sku, onHand: 5, reserved: 0, available: 5 });
-    const ledger = await inventory.ledger(item.sku);
+    const ledger = await inventory.service.ledger(item.sku);
     expect(ledger.map((entry) => [entry.reason, entry.deltaOnHand, entry.actorId])).toEqual([
       ['stock take', 4, staff.id],
       ['damaged', -2, staff.id],
@@ -165,7 +179,7 @@ describe.each(dbKinds)('inventory on %s', (kind) => {
     (await system.bus.events({ type: 'inventory.low', subject: variantId })).map((event) => event.data);
   const reserveOne = (variantId: string, orderId = uuidv7()) =>
     transact(system.database.db, (tx) =>
-      inventory.reserve(tx, orderId, [{ variantId, quantity: 1 }], new Date(Date.now() + 60_000)),
+      inventory.service.reserve(tx, orderId, [{ variantId, quantity: 1 }], new Date(Date.now() + 60_000)),
     );
 
   it('emits inventory.low exactly once when concurrent sales take stock to the threshold', async () => {
@@ -189,13 +203,13 @@ describe.each(dbKinds)('inventory on %s', (kind) => {
     expect(await lowEvents(item.variantId)).toHaveLength(1);
     // Restocked above the threshold (available 4 + 10 = 14): the next fall to 5 is news again.
     const staff = await signIn(system, 'staff');
-    await inventory.adjust(item.sku, 10, 'delivery', staff.id);
+    await inventory.service.adjust(item.sku, 10, 'delivery', staff.id);
     expect(await lowEvents(item.variantId)).toHaveLength(1);
     // A sale that rolls back (a later line of its order is short) crosses nothing.
     const short = await newItem(0);
     await expect(
       transact(system.database.db, (tx) =>
-        inventory.reserve(
+        inventory.service.reserve(
           tx,
           uuidv7(),
           [
@@ -208,8 +222,8 @@ describe.each(dbKinds)('inventory on %s', (kind) => {
     ).rejects.toMatchObject({ code: 'OUT_OF_STOCK' });
     expect(await lowEvents(item.variantId)).toHaveLength(1);
     // A released reservation and a stock take count as changes too: down to 2 is a new crossing.
-    await transact(system.database.db, (tx) => inventory.release(tx, crossing, 'cancelled'));
-    await inventory.setOnHand(item.sku, 5, staff.id);
+    await transact(system.database.db, (tx) => inventory.service.release(tx, crossing, 'cancelled'));
+    await inventory.service.setOnHand(item.sku, 5, staff.id);
     const events = await lowEvents(item.variantId);
     expect(events).toHaveLength(2);
     expect(events[1]).toMatchObject({ available: 2, onHand: 5, reserved: 3 });

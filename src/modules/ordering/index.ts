@@ -5,9 +5,9 @@ import type { AppModule } from '../../platform/module.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import { createPollingLoop } from '../../platform/polling.ts';
-import type { CartModule } from '../cart/index.ts';
-import type { InventoryModule } from '../inventory/index.ts';
-import type { PricingModule } from '../pricing/index.ts';
+import type { CartService } from '../cart/index.ts';
+import type { InventoryService } from '../inventory/index.ts';
+import type { PricingService } from '../pricing/index.ts';
 import { orderingRoutes } from './routes.ts';
 import type { PaymentsPort } from './saga.ts';
 import { createOrderingService, type OrderingService } from './service.ts';
@@ -26,9 +26,9 @@ export interface OrderingModule extends AppModule {
 export function createOrdering(deps: {
   config: Config;
   db: Db;
-  cart: CartModule;
-  inventory: InventoryModule;
-  pricing: PricingModule;
+  cart: CartService;
+  inventory: InventoryService;
+  pricing: PricingService;
   payments: PaymentsPort;
   bus: EventBus;
   logger: Logger;

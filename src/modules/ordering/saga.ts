@@ -3,9 +3,9 @@ import { DomainError } from '../../platform/errors.ts';
 import type { EventBus } from '../../platform/events/index.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import { withSpan } from '../../platform/observability/tracing.ts';
-import type { CartModule, Destination } from '../cart/index.ts';
-import type { InventoryModule } from '../inventory/index.ts';
-import type { PricingModule } from '../pricing/index.ts';
+import type { CartService, Destination } from '../cart/index.ts';
+import type { InventoryService } from '../inventory/index.ts';
+import type { PricingService } from '../pricing/index.ts';
 import { orderEvent } from './events.ts';
 import { type OrderItemRow, type OrderRow, type SagaStep, orderStore as store } from './store.ts';
 
@@ -39,9 +39,9 @@ export interface PaymentsPort {
 
 export interface SagaDeps {
   db: Db;
-  cart: Pick<CartModule, 'clear' | 'restore'>;
-  inventory: Pick<InventoryModule, 'reserve' | 'commit' | 'release' | 'restock' | 'reservations'>;
-  pricing: Pick<PricingModule, 'redeem' | 'release'>;
+  cart: Pick<CartService, 'clear' | 'restore'>;
+  inventory: Pick<InventoryService, 'reserve' | 'commit' | 'release' | 'restock' | 'reservations'>;
+  pricing: Pick<PricingService, 'redeem' | 'release'>;
   payments: PaymentsPort;
   bus: Pick<EventBus, 'append' | 'nudge'>;
   logger: Logger;

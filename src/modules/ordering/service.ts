@@ -6,9 +6,9 @@ import type { Principal } from '../../platform/http/auth.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
-import type { CartLine, CartModule, CheckoutCart, Money, Totals } from '../cart/index.ts';
-import type { InventoryModule } from '../inventory/index.ts';
-import type { PricingModule, ShippingMethod } from '../pricing/index.ts';
+import type { CartLine, CartService, CheckoutCart, Money, Totals } from '../cart/index.ts';
+import type { InventoryService } from '../inventory/index.ts';
+import type { PricingService, ShippingMethod } from '../pricing/index.ts';
 import {
   cancellationPending,
   invalidState,
@@ -113,9 +113,9 @@ function toOrder(row: OrderRow, items: OrderItemRow[], payment: PaymentState | u
 
 export function createOrderingService(deps: {
   db: Db;
-  cart: Pick<CartModule, 'forCheckout' | 'clear' | 'restore'>;
-  pricing: Pick<PricingModule, 'redeem' | 'release'>;
-  inventory: Pick<InventoryModule, 'reserve' | 'commit' | 'release' | 'restock' | 'reservations'>;
+  cart: Pick<CartService, 'forCheckout' | 'clear' | 'restore'>;
+  pricing: Pick<PricingService, 'redeem' | 'release'>;
+  inventory: Pick<InventoryService, 'reserve' | 'commit' | 'release' | 'restock' | 'reservations'>;
   payments: PaymentsPort;
   bus: Pick<EventBus, 'append' | 'nudge'>;
   logger: Logger;

@@ -25,7 +25,10 @@ export interface PaymentsOptions {
   breaker?: Partial<BreakerOptions>;
 }
 
-export type PaymentsModule = AppModule & PaymentsService;
+export interface PaymentsModule extends AppModule {
+  name: 'payments';
+  service: PaymentsService;
+}
 
 /**
  * Payments against a provider over HTTP, always across a real network boundary: the sandbox
@@ -43,7 +46,7 @@ export function createPayments(deps: PaymentsDeps, options: PaymentsOptions = {}
   const service = createPaymentsService(deps.db, client);
   return {
     name: 'payments',
-    ...service,
+    service,
     close: () => client.close(),
   };
 }

@@ -23,7 +23,7 @@ describe.each(dbKinds)('payments service on %s', (kind) => {
     payments.sandbox!.ledger().filter((entry) => entry.reference === orderId);
   const authorized = async (amount = 4200) => {
     const orderId = uuidv7();
-    await payments.authorize({ orderId, amount, currency: 'EUR', token: 'tok_visa' }, signal());
+    await payments.service.authorize({ orderId, amount, currency: 'EUR', token: 'tok_visa' }, signal());
     return orderId;
   };
 
@@ -42,7 +42,7 @@ describe.each(dbKinds)('payments service on %s', (kind) => {
   it('authorizes once per order, however often the saga asks', async () => {
     const orderId = uuidv7();
     const input = { orderId, amount: 4200, currency: 'EUR', token: 'tok_visa' };
-    const first = await payments.authorize(input, signal());
+    const first = await payments.service.authorize(input, signal());
     expect(first).toMatchObject({
       orderId,
       status: 'authorized',
@@ -51,12 +51,12 @@ describe.each(dbKinds)('payments service on %s', (kind) => {
       capturedAmount: 0,
     });
     expect(first.providerAuthorizationId).toMatch(/^auth_/);
-    expect(await payments.authorize(input, signal())).toEqual(first);
-    expect(await payments.get(orderId)).toEqual(first);
+    expect(await payments.service.authorize(input, signal())).toEqual(first);
+    expect(await payments.service.get(orderId)).toEqual(first);
     expect(ledgerOf(orderId)).toEqual([
       expect.objectContaining({ kind: 'authorize', key: `${orderId}:authorize` }),
     ]);
-    await expect(payments.authorize({ ...input, amount: 1 }, signal())).rejects.toMatchObject({
+    await expect(payments.service.authorize({ ...input, amount: 1 }, signal())).rejects.toMatchObject({
       status: 409,
       code: 'PAYMENT_MISMATCH',
     });
@@ -65,25 +65,27 @@ describe.each(dbKinds)('payments service on %s', (kind) => {
   it('turns a decline into 402 PAYMENT_DECLINED and keeps it declined', async () => {
     const orderId = uuidv7();
     const input = { orderId, amount: 999, currency: 'USD', token: 'tok_declined' };
-    await expect(payments.authorize(input, signal())).rejects.toMatchObject({
+    await expect(payments.service.authorize(input, signal())).rejects.toMatchObject({
       status: 402,
       code: 'PAYMENT_DECLINED',
     });
-    await expect(payments.authorize(input, signal())).rejects.toMatchObject({ code: 'PAYMENT_DECLINED' });
-    expect(await payments.get(orderId)).toMatchObject({ status: 'declined' });
+    await expect(payments.service.authorize(input, signal())).rejects.toMatchObject({
+      code: 'PAYMENT_DECLINED',
+    });
+    expect(await payments.service.get(orderId)).toMatchObject({ status: 'declined' });
     expect(ledgerOf(orderId).map((entry) => entry.kind)).toEqual(['decline']);
-    expect(await payments.voidAuthorization(orderId, signal())).toMatchObject({ status: 'declined' });
+    expect(await payments.service.voidAuthorization(orderId, signal())).toMatchObject({ status: 'declined' });
   });
 
   it('leaves a payment pending when the provider errors (tok_error), and voiding settles it as failed', async () => {
     const orderId = uuidv7();
     await expect(
-      payments.authorize({ orderId, amount: 500, currency: 'EUR', token: 'tok_error' }, signal()),
+      payments.service.authorize({ orderId, amount: 500, currency: 'EUR', token: 'tok_error' }, signal()),
     ).rejects.toMatchObject({ status: 503, code: 'PAYMENT_PROVIDER_UNAVAILABLE' });
-    expect(await payments.get(orderId)).toMatchObject({ status: 'pending' });
-    expect(await payments.voidAuthorization(orderId, signal())).toMatchObject({ status: 'failed' });
+    expect(await payments.service.get(orderId)).toMatchObject({ status: 'pending' });
+    expect(await payments.service.voidAuthorization(orderId, signal())).toMatchObject({ status: 'failed' });
     await expect(
-      payments.authorize({ orderId, amount: 500, currency: 'EUR', token: 'tok_error' }, signal()),
+      payments.service.authorize({ orderId, amount: 500, currency: 'EUR', token: 'tok_error' }, signal()),
     ).rejects.toMatchObject({ status: 409, code: 'PAYMENT_STATE_CONFLICT' });
     expect(ledgerOf(orderId)).toEqual([]);
   });
@@ -91,14 +93,14 @@ describe.each(dbKinds)('payments service on %s', (kind) => {
   it('captures at most once, even when asked twice at the same time', async () => {
     const orderId = await authorized();
     const [first, second] = await Promise.all([
-      payments.capture(orderId, signal()),
-      payments.capture(orderId, signal()),
+      payments.service.capture(orderId, signal()),
+      payments.service.capture(orderId, signal()),
     ]);
     expect(first).toMatchObject({ status: 'captured', capturedAmount: 4200 });
     expect(second).toMatchObject({ status: 'captured', capturedAmount: 4200 });
-    expect(await payments.capture(orderId, signal())).toMatchObject({ status: 'captured' });
+    expect(await payments.service.capture(orderId, signal())).toMatchObject({ status: 'captured' });
     expect(ledgerOf(orderId).filter((entry) => entry.kind === 'capture')).toHaveLength(1);
-    await expect(payments.voidAuthorization(orderId, signal())).rejects.toMatchObject({
+    await expect(payments.service.voidAuthorization(orderId, signal())).rejects.toMatchObject({
       status: 409,
       code: 'PAYMENT_STATE_CONFLICT',
     });
@@ -106,20 +108,22 @@ describe.each(dbKinds)('payments service on %s', (kind) => {
 
   it('refunds never exceed the captured amount, and a repeated refund refunds once', async () => {
     const orderId = await authorized(1000);
-    await expect(payments.refund(orderId, 100, 'too-early', signal())).rejects.toMatchObject({
+    await expect(payments.service.refund(orderId, 100, 'too-early', signal())).rejects.toMatchObject({
       code: 'PAYMENT_STATE_CONFLICT',
     });
-    await payments.capture(orderId, signal());
-    expect(await payments.refund(orderId, 300, 'return-1', signal())).toMatchObject({
+    await payments.service.capture(orderId, signal());
+    expect(await payments.service.refund(orderId, 300, 'return-1', signal())).toMatchObject({
       status: 'partially_refunded',
       refundedAmount: 300,
     });
-    expect(await payments.refund(orderId, 300, 'return-1', signal())).toMatchObject({ refundedAmount: 300 });
-    await expect(payments.refund(orderId, 701, 'return-2', signal())).rejects.toMatchObject({
+    expect(await payments.service.refund(orderId, 300, 'return-1', signal())).toMatchObject({
+      refundedAmount: 300,
+    });
+    await expect(payments.service.refund(orderId, 701, 'return-2', signal())).rejects.toMatchObject({
       status: 409,
       code: 'REFUND_EXCEEDS_CAPTURED',
     });
-    const full = await payments.refund(orderId, 700, 'cancel', signal());
+    const full = await payments.service.refund(orderId, 700, 'cancel', signal());
     expect(full).toMatchObject({ status: 'refunded', capturedAmount: 1000, refundedAmount: 1000 });
     const ledger = payments.sandbox!.ledger();
     expect(ledger.filter((entry) => entry.reference === orderId && entry.kind === 'refund')).toHaveLength(2);
@@ -128,12 +132,12 @@ describe.each(dbKinds)('payments service on %s', (kind) => {
 
   it('lets the provider settle racing refunds: their sum never exceeds what was captured', async () => {
     const orderId = await authorized(1000);
-    await payments.capture(orderId, signal());
+    await payments.service.capture(orderId, signal());
     const results = await Promise.allSettled(
-      ['a', 'b', 'c'].map((key) => payments.refund(orderId, 400, key, signal())),
+      ['a', 'b', 'c'].map((key) => payments.service.refund(orderId, 400, key, signal())),
     );
     expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(2);
-    const payment = (await payments.get(orderId))!;
+    const payment = (await payments.service.get(orderId))!;
     expect(payment).toMatchObject({ refundedAmount: 800, status: 'partially_refunded' });
     expect(heldByProvider(payments.sandbox!.ledger(), orderId)).toBe(
       payment.capturedAmount - payment.refundedAmount,
@@ -142,19 +146,19 @@ describe.each(dbKinds)('payments service on %s', (kind) => {
 
   it('voids an uncaptured authorization; it can no longer be captured', async () => {
     const orderId = await authorized();
-    expect(await payments.voidAuthorization(orderId, signal())).toMatchObject({ status: 'voided' });
-    expect(await payments.voidAuthorization(orderId, signal())).toMatchObject({ status: 'voided' });
-    await expect(payments.capture(orderId, signal())).rejects.toMatchObject({
+    expect(await payments.service.voidAuthorization(orderId, signal())).toMatchObject({ status: 'voided' });
+    expect(await payments.service.voidAuthorization(orderId, signal())).toMatchObject({ status: 'voided' });
+    await expect(payments.service.capture(orderId, signal())).rejects.toMatchObject({
       code: 'PAYMENT_STATE_CONFLICT',
     });
     expect(ledgerOf(orderId).map((entry) => entry.kind)).toEqual(['authorize', 'void']);
-    expect(await payments.voidAuthorization(uuidv7(), signal())).toBeUndefined();
+    expect(await payments.service.voidAuthorization(uuidv7(), signal())).toBeUndefined();
   });
 
   it('keeps one authorization when its answers are lost and retried', async () => {
     const orderId = uuidv7();
     payments.sandbox!.setFaults({ failNext: 2 });
-    const payment = await payments.authorize(
+    const payment = await payments.service.authorize(
       { orderId, amount: 700, currency: 'EUR', token: 'tok_visa' },
       signal(),
     );
@@ -166,17 +170,17 @@ describe.each(dbKinds)('payments service on %s', (kind) => {
 
   it('stops at a short deadline on tok_slow; voiding reverses the late authorization', async () => {
     const orderId = uuidv7();
-    const error = await payments
+    const error = await payments.service
       .authorize({ orderId, amount: 800, currency: 'EUR', token: 'tok_slow' }, AbortSignal.timeout(200))
       .catch((caught) => caught);
     expect(error.name).toBe('TimeoutError');
-    expect(await payments.get(orderId)).toMatchObject({ status: 'pending' });
-    expect(await payments.voidAuthorization(orderId, signal())).toMatchObject({ status: 'voided' });
+    expect(await payments.service.get(orderId)).toMatchObject({ status: 'pending' });
+    expect(await payments.service.voidAuthorization(orderId, signal())).toMatchObject({ status: 'voided' });
     expect(ledgerOf(orderId).map((entry) => entry.kind)).toEqual(['authorize', 'reversal']);
   });
 
   it('without a signal of its own, follows the work context deadline (or none, bounded by retries)', async () => {
-    const unbounded = await payments.authorize({
+    const unbounded = await payments.service.authorize({
       orderId: uuidv7(),
       amount: 10,
       currency: 'EUR',
@@ -185,7 +189,7 @@ describe.each(dbKinds)('payments service on %s', (kind) => {
     expect(unbounded.status).toBe('authorized');
     const orderId = uuidv7();
     const error = await runWithContext({ signal: AbortSignal.timeout(200) }, () =>
-      payments.authorize({ orderId, amount: 10, currency: 'EUR', token: 'tok_slow' }),
+      payments.service.authorize({ orderId, amount: 10, currency: 'EUR', token: 'tok_slow' }),
     ).catch((caught) => caught);
     expect(error.name).toBe('TimeoutError');
   });
@@ -193,11 +197,11 @@ describe.each(dbKinds)('payments service on %s', (kind) => {
   it('rejects nonsense amounts and currencies before calling anyone', async () => {
     const orderId = uuidv7();
     await expect(
-      payments.authorize({ orderId, amount: 0, currency: 'EUR', token: 'tok_visa' }, signal()),
+      payments.service.authorize({ orderId, amount: 0, currency: 'EUR', token: 'tok_visa' }, signal()),
     ).rejects.toMatchObject({ status: 400, code: 'INVALID_AMOUNT' });
     await expect(
-      payments.authorize({ orderId, amount: 10, currency: 'euro', token: 'tok_visa' }, signal()),
+      payments.service.authorize({ orderId, amount: 10, currency: 'euro', token: 'tok_visa' }, signal()),
     ).rejects.toMatchObject({ status: 400, code: 'INVALID_CURRENCY' });
-    expect(await payments.get(orderId)).toBeUndefined();
+    expect(await payments.service.get(orderId)).toBeUndefined();
   });
 });

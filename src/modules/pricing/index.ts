@@ -6,12 +6,13 @@ import { createPricingService, type PricingService } from './service.ts';
 
 export { ShippingMethodSchema } from './routes.ts';
 
-export type { Quote, ShippingMethod, ShippingProblem } from './service.ts';
+export type { PricingService, Quote, ShippingMethod, ShippingProblem } from './service.ts';
 export { normaliseCode } from './service.ts';
 export { type PricedCart, type PricedLine, priceCart, refundFor } from './totals.ts';
 
-export interface PricingModule extends AppModule, PricingService {
+export interface PricingModule extends AppModule {
   name: 'pricing';
+  service: PricingService;
   /** Loads the demo tax rates, shipping methods and codes (beside the demo catalog); idempotent. */
   seedDemo(): Promise<void>;
 }
@@ -19,8 +20,8 @@ export interface PricingModule extends AppModule, PricingService {
 export function createPricing(deps: { db: Db }): PricingModule {
   const service = createPricingService(deps.db);
   return {
-    ...service,
     name: 'pricing',
+    service,
     seedDemo: () => seedPricingDemo(deps.db),
     routes: pricingRoutes(service),
   };
