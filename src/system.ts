@@ -21,7 +21,7 @@ export interface System {
   modules: AppModule[];
   /** The same modules by name, typed; a module the role does not build is undefined. */
   registry: ModuleRegistry;
-  /** The sandbox payment provider, when this system started it (PAYMENTS_URL unset, not production). */
+  /** The sandbox payment provider, when this system started it (PAYMENTS_URL unset; named, or outside production). */
   sandbox: Sandbox | undefined;
   bus: EventBus;
   app: FastifyInstance;
@@ -122,12 +122,8 @@ export async function createSystem(
         metrics,
       })
     : undefined;
-  // No provider named: the sandbox, a server of its own on loopback, never in production.
-  if (!config.paymentsUrl && config.production) {
-    throw new Error(
-      'PAYMENTS_URL is not set: name the payment provider; the sandbox never runs in production',
-    );
-  }
+  // The sandbox (named, or by default outside production: loadConfig refuses production without
+  // PAYMENTS_PROVIDER) runs as a server of its own on loopback unless PAYMENTS_URL points at one.
   const sandbox = config.paymentsUrl ? undefined : await startSandbox({ host: '127.0.0.1', port: 0 });
   if (sandbox) logger.info({ url: sandbox.url }, 'payment sandbox started (PAYMENTS_URL unset)');
   const {

@@ -45,7 +45,7 @@ describe.each(dbKinds)('roles build only what they run, on %s', (kind) => {
 
   it('production without a payment provider refuses to start, naming the variable', async () => {
     await expect(createTestSystem(kind, { NODE_ENV: 'production' })).rejects.toThrow(
-      /PAYMENTS_URL is not set/,
+      /PAYMENTS_PROVIDER is not set/,
     );
   });
 

@@ -73,9 +73,10 @@ resource "helm_release" "emporium" {
       existingSecret = kubernetes_secret.emporium.metadata[0].name
     }
     config = {
-      LOG_LEVEL    = var.log_level
-      PAYMENTS_URL = var.payments_url
-      CORS_ORIGINS = join(",", var.cors_origins)
+      LOG_LEVEL         = var.log_level
+      PAYMENTS_PROVIDER = var.payments_provider
+      PAYMENTS_URL      = var.payments_url
+      CORS_ORIGINS      = join(",", var.cors_origins)
     }
     api = {
       autoscaling = {

@@ -43,6 +43,12 @@ variable "amqp_url" {
   sensitive = true
 }
 
+variable "payments_provider" {
+  type        = string
+  description = "The payment provider (PAYMENTS_PROVIDER); production refuses to start without one."
+  default     = "sandbox"
+}
+
 variable "payments_url" {
   type        = string
   description = "Base URL of the payment provider (or the sandbox)."

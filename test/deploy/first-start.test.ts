@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, killAll, START_TIMEOUT_MS, startCli } from './processes.ts';
+import { freePort, killAll, runCli, START_TIMEOUT_MS, startCli } from './processes.ts';
 
 /** `npm start` with nothing configured: the person starting it is told how to sign in to the console. */
 describe('a first start with no admin configured (development)', () => {
@@ -60,5 +60,21 @@ describe('a first start with no admin configured (development)', () => {
       expect((await signIn(email, 'not the password')).status).toBe(401);
     },
     START_TIMEOUT_MS * 2,
+  );
+
+  it(
+    'in production, refuses to start without a payment provider named: exit 2, naming the variable',
+    async () => {
+      const { code, output } = await runCli(['serve', '--port', String(port)], {
+        ...env(),
+        NODE_ENV: 'production',
+        PAYMENTS_PROVIDER: '',
+        PAYMENTS_URL: '',
+      });
+      expect(code).toBe(2);
+      expect(output).toMatch(/PAYMENTS_PROVIDER is not set/);
+      expect(output).not.toContain('Emporium is ready');
+    },
+    START_TIMEOUT_MS,
   );
 });

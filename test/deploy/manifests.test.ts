@@ -114,6 +114,8 @@ describe('compose file', () => {
     expect(services.worker.command).toEqual(['serve', '--role', 'worker']);
     expect(services.payments.command).toEqual(['psp-sandbox', '--port', '4000', '--host', '0.0.0.0']);
     expect(services.api.environment.PAYMENTS_URL).toBe('http://payments:4000');
+    // Compose runs production images: the provider must be named, or the server exits 2.
+    expect(services.api.environment.PAYMENTS_PROVIDER).toBe('sandbox');
   });
 
   it('gives every long-running service a health check and waits on real conditions', () => {
@@ -425,6 +427,7 @@ describe('Helm chart, rendered', () => {
     expect(selects(service.spec.selector, pod(api).metadata.labels)).toBe(false);
     const port = service.spec.ports[0].port;
     expect(find('ConfigMap').data.PAYMENTS_URL).toBe(`http://${service.metadata.name}:${port}`);
+    expect(find('ConfigMap').data.PAYMENTS_PROVIDER).toBe('sandbox');
     // Release pods may call it: the policy admits pods carrying the release's common labels.
     const policy = find('NetworkPolicy', '-payments');
     const admitted = policy.spec.ingress[0].from[0].podSelector.matchLabels;

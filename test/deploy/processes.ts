@@ -92,6 +92,13 @@ export async function startCli(args: string[], env: Record<string, string>, read
   return command;
 }
 
+/** Runs an `emporium` command to its end: its exit code and everything it printed. */
+export async function runCli(args: string[], env: Record<string, string>) {
+  const command = run(NODE, ['src/main.ts', ...args], { env, cwd: ROOT, stopSignal: 'SIGKILL' });
+  const { code } = await command.exited;
+  return { code, output: command.output() };
+}
+
 /** Runs a short Node command (a container health check) with the project's Node; its exit code. */
 export async function runNode(args: string[], env: Record<string, string>): Promise<number | null> {
   const command = run(NODE, args, { env, cwd: ROOT, stopSignal: 'SIGKILL' });

@@ -277,7 +277,7 @@ describe.each(dbKinds)('GraphQL on %s', (kind) => {
 
 describe('GraphQL introspection switch', () => {
   // Production names its payment provider; introspection never calls it.
-  const PROVIDER = { PAYMENTS_URL: 'http://127.0.0.1:9' };
+  const PROVIDER = { PAYMENTS_PROVIDER: 'sandbox', PAYMENTS_URL: 'http://127.0.0.1:9' };
   it('is off by default in production and on in development; __typename always works', async () => {
     for (const [env, allowed] of [
       [{ NODE_ENV: 'production', ...PROVIDER }, false],
