@@ -3,10 +3,10 @@ import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { WebSocket } from 'ws';
-import { DomainError } from '../../platform/errors.ts';
 import { type AccessTokenVerifier, bearerToken, type Principal } from '../../platform/http/auth.ts';
 import { problemResponse, problems } from '../../platform/http/openapi.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
+import { upgradeRequired } from './errors.ts';
 import { CLOSE, type SocketHub } from './hub.ts';
 
 const AUTH_MESSAGE = 'the first message must be {"type":"auth","token":"<access token>"}';
@@ -73,15 +73,7 @@ export function streamRoutes(
       },
       // A plain GET (no Upgrade header) is told how to connect instead of getting a bare 404.
       handler: async () => {
-        throw new DomainError(
-          426,
-          'UPGRADE_REQUIRED',
-          'Upgrade required',
-          'Connect with a WebSocket upgrade',
-          {
-            headers: { upgrade: 'websocket', connection: 'Upgrade' },
-          },
-        );
+        throw upgradeRequired();
       },
       wsHandler: (socket, request) => {
         // The upgrade hijacks the reply, so onResponse (which ends the in-flight count) never runs:

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError, notFound } from '../../platform/errors.ts';
+import { notFound } from '../../platform/errors.ts';
 import type { AppModule } from '../../platform/module.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
+import { notBuilt } from './errors.ts';
 import { loadWebFiles, type WebFile } from './files.ts';
 import { ADMIN_BASE, STOREFRONT_PAGES } from './pages.ts';
 
@@ -61,14 +62,6 @@ function send(request: FastifyRequest, reply: FastifyReply, file: WebFile, statu
   }
   return reply.send(file.body);
 }
-
-const notBuilt = () =>
-  new DomainError(
-    503,
-    'WEB_NOT_BUILT',
-    'Web front end not built',
-    'The storefront is not built: run "npm run build:web" (npm start does it when needed)',
-  );
 
 /** A build swapped in while this start read the old one (web/build.ts renames): read the new one. */
 async function load(distDir: string, rewriteHtml: (html: string) => string): Promise<Map<string, WebFile>> {
