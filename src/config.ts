@@ -38,11 +38,6 @@ export interface Config {
   refreshTokenTtlSeconds: number;
   argon2MemoryKib: number;
   argon2TimeCost: number;
-  /**
-   * The payment provider, named (PAYMENTS_PROVIDER); required in production, so the sandbox never
-   * approves payments there unless asked for by name. Unset in development: the sandbox.
-   */
-  paymentsProvider: PaymentsProvider | undefined;
   paymentsUrl: string | undefined;
   paymentsTimeoutMs: number;
   /** How long a checkout request waits for the payment before answering 202 and letting it settle. */
@@ -128,19 +123,21 @@ function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: r
 }
 
 /** The payment providers this build speaks to (the sandbox's protocol, locally or at PAYMENTS_URL). */
-export const PAYMENTS_PROVIDERS = ['sandbox'] as const;
-export type PaymentsProvider = (typeof PAYMENTS_PROVIDERS)[number];
+const PAYMENTS_PROVIDERS = ['sandbox'] as const;
 
-function paymentsProvider(env: Env, production: boolean): PaymentsProvider | undefined {
-  if (!env.PAYMENTS_PROVIDER) {
-    if (production) {
-      throw new ConfigError(
-        `PAYMENTS_PROVIDER is not set: in production name the payment provider (${PAYMENTS_PROVIDERS.join(', ')}); the sandbox never approves payments there unless named`,
-      );
-    }
-    return undefined;
+/**
+ * PAYMENTS_PROVIDER must name a provider this build speaks to, and must be set in production, so
+ * the sandbox never approves payments there unless asked for by name (unset in development: the
+ * sandbox). With one provider there is nothing to choose yet, so the name is checked, not kept.
+ */
+function checkPaymentsProvider(env: Env, production: boolean): void {
+  if (env.PAYMENTS_PROVIDER) {
+    oneOf(env, 'PAYMENTS_PROVIDER', 'sandbox', PAYMENTS_PROVIDERS);
+  } else if (production) {
+    throw new ConfigError(
+      `PAYMENTS_PROVIDER is not set: in production name the payment provider (${PAYMENTS_PROVIDERS.join(', ')}); the sandbox never approves payments there unless named`,
+    );
   }
-  return oneOf(env, 'PAYMENTS_PROVIDER', 'sandbox', PAYMENTS_PROVIDERS);
 }
 
 function url(env: Env, name: string, protocols: string[]): string | undefined {
@@ -257,6 +254,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const oidcAllowInsecureRequests = flag(env, 'OIDC_ALLOW_INSECURE_REQUESTS');
   const production = env.NODE_ENV === 'production';
+  checkPaymentsProvider(env, production);
   return {
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: env.HOST || '127.0.0.1',
@@ -289,7 +287,6 @@ export function loadConfig(env: Env = process.env): Config {
     refreshTokenTtlSeconds: integer(env, 'REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 60, 365 * 86_400),
     argon2MemoryKib: integer(env, 'ARGON2_MEMORY_KIB', 19_456, 1024, 4_194_304),
     argon2TimeCost: integer(env, 'ARGON2_TIME_COST', 2, 1, 20),
-    paymentsProvider: paymentsProvider(env, production),
     paymentsUrl: url(env, 'PAYMENTS_URL', ['http:', 'https:']),
     paymentsTimeoutMs: integer(env, 'PAYMENTS_TIMEOUT_MS', 3000, 50, 60_000),
     checkoutPaymentBudgetMs: integer(env, 'CHECKOUT_PAYMENT_BUDGET_MS', 0, 0, 300_000),

@@ -19,14 +19,17 @@ export const invalidRefreshToken = () =>
     { headers: bearer },
   );
 
-export const tooManyGuesses = (seconds: number) =>
-  new DomainError(
+/** Sign-ins of this account from this address are held until `until`. */
+export const tooManyGuesses = (until: Date) => {
+  const seconds = Math.max(1, Math.ceil((until.getTime() - Date.now()) / 1000));
+  return new DomainError(
     429,
     'RATE_LIMITED',
     'Too many requests',
     `Too many failed sign-ins for this account from your address; try again in ${seconds} s`,
     { headers: { 'retry-after': String(seconds) } },
   );
+};
 
 export const emailTaken = () => conflict('EMAIL_TAKEN', 'An account with this email exists');
 

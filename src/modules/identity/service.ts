@@ -151,8 +151,16 @@ export function createIdentityService(deps: {
     return version;
   }
 
-  const tooManyGuessesUntil = (until: Date) =>
-    tooManyGuesses(Math.max(1, Math.ceil((until.getTime() - Date.now()) / 1000)));
+  /** A verified admin account with this password; null when the address is taken. */
+  const insertAdmin = async (email: string, password: string) =>
+    store.insertUser(db, {
+      id: uuidv7(),
+      email,
+      passwordHash: await hash(password, hashOptions),
+      name: 'Administrator',
+      role: 'admin',
+      emailVerified: true,
+    });
 
   async function checkPassword(row: UserRow | undefined, password: string): Promise<boolean> {
     const passwordHash = row?.passwordHash ?? (await dummyHash);
@@ -174,7 +182,7 @@ export function createIdentityService(deps: {
   ): Promise<boolean> {
     const ip = client.ip ?? 'unknown';
     const blockedUntil = await store.loginBlockedUntil(db, email, ip);
-    if (blockedUntil) throw tooManyGuessesUntil(blockedUntil);
+    if (blockedUntil) throw tooManyGuesses(blockedUntil);
     const matches = await checkPassword(row, password);
     if (matches) await store.clearLoginFailures(db, email, ip);
     else await store.recordLoginFailure(db, email, ip, LOGIN_BACKOFF);
@@ -534,14 +542,7 @@ export function createIdentityService(deps: {
       if (await store.hasAdmin(db)) return undefined;
       const address = normaliseEmail(email);
       const password = randomBytes(FIRST_ADMIN_PASSWORD_BYTES).toString('base64url');
-      const created = await store.insertUser(db, {
-        id: uuidv7(),
-        email: address,
-        passwordHash: await hash(password, hashOptions),
-        name: 'Administrator',
-        role: 'admin',
-        emailVerified: true,
-      });
+      const created = await insertAdmin(address, password);
       // Null: another instance starting on the same database made it a moment ago (or a customer has the address).
       if (!created) return undefined;
       await audit('admin.bootstrap', {}, { userId: created.id, email: address, detail: { generated: true } });
@@ -550,15 +551,7 @@ export function createIdentityService(deps: {
 
     async bootstrapAdmin(email: string, password: string): Promise<void> {
       const address = normaliseEmail(email);
-      const passwordHash = await hash(password, hashOptions);
-      const created = await store.insertUser(db, {
-        id: uuidv7(),
-        email: address,
-        passwordHash,
-        name: 'Administrator',
-        role: 'admin',
-        emailVerified: true,
-      });
+      const created = await insertAdmin(address, password);
       if (created) {
         await audit('admin.bootstrap', {}, { userId: created.id, email: address, detail: { created: true } });
         deps.logger.info({ email: address, created: true }, 'admin account ensured');
@@ -583,7 +576,7 @@ export function createIdentityService(deps: {
         );
       } else {
         await revokeAccessTokens(existing.id, 'admin_bootstrap', async (tx) => {
-          await store.promoteToAdmin(tx, existing.id, passwordHash);
+          await store.promoteToAdmin(tx, existing.id, await hash(password, hashOptions));
           await store.revokeUserRefreshTokens(tx, existing.id);
         });
         deps.logger.warn(

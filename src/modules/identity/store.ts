@@ -134,6 +134,16 @@ const userColumns = [
   'created_at as createdAt',
 ] as const;
 
+/** Revokes the refresh tokens still live of one user or one rotation family. */
+async function revokeRefreshTokens(executor: Db, by: 'user_id' | 'family_id', id: string): Promise<void> {
+  await tables(executor)
+    .updateTable('refresh_tokens')
+    .set({ revoked_at: sql`now()` })
+    .where(by, '=', id)
+    .where('revoked_at', 'is', null)
+    .execute();
+}
+
 export const identityStore = {
   /** Inserts a user; resolves to null when the email is taken. */
   async insertUser(
@@ -225,14 +235,7 @@ export const identityStore = {
   },
 
   /** Every session of the user ends: no refresh token of theirs works again. */
-  async revokeUserRefreshTokens(executor: Db, userId: string): Promise<void> {
-    await tables(executor)
-      .updateTable('refresh_tokens')
-      .set({ revoked_at: sql`now()` })
-      .where('user_id', '=', userId)
-      .where('revoked_at', 'is', null)
-      .execute();
-  },
+  revokeUserRefreshTokens: (executor: Db, userId: string) => revokeRefreshTokens(executor, 'user_id', userId),
 
   async insertUserToken(
     executor: Db,
@@ -431,14 +434,7 @@ export const identityStore = {
       .executeTakeFirst();
   },
 
-  async revokeFamily(executor: Db, familyId: string): Promise<void> {
-    await tables(executor)
-      .updateTable('refresh_tokens')
-      .set({ revoked_at: sql`now()` })
-      .where('family_id', '=', familyId)
-      .where('revoked_at', 'is', null)
-      .execute();
-  },
+  revokeFamily: (executor: Db, familyId: string) => revokeRefreshTokens(executor, 'family_id', familyId),
 
   activeSigningKeys(executor: Db) {
     return tables(executor)

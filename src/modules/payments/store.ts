@@ -123,6 +123,17 @@ async function byId(executor: Db, paymentId: string): Promise<PaymentRow> {
   );
 }
 
+async function byOrder(executor: Db, orderId: string): Promise<PaymentRow | undefined> {
+  const row = await tables(executor)
+    .selectFrom('payments')
+    .select(paymentColumns)
+    .where('order_id', '=', orderId)
+    .executeTakeFirst();
+  return row && normalise(row);
+}
+
+const normaliseOperation = (row: OperationRow): OperationRow => ({ ...row, amount: Number(row.amount) });
+
 export const paymentsStore = {
   /** Inserts the order's payment as `pending`, or returns the one already there. */
   async claim(
@@ -136,23 +147,12 @@ export const paymentsStore = {
       .returning(paymentColumns)
       .executeTakeFirst();
     if (inserted) return normalise(inserted);
-    return normalise(
-      await tables(executor)
-        .selectFrom('payments')
-        .select(paymentColumns)
-        .where('order_id', '=', orderId)
-        .executeTakeFirstOrThrow(),
-    );
+    const existing = await byOrder(executor, orderId);
+    if (!existing) throw new Error(`the payment of order ${orderId} vanished while it was claimed`);
+    return existing;
   },
 
-  async findByOrder(executor: Db, orderId: string): Promise<PaymentRow | undefined> {
-    const row = await tables(executor)
-      .selectFrom('payments')
-      .select(paymentColumns)
-      .where('order_id', '=', orderId)
-      .executeTakeFirst();
-    return row && normalise(row);
-  },
+  findByOrder: byOrder,
 
   async findByOrders(executor: Db, orderIds: readonly string[]): Promise<PaymentRow[]> {
     if (orderIds.length === 0) return [];
@@ -170,7 +170,7 @@ export const paymentsStore = {
       .select(operationColumns)
       .where('idempotency_key', '=', key)
       .executeTakeFirst();
-    return row && { ...row, amount: Number(row.amount) };
+    return row && normaliseOperation(row);
   },
 
   /** Records the operation once per key and moves the payment, in one statement. */
@@ -232,6 +232,6 @@ export const paymentsStore = {
       .where('payment_id', '=', paymentId)
       .orderBy('id')
       .execute();
-    return rows.map((row) => ({ ...row, amount: Number(row.amount) }));
+    return rows.map(normaliseOperation);
   },
 };
