@@ -1,3 +1,5 @@
+import { formatMoney } from '../../platform/money.ts';
+
 /** What an email says; rendered from an event's data. */
 export interface RenderedMail {
   kind:
@@ -27,21 +29,6 @@ interface OrderData {
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 
-// Building an Intl.NumberFormat costs far more than using one: one per currency, kept.
-const formats = new Map<string, { format: Intl.NumberFormat; digits: number }>();
-
-/** Minor units to a display amount, using the currency's own number of decimals. */
-function formatMoney(total: OrderData['total']): string | undefined {
-  if (!total) return undefined;
-  let known = formats.get(total.currency);
-  if (!known) {
-    const format = new Intl.NumberFormat('en', { style: 'currency', currency: total.currency });
-    known = { format, digits: format.resolvedOptions().maximumFractionDigits ?? 2 };
-    formats.set(total.currency, known);
-  }
-  return known.format.format(total.amount / 10 ** known.digits);
-}
-
 function page(title: string, paragraphs: string[]): string {
   return [
     '<!doctype html>',
@@ -58,7 +45,7 @@ function page(title: string, paragraphs: string[]): string {
 export function renderOrderMail(type: string, data: OrderData, orderLink: string): RenderedMail | undefined {
   const reference = data.orderId.slice(-8);
   const follow = `You can see your order at any time at ${orderLink}`;
-  const total = formatMoney(data.total);
+  const total = data.total && formatMoney(data.total);
   let kind: RenderedMail['kind'];
   let subject: string;
   let lines: string[];
@@ -94,7 +81,7 @@ export function renderOrderMail(type: string, data: OrderData, orderLink: string
       follow,
     ];
   } else if (type === 'order.returned') {
-    const refund = formatMoney(data.refund);
+    const refund = data.refund && formatMoney(data.refund);
     kind = 'order_returned';
     subject = `We received your return for order ${reference}`;
     lines = [

@@ -57,3 +57,11 @@ export const cancellationPending = () =>
     'The refund is being retried; the order will be cancelled',
     { headers: { 'retry-after': '5' } },
   );
+
+export const refundCurrencyMismatch = (currency: string) =>
+  new DomainError(
+    400,
+    'CURRENCY_MISMATCH',
+    'Currency mismatch',
+    `This order was paid in ${currency}; refund it in ${currency}`,
+  );

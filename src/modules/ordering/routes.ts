@@ -2,13 +2,14 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Db } from '../../platform/db/index.ts';
-import { SIGNED_IN } from '../../platform/http/auth.ts';
+import { SIGNED_IN, STAFF } from '../../platform/http/auth.ts';
 import { IdempotencyKey, requestFingerprint, runIdempotent } from '../../platform/http/idempotency.ts';
 import { problems } from '../../platform/http/openapi.ts';
 import { IdParams, Money, Page, PageQuery, Uuid } from '../../platform/http/schemas.ts';
 import { AddressSchema, LineItemSchema, TotalsSchema } from '../cart/index.ts';
 import { ShippingMethodSchema } from '../pricing/index.ts';
-import type { Order, OrderingService } from './service.ts';
+import { uuidv7 } from '../../platform/ids.ts';
+import type { Order, OrderingService, Refund } from './service.ts';
 
 const Status = Type.Union([
   Type.Literal('pending'),
@@ -41,6 +42,30 @@ export const OrderSchema = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
 });
+
+export const RefundSchema = Type.Object({
+  id: Uuid,
+  orderId: Uuid,
+  amount: Money,
+  reason: Type.String(),
+  status: Type.Union([Type.Literal('requested'), Type.Literal('refunded'), Type.Literal('rejected')]),
+  issuedBy: Uuid,
+  createdAt: Type.String({ format: 'date-time' }),
+});
+
+const RefundRequest = Type.Object(
+  {
+    amount: Type.Object(
+      {
+        amount: Type.Integer({ minimum: 1, description: 'minor units (cents)' }),
+        currency: Money.properties.currency,
+      },
+      { additionalProperties: false },
+    ),
+    reason: Type.String({ minLength: 1, maxLength: 500, description: 'Why, in words the shop keeps' }),
+  },
+  { additionalProperties: false },
+);
 
 export function orderingRoutes(service: OrderingService, deps: { db: Db; idempotencyLockMs: number }) {
   return (scope: FastifyInstance) => {
@@ -157,6 +182,63 @@ export function orderingRoutes(service: OrderingService, deps: { db: Db; idempot
         },
       },
       async (request) => service.cancel(request.principal!, request.params.id, request.workContext.signal),
+    );
+
+    app.post(
+      '/orders/:id/refunds',
+      {
+        schema: {
+          operationId: 'refundOrder',
+          tags: ['orders'],
+          security: STAFF,
+          summary: 'Refund part or all of what was paid, with a reason (Idempotency-Key honoured)',
+          description:
+            'Refunds together never exceed what was captured, however many are issued at once: one ' +
+            'that would is refused with 409 REFUND_EXCEEDS_CAPTURED and refunds nothing.',
+          params: IdParams,
+          headers: Type.Object({ 'idempotency-key': Type.Optional(IdempotencyKey) }),
+          body: RefundRequest,
+          response: { 201: RefundSchema, ...problems(400, 401, 403, 404, 409, 503) },
+        },
+      },
+      async (request, reply) => {
+        const { id } = request.params;
+        const key = request.headers['idempotency-key'];
+        const refund = (input: string) =>
+          service
+            .refund(request.principal!, id, { ...request.body, key: input }, request.workContext.signal)
+            .then((body) => ({ status: 201, body }));
+        const result = key
+          ? await runIdempotent(
+              deps.db,
+              {
+                scope: `refunds:${id}`,
+                key,
+                fingerprint: requestFingerprint('POST', `/v1/orders/${id}/refunds`, request.body),
+                lockMs: deps.idempotencyLockMs,
+              },
+              () => refund(key),
+            )
+          : { ...(await refund(uuidv7())), replayed: false };
+        reply.code(201);
+        if (result.replayed) reply.header('idempotent-replayed', 'true');
+        return result.body as Refund;
+      },
+    );
+
+    app.get(
+      '/orders/:id/refunds',
+      {
+        schema: {
+          operationId: 'listOrderRefunds',
+          tags: ['orders'],
+          security: STAFF,
+          summary: 'The refunds staff issued on an order, oldest first',
+          params: IdParams,
+          response: { 200: Type.Object({ items: Type.Array(RefundSchema) }), ...problems(401, 403, 404) },
+        },
+      },
+      async (request) => ({ items: await service.refunds(request.params.id) }),
     );
   };
 }

@@ -31,6 +31,12 @@ export interface PaymentsPort {
   capture(orderId: string, signal?: AbortSignal, authorized?: AuthorizedPayment): Promise<PaymentState>;
   voidAuthorization(orderId: string, signal?: AbortSignal): Promise<PaymentState | undefined>;
   refund(orderId: string, amount: number, key: string, signal?: AbortSignal): Promise<PaymentState>;
+  /** Refunds what no refund has taken or promised yet, once per key; how much that was. */
+  refundRest(
+    orderId: string,
+    key: string,
+    signal?: AbortSignal,
+  ): Promise<{ payment: PaymentState; amount: number }>;
   /** The payments of these orders (orders without one yet are left out). */
   ofOrders(orderIds: readonly string[]): Promise<PaymentState[]>;
   /** Throws while the provider is known to be down, so checkout refuses before reserving anything. */
@@ -157,12 +163,14 @@ export function createSaga(deps: SagaDeps) {
     },
   ];
 
-  /** The refund that reverses a capture: what was captured and is not refunded yet, under one key. */
-  async function refundCapture(order: OrderRow, signal: AbortSignal | undefined, run: Run): Promise<void> {
-    const [payment] = await payments.ofOrders([order.id]);
-    const left = payment ? payment.capturedAmount - payment.refundedAmount : 0;
-    if (left <= 0) return;
-    run.payment = await payments.refund(order.id, left, `${order.id}:cancel`, signal);
+  /**
+   * The refund that reverses a capture: what was captured and no other refund has taken or
+   * promised, under one key. Returns that amount, the same when repeated after a crash.
+   */
+  async function refundCapture(order: OrderRow, signal: AbortSignal | undefined, run: Run): Promise<number> {
+    const refunded = await payments.refundRest(order.id, `${order.id}:cancel`, signal);
+    run.payment = refunded.payment;
+    return refunded.amount;
   }
 
   const remote: RemoteStep[] = [
@@ -231,7 +239,9 @@ export function createSaga(deps: SagaDeps) {
         bus.nudge();
         return confirmed;
       },
-      undo: refundCapture,
+      async undo(order, signal, run) {
+        await refundCapture(order, signal, run);
+      },
     },
   ];
 
@@ -280,8 +290,8 @@ export function createSaga(deps: SagaDeps) {
 
   /** A confirmed order cancelled: the capture refunded, the sold stock back on hand, the code released. */
   async function cancelConfirmed(order: OrderRow, signal: AbortSignal | undefined, run: Run) {
-    await refundCapture(order, signal, run);
-    const owed = order.totalAmount - order.refundedAmount;
+    // Only what this refund paid back: a staff refund in flight beside it adds its own share.
+    const owed = await refundCapture(order, signal, run);
     const cancelled = await transact(db, async (tx) => {
       const moved = await store.advance(tx, order.id, {
         from: order.status,

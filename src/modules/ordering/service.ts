@@ -1,6 +1,6 @@
 import { timeoutSignal } from '../../platform/context.ts';
 import { type Db, transact } from '../../platform/db/index.ts';
-import { DomainError, notFound } from '../../platform/errors.ts';
+import { conflict, DomainError, notFound } from '../../platform/errors.ts';
 import type { EventBus } from '../../platform/events/index.ts';
 import type { Principal } from '../../platform/http/auth.ts';
 import { uuidv7 } from '../../platform/ids.ts';
@@ -15,12 +15,19 @@ import {
   nothingToPay,
   paymentDeclined,
   paymentFailed,
+  refundCurrencyMismatch,
   totalChanged,
 } from './errors.ts';
 import { orderEvent } from './events.ts';
 import { createSaga, type PaymentState, type PaymentsPort } from './saga.ts';
 import { assertTransition, type OrderStatus } from './state.ts';
-import { type OrderItemRow, type OrderRow, orderStore as store } from './store.ts';
+import {
+  type OrderItemRow,
+  type OrderRow,
+  type RefundRow,
+  type RefundStatus,
+  orderStore as store,
+} from './store.ts';
 
 export interface ShippingAddress {
   name: string;
@@ -47,6 +54,27 @@ export interface Order {
   createdAt: string;
   updatedAt: string;
 }
+
+/** A refund staff issued, as the API shows it. */
+export interface Refund {
+  id: string;
+  orderId: string;
+  amount: Money;
+  reason: string;
+  status: RefundStatus;
+  issuedBy: string;
+  createdAt: string;
+}
+
+const toRefund = (row: RefundRow, currency: string): Refund => ({
+  id: row.id,
+  orderId: row.orderId,
+  amount: { amount: row.amount, currency },
+  reason: row.reason,
+  status: row.status,
+  issuedBy: row.issuedBy,
+  createdAt: row.createdAt.toISOString(),
+});
 
 export interface CheckoutResult {
   /** 201 confirmed, 202 still settling. */
@@ -142,6 +170,35 @@ export function createOrderingService(deps: {
     const lines = Map.groupBy(items, (item) => item.orderId);
     const payments = new Map(paid.map((payment) => [payment.orderId, payment]));
     return rows.map((row) => toOrder(row, lines.get(row.id) ?? [], payments.get(row.id)));
+  }
+
+  /**
+   * Pays a requested staff refund, then books it on the order with its event, once. A definitive
+   * no from payments (more than was captured, nothing captured) rejects it and is thrown on.
+   */
+  async function completeRefund(refund: RefundRow, signal?: AbortSignal): Promise<RefundRow> {
+    if (refund.status !== 'requested') return refund;
+    try {
+      await deps.payments.refund(refund.orderId, refund.amount, `${refund.id}:staff`, signal);
+    } catch (error) {
+      if (error instanceof DomainError && error.status === 409)
+        await store.settleRefund(db, refund.id, 'rejected');
+      throw error;
+    }
+    await transact(db, async (tx) => {
+      if (!(await store.settleRefund(tx, refund.id, 'refunded'))) return;
+      await store.addRefund(tx, refund.orderId, refund.amount);
+      const order = (await store.byId(tx, refund.orderId))!;
+      await deps.bus.append(tx, [
+        orderEvent('payment.refunded', order, {
+          amount: refund.amount,
+          reason: refund.reason,
+          refundId: refund.id,
+        }),
+      ]);
+    });
+    deps.bus.nudge();
+    return { ...refund, status: 'refunded' };
   }
 
   async function load(id: string): Promise<Order> {
@@ -328,7 +385,41 @@ export function createOrderingService(deps: {
       return after;
     },
 
-    /** Resumes sagas that stalled (crash, provider outage, slow answer); one batch. */
+    /**
+     * Staff refund part of a paid order, with why. The payments module reserves the amount before
+     * the provider is asked, so however many refunds race (staff, returns, a cancel), together
+     * they never pass what was captured; the order books it once the provider confirmed. The key
+     * names the refund: repeating it (a retry, or recovery after a crash) refunds once.
+     */
+    async refund(
+      principal: Principal,
+      id: string,
+      input: { amount: Money; reason: string; key: string },
+      signal?: AbortSignal,
+    ): Promise<Refund> {
+      const order = await store.byId(db, id);
+      if (!order) throw notFound('Order');
+      if (order.status === 'pending') throw invalidState('The order is still being paid; refund it once it is');
+      if (input.amount.currency !== order.currency) throw refundCurrencyMismatch(order.currency);
+      const requested = await store.requestRefund(db, {
+        orderId: id,
+        key: input.key,
+        amount: input.amount.amount,
+        reason: input.reason,
+        issuedBy: principal.id,
+      });
+      if (requested.amount !== input.amount.amount || requested.reason !== input.reason)
+        throw conflict('IDEMPOTENCY_KEY_REUSED', 'This key named another refund of this order');
+      return toRefund(await completeRefund(requested, signal), order.currency);
+    },
+
+    async refunds(id: string): Promise<Refund[]> {
+      const order = await store.byId(db, id);
+      if (!order) throw notFound('Order');
+      return (await store.refundsOf(db, id)).map((row) => toRefund(row, order.currency));
+    },
+
+    /** Resumes sagas that stalled (crash, provider outage, slow answer), and staff refunds; one batch. */
     async recoverOnce(limit = 20): Promise<number> {
       const claimed = await store.claimStalled(db, limit, requestClaimMs);
       for (const id of claimed) {
@@ -338,7 +429,13 @@ export function createOrderingService(deps: {
           deps.logger.error({ err: error, orderId: id }, 'order recovery failed');
         }
       }
-      return claimed.length;
+      const refunds = await store.stalledRefunds(db, requestClaimMs, limit);
+      for (const refund of refunds) {
+        await completeRefund(refund).catch((error) =>
+          deps.logger.error({ err: error, orderId: refund.orderId }, 'refund recovery failed'),
+        );
+      }
+      return claimed.length + refunds.length;
     },
 
     transitions: (id: string) => store.transitions(db, id),

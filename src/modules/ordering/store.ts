@@ -14,6 +14,29 @@ export type SagaStep =
   | 'cancel_refund'
   | 'done';
 
+/** A staff refund: requested (reserved, the provider not yet answered), refunded, or rejected. */
+export type RefundStatus = 'requested' | 'refunded' | 'rejected';
+
+export interface RefundRow {
+  id: string;
+  orderId: string;
+  amount: number;
+  reason: string;
+  status: RefundStatus;
+  issuedBy: string;
+  createdAt: Date;
+}
+
+const refundColumns = [
+  'id',
+  'order_id as orderId',
+  'amount',
+  'reason',
+  'status',
+  'issued_by as issuedBy',
+  'created_at as createdAt',
+] as const;
+
 type OrderingTables = {
   orders: {
     id: string;
@@ -51,6 +74,17 @@ type OrderingTables = {
     line_amount: number;
     discount_amount: Generated<number>;
     tax_amount: Generated<number>;
+  };
+  order_refunds: {
+    id: string;
+    order_id: string;
+    idempotency_key: string;
+    amount: number;
+    reason: string;
+    status: RefundStatus;
+    issued_by: string;
+    created_at: Generated<Date>;
+    updated_at: Generated<Date>;
   };
   order_transitions: {
     id: string;
@@ -450,6 +484,68 @@ export const orderStore = {
       .limit(1)
       .executeTakeFirst();
     return row !== undefined;
+  },
+
+  /** Writes a staff refund `requested`, or answers the one already written under this key. */
+  async requestRefund(
+    executor: Db,
+    refund: { orderId: string; key: string; amount: number; reason: string; issuedBy: string },
+  ): Promise<RefundRow> {
+    const inserted = await tables(executor)
+      .insertInto('order_refunds')
+      .values({
+        id: uuidv7(),
+        order_id: refund.orderId,
+        idempotency_key: refund.key,
+        amount: refund.amount,
+        reason: refund.reason,
+        status: 'requested',
+        issued_by: refund.issuedBy,
+      })
+      .onConflict((oc) => oc.columns(['order_id', 'idempotency_key']).doNothing())
+      .returning(refundColumns)
+      .executeTakeFirst();
+    return (
+      inserted ??
+      tables(executor)
+        .selectFrom('order_refunds')
+        .select(refundColumns)
+        .where('order_id', '=', refund.orderId)
+        .where('idempotency_key', '=', refund.key)
+        .executeTakeFirstOrThrow()
+    );
+  },
+
+  /** requested → refunded or rejected; false when it had already moved on. */
+  async settleRefund(executor: Db, id: string, status: 'refunded' | 'rejected'): Promise<boolean> {
+    const moved = await tables(executor)
+      .updateTable('order_refunds')
+      .set({ status, updated_at: sql`now()` })
+      .where('id', '=', id)
+      .where('status', '=', 'requested')
+      .executeTakeFirst();
+    return moved.numUpdatedRows > 0n;
+  },
+
+  refundsOf(executor: Db, orderId: string): Promise<RefundRow[]> {
+    return tables(executor)
+      .selectFrom('order_refunds')
+      .select(refundColumns)
+      .where('order_id', '=', orderId)
+      .orderBy('id')
+      .execute();
+  },
+
+  /** Staff refunds whose answer did not come back (a crash, the provider down) for `olderThanMs`. */
+  stalledRefunds(executor: Db, olderThanMs: number, limit: number): Promise<RefundRow[]> {
+    return tables(executor)
+      .selectFrom('order_refunds')
+      .select(refundColumns)
+      .where('status', '=', 'requested')
+      .where('created_at', '<', sql<Date>`now() - ${`${olderThanMs} milliseconds`}::interval`)
+      .orderBy('created_at')
+      .limit(limit)
+      .execute();
   },
 
   transitions(executor: Db, orderId: string) {

@@ -1,4 +1,5 @@
 import { DomainError } from '../../platform/errors.ts';
+import { type Amount, formatMoney } from '../../platform/money.ts';
 
 /** A definitive 4xx answer from the provider (not a decline): retrying the same request cannot help. */
 export class ProviderRejection extends Error {
@@ -30,21 +31,29 @@ export const paymentDeclined = (orderId: string) =>
     `the payment for order ${orderId} was declined`,
   );
 
-export const refundExceedsCaptured = (orderId: string, cause?: unknown) =>
+export const refundExceedsCaptured = (left: Amount, cause?: unknown) =>
   new DomainError(
     409,
     'REFUND_EXCEEDS_CAPTURED',
-    'Refund exceeds captured',
-    `refunds for order ${orderId} may not exceed the captured amount`,
-    { cause },
+    'Refund exceeds what was paid',
+    `Refunds may not exceed what was paid: ${formatMoney(left)} is left to refund, and nothing was refunded now`,
+    { cause, extensions: { refundable: left } },
   );
 
-export const paymentStateConflict = (orderId: string, status: string, wanted: string) =>
+export const refundRefused = () =>
+  new DomainError(
+    409,
+    'REFUND_REFUSED',
+    'Refund refused',
+    'The payment provider refused this refund; nothing was paid back',
+  );
+
+export const paymentStateConflict = (status: string, wanted: string) =>
   new DomainError(
     409,
     'PAYMENT_STATE_CONFLICT',
     'Payment state conflict',
-    `the payment for order ${orderId} is ${status}; it cannot be ${wanted}`,
+    `The payment is ${status.replace('_', ' ')}; it cannot be ${wanted}`,
   );
 
 /** The provider refused a request we built: a bug on our side or a mismatch, never retried. */

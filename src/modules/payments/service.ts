@@ -1,5 +1,5 @@
 import { currentSignal } from '../../platform/context.ts';
-import type { Db } from '../../platform/db/index.ts';
+import { type Db, transact } from '../../platform/db/index.ts';
 import { badRequest, conflict, notFound } from '../../platform/errors.ts';
 import type { PaymentsClient } from './client.ts';
 import {
@@ -8,6 +8,7 @@ import {
   paymentProviderRejected,
   paymentStateConflict,
   refundExceedsCaptured,
+  refundRefused,
 } from './errors.ts';
 import { type PaymentRow, type PaymentStatus, paymentsStore as store } from './store.ts';
 
@@ -19,6 +20,8 @@ export interface Payment {
   currency: string;
   capturedAmount: number;
   refundedAmount: number;
+  /** Promised back by refunds the provider has not confirmed yet. */
+  refundingAmount: number;
   providerAuthorizationId: string | null;
   createdAt: string;
   updatedAt: string;
@@ -47,8 +50,13 @@ export interface PaymentsService {
   capture(orderId: string, signal?: AbortSignal, authorized?: Payment): Promise<Payment>;
   /** Releases an uncaptured authorization (also one whose answer never came); undefined when none was tried. */
   voidAuthorization(orderId: string, signal?: AbortSignal): Promise<Payment | undefined>;
-  /** Refunds `amount` of the captured money; `key` names this refund, so repeating it refunds once. */
+  /**
+   * Refunds `amount` of the captured money; `key` names this refund, so repeating it refunds once.
+   * Throws 409 REFUND_EXCEEDS_CAPTURED when refunds done and in flight would pass the capture.
+   */
   refund(orderId: string, amount: number, key: string, signal?: AbortSignal): Promise<Payment>;
+  /** Refunds whatever is neither refunded nor promised by another refund yet, once per key; how much it was. */
+  refundRest(orderId: string, key: string, signal?: AbortSignal): Promise<{ payment: Payment; amount: number }>;
   get(orderId: string): Promise<Payment | undefined>;
   /** The payments of these orders; orders without one are left out. */
   ofOrders(orderIds: readonly string[]): Promise<Payment[]>;
@@ -70,11 +78,18 @@ function toPayment(row: PaymentRow): Payment {
     currency: row.currency,
     capturedAmount: row.capturedAmount,
     refundedAmount: row.refundedAmount,
+    refundingAmount: row.refundingAmount,
     providerAuthorizationId: row.providerAuthorizationId,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
 }
+
+/** What may still be refunded: captured, less what refunds took or have promised. */
+const refundable = (row: PaymentRow) => ({
+  amount: row.capturedAmount - row.refundedAmount - row.refundingAmount,
+  currency: row.currency,
+});
 
 function assertAmount(amount: number): void {
   if (!Number.isSafeInteger(amount) || amount <= 0)
@@ -95,6 +110,50 @@ export function createPaymentsService(db: Db, client: PaymentsClient): PaymentsS
     return row;
   };
 
+  /**
+   * Refunds under `refundKey` once. Reserved first, so refunds racing each other (staff, returns,
+   * a cancel) are decided here, one at a time under the payment's row lock, before any of them
+   * reaches the provider. `wanted` is an amount or `rest` (what is neither refunded nor promised
+   * yet, fixed when reserved); a repeat goes on with the amount reserved then.
+   */
+  async function refundOnce(
+    orderId: string,
+    refundKey: string,
+    wanted: number | 'rest',
+    signal: AbortSignal | undefined,
+  ): Promise<{ payment: Payment; amount: number }> {
+    const row = await existing(orderId);
+    const key = operationKey(orderId, `refund:${refundKey}`);
+    let operation = await store.findOperation(db, key);
+    if (!operation) {
+      const reserved = await transact(db, (tx) => store.reserveRefund(tx, row.id, key, wanted));
+      if ('refused' in reserved) {
+        const now = reserved.refused;
+        if (wanted === 'rest') return { payment: toPayment(now), amount: 0 };
+        if (!CAPTURED.includes(now.status)) throw paymentStateConflict(now.status, 'refunded');
+        throw refundExceedsCaptured(refundable(now));
+      }
+      operation = reserved.operation;
+    }
+    if (wanted !== 'rest' && operation.amount !== wanted)
+      throw conflict('IDEMPOTENCY_KEY_REUSED', 'This refund key was used for another amount');
+    const { amount } = operation;
+    if (operation.state === 'done') return { payment: toPayment(await existing(orderId)), amount };
+    if (operation.state === 'failed') throw refundRefused();
+    const answer = await client
+      .refund(row.providerAuthorizationId!, amount, { key, signal: deadline(signal) })
+      .catch(async (error: unknown) => {
+        if (!(error instanceof ProviderRejection)) throw error;
+        // A definitive no: the reservation goes back. Unavailable or aborted keeps it pending
+        // for the caller's retry under the same key.
+        await store.releaseRefund(db, row.id, key);
+        if (error.code === 'refund_exceeds_captured')
+          throw refundExceedsCaptured(refundable(await existing(orderId)), error);
+        return rethrow(error);
+      });
+    return { payment: toPayment(await store.settleRefund(db, row.id, key, answer.id)), amount };
+  }
+
   return {
     async authorize({ orderId, amount, currency, token }, signal) {
       assertAmount(amount);
@@ -106,7 +165,7 @@ export function createPaymentsService(db: Db, client: PaymentsClient): PaymentsS
       if (row.status === 'declined') throw paymentDeclined(orderId);
       // A payment that failed or was voided stays so; the order needs a new checkout.
       if (row.status === 'failed' || row.status === 'voided')
-        throw paymentStateConflict(orderId, row.status, 'authorized');
+        throw paymentStateConflict(row.status, 'authorized');
       if (row.status !== 'pending') return toPayment(row);
       const key = operationKey(orderId, 'authorize');
       const answer = await client
@@ -134,7 +193,7 @@ export function createPaymentsService(db: Db, client: PaymentsClient): PaymentsS
       if (payment?.status !== 'authorized' || payment.orderId !== orderId) {
         const row = await existing(orderId);
         if (CAPTURED.includes(row.status)) return toPayment(row);
-        if (row.status !== 'authorized') throw paymentStateConflict(orderId, row.status, 'captured');
+        if (row.status !== 'authorized') throw paymentStateConflict(row.status, 'captured');
         payment = toPayment(row);
       }
       const key = operationKey(orderId, 'capture');
@@ -195,41 +254,15 @@ export function createPaymentsService(db: Db, client: PaymentsClient): PaymentsS
           }),
         );
       }
-      throw paymentStateConflict(orderId, row.status, 'voided');
+      throw paymentStateConflict(row.status, 'voided');
     },
 
     async refund(orderId, amount, refundKey, signal) {
       assertAmount(amount);
-      const row = await existing(orderId);
-      const key = operationKey(orderId, `refund:${refundKey}`);
-      const done = await store.findOperation(db, key);
-      if (done) {
-        if (done.amount !== amount)
-          throw conflict('IDEMPOTENCY_KEY_REUSED', `refund ${refundKey} had another amount`);
-        return toPayment(row);
-      }
-      if (!CAPTURED.includes(row.status)) throw paymentStateConflict(orderId, row.status, 'refunded');
-      if (amount > row.capturedAmount - row.refundedAmount) throw refundExceedsCaptured(orderId);
-      const answer = await client
-        .refund(row.providerAuthorizationId!, amount, { key, signal: deadline(signal) })
-        .catch((error: unknown) => {
-          // Another refund may have got there first: the provider's total is the one that counts.
-          if (error instanceof ProviderRejection && error.code === 'refund_exceeds_captured')
-            throw refundExceedsCaptured(orderId, error);
-          return rethrow(error);
-        });
-      return toPayment(
-        await store.confirm(db, row.id, {
-          kind: 'refund',
-          key,
-          amount,
-          providerReference: answer.id,
-          from: CAPTURED,
-          status: 'partially_refunded',
-          refundedAmount: answer.refundedAmount,
-        }),
-      );
+      return (await refundOnce(orderId, refundKey, amount, signal)).payment;
     },
+
+    refundRest: (orderId, refundKey, signal) => refundOnce(orderId, refundKey, 'rest', signal),
 
     assertAvailable: () => client.assertAvailable(),
 

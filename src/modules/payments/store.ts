@@ -12,6 +12,9 @@ export type PaymentStatus =
   | 'partially_refunded'
   | 'failed';
 
+/** Refunds are `pending` from their reservation until the provider answers; other operations are written `done`. */
+export type OperationState = 'pending' | 'done' | 'failed';
+
 export type OperationKind = 'authorize' | 'decline' | 'capture' | 'void' | 'reversal' | 'refund';
 
 interface PaymentsTable {
@@ -23,6 +26,7 @@ interface PaymentsTable {
   provider_authorization_id: string | null;
   captured_amount: Generated<number>;
   refunded_amount: Generated<number>;
+  refunding_amount: Generated<number>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }
@@ -34,6 +38,7 @@ interface PaymentOperationsTable {
   idempotency_key: string;
   amount: number;
   provider_reference: string | null;
+  state: Generated<OperationState>;
   created_at: Generated<Date>;
 }
 
@@ -51,6 +56,8 @@ export interface PaymentRow {
   providerAuthorizationId: string | null;
   capturedAmount: number;
   refundedAmount: number;
+  /** Promised back by refunds still in flight; captured - refunded - refunding is what may still be refunded. */
+  refundingAmount: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -62,6 +69,7 @@ export interface OperationRow {
   idempotencyKey: string;
   amount: number;
   providerReference: string | null;
+  state: OperationState;
   createdAt: Date;
 }
 
@@ -74,6 +82,7 @@ const paymentColumns = [
   'provider_authorization_id as providerAuthorizationId',
   'captured_amount as capturedAmount',
   'refunded_amount as refundedAmount',
+  'refunding_amount as refundingAmount',
   'created_at as createdAt',
   'updated_at as updatedAt',
 ] as const;
@@ -84,6 +93,7 @@ const operationColumns = [
   'idempotency_key as idempotencyKey',
   'amount',
   'provider_reference as providerReference',
+  'state',
   'created_at as createdAt',
 ] as const;
 
@@ -98,8 +108,6 @@ export interface ConfirmedOperation {
   status: PaymentStatus;
   providerAuthorizationId?: string;
   capturedAmount?: number;
-  /** The provider's running refund total; the row keeps the largest seen, so late answers cannot lower it. */
-  refundedAmount?: number;
 }
 
 // pg parses int8 to number; PGlite may hand back bigint. Amounts fit in a double.
@@ -108,6 +116,7 @@ const normalise = (row: PaymentRow): PaymentRow => ({
   amount: Number(row.amount),
   capturedAmount: Number(row.capturedAmount),
   refundedAmount: Number(row.refundedAmount),
+  refundingAmount: Number(row.refundingAmount),
   currency: row.currency.trim(),
 });
 
@@ -133,6 +142,41 @@ async function byOrder(executor: Db, orderId: string): Promise<PaymentRow | unde
 }
 
 const normaliseOperation = (row: OperationRow): OperationRow => ({ ...row, amount: Number(row.amount) });
+
+/** A pending refund answered: the operation leaves `pending` and the payment's amounts follow, in one statement. */
+async function moveRefund(
+  executor: Db,
+  paymentId: string,
+  key: string,
+  outcome: { state: 'done' | 'failed'; providerReference: string | null },
+): Promise<PaymentRow> {
+  const done = outcome.state === 'done';
+  const moved = await tables(executor)
+    .with('operation', (cte) =>
+      cte
+        .updateTable('payment_operations')
+        .set({ state: outcome.state, provider_reference: outcome.providerReference })
+        .where('idempotency_key', '=', key)
+        .where('payment_id', '=', paymentId)
+        .where('state', '=', 'pending')
+        .returning('amount as refund_amount'),
+    )
+    .updateTable('payments')
+    .from('operation')
+    .set({
+      refunding_amount: sql`payments.refunding_amount - operation.refund_amount`,
+      ...(done && {
+        refunded_amount: sql`payments.refunded_amount + operation.refund_amount`,
+        status: sql<PaymentStatus>`case when payments.refunded_amount + operation.refund_amount >= payments.captured_amount
+                  then 'refunded' else 'partially_refunded' end`,
+      }),
+      updated_at: sql<Date>`now()`,
+    })
+    .where('payments.id', '=', paymentId)
+    .returning(paymentColumns)
+    .executeTakeFirst();
+  return moved ? normalise(moved) : byId(executor, paymentId);
+}
 
 export const paymentsStore = {
   /** Inserts the order's payment as `pending`, or returns the one already there. */
@@ -175,7 +219,6 @@ export const paymentsStore = {
 
   /** Records the operation once per key and moves the payment, in one statement. */
   async confirm(executor: Db, paymentId: string, operation: ConfirmedOperation): Promise<PaymentRow> {
-    const refunded = operation.refundedAmount;
     // One statement, so atomic without a transaction: the operation is recorded once per key
     // (a data-modifying CTE) and the payment moves if it is still in a `from` state.
     const moved = await tables(executor)
@@ -194,25 +237,80 @@ export const paymentsStore = {
       )
       .updateTable('payments')
       .set({
-        status:
-          refunded === undefined
-            ? operation.status
-            : sql<PaymentStatus>`case when greatest(refunded_amount, ${refunded}) >= captured_amount
-                    then 'refunded' else 'partially_refunded' end`,
+        status: operation.status,
         updated_at: sql<Date>`now()`,
         ...(operation.providerAuthorizationId && {
           provider_authorization_id: operation.providerAuthorizationId,
         }),
         ...(operation.capturedAmount !== undefined && { captured_amount: operation.capturedAmount }),
-        ...(refunded !== undefined && {
-          refunded_amount: sql<number>`greatest(refunded_amount, ${refunded})`,
-        }),
       })
       .where('id', '=', paymentId)
       .where('status', 'in', operation.from)
       .returning(paymentColumns)
       .executeTakeFirst();
     return moved ? normalise(moved) : byId(executor, paymentId);
+  },
+
+  /**
+   * Reserves a refund named `key` before the provider is asked: under the payment's row lock, so
+   * concurrent refunds are decided one after another, the operation is written `pending` and the
+   * payment's refunding amount grows, if captured - refunded - refunding still covers it. `wanted`
+   * is an amount or `rest` (all that is left). Answers the operation already written under `key`
+   * if there is one, or the payment as it stood when nothing could be reserved. Run it in a
+   * transaction, which holds the lock.
+   */
+  async reserveRefund(
+    executor: Db,
+    paymentId: string,
+    key: string,
+    wanted: number | 'rest',
+  ): Promise<{ operation: OperationRow } | { refused: PaymentRow }> {
+    const payment = normalise(
+      await tables(executor)
+        .selectFrom('payments')
+        .select(paymentColumns)
+        .where('id', '=', paymentId)
+        .forUpdate()
+        .executeTakeFirstOrThrow(),
+    );
+    const already = await paymentsStore.findOperation(executor, key);
+    if (already) return { operation: already };
+    const left = payment.capturedAmount - payment.refundedAmount - payment.refundingAmount;
+    const amount = wanted === 'rest' ? left : wanted;
+    const refundable = payment.status === 'captured' || payment.status === 'partially_refunded';
+    if (!refundable || amount <= 0 || amount > left) return { refused: payment };
+    const operation = await tables(executor)
+      .insertInto('payment_operations')
+      .values({
+        id: uuidv7(),
+        payment_id: paymentId,
+        kind: 'refund',
+        idempotency_key: key,
+        amount,
+        provider_reference: null,
+        state: 'pending',
+      })
+      .returning(operationColumns)
+      .executeTakeFirstOrThrow();
+    await tables(executor)
+      .updateTable('payments')
+      .set({ refunding_amount: sql`refunding_amount + ${amount}`, updated_at: sql<Date>`now()` })
+      .where('id', '=', paymentId)
+      .execute();
+    return { operation: normaliseOperation(operation) };
+  },
+
+  /**
+   * The provider confirmed a pending refund: it is done and its reservation becomes refunded, in
+   * one statement, once however often the answer is applied.
+   */
+  async settleRefund(executor: Db, paymentId: string, key: string, providerReference: string) {
+    return moveRefund(executor, paymentId, key, { state: 'done', providerReference });
+  },
+
+  /** The provider refused a pending refund: it failed and its reservation is given back. */
+  async releaseRefund(executor: Db, paymentId: string, key: string) {
+    return moveRefund(executor, paymentId, key, { state: 'failed', providerReference: null });
   },
 
   async markFailed(executor: Db, paymentId: string): Promise<PaymentRow> {
