@@ -38,6 +38,19 @@ export interface Config {
   refreshTokenTtlSeconds: number;
   argon2MemoryKib: number;
   argon2TimeCost: number;
+  payments: {
+    provider: 'sandbox' | 'stripe';
+    /** When money is taken: as the order is placed, or as each shipment leaves. */
+    capture: 'on_order' | 'on_shipment';
+    stripe?: {
+      secretKey: string;
+      webhookSecret: string;
+      /** Where the Stripe API answers: Stripe's own by default, an emulator in tests. */
+      apiBase: string | undefined;
+      publishableKey: string | undefined;
+    };
+  };
+  /** The sandbox's address when it runs elsewhere (PAYMENTS_PROVIDER=sandbox). */
   paymentsUrl: string | undefined;
   paymentsTimeoutMs: number;
   /** How long a checkout request waits for the payment before answering 202 and letting it settle. */
@@ -122,22 +135,39 @@ function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: r
   return raw as T;
 }
 
-/** The payment providers this build speaks to (the sandbox's protocol, locally or at PAYMENTS_URL). */
-const PAYMENTS_PROVIDERS = ['sandbox'] as const;
+/** The payment providers this build speaks to. */
+const PAYMENTS_PROVIDERS = ['sandbox', 'stripe'] as const;
 
 /**
- * PAYMENTS_PROVIDER must name a provider this build speaks to, and must be set in production, so
- * the sandbox never approves payments there unless asked for by name (unset in development: the
- * sandbox). With one provider there is nothing to choose yet, so the name is checked, not kept.
+ * PAYMENTS_PROVIDER names the provider; it must be set in production, so the sandbox never
+ * approves payments there unless asked for by name (unset in development: the sandbox). Stripe
+ * needs its secret key and webhook secret, and refuses to start without them.
  */
-function checkPaymentsProvider(env: Env, production: boolean): void {
-  if (env.PAYMENTS_PROVIDER) {
-    oneOf(env, 'PAYMENTS_PROVIDER', 'sandbox', PAYMENTS_PROVIDERS);
-  } else if (production) {
+function paymentsProvider(env: Env, production: boolean): Config['payments'] {
+  if (!env.PAYMENTS_PROVIDER && production) {
     throw new ConfigError(
       `PAYMENTS_PROVIDER is not set: in production name the payment provider (${PAYMENTS_PROVIDERS.join(', ')}); the sandbox never approves payments there unless named`,
     );
   }
+  const provider = oneOf(env, 'PAYMENTS_PROVIDER', 'sandbox', PAYMENTS_PROVIDERS);
+  const capture = oneOf(env, 'PAYMENTS_CAPTURE', 'on_order', ['on_order', 'on_shipment'] as const);
+  if (provider === 'sandbox') return { provider, capture };
+  const secretKey = env.STRIPE_SECRET_KEY;
+  const webhookSecret = env.STRIPE_WEBHOOK_SECRET;
+  if (!secretKey || !/^(sk|rk)_(test|live)_\w+$/.test(secretKey))
+    throw new ConfigError('STRIPE_SECRET_KEY must be set to a Stripe secret key (sk_test_… or sk_live_…) when PAYMENTS_PROVIDER=stripe');
+  if (!webhookSecret || !webhookSecret.startsWith('whsec_'))
+    throw new ConfigError('STRIPE_WEBHOOK_SECRET must be set to the endpoint\'s signing secret (whsec_…) when PAYMENTS_PROVIDER=stripe');
+  return {
+    provider,
+    capture,
+    stripe: {
+      secretKey,
+      webhookSecret,
+      apiBase: url(env, 'STRIPE_API_BASE', ['http:', 'https:']),
+      publishableKey: env.STRIPE_PUBLISHABLE_KEY || undefined,
+    },
+  };
 }
 
 function url(env: Env, name: string, protocols: string[]): string | undefined {
@@ -254,7 +284,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const oidcAllowInsecureRequests = flag(env, 'OIDC_ALLOW_INSECURE_REQUESTS');
   const production = env.NODE_ENV === 'production';
-  checkPaymentsProvider(env, production);
+  const payments = paymentsProvider(env, production);
   return {
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: env.HOST || '127.0.0.1',
@@ -287,6 +317,7 @@ export function loadConfig(env: Env = process.env): Config {
     refreshTokenTtlSeconds: integer(env, 'REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 60, 365 * 86_400),
     argon2MemoryKib: integer(env, 'ARGON2_MEMORY_KIB', 19_456, 1024, 4_194_304),
     argon2TimeCost: integer(env, 'ARGON2_TIME_COST', 2, 1, 20),
+    payments,
     paymentsUrl: url(env, 'PAYMENTS_URL', ['http:', 'https:']),
     paymentsTimeoutMs: integer(env, 'PAYMENTS_TIMEOUT_MS', 3000, 50, 60_000),
     checkoutPaymentBudgetMs: integer(env, 'CHECKOUT_PAYMENT_BUDGET_MS', 0, 0, 300_000),

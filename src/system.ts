@@ -124,7 +124,10 @@ export async function createSystem(
     : undefined;
   // The sandbox (named, or by default outside production: loadConfig refuses production without
   // PAYMENTS_PROVIDER) runs as a server of its own on loopback unless PAYMENTS_URL points at one.
-  const sandbox = config.paymentsUrl ? undefined : await startSandbox({ host: '127.0.0.1', port: 0 });
+  const sandbox =
+    config.payments.provider !== 'sandbox' || config.paymentsUrl
+      ? undefined
+      : await startSandbox({ host: '127.0.0.1', port: 0 });
   if (sandbox) logger.info({ url: sandbox.url }, 'payment sandbox started (PAYMENTS_URL unset)');
   const {
     list: modules,
@@ -133,7 +136,7 @@ export async function createSystem(
     bus,
   } = await createModules({
     config,
-    paymentsUrl: config.paymentsUrl ?? sandbox!.url,
+    paymentsUrl: config.paymentsUrl ?? sandbox?.url,
     database,
     db: database.db,
     logger,

@@ -91,7 +91,11 @@ describe.each(dbKinds)('an open payment breaker over HTTP on %s', (kind) => {
     const sandbox = await startSandbox({ host: '127.0.0.1', port: 0 });
     const payments = createPayments(
       {
-        config: { paymentsTimeoutMs: 1000 },
+        config: {
+        paymentsTimeoutMs: 1000,
+        payments: { provider: 'sandbox', capture: 'on_order' },
+        publicUrl: 'http://127.0.0.1:3000',
+      },
         paymentsUrl: sandbox.url,
         db: database.db,
         logger: createLogger('silent'),

@@ -26,8 +26,8 @@ import { createWebhooks } from './webhooks/index.ts';
 /** What the composition root hands every module factory. */
 export interface ModuleDeps {
   config: Config;
-  /** Where the payment provider answers: PAYMENTS_URL, or the sandbox the root started. */
-  paymentsUrl: string;
+  /** Where the sandbox provider answers: PAYMENTS_URL, or the sandbox the root started; none for Stripe. */
+  paymentsUrl: string | undefined;
   database: Database;
   db: Db;
   logger: Logger;
@@ -112,6 +112,8 @@ async function buildModules(deps: ModuleDeps) {
     payments: payments.service,
     bus,
   });
+  // A payment that waited for the shopper moved at the provider: its order goes on.
+  payments.service.onSettled((orderId) => ordering.service.resume(orderId));
   const reviews = served(() => createReviews({ ...deps, catalog, orders: ordering.service }));
   const fulfillment = served(() =>
     createFulfillment({

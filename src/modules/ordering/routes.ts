@@ -35,7 +35,18 @@ export const OrderSchema = Type.Object({
     postalCode: Type.String(),
     country: Type.String(),
   }),
-  payment: Type.Object({ status: Type.String(), amount: Money, refunded: Money }),
+  payment: Type.Object({
+    status: Type.String(),
+    amount: Money,
+    refunded: Money,
+    action: Type.Optional(
+      Type.Object({
+        type: Type.Union([Type.Literal('redirect'), Type.Literal('use_stripe_sdk')]),
+        url: Type.Optional(Type.String()),
+        clientSecret: Type.Optional(Type.String()),
+      }),
+    ),
+  }),
   promotionCode: Type.Optional(Type.String()),
   shippingMethod: Type.Optional(ShippingMethodSchema),
   cancelReason: Type.Optional(Type.String()),
@@ -182,6 +193,24 @@ export function orderingRoutes(service: OrderingService, deps: { db: Db; idempot
         },
       },
       async (request) => service.cancel(request.principal!, request.params.id, request.workContext.signal),
+    );
+
+    app.post(
+      '/orders/:id/payment/confirm',
+      {
+        schema: {
+          operationId: 'confirmOrderPayment',
+          ...common,
+          summary: 'The shopper is back from their bank (3-D Secure): settle the payment now',
+          description:
+            'Asks the provider where the payment stands and goes on with the order: confirmed when the ' +
+            'payment went through, cancelled when it did not, still pending while the bank waits.',
+          params: IdParams,
+          response: { 200: OrderSchema, ...problems(401, 404, 503) },
+        },
+      },
+      async (request) =>
+        service.confirmPayment(request.principal!, request.params.id, request.workContext.signal),
     );
 
     app.post(

@@ -15,6 +15,8 @@ export interface PaymentState {
   status: string;
   capturedAmount: number;
   refundedAmount: number;
+  /** What the shopper must do while the payment is `requires_action` (3-D Secure). */
+  action?: { type: 'redirect' | 'use_stripe_sdk'; url?: string; clientSecret?: string };
 }
 
 /** The payment as authorize left it; capture given it need not read it again. */
@@ -41,6 +43,8 @@ export interface PaymentsPort {
   ofOrders(orderIds: readonly string[]): Promise<PaymentState[]>;
   /** Throws while the provider is known to be down, so checkout refuses before reserving anything. */
   assertAvailable(): void;
+  /** Asks the provider about a payment that waits for the shopper. */
+  refresh(orderId: string, signal?: AbortSignal): Promise<PaymentState | undefined>;
 }
 
 export interface SagaDeps {
@@ -100,6 +104,12 @@ class Refusal extends Error {
     this.reason = reason;
   }
 }
+
+/** The payment waits for the shopper (3-D Secure): the saga pauses until the provider says they are done. */
+class AwaitingShopper extends Error {}
+
+/** How often recovery asks the provider about a payment waiting for the shopper, should no webhook come. */
+const ACTION_POLL_MS = 30_000;
 
 /** What one run of the saga carries from step to step besides the order row. */
 interface Run {
@@ -199,6 +209,7 @@ export function createSaga(deps: SagaDeps) {
           if (!isDefinitive(error)) throw error;
           throw new Refusal(error.code === 'PAYMENT_DECLINED' ? 'payment_declined' : 'payment_failed');
         }
+        if (run.payment.status === 'requires_action') throw new AwaitingShopper();
         return undefined;
       },
       // Also reverses an authorization whose answer never came and may still arrive.
@@ -334,6 +345,8 @@ export function createSaga(deps: SagaDeps) {
       } catch (error) {
         if (error instanceof Refusal)
           return { more: true, order: await compensateFrom(order, undoOf(at), error.reason) };
+        if (error instanceof AwaitingShopper)
+          return { more: false, order: await store.awaitShopper(db, order.id, ACTION_POLL_MS) };
         const compensating = await failed(order, error, at);
         return { more: compensating !== undefined, order: compensating };
       }

@@ -47,7 +47,13 @@ export interface Order {
   total: Money;
   totals: Totals;
   shippingAddress: ShippingAddress;
-  payment: { status: string; amount: Money; refunded: Money };
+  payment: {
+    status: string;
+    amount: Money;
+    refunded: Money;
+    /** What the shopper must do to finish paying (3-D Secure), while the payment waits for them. */
+    action?: { type: 'redirect' | 'use_stripe_sdk'; url?: string; clientSecret?: string };
+  };
   promotionCode?: string;
   shippingMethod?: ShippingMethod;
   cancelReason?: string;
@@ -129,6 +135,7 @@ function toOrder(row: OrderRow, items: OrderItemRow[], payment: PaymentState | u
       status: payment?.status ?? (row.status === 'pending' ? 'pending' : 'failed'),
       amount: money(row.totalAmount),
       refunded: money(payment?.refundedAmount ?? 0),
+      ...(payment?.action && row.status === 'pending' && { action: payment.action }),
     },
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
@@ -417,6 +424,24 @@ export function createOrderingService(deps: {
       const order = await store.byId(db, id);
       if (!order) throw notFound('Order');
       return (await store.refundsOf(db, id)).map((row) => toRefund(row, order.currency));
+    },
+
+    /**
+     * The shopper's payment moved at the provider (a webhook, or they came back from their bank):
+     * an order that waited for it goes on now, once, whoever asks.
+     */
+    async resume(id: string): Promise<void> {
+      const waiting = await store.resumeAwaiting(db, id, requestClaimMs);
+      if (waiting) await saga.advance(id, undefined, waiting);
+    },
+
+    /** The owner came back from their bank: bring the payment up to date and go on with the order. */
+    async confirmPayment(principal: Principal, id: string, signal?: AbortSignal): Promise<Order> {
+      const order = await this.get(principal, id);
+      if (order.status !== 'pending') return order;
+      await deps.payments.refresh(id, signal);
+      await this.resume(id);
+      return load(id);
     },
 
     /** Resumes sagas that stalled (crash, provider outage, slow answer), and staff refunds; one batch. */

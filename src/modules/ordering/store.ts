@@ -54,6 +54,7 @@ type OrderingTables = {
     shipping_method: unknown;
     shipping_address: unknown;
     payment_token: string;
+    awaiting_action: Generated<boolean>;
     saga_step: SagaStep;
     saga_attempts: Generated<number>;
     next_attempt_at: Date;
@@ -419,6 +420,28 @@ export const orderStore = {
       .returning('id')
       .execute();
     return rows.map((row) => row.id);
+  },
+
+  /** The order's payment waits for the shopper: recovery looks again in `pollMs`, a webhook sooner. */
+  awaitShopper(executor: Db, id: string, pollMs: number): Promise<OrderRow | undefined> {
+    return tables(executor)
+      .updateTable('orders')
+      .set({ awaiting_action: true, next_attempt_at: inMs(pollMs), updated_at: sql`now()` })
+      .where('id', '=', id)
+      .where('saga_step', '=', 'authorize')
+      .returning(orderColumns)
+      .executeTakeFirst() as Promise<OrderRow | undefined>;
+  },
+
+  /** Claims an order that waited for the shopper, to go on now; undefined when it was not waiting. */
+  resumeAwaiting(executor: Db, id: string, claimMs: number): Promise<OrderRow | undefined> {
+    return tables(executor)
+      .updateTable('orders')
+      .set({ awaiting_action: false, next_attempt_at: inMs(claimMs), updated_at: sql`now()` })
+      .where('id', '=', id)
+      .where('awaiting_action', '=', true)
+      .returning(orderColumns)
+      .executeTakeFirst() as Promise<OrderRow | undefined>;
   },
 
   /** Locks an order for the rest of the transaction: fulfillments and returns of one order queue here. */

@@ -2,9 +2,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DomainError } from '../../platform/errors.ts';
 import { createLogger } from '../../platform/observability/logger.ts';
 import { createMetrics, type Metrics } from '../../platform/observability/metrics.ts';
-import { createPaymentsClient, type PaymentsClient, type PaymentsClientOptions } from './client.ts';
+import { createSandboxProvider, type SandboxProviderOptions } from './client.ts';
 import { ProviderRejection } from './errors.ts';
 import { type Sandbox, startSandbox } from './sandbox.ts';
+import type { PaymentProvider } from './provider.ts';
 
 const metricValue = async (metrics: Metrics, name: string, labels: Record<string, string> = {}) => {
   const metric = (await metrics.registry.getMetricsAsJSON()).find((each) => each.name === name);
@@ -14,12 +15,12 @@ const metricValue = async (metrics: Metrics, name: string, labels: Record<string
   return match?.value ?? 0;
 };
 
-describe('payments client against the sandbox', () => {
+describe('the sandbox provider adapter', () => {
   let sandbox: Sandbox;
   let metrics: Metrics;
-  let client: PaymentsClient;
-  const make = (options: Partial<PaymentsClientOptions> = {}) => {
-    client = createPaymentsClient({
+  let client: PaymentProvider;
+  const make = (options: Partial<SandboxProviderOptions> = {}) => {
+    client = createSandboxProvider({
       baseUrl: sandbox.url,
       timeoutMs: 1000,
       metrics,

@@ -59,3 +59,13 @@ export const paymentStateConflict = (status: string, wanted: string) =>
 /** The provider refused a request we built: a bug on our side or a mismatch, never retried. */
 export const paymentProviderRejected = (cause: ProviderRejection) =>
   new DomainError(502, 'PAYMENT_PROVIDER_ERROR', 'Payment provider error', cause.message, { cause });
+
+/** A webhook whose signature does not verify (forged, altered, or older than the tolerance). */
+export const signatureInvalid = (cause: unknown) =>
+  new DomainError(
+    400,
+    'SIGNATURE_INVALID',
+    'Signature invalid',
+    'The webhook signature does not match this endpoint’s secret, or it is too old',
+    { cause },
+  );

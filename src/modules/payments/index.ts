@@ -3,17 +3,22 @@ import type { Db } from '../../platform/db/index.ts';
 import type { AppModule } from '../../platform/module.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
-import { type BreakerOptions, createPaymentsClient, type RetryOptions } from './client.ts';
+import { createSandboxProvider } from './client.ts';
+import type { PaymentProvider } from './provider.ts';
+import type { BreakerOptions, RetryOptions } from './resilience.ts';
+import { paymentsRoutes } from './routes.ts';
 import { createPaymentsService, type PaymentsService } from './service.ts';
+import { createStripeProvider } from './stripe.ts';
 
+export type { CustomerAction, PaymentProvider, ProviderEvent } from './provider.ts';
 export { type LedgerEntry, type Sandbox, type SandboxFaults, startSandbox } from './sandbox.ts';
 export type { AuthorizeInput, Payment, PaymentsService } from './service.ts';
 export type { PaymentStatus } from './store.ts';
 
 export interface PaymentsDeps {
-  config: Pick<Config, 'paymentsTimeoutMs'>;
-  /** Where the provider answers: PAYMENTS_URL, or the sandbox the composition root started. */
-  paymentsUrl: string;
+  config: Pick<Config, 'paymentsTimeoutMs' | 'payments' | 'publicUrl'>;
+  /** Where the sandbox answers: PAYMENTS_URL, or the sandbox the composition root started. */
+  paymentsUrl: string | undefined;
   db: Db;
   logger: Logger;
   metrics: Metrics;
@@ -31,22 +36,35 @@ export interface PaymentsModule extends AppModule {
 }
 
 /**
- * Payments against a provider over HTTP, always across a real network boundary: the sandbox
- * provider is a server of its own, which the composition root starts when no provider is named.
+ * Payments against the provider PAYMENTS_PROVIDER names, always across a real network boundary:
+ * Stripe through its SDK, or the sandbox, a server of its own that the composition root starts
+ * when no PAYMENTS_URL is given.
  */
 export function createPayments(deps: PaymentsDeps, options: PaymentsOptions = {}): PaymentsModule {
-  const client = createPaymentsClient({
-    baseUrl: deps.paymentsUrl,
+  const resilience = {
     timeoutMs: deps.config.paymentsTimeoutMs,
     metrics: deps.metrics,
     logger: deps.logger,
     retry: options.retry,
     breaker: options.breaker,
+  };
+  const { stripe } = deps.config.payments;
+  let provider: PaymentProvider;
+  if (stripe) {
+    provider = createStripeProvider({ ...resilience, ...stripe });
+  } else {
+    if (!deps.paymentsUrl) throw new Error('the sandbox payment provider needs its URL');
+    provider = createSandboxProvider({ ...resilience, baseUrl: deps.paymentsUrl });
+  }
+  const service = createPaymentsService(deps.db, provider, {
+    logger: deps.logger,
+    metrics: deps.metrics,
+    returnUrl: (orderId) => `${deps.config.publicUrl}/account/orders/${orderId}?payment=returned`,
   });
-  const service = createPaymentsService(deps.db, client);
   return {
     name: 'payments',
     service,
-    close: () => client.close(),
+    ...(provider.parseWebhook && { routes: paymentsRoutes(service) }),
+    close: () => provider.close(),
   };
 }

@@ -1,7 +1,9 @@
 import { currentSignal } from '../../platform/context.ts';
 import { type Db, transact } from '../../platform/db/index.ts';
 import { badRequest, conflict, notFound } from '../../platform/errors.ts';
-import type { PaymentsClient } from './client.ts';
+import type { Logger } from '../../platform/observability/logger.ts';
+import type { Metrics } from '../../platform/observability/metrics.ts';
+import type { CustomerAction, PaymentProvider, ProviderAuthorization, ProviderEvent } from './provider.ts';
 import {
   ProviderRejection,
   paymentDeclined,
@@ -9,6 +11,7 @@ import {
   paymentStateConflict,
   refundExceedsCaptured,
   refundRefused,
+  signatureInvalid,
 } from './errors.ts';
 import { type PaymentRow, type PaymentStatus, paymentsStore as store } from './store.ts';
 
@@ -23,6 +26,8 @@ export interface Payment {
   /** Promised back by refunds the provider has not confirmed yet. */
   refundingAmount: number;
   providerAuthorizationId: string | null;
+  /** What the shopper must do while the payment is `requires_action` (3-D Secure). */
+  action?: CustomerAction;
   createdAt: string;
   updatedAt: string;
 }
@@ -62,6 +67,16 @@ export interface PaymentsService {
   ofOrders(orderIds: readonly string[]): Promise<Payment[]>;
   /** Throws 503 PAYMENT_PROVIDER_UNAVAILABLE (with Retry-After) while the circuit breaker is open. */
   assertAvailable(): void;
+  /**
+   * Applies a provider's webhook (signature checked, each event once): a payment that waited for
+   * the shopper follows the provider, and the orders whose payment moved are handed to `settled`.
+   * Throws 400 SIGNATURE_INVALID for a forged or stale event.
+   */
+  applyWebhook(rawBody: Buffer, signature: string | undefined): Promise<{ applied: boolean }>;
+  /** A payment waiting for the shopper, brought up to date with the provider (the shopper says they are done). */
+  refresh(orderId: string, signal?: AbortSignal): Promise<Payment | undefined>;
+  /** Who is told when a payment that waited for the shopper has moved (the order's saga goes on). */
+  onSettled(listener: (orderId: string) => Promise<void>): void;
 }
 
 const CURRENCY = /^[A-Z]{3}$/;
@@ -80,6 +95,7 @@ function toPayment(row: PaymentRow): Payment {
     refundedAmount: row.refundedAmount,
     refundingAmount: row.refundingAmount,
     providerAuthorizationId: row.providerAuthorizationId,
+    ...(row.status === 'requires_action' && row.action && { action: row.action }),
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
@@ -102,7 +118,29 @@ function rethrow(error: unknown): never {
   throw error;
 }
 
-export function createPaymentsService(db: Db, client: PaymentsClient): PaymentsService {
+export function createPaymentsService(
+  db: Db,
+  client: PaymentProvider,
+  options: {
+    logger: Logger;
+    metrics: Metrics;
+    /** Where a shopper returns to after acting at their bank, for this order. */
+    returnUrl?: (orderId: string) => string;
+  },
+): PaymentsService {
+  const { returnUrl, logger, metrics } = options;
+  const listeners: Array<(orderId: string) => Promise<void>> = [];
+  const notify = async (orderId: string) => {
+    for (const listener of listeners) await listener(orderId);
+  };
+  const drift = metrics.counter(
+    'emporium_payment_drift_total',
+    'Differences found between our payment ledger and the provider’s, by kind',
+    ['provider', 'kind'],
+  );
+  const disputes = metrics.counter('payments_disputes_total', 'Payments the shopper disputed at their bank', [
+    'provider',
+  ]);
   const deadline = (signal: AbortSignal | undefined) => signal ?? currentSignal();
   const existing = async (orderId: string) => {
     const row = await store.findByOrder(db, orderId);
@@ -154,6 +192,42 @@ export function createPaymentsService(db: Db, client: PaymentsClient): PaymentsS
     return { payment: toPayment(await store.settleRefund(db, row.id, key, answer.id)), amount };
   }
 
+  /** The payment as the provider's answer has it, for a payment not yet authorized. */
+  function moveTo(row: PaymentRow, answer: ProviderAuthorization): Promise<PaymentRow> {
+    const settled: Record<ProviderAuthorization['status'], PaymentStatus> = {
+      requires_action: 'requires_action',
+      authorized: 'authorized',
+      declined: 'declined',
+      voided: 'declined',
+      captured: 'captured',
+    };
+    const status = settled[answer.status];
+    return store.confirm(db, row.id, {
+      kind: status === 'declined' ? 'decline' : 'authorize',
+      key: operationKey(row.orderId, 'authorize'),
+      amount: row.amount,
+      providerReference: answer.id,
+      from: ['pending', 'requires_action'],
+      status,
+      providerAuthorizationId: answer.id,
+      ...(status === 'captured' && { capturedAmount: answer.capturedAmount }),
+      ...(answer.action && { action: answer.action }),
+    });
+  }
+
+  /** A payment waiting for the shopper, moved to where the provider says it stands now. */
+  async function follow(row: PaymentRow, signal?: AbortSignal): Promise<PaymentRow> {
+    if (row.status !== 'requires_action' || !row.providerAuthorizationId) return row;
+    const now = await client.lookup(row.providerAuthorizationId, { signal: deadline(signal) }).catch(rethrow);
+    return now.status === 'requires_action' ? row : moveTo(row, now);
+  }
+
+  /** What authorize answers: the payment, or 402 when it was declined. */
+  function answered(row: PaymentRow): Payment {
+    if (row.status === 'declined') throw paymentDeclined(row.orderId);
+    return toPayment(row);
+  }
+
   return {
     async authorize({ orderId, amount, currency, token }, signal) {
       assertAmount(amount);
@@ -166,26 +240,20 @@ export function createPaymentsService(db: Db, client: PaymentsClient): PaymentsS
       // A payment that failed or was voided stays so; the order needs a new checkout.
       if (row.status === 'failed' || row.status === 'voided')
         throw paymentStateConflict(row.status, 'authorized');
-      if (row.status !== 'pending') return toPayment(row);
       const key = operationKey(orderId, 'authorize');
+      // Waiting for the shopper (3-D Secure): ask the provider where it stands now.
+      if (row.status === 'requires_action') return answered(await follow(row, signal));
+      if (row.status !== 'pending') return toPayment(row);
       const answer = await client
-        .authorize({ amount, currency, token, reference: orderId }, { key, signal: deadline(signal) })
+        .authorize(
+          { amount, currency, token, reference: orderId, returnUrl: returnUrl?.(orderId) },
+          { key, signal: deadline(signal) },
+        )
         .catch(async (error: unknown) => {
           if (error instanceof ProviderRejection) await store.markFailed(db, row.id);
           return rethrow(error);
         });
-      const declined = answer.status === 'declined';
-      const confirmed = await store.confirm(db, row.id, {
-        kind: declined ? 'decline' : 'authorize',
-        key,
-        amount,
-        providerReference: answer.id,
-        from: ['pending'],
-        status: declined ? 'declined' : 'authorized',
-        providerAuthorizationId: answer.id,
-      });
-      if (confirmed.status === 'declined') throw paymentDeclined(orderId);
-      return toPayment(confirmed);
+      return answered(await moveTo(row, answer));
     },
 
     async capture(orderId, signal, authorized) {
@@ -219,7 +287,8 @@ export function createPaymentsService(db: Db, client: PaymentsClient): PaymentsS
       const row = await store.findByOrder(db, orderId);
       if (!row) return undefined;
       if (['voided', 'declined', 'failed'].includes(row.status)) return toPayment(row);
-      if (row.status === 'authorized') {
+      // A payment waiting for the shopper is cancelled too, so finishing 3-D Secure later holds nothing.
+      if (row.status === 'authorized' || row.status === 'requires_action') {
         const key = operationKey(orderId, 'void');
         const answer = await client
           .void(row.providerAuthorizationId!, { key, signal: deadline(signal) })
@@ -230,7 +299,7 @@ export function createPaymentsService(db: Db, client: PaymentsClient): PaymentsS
             key,
             amount: answer.amount,
             providerReference: answer.id,
-            from: ['authorized'],
+            from: ['authorized', 'requires_action'],
             status: 'voided',
           }),
         );
@@ -239,7 +308,17 @@ export function createPaymentsService(db: Db, client: PaymentsClient): PaymentsS
         // The authorization's answer never came: reverse by our reference, which also makes the
         // provider decline that authorization should it still arrive.
         const key = operationKey(orderId, 'reverse');
-        const answer = await client.reverse(orderId, { key, signal: deadline(signal) }).catch(rethrow);
+        const answer = await client
+          .reverse(
+            {
+              reference: orderId,
+              amount: row.amount,
+              currency: row.currency,
+              authorizationKey: operationKey(orderId, 'authorize'),
+            },
+            { key, signal: deadline(signal) },
+          )
+          .catch(rethrow);
         const voided = answer.voided[0];
         return toPayment(
           await store.confirm(db, row.id, {
@@ -265,6 +344,42 @@ export function createPaymentsService(db: Db, client: PaymentsClient): PaymentsS
     refundRest: (orderId, refundKey, signal) => refundOnce(orderId, refundKey, 'rest', signal),
 
     assertAvailable: () => client.assertAvailable(),
+
+    async applyWebhook(rawBody, signature) {
+      if (!client.parseWebhook) throw notFound('A webhook endpoint for this payment provider');
+      let event: ProviderEvent;
+      try {
+        event = client.parseWebhook(rawBody, signature);
+      } catch (error) {
+        throw signatureInvalid(error);
+      }
+      if (await store.hasWebhookEvent(db, client.name, event.id)) return { applied: false };
+      if (event.kind !== 'ignored') {
+        const row = await store.findByAuthorization(db, event.authorizationId);
+        if (row && event.kind === 'payment_changed') {
+          const moved = await follow(row);
+          if (moved.status !== row.status) await notify(row.orderId);
+        } else if (row && event.kind === 'refunded' && event.refundedAmount > row.refundedAmount + row.refundingAmount) {
+          // Money went back outside our calls (the provider's dashboard): staff and reconciliation must see it.
+          drift.inc({ provider: client.name, kind: 'refund_outside' });
+          logger.warn({ orderId: row.orderId, provider: event.refundedAmount, ours: row.refundedAmount }, 'refund made outside Emporium');
+        } else if (row && event.kind === 'disputed') {
+          disputes.inc({ provider: client.name });
+          logger.warn({ orderId: row.orderId, amount: event.amount }, 'payment disputed');
+        }
+      }
+      // Recorded once applied: an event whose handling failed is applied when the provider resends it.
+      return { applied: await store.recordWebhookEvent(db, client.name, event.id, event.type) };
+    },
+
+    async refresh(orderId, signal) {
+      const row = await store.findByOrder(db, orderId);
+      return row && toPayment(await follow(row, signal));
+    },
+
+    onSettled(listener) {
+      listeners.push(listener);
+    },
 
     async get(orderId) {
       const row = await store.findByOrder(db, orderId);

@@ -1,9 +1,11 @@
 import { type Generated, type Kysely, sql } from 'kysely';
 import type { Db } from '../../platform/db/index.ts';
 import { uuidv7 } from '../../platform/ids.ts';
+import type { CustomerAction } from './provider.ts';
 
 export type PaymentStatus =
   | 'pending'
+  | 'requires_action'
   | 'authorized'
   | 'declined'
   | 'captured'
@@ -24,6 +26,7 @@ interface PaymentsTable {
   amount: number;
   currency: string;
   provider_authorization_id: string | null;
+  action: unknown;
   captured_amount: Generated<number>;
   refunded_amount: Generated<number>;
   refunding_amount: Generated<number>;
@@ -42,9 +45,17 @@ interface PaymentOperationsTable {
   created_at: Generated<Date>;
 }
 
+interface WebhookEventsTable {
+  provider: string;
+  event_id: string;
+  type: string;
+  received_at: Generated<Date>;
+}
+
 type PaymentTables = {
   payments: PaymentsTable;
   payment_operations: PaymentOperationsTable;
+  payment_webhook_events: WebhookEventsTable;
 };
 
 export interface PaymentRow {
@@ -54,6 +65,8 @@ export interface PaymentRow {
   amount: number;
   currency: string;
   providerAuthorizationId: string | null;
+  /** What the shopper must do while the payment requires action. */
+  action: CustomerAction | null;
   capturedAmount: number;
   refundedAmount: number;
   /** Promised back by refunds still in flight; captured - refunded - refunding is what may still be refunded. */
@@ -80,6 +93,7 @@ const paymentColumns = [
   'amount',
   'currency',
   'provider_authorization_id as providerAuthorizationId',
+  'action',
   'captured_amount as capturedAmount',
   'refunded_amount as refundedAmount',
   'refunding_amount as refundingAmount',
@@ -108,11 +122,14 @@ export interface ConfirmedOperation {
   status: PaymentStatus;
   providerAuthorizationId?: string;
   capturedAmount?: number;
+  /** The shopper's action while `requires_action`; cleared by any other state. */
+  action?: CustomerAction;
 }
 
 // pg parses int8 to number; PGlite may hand back bigint. Amounts fit in a double.
-const normalise = (row: PaymentRow): PaymentRow => ({
+const normalise = (row: Omit<PaymentRow, 'action'> & { action: unknown }): PaymentRow => ({
   ...row,
+  action: (row.action as CustomerAction | null) ?? null,
   amount: Number(row.amount),
   capturedAmount: Number(row.capturedAmount),
   refundedAmount: Number(row.refundedAmount),
@@ -243,6 +260,7 @@ export const paymentsStore = {
           provider_authorization_id: operation.providerAuthorizationId,
         }),
         ...(operation.capturedAmount !== undefined && { captured_amount: operation.capturedAmount }),
+        action: operation.action ? JSON.stringify(operation.action) : null,
       })
       .where('id', '=', paymentId)
       .where('status', 'in', operation.from)
@@ -311,6 +329,36 @@ export const paymentsStore = {
   /** The provider refused a pending refund: it failed and its reservation is given back. */
   async releaseRefund(executor: Db, paymentId: string, key: string) {
     return moveRefund(executor, paymentId, key, { state: 'failed', providerReference: null });
+  },
+
+  findByAuthorization: async (executor: Db, authorizationId: string): Promise<PaymentRow | undefined> => {
+    const row = await tables(executor)
+      .selectFrom('payments')
+      .select(paymentColumns)
+      .where('provider_authorization_id', '=', authorizationId)
+      .executeTakeFirst();
+    return row && normalise(row);
+  },
+
+  async hasWebhookEvent(executor: Db, provider: string, eventId: string): Promise<boolean> {
+    const row = await tables(executor)
+      .selectFrom('payment_webhook_events')
+      .select('event_id')
+      .where('provider', '=', provider)
+      .where('event_id', '=', eventId)
+      .executeTakeFirst();
+    return row !== undefined;
+  },
+
+  /** Records a webhook event as applied; false when it was recorded before. */
+  async recordWebhookEvent(executor: Db, provider: string, eventId: string, type: string): Promise<boolean> {
+    const inserted = await tables(executor)
+      .insertInto('payment_webhook_events')
+      .values({ provider, event_id: eventId, type })
+      .onConflict((oc) => oc.columns(['provider', 'event_id']).doNothing())
+      .returning('event_id')
+      .executeTakeFirst();
+    return inserted !== undefined;
   },
 
   async markFailed(executor: Db, paymentId: string): Promise<PaymentRow> {

@@ -7,19 +7,20 @@ export interface JsonAnswer {
 }
 
 /**
- * POSTs JSON over pooled keep-alive connections. node:http rather than fetch: the provider is
+ * Sends JSON over pooled keep-alive connections. node:http rather than fetch: the provider is
  * called twice per checkout, and fetch's web-streams machinery cost several times more CPU per
  * call than the request itself.
  */
-export function createJsonPoster(options: { maxSockets: number }) {
+export function createJsonTransport(options: { maxSockets: number }) {
   const agents = {
     'http:': new http.Agent({ keepAlive: true, maxSockets: options.maxSockets, scheduling: 'lifo' }),
     'https:': new https.Agent({ keepAlive: true, maxSockets: options.maxSockets, scheduling: 'lifo' }),
   };
 
-  function post(
+  function send(
+    method: 'GET' | 'POST',
     url: URL,
-    body: string,
+    body: string | undefined,
     headers: Record<string, string>,
     signal: AbortSignal,
   ): Promise<JsonAnswer> {
@@ -28,9 +29,9 @@ export function createJsonPoster(options: { maxSockets: number }) {
       const request = (secure ? https : http).request(
         url,
         {
-          method: 'POST',
+          method,
           agent: agents[secure ? 'https:' : 'http:'],
-          headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+          headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) },
           signal,
         },
         (response) => {
@@ -48,7 +49,7 @@ export function createJsonPoster(options: { maxSockets: number }) {
   }
 
   return {
-    post,
+    send,
     close() {
       agents['http:'].destroy();
       agents['https:'].destroy();
