@@ -24,6 +24,23 @@ describe('configuration', () => {
     ).toEqual(['ops@shop.example', 'buyer@shop.example']);
   });
 
+  it('names the payment provider, and Stripe needs its keys', () => {
+    expect(loadConfig({}).payments).toEqual({ provider: 'sandbox' });
+    const stripe = loadConfig({
+      PAYMENTS_PROVIDER: 'stripe',
+      STRIPE_SECRET_KEY: 'sk_test_abc123',
+      STRIPE_WEBHOOK_SECRET: 'whsec_abc',
+    }).payments;
+    expect(stripe).toMatchObject({ provider: 'stripe', stripe: { apiBase: undefined } });
+    expect(() => loadConfig({ PAYMENTS_PROVIDER: 'stripe', STRIPE_WEBHOOK_SECRET: 'whsec_abc' })).toThrow(
+      /STRIPE_SECRET_KEY must be set/,
+    );
+    expect(() => loadConfig({ PAYMENTS_PROVIDER: 'stripe', STRIPE_SECRET_KEY: 'sk_live_x' })).toThrow(
+      /STRIPE_WEBHOOK_SECRET must be set/,
+    );
+    expect(() => loadConfig({ PAYMENTS_PROVIDER: 'paypal' })).toThrow(/PAYMENTS_PROVIDER must be one of sandbox, stripe/);
+  });
+
   it.each([
     [{ PORT: 'abc' }, /PORT must be an integer/],
     [{ PORT: '70000' }, /PORT must be between 0 and 65535/],

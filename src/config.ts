@@ -40,8 +40,6 @@ export interface Config {
   argon2TimeCost: number;
   payments: {
     provider: 'sandbox' | 'stripe';
-    /** When money is taken: as the order is placed, or as each shipment leaves. */
-    capture: 'on_order' | 'on_shipment';
     stripe?: {
       secretKey: string;
       webhookSecret: string;
@@ -150,8 +148,7 @@ function paymentsProvider(env: Env, production: boolean): Config['payments'] {
     );
   }
   const provider = oneOf(env, 'PAYMENTS_PROVIDER', 'sandbox', PAYMENTS_PROVIDERS);
-  const capture = oneOf(env, 'PAYMENTS_CAPTURE', 'on_order', ['on_order', 'on_shipment'] as const);
-  if (provider === 'sandbox') return { provider, capture };
+  if (provider === 'sandbox') return { provider };
   const secretKey = env.STRIPE_SECRET_KEY;
   const webhookSecret = env.STRIPE_WEBHOOK_SECRET;
   if (!secretKey || !/^(sk|rk)_(test|live)_\w+$/.test(secretKey))
@@ -160,7 +157,6 @@ function paymentsProvider(env: Env, production: boolean): Config['payments'] {
     throw new ConfigError('STRIPE_WEBHOOK_SECRET must be set to the endpoint\'s signing secret (whsec_…) when PAYMENTS_PROVIDER=stripe');
   return {
     provider,
-    capture,
     stripe: {
       secretKey,
       webhookSecret,

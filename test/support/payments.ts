@@ -19,7 +19,7 @@ export async function createTestPayments(
     {
       config: {
         paymentsTimeoutMs: 1000,
-        payments: { provider: 'sandbox', capture: 'on_order' },
+        payments: { provider: 'sandbox' },
         publicUrl: 'http://127.0.0.1:3000',
       },
       paymentsUrl: sandbox.url,
