@@ -87,7 +87,7 @@ describe.each(dbKinds)('paying with Stripe on %s', (kind) => {
     expect(order.payment.action.url).toContain(`${stripe.url}/3ds/`);
     const intent = intentOf(order.id)!;
     expect(intent.status).toBe('requires_action');
-    expect(intent.next_action?.redirect_to_url?.return_url).toContain(`/account/orders/${order.id}`);
+    expect(intent.next_action?.redirect_to_url?.return_url).toContain(`/orders/${order.id}?payment=returned`);
     // Still waiting: reading the order shows the same action.
     expect((await orderOf(order.id, buyer)).payment.action).toEqual(order.payment.action);
     await stripe.authenticate(intent.id, true);

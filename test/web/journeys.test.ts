@@ -4,9 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWeb } from '../../web/build.ts';
+import { freePort } from '../deploy/processes.ts';
 import { type SignedInUser, signIn } from '../support/auth.ts';
 import { dbKinds } from '../support/db.ts';
-import { addToCart, checkout, createProduct, review, shipFirstLine } from '../support/shop.ts';
+import { addToCart, checkout, createProduct, eventually, review, shipFirstLine } from '../support/shop.ts';
+import { type StripeEmulator, startStripeEmulator } from '../support/stripe-emulator.ts';
 import { createTestSystem, type TestSystem } from '../support/system.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -502,6 +504,36 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       expect(problemsOf(admin)).toEqual([]);
     });
 
+    it('staff refund part of an order from the console with a reason; more than is left is refused in a sentence', async () => {
+      const variant = await createProduct(system, staff, { name: `Kettle ${randomUUID().slice(0, 8)}`, price: 4000 });
+      const buyer = await signIn(system);
+      await addToCart(system, buyer, variant.variantId);
+      const order = (await checkout(system, buyer)).json();
+      const admin = await newPage();
+      await signInInBrowser(admin, '/admin', staff.email);
+      await admin.getByRole('heading', { name: 'Products' }).waitFor(WAIT);
+      await admin.goto(`/admin/orders/${order.id}`);
+      const form = admin.getByRole('form', { name: 'Refund' });
+      await form.waitFor(WAIT);
+      await form.getByLabel(/Amount/).fill('12.50');
+      await form.getByLabel('Reason').fill('dented lid');
+      await form.getByRole('button', { name: 'Refund' }).click();
+      await admin.getByText('Refunded €12.50 to the customer.').waitFor(WAIT);
+      await admin.getByTestId('refunds').getByText('€12.50 · “dented lid”').waitFor(WAIT);
+      await admin.getByText(/refunded €12\.50/).first().waitFor(WAIT);
+      const rest = (order.total.amount - 1250) / 100;
+      await form.getByLabel(/Amount/).fill(String(rest + 1));
+      await form.getByLabel('Reason').fill('too much');
+      await form.getByRole('button', { name: 'Refund' }).click();
+      await expect(admin.getByRole('alert').textContent({ timeout: WAIT.timeout })).resolves.toContain(
+        'Refunds may not exceed what was paid',
+      );
+      const refunds = system.sandbox!.ledger().filter((entry) => entry.reference === order.id && entry.kind === 'refund');
+      expect(refunds.map((entry) => entry.amount)).toEqual([1250]);
+      await expectReadable(admin);
+      expect(problemsOf(admin)).toEqual([]);
+    });
+
     it('the shop without rough edges: a real 404 page, product titles, quantity limits, a verified review, shipments and returns on the order', async () => {
       const word = `Kite${randomUUID().slice(0, 6)}`;
       const variant = await createProduct(system, staff, { name: `${word} Delta`, price: 1500, stock: 10 });
@@ -563,6 +595,106 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
         await expectReadable(page);
       }
       expect(problemsOf(page)).toEqual([]);
+    });
+  });
+
+  describe('paying with Stripe (the emulator on loopback)', () => {
+    let stripe: StripeEmulator;
+    let system: TestSystem;
+    let staff: SignedInUser;
+    let origin: string;
+    let context: BrowserContext;
+
+    beforeAll(async () => {
+      stripe = await startStripeEmulator();
+      // The shop's public address is where the bank sends the shopper back to.
+      const port = await freePort();
+      origin = `http://127.0.0.1:${port}`;
+      system = await createTestSystem('pglite', {
+        PUBLIC_URL: origin,
+        REQUEST_TIMEOUT_MS: '30000',
+        PAYMENTS_PROVIDER: 'stripe',
+        STRIPE_SECRET_KEY: stripe.secretKey,
+        STRIPE_WEBHOOK_SECRET: stripe.webhookSecret,
+        STRIPE_API_BASE: stripe.url,
+      });
+      await system.startWorkers();
+      await system.app.listen({ host: '127.0.0.1', port });
+      stripe.deliverTo(async (payload, signature) => {
+        await fetch(`${origin}/v1/payments/stripe/webhook`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'stripe-signature': signature },
+          body: payload,
+        });
+      });
+      staff = await signIn(system, 'staff');
+      context = await browser.newContext({ baseURL: origin });
+    });
+    afterAll(async () => {
+      await context?.close();
+      await system?.dispose();
+      await stripe?.close();
+    });
+
+    it('a card that needs 3-D Secure: the bank page, back to the order, confirmed and captured at Stripe', async () => {
+      const variant = await createProduct(system, staff, { name: `Compass ${randomUUID().slice(0, 8)}`, price: 3100 });
+      const shopper = await signIn(system);
+      const page = await context.newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (error) => problems.push(error.message));
+      // The sign-in page asks who is signed in before anyone is (a 401 Chromium logs).
+      page.on('console', (message) => {
+        if (message.type() === 'error' && !/status of 401/.test(message.text())) problems.push(message.text());
+      });
+      await page.goto('/signin');
+      await page.getByLabel('Email').fill(shopper.email);
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign out' }).waitFor(WAIT);
+      await page.goto(`/products/${variant.productId}`);
+      await page.getByRole('button', { name: 'Add to cart' }).click();
+      await page.getByRole('heading', { name: 'Your cart' }).waitFor(WAIT);
+      await page.getByRole('link', { name: 'Check out' }).click();
+      await page.getByLabel('Address line 1').fill('1 Analytical St');
+      await page.getByLabel('City').fill('London');
+      await page.getByLabel('Postal code').fill('N1 9GU');
+      await page.getByLabel('Country').selectOption('GB');
+      await page.getByLabel('Card token').fill('pm_card_authenticationRequired');
+      await page.getByRole('button', { name: /Place order/ }).click();
+
+      // The bank's page, on the emulator's origin.
+      await page.getByRole('heading', { name: 'Confirm your payment' }).waitFor(WAIT);
+      expect(new URL(page.url()).origin).toBe(stripe.url);
+      await page.getByRole('button', { name: 'Confirm payment' }).click();
+
+      await page.locator('#order-status [data-status="confirmed"]').waitFor(WAIT);
+      const orderId = page.url().match(/\/orders\/([0-9a-f-]{36})/)![1]!;
+      const intent = stripe.intents().find((each) => each.metadata.reference === orderId)!;
+      expect(intent).toMatchObject({ status: 'succeeded', amount_received: intent.amount });
+      await page.getByText('Payment paid').waitFor(WAIT);
+      expect(problems).toEqual([]);
+    });
+
+    it('a card the bank refuses: the order page says so and nothing is charged', async () => {
+      const variant = await createProduct(system, staff, { name: `Sextant ${randomUUID().slice(0, 8)}`, price: 2700 });
+      const shopper = await signIn(system);
+      await addToCart(system, shopper, variant.variantId);
+      const placed = await checkout(system, shopper, { token: 'pm_card_authenticationRequired' });
+      expect(placed.statusCode).toBe(202);
+      const order = placed.json();
+      const page = await context.newPage();
+      await page.goto(order.payment.action.url);
+      await page.getByRole('button', { name: 'Refuse payment' }).click();
+      // Back on the shop, not signed in in this profile: the sign-in page, then the order.
+      await page.waitForURL(new RegExp(`^${origin}`), WAIT);
+      const settled = await eventually(async () => {
+        const now = (
+          await system.app.inject({ method: 'GET', url: `/v1/orders/${order.id}`, headers: shopper.headers })
+        ).json();
+        return now.status === 'cancelled' ? now : undefined;
+      });
+      expect(settled.cancelReason).toBe('payment_declined');
+      expect(stripe.intents().find((each) => each.metadata.reference === order.id)?.amount_received).toBe(0);
     });
   });
 });

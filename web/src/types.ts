@@ -8,6 +8,7 @@ export type {
   Order,
   OrderStatus,
   Product,
+  Refund,
   Return,
   Review,
   Role,

@@ -81,6 +81,7 @@ export const statusBadge = (status: OrderStatus) =>
 
 const PAYMENT_TEXT: Record<string, string> = {
   pending: 'waiting for the provider',
+  requires_action: 'waiting for you to confirm it with your bank',
   authorized: 'authorized',
   declined: 'declined',
   captured: 'paid',

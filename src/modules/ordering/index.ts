@@ -13,7 +13,7 @@ import type { PaymentsPort } from './saga.ts';
 import { createOrderingService, type OrderingService } from './service.ts';
 
 export { ORDER_EVENT_TYPES } from './events.ts';
-export { OrderSchema } from './routes.ts';
+export { OrderSchema, RefundSchema } from './routes.ts';
 export type { PaymentsPort } from './saga.ts';
 export type { Order } from './service.ts';
 export { canTransition, type OrderStatus } from './state.ts';

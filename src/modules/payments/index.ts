@@ -59,7 +59,7 @@ export function createPayments(deps: PaymentsDeps, options: PaymentsOptions = {}
   const service = createPaymentsService(deps.db, provider, {
     logger: deps.logger,
     metrics: deps.metrics,
-    returnUrl: (orderId) => `${deps.config.publicUrl}/account/orders/${orderId}?payment=returned`,
+    returnUrl: (orderId) => `${deps.config.publicUrl}/orders/${orderId}?payment=returned`,
   });
   return {
     name: 'payments',

@@ -1,5 +1,6 @@
 import { html, nothing } from 'lit-html';
-import type { Fulfillment, Order, OrderStatus, Page, Return, User } from '../types.ts';
+import { parseMoneyInput } from '../money.ts';
+import type { Fulfillment, Order, OrderStatus, Page, Refund, Return, User } from '../types.ts';
 import {
   type AppContext,
   act,
@@ -64,10 +65,11 @@ export async function ordersPage(
 }
 
 export async function orderPage(ctx: AppContext, params: Record<string, string>): Promise<Content> {
-  const [order, shipments, returns] = await Promise.all([
+  const [order, shipments, returns, refunds] = await Promise.all([
     ctx.api.get<Order>(`/v1/orders/${params.id}`),
     ctx.api.get<{ items: Fulfillment[] }>(`/v1/orders/${params.id}/fulfillments`),
     ctx.api.get<{ items: Return[] }>(`/v1/orders/${params.id}/returns`),
+    ctx.api.get<{ items: Refund[] }>(`/v1/orders/${params.id}/refunds`),
   ]);
   // Who ordered, by name and address; an account since erased reads as such.
   const customer = await ctx.api.get<User>(`/v1/users/${order.userId}`).catch(() => undefined);
@@ -103,6 +105,24 @@ export async function orderPage(ctx: AppContext, params: Record<string, string>)
       await ctx.refresh();
       ctx.flash('info', 'Order cancelled and refunded.');
     });
+  // Paid and not fully refunded: staff may give part or all of it back, with a reason.
+  const refundable = order.total.amount - order.payment.refunded.amount;
+  const canRefund = ['captured', 'partially_refunded'].includes(order.payment.status) && refundable > 0;
+  // One key per refund form shown: a double submit or a retry after a lost answer refunds once.
+  const refundKey = crypto.randomUUID();
+  const refund = (event: SubmitEvent) => {
+    const values = formValues(event);
+    return act(ctx, event, async () => {
+      const amount = parseMoneyInput(values.amount, order.total.currency);
+      if (!amount) throw new Error('Enter the amount to refund, such as 12.50');
+      const done = await ctx.api.request<Refund>('POST', `/v1/orders/${order.id}/refunds`, {
+        headers: { 'idempotency-key': refundKey },
+        body: { amount: { amount, currency: order.total.currency }, reason: values.reason.trim() },
+      });
+      await ctx.refresh();
+      ctx.flash('info', `Refunded ${money(done.body.amount)} to the customer.`);
+    });
+  };
   return html`
     <nav aria-label="Breadcrumb"><a href="/admin/orders">← Orders</a></nav>
     <h1>Order #${shortId(order.id)}</h1>
@@ -161,6 +181,26 @@ export async function orderPage(ctx: AppContext, params: Record<string, string>)
           )}</ul><p><a href="/admin/returns">Returns waiting to be received</a></p></section>`
         : nothing
     }
+    <section aria-labelledby="refunds-heading"><h2 id="refunds-heading">Refunds</h2>
+      ${
+        refunds.items.length > 0
+          ? html`<ul data-testid="refunds">${refunds.items.map(
+              (each) =>
+                html`<li>${dateTime(each.createdAt)}: ${money(each.amount)} · “${each.reason}”${each.status === 'refunded' ? '' : html` <span class="muted">(${each.status === 'requested' ? 'being paid back' : 'refused'})</span>`}</li>`,
+            )}</ul>`
+          : html`<p class="muted">No refunds issued by staff.</p>`
+      }
+      ${
+        canRefund
+          ? html`<form class="inline" @submit=${refund} aria-label="Refund">
+            <label>Amount (${order.total.currency}) <input name="amount" required inputmode="decimal" pattern="[0-9]+([.,][0-9]{1,2})?" size="8" /></label>
+            <label>Reason <input name="reason" required maxlength="500" /></label>
+            <button type="submit">Refund</button>
+            <span class="muted">Up to ${money({ amount: refundable, currency: order.total.currency })}</span>
+          </form>`
+          : nothing
+      }
+    </section>
     ${cancellable ? html`<p><button type="button" class="danger" @click=${cancel}>Cancel and refund</button></p>` : nothing}
   `;
 }

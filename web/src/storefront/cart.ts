@@ -236,6 +236,12 @@ export async function checkoutPage(ctx: AppContext): Promise<Content> {
           body: { shippingAddress: address, payment: { token: values.token.trim() }, expectedTotal: shown },
         });
         attemptKey = null;
+        // 3-D Secure: the bank's page first; it sends the shopper back to the order page.
+        const action = response.body.payment.action;
+        if (action?.type === 'redirect' && action.url) {
+          window.location.assign(action.url);
+          return;
+        }
         ctx.navigate(`/orders/${response.body.id}?placed=1`);
       } catch (error) {
         if (!(error instanceof ApiError) || error.code !== 'NETWORK_ERROR') attemptKey = null;

@@ -110,8 +110,12 @@ export async function orderPage(
   params: Record<string, string>,
   query: URLSearchParams,
 ): Promise<Content> {
+  // Back from the bank (3-D Secure): the payment is settled now rather than when the webhook comes.
+  const returned = query.get('payment') === 'returned';
   const [order, shipments, returns] = await Promise.all([
-    ctx.api.get<Order>(`/v1/orders/${params.id}`),
+    returned
+      ? ctx.api.post<Order>(`/v1/orders/${params.id}/payment/confirm`)
+      : ctx.api.get<Order>(`/v1/orders/${params.id}`),
     ctx.api.get<{ items: Fulfillment[] }>(`/v1/orders/${params.id}/fulfillments`),
     ctx.api.get<{ items: Return[] }>(`/v1/orders/${params.id}/returns`),
   ]);
@@ -156,13 +160,19 @@ export async function orderPage(
     <nav aria-label="Breadcrumb"><a href="/orders">← Your orders</a></nav>
     <h1>Order #${shortId(order.id)}</h1>
     ${
-      query.get('placed') && order.status !== 'cancelled'
+      (query.get('placed') || returned) && order.status !== 'cancelled'
         ? html`<p class="alert info" role="status">Thank you! Your order has been placed.</p>`
         : nothing
     }
     <p>Status: <span aria-live="polite" id="order-status">${statusBadge(order.status)}</span>
       <span class="muted" id=${LIVE_MARK} hidden>· updates live</span>
-      ${order.status === 'pending' ? html`<span class="muted">Waiting for the payment provider; this page updates by itself.</span>` : nothing}</p>
+      ${order.status === 'pending' && !order.payment.action ? html`<span class="muted">Waiting for the payment provider; this page updates by itself.</span>` : nothing}</p>
+    ${
+      order.status === 'pending' && order.payment.action?.url
+        ? html`<p class="alert info" role="status">Your bank needs you to confirm this payment.
+          <a class="button" href=${order.payment.action.url}>Confirm with your bank</a></p>`
+        : nothing
+    }
     ${order.cancelReason ? html`<p class="muted" data-testid="cancel-reason">${cancellationText(order.cancelReason)}</p>` : nothing}
     <p>Placed ${dateTime(order.createdAt)} · Payment ${paymentText(order.payment.status)}
       ${order.payment.refunded.amount > 0 ? html` · refunded ${money(order.payment.refunded)}` : nothing}</p>
