@@ -152,9 +152,13 @@ function paymentsProvider(env: Env, production: boolean): Config['payments'] {
   const secretKey = env.STRIPE_SECRET_KEY;
   const webhookSecret = env.STRIPE_WEBHOOK_SECRET;
   if (!secretKey || !/^(sk|rk)_(test|live)_\w+$/.test(secretKey))
-    throw new ConfigError('STRIPE_SECRET_KEY must be set to a Stripe secret key (sk_test_… or sk_live_…) when PAYMENTS_PROVIDER=stripe');
-  if (!webhookSecret || !webhookSecret.startsWith('whsec_'))
-    throw new ConfigError('STRIPE_WEBHOOK_SECRET must be set to the endpoint\'s signing secret (whsec_…) when PAYMENTS_PROVIDER=stripe');
+    throw new ConfigError(
+      'STRIPE_SECRET_KEY must be set to a Stripe secret key (sk_test_… or sk_live_…) when PAYMENTS_PROVIDER=stripe',
+    );
+  if (!webhookSecret?.startsWith('whsec_'))
+    throw new ConfigError(
+      "STRIPE_WEBHOOK_SECRET must be set to the endpoint's signing secret (whsec_…) when PAYMENTS_PROVIDER=stripe",
+    );
   return {
     provider,
     stripe: {

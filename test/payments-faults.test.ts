@@ -92,10 +92,10 @@ describe.each(dbKinds)('an open payment breaker over HTTP on %s', (kind) => {
     const payments = createPayments(
       {
         config: {
-        paymentsTimeoutMs: 1000,
-        payments: { provider: 'sandbox' },
-        publicUrl: 'http://127.0.0.1:3000',
-      },
+          paymentsTimeoutMs: 1000,
+          payments: { provider: 'sandbox' },
+          publicUrl: 'http://127.0.0.1:3000',
+        },
         paymentsUrl: sandbox.url,
         db: database.db,
         logger: createLogger('silent'),

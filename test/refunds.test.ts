@@ -27,7 +27,12 @@ describe.each(dbKinds)('staff refunds on %s', (kind) => {
     return { order: placed.json(), buyer };
   }
 
-  const refund = (orderId: string, amount: number, headers: Record<string, string> = {}, reason = 'damaged') =>
+  const refund = (
+    orderId: string,
+    amount: number,
+    headers: Record<string, string> = {},
+    reason = 'damaged',
+  ) =>
     system.app.inject({
       method: 'POST',
       url: `/v1/orders/${orderId}/refunds`,
@@ -128,7 +133,11 @@ describe.each(dbKinds)('staff refunds on %s', (kind) => {
   it('refuses what is not a refund: clear 4xx, nothing refunded', async () => {
     const { order, buyer } = await paidOrder();
     const cases = [
-      { payload: { amount: { amount: 100, currency: 'USD' }, reason: 'x' }, status: 400, code: 'CURRENCY_MISMATCH' },
+      {
+        payload: { amount: { amount: 100, currency: 'USD' }, reason: 'x' },
+        status: 400,
+        code: 'CURRENCY_MISMATCH',
+      },
       { payload: { amount: { amount: 0, currency: 'EUR' }, reason: 'x' }, status: 400 },
       { payload: { amount: { amount: 100, currency: 'EUR' }, reason: '' }, status: 400 },
       { payload: { amount: { amount: 100, currency: 'EUR' } }, status: 400 },

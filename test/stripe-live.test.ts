@@ -23,18 +23,30 @@ describe.runIf(key?.startsWith('sk_test_'))('the Stripe adapter against Stripe t
   it('authorizes, captures, refunds in part and looks the payment up', async () => {
     const input = order();
     const operation = `live-${input.reference}`;
-    const authorized = await stripe.authorize({ ...input, token: 'pm_card_visa' }, { key: `${operation}:authorize` });
+    const authorized = await stripe.authorize(
+      { ...input, token: 'pm_card_visa' },
+      { key: `${operation}:authorize` },
+    );
     expect(authorized.status).toBe('authorized');
     // The same key again is answered from Stripe's record: the same PaymentIntent.
-    const again = await stripe.authorize({ ...input, token: 'pm_card_visa' }, { key: `${operation}:authorize` });
+    const again = await stripe.authorize(
+      { ...input, token: 'pm_card_visa' },
+      { key: `${operation}:authorize` },
+    );
     expect(again.id).toBe(authorized.id);
     expect((await stripe.capture(authorized.id, { key: `${operation}:capture` })).status).toBe('captured');
     await stripe.refund(authorized.id, 1000, { key: `${operation}:refund` });
-    expect(await stripe.lookup(authorized.id, {})).toMatchObject({ capturedAmount: 2500, refundedAmount: 1000 });
+    expect(await stripe.lookup(authorized.id, {})).toMatchObject({
+      capturedAmount: 2500,
+      refundedAmount: 1000,
+    });
   }, 60_000);
 
   it('a declined card and a card that needs 3-D Secure', async () => {
-    const declined = await stripe.authorize({ ...order(), token: 'pm_card_chargeDeclined' }, { key: randomUUID() });
+    const declined = await stripe.authorize(
+      { ...order(), token: 'pm_card_chargeDeclined' },
+      { key: randomUUID() },
+    );
     expect(declined.status).toBe('declined');
     const secure = await stripe.authorize(
       { ...order(), token: 'pm_card_authenticationRequired', returnUrl: 'https://example.com/back' },

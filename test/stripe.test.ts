@@ -45,7 +45,8 @@ describe.each(dbKinds)('paying with Stripe on %s', (kind) => {
     });
   const orderOf = async (id: string, user: SignedInUser) =>
     (await system.app.inject({ method: 'GET', url: `/v1/orders/${id}`, headers: user.headers })).json();
-  const intentOf = (orderId: string) => stripe.intents().find((intent) => intent.metadata.reference === orderId);
+  const intentOf = (orderId: string) =>
+    stripe.intents().find((intent) => intent.metadata.reference === orderId);
 
   async function placed(token: string, price = 2500) {
     const variant = await createProduct(system, staff, { price, stock: 4 });
@@ -134,7 +135,12 @@ describe.each(dbKinds)('paying with Stripe on %s', (kind) => {
   });
 
   it('webhooks: a forged or stale signature is 400 SIGNATURE_INVALID; a valid event applies once', async () => {
-    const payload = JSON.stringify({ id: 'evt_forged', object: 'event', type: 'payment_intent.succeeded', data: { object: {} } });
+    const payload = JSON.stringify({
+      id: 'evt_forged',
+      object: 'event',
+      type: 'payment_intent.succeeded',
+      data: { object: {} },
+    });
     const forged = await webhook(payload, stripe.sign(payload, undefined, 'whsec_not_the_secret'));
     expect(forged.statusCode).toBe(400);
     expect(forged.json().code).toBe('SIGNATURE_INVALID');

@@ -45,8 +45,12 @@ variable "amqp_url" {
 
 variable "payments_provider" {
   type        = string
-  description = "The payment provider (PAYMENTS_PROVIDER); production refuses to start without one."
+  description = "The payment provider (PAYMENTS_PROVIDER): sandbox or stripe; production refuses to start without one. Stripe's keys go in the Secret."
   default     = "sandbox"
+  validation {
+    condition     = contains(["sandbox", "stripe"], var.payments_provider)
+    error_message = "payments_provider must be sandbox or stripe."
+  }
 }
 
 variable "payments_url" {

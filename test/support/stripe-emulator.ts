@@ -53,7 +53,13 @@ class StripeProblem extends Error {
   readonly type: string;
   readonly code: string | undefined;
   readonly extra: Record<string, unknown>;
-  constructor(status: number, type: string, code: string | undefined, message: string, extra: Record<string, unknown> = {}) {
+  constructor(
+    status: number,
+    type: string,
+    code: string | undefined,
+    message: string,
+    extra: Record<string, unknown> = {},
+  ) {
     super(message);
     this.status = status;
     this.type = type;
@@ -117,7 +123,12 @@ export async function startStripeEmulator(): Promise<StripeEmulator> {
   const find = (id: string) => {
     const intent = intents.get(id);
     if (!intent)
-      throw new StripeProblem(404, 'invalid_request_error', 'resource_missing', `No such payment_intent: '${id}'`);
+      throw new StripeProblem(
+        404,
+        'invalid_request_error',
+        'resource_missing',
+        `No such payment_intent: '${id}'`,
+      );
     return intent;
   };
   const unexpected = (intent: Stripe.PaymentIntent, action: string) =>
@@ -204,7 +215,12 @@ export async function startStripeEmulator(): Promise<StripeEmulator> {
       return intent;
     }
     if (method !== 'pm_card_visa')
-      throw new StripeProblem(400, 'invalid_request_error', 'resource_missing', `No such PaymentMethod: '${method}'`);
+      throw new StripeProblem(
+        400,
+        'invalid_request_error',
+        'resource_missing',
+        `No such PaymentMethod: '${method}'`,
+      );
     authorized(intent);
     await emit('payment_intent.amount_capturable_updated', intent);
     return intent;
@@ -232,7 +248,12 @@ export async function startStripeEmulator(): Promise<StripeEmulator> {
     if (intent.status !== 'requires_capture') throw unexpected(intent, 'capture');
     const amount = params.amount_to_capture === undefined ? intent.amount : Number(params.amount_to_capture);
     if (!Number.isSafeInteger(amount) || amount <= 0 || amount > intent.amount_capturable)
-      throw new StripeProblem(400, 'invalid_request_error', 'amount_too_large', 'The amount to capture is too large.');
+      throw new StripeProblem(
+        400,
+        'invalid_request_error',
+        'amount_too_large',
+        'The amount to capture is too large.',
+      );
     const charge = {
       id: newId('ch'),
       object: 'charge',
@@ -268,12 +289,22 @@ export async function startStripeEmulator(): Promise<StripeEmulator> {
   async function refund(params: Params, outside = false): Promise<Stripe.Refund> {
     const intent = find(String(params.payment_intent));
     if (intent.status !== 'succeeded' || typeof intent.latest_charge !== 'string')
-      throw new StripeProblem(400, 'invalid_request_error', 'charge_not_refundable', 'This PaymentIntent has no charge to refund.');
+      throw new StripeProblem(
+        400,
+        'invalid_request_error',
+        'charge_not_refundable',
+        'This PaymentIntent has no charge to refund.',
+      );
     const charge = charges.get(intent.latest_charge)!;
     const left = charge.amount_captured - charge.amount_refunded;
     const amount = params.amount === undefined ? left : Number(params.amount);
     if (left === 0)
-      throw new StripeProblem(400, 'invalid_request_error', 'charge_already_refunded', 'Charge has already been refunded.');
+      throw new StripeProblem(
+        400,
+        'invalid_request_error',
+        'charge_already_refunded',
+        'Charge has already been refunded.',
+      );
     if (!Number.isSafeInteger(amount) || amount <= 0 || amount > left)
       throw new StripeProblem(
         400,
@@ -300,17 +331,29 @@ export async function startStripeEmulator(): Promise<StripeEmulator> {
 
   async function route(method: string, path: string, params: Params): Promise<unknown> {
     const parts = path.split('/').filter(Boolean);
-    if (parts[0] !== 'v1') throw new StripeProblem(404, 'invalid_request_error', undefined, `Unrecognized request URL (${method}: ${path})`);
+    if (parts[0] !== 'v1')
+      throw new StripeProblem(
+        404,
+        'invalid_request_error',
+        undefined,
+        `Unrecognized request URL (${method}: ${path})`,
+      );
     if (method === 'POST' && path === '/v1/payment_intents') return create(params);
     if (method === 'POST' && path === '/v1/refunds') return refund(params);
     if (parts[1] === 'payment_intents' && parts[2]) {
       const intent = find(parts[2]);
-      if (method === 'GET' && parts.length === 3) return withCharge(intent, (params.expand as string[]) ?? []);
+      if (method === 'GET' && parts.length === 3)
+        return withCharge(intent, (params.expand as string[]) ?? []);
       if (method === 'POST' && parts[3] === 'confirm') return structuredClone(await confirm(intent, params));
       if (method === 'POST' && parts[3] === 'capture') return structuredClone(await capture(intent, params));
       if (method === 'POST' && parts[3] === 'cancel') return structuredClone(await cancel(intent));
     }
-    throw new StripeProblem(404, 'invalid_request_error', undefined, `Unrecognized request URL (${method}: ${path})`);
+    throw new StripeProblem(
+      404,
+      'invalid_request_error',
+      undefined,
+      `Unrecognized request URL (${method}: ${path})`,
+    );
   }
 
   /** Runs one API request: authenticated, idempotent by key, faults applied after the work. */
@@ -392,11 +435,17 @@ export async function startStripeEmulator(): Promise<StripeEmulator> {
         try {
           answer = await api(request, Buffer.concat(chunks).toString('utf8'));
         } catch (error) {
-          answer = error instanceof StripeProblem ? problem(error) : { status: 500, body: { error: { type: 'api_error', message: String(error) } } };
+          answer =
+            error instanceof StripeProblem
+              ? problem(error)
+              : { status: 500, body: { error: { type: 'api_error', message: String(error) } } };
         }
         if (faults.failNext > 0) {
           faults.failNext -= 1;
-          answer = { status: 500, body: { error: { type: 'api_error', message: 'injected fault: the answer was lost' } } };
+          answer = {
+            status: 500,
+            body: { error: { type: 'api_error', message: 'injected fault: the answer was lost' } },
+          };
         }
         response.writeHead(answer.status, {
           'content-type': 'application/json',

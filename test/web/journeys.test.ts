@@ -505,7 +505,10 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
     });
 
     it('staff refund part of an order from the console with a reason; more than is left is refused in a sentence', async () => {
-      const variant = await createProduct(system, staff, { name: `Kettle ${randomUUID().slice(0, 8)}`, price: 4000 });
+      const variant = await createProduct(system, staff, {
+        name: `Kettle ${randomUUID().slice(0, 8)}`,
+        price: 4000,
+      });
       const buyer = await signIn(system);
       await addToCart(system, buyer, variant.variantId);
       const order = (await checkout(system, buyer)).json();
@@ -520,7 +523,10 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await form.getByRole('button', { name: 'Refund' }).click();
       await admin.getByText('Refunded €12.50 to the customer.').waitFor(WAIT);
       await admin.getByTestId('refunds').getByText('€12.50 · “dented lid”').waitFor(WAIT);
-      await admin.getByText(/refunded €12\.50/).first().waitFor(WAIT);
+      await admin
+        .getByText(/refunded €12\.50/)
+        .first()
+        .waitFor(WAIT);
       const rest = (order.total.amount - 1250) / 100;
       await form.getByLabel(/Amount/).fill(String(rest + 1));
       await form.getByLabel('Reason').fill('too much');
@@ -528,7 +534,9 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await expect(admin.getByRole('alert').textContent({ timeout: WAIT.timeout })).resolves.toContain(
         'Refunds may not exceed what was paid',
       );
-      const refunds = system.sandbox!.ledger().filter((entry) => entry.reference === order.id && entry.kind === 'refund');
+      const refunds = system
+        .sandbox!.ledger()
+        .filter((entry) => entry.reference === order.id && entry.kind === 'refund');
       expect(refunds.map((entry) => entry.amount)).toEqual([1250]);
       await expectReadable(admin);
       expect(problemsOf(admin)).toEqual([]);
@@ -637,14 +645,18 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
     });
 
     it('a card that needs 3-D Secure: the bank page, back to the order, confirmed and captured at Stripe', async () => {
-      const variant = await createProduct(system, staff, { name: `Compass ${randomUUID().slice(0, 8)}`, price: 3100 });
+      const variant = await createProduct(system, staff, {
+        name: `Compass ${randomUUID().slice(0, 8)}`,
+        price: 3100,
+      });
       const shopper = await signIn(system);
       const page = await context.newPage();
       const problems: string[] = [];
       page.on('pageerror', (error) => problems.push(error.message));
       // The sign-in page asks who is signed in before anyone is (a 401 Chromium logs).
       page.on('console', (message) => {
-        if (message.type() === 'error' && !/status of 401/.test(message.text())) problems.push(message.text());
+        if (message.type() === 'error' && !/status of 401/.test(message.text()))
+          problems.push(message.text());
       });
       await page.goto('/signin');
       await page.getByLabel('Email').fill(shopper.email);
@@ -676,7 +688,10 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
     });
 
     it('a card the bank refuses: the order page says so and nothing is charged', async () => {
-      const variant = await createProduct(system, staff, { name: `Sextant ${randomUUID().slice(0, 8)}`, price: 2700 });
+      const variant = await createProduct(system, staff, {
+        name: `Sextant ${randomUUID().slice(0, 8)}`,
+        price: 2700,
+      });
       const shopper = await signIn(system);
       await addToCart(system, shopper, variant.variantId);
       const placed = await checkout(system, shopper, { token: 'pm_card_authenticationRequired' });

@@ -6,9 +6,9 @@ import { SIGNED_IN, STAFF } from '../../platform/http/auth.ts';
 import { IdempotencyKey, requestFingerprint, runIdempotent } from '../../platform/http/idempotency.ts';
 import { problems } from '../../platform/http/openapi.ts';
 import { IdParams, Money, Page, PageQuery, Uuid } from '../../platform/http/schemas.ts';
+import { uuidv7 } from '../../platform/ids.ts';
 import { AddressSchema, LineItemSchema, TotalsSchema } from '../cart/index.ts';
 import { ShippingMethodSchema } from '../pricing/index.ts';
-import { uuidv7 } from '../../platform/ids.ts';
 import type { Order, OrderingService, Refund } from './service.ts';
 
 const Status = Type.Union([

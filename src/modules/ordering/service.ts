@@ -406,7 +406,8 @@ export function createOrderingService(deps: {
     ): Promise<Refund> {
       const order = await store.byId(db, id);
       if (!order) throw notFound('Order');
-      if (order.status === 'pending') throw invalidState('The order is still being paid; refund it once it is');
+      if (order.status === 'pending')
+        throw invalidState('The order is still being paid; refund it once it is');
       if (input.amount.currency !== order.currency) throw refundCurrencyMismatch(order.currency);
       const requested = await store.requestRefund(db, {
         orderId: id,

@@ -4,8 +4,8 @@ import { createLogger } from '../../platform/observability/logger.ts';
 import { createMetrics, type Metrics } from '../../platform/observability/metrics.ts';
 import { createSandboxProvider, type SandboxProviderOptions } from './client.ts';
 import { ProviderRejection } from './errors.ts';
-import { type Sandbox, startSandbox } from './sandbox.ts';
 import type { PaymentProvider } from './provider.ts';
+import { type Sandbox, startSandbox } from './sandbox.ts';
 
 const metricValue = async (metrics: Metrics, name: string, labels: Record<string, string> = {}) => {
   const metric = (await metrics.registry.getMetricsAsJSON()).find((each) => each.name === name);

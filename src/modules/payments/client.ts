@@ -70,7 +70,8 @@ export function createSandboxProvider(options: SandboxProviderOptions): PaymentP
         // An answer we cannot read tells us nothing; asking again with the same key is safe.
         if (!body) throw new TransientProviderError(`payment provider ${operation}: unreadable answer`);
         // A decline is an answer, not a failure of the provider.
-        if ((status >= 200 && status < 300) || (status === 402 && body.status === 'declined')) return body as T;
+        if ((status >= 200 && status < 300) || (status === 402 && body.status === 'declined'))
+          return body as T;
         throw new ProviderRejection(status, String(body.code ?? 'unknown'), String(body.message ?? ''));
       },
       signal,
@@ -99,7 +100,11 @@ export function createSandboxProvider(options: SandboxProviderOptions): PaymentP
         signal,
       ),
     reverse: ({ reference }, { key, signal }) =>
-      send<ProviderReversal>('reverse', { method: 'POST', path: '/v1/reversals', body: { reference }, key }, signal),
+      send<ProviderReversal>(
+        'reverse',
+        { method: 'POST', path: '/v1/reversals', body: { reference }, key },
+        signal,
+      ),
     lookup: (id, { signal }) => send('lookup', { method: 'GET', path: authorizationPath(id) }, signal),
     assertAvailable: calls.assertAvailable,
     close() {

@@ -50,7 +50,12 @@ export interface ReversalRequest extends Pick<AuthorizationRequest, 'amount' | '
   authorizationKey: string;
 }
 
-export type ProviderAuthorizationStatus = 'authorized' | 'declined' | 'captured' | 'voided' | 'requires_action';
+export type ProviderAuthorizationStatus =
+  | 'authorized'
+  | 'declined'
+  | 'captured'
+  | 'voided'
+  | 'requires_action';
 
 /** What the shopper must do before the payment can go on (3-D Secure). */
 export interface CustomerAction {

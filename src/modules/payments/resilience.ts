@@ -87,9 +87,12 @@ export function createResilientCalls(options: ResilienceOptions): ResilientCalls
       if (signal?.aborted) throw signal.reason;
       if (error instanceof TransientProviderError || error instanceof ProviderRejection) throw error;
       if (timeout.signal.aborted)
-        throw new TransientProviderError(`payment provider ${operation}: no answer within ${options.timeoutMs} ms`, {
-          cause: error,
-        });
+        throw new TransientProviderError(
+          `payment provider ${operation}: no answer within ${options.timeoutMs} ms`,
+          {
+            cause: error,
+          },
+        );
       throw error;
     } finally {
       timeout.clear();
@@ -124,9 +127,17 @@ export function createResilientCalls(options: ResilienceOptions): ResilientCalls
   const secondsUntilTrial = () =>
     Math.max(1, Math.ceil((openedAt + breakerOptions.resetTimeoutMs - Date.now()) / 1000));
   const paused = (cause: unknown) =>
-    paymentProviderUnavailable('the payment provider is failing; calls are paused', secondsUntilTrial(), cause);
+    paymentProviderUnavailable(
+      'the payment provider is failing; calls are paused',
+      secondsUntilTrial(),
+      cause,
+    );
 
-  async function run<T>(operation: Operation, attempt: Attempt<T>, signal: AbortSignal | undefined): Promise<T> {
+  async function run<T>(
+    operation: Operation,
+    attempt: Attempt<T>,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
     const count = (outcome: string) => outcomes.inc({ operation, outcome });
     for (let attemptNumber = 1; ; attemptNumber++) {
       if (signal?.aborted) {

@@ -27,7 +27,8 @@ export function paymentsRoutes(service: PaymentsService) {
           schema: {
             operationId: 'stripeWebhook',
             tags: ['payments'],
-            summary: "Stripe's events (signed): payments that waited for the shopper settle; refunds and disputes are recorded",
+            summary:
+              "Stripe's events (signed): payments that waited for the shopper settle; refunds and disputes are recorded",
             description:
               'Verifies `Stripe-Signature` against STRIPE_WEBHOOK_SECRET (five minutes tolerance); an event is applied once, however often it is sent.',
             headers: Type.Object({ 'stripe-signature': Type.Optional(Type.String({ maxLength: 2000 })) }),

@@ -3,7 +3,6 @@ import { type Db, transact } from '../../platform/db/index.ts';
 import { badRequest, conflict, notFound } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
-import type { CustomerAction, PaymentProvider, ProviderAuthorization, ProviderEvent } from './provider.ts';
 import {
   ProviderRejection,
   paymentDeclined,
@@ -13,6 +12,7 @@ import {
   refundRefused,
   signatureInvalid,
 } from './errors.ts';
+import type { CustomerAction, PaymentProvider, ProviderAuthorization, ProviderEvent } from './provider.ts';
 import { type PaymentRow, type PaymentStatus, paymentsStore as store } from './store.ts';
 
 export interface Payment {
@@ -61,7 +61,11 @@ export interface PaymentsService {
    */
   refund(orderId: string, amount: number, key: string, signal?: AbortSignal): Promise<Payment>;
   /** Refunds whatever is neither refunded nor promised by another refund yet, once per key; how much it was. */
-  refundRest(orderId: string, key: string, signal?: AbortSignal): Promise<{ payment: Payment; amount: number }>;
+  refundRest(
+    orderId: string,
+    key: string,
+    signal?: AbortSignal,
+  ): Promise<{ payment: Payment; amount: number }>;
   get(orderId: string): Promise<Payment | undefined>;
   /** The payments of these orders; orders without one are left out. */
   ofOrders(orderIds: readonly string[]): Promise<Payment[]>;
@@ -359,10 +363,17 @@ export function createPaymentsService(
         if (row && event.kind === 'payment_changed') {
           const moved = await follow(row);
           if (moved.status !== row.status) await notify(row.orderId);
-        } else if (row && event.kind === 'refunded' && event.refundedAmount > row.refundedAmount + row.refundingAmount) {
+        } else if (
+          row &&
+          event.kind === 'refunded' &&
+          event.refundedAmount > row.refundedAmount + row.refundingAmount
+        ) {
           // Money went back outside our calls (the provider's dashboard): staff and reconciliation must see it.
           drift.inc({ provider: client.name, kind: 'refund_outside' });
-          logger.warn({ orderId: row.orderId, provider: event.refundedAmount, ours: row.refundedAmount }, 'refund made outside Emporium');
+          logger.warn(
+            { orderId: row.orderId, provider: event.refundedAmount, ours: row.refundedAmount },
+            'refund made outside Emporium',
+          );
         } else if (row && event.kind === 'disputed') {
           disputes.inc({ provider: client.name });
           logger.warn({ orderId: row.orderId, amount: event.amount }, 'payment disputed');

@@ -65,14 +65,21 @@ export function createStripeProvider(options: StripeProviderOptions): PaymentPro
   const calls = createResilientCalls(options);
 
   /** One SDK call as one attempt: Stripe's errors sorted into retryable, declined and refused. */
-  function send<T>(operation: Operation, call: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  function send<T>(
+    operation: Operation,
+    call: () => Promise<T>,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
     return calls.run(
       operation,
       (attemptSignal) =>
-        withSpan(`payments ${operation}`, { kind: SpanKind.CLIENT, attributes: { 'payments.operation': operation } }, () =>
-          untilAborted(call(), attemptSignal).catch((error: unknown) => {
-            throw classify(operation, error);
-          }),
+        withSpan(
+          `payments ${operation}`,
+          { kind: SpanKind.CLIENT, attributes: { 'payments.operation': operation } },
+          () =>
+            untilAborted(call(), attemptSignal).catch((error: unknown) => {
+              throw classify(operation, error);
+            }),
         ),
       signal,
     );
@@ -85,7 +92,11 @@ export function createStripeProvider(options: StripeProviderOptions): PaymentPro
     payment_method_types: ['card'],
     metadata: { reference: input.reference },
   });
-  const create = (input: { amount: number; currency: string; reference: string }, key: string, signal?: AbortSignal) =>
+  const create = (
+    input: { amount: number; currency: string; reference: string },
+    key: string,
+    signal?: AbortSignal,
+  ) =>
     send(
       'authorize',
       () => stripe.paymentIntents.create(createParams(input), { idempotencyKey: `${key}:create` }),
@@ -108,7 +119,8 @@ export function createStripeProvider(options: StripeProviderOptions): PaymentPro
             )
             .catch((error: unknown) => {
               // A decline is an answer: the PaymentIntent is back at requires_payment_method.
-              if (error instanceof Stripe.errors.StripeCardError && error.payment_intent) return error.payment_intent;
+              if (error instanceof Stripe.errors.StripeCardError && error.payment_intent)
+                return error.payment_intent;
               throw error;
             }),
         signal,
@@ -117,10 +129,14 @@ export function createStripeProvider(options: StripeProviderOptions): PaymentPro
     },
 
     capture: async (id, { key, signal }) =>
-      toAuthorization(await send('capture', () => stripe.paymentIntents.capture(id, {}, { idempotencyKey: key }), signal)),
+      toAuthorization(
+        await send('capture', () => stripe.paymentIntents.capture(id, {}, { idempotencyKey: key }), signal),
+      ),
 
     void: async (id, { key, signal }) =>
-      toAuthorization(await send('void', () => stripe.paymentIntents.cancel(id, {}, { idempotencyKey: key }), signal)),
+      toAuthorization(
+        await send('void', () => stripe.paymentIntents.cancel(id, {}, { idempotencyKey: key }), signal),
+      ),
 
     async refund(id, amount, { key, signal }) {
       const refund = await send(
@@ -142,7 +158,11 @@ export function createStripeProvider(options: StripeProviderOptions): PaymentPro
         throw new ProviderRejection(409, 'already_captured', 'a captured payment cannot be reversed');
       if (!CANCELLABLE.includes(intent.status)) return { reference: input.reference, voided: [] };
       const held = intent.status === 'requires_capture';
-      await send('reverse', () => stripe.paymentIntents.cancel(intent.id, {}, { idempotencyKey: key }), signal);
+      await send(
+        'reverse',
+        () => stripe.paymentIntents.cancel(intent.id, {}, { idempotencyKey: key }),
+        signal,
+      );
       return { reference: input.reference, voided: held ? [intent.id] : [] };
     },
 
@@ -232,7 +252,8 @@ function classify(operation: Operation, error: unknown): unknown {
   ) {
     return new TransientProviderError(`stripe ${operation}: ${error.message}`, { cause: error });
   }
-  const code = error.code && REFUND_TOO_LARGE.has(error.code) ? 'refund_exceeds_captured' : (error.code ?? error.type);
+  const code =
+    error.code && REFUND_TOO_LARGE.has(error.code) ? 'refund_exceeds_captured' : (error.code ?? error.type);
   return new ProviderRejection(status, code, error.message);
 }
 

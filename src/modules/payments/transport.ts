@@ -31,7 +31,8 @@ export function createJsonTransport(options: { maxSockets: number }) {
         {
           method,
           agent: agents[secure ? 'https:' : 'http:'],
-          headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+          headers:
+            body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) },
           signal,
         },
         (response) => {
