@@ -48,6 +48,8 @@ export interface Config {
       publishableKey: string | undefined;
     };
   };
+  /** How often reconciliation compares a batch of payments with the provider's record. */
+  reconcileIntervalMs: number;
   /** The sandbox's address when it runs elsewhere (PAYMENTS_PROVIDER=sandbox). */
   paymentsUrl: string | undefined;
   paymentsTimeoutMs: number;
@@ -320,6 +322,7 @@ export function loadConfig(env: Env = process.env): Config {
     payments,
     paymentsUrl: url(env, 'PAYMENTS_URL', ['http:', 'https:']),
     paymentsTimeoutMs: integer(env, 'PAYMENTS_TIMEOUT_MS', 3000, 50, 60_000),
+    reconcileIntervalMs: integer(env, 'RECONCILE_INTERVAL_MS', 600_000, 1000, 86_400_000),
     checkoutPaymentBudgetMs: integer(env, 'CHECKOUT_PAYMENT_BUDGET_MS', 0, 0, 300_000),
     reservationTtlSeconds: integer(env, 'RESERVATION_TTL_SECONDS', 900, 5, 86_400),
     inventoryLowThreshold: integer(env, 'INVENTORY_LOW_THRESHOLD', 5, 0, 1_000_000),

@@ -37,6 +37,7 @@ const MIGRATION_OWNER: Record<string, string> = {
   payments: 'payments',
   payment_refund_reservations: 'payments',
   payment_actions: 'payments',
+  payment_reconciliation: 'payments',
   order_awaiting_action: 'ordering',
   staff_refunds: 'ordering',
   webhooks: 'webhooks',

@@ -20,6 +20,7 @@ export async function createTestPayments(
       config: {
         paymentsTimeoutMs: 1000,
         payments: { provider: 'sandbox' },
+        reconcileIntervalMs: 600_000,
         publicUrl: 'http://127.0.0.1:3000',
       },
       paymentsUrl: sandbox.url,

@@ -7,6 +7,7 @@ export type {
   LineItem,
   Order,
   OrderStatus,
+  PaymentDrift,
   Product,
   Refund,
   Return,

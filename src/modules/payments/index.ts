@@ -3,6 +3,7 @@ import type { Db } from '../../platform/db/index.ts';
 import type { AppModule } from '../../platform/module.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
+import { createPollingLoop } from '../../platform/polling.ts';
 import { createSandboxProvider } from './client.ts';
 import type { PaymentProvider } from './provider.ts';
 import type { BreakerOptions, RetryOptions } from './resilience.ts';
@@ -11,12 +12,13 @@ import { createPaymentsService, type PaymentsService } from './service.ts';
 import { createStripeProvider } from './stripe.ts';
 
 export type { CustomerAction, PaymentProvider, ProviderEvent } from './provider.ts';
+export { DriftSchema } from './routes.ts';
 export { type LedgerEntry, type Sandbox, type SandboxFaults, startSandbox } from './sandbox.ts';
-export type { AuthorizeInput, Payment, PaymentsService } from './service.ts';
+export type { AuthorizeInput, Payment, PaymentDrift, PaymentsService } from './service.ts';
 export type { PaymentStatus } from './store.ts';
 
 export interface PaymentsDeps {
-  config: Pick<Config, 'paymentsTimeoutMs' | 'payments' | 'publicUrl'>;
+  config: Pick<Config, 'paymentsTimeoutMs' | 'payments' | 'publicUrl' | 'reconcileIntervalMs'>;
   /** Where the sandbox answers: PAYMENTS_URL, or the sandbox the composition root started. */
   paymentsUrl: string | undefined;
   db: Db;
@@ -59,12 +61,22 @@ export function createPayments(deps: PaymentsDeps, options: PaymentsOptions = {}
   const service = createPaymentsService(deps.db, provider, {
     logger: deps.logger,
     metrics: deps.metrics,
+    reconcileEveryMs: deps.config.reconcileIntervalMs,
     returnUrl: (orderId) => `${deps.config.publicUrl}/orders/${orderId}?payment=returned`,
+  });
+  const reconciliation = createPollingLoop({
+    name: 'payment reconciliation',
+    intervalMs: deps.config.reconcileIntervalMs,
+    round: () => service.reconcileOnce(),
+    logger: deps.logger,
   });
   return {
     name: 'payments',
     service,
-    ...(provider.parseWebhook && { routes: paymentsRoutes(service) }),
+    routes: paymentsRoutes(service, { stripeWebhook: provider.name === 'stripe' }),
+    /** Reconciliation: our ledger compared with the provider's, a batch per interval. */
+    start: reconciliation.start,
+    stop: reconciliation.stop,
     close: () => provider.close(),
   };
 }

@@ -1,17 +1,48 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { badRequest } from '../../platform/errors.ts';
+import { STAFF } from '../../platform/http/auth.ts';
 import { problems } from '../../platform/http/openapi.ts';
 import type { PaymentsService } from './service.ts';
+
+export const DriftSchema = Type.Object({
+  orderId: Type.String({ format: 'uuid' }),
+  kind: Type.Union([Type.Literal('status'), Type.Literal('captured'), Type.Literal('refunded')]),
+  ours: Type.Union([Type.String(), Type.Integer()], { description: 'a status, or minor units' }),
+  theirs: Type.Union([Type.String(), Type.Integer()], { description: 'a status, or minor units' }),
+  currency: Type.String(),
+  foundAt: Type.String({ format: 'date-time' }),
+});
 
 /**
  * The provider's webhook. Its signature covers the exact bytes sent, so this route reads the
  * body raw (its own content-type parser, in a scope of its own) and verifies before parsing.
  */
-export function paymentsRoutes(service: PaymentsService) {
+export function paymentsRoutes(service: PaymentsService, options: { stripeWebhook: boolean }) {
   // The bytes as sent, beside the parsed body the schema validates.
   const rawBodies = new WeakMap<FastifyRequest, Buffer>();
   return async (scope: FastifyInstance) => {
+    const app = scope.withTypeProvider<TypeBoxTypeProvider>();
+    app.get(
+      '/payments/drift',
+      {
+        schema: {
+          operationId: 'listPaymentDrift',
+          tags: ['payments'],
+          security: STAFF,
+          summary: "Where our payment ledger and the provider's disagree, newest first (reconciliation)",
+          response: {
+            200: Type.Object({
+              items: Type.Array(DriftSchema),
+            }),
+            ...problems(401, 403),
+          },
+        },
+      },
+      async () => ({ items: await service.drifts() }),
+    );
+    if (!options.stripeWebhook) return;
     await scope.register(async (raw) => {
       raw.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
         rawBodies.set(request, body as Buffer);

@@ -13,7 +13,7 @@ import {
   signatureInvalid,
 } from './errors.ts';
 import type { CustomerAction, PaymentProvider, ProviderAuthorization, ProviderEvent } from './provider.ts';
-import { type PaymentRow, type PaymentStatus, paymentsStore as store } from './store.ts';
+import { type DriftKind, type PaymentRow, type PaymentStatus, paymentsStore as store } from './store.ts';
 
 export interface Payment {
   id: string;
@@ -30,6 +30,17 @@ export interface Payment {
   action?: CustomerAction;
   createdAt: string;
   updatedAt: string;
+}
+
+/** A disagreement between our payment ledger and the provider's, as staff see it. */
+export interface PaymentDrift {
+  orderId: string;
+  kind: DriftKind;
+  ours: string | number;
+  theirs: string | number;
+  /** The payment's currency, in which amounts (`captured`, `refunded`) are minor units. */
+  currency: string;
+  foundAt: string;
 }
 
 export interface AuthorizeInput {
@@ -79,6 +90,15 @@ export interface PaymentsService {
   applyWebhook(rawBody: Buffer, signature: string | undefined): Promise<{ applied: boolean }>;
   /** A payment waiting for the shopper, brought up to date with the provider (the shopper says they are done). */
   refresh(orderId: string, signal?: AbortSignal): Promise<Payment | undefined>;
+  /**
+   * One round of reconciliation: the longest-unchecked payments looked up at the provider and
+   * compared with ours; each disagreement is recorded once, counted in
+   * `emporium_payment_drift_total` and logged. Each payment is checked again once
+   * `reconcileEveryMs` has passed. Returns how many were checked (0: all are up to date).
+   */
+  reconcileOnce(limit?: number): Promise<number>;
+  /** The disagreements found, newest first, for staff. */
+  drifts(limit?: number): Promise<PaymentDrift[]>;
   /** Who is told when a payment that waited for the shopper has moved (the order's saga goes on). */
   onSettled(listener: (orderId: string) => Promise<void>): void;
 }
@@ -130,6 +150,8 @@ export function createPaymentsService(
     metrics: Metrics;
     /** Where a shopper returns to after acting at their bank, for this order. */
     returnUrl?: (orderId: string) => string;
+    /** How long a payment's check against the provider stays fresh. */
+    reconcileEveryMs?: number;
   },
 ): PaymentsService {
   const { returnUrl, logger, metrics } = options;
@@ -226,13 +248,92 @@ export function createPaymentsService(
     return now.status === 'requires_action' ? row : moveTo(row, now);
   }
 
+  /** What reconciliation found wrong about one payment. */
+  interface Drift {
+    kind: DriftKind;
+    /** A status, or minor units. */
+    ours: string | number;
+    theirs: string | number;
+  }
+
+  /** The provider's states each of ours may be found in; anything else is drift. */
+  const AGREEING: Partial<Record<PaymentStatus, ProviderAuthorization['status'][]>> = {
+    authorized: ['authorized'],
+    captured: ['captured'],
+    partially_refunded: ['captured'],
+    refunded: ['captured'],
+    voided: ['voided', 'declined'],
+    declined: ['declined', 'voided'],
+  };
+
+  /**
+   * Where our ledger and the provider's record of a payment disagree: its state, what was
+   * captured, or what was refunded (refunds in flight may already be done at the provider).
+   */
+  function compare(
+    ours: PaymentRow,
+    theirs: Partial<Pick<ProviderAuthorization, 'status' | 'capturedAmount' | 'refundedAmount'>>,
+  ): Drift[] {
+    const found: Drift[] = [];
+    const agreeing = AGREEING[ours.status];
+    if (theirs.status && agreeing && !agreeing.includes(theirs.status))
+      found.push({ kind: 'status', ours: ours.status, theirs: theirs.status });
+    if (theirs.capturedAmount !== undefined && theirs.capturedAmount !== ours.capturedAmount)
+      found.push({ kind: 'captured', ours: ours.capturedAmount, theirs: theirs.capturedAmount });
+    const refunded = theirs.refundedAmount;
+    if (
+      refunded !== undefined &&
+      (refunded < ours.refundedAmount || refunded > ours.refundedAmount + ours.refundingAmount)
+    )
+      found.push({ kind: 'refunded', ours: ours.refundedAmount, theirs: refunded });
+    return found;
+  }
+
   /** What authorize answers: the payment, or 402 when it was declined. */
   function answered(row: PaymentRow): Payment {
     if (row.status === 'declined') throw paymentDeclined(row.orderId);
     return toPayment(row);
   }
 
+  /** A disagreement recorded once, counted and logged, and shown to staff. */
+  async function noteDrift(row: PaymentRow, found: Drift): Promise<void> {
+    if (!(await store.recordDrift(db, { paymentId: row.id, orderId: row.orderId, ...found }))) return;
+    drift.inc({ provider: client.name, kind: found.kind });
+    logger.warn({ orderId: row.orderId, ...found }, 'payment ledger disagrees with the provider');
+  }
+
   return {
+    async reconcileOnce(limit = 50) {
+      const rows = await store.toReconcile(db, limit, options.reconcileEveryMs ?? 600_000);
+      const checked: string[] = [];
+      for (const row of rows) {
+        try {
+          const theirs = await client.lookup(row.providerAuthorizationId!, {});
+          for (const found of compare(row, theirs)) await noteDrift(row, found);
+          checked.push(row.id);
+        } catch (error) {
+          // The provider unavailable: this payment is checked again next round.
+          logger.warn(
+            { err: error, orderId: row.orderId },
+            'payment reconciliation could not look a payment up',
+          );
+        }
+      }
+      await store.markReconciled(db, checked);
+      return checked.length;
+    },
+
+    async drifts(limit = 50) {
+      return (await store.drifts(db, limit)).map((row) => ({
+        orderId: row.orderId,
+        kind: row.kind,
+        ours: row.ours as string | number,
+        theirs: row.theirs as string | number,
+        currency: row.currency,
+        foundAt: row.foundAt.toISOString(),
+      }));
+    },
+
     async authorize({ orderId, amount, currency, token }, signal) {
       assertAmount(amount);
       if (!CURRENCY.test(currency)) throw badRequest('INVALID_CURRENCY', 'currency must be an ISO 4217 code');
@@ -363,17 +464,10 @@ export function createPaymentsService(
         if (row && event.kind === 'payment_changed') {
           const moved = await follow(row);
           if (moved.status !== row.status) await notify(row.orderId);
-        } else if (
-          row &&
-          event.kind === 'refunded' &&
-          event.refundedAmount > row.refundedAmount + row.refundingAmount
-        ) {
-          // Money went back outside our calls (the provider's dashboard): staff and reconciliation must see it.
-          drift.inc({ provider: client.name, kind: 'refund_outside' });
-          logger.warn(
-            { orderId: row.orderId, provider: event.refundedAmount, ours: row.refundedAmount },
-            'refund made outside Emporium',
-          );
+        } else if (row && event.kind === 'refunded') {
+          // Money may have gone back outside our calls (the provider's dashboard): staff must see it.
+          for (const found of compare(row, { refundedAmount: event.refundedAmount }))
+            await noteDrift(row, found);
         } else if (row && event.kind === 'disputed') {
           disputes.inc({ provider: client.name });
           logger.warn({ orderId: row.orderId, amount: event.amount }, 'payment disputed');

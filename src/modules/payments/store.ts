@@ -30,6 +30,7 @@ interface PaymentsTable {
   captured_amount: Generated<number>;
   refunded_amount: Generated<number>;
   refunding_amount: Generated<number>;
+  reconciled_at: Date | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }
@@ -52,7 +53,32 @@ interface WebhookEventsTable {
   received_at: Generated<Date>;
 }
 
+interface DriftTable {
+  id: string;
+  payment_id: string;
+  order_id: string;
+  kind: DriftKind;
+  ours: unknown;
+  theirs: unknown;
+  found_at: Generated<Date>;
+}
+
+/** What our ledger and the provider's can disagree about. */
+export type DriftKind = 'status' | 'captured' | 'refunded';
+
+export interface DriftRow {
+  id: string;
+  paymentId: string;
+  orderId: string;
+  kind: DriftKind;
+  ours: unknown;
+  theirs: unknown;
+  currency: string;
+  foundAt: Date;
+}
+
 type PaymentTables = {
+  payment_drift: DriftTable;
   payments: PaymentsTable;
   payment_operations: PaymentOperationsTable;
   payment_webhook_events: WebhookEventsTable;
@@ -359,6 +385,75 @@ export const paymentsStore = {
       .returning('event_id')
       .executeTakeFirst();
     return inserted !== undefined;
+  },
+
+  /** Payments the provider knows, not checked for `staleAfterMs`, the longest unchecked first. */
+  async toReconcile(executor: Db, limit: number, staleAfterMs: number): Promise<PaymentRow[]> {
+    const rows = await tables(executor)
+      .selectFrom('payments')
+      .select(paymentColumns)
+      .where('provider_authorization_id', 'is not', null)
+      .where((eb) =>
+        eb.or([
+          eb('reconciled_at', 'is', null),
+          eb('reconciled_at', '<', sql<Date>`now() - ${`${staleAfterMs} milliseconds`}::interval`),
+        ]),
+      )
+      .orderBy(sql`reconciled_at nulls first`)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map(normalise);
+  },
+
+  async markReconciled(executor: Db, paymentIds: readonly string[]): Promise<void> {
+    if (paymentIds.length === 0) return;
+    await tables(executor)
+      .updateTable('payments')
+      .set({ reconciled_at: sql<Date>`now()` })
+      .where('id', 'in', [...paymentIds])
+      .execute();
+  },
+
+  /** Records a disagreement; false when this payment's disagreement of this kind was known already. */
+  async recordDrift(
+    executor: Db,
+    drift: { paymentId: string; orderId: string; kind: DriftKind; ours: unknown; theirs: unknown },
+  ): Promise<boolean> {
+    const inserted = await tables(executor)
+      .insertInto('payment_drift')
+      .values({
+        id: uuidv7(),
+        payment_id: drift.paymentId,
+        order_id: drift.orderId,
+        kind: drift.kind,
+        ours: JSON.stringify(drift.ours),
+        theirs: JSON.stringify(drift.theirs),
+      })
+      .onConflict((oc) => oc.columns(['payment_id', 'kind']).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    return inserted !== undefined;
+  },
+
+  async drifts(executor: Db, limit: number): Promise<DriftRow[]> {
+    const rows = await tables(executor)
+      .selectFrom('payment_drift')
+      .innerJoin('payments', 'payments.id', 'payment_drift.payment_id')
+      .select([
+        'payment_drift.id',
+        'payment_drift.payment_id as paymentId',
+        'payment_drift.order_id as orderId',
+        'payment_drift.kind',
+        'payment_drift.ours',
+        'payment_drift.theirs',
+        'payments.currency',
+        'payment_drift.found_at as foundAt',
+      ])
+      .orderBy('payment_drift.found_at', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => ({ ...row, currency: row.currency.trim() }));
   },
 
   async markFailed(executor: Db, paymentId: string): Promise<PaymentRow> {

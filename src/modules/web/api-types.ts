@@ -5,6 +5,7 @@ import type { FulfillmentSchema, ReturnSchema } from '../fulfillment/index.ts';
 import type { TokenPairSchema, UserSchema } from '../identity/index.ts';
 import type { StockSchema } from '../inventory/index.ts';
 import type { OrderSchema, RefundSchema } from '../ordering/index.ts';
+import type { DriftSchema } from '../payments/index.ts';
 import type { ShippingMethodSchema } from '../pricing/index.ts';
 import type { ReviewSchema } from '../reviews/index.ts';
 
@@ -25,6 +26,7 @@ export type ShippingMethod = Static<typeof ShippingMethodSchema>;
 export type Cart = Static<typeof CartSchema>;
 export type Order = Static<typeof OrderSchema>;
 export type Refund = Static<typeof RefundSchema>;
+export type PaymentDrift = Static<typeof DriftSchema>;
 export type OrderStatus = Order['status'];
 export type Address = Order['shippingAddress'];
 export type Stock = Static<typeof StockSchema>;

@@ -1,6 +1,6 @@
 import { html, nothing } from 'lit-html';
 import { parseMoneyInput } from '../money.ts';
-import type { Fulfillment, Order, OrderStatus, Page, Refund, Return, User } from '../types.ts';
+import type { Fulfillment, Order, OrderStatus, Page, PaymentDrift, Refund, Return, User } from '../types.ts';
 import {
   type AppContext,
   act,
@@ -20,6 +20,15 @@ import {
 
 const STATUSES = Object.keys(STATUS_TEXT) as OrderStatus[];
 
+const DRIFT_SUBJECT = { status: 'its state', captured: 'the amount taken', refunded: 'the amount refunded' };
+
+/** A disagreement in words: what we hold beside what the provider holds. */
+function driftText(drift: PaymentDrift): string {
+  const side = (value: string | number) =>
+    typeof value === 'number' ? money({ amount: value, currency: drift.currency }) : paymentText(value);
+  return `${DRIFT_SUBJECT[drift.kind]} is ${side(drift.ours)} here and ${side(drift.theirs)} at the provider (found ${dateTime(drift.foundAt)})`;
+}
+
 export async function ordersPage(
   ctx: AppContext,
   _params: Record<string, string>,
@@ -27,9 +36,10 @@ export async function ordersPage(
 ): Promise<Content> {
   const status = query.get('status') ?? '';
   const page = Number(query.get('page') ?? '1') || 1;
-  const list = await ctx.api.get<Page<Order>>(
-    `/v1/orders?page=${page}&size=20${status ? `&status=${status}` : ''}`,
-  );
+  const [list, drift] = await Promise.all([
+    ctx.api.get<Page<Order>>(`/v1/orders?page=${page}&size=20${status ? `&status=${status}` : ''}`),
+    ctx.api.get<{ items: PaymentDrift[] }>('/v1/payments/drift'),
+  ]);
   const link = (to: number) =>
     `/admin/orders?${new URLSearchParams({ ...(status ? { status } : {}), page: String(to) })}`;
   const filter = (event: SubmitEvent) => {
@@ -38,6 +48,14 @@ export async function ordersPage(
   };
   return html`
     <h1>Orders</h1>
+    ${
+      drift.items.length > 0
+        ? html`<section class="alert error" aria-labelledby="drift-heading" data-testid="drift">
+          <h2 id="drift-heading">Payments that disagree with the payment provider</h2>
+          <ul>${drift.items.map((each) => html`<li><a href="/admin/orders/${each.orderId}">Order #${shortId(each.orderId)}</a>: ${driftText(each)}</li>`)}</ul>
+        </section>`
+        : nothing
+    }
     <form class="inline" @submit=${filter} aria-label="Filter orders">
       <label>Status <select name="status">
         <option value="">Any</option>
