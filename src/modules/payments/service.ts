@@ -156,8 +156,15 @@ export function createPaymentsService(
 ): PaymentsService {
   const { returnUrl, logger, metrics } = options;
   const listeners: Array<(orderId: string) => Promise<void>> = [];
+  // A listener that fails (the capture after it, say) is left to recovery: the webhook still applied.
   const notify = async (orderId: string) => {
-    for (const listener of listeners) await listener(orderId);
+    for (const listener of listeners)
+      await listener(orderId).catch((error: unknown) =>
+        logger.warn(
+          { err: error, orderId },
+          'an order could not go on after its payment moved; recovery will',
+        ),
+      );
   };
   const drift = metrics.counter(
     'emporium_payment_drift_total',

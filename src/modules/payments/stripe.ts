@@ -216,28 +216,28 @@ function toProviderEvent(event: Stripe.Event): ProviderEvent {
     case 'payment_intent.payment_failed':
     case 'payment_intent.canceled':
       return { ...base, kind: 'payment_changed', authorizationId: event.data.object.id };
-    case 'charge.refunded': {
-      const intent = event.data.object.payment_intent;
+    case 'charge.refunded':
       return {
         ...base,
         kind: 'refunded',
-        authorizationId: typeof intent === 'string' ? intent : (intent?.id ?? ''),
+        authorizationId: intentId(event.data.object.payment_intent),
         refundedAmount: event.data.object.amount_refunded,
       };
-    }
-    case 'charge.dispute.created': {
-      const intent = event.data.object.payment_intent;
+    case 'charge.dispute.created':
       return {
         ...base,
         kind: 'disputed',
-        authorizationId: typeof intent === 'string' ? intent : (intent?.id ?? ''),
+        authorizationId: intentId(event.data.object.payment_intent),
         amount: event.data.object.amount,
       };
-    }
     default:
       return { ...base, kind: 'ignored' };
   }
 }
+
+/** A charge's PaymentIntent, whether Stripe sent its id or the object. */
+const intentId = (intent: string | Stripe.PaymentIntent | null) =>
+  typeof intent === 'string' ? intent : (intent?.id ?? '');
 
 /** Stripe's errors as the shared retry loop needs them. */
 function classify(operation: Operation, error: unknown): unknown {
