@@ -38,6 +38,9 @@ describe('configuration', () => {
     expect(() => loadConfig({ PAYMENTS_PROVIDER: 'stripe', STRIPE_SECRET_KEY: 'sk_live_x' })).toThrow(
       /STRIPE_WEBHOOK_SECRET must be set/,
     );
+    expect(() => loadConfig({ PAYMENTS_CAPTURE: 'on_shipment' })).toThrow(
+      /PAYMENTS_CAPTURE must be one of on_order/,
+    );
     expect(() => loadConfig({ PAYMENTS_PROVIDER: 'paypal' })).toThrow(
       /PAYMENTS_PROVIDER must be one of sandbox, stripe/,
     );

@@ -150,6 +150,8 @@ function paymentsProvider(env: Env, production: boolean): Config['payments'] {
     );
   }
   const provider = oneOf(env, 'PAYMENTS_PROVIDER', 'sandbox', PAYMENTS_PROVIDERS);
+  // Capture as each shipment leaves is not built yet: refuse it rather than capture at the order unasked.
+  oneOf(env, 'PAYMENTS_CAPTURE', 'on_order', ['on_order']);
   if (provider === 'sandbox') return { provider };
   const secretKey = env.STRIPE_SECRET_KEY;
   const webhookSecret = env.STRIPE_WEBHOOK_SECRET;

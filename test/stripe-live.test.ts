@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PaymentProvider } from '../src/modules/payments/index.ts';
 import { createStripeProvider } from '../src/modules/payments/stripe.ts';
 import { createLogger } from '../src/platform/observability/logger.ts';
 import { createMetrics } from '../src/platform/observability/metrics.ts';
@@ -11,13 +12,17 @@ import { createMetrics } from '../src/platform/observability/metrics.ts';
 const key = process.env.STRIPE_SECRET_KEY;
 
 describe.runIf(key?.startsWith('sk_test_'))('the Stripe adapter against Stripe test mode', () => {
-  const stripe = createStripeProvider({
-    secretKey: key ?? '',
-    webhookSecret: 'whsec_unused_here',
-    timeoutMs: 10_000,
-    metrics: createMetrics(),
-    logger: createLogger('silent'),
+  let stripe: PaymentProvider;
+  beforeAll(() => {
+    stripe = createStripeProvider({
+      secretKey: key!,
+      webhookSecret: 'whsec_unused_here',
+      timeoutMs: 10_000,
+      metrics: createMetrics(),
+      logger: createLogger('silent'),
+    });
   });
+  afterAll(() => stripe?.close());
   const order = () => ({ amount: 2500, currency: 'EUR', reference: randomUUID() });
 
   it('authorizes, captures, refunds in part and looks the payment up', async () => {
