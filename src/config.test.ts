@@ -25,7 +25,7 @@ describe('configuration', () => {
   });
 
   it('names the payment provider, and Stripe needs its keys', () => {
-    expect(loadConfig({}).payments).toEqual({ provider: 'sandbox' });
+    expect(loadConfig({}).payments).toEqual({ provider: 'sandbox', capture: 'on_order' });
     const stripe = loadConfig({
       PAYMENTS_PROVIDER: 'stripe',
       STRIPE_SECRET_KEY: 'sk_test_abc123',
@@ -38,9 +38,11 @@ describe('configuration', () => {
     expect(() => loadConfig({ PAYMENTS_PROVIDER: 'stripe', STRIPE_SECRET_KEY: 'sk_live_x' })).toThrow(
       /STRIPE_WEBHOOK_SECRET must be set/,
     );
-    expect(() => loadConfig({ PAYMENTS_CAPTURE: 'on_shipment' })).toThrow(
-      /PAYMENTS_CAPTURE must be one of on_order/,
+    expect(() => loadConfig({ PAYMENTS_CAPTURE: 'on_delivery' })).toThrow(
+      /PAYMENTS_CAPTURE must be one of on_order, on_shipment/,
     );
+    expect(loadConfig({ PAYMENTS_CAPTURE: 'on_shipment' }).payments.capture).toBe('on_shipment');
+    expect(loadConfig({}).payments.capture).toBe('on_order');
     expect(() => loadConfig({ PAYMENTS_PROVIDER: 'paypal' })).toThrow(
       /PAYMENTS_PROVIDER must be one of sandbox, stripe/,
     );

@@ -40,6 +40,8 @@ export interface Config {
   argon2TimeCost: number;
   payments: {
     provider: 'sandbox' | 'stripe';
+    /** When the money is taken: all of it once the order is placed, or each shipment's share as it leaves. */
+    capture: 'on_order' | 'on_shipment';
     stripe?: {
       secretKey: string;
       webhookSecret: string;
@@ -150,9 +152,8 @@ function paymentsProvider(env: Env, production: boolean): Config['payments'] {
     );
   }
   const provider = oneOf(env, 'PAYMENTS_PROVIDER', 'sandbox', PAYMENTS_PROVIDERS);
-  // Capture as each shipment leaves is not built yet: refuse it rather than capture at the order unasked.
-  oneOf(env, 'PAYMENTS_CAPTURE', 'on_order', ['on_order']);
-  if (provider === 'sandbox') return { provider };
+  const capture = oneOf(env, 'PAYMENTS_CAPTURE', 'on_order', ['on_order', 'on_shipment']);
+  if (provider === 'sandbox') return { provider, capture };
   const secretKey = env.STRIPE_SECRET_KEY;
   const webhookSecret = env.STRIPE_WEBHOOK_SECRET;
   if (!secretKey || !/^(sk|rk)_(test|live)_\w+$/.test(secretKey))
@@ -165,6 +166,7 @@ function paymentsProvider(env: Env, production: boolean): Config['payments'] {
     );
   return {
     provider,
+    capture,
     stripe: {
       secretKey,
       webhookSecret,

@@ -93,7 +93,7 @@ describe.each(dbKinds)('an open payment breaker over HTTP on %s', (kind) => {
       {
         config: {
           paymentsTimeoutMs: 1000,
-          payments: { provider: 'sandbox' },
+          payments: { provider: 'sandbox', capture: 'on_order' },
           reconcileIntervalMs: 600_000,
           publicUrl: 'http://127.0.0.1:3000',
         },

@@ -115,16 +115,16 @@ async function buildModules(deps: ModuleDeps) {
   // A payment that waited for the shopper moved at the provider: its order goes on.
   payments.service.onSettled((orderId) => ordering.service.resume(orderId));
   const reviews = served(() => createReviews({ ...deps, catalog, orders: ordering.service }));
-  const fulfillment = served(() =>
-    createFulfillment({
-      db: deps.db,
-      ordering,
-      payments: payments.service,
-      inventory: inventory.service,
-      bus,
-      returnWindowDays: deps.config.returnWindowDays,
-    }),
-  );
+  // Built by every role: the worker finishes shipments whose capture was cut off.
+  const fulfillment = createFulfillment({
+    db: deps.db,
+    config,
+    ordering,
+    payments: payments.service,
+    inventory: inventory.service,
+    bus,
+    logger,
+  });
   const graphql = served(() =>
     createGraphql({
       catalog,
@@ -156,10 +156,12 @@ async function buildModules(deps: ModuleDeps) {
     ...deps,
     bus,
     eventTypes: [
-      ...IDENTITY_EVENT_TYPES,
-      ...INVENTORY_EVENT_TYPES,
-      ...ORDER_EVENT_TYPES,
-      ...FULFILLMENT_EVENT_TYPES,
+      ...new Set([
+        ...IDENTITY_EVENT_TYPES,
+        ...INVENTORY_EVENT_TYPES,
+        ...ORDER_EVENT_TYPES,
+        ...FULFILLMENT_EVENT_TYPES,
+      ]),
     ],
   });
   // Mail goes out from the event consumer and its delivery loop: a worker's work.

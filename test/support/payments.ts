@@ -19,7 +19,7 @@ export async function createTestPayments(
     {
       config: {
         paymentsTimeoutMs: 1000,
-        payments: { provider: 'sandbox' },
+        payments: { provider: 'sandbox', capture: 'on_order' },
         reconcileIntervalMs: 600_000,
         publicUrl: 'http://127.0.0.1:3000',
       },

@@ -13,6 +13,10 @@ import type Stripe from 'stripe';
  *   out of order is a 400 `payment_intent_unexpected_state`;
  * - idempotency keys: a POST repeated with its key replays the first answer (`Idempotent-Replayed`),
  *   the same key with other parameters is a 400 `idempotency_error`, and a 5xx is not kept;
+ * - multicapture: a PaymentIntent created with `request_multicapture: if_available` gets a charge
+ *   whose `payment_method_details.card.multicapture.status` is `available` (unless switched off),
+ *   and then captures in parts (`amount_to_capture`, `final_capture`); without it one capture
+ *   releases whatever it leaves;
  * - refunds up to what was received (`amount_too_large` beyond), on the intent's latest charge;
  * - signed webhooks (`Stripe-Signature: t=…,v1=HMAC-SHA256(secret, "t.payload")`);
  * - test payment methods: `pm_card_visa`, `pm_card_chargeDeclined`, `pm_card_authenticationRequired`
@@ -46,6 +50,8 @@ export interface EmulatorFaults {
   failNext: number;
   /** Every connection is dropped on arrival. */
   outage: boolean;
+  /** Cards refuse multicapture, as for an account on blended pricing. */
+  noMulticapture: boolean;
 }
 
 class StripeProblem extends Error {
@@ -91,7 +97,7 @@ export async function startStripeEmulator(): Promise<StripeEmulator> {
   const answers = new Map<string, { fingerprint: string; answer: Answer }>();
   const events: Stripe.Event[] = [];
   const sockets = new Set<Socket>();
-  let faults: EmulatorFaults = { latencyMs: 0, failNext: 0, outage: false };
+  let faults: EmulatorFaults = { latencyMs: 0, failNext: 0, outage: false, noMulticapture: false };
   let deliver: ((payload: string, signature: string) => Promise<void>) | undefined;
   let base = '';
 
@@ -171,6 +177,7 @@ export async function startStripeEmulator(): Promise<StripeEmulator> {
       next_action: null,
       payment_method: null,
       payment_method_types: (params.payment_method_types as string[]) ?? ['card'],
+      payment_method_options: (params.payment_method_options as object) ?? {},
       status: 'requires_payment_method',
       canceled_at: null,
       cancellation_reason: null,
@@ -179,10 +186,31 @@ export async function startStripeEmulator(): Promise<StripeEmulator> {
     return intent;
   }
 
+  /** Authorized: the amount is held on an uncaptured charge, which says whether it can be captured in parts. */
   function authorized(intent: Stripe.PaymentIntent) {
     intent.status = 'requires_capture';
     intent.amount_capturable = intent.amount;
     intent.next_action = null;
+    const requested = intent.payment_method_options?.card?.request_multicapture === 'if_available';
+    const charge = {
+      id: newId('ch'),
+      object: 'charge',
+      amount: intent.amount,
+      amount_captured: 0,
+      amount_refunded: 0,
+      captured: false,
+      currency: intent.currency,
+      payment_intent: intent.id,
+      payment_method_details: {
+        type: 'card',
+        card: { multicapture: { status: requested && !faults.noMulticapture ? 'available' : 'unavailable' } },
+      },
+      refunded: false,
+      status: 'succeeded',
+      created: now(),
+    } as unknown as Stripe.Charge;
+    charges.set(charge.id, charge);
+    intent.latest_charge = charge.id;
   }
 
   async function confirm(intent: Stripe.PaymentIntent, params: Params): Promise<Stripe.PaymentIntent> {
@@ -246,7 +274,17 @@ export async function startStripeEmulator(): Promise<StripeEmulator> {
 
   async function capture(intent: Stripe.PaymentIntent, params: Params) {
     if (intent.status !== 'requires_capture') throw unexpected(intent, 'capture');
-    const amount = params.amount_to_capture === undefined ? intent.amount : Number(params.amount_to_capture);
+    const charge = charges.get(intent.latest_charge as string)!;
+    const inParts = charge.payment_method_details?.card?.multicapture?.status === 'available';
+    if (params.final_capture !== undefined && !inParts)
+      throw new StripeProblem(
+        400,
+        'invalid_request_error',
+        'parameter_unknown',
+        'final_capture is only allowed on PaymentIntents that support multicapture.',
+      );
+    const amount =
+      params.amount_to_capture === undefined ? intent.amount_capturable : Number(params.amount_to_capture);
     if (!Number.isSafeInteger(amount) || amount <= 0 || amount > intent.amount_capturable)
       throw new StripeProblem(
         400,
@@ -254,25 +292,15 @@ export async function startStripeEmulator(): Promise<StripeEmulator> {
         'amount_too_large',
         'The amount to capture is too large.',
       );
-    const charge = {
-      id: newId('ch'),
-      object: 'charge',
-      amount: intent.amount,
-      amount_captured: amount,
-      amount_refunded: 0,
-      captured: true,
-      currency: intent.currency,
-      payment_intent: intent.id,
-      refunded: false,
-      status: 'succeeded',
-      created: now(),
-    } as unknown as Stripe.Charge;
-    charges.set(charge.id, charge);
-    intent.status = 'succeeded';
-    intent.amount_received = amount;
-    intent.amount_capturable = 0;
-    intent.latest_charge = charge.id;
-    await emit('payment_intent.succeeded', intent);
+    charge.amount_captured += amount;
+    charge.captured = true;
+    intent.amount_received += amount;
+    intent.amount_capturable -= amount;
+    if (!inParts || params.final_capture !== 'false' || intent.amount_capturable === 0) {
+      intent.status = 'succeeded';
+      intent.amount_capturable = 0;
+      await emit('payment_intent.succeeded', intent);
+    }
     return intent;
   }
 
@@ -288,14 +316,14 @@ export async function startStripeEmulator(): Promise<StripeEmulator> {
 
   async function refund(params: Params, outside = false): Promise<Stripe.Refund> {
     const intent = find(String(params.payment_intent));
-    if (intent.status !== 'succeeded' || typeof intent.latest_charge !== 'string')
+    const charge = typeof intent.latest_charge === 'string' ? charges.get(intent.latest_charge) : undefined;
+    if (!charge?.captured)
       throw new StripeProblem(
         400,
         'invalid_request_error',
         'charge_not_refundable',
         'This PaymentIntent has no charge to refund.',
       );
-    const charge = charges.get(intent.latest_charge)!;
     const left = charge.amount_captured - charge.amount_refunded;
     const amount = params.amount === undefined ? left : Number(params.amount);
     if (left === 0)
@@ -501,21 +529,21 @@ type Params = Record<string, unknown>;
 function parseForm(text: string): Params {
   const result: Params = {};
   for (const [rawKey, value] of new URLSearchParams(text)) {
-    const [head, ...rest] = rawKey.split('[').map((part) => part.replace(/]$/, ''));
-    if (rest.length === 0) {
-      result[head!] = value;
-      continue;
+    const [head, ...path] = rawKey.split('[').map((part) => part.replace(/]$/, ''));
+    let into = result as Record<string, unknown>;
+    let key = head!;
+    for (const inner of path) {
+      if (/^\d*$/.test(inner)) {
+        const list = (into[key] as string[] | undefined) ?? [];
+        into[key] = list;
+        list.push(value);
+        key = '';
+        break;
+      }
+      into = (into[key] ??= {}) as Record<string, unknown>;
+      key = inner;
     }
-    const [inner] = rest;
-    if (/^\d*$/.test(inner!)) {
-      const list = (result[head!] as string[] | undefined) ?? [];
-      list.push(value);
-      result[head!] = list;
-    } else {
-      const object = (result[head!] as Record<string, string> | undefined) ?? {};
-      object[inner!] = value;
-      result[head!] = object;
-    }
+    if (key !== '') into[key] = value;
   }
   return result;
 }

@@ -83,6 +83,7 @@ const PAYMENT_TEXT: Record<string, string> = {
   pending: 'waiting for the provider',
   requires_action: 'waiting for you to confirm it with your bank',
   authorized: 'authorized',
+  partially_captured: 'partly taken, the rest as the items ship',
   declined: 'declined',
   captured: 'paid',
   voided: 'released, nothing charged',

@@ -57,7 +57,7 @@ export function fulfillmentRoutes(service: FulfillmentService) {
             },
             { additionalProperties: false },
           ),
-          response: { 201: FulfillmentSchema, ...problems(400, 401, 403, 404, 409) },
+          response: { 201: FulfillmentSchema, ...problems(400, 401, 403, 404, 409, 503) },
         },
       },
       async (request, reply) => {

@@ -1,11 +1,12 @@
 import { type Db, transact } from '../../platform/db/index.ts';
-import { badRequest, conflict, notFound } from '../../platform/errors.ts';
+import { badRequest, conflict, DomainError, notFound } from '../../platform/errors.ts';
 import type { EventBus } from '../../platform/events/index.ts';
 import type { Principal } from '../../platform/http/auth.ts';
+import type { Logger } from '../../platform/observability/logger.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import type { InventoryService } from '../inventory/index.ts';
 import type { OrderingModule } from '../ordering/index.ts';
-import { refundFor } from '../pricing/index.ts';
+import { shareOf } from '../pricing/index.ts';
 import { invalidState } from './errors.ts';
 import { fulfillmentEvent } from './events.ts';
 import { type ItemQuantity, type ReturnRow, fulfillmentStore as store } from './store.ts';
@@ -71,6 +72,24 @@ function pricedOrder(locked: LockedOrder) {
   };
 }
 
+/** What fulfillment asks of payments: refunds for returns, and a shipment's capture. */
+export interface FulfillmentPayments {
+  refund(orderId: string, amount: number, key: string, signal?: AbortSignal): Promise<unknown>;
+  captureShare(
+    orderId: string,
+    share: { amount: number; final: boolean; key: string },
+    signal?: AbortSignal,
+  ): Promise<{ amount: number }>;
+}
+
+/**
+ * The provider said no to a capture (or the payment can no longer be captured): retrying will
+ * not change it. Unavailable or timed out is not a refusal; recovery tries again.
+ */
+const isRefusal = (error: unknown) =>
+  error instanceof DomainError &&
+  ((error.status >= 400 && error.status < 500) || error.code === 'PAYMENT_PROVIDER_ERROR');
+
 function toReturn(row: ReturnRow, items: ItemQuantity[], currency: string): Return {
   const result: Return = {
     id: row.id,
@@ -88,10 +107,15 @@ function toReturn(row: ReturnRow, items: ItemQuantity[], currency: string): Retu
 export function createFulfillmentService(deps: {
   db: Db;
   orders: OrderAccess;
-  payments: { refund(orderId: string, amount: number, key: string, signal?: AbortSignal): Promise<unknown> };
+  payments: FulfillmentPayments;
   inventory: Pick<InventoryService, 'restock'>;
   bus: Pick<EventBus, 'append' | 'nudge'>;
+  logger: Logger;
   returnWindowDays: number;
+  /** PAYMENTS_CAPTURE=on_shipment: each shipment captures its share before it counts as shipped. */
+  captureOnShipment: boolean;
+  /** A shipment still capturing after this long was cut off; recovery finishes it. */
+  captureStaleAfterMs: number;
 }) {
   const { db, orders } = deps;
 
@@ -101,33 +125,140 @@ export function createFulfillmentService(deps: {
     return locked;
   }
 
+  /**
+   * Checks a shipment against the locked order: shippable now, and no more of any line than is
+   * left. Answers the items (repeats summed), the units shipped before it, and whether it ships
+   * the rest.
+   */
+  async function planShipment(tx: Db, locked: LockedOrder, requested: ItemQuantity[]) {
+    if (locked.order.status !== 'confirmed' && locked.order.status !== 'partially_shipped') {
+      throw invalidState(`An order that is ${locked.order.status} cannot be shipped`);
+    }
+    // Locked, so a cancellation cannot begin now; one that began before keeps the goods home.
+    if (locked.order.cancelling) throw invalidState('The order is being cancelled; it cannot ship');
+    if (locked.order.chargingFulfillmentId)
+      throw invalidState('Another shipment of this order is being charged; try again in a moment');
+    const items = normalise(locked, requested);
+    const before = await store.shippedByItem(tx, locked.order.id);
+    const after = new Map(before);
+    for (const item of items) {
+      const ordered = locked.items.find((line) => line.id === item.orderItemId)!.quantity;
+      const shipped = before.get(item.orderItemId) ?? 0;
+      if (shipped + item.quantity > ordered) {
+        throw conflict(
+          'OVER_FULFILLMENT',
+          unitsLeft(ordered - shipped, 'to ship', lineName(locked, item)),
+        );
+      }
+      after.set(item.orderItemId, shipped + item.quantity);
+    }
+    const everything = locked.items.every((line) => (after.get(line.id) ?? 0) >= line.quantity);
+    return { items, before, everything };
+  }
+
+  /**
+   * The shipment counts: the order moves to partially_shipped or shipped and says so, with the
+   * money it captured when capture waits for shipment. Runs under the order's lock.
+   */
+  async function markShipped(tx: Db, locked: LockedOrder, shipment: Fulfillment, captured?: number) {
+    const shipped = await store.shippedByItem(tx, locked.order.id);
+    const everything = locked.items.every((line) => (shipped.get(line.id) ?? 0) >= line.quantity);
+    const status = everything ? 'shipped' : 'partially_shipped';
+    await orders.setShipping(tx, locked.order, status);
+    await deps.bus.append(tx, [
+      fulfillmentEvent('order.shipped', locked.order, {
+        status,
+        fulfillmentId: shipment.id,
+        carrier: shipment.carrier,
+        trackingNumber: shipment.trackingNumber,
+        items: shipment.items,
+      }),
+      ...(captured
+        ? [
+            fulfillmentEvent('payment.captured', locked.order, {
+              amount: captured,
+              currency: locked.order.currency,
+              fulfillmentId: shipment.id,
+            }),
+          ]
+        : []),
+    ]);
+  }
+
+  /**
+   * Takes a capturing shipment's money and ships it, once however often it runs (the request,
+   * then recovery after a crash): the capture's key is the shipment's id. A refusal removes the
+   * shipment and frees the order; the provider unavailable leaves it to recovery. Answers the
+   * shipment, or undefined when it was no longer capturing.
+   */
+  async function finishCapture(fulfillmentId: string, signal?: AbortSignal): Promise<Fulfillment | undefined> {
+    const pending = await store.capturing(db, fulfillmentId);
+    if (!pending) return undefined;
+    const shipment: Fulfillment = {
+      id: pending.id,
+      orderId: pending.orderId,
+      items: pending.items,
+      carrier: pending.carrier,
+      trackingNumber: pending.trackingNumber,
+      createdAt: pending.createdAt.toISOString(),
+    };
+    let captured = 0;
+    if (pending.captureAmount > 0) {
+      try {
+        const share = { amount: pending.captureAmount, final: pending.captureFinal, key: fulfillmentId };
+        captured = (await deps.payments.captureShare(pending.orderId, share, signal)).amount;
+      } catch (error) {
+        if (!isRefusal(error)) throw error;
+        await transact(db, async (tx) => {
+          await lockOrder(tx, pending.orderId);
+          if (await store.dropCapturing(tx, fulfillmentId)) await orders.release(tx, pending.orderId, fulfillmentId);
+        });
+        throw conflict(
+          'CAPTURE_REFUSED',
+          'The payment provider would not take the money for this shipment, so it was not recorded as shipped; check the order’s payment before the goods leave',
+          { cause: error },
+        );
+      }
+    }
+    const done = await transact(db, async (tx) => {
+      const locked = await lockOrder(tx, pending.orderId);
+      if (!(await store.markShipped(tx, fulfillmentId))) return false;
+      await orders.release(tx, pending.orderId, fulfillmentId);
+      await markShipped(tx, locked, shipment, captured);
+      return true;
+    });
+    if (!done) return undefined;
+    deps.bus.nudge();
+    return shipment;
+  }
+
   return {
-    /** Ships some or all remaining units; the order becomes partially_shipped or shipped. */
+    /**
+     * Ships some or all remaining units; the order becomes partially_shipped or shipped. With
+     * capture on shipment the shipment is written `capturing` with its share of the payment (the
+     * same cumulative share a return of those units refunds), holding the order; the capture
+     * runs outside the transaction, and the shipment counts once the money is taken.
+     */
     async ship(
       principal: Principal,
       orderId: string,
       input: { items: ItemQuantity[]; carrier: string; trackingNumber: string },
+      signal?: AbortSignal,
     ): Promise<Fulfillment> {
-      const fulfillment = await transact(db, async (tx) => {
+      const started = await transact(db, async (tx) => {
         const locked = await lockOrder(tx, orderId);
-        if (locked.order.status !== 'confirmed' && locked.order.status !== 'partially_shipped') {
-          throw invalidState(`An order that is ${locked.order.status} cannot be shipped`);
-        }
-        // Locked, so a cancellation cannot begin now; one that began before keeps the goods home.
-        if (locked.order.cancelling) throw invalidState('The order is being cancelled; it cannot ship');
-        const items = normalise(locked, input.items);
-        const shipped = await store.shippedByItem(tx, orderId);
-        for (const item of items) {
-          const ordered = locked.items.find((line) => line.id === item.orderItemId)!.quantity;
-          if ((shipped.get(item.orderItemId) ?? 0) + item.quantity > ordered) {
-            throw conflict(
-              'OVER_FULFILLMENT',
-              unitsLeft(ordered - (shipped.get(item.orderItemId) ?? 0), 'to ship', lineName(locked, item)),
-            );
-          }
-          shipped.set(item.orderItemId, (shipped.get(item.orderItemId) ?? 0) + item.quantity);
-        }
+        const { items, before, everything } = await planShipment(tx, locked, input.items);
         const id = uuidv7();
+        const capture = deps.captureOnShipment
+          ? {
+              amount: shareOf(
+                pricedOrder(locked),
+                before,
+                new Map(items.map((item) => [item.orderItemId, item.quantity])),
+              ),
+              final: everything,
+            }
+          : undefined;
         const createdAt = await store.insertFulfillment(
           tx,
           {
@@ -136,22 +267,11 @@ export function createFulfillmentService(deps: {
             carrier: input.carrier,
             trackingNumber: input.trackingNumber,
             createdBy: principal.id,
+            capture,
           },
           items,
         );
-        const everything = locked.items.every((line) => (shipped.get(line.id) ?? 0) >= line.quantity);
-        const status = everything ? 'shipped' : 'partially_shipped';
-        await orders.setShipping(tx, locked.order, status);
-        await deps.bus.append(tx, [
-          fulfillmentEvent('order.shipped', locked.order, {
-            status,
-            fulfillmentId: id,
-            carrier: input.carrier,
-            trackingNumber: input.trackingNumber,
-            items,
-          }),
-        ]);
-        return {
+        const shipment: Fulfillment = {
           id,
           orderId,
           items,
@@ -159,9 +279,34 @@ export function createFulfillmentService(deps: {
           trackingNumber: input.trackingNumber,
           createdAt: createdAt.toISOString(),
         };
+        if (capture) await orders.hold(tx, orderId, id);
+        else await markShipped(tx, locked, shipment);
+        return { shipment, capturing: capture !== undefined };
       });
-      deps.bus.nudge();
-      return fulfillment;
+      if (!started.capturing) {
+        deps.bus.nudge();
+        return started.shipment;
+      }
+      const shipped = await finishCapture(started.shipment.id, signal);
+      // Recovery finished it first: it is shipped all the same.
+      return shipped ?? started.shipment;
+    },
+
+    /**
+     * Recovery: shipments still capturing past the request's deadline are finished (or given up
+     * on a refusal). Answers how many it finished, so a provider that is down does not spin it.
+     */
+    async recoverCapturesOnce(limit = 20): Promise<number> {
+      let finished = 0;
+      for (const id of await store.stalledCaptures(db, deps.captureStaleAfterMs, limit)) {
+        try {
+          await finishCapture(id);
+          finished += 1;
+        } catch (error) {
+          deps.logger.warn({ err: error, fulfillmentId: id }, 'a shipment’s capture could not be finished');
+        }
+      }
+      return finished;
     },
 
     /** The owner asks to send shipped units back, within the return window. */
@@ -268,7 +413,7 @@ export function createFulfillmentService(deps: {
           const returning = new Map(
             (await store.returnItems(tx, returnId)).map((item) => [item.orderItemId, item.quantity]),
           );
-          await store.startReceiving(tx, returnId, refundFor(pricedOrder(locked), already, returning));
+          await store.startReceiving(tx, returnId, shareOf(pricedOrder(locked), already, returning));
         });
       }
       const receiving = (await store.returnById(db, returnId))!;

@@ -9,6 +9,9 @@ type FulfillmentTables = {
     tracking_number: string;
     created_by: string;
     created_at: Generated<Date>;
+    capture_state: 'capturing' | null;
+    capture_amount: number | null;
+    capture_final: boolean | null;
   };
   fulfillment_items: { fulfillment_id: string; order_item_id: string; quantity: number };
   returns: {
@@ -60,9 +63,18 @@ function sumByItem(rows: Array<{ orderItemId: string; quantity: number }>): Map<
 }
 
 export const fulfillmentStore = {
+  /** A shipment, shipped at once or, with `captureAmount`, `capturing` until its money is taken. */
   async insertFulfillment(
     executor: Db,
-    fulfillment: { id: string; orderId: string; carrier: string; trackingNumber: string; createdBy: string },
+    fulfillment: {
+      id: string;
+      orderId: string;
+      carrier: string;
+      trackingNumber: string;
+      createdBy: string;
+      /** What the shipment captures, and whether it is the last. */
+      capture?: { amount: number; final: boolean };
+    },
     items: ItemQuantity[],
   ) {
     const row = await tables(executor)
@@ -73,6 +85,9 @@ export const fulfillmentStore = {
         carrier: fulfillment.carrier,
         tracking_number: fulfillment.trackingNumber,
         created_by: fulfillment.createdBy,
+        capture_state: fulfillment.capture ? 'capturing' : null,
+        capture_amount: fulfillment.capture?.amount ?? null,
+        capture_final: fulfillment.capture?.final ?? null,
       })
       .returning('created_at')
       .executeTakeFirstOrThrow();
@@ -89,14 +104,76 @@ export const fulfillmentStore = {
     return row.created_at;
   },
 
+  /** Units shipped per order item; a shipment whose capture is in flight has not shipped yet. */
   async shippedByItem(executor: Db, orderId: string): Promise<Map<string, number>> {
     const rows = await tables(executor)
       .selectFrom('fulfillment_items')
       .innerJoin('fulfillments', 'fulfillments.id', 'fulfillment_items.fulfillment_id')
       .select(['fulfillment_items.order_item_id as orderItemId', 'fulfillment_items.quantity'])
       .where('fulfillments.order_id', '=', orderId)
+      .where('fulfillments.capture_state', 'is', null)
       .execute();
     return sumByItem(rows);
+  },
+
+  /** A shipment whose capture is in flight, with what it captures and its items. */
+  async capturing(executor: Db, fulfillmentId: string) {
+    const row = await tables(executor)
+      .selectFrom('fulfillments')
+      .select([
+        'id',
+        'order_id as orderId',
+        'carrier',
+        'tracking_number as trackingNumber',
+        'created_at as createdAt',
+        'capture_amount as captureAmount',
+        'capture_final as captureFinal',
+      ])
+      .where('id', '=', fulfillmentId)
+      .where('capture_state', '=', 'capturing')
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const items = await tables(executor)
+      .selectFrom('fulfillment_items')
+      .select(['order_item_id as orderItemId', 'quantity'])
+      .where('fulfillment_id', '=', fulfillmentId)
+      .orderBy('order_item_id')
+      .execute();
+    return { ...row, captureAmount: Number(row.captureAmount), captureFinal: row.captureFinal === true, items };
+  },
+
+  /** Shipments still capturing after `olderThanMs`: their request died or gave up; recovery finishes them. */
+  async stalledCaptures(executor: Db, olderThanMs: number, limit: number): Promise<string[]> {
+    const rows = await tables(executor)
+      .selectFrom('fulfillments')
+      .select('id')
+      .where('capture_state', '=', 'capturing')
+      .where('created_at', '<', sql<Date>`now() - make_interval(secs => ${olderThanMs / 1000})`)
+      .orderBy('created_at')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => row.id);
+  },
+
+  /** The money is taken: the shipment has shipped. False when it was no longer capturing. */
+  async markShipped(executor: Db, fulfillmentId: string): Promise<boolean> {
+    const moved = await tables(executor)
+      .updateTable('fulfillments')
+      .set({ capture_state: null })
+      .where('id', '=', fulfillmentId)
+      .where('capture_state', '=', 'capturing')
+      .executeTakeFirst();
+    return moved.numUpdatedRows > 0n;
+  },
+
+  /** The provider refused the capture: the shipment never happened. */
+  async dropCapturing(executor: Db, fulfillmentId: string): Promise<boolean> {
+    const dropped = await tables(executor)
+      .deleteFrom('fulfillments')
+      .where('id', '=', fulfillmentId)
+      .where('capture_state', '=', 'capturing')
+      .executeTakeFirst();
+    return dropped.numDeletedRows > 0n;
   },
 
   /** Units already asked back or received, per order item: a return cannot exceed what shipped. */
@@ -153,6 +230,7 @@ export const fulfillmentStore = {
         .selectFrom('fulfillments')
         .select(['id', 'carrier', 'tracking_number as trackingNumber', 'created_at as createdAt'])
         .where('order_id', '=', orderId)
+        .where('capture_state', 'is', null)
         .orderBy('created_at')
         .orderBy('id')
         .execute(),

@@ -46,6 +46,7 @@ export function createOrdering(deps: {
         Math.min(config.paymentsTimeoutMs * 2, Math.floor(config.requestTimeoutMs / 2)),
       maxAttempts: 6,
       retryBaseMs: Math.max(100, Math.floor(config.recoveryIntervalMs / 5)),
+      captureOnShipment: config.payments.capture === 'on_shipment',
     },
   });
   const recovery = createPollingLoop({

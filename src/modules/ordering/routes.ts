@@ -38,6 +38,7 @@ export const OrderSchema = Type.Object({
   payment: Type.Object({
     status: Type.String(),
     amount: Money,
+    captured: Money,
     refunded: Money,
     action: Type.Optional(
       Type.Object({

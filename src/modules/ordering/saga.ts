@@ -61,6 +61,11 @@ export interface SagaDeps {
   retryBaseMs: number;
   /** How long the order's stock stays reserved for it. */
   reservationTtlMs: number;
+  /**
+   * PAYMENTS_CAPTURE=on_shipment: the saga confirms an authorized order without capturing; each
+   * shipment captures its share (fulfillment), and a cancel voids what is still held.
+   */
+  captureOnShipment: boolean;
 }
 
 /** The order being placed, as the steps inside its creating transaction need it. */
@@ -139,7 +144,8 @@ const isDefinitive = (error: unknown): error is DomainError =>
  * starts compensation at its own undo and walks back to `undo_checkout`, which cancels the order.
  * Recovery resumes from the persisted step either way. Cancelling a confirmed order is not the
  * checkout undone (the shopper keeps an empty cart, the sold stock is restocked): `cancel_refund`
- * runs capture's undo, then restocks and releases the redemption.
+ * runs capture's undo (and voids an authorization still held), then restocks and releases the
+ * redemption. With capture on shipment, the capture step confirms without capturing.
  */
 export function createSaga(deps: SagaDeps) {
   const { db, inventory, payments, bus, logger } = deps;
@@ -221,15 +227,17 @@ export function createSaga(deps: SagaDeps) {
       name: 'capture',
       gaveUp: 'capture_failed',
       async run(order, signal, run) {
-        try {
-          run.payment = await payments.capture(
-            order.id,
-            signal,
-            run.payment as AuthorizedPayment | undefined,
-          );
-        } catch (error) {
-          if (!isDefinitive(error)) throw error;
-          throw new Refusal('capture_refused');
+        if (!deps.captureOnShipment) {
+          try {
+            run.payment = await payments.capture(
+              order.id,
+              signal,
+              run.payment as AuthorizedPayment | undefined,
+            );
+          } catch (error) {
+            if (!isDefinitive(error)) throw error;
+            throw new Refusal('capture_refused');
+          }
         }
         const confirmed = await transact(db, async (tx) => {
           // Stock released meanwhile (its reservation expired): the money goes back, not the goods out.
@@ -242,7 +250,7 @@ export function createSaga(deps: SagaDeps) {
           if (!moved) return (await store.byId(tx, order.id))!;
           await bus.append(tx, [
             orderEvent('order.confirmed', moved),
-            orderEvent('payment.captured', moved, { amount: order.totalAmount }),
+            ...(deps.captureOnShipment ? [] : [orderEvent('payment.captured', moved, { amount: order.totalAmount })]),
           ]);
           return moved;
         });
@@ -303,6 +311,9 @@ export function createSaga(deps: SagaDeps) {
   async function cancelConfirmed(order: OrderRow, signal: AbortSignal | undefined, run: Run) {
     // Only what this refund paid back: a staff refund in flight beside it adds its own share.
     const owed = await refundCapture(order, signal, run);
+    // Captured on shipment and nothing shipped: the authorization is still held, and is released.
+    if (run.payment?.status === 'authorized')
+      run.payment = (await payments.voidAuthorization(order.id, signal)) ?? run.payment;
     const cancelled = await transact(db, async (tx) => {
       const moved = await store.advance(tx, order.id, {
         from: order.status,
@@ -316,7 +327,7 @@ export function createSaga(deps: SagaDeps) {
       await deps.pricing.release(tx, order.id);
       await bus.append(tx, [
         orderEvent('order.cancelled', moved),
-        orderEvent('payment.refunded', moved, { amount: owed }),
+        ...(owed > 0 ? [orderEvent('payment.refunded', moved, { amount: owed })] : []),
       ]);
       return moved;
     });

@@ -50,6 +50,8 @@ export interface Order {
   payment: {
     status: string;
     amount: Money;
+    /** Taken so far: all of it once placed, or shipment by shipment with PAYMENTS_CAPTURE=on_shipment. */
+    captured: Money;
     refunded: Money;
     /** What the shopper must do to finish paying (3-D Secure), while the payment waits for them. */
     action?: { type: 'redirect' | 'use_stripe_sdk'; url?: string; clientSecret?: string };
@@ -95,6 +97,8 @@ export interface OrderingSettings {
   paymentBudgetMs: number;
   maxAttempts: number;
   retryBaseMs: number;
+  /** PAYMENTS_CAPTURE=on_shipment: orders are confirmed authorized; shipments capture. */
+  captureOnShipment: boolean;
 }
 
 const isUniqueViolation = (error: unknown) => (error as { code?: unknown } | null)?.code === '23505';
@@ -134,6 +138,7 @@ function toOrder(row: OrderRow, items: OrderItemRow[], payment: PaymentState | u
     payment: {
       status: payment?.status ?? (row.status === 'pending' ? 'pending' : 'failed'),
       amount: money(row.totalAmount),
+      captured: money(payment?.capturedAmount ?? 0),
       refunded: money(payment?.refundedAmount ?? 0),
       ...(payment?.action && row.status === 'pending' && { action: payment.action }),
     },
@@ -162,6 +167,7 @@ export function createOrderingService(deps: {
     ...deps,
     maxAttempts: settings.maxAttempts,
     retryBaseMs: settings.retryBaseMs,
+    captureOnShipment: settings.captureOnShipment,
     reservationTtlMs: settings.reservationTtlSeconds * 1000,
   });
   const outcomes = deps.metrics.counter('checkout_outcomes_total', 'Checkout results by outcome', [
@@ -381,6 +387,10 @@ export function createOrderingService(deps: {
           throw invalidState('The order is still being paid; try again in a moment');
         }
         assertTransition(now.status, 'cancelled');
+        if (now.status === 'confirmed' && (await store.byId(db, id))?.chargingFulfillmentId)
+          throw invalidState('A shipment of this order is being charged right now; try again in a moment', {
+            retryAfterSeconds: 5,
+          });
         // Confirmed, but a step is already moving it: a cancellation under way (or a refund retried).
         throw invalidState('The order is already being cancelled', { retryAfterSeconds: 5 });
       }
@@ -488,6 +498,7 @@ export function createOrderingService(deps: {
             shippingAmount: order.shippingAmount,
             shippingTaxAmount: order.shippingTaxAmount,
             cancelling: order.sagaStep === 'cancel_refund',
+            chargingFulfillmentId: order.chargingFulfillmentId,
             createdAt: order.createdAt,
           },
           items: items.map(({ orderId: _order, unitAmount: _unit, ...line }) => line),
@@ -500,6 +511,11 @@ export function createOrderingService(deps: {
           throw invalidState('The order is being cancelled; it cannot ship');
         }
       },
+      /** A shipment's capture begins: the order is held so nothing else ships or cancels it meanwhile. */
+      hold: (tx: Db, id: string, fulfillmentId: string) => store.holdForCapture(tx, id, fulfillmentId, null),
+      /** The capture ended (shipped, or refused): the order is free again. */
+      release: (tx: Db, id: string, fulfillmentId: string) =>
+        store.holdForCapture(tx, id, null, fulfillmentId),
       addRefund: (tx: Db, id: string, amount: number) => store.addRefund(tx, id, amount),
       currencies: (ids: readonly string[]) => store.currencies(db, ids),
       /** The order's currency when the principal may see it (owner or staff), else undefined. */
@@ -523,6 +539,8 @@ export interface OrderToFulfil {
   shippingTaxAmount: number;
   /** A cancellation has begun: nothing may ship. */
   cancelling: boolean;
+  /** A shipment whose capture is in flight holds the order. */
+  chargingFulfillmentId: string | null;
   createdAt: Date;
 }
 

@@ -55,6 +55,7 @@ type OrderingTables = {
     shipping_address: unknown;
     payment_token: string;
     awaiting_action: Generated<boolean>;
+    charging_fulfillment_id: string | null;
     saga_step: SagaStep;
     saga_attempts: Generated<number>;
     next_attempt_at: Date;
@@ -116,6 +117,8 @@ export interface OrderRow {
   sagaStep: SagaStep;
   sagaAttempts: number;
   cancelReason: string | null;
+  /** The shipment whose capture is in flight (PAYMENTS_CAPTURE=on_shipment); it holds the order. */
+  chargingFulfillmentId: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -154,6 +157,7 @@ const orderColumns = [
   'saga_step as sagaStep',
   'saga_attempts as sagaAttempts',
   'cancel_reason as cancelReason',
+  'charging_fulfillment_id as chargingFulfillmentId',
   'created_at as createdAt',
   'updated_at as updatedAt',
 ] as const;
@@ -454,6 +458,22 @@ export const orderStore = {
       .executeTakeFirst() as Promise<OrderRow | undefined>;
   },
 
+  /**
+   * Holds or releases the order for a shipment whose capture is in flight; the caller holds the
+   * order's row lock. Holding answers false when another shipment holds it.
+   */
+  async holdForCapture(executor: Db, id: string, fulfillmentId: string | null, held: string | null) {
+    const moved = await tables(executor)
+      .updateTable('orders')
+      .set({ charging_fulfillment_id: fulfillmentId, updated_at: sql`now()` })
+      .where('id', '=', id)
+      .where((eb) =>
+        held === null ? eb('charging_fulfillment_id', 'is', null) : eb('charging_fulfillment_id', '=', held),
+      )
+      .executeTakeFirst();
+    return moved.numUpdatedRows > 0n;
+  },
+
   /** Adds a refund to the order (the CHECK keeps it within the total). */
   async addRefund(executor: Db, id: string, amount: number): Promise<void> {
     await tables(executor)
@@ -490,6 +510,7 @@ export const orderStore = {
       .where('id', '=', id)
       .where('status', '=', 'confirmed')
       .where('saga_step', '=', 'done')
+      .where('charging_fulfillment_id', 'is', null)
       .returning(orderColumns)
       .executeTakeFirst() as Promise<OrderRow | undefined>;
   },

@@ -89,8 +89,12 @@ export function createSandboxProvider(options: SandboxProviderOptions): PaymentP
         { method: 'POST', path: '/v1/authorizations', body: { amount, currency, token, reference }, key },
         signal,
       ),
-    capture: (id, { key, signal }) =>
-      send('capture', { method: 'POST', path: authorizationPath(id, 'capture'), body: {}, key }, signal),
+    capture: (id, part, { key, signal }) =>
+      send(
+        'capture',
+        { method: 'POST', path: authorizationPath(id, 'capture'), body: part ? { ...part } : {}, key },
+        signal,
+      ),
     void: (id, { key, signal }) =>
       send('void', { method: 'POST', path: authorizationPath(id, 'void'), body: {}, key }, signal),
     refund: (id, amount, { key, signal }) =>

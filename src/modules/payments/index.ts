@@ -53,7 +53,11 @@ export function createPayments(deps: PaymentsDeps, options: PaymentsOptions = {}
   const { stripe } = deps.config.payments;
   let provider: PaymentProvider;
   if (stripe) {
-    provider = createStripeProvider({ ...resilience, ...stripe });
+    provider = createStripeProvider({
+      ...resilience,
+      ...stripe,
+      captureInParts: deps.config.payments.capture === 'on_shipment',
+    });
   } else {
     if (!deps.paymentsUrl) throw new Error('the sandbox payment provider needs its URL');
     provider = createSandboxProvider({ ...resilience, baseUrl: deps.paymentsUrl });

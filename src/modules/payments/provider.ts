@@ -12,8 +12,12 @@ export interface PaymentProvider {
    * Secure), with the action to show them.
    */
   authorize(input: AuthorizationRequest, options: CallOptions): Promise<ProviderAuthorization>;
-  /** Captures the authorized amount. */
-  capture(authorizationId: string, options: CallOptions): Promise<ProviderAuthorization>;
+  /**
+   * Captures the whole authorized amount, or with `part` a shipment's share of it: `final` says no
+   * capture follows, so the rest is released. A provider that cannot capture in parts takes all
+   * of it at the first (its answer's `status` is then `captured`).
+   */
+  capture(authorizationId: string, part: CapturePart | undefined, options: CallOptions): Promise<ProviderAuthorization>;
   /** Releases an uncaptured authorization. */
   void(authorizationId: string, options: CallOptions): Promise<ProviderAuthorization>;
   /** Refunds `amount` of what was captured; the provider refuses more than is left (`refund_exceeds_captured`). */
@@ -33,6 +37,12 @@ export interface PaymentProvider {
 }
 
 export type ProviderName = 'sandbox' | 'stripe';
+
+/** One of several captures of an authorization, in minor units. */
+export interface CapturePart {
+  amount: number;
+  final: boolean;
+}
 
 export interface AuthorizationRequest {
   amount: number;
@@ -68,6 +78,7 @@ export interface CustomerAction {
 export interface ProviderAuthorization {
   id: string;
   reference: string;
+  /** `authorized` while more may be captured, even after some was (`capturedAmount`). */
   status: ProviderAuthorizationStatus;
   amount: number;
   currency: string;

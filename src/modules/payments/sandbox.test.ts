@@ -69,6 +69,31 @@ describe('sandbox payment provider', () => {
     ]);
   });
 
+  it('captures in parts, one shipment at a time, and a void after them releases only the rest', async () => {
+    const { body: auth } = await authorize('tok_visa', 'parts');
+    const capture = (body: unknown, key: string) => post(`/v1/authorizations/${auth.id}/capture`, body, key);
+    expect((await capture({ amount: 300, final: false }, 'p1')).body).toMatchObject({
+      status: 'authorized',
+      capturedAmount: 300,
+    });
+    expect((await capture({ amount: 800, final: false }, 'p2')).body.code).toBe('invalid_amount');
+    expect((await post(`/v1/authorizations/${auth.id}/refunds`, { amount: 301 }, 'r')).status).toBe(409);
+    expect((await capture({ amount: 200, final: false }, 'p3')).body.capturedAmount).toBe(500);
+    const voided = await post(`/v1/authorizations/${auth.id}/void`, {}, 'v');
+    expect(voided.body).toMatchObject({ status: 'captured', capturedAmount: 500 });
+    const { body: other } = await authorize('tok_visa', 'final');
+    const last = await post(`/v1/authorizations/${other.id}/capture`, { amount: 400, final: true }, 'f');
+    expect(last.body).toMatchObject({ status: 'captured', capturedAmount: 400 });
+    expect(sandbox.ledger().map((entry) => [entry.kind, entry.amount])).toEqual([
+      ['authorize', 1000],
+      ['capture', 300],
+      ['capture', 200],
+      ['void', 500],
+      ['authorize', 1000],
+      ['capture', 400],
+    ]);
+  });
+
   it('forgets the oldest beyond `retain`: authorizations, idempotency keys and ledger entries stay bounded', async () => {
     const small = await startSandbox({ retain: 3 });
     try {

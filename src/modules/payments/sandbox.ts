@@ -187,23 +187,32 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     return answer;
   }
 
-  function capture(id: string, key: string): Answer {
+  /**
+   * Captures all that is left, or `amount` of it (one shipment's share); the authorization stays
+   * capturable until everything is captured or a capture says it is `final`.
+   */
+  function capture(id: string, body: Record<string, unknown>, key: string): Answer {
     const auth = find(id);
     if (auth.status === 'captured') throw new ProviderError(409, 'already_captured', 'already captured');
     if (auth.status !== 'authorized')
       throw new ProviderError(409, 'not_capturable', `authorization is ${auth.status}`);
-    auth.status = 'captured';
-    auth.capturedAmount = auth.amount;
-    record('capture', auth, auth.amount, key);
+    const left = auth.amount - auth.capturedAmount;
+    const amount = body.amount === undefined ? left : body.amount;
+    if (!Number.isSafeInteger(amount) || (amount as number) <= 0 || (amount as number) > left)
+      throw new ProviderError(400, 'invalid_amount', `the amount to capture must be between 1 and ${left}`);
+    auth.capturedAmount += amount as number;
+    if (body.final !== false || auth.capturedAmount === auth.amount) auth.status = 'captured';
+    record('capture', auth, amount as number, key);
     return { status: 200, body: view(auth) };
   }
 
+  /** Releases what is held; after captures in parts, what was captured stays so. */
   function voidAuthorization(id: string, key: string): Answer {
     const auth = find(id);
     if (auth.status !== 'authorized')
       throw new ProviderError(409, 'not_voidable', `authorization is ${auth.status}`);
-    auth.status = 'voided';
-    record('void', auth, auth.amount, key);
+    auth.status = auth.capturedAmount > 0 ? 'captured' : 'voided';
+    record('void', auth, auth.amount - auth.capturedAmount, key);
     return { status: 200, body: view(auth) };
   }
 
@@ -257,7 +266,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (method === 'POST' && path === '/v1/authorizations') return authorize(body, key);
     if (method === 'POST' && path === '/v1/reversals') return reverse(body, key);
     if (parts.length === 4 && parts[1] === 'authorizations' && method === 'POST') {
-      if (parts[3] === 'capture') return capture(parts[2], key);
+      if (parts[3] === 'capture') return capture(parts[2], body, key);
       if (parts[3] === 'void') return voidAuthorization(parts[2], key);
       if (parts[3] === 'refunds') return refund(parts[2], body, key);
     }

@@ -64,6 +64,17 @@ export interface PaymentsService {
    * the payment as authorize just returned it, which spares reading it again.
    */
   capture(orderId: string, signal?: AbortSignal, authorized?: Payment): Promise<Payment>;
+  /**
+   * Captures one shipment's share of the authorization (PAYMENTS_CAPTURE=on_shipment); `final`
+   * releases the rest. `key` names the shipment, so repeating it captures once. Answers how much
+   * this call took: less than `amount` when an earlier capture already took everything (a
+   * provider that cannot capture in parts), and 0 when nothing was left.
+   */
+  captureShare(
+    orderId: string,
+    share: { amount: number; final: boolean; key: string },
+    signal?: AbortSignal,
+  ): Promise<{ payment: Payment; amount: number }>;
   /** Releases an uncaptured authorization (also one whose answer never came); undefined when none was tried. */
   voidAuthorization(orderId: string, signal?: AbortSignal): Promise<Payment | undefined>;
   /**
@@ -266,6 +277,7 @@ export function createPaymentsService(
   /** The provider's states each of ours may be found in; anything else is drift. */
   const AGREEING: Partial<Record<PaymentStatus, ProviderAuthorization['status'][]>> = {
     authorized: ['authorized'],
+    partially_captured: ['authorized'],
     captured: ['captured'],
     partially_refunded: ['captured'],
     refunded: ['captured'],
@@ -380,7 +392,7 @@ export function createPaymentsService(
       // Should the payment have moved on since `authorized` was read, the provider answers this
       // key as before and the conditional confirm below leaves the payment as it is.
       const answer = await client
-        .capture(payment.providerAuthorizationId!, { key, signal: deadline(signal) })
+        .capture(payment.providerAuthorizationId!, undefined, { key, signal: deadline(signal) })
         .catch(rethrow);
       return toPayment(
         await store.confirm(db, payment.id, {
@@ -393,6 +405,36 @@ export function createPaymentsService(
           capturedAmount: answer.capturedAmount,
         }),
       );
+    },
+
+    async captureShare(orderId, share, signal) {
+      const row = await existing(orderId);
+      const key = operationKey(orderId, `capture:${share.key}`);
+      const done = await store.findOperation(db, key);
+      if (done) return { payment: toPayment(row), amount: done.amount };
+      if (CAPTURED.includes(row.status)) return { payment: toPayment(row), amount: 0 };
+      if (row.status !== 'authorized' && row.status !== 'partially_captured')
+        throw paymentStateConflict(row.status, 'captured');
+      assertAmount(share.amount);
+      const answer = await client
+        .capture(
+          row.providerAuthorizationId!,
+          { amount: share.amount, final: share.final },
+          { key, signal: deadline(signal) },
+        )
+        .catch(rethrow);
+      // Shipments capture one at a time (each holds its order), so what grew is this capture's.
+      const taken = answer.capturedAmount - row.capturedAmount;
+      const moved = await store.confirm(db, row.id, {
+        kind: 'capture',
+        key,
+        amount: taken,
+        providerReference: answer.id,
+        from: ['authorized', 'partially_captured'],
+        status: answer.status === 'captured' ? 'captured' : 'partially_captured',
+        capturedAmount: answer.capturedAmount,
+      });
+      return { payment: toPayment(moved), amount: taken };
     },
 
     async voidAuthorization(orderId, signal) {

@@ -8,6 +8,7 @@ export type PaymentStatus =
   | 'requires_action'
   | 'authorized'
   | 'declined'
+  | 'partially_captured'
   | 'captured'
   | 'voided'
   | 'refunded'
@@ -210,7 +211,9 @@ async function moveRefund(
       refunding_amount: sql`payments.refunding_amount - operation.refund_amount`,
       ...(done && {
         refunded_amount: sql`payments.refunded_amount + operation.refund_amount`,
-        status: sql<PaymentStatus>`case when payments.refunded_amount + operation.refund_amount >= payments.captured_amount
+        // A payment still capturing (shipment by shipment) stays so; the last capture settles it.
+        status: sql<PaymentStatus>`case when payments.status = 'partially_captured' then 'partially_captured'
+                  when payments.refunded_amount + operation.refund_amount >= payments.captured_amount
                   then 'refunded' else 'partially_refunded' end`,
       }),
       updated_at: sql<Date>`now()`,
@@ -280,7 +283,13 @@ export const paymentsStore = {
       )
       .updateTable('payments')
       .set({
-        status: operation.status,
+        // Captured in full after refunds of earlier shipments: the refunds still show.
+        status:
+          operation.status === 'captured'
+            ? sql<PaymentStatus>`case when refunded_amount = 0 then 'captured'
+                when refunded_amount >= ${operation.capturedAmount ?? 0} then 'refunded'
+                else 'partially_refunded' end`
+            : operation.status,
         updated_at: sql<Date>`now()`,
         ...(operation.providerAuthorizationId && {
           provider_authorization_id: operation.providerAuthorizationId,
@@ -321,7 +330,7 @@ export const paymentsStore = {
     if (already) return { operation: already };
     const left = payment.capturedAmount - payment.refundedAmount - payment.refundingAmount;
     const amount = wanted === 'rest' ? left : wanted;
-    const refundable = payment.status === 'captured' || payment.status === 'partially_refunded';
+    const refundable = ['captured', 'partially_captured', 'partially_refunded'].includes(payment.status);
     if (!refundable || amount <= 0 || amount > left) return { refused: payment };
     const operation = await tables(executor)
       .insertInto('payment_operations')

@@ -16,6 +16,8 @@ export interface StripeProviderOptions extends ResilienceOptions {
   webhookSecret: string;
   /** Where the API answers; Stripe's own when undefined. */
   apiBase?: string;
+  /** Capture as shipments leave: PaymentIntents ask for multicapture where the card allows it. */
+  captureInParts?: boolean;
 }
 
 /** How long a webhook's signature stays valid: Stripe's own default, five minutes. */
@@ -91,6 +93,9 @@ export function createStripeProvider(options: StripeProviderOptions): PaymentPro
     capture_method: 'manual' as const,
     payment_method_types: ['card'],
     metadata: { reference: input.reference },
+    ...(options.captureInParts && {
+      payment_method_options: { card: { request_multicapture: 'if_available' as const } },
+    }),
   });
   const create = (
     input: { amount: number; currency: string; reference: string },
@@ -128,10 +133,27 @@ export function createStripeProvider(options: StripeProviderOptions): PaymentPro
       return toAuthorization(confirmed);
     },
 
-    capture: async (id, { key, signal }) =>
-      toAuthorization(
-        await send('capture', () => stripe.paymentIntents.capture(id, {}, { idempotencyKey: key }), signal),
-      ),
+    /**
+     * A part is captured with `amount_to_capture` and `final_capture` where the card's charge
+     * allows multicapture; elsewhere Stripe releases whatever one capture leaves, so the first
+     * part captures everything.
+     */
+    async capture(id, part, { key, signal }) {
+      let params: Stripe.PaymentIntentCaptureParams = {};
+      if (part) {
+        const intent = await send(
+          'capture',
+          () => stripe.paymentIntents.retrieve(id, { expand: ['latest_charge'] }),
+          signal,
+        );
+        const charge = typeof intent.latest_charge === 'object' ? intent.latest_charge : null;
+        if (charge?.payment_method_details?.card?.multicapture?.status === 'available')
+          params = { amount_to_capture: part.amount, final_capture: part.final };
+      }
+      return toAuthorization(
+        await send('capture', () => stripe.paymentIntents.capture(id, params, { idempotencyKey: key }), signal),
+      );
+    },
 
     void: async (id, { key, signal }) =>
       toAuthorization(

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { allocate, divideHalfEven } from './money.ts';
-import { type PricingInput, priceCart, refundFor } from './totals.ts';
+import { type PricingInput, priceCart, shareOf } from './totals.ts';
 
 const line = fc.record({
   id: fc.uuid(),
@@ -82,7 +82,7 @@ describe('priceCart', () => {
       fc.property(cart, (input) => {
         const priced = priceCart(input);
         const everything = new Map(priced.lines.map((l) => [l.id, l.quantity]));
-        expect(refundFor(priced, new Map(), everything)).toBe(priced.total);
+        expect(shareOf(priced, new Map(), everything)).toBe(priced.total);
       }),
       { numRuns: 300 },
     );
@@ -98,12 +98,12 @@ describe('priceCart', () => {
           const target = priced.lines[pick % priced.lines.length];
           const units = 1 + (pick % 3);
           const batch = new Map([[target.id, units]]);
-          refunded += refundFor(priced, returned, batch);
+          refunded += shareOf(priced, returned, batch);
           returned.set(target.id, Math.min(target.quantity, (returned.get(target.id) ?? 0) + units));
           expect(refunded).toBeLessThanOrEqual(priced.total);
         }
         const rest = new Map(priced.lines.map((l) => [l.id, l.quantity - (returned.get(l.id) ?? 0)]));
-        expect(refunded + refundFor(priced, returned, rest)).toBe(priced.total);
+        expect(refunded + shareOf(priced, returned, rest)).toBe(priced.total);
       }),
       { numRuns: 300 },
     );

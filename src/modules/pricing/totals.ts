@@ -92,28 +92,31 @@ export function priceCart(input: PricingInput): PricedCart {
 }
 
 /**
- * What returning some units gives back: each line's share of what was paid for it (discount and
- * tax prorated), computed cumulatively so that partial returns add up to at most the line's total
- * and a line returned in full gives back exactly its total. Shipping is refunded once everything
- * has come back, so a full return refunds exactly what was captured.
+ * What some units of an order are worth, after the `earlier` units: what a return
+ * gives back, and what a shipment captures (PAYMENTS_CAPTURE=on_shipment). Each line's share of
+ * what was paid for it (discount and tax prorated) is computed cumulatively, so parts add up to at
+ * most the line's total, a whole line to exactly its total, and the share of a subset never
+ * exceeds the share of the set: what returns give back stays within what shipments captured.
+ * Shipping goes with the last units, so all shipments capture, and a full return refunds, exactly
+ * the order's total.
  */
-export function refundFor(
+export function shareOf(
   priced: Pick<PricedCart, 'lines' | 'shippingTotal' | 'shippingTax'>,
-  alreadyReturned: ReadonlyMap<string, number>,
-  returning: ReadonlyMap<string, number>,
+  earlier: ReadonlyMap<string, number>,
+  units: ReadonlyMap<string, number>,
 ): number {
-  let refund = 0;
-  let everythingBack = true;
+  let share = 0;
+  let everything = true;
   for (const line of priced.lines) {
-    const before = Math.min(alreadyReturned.get(line.id) ?? 0, line.quantity);
-    const after = Math.min(before + (returning.get(line.id) ?? 0), line.quantity);
-    refund +=
+    const before = Math.min(earlier.get(line.id) ?? 0, line.quantity);
+    const after = Math.min(before + (units.get(line.id) ?? 0), line.quantity);
+    share +=
       cumulativeShare(line.total, after, line.quantity) - cumulativeShare(line.total, before, line.quantity);
-    if (after < line.quantity) everythingBack = false;
+    if (after < line.quantity) everything = false;
   }
-  const shippingAlreadyBack = priced.lines.every(
-    (line) => (alreadyReturned.get(line.id) ?? 0) >= line.quantity,
+  const shippingBefore = priced.lines.every(
+    (line) => (earlier.get(line.id) ?? 0) >= line.quantity,
   );
-  if (everythingBack && !shippingAlreadyBack) refund += priced.shippingTotal + priced.shippingTax;
-  return refund;
+  if (everything && !shippingBefore) share += priced.shippingTotal + priced.shippingTax;
+  return share;
 }

@@ -123,9 +123,10 @@ export async function orderPage(ctx: AppContext, params: Record<string, string>)
       await ctx.refresh();
       ctx.flash('info', 'Order cancelled and refunded.');
     });
-  // Paid and not fully refunded: staff may give part or all of it back, with a reason.
-  const refundable = order.total.amount - order.payment.refunded.amount;
-  const canRefund = ['captured', 'partially_refunded'].includes(order.payment.status) && refundable > 0;
+  // Taken and not fully refunded: staff may give part or all of it back, with a reason.
+  const refundable = order.payment.captured.amount - order.payment.refunded.amount;
+  const canRefund =
+    ['captured', 'partially_captured', 'partially_refunded'].includes(order.payment.status) && refundable > 0;
   // One key per refund form shown: a double submit or a retry after a lost answer refunds once.
   const refundKey = crypto.randomUUID();
   const refund = (event: SubmitEvent) => {
@@ -149,7 +150,11 @@ export async function orderPage(ctx: AppContext, params: Record<string, string>)
     <p>Placed ${dateTime(order.createdAt)} by
       <span data-testid="customer">${customer ? `${customer.name} (${customer.email})` : 'a customer whose account is gone'}</span>
       · Payment ${paymentText(order.payment.status)},
-      ${money(order.payment.amount)}${order.payment.refunded.amount > 0 ? html`, refunded ${money(order.payment.refunded)}` : nothing}</p>
+      ${money(order.payment.amount)}${
+        order.payment.captured.amount > 0 && order.payment.captured.amount < order.payment.amount.amount
+          ? html`, taken so far ${money(order.payment.captured)}`
+          : nothing
+      }${order.payment.refunded.amount > 0 ? html`, refunded ${money(order.payment.refunded)}` : nothing}</p>
     <p>Ship to: ${order.shippingAddress.name}, ${order.shippingAddress.line1}, ${order.shippingAddress.postalCode}
       ${order.shippingAddress.city}, ${order.shippingAddress.country}${order.shippingMethod?.name ? ` · ${order.shippingMethod.name}` : ''}</p>
     <form class="stack" @submit=${ship} aria-label="Ship items">
