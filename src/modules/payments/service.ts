@@ -212,7 +212,8 @@ export function createPaymentsService(
       if ('refused' in reserved) {
         const now = reserved.refused;
         if (wanted === 'rest') return { payment: toPayment(now), amount: 0 };
-        if (!CAPTURED.includes(now.status)) throw paymentStateConflict(now.status, 'refunded');
+        if (!CAPTURED.includes(now.status) && now.status !== 'partially_captured')
+          throw paymentStateConflict(now.status, 'refunded');
         throw refundExceedsCaptured(refundable(now));
       }
       operation = reserved.operation;
