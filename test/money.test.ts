@@ -37,7 +37,9 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ kind: fc.constant('cancel' as const) }),
 );
 
-const cases = dbKinds.flatMap((kind) => (['on_order', 'on_shipment'] as const).map((capture) => [kind, capture]));
+const cases = dbKinds.flatMap((kind) =>
+  (['on_order', 'on_shipment'] as const).map((capture) => [kind, capture] as const),
+);
 
 describe.each(cases)('money conserved on every path on %s, capturing %s', (kind, capture) => {
   let system: TestSystem;

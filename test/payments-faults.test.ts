@@ -7,6 +7,7 @@ import {
   startSandbox,
 } from '../src/modules/payments/index.ts';
 import { DomainError } from '../src/platform/errors.ts';
+import { createEventBus } from '../src/platform/events/index.ts';
 import { createHttpApp } from '../src/platform/http/app.ts';
 import { noSignIn } from '../src/platform/http/auth.ts';
 import { uuidv7 } from '../src/platform/ids.ts';
@@ -99,6 +100,7 @@ describe.each(dbKinds)('an open payment breaker over HTTP on %s', (kind) => {
         },
         paymentsUrl: sandbox.url,
         db: database.db,
+        bus: createEventBus({ db: database.db, logger: createLogger('silent'), metrics }),
         logger: createLogger('silent'),
         metrics,
       },

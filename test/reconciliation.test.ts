@@ -70,6 +70,18 @@ describe.each(dbKinds)('payment reconciliation on %s', (kind) => {
     const found = (await drift()).filter((each: { orderId: string }) => each.orderId === tampered.id);
     expect(found).toEqual([expect.objectContaining({ kind: 'refunded', ours: 0, theirs: 700 })]);
     expect(await driftCount(system)).toBe(before + 1);
+    // Announced in the transaction that recorded it, for webhooks and alerting.
+    const announced = () =>
+      system.testDb.db
+        .withTables<{ outbox: { type: string; subject: string; data: unknown } }>()
+        .selectFrom('outbox')
+        .select('data')
+        .where('type', '=', 'payment.drift_found')
+        .where('subject', '=', tampered.id)
+        .execute();
+    expect((await announced()).map((row) => row.data)).toEqual([
+      { orderId: tampered.id, kind: 'refunded', ours: 0, theirs: 700, currency: 'EUR' },
+    ]);
     // Found again next round: recorded and counted once.
     await system.testDb.db
       .withTables<{ payments: { reconciled_at: Date | null } }>()
@@ -78,6 +90,7 @@ describe.each(dbKinds)('payment reconciliation on %s', (kind) => {
       .execute();
     await reconcile();
     expect(await driftCount(system)).toBe(before + 1);
+    expect(await announced()).toHaveLength(1);
   });
 });
 

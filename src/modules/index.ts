@@ -16,7 +16,7 @@ import { createIdentity, IDENTITY_EVENT_TYPES } from './identity/index.ts';
 import { createInventory, INVENTORY_EVENT_TYPES } from './inventory/index.ts';
 import { createNotifications } from './notifications/index.ts';
 import { createOrdering, ORDER_EVENT_TYPES } from './ordering/index.ts';
-import { createPayments } from './payments/index.ts';
+import { createPayments, PAYMENT_EVENT_TYPES } from './payments/index.ts';
 import { createPricing } from './pricing/index.ts';
 import { createReviews } from './reviews/index.ts';
 import { createStream } from './stream/index.ts';
@@ -102,7 +102,7 @@ async function buildModules(deps: ModuleDeps) {
   });
   const catalog = createCatalog({ ...deps, inventory: inventory.service });
   const pricing = createPricing(deps);
-  const payments = createPayments(deps);
+  const payments = createPayments({ ...deps, bus });
   const cart = createCart({ db: deps.db, catalog, stock: inventory.service, pricing: pricing.service });
   const ordering = createOrdering({
     ...deps,
@@ -161,6 +161,7 @@ async function buildModules(deps: ModuleDeps) {
         ...INVENTORY_EVENT_TYPES,
         ...ORDER_EVENT_TYPES,
         ...FULFILLMENT_EVENT_TYPES,
+        ...PAYMENT_EVENT_TYPES,
       ]),
     ],
   });

@@ -5,6 +5,7 @@ import {
   type Sandbox,
   startSandbox,
 } from '../../src/modules/payments/index.ts';
+import { createEventBus } from '../../src/platform/events/index.ts';
 import { createLogger } from '../../src/platform/observability/logger.ts';
 import { createMetrics } from '../../src/platform/observability/metrics.ts';
 import type { TestDatabase } from './db.ts';
@@ -15,6 +16,8 @@ export async function createTestPayments(
   options: PaymentsOptions,
 ): Promise<PaymentsModule & { sandbox: Sandbox }> {
   const sandbox = await startSandbox({ host: '127.0.0.1', port: 0 });
+  const logger = createLogger('silent');
+  const metrics = createMetrics();
   const payments = createPayments(
     {
       config: {
@@ -25,8 +28,9 @@ export async function createTestPayments(
       },
       paymentsUrl: sandbox.url,
       db: database.db,
-      logger: createLogger('silent'),
-      metrics: createMetrics(),
+      bus: createEventBus({ db: database.db, logger, metrics }),
+      logger,
+      metrics,
     },
     options,
   );

@@ -1,5 +1,6 @@
 import type { Config } from '../../config.ts';
 import type { Db } from '../../platform/db/index.ts';
+import type { EventBus } from '../../platform/events/index.ts';
 import type { AppModule } from '../../platform/module.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
@@ -11,6 +12,7 @@ import { paymentsRoutes } from './routes.ts';
 import { createPaymentsService, type PaymentsService } from './service.ts';
 import { createStripeProvider } from './stripe.ts';
 
+export { PAYMENT_EVENT_TYPES } from './events.ts';
 export type { CustomerAction, PaymentProvider, ProviderEvent } from './provider.ts';
 export { DriftSchema } from './routes.ts';
 export { type LedgerEntry, type Sandbox, type SandboxFaults, startSandbox } from './sandbox.ts';
@@ -22,6 +24,7 @@ export interface PaymentsDeps {
   /** Where the sandbox answers: PAYMENTS_URL, or the sandbox the composition root started. */
   paymentsUrl: string | undefined;
   db: Db;
+  bus: EventBus;
   logger: Logger;
   metrics: Metrics;
 }
@@ -63,6 +66,7 @@ export function createPayments(deps: PaymentsDeps, options: PaymentsOptions = {}
     provider = createSandboxProvider({ ...resilience, baseUrl: deps.paymentsUrl });
   }
   const service = createPaymentsService(deps.db, provider, {
+    bus: deps.bus,
     logger: deps.logger,
     metrics: deps.metrics,
     reconcileEveryMs: deps.config.reconcileIntervalMs,

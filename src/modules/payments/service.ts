@@ -1,6 +1,7 @@
 import { currentSignal } from '../../platform/context.ts';
 import { type Db, transact } from '../../platform/db/index.ts';
 import { badRequest, conflict, notFound } from '../../platform/errors.ts';
+import type { EventBus } from '../../platform/events/index.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import {
@@ -12,6 +13,7 @@ import {
   refundRefused,
   signatureInvalid,
 } from './errors.ts';
+import { driftFound } from './events.ts';
 import type { CustomerAction, PaymentProvider, ProviderAuthorization, ProviderEvent } from './provider.ts';
 import { type DriftKind, type PaymentRow, type PaymentStatus, paymentsStore as store } from './store.ts';
 
@@ -159,6 +161,8 @@ export function createPaymentsService(
   options: {
     logger: Logger;
     metrics: Metrics;
+    /** Where a drift found is announced (`payment.drift_found`), in the transaction that records it. */
+    bus: Pick<EventBus, 'append' | 'nudge'>;
     /** Where a shopper returns to after acting at their bank, for this order. */
     returnUrl?: (orderId: string) => string;
     /** How long a payment's check against the provider stays fresh. */
@@ -315,9 +319,15 @@ export function createPaymentsService(
     return toPayment(row);
   }
 
-  /** A disagreement recorded once, counted and logged, and shown to staff. */
+  /** A disagreement recorded once, counted, logged and announced, and shown to staff. */
   async function noteDrift(row: PaymentRow, found: Drift): Promise<void> {
-    if (!(await store.recordDrift(db, { paymentId: row.id, orderId: row.orderId, ...found }))) return;
+    const recorded = await transact(db, async (tx) => {
+      if (!(await store.recordDrift(tx, { paymentId: row.id, orderId: row.orderId, ...found }))) return false;
+      await options.bus.append(tx, [driftFound({ orderId: row.orderId, currency: row.currency, ...found })]);
+      return true;
+    });
+    if (!recorded) return;
+    options.bus.nudge();
     drift.inc({ provider: client.name, kind: found.kind });
     logger.warn({ orderId: row.orderId, ...found }, 'payment ledger disagrees with the provider');
   }
