@@ -47,7 +47,10 @@ export interface Config {
       webhookSecret: string;
       /** Where the Stripe API answers: Stripe's own by default, an emulator in tests. */
       apiBase: string | undefined;
+      /** Set: the storefront collects cards with Stripe's Payment Element. */
       publishableKey: string | undefined;
+      /** Where Stripe.js loads from: Stripe's own, or the emulator's in tests. */
+      jsUrl: string;
     };
   };
   /** How often reconciliation compares a batch of payments with the provider's record. */
@@ -171,9 +174,18 @@ function paymentsProvider(env: Env, production: boolean): Config['payments'] {
       secretKey,
       webhookSecret,
       apiBase: url(env, 'STRIPE_API_BASE', ['http:', 'https:']),
-      publishableKey: env.STRIPE_PUBLISHABLE_KEY || undefined,
+      publishableKey: publishableKey(env),
+      jsUrl: url(env, 'STRIPE_JS_URL', ['http:', 'https:']) ?? 'https://js.stripe.com/v3/',
     },
   };
+}
+
+function publishableKey(env: Env): string | undefined {
+  const key = env.STRIPE_PUBLISHABLE_KEY;
+  if (!key) return undefined;
+  if (!/^pk_(test|live)_\w+$/.test(key))
+    throw new ConfigError('STRIPE_PUBLISHABLE_KEY must be a Stripe publishable key (pk_test_… or pk_live_…)');
+  return key;
 }
 
 function url(env: Env, name: string, protocols: string[]): string | undefined {

@@ -20,7 +20,7 @@ import { createPayments, PAYMENT_EVENT_TYPES } from './payments/index.ts';
 import { createPricing } from './pricing/index.ts';
 import { createReviews } from './reviews/index.ts';
 import { createStream } from './stream/index.ts';
-import { createWeb } from './web/index.ts';
+import { createWeb, type StripeOnPages } from './web/index.ts';
 import { createWebhooks } from './webhooks/index.ts';
 
 /** What the composition root hands every module factory. */
@@ -68,6 +68,13 @@ export const ROLES: Record<Role, { serves: boolean; works: boolean }> = {
   api: { serves: true, works: false },
   worker: { serves: false, works: true },
 };
+
+/** Stripe on the storefront's pages: only with a publishable key, so the Payment Element can load. */
+function stripeOnPages(config: Config): StripeOnPages | undefined {
+  const stripe = config.payments.stripe;
+  if (!stripe?.publishableKey) return undefined;
+  return { publishableKey: stripe.publishableKey, jsUrl: stripe.jsUrl, apiBase: stripe.apiBase };
+}
 
 /** Builds the role's modules in dependency order; a later module receives the earlier ones it needs. */
 export async function createModules(deps: ModuleDeps): Promise<Modules> {
@@ -168,7 +175,12 @@ async function buildModules(deps: ModuleDeps) {
   // Mail goes out from the event consumer and its delivery loop: a worker's work.
   const notifications = works ? createNotifications({ ...deps, bus, identity }) : undefined;
   const web = serves
-    ? await createWeb({ distDir: config.webDistDir, storeCurrency: config.storeCurrency, logger })
+    ? await createWeb({
+        distDir: config.webDistDir,
+        storeCurrency: config.storeCurrency,
+        stripe: stripeOnPages(config),
+        logger,
+      })
     : undefined;
   return {
     // In dependency order (an object keeps its keys' order).

@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type Stripe from 'stripe';
+import { stripeJs } from './stripe-js.ts';
 
 /**
  * A Stripe-protocol server on loopback for tests: the official SDK talks to it as to Stripe.
@@ -21,11 +22,16 @@ import type Stripe from 'stripe';
  * - signed webhooks (`Stripe-Signature: t=…,v1=HMAC-SHA256(secret, "t.payload")`);
  * - test payment methods: `pm_card_visa`, `pm_card_chargeDeclined`, `pm_card_authenticationRequired`
  *   (3-D Secure: a bank page at `next_action.redirect_to_url.url` where the shopper passes or fails);
+ * - Stripe.js at `/v3/` (see `stripe-js.ts`) and the `POST /v1/payment_methods` it calls with the
+ *   publishable key: Stripe's test card numbers become the test payment methods above
+ *   (4242 4242 4242 4242 → `pm_card_visa`, 4000 0025 0000 3155 → `pm_card_authenticationRequired`,
+ *   4000 0000 0000 0002 → `pm_card_chargeDeclined`);
  * - faults: latency, answers lost after the work (5xx), and outages, as the sandbox has.
  */
 export interface StripeEmulator {
   url: string;
   secretKey: string;
+  publishableKey: string;
   webhookSecret: string;
   /** Where events go; until set, they are only kept. */
   deliverTo(target: (payload: string, signature: string) => Promise<void>): void;
@@ -91,6 +97,7 @@ const newId = (prefix: string) => `${prefix}_${randomBytes(12).toString('hex')}`
 
 export async function startStripeEmulator(): Promise<StripeEmulator> {
   const secretKey = `sk_test_${randomBytes(12).toString('hex')}`;
+  const publishableKey = `pk_test_${randomBytes(12).toString('hex')}`;
   const webhookSecret = `whsec_${randomBytes(16).toString('hex')}`;
   const intents = new Map<string, Stripe.PaymentIntent>();
   const charges = new Map<string, Stripe.Charge>();
@@ -447,6 +454,25 @@ export async function startStripeEmulator(): Promise<StripeEmulator> {
 <form method="post" action="/3ds/${intent.id}/fail"><button type="submit">Refuse payment</button></form></main></body></html>`);
   }
 
+  /** A card from Stripe.js, authenticated by the publishable key, as one of the test payment methods. */
+  function paymentMethod(params: Params): Answer {
+    if (params.key !== publishableKey)
+      return problem(new StripeProblem(401, 'invalid_request_error', undefined, 'Invalid API Key provided'));
+    const card = params.card as Record<string, string> | undefined;
+    const id = TEST_CARDS[card?.number ?? ''];
+    if (!id)
+      return problem(new StripeProblem(402, 'card_error', 'incorrect_number', 'Your card number is incorrect.'));
+    const method = {
+      id,
+      object: 'payment_method',
+      type: 'card',
+      card: { brand: 'visa', last4: card!.number!.slice(-4) },
+      created: now(),
+      livemode: false,
+    } as unknown as Stripe.PaymentMethod;
+    return { status: 200, body: method };
+  }
+
   const server = http.createServer((request, response) => {
     if (faults.outage) {
       request.socket.destroy();
@@ -459,6 +485,21 @@ export async function startStripeEmulator(): Promise<StripeEmulator> {
       const handled = (async () => {
         if (faults.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, faults.latencyMs));
         if (path.startsWith('/3ds/')) return bankPage(request, response, path);
+        if (path === '/v3/') {
+          response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' });
+          response.end(stripeJs(base));
+          return;
+        }
+        if (path === '/v1/payment_methods' && request.method === 'POST') {
+          const answer = paymentMethod(parseForm(Buffer.concat(chunks).toString('utf8')));
+          // Stripe's API answers Stripe.js from any page's origin.
+          response.writeHead(answer.status, {
+            'content-type': 'application/json',
+            'access-control-allow-origin': '*',
+          });
+          response.end(JSON.stringify(answer.body));
+          return;
+        }
         let answer: Answer & { replayed?: boolean };
         try {
           answer = await api(request, Buffer.concat(chunks).toString('utf8'));
@@ -497,6 +538,7 @@ export async function startStripeEmulator(): Promise<StripeEmulator> {
   return {
     url: base,
     secretKey,
+    publishableKey,
     webhookSecret,
     deliverTo(target) {
       deliver = target;
@@ -526,6 +568,13 @@ export async function startStripeEmulator(): Promise<StripeEmulator> {
 type Params = Record<string, unknown>;
 
 /** Stripe's form encoding: `a=1&metadata[reference]=x&expand[0]=latest_charge`. */
+/** Stripe's test card numbers, as the test payment methods they stand for. */
+const TEST_CARDS: Record<string, string> = {
+  '4242424242424242': 'pm_card_visa',
+  '4000002500003155': 'pm_card_authenticationRequired',
+  '4000000000000002': 'pm_card_chargeDeclined',
+};
+
 function parseForm(text: string): Params {
   const result: Params = {};
   for (const [rawKey, value] of new URLSearchParams(text)) {

@@ -625,6 +625,9 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
         STRIPE_SECRET_KEY: stripe.secretKey,
         STRIPE_WEBHOOK_SECRET: stripe.webhookSecret,
         STRIPE_API_BASE: stripe.url,
+        // The Payment Element, with Stripe.js from the emulator (js.stripe.com is out of reach here).
+        STRIPE_PUBLISHABLE_KEY: stripe.publishableKey,
+        STRIPE_JS_URL: `${stripe.url}/v3/`,
       });
       await system.startWorkers();
       await system.app.listen({ host: '127.0.0.1', port });
@@ -644,7 +647,7 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await stripe?.close();
     });
 
-    it('a card that needs 3-D Secure: the bank page, back to the order, confirmed and captured at Stripe', async () => {
+    it('a card that needs 3-D Secure, typed into the Payment Element: the bank page, back to the order, confirmed and captured at Stripe', async () => {
       const variant = await createProduct(system, staff, {
         name: `Compass ${randomUUID().slice(0, 8)}`,
         price: 3100,
@@ -671,7 +674,14 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await page.getByLabel('City').fill('London');
       await page.getByLabel('Postal code').fill('N1 9GU');
       await page.getByLabel('Country').selectOption('GB');
-      await page.getByLabel('Card token').fill('pm_card_authenticationRequired');
+      // The page allows Stripe.js, its frames and its API, and nothing else beyond itself.
+      const csp = (await page.request.get('/checkout')).headers()['content-security-policy']!;
+      expect(csp).toContain(`script-src 'self' ${stripe.url};`);
+      expect(csp).toContain(`connect-src 'self' ${stripe.url};`);
+      expect(csp).toContain(`frame-src ${stripe.url};`);
+      expect(await page.getByLabel('Card token').count()).toBe(0);
+      // Stripe's test card that asks for 3-D Secure.
+      await page.getByLabel('Card number').fill('4000 0025 0000 3155');
       await page.getByRole('button', { name: /Place order/ }).click();
 
       // The bank's page, on the emulator's origin.

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestSystem, type TestSystem } from '../../../test/support/system.ts';
-import { PAGE_CSP } from './index.ts';
+import { PAGE_CSP, pageCsp } from './index.ts';
 
 const SCRIPT = `console.log(${JSON.stringify('emporium '.repeat(200))});\n`;
 
@@ -14,7 +14,7 @@ async function fakeBuild(dir: string): Promise<void> {
   await mkdir(path.join(dir, 'admin'), { recursive: true });
   await writeFile(
     path.join(dir, 'index.html'),
-    '<!doctype html><meta name="emporium-store-currency" content="EUR" /><title>shop</title><script type="module" src="/assets/app-1a2b3c.js"></script>',
+    '<!doctype html><meta name="emporium-store-currency" content="EUR" /><meta name="emporium-stripe" content="" /><title>shop</title><script type="module" src="/assets/app-1a2b3c.js"></script>',
   );
   await writeFile(path.join(dir, 'admin/index.html'), '<!doctype html><title>admin</title>');
   await writeFile(path.join(dir, 'assets/app-1a2b3c.js'), SCRIPT);
@@ -65,6 +65,10 @@ describe('web module: the built front end served by the API process', () => {
     const page = await get('/');
     expect(page.body).toContain('<meta name="emporium-store-currency" content="GBP" />');
     expect(page.body).not.toContain('EUR');
+  });
+
+  it('writes no Stripe settings without a publishable key', async () => {
+    expect((await get('/')).body).toContain('<meta name="emporium-stripe" content="" />');
   });
 
   it('answers /admin and every path below it with the admin console', async () => {
@@ -159,6 +163,49 @@ describe('web module without a build', () => {
     } finally {
       await system.dispose();
       await rm(empty, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the pages’ CSP with Stripe’s Payment Element', () => {
+  it('adds exactly the origins Stripe documents for it, and nothing without Stripe', () => {
+    expect(PAGE_CSP).not.toMatch(/stripe|frame-src/);
+    const csp = pageCsp({ publishableKey: 'pk_test_abc', jsUrl: 'https://js.stripe.com/v3/' });
+    const directive = (name: string) => csp.split('; ').find((part) => part.startsWith(`${name} `));
+    expect(directive('script-src')).toBe("script-src 'self' https://js.stripe.com https://*.js.stripe.com");
+    expect(directive('frame-src')).toBe(
+      'frame-src https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com',
+    );
+    expect(directive('connect-src')).toBe("connect-src 'self' https://api.stripe.com");
+    expect(directive('img-src')).toBe("img-src 'self' data: https://*.stripe.com");
+    expect(directive('frame-ancestors')).toBe("frame-ancestors 'none'");
+  });
+
+  it('names the one origin of an emulator instead, when Stripe.js and the API are pointed there', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'emporium-web-'));
+    await fakeBuild(dir);
+    const system = await createTestSystem(
+      'pglite',
+      {
+        PAYMENTS_PROVIDER: 'stripe',
+        STRIPE_SECRET_KEY: 'sk_test_abc',
+        STRIPE_WEBHOOK_SECRET: 'whsec_abc',
+        STRIPE_PUBLISHABLE_KEY: 'pk_test_abc',
+        STRIPE_API_BASE: 'http://127.0.0.1:4010',
+        STRIPE_JS_URL: 'http://127.0.0.1:4010/v3/',
+      },
+      { webDistDir: dir },
+    );
+    try {
+      const page = await system.app.inject({ method: 'GET', url: '/checkout' });
+      expect(page.headers['content-security-policy']).toContain("script-src 'self' http://127.0.0.1:4010;");
+      expect(page.headers['content-security-policy']).toContain("connect-src 'self' http://127.0.0.1:4010;");
+      expect(page.body).toContain(
+        '<meta name="emporium-stripe" content="{&quot;key&quot;:&quot;pk_test_abc&quot;,&quot;js&quot;:&quot;http://127.0.0.1:4010/v3/&quot;}" />',
+      );
+    } finally {
+      await system.dispose();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,7 +1,9 @@
 import { html, nothing } from 'lit-html';
+import { ref } from 'lit-html/directives/ref.js';
 import { ApiError, newIdempotencyKey } from '../api.ts';
 import type { Address, Cart, Order, ShippingMethod } from '../types.ts';
 import { type AppContext, act, type Content, describeError, formValues, money } from '../ui.ts';
+import { mountPaymentElement, paymentElementEnabled, paymentMethodId } from './stripe.ts';
 
 export const COUNTRIES = [
   ['DE', 'Germany'],
@@ -230,10 +232,12 @@ export async function checkoutPage(ctx: AppContext): Promise<Content> {
     attemptKey ??= newIdempotencyKey();
     const key = attemptKey;
     return act(ctx, event, async () => {
+      // With Stripe, the card becomes a PaymentMethod at Stripe first; only its id comes here.
+      const token = paymentElementEnabled ? await paymentMethodId() : values.token.trim();
       try {
         const response = await ctx.api.request<Order>('POST', '/v1/orders', {
           headers: { 'idempotency-key': key },
-          body: { shippingAddress: address, payment: { token: values.token.trim() }, expectedTotal: shown },
+          body: { shippingAddress: address, payment: { token }, expectedTotal: shown },
         });
         attemptKey = null;
         // 3-D Secure: the bank's page first; it sends the shopper back to the order page.
@@ -288,11 +292,19 @@ export async function checkoutPage(ctx: AppContext): Promise<Content> {
         </fieldset>
         <fieldset>
           <legend>Payment</legend>
-          <label>Card token <input name="token" required maxlength="100" value="tok_visa" autocomplete="off" aria-describedby="token-help" /></label>
+          ${
+            paymentElementEnabled
+              ? html`<div class="payment-element" ${ref((host) => {
+                  mountPaymentElement(host, shown).catch((error: unknown) =>
+                    ctx.flash('error', describeError(error)),
+                  );
+                })}></div>`
+              : html`<label>Card token <input name="token" required maxlength="100" value="tok_visa" autocomplete="off" aria-describedby="token-help" /></label>
           <p id="token-help" class="muted">
             Sandbox: <code>tok_visa</code> is approved, <code>tok_declined</code> is declined,
             <code>tok_slow</code> answers after 10 s (the order confirms by itself), <code>tok_error</code> fails.
-          </p>
+          </p>`
+          }
         </fieldset>
         ${
           saved
