@@ -84,7 +84,11 @@ describe.each(dbKinds)('capture as the goods ship, with the sandbox, on %s', (ki
     expect(taken).toBe(order.total.amount);
     expect(last).toMatchObject({
       status: 'shipped',
-      payment: { status: 'partially_refunded', captured: { amount: order.total.amount }, refunded: { amount: 100 } },
+      payment: {
+        status: 'partially_refunded',
+        captured: { amount: order.total.amount },
+        refunded: { amount: 100 },
+      },
     });
     // Nothing more can ship, so nothing more is captured.
     expect((await ship(order, [{ line: 1, quantity: 1 }])).json().code).toBe('INVALID_STATE');
@@ -150,7 +154,10 @@ describe.each(dbKinds)('capture as the goods ship, with the sandbox, on %s', (ki
     const captures = ledgerOf(order.id).filter((entry) => entry.kind === 'capture');
     expect(captures).toHaveLength(1);
     const now = (await call('GET', `/v1/orders/${order.id}`, staff)).json();
-    expect(now).toMatchObject({ status: 'partially_shipped', payment: { captured: { amount: captures[0]!.amount } } });
+    expect(now).toMatchObject({
+      status: 'partially_shipped',
+      payment: { captured: { amount: captures[0]!.amount } },
+    });
     expect((await ship(order, [{ line: 1, quantity: 1 }])).statusCode).toBe(201);
     expect(
       ledgerOf(order.id)
@@ -182,7 +189,8 @@ describe('capture as the goods ship, with Stripe', () => {
 
   const call = (method: 'GET' | 'POST', url: string, user: SignedInUser, payload?: object) =>
     system.app.inject({ method, url, headers: user.headers, payload });
-  const intentOf = (orderId: string) => stripe.intents().find((intent) => intent.metadata.reference === orderId)!;
+  const intentOf = (orderId: string) =>
+    stripe.intents().find((intent) => intent.metadata.reference === orderId)!;
 
   async function shipInTwo() {
     const mug = await createProduct(system, staff, { price: 1333, stock: 10 });

@@ -39,7 +39,9 @@ describe.runIf(key?.startsWith('sk_test_'))('the Stripe adapter against Stripe t
       { key: `${operation}:authorize` },
     );
     expect(again.id).toBe(authorized.id);
-    expect((await stripe.capture(authorized.id, undefined, { key: `${operation}:capture` })).status).toBe('captured');
+    expect((await stripe.capture(authorized.id, undefined, { key: `${operation}:capture` })).status).toBe(
+      'captured',
+    );
     await stripe.refund(authorized.id, 1000, { key: `${operation}:refund` });
     expect(await stripe.lookup(authorized.id, {})).toMatchObject({
       capturedAmount: 2500,

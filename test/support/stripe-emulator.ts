@@ -461,7 +461,9 @@ export async function startStripeEmulator(): Promise<StripeEmulator> {
     const card = params.card as Record<string, string> | undefined;
     const id = TEST_CARDS[card?.number ?? ''];
     if (!id)
-      return problem(new StripeProblem(402, 'card_error', 'incorrect_number', 'Your card number is incorrect.'));
+      return problem(
+        new StripeProblem(402, 'card_error', 'incorrect_number', 'Your card number is incorrect.'),
+      );
     const method = {
       id,
       object: 'payment_method',
@@ -589,7 +591,8 @@ function parseForm(text: string): Params {
         key = '';
         break;
       }
-      into = (into[key] ??= {}) as Record<string, unknown>;
+      into[key] ??= {};
+      into = into[key] as Record<string, unknown>;
       key = inner;
     }
     if (key !== '') into[key] = value;

@@ -2,8 +2,8 @@ import { type Db, transact } from '../../platform/db/index.ts';
 import { badRequest, conflict, DomainError, notFound } from '../../platform/errors.ts';
 import type { EventBus } from '../../platform/events/index.ts';
 import type { Principal } from '../../platform/http/auth.ts';
-import type { Logger } from '../../platform/observability/logger.ts';
 import { uuidv7 } from '../../platform/ids.ts';
+import type { Logger } from '../../platform/observability/logger.ts';
 import type { InventoryService } from '../inventory/index.ts';
 import type { OrderingModule } from '../ordering/index.ts';
 import { shareOf } from '../pricing/index.ts';
@@ -145,10 +145,7 @@ export function createFulfillmentService(deps: {
       const ordered = locked.items.find((line) => line.id === item.orderItemId)!.quantity;
       const shipped = before.get(item.orderItemId) ?? 0;
       if (shipped + item.quantity > ordered) {
-        throw conflict(
-          'OVER_FULFILLMENT',
-          unitsLeft(ordered - shipped, 'to ship', lineName(locked, item)),
-        );
+        throw conflict('OVER_FULFILLMENT', unitsLeft(ordered - shipped, 'to ship', lineName(locked, item)));
       }
       after.set(item.orderItemId, shipped + item.quantity);
     }
@@ -191,7 +188,10 @@ export function createFulfillmentService(deps: {
    * shipment and frees the order; the provider unavailable leaves it to recovery. Answers the
    * shipment, or undefined when it was no longer capturing.
    */
-  async function finishCapture(fulfillmentId: string, signal?: AbortSignal): Promise<Fulfillment | undefined> {
+  async function finishCapture(
+    fulfillmentId: string,
+    signal?: AbortSignal,
+  ): Promise<Fulfillment | undefined> {
     const pending = await store.capturing(db, fulfillmentId);
     if (!pending) return undefined;
     const shipment: Fulfillment = {
@@ -211,7 +211,8 @@ export function createFulfillmentService(deps: {
         if (!isRefusal(error)) throw error;
         await transact(db, async (tx) => {
           await lockOrder(tx, pending.orderId);
-          if (await store.dropCapturing(tx, fulfillmentId)) await orders.release(tx, pending.orderId, fulfillmentId);
+          if (await store.dropCapturing(tx, fulfillmentId))
+            await orders.release(tx, pending.orderId, fulfillmentId);
         });
         throw conflict(
           'CAPTURE_REFUSED',

@@ -139,7 +139,12 @@ export const fulfillmentStore = {
       .where('fulfillment_id', '=', fulfillmentId)
       .orderBy('order_item_id')
       .execute();
-    return { ...row, captureAmount: Number(row.captureAmount), captureFinal: row.captureFinal === true, items };
+    return {
+      ...row,
+      captureAmount: Number(row.captureAmount),
+      captureFinal: row.captureFinal === true,
+      items,
+    };
   },
 
   /** Shipments still capturing after `olderThanMs`: their request died or gave up; recovery finishes them. */

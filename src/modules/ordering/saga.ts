@@ -250,7 +250,9 @@ export function createSaga(deps: SagaDeps) {
           if (!moved) return (await store.byId(tx, order.id))!;
           await bus.append(tx, [
             orderEvent('order.confirmed', moved),
-            ...(deps.captureOnShipment ? [] : [orderEvent('payment.captured', moved, { amount: order.totalAmount })]),
+            ...(deps.captureOnShipment
+              ? []
+              : [orderEvent('payment.captured', moved, { amount: order.totalAmount })]),
           ]);
           return moved;
         });

@@ -66,7 +66,9 @@ describe('the sandbox provider adapter', () => {
 
   it('does not retry a 4xx: it is the request that is wrong', async () => {
     make();
-    await expect(client.capture('auth_missing', undefined, call('c'))).rejects.toBeInstanceOf(ProviderRejection);
+    await expect(client.capture('auth_missing', undefined, call('c'))).rejects.toBeInstanceOf(
+      ProviderRejection,
+    );
     expect(await metricValue(metrics, 'payments_provider_retries_total')).toBe(0);
   });
 

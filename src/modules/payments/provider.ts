@@ -17,7 +17,11 @@ export interface PaymentProvider {
    * capture follows, so the rest is released. A provider that cannot capture in parts takes all
    * of it at the first (its answer's `status` is then `captured`).
    */
-  capture(authorizationId: string, part: CapturePart | undefined, options: CallOptions): Promise<ProviderAuthorization>;
+  capture(
+    authorizationId: string,
+    part: CapturePart | undefined,
+    options: CallOptions,
+  ): Promise<ProviderAuthorization>;
   /** Releases an uncaptured authorization. */
   void(authorizationId: string, options: CallOptions): Promise<ProviderAuthorization>;
   /** Refunds `amount` of what was captured; the provider refuses more than is left (`refund_exceeds_captured`). */

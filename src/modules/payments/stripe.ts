@@ -151,7 +151,11 @@ export function createStripeProvider(options: StripeProviderOptions): PaymentPro
           params = { amount_to_capture: part.amount, final_capture: part.final };
       }
       return toAuthorization(
-        await send('capture', () => stripe.paymentIntents.capture(id, params, { idempotencyKey: key }), signal),
+        await send(
+          'capture',
+          () => stripe.paymentIntents.capture(id, params, { idempotencyKey: key }),
+          signal,
+        ),
       );
     },
 

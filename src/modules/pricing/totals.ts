@@ -114,9 +114,7 @@ export function shareOf(
       cumulativeShare(line.total, after, line.quantity) - cumulativeShare(line.total, before, line.quantity);
     if (after < line.quantity) everything = false;
   }
-  const shippingBefore = priced.lines.every(
-    (line) => (earlier.get(line.id) ?? 0) >= line.quantity,
-  );
+  const shippingBefore = priced.lines.every((line) => (earlier.get(line.id) ?? 0) >= line.quantity);
   if (everything && !shippingBefore) share += priced.shippingTotal + priced.shippingTax;
   return share;
 }
