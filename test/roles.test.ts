@@ -22,6 +22,7 @@ describe.each(dbKinds)('roles build only what they run, on %s', (kind) => {
       'payments',
       'cart',
       'ordering',
+      'fulfillment',
       'webhooks',
       'notifications',
     ]);
