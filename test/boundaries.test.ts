@@ -43,6 +43,7 @@ const MIGRATION_OWNER: Record<string, string> = {
   payment_partial_capture: 'payments',
   fulfillment_capture: 'fulfillment',
   order_capture_hold: 'ordering',
+  password_reset: 'identity',
   webhooks: 'webhooks',
   notifications: 'notifications',
   notification_recipients: 'notifications',

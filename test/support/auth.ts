@@ -14,6 +14,9 @@ export interface SignedInUser {
 
 let sequence = 0;
 
+/** The password of every user `signIn` creates. */
+export const PASSWORD = 'correct horse battery staple';
+
 /** Creates a user with the role through the identity module and signs in over HTTP. */
 export async function signIn(
   system: TestSystem,
@@ -22,7 +25,7 @@ export async function signIn(
 ): Promise<SignedInUser> {
   const identity = moduleOf(system, 'identity');
   const address = email ?? `${role}-${process.pid}-${++sequence}-${Date.now()}@example.test`;
-  const password = 'correct horse battery staple';
+  const password = PASSWORD;
   await identity.createUser({ email: address, password, name: `Test ${role}`, role });
   const response = await system.app.inject({
     method: 'POST',

@@ -7,6 +7,8 @@ export const IDENTITY_EVENT_TYPES = ['user.registered', 'user.sessions_revoked']
 
 /** Asks for a verification email; for the notifications module only (a webhook gets nothing from it). */
 export const VERIFICATION_REQUESTED = 'user.verification_requested';
+/** Asks for a password reset email; for the notifications module only. */
+export const PASSWORD_RESET_REQUESTED = 'user.password_reset_requested';
 
 /**
  * A new account. Carries the email because subscribers (a CRM, a welcome mail) need an address
@@ -39,4 +41,12 @@ export function sessionsRevoked(userId: string, reason: string): CloudEvent {
  */
 export function verificationRequested(user: Pick<UserRow, 'id' | 'email'>): CloudEvent {
   return cloudEvent(IDENTITY_SOURCE, VERIFICATION_REQUESTED, user.id, { userId: user.id, email: user.email });
+}
+
+/**
+ * Someone asked to reset the password of this account. As with verification, the link's token is
+ * not in the event: the mailer asks identity for a fresh one when it sends.
+ */
+export function passwordResetRequested(user: Pick<UserRow, 'id' | 'email'>): CloudEvent {
+  return cloudEvent(IDENTITY_SOURCE, PASSWORD_RESET_REQUESTED, user.id, { userId: user.id, email: user.email });
 }

@@ -34,6 +34,8 @@ export interface IdentityModule extends AppModule {
   staffContacts(): Promise<Array<{ userId: string; email: string }>>;
   /** A fresh single-use token for the mail asking the user to confirm `email` (undefined: nothing to confirm). */
   issueEmailVerification: IdentityService['issueEmailVerification'];
+  /** A fresh single-use token for the password reset mail (undefined: the account no longer has that address). */
+  issuePasswordReset: IdentityService['issuePasswordReset'];
 }
 
 /** Operational mail goes to at most this many accounts; a larger team sets STOCK_ALERT_EMAILS. */
@@ -80,6 +82,7 @@ export async function createIdentity(deps: {
     rotateSigningKey: tokens.rotate,
     emailOf: async (userId) => (await identityStore.findUserById(deps.db, userId))?.email,
     issueEmailVerification: service.issueEmailVerification,
+    issuePasswordReset: service.issuePasswordReset,
     staffContacts: async () =>
       (await identityStore.staff(deps.db, MAX_STAFF_CONTACTS)).map((user) => ({
         userId: user.id,

@@ -175,6 +175,48 @@ export function identityRoutes(
     );
 
     app.post(
+      '/auth/password-reset',
+      {
+        onRequest: app.perMinuteLimit('password-reset-ip', 5, clientAddress),
+        schema: {
+          operationId: 'requestPasswordReset',
+          tags,
+          summary: 'Email a password reset link',
+          description:
+            'Answers 202 whether or not an account has the address, so nothing tells which addresses exist. ' +
+            'An account with it is mailed a link that works once, within an hour.',
+          body: Type.Object({ email: Email }, { additionalProperties: false }),
+          response: { 202: Type.Null(), ...problems(400, 429) },
+        },
+      },
+      async (request, reply) => {
+        await service.requestPasswordReset(request.body.email, clientInfo(request));
+        return reply.code(202).send(null);
+      },
+    );
+
+    app.post(
+      '/auth/password-reset/confirm',
+      {
+        onRequest: passwordGuesses,
+        schema: {
+          operationId: 'confirmPasswordReset',
+          tags,
+          summary: 'Set a new password with the token a reset link carries; every session of the account ends',
+          body: Type.Object(
+            { token: Type.String({ minLength: 1, maxLength: 200 }), password: Password },
+            { additionalProperties: false },
+          ),
+          response: { 204: Type.Null(), ...problems(400, 429) },
+        },
+      },
+      async (request, reply) => {
+        await service.resetPassword(request.body, clientInfo(request));
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.post(
       '/users/me/verification',
       {
         onRequest: app.perMinuteLimit('verification-ip', 5, clientAddress),

@@ -15,7 +15,7 @@ import {
   tokenInvalid,
   tooManyGuesses,
 } from './errors.ts';
-import { sessionsRevoked, userRegistered, verificationRequested } from './events.ts';
+import { passwordResetRequested, sessionsRevoked, userRegistered, verificationRequested } from './events.ts';
 import type { OidcIdentity } from './oidc.ts';
 import type { TokenVersions } from './sessions.ts';
 import { identityStore as store, type UserRow } from './store.ts';
@@ -56,6 +56,8 @@ export const MIN_PASSWORD_LENGTH = 8;
 /** A generated first admin password: 96 bits, 16 characters. */
 const FIRST_ADMIN_PASSWORD_BYTES = 12;
 
+/** How long an emailed password reset link works. */
+const PASSWORD_RESET_TTL_MS = 60 * 60 * 1000;
 /** How long an emailed verification link works. */
 export const EMAIL_VERIFICATION_TTL_MS = 24 * 3600_000;
 /** How long a sign-in with a provider may wait for the account's password to link them. */
@@ -136,7 +138,7 @@ export function createIdentityService(deps: {
    */
   async function revokeAccessTokens(
     userId: string,
-    reason: 'logout' | 'password_changed' | 'role_changed' | 'admin_bootstrap',
+    reason: 'logout' | 'password_changed' | 'password_reset' | 'role_changed' | 'admin_bootstrap',
     change: (tx: Db) => Promise<void> = async () => {},
   ): Promise<number> {
     const version = await transact(db, async (tx) => {
@@ -503,6 +505,55 @@ export function createIdentityService(deps: {
         expiresAt: new Date(Date.now() + EMAIL_VERIFICATION_TTL_MS),
       });
       return token.token;
+    },
+
+    /**
+     * Someone asks for a reset link for an address. The answer is the same whether or not an
+     * account has it (nothing tells which addresses exist); only an existing account is mailed.
+     */
+    async requestPasswordReset(rawEmail: string, client: ClientInfo): Promise<void> {
+      const email = normaliseEmail(rawEmail);
+      const user = EMAIL.test(email) ? await store.findUserByEmail(db, email) : undefined;
+      await audit('password.reset_requested', client, { userId: user?.id, email });
+      if (!user) return;
+      await transact(db, (tx) => events.append(tx, [passwordResetRequested(user)]));
+      events.nudge();
+    },
+
+    /** A fresh reset token for the mail that carries it; undefined when the account no longer has that address. */
+    async issuePasswordReset(userId: string, email: string): Promise<string | undefined> {
+      const user = await store.findUserById(db, userId);
+      if (!user || user.email !== email) return undefined;
+      const token = newOpaqueToken();
+      await store.insertUserToken(db, {
+        hash: token.hash,
+        purpose: 'reset_password',
+        userId,
+        email,
+        expiresAt: new Date(Date.now() + PASSWORD_RESET_TTL_MS),
+      });
+      return token.token;
+    },
+
+    /**
+     * Sets a new password with a reset link's token: single use, within the hour, for the address
+     * it was sent to. Every session of the user ends (refresh tokens revoked, access tokens
+     * refused) and every other reset link stops working. Opening the mail proved the address.
+     * The password is checked first, so a weak one does not spend the link.
+     */
+    async resetPassword(input: { token: string; password: string }, client: ClientInfo): Promise<void> {
+      validatePassword(input.password, '/password');
+      const spent = await store.spendUserToken(db, hashOpaqueToken(input.token), 'reset_password');
+      const user = spent && (await store.findUserById(db, spent.userId));
+      if (!spent || !user || user.email !== spent.email) throw tokenInvalid();
+      const passwordHash = await hash(input.password, hashOptions);
+      await revokeAccessTokens(user.id, 'password_reset', async (tx) => {
+        await store.setPassword(tx, user.id, passwordHash);
+        await store.revokeUserRefreshTokens(tx, user.id);
+        await store.spendUserTokens(tx, user.id, 'reset_password');
+        await store.markEmailVerified(tx, user.id, user.email);
+      });
+      await audit('password.reset', client, { userId: user.id, email: user.email });
     },
 
     async recordOidcFailure(provider: string, reason: string, client: ClientInfo): Promise<void> {

@@ -82,7 +82,7 @@ interface OidcIdentitiesTable {
   created_at: Generated<Date>;
 }
 
-export type UserTokenPurpose = 'verify_email' | 'link_oidc';
+export type UserTokenPurpose = 'verify_email' | 'link_oidc' | 'reset_password';
 
 export type IdentityTables = {
   user_tokens: UserTokensTable;
@@ -288,6 +288,17 @@ export const identityStore = {
       .returning(['user_id as userId', 'email', 'detail'])
       .executeTakeFirst();
     return row && { ...row, detail: parseJson(row.detail) };
+  },
+
+  /** Spends every live token of this purpose the user holds (a reset done makes the other links worthless). */
+  async spendUserTokens(executor: Db, userId: string, purpose: UserTokenPurpose): Promise<void> {
+    await tables(executor)
+      .updateTable('user_tokens')
+      .set({ used_at: sql`now()` })
+      .where('user_id', '=', userId)
+      .where('purpose', '=', purpose)
+      .where('used_at', 'is', null)
+      .execute();
   },
 
   /** Until when this account and address must wait before trying a password again. */

@@ -6,5 +6,6 @@ export const NOTIFIED_EVENT_TYPES = [
   'order.returned',
   'user.registered',
   'user.verification_requested',
+  'user.password_reset_requested',
   'inventory.low',
 ] as const;

@@ -13,6 +13,7 @@ import {
   type RenderedMail,
   renderOrderMail,
   renderStockLowMail,
+  renderPasswordResetMail,
   renderVerificationMail,
   renderWelcomeMail,
 } from './templates.ts';
@@ -50,6 +51,7 @@ export function createNotifications(deps: {
     emailOf(userId: string): Promise<string | undefined>;
     staffContacts(): Promise<Array<{ userId: string; email: string }>>;
     issueEmailVerification(userId: string, email: string): Promise<string | undefined>;
+    issuePasswordReset(userId: string, email: string): Promise<string | undefined>;
   };
 }): NotificationsModule {
   const { config, db, bus, logger, identity } = deps;
@@ -139,6 +141,14 @@ export function createNotifications(deps: {
         mail: renderWelcomeMail(data as Parameters<typeof renderWelcomeMail>[0], link),
         to: [{ userId, address: email }],
       };
+    }
+    if (event.type === 'user.password_reset_requested') {
+      const { userId, email } = data as { userId?: unknown; email?: unknown };
+      if (typeof userId !== 'string' || typeof email !== 'string') return undefined;
+      const token = await identity.issuePasswordReset(userId, email);
+      if (!token) return undefined;
+      const link = `${config.publicUrl}/reset-password?token=${encodeURIComponent(token)}`;
+      return { mail: renderPasswordResetMail({ email }, link), to: [{ userId, address: email }] };
     }
     if (event.type === 'inventory.low') {
       if (typeof data.sku !== 'string') return undefined;

@@ -9,6 +9,7 @@ export interface RenderedMail {
     | 'order_returned'
     | 'welcome'
     | 'email_verification'
+    | 'password_reset'
     | 'stock_low';
   subject: string;
   text: string;
@@ -155,6 +156,15 @@ export function renderVerificationMail(data: { email: string }, verifyLink: stri
     `Someone, hopefully you, asked to confirm ${data.email} for an Emporium account.`,
     confirmSentence(verifyLink),
     'If it was not you, you can ignore this message; nothing changes until the link is opened.',
+  ]);
+}
+
+/** user.password_reset_requested: the link that sets a new password. */
+export function renderPasswordResetMail(data: { email: string }, resetLink: string): RenderedMail {
+  return mail('password_reset', 'Reset your password', [
+    `Someone, hopefully you, asked to reset the password of the Emporium account ${data.email}.`,
+    `To choose a new password, open ${resetLink} (the link works once, within an hour). Every device signed in to the account is signed out when you do.`,
+    'If it was not you, you can ignore this message: your password stays as it is.',
   ]);
 }
 
