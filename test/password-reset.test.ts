@@ -1,10 +1,10 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD, type SignedInUser, signIn } from './support/auth.ts';
 import { dbKinds } from './support/db.ts';
-import { eventually } from './support/shop.ts';
+import { linksMailed, mailedLinks } from './support/mail.ts';
 import { createTestSystem, type TestSystem } from './support/system.ts';
 
 /**
@@ -26,30 +26,10 @@ describe.each(dbKinds)('password reset on %s', (kind) => {
 
   const post = (url: string, payload: object, headers: Record<string, string> = {}) =>
     system.app.inject({ method: 'POST', url, payload, headers });
-  const mailDir = () => path.join(dataDir, 'mail');
-  /** The reset links mailed to `email` so far, oldest first. */
-  async function resetLinks(email: string): Promise<string[]> {
-    const files = (await readdir(mailDir()).catch(() => [])).filter((file) =>
-      file.endsWith('-password_reset.eml'),
-    );
-    const links: string[] = [];
-    for (const file of files.sort()) {
-      const eml = (await readFile(path.join(mailDir(), file), 'utf8'))
-        .replace(/\r?\n[ \t]+/g, ' ')
-        .replace(/=\r?\n/g, '')
-        .replace(/=([0-9A-F]{2})/g, (_match, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
-      if (!eml.includes(`To: ${email}`)) continue;
-      const link = eml.match(/https:\/\/shop\.example\.test\/reset-password\?token=[\w%-]+/)?.[0];
-      if (link) links.push(link);
-    }
-    return links;
-  }
-  const tokenOf = (link: string) => decodeURIComponent(new URL(link).searchParams.get('token')!);
+  const RESET_LINK = /https:\/\/shop\.example\.test\/reset-password\?token=[\w%-]+/;
   const linkFor = (email: string, count = 1) =>
-    eventually(async () => {
-      const links = await resetLinks(email);
-      return links.length >= count ? links : undefined;
-    });
+    mailedLinks(dataDir, 'password_reset', email, RESET_LINK, count);
+  const tokenOf = (link: string) => decodeURIComponent(new URL(link).searchParams.get('token')!);
 
   it('answers the same for an unknown address and mails nothing', async () => {
     const unknown = await post('/v1/auth/password-reset', { email: 'nobody-here@example.test' });
@@ -59,7 +39,8 @@ describe.each(dbKinds)('password reset on %s', (kind) => {
     expect(known.statusCode).toBe(202);
     expect(unknown.body).toBe(known.body);
     await linkFor(user.email);
-    expect(await resetLinks('nobody-here@example.test')).toEqual([]);
+    // The known address's mail is there; none went to the unknown one.
+    expect(await linksMailed(dataDir, 'password_reset', 'nobody-here@example.test', RESET_LINK)).toEqual([]);
   });
 
   it('sets the new password once, ends every session, and makes the other links worthless', async () => {

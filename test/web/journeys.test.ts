@@ -7,6 +7,7 @@ import { buildWeb } from '../../web/build.ts';
 import { freePort } from '../deploy/processes.ts';
 import { type SignedInUser, signIn } from '../support/auth.ts';
 import { dbKinds } from '../support/db.ts';
+import { mailedLinks } from '../support/mail.ts';
 import { addToCart, checkout, createProduct, eventually, review, shipFirstLine } from '../support/shop.ts';
 import { type StripeEmulator, startStripeEmulator } from '../support/stripe-emulator.ts';
 import { createTestSystem, type TestSystem } from '../support/system.ts';
@@ -90,6 +91,32 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await page.getByLabel('Country').selectOption('GB');
     }
 
+    it('forgot password: the emailed link sets a new one, and the shopper signs in with it', async () => {
+      const shopper = await signIn(system);
+      const page = await newPage();
+      await page.goto('/signin');
+      await page.getByRole('link', { name: 'Forgot your password?' }).click();
+      await page.getByRole('heading', { name: 'Forgot your password?' }).waitFor(WAIT);
+      await page.getByLabel('Email').fill(shopper.email);
+      await page.getByRole('button', { name: 'Send me a link' }).click();
+      await page.getByText(`If an account uses ${shopper.email}`).waitFor(WAIT);
+      const [link] = await mailedLinks(
+        system.config.dataDir,
+        'password_reset',
+        shopper.email,
+        /https?:\/\/[^\s"<>]+\/reset-password\?token=[\w%-]+/,
+      );
+      const { pathname, search } = new URL(link!);
+      await page.goto(pathname + search);
+      await page.getByLabel('New password', { exact: true }).fill('a brand new passphrase');
+      await page.getByRole('button', { name: 'Set the new password' }).click();
+      await page.getByText('Your password is changed').waitFor(WAIT);
+      await page.getByLabel('Email').fill(shopper.email);
+      await page.getByLabel('Password').fill('a brand new passphrase');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign out' }).waitFor(WAIT);
+      expect(problemsOf(page)).toEqual([]);
+    });
     it('a shopper searches, signs up on the way to the cart, pays with tok_visa, sees the order confirmed and then cancelled live', async () => {
       const word = `Lighthouse${randomUUID().slice(0, 8)}`;
       await createProduct(system, staff, { name: `${word} Lamp`, price: 2500, stock: 5 });

@@ -11,6 +11,8 @@ export const STOREFRONT_PAGES = [
   '/signin',
   '/register',
   '/verify-email',
+  '/forgot-password',
+  '/reset-password',
   '/orders',
   '/orders/:id',
 ] as const;

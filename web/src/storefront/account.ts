@@ -28,6 +28,7 @@ export function signInPage(
       <label>Password <input type="password" name="password" autocomplete="current-password" required /></label>
       <button type="submit" class="primary">Sign in</button>
     </form>
+    <p><a href="/forgot-password">Forgot your password?</a></p>
     <p>New here? <a href="/register${query.get('next') ? `?next=${encodeURIComponent(query.get('next')!)}` : ''}">Create an account</a></p>
   `;
 }
@@ -58,6 +59,61 @@ export function registerPage(
       <button type="submit" class="primary">Create account</button>
     </form>
     <p>Already have an account? <a href="/signin">Sign in</a></p>
+  `;
+}
+
+/** Asks for a reset link. The answer never says whether the address has an account. */
+export function forgotPasswordPage(ctx: AppContext): Content {
+  const submit = (event: SubmitEvent) => {
+    const values = formValues(event);
+    return act(ctx, event, async () => {
+      await ctx.api.request('POST', '/v1/auth/password-reset', {
+        body: { email: values.email.trim() },
+        auth: false,
+      });
+      ctx.flash(
+        'info',
+        `If an account uses ${values.email.trim()}, a link to choose a new password is on its way. It works once, within an hour.`,
+      );
+    });
+  };
+  return html`
+    <h1>Forgot your password?</h1>
+    <p>Tell us the address you shop with and we will email you a link to choose a new password.</p>
+    <form class="stack narrow" @submit=${submit} aria-label="Send a reset link">
+      <label>Email <input type="email" name="email" autocomplete="username" required maxlength="320" /></label>
+      <button type="submit" class="primary">Send me a link</button>
+    </form>
+    <p><a href="/signin">Back to sign in</a></p>
+  `;
+}
+
+/** The link in the reset email lands here: a new password, then sign in with it. */
+export function resetPasswordPage(
+  ctx: AppContext,
+  _params: Record<string, string>,
+  query: URLSearchParams,
+): Content {
+  const token = query.get('token') ?? '';
+  const submit = (event: SubmitEvent) => {
+    const values = formValues(event);
+    return act(ctx, event, async () => {
+      await ctx.api.request('POST', '/v1/auth/password-reset/confirm', {
+        body: { token, password: values.password },
+        auth: false,
+      });
+      ctx.navigate('/signin', true);
+      ctx.flash('info', 'Your password is changed, and every device was signed out. Sign in with the new one.');
+    });
+  };
+  return html`
+    <h1>Choose a new password</h1>
+    <form class="stack narrow" @submit=${submit} aria-label="Choose a new password">
+      <label>New password <input type="password" name="password" autocomplete="new-password" required minlength="8" aria-describedby="password-help" /></label>
+      <p id="password-help" class="muted">At least 8 characters. Every device signed in to your account is signed out.</p>
+      <button type="submit" class="primary">Set the new password</button>
+    </form>
+    <p>Link not working? <a href="/forgot-password">Ask for a new one</a>.</p>
   `;
 }
 

@@ -2,7 +2,7 @@ import '../styles.css';
 import { html, nothing } from 'lit-html';
 import type { STOREFRONT_PAGES } from '../../../src/modules/web/pages.ts';
 import { type AppContext, type Content, type Flash, mainView, type PageRoute, startApp } from '../ui.ts';
-import { registerPage, signInPage, verifyEmailPage } from './account.ts';
+import { forgotPasswordPage, registerPage, resetPasswordPage, signInPage, verifyEmailPage } from './account.ts';
 import { cartPage, checkoutPage } from './cart.ts';
 import { catalogPage, productPage } from './catalog.ts';
 import { orderPage, ordersPage } from './orders.ts';
@@ -18,6 +18,8 @@ const pages: Record<Pattern, Omit<PageRoute, 'pattern'>> = {
   '/signin': { title: () => 'Sign in', view: signInPage },
   '/register': { title: () => 'Create an account', view: registerPage },
   '/verify-email': { title: () => 'Confirm your email', view: verifyEmailPage },
+  '/forgot-password': { title: () => 'Forgot your password', view: forgotPasswordPage },
+  '/reset-password': { title: () => 'Choose a new password', view: resetPasswordPage },
   '/orders': { title: () => 'Your orders', view: ordersPage, signedIn: true },
   '/orders/:id': { title: (params) => `Order ${params.id.slice(-8)}`, view: orderPage, signedIn: true },
 };
