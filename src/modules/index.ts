@@ -10,6 +10,7 @@ import type { Metrics } from '../platform/observability/metrics.ts';
 import type { Broadcast } from '../platform/pubsub/redis.ts';
 import { createCart } from './cart/index.ts';
 import { createCatalog } from './catalog/index.ts';
+import { createCustomers } from './customers/index.ts';
 import { createFulfillment, FULFILLMENT_EVENT_TYPES } from './fulfillment/index.ts';
 import { createGraphql } from './graphql/index.ts';
 import { createIdentity, IDENTITY_EVENT_TYPES } from './identity/index.ts';
@@ -132,6 +133,13 @@ async function buildModules(deps: ModuleDeps) {
     bus,
     logger,
   });
+  const customers = served(() =>
+    createCustomers({
+      accounts: identity.service,
+      orders: ordering.service,
+      storeCurrency: config.storeCurrency,
+    }),
+  );
   const graphql = served(() =>
     createGraphql({
       catalog,
@@ -195,6 +203,7 @@ async function buildModules(deps: ModuleDeps) {
       cart,
       ordering,
       fulfillment,
+      customers,
       graphql,
       stream,
       webhooks,

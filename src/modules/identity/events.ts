@@ -48,5 +48,8 @@ export function verificationRequested(user: Pick<UserRow, 'id' | 'email'>): Clou
  * not in the event: the mailer asks identity for a fresh one when it sends.
  */
 export function passwordResetRequested(user: Pick<UserRow, 'id' | 'email'>): CloudEvent {
-  return cloudEvent(IDENTITY_SOURCE, PASSWORD_RESET_REQUESTED, user.id, { userId: user.id, email: user.email });
+  return cloudEvent(IDENTITY_SOURCE, PASSWORD_RESET_REQUESTED, user.id, {
+    userId: user.id,
+    email: user.email,
+  });
 }

@@ -202,7 +202,8 @@ export function identityRoutes(
         schema: {
           operationId: 'confirmPasswordReset',
           tags,
-          summary: 'Set a new password with the token a reset link carries; every session of the account ends',
+          summary:
+            'Set a new password with the token a reset link carries; every session of the account ends',
           body: Type.Object(
             { token: Type.String({ minLength: 1, maxLength: 200 }), password: Password },
             { additionalProperties: false },

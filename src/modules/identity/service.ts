@@ -565,6 +565,17 @@ export function createIdentityService(deps: {
     /** Anyone's account (staff: who placed an order, who wrote a review). */
     user: userById,
 
+    /** Staff: customer accounts, newest (or oldest) first, whose email or name contains `q`. */
+    async customers(query: { q?: string; page: number; size: number; oldestFirst?: boolean }) {
+      const { rows, total } = await store.listCustomers(
+        db,
+        { q: query.q?.trim() || undefined },
+        { offset: (query.page - 1) * query.size, limit: query.size },
+        query.oldestFirst ? 'asc' : 'desc',
+      );
+      return { users: rows.map(toUser), total };
+    },
+
     /** An admin changes someone else's role; their own stays, so the last admin cannot demote itself. */
     async setRole(userId: string, role: Role, by: Principal, client: ClientInfo): Promise<User> {
       if (userId === by.id) throw conflict('OWN_ROLE', 'Admins cannot change their own role');

@@ -371,6 +371,22 @@ export const identityStore = {
   },
 
   /** Staff and admin accounts, oldest first, at most `limit`. */
+  /** Customer accounts, a page of them, whose email or name contains `q` (any case). */
+  listCustomers(
+    executor: Db,
+    filter: { q?: string },
+    page: { offset: number; limit: number },
+    direction: 'asc' | 'desc',
+  ): Promise<{ rows: UserRow[]; total: number }> {
+    let query = tables(executor).selectFrom('users').where('role', '=', 'customer');
+    if (filter.q) {
+      // The shopper's text is matched literally: %, _ and \ in it are not patterns.
+      const pattern = `%${filter.q.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+      query = query.where((eb) => eb.or([eb('email', 'ilike', pattern), eb('name', 'ilike', pattern)]));
+    }
+    return pageOf(query, (filtered) => filtered.select(userColumns), page, { by: 'created_at', direction });
+  },
+
   staff(executor: Db, limit: number): Promise<Array<{ id: string; email: string }>> {
     return tables(executor)
       .selectFrom('users')

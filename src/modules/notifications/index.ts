@@ -12,8 +12,8 @@ import { type QueuedMail, type SentNotification, notificationStore as store } fr
 import {
   type RenderedMail,
   renderOrderMail,
-  renderStockLowMail,
   renderPasswordResetMail,
+  renderStockLowMail,
   renderVerificationMail,
   renderWelcomeMail,
 } from './templates.ts';

@@ -476,6 +476,24 @@ export function createOrderingService(deps: {
 
     transitions: (id: string) => store.transitions(db, id),
 
+    /**
+     * What each of these users bought, for staff's customer views: paid orders counted, what they
+     * kept paid per currency (total less refunds), and when they last ordered. Users who never
+     * bought anything are left out.
+     */
+    async spendingOf(userIds: readonly string[]): Promise<Map<string, CustomerSpending>> {
+      const spending = new Map<string, CustomerSpending>();
+      for (const row of await store.spendingOf(db, userIds)) {
+        const last = new Date(row.lastOrderAt).toISOString();
+        const entry = spending.get(row.userId) ?? { orderCount: 0, spent: [], lastOrderAt: last };
+        entry.orderCount += row.orders;
+        entry.spent.push({ amount: Number(row.spent), currency: row.currency.trim() });
+        if (last > entry.lastOrderAt) entry.lastOrderAt = last;
+        spending.set(row.userId, entry);
+      }
+      return spending;
+    },
+
     /** Whether the user has paid for any of these variants (reviews are for buyers). */
     hasBought: (userId: string, variantIds: readonly string[]) => store.hasBought(db, userId, variantIds),
 
@@ -528,6 +546,15 @@ export function createOrderingService(deps: {
 }
 
 export type OrderingService = ReturnType<typeof createOrderingService>;
+
+/** What a customer bought, as staff see it. */
+export interface CustomerSpending {
+  /** Paid orders: confirmed or shipped, even in part. */
+  orderCount: number;
+  /** What they kept paid (totals less refunds), one amount per currency they bought in. */
+  spent: Money[];
+  lastOrderAt: string;
+}
 
 /** What fulfillment needs of an order it ships or takes back. */
 export interface OrderToFulfil {

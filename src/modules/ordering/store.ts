@@ -530,6 +530,33 @@ export const orderStore = {
     return row !== undefined;
   },
 
+  /**
+   * What each of these users bought: paid orders (confirmed or shipped, even in part) counted,
+   * with what they kept paid (total less refunds) per currency and when they last ordered. One
+   * grouped read over `orders_user_idx`.
+   */
+  spendingOf(
+    executor: Db,
+    userIds: readonly string[],
+  ): Promise<Array<{ userId: string; currency: string; orders: number; spent: number; lastOrderAt: Date }>> {
+    if (userIds.length === 0) return Promise.resolve([]);
+    return tables(executor)
+      .selectFrom('orders')
+      .select([
+        'user_id as userId',
+        'currency',
+        sql<number>`count(*)::int`.as('orders'),
+        sql<number>`sum(total_amount - refunded_amount)::bigint`.as('spent'),
+        sql<Date>`max(created_at)`.as('lastOrderAt'),
+      ])
+      .where('user_id', 'in', [...userIds])
+      .where('status', 'in', ['confirmed', 'partially_shipped', 'shipped'])
+      .groupBy(['user_id', 'currency'])
+      .orderBy('user_id')
+      .orderBy('currency')
+      .execute();
+  },
+
   /** Writes a staff refund `requested`, or answers the one already written under this key. */
   async requestRefund(
     executor: Db,
