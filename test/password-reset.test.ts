@@ -24,8 +24,10 @@ describe.each(dbKinds)('password reset on %s', (kind) => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  const post = (url: string, payload: object, headers: Record<string, string> = {}) =>
-    system.app.inject({ method: 'POST', url, payload, headers });
+  // Each test asks from an address of its own: reset requests are limited per client address.
+  let client = '10.0.0.1';
+  const post = (url: string, payload: object) =>
+    system.app.inject({ method: 'POST', url, payload, remoteAddress: client });
   const RESET_LINK = /https:\/\/shop\.example\.test\/reset-password\?token=[\w%-]+/;
   const linkFor = (email: string, count = 1) =>
     mailedLinks(dataDir, 'password_reset', email, RESET_LINK, count);
@@ -37,13 +39,24 @@ describe.each(dbKinds)('password reset on %s', (kind) => {
     const known = await post('/v1/auth/password-reset', { email: user.email.toUpperCase() });
     expect(unknown.statusCode).toBe(202);
     expect(known.statusCode).toBe(202);
-    expect(unknown.body).toBe(known.body);
+    // The same answer: each names only the address it was asked about.
+    expect(unknown.json()).toEqual({ email: 'nobody-here@example.test' });
+    expect(known.json()).toEqual({ email: user.email });
+    expect(Object.keys(unknown.headers).sort()).toEqual(Object.keys(known.headers).sort());
+    const blank = await post('/v1/auth/password-reset', { email: '   ' });
+    expect(blank.json()).toMatchObject({ status: 400, code: 'INVALID_EMAIL' });
+    // Five a minute from one address; then 429 with when to try again.
+    for (let asked = 3; asked < 5; asked++) await post('/v1/auth/password-reset', { email: user.email });
+    const limited = await post('/v1/auth/password-reset', { email: user.email });
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers['retry-after']).toBeDefined();
     await linkFor(user.email);
     // The known address's mail is there; none went to the unknown one.
     expect(await linksMailed(dataDir, 'password_reset', 'nobody-here@example.test', RESET_LINK)).toEqual([]);
   });
 
   it('sets the new password once, ends every session, and makes the other links worthless', async () => {
+    client = '10.0.0.2';
     const user = await signIn(system);
     const second = await post('/v1/auth/login', { email: user.email, password: PASSWORD });
     expect(second.statusCode).toBe(200);
@@ -82,6 +95,7 @@ describe.each(dbKinds)('password reset on %s', (kind) => {
   });
 
   it('refuses an unknown or expired token without saying which', async () => {
+    client = '10.0.0.3';
     const unknown = await post('/v1/auth/password-reset/confirm', {
       token: 'not-a-token',
       password: 'a completely new passphrase',

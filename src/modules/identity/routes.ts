@@ -186,13 +186,16 @@ export function identityRoutes(
             'Answers 202 whether or not an account has the address, so nothing tells which addresses exist. ' +
             'An account with it is mailed a link that works once, within an hour.',
           body: Type.Object({ email: Email }, { additionalProperties: false }),
-          response: { 202: Type.Null(), ...problems(400, 429) },
+          response: {
+            202: Type.Object({
+              email: Type.String({ description: 'the address asked about, as the shop reads it' }),
+            }),
+            ...problems(400, 429),
+          },
         },
       },
-      async (request, reply) => {
-        await service.requestPasswordReset(request.body.email, clientInfo(request));
-        return reply.code(202).send(null);
-      },
+      async (request, reply) =>
+        reply.code(202).send(await service.requestPasswordReset(request.body.email, clientInfo(request))),
     );
 
     app.post(

@@ -511,13 +511,16 @@ export function createIdentityService(deps: {
      * Someone asks for a reset link for an address. The answer is the same whether or not an
      * account has it (nothing tells which addresses exist); only an existing account is mailed.
      */
-    async requestPasswordReset(rawEmail: string, client: ClientInfo): Promise<void> {
+    async requestPasswordReset(rawEmail: string, client: ClientInfo): Promise<{ email: string }> {
       const email = normaliseEmail(rawEmail);
-      const user = EMAIL.test(email) ? await store.findUserByEmail(db, email) : undefined;
+      if (!EMAIL.test(email))
+        throw badRequest('INVALID_EMAIL', 'Enter the email address you shop with, such as ada@example.com');
+      const user = await store.findUserByEmail(db, email);
       await audit('password.reset_requested', client, { userId: user?.id, email });
-      if (!user) return;
+      if (!user) return { email };
       await transact(db, (tx) => events.append(tx, [passwordResetRequested(user)]));
       events.nudge();
+      return { email };
     },
 
     /** A fresh reset token for the mail that carries it; undefined when the account no longer has that address. */

@@ -103,7 +103,10 @@ export function resetPasswordPage(
         auth: false,
       });
       ctx.navigate('/signin', true);
-      ctx.flash('info', 'Your password is changed, and every device was signed out. Sign in with the new one.');
+      ctx.flash(
+        'info',
+        'Your password is changed, and every device was signed out. Sign in with the new one.',
+      );
     });
   };
   return html`

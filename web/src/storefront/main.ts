@@ -2,7 +2,13 @@ import '../styles.css';
 import { html, nothing } from 'lit-html';
 import type { STOREFRONT_PAGES } from '../../../src/modules/web/pages.ts';
 import { type AppContext, type Content, type Flash, mainView, type PageRoute, startApp } from '../ui.ts';
-import { forgotPasswordPage, registerPage, resetPasswordPage, signInPage, verifyEmailPage } from './account.ts';
+import {
+  forgotPasswordPage,
+  registerPage,
+  resetPasswordPage,
+  signInPage,
+  verifyEmailPage,
+} from './account.ts';
 import { cartPage, checkoutPage } from './cart.ts';
 import { catalogPage, productPage } from './catalog.ts';
 import { orderPage, ordersPage } from './orders.ts';
