@@ -308,6 +308,33 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       expect(problemsOf(page)).toEqual([]);
     });
 
+    it('staff find a customer by email in the console and see what they bought', async () => {
+      const product = await createProduct(system, staff, { price: 4200 });
+      const buyer = await signIn(system);
+      await addToCart(system, buyer, product.variantId);
+      const order = (await checkout(system, buyer)).json();
+      const admin = await newPage();
+      await signInInBrowser(admin, '/admin', staff.email);
+      await admin.getByRole('heading', { name: 'Products' }).waitFor(WAIT);
+      await admin.getByRole('navigation', { name: 'Admin' }).getByRole('link', { name: 'Customers' }).click();
+      await admin.getByRole('heading', { name: 'Customers' }).waitFor(WAIT);
+      await admin.getByLabel('Email or name').fill(buyer.email.toUpperCase());
+      await admin.getByRole('button', { name: 'Search' }).click();
+      const row = admin.locator(`tr[data-customer="${buyer.id}"]`);
+      await row.waitFor(WAIT);
+      await expect(admin.locator('tr[data-customer]').count()).resolves.toBe(1);
+      await expect(row.locator('td').nth(3).textContent()).resolves.toBe('1');
+      await expect(row.locator('td').nth(4).textContent()).resolves.toBe(
+        `€${(order.total.amount / 100).toFixed(2)}`,
+      );
+      await row.getByRole('link').click();
+      await admin.locator(`tr[data-order="${order.id}"]`).waitFor(WAIT);
+      await expect(admin.getByTestId('order-count').textContent()).resolves.toBe('1');
+      await admin.locator(`tr[data-order="${order.id}"] a`).click();
+      await admin.getByRole('heading', { name: /^Order #/ }).waitFor(WAIT);
+      expect(problemsOf(admin)).toEqual([]);
+    });
+
     it('staff create a product that the shop then shows, adjust its stock, edit it (a stale edit is refused), ship an order and receive its return', async () => {
       const admin = await newPage();
       await signInInBrowser(admin, '/admin', staff.email);
@@ -519,6 +546,7 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
         '/admin?archived=1',
         `/admin/products/${productId}`,
         '/admin/orders',
+        '/admin/customers',
         '/admin/returns',
         '/admin/reviews',
         '/admin/promotions',

@@ -67,6 +67,7 @@ try {
   const admin = await signedIn(staff.email, '/admin/signin');
   await shoot(admin, '/admin', 'console-products');
   await shoot(admin, `/admin/orders/${order.id}`, 'console-order');
+  await shoot(admin, '/admin/customers', 'console-customers');
   await shoot(admin, '/admin/reviews', 'console-reviews');
   process.stdout.write(`screenshots written to ${OUT}\n`);
 } finally {

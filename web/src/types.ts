@@ -3,6 +3,8 @@ export type {
   Address,
   Cart,
   Category,
+  Customer,
+  CustomerDetail,
   Fulfillment,
   LineItem,
   Order,

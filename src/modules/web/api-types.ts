@@ -1,6 +1,7 @@
 import type { Static } from 'typebox';
 import type { CartSchema, LineItemSchema, TotalsSchema } from '../cart/index.ts';
 import type { CategorySchema, ProductSchema } from '../catalog/index.ts';
+import type { CustomerDetailSchema, CustomerSchema } from '../customers/index.ts';
 import type { FulfillmentSchema, ReturnSchema } from '../fulfillment/index.ts';
 import type { TokenPairSchema, UserSchema } from '../identity/index.ts';
 import type { StockSchema } from '../inventory/index.ts';
@@ -32,4 +33,6 @@ export type Address = Order['shippingAddress'];
 export type Stock = Static<typeof StockSchema>;
 export type Fulfillment = Static<typeof FulfillmentSchema>;
 export type Return = Static<typeof ReturnSchema>;
+export type Customer = Static<typeof CustomerSchema>;
+export type CustomerDetail = Static<typeof CustomerDetailSchema>;
 export type Role = User['role'];

@@ -3,6 +3,7 @@ import { html } from 'lit-html';
 import { ADMIN_BASE } from '../../../src/modules/web/pages.ts';
 import { signInPage as shopSignIn } from '../storefront/account.ts';
 import { type AppContext, type Content, type Flash, mainView, type PageRoute, startApp } from '../ui.ts';
+import { customerPage, customersPage } from './customers.ts';
 import { orderPage, ordersPage, returnsPage } from './orders.ts';
 import { productFormPage, productsPage } from './products.ts';
 import { promotionsPage } from './promotions.ts';
@@ -50,6 +51,18 @@ const routes: PageRoute[] = [
     view: staffOnly(promotionsPage),
     signedIn: true,
   },
+  {
+    pattern: `${ADMIN_BASE}/customers`,
+    title: () => 'Customers',
+    view: staffOnly(customersPage),
+    signedIn: true,
+  },
+  {
+    pattern: `${ADMIN_BASE}/customers/:id`,
+    title: () => 'Customer',
+    view: staffOnly(customerPage),
+    signedIn: true,
+  },
   { pattern: `${ADMIN_BASE}/returns`, title: () => 'Returns', view: staffOnly(returnsPage), signedIn: true },
   { pattern: `${ADMIN_BASE}/reviews`, title: () => 'Reviews', view: staffOnly(reviewsPage), signedIn: true },
 ];
@@ -74,6 +87,7 @@ function layout(ctx: AppContext, content: Content, flash: Flash | null) {
         ${
           user
             ? html`<a href="${ADMIN_BASE}">Products</a> <a href="${ADMIN_BASE}/orders">Orders</a>
+              <a href="${ADMIN_BASE}/customers">Customers</a>
               <a href="${ADMIN_BASE}/promotions">Promotions</a>
               <a href="${ADMIN_BASE}/returns">Returns</a> <a href="${ADMIN_BASE}/reviews">Reviews</a> <a href="/">Shop</a>
               <span class="muted">${user.name} (${user.role === 'admin' ? 'administrator' : 'staff'})</span>

@@ -1,0 +1,99 @@
+import { html, nothing } from 'lit-html';
+import type { Customer, CustomerDetail, Page } from '../types.ts';
+import {
+  type AppContext,
+  type Content,
+  dateTime,
+  formValues,
+  money,
+  pager,
+  shortId,
+  statusBadge,
+} from '../ui.ts';
+
+/** What a customer kept paid: the store's currency first, then any other they bought in. */
+const spentText = (customer: Customer) =>
+  [customer.totalSpent, ...customer.spentInOtherCurrencies].map(money).join(' + ');
+
+/** Staff find a customer by email or name, newest accounts first. */
+export async function customersPage(
+  ctx: AppContext,
+  _params: Record<string, string>,
+  query: URLSearchParams,
+): Promise<Content> {
+  const q = query.get('q')?.trim() ?? '';
+  const page = Number(query.get('page') ?? '1') || 1;
+  const list = await ctx.api.get<Page<Customer>>(
+    `/v1/customers?${new URLSearchParams({ ...(q ? { q } : {}), page: String(page), size: '20' })}`,
+  );
+  const link = (to: number) =>
+    `/admin/customers?${new URLSearchParams({ ...(q ? { q } : {}), page: String(to) })}`;
+  const search = (event: SubmitEvent) => {
+    const values = formValues(event);
+    const text = values.q.trim();
+    ctx.navigate(text ? `/admin/customers?${new URLSearchParams({ q: text })}` : '/admin/customers');
+  };
+  return html`
+    <h1>Customers</h1>
+    <form class="inline" role="search" @submit=${search} aria-label="Find customers">
+      <label>Email or name <input type="search" name="q" maxlength="200" .value=${q} /></label>
+      <button type="submit">Search</button>
+    </form>
+    ${
+      list.items.length === 0
+        ? html`<p role="status">${q ? `No customer’s email or name contains “${q}”.` : 'No customers yet.'}</p>`
+        : html`<table class="lines">
+      <caption class="visually-hidden">Customers, newest first</caption>
+      <thead><tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Joined</th><th scope="col">Orders</th><th scope="col">Spent</th><th scope="col">Last order</th></tr></thead>
+      <tbody>
+        ${list.items.map(
+          (customer) => html`<tr data-customer=${customer.id}>
+            <td><a href="/admin/customers/${customer.id}">${customer.name}</a></td>
+            <td>${customer.email}${customer.emailVerified ? nothing : html` <span class="muted">(not confirmed)</span>`}</td>
+            <td>${dateTime(customer.createdAt)}</td>
+            <td>${customer.orderCount}</td>
+            <td>${spentText(customer)}</td>
+            <td>${customer.lastOrderAt ? dateTime(customer.lastOrderAt) : 'never'}</td>
+          </tr>`,
+        )}
+      </tbody>
+    </table>`
+    }
+    ${pager(list, list.total === 1 ? 'customer' : 'customers', link)}
+  `;
+}
+
+/** One customer: their account and their latest orders. */
+export async function customerPage(ctx: AppContext, params: Record<string, string>): Promise<Content> {
+  const customer = await ctx.api.get<CustomerDetail>(`/v1/customers/${params.id}`);
+  ctx.setTitle(customer.name);
+  return html`
+    <nav aria-label="Breadcrumb"><a href="/admin/customers">← Customers</a></nav>
+    <h1>${customer.name}</h1>
+    <dl class="facts">
+      <dt>Email</dt><dd>${customer.email} ${customer.emailVerified ? '(confirmed)' : '(not confirmed yet)'}</dd>
+      <dt>Customer since</dt><dd>${dateTime(customer.createdAt)}</dd>
+      <dt>Paid orders</dt><dd data-testid="order-count">${customer.orderCount}</dd>
+      <dt>Spent</dt><dd data-testid="spent">${spentText(customer)}</dd>
+    </dl>
+    <h2>Latest orders</h2>
+    ${
+      customer.orders.length === 0
+        ? html`<p>No orders yet.</p>`
+        : html`<table class="lines">
+      <caption class="visually-hidden">The customer’s orders, newest first</caption>
+      <thead><tr><th scope="col">Order</th><th scope="col">Placed</th><th scope="col">Status</th><th scope="col">Total</th></tr></thead>
+      <tbody>
+        ${customer.orders.map(
+          (order) => html`<tr data-order=${order.id}>
+            <td><a href="/admin/orders/${order.id}">#${shortId(order.id)}</a></td>
+            <td>${dateTime(order.createdAt)}</td>
+            <td>${statusBadge(order.status)}</td>
+            <td>${money(order.total)}</td>
+          </tr>`,
+        )}
+      </tbody>
+    </table>`
+    }
+  `;
+}
