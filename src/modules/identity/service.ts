@@ -265,6 +265,30 @@ export function createIdentityService(deps: {
     return issueTokens(user);
   }
 
+  /**
+   * A fresh single-use token for a link mailed to `email`, only its hash kept; undefined when the
+   * account no longer has that address or `wanted` says the link has no use any more.
+   */
+  async function issueMailedToken(
+    userId: string,
+    email: string,
+    purpose: 'verify_email' | 'reset_password',
+    ttlMs: number,
+    wanted: (user: UserRow) => boolean = () => true,
+  ): Promise<string | undefined> {
+    const user = await store.findUserById(db, userId);
+    if (!user || user.email !== email || !wanted(user)) return undefined;
+    const token = newOpaqueToken();
+    await store.insertUserToken(db, {
+      hash: token.hash,
+      purpose,
+      userId,
+      email,
+      expiresAt: new Date(Date.now() + ttlMs),
+    });
+    return token.token;
+  }
+
   async function userById(id: string): Promise<User> {
     const row = await store.findUserById(db, id);
     if (!row) throw notFound('User');
@@ -493,19 +517,14 @@ export function createIdentityService(deps: {
      * A fresh verification token for the address, for the mail that carries it; undefined when the
      * account no longer has that address or has proven it already. Only its hash is kept.
      */
-    async issueEmailVerification(userId: string, email: string): Promise<string | undefined> {
-      const user = await store.findUserById(db, userId);
-      if (!user || user.email !== email || user.emailVerifiedAt) return undefined;
-      const token = newOpaqueToken();
-      await store.insertUserToken(db, {
-        hash: token.hash,
-        purpose: 'verify_email',
+    issueEmailVerification: (userId: string, email: string) =>
+      issueMailedToken(
         userId,
         email,
-        expiresAt: new Date(Date.now() + EMAIL_VERIFICATION_TTL_MS),
-      });
-      return token.token;
-    },
+        'verify_email',
+        EMAIL_VERIFICATION_TTL_MS,
+        (user) => !user.emailVerifiedAt,
+      ),
 
     /**
      * Someone asks for a reset link for an address. The answer is the same whether or not an
@@ -524,19 +543,8 @@ export function createIdentityService(deps: {
     },
 
     /** A fresh reset token for the mail that carries it; undefined when the account no longer has that address. */
-    async issuePasswordReset(userId: string, email: string): Promise<string | undefined> {
-      const user = await store.findUserById(db, userId);
-      if (!user || user.email !== email) return undefined;
-      const token = newOpaqueToken();
-      await store.insertUserToken(db, {
-        hash: token.hash,
-        purpose: 'reset_password',
-        userId,
-        email,
-        expiresAt: new Date(Date.now() + PASSWORD_RESET_TTL_MS),
-      });
-      return token.token;
-    },
+    issuePasswordReset: (userId: string, email: string) =>
+      issueMailedToken(userId, email, 'reset_password', PASSWORD_RESET_TTL_MS),
 
     /**
      * Sets a new password with a reset link's token: single use, within the hour, for the address
