@@ -320,9 +320,11 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await admin.getByRole('heading', { name: 'Customers' }).waitFor(WAIT);
       await admin.getByLabel('Email or name').fill(buyer.email.toUpperCase());
       await admin.getByRole('button', { name: 'Search' }).click();
+      // The unfiltered list may show the buyer too; the search has answered once the URL says so.
+      await admin.waitForURL(/[?&]q=/, WAIT);
       const row = admin.locator(`tr[data-customer="${buyer.id}"]`);
       await row.waitFor(WAIT);
-      await expect(admin.locator('tr[data-customer]').count()).resolves.toBe(1);
+      await expect.poll(() => admin.locator('tr[data-customer]').count(), WAIT).toBe(1);
       await expect(row.locator('td').nth(3).textContent()).resolves.toBe('1');
       await expect(row.locator('td').nth(4).textContent()).resolves.toBe(
         `€${(order.total.amount / 100).toFixed(2)}`,
