@@ -25,6 +25,10 @@ export interface Config {
   loginLimitPerMinute: number;
   /** Sign-ups one client address may make a minute. */
   registerLimitPerMinute: number;
+  /** Guest carts one client address may start a minute. */
+  guestCartsPerMinute: number;
+  /** How long a guest's cart lives unused before the worker sweeps it. */
+  guestCartTtlHours: number;
   /** Where the storefront is reached, for links in emails (verification). */
   publicUrl: string;
   /** Redis for the shared cache and rate limits across instances; in-process when unset. */
@@ -322,6 +326,8 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: integer(env, 'TRUST_PROXY', 0, 0, 10),
     loginLimitPerMinute: integer(env, 'LOGIN_LIMIT_PER_MINUTE', 10, 1, 100_000),
     registerLimitPerMinute: integer(env, 'REGISTER_LIMIT_PER_MINUTE', 5, 1, 100_000),
+    guestCartsPerMinute: integer(env, 'GUEST_CART_LIMIT_PER_MINUTE', 20, 1, 100_000),
+    guestCartTtlHours: integer(env, 'GUEST_CART_TTL_HOURS', 14 * 24, 1, 365 * 24),
     publicUrl: (
       url(env, 'PUBLIC_URL', ['http:', 'https:']) ??
       `http://127.0.0.1:${integer(env, 'PORT', 3000, 0, 65535)}`

@@ -133,6 +133,7 @@ export async function createSystem(
     list: modules,
     registry,
     verifier,
+    cartTokens,
     bus,
   } = await createModules({
     config,
@@ -158,6 +159,7 @@ export async function createSystem(
     serves: ROLES[config.role].serves,
     modules,
     verifier,
+    cartTokens,
     tracing,
     redisNamespace: shared?.namespace,
   });

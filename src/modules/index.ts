@@ -2,7 +2,7 @@ import type { Config, Role } from '../config.ts';
 import type { Cache } from '../platform/cache/index.ts';
 import type { Database, Db } from '../platform/db/index.ts';
 import { createAmqpTransport, createEventBus, type EventBus } from '../platform/events/index.ts';
-import type { AccessTokenVerifier } from '../platform/http/auth.ts';
+import type { AccessTokenVerifier, CartTokenVerifier } from '../platform/http/auth.ts';
 import type { AppModule } from '../platform/module.ts';
 import type { BackgroundErrors } from '../platform/observability/background.ts';
 import type { Logger } from '../platform/observability/logger.ts';
@@ -56,6 +56,8 @@ export interface Modules {
   bus: EventBus;
   /** Verifies access tokens for the platform's requireUser/requireRole. */
   verifier: AccessTokenVerifier;
+  /** Verifies guests' cart tokens on the routes that take them. */
+  cartTokens: CartTokenVerifier;
 }
 
 /**
@@ -79,9 +81,9 @@ function stripeOnPages(config: Config): StripeOnPages | undefined {
 
 /** Builds the role's modules in dependency order; a later module receives the earlier ones it needs. */
 export async function createModules(deps: ModuleDeps): Promise<Modules> {
-  const { registry, bus, verifier } = await buildModules(deps);
+  const { registry, bus, verifier, cartTokens } = await buildModules(deps);
   const list = Object.values(registry).filter((module): module is AppModule => module !== undefined);
-  return { registry, list, bus, verifier };
+  return { registry, list, bus, verifier, cartTokens };
 }
 
 async function buildModules(deps: ModuleDeps) {
@@ -111,7 +113,14 @@ async function buildModules(deps: ModuleDeps) {
   const catalog = createCatalog({ ...deps, inventory: inventory.service });
   const pricing = createPricing(deps);
   const payments = createPayments({ ...deps, bus });
-  const cart = createCart({ db: deps.db, catalog, stock: inventory.service, pricing: pricing.service });
+  const cart = createCart({
+    db: deps.db,
+    config,
+    catalog,
+    stock: inventory.service,
+    pricing: pricing.service,
+    logger,
+  });
   const ordering = createOrdering({
     ...deps,
     cart: cart.service,
@@ -181,7 +190,9 @@ async function buildModules(deps: ModuleDeps) {
     ],
   });
   // Mail goes out from the event consumer and its delivery loop: a worker's work.
-  const notifications = works ? createNotifications({ ...deps, bus, identity }) : undefined;
+  const notifications = works
+    ? createNotifications({ ...deps, bus, identity, orders: ordering.service })
+    : undefined;
   const web = serves
     ? await createWeb({
         distDir: config.webDistDir,
@@ -212,5 +223,6 @@ async function buildModules(deps: ModuleDeps) {
     },
     bus,
     verifier: identity.verifier,
+    cartTokens: cart.service.cartTokens,
   };
 }

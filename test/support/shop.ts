@@ -55,7 +55,21 @@ export async function createProduct(
   return { productId: product.id, variantId: product.variants[0].id, sku, price };
 }
 
-export async function addToCart(system: TestSystem, user: SignedInUser, variantId: string, quantity = 1) {
+/** Whoever shops: a signed-in user, or a guest (`{ headers: { 'cart-token': … } }`). */
+export interface Shopper {
+  headers: Record<string, string>;
+}
+
+/** A guest's new cart, and the headers that carry its token. */
+export async function startGuestCart(system: TestSystem, remoteAddress = '127.0.0.1') {
+  const response = await system.app.inject({ method: 'POST', url: '/v1/carts', remoteAddress });
+  if (response.statusCode !== 201)
+    throw new Error(`guest cart failed: ${response.statusCode} ${response.body}`);
+  const { cartToken } = response.json() as { cartToken: string };
+  return { cartToken, headers: { 'cart-token': cartToken } };
+}
+
+export async function addToCart(system: TestSystem, user: Shopper, variantId: string, quantity = 1) {
   return system.app.inject({
     method: 'POST',
     url: '/v1/cart/items',
@@ -66,12 +80,14 @@ export async function addToCart(system: TestSystem, user: SignedInUser, variantI
 
 export async function checkout(
   system: TestSystem,
-  user: SignedInUser,
+  user: Shopper,
   options: {
     token?: string;
     key?: string;
     address?: object;
     expectedTotal?: { amount: number; currency: string };
+    /** A guest's address for the confirmation. */
+    email?: string;
   } = {},
 ) {
   return system.app.inject({
@@ -82,6 +98,7 @@ export async function checkout(
       shippingAddress: options.address ?? ADDRESS,
       payment: { token: options.token ?? 'tok_visa' },
       ...(options.expectedTotal ? { expectedTotal: options.expectedTotal } : {}),
+      ...(options.email !== undefined ? { email: options.email } : {}),
     },
   });
 }

@@ -39,6 +39,7 @@ export async function createTestSystem(
       // Tests sign in many users from one address; tests of the login limit set their own.
       LOGIN_LIMIT_PER_MINUTE: '100000',
       REGISTER_LIMIT_PER_MINUTE: '100000',
+      GUEST_CART_LIMIT_PER_MINUTE: '100000',
       ...env,
     }),
     ...overrides,

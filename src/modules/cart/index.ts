@@ -1,5 +1,8 @@
+import type { Config } from '../../config.ts';
 import type { Db } from '../../platform/db/index.ts';
 import type { AppModule } from '../../platform/module.ts';
+import type { Logger } from '../../platform/observability/logger.ts';
+import { createPollingLoop } from '../../platform/polling.ts';
 import type { PricingService } from '../pricing/index.ts';
 import { cartRoutes } from './routes.ts';
 import { type CartService, type CatalogReader, createCartService, type StockReader } from './service.ts';
@@ -13,6 +16,7 @@ export type {
   CheckoutCart,
   Destination,
   Money,
+  Shopper,
   Totals,
 } from './service.ts';
 
@@ -23,10 +27,26 @@ export interface CartModule extends AppModule {
 
 export function createCart(deps: {
   db: Db;
+  config: Pick<Config, 'guestCartTtlHours' | 'guestCartsPerMinute' | 'recoveryIntervalMs'>;
   catalog: CatalogReader;
   stock: StockReader;
   pricing: PricingService;
+  logger: Logger;
 }): CartModule {
-  const service = createCartService(deps);
-  return { name: 'cart', service, routes: cartRoutes(service) };
+  const { config } = deps;
+  const service = createCartService({ ...deps, guestCartTtlMs: config.guestCartTtlHours * 3_600_000 });
+  const sweep = createPollingLoop({
+    name: 'guest cart sweep',
+    intervalMs: Math.max(config.recoveryIntervalMs, 60_000),
+    round: () => service.sweepExpiredGuests(),
+    logger: deps.logger,
+  });
+  return {
+    name: 'cart',
+    service,
+    routes: cartRoutes(service, { guestCartsPerMinute: config.guestCartsPerMinute }),
+    /** Guest carts unused past GUEST_CART_TTL_HOURS are deleted, a batch at a time. */
+    start: sweep.start,
+    stop: sweep.stop,
+  };
 }

@@ -1,8 +1,10 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { SIGNED_IN } from '../../platform/http/auth.ts';
+import { badRequest } from '../../platform/errors.ts';
+import { CART_TOKEN_HEADER, opaqueToken, SHOPPER, SIGNED_IN } from '../../platform/http/auth.ts';
 import { problems } from '../../platform/http/openapi.ts';
+import { clientAddress } from '../../platform/http/rate-limit.ts';
 import { Money, PlainText, Uuid } from '../../platform/http/schemas.ts';
 import { ShippingMethodSchema } from '../pricing/index.ts';
 import { type CartService, MAX_LINE_QUANTITY } from './service.ts';
@@ -83,10 +85,65 @@ export const CartSchema = Type.Object({
 const Quantity = Type.Integer({ minimum: 1, maximum: MAX_LINE_QUANTITY });
 const ItemParams = Type.Object({ itemId: Uuid });
 
-export function cartRoutes(service: CartService) {
+const CartTokenHeader = Type.Object({
+  'cart-token': Type.Optional(
+    Type.String({ description: "A guest cart's token from POST /v1/carts, in place of a bearer token" }),
+  ),
+});
+
+export function cartRoutes(service: CartService, options: { guestCartsPerMinute: number }) {
   return (scope: FastifyInstance) => {
     const app = scope.withTypeProvider<TypeBoxTypeProvider>();
-    const common = { tags: ['cart'], security: SIGNED_IN };
+    const common = { tags: ['cart'], security: SHOPPER, headers: CartTokenHeader };
+
+    app.post(
+      '/carts',
+      {
+        onRequest: app.perMinuteLimit('guest-cart-ip', options.guestCartsPerMinute, clientAddress),
+        schema: {
+          operationId: 'createGuestCart',
+          tags: ['cart'],
+          summary: 'Start a cart without an account',
+          description:
+            'Answers the cart and its token, shown this once: send it as `Cart-Token` on every cart ' +
+            'route and on POST /v1/orders. A cart unused for GUEST_CART_TTL_HOURS expires.',
+          response: {
+            201: Type.Object({ cartToken: Type.String(), cart: CartSchema }),
+            ...problems(429),
+          },
+        },
+      },
+      async (_request, reply) =>
+        reply
+          .code(201)
+          .header('location', '/v1/cart')
+          .send(await service.startGuest()),
+    );
+
+    app.post(
+      '/cart/merge',
+      {
+        schema: {
+          operationId: 'mergeGuestCart',
+          tags: ['cart'],
+          security: SIGNED_IN,
+          summary: "Move a guest cart (header Cart-Token) into the signed-in user's cart",
+          description:
+            'Quantities are added, each line capped at 99 and at the stock there is; the guest cart is deleted.',
+          headers: Type.Object({
+            'cart-token': Type.Optional(Type.String({ description: 'The guest cart to move (required)' })),
+          }),
+          response: { 200: CartSchema, ...problems(400, 401) },
+        },
+      },
+      async (request) => {
+        const token = opaqueToken(request, CART_TOKEN_HEADER);
+        if (!token)
+          throw badRequest('CART_TOKEN_REQUIRED', 'Send the guest cart to move as the Cart-Token header');
+        const guest = await service.cartTokens.verify(token);
+        return service.merge(request.principal!, guest.id);
+      },
+    );
 
     app.get(
       '/cart',
@@ -98,7 +155,7 @@ export function cartRoutes(service: CartService) {
           response: { 200: CartSchema, ...problems(401) },
         },
       },
-      async (request) => service.view(request.principal!.id),
+      async (request) => service.view(request.principal!),
     );
 
     app.post(
@@ -116,7 +173,7 @@ export function cartRoutes(service: CartService) {
         reply
           .code(201)
           .header('location', '/v1/cart')
-          .send(await service.addItem(request.principal!.id, request.body.variantId, request.body.quantity)),
+          .send(await service.addItem(request.principal!, request.body.variantId, request.body.quantity)),
     );
 
     app.patch(
@@ -132,7 +189,7 @@ export function cartRoutes(service: CartService) {
         },
       },
       async (request) =>
-        service.setQuantity(request.principal!.id, request.params.itemId, request.body.quantity),
+        service.setQuantity(request.principal!, request.params.itemId, request.body.quantity),
     );
 
     app.delete(
@@ -147,7 +204,7 @@ export function cartRoutes(service: CartService) {
         },
       },
       async (request, reply) => {
-        await service.removeItem(request.principal!.id, request.params.itemId);
+        await service.removeItem(request.principal!, request.params.itemId);
         return reply.code(204).send(null);
       },
     );
@@ -166,7 +223,7 @@ export function cartRoutes(service: CartService) {
           response: { 200: CartSchema, ...problems(400, 401, 409) },
         },
       },
-      async (request) => service.applyPromotion(request.principal!.id, request.body.code),
+      async (request) => service.applyPromotion(request.principal!, request.body.code),
     );
 
     app.delete(
@@ -181,7 +238,7 @@ export function cartRoutes(service: CartService) {
         },
       },
       async (request, reply) => {
-        await service.removePromotion(request.principal!.id, request.params.code);
+        await service.removePromotion(request.principal!, request.params.code);
         return reply.code(204).send(null);
       },
     );
@@ -197,7 +254,7 @@ export function cartRoutes(service: CartService) {
           response: { 200: CartSchema, ...problems(400, 401, 404, 409) },
         },
       },
-      async (request) => service.setShippingMethod(request.principal!.id, request.body.shippingMethodId),
+      async (request) => service.setShippingMethod(request.principal!, request.body.shippingMethodId),
     );
 
     app.put(
@@ -215,7 +272,7 @@ export function cartRoutes(service: CartService) {
           response: { 200: CartSchema, ...problems(400, 401) },
         },
       },
-      async (request) => service.setAddress(request.principal!.id, request.body.shippingAddress),
+      async (request) => service.setAddress(request.principal!, request.body.shippingAddress),
     );
 
     app.post(
@@ -232,7 +289,7 @@ export function cartRoutes(service: CartService) {
           response: { 200: CartSchema, ...problems(400, 401, 409) },
         },
       },
-      async (request) => service.setCurrency(request.principal!.id, request.body.currency),
+      async (request) => service.setCurrency(request.principal!, request.body.currency),
     );
 
     app.delete(

@@ -1,5 +1,8 @@
-import type { Db } from '../../platform/db/index.ts';
-import { badRequest, conflict, type DomainError, notFound } from '../../platform/errors.ts';
+import { type Db, transact } from '../../platform/db/index.ts';
+import { badRequest, conflict, type DomainError, notFound, unauthorized } from '../../platform/errors.ts';
+import type { CartTokenVerifier, Principal } from '../../platform/http/auth.ts';
+import { uuidv7 } from '../../platform/ids.ts';
+import { hashOpaqueToken, newOpaqueToken } from '../../platform/opaque-token.ts';
 import type { CheckoutVariant } from '../catalog/index.ts';
 import { outOfStock } from '../inventory/index.ts';
 import type { PricingService, Quote, ShippingMethod, ShippingProblem } from '../pricing/index.ts';
@@ -82,13 +85,25 @@ function priceIn(variant: CheckoutVariant, currency: string): Money | undefined 
   return variant.prices.find((price) => price.currency === currency);
 }
 
+/** Who a cart belongs to: a signed-in user, or a guest proven by their cart token. */
+export type Shopper = Pick<Principal, 'id' | 'role'>;
+
+/** A guest's new cart and the token that opens it (shown once; only its hash is stored). */
+export interface GuestCart {
+  cartToken: string;
+  cart: Cart;
+}
+
 export function createCartService(deps: {
   db: Db;
   catalog: CatalogReader;
   stock: StockReader;
   pricing: Pick<PricingService, 'quote' | 'checkCode' | 'shippingMethod'>;
+  /** How long a guest's cart lives unused before the sweep deletes it. */
+  guestCartTtlMs: number;
 }) {
   const { db, catalog, stock, pricing } = deps;
+  const guestExpiry = () => new Date(Date.now() + deps.guestCartTtlMs);
 
   function assertPurchasable(found: CheckoutVariant | undefined, currency: string): void {
     if (!found || found.archived) throw notFound('Variant');
@@ -105,11 +120,27 @@ export function createCartService(deps: {
   }
 
   /** The cart with its lines, created on first use. */
-  async function load(userId: string, executor: Db): Promise<CartContents> {
+  async function load(shopperId: string, executor: Db): Promise<CartContents> {
     return (
-      (await store.contents(executor, userId)) ?? { ...(await store.ensureCart(executor, userId)), lines: [] }
+      (await store.contents(executor, shopperId)) ?? {
+        ...(await store.ensureCart(executor, shopperId)),
+        lines: [],
+      }
     );
   }
+
+  /** The guest an unexpired cart token stands for; each use keeps the cart alive. */
+  const cartTokens: CartTokenVerifier = {
+    async verify(token) {
+      const shopperId = await store.useGuest(db, hashOpaqueToken(token), guestExpiry());
+      if (!shopperId)
+        throw unauthorized(
+          'This cart has expired or was never made here: start a new one with POST /v1/carts',
+          'CART_TOKEN_INVALID',
+        );
+      return { id: shopperId, role: 'guest' };
+    },
+  };
 
   async function ensureAvailable(variantId: string, quantity: number): Promise<void> {
     const available = (await stock.availability([variantId])).get(variantId) ?? 0;
@@ -121,7 +152,7 @@ export function createCartService(deps: {
    * stored priced. `variants` may hold the lines' variants when the caller has just read them.
    */
   async function price(
-    userId: string,
+    shopper: Shopper,
     cart: CartContents,
     executor: Db,
     country?: string,
@@ -148,7 +179,8 @@ export function createCartService(deps: {
           unitAmount: unit.amount,
           quantity: row.quantity,
         })),
-        userId,
+        userId: shopper.id,
+        guest: shopper.role === 'guest',
         promotionCode: cart.promotionCode,
         shippingMethodId: cart.shippingMethodId,
         country: country ?? cart.shippingAddress?.country,
@@ -195,21 +227,75 @@ export function createCartService(deps: {
     return { cart: result, promotionError: cart.promotionCode ? quote.promotionProblem : undefined };
   }
 
-  const view = async (userId: string, executor: Db = db, country?: string) =>
-    price(userId, await load(userId, executor), executor, country);
+  const view = async (shopper: Shopper, executor: Db = db, country?: string) =>
+    price(shopper, await load(shopper.id, executor), executor, country);
 
   const shopperView = ({ cart }: { cart: CheckoutCart }): Cart => {
     const { shippingTax: _shippingTax, country: _country, ...shown } = cart;
     return shown;
   };
 
-  const publicView = async (userId: string): Promise<Cart> => shopperView(await view(userId));
+  const publicView = async (shopper: Shopper): Promise<Cart> => shopperView(await view(shopper));
+
+  /**
+   * Moves a guest's lines into a user's cart: quantities are added, each line capped at what a
+   * line holds and at the stock there is (never below what the user's line held already); the
+   * guest's code, method and address fill the user's where theirs are unset. The guest cart goes.
+   */
+  async function merge(user: Shopper, guestId: string): Promise<Cart> {
+    const guest = await store.contents(db, guestId);
+    const mine = await load(user.id, db);
+    if (guest && guest.lines.length > 0) {
+      const available = await stock.availability(guest.lines.map((line) => line.variantId));
+      const held = new Map(mine.lines.map((line) => [line.variantId, line.quantity]));
+      const lines = guest.lines.map((line) => {
+        const before = held.get(line.variantId) ?? 0;
+        const wanted = Math.min(before + line.quantity, MAX_LINE_QUANTITY);
+        return {
+          variantId: line.variantId,
+          quantity: Math.max(before, Math.min(wanted, available.get(line.variantId) ?? 0)),
+        };
+      });
+      await transact(db, async (tx) => {
+        // An empty cart takes the guest's currency with their lines.
+        if (mine.lines.length === 0) await cartChoices.set(tx, mine.id, { currency: guest.currency });
+        await store.restore(
+          tx,
+          user.id,
+          lines.filter((line) => line.quantity > 0),
+          guest,
+        );
+        await store.remove(tx, guestId);
+      });
+    } else if (guest) {
+      await store.remove(db, guestId);
+    }
+    return publicView(user);
+  }
 
   return {
     view: publicView,
+    cartTokens,
+    merge,
 
-    async addItem(userId: string, variantId: string, quantity: number): Promise<Cart> {
-      const cart = await load(userId, db);
+    /** A new cart for a guest, and the token that opens it. */
+    async startGuest(): Promise<GuestCart> {
+      const { token, hash } = newOpaqueToken();
+      const guest: Shopper = { id: uuidv7(), role: 'guest' };
+      await store.createGuest(db, {
+        id: uuidv7(),
+        shopperId: guest.id,
+        tokenHash: hash,
+        expiresAt: guestExpiry(),
+      });
+      return { cartToken: token, cart: await publicView(guest) };
+    },
+
+    /** Deletes guest carts left unused past their expiry; answers how many went. */
+    sweepExpiredGuests: (limit = 500) => store.sweepExpired(db, limit),
+
+    async addItem(shopper: Shopper, variantId: string, quantity: number): Promise<Cart> {
+      const cart = await load(shopper.id, db);
       const variants = await variantsOf([...cart.lines.map((line) => line.variantId), variantId], db);
       assertPurchasable(variants.get(variantId), cart.currency);
       const existing = cart.lines.find((line) => line.variantId === variantId);
@@ -225,44 +311,45 @@ export function createCartService(deps: {
       const lineId = await store.upsertLine(db, cart.id, variantId, total);
       if (existing) existing.quantity = total;
       else cart.lines.push({ id: lineId, variantId, quantity: total });
-      return shopperView(await price(userId, cart, db, undefined, variants));
+      return shopperView(await price(shopper, cart, db, undefined, variants));
     },
 
-    async setQuantity(userId: string, lineId: string, quantity: number): Promise<Cart> {
-      const cart = await store.ensureCart(db, userId);
+    async setQuantity(shopper: Shopper, lineId: string, quantity: number): Promise<Cart> {
+      const cart = await store.ensureCart(db, shopper.id);
       const line = await store.line(db, cart.id, lineId);
       if (!line) throw notFound('Cart item');
       await ensureAvailable(line.variantId, quantity);
       await store.setQuantity(db, cart.id, lineId, quantity);
-      return publicView(userId);
+      return publicView(shopper);
     },
 
-    async removeItem(userId: string, lineId: string): Promise<void> {
-      const cart = await store.ensureCart(db, userId);
+    async removeItem(shopper: Shopper, lineId: string): Promise<void> {
+      const cart = await store.ensureCart(db, shopper.id);
       if (!(await store.deleteLine(db, cart.id, lineId))) throw notFound('Cart item');
     },
 
-    async applyPromotion(userId: string, code: string): Promise<Cart> {
-      const cart = await store.ensureCart(db, userId);
-      const { cart: current } = await view(userId);
+    async applyPromotion(shopper: Shopper, code: string): Promise<Cart> {
+      const cart = await store.ensureCart(db, shopper.id);
+      const { cart: current } = await view(shopper);
       const accepted = await pricing.checkCode(code, {
         subtotal: current.totals.subtotal.amount,
         currency: cart.currency,
-        userId,
+        userId: shopper.id,
+        guest: shopper.role === 'guest',
       });
       await cartChoices.set(db, cart.id, { promotionCode: accepted });
-      return publicView(userId);
+      return publicView(shopper);
     },
 
-    async removePromotion(userId: string, code: string): Promise<void> {
-      const cart = await store.ensureCart(db, userId);
+    async removePromotion(shopper: Shopper, code: string): Promise<void> {
+      const cart = await store.ensureCart(db, shopper.id);
       if (!cart.promotionCode || cart.promotionCode !== code.trim().toUpperCase())
         throw notFound('Promotion in the cart');
       await cartChoices.set(db, cart.id, { promotionCode: null });
     },
 
-    async setShippingMethod(userId: string, shippingMethodId: string): Promise<Cart> {
-      const cart = await store.ensureCart(db, userId);
+    async setShippingMethod(shopper: Shopper, shippingMethodId: string): Promise<Cart> {
+      const cart = await store.ensureCart(db, shopper.id);
       const method = await pricing.shippingMethod(shippingMethodId);
       if (method.price.currency !== cart.currency) {
         throw conflict('PRICE_UNAVAILABLE', `This shipping method has no price in ${cart.currency}`);
@@ -272,14 +359,14 @@ export function createCartService(deps: {
         throw conflict('SHIPPING_UNAVAILABLE', `${method.name} does not ship to ${country}`);
       }
       await cartChoices.set(db, cart.id, { shippingMethodId });
-      return publicView(userId);
+      return publicView(shopper);
     },
 
     /** Sets where the cart ships: its totals become that destination's (tax, cheapest shipping). */
-    async setAddress(userId: string, shippingAddress: Destination): Promise<Cart> {
-      const cart = await store.ensureCart(db, userId);
+    async setAddress(shopper: Shopper, shippingAddress: Destination): Promise<Cart> {
+      const cart = await store.ensureCart(db, shopper.id);
       await cartChoices.set(db, cart.id, { shippingAddress });
-      return publicView(userId);
+      return publicView(shopper);
     },
 
     /**
@@ -289,8 +376,8 @@ export function createCartService(deps: {
     restore: store.restore,
 
     /** Switches the cart's currency; refused while a line has no price in it. */
-    async setCurrency(userId: string, currency: string): Promise<Cart> {
-      const cart = await store.ensureCart(db, userId);
+    async setCurrency(shopper: Shopper, currency: string): Promise<Cart> {
+      const cart = await store.ensureCart(db, shopper.id);
       const rows = await store.lines(db, cart.id);
       const variants = await catalog.variantsForCheckout(rows.map((row) => row.variantId));
       const missing = variants
@@ -301,17 +388,17 @@ export function createCartService(deps: {
       }
       // A shipping method priced in the old currency no longer applies.
       await cartChoices.set(db, cart.id, { currency, shippingMethodId: null });
-      return publicView(userId);
+      return publicView(shopper);
     },
 
-    clear: (userId: string, executor: Db = db) => store.clear(executor, userId),
+    clear: (shopperId: string, executor: Db = db) => store.clear(executor, shopperId),
 
     /**
      * The cart as checkout sees it, priced for the destination country: every line priced now,
      * nothing unavailable, the code valid. Throws instead of silently dropping what was chosen.
      */
-    async forCheckout(userId: string, country: string, executor: Db = db): Promise<CheckoutCart> {
-      const { cart, promotionError } = await view(userId, executor, country);
+    async forCheckout(shopper: Shopper, country: string, executor: Db = db): Promise<CheckoutCart> {
+      const { cart, promotionError } = await view(shopper, executor, country);
       if (cart.unavailable) throw productUnavailable(cart.unavailable);
       if (cart.items.length === 0) throw badRequest('CART_EMPTY', 'The cart is empty');
       if (promotionError) throw promotionError;

@@ -5,7 +5,9 @@ import { uuidv7 } from '../../platform/ids.ts';
 type CartTables = {
   carts: {
     id: string;
-    user_id: string;
+    shopper_id: string;
+    guest_token_hash: string | null;
+    expires_at: Date | null;
     currency: Generated<string>;
     promotion_code: string | null;
     shipping_method_id: string | null;
@@ -69,35 +71,35 @@ const destinationOf = (value: unknown): Destination | null =>
   typeof value === 'string' ? (JSON.parse(value) as Destination) : ((value as Destination | null) ?? null);
 
 export const cartStore = {
-  /** The user's cart, created on first use; concurrent first uses converge on one row. */
-  async ensureCart(executor: Db, userId: string): Promise<CartHeader> {
-    const found = await cartStore.findCart(executor, userId);
+  /** The shopper's cart, created on first use; concurrent first uses converge on one row. */
+  async ensureCart(executor: Db, shopperId: string): Promise<CartHeader> {
+    const found = await cartStore.findCart(executor, shopperId);
     if (found) return found;
     await tables(executor)
       .insertInto('carts')
       .values({
         id: uuidv7(),
-        user_id: userId,
+        shopper_id: shopperId,
         promotion_code: null,
         shipping_method_id: null,
         shipping_address: null,
       })
-      .onConflict((conflict) => conflict.column('user_id').doNothing())
+      .onConflict((conflict) => conflict.column('shopper_id').doNothing())
       .execute();
-    return (await cartStore.findCart(executor, userId))!;
+    return (await cartStore.findCart(executor, shopperId))!;
   },
 
-  async findCart(executor: Db, userId: string): Promise<CartHeader | undefined> {
+  async findCart(executor: Db, shopperId: string): Promise<CartHeader | undefined> {
     const row = await tables(executor)
       .selectFrom('carts')
       .select(headerColumns)
-      .where('user_id', '=', userId)
+      .where('shopper_id', '=', shopperId)
       .executeTakeFirst();
     return row && { ...row, shippingAddress: destinationOf(row.shippingAddress) };
   },
 
   /** The cart and its lines in one query, in the order they were added; undefined before first use. */
-  async contents(executor: Db, userId: string): Promise<CartContents | undefined> {
+  async contents(executor: Db, shopperId: string): Promise<CartContents | undefined> {
     const rows = await tables(executor)
       .selectFrom('carts')
       .leftJoin('cart_items', 'cart_items.cart_id', 'carts.id')
@@ -107,7 +109,7 @@ export const cartStore = {
         'cart_items.variant_id as variantId',
         'cart_items.quantity',
       ])
-      .where('carts.user_id', '=', userId)
+      .where('carts.shopper_id', '=', shopperId)
       .orderBy('cart_items.added_at')
       .orderBy('cart_items.id')
       .execute();
@@ -189,17 +191,19 @@ export const cartStore = {
    * Empties the cart: its lines, and the code and shipping method chosen for them (a code left
    * behind would show as applied, or spent, on the next cart). Its currency and address stay.
    */
-  async clear(executor: Db, userId: string): Promise<void> {
+  async clear(executor: Db, shopperId: string): Promise<void> {
     await tables(executor)
       .with('emptied', (db) =>
         db
           .deleteFrom('cart_items')
-          .where('cart_id', 'in', (eb) => eb.selectFrom('carts').select('id').where('user_id', '=', userId))
+          .where('cart_id', 'in', (eb) =>
+            eb.selectFrom('carts').select('id').where('shopper_id', '=', shopperId),
+          )
           .returning('id'),
       )
       .updateTable('carts')
       .set({ promotion_code: null, shipping_method_id: null, updated_at: sql`now()` })
-      .where('user_id', '=', userId)
+      .where('shopper_id', '=', shopperId)
       .execute();
   },
 
@@ -210,7 +214,7 @@ export const cartStore = {
    */
   async restore(
     executor: Db,
-    userId: string,
+    shopperId: string,
     lines: ReadonlyArray<{ variantId: string; quantity: number }>,
     choices: {
       promotionCode: string | null;
@@ -218,7 +222,7 @@ export const cartStore = {
       shippingAddress: Destination | null;
     },
   ): Promise<void> {
-    const cart = await cartStore.ensureCart(executor, userId);
+    const cart = await cartStore.ensureCart(executor, shopperId);
     if (lines.length > 0) {
       await tables(executor)
         .insertInto('cart_items')
@@ -249,6 +253,56 @@ export const cartStore = {
       })
       .where('id', '=', cart.id)
       .execute();
+  },
+
+  /** A guest's cart, made with its token's hash; it expires at `expiresAt` unless used again. */
+  async createGuest(
+    executor: Db,
+    guest: { id: string; shopperId: string; tokenHash: string; expiresAt: Date },
+  ): Promise<void> {
+    await tables(executor)
+      .insertInto('carts')
+      .values({
+        id: guest.id,
+        shopper_id: guest.shopperId,
+        guest_token_hash: guest.tokenHash,
+        expires_at: guest.expiresAt,
+        promotion_code: null,
+        shipping_method_id: null,
+        shipping_address: null,
+      })
+      .execute();
+  },
+
+  /**
+   * The guest whose unexpired cart the token's hash names, with its expiry pushed to `expiresAt`
+   * in the same statement: a cart in use does not expire under its shopper.
+   */
+  async useGuest(executor: Db, tokenHash: string, expiresAt: Date): Promise<string | undefined> {
+    const row = await tables(executor)
+      .updateTable('carts')
+      .set({ expires_at: expiresAt })
+      .where('guest_token_hash', '=', tokenHash)
+      .where('expires_at', '>', sql<Date>`now()`)
+      .returning('shopper_id as shopperId')
+      .executeTakeFirst();
+    return row?.shopperId;
+  },
+
+  /** Deletes up to `limit` expired guest carts (their lines go with them); returns how many. */
+  async sweepExpired(executor: Db, limit: number): Promise<number> {
+    const result = await tables(executor)
+      .deleteFrom('carts')
+      .where('id', 'in', (eb) =>
+        eb.selectFrom('carts').select('id').where('expires_at', '<=', sql<Date>`now()`).limit(limit),
+      )
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  },
+
+  /** Deletes a cart by its shopper (a guest's, once merged into a user's). */
+  async remove(executor: Db, shopperId: string): Promise<void> {
+    await tables(executor).deleteFrom('carts').where('shopper_id', '=', shopperId).execute();
   },
 
   async touch(executor: Db, cartId: string): Promise<void> {

@@ -3,7 +3,11 @@ import type { UserRow } from './store.ts';
 
 export const IDENTITY_SOURCE = '/emporium/identity';
 /** The events identity emits (webhooks accept subscriptions to these). */
-export const IDENTITY_EVENT_TYPES = ['user.registered', 'user.sessions_revoked'] as const;
+export const IDENTITY_EVENT_TYPES = [
+  'user.registered',
+  'user.email_verified',
+  'user.sessions_revoked',
+] as const;
 
 /** Asks for a verification email; for the notifications module only (a webhook gets nothing from it). */
 export const VERIFICATION_REQUESTED = 'user.verification_requested';
@@ -25,6 +29,14 @@ export function userRegistered(
     ...via,
     registeredAt: user.createdAt.toISOString(),
   });
+}
+
+/**
+ * The user proved they own this address (a verification or reset link opened, or a provider that
+ * verified it). Ordering gives them the guest orders placed with it.
+ */
+export function emailVerified(userId: string, email: string): CloudEvent {
+  return cloudEvent(IDENTITY_SOURCE, 'user.email_verified', userId, { userId, email });
 }
 
 /**

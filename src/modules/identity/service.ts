@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import { type Db, transact } from '../../platform/db/index.ts';
+import { isEmailAddress, normaliseEmail } from '../../platform/email-address.ts';
 import { badRequest, conflict, notFound } from '../../platform/errors.ts';
 import type { EventBus } from '../../platform/events/index.ts';
 import { type Principal, ROLES, type Role } from '../../platform/http/auth.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
+import { hashOpaqueToken, newOpaqueToken } from '../../platform/opaque-token.ts';
 import {
   accountLinkRequired,
   emailNotVerified,
@@ -15,11 +17,17 @@ import {
   tokenInvalid,
   tooManyGuesses,
 } from './errors.ts';
-import { passwordResetRequested, sessionsRevoked, userRegistered, verificationRequested } from './events.ts';
+import {
+  emailVerified,
+  passwordResetRequested,
+  sessionsRevoked,
+  userRegistered,
+  verificationRequested,
+} from './events.ts';
 import type { OidcIdentity } from './oidc.ts';
 import type { TokenVersions } from './sessions.ts';
 import { identityStore as store, type UserRow } from './store.ts';
-import { hashOpaqueToken, newOpaqueToken, type TokenService } from './tokens.ts';
+import type { TokenService } from './tokens.ts';
 
 export interface User {
   id: string;
@@ -71,12 +79,7 @@ const OIDC_LINK_TTL_MS = 10 * 60_000;
 export const LOGIN_BACKOFF = { free: 5, maxWaitSeconds: 900, forgetAfterSeconds: 3600 };
 
 // No whitespace or control characters (PostgreSQL text cannot even hold NUL).
-const EMAIL = /^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u;
 const CONTROL_CHARACTER = /\p{Cc}/u;
-
-export function normaliseEmail(email: string): string {
-  return email.trim().toLowerCase();
-}
 
 function toUser(row: UserRow): User {
   return {
@@ -191,6 +194,20 @@ export function createIdentityService(deps: {
     return matches;
   }
 
+  /** The address is proven: marked so, with its user.email_verified event (inside the caller's transaction). */
+  async function proveEmail(tx: Db, userId: string, email: string): Promise<boolean> {
+    if (!(await store.markEmailVerified(tx, userId, email))) return false;
+    await events.append(tx, [emailVerified(userId, email)]);
+    return true;
+  }
+
+  /** proveEmail in a transaction of its own. */
+  async function proveEmailNow(userId: string, email: string): Promise<boolean> {
+    const proven = await transact(db, (tx) => proveEmail(tx, userId, email));
+    if (proven) events.nudge();
+    return proven;
+  }
+
   /** A sign-up: the user and its user.registered event commit together or not at all. */
   async function insertRegisteredUser(
     user: Parameters<typeof store.insertUser>[1],
@@ -198,7 +215,12 @@ export function createIdentityService(deps: {
   ): Promise<UserRow | null> {
     const row = await transact(db, async (tx) => {
       const inserted = await store.insertUser(tx, user);
-      if (inserted) await events.append(tx, [userRegistered(inserted, via)]);
+      if (inserted) {
+        await events.append(tx, [
+          userRegistered(inserted, via),
+          ...(user.emailVerified ? [emailVerified(inserted.id, inserted.email)] : []),
+        ]);
+      }
       return inserted;
     });
     if (row) events.nudge();
@@ -207,7 +229,7 @@ export function createIdentityService(deps: {
 
   function validEmail(raw: string): string {
     const email = normaliseEmail(raw);
-    if (!EMAIL.test(email)) {
+    if (!isEmailAddress(email)) {
       throw badRequest('INVALID_EMAIL', 'This is not an email address', {
         errors: [{ path: '/email', message: 'must be an email address' }],
       });
@@ -321,7 +343,7 @@ export function createIdentityService(deps: {
     async login(input: { email: string; password: string }, client: ClientInfo): Promise<TokenPair> {
       const email = normaliseEmail(input.email);
       // A string that is no email address cannot name an account (and may not even be storable).
-      const wellFormed = EMAIL.test(email);
+      const wellFormed = isEmailAddress(email);
       const row = wellFormed ? await store.findUserByEmail(db, email) : undefined;
       const matches = wellFormed
         ? await passwordMatches(row, email, input.password, client)
@@ -417,7 +439,7 @@ export function createIdentityService(deps: {
         return issueTokens(linked);
       }
       const email = identity.email ? normaliseEmail(identity.email) : undefined;
-      if (!email || !identity.emailVerified || !EMAIL.test(email) || email.length > 320) {
+      if (!email || !identity.emailVerified || !isEmailAddress(email) || email.length > 320) {
         await audit('login.failed', client, {
           email,
           detail: { provider: identity.provider, reason: 'email not verified' },
@@ -487,7 +509,7 @@ export function createIdentityService(deps: {
         throw invalidCredentials();
       }
       if (!(await store.spendUserToken(db, tokenHash, 'link_oidc'))) throw tokenInvalid();
-      await store.markEmailVerified(db, user.id, user.email);
+      await proveEmailNow(user.id, user.email);
       const { provider, subject } = pending.detail as { provider: string; subject: string };
       return linkAndSignIn({ ...user, emailVerifiedAt: new Date() }, provider, subject, client);
     },
@@ -495,7 +517,7 @@ export function createIdentityService(deps: {
     /** Proves the address a verification link was sent to; single use, and only for that address. */
     async verifyEmail(token: string, client: ClientInfo): Promise<User> {
       const spent = await store.spendUserToken(db, hashOpaqueToken(token), 'verify_email');
-      if (!spent || !(await store.markEmailVerified(db, spent.userId, spent.email))) throw tokenInvalid();
+      if (!spent || !(await proveEmailNow(spent.userId, spent.email))) throw tokenInvalid();
       await audit('email.verified', client, { userId: spent.userId, email: spent.email });
       const user = await store.findUserById(db, spent.userId);
       if (!user) throw tokenInvalid();
@@ -532,7 +554,7 @@ export function createIdentityService(deps: {
      */
     async requestPasswordReset(rawEmail: string, client: ClientInfo): Promise<{ email: string }> {
       const email = normaliseEmail(rawEmail);
-      if (!EMAIL.test(email))
+      if (!isEmailAddress(email))
         throw badRequest('INVALID_EMAIL', 'Enter the email address you shop with, such as ada@example.com');
       const user = await store.findUserByEmail(db, email);
       await audit('password.reset_requested', client, { userId: user?.id, email });
@@ -562,7 +584,7 @@ export function createIdentityService(deps: {
         await store.setPassword(tx, user.id, passwordHash);
         await store.revokeUserRefreshTokens(tx, user.id);
         await store.spendUserTokens(tx, user.id, 'reset_password');
-        await store.markEmailVerified(tx, user.id, user.email);
+        await proveEmail(tx, user.id, user.email);
       });
       await audit('password.reset', client, { userId: user.id, email: user.email });
     },

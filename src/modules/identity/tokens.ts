@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto';
 import {
   type CryptoKey,
   createLocalJWKSet,
@@ -13,7 +12,12 @@ import {
 import { LRUCache } from 'lru-cache';
 import type { Db } from '../../platform/db/index.ts';
 import { unauthorized } from '../../platform/errors.ts';
-import { type AccessTokenVerifier, type Principal, ROLES, type Role } from '../../platform/http/auth.ts';
+import {
+  type AccessTokenVerifier,
+  type UserPrincipal as Principal,
+  ROLES,
+  type Role,
+} from '../../platform/http/auth.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import type { TokenVersions } from './sessions.ts';
 import { identityStore as store } from './store.ts';
@@ -168,16 +172,3 @@ export async function createTokenService(db: Db, versions: TokenVersions, settin
 }
 
 export type TokenService = Awaited<ReturnType<typeof createTokenService>>;
-
-/**
- * An opaque token (refresh tokens, emailed links, provider links): 256 random bits; only its
- * SHA-256 is stored, so a copy of the database signs nobody in.
- */
-export function newOpaqueToken(): { token: string; hash: string } {
-  const token = randomBytes(32).toString('base64url');
-  return { token, hash: hashOpaqueToken(token) };
-}
-
-export function hashOpaqueToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}

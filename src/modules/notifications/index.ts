@@ -53,8 +53,12 @@ export function createNotifications(deps: {
     issueEmailVerification(userId: string, email: string): Promise<string | undefined>;
     issuePasswordReset(userId: string, email: string): Promise<string | undefined>;
   };
+  /** A guest's order: where its mail goes, and a fresh token for the link that opens it. */
+  orders: {
+    guestContact(orderId: string): Promise<{ email: string; token: string } | undefined>;
+  };
 }): NotificationsModule {
-  const { config, db, bus, logger, identity } = deps;
+  const { config, db, bus, logger, identity, orders } = deps;
   const mailer: Mailer = createMailer({
     smtpUrl: config.smtpUrl,
     smtpTimeoutMs: config.smtpTimeoutMs,
@@ -107,11 +111,23 @@ export function createNotifications(deps: {
     logger,
   });
 
-  /** The customer an order event is about. */
-  async function buyer(event: CloudEvent, userId: string): Promise<Recipient[]> {
+  /**
+   * Who an order event is about, and the link to the order they can open: an account's own page,
+   * or for a guest the order's page with a token made for this mail.
+   */
+  async function buyer(
+    event: CloudEvent,
+    userId: string,
+    orderId: string,
+  ): Promise<{ to: Recipient[]; link: string }> {
+    const page = `${config.publicUrl}/orders/${orderId}`;
     const address = await identity.emailOf(userId);
-    if (!address) logger.warn({ eventId: event.id, userId }, 'no email address for an order notification');
-    return address ? [{ userId, address }] : [];
+    if (address) return { to: [{ userId, address }], link: page };
+    const guest = await orders.guestContact(orderId);
+    if (guest)
+      return { to: [{ address: guest.email }], link: `${page}?token=${encodeURIComponent(guest.token)}` };
+    logger.warn({ eventId: event.id, userId }, 'no email address for an order notification');
+    return { to: [], link: page };
   }
 
   /** The configured alert addresses, else the staff and admin accounts. */
@@ -159,9 +175,10 @@ export function createNotifications(deps: {
     }
     const { userId, orderId } = data as { userId?: unknown; orderId?: unknown };
     if (typeof userId !== 'string' || typeof orderId !== 'string') return undefined;
-    const mail = renderOrderMail(event.type, { ...data, orderId }, `${config.publicUrl}/orders/${orderId}`);
     // Looked up before the transaction: PGlite has one connection, held by the transaction.
-    return mail && { mail, to: await buyer(event, userId) };
+    const { to, link } = await buyer(event, userId, orderId);
+    const mail = renderOrderMail(event.type, { ...data, orderId }, link);
+    return mail && { mail, to };
   }
 
   async function handle(event: CloudEvent): Promise<void> {

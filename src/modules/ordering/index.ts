@@ -49,6 +49,12 @@ export function createOrdering(deps: {
       captureOnShipment: config.payments.capture === 'on_shipment',
     },
   });
+  // A user proved an address: the guest orders placed with it become theirs (claiming is idempotent).
+  deps.bus.subscribe('ordering', ['user.email_verified'], async (event) => {
+    const { userId, email } = event.data as { userId?: unknown; email?: unknown };
+    if (typeof userId === 'string' && typeof email === 'string')
+      await service.claimGuestOrders(userId, email);
+  });
   const recovery = createPollingLoop({
     name: 'order recovery',
     intervalMs: config.recoveryIntervalMs,

@@ -1,15 +1,22 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Db } from '../../platform/db/index.ts';
-import { SIGNED_IN, STAFF } from '../../platform/http/auth.ts';
+import {
+  ORDER_HOLDER,
+  ORDER_TOKEN_HEADER,
+  opaqueToken,
+  SHOPPER,
+  SIGNED_IN,
+  STAFF,
+} from '../../platform/http/auth.ts';
 import { IdempotencyKey, requestFingerprint, runIdempotent } from '../../platform/http/idempotency.ts';
 import { problems } from '../../platform/http/openapi.ts';
 import { IdParams, Money, Page, PageQuery, Uuid } from '../../platform/http/schemas.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import { AddressSchema, LineItemSchema, TotalsSchema } from '../cart/index.ts';
 import { ShippingMethodSchema } from '../pricing/index.ts';
-import type { Order, OrderingService, Refund } from './service.ts';
+import type { Order, OrderingService, OrderViewer, Refund } from './service.ts';
 
 const Status = Type.Union([
   Type.Literal('pending'),
@@ -51,6 +58,13 @@ export const OrderSchema = Type.Object({
   promotionCode: Type.Optional(Type.String()),
   shippingMethod: Type.Optional(ShippingMethodSchema),
   cancelReason: Type.Optional(Type.String()),
+  email: Type.Optional(Type.String({ description: "A guest's order: where its mail goes" })),
+  orderToken: Type.Optional(
+    Type.String({
+      description:
+        "A guest's checkout answer only: send it as Order-Token to open this order (GET /v1/orders/{id}); it is shown once",
+    }),
+  ),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
 });
@@ -79,6 +93,17 @@ const RefundRequest = Type.Object(
   { additionalProperties: false },
 );
 
+const OrderTokenHeader = Type.Object({
+  'order-token': Type.Optional(
+    Type.String({ description: "A guest order's token, in place of a bearer token" }),
+  ),
+});
+
+/** The signed-in user, or the guest whose Order-Token the authentication hook let through. */
+function viewerOf(request: FastifyRequest): OrderViewer {
+  return request.principal ?? { orderToken: opaqueToken(request, ORDER_TOKEN_HEADER)! };
+}
+
 export function orderingRoutes(service: OrderingService, deps: { db: Db; idempotencyLockMs: number }) {
   return (scope: FastifyInstance) => {
     const app = scope.withTypeProvider<TypeBoxTypeProvider>();
@@ -90,11 +115,22 @@ export function orderingRoutes(service: OrderingService, deps: { db: Db; idempot
         schema: {
           operationId: 'placeOrder',
           ...common,
-          summary: 'Check out the cart (requires Idempotency-Key)',
-          headers: Type.Object({ 'idempotency-key': IdempotencyKey }),
+          security: SHOPPER,
+          summary: 'Check out the cart (requires Idempotency-Key); a guest sends Cart-Token and email',
+          headers: Type.Object({
+            'idempotency-key': IdempotencyKey,
+            'cart-token': Type.Optional(Type.String({ description: "A guest's cart token" })),
+          }),
           body: Type.Object(
             {
               shippingAddress: AddressSchema,
+              email: Type.Optional(
+                Type.String({
+                  maxLength: 320,
+                  description:
+                    "A guest's address for the confirmation (required of guests; a signed-in user's mail goes to their account's address)",
+                }),
+              ),
               payment: Type.Object(
                 { token: Type.String({ minLength: 1, maxLength: 100 }) },
                 { additionalProperties: false },
@@ -132,6 +168,7 @@ export function orderingRoutes(service: OrderingService, deps: { db: Db; idempot
                 paymentToken: request.body.payment.token,
                 expectedTotal: request.body.expectedTotal,
                 idempotencyKey: key,
+                email: request.body.email,
               },
               request.workContext.signal,
             );
@@ -141,6 +178,9 @@ export function orderingRoutes(service: OrderingService, deps: { db: Db; idempot
         const order = result.body as Order;
         reply.code(result.status as 201 | 202).header('location', `/v1/orders/${order.id}`);
         if (result.replayed) reply.header('idempotent-replayed', 'true');
+        // The guest's key to their order is made for this answer, never kept with the stored replay.
+        if (principal.role === 'guest')
+          return { ...order, orderToken: await service.issueOrderToken(order.id) };
         return order;
       },
     );
@@ -174,12 +214,14 @@ export function orderingRoutes(service: OrderingService, deps: { db: Db; idempot
         schema: {
           operationId: 'getOrder',
           ...common,
-          summary: 'One order (owner or staff)',
+          security: ORDER_HOLDER,
+          summary: "One order (owner or staff, or a guest with the order's Order-Token)",
           params: IdParams,
+          headers: OrderTokenHeader,
           response: { 200: OrderSchema, ...problems(401, 404) },
         },
       },
-      async (request) => service.get(request.principal!, request.params.id),
+      async (request) => service.get(viewerOf(request), request.params.id),
     );
 
     app.post(
@@ -206,12 +248,14 @@ export function orderingRoutes(service: OrderingService, deps: { db: Db; idempot
           description:
             'Asks the provider where the payment stands and goes on with the order: confirmed when the ' +
             'payment went through, cancelled when it did not, still pending while the bank waits.',
+          security: ORDER_HOLDER,
           params: IdParams,
+          headers: OrderTokenHeader,
           response: { 200: OrderSchema, ...problems(401, 404, 503) },
         },
       },
       async (request) =>
-        service.confirmPayment(request.principal!, request.params.id, request.workContext.signal),
+        service.confirmPayment(viewerOf(request), request.params.id, request.workContext.signal),
     );
 
     app.post(

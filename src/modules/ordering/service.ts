@@ -1,11 +1,13 @@
 import { timeoutSignal } from '../../platform/context.ts';
 import { type Db, transact } from '../../platform/db/index.ts';
-import { conflict, DomainError, notFound } from '../../platform/errors.ts';
+import { isEmailAddress, normaliseEmail } from '../../platform/email-address.ts';
+import { badRequest, conflict, DomainError, notFound } from '../../platform/errors.ts';
 import type { EventBus } from '../../platform/events/index.ts';
 import type { Principal } from '../../platform/http/auth.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
+import { hashOpaqueToken, newOpaqueToken } from '../../platform/opaque-token.ts';
 import type { CartLine, CartService, CheckoutCart, Money, Totals } from '../cart/index.ts';
 import type { InventoryService } from '../inventory/index.ts';
 import type { PricingService, ShippingMethod } from '../pricing/index.ts';
@@ -59,6 +61,10 @@ export interface Order {
   promotionCode?: string;
   shippingMethod?: ShippingMethod;
   cancelReason?: string;
+  /** A guest's order: the address its mail goes to. */
+  email?: string;
+  /** A guest's checkout answer only: the token that opens this order (send it as Order-Token). */
+  orderToken?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -100,6 +106,9 @@ export interface OrderingSettings {
   /** PAYMENTS_CAPTURE=on_shipment: orders are confirmed authorized; shipments capture. */
   captureOnShipment: boolean;
 }
+
+/** Who may look at an order: a signed-in user (their own; staff any), or a guest with its Order-Token. */
+export type OrderViewer = Principal | { orderToken: string };
 
 const isUniqueViolation = (error: unknown) => (error as { code?: unknown } | null)?.code === '23505';
 
@@ -148,7 +157,22 @@ function toOrder(row: OrderRow, items: OrderItemRow[], payment: PaymentState | u
   if (row.promotionCode) order.promotionCode = row.promotionCode;
   if (row.shippingMethod) order.shippingMethod = row.shippingMethod;
   if (row.cancelReason) order.cancelReason = row.cancelReason;
+  if (row.guestEmail) order.email = row.guestEmail;
   return order;
+}
+
+/** A guest's address for their order mail, checked as sign-up checks one. */
+function guestEmailOf(raw: string | undefined): string {
+  if (raw === undefined)
+    throw badRequest('EMAIL_REQUIRED', 'Enter your email address: the order confirmation is sent there', {
+      errors: [{ path: '/email', message: 'a guest checkout needs an email address' }],
+    });
+  const email = normaliseEmail(raw);
+  if (!isEmailAddress(email))
+    throw badRequest('INVALID_EMAIL', 'Enter an email address such as ada@example.com', {
+      errors: [{ path: '/email', message: 'must be an email address' }],
+    });
+  return email;
 }
 
 export function createOrderingService(deps: {
@@ -243,6 +267,8 @@ export function createOrderingService(deps: {
         shippingAddress: ShippingAddress;
         paymentToken: string;
         idempotencyKey: string;
+        /** A guest's address for the confirmation (required of guests; a user's mail goes to their account's). */
+        email?: string;
         /** The total the shopper was shown; checkout refuses when the cart now costs otherwise. */
         expectedTotal?: Money;
       },
@@ -257,11 +283,12 @@ export function createOrderingService(deps: {
         throw error;
       };
 
+      const guestEmail = principal.role === 'guest' ? guestEmailOf(input.email) : null;
       // A provider known to be down: answer 503 at once instead of creating an order that cannot be paid.
       deps.payments.assertAvailable();
       let cart: CheckoutCart;
       try {
-        cart = await deps.cart.forCheckout(principal.id, input.shippingAddress.country);
+        cart = await deps.cart.forCheckout(principal, input.shippingAddress.country);
       } catch (error) {
         return orderedBefore(error);
       }
@@ -305,6 +332,7 @@ export function createOrderingService(deps: {
             paymentToken: input.paymentToken,
             idempotencyKey: input.idempotencyKey,
             claimMs: requestClaimMs,
+            guestEmail,
           },
           items,
         );
@@ -344,12 +372,38 @@ export function createOrderingService(deps: {
       }
     },
 
-    async get(principal: Principal, id: string): Promise<Order> {
+    async get(viewer: OrderViewer, id: string): Promise<Order> {
+      if ('orderToken' in viewer) return this.getWithToken(id, viewer.orderToken);
+      const principal = viewer;
       const row = await store.byId(db, id);
       // Another customer's order is answered exactly like a missing one.
       if (!row || (row.userId !== principal.id && !isStaff(principal))) throw notFound('Order');
       return (await withDetails([row]))[0]!;
     },
+
+    /** The order a guest's Order-Token opens; any other token is answered as a missing order. */
+    async getWithToken(id: string, token: string): Promise<Order> {
+      if (!(await store.tokenOpens(db, id, hashOpaqueToken(token)))) throw notFound('Order');
+      return load(id);
+    },
+
+    /** A new token that opens this order alone (a guest's checkout answer, each mail's link). */
+    async issueOrderToken(orderId: string): Promise<string> {
+      const { token, hash } = newOpaqueToken();
+      await store.insertToken(db, orderId, hash);
+      return token;
+    },
+
+    /** Where a guest order's mail goes, with a fresh link token; undefined for an account's order. */
+    async guestContact(orderId: string): Promise<{ email: string; token: string } | undefined> {
+      const row = await store.byId(db, orderId);
+      if (!row?.guestEmail || row.guestClaimedAt) return undefined;
+      return { email: row.guestEmail, token: await this.issueOrderToken(orderId) };
+    },
+
+    /** A user proved this address: the guest orders placed with it become theirs. */
+    claimGuestOrders: (userId: string, email: string) =>
+      store.claimGuestOrders(db, userId, normaliseEmail(email)),
 
     async list(
       principal: Principal,
@@ -447,8 +501,8 @@ export function createOrderingService(deps: {
     },
 
     /** The owner came back from their bank: bring the payment up to date and go on with the order. */
-    async confirmPayment(principal: Principal, id: string, signal?: AbortSignal): Promise<Order> {
-      const order = await this.get(principal, id);
+    async confirmPayment(viewer: OrderViewer, id: string, signal?: AbortSignal): Promise<Order> {
+      const order = await this.get(viewer, id);
       if (order.status !== 'pending') return order;
       await deps.payments.refresh(id, signal);
       await this.resume(id);

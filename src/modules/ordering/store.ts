@@ -62,8 +62,15 @@ type OrderingTables = {
     cancel_reason: string | null;
     last_error: string | null;
     idempotency_key: string;
+    guest_email: string | null;
+    guest_claimed_at: Date | null;
     created_at: Generated<Date>;
     updated_at: Generated<Date>;
+  };
+  order_tokens: {
+    token_hash: string;
+    order_id: string;
+    created_at: Generated<Date>;
   };
   order_items: {
     id: string;
@@ -119,6 +126,10 @@ export interface OrderRow {
   cancelReason: string | null;
   /** The shipment whose capture is in flight (PAYMENTS_CAPTURE=on_shipment); it holds the order. */
   chargingFulfillmentId: string | null;
+  /** Where a guest's order is mailed; null for an order placed signed in. */
+  guestEmail: string | null;
+  /** When a user who proved that address took the guest order as theirs. */
+  guestClaimedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -158,6 +169,8 @@ const orderColumns = [
   'saga_attempts as sagaAttempts',
   'cancel_reason as cancelReason',
   'charging_fulfillment_id as chargingFulfillmentId',
+  'guest_email as guestEmail',
+  'guest_claimed_at as guestClaimedAt',
   'created_at as createdAt',
   'updated_at as updatedAt',
 ] as const;
@@ -178,6 +191,38 @@ const itemColumns = [
 const inMs = (ms: number) => sql<Date>`now() + ${`${Math.max(0, Math.round(ms))} milliseconds`}::interval`;
 
 export const orderStore = {
+  async insertToken(executor: Db, orderId: string, tokenHash: string): Promise<void> {
+    await tables(executor)
+      .insertInto('order_tokens')
+      .values({ token_hash: tokenHash, order_id: orderId })
+      .execute();
+  },
+
+  /** Whether the token's hash opens this order. */
+  async tokenOpens(executor: Db, orderId: string, tokenHash: string): Promise<boolean> {
+    const row = await tables(executor)
+      .selectFrom('order_tokens')
+      .select('order_id')
+      .where('token_hash', '=', tokenHash)
+      .where('order_id', '=', orderId)
+      .executeTakeFirst();
+    return row !== undefined;
+  },
+
+  /**
+   * Gives a user the guest orders placed with their (now verified) address; answers how many.
+   * Each guest order is claimed once: it stays with the first user who proved the address.
+   */
+  async claimGuestOrders(executor: Db, userId: string, email: string): Promise<number> {
+    const result = await tables(executor)
+      .updateTable('orders')
+      .set({ user_id: userId, guest_claimed_at: sql`now()`, updated_at: sql`now()` })
+      .where('guest_email', '=', email)
+      .where('guest_claimed_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  },
+
   async insertOrder(
     executor: Db,
     order: Pick<
@@ -194,6 +239,7 @@ export const orderStore = {
       | 'promotionCode'
       | 'shippingMethod'
       | 'paymentToken'
+      | 'guestEmail'
     > & { shippingAddress: object; idempotencyKey: string; claimMs: number },
     items: Array<Omit<OrderItemRow, 'id' | 'orderId'>>,
   ): Promise<{ order: OrderRow; items: OrderItemRow[] }> {
@@ -223,6 +269,7 @@ export const orderStore = {
             cancel_reason: null,
             last_error: null,
             idempotency_key: order.idempotencyKey,
+            guest_email: order.guestEmail,
           })
           .returning(orderColumns),
       )

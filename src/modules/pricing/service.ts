@@ -49,6 +49,8 @@ export interface QuoteInput {
   currency: string;
   lines: PricingLine[];
   userId: string;
+  /** A guest's shopper id names one cart, not a customer: codes limited per customer need an account. */
+  guest?: boolean;
   promotionCode?: string | null;
   /** The method the shopper chose, if any; the quote may choose another (see Quote). */
   shippingMethodId?: string | null;
@@ -180,13 +182,21 @@ const absent = (what: string): never => {
   throw notFound(what);
 };
 
+/** The cart a code is checked for. */
+export interface PromotionContext {
+  subtotal: number;
+  currency: string;
+  userId: string;
+  guest?: boolean;
+}
+
 export function createPricingService(db: Db) {
   const promotion = async (id: string) => (await store.promotionById(db, id)) ?? absent('Promotion');
 
   /** Why `row` cannot apply to this cart now, or undefined when it can. */
   async function problemWith(
     row: PromotionRow | undefined,
-    context: { subtotal: number; currency: string; userId: string },
+    context: PromotionContext,
     executor: Db,
   ): Promise<DomainError | undefined> {
     if (!row?.active) return invalid('This code is not valid');
@@ -199,6 +209,8 @@ export function createPricingService(db: Db) {
       return invalid(`This code needs a subtotal of at least ${row.minSubtotal}`);
     }
     if (row.usageLimit !== null && row.timesUsed >= row.usageLimit) return exhausted();
+    if (row.perCustomerLimit !== null && context.guest)
+      return invalid('This code is for signed-in customers: sign in or register to use it');
     if (
       row.perCustomerLimit !== null &&
       (await store.usesBy(executor, row.id, context.userId)) >= row.perCustomerLimit
@@ -217,7 +229,7 @@ export function createPricingService(db: Db) {
       promotionRow = await store.promotionByCode(executor, input.promotionCode);
       promotionProblem = await problemWith(
         promotionRow,
-        { subtotal, currency: input.currency, userId: input.userId },
+        { subtotal, currency: input.currency, userId: input.userId, guest: input.guest },
         executor,
       );
       if (!promotionProblem && promotionRow)
@@ -283,10 +295,7 @@ export function createPricingService(db: Db) {
     },
 
     /** Checks a code for a cart now (the shopper's "apply code"). */
-    async checkCode(
-      code: string,
-      context: { subtotal: number; currency: string; userId: string },
-    ): Promise<string> {
+    async checkCode(code: string, context: PromotionContext): Promise<string> {
       const row = await store.promotionByCode(db, normaliseCode(code));
       const problem = await problemWith(row, context, db);
       if (problem) throw problem;

@@ -30,7 +30,13 @@ import {
   type TraceSpan,
   type Tracing,
 } from '../observability/tracing.ts';
-import { type AccessTokenVerifier, authenticationHook, requiredRoles } from './auth.ts';
+import {
+  type AccessTokenVerifier,
+  authenticationHook,
+  type CartTokenVerifier,
+  noGuests,
+  requiredRoles,
+} from './auth.ts';
 import { bodyGate, documentOperation, problemResponse } from './openapi.ts';
 import { handleError, problemType, sendProblem } from './problem.ts';
 import { registerRateLimiting } from './rate-limit.ts';
@@ -64,6 +70,8 @@ export interface HttpDeps {
   serves: boolean;
   modules: AppModule[];
   verifier: AccessTokenVerifier;
+  /** Guests' cart tokens, on routes whose security lists `cartToken`; none accepted when unset. */
+  cartTokens?: CartTokenVerifier;
   tracing?: Tracing;
   /** This system's key prefix in Redis (rate-limit counters go under it). */
   redisNamespace?: string;
@@ -352,11 +360,13 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     if ((route.schema as { operationId?: string } | undefined)?.operationId) {
       route.preParsing = [...[route.preParsing ?? []].flat(), bodyGate(route)] as typeof route.preParsing;
     }
-    const roles = requiredRoles(route.schema?.security);
-    if (!roles) return;
+    if (!requiredRoles(route.schema?.security)) return;
     route.onRequest = [
       ...[route.onRequest ?? []].flat(),
-      authenticationHook(deps.verifier, roles),
+      authenticationHook(
+        { accessTokens: deps.verifier, cartTokens: deps.cartTokens ?? noGuests },
+        route.schema?.security,
+      ),
     ] as typeof route.onRequest;
   });
 
@@ -411,6 +421,18 @@ async function registerDocumentation(app: FastifyInstance, deps: HttpDeps): Prom
             scheme: 'bearer',
             bearerFormat: 'JWT',
             description: 'An access token from POST /v1/auth/login; the scopes listed are the roles allowed',
+          },
+          cartToken: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'Cart-Token',
+            description: "A guest cart's token from POST /v1/carts: its cart, and checking it out",
+          },
+          orderToken: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'Order-Token',
+            description: "A guest order's token from its checkout or its confirmation mail: that order alone",
           },
         },
       },
