@@ -117,7 +117,7 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await page.getByRole('button', { name: 'Sign out' }).waitFor(WAIT);
       expect(problemsOf(page)).toEqual([]);
     });
-    it('a shopper searches, signs up on the way to the cart, pays with tok_visa, sees the order confirmed and then cancelled live', async () => {
+    it('a shopper searches, fills a guest cart, signs up and keeps it, pays with tok_visa, sees the order confirmed and then cancelled live', async () => {
       const word = `Lighthouse${randomUUID().slice(0, 8)}`;
       await createProduct(system, staff, { name: `${word} Lamp`, price: 2500, stock: 5 });
       await createProduct(system, staff, { name: 'Harbour Mug', price: 900, stock: 5 });
@@ -136,18 +136,19 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await page.getByRole('heading', { name: `${word} Lamp` }).waitFor(WAIT);
       expect(await page.getByText('€25.00').count()).toBeGreaterThan(0);
 
-      // Not signed in: adding to the cart asks for an account first, then comes back here.
+      // Not signed in: the lamps go into a guest cart; creating an account on the way keeps them.
+      await page.getByLabel('Quantity').fill('2');
       await page.getByRole('button', { name: 'Add to cart' }).click();
-      await page.getByRole('heading', { name: 'Sign in' }).waitFor(WAIT);
-      await page.getByRole('link', { name: 'Create an account' }).click();
+      await page.getByRole('heading', { name: 'Your cart' }).waitFor(WAIT);
+      await expect(page.locator('[data-total="total"]').first().textContent()).resolves.toBe('€50.00');
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Create account' }).click();
       const email = `shopper-${randomUUID().slice(0, 13)}@example.test`;
       await page.getByLabel('Name').fill('Ada Lovelace');
       await page.getByLabel('Email').fill(email);
       await page.getByLabel('Password').fill(PASSWORD);
       await page.getByRole('button', { name: 'Create account' }).click();
-      await page.getByRole('heading', { name: `${word} Lamp` }).waitFor(WAIT);
-      await page.getByLabel('Quantity').fill('2');
-      await page.getByRole('button', { name: 'Add to cart' }).click();
+      await page.getByRole('button', { name: 'Sign out' }).waitFor(WAIT);
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Cart' }).click();
 
       await page.getByRole('heading', { name: 'Your cart' }).waitFor(WAIT);
       await expect(page.locator('[data-total="total"]').first().textContent()).resolves.toBe('€50.00');
@@ -175,6 +176,51 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await page.locator('#order-status [data-status="cancelled"]').waitFor(WAIT);
       await page.getByText('refunded €50.00').waitFor(WAIT);
       expect(problemsOf(page)).toEqual([]);
+    });
+
+    it('a guest buys without an account: an email at checkout, the order page, and the mailed link that opens it elsewhere', async () => {
+      const name = `Buoy ${randomUUID().slice(0, 8)}`;
+      const variant = await createProduct(system, staff, { name, price: 3100, stock: 4 });
+      const page = await newPage();
+      await page.goto(`/products/${variant.productId}`);
+      await page.getByRole('button', { name: 'Add to cart' }).click();
+      await page.getByRole('heading', { name: 'Your cart' }).waitFor(WAIT);
+      await page.getByRole('link', { name: 'Check out' }).click();
+      await page.getByRole('heading', { name: 'Checkout' }).waitFor(WAIT);
+      const email = `guest-${randomUUID().slice(0, 13)}@example.test`;
+      await page.getByLabel('Email').fill(email);
+      await page.getByLabel('Full name').fill('Grace Hopper');
+      await fillAddress(page);
+      await page.getByRole('button', { name: /Place order/ }).click();
+
+      await page.locator('#order-status [data-status="confirmed"]').waitFor(WAIT);
+      await page.getByText('Thank you! Your order has been placed.').waitFor(WAIT);
+      await expect(page.getByTestId('guest-note').textContent()).resolves.toContain(`updates go to ${email}`);
+      const orderId = page.url().match(/\/orders\/([0-9a-f-]{36})/)![1];
+      // The cart is empty again, and it is still this guest's.
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Cart' }).click();
+      await page.getByText('Your cart is empty').waitFor(WAIT);
+
+      // The confirmation mail's link opens the order in another browser, with no account.
+      const [link] = await mailedLinks(
+        system.config.dataDir,
+        'order_confirmed',
+        email,
+        /https?:\/\/[^\s"<>]+\/orders\/[\w-]+\?token=[\w%-]+/,
+      );
+      const elsewhere = await newPage();
+      const { pathname, search } = new URL(link!);
+      expect(pathname).toBe(`/orders/${orderId}`);
+      await elsewhere.goto(pathname + search);
+      await elsewhere.getByRole('heading', { name: /^Order #/ }).waitFor(WAIT);
+      await expect(elsewhere.locator('#order-status').textContent()).resolves.toContain('Confirmed');
+      await elsewhere.getByText(name).waitFor(WAIT);
+      // Without the token, the order is not shown: the shop asks to sign in.
+      const stranger = await newPage();
+      await stranger.goto(pathname);
+      await stranger.getByRole('heading', { name: 'Sign in' }).waitFor(WAIT);
+      expect(problemsOf(page)).toEqual([]);
+      expect(problemsOf(elsewhere)).toEqual([]);
     });
 
     it('a declined card shows why, charges nothing, confirms no order and puts the items back in the cart', async () => {

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signIn } from '../../test/support/auth.ts';
 import { dbKinds } from '../../test/support/db.ts';
+import { createProduct } from '../../test/support/shop.ts';
 import { createTestSystem, type TestSystem } from '../../test/support/system.ts';
-import { ApiError, createApi, type Session, type SessionStore } from './api.ts';
+import { ApiError, createApi, type GuestStore, type Session, type SessionStore } from './api.ts';
 
 /** The browser store's contract in memory: one saved session and a lock shared by its "tabs". */
 function memoryStore(): SessionStore {
@@ -18,6 +21,23 @@ function memoryStore(): SessionStore {
       const run = queue.then(task, task);
       queue = run.catch(() => undefined);
       return run;
+    },
+  };
+}
+
+/** The browser's guest tokens in memory. */
+function memoryGuests(): GuestStore & { orders: Map<string, string> } {
+  let cart: string | null = null;
+  const orders = new Map<string, string>();
+  return {
+    orders,
+    cartToken: () => cart,
+    setCartToken(token) {
+      cart = token;
+    },
+    orderToken: (orderId) => orders.get(orderId) ?? null,
+    setOrderToken(orderId, token) {
+      orders.set(orderId, token);
     },
   };
 }
@@ -111,5 +131,31 @@ describe.each(dbKinds)('web API client against the real server on %s', (kind) =>
   it('reports an unreachable server as NETWORK_ERROR, the one failure a checkout retries with the same key', async () => {
     const api = createApi({ store: memoryStore(), baseUrl: 'http://127.0.0.1:9' });
     await expect(api.get('/v1/products')).rejects.toMatchObject({ status: 0, code: 'NETWORK_ERROR' });
+  });
+
+  it('shops as a guest: a cart started on first need and again once it expired, moved into the account on sign-up', async () => {
+    const staff = await signIn(system, 'staff');
+    const product = await createProduct(system, staff);
+    const guests = memoryGuests();
+    const api = createApi({ store: memoryStore(), guest: guests, baseUrl });
+    await api.post('/v1/cart/items', { variantId: product.variantId, quantity: 2 });
+    const first = guests.cartToken();
+    expect(first).toMatch(/^[\w-]{43}$/);
+    expect((await api.get<{ items: unknown[] }>('/v1/cart')).items).toHaveLength(1);
+    // The kept cart expired: the client starts another instead of failing the shopper.
+    await sql`update carts set expires_at = now() - interval '1 second' where expires_at > now()`.execute(
+      system.database.db,
+    );
+    expect((await api.get<{ items: unknown[] }>('/v1/cart')).items).toEqual([]);
+    expect(guests.cartToken()).not.toBe(first);
+    await api.post('/v1/cart/items', { variantId: product.variantId, quantity: 3 });
+    await api.register({
+      email: `guest-${randomUUID()}@example.test`,
+      password: 'long enough secret',
+      name: 'G',
+    });
+    expect(guests.cartToken()).toBeNull();
+    const mine = await api.get<{ items: Array<{ quantity: number }> }>('/v1/cart');
+    expect(mine.items.map((line) => line.quantity)).toEqual([3]);
   });
 });

@@ -43,6 +43,17 @@ export interface SessionStore {
   exclusive<T>(task: () => Promise<T>): Promise<T>;
 }
 
+/**
+ * What a browser without an account keeps: its guest cart's token, and the tokens of the orders it
+ * placed as a guest (each opens that order alone).
+ */
+export interface GuestStore {
+  cartToken(): string | null;
+  setCartToken(token: string | null): void;
+  orderToken(orderId: string): string | null;
+  setOrderToken(orderId: string, token: string): void;
+}
+
 export interface ApiResponse<T> {
   status: number;
   body: T;
@@ -86,8 +97,14 @@ export type Api = ReturnType<typeof createApi>;
  * an access token on each call; on a 401, one refresh (shared by every call that hit it at the
  * same time, and by other tabs through the store's lock), then the call once more.
  */
-export function createApi(options: { store: SessionStore; baseUrl?: string; fetch?: typeof fetch }) {
-  const { store, baseUrl = '' } = options;
+export function createApi(options: {
+  store: SessionStore;
+  /** Given: a visitor who is not signed in shops with a guest cart (the storefront). */
+  guest?: GuestStore;
+  baseUrl?: string;
+  fetch?: typeof fetch;
+}) {
+  const { store, guest, baseUrl = '' } = options;
   const fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   let refreshing: Promise<Session | null> | null = null;
 
@@ -144,13 +161,57 @@ export function createApi(options: { store: SessionStore; baseUrl?: string; fetc
     return refreshing;
   }
 
+  /** A guest cart's token: the one kept, or a new cart's. */
+  async function guestCartToken(tokens: GuestStore): Promise<string> {
+    const kept = tokens.cartToken();
+    if (kept) return kept;
+    const response = await send('POST', '/v1/carts', {}, null);
+    if (!response.ok) throw await problemOf(response);
+    const { cartToken } = (await response.json()) as { cartToken: string };
+    tokens.setCartToken(cartToken);
+    return cartToken;
+  }
+
+  const isCartCall = (method: string, path: string) =>
+    path.startsWith('/v1/cart') || (method === 'POST' && path === '/v1/orders');
+
+  /**
+   * A call without a session, as a guest: cart calls carry the guest cart's token (a cart is
+   * started on first need, and again when the kept one has expired); a guest order's calls carry
+   * its order token.
+   */
+  async function sendAsGuest(tokens: GuestStore, method: string, path: string, options: RequestOptions) {
+    const orderId = /^\/v1\/orders\/([\w-]+)/.exec(path)?.[1];
+    const orderToken = orderId && tokens.orderToken(orderId);
+    if (!isCartCall(method, path)) {
+      const headers = orderToken ? { ...options.headers, 'order-token': orderToken } : options.headers;
+      return send(method, path, { ...options, headers }, null);
+    }
+    const withCart = async () =>
+      send(
+        method,
+        path,
+        { ...options, headers: { ...options.headers, 'cart-token': await guestCartToken(tokens) } },
+        null,
+      );
+    const response = await withCart();
+    if (response.status !== 401) return response;
+    const problem = await problemOf(response.clone());
+    if (problem.code !== 'CART_TOKEN_INVALID') return response;
+    tokens.setCartToken(null);
+    return withCart();
+  }
+
   async function request<T = unknown>(
     method: string,
     path: string,
     options: RequestOptions = {},
   ): Promise<ApiResponse<T>> {
     let session = options.auth === false ? null : store.load();
-    let response = await send(method, path, options, session);
+    let response =
+      !session && guest && options.auth !== false
+        ? await sendAsGuest(guest, method, path, options)
+        : await send(method, path, options, session);
     if (response.status === 401 && session) {
       session = await refresh(session);
       if (session) response = await send(method, path, options, session);
@@ -162,6 +223,25 @@ export function createApi(options: { store: SessionStore; baseUrl?: string; fetc
       body: (text ? JSON.parse(text) : undefined) as T,
       headers: response.headers,
     };
+  }
+
+  /**
+   * A new session: the guest cart, if any, moves into the user's cart. A cart that cannot move
+   * (expired) is forgotten; the sign-in stands either way.
+   */
+  async function begin(session: Session): Promise<Session> {
+    store.save(session);
+    const cartToken = guest?.cartToken();
+    if (guest && cartToken) {
+      const merged = await send(
+        'POST',
+        '/v1/cart/merge',
+        { headers: { 'cart-token': cartToken } },
+        session,
+      ).catch(() => undefined);
+      if (merged) guest.setCartToken(null);
+    }
+    return session;
   }
 
   return {
@@ -176,20 +256,20 @@ export function createApi(options: { store: SessionStore; baseUrl?: string; fetc
     delete: (path: string, options?: RequestOptions) =>
       request<void>('DELETE', path, options).then(() => undefined),
     session: () => store.load(),
+    /** Keeps a guest order's token, from its checkout or its mail's link, so this browser can open it. */
+    rememberOrderToken(orderId: string, token: string): void {
+      guest?.setOrderToken(orderId, token);
+    },
     async signIn(email: string, password: string): Promise<Session> {
       const pair = await request<TokenPair>('POST', '/v1/auth/login', {
         auth: false,
         body: { email, password },
       });
-      const session = sessionOf(pair.body);
-      store.save(session);
-      return session;
+      return begin(sessionOf(pair.body));
     },
     async register(input: { email: string; password: string; name: string }): Promise<Session> {
       const pair = await request<TokenPair>('POST', '/v1/auth/register', { auth: false, body: input });
-      const session = sessionOf(pair.body);
-      store.save(session);
-      return session;
+      return begin(sessionOf(pair.body));
     },
     /** Revokes the refresh token on the server; the browser forgets the session whatever the answer. */
     async signOut(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Session, SessionStore } from './api.ts';
+import type { GuestStore, Session, SessionStore } from './api.ts';
 
 const KEY = 'emporium.session';
 
@@ -38,6 +38,36 @@ export function browserSessionStore(): SessionStore & { onChange(listener: () =>
     },
     onChange(listener) {
       listeners.add(listener);
+    },
+  };
+}
+
+const CART_TOKEN = 'emporium.cartToken';
+const ORDER_TOKENS = 'emporium.orderTokens';
+/** The guest orders a browser remembers, newest last; older ones are opened from their mail's link. */
+const MAX_ORDER_TOKENS = 20;
+
+/** A guest's cart and order tokens in localStorage (the same CSP keeps them as safe as a session). */
+export function browserGuestStore(): GuestStore {
+  const orderTokens = (): Array<[string, string]> => {
+    try {
+      const parsed = JSON.parse(localStorage.getItem(ORDER_TOKENS) ?? '[]') as unknown;
+      return Array.isArray(parsed) ? (parsed as Array<[string, string]>) : [];
+    } catch {
+      return [];
+    }
+  };
+  return {
+    cartToken: () => localStorage.getItem(CART_TOKEN),
+    setCartToken(token) {
+      if (token) localStorage.setItem(CART_TOKEN, token);
+      else localStorage.removeItem(CART_TOKEN);
+    },
+    orderToken: (orderId) => orderTokens().find(([id]) => id === orderId)?.[1] ?? null,
+    setOrderToken(orderId, token) {
+      const kept = orderTokens().filter(([id]) => id !== orderId);
+      kept.push([orderId, token]);
+      localStorage.setItem(ORDER_TOKENS, JSON.stringify(kept.slice(-MAX_ORDER_TOKENS)));
     },
   };
 }

@@ -3,7 +3,7 @@ import { type Api, ApiError, createApi } from './api.ts';
 import { describeError } from './errors.ts';
 import { formatMoney, type Money } from './money.ts';
 import { matchPath, startRouter } from './router.ts';
-import { browserSessionStore } from './session.ts';
+import { browserGuestStore, browserSessionStore } from './session.ts';
 import type { OrderStatus } from './types.ts';
 
 export { describeError };
@@ -59,6 +59,8 @@ export interface AppOptions {
   signInPath: string;
   layout: (ctx: AppContext, content: Content, flash: Flash | null) => TemplateResult;
   notFound: () => Content;
+  /** Whether a visitor who is not signed in may shop as a guest (the storefront, not the console). */
+  guests?: boolean;
 }
 
 export const money = (value: Money) => formatMoney(value);
@@ -190,7 +192,7 @@ export function startApp(options: AppOptions): AppContext {
   // The static "Loading…" of index.html is not lit-html's to update: clear it once.
   root.replaceChildren();
   const store = browserSessionStore();
-  const api = createApi({ store });
+  const api = createApi({ store, ...(options.guests ? { guest: browserGuestStore() } : {}) });
   let content: Content | Drawing = nothing;
   let flash: Flash | null = null;
   let sequence = 0;

@@ -192,7 +192,8 @@ export async function checkoutPage(ctx: AppContext): Promise<Content> {
     return html`<h1>Checkout</h1>
       <p>Your cart is empty. <a href="/">Browse the shop</a></p>`;
   }
-  const user = ctx.api.session()!.user;
+  // A guest gives the address their confirmation goes to; an account's mail goes to its own.
+  const user = ctx.api.session()?.user;
   const saved = cart.shippingAddress;
   // The total this page shows is the total the order may charge; the server refuses any other.
   const shown = cart.total;
@@ -237,9 +238,15 @@ export async function checkoutPage(ctx: AppContext): Promise<Content> {
       try {
         const response = await ctx.api.request<Order>('POST', '/v1/orders', {
           headers: { 'idempotency-key': key },
-          body: { shippingAddress: address, payment: { token }, expectedTotal: shown },
+          body: {
+            shippingAddress: address,
+            payment: { token },
+            expectedTotal: shown,
+            ...(user ? {} : { email: values.email.trim() }),
+          },
         });
         attemptKey = null;
+        if (response.body.orderToken) ctx.api.rememberOrderToken(response.body.id, response.body.orderToken);
         // 3-D Secure: the bank's page first; it sends the shopper back to the order page.
         const action = response.body.payment.action;
         if (action?.type === 'redirect' && action.url) {
@@ -278,9 +285,19 @@ export async function checkoutPage(ctx: AppContext): Promise<Content> {
     <h1>Checkout</h1>
     <div class="columns">
       <form class="stack" @submit=${placeOrder} aria-label="Shipping and payment">
+        ${
+          user
+            ? nothing
+            : html`<fieldset>
+          <legend>Contact</legend>
+          <label>Email <input name="email" type="email" autocomplete="email" required maxlength="320" aria-describedby="email-help" /></label>
+          <p id="email-help" class="muted">Your confirmation and shipping updates go here.
+            <a href="/signin?next=/checkout">Sign in</a> to check out with your account instead.</p>
+        </fieldset>`
+        }
         <fieldset>
           <legend>Shipping address</legend>
-          <label>Full name <input name="name" autocomplete="name" required maxlength="200" .value=${saved?.name ?? user.name} /></label>
+          <label>Full name <input name="name" autocomplete="name" required maxlength="200" .value=${saved?.name ?? user?.name ?? ''} /></label>
           <label>Address line 1 <input name="line1" autocomplete="address-line1" required maxlength="200" .value=${saved?.line1 ?? ''} /></label>
           <label>Address line 2 (optional) <input name="line2" autocomplete="address-line2" maxlength="200" .value=${saved?.line2 ?? ''} /></label>
           <label>City <input name="city" autocomplete="address-level2" required maxlength="100" .value=${saved?.city ?? ''} /></label>

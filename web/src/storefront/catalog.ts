@@ -133,7 +133,7 @@ export async function productPage(ctx: AppContext, params: Record<string, string
 
   const addToCart = (event: SubmitEvent) => {
     const values = formValues(event);
-    if (!signedIn) return ctx.navigate(`/signin?next=${encodeURIComponent(location.pathname)}`);
+    // Not signed in: the item goes into a guest cart (signing in later moves it into the account's).
     return act(ctx, event, async () => {
       await ctx.api.post('/v1/cart/items', {
         variantId: values.variantId,

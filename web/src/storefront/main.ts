@@ -19,15 +19,17 @@ type Pattern = (typeof STOREFRONT_PAGES)[number];
 const pages: Record<Pattern, Omit<PageRoute, 'pattern'>> = {
   '/': { title: () => 'Shop', view: catalogPage },
   '/products/:id': { title: () => 'Product', view: productPage },
-  '/cart': { title: () => 'Cart', view: cartPage, signedIn: true },
-  '/checkout': { title: () => 'Checkout', view: checkoutPage, signedIn: true },
+  // A visitor who is not signed in shops as a guest.
+  '/cart': { title: () => 'Cart', view: cartPage },
+  '/checkout': { title: () => 'Checkout', view: checkoutPage },
   '/signin': { title: () => 'Sign in', view: signInPage },
   '/register': { title: () => 'Create an account', view: registerPage },
   '/verify-email': { title: () => 'Confirm your email', view: verifyEmailPage },
   '/forgot-password': { title: () => 'Forgot your password', view: forgotPasswordPage },
   '/reset-password': { title: () => 'Choose a new password', view: resetPasswordPage },
   '/orders': { title: () => 'Your orders', view: ordersPage, signedIn: true },
-  '/orders/:id': { title: (params) => `Order ${params.id.slice(-8)}`, view: orderPage, signedIn: true },
+  // A guest opens their order with its token (from checkout, or the mail's link).
+  '/orders/:id': { title: (params) => `Order ${params.id.slice(-8)}`, view: orderPage },
 };
 
 function layout(ctx: AppContext, content: Content, flash: Flash | null) {
@@ -47,7 +49,7 @@ function layout(ctx: AppContext, content: Content, flash: Flash | null) {
               ${user.role !== 'customer' ? html`<a href="/admin/">Admin</a>` : nothing}
               <span class="muted" data-testid="signed-in-as">${user.name}</span>
               <button type="button" class="link" @click=${signOut}>Sign out</button>`
-            : html`<a href="/signin">Sign in</a> <a href="/register">Create account</a>`
+            : html`<a href="/cart">Cart</a> <a href="/signin">Sign in</a> <a href="/register">Create account</a>`
         }
       </nav>
     </header>
@@ -63,4 +65,5 @@ startApp({
   routes: Object.entries(pages).map(([pattern, page]) => ({ pattern, ...page })),
   layout,
   notFound: () => html`<h1>Page not found</h1><p><a href="/">Back to the shop</a></p>`,
+  guests: true,
 });

@@ -112,17 +112,22 @@ export async function orderPage(
 ): Promise<Content> {
   // Back from the bank (3-D Secure): the payment is settled now rather than when the webhook comes.
   const returned = query.get('payment') === 'returned';
+  // A guest: the order's token, from its mail's link or kept since checkout, opens it.
+  const guest = ctx.api.session() === null;
+  const linkToken = query.get('token');
+  if (guest && linkToken) ctx.api.rememberOrderToken(params.id, linkToken);
+  const none = { items: [] };
   const [order, shipments, returns] = await Promise.all([
     returned
       ? ctx.api.post<Order>(`/v1/orders/${params.id}/payment/confirm`)
       : ctx.api.get<Order>(`/v1/orders/${params.id}`),
-    ctx.api.get<{ items: Fulfillment[] }>(`/v1/orders/${params.id}/fulfillments`),
-    ctx.api.get<{ items: Return[] }>(`/v1/orders/${params.id}/returns`),
+    guest ? none : ctx.api.get<{ items: Fulfillment[] }>(`/v1/orders/${params.id}/fulfillments`),
+    guest ? none : ctx.api.get<{ items: Return[] }>(`/v1/orders/${params.id}/returns`),
   ]);
   ctx.setTitle(`Order #${shortId(order.id)}`);
   followOrder(ctx, order.id);
   // Only a paid order that has not begun to ship can be cancelled (the API refuses the rest).
-  const cancellable = order.status === 'confirmed';
+  const cancellable = !guest && order.status === 'confirmed';
   // What may still go back: shipped units not already in a return.
   const sum = (lists: Array<{ items: Array<{ orderItemId: string; quantity: number }> }>, id: string) =>
     lists
@@ -157,8 +162,14 @@ export async function orderPage(
   };
 
   return html`
-    <nav aria-label="Breadcrumb"><a href="/orders">← Your orders</a></nav>
+    ${guest ? nothing : html`<nav aria-label="Breadcrumb"><a href="/orders">← Your orders</a></nav>`}
     <h1>Order #${shortId(order.id)}</h1>
+    ${
+      guest && order.email
+        ? html`<p class="muted" data-testid="guest-note">Placed as a guest; updates go to ${order.email}.
+          <a href="/register">Create an account</a> with that address to keep your orders together.</p>`
+        : nothing
+    }
     ${
       (query.get('placed') || returned) && order.status !== 'cancelled'
         ? html`<p class="alert info" role="status">Thank you! Your order has been placed.</p>`
