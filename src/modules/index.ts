@@ -144,7 +144,7 @@ async function buildModules(deps: ModuleDeps) {
   });
   const customers = served(() =>
     createCustomers({
-      accounts: identity.service,
+      accounts: { ...identity.service, addressesOf: identity.addresses.list },
       orders: ordering.service,
       storeCurrency: config.storeCurrency,
     }),

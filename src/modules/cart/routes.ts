@@ -5,9 +5,11 @@ import { badRequest } from '../../platform/errors.ts';
 import { CART_TOKEN_HEADER, opaqueToken, SHOPPER, SIGNED_IN } from '../../platform/http/auth.ts';
 import { problems } from '../../platform/http/openapi.ts';
 import { clientAddress } from '../../platform/http/rate-limit.ts';
-import { Money, PlainText, Uuid } from '../../platform/http/schemas.ts';
+import { AddressSchema, addressFields, Money, Uuid } from '../../platform/http/schemas.ts';
 import { ShippingMethodSchema } from '../pricing/index.ts';
 import { type CartService, MAX_LINE_QUANTITY } from './service.ts';
+
+export { AddressSchema };
 
 export const TotalsSchema = Type.Object({
   subtotal: Money,
@@ -29,19 +31,6 @@ export const LineItemSchema = Type.Object({
   discount: Money,
   tax: Money,
 });
-
-const Text = (maxLength: number) => PlainText({ minLength: 1, maxLength });
-const addressFields = {
-  name: Text(200),
-  line1: Text(200),
-  line2: Type.Optional(PlainText({ maxLength: 200 })),
-  city: Text(100),
-  postalCode: Text(20),
-  country: Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2' }),
-};
-
-/** A full postal address, as an order ships to it. */
-export const AddressSchema = Type.Object(addressFields, { additionalProperties: false });
 
 /** Where a cart ships: the country decides its tax and shipping; the rest may follow later. */
 const DestinationSchema = Type.Object(

@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { STAFF } from '../../platform/http/auth.ts';
 import { problems } from '../../platform/http/openapi.ts';
 import { IdParams, Money, Page, PageQuery, Uuid } from '../../platform/http/schemas.ts';
+import { SavedAddressSchema } from '../identity/index.ts';
 import { OrderSchema } from '../ordering/index.ts';
 import type { CustomerService } from './service.ts';
 
@@ -22,6 +23,7 @@ export const CustomerSchema = Type.Object({
 export const CustomerDetailSchema = Type.Object({
   ...CustomerSchema.properties,
   orders: Type.Array(OrderSchema, { description: 'the latest 20, newest first' }),
+  addresses: Type.Array(SavedAddressSchema, { description: 'their address book, the default first' }),
 });
 
 export function customerRoutes(service: CustomerService) {

@@ -1,7 +1,7 @@
 import { notFound } from '../../platform/errors.ts';
 import type { Principal } from '../../platform/http/auth.ts';
 import type { Money } from '../cart/index.ts';
-import type { User } from '../identity/index.ts';
+import type { SavedAddress, User } from '../identity/index.ts';
 import type { Order } from '../ordering/index.ts';
 
 /** A customer as staff see them: the account and what they bought. */
@@ -23,6 +23,8 @@ export interface Customer {
 export interface CustomerDetail extends Customer {
   /** Their orders, newest first (the latest 20). */
   orders: Order[];
+  /** Their address book, the default first. */
+  addresses: SavedAddress[];
 }
 
 /** What customers reads from identity: the accounts. */
@@ -34,6 +36,7 @@ export interface CustomerAccounts {
     oldestFirst?: boolean;
   }): Promise<{ users: User[]; total: number }>;
   user(id: string): Promise<User>;
+  addressesOf(userId: string): Promise<SavedAddress[]>;
 }
 
 /** What customers reads from ordering: what each bought, and their orders. */
@@ -91,15 +94,16 @@ export function createCustomerService(deps: {
       };
     },
 
-    /** One customer with their latest orders; 404 for an unknown id or a staff account. */
+    /** One customer with their latest orders and their addresses; 404 for an unknown id or a staff account. */
     async get(principal: Principal, id: string): Promise<CustomerDetail> {
       const user = await accounts.user(id);
       if (user.role !== 'customer') throw notFound('Customer');
-      const [spending, latest] = await Promise.all([
+      const [spending, latest, addresses] = await Promise.all([
         orders.spendingOf([id]),
         orders.list(principal, { page: 1, size: 20, userId: id }),
+        accounts.addressesOf(id),
       ]);
-      return { ...toCustomer(user, spending), orders: latest.items };
+      return { ...toCustomer(user, spending), orders: latest.items, addresses };
     },
   };
 }

@@ -7,6 +7,8 @@ import type { EventBus } from '../../platform/events/index.ts';
 import type { AccessTokenVerifier } from '../../platform/http/auth.ts';
 import type { AppModule } from '../../platform/module.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
+import { addressRoutes } from './address-routes.ts';
+import { type AddressBook, createAddressBook } from './addresses.ts';
 import { createOidcSignIn } from './oidc.ts';
 import { identityRoutes } from './routes.ts';
 import { createIdentityService, type IdentityService } from './service.ts';
@@ -14,6 +16,8 @@ import { createTokenVersions } from './sessions.ts';
 import { identityStore } from './store.ts';
 import { createTokenService } from './tokens.ts';
 
+export { SavedAddressSchema } from './address-routes.ts';
+export type { SavedAddress } from './addresses.ts';
 export { IDENTITY_EVENT_TYPES } from './events.ts';
 export { TokenPairSchema, UserSchema } from './routes.ts';
 export type { TokenPair, User } from './service.ts';
@@ -21,6 +25,8 @@ export type { TokenPair, User } from './service.ts';
 export interface IdentityModule extends AppModule {
   name: 'identity';
   service: IdentityService;
+  /** Customers' saved addresses (staff read them on a customer's page). */
+  addresses: AddressBook;
   verifier: AccessTokenVerifier;
   createUser: IdentityService['createUser'];
   /** Creates the admin account from the configured address and password unless it exists. */
@@ -72,9 +78,16 @@ export async function createIdentity(deps: {
     providers: config.oidcProviders,
     allowInsecureRequests: config.oidcAllowInsecureRequests,
   });
+  const addresses = createAddressBook(deps.db);
+  const accountRoutes = identityRoutes(service, oidc, {
+    loginLimitPerMinute: config.loginLimitPerMinute,
+    registerLimitPerMinute: config.registerLimitPerMinute,
+  });
+  const bookRoutes = addressRoutes(addresses);
   return {
     name: 'identity',
     service,
+    addresses,
     verifier: tokens.verifier,
     createUser: service.createUser,
     bootstrapAdmin: service.bootstrapAdmin,
@@ -88,10 +101,10 @@ export async function createIdentity(deps: {
         userId: user.id,
         email: user.email,
       })),
-    routes: identityRoutes(service, oidc, {
-      loginLimitPerMinute: config.loginLimitPerMinute,
-      registerLimitPerMinute: config.registerLimitPerMinute,
-    }),
+    routes: (app: FastifyInstance) => {
+      accountRoutes(app);
+      bookRoutes(app);
+    },
     rootRoutes: (app: FastifyInstance) => {
       app.get(
         '/.well-known/jwks.json',

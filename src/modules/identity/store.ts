@@ -84,7 +84,22 @@ interface OidcIdentitiesTable {
 
 export type UserTokenPurpose = 'verify_email' | 'link_oidc' | 'reset_password';
 
+interface UserAddressesTable {
+  id: string;
+  user_id: string;
+  name: string;
+  line1: string;
+  line2: string | null;
+  city: string;
+  postal_code: string;
+  country: string;
+  is_default: Generated<boolean>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
 export type IdentityTables = {
+  user_addresses: UserAddressesTable;
   user_tokens: UserTokensTable;
   login_failures: LoginFailuresTable;
   oidc_login_requests: OidcLoginRequestsTable;
@@ -597,5 +612,130 @@ export const identityStore = {
     if (filter.userId) query = query.where('user_id', '=', filter.userId);
     if (filter.email) query = query.where('email', '=', filter.email);
     return query.execute();
+  },
+};
+
+/** A saved address, as the address book keeps it. */
+export interface AddressRow {
+  id: string;
+  name: string;
+  line1: string;
+  line2: string | null;
+  city: string;
+  postalCode: string;
+  country: string;
+  isDefault: boolean;
+  createdAt: Date;
+}
+
+export type AddressFields = Omit<AddressRow, 'id' | 'isDefault' | 'createdAt'>;
+
+const addressColumns = [
+  'id',
+  'name',
+  'line1',
+  'line2',
+  'city',
+  'postal_code as postalCode',
+  'country',
+  'is_default as isDefault',
+  'created_at as createdAt',
+] as const;
+
+const addressValues = (fields: Partial<AddressFields>) => ({
+  ...(fields.name !== undefined ? { name: fields.name } : {}),
+  ...(fields.line1 !== undefined ? { line1: fields.line1 } : {}),
+  ...(fields.line2 !== undefined ? { line2: fields.line2 } : {}),
+  ...(fields.city !== undefined ? { city: fields.city } : {}),
+  ...(fields.postalCode !== undefined ? { postal_code: fields.postalCode } : {}),
+  ...(fields.country !== undefined ? { country: fields.country } : {}),
+});
+
+export const addressStore = {
+  /** The user's addresses, the default first, then oldest first. */
+  list(executor: Db, userId: string): Promise<AddressRow[]> {
+    return tables(executor)
+      .selectFrom('user_addresses')
+      .select(addressColumns)
+      .where('user_id', '=', userId)
+      .orderBy('is_default', 'desc')
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+  },
+
+  /**
+   * Adds an address unless the user already has `limit` (counted in the same statement, under the
+   * user's row lock so two adds cannot both slip under it); undefined when full.
+   */
+  async insert(
+    executor: Db,
+    userId: string,
+    address: AddressFields & { id: string; isDefault: boolean },
+    limit: number,
+  ): Promise<AddressRow | undefined> {
+    await tables(executor).selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
+    const { count } = await tables(executor)
+      .selectFrom('user_addresses')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('user_id', '=', userId)
+      .executeTakeFirstOrThrow();
+    if (Number(count) >= limit) return undefined;
+    // The first address is the default whatever was asked.
+    const isDefault = address.isDefault || Number(count) === 0;
+    if (isDefault) await addressStore.clearDefault(executor, userId);
+    return tables(executor)
+      .insertInto('user_addresses')
+      .values({
+        id: address.id,
+        user_id: userId,
+        name: address.name,
+        line1: address.line1,
+        line2: address.line2,
+        city: address.city,
+        postal_code: address.postalCode,
+        country: address.country,
+        is_default: isDefault,
+      })
+      .returning(addressColumns)
+      .executeTakeFirstOrThrow();
+  },
+
+  async update(
+    executor: Db,
+    userId: string,
+    id: string,
+    fields: Partial<AddressFields> & { isDefault?: boolean },
+  ): Promise<AddressRow | undefined> {
+    if (fields.isDefault) await addressStore.clearDefault(executor, userId);
+    return tables(executor)
+      .updateTable('user_addresses')
+      .set({
+        ...addressValues(fields),
+        ...(fields.isDefault !== undefined ? { is_default: fields.isDefault } : {}),
+        updated_at: sql`now()`,
+      })
+      .where('user_id', '=', userId)
+      .where('id', '=', id)
+      .returning(addressColumns)
+      .executeTakeFirst();
+  },
+
+  async remove(executor: Db, userId: string, id: string): Promise<boolean> {
+    const result = await tables(executor)
+      .deleteFrom('user_addresses')
+      .where('user_id', '=', userId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  },
+
+  async clearDefault(executor: Db, userId: string): Promise<void> {
+    await tables(executor)
+      .updateTable('user_addresses')
+      .set({ is_default: false })
+      .where('user_id', '=', userId)
+      .where('is_default', '=', true)
+      .execute();
   },
 };

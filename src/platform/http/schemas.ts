@@ -54,3 +54,18 @@ export function Page<T extends TSchema>(item: T) {
     total: Type.Integer(),
   });
 }
+
+const Text = (maxLength: number) => PlainText({ minLength: 1, maxLength });
+
+/** A postal address's fields: what an order ships to, a cart's destination and a saved address are made of. */
+export const addressFields = {
+  name: Text(200),
+  line1: Text(200),
+  line2: Type.Optional(PlainText({ maxLength: 200 })),
+  city: Text(100),
+  postalCode: Text(20),
+  country: Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2' }),
+};
+
+/** A full postal address, as an order ships to it. */
+export const AddressSchema = Type.Object(addressFields, { additionalProperties: false });
