@@ -141,7 +141,10 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await page.getByRole('button', { name: 'Add to cart' }).click();
       await page.getByRole('heading', { name: 'Your cart' }).waitFor(WAIT);
       await expect(page.locator('[data-total="total"]').first().textContent()).resolves.toBe('€50.00');
-      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Create account' }).click();
+      await page
+        .getByRole('navigation', { name: 'Main' })
+        .getByRole('link', { name: 'Create account' })
+        .click();
       const email = `shopper-${randomUUID().slice(0, 13)}@example.test`;
       await page.getByLabel('Name').fill('Ada Lovelace');
       await page.getByLabel('Email').fill(email);
@@ -221,6 +224,50 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await stranger.getByRole('heading', { name: 'Sign in' }).waitFor(WAIT);
       expect(problemsOf(page)).toEqual([]);
       expect(problemsOf(elsewhere)).toEqual([]);
+    });
+
+    it('a customer saves an address on the account page, sees their account activity, and checks out with it chosen from the list', async () => {
+      const variant = await createProduct(system, staff, {
+        name: `Lantern ${randomUUID().slice(0, 8)}`,
+        price: 1500,
+      });
+      const shopper = await signIn(system);
+      const page = await newPage();
+      await signInInBrowser(page, '/signin', shopper.email);
+      await page.getByRole('button', { name: 'Sign out' }).waitFor(WAIT);
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Account' }).click();
+      await page.getByRole('heading', { name: 'Your account' }).waitFor(WAIT);
+      await expect(page.getByTestId('account-email').textContent()).resolves.toContain(shopper.email);
+      await page
+        .getByRole('table', { name: /Recent account activity/ })
+        .getByText('Signed in')
+        .first()
+        .waitFor(WAIT);
+      await page.getByText('Add an address').click();
+      const form = page.getByRole('form', { name: 'New address' });
+      await form.getByLabel('Address line 1').fill('7 Lighthouse Lane');
+      await form.getByLabel('City').fill('Brighton');
+      await form.getByLabel('Postal code').fill('BN1 1AA');
+      await form.getByLabel('Country').selectOption('GB');
+      await form.getByRole('button', { name: 'Save address' }).click();
+      await page.getByText('Address saved.').waitFor(WAIT);
+      await page
+        .getByRole('list', { name: 'Saved addresses' })
+        .getByText(/7 Lighthouse Lane, BN1 1AA Brighton, United Kingdom/)
+        .waitFor(WAIT);
+
+      await page.goto(`/products/${variant.productId}`);
+      await page.getByRole('button', { name: 'Add to cart' }).click();
+      await page.getByRole('heading', { name: 'Your cart' }).waitFor(WAIT);
+      await page.getByRole('link', { name: 'Check out' }).click();
+      await page.getByRole('heading', { name: 'Checkout' }).waitFor(WAIT);
+      await page.getByLabel('Saved addresses').selectOption({ index: 1 });
+      await expect.poll(() => page.getByLabel('Address line 1').inputValue(), WAIT).toBe('7 Lighthouse Lane');
+      await expect(page.getByLabel('City').inputValue()).resolves.toBe('Brighton');
+      await page.getByRole('button', { name: /Place order/ }).click();
+      await page.locator('#order-status [data-status="confirmed"]').waitFor(WAIT);
+      await page.getByText('BN1 1AA Brighton').waitFor(WAIT);
+      expect(problemsOf(page)).toEqual([]);
     });
 
     it('a declined card shows why, charges nothing, confirms no order and puts the items back in the cart', async () => {

@@ -15,6 +15,7 @@ export type {
   Return,
   Review,
   Role,
+  SavedAddress,
   ShippingMethod,
   Stock,
   TokenPair,

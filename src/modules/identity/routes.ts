@@ -37,6 +37,18 @@ const RefreshBody = Type.Object(
   { additionalProperties: false },
 );
 
+const SecurityEventPage = Page(
+  Type.Object({
+    id: Type.String({ format: 'uuid' }),
+    event: Type.String(),
+    at: Type.String({ format: 'date-time' }),
+    email: Type.Union([Type.String(), Type.Null()]),
+    ip: Type.Union([Type.String(), Type.Null()]),
+    userAgent: Type.Union([Type.String(), Type.Null()]),
+    detail: Type.Object({}, { additionalProperties: true }),
+  }),
+);
+
 export function clientInfo(request: FastifyRequest): ClientInfo {
   const userAgent = request.headers['user-agent'];
   return { ip: request.ip, userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 512) : undefined };
@@ -361,6 +373,26 @@ export function identityRoutes(
     );
 
     app.get(
+      '/users/me/security-events',
+      {
+        schema: {
+          operationId: 'listOwnSecurityEvents',
+          tags,
+          summary:
+            'Your own security log, newest first: sign-ins, failed attempts, password and email changes',
+          security: SIGNED_IN,
+          querystring: Type.Object(PageQuery),
+          response: { 200: SecurityEventPage, ...problems(400, 401) },
+        },
+      },
+      async (request) =>
+        service.securityEvents(request.principal!.id, {
+          page: request.query.page ?? 1,
+          size: request.query.size ?? 20,
+        }),
+    );
+
+    app.get(
       '/users/:id/security-events',
       {
         schema: {
@@ -375,17 +407,7 @@ export function identityRoutes(
           params: IdParams,
           querystring: Type.Object(PageQuery),
           response: {
-            200: Page(
-              Type.Object({
-                id: Type.String({ format: 'uuid' }),
-                event: Type.String(),
-                at: Type.String({ format: 'date-time' }),
-                email: Type.Union([Type.String(), Type.Null()]),
-                ip: Type.Union([Type.String(), Type.Null()]),
-                userAgent: Type.Union([Type.String(), Type.Null()]),
-                detail: Type.Object({}, { additionalProperties: true }),
-              }),
-            ),
+            200: SecurityEventPage,
             ...problems(400, 401, 403, 404),
           },
         },

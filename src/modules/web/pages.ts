@@ -15,6 +15,7 @@ export const STOREFRONT_PAGES = [
   '/reset-password',
   '/orders',
   '/orders/:id',
+  '/account',
 ] as const;
 
 /** The admin console lives under this path; every page below it is the admin app. */

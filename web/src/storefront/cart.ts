@@ -1,24 +1,10 @@
 import { html, nothing } from 'lit-html';
 import { ref } from 'lit-html/directives/ref.js';
 import { ApiError, newIdempotencyKey } from '../api.ts';
-import type { Address, Cart, Order, ShippingMethod } from '../types.ts';
+import type { Address, Cart, Order, SavedAddress, ShippingMethod } from '../types.ts';
 import { type AppContext, act, type Content, describeError, formValues, money } from '../ui.ts';
+import { addressLine, countryName, countryOptions } from './addresses.ts';
 import { mountPaymentElement, paymentElementEnabled, paymentMethodId } from './stripe.ts';
-
-export const COUNTRIES = [
-  ['DE', 'Germany'],
-  ['FR', 'France'],
-  ['GB', 'United Kingdom'],
-  ['NL', 'Netherlands'],
-  ['US', 'United States'],
-] as const;
-
-const countryOptions = (selected: string) =>
-  COUNTRIES.map(
-    ([code, name]) => html`<option value=${code} ?selected=${code === selected}>${name}</option>`,
-  );
-
-const countryName = (code: string) => COUNTRIES.find(([candidate]) => candidate === code)?.[1] ?? code;
 
 /**
  * Tells the server where the cart ships (its totals become that destination's tax and shipping).
@@ -187,7 +173,11 @@ export async function cartPage(ctx: AppContext): Promise<Content> {
 }
 
 export async function checkoutPage(ctx: AppContext): Promise<Content> {
-  const cart = await ctx.api.get<Cart>('/v1/cart');
+  const signedIn = ctx.api.session() !== null;
+  const [cart, book] = await Promise.all([
+    ctx.api.get<Cart>('/v1/cart'),
+    signedIn ? ctx.api.get<{ items: SavedAddress[] }>('/v1/users/me/addresses') : { items: [] },
+  ]);
   if (cart.items.length === 0) {
     return html`<h1>Checkout</h1>
       <p>Your cart is empty. <a href="/">Browse the shop</a></p>`;
@@ -209,6 +199,19 @@ export async function checkoutPage(ctx: AppContext): Promise<Content> {
       if (values[field]) address[field] = values[field];
     }
     return address;
+  };
+
+  // A saved address becomes the cart's destination: the form fills in and the totals follow it.
+  const chooseSaved = (event: Event) => {
+    const chosen = book.items.find(
+      (address) => address.id === (event.currentTarget as HTMLSelectElement).value,
+    );
+    if (!chosen) return;
+    const { id: _id, isDefault: _default, createdAt: _created, ...address } = chosen;
+    return act(ctx, event, async () => {
+      await shipTo(ctx, address);
+      await ctx.refresh();
+    });
   };
 
   // A new country changes tax and shipping: the summary is priced again before anything is paid.
@@ -297,6 +300,14 @@ export async function checkoutPage(ctx: AppContext): Promise<Content> {
         }
         <fieldset>
           <legend>Shipping address</legend>
+          ${
+            book.items.length > 0
+              ? html`<label>Saved addresses <select name="saved" @change=${chooseSaved}>
+                <option value="">Choose one of your addresses</option>
+                ${book.items.map((address) => html`<option value=${address.id}>${addressLine(address)}${address.isDefault ? ' (default)' : ''}</option>`)}
+              </select></label>`
+              : nothing
+          }
           <label>Full name <input name="name" autocomplete="name" required maxlength="200" .value=${saved?.name ?? user?.name ?? ''} /></label>
           <label>Address line 1 <input name="line1" autocomplete="address-line1" required maxlength="200" .value=${saved?.line1 ?? ''} /></label>
           <label>Address line 2 (optional) <input name="line2" autocomplete="address-line2" maxlength="200" .value=${saved?.line2 ?? ''} /></label>

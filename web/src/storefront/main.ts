@@ -12,6 +12,7 @@ import {
 import { cartPage, checkoutPage } from './cart.ts';
 import { catalogPage, productPage } from './catalog.ts';
 import { orderPage, ordersPage } from './orders.ts';
+import { accountPage } from './profile.ts';
 
 type Pattern = (typeof STOREFRONT_PAGES)[number];
 
@@ -30,6 +31,7 @@ const pages: Record<Pattern, Omit<PageRoute, 'pattern'>> = {
   '/orders': { title: () => 'Your orders', view: ordersPage, signedIn: true },
   // A guest opens their order with its token (from checkout, or the mail's link).
   '/orders/:id': { title: (params) => `Order ${params.id.slice(-8)}`, view: orderPage },
+  '/account': { title: () => 'Your account', view: accountPage, signedIn: true },
 };
 
 function layout(ctx: AppContext, content: Content, flash: Flash | null) {
@@ -45,7 +47,7 @@ function layout(ctx: AppContext, content: Content, flash: Flash | null) {
         <a href="/">Shop</a>
         ${
           user
-            ? html`<a href="/cart">Cart</a> <a href="/orders">Orders</a>
+            ? html`<a href="/cart">Cart</a> <a href="/orders">Orders</a> <a href="/account">Account</a>
               ${user.role !== 'customer' ? html`<a href="/admin/">Admin</a>` : nothing}
               <span class="muted" data-testid="signed-in-as">${user.name}</span>
               <button type="button" class="link" @click=${signOut}>Sign out</button>`

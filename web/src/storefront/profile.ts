@@ -1,0 +1,146 @@
+import { html, nothing } from 'lit-html';
+import type { Page, SavedAddress, User } from '../types.ts';
+import { type AppContext, act, type Content, dateTime, formValues } from '../ui.ts';
+import { addressLine, countryOptions } from './addresses.ts';
+
+interface SecurityEvent {
+  id: string;
+  event: string;
+  at: string;
+  ip: string | null;
+}
+
+/** The security log's events, in the words the account page shows them. */
+const EVENT_TEXT: Record<string, string> = {
+  'user.registered': 'Account created',
+  'login.succeeded': 'Signed in',
+  'login.failed': 'A sign-in failed (wrong password)',
+  'refresh.reused': 'A stale session was used again: every session was ended',
+  logout: 'Signed out',
+  'role.changed': 'Access rights changed',
+  'admin.bootstrap': 'Made an administrator when the shop started',
+  'oidc.linked': 'A sign-in provider was linked',
+  'oidc.link_required': 'A sign-in provider asked to be linked',
+  'email.verified': 'Email address confirmed',
+  'password.changed': 'Password changed',
+  'password.change_failed': 'A password change failed (wrong current password)',
+  'password.reset_requested': 'A password reset link was asked for',
+  'password.reset': 'Password reset by emailed link',
+};
+
+/** A form's address fields, trimmed; an empty second line is left out. */
+export function addressFrom(values: Record<string, string>) {
+  const line2 = values.line2?.trim();
+  return {
+    name: values.name.trim(),
+    line1: values.line1.trim(),
+    ...(line2 ? { line2 } : {}),
+    city: values.city.trim(),
+    postalCode: values.postalCode.trim(),
+    country: values.country,
+  };
+}
+
+/** The signed-in customer's page: who they are, where they ship, their orders and their account's security log. */
+export async function accountPage(ctx: AppContext): Promise<Content> {
+  const [user, addresses, events] = await Promise.all([
+    ctx.api.get<User>('/v1/users/me'),
+    ctx.api.get<{ items: SavedAddress[] }>('/v1/users/me/addresses'),
+    ctx.api.get<Page<SecurityEvent>>('/v1/users/me/security-events?size=10'),
+  ]);
+  const resend = (event: Event) =>
+    act(ctx, event, async () => {
+      await ctx.api.post('/v1/users/me/verification');
+      ctx.flash('info', `We sent a new confirmation link to ${user.email}.`);
+    });
+  const add = (event: SubmitEvent) => {
+    const values = formValues(event);
+    const form = event.currentTarget as HTMLFormElement;
+    return act(ctx, event, async () => {
+      await ctx.api.post('/v1/users/me/addresses', {
+        ...addressFrom(values),
+        isDefault: values.isDefault === 'on',
+      });
+      form.reset();
+      await ctx.refresh();
+      ctx.flash('info', 'Address saved.');
+    });
+  };
+  const makeDefault = (address: SavedAddress) => (event: Event) =>
+    act(ctx, event, async () => {
+      await ctx.api.patch(`/v1/users/me/addresses/${address.id}`, { isDefault: true });
+      await ctx.refresh();
+    });
+  const remove = (address: SavedAddress) => (event: Event) =>
+    act(ctx, event, async () => {
+      await ctx.api.delete(`/v1/users/me/addresses/${address.id}`);
+      await ctx.refresh();
+      ctx.flash('info', 'Address removed.');
+    });
+
+  return html`
+    <h1>Your account</h1>
+    <section aria-labelledby="profile-heading">
+      <h2 id="profile-heading">Profile</h2>
+      <dl class="facts">
+        <dt>Name</dt><dd>${user.name}</dd>
+        <dt>Email</dt><dd data-testid="account-email">${user.email}
+          ${
+            user.emailVerified
+              ? html`<span class="muted">(confirmed)</span>`
+              : html`<span class="muted">(not confirmed yet: you can shop, and the link we sent confirms it)</span>
+                <button type="button" class="link" @click=${resend}>Send a new link</button>`
+          }</dd>
+        <dt>Customer since</dt><dd>${dateTime(user.createdAt)}</dd>
+      </dl>
+      <p><a href="/orders">Your orders</a></p>
+    </section>
+    <section aria-labelledby="addresses-heading">
+      <h2 id="addresses-heading">Addresses</h2>
+      ${
+        addresses.items.length === 0
+          ? html`<p class="muted">No saved addresses yet. Checkout offers the ones you save here.</p>`
+          : html`<ul class="plain" aria-label="Saved addresses">
+          ${addresses.items.map(
+            (address) => html`<li class="card" data-address=${address.id}>
+              <p>${addressLine(address)} ${address.isDefault ? html`<strong>· default</strong>` : nothing}</p>
+              <p>
+                ${address.isDefault ? nothing : html`<button type="button" @click=${makeDefault(address)}>Make default</button>`}
+                <button type="button" class="danger" @click=${remove(address)} aria-label=${`Remove ${addressLine(address)}`}>Remove</button>
+              </p>
+            </li>`,
+          )}
+        </ul>`
+      }
+      <details>
+        <summary>Add an address</summary>
+        <form class="stack" @submit=${add} aria-label="New address">
+          <label>Full name <input name="name" autocomplete="name" required maxlength="200" .value=${user.name} /></label>
+          <label>Address line 1 <input name="line1" autocomplete="address-line1" required maxlength="200" /></label>
+          <label>Address line 2 (optional) <input name="line2" autocomplete="address-line2" maxlength="200" /></label>
+          <label>City <input name="city" autocomplete="address-level2" required maxlength="100" /></label>
+          <label>Postal code <input name="postalCode" autocomplete="postal-code" required maxlength="20" /></label>
+          <label>Country <select name="country" autocomplete="country" required>
+            <option value="" selected>Choose a country</option>
+            ${countryOptions('')}
+          </select></label>
+          <label><input type="checkbox" name="isDefault" /> Use it first at checkout</label>
+          <button type="submit">Save address</button>
+        </form>
+      </details>
+    </section>
+    <section aria-labelledby="security-heading">
+      <h2 id="security-heading">Recent account activity</h2>
+      <table class="lines">
+        <caption class="visually-hidden">Recent account activity, newest first</caption>
+        <thead><tr><th scope="col">What</th><th scope="col">When</th><th scope="col">From</th></tr></thead>
+        <tbody>
+          ${events.items.map(
+            (entry) => html`<tr><td>${EVENT_TEXT[entry.event] ?? 'Account activity'}</td>
+              <td>${dateTime(entry.at)}</td><td>${entry.ip ?? 'unknown'}</td></tr>`,
+          )}
+        </tbody>
+      </table>
+    </section>
+  `;
+}
