@@ -406,6 +406,19 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       const buyer = await signIn(system);
       await addToCart(system, buyer, product.variantId);
       const order = (await checkout(system, buyer)).json();
+      const saved = await system.app.inject({
+        method: 'POST',
+        url: '/v1/users/me/addresses',
+        headers: buyer.headers,
+        payload: {
+          name: 'Ada Lovelace',
+          line1: '12 Difference Row',
+          city: 'London',
+          postalCode: 'N1 9GU',
+          country: 'GB',
+        },
+      });
+      expect(saved.statusCode).toBe(201);
       const admin = await newPage();
       await signInInBrowser(admin, '/admin', staff.email);
       await admin.getByRole('heading', { name: 'Products' }).waitFor(WAIT);
@@ -425,6 +438,10 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await row.getByRole('link').click();
       await admin.locator(`tr[data-order="${order.id}"]`).waitFor(WAIT);
       await expect(admin.getByTestId('order-count').textContent()).resolves.toBe('1');
+      await admin
+        .getByRole('list', { name: 'Saved addresses' })
+        .getByText('Ada Lovelace, 12 Difference Row, N1 9GU London, United Kingdom')
+        .waitFor(WAIT);
       await admin.locator(`tr[data-order="${order.id}"] a`).click();
       await admin.getByRole('heading', { name: /^Order #/ }).waitFor(WAIT);
       expect(problemsOf(admin)).toEqual([]);

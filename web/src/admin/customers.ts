@@ -1,4 +1,5 @@
 import { html, nothing } from 'lit-html';
+import { addressLine } from '../addresses.ts';
 import type { Customer, CustomerDetail, Page } from '../types.ts';
 import {
   type AppContext,
@@ -63,7 +64,7 @@ export async function customersPage(
   `;
 }
 
-/** One customer: their account and their latest orders. */
+/** One customer: their account, their addresses and their latest orders. */
 export async function customerPage(ctx: AppContext, params: Record<string, string>): Promise<Content> {
   const customer = await ctx.api.get<CustomerDetail>(`/v1/customers/${params.id}`);
   ctx.setTitle(customer.name);
@@ -76,6 +77,17 @@ export async function customerPage(ctx: AppContext, params: Record<string, strin
       <dt>Paid orders</dt><dd data-testid="order-count">${customer.orderCount}</dd>
       <dt>Spent</dt><dd data-testid="spent">${spentText(customer)}</dd>
     </dl>
+    <h2>Addresses</h2>
+    ${
+      customer.addresses.length === 0
+        ? html`<p>No saved addresses.</p>`
+        : html`<ul class="plain" aria-label="Saved addresses">
+        ${customer.addresses.map(
+          (address) =>
+            html`<li>${addressLine(address)}${address.isDefault ? html` <strong>· default</strong>` : nothing}</li>`,
+        )}
+      </ul>`
+    }
     <h2>Latest orders</h2>
     ${
       customer.orders.length === 0

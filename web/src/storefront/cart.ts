@@ -1,9 +1,9 @@
 import { html, nothing } from 'lit-html';
 import { ref } from 'lit-html/directives/ref.js';
+import { addressLine, countryName, countryOptions } from '../addresses.ts';
 import { ApiError, newIdempotencyKey } from '../api.ts';
 import type { Address, Cart, Order, SavedAddress, ShippingMethod } from '../types.ts';
 import { type AppContext, act, type Content, describeError, formValues, money } from '../ui.ts';
-import { addressLine, countryName, countryOptions } from './addresses.ts';
 import { mountPaymentElement, paymentElementEnabled, paymentMethodId } from './stripe.ts';
 
 /**

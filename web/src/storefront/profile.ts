@@ -1,7 +1,7 @@
 import { html, nothing } from 'lit-html';
+import { addressLine, countryOptions } from '../addresses.ts';
 import type { Page, SavedAddress, User } from '../types.ts';
 import { type AppContext, act, type Content, dateTime, formValues } from '../ui.ts';
-import { addressLine, countryOptions } from './addresses.ts';
 
 interface SecurityEvent {
   id: string;

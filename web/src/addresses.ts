@@ -1,5 +1,5 @@
 import { html } from 'lit-html';
-import type { SavedAddress } from '../types.ts';
+import type { SavedAddress } from './types.ts';
 
 export const COUNTRIES = [
   ['DE', 'Germany'],
