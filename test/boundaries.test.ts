@@ -47,6 +47,7 @@ const MIGRATION_OWNER: Record<string, string> = {
   guest_carts: 'cart',
   guest_orders: 'ordering',
   user_addresses: 'identity',
+  user_erasure: 'identity',
   webhooks: 'webhooks',
   notifications: 'notifications',
   notification_recipients: 'notifications',

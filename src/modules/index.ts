@@ -19,6 +19,7 @@ import { createNotifications } from './notifications/index.ts';
 import { createOrdering, ORDER_EVENT_TYPES } from './ordering/index.ts';
 import { createPayments, PAYMENT_EVENT_TYPES } from './payments/index.ts';
 import { createPricing } from './pricing/index.ts';
+import { createPrivacy } from './privacy/index.ts';
 import { createReviews } from './reviews/index.ts';
 import { createStream } from './stream/index.ts';
 import { createWeb, type StripeOnPages } from './web/index.ts';
@@ -119,6 +120,7 @@ async function buildModules(deps: ModuleDeps) {
     catalog,
     stock: inventory.service,
     pricing: pricing.service,
+    bus,
     logger,
   });
   const ordering = createOrdering({
@@ -147,6 +149,14 @@ async function buildModules(deps: ModuleDeps) {
       accounts: { ...identity.service, addressesOf: identity.addresses.list },
       orders: ordering.service,
       storeCurrency: config.storeCurrency,
+    }),
+  );
+  const privacy = served(() =>
+    createPrivacy({
+      accounts: identity.service,
+      addresses: identity.addresses,
+      orders: ordering.service,
+      reviews: reviews?.service,
     }),
   );
   const graphql = served(() =>
@@ -215,6 +225,7 @@ async function buildModules(deps: ModuleDeps) {
       ordering,
       fulfillment,
       customers,
+      privacy,
       graphql,
       stream,
       webhooks,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -267,6 +268,39 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await page.getByRole('button', { name: /Place order/ }).click();
       await page.locator('#order-status [data-status="confirmed"]').waitFor(WAIT);
       await page.getByText('BN1 1AA Brighton').waitFor(WAIT);
+      expect(problemsOf(page)).toEqual([]);
+    });
+
+    it('a customer downloads their data and erases their account from the account page', async () => {
+      const shopper = await signIn(system);
+      const page = await newPage();
+      await signInInBrowser(page, '/signin', shopper.email);
+      await page.getByRole('button', { name: 'Sign out' }).waitFor(WAIT);
+      await page.goto('/account');
+      await page.getByRole('heading', { name: 'Your account' }).waitFor(WAIT);
+      const [download] = await Promise.all([
+        page.waitForEvent('download', WAIT),
+        page.getByRole('button', { name: 'Download your data' }).click(),
+      ]);
+      expect(download.suggestedFilename()).toMatch(/^emporium-data-\d{4}-\d{2}-\d{2}\.json$/);
+      const saved = JSON.parse(await readFile((await download.path())!, 'utf8'));
+      expect(saved.profile.email).toBe(shopper.email);
+
+      await page.getByText('Erase your account').click();
+      page.once('dialog', (dialog) => dialog.accept());
+      await page.getByRole('form', { name: 'Erase account' }).getByLabel('Your password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Erase my account' }).click();
+      await page.getByText('Your account was erased.').waitFor(WAIT);
+      await page
+        .getByRole('navigation', { name: 'Main' })
+        .getByRole('link', { name: 'Sign in' })
+        .waitFor(WAIT);
+      const login = await system.app.inject({
+        method: 'POST',
+        url: '/v1/auth/login',
+        payload: { email: shopper.email, password: PASSWORD },
+      });
+      expect(login.statusCode).toBe(401);
       expect(problemsOf(page)).toEqual([]);
     });
 

@@ -1,5 +1,6 @@
 import type { Config } from '../../config.ts';
 import type { Db } from '../../platform/db/index.ts';
+import type { EventBus } from '../../platform/events/index.ts';
 import type { AppModule } from '../../platform/module.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import { createPollingLoop } from '../../platform/polling.ts';
@@ -31,10 +32,16 @@ export function createCart(deps: {
   catalog: CatalogReader;
   stock: StockReader;
   pricing: PricingService;
+  bus: Pick<EventBus, 'subscribe'>;
   logger: Logger;
 }): CartModule {
   const { config } = deps;
   const service = createCartService({ ...deps, guestCartTtlMs: config.guestCartTtlHours * 3_600_000 });
+  // An erased account's cart goes with it.
+  deps.bus.subscribe('cart', ['user.erased'], async (event) => {
+    const { userId } = event.data as { userId?: unknown };
+    if (typeof userId === 'string') await service.forget(userId);
+  });
   const sweep = createPollingLoop({
     name: 'guest cart sweep',
     intervalMs: Math.max(config.recoveryIntervalMs, 60_000),

@@ -291,6 +291,9 @@ export function createCartService(deps: {
       return { cartToken: token, cart: await publicView(guest) };
     },
 
+    /** Deletes a shopper's cart and its lines (an erased account's). */
+    forget: (shopperId: string) => store.remove(db, shopperId),
+
     /** Deletes guest carts left unused past their expiry; answers how many went. */
     sweepExpiredGuests: (limit = 500) => store.sweepExpired(db, limit),
 

@@ -40,6 +40,14 @@ export function emailVerified(userId: string, email: string): CloudEvent {
 }
 
 /**
+ * The owner had their account erased: each module erases or anonymises what it holds of them
+ * (carts, orders' personal fields, mail), and a subscriber (a CRM) should do the same. Only the id.
+ */
+export function accountErased(userId: string): CloudEvent {
+  return cloudEvent(IDENTITY_SOURCE, 'user.erased', userId, { userId });
+}
+
+/**
  * Every access token the user held was revoked (logout, password or role change): instances close
  * the user's open streams, and security tooling may react. No secret in it.
  */

@@ -19,7 +19,7 @@ import { createTokenService } from './tokens.ts';
 export { SavedAddressSchema } from './address-routes.ts';
 export type { SavedAddress } from './addresses.ts';
 export { IDENTITY_EVENT_TYPES } from './events.ts';
-export { TokenPairSchema, UserSchema } from './routes.ts';
+export { SecurityEventSchema, TokenPairSchema, UserSchema } from './routes.ts';
 export type { TokenPair, User } from './service.ts';
 
 export interface IdentityModule extends AppModule {

@@ -37,17 +37,16 @@ const RefreshBody = Type.Object(
   { additionalProperties: false },
 );
 
-const SecurityEventPage = Page(
-  Type.Object({
-    id: Type.String({ format: 'uuid' }),
-    event: Type.String(),
-    at: Type.String({ format: 'date-time' }),
-    email: Type.Union([Type.String(), Type.Null()]),
-    ip: Type.Union([Type.String(), Type.Null()]),
-    userAgent: Type.Union([Type.String(), Type.Null()]),
-    detail: Type.Object({}, { additionalProperties: true }),
-  }),
-);
+export const SecurityEventSchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  event: Type.String(),
+  at: Type.String({ format: 'date-time' }),
+  email: Type.Union([Type.String(), Type.Null()]),
+  ip: Type.Union([Type.String(), Type.Null()]),
+  userAgent: Type.Union([Type.String(), Type.Null()]),
+  detail: Type.Object({}, { additionalProperties: true }),
+});
+const SecurityEventPage = Page(SecurityEventSchema);
 
 export function clientInfo(request: FastifyRequest): ClientInfo {
   const userAgent = request.headers['user-agent'];
@@ -370,6 +369,29 @@ export function identityRoutes(
         },
       },
       async (request) => service.user(request.params.id),
+    );
+
+    app.delete(
+      '/users/me',
+      {
+        schema: {
+          operationId: 'eraseAccount',
+          tags,
+          summary: 'Erase your account (password confirmed): personal data removed, orders kept anonymised',
+          description:
+            'Signing in then fails; every session ends. Orders stay for accounting with the name, ' +
+            'address and email removed (the country stays, for tax); reviews stay, anonymous. ' +
+            'Subscribers to user.erased are told to do the same.',
+          security: SIGNED_IN,
+          body: Type.Object({ password: Password }, { additionalProperties: false }),
+          response: { 204: Type.Null(), ...problems(400, 401, 409, 429) },
+        },
+        onRequest: passwordGuesses,
+      },
+      async (request, reply) => {
+        await service.eraseAccount(request.principal!, request.body.password, clientInfo(request));
+        return reply.code(204).send(null);
+      },
     );
 
     app.get(

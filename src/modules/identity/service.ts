@@ -18,6 +18,7 @@ import {
   tooManyGuesses,
 } from './errors.ts';
 import {
+  accountErased,
   emailVerified,
   passwordResetRequested,
   sessionsRevoked,
@@ -141,7 +142,13 @@ export function createIdentityService(deps: {
    */
   async function revokeAccessTokens(
     userId: string,
-    reason: 'logout' | 'password_changed' | 'password_reset' | 'role_changed' | 'admin_bootstrap',
+    reason:
+      | 'logout'
+      | 'password_changed'
+      | 'password_reset'
+      | 'role_changed'
+      | 'admin_bootstrap'
+      | 'account_erased',
     change: (tx: Db) => Promise<void> = async () => {},
   ): Promise<number> {
     const version = await transact(db, async (tx) => {
@@ -418,6 +425,36 @@ export function createIdentityService(deps: {
       });
       await audit('password.changed', client, { userId: row.id, email: row.email });
       return issueTokens({ ...row, passwordHash, tokenVersion: version });
+    },
+
+    /**
+     * The owner erases their account, password confirmed: its personal data goes at once (see
+     * eraseUser), every session ends, and user.erased asks the other modules to erase theirs.
+     * Staff accounts are not erased this way: an admin takes their rights first.
+     */
+    async eraseAccount(principal: Principal, password: string, client: ClientInfo): Promise<void> {
+      const row = await store.findUserById(db, principal.id);
+      if (!row) throw notFound('User');
+      if (row.role !== 'customer')
+        throw conflict(
+          'STAFF_ACCOUNT',
+          'A staff account is erased only after an admin makes it a customer account',
+        );
+      if (!row.passwordHash)
+        throw conflict(
+          'PASSWORD_NOT_SET',
+          'Your account signs in with a provider and has no password: set one with “Forgot your password?” first',
+        );
+      if (!(await passwordMatches(row, row.email, password, client))) {
+        await audit('account.erase_failed', client, { userId: row.id, email: row.email });
+        throw invalidCredentials('The password is wrong');
+      }
+      await revokeAccessTokens(row.id, 'account_erased', async (tx) => {
+        await store.revokeUserRefreshTokens(tx, row.id);
+        if (await store.eraseUser(tx, row)) await events.append(tx, [accountErased(row.id)]);
+      });
+      // What happened and when is kept; not who or from where.
+      await store.audit(db, { id: uuidv7(), event: 'account.erased', userId: row.id });
     },
 
     /**

@@ -10,6 +10,7 @@ interface UsersTable {
   name: string;
   role: Generated<Role>;
   email_verified_at: Date | null;
+  erased_at: Date | null;
   token_version: Generated<number>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
@@ -393,7 +394,10 @@ export const identityStore = {
     page: { offset: number; limit: number },
     direction: 'asc' | 'desc',
   ): Promise<{ rows: UserRow[]; total: number }> {
-    let query = tables(executor).selectFrom('users').where('role', '=', 'customer');
+    let query = tables(executor)
+      .selectFrom('users')
+      .where('role', '=', 'customer')
+      .where('erased_at', 'is', null);
     if (filter.q) {
       // The shopper's text is matched literally: %, _ and \ in it are not patterns.
       const pattern = `%${filter.q.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
@@ -589,6 +593,40 @@ export const identityStore = {
         detail: JSON.stringify(entry.detail ?? {}),
       })
       .execute();
+  },
+
+  /**
+   * Erases an account's personal data in the caller's transaction: the row keeps its id and
+   * role but no address, name or password; its addresses, pending links, provider links and
+   * sign-in failures go; its security log keeps what happened and when, not from where.
+   * False when it was erased already.
+   */
+  async eraseUser(executor: Db, user: { id: string; email: string }): Promise<boolean> {
+    const erased = await tables(executor)
+      .updateTable('users')
+      .set({
+        email: `erased-${user.id}@erased.invalid`,
+        name: 'Erased customer',
+        password_hash: null,
+        email_verified_at: null,
+        erased_at: sql<Date>`now()`,
+        updated_at: sql`now()`,
+      })
+      .where('id', '=', user.id)
+      .where('erased_at', 'is', null)
+      .executeTakeFirst();
+    if (erased.numUpdatedRows === 0n) return false;
+    const db = tables(executor);
+    await db.deleteFrom('user_addresses').where('user_id', '=', user.id).execute();
+    await db.deleteFrom('user_tokens').where('user_id', '=', user.id).execute();
+    await db.deleteFrom('oidc_identities').where('user_id', '=', user.id).execute();
+    await db.deleteFrom('login_failures').where('email', '=', user.email).execute();
+    await db
+      .updateTable('security_audit')
+      .set({ email: null, ip: null, user_agent: null, detail: '{}' })
+      .where('user_id', '=', user.id)
+      .execute();
+    return true;
   },
 
   /** One user's security events, newest first, a page at a time. */

@@ -209,6 +209,11 @@ export function createNotifications(deps: {
   }
 
   bus.subscribe('notifications', NOTIFIED_EVENT_TYPES, handle);
+  // An erased account: the mails written to it go.
+  bus.subscribe('notifications', ['user.erased'], async (event) => {
+    const { userId } = event.data as { userId?: unknown };
+    if (typeof userId === 'string') await store.eraseRecipient(db, userId);
+  });
 
   return {
     name: 'notifications',

@@ -193,5 +193,30 @@ export const notificationStore = {
 
   sentTo: (executor: Db, userId: string) => sent(executor, 'user_id', userId),
 
+  /**
+   * An erased account: the mails written to it (their bodies name and address the person) are
+   * deleted, and the log keeps that a mail of each kind went, not to which address.
+   */
+  async eraseRecipient(executor: Db, userId: string): Promise<void> {
+    await tables(executor)
+      .deleteFrom('mail_queue')
+      .where(({ eb, refTuple, selectFrom }) =>
+        eb(
+          refTuple('event_id', 'kind'),
+          'in',
+          selectFrom('notification_log')
+            .select(['notification_log.event_id', 'notification_log.kind'])
+            .where('notification_log.user_id', '=', userId)
+            .$asTuple('event_id', 'kind'),
+        ),
+      )
+      .execute();
+    await tables(executor)
+      .updateTable('notification_log')
+      .set({ recipient: sql`'erased-' || event_id::text` })
+      .where('user_id', '=', userId)
+      .execute();
+  },
+
   sentFor: (executor: Db, eventId: string) => sent(executor, 'event_id', eventId),
 };

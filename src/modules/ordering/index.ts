@@ -49,11 +49,13 @@ export function createOrdering(deps: {
       captureOnShipment: config.payments.capture === 'on_shipment',
     },
   });
-  // A user proved an address: the guest orders placed with it become theirs (claiming is idempotent).
-  deps.bus.subscribe('ordering', ['user.email_verified'], async (event) => {
+  // A user proved an address: the guest orders placed with it become theirs (claiming is
+  // idempotent). An erased account's orders lose their personal fields. Both may run again.
+  deps.bus.subscribe('ordering', ['user.email_verified', 'user.erased'], async (event) => {
     const { userId, email } = event.data as { userId?: unknown; email?: unknown };
-    if (typeof userId === 'string' && typeof email === 'string')
-      await service.claimGuestOrders(userId, email);
+    if (typeof userId !== 'string') return;
+    if (event.type === 'user.erased') await service.anonymiseOrdersOf(userId);
+    else if (typeof email === 'string') await service.claimGuestOrders(userId, email);
   });
   const recovery = createPollingLoop({
     name: 'order recovery',

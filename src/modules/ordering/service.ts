@@ -401,6 +401,9 @@ export function createOrderingService(deps: {
       return { email: row.guestEmail, token: await this.issueOrderToken(orderId) };
     },
 
+    /** An erased account: its orders stay, without the personal fields. */
+    anonymiseOrdersOf: (userId: string) => store.anonymiseOrdersOf(db, userId),
+
     /** A user proved this address: the guest orders placed with it become theirs. */
     claimGuestOrders: (userId: string, email: string) =>
       store.claimGuestOrders(db, userId, normaliseEmail(email)),

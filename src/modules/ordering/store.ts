@@ -223,6 +223,25 @@ export const orderStore = {
     return Number(result.numUpdatedRows);
   },
 
+  /**
+   * An erased account's orders stay for accounting with their personal fields gone: the
+   * recipient's name and street, city and postal code are overwritten (the country stays: tax was
+   * charged by it), and a guest address is removed. Answers how many orders were anonymised.
+   */
+  async anonymiseOrdersOf(executor: Db, userId: string): Promise<number> {
+    const result = await tables(executor)
+      .updateTable('orders')
+      .set({
+        shipping_address: sql`jsonb_build_object('name', 'Erased customer', 'line1', 'erased', 'city', 'erased',
+          'postalCode', 'erased', 'country', shipping_address->>'country')`,
+        guest_email: null,
+        updated_at: sql`now()`,
+      })
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  },
+
   async insertOrder(
     executor: Db,
     order: Pick<

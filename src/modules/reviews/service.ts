@@ -141,6 +141,11 @@ export function createReviewService(deps: {
     },
 
     /** The newest `first` visible reviews of each product, keyed by product id; one query for any number. */
+    /** Every review the user wrote, hidden ones too, newest first. */
+    async byUser(userId: string): Promise<Review[]> {
+      return (await store.byUser(db, userId)).map(toReview);
+    },
+
     async latestByProducts(productIds: readonly string[], first: number): Promise<Map<string, Review[]>> {
       const rows = await store.latestByProducts(db, [...new Set(productIds)], first);
       const byProduct = new Map<string, Review[]>(productIds.map((id) => [id, []]));

@@ -56,6 +56,17 @@ function byStatus<O>(query: SelectQueryBuilder<ReviewTables, 'reviews', O>, stat
 
 /** All SQL of the reviews module. */
 export const reviewStore = {
+  /** Every review one user wrote, newest first (their data export). */
+  byUser(executor: Db, userId: string): Promise<ReviewRow[]> {
+    return tables(executor)
+      .selectFrom('reviews')
+      .select(columns)
+      .where('user_id', '=', userId)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .execute();
+  },
+
   /** Inserts the review unless this user already reviewed the product (returns false then). */
   async insert(executor: Db, review: Omit<ReviewRow, 'hiddenAt' | 'hiddenReason'>): Promise<boolean> {
     const inserted = await tables(executor)

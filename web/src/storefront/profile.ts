@@ -71,6 +71,32 @@ export async function accountPage(ctx: AppContext): Promise<Content> {
       await ctx.api.patch(`/v1/users/me/addresses/${address.id}`, { isDefault: true });
       await ctx.refresh();
     });
+  // The export is the API's JSON, saved as a file the browser downloads.
+  const download = (event: Event) =>
+    act(ctx, event, async () => {
+      const data = await ctx.api.get<{ exportedAt: string }>('/v1/users/me/export');
+      const link = document.createElement('a');
+      link.href = URL.createObjectURL(
+        new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' }),
+      );
+      link.download = `emporium-data-${data.exportedAt.slice(0, 10)}.json`;
+      link.click();
+      URL.revokeObjectURL(link.href);
+      ctx.flash('info', 'Your data was downloaded.');
+    });
+  const erase = (event: SubmitEvent) => {
+    const values = formValues(event);
+    return act(ctx, event, async () => {
+      if (!confirm('Erase your account? This cannot be undone.')) return;
+      await ctx.api.delete('/v1/users/me', { body: { password: values.password } });
+      await ctx.api.signOut();
+      ctx.navigate('/');
+      ctx.flash(
+        'info',
+        'Your account was erased. Orders stay for our accounts, without your name or address.',
+      );
+    });
+  };
   const remove = (address: SavedAddress) => (event: Event) =>
     act(ctx, event, async () => {
       await ctx.api.delete(`/v1/users/me/addresses/${address.id}`);
@@ -126,6 +152,20 @@ export async function accountPage(ctx: AppContext): Promise<Content> {
           </select></label>
           <label><input type="checkbox" name="isDefault" /> Use it first at checkout</label>
           <button type="submit">Save address</button>
+        </form>
+      </details>
+    </section>
+    <section aria-labelledby="data-heading">
+      <h2 id="data-heading">Your data</h2>
+      <p><button type="button" @click=${download}>Download your data</button>
+        <span class="muted">Profile, addresses, orders, reviews and account activity, as JSON.</span></p>
+      <details>
+        <summary>Erase your account</summary>
+        <form class="stack" @submit=${erase} aria-label="Erase account">
+          <p>Your name, email, addresses and cart are removed and you cannot sign in again. Orders stay for
+            our accounts without your name or address; your reviews stay, without your name.</p>
+          <label>Your password <input type="password" name="password" autocomplete="current-password" required maxlength="1024" /></label>
+          <button type="submit" class="danger">Erase my account</button>
         </form>
       </details>
     </section>
