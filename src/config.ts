@@ -25,6 +25,8 @@ export interface Config {
   loginLimitPerMinute: number;
   /** Sign-ups one client address may make a minute. */
   registerLimitPerMinute: number;
+  /** Requests one API key may make a minute. */
+  apiKeyLimitPerMinute: number;
   /** Guest carts one client address may start a minute. */
   guestCartsPerMinute: number;
   /** How long a guest's cart lives unused before the worker sweeps it. */
@@ -327,6 +329,7 @@ export function loadConfig(env: Env = process.env): Config {
     loginLimitPerMinute: integer(env, 'LOGIN_LIMIT_PER_MINUTE', 10, 1, 100_000),
     registerLimitPerMinute: integer(env, 'REGISTER_LIMIT_PER_MINUTE', 5, 1, 100_000),
     guestCartsPerMinute: integer(env, 'GUEST_CART_LIMIT_PER_MINUTE', 20, 1, 100_000),
+    apiKeyLimitPerMinute: integer(env, 'API_KEY_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
     guestCartTtlHours: integer(env, 'GUEST_CART_TTL_HOURS', 14 * 24, 1, 365 * 24),
     publicUrl: (
       url(env, 'PUBLIC_URL', ['http:', 'https:']) ??

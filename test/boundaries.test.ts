@@ -48,6 +48,7 @@ const MIGRATION_OWNER: Record<string, string> = {
   guest_orders: 'ordering',
   user_addresses: 'identity',
   user_erasure: 'identity',
+  api_keys: 'identity',
   webhooks: 'webhooks',
   notifications: 'notifications',
   notification_recipients: 'notifications',

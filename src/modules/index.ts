@@ -233,7 +233,7 @@ async function buildModules(deps: ModuleDeps) {
       web,
     },
     bus,
-    verifier: identity.verifier,
+    verifier: identity.httpVerifier,
     cartTokens: cart.service.cartTokens,
   };
 }

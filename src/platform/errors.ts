@@ -47,8 +47,8 @@ export const badRequest = (code: string, detail: string, options?: DomainErrorOp
 export const unauthorized = (detail = 'Authentication is required', code = 'UNAUTHENTICATED') =>
   new DomainError(401, code, 'Unauthorized', detail, { headers: { 'www-authenticate': 'Bearer' } });
 
-export const forbidden = (detail = 'You are not allowed to do this') =>
-  new DomainError(403, 'FORBIDDEN', 'Forbidden', detail);
+export const forbidden = (detail = 'You are not allowed to do this', code = 'FORBIDDEN') =>
+  new DomainError(403, code, 'Forbidden', detail);
 
 export const notFound = (what: string) =>
   new DomainError(404, 'NOT_FOUND', 'Not found', `${what} was not found`);

@@ -9,6 +9,8 @@ import type { AppModule } from '../../platform/module.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import { addressRoutes } from './address-routes.ts';
 import { type AddressBook, createAddressBook } from './addresses.ts';
+import { apiKeyRoutes } from './api-key-routes.ts';
+import { API_KEY_PREFIX, type ApiKeys, createApiKeys } from './api-keys.ts';
 import { createOidcSignIn } from './oidc.ts';
 import { identityRoutes } from './routes.ts';
 import { createIdentityService, type IdentityService } from './service.ts';
@@ -18,6 +20,7 @@ import { createTokenService } from './tokens.ts';
 
 export { SavedAddressSchema } from './address-routes.ts';
 export type { SavedAddress } from './addresses.ts';
+export { ApiKeySchema } from './api-key-routes.ts';
 export { IDENTITY_EVENT_TYPES } from './events.ts';
 export { SecurityEventSchema, TokenPairSchema, UserSchema } from './routes.ts';
 export type { TokenPair, User } from './service.ts';
@@ -27,7 +30,11 @@ export interface IdentityModule extends AppModule {
   service: IdentityService;
   /** Customers' saved addresses (staff read them on a customer's page). */
   addresses: AddressBook;
+  /** Access tokens only (streams, GraphQL): people, never keys. */
   verifier: AccessTokenVerifier;
+  /** What the HTTP API accepts as a bearer: an access token, or an API key (limited to its scopes). */
+  httpVerifier: AccessTokenVerifier;
+  apiKeys: ApiKeys;
   createUser: IdentityService['createUser'];
   /** Creates the admin account from the configured address and password unless it exists. */
   bootstrapAdmin: IdentityService['bootstrapAdmin'];
@@ -84,11 +91,19 @@ export async function createIdentity(deps: {
     registerLimitPerMinute: config.registerLimitPerMinute,
   });
   const bookRoutes = addressRoutes(addresses);
+  const apiKeys = createApiKeys(deps.db);
+  const keyRoutes = apiKeyRoutes(apiKeys);
+  const httpVerifier: AccessTokenVerifier = {
+    verify: (token) =>
+      token.startsWith(API_KEY_PREFIX) ? apiKeys.verifier.verify(token) : tokens.verifier.verify(token),
+  };
   return {
     name: 'identity',
     service,
     addresses,
     verifier: tokens.verifier,
+    httpVerifier,
+    apiKeys,
     createUser: service.createUser,
     bootstrapAdmin: service.bootstrapAdmin,
     firstAdmin: service.firstAdmin,
@@ -104,6 +119,7 @@ export async function createIdentity(deps: {
     routes: (app: FastifyInstance) => {
       accountRoutes(app);
       bookRoutes(app);
+      keyRoutes(app);
     },
     rootRoutes: (app: FastifyInstance) => {
       app.get(

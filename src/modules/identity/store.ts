@@ -99,7 +99,19 @@ interface UserAddressesTable {
   updated_at: Generated<Date>;
 }
 
+interface ApiKeysTable {
+  id: string;
+  name: string;
+  scopes: string[];
+  secret_hash: string;
+  created_by: string;
+  created_at: Generated<Date>;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
 export type IdentityTables = {
+  api_keys: ApiKeysTable;
   user_addresses: UserAddressesTable;
   user_tokens: UserTokensTable;
   login_failures: LoginFailuresTable;
@@ -775,5 +787,90 @@ export const addressStore = {
       .where('user_id', '=', userId)
       .where('is_default', '=', true)
       .execute();
+  },
+};
+
+export interface ApiKeyRow {
+  id: string;
+  name: string;
+  scopes: string[];
+  createdBy: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+const apiKeyColumns = [
+  'id',
+  'name',
+  'scopes',
+  'created_by as createdBy',
+  'created_at as createdAt',
+  'last_used_at as lastUsedAt',
+  'revoked_at as revokedAt',
+] as const;
+
+export const apiKeyStore = {
+  insert(
+    executor: Db,
+    key: { id: string; name: string; scopes: string[]; secretHash: string; createdBy: string },
+  ): Promise<ApiKeyRow> {
+    return tables(executor)
+      .insertInto('api_keys')
+      .values({
+        id: key.id,
+        name: key.name,
+        scopes: sql<string[]>`${sql.val(key.scopes)}::text[]`,
+        secret_hash: key.secretHash,
+        created_by: key.createdBy,
+      })
+      .returning(apiKeyColumns)
+      .executeTakeFirstOrThrow();
+  },
+
+  /** Every key, newest first, revoked ones too (they show when they stopped). */
+  list(executor: Db): Promise<ApiKeyRow[]> {
+    return tables(executor)
+      .selectFrom('api_keys')
+      .select(apiKeyColumns)
+      .orderBy('created_at', 'desc')
+      .execute();
+  },
+
+  /**
+   * The key whose secret hashes so, with its last use noted in the same statement (at most once a
+   * minute: a busy integration does not rewrite the row on every request).
+   */
+  async use(executor: Db, secretHash: string): Promise<ApiKeyRow | undefined> {
+    const touched = await tables(executor)
+      .updateTable('api_keys')
+      .set({ last_used_at: sql<Date>`now()` })
+      .where('secret_hash', '=', secretHash)
+      .where('revoked_at', 'is', null)
+      .where((eb) =>
+        eb.or([
+          eb('last_used_at', 'is', null),
+          eb('last_used_at', '<', sql<Date>`now() - interval '1 minute'`),
+        ]),
+      )
+      .returning(apiKeyColumns)
+      .executeTakeFirst();
+    return (
+      touched ??
+      tables(executor)
+        .selectFrom('api_keys')
+        .select(apiKeyColumns)
+        .where('secret_hash', '=', secretHash)
+        .executeTakeFirst()
+    );
+  },
+
+  async revoke(executor: Db, id: string): Promise<ApiKeyRow | undefined> {
+    return tables(executor)
+      .updateTable('api_keys')
+      .set({ revoked_at: sql<Date>`coalesce(revoked_at, now())` })
+      .where('id', '=', id)
+      .returning(apiKeyColumns)
+      .executeTakeFirst();
   },
 };

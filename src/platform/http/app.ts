@@ -36,6 +36,7 @@ import {
   type CartTokenVerifier,
   noGuests,
   requiredRoles,
+  scopeFor,
 } from './auth.ts';
 import { bodyGate, documentOperation, problemResponse } from './openapi.ts';
 import { handleError, problemType, sendProblem } from './problem.ts';
@@ -58,6 +59,7 @@ export interface HttpDeps {
     | 'requestTimeoutMs'
     | 'corsOrigins'
     | 'rateLimitPerMinute'
+    | 'apiKeyLimitPerMinute'
     | 'redisUrl'
     | 'trustProxy'
     | 'publicUrl'
@@ -353,6 +355,10 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     }
   });
 
+  // Each API key has its own budget, besides the per-address one.
+  const keyLimit = app.perMinuteLimit('api-key', config.apiKeyLimitPerMinute, (request) =>
+    request.principal?.scopes ? request.principal.id : undefined,
+  );
   // A route is protected exactly as its schema's `security` documents it.
   app.decorateRequest('principal', null);
   app.addHook('onRoute', (route) => {
@@ -366,7 +372,9 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       authenticationHook(
         { accessTokens: deps.verifier, cartTokens: deps.cartTokens ?? noGuests },
         route.schema?.security,
+        scopeFor(route.schema?.tags, route.method),
       ),
+      keyLimit,
     ] as typeof route.onRequest;
   });
 

@@ -11,6 +11,49 @@ export interface Principal {
   role: Role | 'guest';
   /** When the token that proved it expires (ms since the epoch); sockets close then. */
   expiresAtMs?: number;
+  /** Set for an API key (its id is the principal's): the scopes of the routes it may call. */
+  scopes?: readonly ApiScope[];
+}
+
+/** What an API key may be given: read or write, per part of the shop. */
+export const API_SCOPES = [
+  'catalog:read',
+  'catalog:write',
+  'orders:read',
+  'orders:write',
+  'inventory:read',
+  'inventory:write',
+  'customers:read',
+  'pricing:read',
+  'pricing:write',
+  'webhooks:read',
+  'webhooks:write',
+] as const;
+export type ApiScope = (typeof API_SCOPES)[number];
+
+/** The part of the shop each operation tag belongs to; a tag not here is for people, never keys. */
+const RESOURCE_OF_TAG: Record<string, string> = {
+  catalog: 'catalog',
+  reviews: 'catalog',
+  orders: 'orders',
+  fulfillment: 'orders',
+  payments: 'orders',
+  inventory: 'inventory',
+  customers: 'customers',
+  pricing: 'pricing',
+  webhooks: 'webhooks',
+};
+
+/**
+ * The scope a route needs from an API key, read off what the route already declares: its tag
+ * names the part of the shop, its method whether it reads or writes. Undefined: no key may call it.
+ */
+export function scopeFor(tags: unknown, method: string | string[]): ApiScope | undefined {
+  const resource = Array.isArray(tags) ? tags.map((tag) => RESOURCE_OF_TAG[tag]).find(Boolean) : undefined;
+  if (!resource) return undefined;
+  const reads = [method].flat().every((verb) => verb === 'GET' || verb === 'HEAD');
+  const scope = `${resource}:${reads ? 'read' : 'write'}`;
+  return (API_SCOPES as readonly string[]).includes(scope) ? (scope as ApiScope) : undefined;
 }
 
 /** A signed-in user (an access token proved it). */
@@ -107,6 +150,8 @@ export function opaqueToken(request: FastifyRequest, header: string): string | u
 export function authenticationHook(
   verifiers: { accessTokens: AccessTokenVerifier; cartTokens: CartTokenVerifier },
   security: unknown,
+  /** What an API key needs to call the route (scopeFor); undefined refuses every key. */
+  scope?: ApiScope,
 ): onRequestAsyncHookHandler {
   const roles = requiredRoles(security) ?? [];
   const takesCartToken = accepts(security, 'cartToken');
@@ -126,6 +171,14 @@ export function authenticationHook(
     request.principal = user;
     if (roles.length > 0 && !roles.includes(user.role))
       throw forbidden(`This needs the role ${roles.join(' or ')}`);
+    if (user.scopes && !(scope && user.scopes.includes(scope))) {
+      throw forbidden(
+        scope
+          ? `This API key does not have the scope ${scope}`
+          : 'API keys cannot call this route: it acts for a signed-in person',
+        'SCOPE_MISSING',
+      );
+    }
   };
 }
 
