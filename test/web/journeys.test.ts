@@ -481,6 +481,45 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       expect(problemsOf(admin)).toEqual([]);
     });
 
+    it('an admin makes an API key that may change stock, sees its secret once, and revokes it', async () => {
+      const adminUser = await signIn(system, 'admin');
+      const product = await createProduct(system, staff, { stock: 4 });
+      const admin = await newPage();
+      await signInInBrowser(admin, '/admin', adminUser.email);
+      await admin.getByRole('heading', { name: 'Products' }).waitFor(WAIT);
+      await admin.getByRole('navigation', { name: 'Admin' }).getByRole('link', { name: 'API keys' }).click();
+      await admin.getByRole('heading', { name: 'API keys' }).waitFor(WAIT);
+      await admin.getByText('Make a key').click();
+      const form = admin.getByRole('form', { name: 'New API key' });
+      const name = `Warehouse ${randomUUID().slice(0, 8)}`;
+      await form.getByLabel('Name').fill(name);
+      await form.getByLabel('Change stock').check();
+      await form.getByRole('button', { name: 'Make the key' }).click();
+      const secret = (await admin.getByTestId('new-secret').locator('code').textContent())!;
+      expect(secret).toMatch(/^emp_/);
+      const row = admin.locator('tr', { hasText: name });
+      await expect(row.locator('td').nth(1).textContent()).resolves.toBe('Change stock');
+      const headers = { authorization: `Bearer ${secret}` };
+      const adjust = () =>
+        system.app.inject({
+          method: 'POST',
+          url: `/v1/inventory/${product.sku}/adjustments`,
+          headers,
+          payload: { delta: 1, reason: 'found one' },
+        });
+      expect((await adjust()).statusCode).toBeLessThan(300);
+
+      // Shown once: after a reload the secret is gone from the page.
+      await admin.reload();
+      await admin.getByRole('heading', { name: 'API keys' }).waitFor(WAIT);
+      await expect(admin.getByTestId('new-secret').count()).resolves.toBe(0);
+      admin.once('dialog', (dialog) => dialog.accept());
+      await admin.getByRole('button', { name: `Revoke ${name}` }).click();
+      await admin.getByText(`“${name}” was revoked.`).waitFor(WAIT);
+      expect((await adjust()).statusCode).toBe(401);
+      expect(problemsOf(admin)).toEqual([]);
+    });
+
     it('staff create a product that the shop then shows, adjust its stock, edit it (a stale edit is refused), ship an order and receive its return', async () => {
       const admin = await newPage();
       await signInInBrowser(admin, '/admin', staff.email);

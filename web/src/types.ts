@@ -1,6 +1,7 @@
 /** The shapes of API.md the front end reads: the server's own response schemas (see api-types.ts). */
 export type {
   Address,
+  ApiKey,
   Cart,
   Category,
   Customer,

@@ -3,7 +3,7 @@ import type { CartSchema, LineItemSchema, TotalsSchema } from '../cart/index.ts'
 import type { CategorySchema, ProductSchema } from '../catalog/index.ts';
 import type { CustomerDetailSchema, CustomerSchema } from '../customers/index.ts';
 import type { FulfillmentSchema, ReturnSchema } from '../fulfillment/index.ts';
-import type { SavedAddressSchema, TokenPairSchema, UserSchema } from '../identity/index.ts';
+import type { ApiKeySchema, SavedAddressSchema, TokenPairSchema, UserSchema } from '../identity/index.ts';
 import type { StockSchema } from '../inventory/index.ts';
 import type { OrderSchema, RefundSchema } from '../ordering/index.ts';
 import type { DriftSchema } from '../payments/index.ts';
@@ -37,3 +37,4 @@ export type Customer = Static<typeof CustomerSchema>;
 export type CustomerDetail = Static<typeof CustomerDetailSchema>;
 export type Role = User['role'];
 export type SavedAddress = Static<typeof SavedAddressSchema>;
+export type ApiKey = Static<typeof ApiKeySchema>;

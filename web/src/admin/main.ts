@@ -1,8 +1,9 @@
 import '../styles.css';
-import { html } from 'lit-html';
+import { html, nothing } from 'lit-html';
 import { ADMIN_BASE } from '../../../src/modules/web/pages.ts';
 import { signInPage as shopSignIn } from '../storefront/account.ts';
 import { type AppContext, type Content, type Flash, mainView, type PageRoute, startApp } from '../ui.ts';
+import { apiKeysPage } from './api-keys.ts';
 import { customerPage, customersPage } from './customers.ts';
 import { orderPage, ordersPage, returnsPage } from './orders.ts';
 import { productFormPage, productsPage } from './products.ts';
@@ -17,6 +18,14 @@ const staffOnly =
     return html`<h1>Staff only</h1>
     <p>You are signed in as a customer. <a href="${ADMIN_BASE}/signin">Sign in with a staff account</a> or go
       <a href="/">back to the shop</a>.</p>`;
+  };
+
+const adminOnly =
+  (view: PageRoute['view']): PageRoute['view'] =>
+  (ctx, params, query) => {
+    if (ctx.api.session()?.user.role === 'admin') return view(ctx, params, query);
+    return html`<h1>Administrators only</h1>
+    <p>This page is for administrators. <a href="${ADMIN_BASE}">Back to the products</a></p>`;
   };
 
 const routes: PageRoute[] = [
@@ -65,6 +74,12 @@ const routes: PageRoute[] = [
   },
   { pattern: `${ADMIN_BASE}/returns`, title: () => 'Returns', view: staffOnly(returnsPage), signedIn: true },
   { pattern: `${ADMIN_BASE}/reviews`, title: () => 'Reviews', view: staffOnly(reviewsPage), signedIn: true },
+  {
+    pattern: `${ADMIN_BASE}/api-keys`,
+    title: () => 'API keys',
+    view: adminOnly(apiKeysPage),
+    signedIn: true,
+  },
 ];
 
 /** After signing in here, go on in the console, not to the shop's front page. */
@@ -89,7 +104,9 @@ function layout(ctx: AppContext, content: Content, flash: Flash | null) {
             ? html`<a href="${ADMIN_BASE}">Products</a> <a href="${ADMIN_BASE}/orders">Orders</a>
               <a href="${ADMIN_BASE}/customers">Customers</a>
               <a href="${ADMIN_BASE}/promotions">Promotions</a>
-              <a href="${ADMIN_BASE}/returns">Returns</a> <a href="${ADMIN_BASE}/reviews">Reviews</a> <a href="/">Shop</a>
+              <a href="${ADMIN_BASE}/returns">Returns</a> <a href="${ADMIN_BASE}/reviews">Reviews</a>
+              ${user.role === 'admin' ? html`<a href="${ADMIN_BASE}/api-keys">API keys</a>` : nothing}
+              <a href="/">Shop</a>
               <span class="muted">${user.name} (${user.role === 'admin' ? 'administrator' : 'staff'})</span>
               <button type="button" class="link" @click=${signOut}>Sign out</button>`
             : html`<a href="/">Shop</a>`
