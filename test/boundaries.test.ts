@@ -49,6 +49,7 @@ const MIGRATION_OWNER: Record<string, string> = {
   user_addresses: 'identity',
   user_erasure: 'identity',
   api_keys: 'identity',
+  email_change: 'identity',
   webhooks: 'webhooks',
   notifications: 'notifications',
   notification_recipients: 'notifications',

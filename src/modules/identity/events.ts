@@ -11,6 +11,8 @@ export const IDENTITY_EVENT_TYPES = [
 
 /** Asks for a verification email; for the notifications module only (a webhook gets nothing from it). */
 export const VERIFICATION_REQUESTED = 'user.verification_requested';
+/** Asks for the link that confirms a new address; for the notifications module only. */
+export const EMAIL_CHANGE_REQUESTED = 'user.email_change_requested';
 /** Asks for a password reset email; for the notifications module only. */
 export const PASSWORD_RESET_REQUESTED = 'user.password_reset_requested';
 
@@ -61,6 +63,14 @@ export function sessionsRevoked(userId: string, reason: string): CloudEvent {
  */
 export function verificationRequested(user: Pick<UserRow, 'id' | 'email'>): CloudEvent {
   return cloudEvent(IDENTITY_SOURCE, VERIFICATION_REQUESTED, user.id, { userId: user.id, email: user.email });
+}
+
+/**
+ * The user asked to change their address to `email`: the link goes to the new address (the
+ * token is made when the mail is sent, as for verification).
+ */
+export function emailChangeRequested(userId: string, email: string): CloudEvent {
+  return cloudEvent(IDENTITY_SOURCE, EMAIL_CHANGE_REQUESTED, userId, { userId, email });
 }
 
 /**

@@ -49,6 +49,8 @@ export interface IdentityModule extends AppModule {
   issueEmailVerification: IdentityService['issueEmailVerification'];
   /** A fresh single-use token for the password reset mail (undefined: the account no longer has that address). */
   issuePasswordReset: IdentityService['issuePasswordReset'];
+  /** A fresh single-use token for the link confirming a new address (undefined: the account has it already). */
+  issueEmailChange: IdentityService['issueEmailChange'];
 }
 
 /** Operational mail goes to at most this many accounts; a larger team sets STOCK_ALERT_EMAILS. */
@@ -111,6 +113,7 @@ export async function createIdentity(deps: {
     emailOf: async (userId) => (await identityStore.findUserById(deps.db, userId))?.email,
     issueEmailVerification: service.issueEmailVerification,
     issuePasswordReset: service.issuePasswordReset,
+    issueEmailChange: service.issueEmailChange,
     staffContacts: async () =>
       (await identityStore.staff(deps.db, MAX_STAFF_CONTACTS)).map((user) => ({
         userId: user.id,

@@ -371,6 +371,28 @@ export function identityRoutes(
       async (request) => service.user(request.params.id),
     );
 
+    app.post(
+      '/users/me/email',
+      {
+        onRequest: passwordGuesses,
+        schema: {
+          operationId: 'requestEmailChange',
+          tags,
+          summary: 'Change your address: a link goes to the new one, and the account moves to it when opened',
+          security: SIGNED_IN,
+          body: Type.Object({ email: Email, password: Password }, { additionalProperties: false }),
+          response: {
+            202: Type.Object({ email: Type.String({ description: 'the new address, as read' }) }),
+            ...problems(400, 401, 409, 429),
+          },
+        },
+      },
+      async (request, reply) =>
+        reply
+          .code(202)
+          .send(await service.requestEmailChange(request.principal!, request.body, clientInfo(request))),
+    );
+
     app.delete(
       '/users/me',
       {

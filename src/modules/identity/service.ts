@@ -19,6 +19,7 @@ import {
 } from './errors.ts';
 import {
   accountErased,
+  emailChangeRequested,
   emailVerified,
   passwordResetRequested,
   sessionsRevoked,
@@ -298,15 +299,19 @@ export function createIdentityService(deps: {
    * A fresh single-use token for a link mailed to `email`, only its hash kept; undefined when the
    * account no longer has that address or `wanted` says the link has no use any more.
    */
+  /**
+   * A single-use token for a mailed link to `email`; undefined when the link is no longer wanted
+   * (by default: when the account no longer has that address).
+   */
   async function issueMailedToken(
     userId: string,
     email: string,
-    purpose: 'verify_email' | 'reset_password',
+    purpose: 'verify_email' | 'reset_password' | 'change_email',
     ttlMs: number,
-    wanted: (user: UserRow) => boolean = () => true,
+    wanted: (user: UserRow) => boolean = (user) => user.email === email,
   ): Promise<string | undefined> {
     const user = await store.findUserById(db, userId);
-    if (!user || user.email !== email || !wanted(user)) return undefined;
+    if (!user || !wanted(user)) return undefined;
     const token = newOpaqueToken();
     await store.insertUserToken(db, {
       hash: token.hash,
@@ -553,7 +558,21 @@ export function createIdentityService(deps: {
 
     /** Proves the address a verification link was sent to; single use, and only for that address. */
     async verifyEmail(token: string, client: ClientInfo): Promise<User> {
-      const spent = await store.spendUserToken(db, hashOpaqueToken(token), 'verify_email');
+      const hash = hashOpaqueToken(token);
+      const change = await store.spendUserToken(db, hash, 'change_email');
+      if (change) {
+        // The link of an address change: the account takes the address it was sent to, proven.
+        const changed = await transact(db, async (tx) => {
+          if (!(await store.changeEmail(tx, change.userId, change.email))) return false;
+          await proveEmail(tx, change.userId, change.email);
+          return true;
+        });
+        if (!changed) throw conflict('EMAIL_TAKEN', 'Another account took this address meanwhile');
+        events.nudge();
+        await audit('email.changed', client, { userId: change.userId, email: change.email });
+        return userById(change.userId);
+      }
+      const spent = await store.spendUserToken(db, hash, 'verify_email');
       if (!spent || !(await proveEmailNow(spent.userId, spent.email))) throw tokenInvalid();
       await audit('email.verified', client, { userId: spent.userId, email: spent.email });
       const user = await store.findUserById(db, spent.userId);
@@ -582,8 +601,46 @@ export function createIdentityService(deps: {
         email,
         'verify_email',
         EMAIL_VERIFICATION_TTL_MS,
-        (user) => !user.emailVerifiedAt,
+        (user) => user.email === email && !user.emailVerifiedAt,
       ),
+
+    /** A fresh token for the link that confirms a new address; undefined once the account has it. */
+    issueEmailChange: (userId: string, email: string) =>
+      issueMailedToken(
+        userId,
+        email,
+        'change_email',
+        EMAIL_VERIFICATION_TTL_MS,
+        (user) => user.email !== email,
+      ),
+
+    /**
+     * The user asks to sign in with another address (password confirmed): a link goes to it, and
+     * the account's address changes when it is opened. A newer request makes older links worthless.
+     */
+    async requestEmailChange(
+      principal: Principal,
+      input: { email: string; password: string },
+      client: ClientInfo,
+    ): Promise<{ email: string }> {
+      const row = await store.findUserById(db, principal.id);
+      if (!row) throw notFound('User');
+      const email = validEmail(input.email);
+      if (email === row.email) throw conflict('EMAIL_UNCHANGED', 'This is already your address');
+      if (!(await passwordMatches(row, row.email, input.password, client))) {
+        await audit('email.change_failed', client, { userId: row.id, email: row.email });
+        throw invalidCredentials('The password is wrong');
+      }
+      if (await store.findUserByEmail(db, email))
+        throw conflict('EMAIL_TAKEN', 'Another account uses this address');
+      await transact(db, async (tx) => {
+        await store.spendUserTokens(tx, row.id, 'change_email');
+        await events.append(tx, [emailChangeRequested(row.id, email)]);
+      });
+      events.nudge();
+      await audit('email.change_requested', client, { userId: row.id, email, detail: { from: row.email } });
+      return { email };
+    },
 
     /**
      * Someone asks for a reset link for an address. The answer is the same whether or not an

@@ -83,7 +83,7 @@ interface OidcIdentitiesTable {
   created_at: Generated<Date>;
 }
 
-export type UserTokenPurpose = 'verify_email' | 'link_oidc' | 'reset_password';
+export type UserTokenPurpose = 'verify_email' | 'link_oidc' | 'reset_password' | 'change_email';
 
 interface UserAddressesTable {
   id: string;
@@ -316,6 +316,23 @@ export const identityStore = {
       .returning(['user_id as userId', 'email', 'detail'])
       .executeTakeFirst();
     return row && { ...row, detail: parseJson(row.detail) };
+  },
+
+  /** Sets the account's address (unproven until proveEmail); false when another account has it. */
+  async changeEmail(executor: Db, userId: string, email: string): Promise<boolean> {
+    const taken = await tables(executor)
+      .selectFrom('users')
+      .select('id')
+      .where('email', '=', email)
+      .where('id', '<>', userId)
+      .executeTakeFirst();
+    if (taken) return false;
+    await tables(executor)
+      .updateTable('users')
+      .set({ email, email_verified_at: null, updated_at: sql`now()` })
+      .where('id', '=', userId)
+      .execute();
+    return true;
   },
 
   /** Spends every live token of this purpose the user holds (a reset done makes the other links worthless). */

@@ -7,5 +7,6 @@ export const NOTIFIED_EVENT_TYPES = [
   'user.registered',
   'user.verification_requested',
   'user.password_reset_requested',
+  'user.email_change_requested',
   'inventory.low',
 ] as const;

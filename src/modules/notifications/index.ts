@@ -11,6 +11,7 @@ import { createMailer, type Mailer } from './mailer.ts';
 import { type QueuedMail, type SentNotification, notificationStore as store } from './store.ts';
 import {
   type RenderedMail,
+  renderEmailChangeMail,
   renderOrderMail,
   renderPasswordResetMail,
   renderStockLowMail,
@@ -52,6 +53,7 @@ export function createNotifications(deps: {
     staffContacts(): Promise<Array<{ userId: string; email: string }>>;
     issueEmailVerification(userId: string, email: string): Promise<string | undefined>;
     issuePasswordReset(userId: string, email: string): Promise<string | undefined>;
+    issueEmailChange(userId: string, email: string): Promise<string | undefined>;
   };
   /** A guest's order: where its mail goes, and a fresh token for the link that opens it. */
   orders: {
@@ -165,6 +167,14 @@ export function createNotifications(deps: {
       if (!token) return undefined;
       const link = `${config.publicUrl}/reset-password?token=${encodeURIComponent(token)}`;
       return { mail: renderPasswordResetMail({ email }, link), to: [{ userId, address: email }] };
+    }
+    if (event.type === 'user.email_change_requested') {
+      const { userId, email } = data as { userId?: unknown; email?: unknown };
+      if (typeof userId !== 'string' || typeof email !== 'string') return undefined;
+      const token = await identity.issueEmailChange(userId, email);
+      if (!token) return undefined;
+      const link = `${config.publicUrl}/verify-email?token=${encodeURIComponent(token)}`;
+      return { mail: renderEmailChangeMail({ email }, link), to: [{ userId, address: email }] };
     }
     if (event.type === 'inventory.low') {
       if (typeof data.sku !== 'string') return undefined;

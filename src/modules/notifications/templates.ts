@@ -10,6 +10,7 @@ export interface RenderedMail {
     | 'welcome'
     | 'email_verification'
     | 'password_reset'
+    | 'email_change'
     | 'stock_low';
   subject: string;
   text: string;
@@ -156,6 +157,15 @@ export function renderVerificationMail(data: { email: string }, verifyLink: stri
     `Someone, hopefully you, asked to confirm ${data.email} for an Emporium account.`,
     confirmSentence(verifyLink),
     'If it was not you, you can ignore this message; nothing changes until the link is opened.',
+  ]);
+}
+
+/** user.email_change_requested: the link, sent to the new address, that moves the account to it. */
+export function renderEmailChangeMail(data: { email: string }, confirmLink: string): RenderedMail {
+  return mail('email_change', 'Confirm your new email address', [
+    `Someone, hopefully you, asked to sign in to their Emporium account with ${data.email} from now on.`,
+    `To make it the account's address, open ${confirmLink} (the link works once, within a day).`,
+    'If it was not you, you can ignore this message: the account keeps its address.',
   ]);
 }
 

@@ -26,6 +26,9 @@ const EVENT_TEXT: Record<string, string> = {
   'password.change_failed': 'A password change failed (wrong current password)',
   'password.reset_requested': 'A password reset link was asked for',
   'password.reset': 'Password reset by emailed link',
+  'email.change_requested': 'A change of email address was asked for',
+  'email.change_failed': 'A change of email address failed (wrong password)',
+  'email.changed': 'Email address changed',
 };
 
 /** A form's address fields, trimmed; an empty second line is left out. */
@@ -71,6 +74,21 @@ export async function accountPage(ctx: AppContext): Promise<Content> {
       await ctx.api.patch(`/v1/users/me/addresses/${address.id}`, { isDefault: true });
       await ctx.refresh();
     });
+  const changeEmail = (event: SubmitEvent) => {
+    const values = formValues(event);
+    const form = event.currentTarget as HTMLFormElement;
+    return act(ctx, event, async () => {
+      const asked = await ctx.api.post<{ email: string }>('/v1/users/me/email', {
+        email: values.email,
+        password: values.password,
+      });
+      form.reset();
+      ctx.flash(
+        'info',
+        `We sent a link to ${asked.email}. Your account moves to that address when you open it.`,
+      );
+    });
+  };
   // The export is the API's JSON, saved as a file the browser downloads.
   const download = (event: Event) =>
     act(ctx, event, async () => {
@@ -119,6 +137,14 @@ export async function accountPage(ctx: AppContext): Promise<Content> {
           }</dd>
         <dt>Customer since</dt><dd>${dateTime(user.createdAt)}</dd>
       </dl>
+      <details>
+        <summary>Change your email address</summary>
+        <form class="stack" @submit=${changeEmail} aria-label="Change email">
+          <label>New email address <input type="email" name="email" autocomplete="email" required maxlength="320" /></label>
+          <label>Your password <input type="password" name="password" autocomplete="current-password" required maxlength="1024" /></label>
+          <button type="submit">Send me a link</button>
+        </form>
+      </details>
       <p><a href="/orders">Your orders</a></p>
     </section>
     <section aria-labelledby="addresses-heading">
