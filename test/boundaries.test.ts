@@ -50,6 +50,7 @@ const MIGRATION_OWNER: Record<string, string> = {
   user_erasure: 'identity',
   api_keys: 'identity',
   email_change: 'identity',
+  customer_groups: 'customers',
   webhooks: 'webhooks',
   notifications: 'notifications',
   notification_recipients: 'notifications',

@@ -23,6 +23,7 @@ describe.each(dbKinds)('roles build only what they run, on %s', (kind) => {
       'cart',
       'ordering',
       'fulfillment',
+      'customers',
       'webhooks',
       'notifications',
     ]);

@@ -144,13 +144,14 @@ async function buildModules(deps: ModuleDeps) {
     bus,
     logger,
   });
-  const customers = served(() =>
-    createCustomers({
-      accounts: { ...identity.service, addressesOf: identity.addresses.list },
-      orders: ordering.service,
-      storeCurrency: config.storeCurrency,
-    }),
-  );
+  // Built by every role: the worker takes erased accounts out of their groups.
+  const customers = createCustomers({
+    db: deps.db,
+    bus,
+    accounts: { ...identity.service, addressesOf: identity.addresses.list },
+    orders: ordering.service,
+    storeCurrency: config.storeCurrency,
+  });
   const privacy = served(() =>
     createPrivacy({
       accounts: identity.service,

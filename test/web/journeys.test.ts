@@ -476,6 +476,10 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
         .getByRole('list', { name: 'Saved addresses' })
         .getByText('Ada Lovelace, 12 Difference Row, N1 9GU London, United Kingdom')
         .waitFor(WAIT);
+      const group = `Trade ${randomUUID().slice(0, 8)}`;
+      await admin.getByLabel('or a new group').fill(group);
+      await admin.getByRole('button', { name: 'Add to group' }).click();
+      await admin.getByRole('list', { name: 'Groups' }).getByText(group).waitFor(WAIT);
       await admin.locator(`tr[data-order="${order.id}"] a`).click();
       await admin.getByRole('heading', { name: /^Order #/ }).waitFor(WAIT);
       expect(problemsOf(admin)).toEqual([]);

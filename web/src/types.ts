@@ -6,6 +6,7 @@ export type {
   Category,
   Customer,
   CustomerDetail,
+  CustomerGroup,
   Fulfillment,
   LineItem,
   Order,

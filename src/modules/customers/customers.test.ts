@@ -84,4 +84,37 @@ describe.each(dbKinds)('customers for staff on %s', (kind) => {
     expect((await get(`/v1/customers/${randomUUID()}`, staff)).statusCode).toBe(404);
     expect((await get('/v1/customers?sort=email', staff)).statusCode).toBe(400);
   });
+
+  it('keeps customer groups: unique names, members put in once, shown on the customer, staff only', async () => {
+    const call = (method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: object) =>
+      system.app.inject({ method, url, headers: staff.headers, ...(payload ? { payload } : {}) });
+    const tag = randomUUID().slice(0, 8);
+    const made = await call('POST', '/v1/customer-groups', { name: `Wholesale ${tag}` });
+    expect(made.statusCode).toBe(201);
+    const group = made.json();
+    expect(group).toMatchObject({ name: `Wholesale ${tag}`, memberCount: 0 });
+    const twin = await call('POST', '/v1/customer-groups', { name: `WHOLESALE ${tag}` });
+    expect(twin.json()).toMatchObject({ status: 409, code: 'GROUP_NAME_TAKEN' });
+    expect((await call('POST', '/v1/customer-groups', { name: '   ' })).statusCode).toBe(400);
+
+    const ada = await signIn(system);
+    const member = `/v1/customer-groups/${group.id}/members/${ada.id}`;
+    expect((await call('PUT', member)).statusCode).toBe(204);
+    expect((await call('PUT', member)).statusCode).toBe(204);
+    expect((await call('PUT', `/v1/customer-groups/${group.id}/members/${staff.id}`)).statusCode).toBe(404);
+    expect((await call('PUT', `/v1/customer-groups/${randomUUID()}/members/${ada.id}`)).statusCode).toBe(404);
+    const detail = (await get(`/v1/customer-groups/${group.id}`, staff)).json();
+    expect(detail).toMatchObject({ memberCount: 1, members: [{ id: ada.id, email: ada.email }] });
+    expect((await get(`/v1/customers/${ada.id}`, staff)).json().groups).toEqual([
+      { id: group.id, name: `Wholesale ${tag}` },
+    ]);
+    const renamed = await call('PATCH', `/v1/customer-groups/${group.id}`, { name: `Trade ${tag}` });
+    expect(renamed.json()).toMatchObject({ name: `Trade ${tag}`, memberCount: 1 });
+    expect((await get('/v1/customer-groups', ada)).statusCode).toBe(403);
+
+    expect((await call('DELETE', member)).statusCode).toBe(204);
+    expect((await call('DELETE', member)).statusCode).toBe(404);
+    expect((await call('DELETE', `/v1/customer-groups/${group.id}`)).statusCode).toBe(204);
+    expect((await get(`/v1/customer-groups/${group.id}`, staff)).statusCode).toBe(404);
+  });
 });

@@ -1,7 +1,7 @@
 import type { Static } from 'typebox';
 import type { CartSchema, LineItemSchema, TotalsSchema } from '../cart/index.ts';
 import type { CategorySchema, ProductSchema } from '../catalog/index.ts';
-import type { CustomerDetailSchema, CustomerSchema } from '../customers/index.ts';
+import type { CustomerDetailSchema, CustomerGroupSchema, CustomerSchema } from '../customers/index.ts';
 import type { FulfillmentSchema, ReturnSchema } from '../fulfillment/index.ts';
 import type { ApiKeySchema, SavedAddressSchema, TokenPairSchema, UserSchema } from '../identity/index.ts';
 import type { StockSchema } from '../inventory/index.ts';
@@ -35,6 +35,7 @@ export type Fulfillment = Static<typeof FulfillmentSchema>;
 export type Return = Static<typeof ReturnSchema>;
 export type Customer = Static<typeof CustomerSchema>;
 export type CustomerDetail = Static<typeof CustomerDetailSchema>;
+export type CustomerGroup = Static<typeof CustomerGroupSchema>;
 export type Role = User['role'];
 export type SavedAddress = Static<typeof SavedAddressSchema>;
 export type ApiKey = Static<typeof ApiKeySchema>;

@@ -24,6 +24,7 @@ export const API_SCOPES = [
   'inventory:read',
   'inventory:write',
   'customers:read',
+  'customers:write',
   'pricing:read',
   'pricing:write',
   'webhooks:read',

@@ -1,8 +1,9 @@
 import { html, nothing } from 'lit-html';
 import { addressLine } from '../addresses.ts';
-import type { Customer, CustomerDetail, Page } from '../types.ts';
+import type { Customer, CustomerDetail, CustomerGroup, Page } from '../types.ts';
 import {
   type AppContext,
+  act,
   type Content,
   dateTime,
   formValues,
@@ -66,8 +67,31 @@ export async function customersPage(
 
 /** One customer: their account, their addresses and their latest orders. */
 export async function customerPage(ctx: AppContext, params: Record<string, string>): Promise<Content> {
-  const customer = await ctx.api.get<CustomerDetail>(`/v1/customers/${params.id}`);
+  const [customer, groups] = await Promise.all([
+    ctx.api.get<CustomerDetail>(`/v1/customers/${params.id}`),
+    ctx.api.get<{ items: CustomerGroup[] }>('/v1/customer-groups'),
+  ]);
   ctx.setTitle(customer.name);
+  const inGroup = new Set(customer.groups.map((group) => group.id));
+  const others = groups.items.filter((group) => !inGroup.has(group.id));
+  // Into an existing group, or one made with the name typed.
+  const join = (event: SubmitEvent) => {
+    const values = formValues(event);
+    return act(ctx, event, async () => {
+      const name = values.newGroup?.trim();
+      const groupId = name
+        ? (await ctx.api.post<CustomerGroup>('/v1/customer-groups', { name })).id
+        : values.group;
+      if (!groupId) throw new Error('Choose a group, or type the name of a new one');
+      await ctx.api.put(`/v1/customer-groups/${groupId}/members/${customer.id}`);
+      await ctx.refresh();
+    });
+  };
+  const leave = (group: { id: string; name: string }) => (event: Event) =>
+    act(ctx, event, async () => {
+      await ctx.api.delete(`/v1/customer-groups/${group.id}/members/${customer.id}`);
+      await ctx.refresh();
+    });
   return html`
     <nav aria-label="Breadcrumb"><a href="/admin/customers">← Customers</a></nav>
     <h1>${customer.name}</h1>
@@ -77,6 +101,27 @@ export async function customerPage(ctx: AppContext, params: Record<string, strin
       <dt>Paid orders</dt><dd data-testid="order-count">${customer.orderCount}</dd>
       <dt>Spent</dt><dd data-testid="spent">${spentText(customer)}</dd>
     </dl>
+    <h2>Groups</h2>
+    ${
+      customer.groups.length === 0
+        ? html`<p>In no group.</p>`
+        : html`<ul class="plain" aria-label="Groups">
+        ${customer.groups.map(
+          (group) => html`<li>${group.name}
+            <button type="button" class="link" @click=${leave(group)} aria-label=${`Take out of ${group.name}`}>take out</button></li>`,
+        )}
+      </ul>`
+    }
+    <form class="inline" @submit=${join} aria-label="Add to a group">
+      ${
+        others.length > 0
+          ? html`<label>Group <select name="group"><option value="">Choose a group</option>
+            ${others.map((group) => html`<option value=${group.id}>${group.name}</option>`)}</select></label>`
+          : nothing
+      }
+      <label>or a new group <input name="newGroup" maxlength="100" /></label>
+      <button type="submit">Add to group</button>
+    </form>
     <h2>Addresses</h2>
     ${
       customer.addresses.length === 0
