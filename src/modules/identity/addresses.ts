@@ -6,20 +6,6 @@ import { type AddressFields, type AddressRow, addressStore as store } from './st
 /** Most addresses one account keeps. */
 export const ADDRESS_LIMIT = 20;
 
-/** A saved address, as the API shows it. */
-export interface SavedAddress {
-  id: string;
-  name: string;
-  line1: string;
-  line2?: string;
-  city: string;
-  postalCode: string;
-  country: string;
-  /** Checkout offers it first. */
-  isDefault: boolean;
-  createdAt: string;
-}
-
 export interface AddressInput {
   name: string;
   line1: string;
@@ -27,6 +13,14 @@ export interface AddressInput {
   city: string;
   postalCode: string;
   country: string;
+}
+
+/** A saved address, as the API shows it. */
+export interface SavedAddress extends AddressInput {
+  id: string;
+  /** Checkout offers it first. */
+  isDefault: boolean;
+  createdAt: string;
 }
 
 const toAddress = (row: AddressRow): SavedAddress => ({
