@@ -4,6 +4,7 @@ import type { EventBus } from '../../platform/events/index.ts';
 import type { AppModule } from '../../platform/module.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import { createPollingLoop } from '../../platform/polling.ts';
+import { onAccountErased } from '../identity/index.ts';
 import type { PricingService } from '../pricing/index.ts';
 import { cartRoutes } from './routes.ts';
 import { type CartService, type CatalogReader, createCartService, type StockReader } from './service.ts';
@@ -38,10 +39,7 @@ export function createCart(deps: {
   const { config } = deps;
   const service = createCartService({ ...deps, guestCartTtlMs: config.guestCartTtlHours * 3_600_000 });
   // An erased account's cart goes with it.
-  deps.bus.subscribe('cart', ['user.erased'], async (event) => {
-    const { userId } = event.data as { userId?: unknown };
-    if (typeof userId === 'string') await service.forget(userId);
-  });
+  onAccountErased(deps.bus, 'cart', service.forget);
   const sweep = createPollingLoop({
     name: 'guest cart sweep',
     intervalMs: Math.max(config.recoveryIntervalMs, 60_000),

@@ -1,6 +1,7 @@
 import type { Db } from '../../platform/db/index.ts';
 import type { EventBus } from '../../platform/events/index.ts';
 import type { AppModule } from '../../platform/module.ts';
+import { onAccountErased } from '../identity/index.ts';
 import { customerRoutes } from './routes.ts';
 import {
   type CustomerAccounts,
@@ -35,9 +36,6 @@ export function createCustomers(deps: {
   storeCurrency: string;
 }): CustomersModule {
   const service = createCustomerService(deps);
-  deps.bus.subscribe('customers', ['user.erased'], async (event) => {
-    const { userId } = event.data as { userId?: unknown };
-    if (typeof userId === 'string') await service.groups.forget(userId);
-  });
+  onAccountErased(deps.bus, 'customers', service.groups.forget);
   return { name: 'customers', service, routes: customerRoutes(service) };
 }

@@ -1,4 +1,4 @@
-import { type CloudEvent, cloudEvent } from '../../platform/events/index.ts';
+import { type CloudEvent, cloudEvent, type EventBus } from '../../platform/events/index.ts';
 import type { UserRow } from './store.ts';
 
 export const IDENTITY_SOURCE = '/emporium/identity';
@@ -47,6 +47,21 @@ export function emailVerified(userId: string, email: string): CloudEvent {
  */
 export function accountErased(userId: string): CloudEvent {
   return cloudEvent(IDENTITY_SOURCE, 'user.erased', userId, { userId });
+}
+
+/**
+ * How a module erases what it holds of an erased account: `erase` runs for each user.erased
+ * that reaches `consumer` (and may run again for a redelivery).
+ */
+export function onAccountErased(
+  bus: Pick<EventBus, 'subscribe'>,
+  consumer: string,
+  erase: (userId: string) => Promise<unknown>,
+): void {
+  bus.subscribe(consumer, ['user.erased'], async (event) => {
+    const { userId } = event.data as { userId?: unknown };
+    if (typeof userId === 'string') await erase(userId);
+  });
 }
 
 /**

@@ -21,7 +21,7 @@ import { createTokenService } from './tokens.ts';
 export { SavedAddressSchema } from './address-routes.ts';
 export type { SavedAddress } from './addresses.ts';
 export { ApiKeySchema } from './api-key-routes.ts';
-export { IDENTITY_EVENT_TYPES } from './events.ts';
+export { IDENTITY_EVENT_TYPES, onAccountErased } from './events.ts';
 export { SecurityEventSchema, TokenPairSchema, UserSchema } from './routes.ts';
 export type { TokenPair, User } from './service.ts';
 

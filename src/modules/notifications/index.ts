@@ -6,6 +6,7 @@ import type { AppModule } from '../../platform/module.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import { createPollingLoop } from '../../platform/polling.ts';
+import { onAccountErased } from '../identity/index.ts';
 import { NOTIFIED_EVENT_TYPES } from './events.ts';
 import { createMailer, type Mailer } from './mailer.ts';
 import { type QueuedMail, type SentNotification, notificationStore as store } from './store.ts';
@@ -220,10 +221,7 @@ export function createNotifications(deps: {
 
   bus.subscribe('notifications', NOTIFIED_EVENT_TYPES, handle);
   // An erased account: the mails written to it go.
-  bus.subscribe('notifications', ['user.erased'], async (event) => {
-    const { userId } = event.data as { userId?: unknown };
-    if (typeof userId === 'string') await store.eraseRecipient(db, userId);
-  });
+  onAccountErased(bus, 'notifications', (userId) => store.eraseRecipient(db, userId));
 
   return {
     name: 'notifications',

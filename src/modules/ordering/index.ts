@@ -6,6 +6,7 @@ import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import { createPollingLoop } from '../../platform/polling.ts';
 import type { CartService } from '../cart/index.ts';
+import { onAccountErased } from '../identity/index.ts';
 import type { InventoryService } from '../inventory/index.ts';
 import type { PricingService } from '../pricing/index.ts';
 import { orderingRoutes } from './routes.ts';
@@ -51,12 +52,12 @@ export function createOrdering(deps: {
   });
   // A user proved an address: the guest orders placed with it become theirs (claiming is
   // idempotent). An erased account's orders lose their personal fields. Both may run again.
-  deps.bus.subscribe('ordering', ['user.email_verified', 'user.erased'], async (event) => {
+  deps.bus.subscribe('ordering', ['user.email_verified'], async (event) => {
     const { userId, email } = event.data as { userId?: unknown; email?: unknown };
-    if (typeof userId !== 'string') return;
-    if (event.type === 'user.erased') await service.anonymiseOrdersOf(userId);
-    else if (typeof email === 'string') await service.claimGuestOrders(userId, email);
+    if (typeof userId === 'string' && typeof email === 'string')
+      await service.claimGuestOrders(userId, email);
   });
+  onAccountErased(deps.bus, 'ordering', service.anonymiseOrdersOf);
   const recovery = createPollingLoop({
     name: 'order recovery',
     intervalMs: config.recoveryIntervalMs,
