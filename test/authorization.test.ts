@@ -46,8 +46,9 @@ describe.each(dbKinds)('authorization before validation on %s', (kind) => {
 
   it('finds the staff and admin routes in the document', () => {
     expect(operations.filter((operation) => operation.roles.length > 0).length).toBeGreaterThan(20);
-    expect(operations).toContainEqual({ method: 'POST', path: '/v1/products', roles: ['staff', 'admin'] });
-    expect(operations).toContainEqual({ method: 'POST', path: '/v1/webhooks', roles: ['admin'] });
+    expect(operations).toContainEqual({ method: 'POST', path: '/v1/products', roles: ['catalog:write'] });
+    expect(operations).toContainEqual({ method: 'POST', path: '/v1/webhooks', roles: ['webhooks:write'] });
+    expect(operations).toContainEqual({ method: 'POST', path: '/v1/roles', roles: ['staff:write'] });
     expect(operations).toContainEqual({ method: 'POST', path: '/v1/orders', roles: [] });
   });
 

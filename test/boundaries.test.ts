@@ -51,6 +51,7 @@ const MIGRATION_OWNER: Record<string, string> = {
   api_keys: 'identity',
   email_change: 'identity',
   customer_groups: 'customers',
+  staff_roles: 'identity',
   webhooks: 'webhooks',
   notifications: 'notifications',
   notification_recipients: 'notifications',

@@ -1,4 +1,4 @@
-import type { TokenPair, User } from './types.ts';
+import type { TokenPair } from './types.ts';
 
 /** An RFC 9457 problem as the API answers it. */
 export interface Problem {
@@ -30,7 +30,7 @@ export class ApiError extends Error {
 export interface Session {
   accessToken: string;
   refreshToken: string;
-  user: User;
+  user: TokenPair['user'];
 }
 
 export interface SessionStore {

@@ -138,7 +138,7 @@ export function createCartService(deps: {
           'This cart has expired or was never made here: start a new one with POST /v1/carts',
           'CART_TOKEN_INVALID',
         );
-      return { id: shopperId, role: 'guest' };
+      return { id: shopperId, role: 'guest', permissions: [] };
     },
   };
 

@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { ADMIN, API_SCOPES, type ApiScope } from '../../platform/http/auth.ts';
+import { API_SCOPES, type ApiScope, needs } from '../../platform/http/auth.ts';
 import { problems } from '../../platform/http/openapi.ts';
 import { IdParams, Uuid } from '../../platform/http/schemas.ts';
 import type { ApiKeys } from './api-keys.ts';
@@ -24,18 +24,20 @@ export const ApiKeySchema = Type.Object({
 export function apiKeyRoutes(keys: ApiKeys) {
   return (scope: FastifyInstance) => {
     const app = scope.withTypeProvider<TypeBoxTypeProvider>();
-    const common = { tags: ['accounts'], security: ADMIN };
+    const tags = ['accounts'];
 
     app.post(
       '/api-keys',
       {
         schema: {
           operationId: 'createApiKey',
-          ...common,
+          tags,
+          security: needs('staff:write'),
           summary: 'Make a key for an integration; its secret is shown in this answer only',
           description:
             'The key authenticates as `Authorization: Bearer <secret>` and acts as staff within its ' +
-            'scopes: a route of another part of the shop, or one made for people (carts, accounts), answers 403.',
+            'scopes: a route of another part of the shop, or one made for people (carts, accounts), answers 403. ' +
+            'A key gets no scope its maker does not hold (403 PERMISSION_NOT_HELD).',
           body: Type.Object(
             {
               name: Type.String({ minLength: 1, maxLength: 100 }),
@@ -50,7 +52,7 @@ export function apiKeyRoutes(keys: ApiKeys) {
         },
       },
       async (request, reply) => {
-        const created = await keys.create(request.principal!.id, request.body);
+        const created = await keys.create(request.principal!, request.body);
         return reply.code(201).header('location', `/v1/api-keys/${created.id}`).send(created);
       },
     );
@@ -60,7 +62,8 @@ export function apiKeyRoutes(keys: ApiKeys) {
       {
         schema: {
           operationId: 'listApiKeys',
-          ...common,
+          tags,
+          security: needs('staff:read'),
           summary: 'Every key, newest first, with when each was last used (revoked ones too)',
           response: { 200: Type.Object({ items: Type.Array(ApiKeySchema) }), ...problems(401, 403) },
         },
@@ -73,7 +76,8 @@ export function apiKeyRoutes(keys: ApiKeys) {
       {
         schema: {
           operationId: 'revokeApiKey',
-          ...common,
+          tags,
+          security: needs('staff:write'),
           summary: 'Revoke a key: its next request is refused',
           params: IdParams,
           response: { 204: Type.Null(), ...problems(401, 403, 404) },

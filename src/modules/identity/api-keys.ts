@@ -1,9 +1,10 @@
 import type { Db } from '../../platform/db/index.ts';
 import { notFound, unauthorized } from '../../platform/errors.ts';
-import type { AccessTokenVerifier, ApiScope, UserPrincipal } from '../../platform/http/auth.ts';
+import type { AccessTokenVerifier, ApiScope, Principal, UserPrincipal } from '../../platform/http/auth.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import { hashOpaqueToken, newOpaqueToken } from '../../platform/opaque-token.ts';
-import { type ApiKeyRow, apiKeyStore as store } from './store.ts';
+import { assertHeld } from './roles.ts';
+import { type ApiKeyRow, apiKeyStore as store, textArray } from './store.ts';
 
 /** Every key's secret starts so: a bearer token that is a key, not a JWT, is told apart at a glance. */
 export const API_KEY_PREFIX = 'emp_';
@@ -19,14 +20,7 @@ export interface ApiKey {
   revokedAt: string | null;
 }
 
-// PGlite may answer a text[] as its literal ("{a,b}"); node-postgres parses it.
-const scopesOf = (value: unknown): ApiScope[] =>
-  (Array.isArray(value)
-    ? value
-    : String(value)
-        .replace(/^\{|\}$/g, '')
-        .split(',')
-        .filter(Boolean)) as ApiScope[];
+const scopesOf = (value: unknown) => textArray(value) as ApiScope[];
 
 const toKey = (row: ApiKeyRow): ApiKey => ({
   id: row.id,
@@ -46,16 +40,17 @@ const toKey = (row: ApiKeyRow): ApiKey => ({
 export function createApiKeys(db: Db) {
   return {
     async create(
-      by: string,
+      by: Principal,
       input: { name: string; scopes: ApiScope[] },
     ): Promise<ApiKey & { secret: string }> {
+      assertHeld(by, input.scopes, 'give a key');
       const secret = `${API_KEY_PREFIX}${newOpaqueToken().token}`;
       const row = await store.insert(db, {
         id: uuidv7(),
         name: input.name.trim(),
         scopes: [...new Set(input.scopes)].sort(),
         secretHash: hashOpaqueToken(secret),
-        createdBy: by,
+        createdBy: by.id,
       });
       return { ...toKey(row), secret };
     },
@@ -72,7 +67,8 @@ export function createApiKeys(db: Db) {
         const row = await store.use(db, hashOpaqueToken(secret));
         if (!row) throw unauthorized('This API key is not known here', 'INVALID_TOKEN');
         if (row.revokedAt) throw unauthorized('This API key was revoked', 'API_KEY_REVOKED');
-        return { id: row.id, role: 'staff', scopes: scopesOf(row.scopes) };
+        const scopes = scopesOf(row.scopes);
+        return { id: row.id, role: 'api-key', permissions: scopes, scopes };
       },
     } satisfies AccessTokenVerifier,
   };

@@ -33,6 +33,9 @@ export const tooManyGuesses = (until: Date) => {
 
 export const emailTaken = () => conflict('EMAIL_TAKEN', 'An account with this email exists');
 
+export const unknownRole = (role: string) =>
+  badRequest('INVALID_ROLE', `There is no role named ${role}: choose one from the list of roles`);
+
 export const emailNotVerified = () =>
   new DomainError(
     403,

@@ -1,5 +1,5 @@
 import { type CloudEvent, cloudEvent, type EventBus } from '../../platform/events/index.ts';
-import type { UserRow } from './store.ts';
+import type { InviteRow, UserRow } from './store.ts';
 
 export const IDENTITY_SOURCE = '/emporium/identity';
 /** The events identity emits (webhooks accept subscriptions to these). */
@@ -13,6 +13,8 @@ export const IDENTITY_EVENT_TYPES = [
 export const VERIFICATION_REQUESTED = 'user.verification_requested';
 /** Asks for the link that confirms a new address; for the notifications module only. */
 export const EMAIL_CHANGE_REQUESTED = 'user.email_change_requested';
+/** Asks for the mail inviting someone to join the staff; for the notifications module only. */
+export const STAFF_INVITED = 'staff.invited';
 /** Asks for a password reset email; for the notifications module only. */
 export const PASSWORD_RESET_REQUESTED = 'user.password_reset_requested';
 
@@ -96,5 +98,18 @@ export function passwordResetRequested(user: Pick<UserRow, 'id' | 'email'>): Clo
   return cloudEvent(IDENTITY_SOURCE, PASSWORD_RESET_REQUESTED, user.id, {
     userId: user.id,
     email: user.email,
+  });
+}
+
+/**
+ * Someone was invited to join the staff with a role: the mailer asks identity for the link's
+ * token when it sends (the event never carries it).
+ */
+export function staffInvited(invite: Pick<InviteRow, 'id' | 'email' | 'role' | 'invitedBy'>): CloudEvent {
+  return cloudEvent(IDENTITY_SOURCE, STAFF_INVITED, invite.id, {
+    inviteId: invite.id,
+    email: invite.email,
+    role: invite.role,
+    invitedBy: invite.invitedBy,
   });
 }

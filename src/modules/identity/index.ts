@@ -12,9 +12,11 @@ import { type AddressBook, createAddressBook } from './addresses.ts';
 import { apiKeyRoutes } from './api-key-routes.ts';
 import { API_KEY_PREFIX, type ApiKeys, createApiKeys } from './api-keys.ts';
 import { createOidcSignIn } from './oidc.ts';
+import { createRoles, type Roles } from './roles.ts';
 import { identityRoutes } from './routes.ts';
 import { createIdentityService, type IdentityService } from './service.ts';
 import { createTokenVersions } from './sessions.ts';
+import { staffRoutes } from './staff-routes.ts';
 import { identityStore } from './store.ts';
 import { createTokenService } from './tokens.ts';
 
@@ -22,8 +24,8 @@ export { SavedAddressSchema } from './address-routes.ts';
 export type { SavedAddress } from './addresses.ts';
 export { ApiKeySchema } from './api-key-routes.ts';
 export { IDENTITY_EVENT_TYPES, onAccountErased } from './events.ts';
-export { SecurityEventSchema, TokenPairSchema, UserSchema } from './routes.ts';
-export type { TokenPair, User } from './service.ts';
+export { MeSchema, SecurityEventSchema, TokenPairSchema, UserSchema } from './routes.ts';
+export type { Me, TokenPair, User } from './service.ts';
 
 export interface IdentityModule extends AppModule {
   name: 'identity';
@@ -35,6 +37,8 @@ export interface IdentityModule extends AppModule {
   /** What the HTTP API accepts as a bearer: an access token, or an API key (limited to its scopes). */
   httpVerifier: AccessTokenVerifier;
   apiKeys: ApiKeys;
+  /** Roles as sets of permissions. */
+  roles: Roles;
   createUser: IdentityService['createUser'];
   /** Creates the admin account from the configured address and password unless it exists. */
   bootstrapAdmin: IdentityService['bootstrapAdmin'];
@@ -51,6 +55,8 @@ export interface IdentityModule extends AppModule {
   issuePasswordReset: IdentityService['issuePasswordReset'];
   /** A fresh single-use token for the link confirming a new address (undefined: the account has it already). */
   issueEmailChange: IdentityService['issueEmailChange'];
+  /** A fresh token for the mail of a staff invitation (undefined: it was accepted, withdrawn or expired). */
+  issueStaffInvite: IdentityService['issueStaffInvite'];
 }
 
 /** Operational mail goes to at most this many accounts; a larger team sets STOCK_ALERT_EMAILS. */
@@ -69,13 +75,15 @@ export async function createIdentity(deps: {
 }): Promise<IdentityModule> {
   const { config } = deps;
   const versions = createTokenVersions(deps.db, deps.sessionCache);
-  const tokens = await createTokenService(deps.db, versions, {
+  const roles = createRoles(deps.db, deps.sessionCache);
+  const tokens = await createTokenService(deps.db, versions, roles, {
     issuer: config.jwtIssuer,
     audience: config.jwtAudience,
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
   });
   const service = createIdentityService({
     db: deps.db,
+    roles,
     tokens,
     versions,
     settings: config,
@@ -93,6 +101,7 @@ export async function createIdentity(deps: {
     registerLimitPerMinute: config.registerLimitPerMinute,
   });
   const bookRoutes = addressRoutes(addresses);
+  const peopleRoutes = staffRoutes(service, roles, { loginLimitPerMinute: config.loginLimitPerMinute });
   const apiKeys = createApiKeys(deps.db);
   const keyRoutes = apiKeyRoutes(apiKeys);
   const httpVerifier: AccessTokenVerifier = {
@@ -106,6 +115,7 @@ export async function createIdentity(deps: {
     verifier: tokens.verifier,
     httpVerifier,
     apiKeys,
+    roles,
     createUser: service.createUser,
     bootstrapAdmin: service.bootstrapAdmin,
     firstAdmin: service.firstAdmin,
@@ -114,6 +124,7 @@ export async function createIdentity(deps: {
     issueEmailVerification: service.issueEmailVerification,
     issuePasswordReset: service.issuePasswordReset,
     issueEmailChange: service.issueEmailChange,
+    issueStaffInvite: service.issueStaffInvite,
     staffContacts: async () =>
       (await identityStore.staff(deps.db, MAX_STAFF_CONTACTS)).map((user) => ({
         userId: user.id,
@@ -123,6 +134,7 @@ export async function createIdentity(deps: {
       accountRoutes(app);
       bookRoutes(app);
       keyRoutes(app);
+      peopleRoutes(app);
     },
     rootRoutes: (app: FastifyInstance) => {
       app.get(

@@ -1,14 +1,18 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { ADMIN, SIGNED_IN, STAFF } from '../../platform/http/auth.ts';
+import { needs, PERMISSIONS, type Permission, SIGNED_IN } from '../../platform/http/auth.ts';
 import { problems } from '../../platform/http/openapi.ts';
 import { clientAddress } from '../../platform/http/rate-limit.ts';
 import { IdParams, Page, PageQuery } from '../../platform/http/schemas.ts';
 import { BROWSER_BINDING_COOKIE, LOGIN_REQUEST_TTL_SECONDS, type OidcSignIn } from './oidc.ts';
 import type { ClientInfo, IdentityService } from './service.ts';
 
-const RoleSchema = Type.Union([Type.Literal('customer'), Type.Literal('staff'), Type.Literal('admin')]);
+export const RoleSchema = Type.String({
+  pattern: '^[a-z][a-z0-9-]{1,31}$',
+  description: 'a role: customer, staff, admin, or one an admin made (GET /v1/roles)',
+});
+export const PermissionSchema = Type.Unsafe<Permission>({ type: 'string', enum: [...PERMISSIONS] });
 
 export const UserSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
@@ -21,8 +25,13 @@ export const UserSchema = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
 });
 
+export const MeSchema = Type.Object({
+  ...UserSchema.properties,
+  permissions: Type.Array(PermissionSchema, { description: "what the user's role lets them do" }),
+});
+
 export const TokenPairSchema = Type.Object({
-  user: UserSchema,
+  user: MeSchema,
   accessToken: Type.String(),
   refreshToken: Type.String(),
   expiresIn: Type.Integer({ description: 'seconds until the access token expires' }),
@@ -255,9 +264,9 @@ export function identityRoutes(
         schema: {
           operationId: 'getCurrentUser',
           tags,
-          summary: 'The signed-in user',
+          summary: 'The signed-in user, with the permissions of their role',
           security: SIGNED_IN,
-          response: { 200: UserSchema, ...problems(401) },
+          response: { 200: MeSchema, ...problems(401) },
         },
       },
       async (request) => service.me(request.principal!),
@@ -363,7 +372,7 @@ export function identityRoutes(
           operationId: 'getUser',
           tags,
           summary: 'A user by id (staff): who placed an order or wrote a review',
-          security: STAFF,
+          security: needs('customers:read'),
           params: IdParams,
           response: { 200: UserSchema, ...problems(401, 403, 404) },
         },
@@ -442,12 +451,12 @@ export function identityRoutes(
         schema: {
           operationId: 'listSecurityEvents',
           tags,
-          summary: "A user's security audit log, newest first (admin)",
+          summary: "A user's security audit log, newest first (staff managers)",
           description:
             'Events: user.registered, login.succeeded, login.failed, refresh.reused, logout, ' +
             'role.changed, admin.bootstrap, oidc.linked, oidc.link_required, email.verified, ' +
             'password.changed, password.change_failed.',
-          security: ADMIN,
+          security: needs('staff:read'),
           params: IdParams,
           querystring: Type.Object(PageQuery),
           response: {
@@ -469,8 +478,8 @@ export function identityRoutes(
         schema: {
           operationId: 'setUserRole',
           tags,
-          summary: "Change a user's role (admin)",
-          security: ADMIN,
+          summary: "Change someone else's role, to one no more than your own (staff managers)",
+          security: needs('staff:write'),
           params: IdParams,
           body: Type.Object({ role: RoleSchema }, { additionalProperties: false }),
           response: { 200: UserSchema, ...problems(400, 401, 403, 404, 409) },

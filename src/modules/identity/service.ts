@@ -4,7 +4,7 @@ import { type Db, transact } from '../../platform/db/index.ts';
 import { isEmailAddress, normaliseEmail } from '../../platform/email-address.ts';
 import { badRequest, conflict, notFound } from '../../platform/errors.ts';
 import type { EventBus } from '../../platform/events/index.ts';
-import { type Principal, ROLES, type Role } from '../../platform/http/auth.ts';
+import type { Permission, Principal, Role } from '../../platform/http/auth.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import { hashOpaqueToken, newOpaqueToken } from '../../platform/opaque-token.ts';
@@ -16,6 +16,7 @@ import {
   invalidRefreshToken,
   tokenInvalid,
   tooManyGuesses,
+  unknownRole,
 } from './errors.ts';
 import {
   accountErased,
@@ -23,12 +24,14 @@ import {
   emailVerified,
   passwordResetRequested,
   sessionsRevoked,
+  staffInvited,
   userRegistered,
   verificationRequested,
 } from './events.ts';
 import type { OidcIdentity } from './oidc.ts';
+import { assertHeld, type Roles } from './roles.ts';
 import type { TokenVersions } from './sessions.ts';
-import { identityStore as store, type UserRow } from './store.ts';
+import { type InviteRow, inviteStore, roleStore, identityStore as store, type UserRow } from './store.ts';
 import type { TokenService } from './tokens.ts';
 
 export interface User {
@@ -41,8 +44,23 @@ export interface User {
   createdAt: string;
 }
 
+/** The signed-in user's own account, with what their role lets them do (the console's menus). */
+export interface Me extends User {
+  permissions: Permission[];
+}
+
+/** An invitation to join the staff, as the staff managing it see it. */
+export interface StaffInvite {
+  id: string;
+  email: string;
+  role: Role;
+  invitedBy: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
 export interface TokenPair {
-  user: User;
+  user: Me;
   accessToken: string;
   refreshToken: string;
   expiresIn: number;
@@ -70,6 +88,10 @@ const FIRST_ADMIN_PASSWORD_BYTES = 12;
 const PASSWORD_RESET_TTL_MS = 60 * 60 * 1000;
 /** How long an emailed verification link works. */
 export const EMAIL_VERIFICATION_TTL_MS = 24 * 3600_000;
+/** The staff list shows at most this many accounts. */
+const MAX_STAFF_LISTED = 500;
+/** How long an invitation to join the staff works. */
+const STAFF_INVITE_TTL_MS = 7 * 24 * 3600_000;
 /** How long a sign-in with a provider may wait for the account's password to link them. */
 const OIDC_LINK_TTL_MS = 10 * 60_000;
 
@@ -94,15 +116,25 @@ function toUser(row: UserRow): User {
   };
 }
 
+const toInvite = (row: InviteRow): StaffInvite => ({
+  id: row.id,
+  email: row.email,
+  role: row.role,
+  invitedBy: row.invitedBy,
+  createdAt: row.createdAt.toISOString(),
+  expiresAt: row.expiresAt.toISOString(),
+});
+
 export function createIdentityService(deps: {
   db: Db;
+  roles: Roles;
   tokens: TokenService;
   versions: TokenVersions;
   settings: IdentitySettings;
   logger: Logger;
   events: Pick<EventBus, 'append' | 'nudge'>;
 }) {
-  const { db, tokens, versions, settings, events } = deps;
+  const { db, tokens, versions, settings, events, roles } = deps;
   const hashOptions = {
     algorithm: 2 as const, // Algorithm.Argon2id; the package's const enum cannot be imported under type stripping
     memoryCost: settings.argon2MemoryKib,
@@ -118,6 +150,11 @@ export function createIdentityService(deps: {
     fields: { userId?: string; email?: string; detail?: Record<string, unknown> },
   ) => store.audit(db, { id: uuidv7(), event, ip: client.ip, userAgent: client.userAgent, ...fields });
 
+  const withPermissions = async (row: UserRow): Promise<Me> => ({
+    ...toUser(row),
+    permissions: [...(await roles.permissionsOf(row.role))],
+  });
+
   async function issueTokens(user: UserRow, familyId: string = uuidv7()): Promise<TokenPair> {
     const refresh = newOpaqueToken();
     await store.insertRefreshToken(db, {
@@ -128,7 +165,7 @@ export function createIdentityService(deps: {
       expiresAt: new Date(Date.now() + settings.refreshTokenTtlSeconds * 1000),
     });
     return {
-      user: toUser(user),
+      user: await withPermissions(user),
       accessToken: await tokens.sign({ id: user.id, role: user.role }, user.tokenVersion),
       refreshToken: refresh.token,
       expiresIn: settings.accessTokenTtlSeconds,
@@ -269,15 +306,14 @@ export function createIdentityService(deps: {
     name: string;
     role: string;
   }): Promise<User> {
-    if (!ROLES.includes(input.role as Role))
-      throw badRequest('INVALID_ROLE', `role must be one of ${ROLES.join(', ')}`);
+    if (!(await roles.exists(input.role))) throw unknownRole(input.role);
     validatePassword(input.password);
     const row = await store.insertUser(db, {
       id: uuidv7(),
       email: validEmail(input.email),
       passwordHash: await hash(input.password, hashOptions),
       name: validName(input.name),
-      role: input.role as Role,
+      role: input.role,
     });
     if (!row) throw emailTaken();
     return toUser(row);
@@ -295,10 +331,6 @@ export function createIdentityService(deps: {
     return issueTokens(user);
   }
 
-  /**
-   * A fresh single-use token for a link mailed to `email`, only its hash kept; undefined when the
-   * account no longer has that address or `wanted` says the link has no use any more.
-   */
   /**
    * A single-use token for a mailed link to `email`; undefined when the link is no longer wanted
    * (by default: when the account no longer has that address).
@@ -687,7 +719,11 @@ export function createIdentityService(deps: {
       await audit('login.failed', client, { detail: { provider, reason } });
     },
 
-    me: (principal: Principal): Promise<User> => userById(principal.id),
+    async me(principal: Principal): Promise<Me> {
+      const row = await store.findUserById(db, principal.id);
+      if (!row) throw notFound('User');
+      return withPermissions(row);
+    },
 
     /** Anyone's account (staff: who placed an order, who wrote a review). */
     user: userById,
@@ -703,11 +739,113 @@ export function createIdentityService(deps: {
       return { users: rows.map(toUser), total };
     },
 
-    /** An admin changes someone else's role; their own stays, so the last admin cannot demote itself. */
+    /**
+     * Invites `email` to join the staff with `role`: the link is mailed (its token made when the
+     * mail is sent, as for verification) and works once, for a week.
+     */
+    async inviteStaff(by: Principal, input: { email: string; role: Role }): Promise<StaffInvite> {
+      const email = validEmail(input.email);
+      if (input.role === 'customer' || !(await roles.exists(input.role))) throw unknownRole(input.role);
+      assertHeld(by, await roles.permissionsOf(input.role), 'invite someone with');
+      const invite = await transact(db, async (tx) => {
+        const row = await inviteStore.insert(tx, {
+          id: uuidv7(),
+          email,
+          role: input.role,
+          invitedBy: by.id,
+          expiresAt: new Date(Date.now() + STAFF_INVITE_TTL_MS),
+        });
+        await events.append(tx, [staffInvited(row)]);
+        return row;
+      });
+      events.nudge();
+      return toInvite(invite);
+    },
+
+    pendingInvites: async (): Promise<StaffInvite[]> => (await inviteStore.pending(db)).map(toInvite),
+
+    /** The shop's people: every account that is not a customer, oldest first. */
+    staff: async (): Promise<User[]> => (await roleStore.staff(db, MAX_STAFF_LISTED)).map(toUser),
+
+    async revokeInvite(id: string): Promise<void> {
+      if (!(await inviteStore.revoke(db, id))) throw notFound('Invitation');
+    },
+
+    /** A fresh token for an invitation's mail (older links stop working); undefined once it is spent. */
+    async issueStaffInvite(inviteId: string): Promise<string | undefined> {
+      const token = newOpaqueToken();
+      return (await inviteStore.setToken(db, inviteId, token.hash)) ? token.token : undefined;
+    },
+
+    /**
+     * Accepts an invitation from its link: the link proves the address. Someone new chooses a
+     * name and password and gets a verified account with the role; an existing account signs in
+     * with its password and takes the role (its old sessions end, as for any role change). Either
+     * way the answer signs them in. The link is spent in the same transaction as the change.
+     */
+    async acceptStaffInvite(
+      input: { token: string; name?: string; password: string },
+      client: ClientInfo,
+    ): Promise<TokenPair> {
+      const tokenHash = hashOpaqueToken(input.token);
+      const existing = await inviteStore.findOpen(db, tokenHash);
+      if (!existing) throw tokenInvalid();
+      const account = await store.findUserByEmail(db, existing.email);
+      if (account) {
+        if (!(await passwordMatches(account, account.email, input.password, client)))
+          throw invalidCredentials();
+        const version = await revokeAccessTokens(account.id, 'role_changed', async (tx) => {
+          const spent = await inviteStore.spend(tx, tokenHash);
+          if (!spent) throw tokenInvalid();
+          await store.setRole(tx, account.id, spent.role);
+          await proveEmail(tx, account.id, account.email);
+        });
+        await audit('role.changed', client, {
+          userId: account.id,
+          detail: { from: account.role, to: existing.role, by: existing.invitedBy, invite: existing.id },
+        });
+        return issueTokens({ ...account, role: existing.role, tokenVersion: version });
+      }
+      validatePassword(input.password);
+      const name = validName(input.name ?? '');
+      const passwordHash = await hash(input.password, hashOptions);
+      const created = await transact(db, async (tx) => {
+        const spent = await inviteStore.spend(tx, tokenHash);
+        if (!spent) throw tokenInvalid();
+        const row = await store.insertUser(tx, {
+          id: uuidv7(),
+          email: spent.email,
+          passwordHash,
+          name,
+          role: spent.role,
+          emailVerified: true,
+        });
+        if (!row) throw emailTaken();
+        return row;
+      });
+      await audit('user.registered', client, {
+        userId: created.id,
+        email: created.email,
+        detail: { invite: existing.id, role: created.role },
+      });
+      return issueTokens(created);
+    },
+
+    /**
+     * Someone who manages staff changes someone else's role; their own stays, so the last admin
+     * cannot demote itself. Neither the role given nor the one taken may be worth more than the
+     * giver's own: a warehouse lead who manages staff cannot make an admin, nor unmake one.
+     */
     async setRole(userId: string, role: Role, by: Principal, client: ClientInfo): Promise<User> {
-      if (userId === by.id) throw conflict('OWN_ROLE', 'Admins cannot change their own role');
+      if (userId === by.id) throw conflict('OWN_ROLE', 'You cannot change your own role');
+      if (!(await roles.exists(role))) throw unknownRole(role);
       const before = await store.findUserById(db, userId);
       if (!before) throw notFound('User');
+      assertHeld(
+        by,
+        [...(await roles.permissionsOf(before.role)), ...(await roles.permissionsOf(role))],
+        'change a role to or from one with',
+      );
       // Tokens carry the role: the old ones must stop working now, not when they expire.
       const version = await revokeAccessTokens(userId, 'role_changed', async (tx) => {
         if (!(await store.setRole(tx, userId, role))) throw notFound('User');

@@ -1,4 +1,4 @@
-import type { Generated, Kysely, RawBuilder } from 'kysely';
+import type { ExpressionBuilder, Generated, Kysely, RawBuilder } from 'kysely';
 import { sql } from 'kysely';
 import { type Db, pageOf } from '../../platform/db/index.ts';
 import type { Role } from '../../platform/http/auth.ts';
@@ -110,7 +110,30 @@ interface ApiKeysTable {
   revoked_at: Date | null;
 }
 
+interface RolesTable {
+  name: string;
+  description: Generated<string>;
+  permissions: Generated<string[]>;
+  built_in: Generated<boolean>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+interface StaffInvitesTable {
+  id: string;
+  email: string;
+  role: string;
+  invited_by: string;
+  token_hash: string | null;
+  created_at: Generated<Date>;
+  expires_at: Date;
+  accepted_at: Date | null;
+  revoked_at: Date | null;
+}
+
 export type IdentityTables = {
+  roles: RolesTable;
+  staff_invites: StaffInvitesTable;
   api_keys: ApiKeysTable;
   user_addresses: UserAddressesTable;
   user_tokens: UserTokensTable;
@@ -150,6 +173,15 @@ const parseJson = (value: unknown): Record<string, unknown> =>
   (typeof value === 'string' ? JSON.parse(value) : value) as Record<string, unknown>;
 
 const tables = (executor: Db): Kysely<IdentityTables> => executor.withTables<IdentityTables>();
+
+/** A text[] column's value: PGlite may answer its literal ("{a,b}"), node-postgres parses it. */
+export const textArray = (value: unknown): string[] =>
+  Array.isArray(value)
+    ? value
+    : String(value)
+        .replace(/^\{|\}$/g, '')
+        .split(',')
+        .filter(Boolean);
 
 const userColumns = [
   'id',
@@ -889,5 +921,233 @@ export const apiKeyStore = {
       .where('id', '=', id)
       .returning(apiKeyColumns)
       .executeTakeFirst();
+  },
+};
+
+export interface RoleRow {
+  name: string;
+  description: string;
+  permissions: unknown;
+  builtIn: boolean;
+  members: number;
+}
+
+const roleColumns = [
+  'roles.name',
+  'roles.description',
+  'roles.permissions',
+  'roles.built_in as builtIn',
+] as const;
+
+export const roleStore = {
+  /** Every role with how many accounts hold it, oldest first. */
+  list(executor: Db): Promise<RoleRow[]> {
+    return tables(executor)
+      .selectFrom('roles')
+      .select([
+        ...roleColumns,
+        (eb) =>
+          eb
+            .selectFrom('users')
+            .select(sql<number>`count(*)::int`.as('count'))
+            .whereRef('users.role', '=', 'roles.name')
+            .where('users.erased_at', 'is', null)
+            .as('members'),
+      ])
+      .orderBy('roles.created_at')
+      .orderBy('roles.name')
+      .execute() as Promise<RoleRow[]>;
+  },
+
+  find(executor: Db, name: string) {
+    return tables(executor)
+      .selectFrom('roles')
+      .select(roleColumns)
+      .where('name', '=', name)
+      .executeTakeFirst();
+  },
+
+  /** Inserts a role; resolves to false when the name is taken. */
+  async insert(
+    executor: Db,
+    role: { name: string; description: string; permissions: readonly string[] },
+  ): Promise<boolean> {
+    const row = await tables(executor)
+      .insertInto('roles')
+      .values({
+        name: role.name,
+        description: role.description,
+        permissions: sql<string[]>`${sql.val([...role.permissions])}::text[]`,
+      })
+      .onConflict((conflict) => conflict.column('name').doNothing())
+      .returning('name')
+      .executeTakeFirst();
+    return !!row;
+  },
+
+  /** Changes a role an admin made (built-in ones never change); false when there is none. */
+  async update(
+    executor: Db,
+    name: string,
+    change: { description?: string; permissions?: readonly string[] },
+  ): Promise<boolean> {
+    const result = await tables(executor)
+      .updateTable('roles')
+      .set({
+        ...(change.description !== undefined ? { description: change.description } : {}),
+        ...(change.permissions
+          ? { permissions: sql<string[]>`${sql.val([...change.permissions])}::text[]` }
+          : {}),
+        updated_at: sql`now()`,
+      })
+      .where('name', '=', name)
+      .where('built_in', '=', false)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  },
+
+  /** Deletes a role no account and no open invitation holds; 'in_use' when one does. */
+  async delete(executor: Db, name: string): Promise<'deleted' | 'in_use' | 'missing'> {
+    const used = await tables(executor)
+      .selectFrom('users')
+      .select('id')
+      .where('role', '=', name)
+      .union(
+        tables(executor)
+          .selectFrom('staff_invites')
+          .select('id')
+          .where('role', '=', name)
+          .where('accepted_at', 'is', null)
+          .where('revoked_at', 'is', null),
+      )
+      .limit(1)
+      .executeTakeFirst();
+    if (used) return 'in_use';
+    // Spent invitations name the role too; they go with it.
+    await tables(executor).deleteFrom('staff_invites').where('role', '=', name).execute();
+    try {
+      const result = await tables(executor)
+        .deleteFrom('roles')
+        .where('name', '=', name)
+        .where('built_in', '=', false)
+        .executeTakeFirst();
+      return result.numDeletedRows > 0n ? 'deleted' : 'missing';
+    } catch (error) {
+      // Given to someone since the check above: the foreign key keeps the role.
+      if ((error as { code?: string }).code === '23503') return 'in_use';
+      throw error;
+    }
+  },
+
+  /** Accounts that are not customers, oldest first: the shop's people. */
+  staff(executor: Db, limit: number): Promise<UserRow[]> {
+    return tables(executor)
+      .selectFrom('users')
+      .select(userColumns)
+      .where('role', '<>', 'customer')
+      .where('erased_at', 'is', null)
+      .orderBy('created_at')
+      .limit(limit)
+      .execute();
+  },
+};
+
+export interface InviteRow {
+  id: string;
+  email: string;
+  role: string;
+  invitedBy: string;
+  createdAt: Date;
+  expiresAt: Date;
+  acceptedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+const inviteColumns = [
+  'id',
+  'email',
+  'role',
+  'invited_by as invitedBy',
+  'created_at as createdAt',
+  'expires_at as expiresAt',
+  'accepted_at as acceptedAt',
+  'revoked_at as revokedAt',
+] as const;
+
+/** Not yet accepted, revoked or expired. */
+const isOpen = (eb: ExpressionBuilder<IdentityTables, 'staff_invites'>) =>
+  eb.and([
+    eb('accepted_at', 'is', null),
+    eb('revoked_at', 'is', null),
+    eb('expires_at', '>', sql<Date>`now()`),
+  ]);
+
+export const inviteStore = {
+  insert(
+    executor: Db,
+    invite: { id: string; email: string; role: string; invitedBy: string; expiresAt: Date },
+  ): Promise<InviteRow> {
+    return tables(executor)
+      .insertInto('staff_invites')
+      .values({
+        id: invite.id,
+        email: invite.email,
+        role: invite.role,
+        invited_by: invite.invitedBy,
+        expires_at: invite.expiresAt,
+      })
+      .returning(inviteColumns)
+      .executeTakeFirstOrThrow();
+  },
+
+  /** Invitations not yet accepted, revoked or expired, newest first. */
+  pending(executor: Db): Promise<InviteRow[]> {
+    return tables(executor)
+      .selectFrom('staff_invites')
+      .select(inviteColumns)
+      .where(isOpen)
+      .orderBy('created_at', 'desc')
+      .execute();
+  },
+
+  /** Gives an open invitation the hash of a newly mailed token (older links stop working). */
+  async setToken(executor: Db, id: string, tokenHash: string): Promise<InviteRow | undefined> {
+    return tables(executor)
+      .updateTable('staff_invites')
+      .set({ token_hash: tokenHash })
+      .where('id', '=', id)
+      .where(isOpen)
+      .returning(inviteColumns)
+      .executeTakeFirst();
+  },
+
+  findOpen(executor: Db, tokenHash: string): Promise<InviteRow | undefined> {
+    return tables(executor)
+      .selectFrom('staff_invites')
+      .select(inviteColumns)
+      .where('token_hash', '=', tokenHash)
+      .where(isOpen)
+      .executeTakeFirst();
+  },
+
+  /** Spends the open invitation whose link carries this token, in one conditional update. */
+  spend(executor: Db, tokenHash: string): Promise<InviteRow | undefined> {
+    return tables(executor)
+      .updateTable('staff_invites')
+      .set({ accepted_at: sql<Date>`now()`, token_hash: null })
+      .where('token_hash', '=', tokenHash)
+      .where(isOpen)
+      .returning(inviteColumns)
+      .executeTakeFirst();
+  },
+
+  async revoke(executor: Db, id: string): Promise<boolean> {
+    const result = await tables(executor)
+      .updateTable('staff_invites')
+      .set({ revoked_at: sql<Date>`now()`, token_hash: null })
+      .where('id', '=', id)
+      .where(isOpen)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
   },
 };

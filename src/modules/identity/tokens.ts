@@ -14,11 +14,12 @@ import type { Db } from '../../platform/db/index.ts';
 import { unauthorized } from '../../platform/errors.ts';
 import {
   type AccessTokenVerifier,
+  BUILT_IN_PERMISSIONS,
+  isBuiltInRole,
   type UserPrincipal as Principal,
-  ROLES,
-  type Role,
 } from '../../platform/http/auth.ts';
 import { uuidv7 } from '../../platform/ids.ts';
+import type { Roles } from './roles.ts';
 import type { TokenVersions } from './sessions.ts';
 import { identityStore as store } from './store.ts';
 
@@ -42,7 +43,12 @@ interface SigningKey {
  * rotation keeps tokens signed by the previous key valid until they expire. Keys live in the
  * database: generated on first start, shared by every instance.
  */
-export async function createTokenService(db: Db, versions: TokenVersions, settings: TokenSettings) {
+export async function createTokenService(
+  db: Db,
+  versions: TokenVersions,
+  roles: Pick<Roles, 'permissionsOf'>,
+  settings: TokenSettings,
+) {
   let keys: SigningKey[] = [];
   let jwks = createLocalJWKSet({ keys: [] });
   // Tokens whose signature and claims were checked, until they expire: the same bytes verify the
@@ -85,7 +91,7 @@ export async function createTokenService(db: Db, versions: TokenVersions, settin
   }
 
   /** An access token for the principal at the user's current token version. */
-  async function sign(principal: Principal, version: number): Promise<string> {
+  async function sign(principal: Pick<Principal, 'id' | 'role'>, version: number): Promise<string> {
     const key = keys[0];
     return new SignJWT({ role: principal.role, ver: version })
       .setProtectedHeader({ alg: ACCESS_TOKEN_ALGORITHM, kid: key.kid, typ: 'at+jwt' })
@@ -112,14 +118,17 @@ export async function createTokenService(db: Db, versions: TokenVersions, settin
       });
       if (
         typeof payload.sub !== 'string' ||
-        !ROLES.includes(payload.role as Role) ||
+        typeof payload.role !== 'string' ||
         !Number.isSafeInteger(payload.ver)
       ) {
         throw new Error('token claims are incomplete');
       }
+      const role = payload.role;
+      // A built-in role's permissions are constants; a made role's are looked up per request.
       const principal: Principal = Object.freeze({
         id: payload.sub,
-        role: payload.role as Role,
+        role,
+        permissions: isBuiltInRole(role) ? BUILT_IN_PERMISSIONS[role] : [],
         expiresAtMs: payload.exp! * 1000,
       });
       const checked = { principal, version: payload.ver as number };
@@ -145,7 +154,8 @@ export async function createTokenService(db: Db, versions: TokenVersions, settin
           'TOKEN_REVOKED',
         );
       }
-      return principal;
+      if (isBuiltInRole(principal.role)) return principal;
+      return { ...principal, permissions: await roles.permissionsOf(principal.role) };
     },
   };
 

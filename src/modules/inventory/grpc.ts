@@ -71,7 +71,7 @@ export function inventoryGrpc(
     context.signal.addEventListener('abort', () => end(), { once: true });
 
     runWithContext({ signal: context.signal }, async () => {
-      await context.authorize('staff', 'admin');
+      await context.authorize('inventory:read');
       const skus = [...new Set(call.request.skus.map(requireSku))];
       if (skus.length === 0 || skus.length > MAX_WATCHED_SKUS)
         throw badRequest('VALIDATION_FAILED', `Watch 1 to ${MAX_WATCHED_SKUS} SKUs`);
@@ -121,14 +121,14 @@ export function inventoryGrpc(
     activeWatches: () => watches,
     implementation: {
       GetStock: unary<{ sku: string }, StockMessage>(verifier, logger, async (request, context) => {
-        await context.authorize('staff', 'admin');
+        await context.authorize('inventory:read');
         return toMessage(await service.get(requireSku(request.sku)));
       }),
       SetStock: unary<{ sku: string; onHand: number }, StockMessage>(
         verifier,
         logger,
         async (request, context) => {
-          const principal = await context.authorize('staff', 'admin');
+          const principal = await context.authorize('inventory:write');
           const onHand = requireCount(request.onHand, 'on_hand', 0);
           return toMessage(await service.setOnHand(requireSku(request.sku), onHand, principal.id));
         },
@@ -137,7 +137,7 @@ export function inventoryGrpc(
         verifier,
         logger,
         async (request, context) => {
-          const principal = await context.authorize('staff', 'admin');
+          const principal = await context.authorize('inventory:write');
           const delta = requireCount(request.delta, 'delta', -MAX_COUNT);
           if (delta === 0) throw badRequest('VALIDATION_FAILED', 'delta must not be 0');
           if (!request.reason || request.reason.length > 200)

@@ -8,5 +8,6 @@ export const NOTIFIED_EVENT_TYPES = [
   'user.verification_requested',
   'user.password_reset_requested',
   'user.email_change_requested',
+  'staff.invited',
   'inventory.low',
 ] as const;

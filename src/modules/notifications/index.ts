@@ -15,6 +15,7 @@ import {
   renderEmailChangeMail,
   renderOrderMail,
   renderPasswordResetMail,
+  renderStaffInviteMail,
   renderStockLowMail,
   renderVerificationMail,
   renderWelcomeMail,
@@ -55,6 +56,7 @@ export function createNotifications(deps: {
     issueEmailVerification(userId: string, email: string): Promise<string | undefined>;
     issuePasswordReset(userId: string, email: string): Promise<string | undefined>;
     issueEmailChange(userId: string, email: string): Promise<string | undefined>;
+    issueStaffInvite(inviteId: string): Promise<string | undefined>;
   };
   /** A guest's order: where its mail goes, and a fresh token for the link that opens it. */
   orders: {
@@ -176,6 +178,15 @@ export function createNotifications(deps: {
       if (!token) return undefined;
       const link = `${config.publicUrl}/verify-email?token=${encodeURIComponent(token)}`;
       return { mail: renderEmailChangeMail({ email }, link), to: [{ userId, address: email }] };
+    }
+    if (event.type === 'staff.invited') {
+      const { inviteId, email, role } = data as { inviteId?: unknown; email?: unknown; role?: unknown };
+      if (typeof inviteId !== 'string' || typeof email !== 'string' || typeof role !== 'string')
+        return undefined;
+      const token = await identity.issueStaffInvite(inviteId);
+      if (!token) return undefined;
+      const link = `${config.publicUrl}/admin/invite?token=${encodeURIComponent(token)}`;
+      return { mail: renderStaffInviteMail({ email, role }, link), to: [{ address: email }] };
     }
     if (event.type === 'inventory.low') {
       if (typeof data.sku !== 'string') return undefined;

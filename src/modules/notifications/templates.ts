@@ -11,6 +11,7 @@ export interface RenderedMail {
     | 'email_verification'
     | 'password_reset'
     | 'email_change'
+    | 'staff_invite'
     | 'stock_low';
   subject: string;
   text: string;
@@ -166,6 +167,18 @@ export function renderEmailChangeMail(data: { email: string }, confirmLink: stri
     `Someone, hopefully you, asked to sign in to their Emporium account with ${data.email} from now on.`,
     `To make it the account's address, open ${confirmLink} (the link works once, within a day).`,
     'If it was not you, you can ignore this message: the account keeps its address.',
+  ]);
+}
+
+/** staff.invited: the link with which someone joins the shop's staff. */
+export function renderStaffInviteMail(
+  data: { email: string; role: string },
+  acceptLink: string,
+): RenderedMail {
+  return mail('staff_invite', "You are invited to join the shop's team", [
+    `You are invited to help run an Emporium shop, as ${data.role}, with the account ${data.email}.`,
+    `To accept, open ${acceptLink} (the link works once, within a week) and choose your password, or enter it if you already have an account here.`,
+    'If you did not expect this, you can ignore this message: nothing happens until the link is opened.',
   ]);
 }
 

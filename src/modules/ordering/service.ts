@@ -1,9 +1,9 @@
 import { timeoutSignal } from '../../platform/context.ts';
 import { type Db, transact } from '../../platform/db/index.ts';
 import { isEmailAddress, normaliseEmail } from '../../platform/email-address.ts';
-import { badRequest, conflict, DomainError, notFound } from '../../platform/errors.ts';
+import { badRequest, conflict, DomainError, forbidden, notFound } from '../../platform/errors.ts';
 import type { EventBus } from '../../platform/events/index.ts';
-import type { Principal } from '../../platform/http/auth.ts';
+import { can, type Principal } from '../../platform/http/auth.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
@@ -112,7 +112,8 @@ export type OrderViewer = Principal | { orderToken: string };
 
 const isUniqueViolation = (error: unknown) => (error as { code?: unknown } | null)?.code === '23505';
 
-const isStaff = (principal: Principal) => principal.role === 'staff' || principal.role === 'admin';
+/** Staff who may see every order (their role holds orders:read), not only their own. */
+const seesAllOrders = (principal: Principal) => can(principal, 'orders:read');
 
 /**
  * The order as the API shows it. Its payment's state is the payments module's; an order that
@@ -377,7 +378,7 @@ export function createOrderingService(deps: {
       const principal = viewer;
       const row = await store.byId(db, id);
       // Another customer's order is answered exactly like a missing one.
-      if (!row || (row.userId !== principal.id && !isStaff(principal))) throw notFound('Order');
+      if (!row || (row.userId !== principal.id && !seesAllOrders(principal))) throw notFound('Order');
       return (await withDetails([row]))[0]!;
     },
 
@@ -412,7 +413,7 @@ export function createOrderingService(deps: {
       principal: Principal,
       query: { page: number; size: number; status?: OrderStatus; userId?: string },
     ): Promise<{ items: Order[]; page: number; size: number; total: number }> {
-      const filter = isStaff(principal)
+      const filter = seesAllOrders(principal)
         ? { userId: query.userId, status: query.status }
         : { userId: principal.id, status: query.status };
       const { rows, total } = await store.list(db, filter, {
@@ -435,8 +436,10 @@ export function createOrderingService(deps: {
      */
     async cancel(principal: Principal, id: string, signal?: AbortSignal): Promise<Order> {
       const order = await this.get(principal, id);
-      const reason =
-        isStaff(principal) && order.userId !== principal.id ? 'cancelled_by_staff' : 'cancelled_by_customer';
+      const byStaff = order.userId !== principal.id;
+      if (byStaff && !can(principal, 'orders:write'))
+        throw forbidden(`Your role (${principal.role}) may look at orders but not cancel them`);
+      const reason = byStaff ? 'cancelled_by_staff' : 'cancelled_by_customer';
       const started = await store.beginCancellation(db, id, reason, requestClaimMs);
       if (!started) {
         const now = await load(id);
@@ -596,7 +599,7 @@ export function createOrderingService(deps: {
       /** The order's currency when the principal may see it (owner or staff), else undefined. */
       async currencyIfVisible(principal: Principal, id: string): Promise<string | undefined> {
         const row = await store.byId(db, id);
-        return row && (row.userId === principal.id || isStaff(principal)) ? row.currency : undefined;
+        return row && (row.userId === principal.id || seesAllOrders(principal)) ? row.currency : undefined;
       },
     },
   };

@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { ADMIN } from '../../platform/http/auth.ts';
+import { STAFF } from '../../platform/http/auth.ts';
 import { problems } from '../../platform/http/openapi.ts';
 import { IdParams, Page, PageQuery, Uuid } from '../../platform/http/schemas.ts';
 import type { WebhookService } from './service.ts';
@@ -41,7 +41,7 @@ export function webhookRoutes(service: WebhookService, eventTypes: readonly stri
   });
   return (scope: FastifyInstance) => {
     const app = scope.withTypeProvider<TypeBoxTypeProvider>();
-    const common = { tags: ['webhooks'], security: ADMIN };
+    const common = { tags: ['webhooks'], security: STAFF };
 
     app.post(
       '/webhooks',

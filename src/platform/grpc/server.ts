@@ -2,8 +2,14 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { runWithContext } from '../context.ts';
-import { DomainError, forbidden, unauthorized } from '../errors.ts';
-import { type AccessTokenVerifier, type Principal, parseBearer, type Role } from '../http/auth.ts';
+import { DomainError, unauthorized } from '../errors.ts';
+import {
+  type AccessTokenVerifier,
+  type Permission,
+  type Principal,
+  parseBearer,
+  refusal,
+} from '../http/auth.ts';
 import type { Logger } from '../observability/logger.ts';
 
 import type { GrpcService } from './types.ts';
@@ -55,8 +61,8 @@ export function toServiceError(error: unknown, logger: Logger): Partial<grpc.Ser
 export interface CallContext {
   /** Aborts when the call's deadline passes or the client cancels. */
   signal: AbortSignal;
-  /** Verifies the `authorization: Bearer <token>` metadata and checks the role. */
-  authorize(...roles: Role[]): Promise<Principal>;
+  /** Verifies the `authorization: Bearer <token>` metadata and checks the permission. */
+  authorize(permission: Permission): Promise<Principal>;
 }
 
 type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
@@ -82,12 +88,12 @@ export function callContext(call: AnyCall, verifier: AccessTokenVerifier): CallC
   call.once('cancelled', () => controller.abort(new DOMException('call cancelled', 'AbortError')));
   return {
     signal: controller.signal,
-    async authorize(...roles) {
+    async authorize(permission) {
       const [header] = call.metadata.get('authorization');
       const token = parseBearer(typeof header === 'string' ? header : undefined);
       if (!token) throw unauthorized('Send the metadata authorization: Bearer <access token>');
       const principal = await verifier.verify(token);
-      if (!roles.includes(principal.role)) throw forbidden(`This needs the role ${roles.join(' or ')}`);
+      if (!principal.permissions.includes(permission)) throw refusal(principal, permission);
       return principal;
     },
   };

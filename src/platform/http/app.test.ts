@@ -6,7 +6,7 @@ import { DomainError } from '../errors.ts';
 import { createLogger } from '../observability/logger.ts';
 import { createMetrics } from '../observability/metrics.ts';
 import { createHttpApp, type FastifyInstance } from './app.ts';
-import { type AccessTokenVerifier, STAFF } from './auth.ts';
+import { type AccessTokenVerifier, BUILT_IN_PERMISSIONS, STAFF } from './auth.ts';
 
 let ready = true;
 let app: FastifyInstance;
@@ -16,7 +16,11 @@ const verifier: AccessTokenVerifier = {
   async verify(token) {
     if (token !== 'customer' && token !== 'staff')
       throw new DomainError(401, 'INVALID_TOKEN', 'Unauthorized');
-    return { id: '0190a4c2-0000-7000-8000-000000000001', role: token };
+    return {
+      id: '0190a4c2-0000-7000-8000-000000000001',
+      role: token,
+      permissions: BUILT_IN_PERMISSIONS[token],
+    };
   },
 };
 
@@ -70,6 +74,7 @@ async function buildApp(env: Record<string, string> = {}): Promise<FastifyInstan
             '/staff-only',
             {
               schema: {
+                tags: ['catalog'],
                 security: STAFF,
                 body: Type.Object({ price: Type.Integer() }, { additionalProperties: false }),
               },
@@ -307,9 +312,9 @@ describe('HTTP foundation', () => {
     expect(allowed.json()).toEqual({ by: 'staff' });
   });
 
-  it('documents the roles a route enforces as its security requirement', async () => {
+  it('documents the permission a route enforces (read off its tag and method) as its security requirement', async () => {
     const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
-    expect(document.paths['/v1/staff-only'].post.security).toEqual([{ bearer: ['staff', 'admin'] }]);
+    expect(document.paths['/v1/staff-only'].post.security).toEqual([{ bearer: ['catalog:write'] }]);
   });
 
   it("answers the router's own errors as problems with x-request-id and security headers", async () => {

@@ -35,8 +35,9 @@ import {
   authenticationHook,
   type CartTokenVerifier,
   noGuests,
-  requiredRoles,
+  resolveSecurity,
   scopeFor,
+  takesBearer,
 } from './auth.ts';
 import { bodyGate, documentOperation, problemResponse } from './openapi.ts';
 import { handleError, problemType, sendProblem } from './problem.ts';
@@ -366,13 +367,14 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     if ((route.schema as { operationId?: string } | undefined)?.operationId) {
       route.preParsing = [...[route.preParsing ?? []].flat(), bodyGate(route)] as typeof route.preParsing;
     }
-    if (!requiredRoles(route.schema?.security)) return;
+    if (!route.schema || !takesBearer(route.schema.security)) return;
+    route.schema.security = resolveSecurity(route.schema.security, route.schema.tags, route.method) as never;
     route.onRequest = [
       ...[route.onRequest ?? []].flat(),
       authenticationHook(
         { accessTokens: deps.verifier, cartTokens: deps.cartTokens ?? noGuests },
-        route.schema?.security,
-        scopeFor(route.schema?.tags, route.method),
+        route.schema.security,
+        scopeFor(route.schema.tags, route.method),
       ),
       keyLimit,
     ] as typeof route.onRequest;
@@ -416,7 +418,7 @@ async function registerDocumentation(app: FastifyInstance, deps: HttpDeps): Prom
         version: '1.0.0',
         description:
           'Open-source commerce backend. Errors are RFC 9457 problem+json with a stable `code`; ' +
-          "each operation's bearer security lists the roles it allows (none listed: any signed-in user).",
+          "each operation's bearer security names the permission it needs (none named: any signed-in user).",
         license: { name: 'MIT', identifier: 'MIT' },
         contact: { name: 'Emporium maintainers', url: `${config.publicUrl}/docs` },
       },
@@ -428,7 +430,8 @@ async function registerDocumentation(app: FastifyInstance, deps: HttpDeps): Prom
             type: 'http',
             scheme: 'bearer',
             bearerFormat: 'JWT',
-            description: 'An access token from POST /v1/auth/login; the scopes listed are the roles allowed',
+            description:
+              'An access token from POST /v1/auth/login, or an API key; the scope listed is the permission needed',
           },
           cartToken: {
             type: 'apiKey',
@@ -448,7 +451,8 @@ async function registerDocumentation(app: FastifyInstance, deps: HttpDeps): Prom
     transform: ({ schema, url, route }) => {
       if ((schema as { hide?: boolean } | undefined)?.hide) return { schema, url };
       const method = [route.method].flat()[0];
-      const given = { ...(schema as Record<string, unknown>), ...libraryRoutes[`${method} ${url}`] };
+      const given: Record<string, unknown> = { ...schema, ...libraryRoutes[`${method} ${url}`] };
+      given.security = resolveSecurity(given.security, given.tags, method);
       return { schema: documentOperation(given, url) as typeof schema, url };
     },
     refResolver: {

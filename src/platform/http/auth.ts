@@ -1,14 +1,19 @@
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { forbidden, unauthorized } from '../errors.ts';
 
-export type Role = 'customer' | 'staff' | 'admin';
-export const ROLES: readonly Role[] = ['customer', 'staff', 'admin'];
+/** A role is a named set of permissions; these three always exist and cannot be changed. */
+export type BuiltInRole = 'customer' | 'staff' | 'admin';
+export const BUILT_IN_ROLES: readonly BuiltInRole[] = ['customer', 'staff', 'admin'];
+/** A role's name: a built-in one, or one an admin made (identity's roles, e.g. "warehouse"). */
+export type Role = string;
 
 /** Who is making the request, as proven by a verified access token or a guest's cart token. */
 export interface Principal {
   /** The user's id; for a guest, the shopper id their cart token stands for (no account). */
   id: string;
   role: Role | 'guest';
+  /** What the principal may do beyond shopping for itself: its role's permissions, or a key's scopes. */
+  permissions: readonly Permission[];
   /** When the token that proved it expires (ms since the epoch); sockets close then. */
   expiresAtMs?: number;
   /** Set for an API key (its id is the principal's): the scopes of the routes it may call. */
@@ -32,6 +37,27 @@ export const API_SCOPES = [
 ] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 
+/**
+ * What a role may be given: every scope a key may have, and the management of staff (roles,
+ * invitations, API keys), which no key may have: a key cannot make keys or people.
+ */
+export const PERMISSIONS = [...API_SCOPES, 'staff:read', 'staff:write'] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+/** The built-in roles' permissions: staff run the shop, admins also its people, keys and webhooks. */
+export const BUILT_IN_PERMISSIONS: Record<BuiltInRole, readonly Permission[]> = {
+  customer: [],
+  staff: API_SCOPES.filter((scope) => !scope.startsWith('webhooks:')),
+  admin: PERMISSIONS,
+};
+
+export const isBuiltInRole = (role: string): role is BuiltInRole =>
+  (BUILT_IN_ROLES as readonly string[]).includes(role);
+
+/** Whether the principal holds the permission (staff checks in services: "may see any order"). */
+export const can = (principal: Pick<Principal, 'permissions'> | null | undefined, permission: Permission) =>
+  principal?.permissions.includes(permission) ?? false;
+
 /** The part of the shop each operation tag belongs to; a tag not here is for people, never keys. */
 const RESOURCE_OF_TAG: Record<string, string> = {
   catalog: 'catalog',
@@ -46,8 +72,8 @@ const RESOURCE_OF_TAG: Record<string, string> = {
 };
 
 /**
- * The scope a route needs from an API key, read off what the route already declares: its tag
- * names the part of the shop, its method whether it reads or writes. Undefined: no key may call it.
+ * The permission a staff route needs, read off what the route already declares: its tag names
+ * the part of the shop, its method whether it reads or writes. Undefined: the tag is for people.
  */
 export function scopeFor(tags: unknown, method: string | string[]): ApiScope | undefined {
   const resource = Array.isArray(tags) ? tags.map((tag) => RESOURCE_OF_TAG[tag]).find(Boolean) : undefined;
@@ -86,19 +112,22 @@ declare module 'fastify' {
 
 /**
  * A route's OpenAPI security requirement, which is also what the server enforces: the bearer
- * "scopes" are the roles allowed (OpenAPI 3.1 lets non-OAuth schemes list role names there). The
- * documented rule and the enforced rule cannot drift apart, because they are the same value. The
- * requirements are alternatives: a route listing `cartToken` or `orderToken` also takes a guest.
+ * "scopes" name the permission needed (OpenAPI 3.1 lets non-OAuth schemes list them there), none
+ * for any signed-in user. The documented rule and the enforced rule cannot drift apart, because
+ * they are the same value. The requirements are alternatives: a route listing `cartToken` or
+ * `orderToken` also takes a guest.
  */
 export type SecurityRequirement = ReadonlyArray<
-  { bearer: readonly Role[] } | { cartToken: readonly [] } | { orderToken: readonly [] }
+  { bearer: readonly string[] } | { cartToken: readonly [] } | { orderToken: readonly [] }
 >;
+/** Stands for "the permission the route's tag and method name" until the route is added. */
+const PERMISSION_OF_TAG = 'permission-of-tag';
 /** Any signed-in user. */
 export const SIGNED_IN: SecurityRequirement = [{ bearer: [] }];
-/** Staff and admins. */
-export const STAFF: SecurityRequirement = [{ bearer: ['staff', 'admin'] }];
-/** Admins only. */
-export const ADMIN: SecurityRequirement = [{ bearer: ['admin'] }];
+/** Whoever holds the permission the route's tag and method name (catalog + POST: catalog:write). */
+export const STAFF: SecurityRequirement = [{ bearer: [PERMISSION_OF_TAG] }];
+/** Whoever holds this permission, whatever the route's tag. */
+export const needs = (permission: Permission): SecurityRequirement => [{ bearer: [permission] }];
 /** A shopper: a signed-in user, or a guest holding the `Cart-Token` of their cart. */
 export const SHOPPER: SecurityRequirement = [{ bearer: [] }, { cartToken: [] }];
 /**
@@ -106,6 +135,22 @@ export const SHOPPER: SecurityRequirement = [{ bearer: [] }, { cartToken: [] }];
  * itself checks that token against the order, so the principal stays null for it.
  */
 export const ORDER_HOLDER: SecurityRequirement = [{ bearer: [] }, { orderToken: [] }];
+
+/**
+ * The requirement as enforced and documented: STAFF's stand-in replaced by the permission the
+ * tag and method name. A STAFF route whose tag names no part of the shop is a mistake, refused
+ * when the route is added rather than left open or closed by accident.
+ */
+export function resolveSecurity(security: unknown, tags: unknown, method: string | string[]): unknown {
+  if (!Array.isArray(security)) return security;
+  return security.map((requirement) => {
+    if (!requirement || !('bearer' in requirement) || requirement.bearer[0] !== PERMISSION_OF_TAG)
+      return requirement;
+    const permission = scopeFor(tags, method);
+    if (!permission) throw new Error(`a STAFF route tagged ${JSON.stringify(tags)} names no permission`);
+    return { bearer: [permission] };
+  });
+}
 
 export const CART_TOKEN_HEADER = 'cart-token';
 export const ORDER_TOKEN_HEADER = 'order-token';
@@ -122,11 +167,31 @@ export function parseBearer(header: string | undefined): string | undefined {
   return match[1];
 }
 
-/** The roles a declared requirement allows: [] for any signed-in user, undefined when it asks for none. */
-export function requiredRoles(security: unknown): readonly Role[] | undefined {
+/** Whether a declared requirement takes a bearer token at all (undefined: it asks for none). */
+export function takesBearer(security: unknown): boolean {
+  return Array.isArray(security) && security.some((requirement) => requirement && 'bearer' in requirement);
+}
+
+/** The permission a resolved requirement asks of a bearer; undefined for any signed-in user. */
+export function requiredPermission(security: unknown): Permission | undefined {
   if (!Array.isArray(security)) return undefined;
   const bearer = security.find((requirement) => requirement && 'bearer' in requirement)?.bearer;
-  return Array.isArray(bearer) ? (bearer as Role[]) : undefined;
+  return Array.isArray(bearer) ? (bearer[0] as Permission | undefined) : undefined;
+}
+
+/** The 403 for a principal lacking the permission a route needs, in words its reader follows. */
+export function refusal(principal: Principal, permission: Permission | undefined) {
+  if (principal.scopes) {
+    return forbidden(
+      permission && (API_SCOPES as readonly string[]).includes(permission)
+        ? `This API key does not have the scope ${permission}`
+        : 'API keys cannot call this route: it acts for a signed-in person',
+      'SCOPE_MISSING',
+    );
+  }
+  return forbidden(
+    `Your role (${principal.role}) does not allow this: it needs the permission ${permission}`,
+  );
 }
 
 /** Whether a declared requirement lets a request in with the named token scheme instead of a bearer. */
@@ -144,17 +209,18 @@ export function opaqueToken(request: FastifyRequest, header: string): string | u
 }
 
 /**
- * The onRequest hook enforcing a route's requirement. It runs before the body is parsed or
- * validated, so a caller without the right gets 401/403 and learns nothing of the route's schema.
- * A bearer token wins over the guest tokens when a request carries both.
+ * The onRequest hook enforcing a route's (resolved) requirement. It runs before the body is
+ * parsed or validated, so a caller without the right gets 401/403 and learns nothing of the
+ * route's schema. A bearer token wins over the guest tokens when a request carries both.
  */
 export function authenticationHook(
   verifiers: { accessTokens: AccessTokenVerifier; cartTokens: CartTokenVerifier },
   security: unknown,
-  /** What an API key needs to call the route (scopeFor); undefined refuses every key. */
-  scope?: ApiScope,
+  /** What a route for any signed-in person asks of an API key (scopeFor); undefined refuses keys. */
+  keyScope?: ApiScope,
 ): onRequestAsyncHookHandler {
-  const roles = requiredRoles(security) ?? [];
+  const permission = requiredPermission(security);
+  const keyNeeds = permission ?? keyScope;
   const takesCartToken = accepts(security, 'cartToken');
   const takesOrderToken = accepts(security, 'orderToken');
   return async (request: FastifyRequest, _reply: FastifyReply) => {
@@ -170,16 +236,10 @@ export function authenticationHook(
     }
     const user = await verifiers.accessTokens.verify(token);
     request.principal = user;
-    if (roles.length > 0 && !roles.includes(user.role))
-      throw forbidden(`This needs the role ${roles.join(' or ')}`);
-    if (user.scopes && !(scope && user.scopes.includes(scope))) {
-      throw forbidden(
-        scope
-          ? `This API key does not have the scope ${scope}`
-          : 'API keys cannot call this route: it acts for a signed-in person',
-        'SCOPE_MISSING',
-      );
-    }
+    // A key also needs a scope on routes for any signed-in person: its tag's (orders: orders:read),
+    // and none at all where the tag is for people only (a cart, an account).
+    const needed = user.scopes ? keyNeeds : permission;
+    if (needed ? !user.permissions.includes(needed) : user.scopes) throw refusal(user, needed);
   };
 }
 

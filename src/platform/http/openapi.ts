@@ -1,6 +1,6 @@
 import type { FastifyRequest, RouteOptions } from 'fastify';
 import { badRequest, DomainError } from '../errors.ts';
-import { requiredRoles } from './auth.ts';
+import { requiredPermission, takesBearer } from './auth.ts';
 import { ProblemRef } from './schemas.ts';
 
 /**
@@ -104,14 +104,14 @@ export function bodyGate(route: RouteOptions) {
  * of a 200 where the operation takes conditional headers.
  */
 export function documentOperation(schema: Schema, url: string): Schema {
-  const roles = requiredRoles(schema.security);
+  const secured = takesBearer(schema.security);
   const responses: Record<string, unknown> = { ...(schema.response as Record<string, unknown> | undefined) };
   const add = (...statuses: number[]) => {
     for (const status of statuses) responses[status] ??= problemResponse(status);
   };
   add(400, 429, 500, 503);
-  if (roles) add(401);
-  if (roles && roles.length > 0) add(403);
+  if (secured) add(401);
+  if (requiredPermission(schema.security)) add(403);
   if (url.includes(':')) add(404);
   if (acceptedMediaTypes(schema)) add(413, 415);
   const withHeaders = (status: number, description: string, headers: Schema) => {

@@ -10,11 +10,15 @@ import { productFormPage, productsPage } from './products.ts';
 import { promotionsPage } from './promotions.ts';
 import { reviewsPage } from './reviews.ts';
 
+/** What the signed-in person's role lets them do (a session saved before permissions existed: nothing). */
+const permissionsOf = (ctx: Parameters<PageRoute['view']>[0]): readonly string[] =>
+  ctx.api.session()?.user.permissions ?? [];
+
 const staffOnly =
   (view: PageRoute['view']): PageRoute['view'] =>
   (ctx, params, query) => {
-    const role = ctx.api.session()?.user.role;
-    if (role === 'staff' || role === 'admin') return view(ctx, params, query);
+    // Any role with a permission runs part of the shop; each page's calls are checked by the API.
+    if (permissionsOf(ctx).length > 0) return view(ctx, params, query);
     return html`<h1>Staff only</h1>
     <p>You are signed in as a customer. <a href="${ADMIN_BASE}/signin">Sign in with a staff account</a> or go
       <a href="/">back to the shop</a>.</p>`;
@@ -23,7 +27,7 @@ const staffOnly =
 const adminOnly =
   (view: PageRoute['view']): PageRoute['view'] =>
   (ctx, params, query) => {
-    if (ctx.api.session()?.user.role === 'admin') return view(ctx, params, query);
+    if (permissionsOf(ctx).includes('staff:write')) return view(ctx, params, query);
     return html`<h1>Administrators only</h1>
     <p>This page is for administrators. <a href="${ADMIN_BASE}">Back to the products</a></p>`;
   };
@@ -105,9 +109,9 @@ function layout(ctx: AppContext, content: Content, flash: Flash | null) {
               <a href="${ADMIN_BASE}/customers">Customers</a>
               <a href="${ADMIN_BASE}/promotions">Promotions</a>
               <a href="${ADMIN_BASE}/returns">Returns</a> <a href="${ADMIN_BASE}/reviews">Reviews</a>
-              ${user.role === 'admin' ? html`<a href="${ADMIN_BASE}/api-keys">API keys</a>` : nothing}
+              ${permissionsOf(ctx).includes('staff:write') ? html`<a href="${ADMIN_BASE}/api-keys">API keys</a>` : nothing}
               <a href="/">Shop</a>
-              <span class="muted">${user.name} (${user.role === 'admin' ? 'administrator' : 'staff'})</span>
+              <span class="muted">${user.name} (${user.role === 'admin' ? 'administrator' : user.role})</span>
               <button type="button" class="link" @click=${signOut}>Sign out</button>`
             : html`<a href="/">Shop</a>`
         }
