@@ -524,6 +524,70 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       expect(problemsOf(admin)).toEqual([]);
     });
 
+    it('an admin makes a warehouse role, invites someone by email with it, and they join from the mailed link with exactly its pages', async () => {
+      const adminUser = await signIn(system, 'admin');
+      const admin = await newPage();
+      await signInInBrowser(admin, '/admin', adminUser.email);
+      await admin.getByRole('heading', { name: 'Products' }).waitFor(WAIT);
+      await admin.getByRole('navigation', { name: 'Admin' }).getByRole('link', { name: 'Staff' }).click();
+      await admin.getByRole('heading', { name: 'Staff and roles' }).waitFor(WAIT);
+
+      const roleName = `warehouse-${randomUUID().slice(0, 6)}`;
+      await admin.getByText('Make a role').click();
+      const roleForm = admin.getByRole('form', { name: 'New role' });
+      await roleForm.getByLabel('Name').fill(roleName);
+      await roleForm.getByLabel('Description').fill('Stock and shipping only');
+      for (const permission of ['Read products and reviews', 'Read stock', 'Change stock'])
+        await roleForm.getByLabel(permission).check();
+      await roleForm.getByRole('button', { name: 'Make the role' }).click();
+      await admin.getByText(`The role “${roleName}” was made.`).waitFor(WAIT);
+      await expect(admin.locator(`tr[data-role="${roleName}"] td`).nth(1).textContent()).resolves.toBe(
+        'Read products and reviews; Read stock; Change stock',
+      );
+
+      const email = `joiner-${randomUUID().slice(0, 8)}@example.test`;
+      const inviteForm = admin.getByRole('form', { name: 'Invite someone' });
+      await inviteForm.getByLabel('Email').fill(email);
+      await inviteForm.getByLabel('Role').selectOption(roleName);
+      await inviteForm.getByRole('button', { name: 'Send the invitation' }).click();
+      await admin.getByText(`An invitation was sent to ${email}.`).waitFor(WAIT);
+      await admin.locator(`tr[data-invite="${email}"]`).waitFor(WAIT);
+
+      const [link] = await mailedLinks(
+        system.config.dataDir,
+        'staff_invite',
+        email,
+        /https?:\/\/[^\s"<>]+\/admin\/invite\?token=[\w%-]+/,
+      );
+      const joiner = await newPage();
+      const { pathname, search } = new URL(link!);
+      await joiner.goto(pathname + search);
+      await joiner.getByRole('heading', { name: 'Join the staff' }).waitFor(WAIT);
+      await joiner.getByLabel('Your name').fill('Wren Warehouse');
+      await joiner.getByLabel('Password').fill(PASSWORD);
+      await joiner.getByRole('button', { name: 'Accept the invitation' }).click();
+      await joiner.getByText(`Welcome to the staff, Wren Warehouse: you are ${roleName}.`).waitFor(WAIT);
+      await joiner.getByRole('heading', { name: 'Products' }).waitFor(WAIT);
+      const nav = joiner.getByRole('navigation', { name: 'Admin' });
+      await expect(nav.getByText(`Wren Warehouse (${roleName})`).count()).resolves.toBe(1);
+      await expect(nav.getByRole('link', { name: 'Staff' }).count()).resolves.toBe(0);
+      await joiner.goto('/admin/staff');
+      await joiner.getByRole('heading', { name: 'Not for your role' }).waitFor(WAIT);
+
+      // The invitation is spent; the admin sees the new colleague and gives them the staff role.
+      await admin.reload();
+      await admin.getByRole('heading', { name: 'Staff and roles' }).waitFor(WAIT);
+      await expect(admin.locator(`tr[data-invite="${email}"]`).count()).resolves.toBe(0);
+      const row = admin.locator(`tr[data-staff="${email}"]`);
+      await row.getByLabel('Role of Wren Warehouse', { exact: true }).selectOption('staff');
+      await row.getByRole('button', { name: 'Change' }).click();
+      await admin.getByText('Wren Warehouse is now staff').waitFor(WAIT);
+      await joiner.goto('/admin/orders');
+      await joiner.getByRole('heading', { name: 'Orders' }).waitFor(WAIT);
+      expect(problemsOf(admin)).toEqual([]);
+      expect(problemsOf(joiner)).toEqual([]);
+    });
+
     it('staff create a product that the shop then shows, adjust its stock, edit it (a stale edit is refused), ship an order and receive its return', async () => {
       const admin = await newPage();
       await signInInBrowser(admin, '/admin', staff.email);

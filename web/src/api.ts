@@ -244,6 +244,12 @@ export function createApi(options: {
     return session;
   }
 
+  /** Any route that answers a token pair: its session begins here. */
+  async function openSession(path: string, body: unknown): Promise<Session> {
+    const pair = await request<TokenPair>('POST', path, { auth: false, body });
+    return begin(sessionOf(pair.body));
+  }
+
   return {
     request,
     get: <T>(path: string, options?: RequestOptions) => request<T>('GET', path, options).then((r) => r.body),
@@ -260,17 +266,12 @@ export function createApi(options: {
     rememberOrderToken(orderId: string, token: string): void {
       guest?.setOrderToken(orderId, token);
     },
-    async signIn(email: string, password: string): Promise<Session> {
-      const pair = await request<TokenPair>('POST', '/v1/auth/login', {
-        auth: false,
-        body: { email, password },
-      });
-      return begin(sessionOf(pair.body));
-    },
-    async register(input: { email: string; password: string; name: string }): Promise<Session> {
-      const pair = await request<TokenPair>('POST', '/v1/auth/register', { auth: false, body: input });
-      return begin(sessionOf(pair.body));
-    },
+    signIn: (email: string, password: string) => openSession('/v1/auth/login', { email, password }),
+    register: (input: { email: string; password: string; name: string }) =>
+      openSession('/v1/auth/register', input),
+    /** Joins the staff from an invitation's link: as someone new (with a name) or with an existing account. */
+    acceptInvite: (input: { token: string; password: string; name?: string }) =>
+      openSession('/v1/staff/invites/accept', input),
     /** Revokes the refresh token on the server; the browser forgets the session whatever the answer. */
     async signOut(): Promise<void> {
       const session = store.load();

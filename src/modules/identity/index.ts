@@ -26,6 +26,7 @@ export { ApiKeySchema } from './api-key-routes.ts';
 export { IDENTITY_EVENT_TYPES, onAccountErased } from './events.ts';
 export { MeSchema, SecurityEventSchema, TokenPairSchema, UserSchema } from './routes.ts';
 export type { Me, TokenPair, User } from './service.ts';
+export { RoleViewSchema, StaffInviteSchema } from './staff-routes.ts';
 
 export interface IdentityModule extends AppModule {
   name: 'identity';

@@ -17,7 +17,7 @@ export const RoleViewSchema = Type.Object({
   members: Type.Integer({ description: 'how many accounts hold it' }),
 });
 
-const StaffInviteSchema = Type.Object({
+export const StaffInviteSchema = Type.Object({
   id: Uuid,
   email: Type.String(),
   role: RoleSchema,

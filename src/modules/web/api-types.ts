@@ -3,7 +3,14 @@ import type { CartSchema, LineItemSchema, TotalsSchema } from '../cart/index.ts'
 import type { CategorySchema, ProductSchema } from '../catalog/index.ts';
 import type { CustomerDetailSchema, CustomerGroupSchema, CustomerSchema } from '../customers/index.ts';
 import type { FulfillmentSchema, ReturnSchema } from '../fulfillment/index.ts';
-import type { ApiKeySchema, SavedAddressSchema, TokenPairSchema, UserSchema } from '../identity/index.ts';
+import type {
+  ApiKeySchema,
+  RoleViewSchema,
+  SavedAddressSchema,
+  StaffInviteSchema,
+  TokenPairSchema,
+  UserSchema,
+} from '../identity/index.ts';
 import type { StockSchema } from '../inventory/index.ts';
 import type { OrderSchema, RefundSchema } from '../ordering/index.ts';
 import type { DriftSchema } from '../payments/index.ts';
@@ -38,4 +45,8 @@ export type CustomerDetail = Static<typeof CustomerDetailSchema>;
 export type CustomerGroup = Static<typeof CustomerGroupSchema>;
 export type Role = User['role'];
 export type SavedAddress = Static<typeof SavedAddressSchema>;
+export type RoleView = Static<typeof RoleViewSchema>;
+export type StaffInvite = Static<typeof StaffInviteSchema>;
+export type Permission = Me['permissions'][number];
+export type Me = TokenPair['user'];
 export type ApiKey = Static<typeof ApiKeySchema>;

@@ -1,23 +1,10 @@
 import { html, nothing } from 'lit-html';
 import type { ApiKey } from '../types.ts';
 import { type AppContext, act, type Content, dateTime } from '../ui.ts';
+import { PERMISSION_TEXT, permissionText } from './permissions.ts';
 
-/** What each scope lets an integration do, in the words the console shows. */
-const SCOPES: Array<[ApiKey['scopes'][number], string]> = [
-  ['catalog:read', 'Read products and reviews'],
-  ['catalog:write', 'Change products, categories and reviews'],
-  ['inventory:read', 'Read stock'],
-  ['inventory:write', 'Change stock'],
-  ['orders:read', 'Read orders, shipments and returns'],
-  ['orders:write', 'Ship, refund and cancel orders'],
-  ['customers:read', 'Read customers and their groups'],
-  ['customers:write', 'Change customer groups'],
-  ['pricing:read', 'Read promotions, tax and shipping'],
-  ['pricing:write', 'Change promotions, tax and shipping'],
-  ['webhooks:read', 'Read webhooks and their deliveries'],
-  ['webhooks:write', 'Change webhooks'],
-];
-const scopeText = (scope: string) => SCOPES.find(([name]) => name === scope)?.[1] ?? scope;
+// A key may hold any permission but the staff ones: people are managed by people.
+const SCOPES = PERMISSION_TEXT.filter(([permission]) => !permission.startsWith('staff:'));
 
 /** The secret of the key just made: shown on this page until it is left (or reloaded), never again. */
 let justMade: { name: string; secret: string } | null = null;
@@ -72,7 +59,7 @@ export async function apiKeysPage(ctx: AppContext): Promise<Content> {
         ${keys.items.map(
           (key) => html`<tr data-key=${key.id}>
             <td>${key.name}</td>
-            <td>${key.scopes.map(scopeText).join('; ')}</td>
+            <td>${key.scopes.map(permissionText).join('; ')}</td>
             <td>${dateTime(key.createdAt)}</td>
             <td>${key.lastUsedAt ? dateTime(key.lastUsedAt) : 'never'}</td>
             <td>${

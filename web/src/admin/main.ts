@@ -9,6 +9,7 @@ import { orderPage, ordersPage, returnsPage } from './orders.ts';
 import { productFormPage, productsPage } from './products.ts';
 import { promotionsPage } from './promotions.ts';
 import { reviewsPage } from './reviews.ts';
+import { acceptInvitePage, staffPage } from './staff.ts';
 
 /** What the signed-in person's role lets them do (a session saved before permissions existed: nothing). */
 const permissionsOf = (ctx: Parameters<PageRoute['view']>[0]): readonly string[] =>
@@ -24,12 +25,13 @@ const staffOnly =
       <a href="/">back to the shop</a>.</p>`;
   };
 
-const adminOnly =
-  (view: PageRoute['view']): PageRoute['view'] =>
+/** A page whose calls all need one permission: without it, a sentence instead of refused calls. */
+const holding =
+  (permission: string, view: PageRoute['view']): PageRoute['view'] =>
   (ctx, params, query) => {
-    if (permissionsOf(ctx).includes('staff:write')) return view(ctx, params, query);
-    return html`<h1>Administrators only</h1>
-    <p>This page is for administrators. <a href="${ADMIN_BASE}">Back to the products</a></p>`;
+    if (permissionsOf(ctx).includes(permission)) return view(ctx, params, query);
+    return html`<h1>Not for your role</h1>
+    <p>Your role does not let you see this page. <a href="${ADMIN_BASE}">Back to the products</a></p>`;
   };
 
 const routes: PageRoute[] = [
@@ -81,9 +83,16 @@ const routes: PageRoute[] = [
   {
     pattern: `${ADMIN_BASE}/api-keys`,
     title: () => 'API keys',
-    view: adminOnly(apiKeysPage),
+    view: holding('staff:write', apiKeysPage),
     signedIn: true,
   },
+  {
+    pattern: `${ADMIN_BASE}/staff`,
+    title: () => 'Staff and roles',
+    view: holding('staff:read', staffPage),
+    signedIn: true,
+  },
+  { pattern: `${ADMIN_BASE}/invite`, title: () => 'Join the staff', view: acceptInvitePage },
 ];
 
 /** After signing in here, go on in the console, not to the shop's front page. */
@@ -109,6 +118,7 @@ function layout(ctx: AppContext, content: Content, flash: Flash | null) {
               <a href="${ADMIN_BASE}/customers">Customers</a>
               <a href="${ADMIN_BASE}/promotions">Promotions</a>
               <a href="${ADMIN_BASE}/returns">Returns</a> <a href="${ADMIN_BASE}/reviews">Reviews</a>
+              ${permissionsOf(ctx).includes('staff:read') ? html`<a href="${ADMIN_BASE}/staff">Staff</a>` : nothing}
               ${permissionsOf(ctx).includes('staff:write') ? html`<a href="${ADMIN_BASE}/api-keys">API keys</a>` : nothing}
               <a href="/">Shop</a>
               <span class="muted">${user.name} (${user.role === 'admin' ? 'administrator' : user.role})</span>
