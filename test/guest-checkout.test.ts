@@ -13,6 +13,7 @@ import {
   checkout,
   createProduct,
   eventually,
+  shipFirstLine,
   startGuestCart,
   stockOf,
 } from './support/shop.ts';
@@ -107,6 +108,39 @@ describe.each(dbKinds)('guest checkout on %s', (kind) => {
       union all select guest_token_hash as hash from carts where guest_token_hash is not null`.execute(db);
     const hashes = kept.rows.map((row) => row.hash);
     for (const token of [cartToken, order.orderToken, mailed]) expect(hashes).not.toContain(token);
+  });
+
+  it("a guest order's token opens its shipments and returns too, and no other order's", async () => {
+    const product = await createProduct(system, staff, { price: 1200 });
+    const guest = await startGuestCart(system);
+    await addToCart(system, guest, product.variantId, 2);
+    const order = (await checkout(system, guest, { email: guestEmail() })).json();
+    const shipped = await shipFirstLine(system, staff, order, { carrier: 'DHL', trackingNumber: 'JD0001' });
+    expect(shipped.statusCode).toBe(201);
+    const holder = { 'order-token': order.orderToken };
+
+    const shipments = await get(`/v1/orders/${order.id}/fulfillments`, holder);
+    expect(shipments.statusCode).toBe(200);
+    const [parcel] = shipments.json().items;
+    expect(parcel).toMatchObject({ carrier: 'DHL', trackingNumber: 'JD0001' });
+    expect((await get(`/v1/orders/${order.id}/fulfillments/${parcel.id}`, holder)).json().id).toBe(parcel.id);
+    const returns = await get(`/v1/orders/${order.id}/returns`, holder);
+    expect(returns.statusCode).toBe(200);
+    expect(returns.json().items).toEqual([]);
+
+    // Another guest's token, or none, opens nothing of it.
+    const other = await startGuestCart(system);
+    await addToCart(system, other, product.variantId);
+    const theirs = (await checkout(system, other, { email: guestEmail() })).json();
+    const foreign = { 'order-token': theirs.orderToken };
+    for (const url of [
+      `/v1/orders/${order.id}/fulfillments`,
+      `/v1/orders/${order.id}/fulfillments/${parcel.id}`,
+      `/v1/orders/${order.id}/returns`,
+    ]) {
+      expect((await get(url, foreign)).statusCode).toBe(404);
+      expect((await get(url)).statusCode).toBe(401);
+    }
   });
 
   it('refuses a cart token it never made or that has expired, and sweeps expired carts', async () => {

@@ -219,6 +219,17 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await elsewhere.getByRole('heading', { name: /^Order #/ }).waitFor(WAIT);
       await expect(elsewhere.locator('#order-status').textContent()).resolves.toContain('Confirmed');
       await elsewhere.getByText(name).waitFor(WAIT);
+      // Shipped: the guest sees the parcel on the same link, and how to send items back.
+      const placed = (
+        await system.app.inject({ method: 'GET', url: `/v1/orders/${orderId}`, headers: staff.headers })
+      ).json();
+      expect(
+        (await shipFirstLine(system, staff, placed, { carrier: 'UPS', trackingNumber: '1Z999' })).statusCode,
+      ).toBe(201);
+      await elsewhere.reload();
+      await elsewhere.getByRole('heading', { name: 'Shipments' }).waitFor(WAIT);
+      await expect(elsewhere.locator('.tracking').textContent()).resolves.toBe('1Z999');
+      await expect(elsewhere.getByTestId('guest-returns').textContent()).resolves.toContain(email);
       // Without the token, the order is not shown: the shop asks to sign in.
       const stranger = await newPage();
       await stranger.goto(pathname);

@@ -2,9 +2,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { notFound } from '../../platform/errors.ts';
-import { SIGNED_IN, STAFF } from '../../platform/http/auth.ts';
+import { ORDER_HOLDER, orderViewerOf, SIGNED_IN, STAFF } from '../../platform/http/auth.ts';
 import { problems } from '../../platform/http/openapi.ts';
-import { IdParams, Money, Page, PageQuery, Uuid } from '../../platform/http/schemas.ts';
+import { IdParams, Money, OrderTokenHeader, Page, PageQuery, Uuid } from '../../platform/http/schemas.ts';
 import type { FulfillmentService } from './service.ts';
 
 const ItemQuantities = Type.Array(
@@ -75,13 +75,15 @@ export function fulfillmentRoutes(service: FulfillmentService) {
         schema: {
           operationId: 'listOrderFulfillments',
           tags,
-          security: SIGNED_IN,
-          summary: "An order's shipments with carrier and tracking number (owner or staff)",
+          security: ORDER_HOLDER,
+          summary:
+            "An order's shipments with carrier and tracking number (owner, staff, or a guest with the order's Order-Token)",
+          headers: OrderTokenHeader,
           params: IdParams,
           response: { 200: Type.Object({ items: Type.Array(FulfillmentSchema) }), ...problems(401, 404) },
         },
       },
-      async (request) => ({ items: await service.fulfillmentsOf(request.principal!, request.params.id) }),
+      async (request) => ({ items: await service.fulfillmentsOf(orderViewerOf(request), request.params.id) }),
     );
 
     app.get(
@@ -90,14 +92,15 @@ export function fulfillmentRoutes(service: FulfillmentService) {
         schema: {
           operationId: 'getOrderFulfillment',
           tags,
-          security: SIGNED_IN,
-          summary: 'One shipment of an order (owner or staff)',
+          security: ORDER_HOLDER,
+          summary: "One shipment of an order (owner, staff, or a guest with the order's Order-Token)",
+          headers: OrderTokenHeader,
           params: Type.Object({ id: Uuid, fulfillmentId: Uuid }),
           response: { 200: FulfillmentSchema, ...problems(401, 404) },
         },
       },
       async (request) => {
-        const all = await service.fulfillmentsOf(request.principal!, request.params.id);
+        const all = await service.fulfillmentsOf(orderViewerOf(request), request.params.id);
         const found = all.find((fulfillment) => fulfillment.id === request.params.fulfillmentId);
         if (!found) throw notFound('Shipment');
         return found;
@@ -110,13 +113,15 @@ export function fulfillmentRoutes(service: FulfillmentService) {
         schema: {
           operationId: 'listOrderReturns',
           tags,
-          security: SIGNED_IN,
-          summary: "An order's returns and their status (owner or staff)",
+          security: ORDER_HOLDER,
+          summary:
+            "An order's returns and their status (owner, staff, or a guest with the order's Order-Token)",
+          headers: OrderTokenHeader,
           params: IdParams,
           response: { 200: Type.Object({ items: Type.Array(ReturnSchema) }), ...problems(401, 404) },
         },
       },
-      async (request) => ({ items: await service.returnsOf(request.principal!, request.params.id) }),
+      async (request) => ({ items: await service.returnsOf(orderViewerOf(request), request.params.id) }),
     );
 
     app.post(
@@ -147,13 +152,14 @@ export function fulfillmentRoutes(service: FulfillmentService) {
         schema: {
           operationId: 'getReturn',
           tags,
-          security: SIGNED_IN,
-          summary: 'One return (the owner of its order, or staff)',
+          security: ORDER_HOLDER,
+          summary: "One return (the owner of its order, staff, or a guest with the order's Order-Token)",
+          headers: OrderTokenHeader,
           params: IdParams,
           response: { 200: ReturnSchema, ...problems(401, 404) },
         },
       },
-      async (request) => service.getReturn(request.principal!, request.params.id),
+      async (request) => service.getReturn(orderViewerOf(request), request.params.id),
     );
 
     app.get(

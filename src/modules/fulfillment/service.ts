@@ -1,7 +1,7 @@
 import { type Db, transact } from '../../platform/db/index.ts';
 import { badRequest, conflict, DomainError, notFound } from '../../platform/errors.ts';
 import type { EventBus } from '../../platform/events/index.ts';
-import type { Principal } from '../../platform/http/auth.ts';
+import type { OrderViewer, Principal } from '../../platform/http/auth.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { InventoryService } from '../inventory/index.ts';
@@ -345,9 +345,9 @@ export function createFulfillmentService(deps: {
       });
     },
 
-    /** What has shipped for an order, for its owner or staff. */
-    async fulfillmentsOf(principal: Principal, orderId: string): Promise<Fulfillment[]> {
-      if (!(await orders.currencyIfVisible(principal, orderId))) throw notFound('Order');
+    /** What has shipped for an order, for its owner, staff, or the guest holding its Order-Token. */
+    async fulfillmentsOf(viewer: OrderViewer, orderId: string): Promise<Fulfillment[]> {
+      if (!(await orders.currencyIfVisible(viewer, orderId))) throw notFound('Order');
       return (await store.fulfillmentsOf(db, orderId)).map((row) => ({
         ...row,
         orderId,
@@ -355,9 +355,9 @@ export function createFulfillmentService(deps: {
       }));
     },
 
-    /** The returns of an order, for its owner or staff. */
-    async returnsOf(principal: Principal, orderId: string): Promise<Return[]> {
-      const currency = await orders.currencyIfVisible(principal, orderId);
+    /** The returns of an order, for its owner, staff, or the guest holding its Order-Token. */
+    async returnsOf(viewer: OrderViewer, orderId: string): Promise<Return[]> {
+      const currency = await orders.currencyIfVisible(viewer, orderId);
       if (!currency) throw notFound('Order');
       const rows = await store.returnsOf(db, orderId);
       const items = await store.itemsOfReturns(
@@ -367,10 +367,10 @@ export function createFulfillmentService(deps: {
       return rows.map((row) => toReturn(row, items.get(row.id) ?? [], currency));
     },
 
-    /** One return, for the owner of its order or staff. */
-    async getReturn(principal: Principal, returnId: string): Promise<Return> {
+    /** One return, for the owner of its order, staff, or the guest holding its order's Order-Token. */
+    async getReturn(viewer: OrderViewer, returnId: string): Promise<Return> {
       const row = await store.returnById(db, returnId);
-      const currency = row && (await orders.currencyIfVisible(principal, row.orderId));
+      const currency = row && (await orders.currencyIfVisible(viewer, row.orderId));
       if (!row || !currency) throw notFound('Return');
       return toReturn(row, await store.returnItems(db, returnId), currency);
     },

@@ -1,22 +1,15 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Db } from '../../platform/db/index.ts';
-import {
-  ORDER_HOLDER,
-  ORDER_TOKEN_HEADER,
-  opaqueToken,
-  SHOPPER,
-  SIGNED_IN,
-  STAFF,
-} from '../../platform/http/auth.ts';
+import { ORDER_HOLDER, orderViewerOf, SHOPPER, SIGNED_IN, STAFF } from '../../platform/http/auth.ts';
 import { IdempotencyKey, requestFingerprint, runIdempotent } from '../../platform/http/idempotency.ts';
 import { problems } from '../../platform/http/openapi.ts';
-import { IdParams, Money, Page, PageQuery, Uuid } from '../../platform/http/schemas.ts';
+import { IdParams, Money, OrderTokenHeader, Page, PageQuery, Uuid } from '../../platform/http/schemas.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import { AddressSchema, LineItemSchema, TotalsSchema } from '../cart/index.ts';
 import { ShippingMethodSchema } from '../pricing/index.ts';
-import type { Order, OrderingService, OrderViewer, Refund } from './service.ts';
+import type { Order, OrderingService, Refund } from './service.ts';
 
 const Status = Type.Union([
   Type.Literal('pending'),
@@ -92,17 +85,6 @@ const RefundRequest = Type.Object(
   },
   { additionalProperties: false },
 );
-
-const OrderTokenHeader = Type.Object({
-  'order-token': Type.Optional(
-    Type.String({ description: "A guest order's token, in place of a bearer token" }),
-  ),
-});
-
-/** The signed-in user, or the guest whose Order-Token the authentication hook let through. */
-function viewerOf(request: FastifyRequest): OrderViewer {
-  return request.principal ?? { orderToken: opaqueToken(request, ORDER_TOKEN_HEADER)! };
-}
 
 export function orderingRoutes(service: OrderingService, deps: { db: Db; idempotencyLockMs: number }) {
   return (scope: FastifyInstance) => {
@@ -221,7 +203,7 @@ export function orderingRoutes(service: OrderingService, deps: { db: Db; idempot
           response: { 200: OrderSchema, ...problems(401, 404) },
         },
       },
-      async (request) => service.get(viewerOf(request), request.params.id),
+      async (request) => service.get(orderViewerOf(request), request.params.id),
     );
 
     app.post(
@@ -255,7 +237,7 @@ export function orderingRoutes(service: OrderingService, deps: { db: Db; idempot
         },
       },
       async (request) =>
-        service.confirmPayment(viewerOf(request), request.params.id, request.workContext.signal),
+        service.confirmPayment(orderViewerOf(request), request.params.id, request.workContext.signal),
     );
 
     app.post(

@@ -3,7 +3,7 @@ import { type Db, transact } from '../../platform/db/index.ts';
 import { isEmailAddress, normaliseEmail } from '../../platform/email-address.ts';
 import { badRequest, conflict, DomainError, forbidden, notFound } from '../../platform/errors.ts';
 import type { EventBus } from '../../platform/events/index.ts';
-import { can, type Principal } from '../../platform/http/auth.ts';
+import { can, type OrderViewer, type Principal } from '../../platform/http/auth.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
@@ -108,7 +108,6 @@ export interface OrderingSettings {
 }
 
 /** Who may look at an order: a signed-in user (their own; staff any), or a guest with its Order-Token. */
-export type OrderViewer = Principal | { orderToken: string };
 
 const isUniqueViolation = (error: unknown) => (error as { code?: unknown } | null)?.code === '23505';
 
@@ -596,10 +595,15 @@ export function createOrderingService(deps: {
         store.holdForCapture(tx, id, null, fulfillmentId),
       addRefund: (tx: Db, id: string, amount: number) => store.addRefund(tx, id, amount),
       currencies: (ids: readonly string[]) => store.currencies(db, ids),
-      /** The order's currency when the principal may see it (owner or staff), else undefined. */
-      async currencyIfVisible(principal: Principal, id: string): Promise<string | undefined> {
+      /** The order's currency when the viewer may see it (owner, staff, its Order-Token), else undefined. */
+      async currencyIfVisible(viewer: OrderViewer, id: string): Promise<string | undefined> {
         const row = await store.byId(db, id);
-        return row && (row.userId === principal.id || seesAllOrders(principal)) ? row.currency : undefined;
+        if (!row) return undefined;
+        const sees =
+          'orderToken' in viewer
+            ? await store.tokenOpens(db, id, hashOpaqueToken(viewer.orderToken))
+            : row.userId === viewer.id || seesAllOrders(viewer);
+        return sees ? row.currency : undefined;
       },
     },
   };

@@ -155,6 +155,14 @@ export function resolveSecurity(security: unknown, tags: unknown, method: string
 export const CART_TOKEN_HEADER = 'cart-token';
 export const ORDER_TOKEN_HEADER = 'order-token';
 
+/** Who reads an ORDER_HOLDER route: the signed-in principal, or the guest's Order-Token still to be checked. */
+export type OrderViewer = Principal | { orderToken: string };
+
+/** The viewer of an ORDER_HOLDER route (the hook let it through with a principal or an Order-Token). */
+export function orderViewerOf(request: FastifyRequest): OrderViewer {
+  return request.principal ?? { orderToken: opaqueToken(request, ORDER_TOKEN_HEADER)! };
+}
+
 export function bearerToken(request: FastifyRequest): string | undefined {
   return parseBearer(request.headers.authorization);
 }

@@ -69,3 +69,10 @@ export const addressFields = {
 
 /** A full postal address, as an order ships to it. */
 export const AddressSchema = Type.Object(addressFields, { additionalProperties: false });
+
+/** The header of an ORDER_HOLDER route, for a guest who has no account. */
+export const OrderTokenHeader = Type.Object({
+  'order-token': Type.Optional(
+    Type.String({ description: "A guest order's token, in place of a bearer token" }),
+  ),
+});

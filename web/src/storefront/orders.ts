@@ -116,13 +116,12 @@ export async function orderPage(
   const guest = ctx.api.session() === null;
   const linkToken = query.get('token');
   if (guest && linkToken) ctx.api.rememberOrderToken(params.id, linkToken);
-  const none = { items: [] };
   const [order, shipments, returns] = await Promise.all([
     returned
       ? ctx.api.post<Order>(`/v1/orders/${params.id}/payment/confirm`)
       : ctx.api.get<Order>(`/v1/orders/${params.id}`),
-    guest ? none : ctx.api.get<{ items: Fulfillment[] }>(`/v1/orders/${params.id}/fulfillments`),
-    guest ? none : ctx.api.get<{ items: Return[] }>(`/v1/orders/${params.id}/returns`),
+    ctx.api.get<{ items: Fulfillment[] }>(`/v1/orders/${params.id}/fulfillments`),
+    ctx.api.get<{ items: Return[] }>(`/v1/orders/${params.id}/returns`),
   ]);
   ctx.setTitle(`Order #${shortId(order.id)}`);
   followOrder(ctx, order.id);
@@ -246,7 +245,13 @@ export async function orderPage(
     }
     ${cancellable ? html`<p><button type="button" class="danger" @click=${cancel}>Cancel order</button></p>` : nothing}
     ${
-      returnable
+      returnable && guest
+        ? html`<p data-testid="guest-returns">To send items back, <a href="/register">create an account</a> with ${order.email}: once
+          the address is confirmed, this order is in it, with a form to return them.</p>`
+        : nothing
+    }
+    ${
+      returnable && !guest
         ? html`<details>
           <summary>Return items</summary>
           <form class="stack" @submit=${requestReturn}>
