@@ -182,7 +182,7 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       expect(problemsOf(page)).toEqual([]);
     });
 
-    it('a guest buys without an account: an email at checkout, the order page, and the mailed link that opens it elsewhere', async () => {
+    it('a guest buys without an account: an email at checkout, the order page and its parcel by the mailed link elsewhere, then registers with that address and sees the order', async () => {
       const name = `Buoy ${randomUUID().slice(0, 8)}`;
       const variant = await createProduct(system, staff, { name, price: 3100, stock: 4 });
       const page = await newPage();
@@ -234,6 +234,36 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       const stranger = await newPage();
       await stranger.goto(pathname);
       await stranger.getByRole('heading', { name: 'Sign in' }).waitFor(WAIT);
+
+      // The guest registers with the same address and proves it: the order is in their account.
+      await page
+        .getByRole('navigation', { name: 'Main' })
+        .getByRole('link', { name: 'Create account' })
+        .click();
+      await page.getByLabel('Name').fill('Grace Hopper');
+      await page.getByLabel('Email').fill(email);
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await page.getByRole('button', { name: 'Sign out' }).waitFor(WAIT);
+      const [verify] = await mailedLinks(
+        system.config.dataDir,
+        'welcome',
+        email,
+        /https?:\/\/[^\s"<>]+\/verify-email\?token=[\w%-]+/,
+      );
+      const proof = new URL(verify!);
+      await page.goto(proof.pathname + proof.search);
+      await page.getByRole('heading', { name: 'Email confirmed' }).waitFor(WAIT);
+      // The orders come over when ordering's consumer hears of the proven address.
+      await eventually(
+        async () => {
+          await page.goto('/orders');
+          await page.getByRole('heading', { name: 'Your orders' }).waitFor(WAIT);
+          return (await page.locator(`tr[data-order="${orderId}"]`).count()) > 0 || undefined;
+        },
+        30_000,
+        500,
+      );
       expect(problemsOf(page)).toEqual([]);
       expect(problemsOf(elsewhere)).toEqual([]);
     });
