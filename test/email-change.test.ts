@@ -28,7 +28,7 @@ describe.each(dbKinds)('changing the email address on %s', (kind) => {
   const login = (email: string) =>
     system.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password: PASSWORD } });
 
-  it('moves the account to the new address only when the link mailed there is opened', async () => {
+  it('moves the account to the new address only when the link mailed there is opened, and tells the old one', async () => {
     const user = await signIn(system);
     const other = await signIn(system);
     const ask = (payload: object) =>
@@ -72,6 +72,9 @@ describe.each(dbKinds)('changing the email address on %s', (kind) => {
     expect(opened.json()).toMatchObject({ id: user.id, email: second, emailVerified: true });
     expect((await login(second)).statusCode).toBe(200);
     expect((await login(user.email)).statusCode).toBe(401);
+    // The address the account left is told where it went, so a takeover does not go unseen.
+    const [told] = await mailedLinks(dataDir, 'email_changed', user.email, /now signs in with \S+?;/);
+    expect(told).toBe(`now signs in with ${second};`);
     // Used once.
     const again = await system.app.inject({
       method: 'POST',

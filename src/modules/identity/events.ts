@@ -13,6 +13,8 @@ export const IDENTITY_EVENT_TYPES = [
 export const VERIFICATION_REQUESTED = 'user.verification_requested';
 /** Asks for the link that confirms a new address; for the notifications module only. */
 export const EMAIL_CHANGE_REQUESTED = 'user.email_change_requested';
+/** Tells the address an account left that it moved; for the notifications module only. */
+export const EMAIL_CHANGED = 'user.email_changed';
 /** Asks for the mail inviting someone to join the staff; for the notifications module only. */
 export const STAFF_INVITED = 'staff.invited';
 /** Asks for a password reset email; for the notifications module only. */
@@ -88,6 +90,14 @@ export function verificationRequested(user: Pick<UserRow, 'id' | 'email'>): Clou
  */
 export function emailChangeRequested(userId: string, email: string): CloudEvent {
   return cloudEvent(IDENTITY_SOURCE, EMAIL_CHANGE_REQUESTED, userId, { userId, email });
+}
+
+/**
+ * The account moved to a new address. The old one is told, so that someone who took the account
+ * over cannot move it away unseen.
+ */
+export function emailChanged(userId: string, previousEmail: string, email: string): CloudEvent {
+  return cloudEvent(IDENTITY_SOURCE, EMAIL_CHANGED, userId, { userId, previousEmail, email });
 }
 
 /**

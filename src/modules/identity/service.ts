@@ -20,6 +20,7 @@ import {
 } from './errors.ts';
 import {
   accountErased,
+  emailChanged,
   emailChangeRequested,
   emailVerified,
   passwordResetRequested,
@@ -595,8 +596,10 @@ export function createIdentityService(deps: {
       if (change) {
         // The link of an address change: the account takes the address it was sent to, proven.
         const changed = await transact(db, async (tx) => {
-          if (!(await store.changeEmail(tx, change.userId, change.email))) return false;
+          const before = await store.findUserById(tx, change.userId);
+          if (!before || !(await store.changeEmail(tx, change.userId, change.email))) return false;
           await proveEmail(tx, change.userId, change.email);
+          await events.append(tx, [emailChanged(change.userId, before.email, change.email)]);
           return true;
         });
         if (!changed) throw conflict('EMAIL_TAKEN', 'Another account took this address meanwhile');

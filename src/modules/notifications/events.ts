@@ -8,6 +8,7 @@ export const NOTIFIED_EVENT_TYPES = [
   'user.verification_requested',
   'user.password_reset_requested',
   'user.email_change_requested',
+  'user.email_changed',
   'staff.invited',
   'inventory.low',
 ] as const;

@@ -12,6 +12,7 @@ import { createMailer, type Mailer } from './mailer.ts';
 import { type QueuedMail, type SentNotification, notificationStore as store } from './store.ts';
 import {
   type RenderedMail,
+  renderEmailChangedMail,
   renderEmailChangeMail,
   renderOrderMail,
   renderPasswordResetMail,
@@ -178,6 +179,19 @@ export function createNotifications(deps: {
       if (!token) return undefined;
       const link = `${config.publicUrl}/verify-email?token=${encodeURIComponent(token)}`;
       return { mail: renderEmailChangeMail({ email }, link), to: [{ userId, address: email }] };
+    }
+    if (event.type === 'user.email_changed') {
+      const { userId, previousEmail, email } = data as {
+        userId?: unknown;
+        previousEmail?: unknown;
+        email?: unknown;
+      };
+      if (typeof userId !== 'string' || typeof previousEmail !== 'string' || typeof email !== 'string')
+        return undefined;
+      return {
+        mail: renderEmailChangedMail({ previousEmail, email }),
+        to: [{ userId, address: previousEmail }],
+      };
     }
     if (event.type === 'staff.invited') {
       const { inviteId, email, role } = data as { inviteId?: unknown; email?: unknown; role?: unknown };

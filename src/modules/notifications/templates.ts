@@ -11,6 +11,7 @@ export interface RenderedMail {
     | 'email_verification'
     | 'password_reset'
     | 'email_change'
+    | 'email_changed'
     | 'staff_invite'
     | 'stock_low';
   subject: string;
@@ -167,6 +168,14 @@ export function renderEmailChangeMail(data: { email: string }, confirmLink: stri
     `Someone, hopefully you, asked to sign in to their Emporium account with ${data.email} from now on.`,
     `To make it the account's address, open ${confirmLink} (the link works once, within a day).`,
     'If it was not you, you can ignore this message: the account keeps its address.',
+  ]);
+}
+
+/** user.email_changed: sent to the address the account left, so a takeover cannot go unseen. */
+export function renderEmailChangedMail(data: { previousEmail: string; email: string }): RenderedMail {
+  return mail('email_changed', 'The email address of your account was changed', [
+    `The Emporium account that used ${data.previousEmail} now signs in with ${data.email}; the new address was confirmed from the link sent to it.`,
+    'If it was you, there is nothing to do. If it was not, contact the shop at once: someone who knows your password changed it, and the shop can give the account back to you.',
   ]);
 }
 
