@@ -13,7 +13,7 @@ import { createCatalog } from './catalog/index.ts';
 import { createCustomers } from './customers/index.ts';
 import { createFulfillment, FULFILLMENT_EVENT_TYPES } from './fulfillment/index.ts';
 import { createGraphql } from './graphql/index.ts';
-import { createIdentity, IDENTITY_EVENT_TYPES } from './identity/index.ts';
+import { createIdentity, ERASURE_KEEPS, IDENTITY_EVENT_TYPES, onAccountErased } from './identity/index.ts';
 import { createInventory, INVENTORY_EVENT_TYPES } from './inventory/index.ts';
 import { createNotifications } from './notifications/index.ts';
 import { createOrdering, ORDER_EVENT_TYPES } from './ordering/index.ts';
@@ -104,6 +104,8 @@ async function buildModules(deps: ModuleDeps) {
     ...(transport ? { ready: bus.ready } : {}),
   };
   const identity = await createIdentity({ ...deps, bus });
+  // The outbox keeps relayed events for inspection and replay: an erased account's go with it.
+  onAccountErased(bus, 'outbox-erasure', (userId) => bus.forgetUser(userId, ERASURE_KEEPS));
   const inventory = createInventory({
     ...deps,
     reportPublishError: deps.reportErrors('stock broadcast'),

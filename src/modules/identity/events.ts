@@ -2,6 +2,11 @@ import { type CloudEvent, cloudEvent, type EventBus } from '../../platform/event
 import type { InviteRow, UserRow } from './store.ts';
 
 export const IDENTITY_SOURCE = '/emporium/identity';
+/**
+ * The events that name an account by its id alone, with nothing personal: an erasure keeps them
+ * (and their webhook deliveries) as its record, and to tell receivers to erase theirs.
+ */
+export const ERASURE_KEEPS: readonly string[] = ['user.erased', 'user.sessions_revoked'];
 /** The events identity emits (webhooks accept subscriptions to these). */
 export const IDENTITY_EVENT_TYPES = [
   'user.registered',

@@ -23,7 +23,7 @@ import { createTokenService } from './tokens.ts';
 export { SavedAddressSchema } from './address-routes.ts';
 export type { SavedAddress } from './addresses.ts';
 export { ApiKeySchema } from './api-key-routes.ts';
-export { IDENTITY_EVENT_TYPES, onAccountErased } from './events.ts';
+export { ERASURE_KEEPS, IDENTITY_EVENT_TYPES, onAccountErased } from './events.ts';
 export { MeSchema, SecurityEventSchema, TokenPairSchema, UserSchema } from './routes.ts';
 export type { Me, TokenPair, User } from './service.ts';
 export { RoleViewSchema, StaffInviteSchema } from './staff-routes.ts';

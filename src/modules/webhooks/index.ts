@@ -5,6 +5,7 @@ import type { AppModule } from '../../platform/module.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import { createPollingLoop } from '../../platform/polling.ts';
+import { onAccountErased } from '../identity/index.ts';
 import { webhookRoutes } from './routes.ts';
 import { createWebhookService, type WebhookService } from './service.ts';
 
@@ -40,6 +41,7 @@ export function createWebhooks(deps: {
     },
   });
   bus.subscribe('webhooks', '*', (event) => service.queueDeliveries(deps.db, event));
+  onAccountErased(bus, 'webhooks-erasure', service.forgetUser);
 
   const delivery = createPollingLoop({
     name: 'webhook delivery',

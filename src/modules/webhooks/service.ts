@@ -3,6 +3,7 @@ import { badRequest, notFound } from '../../platform/errors.ts';
 import { type CloudEvent, envelopeOf } from '../../platform/events/index.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
+import { ERASURE_KEEPS } from '../identity/index.ts';
 import { checkTarget, generateSecret, sendWebhook, TargetRefused } from './sender.ts';
 import { type DueDelivery, webhookStore as store } from './store.ts';
 import { subscribes } from './subscriptions.ts';
@@ -113,6 +114,12 @@ export function createWebhookService(deps: {
       const payload = JSON.stringify(envelopeOf(event));
       await store.createDeliveries(executor, { id: event.id, type: event.type, payload });
     },
+
+    /**
+     * An erased account: what was sent about it is not kept (nor sent, if still waiting); the
+     * deliveries of the events naming it by id alone stay, to tell the receivers to erase theirs.
+     */
+    forgetUser: (userId: string) => store.forgetUser(db, userId, ERASURE_KEEPS),
 
     /** Sends the deliveries due now; returns how many were attempted. */
     async deliverDue(): Promise<number> {

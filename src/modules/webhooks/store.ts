@@ -182,6 +182,20 @@ export const webhookStore = {
   },
 
   /** One pending delivery per endpoint subscribed to the type; a repeat for the same event is a no-op. */
+  /**
+   * Deletes the deliveries (and their attempts) of events whose data names `userId`, all but
+   * those of the `keep` types. The payload is the sent text, read as JSON here; erasure is rare,
+   * so a scan is fine.
+   */
+  async forgetUser(executor: Db, userId: string, keep: readonly string[]): Promise<number> {
+    const result = await tables(executor)
+      .deleteFrom('webhook_deliveries')
+      .where(sql<string>`(payload::jsonb -> 'data' ->> 'userId')`, '=', userId)
+      .where('event_type', 'not in', [...keep])
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  },
+
   async createDeliveries(
     executor: Db,
     event: { id: string; type: string; payload: string },

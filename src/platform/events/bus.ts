@@ -196,6 +196,14 @@ export function createEventBus(options: EventBusOptions) {
 
     events: (filter?: { subject?: string; type?: string }) => eventStore.events(db, filter),
 
+    /**
+     * Forgets the relayed events about an erased user (their data names them as `userId`): the
+     * outbox is a delivery log, not an archive of personal data. Events of the `keep` types (the
+     * erasure's own record) stay. The relay sends in order, so by the time the erasure is
+     * consumed the events written before it have gone out (a dead-lettered one is forgotten too).
+     */
+    forgetUser: (userId: string, keep: readonly string[]) => eventStore.forgetUser(db, userId, keep),
+
     /** Which transport carries events ('in-process' or 'amqp'). */
     transport: transport.kind,
 

@@ -144,6 +144,22 @@ export const eventStore = {
       .execute();
   },
 
+  /**
+   * Deletes the events already relayed (or given up on) whose data names `userId`, all but those
+   * of the `keep` types. Erasure is rare: a scan of the outbox is fine.
+   */
+  async forgetUser(executor: Db, userId: string, keep: readonly string[]): Promise<number> {
+    const result = await tables(executor)
+      .deleteFrom('outbox')
+      .where(sql<string>`data->>'userId'`, '=', userId)
+      .where('type', 'not in', [...keep])
+      .where((where) =>
+        where.or([where('published_at', 'is not', null), where('dead_lettered_at', 'is not', null)]),
+      )
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  },
+
   async events(executor: Db, filter: { subject?: string; type?: string } = {}): Promise<PendingEvent[]> {
     let query = tables(executor).selectFrom('outbox').select(eventColumns).orderBy('seq');
     if (filter.subject) query = query.where('subject', '=', filter.subject);
