@@ -52,6 +52,8 @@ const MIGRATION_OWNER: Record<string, string> = {
   email_change: 'identity',
   customer_groups: 'customers',
   staff_roles: 'identity',
+  regions: 'pricing',
+  order_tax_inclusive: 'ordering',
   webhooks: 'webhooks',
   notifications: 'notifications',
   notification_recipients: 'notifications',

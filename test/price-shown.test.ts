@@ -73,6 +73,7 @@ describe.each(dbKinds)('the price shown is the price charged on %s', (kind) => {
       shippingTotal: { amount: 495, currency: 'EUR' },
       taxTotal: { amount: tax, currency: 'EUR' },
       total: { amount: 9590 + 495 + tax, currency: 'EUR' },
+      taxInclusive: false,
     });
     expect(await cartOf(buyer)).toEqual(cart);
 
@@ -309,7 +310,9 @@ describe.each(dbKinds)('the price shown is the price charged on %s', (kind) => {
             totals.taxTotal.amount,
         );
         expect(cart.total).toEqual(totals.total);
-        for (const money of Object.values(totals)) expect(money.currency).toBe(currency);
+        for (const money of Object.values(totals)) {
+          if (typeof money === 'object') expect(money.currency).toBe(currency);
+        }
         const answer = await checkout(system, buyer, {
           address: addressIn(country),
           expectedTotal: cart.total,

@@ -227,10 +227,10 @@ export function createApi(options: {
 
   /**
    * A new session: the guest cart, if any, moves into the user's cart. A cart that cannot move
-   * (expired) is forgotten; the sign-in stands either way.
+   * (expired) is forgotten; the sign-in stands either way. The session is saved only after the
+   * merge, so nothing that reacts to signing in reads the user's cart before it holds the lines.
    */
   async function begin(session: Session): Promise<Session> {
-    store.save(session);
     const cartToken = guest?.cartToken();
     if (guest && cartToken) {
       const merged = await send(
@@ -241,6 +241,7 @@ export function createApi(options: {
       ).catch(() => undefined);
       if (merged) guest.setCartToken(null);
     }
+    store.save(session);
     return session;
   }
 

@@ -17,6 +17,10 @@ export const TotalsSchema = Type.Object({
   shippingTotal: Money,
   taxTotal: Money,
   total: Money,
+  taxInclusive: Type.Boolean({
+    description:
+      'the prices contain the tax (a tax-inclusive region): total = subtotal − discountTotal + shippingTotal, and taxTotal is the tax within it',
+  }),
 });
 
 /** A priced line, as carts and orders show it. */

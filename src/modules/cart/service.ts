@@ -51,6 +51,8 @@ export interface Totals {
   shippingTotal: Money;
   taxTotal: Money;
   total: Money;
+  /** The prices contain the tax: taxTotal is part of the total, not added to it. */
+  taxInclusive: boolean;
 }
 
 export interface Cart {
@@ -205,6 +207,7 @@ export function createCartService(deps: {
       shippingTotal: money(quote.shippingTotal),
       taxTotal: money(quote.taxTotal),
       total: money(quote.total),
+      taxInclusive: quote.taxInclusive,
     };
     const result: CheckoutCart = {
       id: cart.id,

@@ -6,7 +6,7 @@ import { uuidv7 } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { InventoryService } from '../inventory/index.ts';
 import type { OrderingModule } from '../ordering/index.ts';
-import { shareOf } from '../pricing/index.ts';
+import { lineCharge, shareOf } from '../pricing/index.ts';
 import { invalidState } from './errors.ts';
 import { fulfillmentEvent } from './events.ts';
 import { type ItemQuantity, type ReturnRow, fulfillmentStore as store } from './store.ts';
@@ -65,10 +65,14 @@ function pricedOrder(locked: LockedOrder) {
       subtotal: item.lineAmount,
       discount: item.discountAmount,
       tax: item.taxAmount,
-      total: item.lineAmount - item.discountAmount + item.taxAmount,
+      total: lineCharge(
+        { subtotal: item.lineAmount, discount: item.discountAmount, tax: item.taxAmount },
+        locked.order.taxInclusive,
+      ),
     })),
     shippingTotal: locked.order.shippingAmount,
     shippingTax: locked.order.shippingTaxAmount,
+    taxInclusive: locked.order.taxInclusive,
   };
 }
 

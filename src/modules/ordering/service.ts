@@ -142,6 +142,7 @@ function toOrder(row: OrderRow, items: OrderItemRow[], payment: PaymentState | u
       shippingTotal: money(row.shippingAmount),
       taxTotal: money(row.taxAmount + row.shippingTaxAmount),
       total: money(row.totalAmount),
+      taxInclusive: row.taxInclusive,
     },
     shippingAddress: row.shippingAddress as unknown as ShippingAddress,
     payment: {
@@ -325,6 +326,7 @@ export function createOrderingService(deps: {
             shippingAmount: cart.totals.shippingTotal.amount,
             taxAmount: cart.totals.taxTotal.amount - cart.shippingTax.amount,
             shippingTaxAmount: cart.shippingTax.amount,
+            taxInclusive: cart.totals.taxInclusive,
             totalAmount: cart.totals.total.amount,
             promotionCode: cart.promotion?.code ?? null,
             shippingMethod: cart.shippingMethod ?? null,
@@ -574,6 +576,7 @@ export function createOrderingService(deps: {
             currency: order.currency,
             shippingAmount: order.shippingAmount,
             shippingTaxAmount: order.shippingTaxAmount,
+            taxInclusive: order.taxInclusive,
             cancelling: order.sagaStep === 'cancel_refund',
             chargingFulfillmentId: order.chargingFulfillmentId,
             createdAt: order.createdAt,
@@ -628,6 +631,8 @@ export interface OrderToFulfil {
   currency: string;
   shippingAmount: number;
   shippingTaxAmount: number;
+  /** The amounts contain their tax: a line charges its amount less discount, tax not added. */
+  taxInclusive: boolean;
   /** A cancellation has begun: nothing may ship. */
   cancelling: boolean;
   /** A shipment whose capture is in flight holds the order. */

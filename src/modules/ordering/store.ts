@@ -48,6 +48,7 @@ type OrderingTables = {
     shipping_amount: Generated<number>;
     tax_amount: Generated<number>;
     shipping_tax_amount: Generated<number>;
+    tax_inclusive: Generated<boolean>;
     total_amount: number;
     refunded_amount: Generated<number>;
     promotion_code: string | null;
@@ -115,6 +116,8 @@ export interface OrderRow {
   shippingAmount: number;
   taxAmount: number;
   shippingTaxAmount: number;
+  /** The amounts contain their tax (priced in a tax-inclusive region). */
+  taxInclusive: boolean;
   totalAmount: number;
   refundedAmount: number;
   promotionCode: string | null;
@@ -159,6 +162,7 @@ const orderColumns = [
   'shipping_amount as shippingAmount',
   'tax_amount as taxAmount',
   'shipping_tax_amount as shippingTaxAmount',
+  'tax_inclusive as taxInclusive',
   'total_amount as totalAmount',
   'refunded_amount as refundedAmount',
   'promotion_code as promotionCode',
@@ -254,6 +258,7 @@ export const orderStore = {
       | 'shippingAmount'
       | 'taxAmount'
       | 'shippingTaxAmount'
+      | 'taxInclusive'
       | 'totalAmount'
       | 'promotionCode'
       | 'shippingMethod'
@@ -278,6 +283,7 @@ export const orderStore = {
             shipping_amount: order.shippingAmount,
             tax_amount: order.taxAmount,
             shipping_tax_amount: order.shippingTaxAmount,
+            tax_inclusive: order.taxInclusive,
             total_amount: order.totalAmount,
             promotion_code: order.promotionCode,
             shipping_method: order.shippingMethod ? JSON.stringify(order.shippingMethod) : null,

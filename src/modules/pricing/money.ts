@@ -21,6 +21,14 @@ export function applyBasisPoints(amount: number, basisPoints: number): number {
 }
 
 /**
+ * The tax contained in a gross amount at `basisPoints`: gross × rate / (10 000 + rate),
+ * half-to-even. The one rounding rule of tax-inclusive prices, applied per line.
+ */
+export function containedTax(gross: number, basisPoints: number): number {
+  return Number(divideHalfEven(BigInt(gross) * BigInt(basisPoints), 10_000n + BigInt(basisPoints)));
+}
+
+/**
  * Splits `total` over `weights` in proportion, so the parts sum to exactly `total` (largest
  * remainder method; ties go to the earlier weight, so the split is deterministic).
  */

@@ -66,6 +66,18 @@ const TaxRateSchema = Type.Object({
   name: Type.String(),
 });
 
+const RegionCode = Type.String({ pattern: '^[a-z][a-z0-9-]{1,31}$', description: 'e.g. eu, uk, us' });
+const regionFields = {
+  name: Type.String({ minLength: 1, maxLength: 100 }),
+  currency: Currency,
+  countries: Type.Array(Country, {
+    maxItems: 250,
+    description: 'ISO 3166-1 alpha-2; each in one region at most',
+  }),
+  taxInclusive: Type.Boolean({ description: 'prices shown and charged contain the tax (EU shelves)' }),
+};
+export const RegionSchema = Type.Object({ code: RegionCode, ...regionFields });
+
 export function pricingRoutes(service: PricingService) {
   return (scope: FastifyInstance) => {
     const app = scope.withTypeProvider<TypeBoxTypeProvider>();
@@ -192,6 +204,73 @@ export function pricingRoutes(service: PricingService) {
         },
       },
       async () => ({ items: await service.taxRates() }),
+    );
+
+    app.get(
+      '/regions',
+      {
+        schema: {
+          operationId: 'listRegions',
+          tags: ['pricing'],
+          summary: 'The regions the shop sells to: their countries, currency and tax mode',
+          response: { 200: Type.Object({ items: Type.Array(RegionSchema) }) },
+        },
+      },
+      async () => ({ items: await service.regions() }),
+    );
+
+    app.post(
+      '/regions',
+      {
+        schema: {
+          operationId: 'createRegion',
+          tags: ['pricing'],
+          security: STAFF,
+          summary: 'Make a region: countries under one currency, prices with or without tax',
+          description:
+            '409 REGION_EXISTS for a code in use; 409 COUNTRY_IN_REGION for a country another region has.',
+          body: Type.Object({ code: RegionCode, ...regionFields }, { additionalProperties: false }),
+          response: { 201: RegionSchema, ...problems(400, 401, 403, 409) },
+        },
+      },
+      async (request, reply) => {
+        const region = await service.createRegion(request.body);
+        return reply.code(201).header('location', `/v1/regions/${region.code}`).send(region);
+      },
+    );
+
+    app.patch(
+      '/regions/:code',
+      {
+        schema: {
+          operationId: 'updateRegion',
+          tags: ['pricing'],
+          security: STAFF,
+          summary: "Change a region's name, currency, tax mode or countries (the list replaces the old one)",
+          params: Type.Object({ code: RegionCode }),
+          body: Type.Partial(Type.Object(regionFields), { additionalProperties: false, minProperties: 1 }),
+          response: { 200: RegionSchema, ...problems(400, 401, 403, 404, 409) },
+        },
+      },
+      async (request) => service.updateRegion(request.params.code, request.body),
+    );
+
+    app.delete(
+      '/regions/:code',
+      {
+        schema: {
+          operationId: 'deleteRegion',
+          tags: ['pricing'],
+          security: STAFF,
+          summary: 'Delete a region: its countries are priced without one (tax added) again',
+          params: Type.Object({ code: RegionCode }),
+          response: { 204: Type.Null(), ...problems(401, 403, 404) },
+        },
+      },
+      async (request, reply) => {
+        await service.deleteRegion(request.params.code);
+        return reply.code(204).send(null);
+      },
     );
 
     app.get(

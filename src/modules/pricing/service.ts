@@ -1,13 +1,17 @@
-import type { Db } from '../../platform/db/index.ts';
+import { type Db, transact } from '../../platform/db/index.ts';
 import { badRequest, conflict, type DomainError, notFound } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import {
   type PromotionFields,
   type PromotionRow,
+  type RegionRow,
   type ShippingMethodRow,
   pricingStore as store,
 } from './store.ts';
 import { type AppliedPromotion, type PricedCart, type PricingLine, priceCart } from './totals.ts';
+
+/** A region as the API shows it: countries under one currency, and whether prices contain tax. */
+export type Region = RegionRow;
 
 export interface PromotionInput {
   code: string;
@@ -220,6 +224,30 @@ export function createPricingService(db: Db) {
     return undefined;
   }
 
+  /**
+   * Writes a region and its countries in one transaction. A country is in one region at most: one
+   * held by another region answers 409 COUNTRY_IN_REGION, naming it and where it is (two writers
+   * racing for one country: the second fails on the primary key, 409 too).
+   */
+  function saveRegion(code: string, next: (existing: Region | undefined) => Region, create: boolean) {
+    return transact(db, async (tx) => {
+      const [existing] = await store.regions(tx, code);
+      if (create && existing)
+        throw conflict('REGION_EXISTS', `There is already a region with the code ${code}`);
+      if (!create && !existing) throw notFound('Region');
+      const region = next(existing);
+      const countries = [...new Set(region.countries)].sort();
+      const elsewhere = await store.countriesElsewhere(tx, countries, code);
+      if (elsewhere.length > 0)
+        throw conflict(
+          'COUNTRY_IN_REGION',
+          `${elsewhere.map((row) => `${row.country} is already in the region ${row.region}`).join('; ')}: take it out there first`,
+        );
+      await store.saveRegion(tx, { ...region, countries });
+      return { ...region, countries };
+    });
+  }
+
   async function quote(input: QuoteInput, executor: Db = db): Promise<Quote> {
     const subtotal = input.lines.reduce((sum, line) => sum + line.unitAmount * line.quantity, 0);
     let applied: AppliedPromotion | undefined;
@@ -255,6 +283,7 @@ export function createPricingService(db: Db) {
       promotion: applied,
       shippingAmount: shipping.method?.priceAmount ?? 0,
       taxRateBasisPoints: destination?.taxRateBasisPoints ?? 0,
+      taxInclusive: destination?.taxInclusive ?? false,
     });
     const result: Quote = { ...priced };
     if (promotionRow && applied) result.promotion = { code: promotionRow.code, kind: promotionRow.kind };
@@ -324,6 +353,19 @@ export function createPricingService(db: Db) {
     },
 
     putTaxRate: (country: string, rate: number, name: string) => store.putTaxRate(db, country, rate, name),
+
+    regions: () => store.regions(db),
+
+    /** A new region; its code is taken (409 REGION_EXISTS) or its countries elsewhere (409 COUNTRY_IN_REGION). */
+    createRegion: (region: Region) => saveRegion(region.code, () => region, true),
+
+    /** Changes a region's name, currency, tax mode or countries (the list replaces the old one). */
+    updateRegion: (code: string, fields: Partial<Omit<Region, 'code'>>) =>
+      saveRegion(code, (existing) => ({ ...existing!, ...fields }), false),
+
+    async deleteRegion(code: string): Promise<void> {
+      if (!(await store.deleteRegion(db, code))) throw notFound('Region');
+    },
     taxRates: () => store.taxRates(db),
 
     async createShippingMethod(input: Omit<ShippingMethod, 'id'>): Promise<ShippingMethod> {

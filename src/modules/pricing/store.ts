@@ -27,6 +27,14 @@ type PricingTables = {
     released_at: Date | null;
   };
   tax_rates: { country: string; rate_basis_points: number; name: string; updated_at: Generated<Date> };
+  regions: {
+    code: string;
+    name: string;
+    currency: string;
+    tax_inclusive: boolean;
+    created_at: Generated<Date>;
+  };
+  region_countries: { country: string; region_code: string };
   shipping_methods: {
     id: string;
     name: string;
@@ -53,6 +61,14 @@ export interface PromotionRow {
   perCustomerLimit: number | null;
   timesUsed: number;
   active: boolean;
+}
+
+export interface RegionRow {
+  code: string;
+  name: string;
+  currency: string;
+  taxInclusive: boolean;
+  countries: string[];
 }
 
 export interface ShippingMethodRow {
@@ -269,25 +285,93 @@ export const pricingStore = {
 
   /**
    * What a destination country costs to ship to and how it is taxed, in one statement: its tax
-   * rate and its active shipping methods (every currency), cheapest first, then fastest.
+   * rate, whether its region's prices contain tax, and its active shipping methods (every
+   * currency), cheapest first, then fastest.
    */
   async destination(
     executor: Db,
     country: string,
-  ): Promise<{ taxRateBasisPoints: number; methods: ShippingMethodRow[] }> {
+  ): Promise<{ taxRateBasisPoints: number; taxInclusive: boolean; methods: ShippingMethodRow[] }> {
     const { rows } = await sql<
-      { rate: number | null } & { [K in keyof ShippingMethodRow]: ShippingMethodRow[K] | null }
+      { rate: number | null; taxInclusive: boolean | null } & {
+        [K in keyof ShippingMethodRow]: ShippingMethodRow[K] | null;
+      }
     >`
-      select t.rate_basis_points as rate, m.id, m.name, m.country, m.price_amount as "priceAmount",
-             m.currency, m.min_days as "minDays", m.max_days as "maxDays", m.active
+      select t.rate_basis_points as rate, r.tax_inclusive as "taxInclusive", m.id, m.name, m.country,
+             m.price_amount as "priceAmount", m.currency, m.min_days as "minDays",
+             m.max_days as "maxDays", m.active
       from (select ${country}::text as country) d
       left join tax_rates t on t.country = d.country
+      left join region_countries rc on rc.country = d.country
+      left join regions r on r.code = rc.region_code
       left join shipping_methods m on m.country = d.country and m.active
       order by m.price_amount, m.max_days, m.name, m.id`.execute(executor);
     return {
       taxRateBasisPoints: rows[0]?.rate ?? 0,
+      taxInclusive: rows[0]?.taxInclusive ?? false,
       methods: rows.filter((row) => row.id !== null) as ShippingMethodRow[],
     };
+  },
+
+  /** Every region with its countries, by code. */
+  async regions(executor: Db, code?: string): Promise<RegionRow[]> {
+    let query = tables(executor)
+      .selectFrom('regions as r')
+      .leftJoin('region_countries as c', 'c.region_code', 'r.code')
+      .select(['r.code', 'r.name', 'r.currency', 'r.tax_inclusive as taxInclusive', 'c.country'])
+      .orderBy('r.code')
+      .orderBy('c.country');
+    if (code) query = query.where('r.code', '=', code);
+    const regions = new Map<string, RegionRow>();
+    for (const { country, ...region } of await query.execute()) {
+      const row = regions.get(region.code) ?? { ...region, countries: [] };
+      if (country) row.countries.push(country);
+      regions.set(region.code, row);
+    }
+    return [...regions.values()];
+  },
+
+  /** Which of `countries` another region than `code` holds already, with that region. */
+  countriesElsewhere(executor: Db, countries: readonly string[], code: string) {
+    if (countries.length === 0) return Promise.resolve([]);
+    return tables(executor)
+      .selectFrom('region_countries')
+      .select(['country', 'region_code as region'])
+      .where('country', 'in', [...countries])
+      .where('region_code', '<>', code)
+      .orderBy('country')
+      .execute();
+  },
+
+  /** Writes a region and replaces its countries (a new region when the code is new). */
+  async saveRegion(executor: Db, region: RegionRow): Promise<void> {
+    await tables(executor)
+      .insertInto('regions')
+      .values({
+        code: region.code,
+        name: region.name,
+        currency: region.currency,
+        tax_inclusive: region.taxInclusive,
+      })
+      .onConflict((conflict) =>
+        conflict.column('code').doUpdateSet({
+          name: region.name,
+          currency: region.currency,
+          tax_inclusive: region.taxInclusive,
+        }),
+      )
+      .execute();
+    await tables(executor).deleteFrom('region_countries').where('region_code', '=', region.code).execute();
+    if (region.countries.length > 0)
+      await tables(executor)
+        .insertInto('region_countries')
+        .values(region.countries.map((country) => ({ country, region_code: region.code })))
+        .execute();
+  },
+
+  async deleteRegion(executor: Db, code: string): Promise<boolean> {
+    const result = await tables(executor).deleteFrom('regions').where('code', '=', code).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
   },
 
   insertShippingMethod(executor: Db, method: Omit<ShippingMethodRow, 'active'>) {

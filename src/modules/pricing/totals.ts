@@ -1,4 +1,4 @@
-import { allocate, applyBasisPoints, cumulativeShare } from './money.ts';
+import { allocate, applyBasisPoints, containedTax, cumulativeShare } from './money.ts';
 
 export type PromotionKind = 'percentage' | 'fixed' | 'free_shipping';
 
@@ -22,6 +22,8 @@ export interface PricingInput {
   shippingAmount?: number;
   /** Tax rate of the destination in basis points (2000 = 20 %), applied to goods and shipping. */
   taxRateBasisPoints?: number;
+  /** Prices (and shipping) already contain the tax: it is extracted, not added. */
+  taxInclusive?: boolean;
 }
 
 export interface PricedLine {
@@ -30,7 +32,7 @@ export interface PricedLine {
   subtotal: number;
   discount: number;
   tax: number;
-  /** What the customer pays for this line: subtotal − discount + tax. */
+  /** What the customer pays for this line: subtotal − discount, plus tax unless it is contained. */
   total: number;
 }
 
@@ -43,6 +45,18 @@ export interface PricedCart {
   shippingTax: number;
   taxTotal: number;
   total: number;
+  /** The amounts contain their tax (taxTotal is part of subtotal and shipping, not added). */
+  taxInclusive: boolean;
+}
+
+/** What a priced line charges: its subtotal less discount, plus its tax unless the prices contain it. */
+export function lineCharge(line: { subtotal: number; discount: number; tax: number }, taxInclusive: boolean) {
+  return line.subtotal - line.discount + (taxInclusive ? 0 : line.tax);
+}
+
+/** What shipping charges: its price, plus its tax unless the price contains it. */
+export function shippingCharge(priced: Pick<PricedCart, 'shippingTotal' | 'shippingTax' | 'taxInclusive'>) {
+  return priced.shippingTotal + (priced.taxInclusive ? 0 : priced.shippingTax);
 }
 
 /**
@@ -52,7 +66,10 @@ export interface PricedCart {
  * - Discounts are allocated across lines in proportion to their subtotals, to the unit, so a
  *   refund of some lines can give back exactly their share.
  * - Tax is computed per line on the discounted amount, rounded half-to-even, and on shipping.
- * - total = subtotal − discountTotal + shippingTotal + taxTotal, never negative.
+ *   Where prices contain tax (`taxInclusive`), the tax contained in each discounted line is
+ *   extracted instead, gross × rate / (1 + rate) rounded half-to-even, so the gross amounts the
+ *   shopper saw are exactly what is charged and only the split into net and tax is rounded.
+ * - total = subtotal − discountTotal + shippingTotal (+ taxTotal unless contained), never negative.
  */
 export function priceCart(input: PricingInput): PricedCart {
   const subtotals = input.lines.map((line) => line.unitAmount * line.quantity);
@@ -64,20 +81,16 @@ export function priceCart(input: PricingInput): PricedCart {
   if (promotion?.kind === 'fixed') discountTotal = Math.min(promotion.value, subtotal);
   const discounts = allocate(discountTotal, subtotals);
   const rate = input.taxRateBasisPoints ?? 0;
+  const taxInclusive = input.taxInclusive ?? false;
+  const taxOf = (amount: number) =>
+    taxInclusive ? containedTax(amount, rate) : applyBasisPoints(amount, rate);
   const lines = input.lines.map((line, index) => {
-    const taxable = subtotals[index] - discounts[index];
-    const tax = applyBasisPoints(taxable, rate);
-    return {
-      id: line.id,
-      quantity: line.quantity,
-      subtotal: subtotals[index],
-      discount: discounts[index],
-      tax,
-      total: taxable + tax,
-    };
+    const priced = { subtotal: subtotals[index], discount: discounts[index], tax: 0 };
+    priced.tax = taxOf(priced.subtotal - priced.discount);
+    return { id: line.id, quantity: line.quantity, ...priced, total: lineCharge(priced, taxInclusive) };
   });
   const shippingTotal = promotion?.kind === 'free_shipping' ? 0 : (input.shippingAmount ?? 0);
-  const shippingTax = applyBasisPoints(shippingTotal, rate);
+  const shippingTax = taxOf(shippingTotal);
   const taxTotal = lines.reduce((sum, line) => sum + line.tax, 0) + shippingTax;
   return {
     currency: input.currency,
@@ -87,7 +100,8 @@ export function priceCart(input: PricingInput): PricedCart {
     shippingTotal,
     shippingTax,
     taxTotal,
-    total: subtotal - discountTotal + shippingTotal + taxTotal,
+    total: subtotal - discountTotal + shippingTotal + (taxInclusive ? 0 : taxTotal),
+    taxInclusive,
   };
 }
 
@@ -101,7 +115,7 @@ export function priceCart(input: PricingInput): PricedCart {
  * the order's total.
  */
 export function shareOf(
-  priced: Pick<PricedCart, 'lines' | 'shippingTotal' | 'shippingTax'>,
+  priced: Pick<PricedCart, 'lines' | 'shippingTotal' | 'shippingTax' | 'taxInclusive'>,
   earlier: ReadonlyMap<string, number>,
   units: ReadonlyMap<string, number>,
 ): number {
@@ -115,6 +129,6 @@ export function shareOf(
     if (after < line.quantity) everything = false;
   }
   const shippingBefore = priced.lines.every((line) => (earlier.get(line.id) ?? 0) >= line.quantity);
-  if (everything && !shippingBefore) share += priced.shippingTotal + priced.shippingTax;
+  if (everything && !shippingBefore) share += shippingCharge(priced);
   return share;
 }

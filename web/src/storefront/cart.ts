@@ -55,10 +55,15 @@ export function totalsTable(totals: Cart['totals'], caption: string, destination
       ${
         destination
           ? html`<tr><th scope="row">Shipping</th><td data-total="shipping">${money(totals.shippingTotal)}</td></tr>
-            <tr><th scope="row">Tax</th><td data-total="tax">${money(totals.taxTotal)}</td></tr>`
+            ${totals.taxInclusive ? nothing : html`<tr><th scope="row">Tax</th><td data-total="tax">${money(totals.taxTotal)}</td></tr>`}`
           : html`<tr><th scope="row">Shipping and tax</th><td class="muted">once you choose where it ships</td></tr>`
       }
       <tr class="grand"><th scope="row">Total</th><td data-total="total">${money(totals.total)}</td></tr>
+      ${
+        destination && totals.taxInclusive
+          ? html`<tr><th scope="row">Including tax</th><td data-total="tax">${money(totals.taxTotal)}</td></tr>`
+          : nothing
+      }
     </tbody>
   </table>`;
 }

@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SignedInUser, signIn } from './support/auth.ts';
+import { dbKinds } from './support/db.ts';
+import { ADDRESS, addToCart, checkout, createProduct } from './support/shop.ts';
+import { createTestSystem, type TestSystem } from './support/system.ts';
+
+const BERLIN = { ...ADDRESS, city: 'Berlin', postalCode: '10115', country: 'DE' };
+
+/**
+ * Regions and tax-inclusive prices end to end: in a region whose prices contain tax, the cart's
+ * total is the shelf prices plus shipping, the tax is the part of it the rate makes up, the order
+ * and the payment carry exactly that total, and a cancellation gives all of it back.
+ */
+describe.each(dbKinds)('regions and tax-inclusive prices on %s', (kind) => {
+  let system: TestSystem;
+  let staff: SignedInUser;
+  beforeAll(async () => {
+    system = await createTestSystem(kind);
+    staff = await signIn(system, 'staff');
+    expect((await call('PUT', '/v1/tax-rates/DE', staff, { rate: 1900, name: 'USt' })).statusCode).toBe(200);
+    const shipping = await call('POST', '/v1/shipping-methods', staff, {
+      name: 'DHL Paket',
+      country: 'DE',
+      price: { amount: 490, currency: 'EUR' },
+      minDays: 1,
+      maxDays: 3,
+    });
+    expect(shipping.statusCode).toBe(201);
+  });
+  afterAll(() => system.dispose());
+
+  const call = (method: string, url: string, user?: SignedInUser, payload?: object) =>
+    system.app.inject({ method: method as 'GET', url, headers: user?.headers, payload });
+
+  it('staff make regions whose countries never overlap; anyone lists them', async () => {
+    const customer = await signIn(system);
+    const eu = {
+      code: 'eu',
+      name: 'European Union',
+      currency: 'EUR',
+      countries: ['FR', 'DE', 'DE'],
+      taxInclusive: true,
+    };
+    expect((await call('POST', '/v1/regions', customer, eu)).statusCode).toBe(403);
+    const made = await call('POST', '/v1/regions', staff, eu);
+    expect(made.statusCode).toBe(201);
+    expect(made.json()).toEqual({ ...eu, countries: ['DE', 'FR'] });
+    expect((await call('POST', '/v1/regions', staff, eu)).json()).toMatchObject({
+      status: 409,
+      code: 'REGION_EXISTS',
+    });
+
+    const overlapping = await call('POST', '/v1/regions', staff, {
+      code: 'dach',
+      name: 'DACH',
+      currency: 'EUR',
+      countries: ['AT', 'DE'],
+      taxInclusive: true,
+    });
+    expect(overlapping.json()).toMatchObject({ status: 409, code: 'COUNTRY_IN_REGION' });
+    expect(overlapping.json().detail).toBe('DE is already in the region eu: take it out there first');
+    const bad = await call('POST', '/v1/regions', staff, { ...eu, code: 'x', countries: ['germany'] });
+    expect(bad.statusCode).toBe(400);
+
+    const moved = await call('PATCH', '/v1/regions/eu', staff, { countries: ['AT', 'DE', 'FR'] });
+    expect(moved.json().countries).toEqual(['AT', 'DE', 'FR']);
+    expect((await call('PATCH', '/v1/regions/nowhere', staff, { name: 'N' })).statusCode).toBe(404);
+    const listed = await call('GET', '/v1/regions');
+    expect(listed.statusCode).toBe(200);
+    expect(listed.json().items).toEqual([{ ...eu, countries: ['AT', 'DE', 'FR'] }]);
+  });
+
+  it('a German cart in a tax-inclusive region charges the shelf prices plus shipping, with the VAT inside', async () => {
+    const lamp = await createProduct(system, staff, { price: 1190, stock: 5 });
+    const mug = await createProduct(system, staff, { price: 999, stock: 5 });
+    const shopper = await signIn(system);
+    await addToCart(system, shopper, lamp.variantId, 1);
+    await addToCart(system, shopper, mug.variantId, 3);
+
+    // Outside any region the rate is added on top.
+    await call('DELETE', '/v1/regions/eu', staff);
+    const added = await call('PUT', '/v1/cart/address', shopper, { shippingAddress: { country: 'DE' } });
+    expect(added.json().totals).toMatchObject({
+      subtotal: { amount: 4187 },
+      taxTotal: { amount: 888 }, // 226 + 569 on the goods, 93 on shipping
+      total: { amount: 4187 + 490 + 888 },
+      taxInclusive: false,
+    });
+
+    const region = await call('POST', '/v1/regions', staff, {
+      code: 'eu',
+      name: 'European Union',
+      currency: 'EUR',
+      countries: ['DE'],
+      taxInclusive: true,
+    });
+    expect(region.statusCode).toBe(201);
+    const cart = (await call('GET', '/v1/cart', shopper)).json();
+    // 1190 × 19/119 = 190; 2997 × 19/119 = 478.51 → 479; 490 × 19/119 = 78.2 → 78.
+    expect(cart.totals).toEqual({
+      subtotal: { amount: 4187, currency: 'EUR' },
+      discountTotal: { amount: 0, currency: 'EUR' },
+      shippingTotal: { amount: 490, currency: 'EUR' },
+      taxTotal: { amount: 747, currency: 'EUR' },
+      total: { amount: 4677, currency: 'EUR' },
+      taxInclusive: true,
+    });
+    expect(cart.items.map((line: { tax: { amount: number } }) => line.tax.amount).sort()).toEqual([190, 479]);
+
+    const placed = await checkout(system, shopper, {
+      address: BERLIN,
+      key: randomUUID(),
+      expectedTotal: { amount: 4677, currency: 'EUR' },
+    });
+    expect(placed.statusCode, placed.body).toBe(201);
+    const order = placed.json();
+    expect(order.totals).toEqual(cart.totals);
+    expect(order.total).toEqual({ amount: 4677, currency: 'EUR' });
+    expect(order.payment.amount).toEqual({ amount: 4677, currency: 'EUR' });
+
+    // A cancellation refunds every cent charged: the contained tax is not given back twice.
+    const cancelled = await call('POST', `/v1/orders/${order.id}/cancel`, shopper);
+    expect(cancelled.statusCode).toBe(200);
+    expect(cancelled.json().payment.refunded).toEqual({ amount: 4677, currency: 'EUR' });
+  });
+});
