@@ -53,6 +53,8 @@ const MIGRATION_OWNER: Record<string, string> = {
   customer_groups: 'customers',
   staff_roles: 'identity',
   regions: 'pricing',
+  promotions_engine: 'pricing',
+  order_discounts: 'ordering',
   order_tax_inclusive: 'ordering',
   webhooks: 'webhooks',
   notifications: 'notifications',

@@ -10,6 +10,9 @@ export const ADDRESS = {
   country: 'GB',
 };
 
+/** A German address: 19 % VAT, in the tests' tax-inclusive EU region where they make one. */
+export const BERLIN = { ...ADDRESS, city: 'Berlin', postalCode: '10115', country: 'DE' };
+
 export interface TestVariant {
   productId: string;
   variantId: string;
@@ -27,6 +30,7 @@ export async function createProduct(
     name?: string;
     /** Prices in other currencies than the store's EUR. */
     prices?: Array<{ amount: number; currency: string }>;
+    categorySlugs?: string[];
   } = {},
 ): Promise<TestVariant> {
   const sku = `SKU-${randomUUID().slice(0, 13)}`;
@@ -38,6 +42,7 @@ export async function createProduct(
     payload: {
       name: options.name ?? `Test product ${sku}`,
       description: 'A product made by a test',
+      ...(options.categorySlugs ? { categorySlugs: options.categorySlugs } : {}),
       variants: [
         {
           sku,
@@ -155,4 +160,25 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+interface PricedSale {
+  items: Array<{ id: string; variantId: string }>;
+  totals: { discounts: Array<{ lines: Array<{ itemId: string }> }> };
+}
+
+/**
+ * The cart's totals as the order that came of it must show them: the same figures, with the
+ * discounts' lines naming the order's items (each cart line became one order item of its variant).
+ */
+export function totalsOnOrder(cart: PricedSale, order: PricedSale) {
+  const variantOf = new Map(cart.items.map((item) => [item.id, item.variantId]));
+  const itemOf = new Map(order.items.map((item) => [item.variantId, item.id]));
+  return {
+    ...cart.totals,
+    discounts: cart.totals.discounts.map((discount) => ({
+      ...discount,
+      lines: discount.lines.map((line) => ({ ...line, itemId: itemOf.get(variantOf.get(line.itemId)!) })),
+    })),
+  };
 }

@@ -182,6 +182,99 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       expect(problemsOf(page)).toEqual([]);
     });
 
+    it('EU, prices including VAT: staff start an automatic 3 for 2 in the console; a guest buys three, pays for two at the shelf price and sees why', async () => {
+      const call = (method: string, url: string, payload?: object) =>
+        system.app.inject({ method: method as 'POST', url, headers: staff.headers, payload });
+      const word = randomUUID().slice(0, 6);
+      const category = { slug: `candles-${word}`, name: `Candles ${word}` };
+      expect((await call('POST', '/v1/categories', category)).statusCode).toBe(201);
+      expect((await call('PUT', '/v1/tax-rates/NL', { rate: 2100, name: 'BTW' })).statusCode).toBe(200);
+      const region = {
+        code: 'eu',
+        name: 'European Union',
+        currency: 'EUR',
+        countries: ['NL'],
+        taxInclusive: true,
+      };
+      expect((await call('POST', '/v1/regions', region)).statusCode).toBe(201);
+      const method = {
+        name: 'PostNL',
+        country: 'NL',
+        price: { amount: 490, currency: 'EUR' },
+        minDays: 1,
+        maxDays: 3,
+      };
+      expect((await call('POST', '/v1/shipping-methods', method)).statusCode).toBe(201);
+      const candle = await createProduct(system, staff, {
+        name: `Beeswax candle ${word}`,
+        price: 1190,
+        stock: 9,
+        categorySlugs: [category.slug],
+      });
+
+      const admin = await newPage();
+      await signInInBrowser(admin, '/admin', staff.email);
+      await admin.getByRole('heading', { name: 'Products' }).waitFor(WAIT);
+      await admin.goto('/admin/promotions');
+      const form = admin.getByRole('form', { name: 'New promotion' });
+      await form.waitFor(WAIT);
+      await form.getByLabel('Automatically, to every cart it fits').check();
+      await form.getByLabel('Name shoppers read').fill(`3 for 2 on candles ${word}`);
+      await form.getByLabel('Kind').selectOption('buy_x_get_y');
+      await form.getByLabel('Buy (units)').fill('2');
+      await form.getByLabel('Get (units)').fill('1');
+      await form.getByLabel('Only for the category').selectOption(category.slug);
+      await form.getByRole('button', { name: 'Create promotion' }).click();
+      await admin.getByText(`3 for 2 on candles ${word} created.`).waitFor(WAIT);
+      const row = admin.locator(`tr[data-promotion="3 for 2 on candles ${word}"]`);
+      await expect(row.textContent()).resolves.toContain('Buy 2, get 1 free (the cheapest)');
+      await expect(row.textContent()).resolves.toContain(category.name);
+      await expectReadable(admin);
+
+      const page = await newPage();
+      await page.goto(`/products/${candle.productId}`);
+      await page.getByLabel('Quantity').fill('3');
+      await page.getByRole('button', { name: 'Add to cart' }).click();
+      await page.getByRole('heading', { name: 'Your cart' }).waitFor(WAIT);
+      await page.getByLabel('Ship to').selectOption('NL');
+      // Three at the shelf price 11.90, one of them free; shipping 4.90; the VAT is inside, not added.
+      await page.locator('[data-total="total"]', { hasText: '€28.70' }).waitFor(WAIT);
+      await expect(page.locator('[data-total="discount"]').textContent()).resolves.toBe('−€11.90');
+      await expect(page.getByRole('list', { name: 'Why this price' }).textContent()).resolves.toContain(
+        `3 for 2 on candles ${word}: −€11.90`,
+      );
+      // 2380 × 21/121 = 413.06 → 413 on the candles, 490 × 21/121 = 85.04 → 85 on shipping.
+      await expect(page.locator('[data-total="tax"]').textContent()).resolves.toBe('€4.98');
+      await expect(page.getByRole('row', { name: /Including tax/ }).count()).resolves.toBe(1);
+      await expect(page.getByRole('row', { name: /^Tax/ }).count()).resolves.toBe(0);
+
+      await page.getByRole('link', { name: 'Check out' }).click();
+      await page.getByRole('heading', { name: 'Checkout' }).waitFor(WAIT);
+      await page.getByLabel('Email').fill(`eu-${word}@example.test`);
+      await page.getByLabel('Full name').fill('Aletta Jacobs');
+      await page.getByLabel('Address line 1').fill('Dam 1');
+      await page.getByLabel('City').fill('Amsterdam');
+      await page.getByLabel('Postal code').fill('1012 JS');
+      await page.getByLabel('Country').selectOption('NL');
+      await page.locator('[data-total="total"]', { hasText: '€28.70' }).waitFor(WAIT);
+      await page.getByRole('button', { name: /Place order/ }).click();
+      await page.locator('#order-status [data-status="confirmed"]').waitFor(WAIT);
+      await expect(page.locator('[data-total="total"]').first().textContent()).resolves.toBe('€28.70');
+      await expect(page.getByRole('list', { name: 'Why this price' }).textContent()).resolves.toContain(
+        `3 for 2 on candles ${word}: −€11.90`,
+      );
+      const orderId = page.url().match(/\/orders\/([0-9a-f-]{36})/)![1];
+      const order = (await call('GET', `/v1/orders/${orderId}`)).json();
+      expect(order.payment.amount).toEqual({ amount: 2870, currency: 'EUR' });
+      expect(order.totals).toMatchObject({ taxInclusive: true, taxTotal: { amount: 498 } });
+
+      // Staff see the same explanation on the order.
+      await admin.goto(`/admin/orders/${orderId}`);
+      await admin.getByText(`Discounts: 3 for 2 on candles ${word} −€11.90`).waitFor(WAIT);
+      expect(problemsOf(page)).toEqual([]);
+      expect(problemsOf(admin)).toEqual([]);
+    });
+
     it('a guest buys without an account: an email at checkout, the order page and its parcel by the mailed link elsewhere, then registers with that address and sees the order', async () => {
       const name = `Buoy ${randomUUID().slice(0, 8)}`;
       const variant = await createProduct(system, staff, { name, price: 3100, stock: 4 });

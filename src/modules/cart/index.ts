@@ -10,6 +10,7 @@ import { cartRoutes } from './routes.ts';
 import { type CartService, type CatalogReader, createCartService, type StockReader } from './service.ts';
 
 export { AddressSchema, CartSchema, LineItemSchema, TotalsSchema } from './routes.ts';
+export { discountsIn } from './service.ts';
 export type {
   Cart,
   CartLine,
@@ -17,6 +18,7 @@ export type {
   CatalogReader,
   CheckoutCart,
   Destination,
+  Discount,
   Money,
   Shopper,
   Totals,

@@ -11,9 +11,29 @@ import { type CartService, MAX_LINE_QUANTITY } from './service.ts';
 
 export { AddressSchema };
 
+const DiscountSchema = Type.Object(
+  {
+    promotionId: Uuid,
+    code: Type.Optional(Type.String({ description: 'the code entered; absent for an automatic promotion' })),
+    name: Type.Optional(Type.String()),
+    kind: Type.String(),
+    amount: Money,
+    shipping: Type.Optional(Money),
+    lines: Type.Array(Type.Object({ itemId: Uuid, amount: Money })),
+  },
+  {
+    description:
+      'One promotion: `amount` is what it took off the items (the lines add up to it), `shipping` what it took off shipping',
+  },
+);
+
 export const TotalsSchema = Type.Object({
   subtotal: Money,
   discountTotal: Money,
+  discounts: Type.Array(DiscountSchema, {
+    description:
+      'every promotion that took something off, in the order applied; their amounts add up to discountTotal',
+  }),
   shippingTotal: Money,
   taxTotal: Money,
   total: Money,

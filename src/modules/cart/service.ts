@@ -5,7 +5,13 @@ import { uuidv7 } from '../../platform/ids.ts';
 import { hashOpaqueToken, newOpaqueToken } from '../../platform/opaque-token.ts';
 import type { CheckoutVariant } from '../catalog/index.ts';
 import { outOfStock } from '../inventory/index.ts';
-import type { PricingService, Quote, ShippingMethod, ShippingProblem } from '../pricing/index.ts';
+import type {
+  PricedDiscount,
+  PricingService,
+  Quote,
+  ShippingMethod,
+  ShippingProblem,
+} from '../pricing/index.ts';
 import { priceUnavailable, productUnavailable } from './errors.ts';
 import {
   type CartContents,
@@ -45,9 +51,21 @@ export interface CartLine {
   tax: Money;
 }
 
+/** One promotion's part of the discount, and the lines it touched. */
+export interface Discount {
+  promotionId: string;
+  code?: string;
+  name?: string;
+  kind: PricedDiscount['kind'];
+  amount: Money;
+  shipping?: Money;
+  lines: Array<{ itemId: string; amount: Money }>;
+}
+
 export interface Totals {
   subtotal: Money;
   discountTotal: Money;
+  discounts: Discount[];
   shippingTotal: Money;
   taxTotal: Money;
   total: Money;
@@ -80,6 +98,17 @@ export interface Cart {
 export interface CheckoutCart extends Cart {
   shippingTax: Money;
   country?: string;
+}
+
+/** Discounts as carts and orders show them: amounts as Money. */
+export function discountsIn(discounts: readonly PricedDiscount[], currency: string): Discount[] {
+  const money = (amount: number): Money => ({ amount, currency });
+  return discounts.map(({ amount, shippingAmount, lines, ...discount }) => ({
+    ...discount,
+    amount: money(amount),
+    ...(shippingAmount !== undefined && { shipping: money(shippingAmount) }),
+    lines: lines.map((line) => ({ itemId: line.itemId, amount: money(line.amount) })),
+  }));
 }
 
 function priceIn(variant: CheckoutVariant, currency: string): Money | undefined {
@@ -176,10 +205,12 @@ export function createCartService(deps: {
     const quote: Quote = await pricing.quote(
       {
         currency: cart.currency,
-        lines: lines.map(({ row, unit }) => ({
+        lines: lines.map(({ row, variant, unit }) => ({
           id: row.id,
           unitAmount: unit.amount,
           quantity: row.quantity,
+          productId: variant.productId,
+          categorySlugs: variant.categorySlugs,
         })),
         userId: shopper.id,
         guest: shopper.role === 'guest',
@@ -204,6 +235,7 @@ export function createCartService(deps: {
     const totals: Totals = {
       subtotal: money(quote.subtotal),
       discountTotal: money(quote.discountTotal),
+      discounts: discountsIn(quote.discounts, cart.currency),
       shippingTotal: money(quote.shippingTotal),
       taxTotal: money(quote.taxTotal),
       total: money(quote.total),

@@ -393,8 +393,10 @@ describe.each(dbKinds)('catalog on %s', (kind) => {
     ).toBe(404);
   });
 
-  it('gives other modules prices through variantsForCheckout', async () => {
-    const product = (await createProduct(simpleProduct('Checkout Teapot', 3210))).json();
+  it('gives other modules prices and categories (with those above them) through variantsForCheckout', async () => {
+    const product = (
+      await createProduct({ ...simpleProduct('Checkout Teapot', 3210), categorySlugs: ['shirts', 'garden'] })
+    ).json();
     const variantId = product.variants[0].id;
     const rows = await catalog.variantsForCheckout([variantId, variantId, uuidv7()]);
     expect(rows).toEqual([
@@ -406,6 +408,7 @@ describe.each(dbKinds)('catalog on %s', (kind) => {
         price: { amount: 3210, currency: 'EUR' },
         prices: [],
         archived: false,
+        categorySlugs: ['apparel', 'garden', 'shirts', 'tops'],
       },
     ]);
   });

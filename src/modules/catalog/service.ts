@@ -33,6 +33,8 @@ export interface CheckoutVariant {
   /** Prices in other currencies than the store's. */
   prices: Money[];
   archived: boolean;
+  /** The product's categories and every category above them. */
+  categorySlugs: string[];
 }
 
 export interface Category {
@@ -420,6 +422,7 @@ export function createCatalogService(deps: CatalogDeps) {
         // PGlite may return json as text; node-postgres parses it.
         prices: typeof row.prices === 'string' ? JSON.parse(row.prices) : row.prices,
         archived: Boolean(row.archived),
+        categorySlugs: row.categorySlugs,
       }));
     },
 

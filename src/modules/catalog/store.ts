@@ -104,7 +104,16 @@ export interface CheckoutVariantRow {
   currency: string;
   prices: Money[] | string;
   archived: boolean | number;
+  categorySlugs: string[];
 }
+
+/** The product's categories and every category above them: what a promotion's target is matched against. */
+const productCategorySlugs = sql<string[]>`array(with recursive up (id, slug, parent_id) as (
+    select c.id, c.slug, c.parent_id from catalog_product_categories pc
+      join catalog_categories c on c.id = pc.category_id where pc.product_id = p.id
+  union
+    select c.id, c.slug, c.parent_id from catalog_categories c join up on c.id = up.parent_id)
+  select slug from up order by slug)`;
 
 const tsQuery = (q: string) => sql`websearch_to_tsquery('english', ${q})`;
 
@@ -496,6 +505,7 @@ export const catalogStore = {
         'v.currency',
         variantPrices.as('prices'),
         eb.or([eb('v.archived_at', 'is not', null), eb('p.archived_at', 'is not', null)]).as('archived'),
+        productCategorySlugs.as('categorySlugs'),
       ])
       .where('v.id', 'in', [...variantIds])
       .execute();

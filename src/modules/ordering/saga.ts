@@ -74,6 +74,8 @@ export interface PlacedOrder {
   userId: string;
   lines: ReadonlyArray<{ variantId: string; quantity: number }>;
   promotionCode: string | null;
+  /** The promotions that discounted it and what each took off: counted against their limits. */
+  redemptions: ReadonlyArray<{ promotionId: string; amount: number }>;
 }
 
 /**
@@ -162,7 +164,7 @@ export function createSaga(deps: SagaDeps) {
     {
       name: 'redeem',
       run: async (tx, order) => {
-        if (order.promotionCode) await deps.pricing.redeem(tx, order.promotionCode, order.id, order.userId);
+        await deps.pricing.redeem(tx, order.id, order.userId, order.redemptions);
       },
       undo: (tx, order) => deps.pricing.release(tx, order.id),
     },

@@ -8,9 +8,16 @@ import { uuidv7 } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import { hashOpaqueToken, newOpaqueToken } from '../../platform/opaque-token.ts';
-import type { CartLine, CartService, CheckoutCart, Money, Totals } from '../cart/index.ts';
+import {
+  type CartLine,
+  type CartService,
+  type CheckoutCart,
+  discountsIn,
+  type Money,
+  type Totals,
+} from '../cart/index.ts';
 import type { InventoryService } from '../inventory/index.ts';
-import type { PricingService, ShippingMethod } from '../pricing/index.ts';
+import type { PricedDiscount, PricingService, ShippingMethod } from '../pricing/index.ts';
 import {
   cancellationPending,
   invalidState,
@@ -139,6 +146,7 @@ function toOrder(row: OrderRow, items: OrderItemRow[], payment: PaymentState | u
     totals: {
       subtotal: money(row.subtotalAmount),
       discountTotal: money(row.discountAmount),
+      discounts: discountsIn(row.discounts, row.currency),
       shippingTotal: money(row.shippingAmount),
       taxTotal: money(row.taxAmount + row.shippingTaxAmount),
       total: money(row.totalAmount),
@@ -160,6 +168,17 @@ function toOrder(row: OrderRow, items: OrderItemRow[], payment: PaymentState | u
   if (row.cancelReason) order.cancelReason = row.cancelReason;
   if (row.guestEmail) order.email = row.guestEmail;
   return order;
+}
+
+/** The cart's discounts as the order keeps them: its lines named by the order's item ids. */
+function orderDiscounts(cart: CheckoutCart, items: ReadonlyArray<{ id: string }>): PricedDiscount[] {
+  const itemOf = new Map(cart.items.map((line, index) => [line.id, items[index].id]));
+  return cart.totals.discounts.map(({ amount, shipping, lines, ...discount }) => ({
+    ...discount,
+    amount: amount.amount,
+    ...(shipping && { shippingAmount: shipping.amount }),
+    lines: lines.map((line) => ({ itemId: itemOf.get(line.itemId)!, amount: line.amount.amount })),
+  }));
 }
 
 /** A guest's address for their order mail, checked as sign-up checks one. */
@@ -305,6 +324,7 @@ export function createOrderingService(deps: {
       }
       const orderId = uuidv7();
       const items = cart.items.map((line) => ({
+        id: uuidv7(),
         variantId: line.variantId,
         sku: line.sku,
         name: line.name,
@@ -329,6 +349,7 @@ export function createOrderingService(deps: {
             taxInclusive: cart.totals.taxInclusive,
             totalAmount: cart.totals.total.amount,
             promotionCode: cart.promotion?.code ?? null,
+            discounts: orderDiscounts(cart, items),
             shippingMethod: cart.shippingMethod ?? null,
             shippingAddress: { ...input.shippingAddress },
             paymentToken: input.paymentToken,
@@ -343,6 +364,10 @@ export function createOrderingService(deps: {
           userId: principal.id,
           lines: items,
           promotionCode: cart.promotion?.code ?? null,
+          redemptions: cart.totals.discounts.map((discount) => ({
+            promotionId: discount.promotionId,
+            amount: discount.amount.amount,
+          })),
         });
         await deps.bus.append(tx, [
           orderEvent('order.created', {

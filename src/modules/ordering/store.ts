@@ -1,7 +1,7 @@
 import { type Generated, type Kysely, sql } from 'kysely';
 import { type Db, pageOf } from '../../platform/db/index.ts';
 import { uuidv7 } from '../../platform/ids.ts';
-import type { ShippingMethod } from '../pricing/index.ts';
+import type { PricedDiscount, ShippingMethod } from '../pricing/index.ts';
 import type { OrderStatus } from './state.ts';
 
 /** Where the checkout saga is: a step to run, a compensation to run, or done (see saga.ts). */
@@ -52,6 +52,7 @@ type OrderingTables = {
     total_amount: number;
     refunded_amount: Generated<number>;
     promotion_code: string | null;
+    discounts: unknown;
     shipping_method: unknown;
     shipping_address: unknown;
     payment_token: string;
@@ -121,6 +122,8 @@ export interface OrderRow {
   totalAmount: number;
   refundedAmount: number;
   promotionCode: string | null;
+  /** How the discount came about, as the cart showed it at checkout (amounts in minor units). */
+  discounts: PricedDiscount[];
   shippingMethod: ShippingMethod | null;
   shippingAddress: Record<string, string>;
   paymentToken: string;
@@ -166,6 +169,7 @@ const orderColumns = [
   'total_amount as totalAmount',
   'refunded_amount as refundedAmount',
   'promotion_code as promotionCode',
+  'discounts',
   'shipping_method as shippingMethod',
   'shipping_address as shippingAddress',
   'payment_token as paymentToken',
@@ -261,13 +265,14 @@ export const orderStore = {
       | 'taxInclusive'
       | 'totalAmount'
       | 'promotionCode'
+      | 'discounts'
       | 'shippingMethod'
       | 'paymentToken'
       | 'guestEmail'
     > & { shippingAddress: object; idempotencyKey: string; claimMs: number },
-    items: Array<Omit<OrderItemRow, 'id' | 'orderId'>>,
+    items: Array<Omit<OrderItemRow, 'orderId'>>,
   ): Promise<{ order: OrderRow; items: OrderItemRow[] }> {
-    const itemRows: OrderItemRow[] = items.map((item) => ({ ...item, id: uuidv7(), orderId: order.id }));
+    const itemRows: OrderItemRow[] = items.map((item) => ({ ...item, orderId: order.id }));
     // One statement writes the order, its lines and its first transition: one round trip.
     const row = await tables(executor)
       .with('created', (db) =>
@@ -286,6 +291,7 @@ export const orderStore = {
             tax_inclusive: order.taxInclusive,
             total_amount: order.totalAmount,
             promotion_code: order.promotionCode,
+            discounts: JSON.stringify(order.discounts),
             shipping_method: order.shippingMethod ? JSON.stringify(order.shippingMethod) : null,
             shipping_address: JSON.stringify(order.shippingAddress),
             payment_token: order.paymentToken,

@@ -1,4 +1,5 @@
 import { type Db, transact } from '../../platform/db/index.ts';
+import { promotionFields } from './service.ts';
 import { pricingStore as store } from './store.ts';
 
 /** Demo tax rates in basis points; the US has no federal sales tax and states are not modelled. */
@@ -68,16 +69,8 @@ export async function seedPricingDemo(db: Db): Promise<void> {
   await transact(db, async (tx) => {
     for (const tax of TAX_RATES) await store.insertTaxRateIfMissing(tx, tax.country, tax.rate, tax.name);
     for (const method of SHIPPING_METHODS) await store.insertShippingMethodIfMissing(tx, method);
-    for (const { id, code, ...promotion } of PROMOTIONS) {
-      await store.insertPromotion(tx, id, code, {
-        ...promotion,
-        currency: null,
-        startsAt: null,
-        endsAt: null,
-        usageLimit: null,
-        perCustomerLimit: null,
-        active: true,
-      });
+    for (const { id, ...promotion } of PROMOTIONS) {
+      await store.insertPromotion(tx, id, promotion.code, promotionFields(promotion));
     }
   });
 }

@@ -8,7 +8,14 @@ export { ShippingMethodSchema } from './routes.ts';
 
 export type { PricingService, Quote, ShippingMethod, ShippingProblem } from './service.ts';
 export { normaliseCode } from './service.ts';
-export { lineCharge, type PricedCart, type PricedLine, priceCart, shareOf } from './totals.ts';
+export {
+  lineCharge,
+  type PricedCart,
+  type PricedDiscount,
+  type PricedLine,
+  priceCart,
+  shareOf,
+} from './totals.ts';
 
 export interface PricingModule extends AppModule {
   name: 'pricing';

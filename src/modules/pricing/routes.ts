@@ -6,15 +6,51 @@ import { problems } from '../../platform/http/openapi.ts';
 import { IdParams, Money, Uuid } from '../../platform/http/schemas.ts';
 import { DAYS_RULE, type PricingService } from './service.ts';
 
-const Kind = Type.Union([Type.Literal('percentage'), Type.Literal('fixed'), Type.Literal('free_shipping')]);
+const Kind = Type.Union([
+  Type.Literal('percentage'),
+  Type.Literal('fixed'),
+  Type.Literal('free_shipping'),
+  Type.Literal('buy_x_get_y'),
+]);
 const Currency = Type.String({ pattern: '^[A-Z]{3}$' });
 const Country = Type.String({ pattern: '^[A-Z]{2}$' });
 
+const Target = Type.Object(
+  {
+    productIds: Type.Optional(Type.Array(Uuid, { maxItems: 500, uniqueItems: true })),
+    categorySlugs: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 100, uniqueItems: true }),
+    ),
+    minQuantity: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 10_000,
+        description: 'units of the targeted items the cart must hold',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'The items it discounts: those of any product listed or in any category listed (or below it); nothing listed, every item',
+  },
+);
+
 const PromotionSchema = Type.Object({
   id: Uuid,
-  code: Type.String(),
+  code: Type.Optional(Type.String()),
+  name: Type.Optional(Type.String()),
+  automatic: Type.Boolean(),
   kind: Kind,
   value: Type.Integer(),
+  buyQuantity: Type.Optional(Type.Integer()),
+  getQuantity: Type.Optional(Type.Integer()),
+  percentOff: Type.Optional(Type.Integer()),
+  target: Type.Optional(Target),
+  priority: Type.Integer(),
+  stackable: Type.Boolean(),
+  budget: Type.Optional(Type.Integer()),
+  discountGiven: Type.Integer({ description: 'discount given so far by orders not cancelled, minor units' }),
   currency: Type.Optional(Type.String()),
   minSubtotal: Type.Optional(Type.Integer()),
   startsAt: Type.Optional(Type.String({ format: 'date-time' })),
@@ -26,6 +62,16 @@ const PromotionSchema = Type.Object({
 });
 
 const promotionFields = {
+  name: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 100,
+      description: 'what the shopper reads, e.g. "3 for 2 on mugs"',
+    }),
+  ),
+  automatic: Type.Optional(
+    Type.Boolean({ description: 'applies to every cart it fits, without a code (default false)' }),
+  ),
   kind: Kind,
   value: Type.Optional(
     Type.Integer({
@@ -41,6 +87,43 @@ const promotionFields = {
   endsAt: Type.Optional(Type.String({ format: 'date-time' })),
   usageLimit: Type.Optional(Type.Integer({ minimum: 1 })),
   perCustomerLimit: Type.Optional(Type.Integer({ minimum: 1 })),
+  buyQuantity: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 100, description: 'buy_x_get_y: units bought' }),
+  ),
+  getQuantity: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 100,
+      description: 'buy_x_get_y: units then discounted, the cheapest first',
+    }),
+  ),
+  percentOff: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 100,
+      description: 'buy_x_get_y: percent off each discounted unit (100: free)',
+    }),
+  ),
+  target: Type.Optional(Target),
+  priority: Type.Optional(
+    Type.Integer({
+      minimum: -1000,
+      maximum: 1000,
+      description: 'promotions apply highest first, each to what the earlier left (default 0)',
+    }),
+  ),
+  stackable: Type.Optional(
+    Type.Boolean({
+      description: 'false: once it gives a discount, the promotions after it do not apply (default true)',
+    }),
+  ),
+  budget: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 2_000_000_000,
+      description: 'the most it may give away in all, minor units of `currency`; counted at checkout',
+    }),
+  ),
 };
 
 export const ShippingMethodSchema = Type.Object({
@@ -89,10 +172,17 @@ export function pricingRoutes(service: PricingService) {
         schema: {
           operationId: 'createPromotion',
           ...promotions,
-          summary: 'Create a promotion code',
+          summary: 'Create a promotion: a code, or automatic',
           body: Type.Object(
             {
-              code: Type.String({ minLength: 2, maxLength: 40, pattern: '^[A-Za-z0-9_-]+$' }),
+              code: Type.Optional(
+                Type.String({
+                  minLength: 2,
+                  maxLength: 40,
+                  pattern: '^[A-Za-z0-9_-]+$',
+                  description: 'what the shopper enters; required unless automatic',
+                }),
+              ),
               ...promotionFields,
             },
             { additionalProperties: false },

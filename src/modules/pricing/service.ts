@@ -8,13 +8,21 @@ import {
   type ShippingMethodRow,
   pricingStore as store,
 } from './store.ts';
-import { type AppliedPromotion, type PricedCart, type PricingLine, priceCart } from './totals.ts';
+import {
+  type AppliedPromotion,
+  type PricedCart,
+  type PricingLine,
+  type PromotionTarget,
+  priceCart,
+} from './totals.ts';
 
 /** A region as the API shows it: countries under one currency, and whether prices contain tax. */
 export type Region = RegionRow;
 
 export interface PromotionInput {
-  code: string;
+  code?: string;
+  name?: string;
+  automatic?: boolean;
   kind: PromotionRow['kind'];
   value?: number;
   currency?: string;
@@ -23,20 +31,23 @@ export interface PromotionInput {
   endsAt?: string;
   usageLimit?: number;
   perCustomerLimit?: number;
+  buyQuantity?: number;
+  getQuantity?: number;
+  percentOff?: number;
+  target?: PromotionTarget;
+  priority?: number;
+  stackable?: boolean;
+  budget?: number;
 }
 
-export interface Promotion {
+export interface Promotion extends Omit<PromotionInput, 'automatic' | 'value' | 'priority' | 'stackable'> {
   id: string;
-  code: string;
-  kind: PromotionRow['kind'];
+  automatic: boolean;
   value: number;
-  currency?: string;
-  minSubtotal?: number;
-  startsAt?: string;
-  endsAt?: string;
-  usageLimit?: number;
-  perCustomerLimit?: number;
+  priority: number;
+  stackable: boolean;
   timesUsed: number;
+  discountGiven: number;
   active: boolean;
 }
 
@@ -71,6 +82,7 @@ export interface ShippingProblem {
 }
 
 export interface Quote extends PricedCart {
+  /** The code the shopper entered, when it applies. */
   promotion?: { code: string; kind: PromotionRow['kind'] };
   /** Why the chosen code does not apply now (the cart shows it; checkout refuses). */
   promotionProblem?: DomainError;
@@ -94,12 +106,24 @@ export const normaliseCode = (code: string) => code.trim().toUpperCase();
 function toPromotion(row: PromotionRow): Promotion {
   const promotion: Promotion = {
     id: row.id,
-    code: row.code,
+    automatic: row.automatic,
     kind: row.kind,
     value: row.value,
+    priority: row.priority,
+    stackable: row.stackable,
     timesUsed: row.timesUsed,
+    discountGiven: row.discountGiven,
     active: row.active,
   };
+  if (row.code) promotion.code = row.code;
+  if (row.name) promotion.name = row.name;
+  if (row.kind === 'buy_x_get_y') {
+    promotion.buyQuantity = row.buyQuantity!;
+    promotion.getQuantity = row.getQuantity!;
+    promotion.percentOff = row.value;
+  }
+  if (row.target) promotion.target = row.target;
+  if (row.budget !== null) promotion.budget = row.budget;
   if (row.currency) promotion.currency = row.currency;
   if (row.minSubtotal !== null) promotion.minSubtotal = row.minSubtotal;
   if (row.startsAt) promotion.startsAt = row.startsAt.toISOString();
@@ -107,6 +131,22 @@ function toPromotion(row: PromotionRow): Promotion {
   if (row.usageLimit !== null) promotion.usageLimit = row.usageLimit;
   if (row.perCustomerLimit !== null) promotion.perCustomerLimit = row.perCustomerLimit;
   return promotion;
+}
+
+/** How a stored promotion enters the totals. */
+function toApplied(row: PromotionRow): AppliedPromotion {
+  const applied: AppliedPromotion = {
+    id: row.id,
+    kind: row.kind,
+    value: row.value,
+    stackable: row.stackable,
+  };
+  if (row.code && !row.automatic) applied.code = row.code;
+  if (row.name) applied.name = row.name;
+  if (row.target) applied.target = row.target;
+  if (row.buyQuantity !== null) applied.buyQuantity = row.buyQuantity;
+  if (row.getQuantity !== null) applied.getQuantity = row.getQuantity;
+  return applied;
 }
 
 function toShippingMethod(row: ShippingMethodRow): ShippingMethod {
@@ -120,18 +160,27 @@ function toShippingMethod(row: ShippingMethodRow): ShippingMethod {
   };
 }
 
-function fieldsOf(input: Omit<PromotionInput, 'code'>, active = true): PromotionFields {
-  const kind = input.kind;
-  const value = input.value ?? 0;
-  if (kind === 'percentage' && (value < 1 || value > 100))
-    throw badRequest('VALIDATION_FAILED', 'A percentage is 1..100');
+const rule = (detail: string) => badRequest('VALIDATION_FAILED', detail);
+
+/** A promotion's stored fields from what staff gave, checked beyond what the schema can say. */
+export function promotionFields(input: PromotionInput, active = true): PromotionFields {
+  const { kind } = input;
+  const value = kind === 'buy_x_get_y' ? (input.percentOff ?? 100) : (input.value ?? 0);
+  if (!input.code && !input.automatic) throw rule('Give the promotion a code, or make it automatic');
+  if (kind === 'percentage' && (value < 1 || value > 100)) throw rule('A percentage is 1..100');
   if (kind === 'fixed' && (!input.currency || value < 1))
-    throw badRequest('VALIDATION_FAILED', 'A fixed discount needs a value and a currency');
+    throw rule('A fixed discount needs a value and a currency');
+  if (kind === 'buy_x_get_y' && (!input.buyQuantity || !input.getQuantity))
+    throw rule('Buy X get Y needs buyQuantity and getQuantity');
+  if (input.budget !== undefined && !input.currency)
+    throw rule('A budget is an amount: give the currency it is counted in');
   const startsAt = input.startsAt ? new Date(input.startsAt) : null;
   const endsAt = input.endsAt ? new Date(input.endsAt) : null;
-  if (startsAt && endsAt && endsAt <= startsAt)
-    throw badRequest('VALIDATION_FAILED', 'endsAt must be after startsAt');
+  if (startsAt && endsAt && endsAt <= startsAt) throw rule('endsAt must be after startsAt');
+  const bxgy = kind === 'buy_x_get_y';
   return {
+    name: input.name ?? null,
+    automatic: input.automatic ?? false,
     kind,
     value: kind === 'free_shipping' ? 0 : value,
     currency: input.currency ?? null,
@@ -140,6 +189,12 @@ function fieldsOf(input: Omit<PromotionInput, 'code'>, active = true): Promotion
     endsAt,
     usageLimit: input.usageLimit ?? null,
     perCustomerLimit: input.perCustomerLimit ?? null,
+    target: input.target && Object.keys(input.target).length > 0 ? input.target : null,
+    buyQuantity: bxgy ? input.buyQuantity! : null,
+    getQuantity: bxgy ? input.getQuantity! : null,
+    priority: input.priority ?? 0,
+    stackable: input.stackable ?? true,
+    budget: input.budget ?? null,
     active,
   };
 }
@@ -213,6 +268,7 @@ export function createPricingService(db: Db) {
       return invalid(`This code needs a subtotal of at least ${row.minSubtotal}`);
     }
     if (row.usageLimit !== null && row.timesUsed >= row.usageLimit) return exhausted();
+    if (row.budget !== null && row.discountGiven >= row.budget) return exhausted();
     if (row.perCustomerLimit !== null && context.guest)
       return invalid('This code is for signed-in customers: sign in or register to use it');
     if (
@@ -248,21 +304,71 @@ export function createPricingService(db: Db) {
     });
   }
 
-  async function quote(input: QuoteInput, executor: Db = db): Promise<Quote> {
+  /**
+   * The promotions that price this cart, in the order they apply: the automatic ones that fit it
+   * and the shopper's code, or why the code does not apply.
+   */
+  async function promotionsFor(input: QuoteInput, executor: Db) {
     const subtotal = input.lines.reduce((sum, line) => sum + line.unitAmount * line.quantity, 0);
-    let applied: AppliedPromotion | undefined;
-    let promotionProblem: DomainError | undefined;
-    let promotionRow: PromotionRow | undefined;
-    if (input.promotionCode) {
-      promotionRow = await store.promotionByCode(executor, input.promotionCode);
-      promotionProblem = await problemWith(
-        promotionRow,
-        { subtotal, currency: input.currency, userId: input.userId, guest: input.guest },
-        executor,
-      );
-      if (!promotionProblem && promotionRow)
-        applied = { code: promotionRow.code, kind: promotionRow.kind, value: promotionRow.value };
+    const context = { subtotal, currency: input.currency, userId: input.userId, guest: input.guest };
+    const rows = await store.promotionsFor(executor, input.promotionCode ?? null);
+    const codeRow = input.promotionCode ? rows.find((row) => row.code === input.promotionCode) : undefined;
+    const applicable: PromotionRow[] = [];
+    let codeProblem: DomainError | undefined;
+    for (const row of rows) {
+      const problem = await problemWith(row, context, executor);
+      if (row === codeRow && !row.automatic) codeProblem = problem;
+      if (!problem) applicable.push(row);
     }
+    if (input.promotionCode && !codeRow) codeProblem = invalid('This code is not valid');
+    return { applicable, codeRow: codeRow?.automatic ? undefined : codeRow, codeProblem };
+  }
+
+  /**
+   * Prices the lines with the promotions. One whose discount would pass its remaining budget does
+   * not apply (an automatic one silently; a code says so), and the rest are priced again without
+   * it, so what the cart shows is what checkout can honour.
+   */
+  function priceWith(
+    input: QuoteInput,
+    found: Awaited<ReturnType<typeof promotionsFor>>,
+    pricing: Omit<Parameters<typeof priceCart>[0], 'currency' | 'lines' | 'promotions'>,
+  ) {
+    let rows = found.applicable;
+    let codeProblem = found.codeProblem;
+    for (;;) {
+      const priced = priceCart({
+        currency: input.currency,
+        lines: input.lines,
+        promotions: rows.map(toApplied),
+        ...pricing,
+      });
+      const over = rows.filter((row) => {
+        const given = priced.discounts.find((discount) => discount.promotionId === row.id)?.amount ?? 0;
+        return row.budget !== null && row.discountGiven + given > row.budget;
+      });
+      if (over.length === 0) return { priced, rows, codeProblem };
+      if (over.includes(found.codeRow!)) codeProblem = exhausted();
+      rows = rows.filter((row) => !over.includes(row));
+    }
+  }
+
+  /** Why the shopper's code, accepted before, gives nothing in the totals as priced. */
+  function unappliedCode(priced: PricedCart, rows: PromotionRow[], codeRow: PromotionRow) {
+    if (priced.discounts.some((discount) => discount.promotionId === codeRow.id)) return undefined;
+    if (priced.stopped.includes(codeRow.id)) {
+      const stopper = rows.find(
+        (row) => !row.stackable && priced.discounts.some((d) => d.promotionId === row.id),
+      );
+      return invalid(
+        `This code cannot be combined with ${stopper?.name ?? stopper?.code ?? 'another promotion'}`,
+      );
+    }
+    return invalid('This code applies to none of the items in your cart');
+  }
+
+  async function quote(input: QuoteInput, executor: Db = db): Promise<Quote> {
+    const found = await promotionsFor(input, executor);
     // Without an address the chosen method's country is the destination.
     const chosenId = input.shippingMethodId ?? undefined;
     let chosen = chosenId && !input.country ? await store.shippingMethod(executor, chosenId) : undefined;
@@ -277,16 +383,16 @@ export function createPricingService(db: Db) {
       if (chosenId && !chosen) chosen = await store.shippingMethod(executor, chosenId);
       shipping = chooseShipping(destination.methods, chosen, input.currency, country!);
     }
-    const priced = priceCart({
-      currency: input.currency,
-      lines: input.lines,
-      promotion: applied,
+    const { priced, rows, codeProblem } = priceWith(input, found, {
       shippingAmount: shipping.method?.priceAmount ?? 0,
       taxRateBasisPoints: destination?.taxRateBasisPoints ?? 0,
       taxInclusive: destination?.taxInclusive ?? false,
     });
     const result: Quote = { ...priced };
-    if (promotionRow && applied) result.promotion = { code: promotionRow.code, kind: promotionRow.kind };
+    const codeRow = found.codeRow;
+    const promotionProblem =
+      codeProblem ?? (codeRow && input.lines.length > 0 ? unappliedCode(priced, rows, codeRow) : undefined);
+    if (codeRow?.code && !promotionProblem) result.promotion = { code: codeRow.code, kind: codeRow.kind };
     if (promotionProblem) result.promotionProblem = promotionProblem;
     if (shipping.method) result.shippingMethod = toShippingMethod(shipping.method);
     if (shipping.notice) result.shippingNotice = shipping.notice;
@@ -299,9 +405,9 @@ export function createPricingService(db: Db) {
     quote,
 
     async createPromotion(input: PromotionInput): Promise<Promotion> {
-      const row = await store.insertPromotion(db, uuidv7(), normaliseCode(input.code), fieldsOf(input));
-      if (!row)
-        throw conflict('PROMOTION_EXISTS', `A promotion with code ${normaliseCode(input.code)} exists`);
+      const code = input.code ? normaliseCode(input.code) : null;
+      const row = await store.insertPromotion(db, uuidv7(), code, promotionFields(input));
+      if (!row) throw conflict('PROMOTION_EXISTS', `A promotion with code ${code} exists`);
       return toPromotion(row);
     },
 
@@ -315,34 +421,51 @@ export function createPricingService(db: Db) {
     ): Promise<Promotion> {
       const current = await promotion(id);
       const merged = { ...toPromotion(current), ...patch };
-      const row = await store.updatePromotion(db, id, fieldsOf(merged, patch.active ?? current.active));
+      const row = await store.updatePromotion(
+        db,
+        id,
+        promotionFields(merged, patch.active ?? current.active),
+      );
       return toPromotion(row ?? absent('Promotion'));
     },
 
     async deactivatePromotion(id: string): Promise<void> {
-      await store.updatePromotion(db, id, fieldsOf(toPromotion(await promotion(id)), false));
+      await store.updatePromotion(db, id, promotionFields(toPromotion(await promotion(id)), false));
     },
 
     /** Checks a code for a cart now (the shopper's "apply code"). */
     async checkCode(code: string, context: PromotionContext): Promise<string> {
       const row = await store.promotionByCode(db, normaliseCode(code));
+      if (row?.automatic) throw invalid('This promotion applies by itself: no code is needed');
       const problem = await problemWith(row, context, db);
       if (problem) throw problem;
-      return row!.code;
+      return row!.code!;
     },
 
     /**
-     * Counts a redemption inside the checkout transaction. The use is taken by a conditional
-     * update (never past the limit); the per-customer count is read after that update locked the
-     * promotion row, so two checkouts of one customer cannot both slip under the limit.
+     * Counts the redemptions of an order's promotions inside the checkout transaction. Each use and
+     * its discount are taken by one conditional update (never past the usage limit or the budget);
+     * the per-customer count is read after that update locked the promotion row, so two checkouts
+     * of one customer cannot both slip under the limit.
      */
-    async redeem(tx: Db, code: string, orderId: string, userId: string): Promise<void> {
-      const row = await store.promotionByCode(tx, code);
-      if (!row) throw invalid('This code is not valid');
-      if (!(await store.takeUse(tx, row.id))) throw exhausted();
-      if (row.perCustomerLimit !== null && (await store.usesBy(tx, row.id, userId)) >= row.perCustomerLimit)
-        throw exhausted();
-      await store.recordRedemption(tx, row.id, orderId, userId);
+    async redeem(
+      tx: Db,
+      orderId: string,
+      userId: string,
+      discounts: ReadonlyArray<{ promotionId: string; amount: number }>,
+    ): Promise<void> {
+      // In id order, as releases take them: concurrent checkouts lock promotion rows alike.
+      const ordered = [...discounts].sort((a, b) => (a.promotionId < b.promotionId ? -1 : 1));
+      for (const { promotionId, amount } of ordered) {
+        const taken = await store.takeUse(tx, promotionId, amount);
+        if (!taken) throw exhausted();
+        if (
+          taken.perCustomerLimit !== null &&
+          (await store.usesBy(tx, promotionId, userId)) >= taken.perCustomerLimit
+        )
+          throw exhausted();
+        await store.recordRedemption(tx, { promotionId, orderId, userId, amount });
+      }
     },
 
     release: (tx: Db, orderId: string) => store.releaseRedemption(tx, orderId),

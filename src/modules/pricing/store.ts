@@ -1,11 +1,13 @@
 import { type Generated, type Kysely, sql } from 'kysely';
 import type { Db } from '../../platform/db/index.ts';
-import type { PromotionKind } from './totals.ts';
+import type { PromotionKind, PromotionTarget } from './totals.ts';
 
 type PricingTables = {
   promotions: {
     id: string;
-    code: string;
+    code: string | null;
+    name: string | null;
+    automatic: Generated<boolean>;
     kind: PromotionKind;
     value: number;
     currency: string | null;
@@ -14,6 +16,13 @@ type PricingTables = {
     ends_at: Date | null;
     usage_limit: number | null;
     per_customer_limit: number | null;
+    target: PromotionTarget | null;
+    buy_quantity: number | null;
+    get_quantity: number | null;
+    priority: Generated<number>;
+    stackable: Generated<boolean>;
+    budget: number | null;
+    discount_given: Generated<number>;
     times_used: Generated<number>;
     active: Generated<boolean>;
     created_at: Generated<Date>;
@@ -23,6 +32,7 @@ type PricingTables = {
     promotion_id: string;
     order_id: string;
     user_id: string;
+    amount: number;
     redeemed_at: Generated<Date>;
     released_at: Date | null;
   };
@@ -48,9 +58,16 @@ type PricingTables = {
   };
 };
 
-export interface PromotionRow {
+export interface PromotionRow extends PromotionFields {
   id: string;
-  code: string;
+  code: string | null;
+  timesUsed: number;
+  discountGiven: number;
+}
+
+export interface PromotionFields {
+  name: string | null;
+  automatic: boolean;
   kind: PromotionKind;
   value: number;
   currency: string | null;
@@ -59,7 +76,12 @@ export interface PromotionRow {
   endsAt: Date | null;
   usageLimit: number | null;
   perCustomerLimit: number | null;
-  timesUsed: number;
+  target: PromotionTarget | null;
+  buyQuantity: number | null;
+  getQuantity: number | null;
+  priority: number;
+  stackable: boolean;
+  budget: number | null;
   active: boolean;
 }
 
@@ -87,6 +109,8 @@ const tables = (executor: Db): Kysely<PricingTables> => executor.withTables<Pric
 const promotionColumns = [
   'id',
   'code',
+  'name',
+  'automatic',
   'kind',
   'value',
   'currency',
@@ -95,6 +119,13 @@ const promotionColumns = [
   'ends_at as endsAt',
   'usage_limit as usageLimit',
   'per_customer_limit as perCustomerLimit',
+  'target',
+  'buy_quantity as buyQuantity',
+  'get_quantity as getQuantity',
+  'priority',
+  'stackable',
+  'budget',
+  'discount_given as discountGiven',
   'times_used as timesUsed',
   'active',
 ] as const;
@@ -110,19 +141,9 @@ const shippingColumns = [
   'active',
 ] as const;
 
-export interface PromotionFields {
-  kind: PromotionKind;
-  value: number;
-  currency: string | null;
-  minSubtotal: number | null;
-  startsAt: Date | null;
-  endsAt: Date | null;
-  usageLimit: number | null;
-  perCustomerLimit: number | null;
-  active: boolean;
-}
-
 const promotionValues = (fields: PromotionFields) => ({
+  name: fields.name,
+  automatic: fields.automatic,
   kind: fields.kind,
   value: fields.value,
   currency: fields.currency,
@@ -131,6 +152,12 @@ const promotionValues = (fields: PromotionFields) => ({
   ends_at: fields.endsAt,
   usage_limit: fields.usageLimit,
   per_customer_limit: fields.perCustomerLimit,
+  target: fields.target ? (JSON.stringify(fields.target) as unknown as PromotionTarget) : null,
+  buy_quantity: fields.buyQuantity,
+  get_quantity: fields.getQuantity,
+  priority: fields.priority,
+  stackable: fields.stackable,
+  budget: fields.budget,
   active: fields.active,
 });
 
@@ -148,7 +175,7 @@ export const pricingStore = {
   async insertPromotion(
     executor: Db,
     id: string,
-    code: string,
+    code: string | null,
     fields: PromotionFields,
   ): Promise<PromotionRow | null> {
     const row = await tables(executor)
@@ -185,6 +212,24 @@ export const pricingStore = {
       .executeTakeFirst();
   },
 
+  /**
+   * What may price a cart, in the order promotions apply: the active automatic ones and the code
+   * the shopper entered, if any, by priority (highest first), then by age. One statement.
+   */
+  promotionsFor(executor: Db, code: string | null): Promise<PromotionRow[]> {
+    return tables(executor)
+      .selectFrom('promotions')
+      .select(promotionColumns)
+      .where((eb) =>
+        code === null
+          ? eb.and([eb('automatic', '=', true), eb('active', '=', true)])
+          : eb.or([eb.and([eb('automatic', '=', true), eb('active', '=', true)]), eb('code', '=', code)]),
+      )
+      .orderBy('priority', 'desc')
+      .orderBy('id')
+      .execute();
+  },
+
   promotions(executor: Db): Promise<PromotionRow[]> {
     return tables(executor)
       .selectFrom('promotions')
@@ -194,18 +239,29 @@ export const pricingStore = {
   },
 
   /**
-   * Counts one use in a single conditional update — like stock, the limit is checked and taken in
-   * the same statement, and the row lock it holds orders concurrent redemptions of the code.
+   * Counts one use and `amount` of the budget in a single conditional update — like stock, the
+   * limits are checked and taken in the same statement, and the row lock it holds orders
+   * concurrent redemptions. Answers the per-customer limit, or undefined when nothing was taken.
    */
-  async takeUse(executor: Db, promotionId: string): Promise<boolean> {
-    const result = await tables(executor)
+  async takeUse(
+    executor: Db,
+    promotionId: string,
+    amount: number,
+  ): Promise<{ perCustomerLimit: number | null } | undefined> {
+    return tables(executor)
       .updateTable('promotions')
-      .set((eb) => ({ times_used: eb('times_used', '+', 1) }))
+      .set((eb) => ({
+        times_used: eb('times_used', '+', 1),
+        discount_given: eb('discount_given', '+', amount),
+      }))
       .where('id', '=', promotionId)
       .where('active', '=', true)
       .where((eb) => eb.or([eb('usage_limit', 'is', null), eb('times_used', '<', eb.ref('usage_limit'))]))
+      .where((eb) =>
+        eb.or([eb('budget', 'is', null), eb(eb('discount_given', '+', amount), '<=', eb.ref('budget'))]),
+      )
+      .returning('per_customer_limit as perCustomerLimit')
       .executeTakeFirst();
-    return result.numUpdatedRows > 0n;
   },
 
   async usesBy(executor: Db, promotionId: string, userId: string): Promise<number> {
@@ -219,26 +275,43 @@ export const pricingStore = {
     return row.uses;
   },
 
-  async recordRedemption(executor: Db, promotionId: string, orderId: string, userId: string): Promise<void> {
+  async recordRedemption(
+    executor: Db,
+    redemption: { promotionId: string; orderId: string; userId: string; amount: number },
+  ): Promise<void> {
     await tables(executor)
       .insertInto('promotion_redemptions')
-      .values({ promotion_id: promotionId, order_id: orderId, user_id: userId, released_at: null })
+      .values({
+        promotion_id: redemption.promotionId,
+        order_id: redemption.orderId,
+        user_id: redemption.userId,
+        amount: redemption.amount,
+        released_at: null,
+      })
       .execute();
   },
 
-  /** Gives a cancelled order's redemption back; idempotent (only unreleased rows move). */
+  /**
+   * Gives a cancelled order's redemptions back, their uses and what they took of the budget;
+   * idempotent (only unreleased rows move). Promotion rows are locked in id order, as redeeming
+   * takes them, so a release and a checkout cannot deadlock.
+   */
   async releaseRedemption(executor: Db, orderId: string): Promise<void> {
     const released = await tables(executor)
       .updateTable('promotion_redemptions')
       .set({ released_at: sql`now()` })
       .where('order_id', '=', orderId)
       .where('released_at', 'is', null)
-      .returning('promotion_id')
+      .returning(['promotion_id', 'amount'])
       .execute();
-    for (const { promotion_id } of released) {
+    released.sort((a, b) => (a.promotion_id < b.promotion_id ? -1 : 1));
+    for (const { promotion_id, amount } of released) {
       await tables(executor)
         .updateTable('promotions')
-        .set((eb) => ({ times_used: eb('times_used', '-', 1) }))
+        .set((eb) => ({
+          times_used: eb('times_used', '-', 1),
+          discount_given: eb('discount_given', '-', amount),
+        }))
         .where('id', '=', promotion_id)
         .execute();
     }

@@ -7,25 +7,53 @@ const line = fc.record({
   id: fc.uuid(),
   unitAmount: fc.integer({ min: 0, max: 1_000_000 }),
   quantity: fc.integer({ min: 1, max: 99 }),
+  productId: fc.constantFrom('p1', 'p2', 'p3'),
+  categorySlugs: fc.subarray(['lamps', 'mugs']),
 });
+const target = fc.option(
+  fc.record(
+    {
+      productIds: fc.subarray(['p1', 'p2', 'p3'], { minLength: 1 }),
+      categorySlugs: fc.subarray(['lamps', 'mugs'], { minLength: 1 }),
+      minQuantity: fc.integer({ min: 1, max: 10 }),
+    },
+    { requiredKeys: [] },
+  ),
+  { nil: undefined },
+);
+const common = { id: fc.uuid(), target, stackable: fc.boolean() };
 const promotion = fc.oneof(
-  fc.constant(undefined),
   fc.record({
+    ...common,
     code: fc.constant('P'),
     kind: fc.constant('percentage' as const),
     value: fc.integer({ min: 1, max: 100 }),
   }),
   fc.record({
+    ...common,
     code: fc.constant('F'),
     kind: fc.constant('fixed' as const),
     value: fc.integer({ min: 1, max: 5_000_000 }),
   }),
-  fc.record({ code: fc.constant('S'), kind: fc.constant('free_shipping' as const), value: fc.constant(0) }),
+  fc.record({
+    ...common,
+    code: fc.constant('S'),
+    kind: fc.constant('free_shipping' as const),
+    value: fc.constant(0),
+  }),
+  fc.record({
+    ...common,
+    name: fc.constant('3 for 2'),
+    kind: fc.constant('buy_x_get_y' as const),
+    value: fc.integer({ min: 1, max: 100 }),
+    buyQuantity: fc.integer({ min: 1, max: 4 }),
+    getQuantity: fc.integer({ min: 1, max: 3 }),
+  }),
 );
 const cart: fc.Arbitrary<PricingInput> = fc.record({
   currency: fc.constant('EUR'),
   lines: fc.uniqueArray(line, { minLength: 1, maxLength: 8, selector: (l) => l.id }),
-  promotion,
+  promotions: fc.array(promotion, { maxLength: 4 }),
   shippingAmount: fc.integer({ min: 0, max: 10_000 }),
   taxRateBasisPoints: fc.integer({ min: 0, max: 3000 }),
   taxInclusive: fc.boolean(),
@@ -50,14 +78,14 @@ function nearestEven({ n, d }: Ratio): number {
  * discounted amount times the rate (exclusive) or the part of it that the rate makes up
  * (inclusive: gross × r / (1 + r)), each rounded once, half to even.
  */
-function reference(input: PricingInput, discounts: number[]) {
+function reference(input: PricingInput, discounts: number[], shippedFree: boolean) {
   const rate = BigInt(input.taxRateBasisPoints ?? 0);
   const exactTax = (amount: number): Ratio =>
     input.taxInclusive
       ? { n: BigInt(amount) * rate, d: 10_000n + rate }
       : { n: BigInt(amount) * rate, d: 10_000n };
   const amounts = input.lines.map((line, index) => line.unitAmount * line.quantity - discounts[index]);
-  const shipping = input.promotion?.kind === 'free_shipping' ? 0 : (input.shippingAmount ?? 0);
+  const shipping = shippedFree ? 0 : (input.shippingAmount ?? 0);
   const taxes = [...amounts, shipping].map((amount) => nearestEven(exactTax(amount)));
   const taxTotal = taxes.reduce((a, b) => a + b, 0);
   const gross = amounts.reduce((a, b) => a + b, 0) + shipping;
@@ -124,6 +152,7 @@ describe('priceCart', () => {
         const expected = reference(
           input,
           priced.lines.map((l) => l.discount),
+          priced.discounts.some((d) => d.kind === 'free_shipping'),
         );
         expect([...priced.lines.map((l) => l.tax), priced.shippingTax]).toEqual(expected.taxes);
         expect(priced.taxTotal).toBe(expected.taxTotal);
@@ -167,7 +196,7 @@ describe('priceCart', () => {
         { id: 'a', unitAmount: 1190, quantity: 1 },
         { id: 'b', unitAmount: 999, quantity: 3 },
       ],
-      promotion: { code: 'TEN', kind: 'percentage', value: 10 },
+      promotions: [{ id: 'ten', code: 'TEN', kind: 'percentage', value: 10 }],
       shippingAmount: 490,
       taxRateBasisPoints: 1900,
       taxInclusive: true,
@@ -187,6 +216,127 @@ describe('priceCart', () => {
       total: 4258,
       taxInclusive: true,
     });
+  });
+
+  it('explains every discount: the lines of each add up to it, and all add up to the line discounts', () => {
+    fc.assert(
+      fc.property(cart, (input) => {
+        const priced = priceCart(input);
+        const perLine = new Map<string, number>();
+        for (const discount of priced.discounts) {
+          expect(discount.lines.reduce((sum, l) => sum + l.amount, 0)).toBe(discount.amount);
+          for (const l of discount.lines) {
+            expect(l.amount).toBeGreaterThan(0);
+            perLine.set(l.itemId, (perLine.get(l.itemId) ?? 0) + l.amount);
+          }
+        }
+        expect(priced.discounts.reduce((sum, d) => sum + d.amount, 0)).toBe(priced.discountTotal);
+        for (const l of priced.lines) {
+          expect(l.discount).toBe(perLine.get(l.id) ?? 0);
+          expect(l.discount).toBeLessThanOrEqual(l.subtotal);
+        }
+        // Only lines a promotion targets carry its discount.
+        for (const discount of priced.discounts) {
+          const promotion = input.promotions!.find((p) => p.id === discount.promotionId)!;
+          for (const l of discount.lines) {
+            const source = input.lines.find((candidate) => candidate.id === l.itemId)!;
+            const { productIds, categorySlugs } = promotion.target ?? {};
+            if (productIds?.length || categorySlugs?.length)
+              expect(
+                productIds?.includes(source.productId!) ||
+                  categorySlugs?.some((slug) => source.categorySlugs?.includes(slug)),
+              ).toBe(true);
+          }
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('stops at the first non-stackable promotion that gives something, and only there', () => {
+    fc.assert(
+      fc.property(cart, (input) => {
+        const priced = priceCart(input);
+        const order = (input.promotions ?? []).map((p) => p.id);
+        const applied = priced.discounts.map((d) => d.promotionId);
+        const stopper = (input.promotions ?? []).find((p) => p.stackable === false && applied.includes(p.id));
+        if (!stopper) expect(priced.stopped).toEqual([]);
+        else {
+          expect(applied.at(-1)).toBe(stopper.id);
+          expect(priced.stopped).toEqual(order.slice(order.indexOf(stopper.id) + 1));
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('buy X get Y takes the cheapest units off, exactly: at 100 % the discount is their sum', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(line, { minLength: 1, maxLength: 6, selector: (l) => l.id }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 3 }),
+        (lines, buyQuantity, getQuantity) => {
+          const priced = priceCart({
+            currency: 'EUR',
+            lines,
+            promotions: [{ id: 'x', kind: 'buy_x_get_y', value: 100, buyQuantity, getQuantity }],
+          });
+          const units = lines.flatMap((l) => Array.from({ length: l.quantity }, () => l.unitAmount));
+          units.sort((a, b) => a - b);
+          const free = Math.floor(units.length / (buyQuantity + getQuantity)) * getQuantity;
+          expect(priced.discountTotal).toBe(units.slice(0, free).reduce((a, b) => a + b, 0));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('3 for 2 on lamps gives the cheapest lamp away, and a 10 % code after it counts what is left', () => {
+    const priced = priceCart({
+      currency: 'EUR',
+      lines: [
+        { id: 'big', unitAmount: 5000, quantity: 2, categorySlugs: ['lamps'] },
+        { id: 'small', unitAmount: 2000, quantity: 1, categorySlugs: ['lamps'] },
+        { id: 'mug', unitAmount: 1000, quantity: 1, categorySlugs: ['mugs'] },
+      ],
+      promotions: [
+        {
+          id: '3for2',
+          name: '3 for 2',
+          kind: 'buy_x_get_y',
+          value: 100,
+          buyQuantity: 2,
+          getQuantity: 1,
+          target: { categorySlugs: ['lamps'] },
+        },
+        { id: 'ten', code: 'TEN', kind: 'percentage', value: 10 },
+      ],
+      taxRateBasisPoints: 1900,
+      taxInclusive: true,
+    });
+    // Lamps 5000 + 5000 + 2000: the 2000 one is free. 10 % of what is left (10 000 + 1000) = 1100,
+    // split 1000/100 over the big lamps and the mug (the small lamp has nothing left).
+    expect(priced.discounts).toEqual([
+      {
+        promotionId: '3for2',
+        name: '3 for 2',
+        kind: 'buy_x_get_y',
+        amount: 2000,
+        lines: [{ itemId: 'small', amount: 2000 }],
+      },
+      {
+        promotionId: 'ten',
+        code: 'TEN',
+        kind: 'percentage',
+        amount: 1100,
+        lines: [
+          { itemId: 'big', amount: 1000 },
+          { itemId: 'mug', amount: 100 },
+        ],
+      },
+    ]);
+    expect(priced.total).toBe(13_000 - 3100);
   });
 
   it('a full return refunds exactly what was paid', () => {
@@ -228,7 +378,7 @@ describe('priceCart', () => {
         { id: 'a', unitAmount: 1999, quantity: 2 },
         { id: 'b', unitAmount: 500, quantity: 1 },
       ],
-      promotion: { code: 'TEN', kind: 'percentage', value: 10 },
+      promotions: [{ id: 'ten', code: 'TEN', kind: 'percentage', value: 10 }],
       shippingAmount: 495,
       taxRateBasisPoints: 2000,
     });

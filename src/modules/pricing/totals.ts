@@ -1,29 +1,66 @@
 import { allocate, applyBasisPoints, containedTax, cumulativeShare } from './money.ts';
 
-export type PromotionKind = 'percentage' | 'fixed' | 'free_shipping';
+export type PromotionKind = 'percentage' | 'fixed' | 'free_shipping' | 'buy_x_get_y';
 
 export interface PricingLine {
   id: string;
   unitAmount: number;
   quantity: number;
+  /** What a promotion's target is matched against. */
+  productId?: string;
+  /** The product's categories and every category above them. */
+  categorySlugs?: readonly string[];
+}
+
+/** Which lines a promotion may discount: a line matches when it is in any list given; none given, every line. */
+export interface PromotionTarget {
+  productIds?: string[];
+  categorySlugs?: string[];
+  /** The matching lines must hold at least this many units together, or nothing applies. */
+  minQuantity?: number;
 }
 
 export interface AppliedPromotion {
-  code: string;
+  id: string;
+  /** Absent for an automatic promotion. */
+  code?: string;
+  name?: string;
   kind: PromotionKind;
-  /** percentage: whole percent 1..100; fixed: minor units in the cart's currency; free_shipping: unused. */
+  /**
+   * percentage: whole percent 1..100; fixed: minor units in the cart's currency; buy_x_get_y: the
+   * percent taken off each free unit (100 = free); free_shipping: unused.
+   */
   value: number;
+  target?: PromotionTarget;
+  /** buy_x_get_y: for every `buyQuantity` units bought, `getQuantity` more are discounted. */
+  buyQuantity?: number;
+  getQuantity?: number;
+  /** false: once this one gives a discount, the promotions after it do not apply. Default true. */
+  stackable?: boolean;
 }
 
 export interface PricingInput {
   currency: string;
   lines: PricingLine[];
-  promotion?: AppliedPromotion;
+  /** In the order they apply (highest priority first); each discounts what the earlier ones left. */
+  promotions?: readonly AppliedPromotion[];
   shippingAmount?: number;
   /** Tax rate of the destination in basis points (2000 = 20 %), applied to goods and shipping. */
   taxRateBasisPoints?: number;
   /** Prices (and shipping) already contain the tax: it is extracted, not added. */
   taxInclusive?: boolean;
+}
+
+/** One promotion's part of the totals, and the lines it touched; the lines' amounts add up to `amount`. */
+export interface PricedDiscount {
+  promotionId: string;
+  code?: string;
+  name?: string;
+  kind: PromotionKind;
+  amount: number;
+  /** Shipping it took off (free_shipping); not part of `amount`, which is the goods' discount. */
+  shippingAmount?: number;
+  lines: Array<{ itemId: string; amount: number }>;
 }
 
 export interface PricedLine {
@@ -39,6 +76,10 @@ export interface PricedLine {
 export interface PricedCart {
   currency: string;
   lines: PricedLine[];
+  /** Every promotion that took something off, in the order applied. */
+  discounts: PricedDiscount[];
+  /** Promotions that did not apply because a non-stackable one before them did. */
+  stopped: string[];
   subtotal: number;
   discountTotal: number;
   shippingTotal: number;
@@ -59,12 +100,60 @@ export function shippingCharge(priced: Pick<PricedCart, 'shippingTotal' | 'shipp
   return priced.shippingTotal + (priced.taxInclusive ? 0 : priced.shippingTax);
 }
 
+const matches = (target: PromotionTarget | undefined, line: PricingLine) => {
+  const byProduct = target?.productIds;
+  const byCategory = target?.categorySlugs;
+  if (!byProduct?.length && !byCategory?.length) return true;
+  if (byProduct?.includes(line.productId ?? '')) return true;
+  return byCategory?.some((slug) => line.categorySlugs?.includes(slug)) ?? false;
+};
+
+/**
+ * What one promotion takes off each line, given what the earlier ones left (`left`). Every amount
+ * is at most what is left of its line, so a line is never discounted below zero.
+ */
+function lineDiscounts(promotion: AppliedPromotion, lines: readonly PricingLine[], left: readonly number[]) {
+  const eligible = lines.map((line) => matches(promotion.target, line));
+  const units = lines.reduce((sum, line, index) => sum + (eligible[index] ? line.quantity : 0), 0);
+  if (units === 0 || units < (promotion.target?.minQuantity ?? 0)) return undefined;
+  const weights = left.map((amount, index) => (eligible[index] ? amount : 0));
+  const base = weights.reduce((a, b) => a + b, 0);
+  switch (promotion.kind) {
+    case 'percentage':
+      return allocate(applyBasisPoints(base, Math.min(100, promotion.value) * 100), weights);
+    case 'fixed':
+      return allocate(Math.min(promotion.value, base), weights);
+    case 'free_shipping':
+      return lines.map(() => 0);
+    case 'buy_x_get_y': {
+      // Of every buy + get units, the cheapest `get` are discounted: the shop gives away the least.
+      const group = (promotion.buyQuantity ?? 1) + (promotion.getQuantity ?? 1);
+      let free = Math.floor(units / group) * (promotion.getQuantity ?? 1);
+      const cheapestFirst = lines
+        .map((line, index) => ({ line, index }))
+        .filter(({ index }) => eligible[index])
+        .sort((a, b) => a.line.unitAmount - b.line.unitAmount || a.index - b.index);
+      const amounts = lines.map(() => 0);
+      for (const { line, index } of cheapestFirst) {
+        const taken = Math.min(free, line.quantity);
+        free -= taken;
+        const off = applyBasisPoints(taken * line.unitAmount, Math.min(100, promotion.value) * 100);
+        amounts[index] = Math.min(off, left[index]);
+      }
+      return amounts;
+    }
+  }
+}
+
 /**
  * The one place totals are computed, for the cart, the checkout and the order. Pure: the same
  * input always gives the same output, in integer minor units.
  *
- * - Discounts are allocated across lines in proportion to their subtotals, to the unit, so a
- *   refund of some lines can give back exactly their share.
+ * - Promotions apply in the order given, each to what the earlier ones left of the lines it
+ *   targets; a non-stackable one that gives something stops the rest. A percentage or fixed
+ *   discount is allocated across its lines in proportion to what is left of them, to the unit;
+ *   buy X get Y discounts the cheapest units. Each line keeps its share, so a refund of some lines
+ *   gives back exactly their discount.
  * - Tax is computed per line on the discounted amount, rounded half-to-even, and on shipping.
  *   Where prices contain tax (`taxInclusive`), the tax contained in each discounted line is
  *   extracted instead, gross × rate / (1 + rate) rounded half-to-even, so the gross amounts the
@@ -74,27 +163,57 @@ export function shippingCharge(priced: Pick<PricedCart, 'shippingTotal' | 'shipp
 export function priceCart(input: PricingInput): PricedCart {
   const subtotals = input.lines.map((line) => line.unitAmount * line.quantity);
   const subtotal = subtotals.reduce((a, b) => a + b, 0);
-  const promotion = input.promotion;
-  let discountTotal = 0;
-  if (promotion?.kind === 'percentage')
-    discountTotal = applyBasisPoints(subtotal, Math.min(100, promotion.value) * 100);
-  if (promotion?.kind === 'fixed') discountTotal = Math.min(promotion.value, subtotal);
-  const discounts = allocate(discountTotal, subtotals);
+  const left = [...subtotals];
+  const discounts: PricedDiscount[] = [];
+  const stopped: string[] = [];
+  let shippingTotal = input.shippingAmount ?? 0;
+  let stopping = false;
+  for (const promotion of input.promotions ?? []) {
+    if (stopping) {
+      stopped.push(promotion.id);
+      continue;
+    }
+    const amounts = lineDiscounts(promotion, input.lines, left);
+    const amount = amounts?.reduce((a, b) => a + b, 0) ?? 0;
+    const freeShipping = promotion.kind === 'free_shipping' && amounts !== undefined && shippingTotal > 0;
+    if (!amounts || (amount === 0 && !freeShipping)) continue;
+    const discount: PricedDiscount = {
+      promotionId: promotion.id,
+      kind: promotion.kind,
+      amount,
+      lines: [],
+    };
+    if (promotion.code) discount.code = promotion.code;
+    if (promotion.name) discount.name = promotion.name;
+    if (freeShipping) {
+      discount.shippingAmount = shippingTotal;
+      shippingTotal = 0;
+    }
+    amounts.forEach((part, index) => {
+      if (part === 0) return;
+      left[index] -= part;
+      discount.lines.push({ itemId: input.lines[index].id, amount: part });
+    });
+    if (promotion.stackable === false) stopping = true;
+    discounts.push(discount);
+  }
   const rate = input.taxRateBasisPoints ?? 0;
   const taxInclusive = input.taxInclusive ?? false;
   const taxOf = (amount: number) =>
     taxInclusive ? containedTax(amount, rate) : applyBasisPoints(amount, rate);
   const lines = input.lines.map((line, index) => {
-    const priced = { subtotal: subtotals[index], discount: discounts[index], tax: 0 };
+    const priced = { subtotal: subtotals[index], discount: subtotals[index] - left[index], tax: 0 };
     priced.tax = taxOf(priced.subtotal - priced.discount);
     return { id: line.id, quantity: line.quantity, ...priced, total: lineCharge(priced, taxInclusive) };
   });
-  const shippingTotal = promotion?.kind === 'free_shipping' ? 0 : (input.shippingAmount ?? 0);
+  const discountTotal = subtotal - left.reduce((a, b) => a + b, 0);
   const shippingTax = taxOf(shippingTotal);
   const taxTotal = lines.reduce((sum, line) => sum + line.tax, 0) + shippingTax;
   return {
     currency: input.currency,
     lines,
+    discounts,
+    stopped,
     subtotal,
     discountTotal,
     shippingTotal,

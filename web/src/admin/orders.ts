@@ -1,4 +1,5 @@
 import { html, nothing } from 'lit-html';
+import { discountLabel, lineTotalCell } from '../discounts.ts';
 import { parseMoneyInput } from '../money.ts';
 import type { Fulfillment, Order, OrderStatus, Page, PaymentDrift, Refund, Return, User } from '../types.ts';
 import {
@@ -157,6 +158,13 @@ export async function orderPage(ctx: AppContext, params: Record<string, string>)
       }${order.payment.refunded.amount > 0 ? html`, refunded ${money(order.payment.refunded)}` : nothing}</p>
     <p>Ship to: ${order.shippingAddress.name}, ${order.shippingAddress.line1}, ${order.shippingAddress.postalCode}
       ${order.shippingAddress.city}, ${order.shippingAddress.country}${order.shippingMethod?.name ? ` · ${order.shippingMethod.name}` : ''}</p>
+    ${
+      order.totals.discounts.length > 0
+        ? html`<p>Discounts: ${order.totals.discounts
+            .map((discount) => `${discountLabel(discount)} −${money(discount.amount)}`)
+            .join(' · ')}</p>`
+        : nothing
+    }
     <form class="stack" @submit=${ship} aria-label="Ship items">
       <table class="lines">
         <thead><tr><th scope="col">Item</th><th scope="col">Ordered</th><th scope="col">Shipped</th><th scope="col">Total</th>${shippable ? html`<th scope="col">Ship now</th>` : nothing}</tr></thead>
@@ -166,7 +174,7 @@ export async function orderPage(ctx: AppContext, params: Record<string, string>)
               <td>${line.name} <span class="muted">${line.sku}</span></td>
               <td>${line.quantity}</td>
               <td>${shipped(line.id)}</td>
-              <td>${money(line.lineTotal)}</td>
+              ${lineTotalCell(line, order.totals)}
               ${
                 shippable
                   ? html`<td><label><span class="visually-hidden">Quantity of ${line.name} to ship</span>

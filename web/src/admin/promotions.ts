@@ -1,54 +1,107 @@
 import { html, nothing } from 'lit-html';
 import { newIdempotencyKey } from '../api.ts';
 import { decimalString, parseMoneyInput } from '../money.ts';
+import type { Category } from '../types.ts';
 import { type AppContext, act, type Content, formValues, STORE_CURRENCY } from '../ui.ts';
 
 interface Promotion {
   id: string;
-  code: string;
-  kind: 'percentage' | 'fixed' | 'free_shipping';
+  code?: string;
+  name?: string;
+  automatic: boolean;
+  kind: 'percentage' | 'fixed' | 'free_shipping' | 'buy_x_get_y';
   value: number;
+  buyQuantity?: number;
+  getQuantity?: number;
+  percentOff?: number;
+  target?: { productIds?: string[]; categorySlugs?: string[]; minQuantity?: number };
+  priority: number;
+  stackable: boolean;
   currency?: string;
   minSubtotal?: number;
   usageLimit?: number;
   perCustomerLimit?: number;
+  budget?: number;
   timesUsed: number;
+  discountGiven: number;
   active: boolean;
 }
+
+const amountIn = (promotion: Promotion, amount: number) =>
+  `${decimalString({ amount, currency: promotion.currency ?? STORE_CURRENCY })} ${promotion.currency ?? STORE_CURRENCY}`;
 
 function valueText(promotion: Promotion): string {
   if (promotion.kind === 'percentage') return `${promotion.value}% off`;
   if (promotion.kind === 'free_shipping') return 'Free shipping';
-  return `${decimalString({ amount: promotion.value, currency: promotion.currency ?? STORE_CURRENCY })} ${promotion.currency ?? STORE_CURRENCY} off`;
+  if (promotion.kind === 'buy_x_get_y') {
+    const off = promotion.percentOff === 100 ? 'free' : `at ${promotion.percentOff}% off`;
+    return `Buy ${promotion.buyQuantity}, get ${promotion.getQuantity} ${off} (the cheapest)`;
+  }
+  return `${amountIn(promotion, promotion.value)} off`;
 }
 
+/** What it discounts, in words: categories by name, products by count. */
+function targetText(promotion: Promotion, categories: Map<string, string>): string {
+  const target = promotion.target;
+  const parts = [
+    ...(target?.categorySlugs ?? []).map((slug) => categories.get(slug) ?? slug),
+    ...(target?.productIds?.length
+      ? [`${target.productIds.length} product${target.productIds.length === 1 ? '' : 's'}`]
+      : []),
+  ];
+  const what = parts.length > 0 ? parts.join(', ') : 'Everything';
+  return target?.minQuantity ? `${what}, from ${target.minQuantity} items` : what;
+}
+
+const title = (promotion: Promotion) => promotion.name ?? promotion.code ?? 'Promotion';
+
 export async function promotionsPage(ctx: AppContext): Promise<Content> {
-  const { items } = await ctx.api.get<{ items: Promotion[] }>('/v1/promotions');
+  const [{ items }, { items: categoryList }] = await Promise.all([
+    ctx.api.get<{ items: Promotion[] }>('/v1/promotions'),
+    ctx.api.get<{ items: Category[] }>('/v1/categories'),
+  ]);
+  const categories = new Map(categoryList.map((category) => [category.slug, category.name]));
+  const money = (raw: string, what: string) => {
+    if (!raw.trim()) return undefined;
+    const amount = parseMoneyInput(raw, STORE_CURRENCY);
+    if (amount === undefined) throw new Error(`The ${what} is not an amount`);
+    return amount;
+  };
   const create = (event: SubmitEvent) => {
     const values = formValues(event);
     const form = event.currentTarget as HTMLFormElement;
     return act(ctx, event, async () => {
       const kind = values.kind as Promotion['kind'];
+      const automatic = values.applies === 'automatic';
       const value =
-        kind === 'fixed'
-          ? parseMoneyInput(values.value, STORE_CURRENCY)
-          : kind === 'percentage'
-            ? Number(values.value)
-            : 0;
+        kind === 'fixed' ? money(values.value, 'value') : kind === 'percentage' ? Number(values.value) : 0;
       if (value === undefined || Number.isNaN(value)) throw new Error('The value is not a number');
-      const minSubtotal = values.minSubtotal.trim()
-        ? parseMoneyInput(values.minSubtotal, STORE_CURRENCY)
-        : undefined;
-      if (values.minSubtotal.trim() && minSubtotal === undefined)
-        throw new Error('The minimum subtotal is not an amount');
+      const minSubtotal = money(values.minSubtotal, 'minimum subtotal');
+      const budget = money(values.budget, 'budget');
+      const target = {
+        ...(values.category ? { categorySlugs: [values.category] } : {}),
+        ...(values.minQuantity ? { minQuantity: Number(values.minQuantity) } : {}),
+      };
       await ctx.api.post(
         '/v1/promotions',
         {
-          code: values.code.trim(),
+          ...(values.code.trim() ? { code: values.code.trim() } : {}),
+          ...(values.name.trim() ? { name: values.name.trim() } : {}),
+          automatic,
           kind,
-          value,
-          ...(kind === 'fixed' ? { currency: STORE_CURRENCY } : {}),
+          ...(kind === 'buy_x_get_y'
+            ? {
+                buyQuantity: Number(values.buyQuantity),
+                getQuantity: Number(values.getQuantity),
+                percentOff: Number(values.percentOff),
+              }
+            : { value }),
+          ...(kind === 'fixed' || budget !== undefined ? { currency: STORE_CURRENCY } : {}),
+          ...(Object.keys(target).length > 0 ? { target } : {}),
+          priority: Number(values.priority || 0),
+          stackable: values.stackable === 'on',
           ...(minSubtotal !== undefined ? { minSubtotal } : {}),
+          ...(budget !== undefined ? { budget } : {}),
           ...(values.usageLimit ? { usageLimit: Number(values.usageLimit) } : {}),
           ...(values.perCustomerLimit ? { perCustomerLimit: Number(values.perCustomerLimit) } : {}),
         },
@@ -56,50 +109,86 @@ export async function promotionsPage(ctx: AppContext): Promise<Content> {
       );
       form.reset();
       await ctx.refresh();
-      ctx.flash('info', `Code ${values.code.trim().toUpperCase()} created.`);
+      ctx.flash(
+        'info',
+        `${values.name.trim() || values.code.trim().toUpperCase() || 'The promotion'} created.`,
+      );
     });
   };
   const deactivate = (promotion: Promotion) => (event: Event) =>
     act(ctx, event, async () => {
       await ctx.api.delete(`/v1/promotions/${promotion.id}`);
       await ctx.refresh();
-      ctx.flash('info', `Code ${promotion.code} deactivated.`);
+      ctx.flash('info', `${title(promotion)} deactivated.`);
     });
   return html`
     <h1>Promotions</h1>
+    <p class="muted">Promotions apply highest priority first, each to what the ones before it left.
+      One that does not combine stops those after it.</p>
     <table class="lines">
-      <caption class="visually-hidden">Promotion codes</caption>
-      <thead><tr><th scope="col">Code</th><th scope="col">Discount</th><th scope="col">Minimum</th><th scope="col">Used</th><th scope="col">State</th></tr></thead>
+      <caption class="visually-hidden">Promotions</caption>
+      <thead><tr><th scope="col">Promotion</th><th scope="col">Discount</th><th scope="col">Applies to</th>
+        <th scope="col">Priority</th><th scope="col">Used</th><th scope="col">Given</th><th scope="col">State</th></tr></thead>
       <tbody>
         ${items.map(
-          (promotion) => html`<tr>
-            <td><code>${promotion.code}</code></td>
-            <td>${valueText(promotion)}</td>
-            <td>${promotion.minSubtotal ? decimalString({ amount: promotion.minSubtotal, currency: promotion.currency ?? STORE_CURRENCY }) : '—'}</td>
+          (promotion) => html`<tr data-promotion=${title(promotion)}>
+            <td>${promotion.name ? html`${promotion.name}<br />` : nothing}${
+              promotion.automatic
+                ? html`<span class="muted">Automatic</span>`
+                : html`<code>${promotion.code}</code>`
+            }</td>
+            <td>${valueText(promotion)}${
+              promotion.minSubtotal
+                ? html`<br /><span class="muted">from ${amountIn(promotion, promotion.minSubtotal)}</span>`
+                : nothing
+            }</td>
+            <td>${targetText(promotion, categories)}</td>
+            <td>${promotion.priority}${promotion.stackable ? '' : html`<br /><span class="muted">does not combine</span>`}</td>
             <td>${promotion.timesUsed}${promotion.usageLimit ? ` of ${promotion.usageLimit}` : ''}</td>
+            <td>${amountIn(promotion, promotion.discountGiven)}${promotion.budget ? ` of ${amountIn(promotion, promotion.budget)}` : ''}</td>
             <td>${
               promotion.active
-                ? html`Active <button type="button" class="link" @click=${deactivate(promotion)} aria-label=${`Deactivate ${promotion.code}`}>Deactivate</button>`
+                ? html`Active <button type="button" class="link" @click=${deactivate(promotion)} aria-label=${`Deactivate ${title(promotion)}`}>Deactivate</button>`
                 : 'Inactive'
             }</td>
           </tr>`,
         )}
       </tbody>
     </table>
-    ${items.length === 0 ? html`<p class="muted">No promotion codes yet.</p>` : nothing}
-    <h2>New code</h2>
-    <form class="stack narrow" @submit=${create} aria-label="New promotion code">
-      <label>Code <input name="code" required minlength="2" maxlength="40" pattern="[A-Za-z0-9_\\-]+" /></label>
+    ${items.length === 0 ? html`<p class="muted">No promotions yet.</p>` : nothing}
+    <h2>New promotion</h2>
+    <form class="stack narrow" @submit=${create} aria-label="New promotion">
+      <fieldset>
+        <legend>How it applies</legend>
+        <label class="variant"><input type="radio" name="applies" value="code" checked /> With a code the shopper enters</label>
+        <label class="variant"><input type="radio" name="applies" value="automatic" /> Automatically, to every cart it fits</label>
+      </fieldset>
+      <label>Code (for a code) <input name="code" minlength="2" maxlength="40" pattern="[A-Za-z0-9_\\-]+" /></label>
+      <label>Name shoppers read (optional) <input name="name" maxlength="100" placeholder="3 for 2 on lamps" /></label>
       <label>Kind <select name="kind">
         <option value="percentage">Percentage off</option>
         <option value="fixed">Fixed amount off (${STORE_CURRENCY})</option>
         <option value="free_shipping">Free shipping</option>
+        <option value="buy_x_get_y">Buy some, get some (the cheapest) discounted</option>
       </select></label>
       <label>Value (percent, or amount for fixed) <input name="value" inputmode="decimal" value="10" /></label>
+      <div class="columns">
+        <label>Buy (units) <input name="buyQuantity" type="number" min="1" max="100" value="2" /></label>
+        <label>Get (units) <input name="getQuantity" type="number" min="1" max="100" value="1" /></label>
+        <label>Percent off those <input name="percentOff" type="number" min="1" max="100" value="100" /></label>
+      </div>
+      <label>Only for the category <select name="category">
+        <option value="">Every item</option>
+        ${categoryList.map((category) => html`<option value=${category.slug}>${category.name}</option>`)}
+      </select></label>
+      <label>From this many items of it (optional) <input name="minQuantity" type="number" min="1" /></label>
+      <label>Priority <input name="priority" type="number" min="-1000" max="1000" value="0" /></label>
+      <label class="variant"><input type="checkbox" name="stackable" checked /> Combines with the promotions after it</label>
       <label>Minimum subtotal (${STORE_CURRENCY}, optional) <input name="minSubtotal" inputmode="decimal" /></label>
+      <label>Budget: the most it may give away (${STORE_CURRENCY}, optional) <input name="budget" inputmode="decimal" /></label>
       <label>Usage limit (optional) <input name="usageLimit" type="number" min="1" /></label>
       <label>Per customer limit (optional) <input name="perCustomerLimit" type="number" min="1" /></label>
-      <button type="submit" class="primary">Create code</button>
+      <button type="submit" class="primary">Create promotion</button>
     </form>
   `;
 }

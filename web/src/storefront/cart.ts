@@ -2,6 +2,7 @@ import { html, nothing } from 'lit-html';
 import { ref } from 'lit-html/directives/ref.js';
 import { addressLine, countryName, countryOptions } from '../addresses.ts';
 import { ApiError, newIdempotencyKey } from '../api.ts';
+import { discountRows, lineTotalCell } from '../discounts.ts';
 import type { Address, Cart, Order, SavedAddress, ShippingMethod } from '../types.ts';
 import { type AppContext, act, type Content, describeError, formValues, money } from '../ui.ts';
 import { mountPaymentElement, paymentElementEnabled, paymentMethodId } from './stripe.ts';
@@ -52,6 +53,7 @@ export function totalsTable(totals: Cart['totals'], caption: string, destination
           ? html`<tr><th scope="row">Discount</th><td data-total="discount">−${money(totals.discountTotal)}</td></tr>`
           : nothing
       }
+      ${discountRows(totals)}
       ${
         destination
           ? html`<tr><th scope="row">Shipping</th><td data-total="shipping">${money(totals.shippingTotal)}</td></tr>
@@ -127,7 +129,7 @@ export async function cartPage(ctx: AppContext): Promise<Content> {
                 <button type="submit">Update</button>
               </form>
             </td>
-            <td>${money(line.lineTotal)}</td>
+            ${lineTotalCell(line, cart.totals)}
             <td><button type="button" class="link" @click=${remove(line.id)} aria-label=${`Remove ${line.name}`}>Remove</button></td>
           </tr>`,
         )}

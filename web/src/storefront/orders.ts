@@ -15,6 +15,7 @@ import {
   shortId,
   statusBadge,
 } from '../ui.ts';
+import { lineTotalCell } from '../discounts.ts';
 import { totalsTable } from './cart.ts';
 
 const PAGE_SIZE = 10;
@@ -194,7 +195,7 @@ export async function orderPage(
           (
             line,
           ) => html`<tr><td>${line.name} <span class="muted">${line.sku}</span></td><td>${line.quantity}</td>
-            <td>${money(line.unitPrice)}</td><td>${money(line.lineTotal)}</td></tr>`,
+            <td>${money(line.unitPrice)}</td>${lineTotalCell(line, order.totals)}</tr>`,
         )}
       </tbody>
     </table>
