@@ -265,13 +265,18 @@ describe.each(dbKinds)('demo pricing data on %s', (kind) => {
 
   it('loads the demo pricing rules idempotently: a second load adds nothing and keeps staff changes', async () => {
     const before = (await call('GET', '/v1/shipping-methods')).json().items;
-    await call('PUT', '/v1/tax-rates/DE', staff, { rate: 700, name: 'reduced' });
+    await call('PUT', '/v1/tax-rates/DE', staff, { rate: 1600, name: 'MwSt (2020)' });
     const pricing = moduleOf(system, 'pricing');
     await pricing.seedDemo();
     expect((await call('GET', '/v1/shipping-methods')).json().items).toEqual(before);
     expect((await call('GET', '/v1/promotions', staff)).json().items).toHaveLength(2);
     const rates = (await call('GET', '/v1/tax-rates')).json().items;
-    expect(rates.find((rate: { country: string }) => rate.country === 'DE')).toMatchObject({ rate: 700 });
+    const german = (taxClass: string) =>
+      rates.find(
+        (rate: { country: string; taxClass: string }) => rate.country === 'DE' && rate.taxClass === taxClass,
+      );
+    expect(german('standard')).toMatchObject({ rate: 1600, name: 'MwSt (2020)' });
+    expect(german('reduced')).toMatchObject({ rate: 700 });
     await call('PUT', '/v1/tax-rates/DE', staff, { rate: 1900, name: 'MwSt' });
   });
 

@@ -113,8 +113,16 @@ async function buildModules(deps: ModuleDeps) {
     bus,
     lowStockThreshold: config.inventoryLowThreshold,
   });
-  const catalog = createCatalog({ ...deps, inventory: inventory.service });
-  const pricing = createPricing(deps);
+  const pricing = createPricing({
+    ...deps,
+    // Customers are composed later (from identity and ordering); a price list asks at request time.
+    customerGroups: (userId, executor) => customers.service.groups.groupIdsOf(userId, executor),
+  });
+  const catalog = createCatalog({
+    ...deps,
+    inventory: inventory.service,
+    taxClasses: { assertKnown: pricing.service.assertTaxClasses },
+  });
   const payments = createPayments({ ...deps, bus });
   const cart = createCart({
     db: deps.db,

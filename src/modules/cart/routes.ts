@@ -54,6 +54,12 @@ export const LineItemSchema = Type.Object({
   lineTotal: Money,
   discount: Money,
   tax: Money,
+  priceList: Type.Optional(
+    Type.Object(
+      { id: Uuid, name: Type.String() },
+      { description: 'the price list that priced this line below the shelf (best price wins)' },
+    ),
+  ),
 });
 
 /** Where a cart ships: the country decides its tax and shipping; the rest may follow later. */

@@ -44,11 +44,14 @@ export interface CartLine {
   sku: string;
   name: string;
   quantity: number;
+  /** The price charged per unit: the shelf price, or a price list's (named in `priceList`). */
   unitPrice: Money;
   lineTotal: Money;
   /** This line's share of the discount and its tax, in the cart's currency. */
   discount: Money;
   tax: Money;
+  /** The price list that priced this line below the shelf. */
+  priceList?: { id: string; name: string };
 }
 
 /** One promotion's part of the discount, and the lines it touched. */
@@ -211,6 +214,8 @@ export function createCartService(deps: {
           quantity: row.quantity,
           productId: variant.productId,
           categorySlugs: variant.categorySlugs,
+          taxClass: variant.taxClass,
+          variantId: row.variantId,
         })),
         userId: shopper.id,
         guest: shopper.role === 'guest',
@@ -221,17 +226,22 @@ export function createCartService(deps: {
       executor,
     );
     const money = (amount: number): Money => ({ amount, currency: cart.currency });
-    const items = lines.map(({ row, variant, unit }, index) => ({
-      id: row.id,
-      variantId: row.variantId,
-      sku: variant.sku,
-      name: variant.productName,
-      quantity: row.quantity,
-      unitPrice: unit,
-      lineTotal: money(quote.lines[index].subtotal),
-      discount: money(quote.lines[index].discount),
-      tax: money(quote.lines[index].tax),
-    }));
+    const items = lines.map(({ row, variant }, index) => {
+      const quoted = quote.lines[index];
+      const item: CartLine = {
+        id: row.id,
+        variantId: row.variantId,
+        sku: variant.sku,
+        name: variant.productName,
+        quantity: row.quantity,
+        unitPrice: money(quoted.unitAmount),
+        lineTotal: money(quoted.subtotal),
+        discount: money(quoted.discount),
+        tax: money(quoted.tax),
+      };
+      if (quoted.priceList) item.priceList = quoted.priceList;
+      return item;
+    });
     const totals: Totals = {
       subtotal: money(quote.subtotal),
       discountTotal: money(quote.discountTotal),

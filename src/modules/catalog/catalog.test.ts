@@ -409,6 +409,7 @@ describe.each(dbKinds)('catalog on %s', (kind) => {
         prices: [],
         archived: false,
         categorySlugs: ['apparel', 'garden', 'shirts', 'tops'],
+        taxClass: 'standard',
       },
     ]);
   });

@@ -7,7 +7,7 @@ import type { Metrics } from '../../platform/observability/metrics.ts';
 import type { InventoryService } from '../inventory/index.ts';
 import { catalogRoutes } from './routes.ts';
 import { seedCatalog } from './seed.ts';
-import { type CatalogService, createCatalogService } from './service.ts';
+import { type CatalogDeps, type CatalogService, createCatalogService } from './service.ts';
 import { catalogStore } from './store.ts';
 
 export type { Rendered } from './read-model.ts';
@@ -38,6 +38,7 @@ export function createCatalog(deps: {
   metrics: Metrics;
   inventory: InventoryService;
   cache: Cache;
+  taxClasses: CatalogDeps['taxClasses'];
 }): CatalogModule {
   const service = createCatalogService({
     db: deps.db,
@@ -46,6 +47,7 @@ export function createCatalog(deps: {
     metrics: deps.metrics,
     logger: deps.logger,
     storeCurrency: deps.config.storeCurrency,
+    taxClasses: deps.taxClasses,
   });
   const seed = async (count: number) => {
     const added = await seedCatalog(deps.db, deps.inventory, count, deps.config.storeCurrency);

@@ -10,6 +10,7 @@ import { noSignIn } from '../../platform/http/auth.ts';
 import { createLogger } from '../../platform/observability/logger.ts';
 import { createMetrics } from '../../platform/observability/metrics.ts';
 import { createInventory } from '../inventory/index.ts';
+import { createPricing } from '../pricing/index.ts';
 import { type CatalogModule, createCatalog } from './index.ts';
 
 const redisUrl = process.env.REDIS_URL;
@@ -41,6 +42,7 @@ describe.runIf(redisUrl).each(dbKinds)('catalog over a shared Redis cache on %s'
         },
       }).service,
       cache: createRedisCache(client, namespace),
+      taxClasses: { assertKnown: createPricing({ db: database.db }).service.assertTaxClasses },
     });
     return catalog;
   };

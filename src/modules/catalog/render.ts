@@ -39,6 +39,7 @@ function appendProduct(segments: string[], variantIds: string[], row: ProductRow
       price: { amount: variant.amount, currency: variant.currency },
       prices: variant.prices,
       attributes: variant.attributes,
+      taxClass: variant.taxClass,
     });
     open += `${index > 0 ? ',' : ''}${json.slice(0, -1)},"available":`;
     segments.push(open);

@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox';
-import { Money } from '../../platform/http/schemas.ts';
+import { Money, TAX_CLASS_PATTERN } from '../../platform/http/schemas.ts';
 
 const Slug = Type.String({ pattern: '^[a-z0-9]+(-[a-z0-9]+)*$', minLength: 1, maxLength: 80 });
 const Sku = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' });
@@ -24,6 +24,12 @@ export const VariantInput = Type.Object(
       Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'initial stock of a new variant' }),
     ),
     attributes: Type.Optional(Attributes),
+    taxClass: Type.Optional(
+      Type.String({
+        pattern: TAX_CLASS_PATTERN,
+        description: 'the tax class it is sold under (GET /v1/tax-classes); default standard',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -62,6 +68,7 @@ export const VariantSchema = Type.Object({
   attributes: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), {
     description: 'free-form facts about the variant, e.g. {"size": "M", "colour": "red"}',
   }),
+  taxClass: Type.String({ description: 'the tax class it is sold under' }),
   available: Type.Integer({ description: 'on hand minus reserved' }),
 });
 

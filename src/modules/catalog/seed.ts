@@ -388,6 +388,8 @@ function demoProduct(index: number, currency: string) {
     priceAmount: basePrice + (leaf.kind === 'tech' || leaf.kind === 'books' ? position * 500 : 0),
     currency,
     attributes: attrs,
+    // Books are sold at the reduced rate across most of Europe.
+    taxClass: leaf.kind === 'books' ? 'reduced' : 'standard',
     position,
     stock: random() < 0.05 ? 0 : Math.floor(random() * 200),
   }));

@@ -22,6 +22,8 @@ export interface CatalogDeps {
   metrics: Metrics;
   logger: Logger;
   storeCurrency: string;
+  /** Pricing owns the tax classes: a variant may only name one that exists (400 TAX_CLASS_UNKNOWN). */
+  taxClasses: { assertKnown(codes: readonly string[], executor: Db): Promise<void> };
 }
 
 export interface CheckoutVariant {
@@ -35,6 +37,7 @@ export interface CheckoutVariant {
   archived: boolean;
   /** The product's categories and every category above them. */
   categorySlugs: string[];
+  taxClass: string;
 }
 
 export interface Category {
@@ -68,6 +71,12 @@ async function mapSkuConflicts<T>(work: () => Promise<T>): Promise<T> {
     throw error;
   }
 }
+
+/** The tax classes a product's variants name besides the standard one. */
+const taxClassesOf = (input: ProductInputT) =>
+  input.variants.flatMap((variant) =>
+    variant.taxClass && variant.taxClass !== 'standard' ? [variant.taxClass] : [],
+  );
 
 export function createCatalogService(deps: CatalogDeps) {
   const { db, inventory } = deps;
@@ -163,6 +172,7 @@ export function createCatalogService(deps: CatalogDeps) {
   async function applyInput(tx: Db, row: ProductRow, input: ProductInputT): Promise<void> {
     checkVariants(input.variants);
     const categoryIds = await resolveCategories(tx, input.categorySlugs ?? []);
+    await deps.taxClasses.assertKnown(taxClassesOf(input), tx);
     await ensureSkusFree(
       tx,
       input.variants.map((variant) => variant.sku),
@@ -185,6 +195,7 @@ export function createCatalogService(deps: CatalogDeps) {
         currency: variant.price.currency,
         prices: variant.prices ?? [],
         attributes: variant.attributes ?? {},
+        taxClass: variant.taxClass ?? 'standard',
         position,
       };
       if (!match) {
@@ -233,6 +244,7 @@ export function createCatalogService(deps: CatalogDeps) {
         price: { amount: variant.amount, currency: variant.currency },
         prices: variant.prices,
         attributes: variant.attributes as Record<string, string | number | boolean>,
+        taxClass: variant.taxClass,
       })),
     };
   }
@@ -290,6 +302,8 @@ export function createCatalogService(deps: CatalogDeps) {
       await mapSkuConflicts(() =>
         transact(db, async (tx) => {
           const categoryIds = await resolveCategories(tx, input.categorySlugs ?? []);
+          await deps.taxClasses.assertKnown(taxClassesOf(input), tx);
+          await deps.taxClasses.assertKnown(taxClassesOf(input), tx);
           await ensureSkusFree(
             tx,
             input.variants.map((variant) => variant.sku),
@@ -308,6 +322,7 @@ export function createCatalogService(deps: CatalogDeps) {
             currency: variant.price.currency,
             prices: variant.prices ?? [],
             attributes: variant.attributes ?? {},
+            taxClass: variant.taxClass ?? 'standard',
             position,
             stock: variant.stock ?? 0,
           }));
@@ -423,6 +438,7 @@ export function createCatalogService(deps: CatalogDeps) {
         prices: typeof row.prices === 'string' ? JSON.parse(row.prices) : row.prices,
         archived: Boolean(row.archived),
         categorySlugs: row.categorySlugs,
+        taxClass: row.taxClass,
       }));
     },
 

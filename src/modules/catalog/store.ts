@@ -31,6 +31,7 @@ type CatalogTables = {
     price_amount: number;
     currency: string;
     attributes: string;
+    tax_class: string;
     position: number;
     archived_at: Date | null;
   };
@@ -66,6 +67,7 @@ export interface VariantRow {
   /** Prices in other currencies than the store's, by currency code. */
   prices: Money[];
   attributes: Record<string, unknown>;
+  taxClass: string;
 }
 
 export interface ProductRow {
@@ -92,6 +94,7 @@ export interface NewVariant {
   priceAmount: number;
   currency: string;
   attributes: Record<string, unknown>;
+  taxClass: string;
   position: number;
 }
 
@@ -105,6 +108,7 @@ export interface CheckoutVariantRow {
   prices: Money[] | string;
   archived: boolean | number;
   categorySlugs: string[];
+  taxClass: string;
 }
 
 /** The product's categories and every category above them: what a promotion's target is matched against. */
@@ -128,7 +132,7 @@ const productColumns = sql`p.id, p.name, p.slug, p.description, p.price_amount a
   coalesce((select json_agg(c.slug order by c.slug) from catalog_product_categories pc
     join catalog_categories c on c.id = pc.category_id where pc.product_id = p.id), '[]') as categories,
   coalesce((select json_agg(json_build_object('id', v.id, 'sku', v.sku, 'amount', v.price_amount,
-    'currency', v.currency, 'prices', ${variantPrices}, 'attributes', v.attributes) order by v.position)
+    'currency', v.currency, 'prices', ${variantPrices}, 'attributes', v.attributes, 'taxClass', v.tax_class) order by v.position)
     from catalog_variants v where v.product_id = p.id and v.archived_at is null), '[]') as variants`;
 
 function sortExpression(key: SortKey | 'id', q: string | undefined): RawBuilder<unknown> {
@@ -389,6 +393,7 @@ export const catalogStore = {
           price_amount: variant.priceAmount,
           currency: variant.currency,
           attributes: JSON.stringify(variant.attributes),
+          tax_class: variant.taxClass,
           position: variant.position,
         })),
       )
@@ -404,6 +409,7 @@ export const catalogStore = {
         price_amount: variant.priceAmount,
         currency: variant.currency,
         attributes: JSON.stringify(variant.attributes),
+        tax_class: variant.taxClass,
         position: variant.position,
         archived_at: null,
       })
@@ -506,6 +512,7 @@ export const catalogStore = {
         variantPrices.as('prices'),
         eb.or([eb('v.archived_at', 'is not', null), eb('p.archived_at', 'is not', null)]).as('archived'),
         productCategorySlugs.as('categorySlugs'),
+        'v.tax_class as taxClass',
       ])
       .where('v.id', 'in', [...variantIds])
       .execute();
@@ -553,11 +560,13 @@ export const catalogStore = {
       );
     }
     if (variants.length > 0) {
-      await sql`insert into catalog_variants (id, product_id, sku, price_amount, currency, attributes, position)
+      await sql`insert into catalog_variants (id, product_id, sku, price_amount, currency, attributes, tax_class, position)
         select * from unnest(${variants.map((v) => v.id)}::uuid[], ${variants.map((v) => v.productId)}::uuid[],
           ${variants.map((v) => v.sku)}::text[], ${variants.map((v) => v.priceAmount)}::bigint[],
           ${variants.map((v) => v.currency)}::text[], ${variants.map((v) => JSON.stringify(v.attributes))}::jsonb[],
-          ${variants.map((v) => v.position)}::int[])`.execute(executor);
+          ${variants.map((v) => v.taxClass)}::text[], ${variants.map((v) => v.position)}::int[])`.execute(
+        executor,
+      );
     }
     if (variantPrices.length > 0) {
       await sql`insert into catalog_variant_prices (variant_id, currency, amount)

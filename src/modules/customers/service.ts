@@ -192,7 +192,7 @@ export function createCustomerService(deps: {
       },
 
       /** The groups a customer is in (price lists and promotions ask this). */
-      groupIdsOf: (userId: string) => groupStore.groupsOf(db, userId),
+      groupIdsOf: (userId: string, executor: Db = db) => groupStore.groupsOf(executor, userId),
 
       /** An erased account leaves every group. */
       forget: (userId: string) => groupStore.forget(db, userId),

@@ -2,14 +2,22 @@ import { type Db, transact } from '../../platform/db/index.ts';
 import { promotionFields } from './service.ts';
 import { pricingStore as store } from './store.ts';
 
-/** Demo tax rates in basis points; the US has no federal sales tax and states are not modelled. */
-const TAX_RATES = [
-  { country: 'DE', rate: 1900, name: 'MwSt' },
-  { country: 'FR', rate: 2000, name: 'TVA' },
-  { country: 'GB', rate: 2000, name: 'VAT' },
-  { country: 'NL', rate: 2100, name: 'BTW' },
-  { country: 'US', rate: 0, name: 'No sales tax' },
-];
+/**
+ * Demo tax rates in basis points per class (standard, reduced, zero); the US has no federal sales
+ * tax and states are not modelled.
+ */
+const COUNTRY_RATES = [
+  { country: 'DE', standard: [1900, 'MwSt'], reduced: [700, 'ermäßigte MwSt'] },
+  { country: 'FR', standard: [2000, 'TVA'], reduced: [550, 'TVA réduite'] },
+  { country: 'GB', standard: [2000, 'VAT'], reduced: [500, 'Reduced VAT'] },
+  { country: 'NL', standard: [2100, 'BTW'], reduced: [900, 'Laag BTW-tarief'] },
+  { country: 'US', standard: [0, 'No sales tax'], reduced: [0, 'No sales tax'] },
+] as const;
+const TAX_RATES = COUNTRY_RATES.flatMap(({ country, standard, reduced }) => [
+  { country, taxClass: 'standard', rate: standard[0], name: standard[1] },
+  { country, taxClass: 'reduced', rate: reduced[0], name: reduced[1] },
+  { country, taxClass: 'zero', rate: 0, name: 'Zero rate' },
+]);
 
 /**
  * Standard and express per demo country. A method has one currency and a cart takes only methods
@@ -67,7 +75,7 @@ const PROMOTIONS = [
  */
 export async function seedPricingDemo(db: Db): Promise<void> {
   await transact(db, async (tx) => {
-    for (const tax of TAX_RATES) await store.insertTaxRateIfMissing(tx, tax.country, tax.rate, tax.name);
+    for (const rate of TAX_RATES) await store.insertTaxRateIfMissing(tx, rate);
     for (const method of SHIPPING_METHODS) await store.insertShippingMethodIfMissing(tx, method);
     for (const { id, ...promotion } of PROMOTIONS) {
       await store.insertPromotion(tx, id, promotion.code, promotionFields(promotion));

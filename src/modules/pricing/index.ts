@@ -2,11 +2,11 @@ import type { Db } from '../../platform/db/index.ts';
 import type { AppModule } from '../../platform/module.ts';
 import { seedPricingDemo } from './demo.ts';
 import { pricingRoutes } from './routes.ts';
-import { createPricingService, type PricingService } from './service.ts';
+import { createPricingService, type PricingService, type TaxProvider } from './service.ts';
 
 export { ShippingMethodSchema } from './routes.ts';
 
-export type { PricingService, Quote, ShippingMethod, ShippingProblem } from './service.ts';
+export type { PricingService, Quote, ShippingMethod, ShippingProblem, TaxProvider } from './service.ts';
 export { normaliseCode } from './service.ts';
 export {
   lineCharge,
@@ -24,8 +24,15 @@ export interface PricingModule extends AppModule {
   seedDemo(): Promise<void>;
 }
 
-export function createPricing(deps: { db: Db }): PricingModule {
-  const service = createPricingService(deps.db);
+export function createPricing(deps: {
+  db: Db;
+  taxProvider?: TaxProvider;
+  customerGroups?: (userId: string, executor: Db) => Promise<string[]>;
+}): PricingModule {
+  const service = createPricingService(deps.db, {
+    taxProvider: deps.taxProvider,
+    customerGroups: deps.customerGroups,
+  });
   return {
     name: 'pricing',
     service,

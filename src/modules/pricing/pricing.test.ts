@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SignedInUser, signIn } from '../../../test/support/auth.ts';
-import { dbKinds } from '../../../test/support/db.ts';
+import { createTestDatabase, dbKinds, type TestDatabase } from '../../../test/support/db.ts';
 import { createTestSystem, type TestSystem } from '../../../test/support/system.ts';
+import { createPricingService, type TaxProvider } from './service.ts';
 
 describe.each(dbKinds)('pricing rules on %s', (kind) => {
   let system: TestSystem;
@@ -70,6 +71,7 @@ describe.each(dbKinds)('pricing rules on %s', (kind) => {
   it('keeps tax rates per country and shipping methods per destination', async () => {
     expect((await call('PUT', '/v1/tax-rates/DE', staff, { rate: 1900, name: 'USt' })).json()).toEqual({
       country: 'DE',
+      taxClass: 'standard',
       rate: 1900,
       name: 'USt',
     });
@@ -79,6 +81,7 @@ describe.each(dbKinds)('pricing rules on %s', (kind) => {
     expect((await call('PUT', '/v1/tax-rates/de', staff, { rate: 700, name: 'x' })).statusCode).toBe(400);
     expect((await call('GET', '/v1/tax-rates')).json().items).toContainEqual({
       country: 'DE',
+      taxClass: 'standard',
       rate: 700,
       name: 'USt reduced',
     });
@@ -105,5 +108,49 @@ describe.each(dbKinds)('pricing rules on %s', (kind) => {
     }
     expect((await call('DELETE', `/v1/shipping-methods/${method.json().id}`, staff)).statusCode).toBe(204);
     expect((await call('GET', '/v1/shipping-methods?country=DE')).json().items).toEqual([]);
+  });
+});
+
+describe.each(dbKinds)('a plugged-in tax provider on %s', (kind) => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+  });
+  afterAll(() => database.dispose());
+
+  it('prices each line at the rate the provider answers for its class, and shipping at its standard rate', async () => {
+    const asked: Array<{ country: string; classes: readonly string[] }> = [];
+    // Stands for an external tax service: Swedish rates, which the built-in table does not hold.
+    const provider: TaxProvider = {
+      async rates(destination, taxClasses) {
+        asked.push({ country: destination.country, classes: taxClasses });
+        return new Map([
+          ['standard', 2500],
+          ['reduced', 600],
+        ]);
+      },
+    };
+    const pricing = createPricingService(database.db, { taxProvider: provider });
+    await pricing.createShippingMethod({
+      name: 'PostNord',
+      country: 'SE',
+      price: { amount: 400, currency: 'EUR' },
+      minDays: 1,
+      maxDays: 3,
+    });
+    const quote = await pricing.quote({
+      currency: 'EUR',
+      userId: '01936b2a-0000-7000-8000-000000000001',
+      country: 'SE',
+      lines: [
+        { id: 'book', unitAmount: 1000, quantity: 1, taxClass: 'reduced' },
+        { id: 'lamp', unitAmount: 2000, quantity: 1 },
+        { id: 'other', unitAmount: 1000, quantity: 1, taxClass: 'luxury' },
+      ],
+    });
+    expect(asked).toEqual([{ country: 'SE', classes: ['reduced', 'standard', 'luxury'] }]);
+    expect(quote.lines.map((line) => line.tax)).toEqual([60, 500, 250]);
+    expect(quote.shippingTax).toBe(100);
+    expect(quote.total).toBe(4000 + 400 + 60 + 500 + 250 + 100);
   });
 });

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { STAFF } from '../../platform/http/auth.ts';
 import { problems } from '../../platform/http/openapi.ts';
-import { IdParams, Money, Uuid } from '../../platform/http/schemas.ts';
+import { IdParams, Money, TaxClassCode, Uuid } from '../../platform/http/schemas.ts';
 import { DAYS_RULE, type PricingService } from './service.ts';
 
 const Kind = Type.Union([
@@ -126,6 +126,31 @@ const promotionFields = {
   ),
 };
 
+const ListPrice = Type.Object(
+  {
+    variantId: Uuid,
+    amount: Money,
+    minQuantity: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 10_000,
+        description: 'the price applies from this many units (tiers); default 1',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const PriceListSchema = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  customerGroup: Type.Optional(Uuid),
+  startsAt: Type.Optional(Type.String({ format: 'date-time' })),
+  endsAt: Type.Optional(Type.String({ format: 'date-time' })),
+  active: Type.Boolean(),
+  prices: Type.Array(Type.Object({ variantId: Uuid, amount: Money, minQuantity: Type.Integer() })),
+});
+
 export const ShippingMethodSchema = Type.Object({
   id: Uuid,
   name: Type.String(),
@@ -145,9 +170,11 @@ const shippingFields = {
 
 const TaxRateSchema = Type.Object({
   country: Type.String(),
+  taxClass: Type.String(),
   rate: Type.Integer({ description: 'basis points' }),
   name: Type.String(),
 });
+const TaxClassSchema = Type.Object({ code: TaxClassCode, name: Type.String() });
 
 const RegionCode = Type.String({ pattern: '^[a-z][a-z0-9-]{1,31}$', description: 'e.g. eu, uk, us' });
 const regionFields = {
@@ -261,6 +288,83 @@ export function pricingRoutes(service: PricingService) {
       },
     );
 
+    const priceLists = { tags: ['pricing'], security: STAFF };
+
+    app.post(
+      '/price-lists',
+      {
+        schema: {
+          operationId: 'createPriceList',
+          ...priceLists,
+          summary: 'Create a price list: prices for a customer group, a date window, from a quantity',
+          body: Type.Object(
+            {
+              name: Type.String({ minLength: 1, maxLength: 100 }),
+              customerGroup: Type.Optional(
+                Type.String({
+                  format: 'uuid',
+                  description: 'only its members get these prices; absent, everyone',
+                }),
+              ),
+              startsAt: Type.Optional(Type.String({ format: 'date-time' })),
+              endsAt: Type.Optional(Type.String({ format: 'date-time' })),
+              prices: Type.Array(ListPrice, { minItems: 1, maxItems: 1000 }),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 201: PriceListSchema, ...problems(400, 401, 403) },
+        },
+      },
+      async (request, reply) => {
+        const list = await service.createPriceList(request.body);
+        return reply.code(201).header('location', `/v1/price-lists/${list.id}`).send(list);
+      },
+    );
+
+    app.get(
+      '/price-lists',
+      {
+        schema: {
+          operationId: 'listPriceLists',
+          ...priceLists,
+          summary: 'Every price list, newest first',
+          response: { 200: Type.Object({ items: Type.Array(PriceListSchema) }), ...problems(401, 403) },
+        },
+      },
+      async () => ({ items: await service.listPriceLists() }),
+    );
+
+    app.get(
+      '/price-lists/:id',
+      {
+        schema: {
+          operationId: 'getPriceList',
+          ...priceLists,
+          summary: 'One price list',
+          params: IdParams,
+          response: { 200: PriceListSchema, ...problems(401, 403, 404) },
+        },
+      },
+      async (request) => service.getPriceList(request.params.id),
+    );
+
+    app.delete(
+      '/price-lists/:id',
+      {
+        schema: {
+          operationId: 'deactivatePriceList',
+          ...priceLists,
+          summary: 'Deactivate a price list: carts go back to the prices without it',
+          params: IdParams,
+          response: { 204: Type.Null(), ...problems(401, 403, 404) },
+        },
+      },
+      async (request, reply) => {
+        await service.deactivatePriceList(request.params.id);
+        return reply.code(204).send(null);
+      },
+    );
+
     app.put(
       '/tax-rates/:country',
       {
@@ -268,19 +372,74 @@ export function pricingRoutes(service: PricingService) {
           operationId: 'setTaxRate',
           tags: ['pricing'],
           security: STAFF,
-          summary: 'Set the tax rate of a destination country',
+          summary: 'Set the tax rate of a destination country for a tax class',
           params: Type.Object({ country: Country }),
           body: Type.Object(
             {
               rate: Type.Integer({ minimum: 0, maximum: 10_000, description: 'basis points' }),
               name: Type.String({ minLength: 1, maxLength: 100 }),
+              taxClass: Type.Optional(TaxClassCode),
             },
             { additionalProperties: false },
           ),
           response: { 200: TaxRateSchema, ...problems(400, 401, 403) },
         },
       },
-      async (request) => service.putTaxRate(request.params.country, request.body.rate, request.body.name),
+      async (request) =>
+        service.putTaxRate({
+          country: request.params.country,
+          taxClass: request.body.taxClass ?? 'standard',
+          rate: request.body.rate,
+          name: request.body.name,
+        }),
+    );
+
+    app.get(
+      '/tax-classes',
+      {
+        schema: {
+          operationId: 'listTaxClasses',
+          tags: ['pricing'],
+          summary: 'The tax classes variants are sold under',
+          response: { 200: Type.Object({ items: Type.Array(TaxClassSchema) }) },
+        },
+      },
+      async () => ({ items: await service.taxClasses() }),
+    );
+
+    app.get(
+      '/tax-classes/:code',
+      {
+        schema: {
+          operationId: 'getTaxClass',
+          tags: ['pricing'],
+          summary: 'One tax class',
+          params: Type.Object({ code: TaxClassCode }),
+          response: { 200: TaxClassSchema, ...problems(400, 404) },
+        },
+      },
+      async (request) => service.taxClass(request.params.code),
+    );
+
+    app.post(
+      '/tax-classes',
+      {
+        schema: {
+          operationId: 'createTaxClass',
+          tags: ['pricing'],
+          security: STAFF,
+          summary: 'Create a tax class',
+          body: Type.Object(
+            { code: TaxClassCode, name: Type.String({ minLength: 1, maxLength: 100 }) },
+            { additionalProperties: false },
+          ),
+          response: { 201: TaxClassSchema, ...problems(400, 401, 403, 409) },
+        },
+      },
+      async (request, reply) => {
+        const made = await service.createTaxClass(request.body.code, request.body.name);
+        return reply.code(201).header('location', `/v1/tax-classes/${made.code}`).send(made);
+      },
     );
 
     app.get(

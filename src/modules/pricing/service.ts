@@ -2,11 +2,13 @@ import { type Db, transact } from '../../platform/db/index.ts';
 import { badRequest, conflict, type DomainError, notFound } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import {
+  type PriceListRow,
   type PromotionFields,
   type PromotionRow,
   type RegionRow,
   type ShippingMethodRow,
   pricingStore as store,
+  type TaxRateRow,
 } from './store.ts';
 import {
   type AppliedPromotion,
@@ -60,9 +62,32 @@ export interface ShippingMethod {
   maxDays: number;
 }
 
+/** A cart line as the quote takes it: priced, with the tax class it is sold under. */
+export interface QuoteLine extends Omit<PricingLine, 'taxRateBasisPoints'> {
+  /** Default `standard`. */
+  taxClass?: string;
+  /** The variant sold: price lists may price it below the shelf. */
+  variantId?: string;
+}
+
+/** A line as quoted: the unit price it is charged at, and the price list that set it, if one did. */
+export type QuotedLine = PricedCart['lines'][number] & {
+  unitAmount: number;
+  priceList?: { id: string; name: string };
+};
+
+/**
+ * Where tax rates come from. The built-in one is the tax_rates table (read with the destination,
+ * no extra statement); a shop may plug an external tax service instead. Rates are basis points per
+ * tax class; a class the answer does not name is taxed at its `standard` rate.
+ */
+export interface TaxProvider {
+  rates(destination: { country: string }, taxClasses: readonly string[]): Promise<Map<string, number>>;
+}
+
 export interface QuoteInput {
   currency: string;
-  lines: PricingLine[];
+  lines: QuoteLine[];
   userId: string;
   /** A guest's shopper id names one cart, not a customer: codes limited per customer need an account. */
   guest?: boolean;
@@ -81,7 +106,8 @@ export interface ShippingProblem {
   currencies: string[];
 }
 
-export interface Quote extends PricedCart {
+export interface Quote extends Omit<PricedCart, 'lines'> {
+  lines: QuotedLine[];
   /** The code the shopper entered, when it applies. */
   promotion?: { code: string; kind: PromotionRow['kind'] };
   /** Why the chosen code does not apply now (the cart shows it; checkout refuses). */
@@ -131,6 +157,28 @@ function toPromotion(row: PromotionRow): Promotion {
   if (row.usageLimit !== null) promotion.usageLimit = row.usageLimit;
   if (row.perCustomerLimit !== null) promotion.perCustomerLimit = row.perCustomerLimit;
   return promotion;
+}
+
+export interface PriceListInput {
+  name: string;
+  customerGroup?: string;
+  startsAt?: string;
+  endsAt?: string;
+  prices: Array<{ variantId: string; amount: { amount: number; currency: string }; minQuantity?: number }>;
+}
+
+export interface PriceList extends Omit<PriceListInput, 'prices'> {
+  id: string;
+  active: boolean;
+  prices: Array<{ variantId: string; amount: { amount: number; currency: string }; minQuantity: number }>;
+}
+
+function toPriceList(row: PriceListRow): PriceList {
+  const list: PriceList = { id: row.id, name: row.name, active: row.active, prices: row.prices };
+  if (row.customerGroup) list.customerGroup = row.customerGroup;
+  if (row.startsAt) list.startsAt = row.startsAt.toISOString();
+  if (row.endsAt) list.endsAt = row.endsAt.toISOString();
+  return list;
 }
 
 /** How a stored promotion enters the totals. */
@@ -249,8 +297,27 @@ export interface PromotionContext {
   guest?: boolean;
 }
 
-export function createPricingService(db: Db) {
+export function createPricingService(
+  db: Db,
+  options: {
+    taxProvider?: TaxProvider;
+    /** The customer groups a user is in (the customers module's), for price lists kept for a group. */
+    customerGroups?: (userId: string, executor: Db) => Promise<string[]>;
+  } = {},
+) {
   const promotion = async (id: string) => (await store.promotionById(db, id)) ?? absent('Promotion');
+
+  /** Every class named exists (standard always does), else 400 TAX_CLASS_UNKNOWN naming those that do not. */
+  async function assertTaxClasses(codes: readonly string[], executor: Db = db): Promise<void> {
+    const wanted = [...new Set(codes)].filter((code) => code !== 'standard');
+    const known = new Set(await store.knownTaxClasses(executor, wanted));
+    const unknown = wanted.filter((code) => !known.has(code));
+    if (unknown.length > 0)
+      throw badRequest(
+        'TAX_CLASS_UNKNOWN',
+        `There is no tax class ${unknown.join(', ')}: create it under tax classes first`,
+      );
+  }
 
   /** Why `row` cannot apply to this cart now, or undefined when it can. */
   async function problemWith(
@@ -330,7 +397,7 @@ export function createPricingService(db: Db) {
    * it, so what the cart shows is what checkout can honour.
    */
   function priceWith(
-    input: QuoteInput,
+    input: { currency: string; lines: PricingLine[] },
     found: Awaited<ReturnType<typeof promotionsFor>>,
     pricing: Omit<Parameters<typeof priceCart>[0], 'currency' | 'lines' | 'promotions'>,
   ) {
@@ -367,7 +434,37 @@ export function createPricingService(db: Db) {
     return invalid('This code applies to none of the items in your cart');
   }
 
-  async function quote(input: QuoteInput, executor: Db = db): Promise<Quote> {
+  /**
+   * Each line at the best price that applies to it now: the shelf price, or a lower one from an
+   * active, in-window price list for everyone or for one of the shopper's groups, from the line's
+   * quantity (tiers). One statement, and one more for the shopper's groups when a list is for a group.
+   */
+  async function listPriced(input: QuoteInput, executor: Db) {
+    const variantIds = [...new Set(input.lines.flatMap((line) => (line.variantId ? [line.variantId] : [])))];
+    const rows = variantIds.length > 0 ? await store.listPrices(executor, variantIds, input.currency) : [];
+    const forGroups =
+      rows.some((row) => row.customerGroup !== null) && !input.guest && options.customerGroups;
+    const groups = new Set(forGroups ? await options.customerGroups!(input.userId, executor) : []);
+    const pricedBy: Array<{ id: string; name: string } | undefined> = [];
+    const lines = input.lines.map((line) => {
+      const best = rows
+        .filter(
+          (row) =>
+            row.variantId === line.variantId &&
+            row.minQuantity <= line.quantity &&
+            (row.customerGroup === null || groups.has(row.customerGroup)),
+        )
+        .sort((a, b) => a.amount - b.amount || (a.priceListId < b.priceListId ? -1 : 1))[0];
+      const lower = best && best.amount < line.unitAmount;
+      pricedBy.push(lower ? { id: best.priceListId, name: best.name } : undefined);
+      return lower ? { ...line, unitAmount: best.amount } : line;
+    });
+    return { lines, pricedBy };
+  }
+
+  async function quote(shelf: QuoteInput, executor: Db = db): Promise<Quote> {
+    const { lines: listedLines, pricedBy } = await listPriced(shelf, executor);
+    const input = { ...shelf, lines: listedLines };
     const found = await promotionsFor(input, executor);
     // Without an address the chosen method's country is the destination.
     const chosenId = input.shippingMethodId ?? undefined;
@@ -383,12 +480,30 @@ export function createPricingService(db: Db) {
       if (chosenId && !chosen) chosen = await store.shippingMethod(executor, chosenId);
       shipping = chooseShipping(destination.methods, chosen, input.currency, country!);
     }
-    const { priced, rows, codeProblem } = priceWith(input, found, {
+    const rates =
+      destination && options.taxProvider
+        ? await options.taxProvider.rates({ country: country! }, [
+            ...new Set(input.lines.map((line) => line.taxClass ?? 'standard')),
+          ])
+        : (destination?.taxRates ?? new Map<string, number>());
+    const standard = rates.get('standard') ?? 0;
+    const lines = input.lines.map(({ taxClass, ...line }) => ({
+      ...line,
+      taxRateBasisPoints: rates.get(taxClass ?? 'standard') ?? standard,
+    }));
+    const { priced, rows, codeProblem } = priceWith({ currency: input.currency, lines }, found, {
       shippingAmount: shipping.method?.priceAmount ?? 0,
-      taxRateBasisPoints: destination?.taxRateBasisPoints ?? 0,
+      taxRateBasisPoints: standard,
       taxInclusive: destination?.taxInclusive ?? false,
     });
-    const result: Quote = { ...priced };
+    const result: Quote = {
+      ...priced,
+      lines: priced.lines.map((line, index) => {
+        const quoted: QuotedLine = { ...line, unitAmount: input.lines[index].unitAmount };
+        if (pricedBy[index]) quoted.priceList = pricedBy[index];
+        return quoted;
+      }),
+    };
     const codeRow = found.codeRow;
     const promotionProblem =
       codeProblem ?? (codeRow && input.lines.length > 0 ? unappliedCode(priced, rows, codeRow) : undefined);
@@ -475,7 +590,62 @@ export function createPricingService(db: Db) {
       return store.redemptionsOf(db, row.id);
     },
 
-    putTaxRate: (country: string, rate: number, name: string) => store.putTaxRate(db, country, rate, name),
+    /** Sets a country's rate for a class (default standard); an unknown class is 400 TAX_CLASS_UNKNOWN. */
+    async putTaxRate(rate: TaxRateRow) {
+      await assertTaxClasses([rate.taxClass]);
+      return store.putTaxRate(db, rate);
+    },
+
+    /**
+     * A new price list. Its prices name a variant, an amount and the quantity they start at
+     * (default 1); the same variant, currency and quantity twice is 400 VALIDATION_FAILED.
+     */
+    async createPriceList(input: PriceListInput): Promise<PriceList> {
+      const startsAt = input.startsAt ? new Date(input.startsAt) : null;
+      const endsAt = input.endsAt ? new Date(input.endsAt) : null;
+      if (startsAt && endsAt && endsAt <= startsAt) throw rule('endsAt must be after startsAt');
+      const prices = input.prices.map((price) => ({ ...price, minQuantity: price.minQuantity ?? 1 }));
+      const keys = prices.map((price) => `${price.variantId} ${price.amount.currency} ${price.minQuantity}`);
+      if (new Set(keys).size !== keys.length)
+        throw rule('A variant has one price per currency and starting quantity: one of them is there twice');
+      const id = uuidv7();
+      await transact(db, (tx) =>
+        store.insertPriceList(tx, {
+          id,
+          name: input.name,
+          customerGroup: input.customerGroup ?? null,
+          startsAt,
+          endsAt,
+          prices,
+        }),
+      );
+      return toPriceList((await store.priceLists(db, id))[0]);
+    },
+
+    listPriceLists: async () => (await store.priceLists(db)).map(toPriceList),
+
+    async getPriceList(id: string): Promise<PriceList> {
+      const [row] = await store.priceLists(db, id);
+      return toPriceList(row ?? absent('Price list'));
+    },
+
+    async deactivatePriceList(id: string): Promise<void> {
+      if (!(await store.deactivatePriceList(db, id))) throw notFound('Price list');
+    },
+
+    taxClasses: () => store.taxClasses(db),
+
+    async taxClass(code: string) {
+      return (await store.taxClasses(db)).find((row) => row.code === code) ?? absent('Tax class');
+    },
+
+    async createTaxClass(code: string, name: string) {
+      if (!(await store.insertTaxClass(db, code, name)))
+        throw conflict('TAX_CLASS_EXISTS', `There is already a tax class with the code ${code}`);
+      return { code, name };
+    },
+
+    assertTaxClasses,
 
     regions: () => store.regions(db),
 

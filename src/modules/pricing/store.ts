@@ -36,7 +36,30 @@ type PricingTables = {
     redeemed_at: Generated<Date>;
     released_at: Date | null;
   };
-  tax_rates: { country: string; rate_basis_points: number; name: string; updated_at: Generated<Date> };
+  tax_rates: {
+    country: string;
+    tax_class: Generated<string>;
+    rate_basis_points: number;
+    name: string;
+    updated_at: Generated<Date>;
+  };
+  tax_classes: { code: string; name: string; created_at: Generated<Date> };
+  price_lists: {
+    id: string;
+    name: string;
+    customer_group: string | null;
+    starts_at: Date | null;
+    ends_at: Date | null;
+    active: Generated<boolean>;
+    created_at: Generated<Date>;
+  };
+  price_list_prices: {
+    price_list_id: string;
+    variant_id: string;
+    currency: string;
+    amount: number;
+    min_quantity: number;
+  };
   regions: {
     code: string;
     name: string;
@@ -85,6 +108,34 @@ export interface PromotionFields {
   active: boolean;
 }
 
+export interface TaxRateRow {
+  country: string;
+  taxClass: string;
+  /** Basis points: 1900 is 19 %. */
+  rate: number;
+  name: string;
+}
+
+export interface PriceListRow {
+  id: string;
+  name: string;
+  customerGroup: string | null;
+  startsAt: Date | null;
+  endsAt: Date | null;
+  active: boolean;
+  prices: Array<{ variantId: string; amount: { amount: number; currency: string }; minQuantity: number }>;
+}
+
+/** A list price that may apply to a cart line now: the list's group decides whose cart it is. */
+export interface ListPriceRow {
+  priceListId: string;
+  name: string;
+  customerGroup: string | null;
+  variantId: string;
+  amount: number;
+  minQuantity: number;
+}
+
 export interface RegionRow {
   code: string;
   name: string;
@@ -129,6 +180,8 @@ const promotionColumns = [
   'times_used as timesUsed',
   'active',
 ] as const;
+
+const taxRateColumns = ['country', 'tax_class as taxClass', 'rate_basis_points as rate', 'name'] as const;
 
 const shippingColumns = [
   'id',
@@ -327,63 +380,193 @@ export const pricingStore = {
     return row.count;
   },
 
-  async putTaxRate(executor: Db, country: string, rateBasisPoints: number, name: string) {
+  async putTaxRate(executor: Db, rate: TaxRateRow) {
     return tables(executor)
       .insertInto('tax_rates')
-      .values({ country, rate_basis_points: rateBasisPoints, name })
+      .values({
+        country: rate.country,
+        tax_class: rate.taxClass,
+        rate_basis_points: rate.rate,
+        name: rate.name,
+      })
       .onConflict((conflict) =>
         conflict
-          .column('country')
-          .doUpdateSet({ rate_basis_points: rateBasisPoints, name, updated_at: sql`now()` }),
+          .columns(['country', 'tax_class'])
+          .doUpdateSet({ rate_basis_points: rate.rate, name: rate.name, updated_at: sql`now()` }),
       )
-      .returning(['country', 'rate_basis_points as rate', 'name'])
+      .returning(taxRateColumns)
       .executeTakeFirstOrThrow();
   },
 
-  async insertTaxRateIfMissing(executor: Db, country: string, rateBasisPoints: number, name: string) {
+  async insertTaxRateIfMissing(executor: Db, rate: TaxRateRow) {
     await tables(executor)
       .insertInto('tax_rates')
-      .values({ country, rate_basis_points: rateBasisPoints, name })
-      .onConflict((conflict) => conflict.column('country').doNothing())
+      .values({
+        country: rate.country,
+        tax_class: rate.taxClass,
+        rate_basis_points: rate.rate,
+        name: rate.name,
+      })
+      .onConflict((conflict) => conflict.columns(['country', 'tax_class']).doNothing())
       .execute();
   },
 
-  taxRates(executor: Db) {
+  taxRates(executor: Db): Promise<TaxRateRow[]> {
     return tables(executor)
       .selectFrom('tax_rates')
-      .select(['country', 'rate_basis_points as rate', 'name'])
+      .select(taxRateColumns)
       .orderBy('country')
+      .orderBy('tax_class')
       .execute();
+  },
+
+  taxClasses(executor: Db) {
+    return tables(executor).selectFrom('tax_classes').select(['code', 'name']).orderBy('code').execute();
+  },
+
+  /** A new class; false when the code is taken. */
+  async insertTaxClass(executor: Db, code: string, name: string): Promise<boolean> {
+    const row = await tables(executor)
+      .insertInto('tax_classes')
+      .values({ code, name })
+      .onConflict((conflict) => conflict.column('code').doNothing())
+      .returning('code')
+      .executeTakeFirst();
+    return row !== undefined;
+  },
+
+  /** Which of these class codes exist. */
+  async knownTaxClasses(executor: Db, codes: readonly string[]): Promise<string[]> {
+    if (codes.length === 0) return [];
+    const rows = await tables(executor)
+      .selectFrom('tax_classes')
+      .select('code')
+      .where('code', 'in', [...codes])
+      .execute();
+    return rows.map((row) => row.code);
   },
 
   /**
    * What a destination country costs to ship to and how it is taxed, in one statement: its tax
-   * rate, whether its region's prices contain tax, and its active shipping methods (every
+   * rate per class, whether its region's prices contain tax, and its active shipping methods (every
    * currency), cheapest first, then fastest.
    */
   async destination(
     executor: Db,
     country: string,
-  ): Promise<{ taxRateBasisPoints: number; taxInclusive: boolean; methods: ShippingMethodRow[] }> {
+  ): Promise<{ taxRates: Map<string, number>; taxInclusive: boolean; methods: ShippingMethodRow[] }> {
     const { rows } = await sql<
-      { rate: number | null; taxInclusive: boolean | null } & {
+      { classes: string[]; rates: number[]; taxInclusive: boolean | null } & {
         [K in keyof ShippingMethodRow]: ShippingMethodRow[K] | null;
       }
     >`
-      select t.rate_basis_points as rate, r.tax_inclusive as "taxInclusive", m.id, m.name, m.country,
+      select array(select t.tax_class from tax_rates t where t.country = d.country order by t.tax_class) as classes,
+             array(select t.rate_basis_points from tax_rates t where t.country = d.country order by t.tax_class) as rates,
+             r.tax_inclusive as "taxInclusive", m.id, m.name, m.country,
              m.price_amount as "priceAmount", m.currency, m.min_days as "minDays",
              m.max_days as "maxDays", m.active
       from (select ${country}::text as country) d
-      left join tax_rates t on t.country = d.country
       left join region_countries rc on rc.country = d.country
       left join regions r on r.code = rc.region_code
       left join shipping_methods m on m.country = d.country and m.active
       order by m.price_amount, m.max_days, m.name, m.id`.execute(executor);
+    const first = rows[0];
     return {
-      taxRateBasisPoints: rows[0]?.rate ?? 0,
-      taxInclusive: rows[0]?.taxInclusive ?? false,
+      taxRates: new Map(first?.classes.map((taxClass, index) => [taxClass, first.rates[index]]) ?? []),
+      taxInclusive: first?.taxInclusive ?? false,
       methods: rows.filter((row) => row.id !== null) as ShippingMethodRow[],
     };
+  },
+
+  async insertPriceList(executor: Db, list: Omit<PriceListRow, 'active'>): Promise<void> {
+    await tables(executor)
+      .insertInto('price_lists')
+      .values({
+        id: list.id,
+        name: list.name,
+        customer_group: list.customerGroup,
+        starts_at: list.startsAt,
+        ends_at: list.endsAt,
+      })
+      .execute();
+    if (list.prices.length === 0) return;
+    await tables(executor)
+      .insertInto('price_list_prices')
+      .values(
+        list.prices.map((price) => ({
+          price_list_id: list.id,
+          variant_id: price.variantId,
+          currency: price.amount.currency,
+          amount: price.amount.amount,
+          min_quantity: price.minQuantity,
+        })),
+      )
+      .execute();
+  },
+
+  /** Price lists with their prices, newest first (or the one with `id`). */
+  async priceLists(executor: Db, id?: string): Promise<PriceListRow[]> {
+    let query = tables(executor)
+      .selectFrom('price_lists as l')
+      .leftJoin('price_list_prices as p', 'p.price_list_id', 'l.id')
+      .select([
+        'l.id',
+        'l.name',
+        'l.customer_group as customerGroup',
+        'l.starts_at as startsAt',
+        'l.ends_at as endsAt',
+        'l.active',
+        'p.variant_id as variantId',
+        'p.currency',
+        'p.amount',
+        'p.min_quantity as minQuantity',
+      ])
+      .orderBy('l.id', 'desc')
+      .orderBy('p.variant_id')
+      .orderBy('p.min_quantity');
+    if (id) query = query.where('l.id', '=', id);
+    const lists = new Map<string, PriceListRow>();
+    for (const { variantId, currency, amount, minQuantity, ...list } of await query.execute()) {
+      const row = lists.get(list.id) ?? { ...list, prices: [] };
+      if (variantId !== null)
+        row.prices.push({
+          variantId,
+          amount: { amount: amount!, currency: currency! },
+          minQuantity: minQuantity!,
+        });
+      lists.set(list.id, row);
+    }
+    return [...lists.values()];
+  },
+
+  async deactivatePriceList(executor: Db, id: string): Promise<boolean> {
+    const result = await tables(executor)
+      .updateTable('price_lists')
+      .set({ active: false })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  },
+
+  /** The active, in-window list prices of these variants in this currency, whoever they are for. One statement. */
+  listPrices(executor: Db, variantIds: readonly string[], currency: string): Promise<ListPriceRow[]> {
+    return tables(executor)
+      .selectFrom('price_list_prices as p')
+      .innerJoin('price_lists as l', 'l.id', 'p.price_list_id')
+      .select([
+        'l.id as priceListId',
+        'l.name',
+        'l.customer_group as customerGroup',
+        'p.variant_id as variantId',
+        'p.amount',
+        'p.min_quantity as minQuantity',
+      ])
+      .where('p.variant_id', 'in', [...variantIds])
+      .where('p.currency', '=', currency)
+      .where('l.active', '=', true)
+      .where((eb) => eb.or([eb('l.starts_at', 'is', null), eb('l.starts_at', '<=', sql<Date>`now()`)]))
+      .where((eb) => eb.or([eb('l.ends_at', 'is', null), eb('l.ends_at', '>', sql<Date>`now()`)]))
+      .execute();
   },
 
   /** Every region with its countries, by code. */

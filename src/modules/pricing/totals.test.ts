@@ -9,6 +9,7 @@ const line = fc.record({
   quantity: fc.integer({ min: 1, max: 99 }),
   productId: fc.constantFrom('p1', 'p2', 'p3'),
   categorySlugs: fc.subarray(['lamps', 'mugs']),
+  taxRateBasisPoints: fc.option(fc.constantFrom(0, 550, 700, 1000), { nil: undefined }),
 });
 const target = fc.option(
   fc.record(
@@ -79,14 +80,18 @@ function nearestEven({ n, d }: Ratio): number {
  * (inclusive: gross × r / (1 + r)), each rounded once, half to even.
  */
 function reference(input: PricingInput, discounts: number[], shippedFree: boolean) {
-  const rate = BigInt(input.taxRateBasisPoints ?? 0);
-  const exactTax = (amount: number): Ratio =>
-    input.taxInclusive
+  const exactTax = (amount: number, lineRate?: number): Ratio => {
+    const rate = BigInt(lineRate ?? input.taxRateBasisPoints ?? 0);
+    return input.taxInclusive
       ? { n: BigInt(amount) * rate, d: 10_000n + rate }
       : { n: BigInt(amount) * rate, d: 10_000n };
+  };
   const amounts = input.lines.map((line, index) => line.unitAmount * line.quantity - discounts[index]);
   const shipping = shippedFree ? 0 : (input.shippingAmount ?? 0);
-  const taxes = [...amounts, shipping].map((amount) => nearestEven(exactTax(amount)));
+  const taxes = [
+    ...amounts.map((amount, index) => nearestEven(exactTax(amount, input.lines[index].taxRateBasisPoints))),
+    nearestEven(exactTax(shipping)),
+  ];
   const taxTotal = taxes.reduce((a, b) => a + b, 0);
   const gross = amounts.reduce((a, b) => a + b, 0) + shipping;
   return { taxes, taxTotal, total: input.taxInclusive ? gross : gross + taxTotal };
@@ -166,7 +171,12 @@ describe('priceCart', () => {
     fc.assert(
       fc.property(cart, (input) => {
         const inclusive = priceCart({ ...input, taxInclusive: true });
-        const untaxed = priceCart({ ...input, taxInclusive: false, taxRateBasisPoints: 0 });
+        const untaxed = priceCart({
+          ...input,
+          lines: input.lines.map((l) => ({ ...l, taxRateBasisPoints: 0 })),
+          taxInclusive: false,
+          taxRateBasisPoints: 0,
+        });
         expect(inclusive.total).toBe(untaxed.total);
         for (const l of inclusive.lines) {
           expect(l.total).toBe(l.subtotal - l.discount);
@@ -174,8 +184,8 @@ describe('priceCart', () => {
           expect(l.tax).toBeLessThanOrEqual(l.total);
         }
         // The net left after extracting the tax, taxed the exclusive way, lands within a unit of it.
-        const rate = input.taxRateBasisPoints ?? 0;
-        for (const l of inclusive.lines) {
+        for (const [index, l] of inclusive.lines.entries()) {
+          const rate = input.lines[index].taxRateBasisPoints ?? input.taxRateBasisPoints ?? 0;
           const net = l.total - l.tax;
           const readded = priceCart({
             currency: 'EUR',

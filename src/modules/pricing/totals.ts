@@ -10,6 +10,8 @@ export interface PricingLine {
   productId?: string;
   /** The product's categories and every category above them. */
   categorySlugs?: readonly string[];
+  /** This line's rate (its tax class's in the destination), in basis points; else the cart's. */
+  taxRateBasisPoints?: number;
 }
 
 /** Which lines a promotion may discount: a line matches when it is in any list given; none given, every line. */
@@ -45,7 +47,7 @@ export interface PricingInput {
   /** In the order they apply (highest priority first); each discounts what the earlier ones left. */
   promotions?: readonly AppliedPromotion[];
   shippingAmount?: number;
-  /** Tax rate of the destination in basis points (2000 = 20 %), applied to goods and shipping. */
+  /** The destination's standard rate in basis points (2000 = 20 %): shipping's, and a line's without its own. */
   taxRateBasisPoints?: number;
   /** Prices (and shipping) already contain the tax: it is extracted, not added. */
   taxInclusive?: boolean;
@@ -154,7 +156,8 @@ function lineDiscounts(promotion: AppliedPromotion, lines: readonly PricingLine[
  *   discount is allocated across its lines in proportion to what is left of them, to the unit;
  *   buy X get Y discounts the cheapest units. Each line keeps its share, so a refund of some lines
  *   gives back exactly their discount.
- * - Tax is computed per line on the discounted amount, rounded half-to-even, and on shipping.
+ * - Tax is computed per line on the discounted amount at the line's rate (its tax class's),
+ *   rounded half-to-even, and on shipping at the standard rate.
  *   Where prices contain tax (`taxInclusive`), the tax contained in each discounted line is
  *   extracted instead, gross × rate / (1 + rate) rounded half-to-even, so the gross amounts the
  *   shopper saw are exactly what is charged and only the split into net and tax is rounded.
@@ -199,11 +202,11 @@ export function priceCart(input: PricingInput): PricedCart {
   }
   const rate = input.taxRateBasisPoints ?? 0;
   const taxInclusive = input.taxInclusive ?? false;
-  const taxOf = (amount: number) =>
-    taxInclusive ? containedTax(amount, rate) : applyBasisPoints(amount, rate);
+  const taxOf = (amount: number, at = rate) =>
+    taxInclusive ? containedTax(amount, at) : applyBasisPoints(amount, at);
   const lines = input.lines.map((line, index) => {
     const priced = { subtotal: subtotals[index], discount: subtotals[index] - left[index], tax: 0 };
-    priced.tax = taxOf(priced.subtotal - priced.discount);
+    priced.tax = taxOf(priced.subtotal - priced.discount, line.taxRateBasisPoints);
     return { id: line.id, quantity: line.quantity, ...priced, total: lineCharge(priced, taxInclusive) };
   });
   const discountTotal = subtotal - left.reduce((a, b) => a + b, 0);

@@ -76,3 +76,10 @@ export const OrderTokenHeader = Type.Object({
     Type.String({ description: "A guest order's token, in place of a bearer token" }),
   ),
 });
+
+/** A tax class's code (pricing owns the classes; a variant names the one it is sold under). */
+export const TAX_CLASS_PATTERN = '^[a-z][a-z0-9_-]{0,31}$';
+export const TaxClassCode = Type.String({
+  pattern: TAX_CLASS_PATTERN,
+  description: 'e.g. standard, reduced, zero',
+});

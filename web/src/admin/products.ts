@@ -140,6 +140,7 @@ function variantsFrom(values: Record<string, string>, rows: number, existing: Va
       price: { amount, currency: STORE_CURRENCY },
       ...(known?.prices.length ? { prices: known.prices } : {}),
       attributes: parseAttributes(values[`attributes-${row}`] ?? ''),
+      taxClass: values[`taxClass-${row}`] || 'standard',
       ...(!known && stock ? { stock: Number(stock) } : {}),
     });
   }
@@ -149,9 +150,10 @@ function variantsFrom(values: Record<string, string>, rows: number, existing: Va
 
 export async function productFormPage(ctx: AppContext, params: Record<string, string>): Promise<Drawing> {
   const creating = !params.id;
-  const [loaded, categories] = await Promise.all([
+  const [loaded, categories, taxClasses] = await Promise.all([
     creating ? null : ctx.api.request<Product>('GET', `/v1/products/${params.id}`),
     ctx.api.get<{ items: Category[] }>('/v1/categories'),
+    ctx.api.get<{ items: Array<{ code: string; name: string }> }>('/v1/tax-classes'),
   ]);
   const product = loaded?.body;
   if (product) ctx.setTitle(`Edit ${product.name}`);
@@ -225,6 +227,13 @@ export async function productFormPage(ctx: AppContext, params: Record<string, st
         <input name=${`price-${row}`} inputmode="decimal" size="8" .value=${variant ? decimalString(variant.price) : ''} /></label></td>
       <td><label><span class="visually-hidden">Attributes ${row + 1}</span>
         <input name=${`attributes-${row}`} placeholder="size=M, colour=red" .value=${variant ? attributesText(variant.attributes) : ''} /></label></td>
+      <td><label><span class="visually-hidden">Tax class ${row + 1}</span>
+        <select name=${`taxClass-${row}`}>
+          ${taxClasses.items.map(
+            (taxClass) =>
+              html`<option value=${taxClass.code} ?selected=${(variant?.taxClass ?? 'standard') === taxClass.code}>${taxClass.name}</option>`,
+          )}
+        </select></label></td>
       <td>${
         variant
           ? html`${variant.available} available`
@@ -256,7 +265,7 @@ export async function productFormPage(ctx: AppContext, params: Record<string, st
       <fieldset>
         <legend>Variants (price in ${STORE_CURRENCY}; leave a SKU empty to skip its row)</legend>
         <table class="lines">
-          <thead><tr><th scope="col">SKU</th><th scope="col">Price</th><th scope="col">Attributes</th><th scope="col">Stock</th></tr></thead>
+          <thead><tr><th scope="col">SKU</th><th scope="col">Price</th><th scope="col">Attributes</th><th scope="col">Tax class</th><th scope="col">Stock</th></tr></thead>
           <tbody>${Array.from({ length: rows }, (_, row) => variantRow(row))}</tbody>
         </table>
         <button type="button" @click=${addRow}>Add a variant row</button>

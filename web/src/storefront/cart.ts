@@ -121,7 +121,7 @@ export async function cartPage(ctx: AppContext): Promise<Content> {
           (line) => html`<tr data-sku=${line.sku}>
             <td>${line.name} <span class="muted">${line.sku}</span>
               ${unavailable.has(line.variantId) ? html`<p class="alert error">No longer available in this quantity</p>` : nothing}</td>
-            <td>${money(line.unitPrice)}</td>
+            <td>${money(line.unitPrice)}${line.priceList ? html`<br /><span class="muted">${line.priceList.name}</span>` : nothing}</td>
             <td>
               <form class="inline" @submit=${setQuantity(line.id)}>
                 <label><span class="visually-hidden">Quantity of ${line.name}</span>
