@@ -270,4 +270,62 @@ describe.each(dbKinds)('promotions engine on %s', (kind) => {
     expect(await promotionNow(budgeted.id)).toMatchObject({ discountGiven: 2000, timesUsed: 4 });
     expect(await promotionNow(limited.id)).toMatchObject({ timesUsed: 3, discountGiven: 300 });
   });
+
+  it('a simulator replays the orders of a period against a draft promotion and says what it would have cost, changing nothing', async () => {
+    const from = new Date().toISOString();
+    const candle = await createProduct(system, staff, { price: 1000, stock: 100 });
+    const other = await createProduct(system, staff, { price: 5000, stock: 100 });
+    const [ada, grace, emmy] = await Promise.all([signIn(system), signIn(system), signIn(system)]);
+    const buy = async (buyer: SignedInUser, lines: Array<[string, number]>) => {
+      for (const [variantId, quantity] of lines) await addToCart(system, buyer, variantId, quantity);
+      const placed = await checkout(system, buyer);
+      // 202 on a loaded machine: the order is placed all the same, and a pending order is replayed too.
+      expect([201, 202], placed.body).toContain(placed.statusCode);
+      return placed.json();
+    };
+    await buy(ada, [[candle.variantId, 3]]); // one free candle
+    await buy(ada, [[candle.variantId, 3]]); // Ada again: over the limit of one per customer
+    await buy(grace, [
+      [candle.variantId, 1],
+      [other.variantId, 1],
+    ]); // too few candles
+    const emmys = await buy(emmy, [[candle.variantId, 6]]); // two free
+    // A draft: created, then deactivated before any cart saw it.
+    const draft = await promotion({
+      name: 'Candle 3 for 2',
+      automatic: true,
+      kind: 'buy_x_get_y',
+      buyQuantity: 2,
+      getQuantity: 1,
+      perCustomerLimit: 1,
+      target: { productIds: [candle.productId] },
+    });
+    expect((await call('DELETE', `/v1/promotions/${draft.id}`, staff)).statusCode).toBe(204);
+
+    const to = new Date(Date.now() + 1000).toISOString();
+    const customer = await signIn(system);
+    expect(
+      (await call('POST', `/v1/promotions/${draft.id}/simulate`, customer, { from, to })).statusCode,
+    ).toBe(403);
+    const simulated = await call('POST', `/v1/promotions/${draft.id}/simulate`, staff, { from, to });
+    expect(simulated.statusCode, simulated.body).toBe(200);
+    expect(simulated.json()).toMatchObject({
+      orders: 4,
+      truncated: false,
+      qualifying: 2,
+      customers: 2,
+      cost: [{ amount: 1000 + 2000, currency: 'EUR' }],
+      refusedByLimits: 1,
+    });
+    // Nothing replayed changed: the promotion's counters and the orders are as they were.
+    expect(await promotionNow(draft.id)).toMatchObject({ timesUsed: 0, discountGiven: 0, active: false });
+    const after = (await call('GET', `/v1/orders/${emmys.id}`, staff)).json();
+    expect(after.total).toEqual(emmys.total);
+    expect(after.totals.discounts).toEqual([]);
+    const backwards = await call('POST', `/v1/promotions/${draft.id}/simulate`, staff, {
+      from: to,
+      to: from,
+    });
+    expect(backwards.json()).toMatchObject({ status: 400, detail: 'to must be after from' });
+  });
 });

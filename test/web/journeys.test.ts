@@ -271,6 +271,18 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       // Staff see the same explanation on the order.
       await admin.goto(`/admin/orders/${orderId}`);
       await admin.getByText(`Discounts: 3 for 2 on candles ${word} −€11.90`).waitFor(WAIT);
+      // And what it would have cost over the last 30 days: this order, one free candle.
+      await admin.goto('/admin/promotions');
+      await admin
+        .getByRole('button', { name: `Simulate 3 for 2 on candles ${word} on the last 30 days` })
+        .click();
+      await admin
+        .getByText(
+          new RegExp(
+            `Over the last 30 days, 3 for 2 on candles ${word} would have discounted 1 of \\d+ orders \\(1 customer\\), costing 11\\.90 EUR\\.`,
+          ),
+        )
+        .waitFor(WAIT);
       expect(problemsOf(page)).toEqual([]);
       expect(problemsOf(admin)).toEqual([]);
     });

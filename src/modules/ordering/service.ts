@@ -181,6 +181,18 @@ function orderDiscounts(cart: CheckoutCart, items: ReadonlyArray<{ id: string }>
   }));
 }
 
+/** Orders of a period as a promotion simulation replays them. */
+export interface PlacedHistory {
+  orders: Array<{
+    id: string;
+    userId: string;
+    currency: string;
+    shippingAmount: number;
+    lines: Array<{ id: string; variantId: string; unitAmount: number; quantity: number }>;
+  }>;
+  truncated: boolean;
+}
+
 /** A guest's address for their order mail, checked as sign-up checks one. */
 function guestEmailOf(raw: string | undefined): string {
   if (raw === undefined)
@@ -582,6 +594,37 @@ export function createOrderingService(deps: {
 
     /** Whether the user has paid for any of these variants (reviews are for buyers). */
     hasBought: (userId: string, variantIds: readonly string[]) => store.hasBought(db, userId, variantIds),
+
+    /**
+     * What was bought in [from, to), as a promotion simulation replays it: each order not cancelled,
+     * oldest first, with its lines at the prices charged before any discount. At most `limit`
+     * orders (the newest); `truncated` says there were more.
+     */
+    async placedBetween(from: Date, to: Date, limit: number): Promise<PlacedHistory> {
+      const rows = await store.placedBetween(db, from, to, limit + 1);
+      const kept = rows.slice(0, limit).reverse();
+      const items = await store.itemsOf(
+        db,
+        kept.map((row) => row.id),
+      );
+      return {
+        truncated: rows.length > limit,
+        orders: kept.map((row) => ({
+          id: row.id,
+          userId: row.userId,
+          currency: row.currency,
+          shippingAmount: row.shippingAmount,
+          lines: items
+            .filter((item) => item.orderId === row.id)
+            .map((item) => ({
+              id: item.id,
+              variantId: item.variantId,
+              unitAmount: item.unitAmount,
+              quantity: item.quantity,
+            })),
+        })),
+      };
+    },
 
     /** For the fulfillment module: lock an order, move it along its shipping states, book refunds. */
     fulfillment: {

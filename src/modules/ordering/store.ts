@@ -382,6 +382,19 @@ export const orderStore = {
       .execute();
   },
 
+  /** Orders placed in [from, to) that were not cancelled, newest first, at most `limit`. */
+  placedBetween(executor: Db, from: Date, to: Date, limit: number): Promise<OrderRow[]> {
+    return tables(executor)
+      .selectFrom('orders')
+      .select(orderColumns)
+      .where('created_at', '>=', from)
+      .where('created_at', '<', to)
+      .where('status', '<>', 'cancelled')
+      .orderBy('created_at', 'desc')
+      .limit(limit)
+      .execute() as Promise<OrderRow[]>;
+  },
+
   async list(
     executor: Db,
     filter: { userId?: string; status?: OrderStatus },

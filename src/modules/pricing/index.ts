@@ -2,7 +2,12 @@ import type { Db } from '../../platform/db/index.ts';
 import type { AppModule } from '../../platform/module.ts';
 import { seedPricingDemo } from './demo.ts';
 import { pricingRoutes } from './routes.ts';
-import { createPricingService, type PricingService, type TaxProvider } from './service.ts';
+import {
+  createPricingService,
+  type PricingService,
+  type SimulationHistory,
+  type TaxProvider,
+} from './service.ts';
 
 export { ShippingMethodSchema } from './routes.ts';
 
@@ -28,10 +33,12 @@ export function createPricing(deps: {
   db: Db;
   taxProvider?: TaxProvider;
   customerGroups?: (userId: string, executor: Db) => Promise<string[]>;
+  history?: SimulationHistory;
 }): PricingModule {
   const service = createPricingService(deps.db, {
     taxProvider: deps.taxProvider,
     customerGroups: deps.customerGroups,
+    history: deps.history,
   });
   return {
     name: 'pricing',

@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { STAFF } from '../../platform/http/auth.ts';
+import { needs, STAFF } from '../../platform/http/auth.ts';
 import { problems } from '../../platform/http/openapi.ts';
 import { IdParams, Money, TaxClassCode, Uuid } from '../../platform/http/schemas.ts';
 import { DAYS_RULE, type PricingService } from './service.ts';
@@ -235,6 +235,47 @@ export function pricingRoutes(service: PricingService) {
         },
       },
       async (request) => service.getPromotion(request.params.id),
+    );
+
+    app.post(
+      '/promotions/:id/simulate',
+      {
+        schema: {
+          operationId: 'simulatePromotion',
+          tags: ['pricing'],
+          // It changes nothing: reading promotions is enough.
+          security: needs('pricing:read'),
+          summary: 'Replay the orders of a period against a promotion, draft or not, changing nothing',
+          params: IdParams,
+          body: Type.Object(
+            {
+              from: Type.String({ format: 'date-time' }),
+              to: Type.String({ format: 'date-time' }),
+            },
+            { additionalProperties: false },
+          ),
+          response: {
+            200: Type.Object({
+              from: Type.String({ format: 'date-time' }),
+              to: Type.String({ format: 'date-time' }),
+              orders: Type.Integer({ description: 'orders replayed (the newest 10 000 at most)' }),
+              truncated: Type.Boolean({ description: 'there were more orders than were replayed' }),
+              qualifying: Type.Integer({
+                description: 'orders it would have discounted, within its limits and budget',
+              }),
+              customers: Type.Integer(),
+              cost: Type.Array(Money, {
+                description: 'what it would have cost, per currency (goods and shipping)',
+              }),
+              refusedByLimits: Type.Integer({
+                description: 'orders it fitted that its limits or budget would have refused',
+              }),
+            }),
+            ...problems(400, 401, 403, 404),
+          },
+        },
+      },
+      async (request) => service.simulate(request.params.id, request.body),
     );
 
     app.get(

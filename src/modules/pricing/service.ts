@@ -181,6 +181,46 @@ function toPriceList(row: PriceListRow): PriceList {
   return list;
 }
 
+/** The past a promotion simulation replays, from the modules that own it. */
+export interface SimulationHistory {
+  ordersBetween(
+    from: Date,
+    to: Date,
+    limit: number,
+  ): Promise<{
+    orders: Array<{
+      id: string;
+      userId: string;
+      currency: string;
+      shippingAmount: number;
+      lines: Array<{ id: string; variantId: string; unitAmount: number; quantity: number }>;
+    }>;
+    truncated: boolean;
+  }>;
+  variants(
+    variantIds: readonly string[],
+  ): Promise<Array<{ variantId: string; productId: string; categorySlugs: string[] }>>;
+}
+
+/** What a promotion would have done to the orders of a period. */
+export interface Simulation {
+  from: string;
+  to: string;
+  /** Orders replayed (at most SIMULATION_LIMIT, the newest; `truncated` says there were more). */
+  orders: number;
+  truncated: boolean;
+  /** Orders it would have discounted, within its usage and per-customer limits and its budget. */
+  qualifying: number;
+  customers: number;
+  /** What it would have cost, per currency: goods discounted and shipping given. */
+  cost: Array<{ amount: number; currency: string }>;
+  /** Orders it fitted but its limits or budget would have refused. */
+  refusedByLimits: number;
+}
+
+/** The most orders one simulation replays. */
+export const SIMULATION_LIMIT = 10_000;
+
 /** How a stored promotion enters the totals. */
 function toApplied(row: PromotionRow): AppliedPromotion {
   const applied: AppliedPromotion = {
@@ -303,6 +343,8 @@ export function createPricingService(
     taxProvider?: TaxProvider;
     /** The customer groups a user is in (the customers module's), for price lists kept for a group. */
     customerGroups?: (userId: string, executor: Db) => Promise<string[]>;
+    /** What a simulation replays: ordering's orders of a period, and catalog's facts on their variants. */
+    history?: SimulationHistory;
   } = {},
 ) {
   const promotion = async (id: string) => (await store.promotionById(db, id)) ?? absent('Promotion');
@@ -623,6 +665,80 @@ export function createPricingService(
     },
 
     listPriceLists: async () => (await store.priceLists(db)).map(toPriceList),
+
+    /**
+     * Replays the orders placed in [from, to) against one promotion (a draft: active or not) as if it
+     * had been the only one, oldest first, counting its limits and budget as checkout would, and
+     * reports how many would have qualified and what it would have cost. Reads only: nothing it
+     * replays changes, and the promotion's counters stay as they are.
+     */
+    async simulate(id: string, window: { from: string; to: string }): Promise<Simulation> {
+      const row = await promotion(id);
+      if (!options.history) throw new Error('simulation needs the order history');
+      const from = new Date(window.from);
+      const to = new Date(window.to);
+      if (to <= from) throw rule('to must be after from');
+      const { orders, truncated } = await options.history.ordersBetween(from, to, SIMULATION_LIMIT);
+      const facts = new Map(
+        (
+          await options.history.variants([
+            ...new Set(orders.flatMap((order) => order.lines.map((line) => line.variantId))),
+          ])
+        ).map((variant) => [variant.variantId, variant]),
+      );
+      const applied = { ...toApplied(row), stackable: true };
+      const cost = new Map<string, number>();
+      const usesBy = new Map<string, number>();
+      let uses = row.timesUsed;
+      let given = row.discountGiven;
+      let qualifying = 0;
+      let refusedByLimits = 0;
+      for (const order of orders) {
+        if (row.currency && row.currency !== order.currency) continue;
+        const lines = order.lines.map((line) => ({
+          ...line,
+          productId: facts.get(line.variantId)?.productId,
+          categorySlugs: facts.get(line.variantId)?.categorySlugs ?? [],
+        }));
+        const subtotal = lines.reduce((sum, line) => sum + line.unitAmount * line.quantity, 0);
+        if (row.minSubtotal !== null && subtotal < row.minSubtotal) continue;
+        const priced = priceCart({
+          currency: order.currency,
+          lines,
+          promotions: [applied],
+          shippingAmount: order.shippingAmount,
+        });
+        const discount = priced.discounts[0];
+        const amount = (discount?.amount ?? 0) + (discount?.shippingAmount ?? 0);
+        if (amount === 0) continue;
+        const customerUses = usesBy.get(order.userId) ?? 0;
+        if (
+          (row.usageLimit !== null && uses >= row.usageLimit) ||
+          (row.perCustomerLimit !== null && customerUses >= row.perCustomerLimit) ||
+          (row.budget !== null && given + discount.amount > row.budget)
+        ) {
+          refusedByLimits += 1;
+          continue;
+        }
+        uses += 1;
+        given += discount.amount;
+        usesBy.set(order.userId, customerUses + 1);
+        qualifying += 1;
+        cost.set(order.currency, (cost.get(order.currency) ?? 0) + amount);
+      }
+      return {
+        from: from.toISOString(),
+        to: to.toISOString(),
+        orders: orders.length,
+        truncated,
+        qualifying,
+        customers: usesBy.size,
+        cost: [...cost]
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([currency, amount]) => ({ amount, currency })),
+        refusedByLimits,
+      };
+    },
 
     async getPriceList(id: string): Promise<PriceList> {
       const [row] = await store.priceLists(db, id);

@@ -27,7 +27,16 @@ interface Promotion {
   active: boolean;
 }
 
-const amountIn = (promotion: Promotion, amount: number) =>
+interface Simulation {
+  orders: number;
+  truncated: boolean;
+  qualifying: number;
+  customers: number;
+  cost: Array<{ amount: number; currency: string }>;
+  refusedByLimits: number;
+}
+
+const amountIn = (promotion: Pick<Promotion, 'currency'>, amount: number) =>
   `${decimalString({ amount, currency: promotion.currency ?? STORE_CURRENCY })} ${promotion.currency ?? STORE_CURRENCY}`;
 
 function valueText(promotion: Promotion): string {
@@ -115,6 +124,23 @@ export async function promotionsPage(ctx: AppContext): Promise<Content> {
       );
     });
   };
+  const simulate = (promotion: Promotion) => (event: Event) =>
+    act(ctx, event, async () => {
+      const to = new Date();
+      const from = new Date(to.getTime() - 30 * 86_400_000);
+      const result = await ctx.api.post<Simulation>(`/v1/promotions/${promotion.id}/simulate`, {
+        from: from.toISOString(),
+        to: to.toISOString(),
+      });
+      const cost = result.cost.map((amount) => amountIn(amount, amount.amount));
+      ctx.flash(
+        'info',
+        `Over the last 30 days, ${title(promotion)} would have discounted ${result.qualifying} of ${result.orders} orders` +
+          ` (${result.customers} customer${result.customers === 1 ? '' : 's'}), costing ${cost.join(' and ') || 'nothing'}` +
+          `${result.refusedByLimits > 0 ? `; its limits would have refused ${result.refusedByLimits} more` : ''}` +
+          `${result.truncated ? ' (the newest 10,000 orders replayed)' : ''}.`,
+      );
+    });
   const deactivate = (promotion: Promotion) => (event: Event) =>
     act(ctx, event, async () => {
       await ctx.api.delete(`/v1/promotions/${promotion.id}`);
@@ -150,7 +176,8 @@ export async function promotionsPage(ctx: AppContext): Promise<Content> {
               promotion.active
                 ? html`Active <button type="button" class="link" @click=${deactivate(promotion)} aria-label=${`Deactivate ${title(promotion)}`}>Deactivate</button>`
                 : 'Inactive'
-            }</td>
+            }
+              <button type="button" class="link" @click=${simulate(promotion)} aria-label=${`Simulate ${title(promotion)} on the last 30 days`}>Simulate</button></td>
           </tr>`,
         )}
       </tbody>
