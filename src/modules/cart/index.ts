@@ -10,7 +10,6 @@ import { cartRoutes } from './routes.ts';
 import { type CartService, type CatalogReader, createCartService, type StockReader } from './service.ts';
 
 export { AddressSchema, CartSchema, LineItemSchema, TotalsSchema } from './routes.ts';
-export { discountsIn } from './service.ts';
 export type {
   Cart,
   CartLine,
@@ -23,6 +22,7 @@ export type {
   Shopper,
   Totals,
 } from './service.ts';
+export { discountsIn } from './service.ts';
 
 export interface CartModule extends AppModule {
   name: 'cart';

@@ -6,10 +6,12 @@ import { type AppContext, type Content, type Flash, mainView, type PageRoute, st
 import { apiKeysPage } from './api-keys.ts';
 import { customerPage, customersPage } from './customers.ts';
 import { orderPage, ordersPage, returnsPage } from './orders.ts';
+import { priceListsPage } from './price-lists.ts';
 import { productFormPage, productsPage } from './products.ts';
 import { promotionsPage } from './promotions.ts';
 import { reviewsPage } from './reviews.ts';
 import { acceptInvitePage, staffPage } from './staff.ts';
+import { taxPage } from './tax.ts';
 
 /** What the signed-in person's role lets them do (a session saved before permissions existed: nothing). */
 const permissionsOf = (ctx: Parameters<PageRoute['view']>[0]): readonly string[] =>
@@ -67,6 +69,18 @@ const routes: PageRoute[] = [
     signedIn: true,
   },
   {
+    pattern: `${ADMIN_BASE}/price-lists`,
+    title: () => 'Price lists',
+    view: staffOnly(priceListsPage),
+    signedIn: true,
+  },
+  {
+    pattern: `${ADMIN_BASE}/tax`,
+    title: () => 'Tax and regions',
+    view: staffOnly(taxPage),
+    signedIn: true,
+  },
+  {
     pattern: `${ADMIN_BASE}/customers`,
     title: () => 'Customers',
     view: staffOnly(customersPage),
@@ -116,7 +130,8 @@ function layout(ctx: AppContext, content: Content, flash: Flash | null) {
           user
             ? html`<a href="${ADMIN_BASE}">Products</a> <a href="${ADMIN_BASE}/orders">Orders</a>
               <a href="${ADMIN_BASE}/customers">Customers</a>
-              <a href="${ADMIN_BASE}/promotions">Promotions</a>
+              <a href="${ADMIN_BASE}/promotions">Promotions</a> <a href="${ADMIN_BASE}/price-lists">Price lists</a>
+              <a href="${ADMIN_BASE}/tax">Tax and regions</a>
               <a href="${ADMIN_BASE}/returns">Returns</a> <a href="${ADMIN_BASE}/reviews">Reviews</a>
               ${permissionsOf(ctx).includes('staff:read') ? html`<a href="${ADMIN_BASE}/staff">Staff</a>` : nothing}
               ${permissionsOf(ctx).includes('staff:write') ? html`<a href="${ADMIN_BASE}/api-keys">API keys</a>` : nothing}

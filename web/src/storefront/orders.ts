@@ -1,4 +1,5 @@
 import { html, nothing } from 'lit-html';
+import { lineTotalCell } from '../discounts.ts';
 import type { Fulfillment, Order, Page, Return } from '../types.ts';
 import {
   type AppContext,
@@ -15,7 +16,6 @@ import {
   shortId,
   statusBadge,
 } from '../ui.ts';
-import { lineTotalCell } from '../discounts.ts';
 import { totalsTable } from './cart.ts';
 
 const PAGE_SIZE = 10;
