@@ -123,4 +123,41 @@ describe.each(dbKinds)('regions and tax-inclusive prices on %s', (kind) => {
     expect(cancelled.statusCode).toBe(200);
     expect(cancelled.json().payment.refunded).toEqual({ amount: 4677, currency: 'EUR' });
   });
+
+  it("a cart's region follows its address: its currency when every line has a price in it, else it says why", async () => {
+    const us = { code: 'us', name: 'United States', currency: 'USD', countries: ['US'], taxInclusive: false };
+    expect((await call('POST', '/v1/regions', staff, us)).statusCode).toBe(201);
+    const both = await createProduct(system, staff, {
+      price: 2000,
+      prices: [{ amount: 2200, currency: 'USD' }],
+    });
+    const euroOnly = await createProduct(system, staff, { price: 1500, name: 'Euro-only teapot' });
+
+    const shopper = await signIn(system);
+    await addToCart(system, shopper, both.variantId, 1);
+    const moved = (
+      await call('PUT', '/v1/cart/address', shopper, { shippingAddress: { country: 'US' } })
+    ).json();
+    expect(moved).toMatchObject({
+      currency: 'USD',
+      region: { code: 'us', currency: 'USD', taxInclusive: false },
+    });
+    expect(moved.items[0].unitPrice).toEqual({ amount: 2200, currency: 'USD' });
+    expect(moved.regionNotice).toBeUndefined();
+    // Back to Germany: the EU region's euros.
+    const back = (
+      await call('PUT', '/v1/cart/address', shopper, { shippingAddress: { country: 'DE' } })
+    ).json();
+    expect(back).toMatchObject({ currency: 'EUR', region: { code: 'eu', taxInclusive: true } });
+
+    const stuck = await signIn(system);
+    await addToCart(system, stuck, euroOnly.variantId, 1);
+    const stays = (
+      await call('PUT', '/v1/cart/address', stuck, { shippingAddress: { country: 'US' } })
+    ).json();
+    expect(stays.currency).toBe('EUR');
+    expect(stays.regionNotice).toBe(
+      'Prices in United States are in USD, and Euro-only teapot cannot be bought in USD: your cart stays in EUR',
+    );
+  });
 });

@@ -98,6 +98,17 @@ export const CartSchema = Type.Object({
     ),
   ),
   shippingAddress: Type.Optional(DestinationSchema),
+  region: Type.Optional(
+    Type.Object(
+      { code: Type.String(), name: Type.String(), currency: Type.String(), taxInclusive: Type.Boolean() },
+      { description: 'the region the destination is in: the cart follows its currency when it can' },
+    ),
+  ),
+  regionNotice: Type.Optional(
+    Type.String({
+      description: "why the cart is not in its region's currency (some item has no price in it)",
+    }),
+  ),
   unavailable: Type.Optional(Type.Array(Uuid)),
 });
 

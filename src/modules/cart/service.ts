@@ -93,6 +93,10 @@ export interface Cart {
   shippingProblem?: ShippingProblem;
   /** Where it ships: tax and shipping in the totals are this destination's. */
   shippingAddress?: Destination;
+  /** The region the destination is in: its currency, and whether the prices contain tax. */
+  region?: { code: string; name: string; currency: string; taxInclusive: boolean };
+  /** Why the cart is not in its region's currency, in a sentence for the shopper. */
+  regionNotice?: string;
   /** Variants in the cart that can no longer be bought (archived, or no price in the currency). */
   unavailable?: string[];
 }
@@ -132,7 +136,7 @@ export function createCartService(deps: {
   db: Db;
   catalog: CatalogReader;
   stock: StockReader;
-  pricing: Pick<PricingService, 'quote' | 'checkCode' | 'shippingMethod'>;
+  pricing: Pick<PricingService, 'quote' | 'checkCode' | 'shippingMethod' | 'regionOf'>;
   /** How long a guest's cart lives unused before the sweep deletes it. */
   guestCartTtlMs: number;
 }) {
@@ -268,6 +272,7 @@ export function createCartService(deps: {
     if (quote.shippingProblem) result.shippingProblem = quote.shippingProblem;
     if (cart.shippingAddress) result.shippingAddress = cart.shippingAddress;
     if (quote.country) result.country = quote.country;
+    if (quote.region) result.region = quote.region;
     if (missing.length > 0) result.unavailable = missing;
     return { cart: result, promotionError: cart.promotionCode ? quote.promotionProblem : undefined };
   }
@@ -410,11 +415,34 @@ export function createCartService(deps: {
       return publicView(shopper);
     },
 
-    /** Sets where the cart ships: its totals become that destination's (tax, cheapest shipping). */
+    /**
+     * Sets where the cart ships: its totals become that destination's (tax, cheapest shipping).
+     * A destination in a region with another currency moves the cart to that currency when every
+     * line has a price in it (the chosen method, priced in the old one, goes); otherwise the cart
+     * stays as it is and says why.
+     */
     async setAddress(shopper: Shopper, shippingAddress: Destination): Promise<Cart> {
-      const cart = await store.ensureCart(db, shopper.id);
+      const cart = await load(shopper.id, db);
+      const region = await pricing.regionOf(shippingAddress.country);
+      let notice: string | undefined;
+      if (region && region.currency !== cart.currency) {
+        const variants = await catalog.variantsForCheckout(cart.lines.map((line) => line.variantId));
+        const unpriced = variants.filter((variant) => !priceIn(variant, region.currency));
+        if (unpriced.length === 0) {
+          await cartChoices.set(db, cart.id, {
+            shippingAddress,
+            currency: region.currency,
+            shippingMethodId: null,
+          });
+          return publicView(shopper);
+        }
+        notice = `Prices in ${region.name} are in ${region.currency}, and ${unpriced
+          .map((variant) => variant.productName)
+          .join(', ')} cannot be bought in ${region.currency}: your cart stays in ${cart.currency}`;
+      }
       await cartChoices.set(db, cart.id, { shippingAddress });
-      return publicView(shopper);
+      const view = await publicView(shopper);
+      return notice ? { ...view, regionNotice: notice } : view;
     },
 
     /**

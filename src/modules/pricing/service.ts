@@ -6,6 +6,7 @@ import {
   type PromotionFields,
   type PromotionRow,
   type RegionRow,
+  type RegionSummary,
   type ShippingMethodRow,
   pricingStore as store,
   type TaxRateRow,
@@ -122,6 +123,8 @@ export interface Quote extends Omit<PricedCart, 'lines'> {
   shippingNotice?: string;
   shippingProblem?: ShippingProblem;
   country?: string;
+  /** The region the destination is in, if any: its currency and whether its prices contain tax. */
+  region?: RegionSummary;
 }
 
 const invalid = (detail: string) => badRequest('PROMOTION_INVALID', detail);
@@ -555,6 +558,7 @@ export function createPricingService(
     if (shipping.notice) result.shippingNotice = shipping.notice;
     if (shipping.problem) result.shippingProblem = shipping.problem;
     if (country) result.country = country;
+    if (destination?.region) result.region = destination.region;
     return result;
   }
 
@@ -764,6 +768,9 @@ export function createPricingService(
     assertTaxClasses,
 
     regions: () => store.regions(db),
+
+    /** The region a country is in, if any. */
+    regionOf: (country: string) => store.regionOf(db, country),
 
     /** A new region; its code is taken (409 REGION_EXISTS) or its countries elsewhere (409 COUNTRY_IN_REGION). */
     createRegion: (region: Region) => saveRegion(region.code, () => region, true),

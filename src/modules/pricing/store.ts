@@ -136,6 +136,14 @@ export interface ListPriceRow {
   minQuantity: number;
 }
 
+/** The region a country is in, as a cart shows it. */
+export interface RegionSummary {
+  code: string;
+  name: string;
+  currency: string;
+  taxInclusive: boolean;
+}
+
 export interface RegionRow {
   code: string;
   name: string;
@@ -454,15 +462,28 @@ export const pricingStore = {
   async destination(
     executor: Db,
     country: string,
-  ): Promise<{ taxRates: Map<string, number>; taxInclusive: boolean; methods: ShippingMethodRow[] }> {
+  ): Promise<{
+    taxRates: Map<string, number>;
+    taxInclusive: boolean;
+    region?: RegionSummary;
+    methods: ShippingMethodRow[];
+  }> {
     const { rows } = await sql<
-      { classes: string[]; rates: number[]; taxInclusive: boolean | null } & {
+      {
+        classes: string[];
+        rates: number[];
+        taxInclusive: boolean | null;
+        regionCode: string | null;
+        regionName: string | null;
+        regionCurrency: string | null;
+      } & {
         [K in keyof ShippingMethodRow]: ShippingMethodRow[K] | null;
       }
     >`
       select array(select t.tax_class from tax_rates t where t.country = d.country order by t.tax_class) as classes,
              array(select t.rate_basis_points from tax_rates t where t.country = d.country order by t.tax_class) as rates,
-             r.tax_inclusive as "taxInclusive", m.id, m.name, m.country,
+             r.tax_inclusive as "taxInclusive", r.code as "regionCode", r.name as "regionName",
+             r.currency as "regionCurrency", m.id, m.name, m.country,
              m.price_amount as "priceAmount", m.currency, m.min_days as "minDays",
              m.max_days as "maxDays", m.active
       from (select ${country}::text as country) d
@@ -474,6 +495,14 @@ export const pricingStore = {
     return {
       taxRates: new Map(first?.classes.map((taxClass, index) => [taxClass, first.rates[index]]) ?? []),
       taxInclusive: first?.taxInclusive ?? false,
+      ...(first?.regionCode && {
+        region: {
+          code: first.regionCode,
+          name: first.regionName!,
+          currency: first.regionCurrency!,
+          taxInclusive: first.taxInclusive ?? false,
+        },
+      }),
       methods: rows.filter((row) => row.id !== null) as ShippingMethodRow[],
     };
   },
@@ -567,6 +596,15 @@ export const pricingStore = {
       .where((eb) => eb.or([eb('l.starts_at', 'is', null), eb('l.starts_at', '<=', sql<Date>`now()`)]))
       .where((eb) => eb.or([eb('l.ends_at', 'is', null), eb('l.ends_at', '>', sql<Date>`now()`)]))
       .execute();
+  },
+
+  async regionOf(executor: Db, country: string): Promise<RegionSummary | undefined> {
+    return tables(executor)
+      .selectFrom('region_countries as c')
+      .innerJoin('regions as r', 'r.code', 'c.region_code')
+      .select(['r.code', 'r.name', 'r.currency', 'r.tax_inclusive as taxInclusive'])
+      .where('c.country', '=', country)
+      .executeTakeFirst();
   },
 
   /** Every region with its countries, by code. */

@@ -14,6 +14,7 @@ import { mountPaymentElement, paymentElementEnabled, paymentMethodId } from './s
  */
 async function shipTo(ctx: AppContext, destination: Partial<Address> & { country: string }): Promise<void> {
   const cart = await ctx.api.put<Cart>('/v1/cart/address', { shippingAddress: destination });
+  if (cart.regionNotice) ctx.flash('info', `${cart.regionNotice}.`);
   const wanted = cart.shippingProblem?.currencies[0];
   if (!wanted) return;
   try {
