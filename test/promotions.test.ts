@@ -179,6 +179,54 @@ describe.each(dbKinds)('promotions engine on %s', (kind) => {
     expect(alone.promotionProblem).toBeUndefined();
   });
 
+  it('a promotion for a customer group discounts its members only; its code tells others why not', async () => {
+    const scarf = await createProduct(system, staff, { price: 4000 });
+    const vip = (
+      await call('POST', '/v1/customer-groups', staff, { name: `VIP ${randomUUID().slice(0, 6)}` })
+    ).json();
+    const member = await signIn(system);
+    const other = await signIn(system);
+    expect((await call('PUT', `/v1/customer-groups/${vip.id}/members/${member.id}`, staff)).statusCode).toBe(
+      204,
+    );
+    await promotion({
+      name: 'VIP week',
+      automatic: true,
+      kind: 'percentage',
+      value: 25,
+      target: { productIds: [scarf.productId], customerGroups: [vip.id] },
+    });
+    const code = `VIP-${randomUUID().slice(0, 6)}`.toUpperCase();
+    await promotion({
+      code,
+      kind: 'fixed',
+      value: 100,
+      currency: 'EUR',
+      target: { customerGroups: [vip.id] },
+    });
+    for (const shopper of [member, other]) await addToCart(system, shopper, scarf.variantId, 1);
+    const theirs = (await call('GET', '/v1/cart', member)).json();
+    expect(theirs.totals.discounts.map((d: { name?: string }) => d.name)).toEqual(['VIP week']);
+    expect(theirs.totals.discountTotal.amount).toBe(1000);
+    expect((await call('GET', '/v1/cart', other)).json().totals.discounts).toEqual([]);
+    const refused = await call('POST', '/v1/cart/promotions', other, { code });
+    expect(refused.json()).toMatchObject({
+      status: 400,
+      code: 'PROMOTION_INVALID',
+      detail: 'This code is not for your account',
+    });
+    expect((await call('POST', '/v1/cart/promotions', member, { code })).statusCode).toBe(200);
+    expect((await call('GET', '/v1/cart', member)).json().totals.discountTotal.amount).toBe(1000 + 100);
+    const guest = (await call('POST', '/v1/carts')).json();
+    const asGuest = await system.app.inject({
+      method: 'POST',
+      url: '/v1/cart/promotions',
+      headers: { 'cart-token': guest.cartToken },
+      payload: { code },
+    });
+    expect(asGuest.json().detail).toBe('This code is for some of our customers: sign in to use it');
+  });
+
   it('a code for other products says it applies to none of the items', async () => {
     const kettle = await createProduct(system, staff, { price: 3000 });
     const other = await createProduct(system, staff, { price: 3000 });

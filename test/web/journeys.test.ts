@@ -591,6 +591,12 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await page.getByLabel('Ship to').selectOption('US');
       await page.getByText('Shipping: Standard (5–10 days) to United States').waitFor(WAIT);
       await expect(page.locator('[data-total="total"]').textContent()).resolves.toBe('$118.99');
+      // From then on the shelf shows what this shopper pays: the kettle in dollars.
+      await page.goto(`/products/${kettle.productId}`);
+      await page.getByRole('heading', { name: `Kettle ${word}` }).waitFor(WAIT);
+      await expect(page.getByRole('group', { name: 'Choose a variant' }).textContent()).resolves.toContain(
+        '$104.00',
+      );
       expect(problemsOf(page)).toEqual([]);
     });
 

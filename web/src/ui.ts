@@ -69,6 +69,24 @@ export const money = (value: Money) => formatMoney(value);
 export const STORE_CURRENCY =
   document.querySelector<HTMLMetaElement>('meta[name="emporium-store-currency"]')?.content || 'EUR';
 
+const SHOPPER_CURRENCY_KEY = 'emporium.currency';
+
+/**
+ * The currency the shopper's cart is in (its region's, once it has an address), remembered in
+ * this browser so the shelf shows the prices they will pay from the first page on.
+ */
+export const shopperCurrency = {
+  get: () => localStorage.getItem(SHOPPER_CURRENCY_KEY) ?? STORE_CURRENCY,
+  set: (currency: string) => localStorage.setItem(SHOPPER_CURRENCY_KEY, currency),
+};
+
+/** A variant's price in the shopper's currency where it has one, else its store price. */
+export function shelfPrice(variant: { price: Money; prices: Money[] }): Money {
+  const currency = shopperCurrency.get();
+  if (variant.price.currency === currency) return variant.price;
+  return variant.prices.find((price) => price.currency === currency) ?? variant.price;
+}
+
 /** An order's state in words, as shoppers and staff read it. */
 export const STATUS_TEXT: Record<OrderStatus, string> = {
   pending: 'Pending payment',

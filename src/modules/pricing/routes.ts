@@ -28,6 +28,13 @@ const Target = Type.Object(
         description: 'units of the targeted items the cart must hold',
       }),
     ),
+    customerGroups: Type.Optional(
+      Type.Array(Uuid, {
+        maxItems: 50,
+        uniqueItems: true,
+        description: 'only for signed-in members of any of these customer groups',
+      }),
+    ),
   },
   {
     additionalProperties: false,

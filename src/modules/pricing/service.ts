@@ -338,6 +338,8 @@ export interface PromotionContext {
   currency: string;
   userId: string;
   guest?: boolean;
+  /** The shopper's customer groups, read once when a promotion is for some groups. */
+  groups?: () => Promise<ReadonlySet<string>>;
 }
 
 export function createPricingService(
@@ -364,6 +366,17 @@ export function createPricingService(
       );
   }
 
+  /** The user's customer groups, read at most once, on first need (none without the customers module). */
+  function groupsOf(userId: string, executor: Db): () => Promise<ReadonlySet<string>> {
+    let read: Promise<ReadonlySet<string>> | undefined;
+    return () => {
+      read ??= options.customerGroups
+        ? options.customerGroups(userId, executor).then((groups) => new Set(groups))
+        : Promise.resolve(new Set());
+      return read;
+    };
+  }
+
   /** Why `row` cannot apply to this cart now, or undefined when it can. */
   async function problemWith(
     row: PromotionRow | undefined,
@@ -383,6 +396,12 @@ export function createPricingService(
     if (row.budget !== null && row.discountGiven >= row.budget) return exhausted();
     if (row.perCustomerLimit !== null && context.guest)
       return invalid('This code is for signed-in customers: sign in or register to use it');
+    const forGroups = row.target?.customerGroups ?? [];
+    if (forGroups.length > 0) {
+      if (context.guest) return invalid('This code is for some of our customers: sign in to use it');
+      const mine = await (context.groups ?? groupsOf(context.userId, executor))();
+      if (!forGroups.some((group) => mine.has(group))) return invalid('This code is not for your account');
+    }
     if (
       row.perCustomerLimit !== null &&
       (await store.usesBy(executor, row.id, context.userId)) >= row.perCustomerLimit
@@ -422,7 +441,13 @@ export function createPricingService(
    */
   async function promotionsFor(input: QuoteInput, executor: Db) {
     const subtotal = input.lines.reduce((sum, line) => sum + line.unitAmount * line.quantity, 0);
-    const context = { subtotal, currency: input.currency, userId: input.userId, guest: input.guest };
+    const context = {
+      subtotal,
+      currency: input.currency,
+      userId: input.userId,
+      guest: input.guest,
+      groups: groupsOf(input.userId, executor),
+    };
     const rows = await store.promotionsFor(executor, input.promotionCode ?? null);
     const codeRow = input.promotionCode ? rows.find((row) => row.code === input.promotionCode) : undefined;
     const applicable: PromotionRow[] = [];

@@ -20,6 +20,11 @@ export interface PromotionTarget {
   categorySlugs?: string[];
   /** The matching lines must hold at least this many units together, or nothing applies. */
   minQuantity?: number;
+  /**
+   * Only for members of any of these customer groups. A condition on the shopper, not on lines:
+   * the pricing service checks it before the totals are computed.
+   */
+  customerGroups?: string[];
 }
 
 export interface AppliedPromotion {

@@ -1,7 +1,7 @@
 import { html, nothing } from 'lit-html';
 import { newIdempotencyKey } from '../api.ts';
 import { decimalString, parseMoneyInput } from '../money.ts';
-import type { Category } from '../types.ts';
+import type { Category, CustomerGroup } from '../types.ts';
 import { type AppContext, act, type Content, formValues, STORE_CURRENCY } from '../ui.ts';
 
 interface Promotion {
@@ -14,7 +14,12 @@ interface Promotion {
   buyQuantity?: number;
   getQuantity?: number;
   percentOff?: number;
-  target?: { productIds?: string[]; categorySlugs?: string[]; minQuantity?: number };
+  target?: {
+    productIds?: string[];
+    categorySlugs?: string[];
+    minQuantity?: number;
+    customerGroups?: string[];
+  };
   priority: number;
   stackable: boolean;
   currency?: string;
@@ -50,7 +55,11 @@ function valueText(promotion: Promotion): string {
 }
 
 /** What it discounts, in words: categories by name, products by count. */
-function targetText(promotion: Promotion, categories: Map<string, string>): string {
+function targetText(
+  promotion: Promotion,
+  categories: Map<string, string>,
+  groups: Map<string, string>,
+): string {
   const target = promotion.target;
   const parts = [
     ...(target?.categorySlugs ?? []).map((slug) => categories.get(slug) ?? slug),
@@ -59,17 +68,22 @@ function targetText(promotion: Promotion, categories: Map<string, string>): stri
       : []),
   ];
   const what = parts.length > 0 ? parts.join(', ') : 'Everything';
-  return target?.minQuantity ? `${what}, from ${target.minQuantity} items` : what;
+  const whom = target?.customerGroups?.length
+    ? `, for ${target.customerGroups.map((id) => groups.get(id) ?? 'a customer group').join(' or ')}`
+    : '';
+  return `${what}${target?.minQuantity ? `, from ${target.minQuantity} items` : ''}${whom}`;
 }
 
 const title = (promotion: Promotion) => promotion.name ?? promotion.code ?? 'Promotion';
 
 export async function promotionsPage(ctx: AppContext): Promise<Content> {
-  const [{ items }, { items: categoryList }] = await Promise.all([
+  const [{ items }, { items: categoryList }, { items: groups }] = await Promise.all([
     ctx.api.get<{ items: Promotion[] }>('/v1/promotions'),
     ctx.api.get<{ items: Category[] }>('/v1/categories'),
+    ctx.api.get<{ items: CustomerGroup[] }>('/v1/customer-groups'),
   ]);
   const categories = new Map(categoryList.map((category) => [category.slug, category.name]));
+  const groupNames = new Map(groups.map((group) => [group.id, group.name]));
   const money = (raw: string, what: string) => {
     if (!raw.trim()) return undefined;
     const amount = parseMoneyInput(raw, STORE_CURRENCY);
@@ -90,6 +104,7 @@ export async function promotionsPage(ctx: AppContext): Promise<Content> {
       const target = {
         ...(values.category ? { categorySlugs: [values.category] } : {}),
         ...(values.minQuantity ? { minQuantity: Number(values.minQuantity) } : {}),
+        ...(values.group ? { customerGroups: [values.group] } : {}),
       };
       await ctx.api.post(
         '/v1/promotions',
@@ -168,7 +183,7 @@ export async function promotionsPage(ctx: AppContext): Promise<Content> {
                 ? html`<br /><span class="muted">from ${amountIn(promotion, promotion.minSubtotal)}</span>`
                 : nothing
             }</td>
-            <td>${targetText(promotion, categories)}</td>
+            <td>${targetText(promotion, categories, groupNames)}</td>
             <td>${promotion.priority}${promotion.stackable ? '' : html`<br /><span class="muted">does not combine</span>`}</td>
             <td>${promotion.timesUsed}${promotion.usageLimit ? ` of ${promotion.usageLimit}` : ''}</td>
             <td>${amountIn(promotion, promotion.discountGiven)}${promotion.budget ? ` of ${amountIn(promotion, promotion.budget)}` : ''}</td>
@@ -209,6 +224,10 @@ export async function promotionsPage(ctx: AppContext): Promise<Content> {
         ${categoryList.map((category) => html`<option value=${category.slug}>${category.name}</option>`)}
       </select></label>
       <label>From this many items of it (optional) <input name="minQuantity" type="number" min="1" /></label>
+      <label>Only for the customer group <select name="group">
+        <option value="">Every shopper</option>
+        ${groups.map((group) => html`<option value=${group.id}>${group.name}</option>`)}
+      </select></label>
       <label>Priority <input name="priority" type="number" min="-1000" max="1000" value="0" /></label>
       <label class="variant"><input type="checkbox" name="stackable" checked /> Combines with the promotions after it</label>
       <label>Minimum subtotal (${STORE_CURRENCY}, optional) <input name="minSubtotal" inputmode="decimal" /></label>

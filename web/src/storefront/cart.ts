@@ -4,7 +4,15 @@ import { addressLine, countryName, countryOptions } from '../addresses.ts';
 import { ApiError, newIdempotencyKey } from '../api.ts';
 import { discountRows, lineTotalCell } from '../discounts.ts';
 import type { Address, Cart, Order, SavedAddress, ShippingMethod } from '../types.ts';
-import { type AppContext, act, type Content, describeError, formValues, money } from '../ui.ts';
+import {
+  type AppContext,
+  act,
+  type Content,
+  describeError,
+  formValues,
+  money,
+  shopperCurrency,
+} from '../ui.ts';
 import { mountPaymentElement, paymentElementEnabled, paymentMethodId } from './stripe.ts';
 
 /**
@@ -14,11 +22,13 @@ import { mountPaymentElement, paymentElementEnabled, paymentMethodId } from './s
  */
 async function shipTo(ctx: AppContext, destination: Partial<Address> & { country: string }): Promise<void> {
   const cart = await ctx.api.put<Cart>('/v1/cart/address', { shippingAddress: destination });
+  shopperCurrency.set(cart.currency);
   if (cart.regionNotice) ctx.flash('info', `${cart.regionNotice}.`);
   const wanted = cart.shippingProblem?.currencies[0];
   if (!wanted) return;
   try {
     await ctx.api.post('/v1/cart/currency', { currency: wanted });
+    shopperCurrency.set(wanted);
   } catch (error) {
     if (!(error instanceof ApiError) || error.code !== 'PRICE_UNAVAILABLE') throw error;
     const missing = new Set((error.problem.variantIds as string[] | undefined) ?? []);
@@ -73,6 +83,7 @@ export function totalsTable(totals: Cart['totals'], caption: string, destination
 
 export async function cartPage(ctx: AppContext): Promise<Content> {
   const cart = await ctx.api.get<Cart>('/v1/cart');
+  shopperCurrency.set(cart.currency);
   const country = cart.shippingAddress?.country;
   const methods = country
     ? (

@@ -1,7 +1,16 @@
 import { html, nothing } from 'lit-html';
 import { decimalString, parseMoneyInput } from '../money.ts';
 import type { Category, Page, Product, Review, Variant } from '../types.ts';
-import { type AppContext, act, type Content, dateTime, formValues, money, STORE_CURRENCY } from '../ui.ts';
+import {
+  type AppContext,
+  act,
+  type Content,
+  dateTime,
+  formValues,
+  money,
+  STORE_CURRENCY,
+  shelfPrice,
+} from '../ui.ts';
 
 const PAGE_SIZE = 12;
 const SORTS = [
@@ -104,7 +113,7 @@ export async function catalogPage(
             const available = product.variants.reduce((sum, each) => sum + each.available, 0);
             return html`<li class="card product-card">
               <h2><a href="/products/${product.id}">${product.name}</a></h2>
-              <p class="price">${product.variants.length > 1 ? 'from ' : ''}${money(variant.price)}</p>
+              <p class="price">${product.variants.length > 1 ? 'from ' : ''}${money(shelfPrice(variant))}</p>
               <p>${stars(product.rating.average, product.rating.count)}</p>
               <p>${stockText(available)}</p>
             </li>`;
@@ -173,7 +182,7 @@ export async function productPage(ctx: AppContext, params: Record<string, string
           ${product.variants.map(
             (variant, index) => html`<label class="variant">
               <input type="radio" name="variantId" value=${variant.id} ?checked=${index === 0} ?disabled=${variant.available <= 0} required />
-              <span>${attributes(variant) || variant.sku}</span> <strong>${money(variant.price)}</strong>
+              <span>${attributes(variant) || variant.sku}</span> <strong>${money(shelfPrice(variant))}</strong>
               ${stockText(variant.available)}
             </label>`,
           )}
