@@ -56,6 +56,7 @@ const MIGRATION_OWNER: Record<string, string> = {
   promotions_engine: 'pricing',
   tax_classes: 'pricing',
   price_lists: 'pricing',
+  order_item_price_list: 'ordering',
   variant_tax_class: 'catalog',
   order_discounts: 'ordering',
   order_tax_inclusive: 'ordering',

@@ -57,7 +57,10 @@ describe.each(dbKinds)('price lists on %s', (kind) => {
     const cart = (await call('GET', '/v1/cart', shopper)).json();
     const placed = await checkout(system, shopper, { expectedTotal: cart.total });
     expect(placed.statusCode, placed.body).toBe(201);
-    expect(placed.json().items[0]).toMatchObject({ unitPrice: eur(800), lineTotal: eur(9600) });
+    expect(placed.json().items[0]).toMatchObject({ unitPrice: eur(800), lineTotal: eur(9600), priceList: volume });
+    // The order keeps which list priced the line, whatever happens to the list later.
+    const kept = (await call('GET', `/v1/orders/${placed.json().id}`, shopper)).json();
+    expect(kept.items[0].priceList).toEqual(volume);
     expect(placed.json().payment.amount).toEqual(cart.total);
 
     // Deactivated, the list prices nothing: the shelf price again.

@@ -141,6 +141,7 @@ function toOrder(row: OrderRow, items: OrderItemRow[], payment: PaymentState | u
       lineTotal: money(item.lineAmount),
       discount: money(item.discountAmount),
       tax: money(item.taxAmount),
+      ...(item.priceList && { priceList: item.priceList }),
     })),
     total: money(row.totalAmount),
     totals: {
@@ -345,6 +346,7 @@ export function createOrderingService(deps: {
         lineAmount: line.lineTotal.amount,
         discountAmount: line.discount.amount,
         taxAmount: line.tax.amount,
+        priceList: line.priceList ?? null,
       }));
       const created = await transact(db, async (tx) => {
         const inserted = await store.insertOrder(

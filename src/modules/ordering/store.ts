@@ -1,4 +1,4 @@
-import { type Generated, type Kysely, sql } from 'kysely';
+import { type ColumnType, type Generated, type Kysely, sql } from 'kysely';
 import { type Db, pageOf } from '../../platform/db/index.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import type { PricedDiscount, ShippingMethod } from '../pricing/index.ts';
@@ -85,6 +85,7 @@ type OrderingTables = {
     line_amount: number;
     discount_amount: Generated<number>;
     tax_amount: Generated<number>;
+    price_list: ColumnType<{ id: string; name: string } | null, string | null, never>;
   };
   order_refunds: {
     id: string;
@@ -151,6 +152,8 @@ export interface OrderItemRow {
   lineAmount: number;
   discountAmount: number;
   taxAmount: number;
+  /** The price list that priced the line below the shelf, as the cart named it. */
+  priceList: { id: string; name: string } | null;
 }
 
 const tables = (executor: Db): Kysely<OrderingTables> => executor.withTables<OrderingTables>();
@@ -194,6 +197,7 @@ const itemColumns = [
   'line_amount as lineAmount',
   'discount_amount as discountAmount',
   'tax_amount as taxAmount',
+  'price_list as priceList',
 ] as const;
 
 const inMs = (ms: number) => sql<Date>`now() + ${`${Math.max(0, Math.round(ms))} milliseconds`}::interval`;
@@ -319,6 +323,7 @@ export const orderStore = {
               line_amount: item.lineAmount,
               discount_amount: item.discountAmount,
               tax_amount: item.taxAmount,
+              price_list: item.priceList ? JSON.stringify(item.priceList) : null,
             })),
           )
           .returning('id'),

@@ -195,7 +195,7 @@ export async function orderPage(
           (
             line,
           ) => html`<tr><td>${line.name} <span class="muted">${line.sku}</span></td><td>${line.quantity}</td>
-            <td>${money(line.unitPrice)}</td>${lineTotalCell(line, order.totals)}</tr>`,
+            <td>${money(line.unitPrice)}${line.priceList ? html`<br /><span class="muted">${line.priceList.name}</span>` : nothing}</td>${lineTotalCell(line, order.totals)}</tr>`,
         )}
       </tbody>
     </table>
