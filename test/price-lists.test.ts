@@ -57,7 +57,11 @@ describe.each(dbKinds)('price lists on %s', (kind) => {
     const cart = (await call('GET', '/v1/cart', shopper)).json();
     const placed = await checkout(system, shopper, { expectedTotal: cart.total });
     expect(placed.statusCode, placed.body).toBe(201);
-    expect(placed.json().items[0]).toMatchObject({ unitPrice: eur(800), lineTotal: eur(9600), priceList: volume });
+    expect(placed.json().items[0]).toMatchObject({
+      unitPrice: eur(800),
+      lineTotal: eur(9600),
+      priceList: volume,
+    });
     // The order keeps which list priced the line, whatever happens to the list later.
     const kept = (await call('GET', `/v1/orders/${placed.json().id}`, shopper)).json();
     expect(kept.items[0].priceList).toEqual(volume);
@@ -130,6 +134,11 @@ describe.each(dbKinds)('price lists on %s', (kind) => {
       prices: [{ variantId: lamp.variantId, amount: eur(900) }],
     });
     expect(backwards.json()).toMatchObject({ status: 400, detail: 'endsAt must be after startsAt' });
+    const nowhere = await call('POST', '/v1/price-lists', staff, {
+      name: 'Nowhere',
+      prices: [{ variantId: '01936b2a-0000-7000-8000-00000000abcd', amount: eur(900) }],
+    });
+    expect(nowhere.json()).toMatchObject({ status: 400, code: 'UNKNOWN_VARIANT' });
     const customer = await signIn(system);
     expect((await call('GET', '/v1/price-lists', customer)).statusCode).toBe(403);
     expect((await call('POST', '/v1/price-lists', staff, { name: 'Empty', prices: [] })).statusCode).toBe(

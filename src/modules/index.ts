@@ -117,7 +117,7 @@ async function buildModules(deps: ModuleDeps) {
     ...deps,
     // Customers are composed later (from identity and ordering); a price list asks at request time.
     customerGroups: (userId, executor) => customers.service.groups.groupIdsOf(userId, executor),
-    history: {
+    sources: {
       ordersBetween: (from, to, limit) => ordering.service.placedBetween(from, to, limit),
       variants: (variantIds) => catalog.variantsForCheckout(variantIds),
     },

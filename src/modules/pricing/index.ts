@@ -5,7 +5,7 @@ import { pricingRoutes } from './routes.ts';
 import {
   createPricingService,
   type PricingService,
-  type SimulationHistory,
+  type PricingSources,
   type TaxProvider,
 } from './service.ts';
 
@@ -33,12 +33,12 @@ export function createPricing(deps: {
   db: Db;
   taxProvider?: TaxProvider;
   customerGroups?: (userId: string, executor: Db) => Promise<string[]>;
-  history?: SimulationHistory;
+  sources?: PricingSources;
 }): PricingModule {
   const service = createPricingService(deps.db, {
     taxProvider: deps.taxProvider,
     customerGroups: deps.customerGroups,
-    history: deps.history,
+    sources: deps.sources,
   });
   return {
     name: 'pricing',

@@ -184,8 +184,11 @@ function toPriceList(row: PriceListRow): PriceList {
   return list;
 }
 
-/** The past a promotion simulation replays, from the modules that own it. */
-export interface SimulationHistory {
+/**
+ * What pricing reads from the modules that own it: ordering's orders of a period (the simulator
+ * replays them) and catalog's facts on variants (the simulator's targets; price lists' variants).
+ */
+export interface PricingSources {
   ordersBetween(
     from: Date,
     to: Date,
@@ -348,8 +351,8 @@ export function createPricingService(
     taxProvider?: TaxProvider;
     /** The customer groups a user is in (the customers module's), for price lists kept for a group. */
     customerGroups?: (userId: string, executor: Db) => Promise<string[]>;
-    /** What a simulation replays: ordering's orders of a period, and catalog's facts on their variants. */
-    history?: SimulationHistory;
+    /** Ordering's and catalog's data, for the simulator and to check price lists' variants. */
+    sources?: PricingSources;
   } = {},
 ) {
   const promotion = async (id: string) => (await store.promotionById(db, id)) ?? absent('Promotion');
@@ -676,6 +679,13 @@ export function createPricingService(
       const endsAt = input.endsAt ? new Date(input.endsAt) : null;
       if (startsAt && endsAt && endsAt <= startsAt) throw rule('endsAt must be after startsAt');
       const prices = input.prices.map((price) => ({ ...price, minQuantity: price.minQuantity ?? 1 }));
+      if (options.sources) {
+        const named = [...new Set(prices.map((price) => price.variantId))];
+        const known = new Set((await options.sources.variants(named)).map((variant) => variant.variantId));
+        const unknown = named.filter((variantId) => !known.has(variantId));
+        if (unknown.length > 0)
+          throw badRequest('UNKNOWN_VARIANT', `No product has the variant ${unknown.join(', ')}`);
+      }
       const keys = prices.map((price) => `${price.variantId} ${price.amount.currency} ${price.minQuantity}`);
       if (new Set(keys).size !== keys.length)
         throw rule('A variant has one price per currency and starting quantity: one of them is there twice');
@@ -703,14 +713,14 @@ export function createPricingService(
      */
     async simulate(id: string, window: { from: string; to: string }): Promise<Simulation> {
       const row = await promotion(id);
-      if (!options.history) throw new Error('simulation needs the order history');
+      if (!options.sources) throw new Error('simulation needs the order history');
       const from = new Date(window.from);
       const to = new Date(window.to);
       if (to <= from) throw rule('to must be after from');
-      const { orders, truncated } = await options.history.ordersBetween(from, to, SIMULATION_LIMIT);
+      const { orders, truncated } = await options.sources.ordersBetween(from, to, SIMULATION_LIMIT);
       const facts = new Map(
         (
-          await options.history.variants([
+          await options.sources.variants([
             ...new Set(orders.flatMap((order) => order.lines.map((line) => line.variantId))),
           ])
         ).map((variant) => [variant.variantId, variant]),
