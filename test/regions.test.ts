@@ -160,4 +160,41 @@ describe.each(dbKinds)('regions and tax-inclusive prices on %s', (kind) => {
       'Prices in United States are in USD, and Euro-only teapot cannot be bought in USD: your cart stays in EUR',
     );
   });
+
+  it('listings take ?region= and show the prices in its currency, with their own ETag', async () => {
+    expect((await call('GET', '/v1/regions')).json().items.map((r: { code: string }) => r.code)).toContain(
+      'us',
+    );
+    const word = randomUUID().slice(0, 8);
+    const lamp = await createProduct(system, staff, {
+      name: `Regional lamp ${word}`,
+      price: 2000,
+      prices: [{ amount: 2200, currency: 'USD' }],
+    });
+    const plain = await call('GET', `/v1/products/${lamp.productId}`);
+    const american = await call('GET', `/v1/products/${lamp.productId}?region=us`);
+    expect(american.statusCode).toBe(200);
+    expect(american.json().variants[0]).toMatchObject({
+      price: { amount: 2200, currency: 'USD' },
+      prices: [{ amount: 2000, currency: 'EUR' }],
+    });
+    expect(plain.json().variants[0].price).toEqual({ amount: 2000, currency: 'EUR' });
+    expect(american.headers.etag).not.toBe(plain.headers.etag);
+    // A region in the store's currency answers exactly what no region does.
+    const european = await call('GET', `/v1/products/${lamp.productId}?region=eu`);
+    expect(european.body).toBe(plain.body);
+    const again = await system.app.inject({
+      method: 'GET',
+      url: `/v1/products/${lamp.productId}?region=us`,
+      headers: { 'if-none-match': american.headers.etag as string },
+    });
+    expect(again.statusCode).toBe(304);
+
+    const listed = await call('GET', `/v1/products?q=${word}&region=us`);
+    expect(
+      listed.json().items.map((p: { variants: Array<{ price: unknown }> }) => p.variants[0].price),
+    ).toEqual([{ amount: 2200, currency: 'USD' }]);
+    const unknown = await call('GET', `/v1/products?region=mars`);
+    expect(unknown.json()).toMatchObject({ status: 400, code: 'REGION_UNKNOWN' });
+  });
 });

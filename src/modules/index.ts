@@ -126,6 +126,7 @@ async function buildModules(deps: ModuleDeps) {
     ...deps,
     inventory: inventory.service,
     taxClasses: { assertKnown: pricing.service.assertTaxClasses },
+    regionCurrency: async (code) => (await pricing.service.regions(code))[0]?.currency,
   });
   const payments = createPayments({ ...deps, bus });
   const cart = createCart({

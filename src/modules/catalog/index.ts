@@ -39,6 +39,8 @@ export function createCatalog(deps: {
   inventory: InventoryService;
   cache: Cache;
   taxClasses: CatalogDeps['taxClasses'];
+  /** A region's currency, for reads that name a region (pricing owns regions). */
+  regionCurrency: (code: string) => Promise<string | undefined>;
 }): CatalogModule {
   const service = createCatalogService({
     db: deps.db,
@@ -66,6 +68,11 @@ export function createCatalog(deps: {
     exists: service.exists,
     isEmpty: () => catalogStore.isEmpty(deps.db),
     seed,
-    routes: catalogRoutes(service, { db: deps.db, idempotencyLockMs: deps.config.requestTimeoutMs + 5_000 }),
+    routes: catalogRoutes(service, {
+      db: deps.db,
+      idempotencyLockMs: deps.config.requestTimeoutMs + 5_000,
+      storeCurrency: deps.config.storeCurrency,
+      regionCurrency: deps.regionCurrency,
+    }),
   };
 }

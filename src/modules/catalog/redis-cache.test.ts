@@ -43,6 +43,7 @@ describe.runIf(redisUrl).each(dbKinds)('catalog over a shared Redis cache on %s'
       }).service,
       cache: createRedisCache(client, namespace),
       taxClasses: { assertKnown: createPricing({ db: database.db }).service.assertTaxClasses },
+      regionCurrency: async () => undefined,
     });
     return catalog;
   };

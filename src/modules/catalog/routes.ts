@@ -2,11 +2,13 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import type { Db } from '../../platform/db/index.ts';
+import { badRequest } from '../../platform/errors.ts';
 import { STAFF } from '../../platform/http/auth.ts';
 import { IdempotencyKey, requestFingerprint, runIdempotent } from '../../platform/http/idempotency.ts';
 import { problems } from '../../platform/http/openapi.ts';
 import { IdParams } from '../../platform/http/schemas.ts';
 import type { Rendered } from './read-model.ts';
+import { inCurrency } from './region-prices.ts';
 import { entityTags } from './render.ts';
 import {
   CategoryInput,
@@ -17,6 +19,12 @@ import {
   ProductSchema,
 } from './schemas.ts';
 import type { CatalogService } from './service.ts';
+
+const RegionQuery = Type.String({
+  pattern: '^[a-z][a-z0-9-]{1,31}$',
+  description:
+    "a region's code (GET /v1/regions): variant prices in its currency where they have one (filters and sorting stay in the store currency)",
+});
 
 const ListQuery = Type.Object({
   q: Type.Optional(
@@ -44,6 +52,7 @@ const ListQuery = Type.Object({
   page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 })),
   size: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
   cursor: Type.Optional(Type.String({ maxLength: 2000, description: 'nextCursor of the previous page' })),
+  region: Type.Optional(RegionQuery),
 });
 
 const IfNoneMatch = Type.Object({
@@ -92,7 +101,25 @@ function sendRendered(request: FastifyRequest, reply: FastifyReply, rendered: Re
   return reply.code(status).type('application/json; charset=utf-8').send(rendered.body);
 }
 
-export function catalogRoutes(service: CatalogService, deps: { db: Db; idempotencyLockMs: number }) {
+export function catalogRoutes(
+  service: CatalogService,
+  deps: {
+    db: Db;
+    idempotencyLockMs: number;
+    storeCurrency: string;
+    /** A region's currency (pricing owns regions); undefined for a code no region has. */
+    regionCurrency: (code: string) => Promise<string | undefined>;
+  },
+) {
+  /** The read as the region's shoppers see it; an unknown region is 400 REGION_UNKNOWN. */
+  async function forRegion(rendered: Rendered, region: string | undefined): Promise<Rendered> {
+    if (!region) return rendered;
+    const currency = await deps.regionCurrency(region);
+    if (!currency)
+      throw badRequest('REGION_UNKNOWN', `There is no region ${region}: GET /v1/regions lists them`);
+    return inCurrency(rendered, currency, deps.storeCurrency);
+  }
+
   return (scope: FastifyInstance) => {
     const app = scope.withTypeProvider<TypeBoxTypeProvider>();
     const tags = ['catalog'];
@@ -111,9 +138,9 @@ export function catalogRoutes(service: CatalogService, deps: { db: Db; idempoten
         },
       },
       async (request, reply) => {
-        const query = request.query;
+        const { region, ...query } = request.query;
         const rendered = await service.list({ ...query, page: query.page ?? 1, size: query.size ?? 20 });
-        return sendRendered(request, reply, rendered);
+        return sendRendered(request, reply, await forRegion(rendered, region));
       },
     );
 
@@ -124,7 +151,7 @@ export function catalogRoutes(service: CatalogService, deps: { db: Db; idempoten
           operationId: 'listArchivedProducts',
           ...secured,
           summary: 'Archived products (staff): search and sort as the shelf does, to find one to restore',
-          querystring: Type.Omit(ListQuery, ['category', 'minPrice', 'maxPrice']),
+          querystring: Type.Omit(ListQuery, ['category', 'minPrice', 'maxPrice', 'region']),
           headers: IfNoneMatch,
           response: { 200: ProductListSchema, 304: NotModified, ...problems(400, 401, 403) },
         },
@@ -167,11 +194,17 @@ export function catalogRoutes(service: CatalogService, deps: { db: Db; idempoten
           tags,
           summary: 'A product by id (archived ones too)',
           params: IdParams,
+          querystring: Type.Object({ region: Type.Optional(RegionQuery) }),
           headers: IfNoneMatch,
           response: { 200: ProductSchema, 304: NotModified, ...problems(400, 404) },
         },
       },
-      async (request, reply) => sendRendered(request, reply, await service.get(request.params.id)),
+      async (request, reply) =>
+        sendRendered(
+          request,
+          reply,
+          await forRegion(await service.get(request.params.id), request.query.region),
+        ),
     );
 
     app.post(

@@ -802,7 +802,8 @@ export function createPricingService(
 
     assertTaxClasses,
 
-    regions: () => store.regions(db),
+    /** Every region, or the one with this code. */
+    regions: (code?: string) => store.regions(db, code),
 
     /** The region a country is in, if any. */
     regionOf: (country: string) => store.regionOf(db, country),
