@@ -53,6 +53,13 @@ describe.each(dbKinds)('API keys on %s', (kind) => {
       payload: { name: 'x', scopes: ['everything'] },
     });
     expect(unknownScope.statusCode).toBe(400);
+    const blankName = await system.app.inject({
+      method: 'POST',
+      url: '/v1/api-keys',
+      headers: admin.headers,
+      payload: { name: '   ', scopes: ['catalog:read'] },
+    });
+    expect(blankName.json()).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
 
     const key = await newKey(['inventory:write', 'catalog:read', 'inventory:write'], 'Warehouse sync');
     expect(key.secret).toMatch(/^emp_[\w-]{43}$/);

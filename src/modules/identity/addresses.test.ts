@@ -101,4 +101,23 @@ describe.each(dbKinds)('the address book on %s', (kind) => {
     expect(kept).toHaveLength(ADDRESS_LIMIT);
     expect(kept.filter((address) => address.isDefault)).toHaveLength(1);
   });
+
+  it('refuses a required field of spaces alone, in a sentence, and keeps nothing', async () => {
+    const user = await signIn(system);
+    const blank = await call(user, 'POST', '/v1/users/me/addresses', { ...ADDRESS, name: '   ', city: ' ' });
+    expect(blank.json()).toMatchObject({
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      detail: 'Fill in the name: spaces alone are not one',
+      errors: [{ path: '/name', message: 'must not be blank' }],
+    });
+    expect(await list(user)).toEqual([]);
+    const kept = (await call(user, 'POST', '/v1/users/me/addresses', ADDRESS)).json();
+    const emptied = await call(user, 'PATCH', `/v1/users/me/addresses/${kept.id}`, { line1: '  ' });
+    expect(emptied.json()).toMatchObject({
+      status: 400,
+      detail: 'Fill in the first address line: spaces alone are not one',
+    });
+    expect((await list(user))[0]).toMatchObject({ city: ADDRESS.city });
+  });
 });

@@ -1,5 +1,5 @@
 import { type Db, transact } from '../../platform/db/index.ts';
-import { conflict, notFound } from '../../platform/errors.ts';
+import { badRequest, conflict, notFound } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import { type AddressFields, type AddressRow, addressStore as store } from './store.ts';
 
@@ -35,11 +35,27 @@ const toAddress = (row: AddressRow): SavedAddress => ({
   createdAt: row.createdAt.toISOString(),
 });
 
-/** What people typed, without the spaces around it; an emptied second line is no second line. */
+const LABELS = {
+  name: 'name',
+  line1: 'first address line',
+  city: 'city',
+  postalCode: 'postal code',
+  country: 'country',
+};
+
+/**
+ * What people typed, without the spaces around it; an emptied second line is no second line. A
+ * required field of spaces alone is 400, as an empty one is.
+ */
 function fieldsOf(input: Partial<AddressInput>): Partial<AddressFields> {
   const fields: Partial<AddressFields> = {};
   for (const key of ['name', 'line1', 'city', 'postalCode', 'country'] as const) {
-    if (input[key] !== undefined) fields[key] = input[key].trim();
+    if (input[key] === undefined) continue;
+    fields[key] = input[key].trim();
+    if (!fields[key])
+      throw badRequest('VALIDATION_FAILED', `Fill in the ${LABELS[key]}: spaces alone are not one`, {
+        errors: [{ path: `/${key}`, message: 'must not be blank' }],
+      });
   }
   if (input.line2 !== undefined) fields.line2 = input.line2.trim() || null;
   return fields;

@@ -40,7 +40,12 @@ export function apiKeyRoutes(keys: ApiKeys) {
             'A key gets no scope its maker does not hold (403 PERMISSION_NOT_HELD).',
           body: Type.Object(
             {
-              name: Type.String({ minLength: 1, maxLength: 100 }),
+              name: Type.String({
+                minLength: 1,
+                maxLength: 100,
+                pattern: '\\S',
+                description: 'what the key is for',
+              }),
               scopes: Type.Array(Scope, { minItems: 1, maxItems: API_SCOPES.length }),
             },
             { additionalProperties: false },
