@@ -57,6 +57,7 @@ const MIGRATION_OWNER: Record<string, string> = {
   tax_classes: 'pricing',
   price_lists: 'pricing',
   order_item_price_list: 'ordering',
+  cart_region: 'cart',
   variant_tax_class: 'catalog',
   order_discounts: 'ordering',
   order_tax_inclusive: 'ordering',

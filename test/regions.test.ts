@@ -161,6 +161,57 @@ describe.each(dbKinds)('regions and tax-inclusive prices on %s', (kind) => {
     );
   });
 
+  it('a region chosen before any address sets the currency and the tax mode; the address then decides', async () => {
+    const lamp = await createProduct(system, staff, {
+      price: 2000,
+      prices: [{ amount: 2200, currency: 'USD' }],
+    });
+    const shopper = await signIn(system);
+    await addToCart(system, shopper, lamp.variantId, 2);
+    const american = await call('PUT', '/v1/cart/region', shopper, { region: 'us' });
+    expect(american.statusCode, american.body).toBe(200);
+    expect(american.json()).toMatchObject({
+      currency: 'USD',
+      region: { code: 'us', currency: 'USD', taxInclusive: false },
+      totals: { subtotal: { amount: 4400, currency: 'USD' }, taxInclusive: false },
+    });
+
+    // In the EU the shelf prices are what is paid; the VAT inside waits for the country.
+    const european = (await call('PUT', '/v1/cart/region', shopper, { region: 'eu' })).json();
+    expect(european).toMatchObject({ currency: 'EUR', region: { code: 'eu', taxInclusive: true } });
+    expect(european.totals).toMatchObject({
+      subtotal: { amount: 4000 },
+      taxTotal: { amount: 0 },
+      total: { amount: 4000 },
+      taxInclusive: true,
+    });
+    const german = (
+      await call('PUT', '/v1/cart/address', shopper, { shippingAddress: { country: 'DE' } })
+    ).json();
+    // 4000 × 19/119 = 638.66 → 639 inside the same shelf total, plus shipping.
+    expect(german.totals).toMatchObject({ subtotal: { amount: 4000 }, total: { amount: 4490 } });
+    expect(german.items[0].tax.amount).toBe(639);
+
+    // With a German address, another region is refused in a sentence; the address decides.
+    const mismatch = await call('PUT', '/v1/cart/region', shopper, { region: 'us' });
+    expect(mismatch.json()).toMatchObject({ status: 409, code: 'REGION_MISMATCH' });
+    expect(mismatch.json().detail).toBe(
+      'Your address is in DE, which United States does not include: change the address instead',
+    );
+    expect((await call('PUT', '/v1/cart/region', shopper, { region: 'mars' })).statusCode).toBe(404);
+    expect((await call('PUT', '/v1/cart/region', shopper, { region: 'EU!' })).statusCode).toBe(400);
+
+    // A line with no price in the region's currency keeps the cart where it is.
+    const euroOnly = await createProduct(system, staff, { price: 900 });
+    const other = await signIn(system);
+    await addToCart(system, other, euroOnly.variantId, 1);
+    const refused = await call('PUT', '/v1/cart/region', other, { region: 'us' });
+    expect(refused.json()).toMatchObject({ status: 409, code: 'PRICE_UNAVAILABLE' });
+    const forgotten = (await call('PUT', '/v1/cart/region', other, { region: null })).json();
+    expect(forgotten.region).toBeUndefined();
+    expect(forgotten.currency).toBe('EUR');
+  });
+
   it('listings take ?region= and show the prices in its currency, with their own ETag', async () => {
     expect((await call('GET', '/v1/regions')).json().items.map((r: { code: string }) => r.code)).toContain(
       'us',

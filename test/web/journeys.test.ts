@@ -249,6 +249,10 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await page.getByLabel('Quantity').fill('3');
       await page.getByRole('button', { name: 'Add to cart' }).click();
       await page.getByRole('heading', { name: 'Your cart' }).waitFor(WAIT);
+      // Before any address the shopper says where they shop from: the prices they see contain the VAT.
+      await page.getByLabel('Shopping from').selectOption('eu');
+      await page.getByText('Prices in European Union are in EUR and include tax.').waitFor(WAIT);
+      await page.locator('[data-total="total"]', { hasText: '€23.80' }).waitFor(WAIT);
       await page.getByLabel('Ship to').selectOption('NL');
       // Three at the shelf price 11.90, one of them free; shipping 4.90; the VAT is inside, not added.
       await page.locator('[data-total="total"]', { hasText: '€28.70' }).waitFor(WAIT);

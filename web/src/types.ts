@@ -15,6 +15,7 @@ export type {
   Permission,
   Product,
   Refund,
+  Region,
   Return,
   Review,
   Role,

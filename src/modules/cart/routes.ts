@@ -101,7 +101,10 @@ export const CartSchema = Type.Object({
   region: Type.Optional(
     Type.Object(
       { code: Type.String(), name: Type.String(), currency: Type.String(), taxInclusive: Type.Boolean() },
-      { description: 'the region the destination is in: the cart follows its currency when it can' },
+      {
+        description:
+          'the region the destination is in, or the one chosen before an address (PUT /v1/cart/region): the cart follows its currency when it can',
+      },
     ),
   ),
   regionNotice: Type.Optional(
@@ -320,6 +323,35 @@ export function cartRoutes(service: CartService, options: { guestCartsPerMinute:
         },
       },
       async (request) => service.setCurrency(request.principal!, request.body.currency),
+    );
+
+    app.put(
+      '/cart/region',
+      {
+        schema: {
+          operationId: 'setCartRegion',
+          ...common,
+          summary: "Choose the cart's region before an address is known",
+          description:
+            "The cart takes the region's currency (409 PRICE_UNAVAILABLE while a line has no price in it) " +
+            'and shows prices with tax contained or added as the region does; the tax itself is worked out ' +
+            "once the address's country is known, and that country's region then decides. null forgets the choice.",
+          body: Type.Object(
+            {
+              region: Type.Union([
+                Type.String({
+                  pattern: '^[a-z][a-z0-9-]{1,31}$',
+                  description: "a region's code (GET /v1/regions)",
+                }),
+                Type.Null(),
+              ]),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: CartSchema, ...problems(400, 401, 404, 409) },
+        },
+      },
+      async (request) => service.setRegion(request.principal!, request.body.region),
     );
 
     app.delete(

@@ -136,7 +136,7 @@ export function createCartService(deps: {
   db: Db;
   catalog: CatalogReader;
   stock: StockReader;
-  pricing: Pick<PricingService, 'quote' | 'checkCode' | 'shippingMethod' | 'regionOf'>;
+  pricing: Pick<PricingService, 'quote' | 'checkCode' | 'shippingMethod' | 'regionOf' | 'regions'>;
   /** How long a guest's cart lives unused before the sweep deletes it. */
   guestCartTtlMs: number;
 }) {
@@ -179,6 +179,16 @@ export function createCartService(deps: {
       return { id: shopperId, role: 'guest', permissions: [] };
     },
   };
+
+  /** Refuses a currency some line of the cart has no price in (409 PRICE_UNAVAILABLE, naming them). */
+  async function assertPricedIn(cartId: string, currency: string): Promise<void> {
+    const rows = await store.lines(db, cartId);
+    const variants = await catalog.variantsForCheckout(rows.map((row) => row.variantId));
+    const missing = variants
+      .filter((variant) => !priceIn(variant, currency))
+      .map((variant) => variant.variantId);
+    if (missing.length > 0) throw priceUnavailable(currency, missing);
+  }
 
   async function ensureAvailable(variantId: string, quantity: number): Promise<void> {
     const available = (await stock.availability([variantId])).get(variantId) ?? 0;
@@ -226,6 +236,7 @@ export function createCartService(deps: {
         promotionCode: cart.promotionCode,
         shippingMethodId: cart.shippingMethodId,
         country: country ?? cart.shippingAddress?.country,
+        region: cart.region,
       },
       executor,
     );
@@ -308,7 +319,8 @@ export function createCartService(deps: {
       });
       await transact(db, async (tx) => {
         // An empty cart takes the guest's currency with their lines.
-        if (mine.lines.length === 0) await cartChoices.set(tx, mine.id, { currency: guest.currency });
+        if (mine.lines.length === 0)
+          await cartChoices.set(tx, mine.id, { currency: guest.currency, region: guest.region });
         await store.restore(
           tx,
           user.id,
@@ -431,6 +443,7 @@ export function createCartService(deps: {
         if (unpriced.length === 0) {
           await cartChoices.set(db, cart.id, {
             shippingAddress,
+            region: region.code,
             currency: region.currency,
             shippingMethodId: null,
           });
@@ -440,7 +453,8 @@ export function createCartService(deps: {
           .map((variant) => variant.productName)
           .join(', ')} cannot be bought in ${region.currency}: your cart stays in ${cart.currency}`;
       }
-      await cartChoices.set(db, cart.id, { shippingAddress });
+      // The address's country decides the region from now on, whatever was chosen before it.
+      await cartChoices.set(db, cart.id, { shippingAddress, region: region?.code ?? null });
       const view = await publicView(shopper);
       return notice ? { ...view, regionNotice: notice } : view;
     },
@@ -451,19 +465,46 @@ export function createCartService(deps: {
      */
     restore: store.restore,
 
+    /**
+     * Chooses the region before an address is known: the cart takes its currency (refused while a
+     * line has no price in it) and shows prices with or without tax as the region does. A cart whose
+     * address is elsewhere keeps the address's region (409 REGION_MISMATCH); null forgets the choice.
+     */
+    async setRegion(shopper: Shopper, code: string | null): Promise<Cart> {
+      const cart = await store.ensureCart(db, shopper.id);
+      if (code === null) {
+        await cartChoices.set(db, cart.id, { region: null });
+        return publicView(shopper);
+      }
+      const [region] = await pricing.regions(code);
+      if (!region) throw notFound('Region');
+      const country = cart.shippingAddress?.country;
+      if (country && !region.countries.includes(country)) {
+        throw conflict(
+          'REGION_MISMATCH',
+          `Your address is in ${country}, which ${region.name} does not include: change the address instead`,
+        );
+      }
+      await assertPricedIn(cart.id, region.currency);
+      await cartChoices.set(db, cart.id, {
+        region: region.code,
+        currency: region.currency,
+        ...(region.currency !== cart.currency ? { shippingMethodId: null } : {}),
+      });
+      return publicView(shopper);
+    },
+
     /** Switches the cart's currency; refused while a line has no price in it. */
     async setCurrency(shopper: Shopper, currency: string): Promise<Cart> {
       const cart = await store.ensureCart(db, shopper.id);
-      const rows = await store.lines(db, cart.id);
-      const variants = await catalog.variantsForCheckout(rows.map((row) => row.variantId));
-      const missing = variants
-        .filter((variant) => !priceIn(variant, currency))
-        .map((variant) => variant.variantId);
-      if (missing.length > 0) {
-        throw priceUnavailable(currency, missing);
-      }
-      // A shipping method priced in the old currency no longer applies.
-      await cartChoices.set(db, cart.id, { currency, shippingMethodId: null });
+      await assertPricedIn(cart.id, currency);
+      // A shipping method priced in the old currency no longer applies, nor a region chosen for
+      // its currency (an address's region still decides the tax).
+      await cartChoices.set(db, cart.id, {
+        currency,
+        shippingMethodId: null,
+        ...(currency !== cart.currency && !cart.shippingAddress ? { region: null } : {}),
+      });
       return publicView(shopper);
     },
 

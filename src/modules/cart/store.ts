@@ -12,6 +12,7 @@ type CartTables = {
     promotion_code: string | null;
     shipping_method_id: string | null;
     shipping_address: unknown;
+    region: string | null;
     created_at: Generated<Date>;
     updated_at: Generated<Date>;
   };
@@ -47,6 +48,8 @@ export interface CartHeader {
   promotionCode: string | null;
   shippingMethodId: string | null;
   shippingAddress: Destination | null;
+  /** The region the shopper chose (a region's code), or the one their address is in. */
+  region: string | null;
 }
 
 export interface CartContents extends CartHeader {
@@ -64,6 +67,7 @@ const headerColumns = [
   'carts.promotion_code as promotionCode',
   'carts.shipping_method_id as shippingMethodId',
   'carts.shipping_address as shippingAddress',
+  'carts.region',
 ] as const;
 
 // PGlite may return jsonb as text; node-postgres parses it.
@@ -83,6 +87,7 @@ export const cartStore = {
         promotion_code: null,
         shipping_method_id: null,
         shipping_address: null,
+        region: null,
       })
       .onConflict((conflict) => conflict.column('shopper_id').doNothing())
       .execute();
@@ -114,7 +119,7 @@ export const cartStore = {
       .orderBy('cart_items.id')
       .execute();
     if (rows.length === 0) return undefined;
-    const [{ id, currency, promotionCode, shippingMethodId, shippingAddress }] = rows;
+    const [{ id, currency, promotionCode, shippingMethodId, shippingAddress, region }] = rows;
     const lines: CartLineRow[] = [];
     for (const row of rows) {
       if (row.lineId) lines.push({ id: row.lineId, variantId: row.variantId!, quantity: row.quantity! });
@@ -125,6 +130,7 @@ export const cartStore = {
       promotionCode,
       shippingMethodId,
       shippingAddress: destinationOf(shippingAddress),
+      region,
       lines,
     };
   },
@@ -270,6 +276,7 @@ export const cartStore = {
         promotion_code: null,
         shipping_method_id: null,
         shipping_address: null,
+        region: null,
       })
       .execute();
   },
@@ -323,6 +330,7 @@ export const cartChoices = {
       promotionCode?: string | null;
       shippingMethodId?: string | null;
       shippingAddress?: Destination;
+      region?: string | null;
     },
   ): Promise<void> {
     await tables(executor)
@@ -334,6 +342,7 @@ export const cartChoices = {
         ...(choices.shippingAddress !== undefined
           ? { shipping_address: JSON.stringify(choices.shippingAddress) }
           : {}),
+        ...(choices.region !== undefined ? { region: choices.region } : {}),
         updated_at: sql`now()`,
       })
       .where('id', '=', cartId)

@@ -9,7 +9,7 @@ import {
   type TaxProvider,
 } from './service.ts';
 
-export { ShippingMethodSchema } from './routes.ts';
+export { RegionSchema, ShippingMethodSchema } from './routes.ts';
 
 export type { PricingService, Quote, ShippingMethod, ShippingProblem, TaxProvider } from './service.ts';
 export { normaliseCode } from './service.ts';

@@ -97,6 +97,8 @@ export interface QuoteInput {
   shippingMethodId?: string | null;
   /** Destination for tax and shipping; defaults to the chosen shipping method's country. */
   country?: string;
+  /** The region the shopper chose while no country is known: whether its prices contain tax. */
+  region?: string | null;
 }
 
 /** Why the cart cannot ship to its destination as it is (checkout refuses with it). */
@@ -553,6 +555,9 @@ export function createPricingService(
       if (chosenId && !chosen) chosen = await store.shippingMethod(executor, chosenId);
       shipping = chooseShipping(destination.methods, chosen, input.currency, country!);
     }
+    // Before any country is known, a chosen region still says whether shelf prices contain tax.
+    const chosenRegion =
+      !country && input.region ? await store.regionSummary(executor, input.region) : undefined;
     const rates =
       destination && options.taxProvider
         ? await options.taxProvider.rates({ country: country! }, [
@@ -567,7 +572,7 @@ export function createPricingService(
     const { priced, rows, codeProblem } = priceWith({ currency: input.currency, lines }, found, {
       shippingAmount: shipping.method?.priceAmount ?? 0,
       taxRateBasisPoints: standard,
-      taxInclusive: destination?.taxInclusive ?? false,
+      taxInclusive: destination?.taxInclusive ?? chosenRegion?.taxInclusive ?? false,
     });
     const result: Quote = {
       ...priced,
@@ -586,7 +591,8 @@ export function createPricingService(
     if (shipping.notice) result.shippingNotice = shipping.notice;
     if (shipping.problem) result.shippingProblem = shipping.problem;
     if (country) result.country = country;
-    if (destination?.region) result.region = destination.region;
+    const region = destination?.region ?? chosenRegion;
+    if (region) result.region = region;
     return result;
   }
 

@@ -607,6 +607,15 @@ export const pricingStore = {
       .executeTakeFirst();
   },
 
+  /** A region by its code, as a cart shows it. */
+  async regionSummary(executor: Db, code: string): Promise<RegionSummary | undefined> {
+    return tables(executor)
+      .selectFrom('regions as r')
+      .select(['r.code', 'r.name', 'r.currency', 'r.tax_inclusive as taxInclusive'])
+      .where('r.code', '=', code)
+      .executeTakeFirst();
+  },
+
   /** Every region with its countries, by code. */
   async regions(executor: Db, code?: string): Promise<RegionRow[]> {
     let query = tables(executor)

@@ -14,7 +14,7 @@ import type {
 import type { StockSchema } from '../inventory/index.ts';
 import type { OrderSchema, RefundSchema } from '../ordering/index.ts';
 import type { DriftSchema } from '../payments/index.ts';
-import type { ShippingMethodSchema } from '../pricing/index.ts';
+import type { RegionSchema, ShippingMethodSchema } from '../pricing/index.ts';
 import type { ReviewSchema } from '../reviews/index.ts';
 
 /**
@@ -31,6 +31,7 @@ export type Review = Static<typeof ReviewSchema>;
 export type Totals = Static<typeof TotalsSchema>;
 export type LineItem = Static<typeof LineItemSchema>;
 export type ShippingMethod = Static<typeof ShippingMethodSchema>;
+export type Region = Static<typeof RegionSchema>;
 export type Cart = Static<typeof CartSchema>;
 export type Order = Static<typeof OrderSchema>;
 export type Refund = Static<typeof RefundSchema>;

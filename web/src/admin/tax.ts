@@ -1,14 +1,8 @@
 import { html, nothing } from 'lit-html';
 import { COUNTRIES, countryName } from '../addresses.ts';
+import type { Region } from '../types.ts';
 import { type AppContext, act, type Content, formValues } from '../ui.ts';
 
-interface Region {
-  code: string;
-  name: string;
-  currency: string;
-  countries: string[];
-  taxInclusive: boolean;
-}
 interface TaxClass {
   code: string;
   name: string;

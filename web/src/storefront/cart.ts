@@ -3,7 +3,7 @@ import { ref } from 'lit-html/directives/ref.js';
 import { addressLine, countryName, countryOptions } from '../addresses.ts';
 import { ApiError, newIdempotencyKey } from '../api.ts';
 import { discountRows, lineTotalCell } from '../discounts.ts';
-import type { Address, Cart, Order, SavedAddress, ShippingMethod } from '../types.ts';
+import type { Address, Cart, Order, Region, SavedAddress, ShippingMethod } from '../types.ts';
 import {
   type AppContext,
   act,
@@ -81,8 +81,31 @@ export function totalsTable(totals: Cart['totals'], caption: string, destination
   </table>`;
 }
 
+/**
+ * Chooses the region before the address is known: the cart takes its currency and shows prices as
+ * the region does (tax contained or added). An item with no price there is named in a sentence.
+ */
+async function shopFrom(ctx: AppContext, cart: Cart, region: Region | null): Promise<void> {
+  try {
+    const chosen = await ctx.api.put<Cart>('/v1/cart/region', { region: region?.code ?? null });
+    shopperCurrency.set(chosen.currency);
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.code !== 'PRICE_UNAVAILABLE' || !region) throw error;
+    const missing = new Set((error.problem.variantIds as string[] | undefined) ?? []);
+    const names = cart.items.filter((line) => missing.has(line.variantId)).map((line) => line.name);
+    ctx.flash(
+      'error',
+      `Prices in ${region.name} are in ${region.currency}, and ${names.join(', ') || 'some items'} ` +
+        `cannot be bought in ${region.currency}. Remove ${names.length === 1 ? 'it' : 'them'} or stay where you are.`,
+    );
+  }
+}
+
 export async function cartPage(ctx: AppContext): Promise<Content> {
-  const cart = await ctx.api.get<Cart>('/v1/cart');
+  const [cart, regions] = await Promise.all([
+    ctx.api.get<Cart>('/v1/cart'),
+    ctx.api.get<{ items: Region[] }>('/v1/regions'),
+  ]);
   shopperCurrency.set(cart.currency);
   const country = cart.shippingAddress?.country;
   const methods = country
@@ -90,6 +113,11 @@ export async function cartPage(ctx: AppContext): Promise<Content> {
         await ctx.api.get<{ items: ShippingMethod[] }>(`/v1/shipping-methods?country=${country}`)
       ).items.filter((method) => method.price.currency === cart.currency)
     : [];
+  const chooseRegion = (event: Event) => {
+    const code = (event.currentTarget as HTMLSelectElement).value;
+    const region = regions.items.find((candidate) => candidate.code === code) ?? null;
+    return run(event, () => shopFrom(ctx, cart, region));
+  };
   const run = (event: Event, task: () => Promise<unknown>) =>
     act(ctx, event, async () => {
       await task();
@@ -163,6 +191,22 @@ export async function cartPage(ctx: AppContext): Promise<Content> {
         ${cart.promotionProblem ? html`<p class="alert error" role="alert">${cart.promotionProblem.detail}</p>` : nothing}
 
         <h2 id="shipping-heading">Shipping</h2>
+        ${
+          !country && regions.items.length > 0
+            ? html`<p><label>Shopping from <select name="region" @change=${chooseRegion}>
+              <option value="" ?selected=${!cart.region}>Choose a region</option>
+              ${regions.items.map(
+                (region) =>
+                  html`<option value=${region.code} ?selected=${cart.region?.code === region.code}>${region.name} (${region.currency})</option>`,
+              )}
+            </select></label></p>`
+            : nothing
+        }
+        ${
+          cart.region
+            ? html`<p class="muted">Prices in ${cart.region.name} are in ${cart.region.currency} and ${cart.region.taxInclusive ? 'include' : 'do not include'} tax.</p>`
+            : nothing
+        }
         <label>Ship to <select name="country" @change=${chooseCountry}>
           ${country ? nothing : html`<option value="" selected>Choose a country</option>`}
           ${countryOptions(country ?? '')}
