@@ -232,6 +232,9 @@ const shippingValues = (method: Omit<ShippingMethodRow, 'active'>) => ({
   max_days: method.maxDays,
 });
 
+/** A region as a cart shows it: code, name, currency and whether its prices contain tax. */
+const regionSummaryColumns = ['r.code', 'r.name', 'r.currency', 'r.tax_inclusive as taxInclusive'] as const;
+
 export const pricingStore = {
   async insertPromotion(
     executor: Db,
@@ -602,7 +605,7 @@ export const pricingStore = {
     return tables(executor)
       .selectFrom('region_countries as c')
       .innerJoin('regions as r', 'r.code', 'c.region_code')
-      .select(['r.code', 'r.name', 'r.currency', 'r.tax_inclusive as taxInclusive'])
+      .select(regionSummaryColumns)
       .where('c.country', '=', country)
       .executeTakeFirst();
   },
@@ -611,7 +614,7 @@ export const pricingStore = {
   async regionSummary(executor: Db, code: string): Promise<RegionSummary | undefined> {
     return tables(executor)
       .selectFrom('regions as r')
-      .select(['r.code', 'r.name', 'r.currency', 'r.tax_inclusive as taxInclusive'])
+      .select(regionSummaryColumns)
       .where('r.code', '=', code)
       .executeTakeFirst();
   },
@@ -621,7 +624,7 @@ export const pricingStore = {
     let query = tables(executor)
       .selectFrom('regions as r')
       .leftJoin('region_countries as c', 'c.region_code', 'r.code')
-      .select(['r.code', 'r.name', 'r.currency', 'r.tax_inclusive as taxInclusive', 'c.country'])
+      .select([...regionSummaryColumns, 'c.country'])
       .orderBy('r.code')
       .orderBy('c.country');
     if (code) query = query.where('r.code', '=', code);

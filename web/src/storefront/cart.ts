@@ -1,4 +1,5 @@
 import { html, nothing } from 'lit-html';
+import { live } from 'lit-html/directives/live.js';
 import { ref } from 'lit-html/directives/ref.js';
 import { addressLine, countryName, countryOptions } from '../addresses.ts';
 import { ApiError, newIdempotencyKey } from '../api.ts';
@@ -14,6 +15,12 @@ import {
   shopperCurrency,
 } from '../ui.ts';
 import { mountPaymentElement, paymentElementEnabled, paymentMethodId } from './stripe.ts';
+
+/** The names of the cart's items a 409 PRICE_UNAVAILABLE says have no price in the currency asked for. */
+function unpricedNames(cart: Cart, error: ApiError): string[] {
+  const missing = new Set((error.problem.variantIds as string[] | undefined) ?? []);
+  return cart.items.filter((line) => missing.has(line.variantId)).map((line) => line.name);
+}
 
 /**
  * Tells the server where the cart ships (its totals become that destination's tax and shipping).
@@ -31,8 +38,7 @@ async function shipTo(ctx: AppContext, destination: Partial<Address> & { country
     shopperCurrency.set(wanted);
   } catch (error) {
     if (!(error instanceof ApiError) || error.code !== 'PRICE_UNAVAILABLE') throw error;
-    const missing = new Set((error.problem.variantIds as string[] | undefined) ?? []);
-    const names = cart.items.filter((line) => missing.has(line.variantId)).map((line) => line.name);
+    const names = unpricedNames(cart, error);
     ctx.flash(
       'error',
       `Orders to ${countryName(destination.country)} are paid in ${wanted}, and ${names.join(', ') || 'some items'} ` +
@@ -91,8 +97,7 @@ async function shopFrom(ctx: AppContext, cart: Cart, region: Region | null): Pro
     shopperCurrency.set(chosen.currency);
   } catch (error) {
     if (!(error instanceof ApiError) || error.code !== 'PRICE_UNAVAILABLE' || !region) throw error;
-    const missing = new Set((error.problem.variantIds as string[] | undefined) ?? []);
-    const names = cart.items.filter((line) => missing.has(line.variantId)).map((line) => line.name);
+    const names = unpricedNames(cart, error);
     ctx.flash(
       'error',
       `Prices in ${region.name} are in ${region.currency}, and ${names.join(', ') || 'some items'} ` +
@@ -113,16 +118,16 @@ export async function cartPage(ctx: AppContext): Promise<Content> {
         await ctx.api.get<{ items: ShippingMethod[] }>(`/v1/shipping-methods?country=${country}`)
       ).items.filter((method) => method.price.currency === cart.currency)
     : [];
-  const chooseRegion = (event: Event) => {
-    const code = (event.currentTarget as HTMLSelectElement).value;
-    const region = regions.items.find((candidate) => candidate.code === code) ?? null;
-    return run(event, () => shopFrom(ctx, cart, region));
-  };
   const run = (event: Event, task: () => Promise<unknown>) =>
     act(ctx, event, async () => {
       await task();
       await ctx.refresh();
     });
+  const chooseRegion = (event: Event) => {
+    const code = (event.currentTarget as HTMLSelectElement).value;
+    const region = regions.items.find((candidate) => candidate.code === code) ?? null;
+    return run(event, () => shopFrom(ctx, cart, region));
+  };
   const setQuantity = (itemId: string) => (event: SubmitEvent) => {
     const values = formValues(event);
     return run(event, () => ctx.api.patch(`/v1/cart/items/${itemId}`, { quantity: Number(values.quantity) }));
@@ -194,10 +199,10 @@ export async function cartPage(ctx: AppContext): Promise<Content> {
         ${
           !country && regions.items.length > 0
             ? html`<p><label>Shopping from <select name="region" @change=${chooseRegion}>
-              <option value="" ?selected=${!cart.region}>Choose a region</option>
+              <option value="" .selected=${live(!cart.region)}>Choose a region</option>
               ${regions.items.map(
                 (region) =>
-                  html`<option value=${region.code} ?selected=${cart.region?.code === region.code}>${region.name} (${region.currency})</option>`,
+                  html`<option value=${region.code} .selected=${live(cart.region?.code === region.code)}>${region.name} (${region.currency})</option>`,
               )}
             </select></label></p>`
             : nothing
