@@ -24,6 +24,27 @@ describe('configuration', () => {
     ).toEqual(['ops@shop.example', 'buyer@shop.example']);
   });
 
+  it('keeps images in a directory unless an S3 bucket is fully named', () => {
+    expect(loadConfig({}).objectStorage).toBeUndefined();
+    const s3 = {
+      S3_URL: 'http://127.0.0.1:9000',
+      S3_BUCKET: 'shop-images',
+      S3_ACCESS_KEY_ID: 'a',
+      S3_SECRET_ACCESS_KEY: 'b',
+    };
+    expect(loadConfig(s3).objectStorage).toEqual({
+      url: 'http://127.0.0.1:9000',
+      bucket: 'shop-images',
+      region: 'us-east-1',
+      accessKeyId: 'a',
+      secretAccessKey: 'b',
+    });
+    expect(() => loadConfig({ ...s3, S3_BUCKET: '' })).toThrow(/S3_BUCKET/);
+    expect(() => loadConfig({ ...s3, S3_BUCKET: 'Not_A_Bucket' })).toThrow(/S3_BUCKET/);
+    expect(() => loadConfig({ ...s3, S3_SECRET_ACCESS_KEY: '' })).toThrow(/S3_SECRET_ACCESS_KEY/);
+    expect(() => loadConfig({ ...s3, S3_URL: 'ftp://host' })).toThrow(ConfigError);
+  });
+
   it('names the payment provider, and Stripe needs its keys', () => {
     expect(loadConfig({}).payments).toEqual({ provider: 'sandbox', capture: 'on_order' });
     const stripe = loadConfig({

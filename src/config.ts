@@ -92,6 +92,8 @@ export interface Config {
   /** RabbitMQ: events are relayed through it when set; in-process otherwise. */
   amqpUrl: string | undefined;
   amqpExchange: string;
+  /** S3-compatible object storage for uploaded images; without it they are files under DATA_DIR/objects. */
+  objectStorage: ObjectStorageConfig | undefined;
   /** SMTP server for notification mail; without it mail is written as .eml files under DATA_DIR/mail. */
   smtpUrl: string | undefined;
   /** Bound on each SMTP wait: connecting, the greeting, and silence on the socket. */
@@ -192,6 +194,30 @@ function publishableKey(env: Env): string | undefined {
   if (!/^pk_(test|live)_\w+$/.test(key))
     throw new ConfigError('STRIPE_PUBLISHABLE_KEY must be a Stripe publishable key (pk_test_… or pk_live_…)');
   return key;
+}
+
+export interface ObjectStorageConfig {
+  url: string;
+  bucket: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+function objectStorage(env: Env): ObjectStorageConfig | undefined {
+  const address = url(env, 'S3_URL', ['http:', 'https:']);
+  if (!address) return undefined;
+  const bucket = env.S3_BUCKET ?? '';
+  // S3 bucket names: 3 to 63 lower-case letters, digits, dots and hyphens.
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+    throw new ConfigError(
+      'S3_BUCKET must name a bucket (3 to 63 lower-case letters, digits, dots, hyphens) when S3_URL is set',
+    );
+  const accessKeyId = env.S3_ACCESS_KEY_ID ?? '';
+  const secretAccessKey = env.S3_SECRET_ACCESS_KEY ?? '';
+  if (!accessKeyId || !secretAccessKey)
+    throw new ConfigError('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set when S3_URL is set');
+  return { url: address, bucket, region: env.S3_REGION || 'us-east-1', accessKeyId, secretAccessKey };
 }
 
 function url(env: Env, name: string, protocols: string[]): string | undefined {
@@ -365,6 +391,7 @@ export function loadConfig(env: Env = process.env): Config {
     otelServiceName: env.OTEL_SERVICE_NAME || 'emporium',
     amqpUrl: url(env, 'AMQP_URL', ['amqp:', 'amqps:']),
     amqpExchange: exchangeName(env.AMQP_EXCHANGE),
+    objectStorage: objectStorage(env),
     smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
     smtpTimeoutMs: integer(env, 'SMTP_TIMEOUT_MS', 10_000, 100, 120_000),
     mailFrom: mailFrom(env.MAIL_FROM),

@@ -58,6 +58,7 @@ const MIGRATION_OWNER: Record<string, string> = {
   price_lists: 'pricing',
   order_item_price_list: 'ordering',
   cart_region: 'cart',
+  product_images: 'catalog',
   variant_tax_class: 'catalog',
   order_discounts: 'ordering',
   order_tax_inclusive: 'ordering',

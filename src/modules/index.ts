@@ -8,6 +8,7 @@ import type { BackgroundErrors } from '../platform/observability/background.ts';
 import type { Logger } from '../platform/observability/logger.ts';
 import type { Metrics } from '../platform/observability/metrics.ts';
 import type { Broadcast } from '../platform/pubsub/redis.ts';
+import { openObjectStorage } from '../platform/storage/index.ts';
 import { createCart } from './cart/index.ts';
 import { createCatalog } from './catalog/index.ts';
 import { createCustomers } from './customers/index.ts';
@@ -127,6 +128,7 @@ async function buildModules(deps: ModuleDeps) {
     inventory: inventory.service,
     taxClasses: { assertKnown: pricing.service.assertTaxClasses },
     regionCurrency: async (code) => (await pricing.service.regions(code))[0]?.currency,
+    storage: openObjectStorage(config.objectStorage, config.dataDir),
   });
   const payments = createPayments({ ...deps, bus });
   const cart = createCart({

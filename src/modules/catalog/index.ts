@@ -4,7 +4,9 @@ import type { Db } from '../../platform/db/index.ts';
 import type { AppModule } from '../../platform/module.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
+import type { ObjectStorage } from '../../platform/storage/index.ts';
 import type { InventoryService } from '../inventory/index.ts';
+import { createImageService } from './images.ts';
 import { catalogRoutes } from './routes.ts';
 import { seedCatalog } from './seed.ts';
 import { type CatalogDeps, type CatalogService, createCatalogService } from './service.ts';
@@ -41,6 +43,8 @@ export function createCatalog(deps: {
   taxClasses: CatalogDeps['taxClasses'];
   /** A region's currency, for reads that name a region (pricing owns regions). */
   regionCurrency: (code: string) => Promise<string | undefined>;
+  /** Where product images are kept. */
+  storage: ObjectStorage;
 }): CatalogModule {
   const service = createCatalogService({
     db: deps.db,
@@ -50,6 +54,12 @@ export function createCatalog(deps: {
     logger: deps.logger,
     storeCurrency: deps.config.storeCurrency,
     taxClasses: deps.taxClasses,
+  });
+  const images = createImageService({
+    db: deps.db,
+    storage: deps.storage,
+    logger: deps.logger,
+    evictProduct: service.evict,
   });
   const seed = async (count: number) => {
     const added = await seedCatalog(deps.db, deps.inventory, count, deps.config.storeCurrency);
@@ -68,8 +78,11 @@ export function createCatalog(deps: {
     exists: service.exists,
     isEmpty: () => catalogStore.isEmpty(deps.db),
     seed,
+    // A bucket that cannot be reached makes uploads and image reads fail: the instance is not ready.
+    ...(deps.storage.kind === 's3' ? { ready: deps.storage.check } : {}),
     routes: catalogRoutes(service, {
       db: deps.db,
+      images,
       idempotencyLockMs: deps.config.requestTimeoutMs + 5_000,
       storeCurrency: deps.config.storeCurrency,
       regionCurrency: deps.regionCurrency,

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signIn } from '../../../test/support/auth.ts';
@@ -9,6 +11,7 @@ import { createEventBus } from '../../platform/events/index.ts';
 import { noSignIn } from '../../platform/http/auth.ts';
 import { createLogger } from '../../platform/observability/logger.ts';
 import { createMetrics } from '../../platform/observability/metrics.ts';
+import { directoryStorage } from '../../platform/storage/index.ts';
 import { createInventory } from '../inventory/index.ts';
 import { createPricing } from '../pricing/index.ts';
 import { type CatalogModule, createCatalog } from './index.ts';
@@ -43,6 +46,7 @@ describe.runIf(redisUrl).each(dbKinds)('catalog over a shared Redis cache on %s'
       }).service,
       cache: createRedisCache(client, namespace),
       taxClasses: { assertKnown: createPricing({ db: database.db }).service.assertTaxClasses },
+      storage: directoryStorage(path.join(tmpdir(), 'emporium-redis-cache-objects')),
       regionCurrency: async () => undefined,
     });
     return catalog;

@@ -20,6 +20,7 @@ function productJsonHead(row: ProductRow): string {
     slug: row.slug,
     description: row.description,
     categories: row.categories,
+    images: row.images,
     rating: { average: row.ratingAverage, count: row.ratingCount },
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),

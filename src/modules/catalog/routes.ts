@@ -1,18 +1,24 @@
+import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import type { Db } from '../../platform/db/index.ts';
-import { badRequest } from '../../platform/errors.ts';
+import { badRequest, DomainError } from '../../platform/errors.ts';
 import { STAFF } from '../../platform/http/auth.ts';
 import { IdempotencyKey, requestFingerprint, runIdempotent } from '../../platform/http/idempotency.ts';
 import { problems } from '../../platform/http/openapi.ts';
+import { handleError, sendProblem } from '../../platform/http/problem.ts';
 import { IdParams } from '../../platform/http/schemas.ts';
+import { type ImageService, MAX_IMAGE_BYTES } from './images.ts';
 import type { Rendered } from './read-model.ts';
 import { inCurrency } from './region-prices.ts';
 import { entityTags } from './render.ts';
 import {
   CategoryInput,
   CategorySchema,
+  ImagePatch,
+  ImageSchema,
+  ImageUpload,
   ProductInput,
   ProductListSchema,
   ProductPatch,
@@ -107,6 +113,7 @@ export function catalogRoutes(
     db: Db;
     idempotencyLockMs: number;
     storeCurrency: string;
+    images: ImageService;
     /** A region's currency (pricing owns regions); undefined for a code no region has. */
     regionCurrency: (code: string) => Promise<string | undefined>;
   },
@@ -124,6 +131,8 @@ export function catalogRoutes(
     const app = scope.withTypeProvider<TypeBoxTypeProvider>();
     const tags = ['catalog'];
     const secured = { tags, security: STAFF };
+
+    scope.register(imageRoutes(deps.images));
 
     app.get(
       '/products',
@@ -352,6 +361,164 @@ export function catalogRoutes(
       async (request, reply) => {
         reply.header('cache-control', ANONYMOUS_CACHING);
         return service.category(request.params.slug);
+      },
+    );
+  };
+}
+
+const ImageParams = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  imageId: Type.String({ format: 'uuid' }),
+});
+const ImageBytes = Type.Unsafe<Buffer>({ type: 'string', format: 'binary' });
+
+/**
+ * Uploading, arranging and serving product images. Multipart parsing lives in this scope only:
+ * the uploaded file is held in memory (at most 10 MB) and its field in the body becomes its name,
+ * so the body is validated like any other.
+ */
+function imageRoutes(images: ImageService) {
+  const uploads = new WeakMap<FastifyRequest, Buffer>();
+  return async (scope: FastifyInstance) => {
+    await scope.register(multipart, {
+      attachFieldsToBody: 'keyValues',
+      limits: { fileSize: MAX_IMAGE_BYTES, files: 1, fields: 2, fieldSize: 1000, parts: 3 },
+      async onFile(this: FastifyRequest, part) {
+        uploads.set(this, await part.toBuffer());
+        (part as unknown as { value: string }).value = part.filename || 'upload';
+      },
+    });
+    // The form parser (busboy) throws plain errors for a body that is not the multipart it claims
+    // to be; anything thrown here before the handler runs, without a status of its own, is that.
+    const reachedHandler = new WeakSet<FastifyRequest>();
+    scope.addHook('preHandler', async (request) => {
+      reachedHandler.add(request);
+    });
+    scope.setErrorHandler((error: FastifyError, request, reply) => {
+      if (reachedHandler.has(request) || error.statusCode || error instanceof DomainError) {
+        return handleError(error, request, reply);
+      }
+      return sendProblem(
+        request,
+        reply,
+        400,
+        'BAD_REQUEST',
+        'The form could not be read: send it as multipart/form-data',
+      );
+    });
+    const app = scope.withTypeProvider<TypeBoxTypeProvider>();
+    const tags = ['catalog'];
+    const secured = { tags, security: STAFF };
+
+    app.post(
+      '/products/:id/images',
+      {
+        schema: {
+          operationId: 'uploadProductImage',
+          ...secured,
+          summary:
+            'Add an image after the product’s others: multipart/form-data with the field `file` (and `alt`)',
+          params: IdParams,
+          body: { content: { 'multipart/form-data': { schema: ImageUpload } } },
+          response: { 201: ImageSchema, ...problems(400, 401, 403, 404, 409, 413, 415) },
+        },
+      },
+      async (request, reply) => {
+        const file = uploads.get(request);
+        if (!file) throw badRequest('VALIDATION_FAILED', 'Attach the image as the form field `file`');
+        const { alt } = request.body as Static<typeof ImageUpload>;
+        const image = await images.upload(request.params.id, file, alt?.trim() ?? '');
+        return reply.code(201).header('location', image.url).header('cache-control', 'no-store').send(image);
+      },
+    );
+
+    app.patch(
+      '/products/:id/images/:imageId',
+      {
+        schema: {
+          operationId: 'updateProductImage',
+          ...secured,
+          summary: 'Change an image’s alt text or its place in the order (0 makes it the main image)',
+          params: ImageParams,
+          body: { content: { 'application/merge-patch+json': { schema: ImagePatch } } },
+          response: { 200: ImageSchema, ...problems(400, 401, 403, 404, 409, 415) },
+        },
+      },
+      async (request) => {
+        const change = request.body as Static<typeof ImagePatch>;
+        return images.update(request.params.id, request.params.imageId, {
+          ...change,
+          ...(change.alt !== undefined ? { alt: change.alt.trim() } : {}),
+        });
+      },
+    );
+
+    app.delete(
+      '/products/:id/images/:imageId',
+      {
+        schema: {
+          operationId: 'deleteProductImage',
+          ...secured,
+          summary: 'Remove an image from a product (its files too)',
+          params: ImageParams,
+          response: { 204: Type.Null(), ...problems(401, 403, 404, 409) },
+        },
+      },
+      async (request, reply) => {
+        await images.remove(request.params.id, request.params.imageId);
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.get(
+      '/images/:id',
+      {
+        schema: {
+          operationId: 'getImage',
+          tags,
+          summary: 'An image, resized by `?w=` and in AVIF or WebP when the Accept header names them',
+          params: IdParams,
+          querystring: Type.Object({
+            w: Type.Optional(
+              Type.Integer({
+                minimum: 1,
+                maximum: 4096,
+                description:
+                  'the width wanted: served at the next of 160, 320, 480, 640, 960, 1280, 1920 px, never wider than the image',
+              }),
+            ),
+          }),
+          headers: IfNoneMatch,
+          response: {
+            200: {
+              description: 'The image',
+              content: {
+                'image/avif': { schema: ImageBytes },
+                'image/webp': { schema: ImageBytes },
+                'image/jpeg': { schema: ImageBytes },
+                'image/png': { schema: ImageBytes },
+              },
+            },
+            304: NotModified,
+            ...problems(400, 404),
+          },
+        },
+      },
+      async (request, reply) => {
+        const rendition = await images.rendition(
+          request.params.id,
+          request.query.w,
+          header(request, 'accept'),
+        );
+        // The bytes under an id never change, so caches may keep them for a year without asking again.
+        reply
+          .header('etag', rendition.etag)
+          .header('vary', 'Accept')
+          .header('cache-control', 'public, max-age=31536000, immutable');
+        const ifNoneMatch = header(request, 'if-none-match');
+        if (ifNoneMatch && entityTags(ifNoneMatch).includes(rendition.etag))
+          return reply.code(304).send(null);
+        return reply.code(200).type(rendition.contentType).send(rendition.bytes);
       },
     );
   };

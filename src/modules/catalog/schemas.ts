@@ -72,12 +72,42 @@ export const VariantSchema = Type.Object({
   available: Type.Integer({ description: 'on hand minus reserved' }),
 });
 
+export const ImageSchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  url: Type.String({
+    description:
+      'the image, long-cached; `?w=` resizes it (160, 320, 480, 640, 960, 1280 or 1920 px, the next up)',
+  }),
+  width: Type.Integer({ description: 'of the stored image, in pixels' }),
+  height: Type.Integer(),
+  alt: Type.String({ description: 'what the image shows, for people who cannot see it' }),
+});
+
+export const ImageUpload = Type.Object(
+  {
+    file: Type.String({ format: 'binary', description: 'a JPEG, PNG or WebP image of at most 10 MB' }),
+    alt: Type.Optional(Type.String({ maxLength: 500 })),
+  },
+  { additionalProperties: false },
+);
+
+export const ImagePatch = Type.Object(
+  {
+    alt: Type.Optional(Type.String({ maxLength: 500 })),
+    position: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 1000, description: 'its place in the order; 0 is the main image' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const ProductSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
   name: Type.String(),
   slug: Type.String(),
   description: Type.String(),
   categories: Type.Array(Type.String()),
+  images: Type.Array(ImageSchema, { description: 'in display order: the first is the main image' }),
   rating: Type.Object({ average: Type.Number(), count: Type.Integer() }),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),

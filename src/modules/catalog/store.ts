@@ -37,6 +37,17 @@ type CatalogTables = {
   };
   catalog_product_categories: { product_id: string; category_id: string };
   catalog_variant_prices: { variant_id: string; currency: string; amount: number };
+  catalog_product_images: {
+    id: string;
+    product_id: string;
+    content_type: string;
+    width: number;
+    height: number;
+    bytes: number;
+    alt: string;
+    position: number;
+    created_at: Generated<Date>;
+  };
 };
 
 export interface Money {
@@ -57,6 +68,26 @@ export interface ProductFilter {
   maxPrice?: number;
   /** Staff's view of what was archived, instead of the live shelf. */
   archived?: boolean;
+}
+
+/** An image as a product read shows it; `url` is where its renditions are served. */
+export interface ProductImage {
+  id: string;
+  url: string;
+  width: number;
+  height: number;
+  alt: string;
+}
+
+export interface ImageRow {
+  id: string;
+  productId: string;
+  contentType: string;
+  width: number;
+  height: number;
+  bytes: number;
+  alt: string;
+  position: number;
 }
 
 export interface VariantRow {
@@ -83,6 +114,8 @@ export interface ProductRow {
   archivedAt: Date | null;
   version: number;
   categories: string[];
+  /** In display order: the first is the main image. */
+  images: ProductImage[];
   variants: VariantRow[];
   /** Full-text rank; present only when the query searched. */
   rank?: number;
@@ -131,6 +164,9 @@ const productColumns = sql`p.id, p.name, p.slug, p.description, p.price_amount a
   p.created_at as "createdAt", p.updated_at as "updatedAt", p.archived_at as "archivedAt", p.version,
   coalesce((select json_agg(c.slug order by c.slug) from catalog_product_categories pc
     join catalog_categories c on c.id = pc.category_id where pc.product_id = p.id), '[]') as categories,
+  coalesce((select json_agg(json_build_object('id', i.id, 'url', '/v1/images/' || i.id, 'width', i.width,
+    'height', i.height, 'alt', i.alt) order by i.position, i.id)
+    from catalog_product_images i where i.product_id = p.id), '[]') as images,
   coalesce((select json_agg(json_build_object('id', v.id, 'sku', v.sku, 'amount', v.price_amount,
     'currency', v.currency, 'prices', ${variantPrices}, 'attributes', v.attributes, 'taxClass', v.tax_class) order by v.position)
     from catalog_variants v where v.product_id = p.id and v.archived_at is null), '[]') as variants`;
@@ -214,6 +250,7 @@ function parseRow(row: ProductRow): ProductRow {
   // PGlite may return json columns as text; node-postgres parses them.
   if (typeof row.categories === 'string') row.categories = JSON.parse(row.categories);
   if (typeof row.variants === 'string') row.variants = JSON.parse(row.variants);
+  if (typeof row.images === 'string') row.images = JSON.parse(row.images);
   return row;
 }
 
@@ -581,6 +618,63 @@ export const catalogStore = {
         executor,
       );
     }
+  },
+
+  /** Adds an image after the product's others; returns its position. */
+  async insertImage(executor: Db, image: Omit<ImageRow, 'position'>): Promise<number> {
+    const result = await sql<{ position: number }>`insert into catalog_product_images
+        (id, product_id, content_type, width, height, bytes, alt, position)
+      values (${image.id}, ${image.productId}, ${image.contentType}, ${image.width}, ${image.height},
+        ${image.bytes}, ${image.alt}, (select coalesce(max(position) + 1, 0) from catalog_product_images
+          where product_id = ${image.productId}))
+      returning position`.execute(executor);
+    return result.rows[0].position;
+  },
+
+  async imageById(executor: Db, id: string): Promise<ImageRow | undefined> {
+    return catalogStore
+      .tables(executor)
+      .selectFrom('catalog_product_images')
+      .select([
+        'id',
+        'product_id as productId',
+        'content_type as contentType',
+        'width',
+        'height',
+        'bytes',
+        'alt',
+        'position',
+      ])
+      .where('id', '=', id)
+      .executeTakeFirst();
+  },
+
+  /** The product's image ids in display order, locked: reordering and removal are serialised per product. */
+  async lockImageOrder(executor: Db, productId: string): Promise<string[]> {
+    const result = await sql<{ id: string }>`select id from catalog_product_images
+      where product_id = ${productId} order by position, id for update`.execute(executor);
+    return result.rows.map((row) => row.id);
+  },
+
+  /** Numbers the product's images 0, 1, 2… in the order given. */
+  async setImageOrder(executor: Db, productId: string, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await sql`update catalog_product_images i set position = o.position - 1
+      from unnest(${ids}::uuid[]) with ordinality as o (id, position)
+      where i.id = o.id and i.product_id = ${productId}`.execute(executor);
+  },
+
+  async setImageAlt(executor: Db, id: string, alt: string): Promise<void> {
+    await catalogStore
+      .tables(executor)
+      .updateTable('catalog_product_images')
+      .set({ alt })
+      .where('id', '=', id)
+      .execute();
+  },
+
+  async deleteImage(executor: Db, id: string): Promise<void> {
+    await catalogStore.tables(executor).deleteFrom('catalog_product_images').where('id', '=', id).execute();
   },
 
   categoryIdsBySlug(executor: Db) {

@@ -119,6 +119,8 @@ function createAjv(coerce: boolean): Ajv {
     strict: false,
   });
   addFormats.default(ajv);
+  // OpenAPI's name for a file's content in a multipart body; the upload route checks the bytes itself.
+  ajv.addFormat('binary', true);
   return ajv;
 }
 

@@ -66,7 +66,7 @@ export function fieldErrors(issues: AjvIssue[], part: string | undefined): Field
   });
 }
 
-const FASTIFY_CODES: Record<string, { status: number; code: string }> = {
+const FASTIFY_CODES: Record<string, { status: number; code: string; detail?: string }> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'PAYLOAD_TOO_LARGE' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'MALFORMED_JSON' },
@@ -74,6 +74,29 @@ const FASTIFY_CODES: Record<string, { status: number; code: string }> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'BAD_REQUEST' },
   FST_ERR_CTP_EMPTY_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
   FST_ERR_CTP_INVALID_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+  // @fastify/multipart, on an upload route
+  FST_REQ_FILE_TOO_LARGE: { status: 413, code: 'PAYLOAD_TOO_LARGE', detail: 'The file is larger than 10 MB' },
+  FST_FILES_LIMIT: { status: 413, code: 'PAYLOAD_TOO_LARGE', detail: 'Send one file at a time' },
+  FST_PARTS_LIMIT: {
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
+    detail: 'The form has more fields than this takes',
+  },
+  FST_FIELDS_LIMIT: {
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
+    detail: 'The form has more fields than this takes',
+  },
+  FST_PROTO_VIOLATION: {
+    status: 400,
+    code: 'BAD_REQUEST',
+    detail: 'A form field has a name that is not allowed',
+  },
+  FST_MP_PREMATURE_CLOSE: {
+    status: 400,
+    code: 'BAD_REQUEST',
+    detail: 'The form ended before it was complete',
+  },
 };
 
 /**
@@ -124,7 +147,7 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
     });
   }
   const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
-  if (mapped) return sendProblem(request, reply, mapped.status, mapped.code, error.message);
+  if (mapped) return sendProblem(request, reply, mapped.status, mapped.code, mapped.detail ?? error.message);
   if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
     return sendProblem(request, reply, 400, 'MALFORMED_JSON', 'The body is not valid JSON');
   }
