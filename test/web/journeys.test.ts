@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWeb } from '../../web/build.ts';
 import { freePort } from '../deploy/processes.ts';
@@ -70,7 +71,7 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       page.on('pageerror', (error) => problems.push(error.message));
       // Chromium logs every 4xx fetch as a console error; the refusals these journeys provoke are expected.
       page.on('console', (message) => {
-        if (message.type() === 'error' && !/status of (401|402|404|409|412)/.test(message.text()))
+        if (message.type() === 'error' && !/status of (401|402|404|409|412|415)/.test(message.text()))
           problems.push(message.text());
       });
       (page as Page & { problems: string[] }).problems = problems;
@@ -1019,6 +1020,78 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       expect(refunds.map((entry) => entry.amount)).toEqual([1250]);
       await expectReadable(admin);
       expect(problemsOf(admin)).toEqual([]);
+    });
+
+    it('staff add images by choosing and by dropping files (a disguised text file is refused), order them and give alt text; the shop shows the main image lazily with a srcset', async () => {
+      const word = `Lamp${randomUUID().slice(0, 6)}`;
+      const variant = await createProduct(system, staff, { name: `${word} Arc`, price: 8900, stock: 4 });
+      const photo = (background: string) =>
+        sharp({ create: { width: 1000, height: 800, channels: 3, background } })
+          .jpeg()
+          .toBuffer();
+      const admin = await newPage();
+      await signInInBrowser(admin, `/admin/products/${variant.productId}`, staff.email);
+      await admin.getByRole('heading', { name: 'Images' }).waitFor(WAIT);
+      await admin.getByText('No images yet').waitFor(WAIT);
+
+      await admin.locator('input[name="images"]').setInputFiles([
+        { name: 'red.jpg', mimeType: 'image/jpeg', buffer: await photo('#c22') },
+        { name: 'notes.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('not a picture at all') },
+      ]);
+      await admin.getByRole('alert').filter({ hasText: 'notes.jpg' }).waitFor(WAIT);
+      await expect(admin.getByRole('alert').textContent()).resolves.toContain('JPEG, PNG or WebP');
+      await admin.locator('.image-list li').first().waitFor(WAIT);
+
+      // A file dropped on the zone, as a browser's drag and drop delivers it.
+      const blue = (await photo('#22c')).toString('base64');
+      await admin.locator('.dropzone').evaluate((zone, base64) => {
+        // The page's DOM classes (this file is compiled without the DOM's types).
+        const dom = globalThis as unknown as Record<string, new (...args: unknown[]) => any>;
+        const bytes = Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
+        const transfer = new dom.DataTransfer();
+        transfer.items.add(new dom.File([bytes], 'blue.jpg', { type: 'image/jpeg' }));
+        zone.dispatchEvent(
+          new dom.DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }),
+        );
+      }, blue);
+      await admin.getByRole('status').filter({ hasText: 'Image added.' }).waitFor(WAIT);
+      await expect(admin.locator('.image-list li').count()).resolves.toBe(2);
+
+      // The dropped one becomes the main image, with a description.
+      await admin.getByRole('button', { name: 'Make main image' }).click();
+      await admin.getByRole('status').filter({ hasText: 'Main image changed.' }).waitFor(WAIT);
+      await admin
+        .getByRole('form', { name: 'Alt text of image 1' })
+        .getByLabel('Alt text')
+        .fill('A blue arc lamp');
+      await admin
+        .getByRole('form', { name: 'Alt text of image 1' })
+        .getByRole('button', { name: 'Save' })
+        .click();
+      await admin.getByRole('status').filter({ hasText: 'Alt text saved.' }).waitFor(WAIT);
+      const images = (await system.app.inject({ url: `/v1/products/${variant.productId}` })).json().images;
+      expect(images).toHaveLength(2);
+      expect(images[0].alt).toBe('A blue arc lamp');
+      expect(problemsOf(admin)).toEqual([]);
+
+      const shop = await newPage();
+      await shop.goto(`/products/${variant.productId}`);
+      const main = shop.getByRole('img', { name: 'A blue arc lamp' });
+      await main.waitFor(WAIT);
+      await expect(main.getAttribute('srcset')).resolves.toContain(`${images[0].url}?w=480 480w`);
+      await expect(
+        main.evaluate(
+          (img) =>
+            (img as unknown as { complete: boolean }).complete &&
+            (img as unknown as { naturalWidth: number }).naturalWidth > 0,
+        ),
+      ).resolves.toBe(true);
+      await shop.goto(`/?q=${word}`);
+      const thumb = shop.locator('.product-card img').first();
+      await thumb.waitFor(WAIT);
+      await expect(thumb.getAttribute('loading')).resolves.toBe('lazy');
+      expect(problemsOf(shop)).toEqual([]);
+      await expectReadable(shop);
     });
 
     it('the shop without rough edges: a real 404 page, product titles, quantity limits, a verified review, shipments and returns on the order', async () => {

@@ -14,6 +14,7 @@ export type {
   PaymentDrift,
   Permission,
   Product,
+  ProductImage,
   Refund,
   Region,
   Return,

@@ -26,6 +26,7 @@ export type User = Static<typeof UserSchema>;
 export type TokenPair = Static<typeof TokenPairSchema>;
 export type Product = Static<typeof ProductSchema>;
 export type Variant = Product['variants'][number];
+export type ProductImage = Product['images'][number];
 export type Category = Static<typeof CategorySchema>;
 export type Review = Static<typeof ReviewSchema>;
 export type Totals = Static<typeof TotalsSchema>;

@@ -13,6 +13,7 @@ import {
   pager,
   STORE_CURRENCY,
 } from '../ui.ts';
+import { imagesSection } from './product-images.ts';
 
 const PAGE_SIZE = 20;
 
@@ -158,6 +159,7 @@ export async function productFormPage(ctx: AppContext, params: Record<string, st
   const product = loaded?.body;
   if (product) ctx.setTitle(`Edit ${product.name}`);
   const stock = product ? await stockSection(ctx, product) : nothing;
+  const images = product ? imagesSection(ctx, product) : undefined;
   // The version this form edits: a save sends it as If-Match, so a concurrent edit is not overwritten.
   const etag = loaded?.headers.get('etag') ?? undefined;
   const existing = product?.variants ?? [];
@@ -272,6 +274,7 @@ export async function productFormPage(ctx: AppContext, params: Record<string, st
       </fieldset>
       <button type="submit" class="primary">${creating ? 'Create product' : 'Save changes'}</button>
     </form>
+    ${images ? images() : html`<p class="muted">Images can be added once the product is created.</p>`}
     ${stock}
     ${product && !product.archivedAt ? html`<p><button type="button" class="danger" @click=${archive}>Archive product</button></p>` : nothing}
   `;

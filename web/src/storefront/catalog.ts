@@ -1,6 +1,6 @@
 import { html, nothing } from 'lit-html';
 import { decimalString, parseMoneyInput } from '../money.ts';
-import type { Category, Page, Product, Review, Variant } from '../types.ts';
+import type { Category, Page, Product, ProductImage, Review, Variant } from '../types.ts';
 import {
   type AppContext,
   act,
@@ -31,6 +31,20 @@ const stars = (average: number, count: number) =>
     : html`<span class="rating" aria-label=${`Rated ${average.toFixed(1)} out of 5 from ${count} reviews`}
         >${'★'.repeat(Math.round(average))}${'☆'.repeat(5 - Math.round(average))} <span class="muted">(${count})</span></span
       >`;
+
+/** The widths the server renders (GET /v1/images/{id}?w=): the browser picks one for its screen. */
+const RENDITION_WIDTHS = [160, 320, 480, 640, 960, 1280, 1920];
+
+/** An image the browser loads when it nears the screen, at the width the layout needs. */
+const picture = (image: ProductImage, sizes: string, eager = false) => {
+  const widths = RENDITION_WIDTHS.filter((width) => width < image.width);
+  const srcset = [
+    ...widths.map((width) => `${image.url}?w=${width} ${width}w`),
+    `${image.url} ${image.width}w`,
+  ].join(', ');
+  return html`<img src=${`${image.url}?w=640`} srcset=${srcset} sizes=${sizes} width=${image.width} height=${image.height}
+    alt=${image.alt} loading=${eager ? 'eager' : 'lazy'} decoding="async" />`;
+};
 
 const stockText = (available: number) =>
   available > 0
@@ -111,7 +125,9 @@ export async function catalogPage(
           ${list.items.map((product) => {
             const variant = cheapest(product);
             const available = product.variants.reduce((sum, each) => sum + each.available, 0);
+            const main = product.images[0];
             return html`<li class="card product-card">
+              ${main ? html`<a href="/products/${product.id}" class="thumb" tabindex="-1" aria-hidden="true">${picture({ ...main, alt: '' }, '(max-width: 40rem) 100vw, 16rem')}</a>` : nothing}
               <h2><a href="/products/${product.id}">${product.name}</a></h2>
               <p class="price">${product.variants.length > 1 ? 'from ' : ''}${money(shelfPrice(variant))}</p>
               <p>${stars(product.rating.average, product.rating.count)}</p>
@@ -173,6 +189,18 @@ export async function productPage(ctx: AppContext, params: Record<string, string
   return html`
     <nav aria-label="Breadcrumb"><a href="/">← All products</a></nav>
     <article class="product">
+      ${
+        product.images.length > 0
+          ? html`<div class="gallery" aria-label="Pictures of ${product.name}" role="group">
+            <figure class="main-image">${picture(product.images[0], '(max-width: 48rem) 100vw, 40rem', true)}</figure>
+            ${
+              product.images.length > 1
+                ? html`<ul class="thumbs">${product.images.slice(1).map((image) => html`<li>${picture(image, '8rem')}</li>`)}</ul>`
+                : nothing
+            }
+          </div>`
+          : nothing
+      }
       <h1>${product.name}</h1>
       <p>${stars(product.rating.average, product.rating.count)}</p>
       <p class="description">${product.description}</p>
