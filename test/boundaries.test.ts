@@ -59,6 +59,8 @@ const MIGRATION_OWNER: Record<string, string> = {
   order_item_price_list: 'ordering',
   cart_region: 'cart',
   product_images: 'catalog',
+  product_options: 'catalog',
+  collections: 'catalog',
   variant_tax_class: 'catalog',
   order_discounts: 'ordering',
   order_tax_inclusive: 'ordering',

@@ -45,6 +45,7 @@ export function listSignature(filter: ProductFilter, sort: SortTerm[], size: num
   const canonical = JSON.stringify([
     filter.q ?? null,
     filter.category ?? null,
+    filter.collection ?? null,
     filter.minPrice ?? null,
     filter.maxPrice ?? null,
     filter.archived ?? false,

@@ -20,6 +20,7 @@ function productJsonHead(row: ProductRow): string {
     slug: row.slug,
     description: row.description,
     categories: row.categories,
+    options: row.options,
     images: row.images,
     rating: { average: row.ratingAverage, count: row.ratingCount },
     createdAt: row.createdAt.toISOString(),
@@ -40,6 +41,7 @@ function appendProduct(segments: string[], variantIds: string[], row: ProductRow
       price: { amount: variant.amount, currency: variant.currency },
       prices: variant.prices,
       attributes: variant.attributes,
+      options: variant.options,
       taxClass: variant.taxClass,
     });
     open += `${index > 0 ? ',' : ''}${json.slice(0, -1)},"available":`;

@@ -16,6 +16,8 @@ import { entityTags } from './render.ts';
 import {
   CategoryInput,
   CategorySchema,
+  CollectionInputSchema,
+  CollectionSchema,
   ImagePatch,
   ImageSchema,
   ImageUpload,
@@ -45,6 +47,13 @@ const ListQuery = Type.Object({
       pattern: '^[a-z0-9]+(-[a-z0-9]+)*$',
       maxLength: 80,
       description: 'slug; subcategories included',
+    }),
+  ),
+  collection: Type.Optional(
+    Type.String({
+      pattern: '^[a-z0-9]+(-[a-z0-9]+)*$',
+      maxLength: 80,
+      description: "a collection's slug (GET /v1/collections)",
     }),
   ),
   minPrice: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
@@ -160,7 +169,7 @@ export function catalogRoutes(
           operationId: 'listArchivedProducts',
           ...secured,
           summary: 'Archived products (staff): search and sort as the shelf does, to find one to restore',
-          querystring: Type.Omit(ListQuery, ['category', 'minPrice', 'maxPrice', 'region']),
+          querystring: Type.Omit(ListQuery, ['category', 'collection', 'minPrice', 'maxPrice', 'region']),
           headers: IfNoneMatch,
           response: { 200: ProductListSchema, 304: NotModified, ...problems(400, 401, 403) },
         },
@@ -344,6 +353,90 @@ export function catalogRoutes(
       async (request, reply) => {
         const category = await service.createCategory(request.body);
         return reply.code(201).header('location', `/v1/categories/${category.slug}`).send(category);
+      },
+    );
+
+    const SlugParams = Type.Object({ slug: Type.String({ maxLength: 80 }) });
+    app.get(
+      '/collections',
+      {
+        schema: {
+          operationId: 'listCollections',
+          tags,
+          summary: 'Every collection: manual lists and collections of rules',
+          response: { 200: Type.Object({ items: Type.Array(CollectionSchema) }) },
+        },
+      },
+      async (_request, reply) => {
+        reply.header('cache-control', ANONYMOUS_CACHING);
+        return service.collections();
+      },
+    );
+
+    app.get(
+      '/collections/:slug',
+      {
+        schema: {
+          operationId: 'getCollection',
+          tags,
+          summary: 'A collection by slug (its products: GET /v1/products?collection=)',
+          params: SlugParams,
+          response: { 200: CollectionSchema, ...problems(404) },
+        },
+      },
+      async (request, reply) => {
+        reply.header('cache-control', ANONYMOUS_CACHING);
+        return service.collection(request.params.slug);
+      },
+    );
+
+    app.post(
+      '/collections',
+      {
+        schema: {
+          operationId: 'createCollection',
+          ...secured,
+          summary:
+            'Create a collection: `productIds` in order, or `rules` (category, price range) that pick them',
+          body: CollectionInputSchema,
+          response: { 201: CollectionSchema, ...problems(400, 401, 403, 409) },
+        },
+      },
+      async (request, reply) => {
+        const collection = await service.saveCollection(request.body, 'insert');
+        return reply.code(201).header('location', `/v1/collections/${collection.slug}`).send(collection);
+      },
+    );
+
+    app.put(
+      '/collections/:slug',
+      {
+        schema: {
+          operationId: 'replaceCollection',
+          ...secured,
+          summary: 'Replace a collection (its slug stays)',
+          params: SlugParams,
+          body: Type.Omit(CollectionInputSchema, ['slug']),
+          response: { 200: CollectionSchema, ...problems(400, 401, 403, 404) },
+        },
+      },
+      async (request) => service.saveCollection({ ...request.body, slug: request.params.slug }, 'replace'),
+    );
+
+    app.delete(
+      '/collections/:slug',
+      {
+        schema: {
+          operationId: 'deleteCollection',
+          ...secured,
+          summary: 'Delete a collection (its products stay in the shop)',
+          params: SlugParams,
+          response: { 204: Type.Null(), ...problems(401, 403, 404) },
+        },
+      },
+      async (request, reply) => {
+        await service.deleteCollection(request.params.slug);
+        return reply.code(204).send(null);
       },
     );
 

@@ -12,6 +12,21 @@ const Attributes = Type.Record(
   },
 );
 
+// No space at either end: "M" and "M " would look alike to a shopper and differ to the server.
+const OptionName = Type.String({ minLength: 1, maxLength: 50, pattern: '^\\S(.*\\S)?$' });
+const OptionValue = Type.String({ minLength: 1, maxLength: 100, pattern: '^\\S(.*\\S)?$' });
+export const ProductOptionSchema = Type.Object(
+  {
+    name: OptionName,
+    values: Type.Array(OptionValue, { minItems: 1, maxItems: 100, uniqueItems: true }),
+  },
+  { additionalProperties: false, description: 'e.g. {"name": "Size", "values": ["S", "M", "L"]}' },
+);
+const VariantOptions = Type.Record(OptionName, OptionValue, {
+  maxProperties: 5,
+  description: 'its value of each of the product\'s options, e.g. {"Size": "M", "Colour": "Red"}',
+});
+
 export const VariantInput = Type.Object(
   {
     id: Type.Optional(Type.String({ format: 'uuid', description: 'keep this existing variant (PUT/PATCH)' })),
@@ -24,6 +39,7 @@ export const VariantInput = Type.Object(
       Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'initial stock of a new variant' }),
     ),
     attributes: Type.Optional(Attributes),
+    options: Type.Optional(VariantOptions),
     taxClass: Type.Optional(
       Type.String({
         pattern: TAX_CLASS_PATTERN,
@@ -39,6 +55,12 @@ export const ProductInput = Type.Object(
     name: Type.String({ minLength: 1, maxLength: 200 }),
     description: Type.Optional(Type.String({ maxLength: 10_000 })),
     categorySlugs: Type.Optional(Type.Array(Slug, { maxItems: 20, uniqueItems: true })),
+    options: Type.Optional(
+      Type.Array(ProductOptionSchema, {
+        maxItems: 5,
+        description: 'what its variants differ by; each variant then names one value of each',
+      }),
+    ),
     variants: Type.Array(VariantInput, { minItems: 1, maxItems: 100 }),
   },
   { additionalProperties: false },
@@ -53,6 +75,7 @@ export const ProductPatch = Type.Object(
     categorySlugs: Type.Optional(
       Type.Union([Type.Array(Slug, { maxItems: 20, uniqueItems: true }), Type.Null()]),
     ),
+    options: Type.Optional(Type.Union([Type.Array(ProductOptionSchema, { maxItems: 5 }), Type.Null()])),
     variants: Type.Optional(
       Type.Array(Type.Object({}, { additionalProperties: true }), { minItems: 1, maxItems: 100 }),
     ),
@@ -67,6 +90,9 @@ export const VariantSchema = Type.Object({
   prices: Type.Array(Money, { description: 'prices in currencies other than the store currency' }),
   attributes: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), {
     description: 'free-form facts about the variant, e.g. {"size": "M", "colour": "red"}',
+  }),
+  options: Type.Record(Type.String(), Type.String(), {
+    description: "its value of each of the product's options",
   }),
   taxClass: Type.String({ description: 'the tax class it is sold under' }),
   available: Type.Integer({ description: 'on hand minus reserved' }),
@@ -107,6 +133,9 @@ export const ProductSchema = Type.Object({
   slug: Type.String(),
   description: Type.String(),
   categories: Type.Array(Type.String()),
+  options: Type.Array(Type.Object({ name: Type.String(), values: Type.Array(Type.String()) }), {
+    description: 'what its variants differ by, in order; empty when it has one kind of variant',
+  }),
   images: Type.Array(ImageSchema, { description: 'in display order: the first is the main image' }),
   rating: Type.Object({ average: Type.Number(), count: Type.Integer() }),
   createdAt: Type.String({ format: 'date-time' }),
@@ -138,4 +167,44 @@ export const CategorySchema = Type.Object({
   slug: Type.String(),
   name: Type.String(),
   parentSlug: Type.Optional(Type.String()),
+});
+
+const CollectionRulesSchema = Type.Object(
+  {
+    category: Type.Optional(Slug),
+    minPrice: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+    maxPrice: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'products in the category (or below it) and within the price range, in minor units; all given rules must match',
+  },
+);
+
+export const CollectionInputSchema = Type.Object(
+  {
+    slug: Slug,
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    description: Type.Optional(Type.String({ maxLength: 10_000 })),
+    productIds: Type.Optional(
+      Type.Array(Type.String({ format: 'uuid' }), {
+        maxItems: 1000,
+        uniqueItems: true,
+        description: 'a manual collection: these products, in this order',
+      }),
+    ),
+    rules: Type.Optional(CollectionRulesSchema),
+  },
+  { additionalProperties: false },
+);
+
+export const CollectionSchema = Type.Object({
+  slug: Type.String(),
+  name: Type.String(),
+  description: Type.String(),
+  productIds: Type.Optional(
+    Type.Array(Type.String({ format: 'uuid' }), { description: 'a manual collection, in order' }),
+  ),
+  rules: Type.Optional(CollectionRulesSchema),
 });

@@ -372,6 +372,24 @@ function variantAttributes(kind: Kind, random: () => number, count: number): Arr
   });
 }
 
+/**
+ * A demo product's options: each attribute whose value differs between its variants (Size of a
+ * shirt, Format of a book), named as a shopper reads it; its variants' values of them.
+ */
+function demoOptions(attributes: Array<Record<string, string>>) {
+  const keys = Object.keys(attributes[0]).filter(
+    (key) => new Set(attributes.map((each) => each[key])).size > 1,
+  );
+  const label = (key: string) => key[0].toUpperCase() + key.slice(1);
+  return {
+    options: keys.map((key) => ({
+      name: label(key),
+      values: [...new Set(attributes.map((each) => each[key]))],
+    })),
+    variantOptions: attributes.map((each) => Object.fromEntries(keys.map((key) => [label(key), each[key]]))),
+  };
+}
+
 /** Demo product number `index`: name, description, category, variants, stock — all from the index. */
 function demoProduct(index: number, currency: string) {
   const random = prng(index * 2_654_435_761 + 97);
@@ -383,11 +401,13 @@ function demoProduct(index: number, currency: string) {
   const basePrice = Math.round((leaf.price[0] + random() * (leaf.price[1] - leaf.price[0])) / 100) * 100 - 10;
   const variantCount = 1 + Math.floor(random() * 5);
   const attributes = variantAttributes(leaf.kind, random, variantCount);
+  const { options, variantOptions } = demoOptions(attributes);
   const variants = attributes.map((attrs, position) => ({
     sku: `${DEMO_SKU_PREFIX}${String(index).padStart(7, '0')}-${position + 1}`,
     priceAmount: basePrice + (leaf.kind === 'tech' || leaf.kind === 'books' ? position * 500 : 0),
     currency,
     attributes: attrs,
+    options: variantOptions[position],
     // Books are sold at the reduced rate across most of Europe.
     taxClass: leaf.kind === 'books' ? 'reduced' : 'standard',
     position,
@@ -398,6 +418,7 @@ function demoProduct(index: number, currency: string) {
     slug: `${slugify(name)}-${index + 1}`,
     description,
     leaf: leaf.slug,
+    options,
     variants,
     at: new Date(EPOCH + index * 60_000),
   };
@@ -464,6 +485,7 @@ export async function seedCatalog(
           name: demo.name,
           description: demo.description,
           priceAmount: Math.min(...demo.variants.map((variant) => variant.priceAmount)),
+          options: demo.options,
           at: demo.at,
         });
         for (const variant of demo.variants) {

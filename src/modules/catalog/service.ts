@@ -1,3 +1,4 @@
+import type { Static } from 'typebox';
 import { Value } from 'typebox/value';
 import type { Cache } from '../../platform/cache/index.ts';
 import { type Db, transact } from '../../platform/db/index.ts';
@@ -11,8 +12,21 @@ import { preconditionFailed, preconditionRequired, productArchived, unknownCateg
 import { decodeCursor, encodeCursor, type ListQuery, listSignature, parseSort } from './listing.ts';
 import { createReadModel, type Rendered } from './read-model.ts';
 import { entityTags, listTemplate, productTemplate } from './render.ts';
-import { ProductInput, type ProductInputT } from './schemas.ts';
-import { type Money, type NewVariant, type ProductRow, catalogStore as store } from './store.ts';
+import {
+  type CollectionInputSchema,
+  type CollectionSchema,
+  ProductInput,
+  type ProductInputT,
+} from './schemas.ts';
+import {
+  type CollectionMembership,
+  type CollectionRow,
+  type Money,
+  type NewVariant,
+  type ProductFilter,
+  type ProductRow,
+  catalogStore as store,
+} from './store.ts';
 
 export interface CatalogDeps {
   db: Db;
@@ -39,6 +53,16 @@ export interface CheckoutVariant {
   categorySlugs: string[];
   taxClass: string;
 }
+
+export type CollectionInput = Static<typeof CollectionInputSchema>;
+export type Collection = Static<typeof CollectionSchema>;
+
+const collectionJson = (row: CollectionRow): Collection => ({
+  slug: row.slug,
+  name: row.name,
+  description: row.description,
+  ...(row.rules ? { rules: row.rules } : { productIds: row.productIds }),
+});
 
 export interface Category {
   slug: string;
@@ -96,6 +120,60 @@ export function createCatalogService(deps: CatalogDeps) {
     return found.map((category) => category.id);
   }
 
+  /**
+   * Options are the product's axes (Size, Colour): every variant names exactly one listed value of
+   * each, and no two variants the same combination, so a shopper's choice finds one variant.
+   */
+  function checkOptions(input: ProductInputT): void {
+    const options = input.options ?? [];
+    const names = options.map((option) => option.name);
+    const folded = names.map((name) => name.toLowerCase());
+    const twice = folded.find((name, index) => folded.indexOf(name) !== index);
+    if (twice !== undefined)
+      throw badRequest('INVALID_OPTIONS', `The option ${names[folded.indexOf(twice)]} is listed twice`);
+    const combinations = new Map<string, string>();
+    input.variants.forEach((variant, index) => {
+      const chosen = variant.options ?? {};
+      const path = `/variants/${index}/options`;
+      for (const key of Object.keys(chosen)) {
+        if (!names.includes(key))
+          throw badRequest(
+            'INVALID_OPTIONS',
+            `Variant ${variant.sku} names ${key}, which is not an option of the product`,
+            {
+              errors: [{ path: `${path}/${key}`, message: 'is not an option of the product' }],
+            },
+          );
+      }
+      for (const option of options) {
+        const value = chosen[option.name];
+        if (value === undefined)
+          throw badRequest('INVALID_OPTIONS', `Variant ${variant.sku} needs a ${option.name}`, {
+            errors: [{ path, message: `must name a ${option.name}` }],
+          });
+        if (!option.values.includes(value))
+          throw badRequest(
+            'INVALID_OPTIONS',
+            `Variant ${variant.sku}: ${value} is not one of the ${option.name} values (${option.values.join(', ')})`,
+            {
+              errors: [
+                { path: `${path}/${option.name}`, message: `must be one of ${option.values.join(', ')}` },
+              ],
+            },
+          );
+      }
+      const combination = JSON.stringify(names.map((name) => chosen[name]));
+      const other = combinations.get(combination);
+      if (options.length > 0 && other !== undefined)
+        throw badRequest(
+          'INVALID_OPTIONS',
+          `Variants ${other} and ${variant.sku} are both ${names.map((name) => chosen[name]).join(' / ')}`,
+          { errors: [{ path, message: 'is the same combination as another variant' }] },
+        );
+      combinations.set(combination, variant.sku);
+    });
+  }
+
   function checkVariants(variants: ProductInputT['variants']): void {
     const skus = new Set<string>();
     variants.forEach((variant, index) => {
@@ -140,7 +218,7 @@ export function createCatalogService(deps: CatalogDeps) {
   /** Inserts under the first free slug of the name; a concurrent taker of that slug makes it retry. */
   async function insertWithUniqueSlug(
     tx: Db,
-    product: { id: string; name: string; description: string; priceAmount: number; at: Date },
+    product: Omit<Parameters<typeof store.insertProduct>[1], 'slug'>,
   ): Promise<void> {
     const base = slugify(product.name);
     for (let attempt = 0; attempt < 5; attempt++) {
@@ -171,6 +249,7 @@ export function createCatalogService(deps: CatalogDeps) {
   /** Makes the product exactly `input`: fields, categories and variants (matched by id, then SKU). */
   async function applyInput(tx: Db, row: ProductRow, input: ProductInputT): Promise<void> {
     checkVariants(input.variants);
+    checkOptions(input);
     const categoryIds = await resolveCategories(tx, input.categorySlugs ?? []);
     await deps.taxClasses.assertKnown(taxClassesOf(input), tx);
     await ensureSkusFree(
@@ -195,6 +274,7 @@ export function createCatalogService(deps: CatalogDeps) {
         currency: variant.price.currency,
         prices: variant.prices ?? [],
         attributes: variant.attributes ?? {},
+        options: variant.options ?? {},
         taxClass: variant.taxClass ?? 'standard',
         position,
       };
@@ -228,8 +308,20 @@ export function createCatalogService(deps: CatalogDeps) {
       name: input.name,
       description: input.description ?? '',
       priceAmount: Math.min(...input.variants.map((variant) => variant.price.amount)),
+      options: input.options ?? [],
       at,
     });
+  }
+
+  /** What `?collection=` selects: 400 for a slug no collection has. */
+  async function membershipOf(slug: string): Promise<CollectionMembership> {
+    const [found] = await store.collections(db, slug);
+    if (!found)
+      throw badRequest(
+        'COLLECTION_UNKNOWN',
+        `There is no collection ${slug}: GET /v1/collections lists them`,
+      );
+    return { id: found.id, ...(found.rules ? { rules: found.rules } : {}) };
   }
 
   /** The product as a PUT body, for merge patches to apply to. */
@@ -238,12 +330,14 @@ export function createCatalogService(deps: CatalogDeps) {
       name: row.name,
       description: row.description,
       categorySlugs: row.categories,
+      options: row.options,
       variants: row.variants.map((variant) => ({
         id: variant.id,
         sku: variant.sku,
         price: { amount: variant.amount, currency: variant.currency },
         prices: variant.prices,
         attributes: variant.attributes as Record<string, string | number | boolean>,
+        options: variant.options,
         taxClass: variant.taxClass,
       })),
     };
@@ -252,9 +346,10 @@ export function createCatalogService(deps: CatalogDeps) {
   return {
     async list(query: ListQuery): Promise<Rendered> {
       const q = query.q?.trim() ? query.q.trim() : undefined;
-      const filter = {
+      const filter: ProductFilter = {
         q,
         category: query.category,
+        collection: query.collection,
         minPrice: query.minPrice,
         maxPrice: query.maxPrice,
         archived: query.archived,
@@ -270,6 +365,7 @@ export function createCatalogService(deps: CatalogDeps) {
       const signature = listSignature(filter, sort, query.size);
       const position = query.cursor === undefined ? `page:${query.page}` : `cursor:${query.cursor}`;
       return reads.list(`${signature}:${position}`, async () => {
+        if (filter.collection !== undefined) filter.membership = await membershipOf(filter.collection);
         let page = query.page;
         let offset = (page - 1) * query.size;
         let after: unknown[] | undefined;
@@ -298,11 +394,11 @@ export function createCatalogService(deps: CatalogDeps) {
 
     async create(input: ProductInputT): Promise<string> {
       checkVariants(input.variants);
+      checkOptions(input);
       const id = uuidv7();
       await mapSkuConflicts(() =>
         transact(db, async (tx) => {
           const categoryIds = await resolveCategories(tx, input.categorySlugs ?? []);
-          await deps.taxClasses.assertKnown(taxClassesOf(input), tx);
           await deps.taxClasses.assertKnown(taxClassesOf(input), tx);
           await ensureSkusFree(
             tx,
@@ -313,6 +409,7 @@ export function createCatalogService(deps: CatalogDeps) {
             name: input.name,
             description: input.description ?? '',
             priceAmount: Math.min(...input.variants.map((variant) => variant.price.amount)),
+            options: input.options ?? [],
             at: new Date(),
           });
           const variants = input.variants.map((variant, position) => ({
@@ -322,6 +419,7 @@ export function createCatalogService(deps: CatalogDeps) {
             currency: variant.price.currency,
             prices: variant.prices ?? [],
             attributes: variant.attributes ?? {},
+            options: variant.options ?? {},
             taxClass: variant.taxClass ?? 'standard',
             position,
             stock: variant.stock ?? 0,
@@ -457,6 +555,60 @@ export function createCatalogService(deps: CatalogDeps) {
       const found = (await this.categories()).items.find((category) => category.slug === slug);
       if (!found) throw notFound(`Category ${slug}`);
       return found;
+    },
+
+    async collections(): Promise<{ items: Collection[] }> {
+      return { items: (await store.collections(db)).map(collectionJson) };
+    },
+
+    async collection(slug: string): Promise<Collection> {
+      const [found] = await store.collections(db, slug);
+      if (!found) throw notFound(`Collection ${slug}`);
+      return collectionJson(found);
+    },
+
+    /** Creates (`insert`) or replaces a collection; its products and rules are checked first. */
+    async saveCollection(input: CollectionInput, mode: 'insert' | 'replace'): Promise<Collection> {
+      const productIds = input.productIds ?? [];
+      if (input.rules && productIds.length > 0)
+        throw badRequest(
+          'INVALID_COLLECTION',
+          'A collection lists its products or has rules that pick them, not both',
+        );
+      const rules = input.rules;
+      if (rules?.minPrice !== undefined && rules.maxPrice !== undefined && rules.minPrice > rules.maxPrice)
+        throw badRequest('INVALID_PRICE_RANGE', 'The lowest price must not be above the highest');
+      const saved = await transact(db, async (tx) => {
+        if (
+          rules?.category !== undefined &&
+          (await store.categoriesBySlugs(tx, [rules.category])).length === 0
+        )
+          throw unknownCategories([rules.category]);
+        const known = new Set(await store.existingProductIds(tx, productIds));
+        const missing = productIds.filter((id) => !known.has(id));
+        if (missing.length > 0)
+          throw badRequest('UNKNOWN_PRODUCT', `There is no product ${missing.join(', ')}`);
+        const collection = {
+          id: uuidv7(),
+          slug: input.slug,
+          name: input.name,
+          description: input.description ?? '',
+          ...(rules && Object.keys(rules).length > 0 ? { rules } : {}),
+          productIds,
+        };
+        const id = await store.saveCollection(tx, collection, mode);
+        if (!id && mode === 'insert')
+          throw conflict('COLLECTION_EXISTS', `There is already a collection ${input.slug}`);
+        if (!id) throw notFound(`Collection ${input.slug}`);
+        return collection;
+      });
+      await reads.evictLists();
+      return collectionJson(saved);
+    },
+
+    async deleteCollection(slug: string): Promise<void> {
+      if (!(await store.deleteCollection(db, slug))) throw notFound(`Collection ${slug}`);
+      await reads.evictLists();
     },
 
     async createCategory(input: Category): Promise<Category> {

@@ -19,6 +19,7 @@ type CatalogTables = {
     rating_sum: Generated<number>;
     rating_average: GeneratedAlways<string>;
     search: GeneratedAlways<string>;
+    options: Generated<string>;
     version: Generated<number>;
     created_at: Date;
     updated_at: Date;
@@ -32,11 +33,23 @@ type CatalogTables = {
     currency: string;
     attributes: string;
     tax_class: string;
+    options: Generated<string>;
     position: number;
     archived_at: Date | null;
   };
   catalog_product_categories: { product_id: string; category_id: string };
   catalog_variant_prices: { variant_id: string; currency: string; amount: number };
+  catalog_collections: {
+    id: string;
+    slug: string;
+    name: string;
+    description: string;
+    rule_category: string | null;
+    rule_min_price: number | null;
+    rule_max_price: number | null;
+    created_at: Generated<Date>;
+  };
+  catalog_collection_products: { collection_id: string; product_id: string; position: number };
   catalog_product_images: {
     id: string;
     product_id: string;
@@ -61,9 +74,34 @@ export interface SortTerm {
   desc: boolean;
 }
 
+/** What puts a product in a collection: its list, or its rules. */
+export interface CollectionMembership {
+  id: string;
+  rules?: CollectionRules;
+}
+
+export interface CollectionRules {
+  category?: string;
+  minPrice?: number;
+  maxPrice?: number;
+}
+
+export interface CollectionRow {
+  id: string;
+  slug: string;
+  name: string;
+  description: string;
+  rules?: CollectionRules;
+  /** The manual list, in order; empty for a collection of rules. */
+  productIds: string[];
+}
+
 export interface ProductFilter {
   q?: string;
   category?: string;
+  /** The collection's slug; `membership` is what it resolved to. */
+  collection?: string;
+  membership?: CollectionMembership;
   minPrice?: number;
   maxPrice?: number;
   /** Staff's view of what was archived, instead of the live shelf. */
@@ -98,7 +136,15 @@ export interface VariantRow {
   /** Prices in other currencies than the store's, by currency code. */
   prices: Money[];
   attributes: Record<string, unknown>;
+  /** Its value of each of the product's options. */
+  options: Record<string, string>;
   taxClass: string;
+}
+
+/** An option of a product (Size) and the values its variants choose from (S, M, L), in order. */
+export interface ProductOption {
+  name: string;
+  values: string[];
 }
 
 export interface ProductRow {
@@ -114,11 +160,22 @@ export interface ProductRow {
   archivedAt: Date | null;
   version: number;
   categories: string[];
+  options: ProductOption[];
   /** In display order: the first is the main image. */
   images: ProductImage[];
   variants: VariantRow[];
   /** Full-text rank; present only when the query searched. */
   rank?: number;
+}
+
+export interface NewProduct {
+  id: string;
+  slug: string;
+  name: string;
+  description: string;
+  priceAmount: number;
+  options: ProductOption[];
+  at: Date;
 }
 
 export interface NewVariant {
@@ -127,6 +184,7 @@ export interface NewVariant {
   priceAmount: number;
   currency: string;
   attributes: Record<string, unknown>;
+  options: Record<string, string>;
   taxClass: string;
   position: number;
 }
@@ -161,14 +219,14 @@ const variantPrices = sql<Money[] | string>`coalesce((select json_agg(json_build
 /** The one projection of a product: its categories and live variants come in the same statement. */
 const productColumns = sql`p.id, p.name, p.slug, p.description, p.price_amount as "priceAmount",
   p.rating_average::float8 as "ratingAverage", p.rating_count as "ratingCount",
-  p.created_at as "createdAt", p.updated_at as "updatedAt", p.archived_at as "archivedAt", p.version,
+  p.created_at as "createdAt", p.updated_at as "updatedAt", p.archived_at as "archivedAt", p.version, p.options,
   coalesce((select json_agg(c.slug order by c.slug) from catalog_product_categories pc
     join catalog_categories c on c.id = pc.category_id where pc.product_id = p.id), '[]') as categories,
   coalesce((select json_agg(json_build_object('id', i.id, 'url', '/v1/images/' || i.id, 'width', i.width,
     'height', i.height, 'alt', i.alt) order by i.position, i.id)
     from catalog_product_images i where i.product_id = p.id), '[]') as images,
   coalesce((select json_agg(json_build_object('id', v.id, 'sku', v.sku, 'amount', v.price_amount,
-    'currency', v.currency, 'prices', ${variantPrices}, 'attributes', v.attributes, 'taxClass', v.tax_class) order by v.position)
+    'currency', v.currency, 'prices', ${variantPrices}, 'attributes', v.attributes, 'options', v.options, 'taxClass', v.tax_class) order by v.position)
     from catalog_variants v where v.product_id = p.id and v.archived_at is null), '[]') as variants`;
 
 function sortExpression(key: SortKey | 'id', q: string | undefined): RawBuilder<unknown> {
@@ -205,6 +263,22 @@ function cursorValue(key: SortKey | 'id', value: unknown): RawBuilder<unknown> {
   }
 }
 
+/** A price range and a category (with every category below it): a shopper's filters and a collection's rules. */
+function ruleConditions(rules: CollectionRules): RawBuilder<unknown>[] {
+  const conditions: RawBuilder<unknown>[] = [];
+  if (rules.minPrice !== undefined) conditions.push(sql`p.price_amount >= ${rules.minPrice}`);
+  if (rules.maxPrice !== undefined) conditions.push(sql`p.price_amount <= ${rules.maxPrice}`);
+  if (rules.category !== undefined) {
+    conditions.push(sql`p.id in (select pc.product_id from catalog_product_categories pc where pc.category_id in (
+      with recursive tree as (
+        select id from catalog_categories where slug = ${rules.category}
+        union all
+        select c.id from catalog_categories c join tree on c.parent_id = tree.id
+      ) select id from tree))`);
+  }
+  return conditions;
+}
+
 function filterConditions(filter: ProductFilter): RawBuilder<unknown>[] {
   const conditions = [filter.archived ? sql`p.archived_at is not null` : sql`p.archived_at is null`];
   // Words match name and description; a query that is a SKU (in any case) finds its product. The
@@ -213,17 +287,11 @@ function filterConditions(filter: ProductFilter): RawBuilder<unknown>[] {
     conditions.push(sql`(p.search @@ ${tsQuery(filter.q)} or p.id = any(array(
       select v.product_id from catalog_variants v
       where lower(v.sku) = lower(${filter.q}) and v.archived_at is null)))`);
-  if (filter.minPrice !== undefined) conditions.push(sql`p.price_amount >= ${filter.minPrice}`);
-  if (filter.maxPrice !== undefined) conditions.push(sql`p.price_amount <= ${filter.maxPrice}`);
-  if (filter.category !== undefined) {
-    // The category and every category below it.
-    conditions.push(sql`p.id in (select pc.product_id from catalog_product_categories pc where pc.category_id in (
-      with recursive tree as (
-        select id from catalog_categories where slug = ${filter.category}
-        union all
-        select c.id from catalog_categories c join tree on c.parent_id = tree.id
-      ) select id from tree))`);
-  }
+  conditions.push(...ruleConditions(filter));
+  if (filter.membership?.rules) conditions.push(...ruleConditions(filter.membership.rules));
+  else if (filter.membership)
+    conditions.push(sql`p.id in (select cp.product_id from catalog_collection_products cp
+      where cp.collection_id = ${filter.membership.id})`);
   return conditions;
 }
 
@@ -251,6 +319,7 @@ function parseRow(row: ProductRow): ProductRow {
   if (typeof row.categories === 'string') row.categories = JSON.parse(row.categories);
   if (typeof row.variants === 'string') row.variants = JSON.parse(row.variants);
   if (typeof row.images === 'string') row.images = JSON.parse(row.images);
+  if (typeof row.options === 'string') row.options = JSON.parse(row.options);
   return row;
 }
 
@@ -312,10 +381,7 @@ export const catalogStore = {
   },
 
   /** Inserts the product under `slug`, or does nothing when the slug is taken (returns false). */
-  async insertProduct(
-    executor: Db,
-    product: { id: string; slug: string; name: string; description: string; priceAmount: number; at: Date },
-  ): Promise<boolean> {
+  async insertProduct(executor: Db, product: NewProduct): Promise<boolean> {
     const inserted = await catalogStore
       .tables(executor)
       .insertInto('catalog_products')
@@ -325,6 +391,7 @@ export const catalogStore = {
         name: product.name,
         description: product.description,
         price_amount: product.priceAmount,
+        options: JSON.stringify(product.options),
         created_at: product.at,
         updated_at: product.at,
       })
@@ -347,7 +414,7 @@ export const catalogStore = {
   async updateProduct(
     executor: Db,
     id: string,
-    fields: { name: string; description: string; priceAmount: number; at: Date },
+    fields: { name: string; description: string; priceAmount: number; options: ProductOption[]; at: Date },
   ): Promise<void> {
     await catalogStore
       .tables(executor)
@@ -356,6 +423,7 @@ export const catalogStore = {
         name: fields.name,
         description: fields.description,
         price_amount: fields.priceAmount,
+        options: JSON.stringify(fields.options),
         updated_at: fields.at,
         version: eb('version', '+', 1),
       }))
@@ -430,6 +498,7 @@ export const catalogStore = {
           price_amount: variant.priceAmount,
           currency: variant.currency,
           attributes: JSON.stringify(variant.attributes),
+          options: JSON.stringify(variant.options),
           tax_class: variant.taxClass,
           position: variant.position,
         })),
@@ -446,6 +515,7 @@ export const catalogStore = {
         price_amount: variant.priceAmount,
         currency: variant.currency,
         attributes: JSON.stringify(variant.attributes),
+        options: JSON.stringify(variant.options),
         tax_class: variant.taxClass,
         position: variant.position,
         archived_at: null,
@@ -567,14 +637,7 @@ export const catalogStore = {
     executor: Db,
     rows: {
       categories: Array<{ id: string; slug: string; name: string; parentId: string | null }>;
-      products: Array<{
-        id: string;
-        slug: string;
-        name: string;
-        description: string;
-        priceAmount: number;
-        at: Date;
-      }>;
+      products: NewProduct[];
       variants: Array<NewVariant & { productId: string }>;
       variantPrices: Array<Money & { variantId: string }>;
       links: Array<{ productId: string; categoryId: string }>;
@@ -588,19 +651,21 @@ export const catalogStore = {
         on conflict (slug) do nothing`.execute(executor);
     }
     if (products.length > 0) {
-      await sql`insert into catalog_products (id, slug, name, description, price_amount, created_at, updated_at)
-        select id, slug, name, description, price, at, at from unnest(${products.map((p) => p.id)}::uuid[],
+      await sql`insert into catalog_products (id, slug, name, description, price_amount, options, created_at, updated_at)
+        select id, slug, name, description, price, options, at, at from unnest(${products.map((p) => p.id)}::uuid[],
           ${products.map((p) => p.slug)}::text[], ${products.map((p) => p.name)}::text[],
           ${products.map((p) => p.description)}::text[], ${products.map((p) => p.priceAmount)}::bigint[],
-          ${products.map((p) => p.at.toISOString())}::timestamptz[]) as t(id, slug, name, description, price, at)`.execute(
+          ${products.map((p) => JSON.stringify(p.options))}::jsonb[],
+          ${products.map((p) => p.at.toISOString())}::timestamptz[]) as t(id, slug, name, description, price, options, at)`.execute(
         executor,
       );
     }
     if (variants.length > 0) {
-      await sql`insert into catalog_variants (id, product_id, sku, price_amount, currency, attributes, tax_class, position)
+      await sql`insert into catalog_variants (id, product_id, sku, price_amount, currency, attributes, options, tax_class, position)
         select * from unnest(${variants.map((v) => v.id)}::uuid[], ${variants.map((v) => v.productId)}::uuid[],
           ${variants.map((v) => v.sku)}::text[], ${variants.map((v) => v.priceAmount)}::bigint[],
           ${variants.map((v) => v.currency)}::text[], ${variants.map((v) => JSON.stringify(v.attributes))}::jsonb[],
+          ${variants.map((v) => JSON.stringify(v.options))}::jsonb[],
           ${variants.map((v) => v.taxClass)}::text[], ${variants.map((v) => v.position)}::int[])`.execute(
         executor,
       );
@@ -675,6 +740,85 @@ export const catalogStore = {
 
   async deleteImage(executor: Db, id: string): Promise<void> {
     await catalogStore.tables(executor).deleteFrom('catalog_product_images').where('id', '=', id).execute();
+  },
+
+  /** Collections with their manual lists, by slug; all of them without `slug`. */
+  async collections(executor: Db, slug?: string): Promise<CollectionRow[]> {
+    const where = slug === undefined ? sql`` : sql`where c.slug = ${slug}`;
+    const result = await sql<{
+      id: string;
+      slug: string;
+      name: string;
+      description: string;
+      category: string | null;
+      minPrice: string | number | null;
+      maxPrice: string | number | null;
+      productIds: string[] | string;
+    }>`select c.id, c.slug, c.name, c.description, c.rule_category as category,
+        c.rule_min_price as "minPrice", c.rule_max_price as "maxPrice",
+        coalesce((select json_agg(cp.product_id order by cp.position) from catalog_collection_products cp
+          where cp.collection_id = c.id), '[]') as "productIds"
+      from catalog_collections c ${where} order by c.name, c.slug`.execute(executor);
+    return result.rows.map((row) => {
+      const rules: CollectionRules = {
+        ...(row.category !== null ? { category: row.category } : {}),
+        ...(row.minPrice !== null ? { minPrice: Number(row.minPrice) } : {}),
+        ...(row.maxPrice !== null ? { maxPrice: Number(row.maxPrice) } : {}),
+      };
+      return {
+        id: row.id,
+        slug: row.slug,
+        name: row.name,
+        description: row.description,
+        ...(Object.keys(rules).length > 0 ? { rules } : {}),
+        productIds: typeof row.productIds === 'string' ? JSON.parse(row.productIds) : row.productIds,
+      };
+    });
+  },
+
+  /** Inserts or replaces the collection under its slug (its manual list with it); returns its id. */
+  async saveCollection(
+    executor: Db,
+    collection: Omit<CollectionRow, 'id'> & { id: string },
+    mode: 'insert' | 'replace',
+  ): Promise<string | undefined> {
+    const rules = collection.rules ?? {};
+    const values = sql`${collection.id}, ${collection.slug}, ${collection.name}, ${collection.description},
+      ${rules.category ?? null}, ${rules.minPrice ?? null}, ${rules.maxPrice ?? null}`;
+    const result =
+      mode === 'insert'
+        ? await sql<{ id: string }>`insert into catalog_collections
+            (id, slug, name, description, rule_category, rule_min_price, rule_max_price)
+            values (${values}) on conflict (slug) do nothing returning id`.execute(executor)
+        : await sql<{ id: string }>`update catalog_collections set name = ${collection.name},
+            description = ${collection.description}, rule_category = ${rules.category ?? null},
+            rule_min_price = ${rules.minPrice ?? null}, rule_max_price = ${rules.maxPrice ?? null}
+            where slug = ${collection.slug} returning id`.execute(executor);
+    const id = result.rows[0]?.id;
+    if (id === undefined) return undefined;
+    await sql`delete from catalog_collection_products where collection_id = ${id}`.execute(executor);
+    if (collection.productIds.length > 0)
+      await sql`insert into catalog_collection_products (collection_id, product_id, position)
+        select ${id}, product_id, position - 1 from unnest(${collection.productIds}::uuid[]) with ordinality as t (product_id, position)`.execute(
+        executor,
+      );
+    return id;
+  },
+
+  async deleteCollection(executor: Db, slug: string): Promise<boolean> {
+    const result = await sql`delete from catalog_collections where slug = ${slug} returning id`.execute(
+      executor,
+    );
+    return result.rows.length > 0;
+  },
+
+  /** Which of these ids are products (live or archived). */
+  async existingProductIds(executor: Db, ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const result = await sql<{
+      id: string;
+    }>`select id from catalog_products where id = any(${ids}::uuid[])`.execute(executor);
+    return result.rows.map((row) => row.id);
   },
 
   categoryIdsBySlug(executor: Db) {
