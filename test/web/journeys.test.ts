@@ -1094,6 +1094,82 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await expectReadable(shop);
     });
 
+    it('staff make a product with Size and Colour from the variant matrix and a collection of it; a shopper browses the collection, picks a size and colour, sees what is out of stock and buys', async () => {
+      const word = `Parka${randomUUID().slice(0, 6)}`;
+      const admin = await newPage();
+      await signInInBrowser(admin, '/admin/products/new', staff.email);
+      await admin.getByRole('heading', { name: 'New product' }).waitFor(WAIT);
+      await admin.getByLabel('Name', { exact: true }).fill(`${word} Storm`);
+      await admin.getByLabel('SKU 1').fill(word.toUpperCase());
+      await admin.getByLabel('Price 1 (EUR)').fill('129.00');
+      await admin.getByLabel('One option per line').fill('Size: S, M\nColour: Red, Blue');
+      await admin.getByRole('button', { name: 'Make variants from options' }).click();
+      await admin.getByRole('status').filter({ hasText: '4 variant rows added' }).waitFor(WAIT);
+      await expect(admin.getByLabel('Options 1').inputValue()).resolves.toBe('Size=S, Colour=Red');
+      await expect(admin.getByLabel('SKU 4').inputValue()).resolves.toBe(`${word.toUpperCase()}-M-Blue`);
+      // The generated first row replaces the half-filled one it was made from.
+      await expect(admin.getByLabel('SKU 1').inputValue()).resolves.toBe(`${word.toUpperCase()}-S-Red`);
+      for (const row of [1, 2, 3]) await admin.getByLabel(`Initial stock ${row}`).fill('5');
+      await admin.getByRole('button', { name: 'Create product' }).click();
+      await admin.getByRole('heading', { name: `Edit ${word} Storm` }).waitFor(WAIT);
+      const productId = new URL(admin.url()).pathname.split('/').pop()!;
+      const made = (await system.app.inject({ url: `/v1/products/${productId}` })).json();
+      expect(made.options).toEqual([
+        { name: 'Size', values: ['S', 'M'] },
+        { name: 'Colour', values: ['Red', 'Blue'] },
+      ]);
+      expect(made.variants).toHaveLength(4);
+
+      await admin
+        .getByRole('navigation', { name: 'Admin' })
+        .getByRole('link', { name: 'Collections' })
+        .click();
+      await admin.getByRole('heading', { name: 'Collections' }).waitFor(WAIT);
+      await admin.getByLabel('Find products').fill(word);
+      await admin.getByRole('button', { name: 'Find' }).click();
+      await admin.getByLabel(`${word} Storm`).check();
+      await admin.getByLabel('Name', { exact: true }).fill(`Winter ${word}`);
+      await admin.getByLabel(/Slug/).fill(`winter-${word.toLowerCase()}`);
+      await admin.getByRole('button', { name: 'Create collection' }).click();
+      await admin
+        .getByRole('status')
+        .filter({ hasText: `Collection Winter ${word} created.` })
+        .waitFor(WAIT);
+      await admin.getByRole('cell', { name: '1 product, picked by hand' }).waitFor(WAIT);
+      expect(problemsOf(admin)).toEqual([]);
+      await expectReadable(admin);
+
+      const shop = await newPage();
+      await shop.goto('/');
+      await shop
+        .getByRole('navigation', { name: 'Collections' })
+        .getByRole('link', { name: `Winter ${word}` })
+        .click();
+      await shop.getByRole('heading', { name: `Winter ${word}` }).waitFor(WAIT);
+      await expect(shop.getByRole('list', { name: 'Products' }).getByRole('listitem').count()).resolves.toBe(
+        1,
+      );
+      await shop.getByRole('link', { name: `${word} Storm` }).click();
+      await shop.getByRole('group', { name: /Size/ }).waitFor(WAIT);
+      // M / Blue has no stock: with M chosen, Blue says so and the cart button waits.
+      await shop.getByRole('group', { name: /Size/ }).getByText('M', { exact: true }).click();
+      await shop
+        .getByRole('group', { name: /Colour/ })
+        .getByText('Blue', { exact: true })
+        .click();
+      await shop.getByRole('status').filter({ hasText: 'Out of stock' }).waitFor(WAIT);
+      await expect(shop.getByRole('button', { name: 'Add to cart' }).isDisabled()).resolves.toBe(true);
+      await shop
+        .getByRole('group', { name: /Colour/ })
+        .getByText('Red', { exact: true })
+        .click();
+      await shop.getByRole('status').filter({ hasText: 'Only 5 left' }).waitFor(WAIT);
+      await shop.getByRole('button', { name: 'Add to cart' }).click();
+      await shop.getByRole('heading', { name: 'Your cart' }).waitFor(WAIT);
+      await shop.getByText(`${word} Storm`).first().waitFor(WAIT);
+      expect(problemsOf(shop)).toEqual([]);
+    });
+
     it('the shop without rough edges: a real 404 page, product titles, quantity limits, a verified review, shipments and returns on the order', async () => {
       const word = `Kite${randomUUID().slice(0, 6)}`;
       const variant = await createProduct(system, staff, { name: `${word} Delta`, price: 1500, stock: 10 });

@@ -4,6 +4,7 @@ export type {
   ApiKey,
   Cart,
   Category,
+  Collection,
   Customer,
   CustomerDetail,
   CustomerGroup,

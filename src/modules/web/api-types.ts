@@ -1,6 +1,6 @@
 import type { Static } from 'typebox';
 import type { CartSchema, LineItemSchema, TotalsSchema } from '../cart/index.ts';
-import type { CategorySchema, ProductSchema } from '../catalog/index.ts';
+import type { CategorySchema, CollectionSchema, ProductSchema } from '../catalog/index.ts';
 import type { CustomerDetailSchema, CustomerGroupSchema, CustomerSchema } from '../customers/index.ts';
 import type { FulfillmentSchema, ReturnSchema } from '../fulfillment/index.ts';
 import type {
@@ -27,6 +27,7 @@ export type TokenPair = Static<typeof TokenPairSchema>;
 export type Product = Static<typeof ProductSchema>;
 export type Variant = Product['variants'][number];
 export type ProductImage = Product['images'][number];
+export type Collection = Static<typeof CollectionSchema>;
 export type Category = Static<typeof CategorySchema>;
 export type Review = Static<typeof ReviewSchema>;
 export type Totals = Static<typeof TotalsSchema>;

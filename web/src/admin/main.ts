@@ -4,6 +4,7 @@ import { ADMIN_BASE } from '../../../src/modules/web/pages.ts';
 import { signInPage as shopSignIn } from '../storefront/account.ts';
 import { type AppContext, type Content, type Flash, mainView, type PageRoute, startApp } from '../ui.ts';
 import { apiKeysPage } from './api-keys.ts';
+import { collectionsPage } from './collections.ts';
 import { customerPage, customersPage } from './customers.ts';
 import { orderPage, ordersPage, returnsPage } from './orders.ts';
 import { priceListsPage } from './price-lists.ts';
@@ -53,6 +54,12 @@ const routes: PageRoute[] = [
     pattern: `${ADMIN_BASE}/products/:id`,
     title: () => 'Edit product',
     view: staffOnly(productFormPage),
+    signedIn: true,
+  },
+  {
+    pattern: `${ADMIN_BASE}/collections`,
+    title: () => 'Collections',
+    view: staffOnly(collectionsPage),
     signedIn: true,
   },
   { pattern: `${ADMIN_BASE}/orders`, title: () => 'Orders', view: staffOnly(ordersPage), signedIn: true },
@@ -128,7 +135,8 @@ function layout(ctx: AppContext, content: Content, flash: Flash | null) {
       <nav aria-label="Admin">
         ${
           user
-            ? html`<a href="${ADMIN_BASE}">Products</a> <a href="${ADMIN_BASE}/orders">Orders</a>
+            ? html`<a href="${ADMIN_BASE}">Products</a> <a href="${ADMIN_BASE}/collections">Collections</a>
+              <a href="${ADMIN_BASE}/orders">Orders</a>
               <a href="${ADMIN_BASE}/customers">Customers</a>
               <a href="${ADMIN_BASE}/promotions">Promotions</a> <a href="${ADMIN_BASE}/price-lists">Price lists</a>
               <a href="${ADMIN_BASE}/tax">Tax and regions</a>

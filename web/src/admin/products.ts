@@ -125,6 +125,39 @@ function parseAttributes(text: string): Record<string, string> {
   return attributes;
 }
 
+/** "Size: S, M, L" per line → the API's options. */
+function parseOptions(text: string): Array<{ name: string; values: string[] }> {
+  return text
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => {
+      const [name, ...rest] = line.split(':');
+      const values = rest
+        .join(':')
+        .split(',')
+        .map((value) => value.trim())
+        .filter(Boolean);
+      if (!name.trim() || values.length === 0)
+        throw new Error(`Option "${line.trim()}" should look like Size: S, M, L`);
+      return { name: name.trim(), values };
+    });
+}
+
+/** Every combination of the options' values, in order (the variant matrix). */
+function combinations(options: Array<{ name: string; values: string[] }>): Array<Record<string, string>> {
+  return options.reduce<Array<Record<string, string>>>(
+    (rows, option) => rows.flatMap((row) => option.values.map((value) => ({ ...row, [option.name]: value }))),
+    [{}],
+  );
+}
+
+/** A variant row the form shows before it is saved (generated from the options). */
+interface DraftRow {
+  sku: string;
+  price: string;
+  options: Record<string, string>;
+}
+
 /** The form's variant rows as the API's variants; existing ones keep their id (and other-currency prices). */
 function variantsFrom(values: Record<string, string>, rows: number, existing: Variant[]) {
   const variants = [];
@@ -141,6 +174,7 @@ function variantsFrom(values: Record<string, string>, rows: number, existing: Va
       price: { amount, currency: STORE_CURRENCY },
       ...(known?.prices.length ? { prices: known.prices } : {}),
       attributes: parseAttributes(values[`attributes-${row}`] ?? ''),
+      options: parseAttributes(values[`options-${row}`] ?? ''),
       taxClass: values[`taxClass-${row}`] || 'standard',
       ...(!known && stock ? { stock: Number(stock) } : {}),
     });
@@ -163,6 +197,7 @@ export async function productFormPage(ctx: AppContext, params: Record<string, st
   // The version this form edits: a save sends it as If-Match, so a concurrent edit is not overwritten.
   const etag = loaded?.headers.get('etag') ?? undefined;
   const existing = product?.variants ?? [];
+  const drafts: DraftRow[] = [];
   let rows = existing.length + 1;
   let createKey: string | null = null;
 
@@ -175,6 +210,7 @@ export async function productFormPage(ctx: AppContext, params: Record<string, st
         categorySlugs: categories.items
           .map((category) => category.slug)
           .filter((slug) => values[`category-${slug}`]),
+        options: parseOptions(values.options ?? ''),
         variants: variantsFrom(values, rows, existing),
       };
       try {
@@ -220,13 +256,52 @@ export async function productFormPage(ctx: AppContext, params: Record<string, st
     rows++;
     ctx.redraw();
   };
+  // The variant matrix: a row for every combination of the options no row has yet.
+  const makeVariants = (event: Event) => {
+    const form = (event.currentTarget as HTMLButtonElement).form!;
+    const values = Object.fromEntries(new FormData(form)) as Record<string, string>;
+    let options: ReturnType<typeof parseOptions>;
+    try {
+      options = parseOptions(values.options ?? '');
+    } catch (error) {
+      return ctx.flash('error', (error as Error).message);
+    }
+    if (options.length === 0) return ctx.flash('error', 'Write an option first, like Size: S, M, L');
+    // New rows are made afresh each time (the first SKU typed is their stem); saved variants stay.
+    const taken = existing.map((variant) => attributesText(variant.options));
+    const base = (values['sku-0'] || values.name || 'SKU')
+      .trim()
+      .replace(/[^A-Za-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .toUpperCase();
+    const fresh = combinations(options).filter((combination) => !taken.includes(attributesText(combination)));
+    drafts.length = 0;
+    for (const combination of fresh) {
+      drafts.push({
+        sku: `${base}-${Object.values(combination).join('-')}`.replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 64),
+        price: values['price-0'] ?? '',
+        options: combination,
+      });
+    }
+    rows = existing.length + drafts.length + 1;
+    ctx.redraw();
+    ctx.flash(
+      'info',
+      fresh.length === 0
+        ? 'Every combination has a row already.'
+        : `${fresh.length} variant rows added: check their SKUs and prices, then save.`,
+    );
+  };
   const variantRow = (row: number) => {
     const variant = existing[row];
+    const draft = drafts[row - existing.length];
     return html`<tr>
       <td><label><span class="visually-hidden">SKU ${row + 1}</span>
-        <input name=${`sku-${row}`} .value=${variant?.sku ?? ''} pattern="[A-Za-z0-9][A-Za-z0-9._\\-]{0,63}" /></label></td>
+        <input name=${`sku-${row}`} .value=${variant?.sku ?? draft?.sku ?? ''} pattern="[A-Za-z0-9][A-Za-z0-9._\\-]{0,63}" /></label></td>
       <td><label><span class="visually-hidden">Price ${row + 1} (${STORE_CURRENCY})</span>
-        <input name=${`price-${row}`} inputmode="decimal" size="8" .value=${variant ? decimalString(variant.price) : ''} /></label></td>
+        <input name=${`price-${row}`} inputmode="decimal" size="8" .value=${variant ? decimalString(variant.price) : (draft?.price ?? '')} /></label></td>
+      <td><label><span class="visually-hidden">Options ${row + 1}</span>
+        <input name=${`options-${row}`} placeholder="Size=M" .value=${attributesText(variant?.options ?? draft?.options ?? {})} /></label></td>
       <td><label><span class="visually-hidden">Attributes ${row + 1}</span>
         <input name=${`attributes-${row}`} placeholder="size=M, colour=red" .value=${variant ? attributesText(variant.attributes) : ''} /></label></td>
       <td><label><span class="visually-hidden">Tax class ${row + 1}</span>
@@ -265,9 +340,16 @@ export async function productFormPage(ctx: AppContext, params: Record<string, st
         </div>
       </fieldset>
       <fieldset>
+        <legend>Options</legend>
+        <label>One option per line, its values after a colon
+          <textarea name="options" rows="3" placeholder=${'Size: S, M, L\nColour: Red, Blue'}
+            .value=${product?.options.map((option) => `${option.name}: ${option.values.join(', ')}`).join('\n') ?? ''}></textarea></label>
+        <button type="button" @click=${makeVariants}>Make variants from options</button>
+      </fieldset>
+      <fieldset>
         <legend>Variants (price in ${STORE_CURRENCY}; leave a SKU empty to skip its row)</legend>
         <table class="lines">
-          <thead><tr><th scope="col">SKU</th><th scope="col">Price</th><th scope="col">Attributes</th><th scope="col">Tax class</th><th scope="col">Stock</th></tr></thead>
+          <thead><tr><th scope="col">SKU</th><th scope="col">Price</th><th scope="col">Options</th><th scope="col">Attributes</th><th scope="col">Tax class</th><th scope="col">Stock</th></tr></thead>
           <tbody>${Array.from({ length: rows }, (_, row) => variantRow(row))}</tbody>
         </table>
         <button type="button" @click=${addRow}>Add a variant row</button>

@@ -1,10 +1,11 @@
 import { html, nothing } from 'lit-html';
 import { decimalString, parseMoneyInput } from '../money.ts';
-import type { Category, Page, Product, ProductImage, Review, Variant } from '../types.ts';
+import type { Category, Collection, Page, Product, ProductImage, Review, Variant } from '../types.ts';
 import {
   type AppContext,
   act,
   type Content,
+  type Drawing,
   dateTime,
   formValues,
   money,
@@ -57,14 +58,16 @@ export async function catalogPage(
   query: URLSearchParams,
 ): Promise<Content> {
   const request = new URLSearchParams({ size: String(PAGE_SIZE), page: query.get('page') ?? '1' });
-  for (const key of ['q', 'category', 'sort', 'minPrice', 'maxPrice']) {
+  for (const key of ['q', 'category', 'collection', 'sort', 'minPrice', 'maxPrice']) {
     const value = query.get(key);
     if (value) request.set(key, value);
   }
-  const [list, categories] = await Promise.all([
+  const [list, categories, collections] = await Promise.all([
     ctx.api.get<Page<Product>>(`/v1/products?${request}`),
     ctx.api.get<{ items: Category[] }>('/v1/categories'),
+    ctx.api.get<{ items: Collection[] }>('/v1/collections'),
   ]);
+  const collection = collections.items.find((each) => each.slug === query.get('collection'));
   const page = list.page;
   const pages = Math.max(1, Math.ceil(list.total / list.size));
   const priceField = (name: 'minPrice' | 'maxPrice') => {
@@ -82,6 +85,7 @@ export async function catalogPage(
     const next = new URLSearchParams();
     if (values.q.trim()) next.set('q', values.q.trim());
     if (values.category) next.set('category', values.category);
+    if (values.collection) next.set('collection', values.collection);
     if (values.sort) next.set('sort', values.sort);
     for (const name of ['minPrice', 'maxPrice'] as const) {
       if (!values[name].trim()) continue;
@@ -94,7 +98,18 @@ export async function catalogPage(
   };
 
   return html`
-    <h1>${query.get('q') ? `Results for “${query.get('q')}”` : 'All products'}</h1>
+    <h1>${query.get('q') ? `Results for “${query.get('q')}”` : (collection?.name ?? 'All products')}</h1>
+    ${collection?.description ? html`<p class="description">${collection.description}</p>` : nothing}
+    ${
+      collections.items.length > 0
+        ? html`<nav class="collections" aria-label="Collections"><ul>
+          ${collections.items.map(
+            (each) =>
+              html`<li><a href="/?collection=${each.slug}" aria-current=${each.slug === collection?.slug ? 'page' : nothing}>${each.name}</a></li>`,
+          )}
+        </ul></nav>`
+        : nothing
+    }
     <form class="filters" role="search" aria-label="Search and filter products" @submit=${search}>
       <label>Search <input type="search" name="q" .value=${query.get('q') ?? ''} maxlength="200" /></label>
       <label
@@ -107,6 +122,20 @@ export async function catalogPage(
           )}
         </select>
       </label>
+      ${
+        collections.items.length > 0
+          ? html`<label
+          >Collection
+          <select name="collection">
+            <option value="">Any collection</option>
+            ${collections.items.map(
+              (each) =>
+                html`<option value=${each.slug} ?selected=${collection?.slug === each.slug}>${each.name}</option>`,
+            )}
+          </select>
+        </label>`
+          : nothing
+      }
       <label>Min price <input name="minPrice" inputmode="decimal" size="6" .value=${priceField('minPrice')} /></label>
       <label>Max price <input name="maxPrice" inputmode="decimal" size="6" .value=${priceField('maxPrice')} /></label>
       <label
@@ -148,7 +177,44 @@ export async function catalogPage(
   `;
 }
 
-export async function productPage(ctx: AppContext, params: Record<string, string>): Promise<Content> {
+/** The variant with exactly these option values, if the product has one. */
+const variantWith = (product: Product, choice: Record<string, string>) =>
+  product.variants.find((variant) =>
+    product.options.every((option) => variant.options[option.name] === choice[option.name]),
+  );
+
+/**
+ * One picker per option (Size, Colour): each value says when, with the other choices, it is out
+ * of stock or not made; the chosen combination is the variant added to the cart.
+ */
+function optionPickers(ctx: AppContext, product: Product, choice: Record<string, string>) {
+  const chosen = variantWith(product, choice);
+  const choose = (name: string) => (event: Event) => {
+    choice[name] = (event.currentTarget as HTMLInputElement).value;
+    ctx.redraw();
+  };
+  return html`${product.options.map(
+    (option) => html`<fieldset class="option-picker">
+      <legend>${option.name}: <strong>${choice[option.name]}</strong></legend>
+      ${option.values.map((value) => {
+        const candidate = variantWith(product, { ...choice, [option.name]: value });
+        const note = !candidate ? 'not made' : candidate.available <= 0 ? 'out of stock' : '';
+        return html`<label class=${`option-value${note ? ' unavailable' : ''}`}>
+          <input type="radio" name=${`option-${option.name}`} value=${value} .checked=${choice[option.name] === value} @change=${choose(option.name)} />
+          <span>${value}</span>${note ? html` <span class="muted">(${note})</span>` : nothing}
+        </label>`;
+      })}
+    </fieldset>`,
+  )}
+    <input type="hidden" name="variantId" .value=${chosen?.id ?? ''} />
+    <p class="chosen" role="status">${
+      !chosen
+        ? html`<span class="out-of-stock">This combination is not made. Choose another.</span>`
+        : html`<strong>${money(shelfPrice(chosen))}</strong> ${stockText(chosen.available)}`
+    }</p>`;
+}
+
+export async function productPage(ctx: AppContext, params: Record<string, string>): Promise<Drawing> {
   const [product, reviews] = await Promise.all([
     ctx.api.get<Product>(`/v1/products/${params.id}`),
     ctx.api.get<Page<Review>>(`/v1/products/${params.id}/reviews?size=20`),
@@ -181,12 +247,16 @@ export async function productPage(ctx: AppContext, params: Record<string, string
       ctx.flash('info', 'Thank you for your review.');
     });
   };
+  // Options: start from the first variant in stock (else the first), and follow the shopper's picks.
+  const start = product.variants.find((variant) => variant.available > 0) ?? product.variants[0];
+  const choice: Record<string, string> = { ...start.options };
   const attributes = (variant: Variant) =>
     Object.entries(variant.attributes)
       .map(([key, value]) => `${key}: ${String(value)}`)
       .join(', ');
 
-  return html`
+  const chosen = () => (product.options.length > 0 ? variantWith(product, choice) : undefined);
+  return () => html`
     <nav aria-label="Breadcrumb"><a href="/">← All products</a></nav>
     <article class="product">
       ${
@@ -205,7 +275,10 @@ export async function productPage(ctx: AppContext, params: Record<string, string
       <p>${stars(product.rating.average, product.rating.count)}</p>
       <p class="description">${product.description}</p>
       <form class="buy" @submit=${addToCart} aria-label="Add to cart">
-        <fieldset>
+        ${
+          product.options.length > 0
+            ? optionPickers(ctx, product, choice)
+            : html`<fieldset>
           <legend>Choose a variant</legend>
           ${product.variants.map(
             (variant, index) => html`<label class="variant">
@@ -214,9 +287,10 @@ export async function productPage(ctx: AppContext, params: Record<string, string
               ${stockText(variant.available)}
             </label>`,
           )}
-        </fieldset>
+        </fieldset>`
+        }
         <label>Quantity <input type="number" name="quantity" min="1" max="99" value="1" required /></label>
-        <button type="submit" class="primary">Add to cart</button>
+        <button type="submit" class="primary" ?disabled=${product.options.length > 0 && !(chosen()?.available ?? 0)}>Add to cart</button>
       </form>
     </article>
     <section aria-labelledby="reviews-heading">
