@@ -61,6 +61,7 @@ const MIGRATION_OWNER: Record<string, string> = {
   product_images: 'catalog',
   product_options: 'catalog',
   collections: 'catalog',
+  search_trigram: 'catalog',
   variant_tax_class: 'catalog',
   order_discounts: 'ordering',
   order_tax_inclusive: 'ordering',

@@ -6,6 +6,8 @@ export const SORT_KEYS: readonly SortKey[] = ['price', 'name', 'createdAt', 'rat
 
 export interface ListQuery extends ProductFilter {
   sort?: string;
+  /** Comma-separated facet kinds to count: category, price, option. */
+  facets?: string;
   page: number;
   size: number;
   cursor?: string;
@@ -41,7 +43,7 @@ export function parseSort(raw: string | undefined, searching: boolean): SortTerm
 }
 
 /** What a cursor is valid for: the same filter, order and page size. */
-export function listSignature(filter: ProductFilter, sort: SortTerm[], size: number): string {
+export function listSignature(filter: ProductFilter, sort: SortTerm[], size: number, facets = ''): string {
   const canonical = JSON.stringify([
     filter.q ?? null,
     filter.category ?? null,
@@ -51,6 +53,7 @@ export function listSignature(filter: ProductFilter, sort: SortTerm[], size: num
     filter.archived ?? false,
     sort.map((term) => `${term.desc ? '-' : ''}${term.key}`),
     size,
+    facets,
   ]);
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 16);
 }

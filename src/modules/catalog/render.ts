@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ProductRow } from './store.ts';
+import type { Facets, ProductRow } from './store.ts';
 
 /**
  * A rendered response with holes where each variant's `available` goes. Stock changes with every
@@ -66,7 +66,7 @@ export function productTemplate(row: ProductRow): Template {
 
 export function listTemplate(
   rows: ProductRow[],
-  page: { page: number; size: number; total: number; nextCursor: string | null },
+  page: { page: number; size: number; total: number; nextCursor: string | null; facets?: Facets },
 ): Template {
   const segments = ['{"items":['];
   const variantIds: string[] = [];

@@ -68,6 +68,13 @@ const ListQuery = Type.Object({
   size: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
   cursor: Type.Optional(Type.String({ maxLength: 2000, description: 'nextCursor of the previous page' })),
   region: Type.Optional(RegionQuery),
+  facets: Type.Optional(
+    Type.String({
+      pattern: '^(category|price|option)(,(category|price|option))*$',
+      description:
+        'counts to add for the products the query matches: `category`, `price` (bands), `option` (values)',
+    }),
+  ),
 });
 
 const IfNoneMatch = Type.Object({
@@ -169,7 +176,14 @@ export function catalogRoutes(
           operationId: 'listArchivedProducts',
           ...secured,
           summary: 'Archived products (staff): search and sort as the shelf does, to find one to restore',
-          querystring: Type.Omit(ListQuery, ['category', 'collection', 'minPrice', 'maxPrice', 'region']),
+          querystring: Type.Omit(ListQuery, [
+            'category',
+            'collection',
+            'minPrice',
+            'maxPrice',
+            'region',
+            'facets',
+          ]),
           headers: IfNoneMatch,
           response: { 200: ProductListSchema, 304: NotModified, ...problems(400, 401, 403) },
         },

@@ -152,6 +152,27 @@ export const ProductListSchema = Type.Object({
   size: Type.Integer(),
   total: Type.Integer(),
   nextCursor: Type.Union([Type.String(), Type.Null()]),
+  facets: Type.Optional(
+    Type.Object(
+      {
+        category: Type.Optional(Type.Array(Type.Object({ value: Type.String(), count: Type.Integer() }))),
+        price: Type.Optional(
+          Type.Array(
+            Type.Object({
+              min: Type.Integer(),
+              max: Type.Union([Type.Integer(), Type.Null()], { description: 'null: no upper bound' }),
+              count: Type.Integer(),
+            }),
+            { description: 'bands of the product price in minor units, [min, max)' },
+          ),
+        ),
+        option: Type.Optional(
+          Type.Array(Type.Object({ name: Type.String(), value: Type.String(), count: Type.Integer() })),
+        ),
+      },
+      { description: 'with `facets=`: how many of the matching products fall in each' },
+    ),
+  ),
 });
 
 export const CategoryInput = Type.Object(

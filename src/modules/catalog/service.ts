@@ -21,6 +21,7 @@ import {
 import {
   type CollectionMembership,
   type CollectionRow,
+  type FacetKind,
   type Money,
   type NewVariant,
   type ProductFilter,
@@ -362,7 +363,8 @@ export function createCatalogService(deps: CatalogDeps) {
         throw badRequest('INVALID_PRICE_RANGE', 'minPrice must not be above maxPrice');
       }
       const sort = parseSort(query.sort, q !== undefined);
-      const signature = listSignature(filter, sort, query.size);
+      const facetKinds = new Set((query.facets ?? '').split(',').filter(Boolean) as FacetKind[]);
+      const signature = listSignature(filter, sort, query.size, [...facetKinds].sort().join(','));
       const position = query.cursor === undefined ? `page:${query.page}` : `cursor:${query.cursor}`;
       return reads.list(`${signature}:${position}`, async () => {
         if (filter.collection !== undefined) filter.membership = await membershipOf(filter.collection);
@@ -373,14 +375,21 @@ export function createCatalogService(deps: CatalogDeps) {
           ({ page, after } = decodeCursor(query.cursor, signature, sort));
           offset = 0;
         }
-        const [rows, total] = await Promise.all([
+        const [rows, total, facets] = await Promise.all([
           store.listProducts(db, filter, sort, { after, offset, limit: query.size + 1 }),
           store.countProducts(db, filter),
+          facetKinds.size > 0 ? store.facets(db, filter, facetKinds) : undefined,
         ]);
         const items = rows.slice(0, query.size);
         const nextCursor =
           rows.length > query.size ? encodeCursor(signature, page + 1, sort, items[items.length - 1]) : null;
-        return listTemplate(items, { page, size: query.size, total, nextCursor });
+        return listTemplate(items, {
+          page,
+          size: query.size,
+          total,
+          nextCursor,
+          ...(facets ? { facets } : {}),
+        });
       });
     },
 

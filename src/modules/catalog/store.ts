@@ -96,6 +96,22 @@ export interface CollectionRow {
   productIds: string[];
 }
 
+export type FacetKind = 'category' | 'price' | 'option';
+export interface Facets {
+  category?: Array<{ value: string; count: number }>;
+  price?: Array<{ min: number; max: number | null; count: number }>;
+  option?: Array<{ name: string; value: string; count: number }>;
+}
+/** Price bands of the facet, in minor units of the store currency: [min, max) with the last open. */
+export const PRICE_BANDS: ReadonlyArray<readonly [number, number | null]> = [
+  [0, 2500],
+  [2500, 5000],
+  [5000, 10_000],
+  [10_000, 20_000],
+  [20_000, 50_000],
+  [50_000, null],
+];
+
 export interface ProductFilter {
   q?: string;
   category?: string;
@@ -211,6 +227,11 @@ const productCategorySlugs = sql<string[]>`array(with recursive up (id, slug, pa
   select slug from up order by slug)`;
 
 const tsQuery = (q: string) => sql`websearch_to_tsquery('english', ${q})`;
+/**
+ * The query is similar to a word sequence of the name (pg_trgm's `<%`, word similarity at least
+ * 0.6): "jackt" and "jack" both find "Waterproof jacket".
+ */
+const nameResembles = (q: string) => sql`lower(${q}) <% lower(p.name)`;
 
 /** A variant's other-currency prices as a JSON array, ordered by currency. */
 const variantPrices = sql<Money[] | string>`coalesce((select json_agg(json_build_object('amount', vp.amount,
@@ -240,7 +261,9 @@ function sortExpression(key: SortKey | 'id', q: string | undefined): RawBuilder<
     case 'rating':
       return sql`p.rating_average`;
     case 'relevance':
-      return sql`ts_rank(p.search, ${tsQuery(q ?? '')})`;
+      // The full-text score, and how closely a whole word of the name resembles the query:
+      // "jackt" is nearer "jacket" than "jackfruit", which `<%` lets through as well.
+      return sql`(ts_rank(p.search, ${tsQuery(q ?? '')}) + strict_word_similarity(lower(${q ?? ''}), lower(p.name)))::real`;
     case 'id':
       return sql`p.id`;
   }
@@ -281,10 +304,10 @@ function ruleConditions(rules: CollectionRules): RawBuilder<unknown>[] {
 
 function filterConditions(filter: ProductFilter): RawBuilder<unknown>[] {
   const conditions = [filter.archived ? sql`p.archived_at is not null` : sql`p.archived_at is null`];
-  // Words match name and description; a query that is a SKU (in any case) finds its product. The
-  // SKU lookup is an uncorrelated sub-select: the planner ORs the search index with the key.
+  // Words match name and description, a name also with typos; a query that is a SKU (in any case)
+  // finds its product. The SKU lookup is an uncorrelated sub-select: the planner ORs the indexes.
   if (filter.q !== undefined)
-    conditions.push(sql`(p.search @@ ${tsQuery(filter.q)} or p.id = any(array(
+    conditions.push(sql`(p.search @@ ${tsQuery(filter.q)} or ${nameResembles(filter.q)} or p.id = any(array(
       select v.product_id from catalog_variants v
       where lower(v.sku) = lower(${filter.q}) and v.archived_at is null)))`);
   conditions.push(...ruleConditions(filter));
@@ -345,6 +368,59 @@ export const catalogStore = {
       from catalog_products p where ${sql.join(conditions, sql` and `)}
       order by ${sql.join(order)} limit ${page.limit} offset ${page.offset}`.execute(executor);
     return result.rows.map(parseRow);
+  },
+
+  /**
+   * Counts of the matching products per category, price band and option value, in one statement
+   * over the same conditions as the list (the page and sort aside).
+   */
+  async facets(executor: Db, filter: ProductFilter, kinds: ReadonlySet<FacetKind>): Promise<Facets> {
+    const bands = PRICE_BANDS.map(([min, max]) => sql`(${min}::bigint, ${max}::bigint)`);
+    const parts: RawBuilder<unknown>[] = [];
+    if (kinds.has('category'))
+      parts.push(sql`select 'category' as kind, c.slug as name, null::text as value, null::bigint as min,
+          null::bigint as max, count(*)::int as count
+        from matched m join catalog_product_categories pc on pc.product_id = m.id
+        join catalog_categories c on c.id = pc.category_id group by c.slug`);
+    if (kinds.has('price'))
+      parts.push(sql`select 'price', null, null, b.min, b.max, count(m.id)::int
+        from (values ${sql.join(bands)}) as b (min, max)
+        join matched m on m.price_amount >= b.min and (b.max is null or m.price_amount < b.max)
+        group by b.min, b.max`);
+    if (kinds.has('option'))
+      parts.push(sql`select 'option', o.key, o.value, null, null, count(distinct m.id)::int
+        from matched m join catalog_variants v on v.product_id = m.id and v.archived_at is null
+        cross join lateral jsonb_each_text(v.options) as o (key, value) group by o.key, o.value`);
+    const result = await sql<{
+      kind: FacetKind;
+      name: string | null;
+      value: string | null;
+      min: string | number | null;
+      max: string | number | null;
+      count: number;
+    }>`with matched as (select p.id, p.price_amount from catalog_products p
+        where ${sql.join(filterConditions(filter), sql` and `)})
+      ${sql.join(parts, sql` union all `)}`.execute(executor);
+    const facets: Facets = {};
+    const byCount = <T extends { count: number }>(a: T, b: T) => b.count - a.count;
+    for (const kind of kinds) {
+      const rows = result.rows.filter((row) => row.kind === kind);
+      if (kind === 'category')
+        facets.category = rows.map((row) => ({ value: row.name!, count: row.count })).sort(byCount);
+      if (kind === 'price')
+        facets.price = rows
+          .map((row) => ({
+            min: Number(row.min),
+            max: row.max === null ? null : Number(row.max),
+            count: row.count,
+          }))
+          .sort((a, b) => a.min - b.min);
+      if (kind === 'option')
+        facets.option = rows
+          .map((row) => ({ name: row.name!, value: row.value!, count: row.count }))
+          .sort((a, b) => a.name.localeCompare(b.name) || byCount(a, b) || a.value.localeCompare(b.value));
+    }
+    return facets;
   },
 
   async countProducts(executor: Db, filter: ProductFilter): Promise<number> {

@@ -1,4 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import {
   type Dialect,
   Kysely,
@@ -101,6 +102,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const pglite = await PGlite.create({
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     startParams: PGLITE_START_PARAMS,
+    // The extensions the migrations create, as PostgreSQL's contrib package has them.
+    extensions: { pg_trgm },
   });
   const driver = new PGliteDriver(pglite);
   const db = new Kysely<NoTables>({
