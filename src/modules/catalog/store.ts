@@ -372,7 +372,8 @@ export const catalogStore = {
 
   /**
    * Counts of the matching products per category, price band and option value, in one statement
-   * over the same conditions as the list (the page and sort aside).
+   * over the same conditions as the list (the page and sort aside). The matches are looked up as
+   * an array of ids, so the planner walks the product indexes instead of hashing whole tables.
    */
   async facets(executor: Db, filter: ProductFilter, kinds: ReadonlySet<FacetKind>): Promise<Facets> {
     const bands = PRICE_BANDS.map(([min, max]) => sql`(${min}::bigint, ${max}::bigint)`);
@@ -380,17 +381,18 @@ export const catalogStore = {
     if (kinds.has('category'))
       parts.push(sql`select 'category' as kind, c.slug as name, null::text as value, null::bigint as min,
           null::bigint as max, count(*)::int as count
-        from matched m join catalog_product_categories pc on pc.product_id = m.id
-        join catalog_categories c on c.id = pc.category_id group by c.slug`);
+        from catalog_product_categories pc join catalog_categories c on c.id = pc.category_id
+        where pc.product_id = any(array(select id from matched)) group by c.slug`);
     if (kinds.has('price'))
       parts.push(sql`select 'price', null, null, b.min, b.max, count(m.id)::int
         from (values ${sql.join(bands)}) as b (min, max)
         join matched m on m.price_amount >= b.min and (b.max is null or m.price_amount < b.max)
         group by b.min, b.max`);
     if (kinds.has('option'))
-      parts.push(sql`select 'option', o.key, o.value, null, null, count(distinct m.id)::int
-        from matched m join catalog_variants v on v.product_id = m.id and v.archived_at is null
-        cross join lateral jsonb_each_text(v.options) as o (key, value) group by o.key, o.value`);
+      parts.push(sql`select 'option', o.key, o.value, null, null, count(distinct v.product_id)::int
+        from catalog_variants v cross join lateral jsonb_each_text(v.options) as o (key, value)
+        where v.product_id = any(array(select id from matched)) and v.archived_at is null
+        group by o.key, o.value`);
     const result = await sql<{
       kind: FacetKind;
       name: string | null;
