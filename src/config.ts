@@ -19,6 +19,8 @@ export interface Config {
   seedProducts: number;
   /** ISO 4217 code of the store's default currency: every variant's `price` is in it. */
   storeCurrency: string;
+  /** The languages the shop writes its catalog in; the first is its own (untranslated text is in it). */
+  storeLocales: string[];
   rateLimitPerMinute: number;
   /** Proxy hops in front of the app whose X-Forwarded-For is believed (0: none; the socket address counts). */
   trustProxy: number;
@@ -242,6 +244,18 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   return raw === 'true';
 }
 
+function locales(env: Env, name: string, fallback: string[]): string[] {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const tags = raw.split(',').map((tag) => tag.trim());
+  for (const tag of tags) {
+    if (!/^[a-z]{2,3}(-[A-Z]{2})?$/.test(tag))
+      throw new ConfigError(`${name} must list language tags like en,de,fr-CA; got "${tag}"`);
+  }
+  if (new Set(tags).size !== tags.length) throw new ConfigError(`${name} lists a language twice`);
+  return tags;
+}
+
 function currency(env: Env, name: string, fallback: string): string {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -350,6 +364,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminPassword,
     seedProducts: integer(env, 'SEED_PRODUCTS', 1000, 0, 1_000_000),
     storeCurrency: currency(env, 'STORE_CURRENCY', 'EUR'),
+    storeLocales: locales(env, 'STORE_LOCALES', ['en', 'de', 'fr']),
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 100_000, 1, 10_000_000),
     trustProxy: integer(env, 'TRUST_PROXY', 0, 0, 10),
     loginLimitPerMinute: integer(env, 'LOGIN_LIMIT_PER_MINUTE', 10, 1, 100_000),

@@ -62,6 +62,7 @@ const MIGRATION_OWNER: Record<string, string> = {
   product_options: 'catalog',
   collections: 'catalog',
   search_trigram: 'catalog',
+  product_translations: 'catalog',
   variant_tax_class: 'catalog',
   order_discounts: 'ordering',
   order_tax_inclusive: 'ordering',

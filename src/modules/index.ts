@@ -225,6 +225,7 @@ async function buildModules(deps: ModuleDeps) {
     ? await createWeb({
         distDir: config.webDistDir,
         storeCurrency: config.storeCurrency,
+        storeLocales: config.storeLocales,
         stripe: stripeOnPages(config),
         logger,
       })

@@ -1170,6 +1170,42 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       expect(problemsOf(shop)).toEqual([]);
     });
 
+    it('a shopper finds a tent through a typo in its name, then switches the shop to German and reads it in German', async () => {
+      const word = `Zelt${randomUUID().slice(0, 4).replace(/[0-9]/g, 'x')}`;
+      const variant = await createProduct(system, staff, {
+        name: `Summit ${word}tent`,
+        price: 24900,
+        stock: 2,
+      });
+      const translated = await system.app.inject({
+        method: 'PUT',
+        url: `/v1/products/${variant.productId}/translations/de`,
+        headers: staff.headers,
+        payload: { name: `Gipfel ${word}zelt`, description: 'Für zwei Personen.' },
+      });
+      expect(translated.statusCode, translated.body).toBe(200);
+      const shop = await newPage();
+      await shop.goto('/');
+      // One letter missing from the name, and still found.
+      const typo = `${word}tnt`.toLowerCase();
+      await shop.getByRole('search').getByLabel('Search').fill(typo);
+      await shop.getByRole('button', { name: 'Search' }).click();
+      await shop.getByRole('link', { name: `Summit ${word}tent` }).click();
+      await shop.getByRole('heading', { name: `Summit ${word}tent` }).waitFor(WAIT);
+
+      await shop.getByLabel('Language').selectOption('de');
+      await shop.getByRole('heading', { name: `Gipfel ${word}zelt` }).waitFor(WAIT);
+      await shop.getByText('Für zwei Personen.').waitFor(WAIT);
+      await expect(shop.locator('html').getAttribute('lang')).resolves.toBe('de');
+      // The choice holds on the next page and after a reload.
+      await shop.reload();
+      await shop.getByRole('heading', { name: `Gipfel ${word}zelt` }).waitFor(WAIT);
+      await expect(shop.getByLabel('Language').inputValue()).resolves.toBe('de');
+      await shop.getByLabel('Language').selectOption('en');
+      await shop.getByRole('heading', { name: `Summit ${word}tent` }).waitFor(WAIT);
+      expect(problemsOf(shop)).toEqual([]);
+    });
+
     it('the shop without rough edges: a real 404 page, product titles, quantity limits, a verified review, shipments and returns on the order', async () => {
       const word = `Kite${randomUUID().slice(0, 6)}`;
       const variant = await createProduct(system, staff, { name: `${word} Delta`, price: 1500, stock: 10 });

@@ -111,6 +111,8 @@ export function createApi(options: {
   guest?: GuestStore;
   baseUrl?: string;
   fetch?: typeof fetch;
+  /** The language to read the catalog in, as Accept-Language (the storefront; the console reads the shop's own). */
+  language?: () => string;
 }) {
   const { store, guest, baseUrl = '' } = options;
   const fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -118,6 +120,7 @@ export function createApi(options: {
 
   async function send(method: string, path: string, request: RequestOptions, session: Session | null) {
     const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
+    if (options.language) headers['accept-language'] = options.language();
     if (request.body !== undefined) headers['content-type'] = request.contentType ?? 'application/json';
     if (session) headers.authorization = `Bearer ${session.accessToken}`;
     try {

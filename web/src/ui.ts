@@ -59,7 +59,7 @@ export interface AppOptions {
   signInPath: string;
   layout: (ctx: AppContext, content: Content, flash: Flash | null) => TemplateResult;
   notFound: () => Content;
-  /** Whether a visitor who is not signed in may shop as a guest (the storefront, not the console). */
+  /** Whether a visitor who is not signed in may shop as a guest, in their language (the storefront, not the console). */
   guests?: boolean;
 }
 
@@ -68,6 +68,30 @@ export const money = (value: Money) => formatMoney(value);
 /** The store's default currency, which the server writes into the page: variant prices are in it. */
 export const STORE_CURRENCY =
   document.querySelector<HTMLMetaElement>('meta[name="emporium-store-currency"]')?.content || 'EUR';
+
+/** The catalog's languages, the shop's own first (the server writes them into the page). */
+export const STORE_LOCALES = (
+  document.querySelector<HTMLMetaElement>('meta[name="emporium-store-locales"]')?.content || 'en'
+).split(',');
+
+const SHOPPER_LOCALE_KEY = 'emporium.locale';
+
+/**
+ * The language the shopper reads the catalog in: the one they chose in this browser, else the
+ * first of the browser's own the shop has. Sent as Accept-Language with every call.
+ */
+export const shopperLocale = {
+  get(): string {
+    const chosen = localStorage.getItem(SHOPPER_LOCALE_KEY);
+    if (chosen && STORE_LOCALES.includes(chosen)) return chosen;
+    const languages = navigator.languages.map((tag) => tag.toLowerCase());
+    return (
+      STORE_LOCALES.find((locale) => languages.some((tag) => tag.split('-')[0] === locale.split('-')[0])) ??
+      STORE_LOCALES[0]
+    );
+  },
+  set: (locale: string) => localStorage.setItem(SHOPPER_LOCALE_KEY, locale),
+};
 
 const SHOPPER_CURRENCY_KEY = 'emporium.currency';
 
@@ -210,7 +234,10 @@ export function startApp(options: AppOptions): AppContext {
   // The static "Loading…" of index.html is not lit-html's to update: clear it once.
   root.replaceChildren();
   const store = browserSessionStore();
-  const api = createApi({ store, ...(options.guests ? { guest: browserGuestStore() } : {}) });
+  const api = createApi({
+    store,
+    ...(options.guests ? { guest: browserGuestStore(), language: shopperLocale.get } : {}),
+  });
   let content: Content | Drawing = nothing;
   let flash: Flash | null = null;
   let sequence = 0;

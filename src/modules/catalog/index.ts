@@ -34,7 +34,7 @@ export interface CatalogModule extends AppModule {
 }
 
 export function createCatalog(deps: {
-  config: Pick<Config, 'storeCurrency' | 'requestTimeoutMs'>;
+  config: Pick<Config, 'storeCurrency' | 'requestTimeoutMs' | 'storeLocales'>;
   db: Db;
   logger: Logger;
   metrics: Metrics;
@@ -53,6 +53,7 @@ export function createCatalog(deps: {
     metrics: deps.metrics,
     logger: deps.logger,
     storeCurrency: deps.config.storeCurrency,
+    locales: deps.config.storeLocales,
     taxClasses: deps.taxClasses,
   });
   const images = createImageService({
@@ -86,6 +87,7 @@ export function createCatalog(deps: {
       idempotencyLockMs: deps.config.requestTimeoutMs + 5_000,
       storeCurrency: deps.config.storeCurrency,
       regionCurrency: deps.regionCurrency,
+      locales: deps.config.storeLocales,
     }),
   };
 }

@@ -8,6 +8,8 @@ export interface ListQuery extends ProductFilter {
   sort?: string;
   /** Comma-separated facet kinds to count: category, price, option. */
   facets?: string;
+  /** The language of names and descriptions (one of the shop's). */
+  locale?: string;
   page: number;
   size: number;
   cursor?: string;
@@ -43,7 +45,7 @@ export function parseSort(raw: string | undefined, searching: boolean): SortTerm
 }
 
 /** What a cursor is valid for: the same filter, order and page size. */
-export function listSignature(filter: ProductFilter, sort: SortTerm[], size: number, facets = ''): string {
+export function listSignature(filter: ProductFilter, sort: SortTerm[], size: number, variant = ''): string {
   const canonical = JSON.stringify([
     filter.q ?? null,
     filter.category ?? null,
@@ -53,7 +55,7 @@ export function listSignature(filter: ProductFilter, sort: SortTerm[], size: num
     filter.archived ?? false,
     sort.map((term) => `${term.desc ? '-' : ''}${term.key}`),
     size,
-    facets,
+    variant,
   ]);
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 16);
 }

@@ -36,6 +36,7 @@ describe.each(dbKinds)('catalog read model on %s', (kind) => {
       cache,
       metrics,
       logger: createLogger('silent'),
+      locales: ['en'],
       inventory: {
         onStockChange: inventory.service.onStockChange,
         availability: (variantIds) => {
@@ -66,10 +67,10 @@ describe.each(dbKinds)('catalog read model on %s', (kind) => {
     const reads = readModel();
     const { variantId } = await stockedVariant(7);
     const load = loader(templateOf(variantId));
-    const first = await reads.product(variantId, load);
+    const first = await reads.product(variantId, undefined, load);
     expect(JSON.parse(first.body)).toEqual({ variant: variantId, label: 'v1', available: 7 });
     expect(first.etag).toMatch(/^"v1\.[0-9a-z]+"$/);
-    const again = await reads.product(variantId, load);
+    const again = await reads.product(variantId, undefined, load);
     expect(again).toEqual(first);
     expect(load.calls).toBe(1);
     expect(stockReads).toHaveLength(1);
@@ -79,9 +80,9 @@ describe.each(dbKinds)('catalog read model on %s', (kind) => {
     const reads = readModel();
     const { variantId, sku } = await stockedVariant(5);
     const load = loader(templateOf(variantId));
-    const before = await reads.product(variantId, load);
+    const before = await reads.product(variantId, undefined, load);
     await inventory.service.adjust(sku, -2, 'test', uuidv7());
-    const after = await reads.product(variantId, load);
+    const after = await reads.product(variantId, undefined, load);
     expect(JSON.parse(after.body).available).toBe(3);
     expect(after.etag).not.toBe(before.etag);
     expect(after.etag.split('.')[0]).toBe(before.etag.split('.')[0]);
@@ -92,7 +93,7 @@ describe.each(dbKinds)('catalog read model on %s', (kind) => {
     const reads = readModel();
     const variants = await Promise.all([stockedVariant(1), stockedVariant(2), stockedVariant(3)]);
     const bodies = await Promise.all(
-      variants.map(({ variantId }) => reads.product(variantId, loader(templateOf(variantId)))),
+      variants.map(({ variantId }) => reads.product(variantId, undefined, loader(templateOf(variantId)))),
     );
     expect(bodies.map((body) => JSON.parse(body.body).available)).toEqual([1, 2, 3]);
     expect(stockReads).toHaveLength(1);
@@ -109,8 +110,8 @@ describe.each(dbKinds)('catalog read model on %s', (kind) => {
       if (calls === 1) await reads.evictProduct(variantId);
       return templateOf(variantId, `v${calls}`);
     };
-    expect(JSON.parse((await reads.product(variantId, racingLoad)).body).label).toBe('v1');
-    expect(JSON.parse((await reads.product(variantId, racingLoad)).body).label).toBe('v2');
+    expect(JSON.parse((await reads.product(variantId, undefined, racingLoad)).body).label).toBe('v1');
+    expect(JSON.parse((await reads.product(variantId, undefined, racingLoad)).body).label).toBe('v2');
     expect(calls).toBe(2);
   });
 
@@ -119,10 +120,10 @@ describe.each(dbKinds)('catalog read model on %s', (kind) => {
     const here = readModel(shared);
     const there = readModel(shared);
     const { variantId } = await stockedVariant(2);
-    await here.product(variantId, loader(templateOf(variantId, 'old')));
+    await here.product(variantId, undefined, loader(templateOf(variantId, 'old')));
     await there.evictProduct(variantId);
-    await there.product(variantId, loader(templateOf(variantId, 'new')));
-    const seen = await here.product(variantId, loader(templateOf(variantId, 'unused')));
+    await there.product(variantId, undefined, loader(templateOf(variantId, 'new')));
+    const seen = await here.product(variantId, undefined, loader(templateOf(variantId, 'unused')));
     expect(JSON.parse(seen.body).label).toBe('new');
   });
 
@@ -131,14 +132,14 @@ describe.each(dbKinds)('catalog read model on %s', (kind) => {
     const { variantId } = await stockedVariant(1);
     const product = loader(templateOf(variantId));
     const list = loader(templateOf(variantId, 'list'));
-    await reads.product(variantId, product);
+    await reads.product(variantId, undefined, product);
     await reads.list('page:1', list);
     await reads.evictLists();
-    await reads.product(variantId, product);
+    await reads.product(variantId, undefined, product);
     await reads.list('page:1', list);
     expect([product.calls, list.calls]).toEqual([1, 2]);
     await reads.evictProduct(variantId);
-    await reads.product(variantId, product);
+    await reads.product(variantId, undefined, product);
     await reads.list('page:1', list);
     expect([product.calls, list.calls]).toEqual([2, 3]);
   });
@@ -158,7 +159,7 @@ describe.each(dbKinds)('catalog read model on %s', (kind) => {
     const { variantId } = await stockedVariant(6);
     const load = loader(templateOf(variantId));
     for (let read = 0; read < 2; read++) {
-      expect(JSON.parse((await reads.product(variantId, load)).body).available).toBe(6);
+      expect(JSON.parse((await reads.product(variantId, undefined, load)).body).available).toBe(6);
     }
     await reads.evictProduct(variantId);
     expect(load.calls).toBe(2);

@@ -18,6 +18,8 @@ export interface ReadModelDeps {
   inventory: Pick<InventoryService, 'availability' | 'onStockChange'>;
   metrics: Metrics;
   logger: Logger;
+  /** The shop's languages: a product is cached once per language, and evicted in all of them. */
+  locales: readonly string[];
 }
 
 export interface Rendered {
@@ -54,7 +56,8 @@ const STOCK_MAX_ENTRIES = 200_000;
 /** Finished bodies kept per cache key, in characters (the parsed templates behind them included). */
 const RENDERED_MAX_CHARS = 32 * 1024 * 1024;
 const LIST_PREFIX = 'catalog:list:';
-const productKey = (id: string) => `catalog:product:${id}`;
+/** The shop's own language keeps the plain key; a translation's read has its own. */
+const productKey = (id: string, locale?: string) => `catalog:product:${id}${locale ? `:${locale}` : ''}`;
 
 export function createReadModel(deps: ReadModelDeps) {
   const { cache, inventory } = deps;
@@ -206,7 +209,8 @@ export function createReadModel(deps: ReadModelDeps) {
 
   async function invalidate(productId: string): Promise<void> {
     generation++;
-    await tolerant('delete', () => cache.delete(productKey(productId)), undefined);
+    for (const locale of [undefined, ...deps.locales.slice(1)])
+      await tolerant('delete', () => cache.delete(productKey(productId, locale)), undefined);
     await invalidateLists();
   }
 
@@ -217,8 +221,8 @@ export function createReadModel(deps: ReadModelDeps) {
 
   return {
     /** A product's body with live availability; `load` builds its template on a miss. */
-    product: (id: string, load: () => Promise<Template>): Promise<Rendered> =>
-      renderCached('product', productKey(id), load),
+    product: (id: string, locale: string | undefined, load: () => Promise<Template>): Promise<Rendered> =>
+      renderCached('product', productKey(id, locale), load),
     /** A list page's body with live availability, under the page's signature and position. */
     list: (page: string, load: () => Promise<Template>): Promise<Rendered> =>
       renderCached('list', `${LIST_PREFIX}${page}`, load),

@@ -30,7 +30,7 @@ describe.runIf(redisUrl).each(dbKinds)('catalog over a shared Redis cache on %s'
     const client = new Redis(redisUrl as string, { maxRetriesPerRequest: 1 });
     clients.push(client);
     const catalog = createCatalog({
-      config: { storeCurrency: 'EUR', requestTimeoutMs: 5000 },
+      config: { storeCurrency: 'EUR', requestTimeoutMs: 5000, storeLocales: ['en'] },
       db: database.db,
       logger: createLogger('silent'),
       metrics,

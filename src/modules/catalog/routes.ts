@@ -6,6 +6,7 @@ import type { Db } from '../../platform/db/index.ts';
 import { badRequest, DomainError } from '../../platform/errors.ts';
 import { STAFF } from '../../platform/http/auth.ts';
 import { IdempotencyKey, requestFingerprint, runIdempotent } from '../../platform/http/idempotency.ts';
+import { negotiateLocale } from '../../platform/http/locale.ts';
 import { problems } from '../../platform/http/openapi.ts';
 import { handleError, sendProblem } from '../../platform/http/problem.ts';
 import { IdParams } from '../../platform/http/schemas.ts';
@@ -78,6 +79,13 @@ const ListQuery = Type.Object({
 });
 
 const IfNoneMatch = Type.Object({
+  'accept-language': Type.Optional(
+    Type.String({
+      maxLength: 500,
+      description:
+        "the languages wanted: names and descriptions come in the first the shop has (else the shop's own)",
+    }),
+  ),
   'if-none-match': Type.Optional(
     Type.String({
       description: 'An ETag you hold: when it is still current the answer is 304, without a body',
@@ -132,8 +140,17 @@ export function catalogRoutes(
     images: ImageService;
     /** A region's currency (pricing owns regions); undefined for a code no region has. */
     regionCurrency: (code: string) => Promise<string | undefined>;
+    /** The shop's languages; the first is its own. */
+    locales: readonly string[];
   },
 ) {
+  /** The language this read answers in, said in Content-Language; caches keep one answer per language. */
+  function languageOf(request: FastifyRequest, reply: FastifyReply): string {
+    const locale = negotiateLocale(header(request, 'accept-language'), deps.locales);
+    reply.header('content-language', locale).header('vary', 'Accept-Language');
+    return locale;
+  }
+
   /** The read as the region's shoppers see it; an unknown region is 400 REGION_UNKNOWN. */
   async function forRegion(rendered: Rendered, region: string | undefined): Promise<Rendered> {
     if (!region) return rendered;
@@ -164,7 +181,13 @@ export function catalogRoutes(
       },
       async (request, reply) => {
         const { region, ...query } = request.query;
-        const rendered = await service.list({ ...query, page: query.page ?? 1, size: query.size ?? 20 });
+        const locale = languageOf(request, reply);
+        const rendered = await service.list({
+          ...query,
+          locale,
+          page: query.page ?? 1,
+          size: query.size ?? 20,
+        });
         return sendRendered(request, reply, await forRegion(rendered, region));
       },
     );
@@ -231,12 +254,78 @@ export function catalogRoutes(
           response: { 200: ProductSchema, 304: NotModified, ...problems(400, 404) },
         },
       },
-      async (request, reply) =>
-        sendRendered(
-          request,
-          reply,
-          await forRegion(await service.get(request.params.id), request.query.region),
-        ),
+      async (request, reply) => {
+        const locale = languageOf(request, reply);
+        const product = await service.get(request.params.id, locale);
+        return sendRendered(request, reply, await forRegion(product, request.query.region));
+      },
+    );
+
+    const TranslationParams = Type.Object({
+      id: Type.String({ format: 'uuid' }),
+      locale: Type.String({
+        pattern: '^[a-z]{2,3}(-[A-Z]{2})?$',
+        description: 'one of the shop’s languages (STORE_LOCALES)',
+      }),
+    });
+    const Translation = Type.Object({
+      locale: Type.String(),
+      name: Type.String(),
+      description: Type.String(),
+    });
+    app.get(
+      '/products/:id/translations',
+      {
+        schema: {
+          operationId: 'listProductTranslations',
+          ...secured,
+          summary: 'The product’s name and description in the shop’s other languages',
+          params: IdParams,
+          response: {
+            200: Type.Object({ items: Type.Array(Translation), locales: Type.Array(Type.String()) }),
+            ...problems(401, 403, 404),
+          },
+        },
+      },
+      async (request) => ({ ...(await service.translations(request.params.id)), locales: [...deps.locales] }),
+    );
+
+    app.put(
+      '/products/:id/translations/:locale',
+      {
+        schema: {
+          operationId: 'putProductTranslation',
+          ...secured,
+          summary: 'Set the product’s name and description in one of the shop’s other languages',
+          params: TranslationParams,
+          body: Type.Object(
+            {
+              name: Type.String({ minLength: 1, maxLength: 200 }),
+              description: Type.Optional(Type.String({ maxLength: 10_000 })),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: Translation, ...problems(400, 401, 403, 404) },
+        },
+      },
+      async (request) => service.saveTranslation(request.params.id, request.params.locale, request.body),
+    );
+
+    app.delete(
+      '/products/:id/translations/:locale',
+      {
+        schema: {
+          operationId: 'deleteProductTranslation',
+          ...secured,
+          summary: 'Remove a translation: that language shows the shop’s own text again',
+          params: TranslationParams,
+          response: { 204: Type.Null(), ...problems(400, 401, 403, 404) },
+        },
+      },
+      async (request, reply) => {
+        await service.deleteTranslation(request.params.id, request.params.locale);
+        return reply.code(204).send(null);
+      },
     );
 
     app.post(

@@ -37,6 +37,8 @@ export interface CatalogDeps {
   metrics: Metrics;
   logger: Logger;
   storeCurrency: string;
+  /** The shop's languages; the first is its own. */
+  locales: readonly string[];
   /** Pricing owns the tax classes: a variant may only name one that exists (400 TAX_CLASS_UNKNOWN). */
   taxClasses: { assertKnown(codes: readonly string[], executor: Db): Promise<void> };
 }
@@ -110,7 +112,10 @@ export function createCatalogService(deps: CatalogDeps) {
     inventory,
     metrics: deps.metrics,
     logger: deps.logger,
+    locales: deps.locales,
   });
+  /** undefined for the shop's own language (the untranslated text), else the locale. */
+  const translated = (locale: string | undefined) => (locale === deps.locales[0] ? undefined : locale);
 
   async function resolveCategories(executor: Db, slugs: string[]): Promise<string[]> {
     const found = await store.categoriesBySlugs(executor, slugs);
@@ -314,6 +319,19 @@ export function createCatalogService(deps: CatalogDeps) {
     });
   }
 
+  function assertTranslatable(locale: string): void {
+    const [own, ...others] = deps.locales;
+    if (locale === own)
+      throw badRequest('LOCALE_IS_DEFAULT', `${own} is the shop's own language: change the product itself`);
+    if (!others.includes(locale))
+      throw badRequest(
+        'LOCALE_UNSUPPORTED',
+        others.length > 0
+          ? `The shop is translated into ${others.join(', ')} only (STORE_LOCALES)`
+          : 'The shop has one language (STORE_LOCALES names more)',
+      );
+  }
+
   /** What `?collection=` selects: 400 for a slug no collection has. */
   async function membershipOf(slug: string): Promise<CollectionMembership> {
     const [found] = await store.collections(db, slug);
@@ -364,7 +382,13 @@ export function createCatalogService(deps: CatalogDeps) {
       }
       const sort = parseSort(query.sort, q !== undefined);
       const facetKinds = new Set((query.facets ?? '').split(',').filter(Boolean) as FacetKind[]);
-      const signature = listSignature(filter, sort, query.size, [...facetKinds].sort().join(','));
+      const language = translated(query.locale);
+      const signature = listSignature(
+        filter,
+        sort,
+        query.size,
+        `${[...facetKinds].sort().join(',')}|${language ?? ''}`,
+      );
       const position = query.cursor === undefined ? `page:${query.page}` : `cursor:${query.cursor}`;
       return reads.list(`${signature}:${position}`, async () => {
         if (filter.collection !== undefined) filter.membership = await membershipOf(filter.collection);
@@ -376,7 +400,7 @@ export function createCatalogService(deps: CatalogDeps) {
           offset = 0;
         }
         const [rows, total, facets] = await Promise.all([
-          store.listProducts(db, filter, sort, { after, offset, limit: query.size + 1 }),
+          store.listProducts(db, filter, sort, { after, offset, limit: query.size + 1 }, language),
           store.countProducts(db, filter),
           facetKinds.size > 0 ? store.facets(db, filter, facetKinds) : undefined,
         ]);
@@ -393,9 +417,11 @@ export function createCatalogService(deps: CatalogDeps) {
       });
     },
 
-    async get(id: string): Promise<Rendered> {
-      return reads.product(id, async () => {
-        const row = await store.productById(db, id);
+    /** The product in `locale` (one of the shop's; its own language without one). */
+    async get(id: string, locale?: string): Promise<Rendered> {
+      const language = translated(locale);
+      return reads.product(id, language, async () => {
+        const row = await store.productById(db, id, false, language);
         if (!row) throw notFound(`Product ${id}`);
         return productTemplate(row);
       });
@@ -564,6 +590,28 @@ export function createCatalogService(deps: CatalogDeps) {
       const found = (await this.categories()).items.find((category) => category.slug === slug);
       if (!found) throw notFound(`Category ${slug}`);
       return found;
+    },
+
+    /** Every translation of the product (staff edit them; shoppers read them by Accept-Language). */
+    async translations(productId: string) {
+      if (!(await store.productState(db, productId))) throw notFound(`Product ${productId}`);
+      return { items: await store.translations(db, productId) };
+    },
+
+    async saveTranslation(productId: string, locale: string, text: { name: string; description?: string }) {
+      assertTranslatable(locale);
+      if (!(await store.productState(db, productId))) throw notFound(`Product ${productId}`);
+      const translation = { locale, name: text.name, description: text.description ?? '' };
+      await store.saveTranslation(db, { productId, ...translation });
+      await reads.evictProduct(productId);
+      return translation;
+    },
+
+    async deleteTranslation(productId: string, locale: string): Promise<void> {
+      assertTranslatable(locale);
+      if (!(await store.deleteTranslation(db, productId, locale)))
+        throw notFound(`The ${locale} translation of product ${productId}`);
+      await reads.evictProduct(productId);
     },
 
     async collections(): Promise<{ items: Collection[] }> {

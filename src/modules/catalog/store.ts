@@ -49,6 +49,13 @@ type CatalogTables = {
     rule_max_price: number | null;
     created_at: Generated<Date>;
   };
+  catalog_product_translations: {
+    product_id: string;
+    locale: string;
+    name: string;
+    description: string;
+    updated_at: Generated<Date>;
+  };
   catalog_collection_products: { collection_id: string; product_id: string; position: number };
   catalog_product_images: {
     id: string;
@@ -237,8 +244,19 @@ const nameResembles = (q: string) => sql`lower(${q}) <% lower(p.name)`;
 const variantPrices = sql<Money[] | string>`coalesce((select json_agg(json_build_object('amount', vp.amount,
   'currency', vp.currency) order by vp.currency) from catalog_variant_prices vp where vp.variant_id = v.id), '[]')`;
 
+/** The product's name and description in `locale` where translated; the shop's own without one. */
+function localisedText(locale: string | undefined) {
+  if (locale === undefined) return sql`p.name, p.description`;
+  const translated = (column: string) =>
+    sql`coalesce((select t.${sql.ref(column)} from catalog_product_translations t
+      where t.product_id = p.id and t.locale = ${locale}), p.${sql.ref(column)}) as ${sql.ref(column)}`;
+  return sql`${translated('name')}, ${translated('description')}`;
+}
+
 /** The one projection of a product: its categories and live variants come in the same statement. */
-const productColumns = sql`p.id, p.name, p.slug, p.description, p.price_amount as "priceAmount",
+const productColumns = (
+  locale?: string,
+) => sql`p.id, ${localisedText(locale)}, p.slug, p.price_amount as "priceAmount",
   p.rating_average::float8 as "ratingAverage", p.rating_count as "ratingCount",
   p.created_at as "createdAt", p.updated_at as "updatedAt", p.archived_at as "archivedAt", p.version, p.options,
   coalesce((select json_agg(c.slug order by c.slug) from catalog_product_categories pc
@@ -355,6 +373,7 @@ export const catalogStore = {
     filter: ProductFilter,
     sort: SortTerm[],
     page: { after?: unknown[]; offset: number; limit: number },
+    locale?: string,
   ): Promise<ProductRow[]> {
     const terms = [...sort, { key: 'id' as const, desc: sort[sort.length - 1].desc }];
     const conditions = filterConditions(filter);
@@ -364,7 +383,7 @@ export const catalogStore = {
     );
     const rank =
       filter.q === undefined ? sql`` : sql`, ${sortExpression('relevance', filter.q)}::float8 as rank`;
-    const result = await sql<ProductRow>`select ${productColumns}${rank}
+    const result = await sql<ProductRow>`select ${productColumns(locale)}${rank}
       from catalog_products p where ${sql.join(conditions, sql` and `)}
       order by ${sql.join(order)} limit ${page.limit} offset ${page.offset}`.execute(executor);
     return result.rows.map(parseRow);
@@ -431,9 +450,14 @@ export const catalogStore = {
     return result.rows[0].total;
   },
 
-  async productById(executor: Db, id: string, forUpdate = false): Promise<ProductRow | undefined> {
+  async productById(
+    executor: Db,
+    id: string,
+    forUpdate = false,
+    locale?: string,
+  ): Promise<ProductRow | undefined> {
     const lock = forUpdate ? sql` for update of p` : sql``;
-    const result = await sql<ProductRow>`select ${productColumns} from catalog_products p
+    const result = await sql<ProductRow>`select ${productColumns(locale)} from catalog_products p
       where p.id = ${id}${lock}`.execute(executor);
     return result.rows[0] && parseRow(result.rows[0]);
   },
@@ -897,6 +921,32 @@ export const catalogStore = {
       id: string;
     }>`select id from catalog_products where id = any(${ids}::uuid[])`.execute(executor);
     return result.rows.map((row) => row.id);
+  },
+
+  async translations(executor: Db, productId: string) {
+    return catalogStore
+      .tables(executor)
+      .selectFrom('catalog_product_translations')
+      .select(['locale', 'name', 'description'])
+      .where('product_id', '=', productId)
+      .orderBy('locale')
+      .execute();
+  },
+
+  async saveTranslation(
+    executor: Db,
+    translation: { productId: string; locale: string; name: string; description: string },
+  ): Promise<void> {
+    await sql`insert into catalog_product_translations (product_id, locale, name, description)
+      values (${translation.productId}, ${translation.locale}, ${translation.name}, ${translation.description})
+      on conflict (product_id, locale) do update set name = excluded.name, description = excluded.description,
+        updated_at = now()`.execute(executor);
+  },
+
+  async deleteTranslation(executor: Db, productId: string, locale: string): Promise<boolean> {
+    const result = await sql`delete from catalog_product_translations
+      where product_id = ${productId} and locale = ${locale} returning locale`.execute(executor);
+    return result.rows.length > 0;
   },
 
   categoryIdsBySlug(executor: Db) {

@@ -113,6 +113,8 @@ export interface WebModule extends AppModule {
 export async function createWeb(deps: {
   distDir?: string;
   storeCurrency: string;
+  /** The catalog's languages, the shop's own first: the storefront offers them. */
+  storeLocales: readonly string[];
   stripe?: StripeOnPages;
   logger: Logger;
 }): Promise<WebModule> {
@@ -125,6 +127,10 @@ export async function createWeb(deps: {
   const withSettings = (html: string) =>
     html
       .replace(/(<meta name="emporium-store-currency" content=")[A-Z]{3}(")/, `$1${deps.storeCurrency}$2`)
+      .replace(
+        /(<meta name="emporium-store-locales" content=")[^"]*(")/,
+        `$1${attribute(deps.storeLocales.join(','))}$2`,
+      )
       .replace(
         /(<meta name="emporium-stripe" content=")(")/,
         `$1${deps.stripe ? attribute(JSON.stringify({ key: deps.stripe.publishableKey, js: deps.stripe.jsUrl })) : ''}$2`,

@@ -14,7 +14,7 @@ async function fakeBuild(dir: string): Promise<void> {
   await mkdir(path.join(dir, 'admin'), { recursive: true });
   await writeFile(
     path.join(dir, 'index.html'),
-    '<!doctype html><meta name="emporium-store-currency" content="EUR" /><meta name="emporium-stripe" content="" /><title>shop</title><script type="module" src="/assets/app-1a2b3c.js"></script>',
+    '<!doctype html><meta name="emporium-store-currency" content="EUR" /><meta name="emporium-store-locales" content="en" /><meta name="emporium-stripe" content="" /><title>shop</title><script type="module" src="/assets/app-1a2b3c.js"></script>',
   );
   await writeFile(path.join(dir, 'admin/index.html'), '<!doctype html><title>admin</title>');
   await writeFile(path.join(dir, 'assets/app-1a2b3c.js'), SCRIPT);
@@ -29,7 +29,11 @@ describe('web module: the built front end served by the API process', () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'emporium-web-'));
     await fakeBuild(dir);
-    system = await createTestSystem('pglite', { STORE_CURRENCY: 'GBP' }, { webDistDir: dir });
+    system = await createTestSystem(
+      'pglite',
+      { STORE_CURRENCY: 'GBP', STORE_LOCALES: 'en,nl' },
+      { webDistDir: dir },
+    );
   });
   afterAll(async () => {
     await system.dispose();
@@ -61,9 +65,10 @@ describe('web module: the built front end served by the API process', () => {
     expect(again.body).toBe('');
   });
 
-  it('writes the store currency into the pages, so prices typed in the admin are in it', async () => {
+  it('writes the store currency and languages into the pages, so prices typed in the admin are in it', async () => {
     const page = await get('/');
     expect(page.body).toContain('<meta name="emporium-store-currency" content="GBP" />');
+    expect(page.body).toContain('<meta name="emporium-store-locales" content="en,nl" />');
     expect(page.body).not.toContain('EUR');
   });
 

@@ -1,7 +1,16 @@
 import '../styles.css';
 import { html, nothing } from 'lit-html';
 import type { STOREFRONT_PAGES } from '../../../src/modules/web/pages.ts';
-import { type AppContext, type Content, type Flash, mainView, type PageRoute, startApp } from '../ui.ts';
+import {
+  type AppContext,
+  type Content,
+  type Flash,
+  mainView,
+  type PageRoute,
+  STORE_LOCALES,
+  shopperLocale,
+  startApp,
+} from '../ui.ts';
 import {
   forgotPasswordPage,
   registerPage,
@@ -34,8 +43,19 @@ const pages: Record<Pattern, Omit<PageRoute, 'pattern'>> = {
   '/account': { title: () => 'Your account', view: accountPage, signedIn: true },
 };
 
+/** A language by its own name (Deutsch, français), as people look for theirs. */
+const languageName = (locale: string) => {
+  const name = new Intl.DisplayNames([locale], { type: 'language' }).of(locale) ?? locale;
+  return name[0].toLocaleUpperCase(locale) + name.slice(1);
+};
+
 function layout(ctx: AppContext, content: Content, flash: Flash | null) {
   const user = ctx.api.session()?.user;
+  const chooseLanguage = (event: Event) => {
+    shopperLocale.set((event.currentTarget as HTMLSelectElement).value);
+    document.documentElement.lang = shopperLocale.get();
+    void ctx.refresh();
+  };
   const signOut = async () => {
     await ctx.api.signOut();
     ctx.navigate('/');
@@ -54,11 +74,25 @@ function layout(ctx: AppContext, content: Content, flash: Flash | null) {
             : html`<a href="/cart">Cart</a> <a href="/signin">Sign in</a> <a href="/register">Create account</a>`
         }
       </nav>
+      ${
+        STORE_LOCALES.length > 1
+          ? html`<label class="language">Language
+            <select @change=${chooseLanguage}>
+              ${STORE_LOCALES.map(
+                (locale) =>
+                  html`<option value=${locale} ?selected=${locale === shopperLocale.get()}>${languageName(locale)}</option>`,
+              )}
+            </select></label>`
+          : nothing
+      }
     </header>
     ${mainView(content, flash)}
     <footer class="site"><p class="muted">Emporium — open-source commerce. Sandbox payments: no real money moves.</p></footer>
   `;
 }
+
+// The page speaks the shopper's language from the first paint (screen readers, hyphenation).
+document.documentElement.lang = shopperLocale.get();
 
 startApp({
   appName: 'Emporium',
