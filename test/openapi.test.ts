@@ -186,6 +186,8 @@ describe.each(dbKinds)('the server answers as its OpenAPI document says, on %s',
     if (!response.body) return;
     const mediaType = String(response.headers['content-type']).split(';')[0];
     expect(Object.keys(documented.content ?? {}), `${label}: media type not documented`).toContain(mediaType);
+    // A CSV or an image is checked by its media type; JSON answers by their schema too.
+    if (!/[/+]json$/.test(mediaType)) return;
     const schemaRef = `openapi#/paths/${pointer(operation.path)}/${operation.method.toLowerCase()}/responses/${status}/content/${pointer(mediaType)}/schema`;
     const validate = ajv.getSchema(schemaRef) ?? ajv.compile({ $ref: schemaRef });
     expect(validate(response.json()), `${label}: ${ajv.errorsText(validate.errors)}`).toBe(true);

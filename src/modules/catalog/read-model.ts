@@ -207,10 +207,12 @@ export function createReadModel(deps: ReadModelDeps) {
     return rendered;
   }
 
-  async function invalidate(productId: string): Promise<void> {
+  /** Drops the products' templates in every language, then every list page once. */
+  async function invalidate(...productIds: string[]): Promise<void> {
     generation++;
-    for (const locale of [undefined, ...deps.locales.slice(1)])
-      await tolerant('delete', () => cache.delete(productKey(productId, locale)), undefined);
+    for (const productId of productIds)
+      for (const locale of [undefined, ...deps.locales.slice(1)])
+        await tolerant('delete', () => cache.delete(productKey(productId, locale)), undefined);
     await invalidateLists();
   }
 
@@ -227,7 +229,9 @@ export function createReadModel(deps: ReadModelDeps) {
     list: (page: string, load: () => Promise<Template>): Promise<Rendered> =>
       renderCached('list', `${LIST_PREFIX}${page}`, load),
     /** Drops a product's template and every list page, after a write. */
-    evictProduct: invalidate,
+    evictProduct: (productId: string) => invalidate(productId),
+    /** As evictProduct, for many products at once (an import). */
+    evictProducts: (productIds: string[]) => invalidate(...productIds),
     /** Drops every list page (a category was added, products came in bulk). */
     evictLists: invalidateLists,
   };

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -166,6 +167,7 @@ export function catalogRoutes(
     const secured = { tags, security: STAFF };
 
     scope.register(imageRoutes(deps.images));
+    scope.register(csvRoutes(service));
 
     app.get(
       '/products',
@@ -558,6 +560,75 @@ export function catalogRoutes(
         reply.header('cache-control', ANONYMOUS_CACHING);
         return service.category(request.params.slug);
       },
+    );
+  };
+}
+
+/** Import files are larger than JSON bodies: 100,000 rows of a catalog fit. */
+const IMPORT_LIMIT_BYTES = 64 * 1024 * 1024;
+
+const ImportReportSchema = Type.Object({
+  created: Type.Integer(),
+  updated: Type.Integer(),
+  errors: Type.Array(
+    Type.Object({
+      row: Type.Integer({ description: 'the line of the file; the header is line 1' }),
+      column: Type.Optional(Type.String()),
+      message: Type.String(),
+    }),
+    { description: 'empty when the import was written (or, in a dry run, would be)' },
+  ),
+});
+
+/** The catalog as CSV: exported as a stream, imported whole or not at all. */
+function csvRoutes(service: CatalogService) {
+  return async (scope: FastifyInstance) => {
+    scope.addContentTypeParser(
+      'text/csv',
+      { parseAs: 'string', bodyLimit: IMPORT_LIMIT_BYTES },
+      (_request, body, done) => done(null, body),
+    );
+    const app = scope.withTypeProvider<TypeBoxTypeProvider>();
+    const secured = { tags: ['catalog'], security: STAFF };
+    app.get(
+      '/products/export',
+      {
+        schema: {
+          operationId: 'exportProducts',
+          ...secured,
+          summary: 'Every live product as CSV, one row per variant (streamed; the columns an import takes)',
+          response: {
+            200: {
+              description: 'The catalog',
+              content: { 'text/csv': { schema: Type.Unsafe<Readable>({ type: 'string' }) } },
+            },
+            ...problems(401, 403),
+          },
+        },
+      },
+      async (_request, reply) =>
+        reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', 'attachment; filename="products.csv"')
+          .header('cache-control', 'no-store')
+          .send(Readable.from(service.exportCsv())),
+    );
+    app.post(
+      '/products/import',
+      {
+        schema: {
+          operationId: 'importProducts',
+          ...secured,
+          summary:
+            'Create and replace products from CSV (matched by slug); any mistake, or dryRun, writes nothing',
+          querystring: Type.Object({
+            dryRun: Type.Optional(Type.Boolean({ default: false, description: 'check only: never writes' })),
+          }),
+          body: { content: { 'text/csv': { schema: Type.String({ maxLength: IMPORT_LIMIT_BYTES }) } } },
+          response: { 200: ImportReportSchema, ...problems(400, 401, 403, 409, 413, 415) },
+        },
+      },
+      async (request) => service.importCsv(request.body as string, request.query.dryRun ?? false),
     );
   };
 }

@@ -2,12 +2,13 @@ import type { Static } from 'typebox';
 import { Value } from 'typebox/value';
 import type { Cache } from '../../platform/cache/index.ts';
 import { type Db, transact } from '../../platform/db/index.ts';
-import { badRequest, conflict, notFound } from '../../platform/errors.ts';
+import { badRequest, conflict, DomainError, notFound } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import { applyMergePatch } from '../../platform/merge-patch.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import type { InventoryService } from '../inventory/index.ts';
+import { CSV_COLUMNS, csvLine, exportLines, type ImportError, parseImport } from './csv.ts';
 import { preconditionFailed, preconditionRequired, productArchived, unknownCategories } from './errors.ts';
 import { decodeCursor, encodeCursor, type ListQuery, listSignature, parseSort } from './listing.ts';
 import { createReadModel, type Rendered } from './read-model.ts';
@@ -66,6 +67,15 @@ const collectionJson = (row: CollectionRow): Collection => ({
   description: row.description,
   ...(row.rules ? { rules: row.rules } : { productIds: row.productIds }),
 });
+
+export interface ImportReport {
+  created: number;
+  updated: number;
+  errors: ImportError[];
+}
+
+/** Products read per statement while exporting. */
+const EXPORT_PAGE = 500;
 
 export interface Category {
   slug: string;
@@ -252,6 +262,46 @@ export function createCatalogService(deps: CatalogDeps) {
     return row;
   }
 
+  /** Inserts a new product with its variants, categories and stock (under `slug`, or one made from its name). */
+  async function insertNew(tx: Db, id: string, input: ProductInputT, slug?: string): Promise<void> {
+    const categoryIds = await resolveCategories(tx, input.categorySlugs ?? []);
+    await deps.taxClasses.assertKnown(taxClassesOf(input), tx);
+    await ensureSkusFree(
+      tx,
+      input.variants.map((variant) => variant.sku),
+    );
+    const product = {
+      id,
+      name: input.name,
+      description: input.description ?? '',
+      priceAmount: Math.min(...input.variants.map((variant) => variant.price.amount)),
+      options: input.options ?? [],
+      at: new Date(),
+    };
+    if (slug === undefined) await insertWithUniqueSlug(tx, product);
+    else if (!(await store.insertProduct(tx, { ...product, slug })))
+      throw conflict('SLUG_TAKEN', `Another product has the slug ${slug}`);
+    const variants = input.variants.map((variant, position) => ({
+      id: uuidv7(),
+      sku: variant.sku,
+      priceAmount: variant.price.amount,
+      currency: variant.price.currency,
+      prices: variant.prices ?? [],
+      attributes: variant.attributes ?? {},
+      options: variant.options ?? {},
+      taxClass: variant.taxClass ?? 'standard',
+      position,
+      stock: variant.stock ?? 0,
+    }));
+    await store.insertVariants(tx, id, variants);
+    await store.replaceVariantPrices(tx, variants);
+    await store.setCategories(tx, id, categoryIds);
+    await inventory.createItems(
+      tx,
+      variants.map((variant) => ({ variantId: variant.id, sku: variant.sku, onHand: variant.stock })),
+    );
+  }
+
   /** Makes the product exactly `input`: fields, categories and variants (matched by id, then SKU). */
   async function applyInput(tx: Db, row: ProductRow, input: ProductInputT): Promise<void> {
     checkVariants(input.variants);
@@ -433,39 +483,7 @@ export function createCatalogService(deps: CatalogDeps) {
       const id = uuidv7();
       await mapSkuConflicts(() =>
         transact(db, async (tx) => {
-          const categoryIds = await resolveCategories(tx, input.categorySlugs ?? []);
-          await deps.taxClasses.assertKnown(taxClassesOf(input), tx);
-          await ensureSkusFree(
-            tx,
-            input.variants.map((variant) => variant.sku),
-          );
-          await insertWithUniqueSlug(tx, {
-            id,
-            name: input.name,
-            description: input.description ?? '',
-            priceAmount: Math.min(...input.variants.map((variant) => variant.price.amount)),
-            options: input.options ?? [],
-            at: new Date(),
-          });
-          const variants = input.variants.map((variant, position) => ({
-            id: uuidv7(),
-            sku: variant.sku,
-            priceAmount: variant.price.amount,
-            currency: variant.price.currency,
-            prices: variant.prices ?? [],
-            attributes: variant.attributes ?? {},
-            options: variant.options ?? {},
-            taxClass: variant.taxClass ?? 'standard',
-            position,
-            stock: variant.stock ?? 0,
-          }));
-          await store.insertVariants(tx, id, variants);
-          await store.replaceVariantPrices(tx, variants);
-          await store.setCategories(tx, id, categoryIds);
-          await inventory.createItems(
-            tx,
-            variants.map((variant) => ({ variantId: variant.id, sku: variant.sku, onHand: variant.stock })),
-          );
+          await insertNew(tx, id, input);
         }),
       );
       await reads.evictProduct(id);
@@ -590,6 +608,67 @@ export function createCatalogService(deps: CatalogDeps) {
       const found = (await this.categories()).items.find((category) => category.slug === slug);
       if (!found) throw notFound(`Category ${slug}`);
       return found;
+    },
+
+    /** Every live product as CSV, one row per variant, read a page at a time so memory stays flat. */
+    async *exportCsv(): AsyncGenerator<string> {
+      yield csvLine(CSV_COLUMNS);
+      let after: string | undefined;
+      for (;;) {
+        const rows = await store.productsAfter(db, after, EXPORT_PAGE);
+        if (rows.length === 0) return;
+        const available = await inventory.availability(
+          rows.flatMap((row) => row.variants.map((variant) => variant.id)),
+        );
+        yield rows.map((row) => exportLines(row, available)).join('');
+        after = rows[rows.length - 1].id;
+      }
+    },
+
+    /**
+     * Creates and replaces products from a CSV file (the export's columns; a product is matched by
+     * its slug). Every row is checked first and the writes share one transaction: a file with any
+     * mistake, or a dry run, writes nothing.
+     */
+    async importCsv(text: string, dryRun: boolean): Promise<ImportReport> {
+      const { products, errors } = parseImport(text, deps.storeCurrency);
+      if (errors.length > 0) return { created: 0, updated: 0, errors };
+      const report: ImportReport = { created: 0, updated: 0, errors: [] };
+      const touched: string[] = [];
+      const rollback = new Error('import rolled back');
+      await mapSkuConflicts(() =>
+        transact(db, async (tx) => {
+          for (const product of products) {
+            try {
+              checkVariants(product.input.variants);
+              checkOptions(product.input);
+              const existing = await store.productIdBySlug(tx, product.slug);
+              if (existing) {
+                await applyInput(tx, await lockLive(tx, existing), product.input);
+                report.updated++;
+                touched.push(existing);
+              } else {
+                const id = uuidv7();
+                await insertNew(tx, id, product.input, product.slug);
+                report.created++;
+                touched.push(id);
+              }
+            } catch (error) {
+              if (!(error instanceof DomainError)) throw error;
+              report.errors.push({
+                row: product.rows[0],
+                message: `${product.input.name}: ${error.message}`,
+              });
+            }
+          }
+          if (report.errors.length > 0 || dryRun) throw rollback;
+        }),
+      ).catch((error) => {
+        if (error !== rollback) throw error;
+      });
+      if (report.errors.length > 0) return { created: 0, updated: 0, errors: report.errors };
+      if (!dryRun) await reads.evictProducts(touched);
+      return report;
     },
 
     /** Every translation of the product (staff edit them; shoppers read them by Accept-Language). */

@@ -462,6 +462,24 @@ export const catalogStore = {
     return result.rows[0] && parseRow(result.rows[0]);
   },
 
+  /** Live products after `afterId` in id order, a page at a time (the export walks them all). */
+  async productsAfter(executor: Db, afterId: string | undefined, limit: number): Promise<ProductRow[]> {
+    const after = afterId === undefined ? sql`` : sql` and p.id > ${afterId}`;
+    const result = await sql<ProductRow>`select ${productColumns()} from catalog_products p
+      where p.archived_at is null${after} order by p.id limit ${limit}`.execute(executor);
+    return result.rows.map(parseRow);
+  },
+
+  async productIdBySlug(executor: Db, slug: string): Promise<string | undefined> {
+    const row = await catalogStore
+      .tables(executor)
+      .selectFrom('catalog_products')
+      .select('id')
+      .where('slug', '=', slug)
+      .executeTakeFirst();
+    return row?.id;
+  },
+
   async productState(executor: Db, id: string): Promise<{ archived: boolean } | undefined> {
     const row = await catalogStore
       .tables(executor)
