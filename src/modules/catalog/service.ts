@@ -109,6 +109,18 @@ async function mapSkuConflicts<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** A variant of an input as the store writes it, defaults filled in. */
+const variantFields = (variant: ProductInputT['variants'][number], position: number) => ({
+  sku: variant.sku,
+  priceAmount: variant.price.amount,
+  currency: variant.price.currency,
+  prices: variant.prices ?? [],
+  attributes: variant.attributes ?? {},
+  options: variant.options ?? {},
+  taxClass: variant.taxClass ?? 'standard',
+  position,
+});
+
 /** The tax classes a product's variants name besides the standard one. */
 const taxClassesOf = (input: ProductInputT) =>
   input.variants.flatMap((variant) =>
@@ -282,15 +294,8 @@ export function createCatalogService(deps: CatalogDeps) {
     else if (!(await store.insertProduct(tx, { ...product, slug })))
       throw conflict('SLUG_TAKEN', `Another product has the slug ${slug}`);
     const variants = input.variants.map((variant, position) => ({
+      ...variantFields(variant, position),
       id: uuidv7(),
-      sku: variant.sku,
-      priceAmount: variant.price.amount,
-      currency: variant.price.currency,
-      prices: variant.prices ?? [],
-      attributes: variant.attributes ?? {},
-      options: variant.options ?? {},
-      taxClass: variant.taxClass ?? 'standard',
-      position,
       stock: variant.stock ?? 0,
     }));
     await store.insertVariants(tx, id, variants);
@@ -324,16 +329,7 @@ export function createCatalogService(deps: CatalogDeps) {
       if (variant.id && !match) {
         throw badRequest('UNKNOWN_VARIANT', `Variant ${variant.id} is not part of this product`);
       }
-      const fields = {
-        sku: variant.sku,
-        priceAmount: variant.price.amount,
-        currency: variant.price.currency,
-        prices: variant.prices ?? [],
-        attributes: variant.attributes ?? {},
-        options: variant.options ?? {},
-        taxClass: variant.taxClass ?? 'standard',
-        position,
-      };
+      const fields = variantFields(variant, position);
       if (!match) {
         created.push({ ...fields, id: uuidv7(), stock: variant.stock ?? 0 });
         return;
