@@ -1206,6 +1206,72 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       expect(problemsOf(shop)).toEqual([]);
     });
 
+    it('staff import a CSV with a mistake, see it by line and column with nothing imported, fix it, check it, import it, and download the export', async () => {
+      const slug = `csv-lantern-${randomUUID().slice(0, 6)}`;
+      const header = 'product,name,description,categories,options,sku,price,variantOptions,taxClass,stock';
+      const rows = (price: string) =>
+        [
+          header,
+          `${slug},Storm lantern,Burns for ten hours.,,Colour=Black|Brass,${slug.toUpperCase()}-BK,${price},Colour=Black,standard,6`,
+          `${slug},,,,,${slug.toUpperCase()}-BR,39.00,Colour=Brass,,3`,
+        ].join('\n');
+      const admin = await newPage();
+      await signInInBrowser(admin, '/admin', staff.email);
+      await admin.getByRole('heading', { name: 'Products' }).waitFor(WAIT);
+      await admin.getByRole('link', { name: 'Import and export' }).click();
+      await admin.getByRole('heading', { name: 'Import and export' }).waitFor(WAIT);
+
+      const choose = async (text: string) =>
+        admin
+          .getByLabel('CSV file')
+          .setInputFiles({ name: 'lanterns.csv', mimeType: 'text/csv', buffer: Buffer.from(text) });
+      await choose(rows('thirty-five'));
+      await admin.getByRole('button', { name: 'Import' }).click();
+      await admin
+        .getByRole('alert')
+        .filter({ hasText: 'lanterns.csv has 1 mistake: nothing was imported.' })
+        .waitFor(WAIT);
+      const mistakes = admin.getByRole('table', { name: 'Mistakes in lanterns.csv' });
+      await expect(mistakes.getByRole('row').nth(1).textContent()).resolves.toMatch(
+        /2\s*Price\s*must be an amount like 19\.99/,
+      );
+      const none = await system.app.inject({ url: `/v1/products?q=${encodeURIComponent('storm lantern')}` });
+      expect(none.json().items.filter((item: { slug: string }) => item.slug === slug)).toEqual([]);
+
+      // Fixed: checked first (nothing written), then imported.
+      await choose(rows('35.00'));
+      await admin.getByLabel('Only check the file').check();
+      await admin.getByRole('button', { name: 'Import' }).click();
+      await admin
+        .getByRole('status')
+        .filter({
+          hasText: 'Checked: 1 product would be created and 0 products replaced; nothing was changed.',
+        })
+        .waitFor(WAIT);
+      await admin.getByLabel('Only check the file').uncheck();
+      await admin.getByRole('button', { name: 'Import' }).click();
+      await admin
+        .getByRole('status')
+        .filter({ hasText: 'Imported: 1 product created and 0 products replaced.' })
+        .waitFor(WAIT);
+      const imported = (await system.app.inject({ url: '/v1/products?size=100&sort=-createdAt' }))
+        .json()
+        .items.find((item: { slug: string }) => item.slug === slug);
+      expect(imported.variants.map((variant: { price: { amount: number } }) => variant.price.amount)).toEqual(
+        [3500, 3900],
+      );
+
+      const download = admin.waitForEvent('download');
+      await admin.getByRole('button', { name: 'Download products.csv' }).click();
+      const file = await download;
+      expect(file.suggestedFilename()).toBe('products.csv');
+      const exported = await readFile((await file.path())!, 'utf8');
+      expect(exported.split('\r\n')[0]).toBe(header);
+      expect(exported).toContain(`${slug},Storm lantern`);
+      expect(problemsOf(admin)).toEqual([]);
+      await expectReadable(admin);
+    });
+
     it('the shop without rough edges: a real 404 page, product titles, quantity limits, a verified review, shipments and returns on the order', async () => {
       const word = `Kite${randomUUID().slice(0, 6)}`;
       const variant = await createProduct(system, staff, { name: `${word} Delta`, price: 1500, stock: 10 });

@@ -65,6 +65,10 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   /** application/json unless said otherwise (merge-patch for PATCH of products). */
   contentType?: string;
+  /** A body sent as it is (a CSV file), instead of `body` as JSON. */
+  text?: string;
+  /** The answer as text, not parsed as JSON (a CSV export). */
+  responseText?: boolean;
   /** false: send no token even when signed in (sign-in and sign-up). */
   auth?: boolean;
   signal?: AbortSignal;
@@ -121,13 +125,14 @@ export function createApi(options: {
   async function send(method: string, path: string, request: RequestOptions, session: Session | null) {
     const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
     if (options.language) headers['accept-language'] = options.language();
-    if (request.body !== undefined) headers['content-type'] = request.contentType ?? 'application/json';
+    if (request.body !== undefined || request.text !== undefined)
+      headers['content-type'] = request.contentType ?? 'application/json';
     if (session) headers.authorization = `Bearer ${session.accessToken}`;
     try {
       return await fetchImpl(baseUrl + path, {
         method,
         headers,
-        body: request.body === undefined ? undefined : JSON.stringify(request.body),
+        body: request.text ?? (request.body === undefined ? undefined : JSON.stringify(request.body)),
         // Revalidate cached reads (ETag → 304) so a change made elsewhere shows at once.
         cache: method === 'GET' ? 'no-cache' : 'no-store',
         signal: request.signal,
@@ -226,7 +231,7 @@ export function createApi(options: {
     const text = response.status === 204 ? '' : await response.text();
     return {
       status: response.status,
-      body: (text ? JSON.parse(text) : undefined) as T,
+      body: (options.responseText ? text : text ? JSON.parse(text) : undefined) as T,
       headers: response.headers,
     };
   }

@@ -4,7 +4,7 @@ import { type SignedInUser, signIn } from '../../../test/support/auth.ts';
 import { dbKinds } from '../../../test/support/db.ts';
 import { createTestSystem, type TestSystem } from '../../../test/support/system.ts';
 
-const HEADER = 'product,name,description,categories,options,sku,price,variant_options,tax_class,stock';
+const HEADER = 'product,name,description,categories,options,sku,price,variantOptions,taxClass,stock';
 
 describe.each(dbKinds)('the catalog as CSV on %s', (kind) => {
   let system: TestSystem;
@@ -121,11 +121,11 @@ describe.each(dbKinds)('the catalog as CSV on %s', (kind) => {
         options: 'Size=S|M',
         sku: 'CSV-J-S',
         price: '49.90',
-        variant_options: 'Size=S',
-        tax_class: 'standard',
+        variantOptions: 'Size=S',
+        taxClass: 'standard',
         stock: '4',
       },
-      expect.objectContaining({ sku: 'CSV-J-M', price: '44.90', variant_options: 'Size=M', stock: '2' }),
+      expect.objectContaining({ sku: 'CSV-J-M', price: '44.90', variantOptions: 'Size=M', stock: '2' }),
     ]);
     // What is exported imports back unchanged.
     const roundTrip = await importCsv(exported.body);

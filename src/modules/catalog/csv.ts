@@ -12,8 +12,8 @@ export const CSV_COLUMNS = [
   'options',
   'sku',
   'price',
-  'variant_options',
-  'tax_class',
+  'variantOptions',
+  'taxClass',
   'stock',
 ] as const;
 type Column = (typeof CSV_COLUMNS)[number];
@@ -166,19 +166,19 @@ export function parseImport(
     group.rows.push(line);
     const sku = get('sku');
     const amount = parseAmount(get('price'));
-    const variantOptions = parsePairs(get('variant_options'));
+    const variantOptions = parsePairs(get('variantOptions'));
     const stock = get('stock');
     if (!sku) fail('sku', 'is needed');
     else if (skus.has(sku.toLowerCase())) fail('sku', `is also on line ${skus.get(sku.toLowerCase())}`);
     else skus.set(sku.toLowerCase(), line);
     if (amount === undefined) fail('price', `must be an amount like 19.99 (in ${currency})`);
-    if (!variantOptions) fail('variant_options', 'must look like Size=S;Colour=Red');
+    if (!variantOptions) fail('variantOptions', 'must look like Size=S;Colour=Red');
     if (stock && !/^\d{1,9}$/.test(stock)) fail('stock', 'must be a whole number of items');
     group.input.variants.push({
       sku,
       price: { amount: amount ?? 0, currency },
       options: variantOptions ?? {},
-      ...(get('tax_class') ? { taxClass: get('tax_class') } : {}),
+      ...(get('taxClass') ? { taxClass: get('taxClass') } : {}),
       ...(stock ? { stock: Number(stock) } : {}),
     });
   });
@@ -209,7 +209,7 @@ const PRODUCT_COLUMNS: Record<string, Column> = {
 const VARIANT_COLUMNS: Record<string, Column> = {
   sku: 'sku',
   price: 'price',
-  options: 'variant_options',
-  taxClass: 'tax_class',
+  options: 'variantOptions',
+  taxClass: 'taxClass',
   stock: 'stock',
 };

@@ -8,6 +8,7 @@ import { collectionsPage } from './collections.ts';
 import { customerPage, customersPage } from './customers.ts';
 import { orderPage, ordersPage, returnsPage } from './orders.ts';
 import { priceListsPage } from './price-lists.ts';
+import { importPage } from './product-import.ts';
 import { productFormPage, productsPage } from './products.ts';
 import { promotionsPage } from './promotions.ts';
 import { reviewsPage } from './reviews.ts';
@@ -54,6 +55,12 @@ const routes: PageRoute[] = [
     pattern: `${ADMIN_BASE}/products/:id`,
     title: () => 'Edit product',
     view: staffOnly(productFormPage),
+    signedIn: true,
+  },
+  {
+    pattern: `${ADMIN_BASE}/import`,
+    title: () => 'Import and export',
+    view: staffOnly(importPage),
     signedIn: true,
   },
   {

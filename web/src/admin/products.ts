@@ -71,6 +71,7 @@ export async function productsPage(
   return html`
     <h1>${archived ? 'Archived products' : 'Products'}</h1>
     <p><a class="button primary" href="/admin/products/new">New product</a>
+      <a href="/admin/import">Import and export</a>
       ${archived ? html`<a href="/admin">Products in the shop</a>` : html`<a href="/admin?archived=1">Archived products</a>`}</p>
     <form class="inline" role="search" aria-label="Search products" @submit=${search}>
       <label>Search by name, words or SKU <input type="search" name="q" .value=${query.get('q') ?? ''} /></label>
