@@ -1149,6 +1149,19 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await expect(shop.getByRole('list', { name: 'Products' }).getByRole('listitem').count()).resolves.toBe(
         1,
       );
+      // The facets count what is listed; a size narrows it.
+      const facets = shop.getByRole('complementary', { name: 'Narrow the results' });
+      await expect(
+        facets
+          .getByRole('listitem')
+          .filter({ hasText: /^Blue \(1\)$/ })
+          .count(),
+      ).resolves.toBe(1);
+      await facets.getByRole('link', { name: 'M', exact: true }).click();
+      await shop.waitForURL(/option=Size%3AM/);
+      await expect(
+        facets.getByRole('link', { name: 'M', exact: true }).getAttribute('aria-current'),
+      ).resolves.toBe('true');
       await shop.getByRole('link', { name: `${word} Storm` }).click();
       await shop.getByRole('group', { name: /Size/ }).waitFor(WAIT);
       // M / Blue has no stock: with M chosen, Blue says so and the cart button waits.

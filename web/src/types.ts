@@ -16,6 +16,7 @@ export type {
   Permission,
   Product,
   ProductImage,
+  ProductList,
   Refund,
   Region,
   Return,

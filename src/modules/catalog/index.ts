@@ -13,7 +13,7 @@ import { type CatalogDeps, type CatalogService, createCatalogService } from './s
 import { catalogStore } from './store.ts';
 
 export type { Rendered } from './read-model.ts';
-export { CategorySchema, CollectionSchema, ProductSchema } from './schemas.ts';
+export { CategorySchema, CollectionSchema, ProductListSchema, ProductSchema } from './schemas.ts';
 export type { Category, CheckoutVariant } from './service.ts';
 export { slugify } from './service.ts';
 

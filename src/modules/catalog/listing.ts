@@ -50,6 +50,7 @@ export function listSignature(filter: ProductFilter, sort: SortTerm[], size: num
     filter.q ?? null,
     filter.category ?? null,
     filter.collection ?? null,
+    filter.option ? [filter.option.name, filter.option.value] : null,
     filter.minPrice ?? null,
     filter.maxPrice ?? null,
     filter.archived ?? false,

@@ -58,6 +58,12 @@ const ListQuery = Type.Object({
       description: "a collection's slug (GET /v1/collections)",
     }),
   ),
+  option: Type.Optional(
+    Type.String({
+      pattern: '^[^:]{1,50}:[^:]{1,100}$',
+      description: 'products with a variant of this option value, `Size:M` (the `option` facet names them)',
+    }),
+  ),
   minPrice: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
   maxPrice: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
   sort: Type.Optional(
@@ -182,10 +188,12 @@ export function catalogRoutes(
         },
       },
       async (request, reply) => {
-        const { region, ...query } = request.query;
+        const { region, option, ...query } = request.query;
         const locale = languageOf(request, reply);
+        const [name, value] = option?.split(':') ?? [];
         const rendered = await service.list({
           ...query,
+          ...(option ? { option: { name, value } } : {}),
           locale,
           page: query.page ?? 1,
           size: query.size ?? 20,
@@ -204,6 +212,7 @@ export function catalogRoutes(
           querystring: Type.Omit(ListQuery, [
             'category',
             'collection',
+            'option',
             'minPrice',
             'maxPrice',
             'region',

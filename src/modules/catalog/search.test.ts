@@ -107,6 +107,10 @@ describe.each(dbKinds)('search with typos and facets on %s', (kind) => {
     ).json();
     expect(narrowed.facets).toEqual({ category: [{ value: 'coats', count: 1 }] });
     expect((await system.app.inject({ url: '/v1/products' })).json().facets).toBeUndefined();
+    // An option value of the facet filters the list.
+    expect((await names('option=Size:L')).sort()).toEqual(['Quilted jacket']);
+    expect((await names('option=Size:M')).sort()).toEqual(['Quilted jacket', 'Waterproof jacket']);
+    expect((await system.app.inject({ url: '/v1/products?option=Size' })).statusCode).toBe(400);
     const bad = await system.app.inject({ url: '/v1/products?facets=colour' });
     expect(bad.statusCode).toBe(400);
   });

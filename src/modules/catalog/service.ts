@@ -415,6 +415,7 @@ export function createCatalogService(deps: CatalogDeps) {
         q,
         category: query.category,
         collection: query.collection,
+        option: query.option,
         minPrice: query.minPrice,
         maxPrice: query.maxPrice,
         archived: query.archived,

@@ -122,6 +122,8 @@ export const PRICE_BANDS: ReadonlyArray<readonly [number, number | null]> = [
 export interface ProductFilter {
   q?: string;
   category?: string;
+  /** A variant option's value the product must have a live variant with: `{name: 'Size', value: 'M'}`. */
+  option?: { name: string; value: string };
   /** The collection's slug; `membership` is what it resolved to. */
   collection?: string;
   membership?: CollectionMembership;
@@ -329,6 +331,9 @@ function filterConditions(filter: ProductFilter): RawBuilder<unknown>[] {
       select v.product_id from catalog_variants v
       where lower(v.sku) = lower(${filter.q}) and v.archived_at is null)))`);
   conditions.push(...ruleConditions(filter));
+  if (filter.option)
+    conditions.push(sql`p.id in (select v.product_id from catalog_variants v
+      where v.options ->> ${filter.option.name} = ${filter.option.value} and v.archived_at is null)`);
   if (filter.membership?.rules) conditions.push(...ruleConditions(filter.membership.rules));
   else if (filter.membership)
     conditions.push(sql`p.id in (select cp.product_id from catalog_collection_products cp

@@ -1,6 +1,6 @@
 import type { Static } from 'typebox';
 import type { CartSchema, LineItemSchema, TotalsSchema } from '../cart/index.ts';
-import type { CategorySchema, CollectionSchema, ProductSchema } from '../catalog/index.ts';
+import type { CategorySchema, CollectionSchema, ProductListSchema, ProductSchema } from '../catalog/index.ts';
 import type { CustomerDetailSchema, CustomerGroupSchema, CustomerSchema } from '../customers/index.ts';
 import type { FulfillmentSchema, ReturnSchema } from '../fulfillment/index.ts';
 import type {
@@ -28,6 +28,8 @@ export type Product = Static<typeof ProductSchema>;
 export type Variant = Product['variants'][number];
 export type ProductImage = Product['images'][number];
 export type Collection = Static<typeof CollectionSchema>;
+/** A page of products, with `facets` when the request asked for them. */
+export type ProductList = Static<typeof ProductListSchema>;
 export type Category = Static<typeof CategorySchema>;
 export type Review = Static<typeof ReviewSchema>;
 export type Totals = Static<typeof TotalsSchema>;

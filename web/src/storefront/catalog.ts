@@ -1,6 +1,15 @@
 import { html, nothing } from 'lit-html';
 import { decimalString, parseMoneyInput } from '../money.ts';
-import type { Category, Collection, Page, Product, ProductImage, Review, Variant } from '../types.ts';
+import type {
+  Category,
+  Collection,
+  Page,
+  Product,
+  ProductImage,
+  ProductList,
+  Review,
+  Variant,
+} from '../types.ts';
 import {
   type AppContext,
   act,
@@ -58,12 +67,13 @@ export async function catalogPage(
   query: URLSearchParams,
 ): Promise<Content> {
   const request = new URLSearchParams({ size: String(PAGE_SIZE), page: query.get('page') ?? '1' });
-  for (const key of ['q', 'category', 'collection', 'sort', 'minPrice', 'maxPrice']) {
+  request.set('facets', 'category,price,option');
+  for (const key of ['q', 'category', 'collection', 'option', 'sort', 'minPrice', 'maxPrice']) {
     const value = query.get(key);
     if (value) request.set(key, value);
   }
   const [list, categories, collections] = await Promise.all([
-    ctx.api.get<Page<Product>>(`/v1/products?${request}`),
+    ctx.api.get<ProductList>(`/v1/products?${request}`),
     ctx.api.get<{ items: Category[] }>('/v1/categories'),
     ctx.api.get<{ items: Collection[] }>('/v1/collections'),
   ]);
@@ -79,6 +89,69 @@ export async function catalogPage(
     next.set('page', String(to));
     return `/?${next}`;
   };
+
+  const categoryName = new Map(categories.items.map((category) => [category.slug, category.name]));
+  /** This listing with some filters set (or, given undefined, cleared), back at page 1. */
+  const withFilters = (changes: Record<string, string | undefined>) => {
+    const next = new URLSearchParams(query);
+    next.delete('page');
+    for (const [key, value] of Object.entries(changes)) {
+      if (value === undefined) next.delete(key);
+      else next.set(key, value);
+    }
+    return `/?${next}`;
+  };
+  const facets = list.facets ?? {};
+  const optionNames = [...new Set((facets.option ?? []).map((entry) => entry.name))];
+  const band = (entry: { min: number; max: number | null }) =>
+    entry.max === null
+      ? `${money({ amount: entry.min, currency: STORE_CURRENCY })} and up`
+      : `${money({ amount: entry.min, currency: STORE_CURRENCY })} to ${money({ amount: entry.max, currency: STORE_CURRENCY })}`;
+  const facetLink = (
+    label: string,
+    count: number,
+    active: boolean,
+    changes: Record<string, string | undefined>,
+  ) =>
+    html`<li><a href=${withFilters(changes)} aria-current=${active ? 'true' : nothing}>${label}</a> <span class="muted">(${count})</span></li>`;
+  const facetPanel = html`<aside class="facets" aria-label="Narrow the results">
+    ${
+      (facets.category ?? []).length > 0
+        ? html`<h2>Category</h2><ul>${facets.category!.map((entry) =>
+            facetLink(
+              categoryName.get(entry.value) ?? entry.value,
+              entry.count,
+              query.get('category') === entry.value,
+              {
+                category: query.get('category') === entry.value ? undefined : entry.value,
+              },
+            ),
+          )}</ul>`
+        : nothing
+    }
+    ${
+      (facets.price ?? []).length > 0
+        ? html`<h2>Price</h2><ul>${facets.price!.map((entry) => {
+            const active = query.get('minPrice') === String(entry.min);
+            return facetLink(band(entry), entry.count, active, {
+              minPrice: active ? undefined : String(entry.min),
+              maxPrice: active || entry.max === null ? undefined : String(entry.max - 1),
+            });
+          })}</ul>`
+        : nothing
+    }
+    ${optionNames.map(
+      (name) =>
+        html`<h2>${name}</h2><ul>${(facets.option ?? [])
+          .filter((entry) => entry.name === name)
+          .map((entry) => {
+            const value = `${entry.name}:${entry.value}`;
+            return facetLink(entry.value, entry.count, query.get('option') === value, {
+              option: query.get('option') === value ? undefined : value,
+            });
+          })}</ul>`,
+    )}
+  </aside>`;
 
   const search = (event: SubmitEvent) => {
     const values = formValues(event);
@@ -146,6 +219,9 @@ export async function catalogPage(
       </label>
       <button type="submit">Search</button>
     </form>
+    <div class="shelf">
+    ${facetPanel}
+    <div>
     <p class="muted" role="status">${list.total} ${list.total === 1 ? 'product' : 'products'}</p>
     ${
       list.items.length === 0
@@ -174,6 +250,8 @@ export async function catalogPage(
         </nav>`
         : nothing
     }
+    </div>
+    </div>
   `;
 }
 
