@@ -1183,20 +1183,23 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       expect(problemsOf(shop)).toEqual([]);
     });
 
-    it('a shopper finds a tent through a typo in its name, then switches the shop to German and reads it in German', async () => {
+    it('staff write a product’s German text in the console; a shopper finds it through a typo in its name, switches the shop to German and reads it in German', async () => {
       const word = `Zelt${randomUUID().slice(0, 4).replace(/[0-9]/g, 'x')}`;
       const variant = await createProduct(system, staff, {
         name: `Summit ${word}tent`,
         price: 24900,
         stock: 2,
       });
-      const translated = await system.app.inject({
-        method: 'PUT',
-        url: `/v1/products/${variant.productId}/translations/de`,
-        headers: staff.headers,
-        payload: { name: `Gipfel ${word}zelt`, description: 'Für zwei Personen.' },
-      });
-      expect(translated.statusCode, translated.body).toBe(200);
+      // Staff write the German text on the product's page in the console.
+      const admin = await newPage();
+      await signInInBrowser(admin, `/admin/products/${variant.productId}`, staff.email);
+      const german = admin.getByRole('form', { name: 'German text' });
+      await german.waitFor(WAIT);
+      await german.getByLabel('Name').fill(`Gipfel ${word}zelt`);
+      await german.getByLabel('Description').fill('Für zwei Personen.');
+      await german.getByRole('button', { name: 'Save German text' }).click();
+      await admin.getByRole('status').filter({ hasText: 'German text saved.' }).waitFor(WAIT);
+      expect(problemsOf(admin)).toEqual([]);
       const shop = await newPage();
       await shop.goto('/');
       // One letter missing from the name, and still found.

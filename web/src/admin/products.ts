@@ -14,6 +14,7 @@ import {
   STORE_CURRENCY,
 } from '../ui.ts';
 import { imagesSection } from './product-images.ts';
+import { translationsSection } from './product-translations.ts';
 
 const PAGE_SIZE = 20;
 
@@ -193,7 +194,9 @@ export async function productFormPage(ctx: AppContext, params: Record<string, st
   ]);
   const product = loaded?.body;
   if (product) ctx.setTitle(`Edit ${product.name}`);
-  const stock = product ? await stockSection(ctx, product) : nothing;
+  const [stock, translations] = product
+    ? await Promise.all([stockSection(ctx, product), translationsSection(ctx, product)])
+    : [nothing, nothing];
   const images = product ? imagesSection(ctx, product) : undefined;
   // The version this form edits: a save sends it as If-Match, so a concurrent edit is not overwritten.
   const etag = loaded?.headers.get('etag') ?? undefined;
@@ -358,6 +361,7 @@ export async function productFormPage(ctx: AppContext, params: Record<string, st
       <button type="submit" class="primary">${creating ? 'Create product' : 'Save changes'}</button>
     </form>
     ${images ? images() : html`<p class="muted">Images can be added once the product is created.</p>`}
+    ${translations}
     ${stock}
     ${product && !product.archivedAt ? html`<p><button type="button" class="danger" @click=${archive}>Archive product</button></p>` : nothing}
   `;
