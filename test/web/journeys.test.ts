@@ -1079,13 +1079,18 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       const main = shop.getByRole('img', { name: 'A blue arc lamp' });
       await main.waitFor(WAIT);
       await expect(main.getAttribute('srcset')).resolves.toContain(`${images[0].url}?w=480 480w`);
-      await expect(
-        main.evaluate(
-          (img) =>
-            (img as unknown as { complete: boolean }).complete &&
-            (img as unknown as { naturalWidth: number }).naturalWidth > 0,
-        ),
-      ).resolves.toBe(true);
+      // Loaded and decoded (the first AVIF of a width is encoded on request: it may take a moment).
+      await expect
+        .poll(
+          () =>
+            main.evaluate(
+              (img) =>
+                (img as unknown as { complete: boolean }).complete &&
+                (img as unknown as { naturalWidth: number }).naturalWidth > 0,
+            ),
+          WAIT,
+        )
+        .toBe(true);
       await shop.goto(`/?q=${word}`);
       const thumb = shop.locator('.product-card img').first();
       await thumb.waitFor(WAIT);
