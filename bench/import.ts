@@ -33,7 +33,9 @@ function file(priceCents: number): string {
     sizes.forEach((size, index) => {
       if (lines.length > rows) return;
       const head = index === 0 ? `Imported jumper ${product},A warm jumper.,,Size=${sizes.join('|')}` : ',,,';
-      lines.push(`${slug},${head},BI-${product}-${size},${(priceCents / 100).toFixed(2)},Size=${size},standard,10`);
+      lines.push(
+        `${slug},${head},BI-${product}-${size},${(priceCents / 100).toFixed(2)},Size=${size},standard,10`,
+      );
     });
   }
   return lines.join('\n');
@@ -60,7 +62,8 @@ try {
     const checkedMs = performance.now() - started;
     const report = await catalog.service.importCsv(text, false);
     const totalMs = performance.now() - started - checkedMs;
-    if (report.errors.length > 0) throw new Error(`the import refused its file: ${JSON.stringify(report.errors[0])}`);
+    if (report.errors.length > 0)
+      throw new Error(`the import refused its file: ${JSON.stringify(report.errors[0])}`);
     console.log(
       `${rows} rows, ${label}: dry run ${(checkedMs / 1000).toFixed(1)} s (${checked.created + checked.updated} products), ` +
         `import ${(totalMs / 1000).toFixed(1)} s (created ${report.created}, updated ${report.updated}) on ${scratch ? 'PostgreSQL' : 'PGlite'}`,

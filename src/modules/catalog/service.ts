@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Static } from 'typebox';
 import { Value } from 'typebox/value';
 import type { Cache } from '../../platform/cache/index.ts';
@@ -635,6 +636,10 @@ export function createCatalogService(deps: CatalogDeps) {
       const rollback = new Error('import rolled back');
       await mapSkuConflicts(() =>
         transact(db, async (tx) => {
+          // The tables grow inside this one transaction: a plan cached while they were small
+          // (a scan of a near-empty table) would be reused for every product, each slower than
+          // the last. Planning each statement anew sees their size as it is.
+          await sql`set local plan_cache_mode = force_custom_plan`.execute(tx);
           for (const product of products) {
             try {
               checkVariants(product.input.variants);
