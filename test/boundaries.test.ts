@@ -63,6 +63,7 @@ const MIGRATION_OWNER: Record<string, string> = {
   collections: 'catalog',
   search_trigram: 'catalog',
   product_translations: 'catalog',
+  import_jobs: 'catalog',
   variant_tax_class: 'catalog',
   order_discounts: 'ordering',
   order_tax_inclusive: 'ordering',

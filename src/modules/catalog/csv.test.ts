@@ -2,6 +2,7 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SignedInUser, signIn } from '../../../test/support/auth.ts';
 import { dbKinds } from '../../../test/support/db.ts';
+import { eventually } from '../../../test/support/shop.ts';
 import { createTestSystem, type TestSystem } from '../../../test/support/system.ts';
 
 const HEADER = 'product,name,description,categories,options,sku,price,variantOptions,taxClass,stock';
@@ -130,6 +131,41 @@ describe.each(dbKinds)('the catalog as CSV on %s', (kind) => {
     // What is exported imports back unchanged.
     const roundTrip = await importCsv(exported.body);
     expect(roundTrip.json()).toMatchObject({ created: 0, errors: [] });
+
+    // In the background: 202 with the job at once, its progress, then its report.
+    const big = [
+      HEADER,
+      ...Array.from(
+        { length: 60 },
+        (_, index) => `csv-sock-${index},Sock ${index},,,,CSV-SOCK-${index},3.00,,,1`,
+      ),
+    ].join('\n');
+    const started = await system.app.inject({
+      method: 'POST',
+      url: '/v1/products/import',
+      headers: { ...staff.headers, 'content-type': 'text/csv', prefer: 'respond-async' },
+      payload: big,
+    });
+    expect(started.statusCode, started.body).toBe(202);
+    expect(started.headers['preference-applied']).toBe('respond-async');
+    expect(started.json()).toMatchObject({ status: 'running', dryRun: false });
+    const location = String(started.headers.location);
+    expect(location).toBe(`/v1/jobs/${started.json().id}`);
+    const finished = await eventually(async () => {
+      const job = (await system.app.inject({ url: location, headers: staff.headers })).json();
+      return job.status === 'running' ? undefined : job;
+    });
+    expect(finished).toMatchObject({
+      status: 'done',
+      progress: { done: 60, total: 60 },
+      report: { created: 60, updated: 0, errors: [] },
+    });
+    expect(await bySlug('csv-sock-59')).toBeDefined();
+    const missingJob = await system.app.inject({
+      url: '/v1/jobs/0190a0b0-0000-7000-8000-000000000000',
+      headers: staff.headers,
+    });
+    expect(missingJob.statusCode).toBe(404);
 
     const byShopper = await system.app.inject({
       url: '/v1/products/export',

@@ -589,6 +589,18 @@ const ImportReportSchema = Type.Object({
   ),
 });
 
+const ImportJobSchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  status: Type.Union([Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]),
+  dryRun: Type.Boolean(),
+  progress: Type.Object(
+    { done: Type.Integer(), total: Type.Integer() },
+    { description: "products handled of the file's products (0 of 0 until the file is read)" },
+  ),
+  report: Type.Optional(ImportReportSchema),
+  error: Type.Optional(Type.String({ description: 'why a failed job stopped' })),
+});
+
 /** The catalog as CSV: exported as a stream, imported whole or not at all. */
 function csvRoutes(service: CatalogService) {
   return async (scope: FastifyInstance) => {
@@ -633,11 +645,49 @@ function csvRoutes(service: CatalogService) {
           querystring: Type.Object({
             dryRun: Type.Optional(Type.Boolean({ default: false, description: 'check only: never writes' })),
           }),
+          headers: Type.Object({
+            prefer: Type.Optional(
+              Type.String({
+                description:
+                  '`respond-async` (RFC 7240): 202 at once with the job, followed at GET /v1/jobs/{id}',
+              }),
+            ),
+          }),
           body: { content: { 'text/csv': { schema: Type.String({ maxLength: IMPORT_LIMIT_BYTES }) } } },
-          response: { 200: ImportReportSchema, ...problems(400, 401, 403, 409, 413, 415) },
+          response: {
+            200: ImportReportSchema,
+            202: ImportJobSchema,
+            ...problems(400, 401, 403, 409, 413, 415),
+          },
         },
       },
-      async (request) => service.importCsv(request.body as string, request.query.dryRun ?? false),
+      async (request, reply) => {
+        const text = request.body as string;
+        const dryRun = request.query.dryRun ?? false;
+        if (!/\brespond-async\b/i.test(request.headers.prefer ?? '')) return service.importCsv(text, dryRun);
+        const job = await service.startImport(text, dryRun, request.principal?.id);
+        return reply
+          .code(202)
+          .header('location', `/v1/jobs/${job.id}`)
+          .header('preference-applied', 'respond-async')
+          .send(job);
+      },
+    );
+    app.get(
+      '/jobs/:id',
+      {
+        schema: {
+          operationId: 'getJob',
+          ...secured,
+          summary: 'A background import: its progress, then its report',
+          params: IdParams,
+          response: { 200: ImportJobSchema, ...problems(401, 403, 404) },
+        },
+      },
+      async (request, reply) => {
+        reply.header('cache-control', 'no-store');
+        return service.job(request.params.id);
+      },
     );
   };
 }

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Static } from 'typebox';
 import { Value } from 'typebox/value';
 import type { Cache } from '../../platform/cache/index.ts';
+import { runDetached } from '../../platform/context.ts';
 import { type Db, transact } from '../../platform/db/index.ts';
 import { badRequest, conflict, DomainError, notFound } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
@@ -74,6 +75,19 @@ export interface ImportReport {
   updated: number;
   errors: ImportError[];
 }
+
+export interface ImportJob {
+  id: string;
+  status: 'running' | 'done' | 'failed';
+  dryRun: boolean;
+  /** Products handled of the file's products (0 of 0 until the file is read). */
+  progress: { done: number; total: number };
+  report?: ImportReport;
+  error?: string;
+}
+
+/** A running job not updated for this long was interrupted (progress is written every 2 %). */
+const JOB_STALE_MS = 10 * 60_000;
 
 /** Products read per statement while exporting. */
 const EXPORT_PAGE = 500;
@@ -409,7 +423,7 @@ export function createCatalogService(deps: CatalogDeps) {
     };
   }
 
-  return {
+  const service = {
     async list(query: ListQuery): Promise<Rendered> {
       const q = query.q?.trim() ? query.q.trim() : undefined;
       const filter: ProductFilter = {
@@ -628,9 +642,14 @@ export function createCatalogService(deps: CatalogDeps) {
      * its slug). Every row is checked first and the writes share one transaction: a file with any
      * mistake, or a dry run, writes nothing.
      */
-    async importCsv(text: string, dryRun: boolean): Promise<ImportReport> {
+    async importCsv(
+      text: string,
+      dryRun: boolean,
+      onProgress: (done: number, total: number) => void = () => {},
+    ): Promise<ImportReport> {
       const { products, errors } = parseImport(text, deps.storeCurrency);
       if (errors.length > 0) return { created: 0, updated: 0, errors };
+      onProgress(0, products.length);
       const report: ImportReport = { created: 0, updated: 0, errors: [] };
       const touched: string[] = [];
       const rollback = new Error('import rolled back');
@@ -662,6 +681,7 @@ export function createCatalogService(deps: CatalogDeps) {
                 message: `${product.input.name}: ${error.message}`,
               });
             }
+            onProgress(report.created + report.updated + report.errors.length, products.length);
           }
           if (report.errors.length > 0 || dryRun) throw rollback;
         }),
@@ -671,6 +691,60 @@ export function createCatalogService(deps: CatalogDeps) {
       if (report.errors.length > 0) return { created: 0, updated: 0, errors: report.errors };
       if (!dryRun) await reads.evictProducts(touched);
       return report;
+    },
+
+    /**
+     * Runs an import in the background and answers its job at once; `job(id)` follows it. Progress
+     * is written outside the import's transaction (after it, on PGlite's one connection).
+     */
+    async startImport(text: string, dryRun: boolean, createdBy?: string): Promise<ImportJob> {
+      const id = uuidv7();
+      await store.insertImportJob(db, { id, dryRun, ...(createdBy ? { createdBy } : {}) });
+      let written = 0;
+      const progress = (done: number, total: number) => {
+        // At most one write per 2 % of the file, so progress costs little beside the import.
+        if (done !== total && done - written < Math.max(1, total / 50)) return;
+        written = done;
+        runDetached(() => {
+          store.updateImportJob(db, id, { done, total }).catch((error) => {
+            deps.logger.warn({ err: error, jobId: id }, 'import progress not recorded');
+          });
+        });
+      };
+      runDetached(() => {
+        service
+          .importCsv(text, dryRun, progress)
+          .then((report) => store.updateImportJob(db, id, { status: 'done', report }))
+          .catch(async (error) => {
+            deps.logger.error({ err: error, jobId: id }, 'import failed');
+            const reason =
+              error instanceof DomainError
+                ? error.message
+                : 'The import stopped on an error on our side; nothing was written';
+            await store.updateImportJob(db, id, { status: 'failed', error: reason });
+          })
+          .catch((error) =>
+            deps.logger.error({ err: error, jobId: id }, 'import job not finished in the database'),
+          );
+      });
+      return { id, status: 'running', dryRun, progress: { done: 0, total: 0 } };
+    },
+
+    async job(id: string): Promise<ImportJob> {
+      const row = await store.importJob(db, id);
+      if (!row) throw notFound(`Job ${id}`);
+      // A job whose process ended mid-way is never updated again; its transaction rolled back.
+      const stale = row.status === 'running' && Date.now() - new Date(row.updatedAt).getTime() > JOB_STALE_MS;
+      const report = typeof row.report === 'string' ? JSON.parse(row.report) : row.report;
+      return {
+        id: row.id,
+        status: stale ? 'failed' : row.status,
+        dryRun: row.dryRun,
+        progress: { done: row.done, total: row.total },
+        ...(report ? { report } : {}),
+        ...(stale ? { error: 'The import was interrupted; nothing was written. Start it again.' } : {}),
+        ...(row.error ? { error: row.error } : {}),
+      };
     },
 
     /** Every translation of the product (staff edit them; shoppers read them by Accept-Language). */
@@ -767,6 +841,7 @@ export function createCatalogService(deps: CatalogDeps) {
       return input;
     },
   };
+  return service;
 }
 
 export type CatalogService = ReturnType<typeof createCatalogService>;

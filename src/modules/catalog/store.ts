@@ -56,6 +56,18 @@ type CatalogTables = {
     description: string;
     updated_at: Generated<Date>;
   };
+  catalog_import_jobs: {
+    id: string;
+    status: 'running' | 'done' | 'failed';
+    dry_run: boolean;
+    done: Generated<number>;
+    total: Generated<number>;
+    report: string | null;
+    error: string | null;
+    created_by: string | null;
+    created_at: Generated<Date>;
+    updated_at: Generated<Date>;
+  };
   catalog_collection_products: { collection_id: string; product_id: string; position: number };
   catalog_product_images: {
     id: string;
@@ -970,6 +982,57 @@ export const catalogStore = {
     const result = await sql`delete from catalog_product_translations
       where product_id = ${productId} and locale = ${locale} returning locale`.execute(executor);
     return result.rows.length > 0;
+  },
+
+  async insertImportJob(
+    executor: Db,
+    job: { id: string; dryRun: boolean; createdBy?: string },
+  ): Promise<void> {
+    await catalogStore
+      .tables(executor)
+      .insertInto('catalog_import_jobs')
+      .values({ id: job.id, status: 'running', dry_run: job.dryRun, created_by: job.createdBy ?? null })
+      .execute();
+  },
+
+  /** Progress of a running job, or its end (status done with the report, or failed with why). */
+  async updateImportJob(
+    executor: Db,
+    id: string,
+    change: { done?: number; total?: number; status?: 'done' | 'failed'; report?: unknown; error?: string },
+  ): Promise<void> {
+    await catalogStore
+      .tables(executor)
+      .updateTable('catalog_import_jobs')
+      .set({
+        ...(change.done !== undefined ? { done: change.done } : {}),
+        ...(change.total !== undefined ? { total: change.total } : {}),
+        ...(change.status ? { status: change.status } : {}),
+        ...(change.report !== undefined ? { report: JSON.stringify(change.report) } : {}),
+        ...(change.error !== undefined ? { error: change.error } : {}),
+        updated_at: new Date(),
+      })
+      .where('id', '=', id)
+      .where('status', '=', 'running')
+      .execute();
+  },
+
+  async importJob(executor: Db, id: string) {
+    return catalogStore
+      .tables(executor)
+      .selectFrom('catalog_import_jobs')
+      .select([
+        'id',
+        'status',
+        'dry_run as dryRun',
+        'done',
+        'total',
+        'report',
+        'error',
+        'updated_at as updatedAt',
+      ])
+      .where('id', '=', id)
+      .executeTakeFirst();
   },
 
   categoryIdsBySlug(executor: Db) {

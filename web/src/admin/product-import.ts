@@ -7,6 +7,16 @@ interface ImportReport {
   errors: Array<{ row: number; column?: string; message: string }>;
 }
 
+interface ImportJob {
+  id: string;
+  status: 'running' | 'done' | 'failed';
+  progress: { done: number; total: number };
+  report?: ImportReport;
+  error?: string;
+}
+
+const POLL_MS = 300;
+
 const count = (products: number) => (products === 1 ? '1 product' : `${products} products`);
 
 const COLUMN_NAMES: Record<string, string> = {
@@ -28,6 +38,8 @@ const COLUMN_NAMES: Record<string, string> = {
  */
 export async function importPage(ctx: AppContext): Promise<Drawing> {
   let report: { dryRun: boolean; file: string; result: ImportReport } | undefined;
+  /** The import under way: products done of the file's, while the server works through it. */
+  let running: { file: string; done: number; total: number } | undefined;
 
   const download = (event: Event) =>
     act(ctx, event, async () => {
@@ -45,14 +57,26 @@ export async function importPage(ctx: AppContext): Promise<Drawing> {
     const dryRun = (form.elements.namedItem('dryRun') as HTMLInputElement).checked;
     return act(ctx, event, async () => {
       if (!file) throw new Error('Choose a CSV file first');
-      const result = await ctx.api.request<ImportReport>(
-        'POST',
+      // In the background (Prefer: respond-async), followed until it ends, so a large file shows progress.
+      let job = await ctx.api.post<ImportJob>(
         `/v1/products/import${dryRun ? '?dryRun=true' : ''}`,
-        { text: await file.text(), contentType: 'text/csv' },
+        undefined,
+        { text: await file.text(), contentType: 'text/csv', headers: { prefer: 'respond-async' } },
       );
-      report = { dryRun, file: file.name, result: result.body };
+      running = { file: file.name, done: 0, total: 0 };
       ctx.redraw();
-      const { created, updated, errors } = result.body;
+      while (job.status === 'running') {
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+        job = await ctx.api.get<ImportJob>(`/v1/jobs/${job.id}`);
+        running = { file: file.name, ...job.progress };
+        ctx.redraw();
+      }
+      running = undefined;
+      if (job.status === 'failed' || !job.report)
+        throw new Error(job.error ?? 'The import stopped; nothing was written');
+      report = { dryRun, file: file.name, result: job.report };
+      ctx.redraw();
+      const { created, updated, errors } = job.report;
       if (errors.length > 0)
         ctx.flash(
           'error',
@@ -85,6 +109,12 @@ export async function importPage(ctx: AppContext): Promise<Drawing> {
         <label class="check"><input type="checkbox" name="dryRun" /> Only check the file (change nothing)</label>
         <button type="submit" class="primary">Import</button>
       </form>
+      ${
+        running
+          ? html`<p>Importing ${running.file}: ${running.total > 0 ? `${running.done} of ${running.total} products` : 'reading the file'}
+            <progress max=${Math.max(1, running.total)} .value=${running.done} aria-label=${`Importing ${running.file}`}></progress></p>`
+          : nothing
+      }
       ${
         report && report.result.errors.length > 0
           ? html`<table class="lines" aria-label="Mistakes in ${report.file}">
