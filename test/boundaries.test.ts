@@ -64,6 +64,7 @@ const MIGRATION_OWNER: Record<string, string> = {
   search_trigram: 'catalog',
   product_translations: 'catalog',
   import_jobs: 'catalog',
+  category_collection_translations: 'catalog',
   variant_tax_class: 'catalog',
   order_discounts: 'ordering',
   order_tax_inclusive: 'ordering',

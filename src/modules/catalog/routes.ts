@@ -85,6 +85,12 @@ const ListQuery = Type.Object({
   ),
 });
 
+const LOCALE_PATTERN = '^[a-z]{2,3}(-[A-Z]{2})?$';
+const AcceptLanguage = Type.Object({
+  'accept-language': Type.Optional(
+    Type.String({ maxLength: 500, description: "the languages wanted (else the shop's own)" }),
+  ),
+});
 const IfNoneMatch = Type.Object({
   'accept-language': Type.Optional(
     Type.String({
@@ -275,7 +281,7 @@ export function catalogRoutes(
     const TranslationParams = Type.Object({
       id: Type.String({ format: 'uuid' }),
       locale: Type.String({
-        pattern: '^[a-z]{2,3}(-[A-Z]{2})?$',
+        pattern: LOCALE_PATTERN,
         description: 'one of the shop’s languages (STORE_LOCALES)',
       }),
     });
@@ -444,12 +450,13 @@ export function catalogRoutes(
           operationId: 'listCategories',
           tags,
           summary: 'Every category, with its parent',
+          headers: AcceptLanguage,
           response: { 200: Type.Object({ items: Type.Array(CategorySchema) }) },
         },
       },
-      async (_request, reply) => {
+      async (request, reply) => {
         reply.header('cache-control', ANONYMOUS_CACHING);
-        return service.categories();
+        return service.categories(languageOf(request, reply));
       },
     );
 
@@ -478,12 +485,13 @@ export function catalogRoutes(
           operationId: 'listCollections',
           tags,
           summary: 'Every collection: manual lists and collections of rules',
+          headers: AcceptLanguage,
           response: { 200: Type.Object({ items: Type.Array(CollectionSchema) }) },
         },
       },
-      async (_request, reply) => {
+      async (request, reply) => {
         reply.header('cache-control', ANONYMOUS_CACHING);
-        return service.collections();
+        return service.collections(languageOf(request, reply));
       },
     );
 
@@ -495,12 +503,13 @@ export function catalogRoutes(
           tags,
           summary: 'A collection by slug (its products: GET /v1/products?collection=)',
           params: SlugParams,
+          headers: AcceptLanguage,
           response: { 200: CollectionSchema, ...problems(404) },
         },
       },
       async (request, reply) => {
         reply.header('cache-control', ANONYMOUS_CACHING);
-        return service.collection(request.params.slug);
+        return service.collection(request.params.slug, languageOf(request, reply));
       },
     );
 
@@ -562,14 +571,61 @@ export function catalogRoutes(
           tags,
           summary: 'A category by slug',
           params: Type.Object({ slug: Type.String({ maxLength: 80 }) }),
+          headers: AcceptLanguage,
           response: { 200: CategorySchema, ...problems(404) },
         },
       },
       async (request, reply) => {
         reply.header('cache-control', ANONYMOUS_CACHING);
-        return service.category(request.params.slug);
+        return service.category(request.params.slug, languageOf(request, reply));
       },
     );
+
+    // A category's or a collection's text in another of the shop's languages.
+    const TextParams = Type.Object({
+      slug: Type.String({ maxLength: 80 }),
+      locale: Type.String({
+        pattern: LOCALE_PATTERN,
+        description: 'one of the shop’s languages (STORE_LOCALES)',
+      }),
+    });
+    for (const kind of ['category', 'collection'] as const) {
+      app.put(
+        `/${kind === 'category' ? 'categories' : 'collections'}/:slug/translations/:locale`,
+        {
+          schema: {
+            operationId: kind === 'category' ? 'putCategoryTranslation' : 'putCollectionTranslation',
+            ...secured,
+            summary: `Set the ${kind}’s ${kind === 'category' ? 'name' : 'name and description'} in one of the shop’s other languages`,
+            params: TextParams,
+            body: Type.Object(
+              {
+                name: Type.String({ minLength: 1, maxLength: 200 }),
+                ...(kind === 'collection'
+                  ? { description: Type.Optional(Type.String({ maxLength: 10_000 })) }
+                  : {}),
+              },
+              { additionalProperties: false },
+            ),
+            response: {
+              200: Type.Object({
+                locale: Type.String(),
+                name: Type.String(),
+                description: Type.Optional(Type.String()),
+              }),
+              ...problems(400, 401, 403, 404),
+            },
+          },
+        },
+        async (request) =>
+          service.saveTextTranslation(
+            kind,
+            request.params.slug,
+            request.params.locale,
+            request.body as { name: string; description?: string },
+          ),
+      );
+    }
   };
 }
 

@@ -605,8 +605,22 @@ export function createCatalogService(deps: CatalogDeps) {
       }));
     },
 
-    async categories(): Promise<{ items: Category[] }> {
-      const rows = await store.listCategories(db);
+    /** A category's or a collection's name (and a collection's description) in one of the shop's other languages. */
+    async saveTextTranslation(
+      kind: 'category' | 'collection',
+      slug: string,
+      locale: string,
+      text: { name: string; description?: string },
+    ) {
+      assertTranslatable(locale);
+      const translation = { locale, name: text.name, description: text.description ?? '' };
+      if (!(await store.saveTextTranslation(db, kind, slug, translation)))
+        throw notFound(`${kind === 'category' ? 'Category' : 'Collection'} ${slug}`);
+      return kind === 'category' ? { locale, name: text.name } : translation;
+    },
+
+    async categories(locale?: string): Promise<{ items: Category[] }> {
+      const rows = await store.listCategories(db, translated(locale));
       return {
         items: rows.map((row) =>
           row.parentSlug
@@ -616,8 +630,8 @@ export function createCatalogService(deps: CatalogDeps) {
       };
     },
 
-    async category(slug: string): Promise<Category> {
-      const found = (await this.categories()).items.find((category) => category.slug === slug);
+    async category(slug: string, locale?: string): Promise<Category> {
+      const found = (await this.categories(locale)).items.find((category) => category.slug === slug);
       if (!found) throw notFound(`Category ${slug}`);
       return found;
     },
@@ -769,12 +783,12 @@ export function createCatalogService(deps: CatalogDeps) {
       await reads.evictProduct(productId);
     },
 
-    async collections(): Promise<{ items: Collection[] }> {
-      return { items: (await store.collections(db)).map(collectionJson) };
+    async collections(locale?: string): Promise<{ items: Collection[] }> {
+      return { items: (await store.collections(db, undefined, translated(locale))).map(collectionJson) };
     },
 
-    async collection(slug: string): Promise<Collection> {
-      const [found] = await store.collections(db, slug);
+    async collection(slug: string, locale?: string): Promise<Collection> {
+      const [found] = await store.collections(db, slug, translated(locale));
       if (!found) throw notFound(`Collection ${slug}`);
       return collectionJson(found);
     },

@@ -716,14 +716,39 @@ export const catalogStore = {
       .execute();
   },
 
-  listCategories(executor: Db) {
-    return catalogStore
-      .tables(executor)
-      .selectFrom('catalog_categories as c')
-      .leftJoin('catalog_categories as parent', 'parent.id', 'c.parent_id')
-      .select(['c.slug', 'c.name', 'parent.slug as parentSlug'])
-      .orderBy('c.slug')
-      .execute();
+  /** Every category with its parent's slug; names in `locale` where translated. */
+  async listCategories(executor: Db, locale?: string) {
+    const name =
+      locale === undefined
+        ? sql`c.name`
+        : sql`coalesce((select t.name from catalog_category_translations t
+            where t.category_id = c.id and t.locale = ${locale}), c.name)`;
+    const result = await sql<{ slug: string; name: string; parentSlug: string | null }>`select c.slug,
+        ${name} as name, parent.slug as "parentSlug"
+      from catalog_categories c left join catalog_categories parent on parent.id = c.parent_id
+      order by c.slug`.execute(executor);
+    return result.rows;
+  },
+
+  /** A category's or a collection's text in `locale`; false when no such slug exists. */
+  async saveTextTranslation(
+    executor: Db,
+    kind: 'category' | 'collection',
+    slug: string,
+    text: { locale: string; name: string; description: string },
+  ): Promise<boolean> {
+    const result =
+      kind === 'category'
+        ? await sql`insert into catalog_category_translations (category_id, locale, name)
+            select id, ${text.locale}, ${text.name} from catalog_categories where slug = ${slug}
+            on conflict (category_id, locale) do update set name = excluded.name returning locale`.execute(
+            executor,
+          )
+        : await sql`insert into catalog_collection_translations (collection_id, locale, name, description)
+            select id, ${text.locale}, ${text.name}, ${text.description} from catalog_collections where slug = ${slug}
+            on conflict (collection_id, locale) do update set name = excluded.name,
+              description = excluded.description returning locale`.execute(executor);
+    return result.rows.length > 0;
   },
 
   async insertCategory(
@@ -880,8 +905,16 @@ export const catalogStore = {
   },
 
   /** Collections with their manual lists, by slug; all of them without `slug`. */
-  async collections(executor: Db, slug?: string): Promise<CollectionRow[]> {
+  async collections(executor: Db, slug?: string, locale?: string): Promise<CollectionRow[]> {
     const where = slug === undefined ? sql`` : sql`where c.slug = ${slug}`;
+    const text =
+      locale === undefined
+        ? sql`c.name, c.description`
+        : sql`coalesce(t.name, c.name) as name, coalesce(t.description, c.description) as description`;
+    const translation =
+      locale === undefined
+        ? sql``
+        : sql`left join catalog_collection_translations t on t.collection_id = c.id and t.locale = ${locale}`;
     const result = await sql<{
       id: string;
       slug: string;
@@ -891,11 +924,11 @@ export const catalogStore = {
       minPrice: string | number | null;
       maxPrice: string | number | null;
       productIds: string[] | string;
-    }>`select c.id, c.slug, c.name, c.description, c.rule_category as category,
+    }>`select c.id, c.slug, ${text}, c.rule_category as category,
         c.rule_min_price as "minPrice", c.rule_max_price as "maxPrice",
         coalesce((select json_agg(cp.product_id order by cp.position) from catalog_collection_products cp
           where cp.collection_id = c.id), '[]') as "productIds"
-      from catalog_collections c ${where} order by c.name, c.slug`.execute(executor);
+      from catalog_collections c ${translation} ${where} order by c.slug`.execute(executor);
     return result.rows.map((row) => {
       const rules: CollectionRules = {
         ...(row.category !== null ? { category: row.category } : {}),

@@ -82,6 +82,50 @@ describe.each(dbKinds)('translated products on %s', (kind) => {
     expect((await read(`/v1/products/${productId}`, 'de')).json().name).toBe('Rain jacket');
   });
 
+  it('names categories and collections in the language asked for, with the same fallback', async () => {
+    const put = (url: string, payload: Record<string, unknown>) =>
+      system.app.inject({ method: 'PUT', url, headers: staff.headers, payload });
+    await system.app.inject({
+      method: 'POST',
+      url: '/v1/categories',
+      headers: staff.headers,
+      payload: { slug: 'rainwear', name: 'Rainwear' },
+    });
+    await system.app.inject({
+      method: 'POST',
+      url: '/v1/collections',
+      headers: staff.headers,
+      payload: { slug: 'wet-days', name: 'Wet days', description: 'For the rain.', productIds: [productId] },
+    });
+    expect(
+      (await put('/v1/categories/rainwear/translations/de', { name: 'Regenbekleidung' })).json(),
+    ).toEqual({
+      locale: 'de',
+      name: 'Regenbekleidung',
+    });
+    const collection = await put('/v1/collections/wet-days/translations/de', {
+      name: 'Regentage',
+      description: 'Für den Regen.',
+    });
+    expect(collection.statusCode, collection.body).toBe(200);
+
+    const categories = await read('/v1/categories', 'de');
+    expect(categories.headers['content-language']).toBe('de');
+    expect(categories.json().items.find((each: { slug: string }) => each.slug === 'rainwear').name).toBe(
+      'Regenbekleidung',
+    );
+    expect((await read('/v1/categories/rainwear', 'fr')).json().name).toBe('Rainwear');
+    expect((await read('/v1/collections/wet-days', 'de')).json()).toMatchObject({
+      name: 'Regentage',
+      description: 'Für den Regen.',
+    });
+    expect((await read('/v1/collections', 'en')).json().items[0]).toMatchObject({ name: 'Wet days' });
+    expect((await put('/v1/categories/no-such/translations/de', { name: 'x' })).statusCode).toBe(404);
+    expect((await put('/v1/collections/wet-days/translations/nl', { name: 'x' })).json().code).toBe(
+      'LOCALE_UNSUPPORTED',
+    );
+  });
+
   it('refuses a language the shop does not write in, and its own language as a translation', async () => {
     const unsupported = await translate('nl', { name: 'Regenjas' });
     expect(unsupported.statusCode).toBe(400);
