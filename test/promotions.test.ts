@@ -247,6 +247,38 @@ describe.each(dbKinds)('promotions engine on %s', (kind) => {
     expect(fits.totals.discountTotal.amount).toBe(600);
   });
 
+  it('a code for a collection discounts what the collection holds, by hand and by its rules', async () => {
+    const picked = await createProduct(system, staff, { price: 4000 });
+    const lamp = await createProduct(system, staff, { price: 3000, categorySlugs: ['lamps'] });
+    const dearLamp = await createProduct(system, staff, { price: 90000, categorySlugs: ['lamps'] });
+    const other = await createProduct(system, staff, { price: 1000 });
+    const word = randomUUID().slice(0, 6);
+    for (const collection of [
+      { slug: `gifts-${word}`, name: 'Gifts', productIds: [picked.productId] },
+      { slug: `light-${word}`, name: 'Light under 100', rules: { category: 'lighting', maxPrice: 10000 } },
+    ]) {
+      expect((await call('POST', '/v1/collections', staff, collection)).statusCode).toBe(201);
+    }
+    const code = `GIFT-${word}`.toUpperCase();
+    await promotion({
+      code,
+      kind: 'percentage',
+      value: 10,
+      target: { collectionSlugs: [`gifts-${word}`, `light-${word}`] },
+    });
+    const shopper = await signIn(system);
+    for (const item of [picked, lamp, dearLamp, other]) await addToCart(system, shopper, item.variantId, 1);
+    expect((await call('POST', '/v1/cart/promotions', shopper, { code })).statusCode).toBe(200);
+    const cart = (await call('GET', '/v1/cart', shopper)).json();
+    const discounted = cart.totals.discounts[0].lines.map(
+      (line: { itemId: string }) =>
+        cart.items.find((item: { id: string }) => item.id === line.itemId).variantId,
+    );
+    // The hand-picked product and the lamp under €100 (a lamp is in lighting); not the dear lamp, nor the rest.
+    expect(discounted.sort()).toEqual([picked.variantId, lamp.variantId].sort());
+    expect(cart.totals.discountTotal.amount).toBe(700);
+  });
+
   it('40 buyers race for an automatic discount with a budget for 4 and a use limit: never a cent past either', async () => {
     const lamp = await createProduct(system, staff, { price: 2000, stock: 500 });
     const budgeted = await promotion({

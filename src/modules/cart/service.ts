@@ -228,6 +228,7 @@ export function createCartService(deps: {
           quantity: row.quantity,
           productId: variant.productId,
           categorySlugs: variant.categorySlugs,
+          collectionSlugs: variant.collectionSlugs,
           taxClass: variant.taxClass,
           variantId: row.variantId,
         })),

@@ -57,6 +57,8 @@ export interface CheckoutVariant {
   archived: boolean;
   /** The product's categories and every category above them. */
   categorySlugs: string[];
+  /** The collections it is in, by hand or by their rules. */
+  collectionSlugs: string[];
   taxClass: string;
 }
 
@@ -601,6 +603,7 @@ export function createCatalogService(deps: CatalogDeps) {
         prices: typeof row.prices === 'string' ? JSON.parse(row.prices) : row.prices,
         archived: Boolean(row.archived),
         categorySlugs: row.categorySlugs,
+        collectionSlugs: row.collectionSlugs,
         taxClass: row.taxClass,
       }));
     },

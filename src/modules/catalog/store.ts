@@ -236,6 +236,7 @@ export interface CheckoutVariantRow {
   prices: Money[] | string;
   archived: boolean | number;
   categorySlugs: string[];
+  collectionSlugs: string[];
   taxClass: string;
 }
 
@@ -246,6 +247,18 @@ const productCategorySlugs = sql<string[]>`array(with recursive up (id, slug, pa
   union
     select c.id, c.slug, c.parent_id from catalog_categories c join up on c.id = up.parent_id)
   select slug from up order by slug)`;
+
+/**
+ * The collections the product is in: listed by hand, or matched by every rule a collection has
+ * (its category among the product's categories and those above them, its price range).
+ */
+const productCollectionSlugs = sql<string[]>`array(select c.slug from catalog_collections c where
+    exists (select 1 from catalog_collection_products cp where cp.collection_id = c.id and cp.product_id = p.id)
+    or ((c.rule_category is not null or c.rule_min_price is not null or c.rule_max_price is not null)
+      and (c.rule_min_price is null or p.price_amount >= c.rule_min_price)
+      and (c.rule_max_price is null or p.price_amount <= c.rule_max_price)
+      and (c.rule_category is null or c.rule_category = any(${productCategorySlugs})))
+  order by c.slug)`;
 
 const tsQuery = (q: string) => sql`websearch_to_tsquery('english', ${q})`;
 /**
@@ -781,6 +794,7 @@ export const catalogStore = {
         variantPrices.as('prices'),
         eb.or([eb('v.archived_at', 'is not', null), eb('p.archived_at', 'is not', null)]).as('archived'),
         productCategorySlugs.as('categorySlugs'),
+        productCollectionSlugs.as('collectionSlugs'),
         'v.tax_class as taxClass',
       ])
       .where('v.id', 'in', [...variantIds])

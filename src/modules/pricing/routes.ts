@@ -21,6 +21,13 @@ const Target = Type.Object(
     categorySlugs: Type.Optional(
       Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 100, uniqueItems: true }),
     ),
+    collectionSlugs: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
+        maxItems: 100,
+        uniqueItems: true,
+        description: 'products in any of these collections (GET /v1/collections), by hand or by their rules',
+      }),
+    ),
     minQuantity: Type.Optional(
       Type.Integer({
         minimum: 1,

@@ -207,7 +207,9 @@ export interface PricingSources {
   }>;
   variants(
     variantIds: readonly string[],
-  ): Promise<Array<{ variantId: string; productId: string; categorySlugs: string[] }>>;
+  ): Promise<
+    Array<{ variantId: string; productId: string; categorySlugs: string[]; collectionSlugs: string[] }>
+  >;
 }
 
 /** What a promotion would have done to the orders of a period. */
@@ -744,6 +746,7 @@ export function createPricingService(
           ...line,
           productId: facts.get(line.variantId)?.productId,
           categorySlugs: facts.get(line.variantId)?.categorySlugs ?? [],
+          collectionSlugs: facts.get(line.variantId)?.collectionSlugs ?? [],
         }));
         const subtotal = lines.reduce((sum, line) => sum + line.unitAmount * line.quantity, 0);
         if (row.minSubtotal !== null && subtotal < row.minSubtotal) continue;

@@ -10,6 +10,8 @@ export interface PricingLine {
   productId?: string;
   /** The product's categories and every category above them. */
   categorySlugs?: readonly string[];
+  /** The collections the product is in. */
+  collectionSlugs?: readonly string[];
   /** This line's rate (its tax class's in the destination), in basis points; else the cart's. */
   taxRateBasisPoints?: number;
 }
@@ -18,6 +20,7 @@ export interface PricingLine {
 export interface PromotionTarget {
   productIds?: string[];
   categorySlugs?: string[];
+  collectionSlugs?: string[];
   /** The matching lines must hold at least this many units together, or nothing applies. */
   minQuantity?: number;
   /**
@@ -110,9 +113,11 @@ export function shippingCharge(priced: Pick<PricedCart, 'shippingTotal' | 'shipp
 const matches = (target: PromotionTarget | undefined, line: PricingLine) => {
   const byProduct = target?.productIds;
   const byCategory = target?.categorySlugs;
-  if (!byProduct?.length && !byCategory?.length) return true;
+  const byCollection = target?.collectionSlugs;
+  if (!byProduct?.length && !byCategory?.length && !byCollection?.length) return true;
   if (byProduct?.includes(line.productId ?? '')) return true;
-  return byCategory?.some((slug) => line.categorySlugs?.includes(slug)) ?? false;
+  if (byCategory?.some((slug) => line.categorySlugs?.includes(slug))) return true;
+  return byCollection?.some((slug) => line.collectionSlugs?.includes(slug)) ?? false;
 };
 
 /**

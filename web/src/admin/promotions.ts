@@ -1,7 +1,7 @@
 import { html, nothing } from 'lit-html';
 import { newIdempotencyKey } from '../api.ts';
 import { decimalString, parseMoneyInput } from '../money.ts';
-import type { Category, CustomerGroup } from '../types.ts';
+import type { Category, Collection, CustomerGroup } from '../types.ts';
 import { type AppContext, act, type Content, formValues, STORE_CURRENCY } from '../ui.ts';
 
 interface Promotion {
@@ -17,6 +17,7 @@ interface Promotion {
   target?: {
     productIds?: string[];
     categorySlugs?: string[];
+    collectionSlugs?: string[];
     minQuantity?: number;
     customerGroups?: string[];
   };
@@ -54,15 +55,17 @@ function valueText(promotion: Promotion): string {
   return `${amountIn(promotion, promotion.value)} off`;
 }
 
-/** What it discounts, in words: categories by name, products by count. */
+/** What it discounts, in words: categories and collections by name, products by count. */
 function targetText(
   promotion: Promotion,
   categories: Map<string, string>,
   groups: Map<string, string>,
+  collections: Map<string, string>,
 ): string {
   const target = promotion.target;
   const parts = [
     ...(target?.categorySlugs ?? []).map((slug) => categories.get(slug) ?? slug),
+    ...(target?.collectionSlugs ?? []).map((slug) => `the ${collections.get(slug) ?? slug} collection`),
     ...(target?.productIds?.length
       ? [`${target.productIds.length} product${target.productIds.length === 1 ? '' : 's'}`]
       : []),
@@ -77,11 +80,14 @@ function targetText(
 const title = (promotion: Promotion) => promotion.name ?? promotion.code ?? 'Promotion';
 
 export async function promotionsPage(ctx: AppContext): Promise<Content> {
-  const [{ items }, { items: categoryList }, { items: groups }] = await Promise.all([
-    ctx.api.get<{ items: Promotion[] }>('/v1/promotions'),
-    ctx.api.get<{ items: Category[] }>('/v1/categories'),
-    ctx.api.get<{ items: CustomerGroup[] }>('/v1/customer-groups'),
-  ]);
+  const [{ items }, { items: categoryList }, { items: groups }, { items: collectionList }] =
+    await Promise.all([
+      ctx.api.get<{ items: Promotion[] }>('/v1/promotions'),
+      ctx.api.get<{ items: Category[] }>('/v1/categories'),
+      ctx.api.get<{ items: CustomerGroup[] }>('/v1/customer-groups'),
+      ctx.api.get<{ items: Collection[] }>('/v1/collections'),
+    ]);
+  const collections = new Map(collectionList.map((collection) => [collection.slug, collection.name]));
   const categories = new Map(categoryList.map((category) => [category.slug, category.name]));
   const groupNames = new Map(groups.map((group) => [group.id, group.name]));
   const money = (raw: string, what: string) => {
@@ -103,6 +109,7 @@ export async function promotionsPage(ctx: AppContext): Promise<Content> {
       const budget = money(values.budget, 'budget');
       const target = {
         ...(values.category ? { categorySlugs: [values.category] } : {}),
+        ...(values.collection ? { collectionSlugs: [values.collection] } : {}),
         ...(values.minQuantity ? { minQuantity: Number(values.minQuantity) } : {}),
         ...(values.group ? { customerGroups: [values.group] } : {}),
       };
@@ -183,7 +190,7 @@ export async function promotionsPage(ctx: AppContext): Promise<Content> {
                 ? html`<br /><span class="muted">from ${amountIn(promotion, promotion.minSubtotal)}</span>`
                 : nothing
             }</td>
-            <td>${targetText(promotion, categories, groupNames)}</td>
+            <td>${targetText(promotion, categories, groupNames, collections)}</td>
             <td>${promotion.priority}${promotion.stackable ? '' : html`<br /><span class="muted">does not combine</span>`}</td>
             <td>${promotion.timesUsed}${promotion.usageLimit ? ` of ${promotion.usageLimit}` : ''}</td>
             <td>${amountIn(promotion, promotion.discountGiven)}${promotion.budget ? ` of ${amountIn(promotion, promotion.budget)}` : ''}</td>
@@ -223,6 +230,14 @@ export async function promotionsPage(ctx: AppContext): Promise<Content> {
         <option value="">Every item</option>
         ${categoryList.map((category) => html`<option value=${category.slug}>${category.name}</option>`)}
       </select></label>
+      ${
+        collectionList.length > 0
+          ? html`<label>Only for the collection <select name="collection">
+            <option value="">Any collection</option>
+            ${collectionList.map((collection) => html`<option value=${collection.slug}>${collection.name}</option>`)}
+          </select></label>`
+          : nothing
+      }
       <label>From this many items of it (optional) <input name="minQuantity" type="number" min="1" /></label>
       <label>Only for the customer group <select name="group">
         <option value="">Every shopper</option>
