@@ -43,8 +43,8 @@ export async function translationsSection(ctx: AppContext, product: Product): Pr
       const translation = items.find((item) => item.locale === locale);
       return html`<form class="stack narrow" @submit=${save(locale)} aria-label=${`${languageName(locale)} text`}>
         <h3>${languageName(locale)}</h3>
-        <label>Name <input name="name" required maxlength="200" .value=${translation?.name ?? ''} /></label>
-        <label>Description <textarea name="description" rows="3" maxlength="10000" .value=${translation?.description ?? ''}></textarea></label>
+        <label>Name in ${languageName(locale)} <input name="name" required maxlength="200" .value=${translation?.name ?? ''} /></label>
+        <label>Description in ${languageName(locale)} <textarea name="description" rows="3" maxlength="10000" .value=${translation?.description ?? ''}></textarea></label>
         <p class="inline">
           <button type="submit">Save ${languageName(locale)} text</button>
           ${translation ? html`<button type="button" class="danger" @click=${remove(locale)}>Remove</button>` : nothing}
