@@ -131,16 +131,18 @@ export function parseImport(
   const index = new Map(header.map((name, position) => [name.trim(), position]));
   const groups = new Map<string, ImportedProduct>();
   const skus = new Map<string, number>();
-  rows.forEach((record, offset) => {
+  for (const [offset, record] of rows.entries()) {
     const line = offset + 2;
     const get = (column: Column) => (record[index.get(column)!] ?? '').trim();
     const fail = (column: Column, message: string) => errors.push({ row: line, column, message });
     const slug = get('product');
-    if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(slug))
-      return fail(
+    if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(slug)) {
+      fail(
         'product',
         'must be the product’s slug (lower-case letters, digits and hyphens), the same on each of its rows',
       );
+      continue;
+    }
     let group = groups.get(slug);
     if (!group) {
       const options = parseOptions(get('options'));
@@ -181,7 +183,7 @@ export function parseImport(
       ...(get('taxClass') ? { taxClass: get('taxClass') } : {}),
       ...(stock ? { stock: Number(stock) } : {}),
     });
-  });
+  }
   // What the API would refuse of each product (a bad SKU, a name too long…), on its line and column.
   for (const group of groups.values()) {
     for (const issue of Value.Errors(ProductInput, group.input).slice(0, 5)) {
