@@ -393,11 +393,25 @@ describe.each(dbKinds)('catalog on %s', (kind) => {
     ).toBe(404);
   });
 
-  it('gives other modules prices and categories (with those above them) through variantsForCheckout', async () => {
+  it('gives other modules prices, categories (with those above them) and collections through variantsForCheckout', async () => {
     const product = (
       await createProduct({ ...simpleProduct('Checkout Teapot', 3210), categorySlugs: ['shirts', 'garden'] })
     ).json();
     const variantId = product.variants[0].id;
+    // In one collection by hand, in another by its rule (apparel is above shirts), not in a third.
+    for (const collection of [
+      { slug: 'teapot-picks', name: 'Picks', productIds: [product.id] },
+      { slug: 'all-apparel', name: 'Apparel', rules: { category: 'apparel' } },
+      { slug: 'dear-apparel', name: 'Dear apparel', rules: { category: 'apparel', minPrice: 100_000 } },
+    ]) {
+      const made = await inject({
+        method: 'POST',
+        url: '/v1/collections',
+        headers: staff.headers,
+        payload: collection,
+      });
+      expect(made.statusCode, made.body).toBe(201);
+    }
     const rows = await catalog.variantsForCheckout([variantId, variantId, uuidv7()]);
     expect(rows).toEqual([
       {
@@ -409,6 +423,7 @@ describe.each(dbKinds)('catalog on %s', (kind) => {
         prices: [],
         archived: false,
         categorySlugs: ['apparel', 'garden', 'shirts', 'tops'],
+        collectionSlugs: ['all-apparel', 'teapot-picks'],
         taxClass: 'standard',
       },
     ]);

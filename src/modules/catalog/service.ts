@@ -718,7 +718,12 @@ export function createCatalogService(deps: CatalogDeps) {
       const id = uuidv7();
       await store.insertImportJob(db, { id, dryRun, ...(createdBy ? { createdBy } : {}) });
       let written = 0;
+      // The last count, written again with the end: a progress write still in flight on another
+      // connection may land after the job is done, and is then ignored.
+      const latest = { done: 0, total: 0 };
       const progress = (done: number, total: number) => {
+        latest.done = done;
+        latest.total = total;
         // At most one write per 2 % of the file, so progress costs little beside the import.
         if (done !== total && done - written < Math.max(1, total / 50)) return;
         written = done;
@@ -731,7 +736,7 @@ export function createCatalogService(deps: CatalogDeps) {
       runDetached(() => {
         service
           .importCsv(text, dryRun, progress)
-          .then((report) => store.updateImportJob(db, id, { status: 'done', report }))
+          .then((report) => store.updateImportJob(db, id, { status: 'done', report, ...latest }))
           .catch(async (error) => {
             deps.logger.error({ err: error, jobId: id }, 'import failed');
             const reason =
