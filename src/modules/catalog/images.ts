@@ -5,11 +5,10 @@ import { uuidv7 } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { ObjectStorage } from '../../platform/storage/index.ts';
 import { productArchived } from './errors.ts';
+import { RENDITION_WIDTHS } from './schemas.ts';
 import { type ProductImage, catalogStore as store } from './store.ts';
 
 export const MAX_IMAGE_BYTES = 10 * 1024 * 1024;
-/** Renditions come in these widths only, so a client cannot make the server store one per pixel. */
-export const RENDITION_WIDTHS = [160, 320, 480, 640, 960, 1280, 1920] as const;
 /** A decompression bomb (a small file of enormous dimensions) is refused before it is decoded. */
 const MAX_PIXELS = 40_000_000;
 

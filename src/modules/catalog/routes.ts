@@ -27,6 +27,7 @@ import {
   ProductListSchema,
   ProductPatch,
   ProductSchema,
+  RENDITION_WIDTHS,
 } from './schemas.ts';
 import type { CatalogService } from './service.ts';
 
@@ -85,13 +86,12 @@ const ListQuery = Type.Object({
   ),
 });
 
-const LOCALE_PATTERN = '^[a-z]{2,3}(-[A-Z]{2})?$';
-const AcceptLanguage = Type.Object({
-  'accept-language': Type.Optional(
-    Type.String({ maxLength: 500, description: "the languages wanted (else the shop's own)" }),
-  ),
+const LocaleParam = Type.String({
+  pattern: '^[a-z]{2,3}(-[A-Z]{2})?$',
+  description: 'one of the shop’s languages (STORE_LOCALES)',
 });
-const IfNoneMatch = Type.Object({
+const SlugParams = Type.Object({ slug: Type.String({ maxLength: 80 }) });
+const AcceptLanguage = Type.Object({
   'accept-language': Type.Optional(
     Type.String({
       maxLength: 500,
@@ -99,12 +99,16 @@ const IfNoneMatch = Type.Object({
         "the languages wanted: names and descriptions come in the first the shop has (else the shop's own)",
     }),
   ),
+});
+const IfNoneMatch = Type.Object({
   'if-none-match': Type.Optional(
     Type.String({
       description: 'An ETag you hold: when it is still current the answer is 304, without a body',
     }),
   ),
 });
+/** The headers of a product read: it answers in a language and takes conditional requests. */
+const ProductReadHeaders = Type.Object({ ...AcceptLanguage.properties, ...IfNoneMatch.properties });
 const NotModified = Type.Null({ description: 'Not modified: the ETag you sent is still current' });
 const IfMatch = (required: boolean) =>
   Type.Object({
@@ -124,6 +128,12 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
+/** Whether the client's If-None-Match names this version (or `*`): then the answer is 304. */
+function holdsVersion(request: FastifyRequest, etag: string): boolean {
+  const ifNoneMatch = header(request, 'if-none-match');
+  return ifNoneMatch !== undefined && entityTags(ifNoneMatch).some((tag) => tag === '*' || tag === etag);
+}
+
 /**
  * Sends a rendered read with its strong ETag, or 304 when the client holds that version. Shared
  * caches may keep anonymous answers briefly; an answer to a signed-in request stays private.
@@ -134,10 +144,7 @@ function sendRendered(request: FastifyRequest, reply: FastifyReply, rendered: Re
   reply.header('vary', vary ? `${vary}, Authorization, Accept-Encoding` : 'Authorization, Accept-Encoding');
   if (request.method === 'GET' || request.method === 'HEAD') {
     reply.header('cache-control', request.headers.authorization ? 'private, no-cache' : ANONYMOUS_CACHING);
-    const ifNoneMatch = header(request, 'if-none-match');
-    if (ifNoneMatch && entityTags(ifNoneMatch).some((tag) => tag === '*' || tag === rendered.etag)) {
-      return reply.code(304).send(null);
-    }
+    if (holdsVersion(request, rendered.etag)) return reply.code(304).send(null);
   } else {
     reply.header('cache-control', 'no-store');
   }
@@ -189,7 +196,7 @@ export function catalogRoutes(
           tags,
           summary: 'List, search, filter and sort live products',
           querystring: ListQuery,
-          headers: IfNoneMatch,
+          headers: ProductReadHeaders,
           response: { 200: ProductListSchema, 304: NotModified, ...problems(400) },
         },
       },
@@ -267,7 +274,7 @@ export function catalogRoutes(
           summary: 'A product by id (archived ones too)',
           params: IdParams,
           querystring: Type.Object({ region: Type.Optional(RegionQuery) }),
-          headers: IfNoneMatch,
+          headers: ProductReadHeaders,
           response: { 200: ProductSchema, 304: NotModified, ...problems(400, 404) },
         },
       },
@@ -278,13 +285,7 @@ export function catalogRoutes(
       },
     );
 
-    const TranslationParams = Type.Object({
-      id: Type.String({ format: 'uuid' }),
-      locale: Type.String({
-        pattern: LOCALE_PATTERN,
-        description: 'one of the shop’s languages (STORE_LOCALES)',
-      }),
-    });
+    const TranslationParams = Type.Object({ id: Type.String({ format: 'uuid' }), locale: LocaleParam });
     const Translation = Type.Object({
       locale: Type.String(),
       name: Type.String(),
@@ -477,7 +478,6 @@ export function catalogRoutes(
       },
     );
 
-    const SlugParams = Type.Object({ slug: Type.String({ maxLength: 80 }) });
     app.get(
       '/collections',
       {
@@ -570,7 +570,7 @@ export function catalogRoutes(
           operationId: 'getCategory',
           tags,
           summary: 'A category by slug',
-          params: Type.Object({ slug: Type.String({ maxLength: 80 }) }),
+          params: SlugParams,
           headers: AcceptLanguage,
           response: { 200: CategorySchema, ...problems(404) },
         },
@@ -582,13 +582,7 @@ export function catalogRoutes(
     );
 
     // A category's or a collection's text in another of the shop's languages.
-    const TextParams = Type.Object({
-      slug: Type.String({ maxLength: 80 }),
-      locale: Type.String({
-        pattern: LOCALE_PATTERN,
-        description: 'one of the shop’s languages (STORE_LOCALES)',
-      }),
-    });
+    const TextParams = Type.Object({ ...SlugParams.properties, locale: LocaleParam });
     for (const kind of ['category', 'collection'] as const) {
       app.put(
         `/${kind === 'category' ? 'categories' : 'collections'}/:slug/translations/:locale`,
@@ -865,8 +859,7 @@ function imageRoutes(images: ImageService) {
               Type.Integer({
                 minimum: 1,
                 maximum: 4096,
-                description:
-                  'the width wanted: served at the next of 160, 320, 480, 640, 960, 1280, 1920 px, never wider than the image',
+                description: `the width wanted: served at the next of ${RENDITION_WIDTHS.join(', ')} px, never wider than the image`,
               }),
             ),
           }),
@@ -897,9 +890,7 @@ function imageRoutes(images: ImageService) {
           .header('etag', rendition.etag)
           .header('vary', 'Accept')
           .header('cache-control', 'public, max-age=31536000, immutable');
-        const ifNoneMatch = header(request, 'if-none-match');
-        if (ifNoneMatch && entityTags(ifNoneMatch).includes(rendition.etag))
-          return reply.code(304).send(null);
+        if (holdsVersion(request, rendition.etag)) return reply.code(304).send(null);
         return reply.code(200).type(rendition.contentType).send(rendition.bytes);
       },
     );

@@ -98,11 +98,13 @@ export const VariantSchema = Type.Object({
   available: Type.Integer({ description: 'on hand minus reserved' }),
 });
 
+/** Renditions come in these widths only, so a client cannot make the server store one per pixel. */
+export const RENDITION_WIDTHS = [160, 320, 480, 640, 960, 1280, 1920] as const;
+
 export const ImageSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
   url: Type.String({
-    description:
-      'the image, long-cached; `?w=` resizes it (160, 320, 480, 640, 960, 1280 or 1920 px, the next up)',
+    description: `the image, long-cached; \`?w=\` resizes it (${RENDITION_WIDTHS.join(', ')} px, the next up)`,
   }),
   width: Type.Integer({ description: 'of the stored image, in pixels' }),
   height: Type.Integer(),
