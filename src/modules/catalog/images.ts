@@ -86,7 +86,9 @@ const imageJson = (row: { id: string; width: number; height: number; alt: string
   alt: row.alt,
 });
 
-const originalKey = (id: string) => `images/${id}/original`;
+/** An image's folder in object storage: its original and its renditions. */
+const folderOf = (id: string) => `images/${id}`;
+const originalKey = (id: string) => `${folderOf(id)}/original`;
 
 export function createImageService(deps: {
   db: Db;
@@ -103,6 +105,13 @@ export function createImageService(deps: {
     const state = await store.productState(db, productId);
     if (!state) throw notFound(`Product ${productId}`);
     if (state.archived) throw productArchived();
+  }
+
+  /** The product's images in order, locked; 404 unless `imageId` is one of them. */
+  async function lockedOrder(tx: Db, productId: string, imageId: string): Promise<string[]> {
+    const order = await store.lockImageOrder(tx, productId);
+    if (!order.includes(imageId)) throw notFound(`Image ${imageId} of product ${productId}`);
+    return order;
   }
 
   async function original(imageId: string): Promise<Buffer> {
@@ -155,7 +164,7 @@ export function createImageService(deps: {
       try {
         await store.insertImage(db, image);
       } catch (error) {
-        await storage.deleteByPrefix(`images/${id}`);
+        await storage.deleteByPrefix(folderOf(id));
         throw error;
       }
       await deps.evictProduct(productId);
@@ -166,8 +175,7 @@ export function createImageService(deps: {
     async update(productId: string, imageId: string, change: { alt?: string; position?: number }) {
       await assertEditable(productId);
       const image = await transact(db, async (tx) => {
-        const order = await store.lockImageOrder(tx, productId);
-        if (!order.includes(imageId)) throw notFound(`Image ${imageId} of product ${productId}`);
+        const order = await lockedOrder(tx, productId, imageId);
         if (change.alt !== undefined) await store.setImageAlt(tx, imageId, change.alt);
         if (change.position !== undefined) {
           const rest = order.filter((id) => id !== imageId);
@@ -183,8 +191,7 @@ export function createImageService(deps: {
     async remove(productId: string, imageId: string): Promise<void> {
       await assertEditable(productId);
       await transact(db, async (tx) => {
-        const order = await store.lockImageOrder(tx, productId);
-        if (!order.includes(imageId)) throw notFound(`Image ${imageId} of product ${productId}`);
+        const order = await lockedOrder(tx, productId, imageId);
         await store.deleteImage(tx, imageId);
         await store.setImageOrder(
           tx,
@@ -194,7 +201,7 @@ export function createImageService(deps: {
       });
       await deps.evictProduct(productId);
       // After the commit: a failed delete leaves unreferenced files, never a product showing a missing image.
-      await storage.deleteByPrefix(`images/${imageId}`).catch((error) => {
+      await storage.deleteByPrefix(folderOf(imageId)).catch((error) => {
         deps.logger.warn({ err: error, imageId }, 'the files of a removed image could not be deleted');
       });
     },
@@ -212,7 +219,7 @@ export function createImageService(deps: {
       const etag = `"${imageId}.${width}.${format}"`;
       if (width === image.width && CONTENT_TYPES[format] === image.contentType)
         return { bytes: await original(imageId), contentType: image.contentType, etag };
-      const key = `images/${imageId}/w${width}.${format}`;
+      const key = `${folderOf(imageId)}/w${width}.${format}`;
       let pending = encoding.get(key);
       if (!pending) {
         pending = render(key, imageId, width, format).finally(() => encoding.delete(key));

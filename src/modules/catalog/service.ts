@@ -293,6 +293,8 @@ export function createCatalogService(deps: CatalogDeps) {
 
   /** Inserts a new product with its variants, categories and stock (under `slug`, or one made from its name). */
   async function insertNew(tx: Db, id: string, input: ProductInputT, slug?: string): Promise<void> {
+    checkVariants(input.variants);
+    checkOptions(input);
     const categoryIds = await resolveCategories(tx, input.categorySlugs ?? []);
     await deps.taxClasses.assertKnown(taxClassesOf(input), tx);
     await ensureSkusFree(
@@ -492,8 +494,6 @@ export function createCatalogService(deps: CatalogDeps) {
     },
 
     async create(input: ProductInputT): Promise<string> {
-      checkVariants(input.variants);
-      checkOptions(input);
       const id = uuidv7();
       await mapSkuConflicts(() =>
         transact(db, async (tx) => {
@@ -678,8 +678,7 @@ export function createCatalogService(deps: CatalogDeps) {
           await sql`set local plan_cache_mode = force_custom_plan`.execute(tx);
           for (const product of products) {
             try {
-              checkVariants(product.input.variants);
-              checkOptions(product.input);
+              // Both paths check the variants and options first, as a create or a replace does.
               const existing = await store.productIdBySlug(tx, product.slug);
               if (existing) {
                 await applyInput(tx, await lockLive(tx, existing), product.input);
