@@ -213,20 +213,28 @@ export function createApi(options: {
     return withCart();
   }
 
+  /** A 401 to a signed-in call: one refresh, then the call `again` with the new token. */
+  async function afterRefresh(
+    response: Response,
+    session: Session | null,
+    again: (session: Session) => Promise<Response>,
+  ): Promise<Response> {
+    if (response.status !== 401 || !session) return response;
+    const renewed = await refresh(session);
+    return renewed ? again(renewed) : response;
+  }
+
   async function request<T = unknown>(
     method: string,
     path: string,
     options: RequestOptions = {},
   ): Promise<ApiResponse<T>> {
-    let session = options.auth === false ? null : store.load();
-    let response =
+    const session = options.auth === false ? null : store.load();
+    const first =
       !session && guest && options.auth !== false
         ? await sendAsGuest(guest, method, path, options)
         : await send(method, path, options, session);
-    if (response.status === 401 && session) {
-      session = await refresh(session);
-      if (session) response = await send(method, path, options, session);
-    }
+    const response = await afterRefresh(first, session, (renewed) => send(method, path, options, renewed));
     if (!response.ok) throw await problemOf(response);
     const text = response.status === 204 ? '' : await response.text();
     return {
@@ -281,12 +289,8 @@ export function createApi(options: {
         xhr.onerror = () => reject(unreachable());
         xhr.send(form);
       });
-    let session = store.load();
-    let response = await once(session);
-    if (response.status === 401 && session) {
-      session = await refresh(session);
-      if (session) response = await once(session);
-    }
+    const session = store.load();
+    const response = await afterRefresh(await once(session), session, once);
     if (!response.ok) throw await problemOf(response);
     return (await response.json()) as T;
   }

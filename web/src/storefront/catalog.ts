@@ -84,11 +84,6 @@ export async function catalogPage(
     const raw = query.get(name);
     return raw ? decimalString({ amount: Number(raw), currency: STORE_CURRENCY }) : '';
   };
-  const pageLink = (to: number) => {
-    const next = new URLSearchParams(query);
-    next.set('page', String(to));
-    return `/?${next}`;
-  };
 
   const categoryName = new Map(categories.items.map((category) => [category.slug, category.name]));
   /** This listing with some filters set (or, given undefined, cleared), back at page 1. */
@@ -244,9 +239,9 @@ export async function catalogPage(
     ${
       pages > 1
         ? html`<nav class="pager" aria-label="Pages">
-          ${page > 1 ? html`<a href=${pageLink(page - 1)} rel="prev">← Previous</a>` : nothing}
+          ${page > 1 ? html`<a href=${withFilters({ page: String(page - 1) })} rel="prev">← Previous</a>` : nothing}
           <span>Page ${page} of ${pages}</span>
-          ${page < pages ? html`<a href=${pageLink(page + 1)} rel="next">Next →</a>` : nothing}
+          ${page < pages ? html`<a href=${withFilters({ page: String(page + 1) })} rel="next">Next →</a>` : nothing}
         </nav>`
         : nothing
     }
