@@ -1,23 +1,13 @@
+import { decimalString, fractionDigits } from '../../src/platform/money.ts';
+
 /** Money as the API carries it: integer minor units and an ISO 4217 code. */
 export interface Money {
   amount: number;
   currency: string;
 }
 
-/** Digits after the decimal point for a currency (2 for EUR, 0 for JPY, 3 for KWD). */
-export function fractionDigits(currency: string): number {
-  return (
-    new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2
-  );
-}
-
-/** The amount as an exact decimal string ("1999" EUR → "19.99"), never through floating point. */
-export function decimalString(money: Money): string {
-  const digits = fractionDigits(money.currency);
-  const sign = money.amount < 0 ? '-' : '';
-  const units = String(Math.abs(money.amount)).padStart(digits + 1, '0');
-  return digits === 0 ? sign + units : `${sign}${units.slice(0, -digits)}.${units.slice(-digits)}`;
-}
+// One implementation for the server (CSV export and import) and the pages.
+export { decimalString, fractionDigits } from '../../src/platform/money.ts';
 
 export function formatMoney(money: Money, locale?: string): string {
   const digits = fractionDigits(money.currency);

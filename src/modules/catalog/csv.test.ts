@@ -4,8 +4,22 @@ import { type SignedInUser, signIn } from '../../../test/support/auth.ts';
 import { dbKinds } from '../../../test/support/db.ts';
 import { eventually } from '../../../test/support/shop.ts';
 import { createTestSystem, type TestSystem } from '../../../test/support/system.ts';
+import { parseImport } from './csv.ts';
 
 const HEADER = 'product,name,description,categories,options,sku,price,variantOptions,taxClass,stock';
+
+it('reads prices in the store currency’s own decimals (none for yen)', () => {
+  const line = (price: string) => [HEADER, `csv-fan,Fan,,,,CSV-FAN,${price},,,`].join('\n');
+  expect(parseImport(line('1500'), 'JPY').products[0].input.variants[0].price).toEqual({
+    amount: 1500,
+    currency: 'JPY',
+  });
+  expect(parseImport(line('15.00'), 'JPY').errors).toEqual([
+    { row: 2, column: 'price', message: 'must be an amount like 19.99 (in JPY)' },
+  ]);
+  expect(parseImport(line('15.5'), 'EUR').products[0].input.variants[0].price.amount).toBe(1550);
+  expect(parseImport(line('15.555'), 'EUR').errors[0].column).toBe('price');
+});
 
 describe.each(dbKinds)('the catalog as CSV on %s', (kind) => {
   let system: TestSystem;

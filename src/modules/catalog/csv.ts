@@ -1,5 +1,6 @@
 import { CsvError, parse } from 'csv-parse/sync';
 import { Value } from 'typebox/value';
+import { decimalString, fractionDigits } from '../../platform/money.ts';
 import { ProductInput, type ProductInputT } from './schemas.ts';
 import type { ProductRow } from './store.ts';
 
@@ -38,9 +39,6 @@ function field(value: string): string {
 }
 export const csvLine = (values: readonly string[]) => `${values.map(field).join(',')}\r\n`;
 
-/** "19.99" for 1999 (two decimals: the store currency's minor unit). */
-const decimal = (amount: number) =>
-  `${Math.trunc(amount / 100)}.${String(Math.abs(amount) % 100).padStart(2, '0')}`;
 const pairs = (options: Record<string, string>) =>
   Object.entries(options)
     .map(([name, value]) => `${name}=${value}`)
@@ -58,7 +56,7 @@ export function exportLines(row: ProductRow, available: Map<string, number>): st
         row.categories.join('|'),
         options,
         variant.sku,
-        decimal(variant.amount),
+        decimalString({ amount: variant.amount, currency: variant.currency }),
         pairs(variant.options),
         variant.taxClass,
         String(available.get(variant.id) ?? 0),
@@ -67,10 +65,12 @@ export function exportLines(row: ProductRow, available: Map<string, number>): st
     .join('');
 }
 
-function parseAmount(text: string): number | undefined {
-  const match = /^(\d{1,13})(?:\.(\d{1,2}))?$/.exec(text.trim());
-  if (!match) return undefined;
-  return Number(match[1]) * 100 + Number((match[2] ?? '').padEnd(2, '0'));
+/** "19.99" in minor units of the currency (as many decimals as it has, at most); undefined otherwise. */
+function parseAmount(text: string, currency: string): number | undefined {
+  const digits = fractionDigits(currency);
+  const match = /^(\d{1,13})(?:\.(\d+))?$/.exec(text.trim());
+  if (!match || (match[2] ?? '').length > digits) return undefined;
+  return Number(match[1] + (match[2] ?? '').padEnd(digits, '0'));
 }
 
 /** "Size=S|M;Colour=Red" → options; undefined when malformed. */
@@ -167,7 +167,7 @@ export function parseImport(
     }
     group.rows.push(line);
     const sku = get('sku');
-    const amount = parseAmount(get('price'));
+    const amount = parseAmount(get('price'), currency);
     const variantOptions = parsePairs(get('variantOptions'));
     const stock = get('stock');
     if (!sku) fail('sku', 'is needed');
