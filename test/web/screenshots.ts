@@ -56,6 +56,8 @@ async function signedIn(email: string, at: string) {
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
+  // The sign-in page has a heading too: signed in is when the page has moved on from it.
+  await page.waitForURL((url) => !url.pathname.endsWith('/signin'));
   await page.locator('main h1').waitFor();
   return page;
 }
