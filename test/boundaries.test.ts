@@ -65,6 +65,7 @@ const MIGRATION_OWNER: Record<string, string> = {
   product_translations: 'catalog',
   import_jobs: 'catalog',
   category_collection_translations: 'catalog',
+  stock_locations: 'inventory',
   variant_tax_class: 'catalog',
   order_discounts: 'ordering',
   order_tax_inclusive: 'ordering',

@@ -10,8 +10,8 @@ import { createInventoryService, type InventoryService } from './service.ts';
 
 export { outOfStock } from './errors.ts';
 export { INVENTORY_EVENT_TYPES } from './events.ts';
-export { StockSchema } from './routes.ts';
-export type { InventoryService, ReservationLine, Stock } from './service.ts';
+export { StockLocationSchema, StockSchema } from './routes.ts';
+export type { InventoryService, ReservationLine, Stock, StockLocation } from './service.ts';
 
 export interface InventoryModule extends AppModule {
   name: 'inventory';

@@ -45,6 +45,7 @@ describe.each(dbKinds)('inventory on %s', (kind) => {
       onHand: 10,
       reserved: 10,
       available: 0,
+      locations: [{ code: 'main', onHand: 10, reserved: 10, available: 0 }],
     });
   });
 
@@ -93,6 +94,7 @@ describe.each(dbKinds)('inventory on %s', (kind) => {
       onHand: 1,
       reserved: 0,
       available: 1,
+      locations: [{ code: 'main', onHand: 1, reserved: 0, available: 1 }],
     });
     const reasons = (await inventory.service.ledger(item.sku)).map((entry) => [
       entry.reason,
@@ -115,7 +117,13 @@ describe.each(dbKinds)('inventory on %s', (kind) => {
     expect((await system.app.inject({ method: 'GET', url })).statusCode).toBe(401);
     expect((await system.app.inject({ method: 'GET', url, headers: customer.headers })).statusCode).toBe(403);
     const read = await system.app.inject({ method: 'GET', url, headers: staff.headers });
-    expect(read.json()).toEqual({ sku: item.sku, onHand: 3, reserved: 0, available: 3 });
+    expect(read.json()).toEqual({
+      sku: item.sku,
+      onHand: 3,
+      reserved: 0,
+      available: 3,
+      locations: [{ code: 'main', onHand: 3, reserved: 0, available: 3 }],
+    });
 
     const set = await system.app.inject({
       method: 'PUT',
@@ -132,7 +140,7 @@ describe.each(dbKinds)('inventory on %s', (kind) => {
       payload: { delta: -2, reason: 'damaged' },
     });
     expect(adjusted.statusCode).toBe(201);
-    expect(adjusted.json()).toEqual({ sku: item.sku, onHand: 5, reserved: 0, available: 5 });
+    expect(adjusted.json()).toMatchObject({ sku: item.sku, onHand: 5, reserved: 0, available: 5 });
     const ledger = await inventory.service.ledger(item.sku);
     expect(ledger.map((entry) => [entry.reason, entry.deltaOnHand, entry.actorId])).toEqual([
       ['stock take', 4, staff.id],
@@ -147,7 +155,7 @@ describe.each(dbKinds)('inventory on %s', (kind) => {
     });
     expect(below.json()).toMatchObject({
       code: 'INVENTORY_CONFLICT',
-      detail: 'Stock cannot go below zero: there are 5 units on hand',
+      detail: 'Stock cannot go below zero: there are 5 units on hand at Main warehouse',
     });
     await reserveOne(item.variantId);
     const held = await system.app.inject({
@@ -158,7 +166,8 @@ describe.each(dbKinds)('inventory on %s', (kind) => {
     });
     expect(held.json()).toMatchObject({
       code: 'INVENTORY_CONFLICT',
-      detail: '1 of the 5 units on hand is held for orders not yet shipped: at least 1 unit must stay',
+      detail:
+        '1 of the 5 units on hand at Main warehouse is held for orders not yet shipped: at least 1 unit must stay',
     });
     const negative = await system.app.inject({
       method: 'PUT',

@@ -5,13 +5,45 @@ import { STAFF } from '../../platform/http/auth.ts';
 import { problems } from '../../platform/http/openapi.ts';
 import type { InventoryService } from './service.ts';
 
-export const StockSchema = Type.Object({
-  sku: Type.String(),
+const LocationCode = Type.String({
+  pattern: '^[a-z0-9][a-z0-9-]{0,31}$',
+  description: 'Lower-case letters, digits and hyphens (for example `berlin-1`)',
+});
+
+const Counts = {
   onHand: Type.Integer(),
   reserved: Type.Integer(),
-  available: Type.Integer(),
+  available: Type.Integer({ description: 'On hand less reserved' }),
+};
+
+export const StockSchema = Type.Object({
+  sku: Type.String(),
+  ...Counts,
+  locations: Type.Array(Type.Object({ code: LocationCode, ...Counts }), {
+    description: 'Each location holding the SKU, first by priority; the totals are their sums',
+  }),
 });
+
+const LocationFields = {
+  name: Type.String({ minLength: 1, maxLength: 100 }),
+  priority: Type.Integer({
+    minimum: 0,
+    maximum: 1000,
+    description: 'Lower comes first when an order draws stock (after the locations serving its country)',
+  }),
+  countries: Type.Array(Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2' }), {
+    maxItems: 250,
+    description: 'The countries this location ships to first',
+  }),
+};
+
+export const StockLocationSchema = Type.Object({ code: LocationCode, ...LocationFields });
+
 const SkuParams = Type.Object({ sku: Type.String({ minLength: 1, maxLength: 64 }) });
+const OnHandBody = Type.Object(
+  { onHand: Type.Integer({ minimum: 0, maximum: 1_000_000_000 }) },
+  { additionalProperties: false },
+);
 
 export function inventoryRoutes(service: InventoryService) {
   return (scope: FastifyInstance) => {
@@ -38,12 +70,9 @@ export function inventoryRoutes(service: InventoryService) {
         schema: {
           operationId: 'setStock',
           ...common,
-          summary: 'Set on-hand stock (absolute; audited)',
+          summary: 'Set on-hand stock at the first location holding the SKU (absolute; audited)',
           params: SkuParams,
-          body: Type.Object(
-            { onHand: Type.Integer({ minimum: 0, maximum: 1_000_000_000 }) },
-            { additionalProperties: false },
-          ),
+          body: OnHandBody,
           response: { 200: StockSchema, ...problems(400, 401, 403, 404, 409) },
         },
       },
@@ -56,7 +85,7 @@ export function inventoryRoutes(service: InventoryService) {
         schema: {
           operationId: 'adjustStock',
           ...common,
-          summary: 'Adjust on-hand stock by a delta (audited)',
+          summary: 'Adjust on-hand stock at the first location holding the SKU by a delta (audited)',
           params: SkuParams,
           body: Type.Object(
             {
@@ -80,6 +109,102 @@ export function inventoryRoutes(service: InventoryService) {
               request.principal!.id,
             ),
           ),
+    );
+
+    app.put(
+      '/inventory/:sku/locations/:code',
+      {
+        schema: {
+          operationId: 'setLocationStock',
+          ...common,
+          summary: 'Set on-hand stock at one location (absolute; audited)',
+          params: Type.Object({ sku: SkuParams.properties.sku, code: LocationCode }),
+          body: OnHandBody,
+          response: { 200: StockSchema, ...problems(400, 401, 403, 404, 409) },
+        },
+      },
+      async (request) =>
+        service.setLocationOnHand(
+          request.params.sku,
+          request.params.code,
+          request.body.onHand,
+          request.principal!.id,
+        ),
+    );
+
+    app.post(
+      '/inventory/:sku/transfers',
+      {
+        schema: {
+          operationId: 'transferStock',
+          ...common,
+          summary: 'Move free units between two locations (audited; the totals stay)',
+          params: SkuParams,
+          body: Type.Object(
+            {
+              from: LocationCode,
+              to: LocationCode,
+              quantity: Type.Integer({ minimum: 1, maximum: 1_000_000_000 }),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 201: StockSchema, ...problems(400, 401, 403, 404, 409) },
+        },
+      },
+      async (request, reply) =>
+        reply
+          .code(201)
+          .header('location', `/v1/inventory/${request.params.sku}`)
+          .send(await service.transfer(request.params.sku, request.body, request.principal!.id)),
+    );
+
+    app.get(
+      '/stock-locations',
+      {
+        schema: {
+          operationId: 'listStockLocations',
+          ...common,
+          summary: 'The places stock is kept, first by priority',
+          response: { 200: Type.Object({ items: Type.Array(StockLocationSchema) }), ...problems(401, 403) },
+        },
+      },
+      async () => ({ items: await service.locations() }),
+    );
+
+    app.post(
+      '/stock-locations',
+      {
+        schema: {
+          operationId: 'createStockLocation',
+          ...common,
+          summary: 'Add a place stock is kept',
+          body: Type.Object(
+            { code: LocationCode, ...LocationFields, countries: Type.Optional(LocationFields.countries) },
+            { additionalProperties: false },
+          ),
+          response: { 201: StockLocationSchema, ...problems(400, 401, 403, 409) },
+        },
+      },
+      async (request, reply) =>
+        reply
+          .code(201)
+          .header('location', `/v1/stock-locations/${request.body.code}`)
+          .send(await service.createLocation({ countries: [], ...request.body })),
+    );
+
+    app.patch(
+      '/stock-locations/:code',
+      {
+        schema: {
+          operationId: 'updateStockLocation',
+          ...common,
+          summary: 'Rename a location, or change its priority or countries',
+          params: Type.Object({ code: LocationCode }),
+          body: Type.Partial(Type.Object(LocationFields), { additionalProperties: false, minProperties: 1 }),
+          response: { 200: StockLocationSchema, ...problems(400, 401, 403, 404) },
+        },
+      },
+      async (request) => service.updateLocation(request.params.code, request.body),
     );
   };
 }

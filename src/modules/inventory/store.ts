@@ -1,6 +1,5 @@
 import { type Generated, type Kysely, sql } from 'kysely';
 import type { Db } from '../../platform/db/index.ts';
-import { uuidv7 } from '../../platform/ids.ts';
 
 type InventoryTables = {
   inventory_items: {
@@ -12,9 +11,23 @@ type InventoryTables = {
     low_stock_alerted: Generated<boolean>;
     updated_at: Generated<Date>;
   };
+  stock_locations: {
+    code: string;
+    name: string;
+    priority: number;
+    countries: string[];
+    created_at: Generated<Date>;
+  };
+  inventory_levels: {
+    variant_id: string;
+    location_code: string;
+    on_hand: number;
+    reserved: number;
+  };
   inventory_reservations: {
     order_id: string;
     variant_id: string;
+    location_code: string;
     quantity: number;
     status: 'held' | 'committed' | 'released';
     expires_at: Date;
@@ -27,6 +40,7 @@ type InventoryTables = {
     sku: string;
     delta_on_hand: number;
     delta_reserved: number;
+    location_code: string;
     reason: string;
     order_id: string | null;
     actor_id: string | null;
@@ -44,11 +58,30 @@ export interface StockLevel {
   lowStockAlerted: boolean;
 }
 
-export interface LedgerEntry {
+export interface StockLocation {
+  code: string;
+  name: string;
+  priority: number;
+  countries: string[];
+}
+
+/** One location's share of a variant's stock. */
+export interface LocationLevel {
   variantId: string;
-  sku: string;
+  locationCode: string;
+  onHand: number;
+  reserved: number;
+}
+
+/** A change to one location's share, booked in the ledger with its reason. */
+export interface LevelMove {
+  locationCode: string;
   deltaOnHand: number;
   deltaReserved: number;
+}
+
+/** Why stock moved, and for whom: the ledger's columns besides the counts. */
+export interface MoveCause {
   reason: string;
   orderId?: string | null;
   actorId?: string | null;
@@ -67,27 +100,27 @@ const stockColumns = [
 export const inventoryStore = {
   tables: (executor: Db): Kysely<InventoryTables> => executor.withTables<InventoryTables>(),
 
-  /** New items start low-stock-alerted when they are already low: only a later fall is news. */
+  /**
+   * New items with their stock at the first location. They start low-stock-alerted when they are
+   * already low: only a later fall is news.
+   */
   async insertItems(
     executor: Db,
     items: Array<{ variantId: string; sku: string; onHand: number }>,
     lowStockThreshold: number,
   ): Promise<void> {
     if (items.length === 0) return;
-    await inventoryStore
-      .tables(executor)
-      .insertInto('inventory_items')
-      .values(
-        items.map((item) => ({
-          variant_id: item.variantId,
-          sku: item.sku,
-          on_hand: item.onHand,
-          reserved: 0,
-          low_stock_threshold: lowStockThreshold,
-          low_stock_alerted: item.onHand <= lowStockThreshold,
-        })),
+    await sql`
+      with items as (
+        insert into inventory_items (variant_id, sku, on_hand, reserved, low_stock_threshold, low_stock_alerted)
+        select variant_id, sku, on_hand, 0, ${lowStockThreshold}::int, on_hand <= ${lowStockThreshold}::int
+        from unnest(${items.map((item) => item.variantId)}::uuid[], ${items.map((item) => item.sku)}::text[],
+                    ${items.map((item) => item.onHand)}::int[]) as i(variant_id, sku, on_hand)
+        returning variant_id, on_hand
       )
-      .execute();
+      insert into inventory_levels (variant_id, location_code, on_hand, reserved)
+      select variant_id, (select code from stock_locations order by priority, code limit 1), on_hand, 0
+      from items`.execute(inventoryStore.tables(executor));
   },
 
   /**
@@ -139,45 +172,171 @@ export const inventoryStore = {
   },
 
   /**
-   * Moves one item's stock and books the move in the ledger, in one statement (one round trip per
-   * line on the checkout path). With `hold`, the update is conditional on `hold.quantity` units
-   * being unreserved and also records the reservation: no read-then-write window exists for a
-   * concurrent checkout to slip into. Returns the level after the move, or undefined when the
-   * condition failed. The CHECK constraints reject anything that would go negative.
+   * Moves a variant's totals, taking its row: every change to a variant's stock starts here, so
+   * its locations' rows are only ever changed by the holder of this lock. With `needFree`, the
+   * update is conditional on that many units being unreserved: no read-then-write window exists
+   * for a concurrent checkout to slip into. Returns the totals after the move, or undefined when
+   * the condition failed. The CHECK constraints reject anything that would go negative.
    */
-  async move(
+  moveItem(
     executor: Db,
-    entry: Omit<LedgerEntry, 'sku'>,
-    hold?: { quantity: number; expiresAt: Date },
+    variantId: string,
+    delta: { onHand: number; reserved: number },
+    needFree?: number,
   ): Promise<StockLevel | undefined> {
-    const orderId = entry.orderId ?? null;
-    const { rows } = await sql<StockLevel>`
-      with level as (
-        update inventory_items
-        set on_hand = on_hand + ${entry.deltaOnHand}::int,
-            reserved = reserved + ${entry.deltaReserved}::int,
-            updated_at = now()
-        where variant_id = ${entry.variantId}::uuid
-          ${hold ? sql`and on_hand - reserved >= ${hold.quantity}::int` : sql``}
-        returning variant_id, sku, on_hand, reserved, low_stock_threshold, low_stock_alerted
+    let query = inventoryStore
+      .tables(executor)
+      .updateTable('inventory_items')
+      .set({
+        on_hand: sql`on_hand + ${delta.onHand}::int`,
+        reserved: sql`reserved + ${delta.reserved}::int`,
+        updated_at: sql`now()`,
+      })
+      .where('variant_id', '=', variantId);
+    if (needFree !== undefined) query = query.where(sql<boolean>`on_hand - reserved >= ${needFree}::int`);
+    return query.returning(stockColumns).executeTakeFirst();
+  },
+
+  /**
+   * Holds `quantity` units of a variant for an order, drawn from its locations in order: those
+   * serving `country` first, then by priority, splitting the line where one location has too few.
+   * One statement reads the shares, moves them, records the reservations and books the ledger.
+   * The caller holds the variant's row (moveItem), so the shares read are current and their sum
+   * covers the quantity; the answer says where the units were found.
+   */
+  async allocate(
+    executor: Db,
+    hold: { variantId: string; quantity: number; country?: string; orderId: string; expiresAt: Date },
+  ): Promise<Array<{ locationCode: string; quantity: number }>> {
+    const { rows } = await sql<{ locationCode: string; quantity: number }>`
+      with free as (
+        select l.location_code, l.on_hand - l.reserved as units,
+               coalesce(sum(l.on_hand - l.reserved) over (
+                 order by (${hold.country ?? null}::text = any(s.countries)) is not true, s.priority, s.code
+                 rows between unbounded preceding and 1 preceding), 0) as before
+        from inventory_levels l join stock_locations s on s.code = l.location_code
+        where l.variant_id = ${hold.variantId}::uuid and l.on_hand > l.reserved
+      ), taken as (
+        select location_code, least(units, ${hold.quantity}::int - before)::int as quantity
+        from free where before < ${hold.quantity}::int
+      ), moved as (
+        update inventory_levels l set reserved = l.reserved + t.quantity
+        from taken t
+        where l.variant_id = ${hold.variantId}::uuid and l.location_code = t.location_code
+        returning l.location_code, t.quantity
+      ), held as (
+        insert into inventory_reservations (order_id, variant_id, location_code, quantity, status, expires_at)
+        select ${hold.orderId}::uuid, ${hold.variantId}::uuid, location_code, quantity, 'held', ${hold.expiresAt}::timestamptz
+        from moved
       ), logged as (
-        insert into inventory_ledger (id, variant_id, sku, delta_on_hand, delta_reserved, reason, order_id, actor_id)
-        select ${uuidv7()}::uuid, variant_id, sku, ${entry.deltaOnHand}::int, ${entry.deltaReserved}::int,
-               ${entry.reason}::text, ${orderId}::uuid, ${entry.actorId ?? null}::uuid
-        from level
-      )${
-        hold
-          ? sql`, held as (
-        insert into inventory_reservations (order_id, variant_id, quantity, status, expires_at)
-        select ${orderId}::uuid, variant_id, ${hold.quantity}::int, 'held', ${hold.expiresAt}::timestamptz
-        from level
-      )`
-          : sql``
-      }
-      select variant_id as "variantId", sku, on_hand as "onHand", reserved,
-             low_stock_threshold as "lowStockThreshold", low_stock_alerted as "lowStockAlerted"
-      from level`.execute(inventoryStore.tables(executor));
-    return rows[0];
+        insert into inventory_ledger (id, variant_id, sku, location_code, delta_on_hand, delta_reserved, reason, order_id)
+        select uuid_v7(), ${hold.variantId}::uuid,
+               (select sku from inventory_items where variant_id = ${hold.variantId}::uuid),
+               location_code, 0, quantity, 'reserved', ${hold.orderId}::uuid
+        from moved
+      )
+      select location_code as "locationCode", quantity from moved order by location_code`.execute(
+      inventoryStore.tables(executor),
+    );
+    return rows;
+  },
+
+  /**
+   * Moves locations' shares of one variant and books each move in the ledger, in one statement. A
+   * share not yet recorded is created (stock arriving at a location for the first time). The
+   * caller holds the variant's row (moveItem or bySku for update) and moves its totals alike, so
+   * no other transaction is changing or creating these shares meanwhile.
+   */
+  async moveLevels(
+    executor: Db,
+    variantId: string,
+    moves: LevelMove[],
+    cause: MoveCause,
+  ): Promise<LocationLevel[]> {
+    if (moves.length === 0) return [];
+    const { rows } = await sql<LocationLevel>`
+      with moves as (
+        select * from unnest(${moves.map((move) => move.locationCode)}::text[],
+                             ${moves.map((move) => move.deltaOnHand)}::int[],
+                             ${moves.map((move) => move.deltaReserved)}::int[])
+          as m(location_code, delta_on_hand, delta_reserved)
+      ), updated as (
+        update inventory_levels l
+        set on_hand = l.on_hand + m.delta_on_hand, reserved = l.reserved + m.delta_reserved
+        from moves m
+        where l.variant_id = ${variantId}::uuid and l.location_code = m.location_code
+        returning l.variant_id, l.location_code, l.on_hand, l.reserved
+      ), added as (
+        -- Not an upsert: an insert's CHECKs would judge the delta itself, which may be negative.
+        insert into inventory_levels (variant_id, location_code, on_hand, reserved)
+        select ${variantId}::uuid, location_code, delta_on_hand, delta_reserved from moves m
+        where not exists (
+          select 1 from inventory_levels l
+          where l.variant_id = ${variantId}::uuid and l.location_code = m.location_code)
+        returning variant_id, location_code, on_hand, reserved
+      ), moved as (
+        select * from updated union all select * from added
+      ), logged as (
+        insert into inventory_ledger (id, variant_id, sku, location_code, delta_on_hand, delta_reserved, reason, order_id, actor_id)
+        select uuid_v7(), ${variantId}::uuid,
+               (select sku from inventory_items where variant_id = ${variantId}::uuid),
+               location_code, delta_on_hand, delta_reserved, ${cause.reason}::text,
+               ${cause.orderId ?? null}::uuid, ${cause.actorId ?? null}::uuid
+        from moves
+      )
+      select variant_id as "variantId", location_code as "locationCode", on_hand as "onHand", reserved
+      from moved`.execute(inventoryStore.tables(executor));
+    return rows;
+  },
+
+  levelsOf(executor: Db, variantIds: readonly string[]): Promise<LocationLevel[]> {
+    if (variantIds.length === 0) return Promise.resolve([]);
+    return inventoryStore
+      .tables(executor)
+      .selectFrom('inventory_levels as l')
+      .innerJoin('stock_locations as s', 's.code', 'l.location_code')
+      .select([
+        'l.variant_id as variantId',
+        'l.location_code as locationCode',
+        'l.on_hand as onHand',
+        'l.reserved',
+      ])
+      .where('l.variant_id', 'in', variantIds)
+      .orderBy('s.priority')
+      .orderBy('s.code')
+      .execute();
+  },
+
+  locations(executor: Db): Promise<StockLocation[]> {
+    return inventoryStore
+      .tables(executor)
+      .selectFrom('stock_locations')
+      .select(['code', 'name', 'priority', 'countries'])
+      .orderBy('priority')
+      .orderBy('code')
+      .execute();
+  },
+
+  /** Answers false when the code is taken. */
+  async insertLocation(executor: Db, location: StockLocation): Promise<boolean> {
+    const inserted = await inventoryStore
+      .tables(executor)
+      .insertInto('stock_locations')
+      .values(location)
+      .onConflict((conflict) => conflict.column('code').doNothing())
+      .returning('code')
+      .executeTakeFirst();
+    return inserted !== undefined;
+  },
+
+  updateLocation(executor: Db, code: string, changes: Partial<Omit<StockLocation, 'code'>>) {
+    return inventoryStore
+      .tables(executor)
+      .updateTable('stock_locations')
+      .set(changes)
+      .where('code', '=', code)
+      .returning(['code', 'name', 'priority', 'countries'])
+      .executeTakeFirst();
   },
 
   /** Moves an order's held reservations to `status`, returning the rows it moved (none if already moved). */
@@ -188,7 +347,7 @@ export const inventoryStore = {
       .set({ status, updated_at: sql`now()` })
       .where('order_id', '=', orderId)
       .where('status', '=', 'held')
-      .returning(['variant_id as variantId', 'quantity'])
+      .returning(['variant_id as variantId', 'location_code as locationCode', 'quantity'])
       .execute();
   },
 
@@ -196,9 +355,16 @@ export const inventoryStore = {
     return inventoryStore
       .tables(executor)
       .selectFrom('inventory_reservations')
-      .select(['variant_id as variantId', 'quantity', 'status', 'expires_at as expiresAt'])
+      .select([
+        'variant_id as variantId',
+        'location_code as locationCode',
+        'quantity',
+        'status',
+        'expires_at as expiresAt',
+      ])
       .where('order_id', '=', orderId)
       .orderBy('variant_id')
+      .orderBy('location_code')
       .execute();
   },
 
@@ -215,11 +381,27 @@ export const inventoryStore = {
     return rows.map((row) => row.order_id);
   },
 
+  /**
+   * The units of an order still away from each location: what it sold there less what came back,
+   * per variant, from the ledger. Locations in priority order.
+   */
+  async unitsOutOf(executor: Db, orderId: string) {
+    const { rows } = await sql<{ variantId: string; locationCode: string; quantity: number }>`
+      select g.variant_id as "variantId", g.location_code as "locationCode", -sum(g.delta_on_hand)::int as quantity
+      from inventory_ledger g join stock_locations s on s.code = g.location_code
+      where g.order_id = ${orderId}::uuid
+      group by g.variant_id, g.location_code, s.priority
+      having sum(g.delta_on_hand) < 0
+      order by g.variant_id, s.priority, g.location_code`.execute(inventoryStore.tables(executor));
+    return rows;
+  },
+
   ledgerOf(executor: Db, sku: string) {
     return inventoryStore
       .tables(executor)
       .selectFrom('inventory_ledger')
       .select([
+        'location_code as locationCode',
         'delta_on_hand as deltaOnHand',
         'delta_reserved as deltaReserved',
         'reason',

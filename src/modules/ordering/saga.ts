@@ -73,6 +73,8 @@ export interface PlacedOrder {
   id: string;
   userId: string;
   lines: ReadonlyArray<{ variantId: string; quantity: number }>;
+  /** Where it ships: stock is reserved from the locations serving that country first. */
+  country: string;
   promotionCode: string | null;
   /** The promotions that discounted it and what each took off: counted against their limits. */
   redemptions: ReadonlyArray<{ promotionId: string; amount: number }>;
@@ -156,7 +158,13 @@ export function createSaga(deps: SagaDeps) {
     {
       name: 'reserve',
       run: (tx, order) =>
-        inventory.reserve(tx, order.id, [...order.lines], new Date(Date.now() + deps.reservationTtlMs)),
+        inventory.reserve(
+          tx,
+          order.id,
+          [...order.lines],
+          new Date(Date.now() + deps.reservationTtlMs),
+          order.country,
+        ),
       undo: async (tx, order) => {
         await inventory.release(tx, order.id, order.cancelReason ?? 'checkout failed');
       },

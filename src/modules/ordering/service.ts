@@ -377,6 +377,7 @@ export function createOrderingService(deps: {
           id: orderId,
           userId: principal.id,
           lines: items,
+          country: input.shippingAddress.country,
           promotionCode: cart.promotion?.code ?? null,
           redemptions: cart.totals.discounts.map((discount) => ({
             promotionId: discount.promotionId,
