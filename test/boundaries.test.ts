@@ -66,6 +66,7 @@ const MIGRATION_OWNER: Record<string, string> = {
   import_jobs: 'catalog',
   category_collection_translations: 'catalog',
   stock_locations: 'inventory',
+  fulfillment_locations: 'fulfillment',
   variant_tax_class: 'catalog',
   order_discounts: 'ordering',
   order_tax_inclusive: 'ordering',

@@ -64,6 +64,7 @@ describe.each(dbKinds)('checkout on %s', (kind) => {
       onHand: 0,
       reserved: 0,
       available: 0,
+      locations: [{ code: 'main', onHand: 0, reserved: 0, available: 0 }],
     });
   });
 

@@ -53,18 +53,41 @@ describe.runIf(process.env.DATABASE_URL)('several server processes on one Postgr
     authorization: (await signUpAt(base, 'multi.test')).authorization,
   });
 
-  async function newProduct(base: string, stock: number) {
+  /** Two more stock locations besides the main warehouse (made once; later calls find them made). */
+  const LOCATIONS = [
+    { code: 'north', name: 'North depot', priority: 2, countries: ['GB'] },
+    { code: 'south', name: 'South depot', priority: 3, countries: ['FR'] },
+  ];
+
+  /** A product whose stock is spread over the three locations as `perLocation` says. */
+  async function newProduct(base: string, perLocation: [number, number, number]) {
     const login = await call(base, 'POST', '/v1/auth/login', admin);
     const staff = { authorization: `Bearer ${login.body.accessToken}` };
+    for (const location of LOCATIONS) {
+      expect([201, 409]).toContain((await call(base, 'POST', '/v1/stock-locations', location, staff)).status);
+    }
     const sku = `MP-${randomUUID().slice(0, 12)}`;
     const created = await call(
       base,
       'POST',
       '/v1/products',
-      { name: `Contested ${sku}`, variants: [{ sku, price: { amount: 900, currency: 'EUR' }, stock }] },
+      {
+        name: `Contested ${sku}`,
+        variants: [{ sku, price: { amount: 900, currency: 'EUR' }, stock: perLocation[0] }],
+      },
       staff,
     );
     expect(created.status).toBe(201);
+    for (const [index, location] of LOCATIONS.entries()) {
+      const set = await call(
+        base,
+        'PUT',
+        `/v1/inventory/${sku}/locations/${location.code}`,
+        { onHand: perLocation[index + 1] },
+        staff,
+      );
+      expect(set.status).toBe(200);
+    }
     return { variantId: created.body.variants[0].id as string, sku, staff };
   }
 
@@ -80,13 +103,28 @@ describe.runIf(process.env.DATABASE_URL)('several server processes on one Postgr
         'select on_hand, reserved from inventory_items where sku = $1',
         [variantSku],
       );
+      const levels = await client.query<{ on_hand: number; reserved: number }>(
+        `select l.on_hand, l.reserved from inventory_levels l
+         join inventory_items i on i.variant_id = l.variant_id where i.sku = $1`,
+        [variantSku],
+      );
+      // Every location stays within itself, and the totals are the sums of the locations.
+      for (const level of levels.rows) {
+        expect(level.reserved).toBeGreaterThanOrEqual(0);
+        expect(level.reserved).toBeLessThanOrEqual(level.on_hand);
+      }
+      const sum = (pick: (level: { on_hand: number; reserved: number }) => number) =>
+        levels.rows.reduce((total, level) => total + pick(level), 0);
+      expect({ on_hand: sum((level) => level.on_hand), reserved: sum((level) => level.reserved) }).toEqual(
+        stock.rows[0],
+      );
       return { orders: orders.rows, stock: stock.rows[0] };
     } finally {
       await client.end();
     }
   }
 
-  it('three API processes sell 10 units to 60 racing buyers: exactly 10 orders confirmed', {
+  it('three API processes sell 10 units in three locations to 60 racing buyers: exactly 10 orders confirmed', {
     timeout: 300_000,
   }, async () => {
     const servers = await Promise.all([start('all'), start('api'), start('api')]);
@@ -95,7 +133,7 @@ describe.runIf(process.env.DATABASE_URL)('several server processes on one Postgr
     expect(servers[0].process.output()).toContain(
       `Emporium is ready: shop ${urls[0]}/ · console ${urls[0]}/admin/ · API ${urls[0]}/v1 (docs ${urls[0]}/docs) · console sign-in: ${admin.email}`,
     );
-    const product = await newProduct(urls[0], 10);
+    const product = await newProduct(urls[0], [4, 3, 3]);
     const buyers = await Promise.all(Array.from({ length: 60 }, (_, index) => signUp(urls[index % 3])));
     for (const [index, buyer] of buyers.entries()) {
       const added = await call(
@@ -113,7 +151,11 @@ describe.runIf(process.env.DATABASE_URL)('several server processes on one Postgr
           urls[index % 3],
           'POST',
           '/v1/orders',
-          { shippingAddress: ADDRESS, payment: { token: 'tok_visa' } },
+          // Buyers in the countries the depots serve and elsewhere draw from different locations first.
+          {
+            shippingAddress: { ...ADDRESS, country: ['GB', 'FR', 'DE'][index % 3] },
+            payment: { token: 'tok_visa' },
+          },
           {
             ...buyer,
             'idempotency-key': randomUUID(),
@@ -133,7 +175,7 @@ describe.runIf(process.env.DATABASE_URL)('several server processes on one Postgr
     for (const server of servers) server.process.child.kill('SIGKILL');
   });
 
-  it('a server killed mid-checkout leaves every order confirmed or cancelled and no stock held', {
+  it('a server killed mid-checkout over three locations leaves every order confirmed or cancelled and no stock held anywhere', {
     timeout: 300_000,
   }, async () => {
     // A slow provider keeps checkouts in flight when the server dies.
@@ -143,7 +185,7 @@ describe.runIf(process.env.DATABASE_URL)('several server processes on one Postgr
       body: JSON.stringify({ latencyMs: 1500 }),
     });
     const doomed = await start('all', { REQUEST_TIMEOUT_MS: '3000' });
-    const product = await newProduct(doomed.url, 20);
+    const product = await newProduct(doomed.url, [8, 6, 6]);
     const buyers = await Promise.all(Array.from({ length: 8 }, () => signUp(doomed.url)));
     for (const buyer of buyers) {
       await call(doomed.url, 'POST', '/v1/cart/items', { variantId: product.variantId, quantity: 2 }, buyer);

@@ -10,7 +10,15 @@ import { freePort } from '../deploy/processes.ts';
 import { type SignedInUser, signIn } from '../support/auth.ts';
 import { dbKinds } from '../support/db.ts';
 import { mailedLinks } from '../support/mail.ts';
-import { addToCart, checkout, createProduct, eventually, review, shipFirstLine } from '../support/shop.ts';
+import {
+  addToCart,
+  BERLIN,
+  checkout,
+  createProduct,
+  eventually,
+  review,
+  shipFirstLine,
+} from '../support/shop.ts';
 import { type StripeEmulator, startStripeEmulator } from '../support/stripe-emulator.ts';
 import { createTestSystem, type TestSystem } from '../support/system.ts';
 
@@ -908,7 +916,7 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await large.getByLabel('Change by').fill('-9');
       await large.getByRole('button', { name: 'Adjust' }).click();
       await expect(admin.getByRole('alert').textContent()).resolves.toBe(
-        'Stock cannot go below zero: there are 4 units on hand',
+        'Stock cannot go below zero: there are 4 units on hand at Main warehouse',
       );
       await large.getByLabel('Change by').fill('-1');
       await large.getByRole('button', { name: 'Adjust' }).click();
@@ -984,6 +992,66 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
         await expectReadable(admin);
       }
       expect(problemsOf(admin)).toEqual([]);
+    });
+
+    it('staff add a stock location for Germany, set a product’s stock there and move some to the main warehouse; a German order takes it from there first', async () => {
+      const word = `Depot${randomUUID().slice(0, 6)}`;
+      const code = word.toLowerCase();
+      const variant = await createProduct(system, staff, { stock: 2, price: 2500, name: `${word} Kettle` });
+      const admin = await newPage();
+      await signInInBrowser(admin, '/admin/locations', staff.email);
+      await admin.getByRole('heading', { name: 'Stock locations' }).waitFor(WAIT);
+      const form = admin.getByRole('form', { name: 'New location' });
+      await form.getByLabel('Location name').fill(`${word} Berlin`);
+      await form.getByLabel('Code (lower-case').fill(code);
+      await form.getByLabel('Priority').fill('20');
+      await form.getByLabel('Countries served').fill('de, at');
+      await form.getByRole('button', { name: 'Add location' }).click();
+      const row = admin.locator(`tr[data-location="${code}"]`);
+      await row.filter({ hasText: 'DE, AT' }).waitFor(WAIT);
+      // Edited in place: a new priority.
+      await row.getByRole('button', { name: `Edit ${word} Berlin` }).click();
+      await row.getByLabel('Priority').fill('5');
+      await row.getByRole('button', { name: 'Save' }).click();
+      await row
+        .filter({ hasText: '5' })
+        .getByRole('button', { name: `Edit ${word} Berlin` })
+        .waitFor(WAIT);
+
+      // The product page shows stock per location: 6 set in Berlin, then 2 moved to the main warehouse.
+      await admin.goto(`/admin/products/${variant.productId}`);
+      const setAt = admin.getByRole('form', { name: `Set stock of ${variant.sku} at a location` });
+      await setAt.getByLabel('At').selectOption({ label: `${word} Berlin` });
+      await setAt.getByLabel('On hand').fill('6');
+      await setAt.getByRole('button', { name: 'Set' }).click();
+      const total = admin.locator(`tr[data-sku="${variant.sku}"] [data-stock="onHand"]`);
+      await total.filter({ hasText: '8' }).waitFor(WAIT);
+      const move = admin.getByRole('form', { name: `Move stock of ${variant.sku} between locations` });
+      await move.getByLabel('Move').fill('2');
+      await move.getByLabel('from').selectOption({ label: `${word} Berlin` });
+      await move.getByLabel('to').selectOption({ label: 'Main warehouse' });
+      await move.getByRole('button', { name: 'Move' }).click();
+      const byLocation = admin.getByRole('table', { name: `Stock of ${variant.sku} by location` });
+      await byLocation
+        .locator(`tr[data-location="main"] [data-location-stock="onHand"]`)
+        .filter({ hasText: '4' })
+        .waitFor(WAIT);
+      await expect(byLocation.locator(`tr[data-location="${code}"]`).textContent()).resolves.toContain('4');
+      await expect(total.textContent()).resolves.toBe('8');
+
+      // A German buyer's order is drawn from the Berlin location, which serves Germany.
+      const buyer = await signIn(system);
+      expect((await addToCart(system, buyer, variant.variantId, 3)).statusCode).toBe(201);
+      expect((await checkout(system, buyer, { address: BERLIN })).statusCode).toBe(201);
+      await admin.reload();
+      await byLocation
+        .locator(`tr[data-location="${code}"] [data-location-stock="onHand"]`)
+        .filter({ hasText: '1' })
+        .waitFor(WAIT);
+      await expect(
+        byLocation.locator('tr[data-location="main"] [data-location-stock="onHand"]').textContent(),
+      ).resolves.toBe('4');
+      await admin.close();
     });
 
     it('staff refund part of an order from the console with a reason; more than is left is refused in a sentence', async () => {

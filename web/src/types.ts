@@ -27,6 +27,7 @@ export type {
   ShippingMethod,
   StaffInvite,
   Stock,
+  StockLocation,
   TokenPair,
   Totals,
   User,

@@ -18,7 +18,15 @@ const ItemQuantities = Type.Array(
 export const FulfillmentSchema = Type.Object({
   id: Uuid,
   orderId: Uuid,
-  items: Type.Array(Type.Object({ orderItemId: Uuid, quantity: Type.Integer() })),
+  items: Type.Array(
+    Type.Object({
+      orderItemId: Uuid,
+      quantity: Type.Integer(),
+      from: Type.Array(Type.Object({ location: Type.String(), quantity: Type.Integer() }), {
+        description: 'The stock locations its units leave from: where they were reserved and sold',
+      }),
+    }),
+  ),
   carrier: Type.String(),
   trackingNumber: Type.String(),
   createdAt: Type.String({ format: 'date-time' }),

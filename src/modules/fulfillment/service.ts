@@ -9,7 +9,15 @@ import type { OrderingModule } from '../ordering/index.ts';
 import { lineCharge, shareOf } from '../pricing/index.ts';
 import { invalidState } from './errors.ts';
 import { fulfillmentEvent } from './events.ts';
-import { type ItemQuantity, type ReturnRow, fulfillmentStore as store } from './store.ts';
+import {
+  type ItemQuantity,
+  type ReturnRow,
+  type ShipmentSource,
+  fulfillmentStore as store,
+} from './store.ts';
+
+/** A shipped item and the stock locations its units leave from. */
+export type ShippedItem = ItemQuantity & { from: ShipmentSource[] };
 
 type OrderAccess = OrderingModule['service']['fulfillment'];
 type LockedOrder = NonNullable<Awaited<ReturnType<OrderAccess['lock']>>>;
@@ -17,7 +25,7 @@ type LockedOrder = NonNullable<Awaited<ReturnType<OrderAccess['lock']>>>;
 export interface Fulfillment {
   id: string;
   orderId: string;
-  items: ItemQuantity[];
+  items: ShippedItem[];
   carrier: string;
   trackingNumber: string;
   createdAt: string;
@@ -112,7 +120,7 @@ export function createFulfillmentService(deps: {
   db: Db;
   orders: OrderAccess;
   payments: FulfillmentPayments;
-  inventory: Pick<InventoryService, 'restock'>;
+  inventory: Pick<InventoryService, 'restock' | 'soldFrom'>;
   bus: Pick<EventBus, 'append' | 'nudge'>;
   logger: Logger;
   returnWindowDays: number;
@@ -134,6 +142,33 @@ export function createFulfillmentService(deps: {
    * left. Answers the items (repeats summed), the units shipped before it, and whether it ships
    * the rest.
    */
+  /**
+   * Where each shipped item leaves from: the locations its units were sold from (the order's
+   * committed reservations), past the units of it shipped before.
+   */
+  async function sourcesOf(
+    tx: Db,
+    locked: LockedOrder,
+    items: ItemQuantity[],
+    before: Map<string, number>,
+  ): Promise<ShippedItem[]> {
+    const soldFrom = await deps.inventory.soldFrom(locked.order.id, tx);
+    return items.map((item) => {
+      const variantId = locked.items.find((line) => line.id === item.orderItemId)!.variantId;
+      let shippedBefore = before.get(item.orderItemId) ?? 0;
+      let left = item.quantity;
+      const from: ShipmentSource[] = [];
+      for (const source of soldFrom.get(variantId) ?? []) {
+        const gone = Math.min(shippedBefore, source.quantity);
+        shippedBefore -= gone;
+        const taken = Math.min(left, source.quantity - gone);
+        left -= taken;
+        if (taken > 0) from.push({ location: source.locationCode, quantity: taken });
+      }
+      return { ...item, from };
+    });
+  }
+
   async function planShipment(tx: Db, locked: LockedOrder, requested: ItemQuantity[]) {
     if (locked.order.status !== 'confirmed' && locked.order.status !== 'partially_shipped') {
       throw invalidState(`An order that is ${locked.order.status} cannot be shipped`);
@@ -252,7 +287,9 @@ export function createFulfillmentService(deps: {
     ): Promise<Fulfillment> {
       const started = await transact(db, async (tx) => {
         const locked = await lockOrder(tx, orderId);
-        const { items, before, everything } = await planShipment(tx, locked, input.items);
+        const planned = await planShipment(tx, locked, input.items);
+        const { before, everything } = planned;
+        const items = await sourcesOf(tx, locked, planned.items, before);
         const id = uuidv7();
         const capture = deps.captureOnShipment
           ? {

@@ -1,4 +1,4 @@
-import { type Generated, type Kysely, sql } from 'kysely';
+import { type ColumnType, type Generated, type Kysely, sql } from 'kysely';
 import { type Db, pageOf } from '../../platform/db/index.ts';
 
 type FulfillmentTables = {
@@ -13,7 +13,12 @@ type FulfillmentTables = {
     capture_amount: number | null;
     capture_final: boolean | null;
   };
-  fulfillment_items: { fulfillment_id: string; order_item_id: string; quantity: number };
+  fulfillment_items: {
+    fulfillment_id: string;
+    order_item_id: string;
+    quantity: number;
+    sources: ColumnType<ShipmentSource[], string, string>;
+  };
   returns: {
     id: string;
     order_id: string;
@@ -26,6 +31,12 @@ type FulfillmentTables = {
   };
   return_items: { return_id: string; order_item_id: string; quantity: number };
 };
+
+/** Units of a shipped item leaving from one stock location. */
+export interface ShipmentSource {
+  location: string;
+  quantity: number;
+}
 
 export interface ItemQuantity {
   orderItemId: string;
@@ -75,7 +86,7 @@ export const fulfillmentStore = {
       /** What the shipment captures, and whether it is the last. */
       capture?: { amount: number; final: boolean };
     },
-    items: ItemQuantity[],
+    items: Array<ItemQuantity & { from: ShipmentSource[] }>,
   ) {
     const row = await tables(executor)
       .insertInto('fulfillments')
@@ -98,6 +109,7 @@ export const fulfillmentStore = {
           fulfillment_id: fulfillment.id,
           order_item_id: item.orderItemId,
           quantity: item.quantity,
+          sources: JSON.stringify(item.from),
         })),
       )
       .execute();
@@ -135,7 +147,7 @@ export const fulfillmentStore = {
     if (!row) return undefined;
     const items = await tables(executor)
       .selectFrom('fulfillment_items')
-      .select(['order_item_id as orderItemId', 'quantity'])
+      .select(['order_item_id as orderItemId', 'quantity', 'sources as from'])
       .where('fulfillment_id', '=', fulfillmentId)
       .orderBy('order_item_id')
       .execute();
@@ -246,6 +258,7 @@ export const fulfillmentStore = {
           'fulfillment_items.fulfillment_id as fulfillmentId',
           'fulfillment_items.order_item_id as orderItemId',
           'fulfillment_items.quantity',
+          'fulfillment_items.sources as from',
         ])
         .where('fulfillments.order_id', '=', orderId)
         .orderBy('fulfillment_items.order_item_id')
@@ -255,7 +268,7 @@ export const fulfillmentStore = {
       ...row,
       items: items
         .filter((item) => item.fulfillmentId === row.id)
-        .map(({ orderItemId, quantity }) => ({ orderItemId, quantity })),
+        .map(({ orderItemId, quantity, from }) => ({ orderItemId, quantity, from })),
     }));
   },
 

@@ -460,8 +460,11 @@ export function createInventoryService(deps: InventoryDeps) {
     },
 
     /** Where an order's units were sold from: per variant, the locations and their units. */
-    async soldFrom(orderId: string): Promise<Map<string, Array<{ locationCode: string; quantity: number }>>> {
-      const reservations = await store.reservationsOf(db, orderId);
+    async soldFrom(
+      orderId: string,
+      executor: Db = db,
+    ): Promise<Map<string, Array<{ locationCode: string; quantity: number }>>> {
+      const reservations = await store.reservationsOf(executor, orderId);
       return new Map(
         byVariant(reservations.filter((row) => row.status === 'committed')).map(([variantId, rows]) => [
           variantId,

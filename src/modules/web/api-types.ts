@@ -11,7 +11,7 @@ import type {
   TokenPairSchema,
   UserSchema,
 } from '../identity/index.ts';
-import type { StockSchema } from '../inventory/index.ts';
+import type { StockLocationSchema, StockSchema } from '../inventory/index.ts';
 import type { OrderSchema, RefundSchema } from '../ordering/index.ts';
 import type { DriftSchema } from '../payments/index.ts';
 import type { RegionSchema, ShippingMethodSchema } from '../pricing/index.ts';
@@ -43,6 +43,7 @@ export type PaymentDrift = Static<typeof DriftSchema>;
 export type OrderStatus = Order['status'];
 export type Address = Order['shippingAddress'];
 export type Stock = Static<typeof StockSchema>;
+export type StockLocation = Static<typeof StockLocationSchema>;
 export type Fulfillment = Static<typeof FulfillmentSchema>;
 export type Return = Static<typeof ReturnSchema>;
 export type Customer = Static<typeof CustomerSchema>;

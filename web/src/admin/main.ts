@@ -6,6 +6,7 @@ import { type AppContext, type Content, type Flash, mainView, type PageRoute, st
 import { apiKeysPage } from './api-keys.ts';
 import { collectionsPage } from './collections.ts';
 import { customerPage, customersPage } from './customers.ts';
+import { locationsPage } from './locations.ts';
 import { orderPage, ordersPage, returnsPage } from './orders.ts';
 import { priceListsPage } from './price-lists.ts';
 import { importPage } from './product-import.ts';
@@ -67,6 +68,12 @@ const routes: PageRoute[] = [
     pattern: `${ADMIN_BASE}/collections`,
     title: () => 'Collections',
     view: staffOnly(collectionsPage),
+    signedIn: true,
+  },
+  {
+    pattern: `${ADMIN_BASE}/locations`,
+    title: () => 'Stock locations',
+    view: staffOnly(locationsPage),
     signedIn: true,
   },
   { pattern: `${ADMIN_BASE}/orders`, title: () => 'Orders', view: staffOnly(ordersPage), signedIn: true },
@@ -143,6 +150,7 @@ function layout(ctx: AppContext, content: Content, flash: Flash | null) {
         ${
           user
             ? html`<a href="${ADMIN_BASE}">Products</a> <a href="${ADMIN_BASE}/collections">Collections</a>
+              <a href="${ADMIN_BASE}/locations">Locations</a>
               <a href="${ADMIN_BASE}/orders">Orders</a>
               <a href="${ADMIN_BASE}/customers">Customers</a>
               <a href="${ADMIN_BASE}/promotions">Promotions</a> <a href="${ADMIN_BASE}/price-lists">Price lists</a>

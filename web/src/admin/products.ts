@@ -1,7 +1,8 @@
 import { html, nothing } from 'lit-html';
+import { ADMIN_BASE } from '../../../src/modules/web/pages.ts';
 import { ApiError, newIdempotencyKey } from '../api.ts';
 import { decimalString, parseMoneyInput } from '../money.ts';
-import type { Category, Page, Product, Stock, Variant } from '../types.ts';
+import type { Category, Page, Product, Stock, StockLocation, Variant } from '../types.ts';
 import {
   type AppContext,
   act,
@@ -368,17 +369,25 @@ export async function productFormPage(ctx: AppContext, params: Record<string, st
 }
 
 async function stockSection(ctx: AppContext, product: Product): Promise<Content> {
-  const stocks = await Promise.all(
-    product.variants.map((variant) =>
-      ctx.api
-        .get<Stock>(`/v1/inventory/${encodeURIComponent(variant.sku)}`)
-        .catch((error) => describeError(error)),
+  const [stocks, locations] = await Promise.all([
+    Promise.all(
+      product.variants.map((variant) =>
+        ctx.api
+          .get<Stock>(`/v1/inventory/${encodeURIComponent(variant.sku)}`)
+          .catch((error) => describeError(error)),
+      ),
     ),
-  );
+    ctx.api
+      .get<{ items: StockLocation[] }>('/v1/stock-locations')
+      .then((page) => page.items)
+      .catch(() => [] as StockLocation[]),
+  ]);
+  const nameOf = (code: string) => locations.find((location) => location.code === code)?.name ?? code;
+  const stockUrl = (sku: string) => `/v1/inventory/${encodeURIComponent(sku)}`;
   const adjust = (sku: string) => (event: SubmitEvent) => {
     const values = formValues(event);
     return act(ctx, event, async () => {
-      await ctx.api.post(`/v1/inventory/${encodeURIComponent(sku)}/adjustments`, {
+      await ctx.api.post(`${stockUrl(sku)}/adjustments`, {
         delta: Number(values.delta),
         reason: values.reason.trim(),
       });
@@ -386,8 +395,69 @@ async function stockSection(ctx: AppContext, product: Product): Promise<Content>
       ctx.flash('info', `Stock of ${sku} adjusted.`);
     });
   };
+  const setAt = (sku: string) => (event: SubmitEvent) => {
+    const values = formValues(event);
+    return act(ctx, event, async () => {
+      await ctx.api.put(`${stockUrl(sku)}/locations/${values.location}`, { onHand: Number(values.onHand) });
+      await ctx.refresh();
+      ctx.flash('info', `Stock of ${sku} at ${nameOf(values.location)} set to ${values.onHand}.`);
+    });
+  };
+  const transfer = (sku: string) => (event: SubmitEvent) => {
+    const values = formValues(event);
+    return act(ctx, event, async () => {
+      await ctx.api.post(`${stockUrl(sku)}/transfers`, {
+        from: values.from,
+        to: values.to,
+        quantity: Number(values.quantity),
+      });
+      await ctx.refresh();
+      ctx.flash(
+        'info',
+        `${values.quantity} of ${sku} moved from ${nameOf(values.from)} to ${nameOf(values.to)}.`,
+      );
+    });
+  };
+  const choices = (selected?: string) =>
+    locations.map(
+      (location) =>
+        html`<option value=${location.code} ?selected=${location.code === selected}>${location.name}</option>`,
+    );
+  const perLocation = (
+    sku: string,
+    stock: Stock,
+  ) => html`<tr class="sub" data-sku-locations=${sku}><td colspan="5">
+    <table class="lines compact" aria-label=${`Stock of ${sku} by location`}>
+      <thead><tr><th scope="col">Location</th><th scope="col">On hand</th><th scope="col">Reserved</th><th scope="col">Available</th></tr></thead>
+      <tbody>${stock.locations.map(
+        (share) =>
+          html`<tr data-location=${share.code}><td>${nameOf(share.code)}</td><td data-location-stock="onHand">${share.onHand}</td><td>${share.reserved}</td><td>${share.available}</td></tr>`,
+      )}</tbody>
+    </table>
+    ${
+      locations.length > 0
+        ? html`<form class="inline" @submit=${setAt(sku)} aria-label=${`Set stock of ${sku} at a location`}>
+            <label>At <select name="location">${choices(stock.locations[0]?.code)}</select></label>
+            <label>On hand <input name="onHand" type="number" required min="0" size="5" /></label>
+            <button type="submit">Set</button>
+          </form>`
+        : nothing
+    }
+    ${
+      locations.length > 1
+        ? html`<form class="inline" @submit=${transfer(sku)} aria-label=${`Move stock of ${sku} between locations`}>
+            <label>Move <input name="quantity" type="number" required min="1" size="4" /></label>
+            <label>from <select name="from">${choices(stock.locations[0]?.code)}</select></label>
+            <label>to <select name="to">${choices(locations.find((location) => location.code !== stock.locations[0]?.code)?.code)}</select></label>
+            <button type="submit">Move</button>
+          </form>`
+        : nothing
+    }
+  </td></tr>`;
   return html`<section aria-labelledby="stock-heading">
     <h2 id="stock-heading">Stock</h2>
+    <p class="muted">The totals are the sums of the <a href="${ADMIN_BASE}/locations">locations</a>; an adjustment
+      changes the first location holding the SKU.</p>
     <table class="lines">
       <thead><tr><th scope="col">SKU</th><th scope="col">On hand</th><th scope="col">Reserved</th><th scope="col">Available</th><th scope="col">Adjust</th></tr></thead>
       <tbody>
@@ -401,7 +471,8 @@ async function stockSection(ctx: AppContext, product: Product): Promise<Content>
               <label>Reason <input name="reason" required maxlength="200" value="stock count" /></label>
               <button type="submit">Adjust</button>
             </form></td>
-          </tr>`;
+          </tr>
+          ${perLocation(sku, stock)}`;
         })}
       </tbody>
     </table>
