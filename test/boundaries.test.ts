@@ -67,6 +67,8 @@ const MIGRATION_OWNER: Record<string, string> = {
   category_collection_translations: 'catalog',
   stock_locations: 'inventory',
   fulfillment_locations: 'fulfillment',
+  gift_cards: 'giftcards',
+  order_gift_cards: 'ordering',
   variant_tax_class: 'catalog',
   order_discounts: 'ordering',
   order_tax_inclusive: 'ordering',

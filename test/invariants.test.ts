@@ -2,20 +2,22 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SignedInUser, signIn } from './support/auth.ts';
 import { dbKinds } from './support/db.ts';
-import { addToCart, checkout, createProduct, stockOf, type TestVariant } from './support/shop.ts';
+import { ADDRESS, addToCart, checkout, createProduct, stockOf, type TestVariant } from './support/shop.ts';
 import { createTestSystem, type TestSystem } from './support/system.ts';
 
 type Action =
   | { kind: 'add'; user: number; variant: number; quantity: number }
   | { kind: 'update'; user: number; quantity: number }
   | { kind: 'remove'; user: number }
-  | { kind: 'checkout'; user: number; token: 'tok_visa' | 'tok_declined' }
+  | { kind: 'checkout'; user: number; token: 'tok_visa' | 'tok_declined' | 'none'; giftCard: boolean }
   | { kind: 'cancel'; user: number }
   | { kind: 'restock'; variant: number; delta: number };
 
 const USERS = 2;
 const VARIANTS = 2;
 const INITIAL_STOCK = 6;
+/** Each run's gift card: enough for a few small orders, not for every one. */
+const GIFT_CARD_BALANCE = 900;
 
 // Weighted so that sequences often reach the interesting paths: a paid order, then its cancellation.
 const action: fc.Arbitrary<Action> = fc.oneof(
@@ -42,7 +44,14 @@ const action: fc.Arbitrary<Action> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant('checkout' as const),
       user: fc.nat(USERS - 1),
-      token: fc.constantFrom('tok_visa' as const, 'tok_visa' as const, 'tok_declined' as const),
+      // 'none': a gift card alone, which pays only when it covers the total.
+      token: fc.constantFrom(
+        'tok_visa' as const,
+        'tok_visa' as const,
+        'tok_declined' as const,
+        'none' as const,
+      ),
+      giftCard: fc.boolean(),
     }),
   },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('cancel' as const), user: fc.nat(USERS - 1) }) },
@@ -60,7 +69,8 @@ const action: fc.Arbitrary<Action> = fc.oneof(
  * Model-based property: random sequences of cart changes, checkouts (approved and declined),
  * cancellations and restocks by several users keep invariants 1-4 — stock never negative and
  * equal to what the model says was sold, nothing left reserved or pending, each order captured at
- * most once, and captured − refunded equal to what each order says.
+ * most once, and what each order kept (captured − refunded at the provider, plus taken − given
+ * back on a gift card that paid first) equal to what it says; the card never goes below zero.
  */
 describe.each(dbKinds)('invariants under random sequences on %s', (kind) => {
   let system: TestSystem;
@@ -86,6 +96,11 @@ describe.each(dbKinds)('invariants under random sequences on %s', (kind) => {
           );
         }
         const restocked = variants.map(() => 0);
+        const giftCard = (
+          await call('POST', '/v1/gift-cards', staff, {
+            balance: { amount: GIFT_CARD_BALANCE, currency: 'EUR' },
+          })
+        ).json() as { id: string; code: string };
         const orders: Array<{ id: string; user: number }> = [];
         for (const user of users) await call('DELETE', '/v1/cart', user);
 
@@ -110,7 +125,22 @@ describe.each(dbKinds)('invariants under random sequences on %s', (kind) => {
                 : await call('DELETE', `/v1/cart/items/${line.id}`, users[step.user]);
             expect([200, 204, 409]).toContain(answer.statusCode);
           } else if (step.kind === 'checkout') {
-            const answer = await checkout(system, users[step.user], { token: step.token });
+            const token = step.token === 'none' ? undefined : step.token;
+            const answer =
+              step.giftCard || !token
+                ? await system.app.inject({
+                    method: 'POST',
+                    url: '/v1/orders',
+                    headers: { ...users[step.user].headers, 'idempotency-key': crypto.randomUUID() },
+                    payload: {
+                      shippingAddress: ADDRESS,
+                      payment: {
+                        ...(token ? { token } : {}),
+                        ...(step.giftCard ? { giftCardCode: giftCard.code } : {}),
+                      },
+                    },
+                  })
+                : await checkout(system, users[step.user], { token });
             expect([201, 400, 402, 409]).toContain(answer.statusCode);
             const id = answer.statusCode === 201 ? answer.json().id : answer.json().orderId;
             if (id) orders.push({ id, user: step.user });
@@ -140,6 +170,7 @@ describe.each(dbKinds)('invariants under random sequences on %s', (kind) => {
 
         const ledger = system.sandbox!.ledger();
         const sold = variants.map(() => 0);
+        let keptOnCard = 0;
         for (const { id, user } of orders) {
           const order = (await call('GET', `/v1/orders/${id}`, users[user])).json();
           expect(['confirmed', 'cancelled']).toContain(order.status);
@@ -149,13 +180,23 @@ describe.each(dbKinds)('invariants under random sequences on %s', (kind) => {
           const refunded = entries
             .filter((entry) => entry.kind === 'refund')
             .reduce((sum, entry) => sum + entry.amount, 0);
-          const net = captured.reduce((sum, entry) => sum + entry.amount, 0) - refunded;
+          const card = order.giftCard ? order.giftCard.amount.amount - order.giftCard.refunded.amount : 0;
+          keptOnCard += card;
+          const net = captured.reduce((sum, entry) => sum + entry.amount, 0) - refunded + card;
           expect(net).toBe(order.status === 'confirmed' ? order.total.amount : 0);
           if (order.status === 'confirmed') {
             for (const item of order.items)
               sold[variants.findIndex((variant) => variant.variantId === item.variantId)] += item.quantity;
           }
         }
+        const card = (await call('GET', `/v1/gift-cards/${giftCard.id}`, staff)).json();
+        expect(card.balance.amount).toBe(GIFT_CARD_BALANCE - keptOnCard);
+        expect(
+          card.entries.reduce(
+            (sum: number, entry: { amount: { amount: number } }) => sum + entry.amount.amount,
+            0,
+          ),
+        ).toBe(card.balance.amount);
         for (const [index, variant] of variants.entries()) {
           const stock = await stockOf(system, staff, variant.sku);
           expect(stock.reserved).toBe(0);

@@ -13,6 +13,7 @@ import { createCart } from './cart/index.ts';
 import { createCatalog } from './catalog/index.ts';
 import { createCustomers } from './customers/index.ts';
 import { createFulfillment, FULFILLMENT_EVENT_TYPES } from './fulfillment/index.ts';
+import { createGiftCards } from './giftcards/index.ts';
 import { createGraphql } from './graphql/index.ts';
 import { createIdentity, ERASURE_KEEPS, IDENTITY_EVENT_TYPES, onAccountErased } from './identity/index.ts';
 import { createInventory, INVENTORY_EVENT_TYPES } from './inventory/index.ts';
@@ -131,6 +132,7 @@ async function buildModules(deps: ModuleDeps) {
     storage: openObjectStorage(config.objectStorage, config.dataDir),
   });
   const payments = createPayments({ ...deps, bus });
+  const giftCards = createGiftCards({ db: deps.db });
   const cart = createCart({
     db: deps.db,
     config,
@@ -145,6 +147,7 @@ async function buildModules(deps: ModuleDeps) {
     cart: cart.service,
     inventory: inventory.service,
     pricing: pricing.service,
+    giftCards: giftCards.service,
     payments: payments.service,
     bus,
   });
@@ -156,7 +159,8 @@ async function buildModules(deps: ModuleDeps) {
     db: deps.db,
     config,
     ordering,
-    payments: payments.service,
+    // A return's refund goes to the gift card first, as every refund of an order does.
+    payments: { captureShare: payments.service.captureShare, refund: ordering.service.refundMoney },
     inventory: inventory.service,
     bus,
     logger,
@@ -240,6 +244,7 @@ async function buildModules(deps: ModuleDeps) {
       reviews,
       pricing,
       payments,
+      giftCards,
       cart,
       ordering,
       fulfillment,

@@ -6,6 +6,7 @@ import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import { createPollingLoop } from '../../platform/polling.ts';
 import type { CartService } from '../cart/index.ts';
+import type { GiftCardService } from '../giftcards/index.ts';
 import { onAccountErased } from '../identity/index.ts';
 import type { InventoryService } from '../inventory/index.ts';
 import type { PricingService } from '../pricing/index.ts';
@@ -30,6 +31,7 @@ export function createOrdering(deps: {
   cart: CartService;
   inventory: InventoryService;
   pricing: PricingService;
+  giftCards: GiftCardService;
   payments: PaymentsPort;
   bus: EventBus;
   logger: Logger;

@@ -8,6 +8,7 @@ import { problems } from '../../platform/http/openapi.ts';
 import { IdParams, Money, OrderTokenHeader, Page, PageQuery, Uuid } from '../../platform/http/schemas.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import { AddressSchema, LineItemSchema, TotalsSchema } from '../cart/index.ts';
+import { GiftCardCode } from '../giftcards/index.ts';
 import { ShippingMethodSchema } from '../pricing/index.ts';
 import type { Order, OrderingService, Refund } from './service.ts';
 
@@ -48,6 +49,16 @@ export const OrderSchema = Type.Object({
       }),
     ),
   }),
+  giftCard: Type.Optional(
+    Type.Object(
+      {
+        last4: Type.String({ description: "The last four characters of the card's code" }),
+        amount: Money,
+        refunded: Money,
+      },
+      { description: 'What a gift card paid (the payment paid the rest), and what went back to it' },
+    ),
+  ),
   promotionCode: Type.Optional(Type.String()),
   shippingMethod: Type.Optional(ShippingMethodSchema),
   cancelReason: Type.Optional(Type.String()),
@@ -114,8 +125,18 @@ export function orderingRoutes(service: OrderingService, deps: { db: Db; idempot
                 }),
               ),
               payment: Type.Object(
-                { token: Type.String({ minLength: 1, maxLength: 100 }) },
-                { additionalProperties: false },
+                {
+                  token: Type.Optional(
+                    Type.String({
+                      minLength: 1,
+                      maxLength: 100,
+                      description: 'Pays the order, or what the gift card does not',
+                    }),
+                  ),
+                  // A gift card pays first, up to the total.
+                  giftCardCode: Type.Optional(GiftCardCode),
+                },
+                { additionalProperties: false, minProperties: 1 },
               ),
               expectedTotal: Type.Optional(
                 Type.Object(Money.properties, {
@@ -148,6 +169,7 @@ export function orderingRoutes(service: OrderingService, deps: { db: Db; idempot
               {
                 shippingAddress: request.body.shippingAddress,
                 paymentToken: request.body.payment.token,
+                giftCardCode: request.body.payment.giftCardCode,
                 expectedTotal: request.body.expectedTotal,
                 idempotencyKey: key,
                 email: request.body.email,

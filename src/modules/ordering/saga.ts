@@ -1,9 +1,11 @@
 import { type Db, transact } from '../../platform/db/index.ts';
-import { DomainError } from '../../platform/errors.ts';
+import { badRequest, conflict, DomainError } from '../../platform/errors.ts';
 import type { EventBus } from '../../platform/events/index.ts';
+import { formatMoney } from '../../platform/money.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import { withSpan } from '../../platform/observability/tracing.ts';
 import type { CartService, Destination } from '../cart/index.ts';
+import type { GiftCardService } from '../giftcards/index.ts';
 import type { InventoryService } from '../inventory/index.ts';
 import type { PricingService } from '../pricing/index.ts';
 import { orderEvent } from './events.ts';
@@ -52,6 +54,7 @@ export interface SagaDeps {
   cart: Pick<CartService, 'clear' | 'restore'>;
   inventory: Pick<InventoryService, 'reserve' | 'commit' | 'release' | 'restock' | 'reservations'>;
   pricing: Pick<PricingService, 'redeem' | 'release'>;
+  giftCards: Pick<GiftCardService, 'redeem' | 'releaseRest' | 'creditBack'>;
   payments: PaymentsPort;
   bus: Pick<EventBus, 'append' | 'nudge'>;
   logger: Logger;
@@ -75,6 +78,11 @@ export interface PlacedOrder {
   lines: ReadonlyArray<{ variantId: string; quantity: number }>;
   /** Where it ships: stock is reserved from the locations serving that country first. */
   country: string;
+  currency: string;
+  totalAmount: number;
+  /** The gift card paying first, and whether a payment token is there for the rest. */
+  giftCardCode?: string;
+  paymentToken?: string;
   promotionCode: string | null;
   /** The promotions that discounted it and what each took off: counted against their limits. */
   redemptions: ReadonlyArray<{ promotionId: string; amount: number }>;
@@ -86,8 +94,9 @@ export interface PlacedOrder {
  * transaction that cancels it (the persisted step `undo_checkout`).
  */
 interface LocalStep {
-  name: 'reserve' | 'redeem' | 'take_cart';
-  run(tx: Db, order: PlacedOrder): Promise<void>;
+  name: 'reserve' | 'redeem' | 'gift_card' | 'take_cart';
+  /** `placed` gathers what the order row records of the steps (what a gift card paid). */
+  run(tx: Db, order: PlacedOrder, placed: { giftCardAmount: number }): Promise<void>;
   undo(tx: Db, order: OrderRow, items: OrderItemRow[]): Promise<void>;
 }
 
@@ -177,6 +186,37 @@ export function createSaga(deps: SagaDeps) {
       undo: (tx, order) => deps.pricing.release(tx, order.id),
     },
     {
+      name: 'gift_card',
+      // The card pays first, up to the total; the payment token pays the rest.
+      async run(tx, order, placed) {
+        if (!order.giftCardCode) return;
+        if (deps.captureOnShipment) {
+          throw conflict(
+            'GIFT_CARD_NOT_ACCEPTED',
+            'Gift cards cannot pay while this shop takes payment at shipment; pay with a card',
+          );
+        }
+        const taken = await deps.giftCards.redeem(tx, {
+          code: order.giftCardCode,
+          orderId: order.id,
+          upTo: order.totalAmount,
+          currency: order.currency,
+        });
+        const rest = order.totalAmount - taken.amount;
+        if (rest > 0 && !order.paymentToken) {
+          const money = (amount: number) => formatMoney({ amount, currency: order.currency });
+          throw badRequest(
+            'PAYMENT_TOKEN_REQUIRED',
+            `The gift card ending ${taken.last4} pays ${money(taken.amount)} of the ${money(order.totalAmount)} total; pay the other ${money(rest)} with a card`,
+          );
+        }
+        placed.giftCardAmount = taken.amount;
+      },
+      undo: async (tx, order) => {
+        await deps.giftCards.releaseRest(tx, order.id);
+      },
+    },
+    {
       name: 'take_cart',
       run: (tx, order) => deps.cart.clear(order.userId, tx),
       // Nothing was bought, so the shopper gets the cart back to try again.
@@ -194,9 +234,13 @@ export function createSaga(deps: SagaDeps) {
    * promised, under one key. Returns that amount, the same when repeated after a crash.
    */
   async function refundCapture(order: OrderRow, signal: AbortSignal | undefined, run: Run): Promise<number> {
-    const refunded = await payments.refundRest(order.id, `${order.id}:cancel`, signal);
+    const key = `${order.id}:cancel`;
+    const toCard = order.giftCardAmount > 0 ? await deps.giftCards.creditBack(order.id, 'rest', key) : 0;
+    // A gift card that paid it all: no provider payment to refund.
+    if (order.giftCardAmount === order.totalAmount) return toCard;
+    const refunded = await payments.refundRest(order.id, key, signal);
     run.payment = refunded.payment;
-    return refunded.amount;
+    return toCard + refunded.amount;
   }
 
   const remote: RemoteStep[] = [
@@ -211,13 +255,15 @@ export function createSaga(deps: SagaDeps) {
             throw new Refusal('reservation_expired');
           }
         }
+        // A gift card that paid it all: nothing for the provider.
+        if (order.giftCardAmount === order.totalAmount) return undefined;
         try {
           run.payment = await payments.authorize(
             {
               orderId: order.id,
-              amount: order.totalAmount,
+              amount: order.totalAmount - order.giftCardAmount,
               currency: order.currency,
-              token: order.paymentToken,
+              token: order.paymentToken!,
             },
             signal,
           );
@@ -237,7 +283,7 @@ export function createSaga(deps: SagaDeps) {
       name: 'capture',
       gaveUp: 'capture_failed',
       async run(order, signal, run) {
-        if (!deps.captureOnShipment) {
+        if (!deps.captureOnShipment && order.giftCardAmount < order.totalAmount) {
           try {
             run.payment = await payments.capture(
               order.id,
@@ -400,8 +446,10 @@ export function createSaga(deps: SagaDeps) {
 
   return {
     /** The local steps, in order, inside the transaction that creates the order. */
-    async begin(tx: Db, order: PlacedOrder): Promise<void> {
-      for (const step of local) await step.run(tx, order);
+    async begin(tx: Db, order: PlacedOrder): Promise<{ giftCardAmount: number }> {
+      const placed = { giftCardAmount: 0 };
+      for (const step of local) await step.run(tx, order, placed);
+      return placed;
     },
 
     /** The steps in order, each with its compensation: what docs/architecture.md shows. */

@@ -16,6 +16,7 @@ import {
   type Money,
   type Totals,
 } from '../cart/index.ts';
+import type { GiftCardService, OrderGiftCard } from '../giftcards/index.ts';
 import type { InventoryService } from '../inventory/index.ts';
 import type { PricedDiscount, PricingService, ShippingMethod } from '../pricing/index.ts';
 import {
@@ -65,6 +66,8 @@ export interface Order {
     /** What the shopper must do to finish paying (3-D Secure), while the payment waits for them. */
     action?: { type: 'redirect' | 'use_stripe_sdk'; url?: string; clientSecret?: string };
   };
+  /** What a gift card paid (the payment paid the rest), and what went back to it. */
+  giftCard?: { last4: string; amount: Money; refunded: Money };
   promotionCode?: string;
   shippingMethod?: ShippingMethod;
   cancelReason?: string;
@@ -125,8 +128,15 @@ const seesAllOrders = (principal: Principal) => can(principal, 'orders:read');
  * The order as the API shows it. Its payment's state is the payments module's; an order that
  * never reached the provider shows `pending` while it is pending and `failed` (nothing charged) after.
  */
-function toOrder(row: OrderRow, items: OrderItemRow[], payment: PaymentState | undefined): Order {
+function toOrder(
+  row: OrderRow,
+  items: OrderItemRow[],
+  payment: PaymentState | undefined,
+  giftCard?: OrderGiftCard,
+): Order {
   const money = (amount: number): Money => ({ amount, currency: row.currency });
+  // A gift card that paid it all leaves nothing for a payment provider.
+  const paidByCard = row.giftCardAmount === row.totalAmount && row.giftCardAmount > 0;
   const order: Order = {
     id: row.id,
     userId: row.userId,
@@ -155,8 +165,9 @@ function toOrder(row: OrderRow, items: OrderItemRow[], payment: PaymentState | u
     },
     shippingAddress: row.shippingAddress as unknown as ShippingAddress,
     payment: {
-      status: payment?.status ?? (row.status === 'pending' ? 'pending' : 'failed'),
-      amount: money(row.totalAmount),
+      status:
+        payment?.status ?? (paidByCard ? 'not_required' : row.status === 'pending' ? 'pending' : 'failed'),
+      amount: money(row.totalAmount - row.giftCardAmount),
       captured: money(payment?.capturedAmount ?? 0),
       refunded: money(payment?.refundedAmount ?? 0),
       ...(payment?.action && row.status === 'pending' && { action: payment.action }),
@@ -164,6 +175,13 @@ function toOrder(row: OrderRow, items: OrderItemRow[], payment: PaymentState | u
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
+  if (giftCard) {
+    order.giftCard = {
+      last4: giftCard.last4,
+      amount: money(giftCard.amount),
+      refunded: money(giftCard.returned),
+    };
+  }
   if (row.promotionCode) order.promotionCode = row.promotionCode;
   if (row.shippingMethod) order.shippingMethod = row.shippingMethod;
   if (row.cancelReason) order.cancelReason = row.cancelReason;
@@ -213,6 +231,7 @@ export function createOrderingService(deps: {
   cart: Pick<CartService, 'forCheckout' | 'clear' | 'restore'>;
   pricing: Pick<PricingService, 'redeem' | 'release'>;
   inventory: Pick<InventoryService, 'reserve' | 'commit' | 'release' | 'restock' | 'reservations'>;
+  giftCards: Pick<GiftCardService, 'redeem' | 'releaseRest' | 'creditBack' | 'revokeCredit' | 'ofOrders'>;
   payments: PaymentsPort;
   bus: Pick<EventBus, 'append' | 'nudge'>;
   logger: Logger;
@@ -236,10 +255,40 @@ export function createOrderingService(deps: {
   /** Orders with their lines and payments: three reads, however many orders. */
   async function withDetails(rows: OrderRow[]): Promise<Order[]> {
     const ids = rows.map((row) => row.id);
-    const [items, paid] = await Promise.all([store.itemsOf(db, ids), deps.payments.ofOrders(ids)]);
+    const withCards = rows.filter((row) => row.giftCardAmount > 0).map((row) => row.id);
+    const [items, paid, cards] = await Promise.all([
+      store.itemsOf(db, ids),
+      deps.payments.ofOrders(ids),
+      // Read only for orders a gift card paid for: the others cost no statement.
+      withCards.length > 0 ? deps.giftCards.ofOrders(withCards) : new Map<string, OrderGiftCard>(),
+    ]);
     const lines = Map.groupBy(items, (item) => item.orderId);
     const payments = new Map(paid.map((payment) => [payment.orderId, payment]));
-    return rows.map((row) => toOrder(row, lines.get(row.id) ?? [], payments.get(row.id)));
+    return rows.map((row) => toOrder(row, lines.get(row.id) ?? [], payments.get(row.id), cards.get(row.id)));
+  }
+
+  /**
+   * Gives an order's money back: the gift card's share first (credited to the card), the
+   * provider the rest, each once per `key`. When the provider refuses its part, the card's
+   * credit is taken back too, so a refused refund gives back nothing.
+   */
+  async function refundMoney(
+    orderId: string,
+    amount: number,
+    key: string,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const toCard = await deps.giftCards.creditBack(orderId, amount, key);
+    if (toCard === amount) return;
+    try {
+      await deps.payments.refund(orderId, amount - toCard, key, signal);
+    } catch (error) {
+      if (toCard > 0 && error instanceof DomainError && error.status < 500) {
+        if (!(await deps.giftCards.revokeCredit(orderId, key)))
+          deps.logger.warn({ orderId, key }, 'a refused refund’s gift card credit was already spent');
+      }
+      throw error;
+    }
   }
 
   /**
@@ -249,7 +298,7 @@ export function createOrderingService(deps: {
   async function completeRefund(refund: RefundRow, signal?: AbortSignal): Promise<RefundRow> {
     if (refund.status !== 'requested') return refund;
     try {
-      await deps.payments.refund(refund.orderId, refund.amount, `${refund.id}:staff`, signal);
+      await refundMoney(refund.orderId, refund.amount, `${refund.id}:staff`, signal);
     } catch (error) {
       if (error instanceof DomainError && error.status === 409)
         await store.settleRefund(db, refund.id, 'rejected');
@@ -298,7 +347,9 @@ export function createOrderingService(deps: {
       principal: Principal,
       input: {
         shippingAddress: ShippingAddress;
-        paymentToken: string;
+        /** Pays what a gift card does not; none is needed when the card pays it all. */
+        paymentToken?: string;
+        giftCardCode?: string;
         idempotencyKey: string;
         /** A guest's address for the confirmation (required of guests; a user's mail goes to their account's). */
         email?: string;
@@ -349,6 +400,22 @@ export function createOrderingService(deps: {
         priceList: line.priceList ?? null,
       }));
       const created = await transact(db, async (tx) => {
+        // The local steps first: the gift card's share goes into the order row.
+        const { giftCardAmount } = await saga.begin(tx, {
+          id: orderId,
+          userId: principal.id,
+          lines: items,
+          country: input.shippingAddress.country,
+          currency: cart.currency,
+          totalAmount: cart.totals.total.amount,
+          giftCardCode: input.giftCardCode,
+          paymentToken: input.paymentToken,
+          promotionCode: cart.promotion?.code ?? null,
+          redemptions: cart.totals.discounts.map((discount) => ({
+            promotionId: discount.promotionId,
+            amount: discount.amount.amount,
+          })),
+        });
         const inserted = await store.insertOrder(
           tx,
           {
@@ -366,24 +433,14 @@ export function createOrderingService(deps: {
             discounts: orderDiscounts(cart, items),
             shippingMethod: cart.shippingMethod ?? null,
             shippingAddress: { ...input.shippingAddress },
-            paymentToken: input.paymentToken,
+            paymentToken: input.paymentToken ?? null,
+            giftCardAmount,
             idempotencyKey: input.idempotencyKey,
             claimMs: requestClaimMs,
             guestEmail,
           },
           items,
         );
-        await saga.begin(tx, {
-          id: orderId,
-          userId: principal.id,
-          lines: items,
-          country: input.shippingAddress.country,
-          promotionCode: cart.promotion?.code ?? null,
-          redemptions: cart.totals.discounts.map((discount) => ({
-            promotionId: discount.promotionId,
-            amount: discount.amount.amount,
-          })),
-        });
         await deps.bus.append(tx, [
           orderEvent('order.created', {
             id: orderId,
@@ -408,7 +465,9 @@ export function createOrderingService(deps: {
       try {
         const settled = await saga.advance(orderId, budget.signal, created.order);
         const payment = settled.payment ?? (await deps.payments.ofOrders([orderId]))[0];
-        return answer(toOrder(settled.order, created.items, payment));
+        const giftCard =
+          settled.order.giftCardAmount > 0 ? (await deps.giftCards.ofOrders([orderId])).get(orderId) : undefined;
+        return answer(toOrder(settled.order, created.items, payment, giftCard));
       } finally {
         budget.clear();
       }
@@ -531,6 +590,8 @@ export function createOrderingService(deps: {
         throw conflict('IDEMPOTENCY_KEY_REUSED', 'This key named another refund of this order');
       return toRefund(await completeRefund(requested, signal), order.currency);
     },
+
+    refundMoney,
 
     async refunds(id: string): Promise<Refund[]> {
       const order = await store.byId(db, id);

@@ -55,7 +55,8 @@ type OrderingTables = {
     discounts: unknown;
     shipping_method: unknown;
     shipping_address: unknown;
-    payment_token: string;
+    payment_token: string | null;
+    gift_card_amount: Generated<number>;
     awaiting_action: Generated<boolean>;
     charging_fulfillment_id: string | null;
     saga_step: SagaStep;
@@ -127,7 +128,10 @@ export interface OrderRow {
   discounts: PricedDiscount[];
   shippingMethod: ShippingMethod | null;
   shippingAddress: Record<string, string>;
-  paymentToken: string;
+  /** None when a gift card paid the whole order. */
+  paymentToken: string | null;
+  /** What a gift card paid; the payment token pays the rest. */
+  giftCardAmount: number;
   sagaStep: SagaStep;
   sagaAttempts: number;
   cancelReason: string | null;
@@ -176,6 +180,7 @@ const orderColumns = [
   'shipping_method as shippingMethod',
   'shipping_address as shippingAddress',
   'payment_token as paymentToken',
+  'gift_card_amount as giftCardAmount',
   'saga_step as sagaStep',
   'saga_attempts as sagaAttempts',
   'cancel_reason as cancelReason',
@@ -272,6 +277,7 @@ export const orderStore = {
       | 'discounts'
       | 'shippingMethod'
       | 'paymentToken'
+      | 'giftCardAmount'
       | 'guestEmail'
     > & { shippingAddress: object; idempotencyKey: string; claimMs: number },
     items: Array<Omit<OrderItemRow, 'orderId'>>,
@@ -299,6 +305,7 @@ export const orderStore = {
             shipping_method: order.shippingMethod ? JSON.stringify(order.shippingMethod) : null,
             shipping_address: JSON.stringify(order.shippingAddress),
             payment_token: order.paymentToken,
+            gift_card_amount: order.giftCardAmount,
             saga_step: 'authorize',
             next_attempt_at: inMs(order.claimMs),
             cancel_reason: null,

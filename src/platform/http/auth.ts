@@ -65,6 +65,7 @@ const RESOURCE_OF_TAG: Record<string, string> = {
   orders: 'orders',
   fulfillment: 'orders',
   payments: 'orders',
+  'gift-cards': 'orders',
   inventory: 'inventory',
   customers: 'customers',
   pricing: 'pricing',

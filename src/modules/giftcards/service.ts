@@ -1,0 +1,242 @@
+import { randomInt } from 'node:crypto';
+import { type Db, transact } from '../../platform/db/index.ts';
+import { badRequest, conflict, notFound } from '../../platform/errors.ts';
+import { uuidv7 } from '../../platform/ids.ts';
+import type { Amount } from '../../platform/money.ts';
+import { hashOpaqueToken } from '../../platform/opaque-token.ts';
+import { type EntryKind, type GiftCardRow, giftCardStore as store } from './store.ts';
+
+/** Letters and digits a person cannot misread (no 0/O, 1/I/L): 32 symbols, 5 bits each. */
+const ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
+/** 16 symbols: 80 random bits, beyond guessing however many tries are made. */
+const CODE_LENGTH = 16;
+
+/** The code as typed ("abcd efgh-…") to the form it was issued in, before it is hashed. */
+export const normaliseCode = (code: string) => code.toUpperCase().replace(/[\s-]/g, '');
+
+function newCode(): string {
+  const symbols = Array.from({ length: CODE_LENGTH }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
+  return symbols.match(/.{4}/g)!.join('-');
+}
+
+export interface GiftCard {
+  id: string;
+  last4: string;
+  balance: Amount;
+  initialBalance: Amount;
+  expiresAt?: string;
+  note: string;
+  createdAt: string;
+}
+
+export interface GiftCardEntry {
+  amount: Amount;
+  kind: EntryKind;
+  orderId?: string;
+  at: string;
+}
+
+/** What an order took from a gift card, and how much of it went back. */
+export interface OrderGiftCard {
+  last4: string;
+  amount: number;
+  returned: number;
+}
+
+const toGiftCard = (row: GiftCardRow): GiftCard => ({
+  id: row.id,
+  last4: row.last4,
+  balance: { amount: row.balance, currency: row.currency },
+  initialBalance: { amount: row.initialBalance, currency: row.currency },
+  ...(row.expiresAt ? { expiresAt: row.expiresAt.toISOString() } : {}),
+  note: row.note,
+  createdAt: row.createdAt.toISOString(),
+});
+
+const expired = (row: GiftCardRow) => row.expiresAt !== null && row.expiresAt.getTime() <= Date.now();
+
+/** Gift cards: issued by staff, spent at checkout by their code, credited back by refunds. */
+export function createGiftCardService(deps: { db: Db }) {
+  const { db } = deps;
+
+  async function usable(executor: Db, code: string, currency: string): Promise<GiftCardRow> {
+    const card = await store.byCodeHash(executor, hashOpaqueToken(normaliseCode(code)));
+    if (!card) throw badRequest('GIFT_CARD_UNKNOWN', 'No gift card has this code; check it and try again');
+    if (expired(card)) {
+      throw conflict(
+        'GIFT_CARD_EXPIRED',
+        `The gift card ending ${card.last4} expired on ${card.expiresAt!.toISOString().slice(0, 10)}`,
+      );
+    }
+    if (card.currency !== currency) {
+      throw conflict(
+        'GIFT_CARD_CURRENCY',
+        `The gift card ending ${card.last4} is in ${card.currency}; this order is in ${currency}`,
+      );
+    }
+    if (card.balance === 0)
+      throw conflict('GIFT_CARD_EMPTY', `The gift card ending ${card.last4} has nothing left on it`);
+    return card;
+  }
+
+  /**
+   * Gives back to the card up to `wanted` of what the order took and has not had back, under the
+   * lock of the order's redemption (refunds and releases of one order take turns), once per `key`.
+   * Answers what this key gave back, the same when asked again.
+   */
+  async function giveBack(
+    tx: Db,
+    orderId: string,
+    wanted: number | 'rest',
+    key: string,
+    kind: 'released' | 'refunded',
+  ): Promise<number> {
+    const redemption = await store.redemptionOf(tx, orderId, true);
+    if (!redemption) return 0;
+    const before = await store.entryByKey(tx, redemption.cardId, key);
+    if (before) return before.amount;
+    const left = redemption.amount - redemption.returned;
+    const amount = wanted === 'rest' ? left : Math.min(wanted, left);
+    if (amount <= 0) return 0;
+    await store.moveBalance(tx, {
+      cardId: redemption.cardId,
+      amount,
+      kind,
+      key,
+      orderId,
+      redemption: 'return',
+    });
+    return amount;
+  }
+
+  return {
+    /** Issues a card; the code is in this answer only (the shop keeps its hash). */
+    async issue(
+      actorId: string,
+      input: { balance: Amount; expiresAt?: string; note?: string },
+    ): Promise<GiftCard & { code: string }> {
+      if (input.balance.amount <= 0)
+        throw badRequest('INVALID_AMOUNT', 'A gift card needs a balance above zero');
+      const expiresAt = input.expiresAt ? new Date(input.expiresAt) : null;
+      if (expiresAt && expiresAt.getTime() <= Date.now())
+        throw badRequest('INVALID_EXPIRY', 'A gift card cannot expire in the past');
+      const code = newCode();
+      const row = await store.insert(db, {
+        id: uuidv7(),
+        codeHash: hashOpaqueToken(normaliseCode(code)),
+        last4: code.slice(-4),
+        currency: input.balance.currency,
+        balance: input.balance.amount,
+        expiresAt,
+        note: input.note ?? '',
+        createdBy: actorId,
+      });
+      return { ...toGiftCard(row), code };
+    },
+
+    async list(query: { page: number; size: number }) {
+      const { rows, total } = await store.list(db, {
+        offset: (query.page - 1) * query.size,
+        limit: query.size,
+      });
+      return { items: rows.map(toGiftCard), page: query.page, size: query.size, total };
+    },
+
+    /** A card with every change to its balance, whose sum is the balance. */
+    async get(id: string): Promise<GiftCard & { entries: GiftCardEntry[] }> {
+      const row = await store.byId(db, id);
+      if (!row) throw notFound('Gift card');
+      const entries = await store.entriesOf(db, id);
+      return {
+        ...toGiftCard(row),
+        entries: entries.map((entry) => ({
+          amount: { amount: entry.amount, currency: row.currency },
+          kind: entry.kind,
+          ...(entry.orderId ? { orderId: entry.orderId } : {}),
+          at: entry.at.toISOString(),
+        })),
+      };
+    },
+
+    /** What is left on a card, for the shopper who holds its code. */
+    async balanceOf(code: string): Promise<Pick<GiftCard, 'last4' | 'balance' | 'expiresAt'>> {
+      const row = await store.byCodeHash(db, hashOpaqueToken(normaliseCode(code)));
+      if (!row) throw notFound('Gift card');
+      const card = toGiftCard(row);
+      return {
+        last4: card.last4,
+        balance: card.balance,
+        ...(card.expiresAt ? { expiresAt: card.expiresAt } : {}),
+      };
+    },
+
+    /**
+     * Takes what the card has, up to `upTo`, for an order, inside the order's transaction: a
+     * conditional update that only succeeds while the balance covers it, read again and retried
+     * when a concurrent order spent it first. Answers what was taken.
+     */
+    async redeem(
+      tx: Db,
+      input: { code: string; orderId: string; upTo: number; currency: string },
+    ): Promise<{ amount: number; last4: string }> {
+      let card = await usable(tx, input.code, input.currency);
+      for (let attempt = 0; attempt < 5; attempt += 1) {
+        const amount = Math.min(card.balance, input.upTo);
+        const taken = await store.moveBalance(tx, {
+          cardId: card.id,
+          amount: -amount,
+          kind: 'redeemed',
+          key: `order:${input.orderId}`,
+          orderId: input.orderId,
+          redemption: 'take',
+        });
+        if (taken) return { amount, last4: card.last4 };
+        card = await usable(tx, input.code, input.currency);
+      }
+      throw conflict('GIFT_CARD_BUSY', 'The gift card is being used for other orders right now; try again');
+    },
+
+    /** Gives back everything an order took and has not had back (its checkout undone), in `tx`. */
+    releaseRest: (tx: Db, orderId: string) => giveBack(tx, orderId, 'rest', `release:${orderId}`, 'released'),
+
+    /**
+     * A refund's share for the card: up to `amount` of what the order took and has not had back,
+     * credited to the card once per `key`. Answers that share; the rest is the provider's.
+     */
+    creditBack: (orderId: string, amount: number | 'rest', key: string) =>
+      transact(db, (tx) => giveBack(tx, orderId, amount, `refund:${key}`, 'refunded')),
+
+    /**
+     * Takes back a refund's credit when the rest of that refund was refused: the balance only
+     * goes down while it covers the credit (a shopper who spent it meanwhile keeps it, and the
+     * answer says so: false).
+     */
+    async revokeCredit(orderId: string, key: string): Promise<boolean> {
+      return transact(db, async (tx) => {
+        const redemption = await store.redemptionOf(tx, orderId, true);
+        if (!redemption) return true;
+        const credit = await store.entryByKey(tx, redemption.cardId, `refund:${key}`);
+        if (!credit) return true;
+        if (await store.entryByKey(tx, redemption.cardId, `revoke:${key}`)) return true;
+        return store.moveBalance(tx, {
+          cardId: redemption.cardId,
+          amount: -credit.amount,
+          kind: 'revoked',
+          key: `revoke:${key}`,
+          orderId,
+          redemption: 'unreturn',
+        });
+      });
+    },
+
+    /** What these orders took from gift cards, by order. */
+    async ofOrders(orderIds: readonly string[], executor: Db = db): Promise<Map<string, OrderGiftCard>> {
+      const rows = await store.redemptionsOf(executor, orderIds);
+      return new Map(
+        rows.map((row) => [row.orderId, { last4: row.last4, amount: row.amount, returned: row.returned }]),
+      );
+    },
+  };
+}
+
+export type GiftCardService = ReturnType<typeof createGiftCardService>;
