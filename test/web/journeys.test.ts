@@ -1051,7 +1051,62 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await expect(
         byLocation.locator('tr[data-location="main"] [data-location-stock="onHand"]').textContent(),
       ).resolves.toBe('4');
+      await expectReadable(admin);
+      await admin.goto('/admin/locations');
+      await row.waitFor(WAIT);
+      await expectReadable(admin);
+      expect(problemsOf(admin)).toEqual([]);
       await admin.close();
+    });
+
+    it('staff issue a gift card in the console and see its code once; a shopper checks its balance at checkout, pays with it and a card for the rest, and sees both on the order', async () => {
+      const admin = await newPage();
+      await signInInBrowser(admin, '/admin/gift-cards', staff.email);
+      await admin.getByRole('heading', { name: 'Gift cards' }).waitFor(WAIT);
+      const form = admin.getByRole('form', { name: 'Issue a gift card' });
+      await form.getByLabel('Balance').fill('10.00');
+      await form.getByLabel('Note').fill('Spring draw');
+      await form.getByRole('button', { name: 'Issue gift card' }).click();
+      const code = (await admin.locator('[data-issued-code] .code').textContent())!.trim();
+      expect(code).toMatch(/^[A-Z2-9]{4}(-[A-Z2-9]{4}){3}$/);
+      const last4 = code.slice(-4);
+
+      const variant = await createProduct(system, staff, { price: 2500, stock: 5 });
+      const shopper = await signIn(system);
+      expect((await addToCart(system, shopper, variant.variantId)).statusCode).toBe(201);
+      const page = await newPage();
+      await signInInBrowser(page, '/signin', shopper.email);
+      await page.getByRole('button', { name: 'Sign out' }).waitFor(WAIT);
+      await page.goto('/checkout');
+      await page.getByRole('heading', { name: 'Checkout' }).waitFor(WAIT);
+      await fillAddress(page);
+      await page.getByRole('button', { name: /Place order/ }).waitFor(WAIT);
+      await page.getByLabel('Gift card code').fill(code.toLowerCase());
+      await page.getByRole('button', { name: 'Check balance' }).click();
+      const line = page.locator('[data-gift-card]');
+      await line.waitFor(WAIT);
+      await expect(line.textContent()).resolves.toMatch(
+        new RegExp(
+          `€10\\.00 on the gift card ending ${last4}:\\s+it pays €10\\.00, and your card the other €[\\d.]+\\.`,
+        ),
+      );
+      await page.getByRole('button', { name: /Place order/ }).click();
+      await page.locator('#order-status [data-status="confirmed"]').waitFor(WAIT);
+      await expect(page.locator('[data-gift-card]').textContent()).resolves.toBe(
+        `€10.00 from the gift card ending ${last4}.`,
+      );
+
+      // The console shows the card spent, with the order it paid.
+      await admin.reload();
+      const card = admin.locator(`[data-gift-card="${last4}"]`);
+      await card.filter({ hasText: '€0.00 left of €10.00' }).waitFor(WAIT);
+      await card.locator('summary').click();
+      await card.getByText('Paid an order').waitFor(WAIT);
+      await expectReadable(admin);
+      await expectReadable(page);
+      expect(problemsOf(page)).toEqual([]);
+      expect(problemsOf(admin)).toEqual([]);
+      await Promise.all([page.close(), admin.close()]);
     });
 
     it('staff refund part of an order from the console with a reason; more than is left is refused in a sentence', async () => {

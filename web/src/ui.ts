@@ -4,7 +4,7 @@ import { describeError } from './errors.ts';
 import { formatMoney, type Money } from './money.ts';
 import { matchPath, startRouter } from './router.ts';
 import { browserGuestStore, browserSessionStore } from './session.ts';
-import type { OrderStatus } from './types.ts';
+import type { Order, OrderStatus } from './types.ts';
 
 export { describeError };
 
@@ -134,10 +134,15 @@ const PAYMENT_TEXT: Record<string, string> = {
   refunded: 'refunded',
   partially_refunded: 'partly refunded',
   failed: 'failed, nothing charged',
+  not_required: 'paid by gift card',
 };
 
 /** A payment's state as the shopper and staff read it. */
 export const paymentText = (status: string) => PAYMENT_TEXT[status] ?? 'being processed';
+
+/** What a gift card paid of an order, and what went back to it, as one sentence. */
+export const giftCardText = (card: NonNullable<Order['giftCard']>) =>
+  `${money(card.amount)} from the gift card ending ${card.last4}${card.refunded.amount > 0 ? `, ${money(card.refunded)} of it back on the card` : ''}.`;
 
 const RETURN_TEXT: Record<string, string> = {
   requested: 'Requested: waiting for the parcel',

@@ -3,7 +3,7 @@ import type { AppModule } from '../../platform/module.ts';
 import { giftCardRoutes } from './routes.ts';
 import { createGiftCardService, type GiftCardService } from './service.ts';
 
-export { GiftCardCode, GiftCardSchema } from './routes.ts';
+export { GiftCardCode, GiftCardDetailSchema, GiftCardSchema, IssuedGiftCardSchema } from './routes.ts';
 export type { GiftCard, GiftCardService, OrderGiftCard } from './service.ts';
 
 export interface GiftCardsModule extends AppModule {

@@ -33,6 +33,12 @@ const EntrySchema = Type.Object({
   at: Type.String({ format: 'date-time' }),
 });
 
+export const IssuedGiftCardSchema = Type.Object({
+  ...giftCardFields,
+  code: Type.String({ description: 'Shown in this answer only' }),
+});
+export const GiftCardDetailSchema = Type.Object({ ...giftCardFields, entries: Type.Array(EntrySchema) });
+
 /** A code as the shopper types it: the 16 characters, with or without spaces and hyphens. */
 export const GiftCardCode = Type.String({ minLength: 16, maxLength: 40, pattern: '^[A-Za-z0-9 -]+$' });
 
@@ -58,10 +64,7 @@ export function giftCardRoutes(service: GiftCardService) {
             { additionalProperties: false },
           ),
           response: {
-            201: Type.Object({
-              ...giftCardFields,
-              code: Type.String({ description: 'Shown in this answer only' }),
-            }),
+            201: IssuedGiftCardSchema,
             ...problems(400, 401, 403),
           },
         },
@@ -97,7 +100,7 @@ export function giftCardRoutes(service: GiftCardService) {
           summary: 'A gift card with every change to its balance (their sum is the balance)',
           params: IdParams,
           response: {
-            200: Type.Object({ ...giftCardFields, entries: Type.Array(EntrySchema) }),
+            200: GiftCardDetailSchema,
             ...problems(401, 403, 404),
           },
         },

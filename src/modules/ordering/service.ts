@@ -466,7 +466,9 @@ export function createOrderingService(deps: {
         const settled = await saga.advance(orderId, budget.signal, created.order);
         const payment = settled.payment ?? (await deps.payments.ofOrders([orderId]))[0];
         const giftCard =
-          settled.order.giftCardAmount > 0 ? (await deps.giftCards.ofOrders([orderId])).get(orderId) : undefined;
+          settled.order.giftCardAmount > 0
+            ? (await deps.giftCards.ofOrders([orderId])).get(orderId)
+            : undefined;
         return answer(toOrder(settled.order, created.items, payment, giftCard));
       } finally {
         budget.clear();

@@ -3,6 +3,7 @@ import type { CartSchema, LineItemSchema, TotalsSchema } from '../cart/index.ts'
 import type { CategorySchema, CollectionSchema, ProductListSchema, ProductSchema } from '../catalog/index.ts';
 import type { CustomerDetailSchema, CustomerGroupSchema, CustomerSchema } from '../customers/index.ts';
 import type { FulfillmentSchema, ReturnSchema } from '../fulfillment/index.ts';
+import type { GiftCardDetailSchema, GiftCardSchema, IssuedGiftCardSchema } from '../giftcards/index.ts';
 import type {
   ApiKeySchema,
   RoleViewSchema,
@@ -47,6 +48,9 @@ export type StockLocation = Static<typeof StockLocationSchema>;
 export type Fulfillment = Static<typeof FulfillmentSchema>;
 export type Return = Static<typeof ReturnSchema>;
 export type Customer = Static<typeof CustomerSchema>;
+export type GiftCard = Static<typeof GiftCardSchema>;
+export type GiftCardDetail = Static<typeof GiftCardDetailSchema>;
+export type IssuedGiftCard = Static<typeof IssuedGiftCardSchema>;
 export type CustomerDetail = Static<typeof CustomerDetailSchema>;
 export type CustomerGroup = Static<typeof CustomerGroupSchema>;
 export type Role = User['role'];

@@ -6,6 +6,7 @@ import { type AppContext, type Content, type Flash, mainView, type PageRoute, st
 import { apiKeysPage } from './api-keys.ts';
 import { collectionsPage } from './collections.ts';
 import { customerPage, customersPage } from './customers.ts';
+import { giftCardsPage } from './gift-cards.ts';
 import { locationsPage } from './locations.ts';
 import { orderPage, ordersPage, returnsPage } from './orders.ts';
 import { priceListsPage } from './price-lists.ts';
@@ -84,6 +85,12 @@ const routes: PageRoute[] = [
     signedIn: true,
   },
   {
+    pattern: `${ADMIN_BASE}/gift-cards`,
+    title: () => 'Gift cards',
+    view: staffOnly(giftCardsPage),
+    signedIn: true,
+  },
+  {
     pattern: `${ADMIN_BASE}/promotions`,
     title: () => 'Promotions',
     view: staffOnly(promotionsPage),
@@ -153,7 +160,7 @@ function layout(ctx: AppContext, content: Content, flash: Flash | null) {
               <a href="${ADMIN_BASE}/locations">Locations</a>
               <a href="${ADMIN_BASE}/orders">Orders</a>
               <a href="${ADMIN_BASE}/customers">Customers</a>
-              <a href="${ADMIN_BASE}/promotions">Promotions</a> <a href="${ADMIN_BASE}/price-lists">Price lists</a>
+              <a href="${ADMIN_BASE}/promotions">Promotions</a> <a href="${ADMIN_BASE}/gift-cards">Gift cards</a> <a href="${ADMIN_BASE}/price-lists">Price lists</a>
               <a href="${ADMIN_BASE}/tax">Tax and regions</a>
               <a href="${ADMIN_BASE}/returns">Returns</a> <a href="${ADMIN_BASE}/reviews">Reviews</a>
               ${permissionsOf(ctx).includes('staff:read') ? html`<a href="${ADMIN_BASE}/staff">Staff</a>` : nothing}

@@ -9,6 +9,7 @@ import {
   type AppContext,
   act,
   type Content,
+  type Drawing,
   describeError,
   formValues,
   money,
@@ -240,7 +241,7 @@ export async function cartPage(ctx: AppContext): Promise<Content> {
   `;
 }
 
-export async function checkoutPage(ctx: AppContext): Promise<Content> {
+export async function checkoutPage(ctx: AppContext): Promise<Content | Drawing> {
   const signedIn = ctx.api.session() !== null;
   const [cart, book] = await Promise.all([
     ctx.api.get<Cart>('/v1/cart'),
@@ -257,6 +258,29 @@ export async function checkoutPage(ctx: AppContext): Promise<Content> {
   const shown = cart.total;
   // One key per attempt: a retry after no answer reuses it, so the server never charges twice.
   let attemptKey: string | null = null;
+  /** A gift card whose balance was looked up: it pays first, the card the rest. */
+  let giftCard: { code: string; last4: string; balance: Cart['total'] } | undefined;
+  const giftCardPays = () => (giftCard ? Math.min(giftCard.balance.amount, shown.amount) : 0);
+
+  const checkGiftCard = (event: Event) => {
+    const input = (event.currentTarget as HTMLButtonElement).form!.elements.namedItem(
+      'giftCardCode',
+    ) as HTMLInputElement;
+    const code = input.value.trim();
+    return act(ctx, event, async () => {
+      if (!code) throw new Error('Type the gift card’s code first');
+      const found = await ctx.api
+        .post<{ last4: string; balance: Cart['total'] }>('/v1/gift-cards/balance', { code })
+        .catch((error: unknown) => {
+          if (error instanceof ApiError && error.status === 404)
+            throw new Error('No gift card has this code; check it and try again');
+          throw error;
+        });
+      giftCard = { code, ...found };
+      ctx.clearFlash();
+      ctx.redraw();
+    });
+  };
 
   const addressOf = (form: HTMLFormElement): Partial<Address> & { country: string } => {
     const values = Object.fromEntries(
@@ -304,14 +328,22 @@ export async function checkoutPage(ctx: AppContext): Promise<Content> {
     attemptKey ??= newIdempotencyKey();
     const key = attemptKey;
     return act(ctx, event, async () => {
+      const giftCardCode = values.giftCardCode?.trim() || undefined;
+      // A checked gift card that covers the total needs no card; otherwise the card pays the rest.
       // With Stripe, the card becomes a PaymentMethod at Stripe first; only its id comes here.
-      const token = paymentElementEnabled ? await paymentMethodId() : values.token.trim();
+      const coversAll =
+        giftCard !== undefined && giftCard.code === giftCardCode && giftCardPays() === shown.amount;
+      const token = coversAll
+        ? undefined
+        : paymentElementEnabled
+          ? await paymentMethodId()
+          : values.token.trim();
       try {
         const response = await ctx.api.request<Order>('POST', '/v1/orders', {
           headers: { 'idempotency-key': key },
           body: {
             shippingAddress: address,
-            payment: { token },
+            payment: { ...(token ? { token } : {}), ...(giftCardCode ? { giftCardCode } : {}) },
             expectedTotal: shown,
             ...(user ? {} : { email: values.email.trim() }),
           },
@@ -352,7 +384,17 @@ export async function checkoutPage(ctx: AppContext): Promise<Content> {
   };
 
   const payable = !cart.shippingProblem && !cart.promotionProblem && !cart.unavailable;
-  return html`
+  const giftCardLine = () => {
+    if (!giftCard) return nothing;
+    const pays = giftCardPays();
+    const rest = shown.amount - pays;
+    return html`<p class="muted" role="status" data-gift-card>
+      ${money(giftCard.balance)} on the gift card ending ${giftCard.last4}:
+      ${rest === 0 ? html`it pays the whole ${money(shown)}.` : html`it pays ${money({ amount: pays, currency: shown.currency })}, and your card the other ${money({ amount: rest, currency: shown.currency })}.`}
+    </p>`;
+  };
+  const cardNeeded = () => !(giftCard && giftCardPays() === shown.amount);
+  return () => html`
     <h1>Checkout</h1>
     <div class="columns">
       <form class="stack" @submit=${placeOrder} aria-label="Shipping and payment">
@@ -395,12 +437,18 @@ export async function checkoutPage(ctx: AppContext): Promise<Content> {
                     ctx.flash('error', describeError(error)),
                   );
                 })}></div>`
-              : html`<label>Card token <input name="token" required maxlength="100" value="tok_visa" autocomplete="off" aria-describedby="token-help" /></label>
+              : html`<label>Card token <input name="token" ?required=${cardNeeded()} maxlength="100" value="tok_visa" autocomplete="off" aria-describedby="token-help" /></label>
           <p id="token-help" class="muted">
             Sandbox: <code>tok_visa</code> is approved, <code>tok_declined</code> is declined,
             <code>tok_slow</code> answers after 10 s (the order confirms by itself), <code>tok_error</code> fails.
           </p>`
           }
+        </fieldset>
+        <fieldset>
+          <legend>Gift card</legend>
+          <label>Gift card code (optional) <input name="giftCardCode" maxlength="40" autocomplete="off" spellcheck="false" /></label>
+          <button type="button" @click=${checkGiftCard}>Check balance</button>
+          ${giftCardLine()}
         </fieldset>
         ${
           saved

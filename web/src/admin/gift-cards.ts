@@ -1,0 +1,95 @@
+import { html, nothing } from 'lit-html';
+import { parseMoneyInput } from '../money.ts';
+import type { GiftCard, GiftCardDetail, IssuedGiftCard, Page } from '../types.ts';
+import { type AppContext, act, type Drawing, dateTime, formValues, money, STORE_CURRENCY } from '../ui.ts';
+
+type GiftCardEntry = GiftCardDetail['entries'][number];
+
+const ENTRY_TEXT: Record<GiftCardEntry['kind'], string> = {
+  issued: 'Issued',
+  redeemed: 'Paid an order',
+  released: 'Back from an order that was not placed',
+  refunded: 'Refunded to the card',
+  revoked: 'Refund taken back (the rest of it was refused)',
+};
+
+/** Signed money: "−€12.50" for what left the card. */
+const signed = (value: GiftCardEntry['amount']) =>
+  value.amount < 0 ? `−${money({ ...value, amount: -value.amount })}` : money(value);
+
+/**
+ * Gift cards: staff issue them (the code is shown once, here, and never again) and see each
+ * card's balance with every change to it.
+ */
+export async function giftCardsPage(ctx: AppContext): Promise<Drawing> {
+  const cards = await ctx.api.get<Page<GiftCard>>('/v1/gift-cards?size=100');
+  let issued: IssuedGiftCard | undefined;
+  const entries = new Map<string, GiftCardEntry[]>();
+
+  const issue = (event: SubmitEvent) => {
+    const values = formValues(event);
+    return act(ctx, event, async () => {
+      const amount = parseMoneyInput(values.amount, STORE_CURRENCY);
+      if (amount === undefined || amount <= 0) throw new Error('The balance is not an amount like 25.00');
+      const created = await ctx.api.post<IssuedGiftCard>('/v1/gift-cards', {
+        balance: { amount, currency: STORE_CURRENCY },
+        ...(values.expires ? { expiresAt: new Date(`${values.expires}T23:59:59`).toISOString() } : {}),
+        ...(values.note.trim() ? { note: values.note.trim() } : {}),
+      });
+      cards.items.unshift(created);
+      issued = created;
+      (event.target as HTMLFormElement).reset();
+      ctx.redraw();
+    });
+  };
+  const open = (card: GiftCard) => async (event: Event) => {
+    if (!(event.currentTarget as HTMLDetailsElement).open || entries.has(card.id)) return;
+    const read = await ctx.api.get<GiftCardDetail>(`/v1/gift-cards/${card.id}`);
+    entries.set(card.id, read.entries);
+    ctx.redraw();
+  };
+  const history = (card: GiftCard) => {
+    const rows = entries.get(card.id);
+    if (!rows) return html`<p class="muted">Loading…</p>`;
+    return html`<table class="lines compact" aria-label=${`Changes to the card ending ${card.last4}`}>
+      <thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Amount</th></tr></thead>
+      <tbody>${rows.map(
+        (entry) =>
+          html`<tr><td>${dateTime(entry.at)}</td><td>${ENTRY_TEXT[entry.kind]}${
+            entry.orderId ? html` (<a href="/admin/orders/${entry.orderId}">the order</a>)` : nothing
+          }</td><td>${signed(entry.amount)}</td></tr>`,
+      )}</tbody>
+    </table>`;
+  };
+
+  return () => html`
+    <h1>Gift cards</h1>
+    ${
+      issued
+        ? html`<div class="alert info" role="status" data-issued-code>
+            <p>Gift card issued for ${money(issued.balance)}. Its code is shown only now: give it to the customer.</p>
+            <p class="code"><strong>${issued.code}</strong></p>
+          </div>`
+        : nothing
+    }
+    <form class="inline" @submit=${issue} aria-label="Issue a gift card">
+      <label>Balance (${STORE_CURRENCY}) <input name="amount" required inputmode="decimal" size="8" placeholder="25.00" /></label>
+      <label>Expires (optional) <input name="expires" type="date" /></label>
+      <label>Note (optional) <input name="note" maxlength="200" placeholder="Prize for the spring draw" /></label>
+      <button type="submit" class="primary">Issue gift card</button>
+    </form>
+    ${cards.items.length === 0 ? html`<p class="muted">No gift cards yet.</p>` : nothing}
+    <ul class="plain">
+      ${cards.items.map(
+        (card) => html`<li data-gift-card=${card.last4}>
+          <details @toggle=${open(card)}>
+            <summary>Card ending <strong>${card.last4}</strong>: ${money(card.balance)} left of ${money(card.initialBalance)}${
+              card.expiresAt ? `, expires ${dateTime(card.expiresAt)}` : ''
+            }${card.note ? ` · ${card.note}` : ''}</summary>
+            ${history(card)}
+          </details>
+        </li>`,
+      )}
+    </ul>
+  `;
+}
