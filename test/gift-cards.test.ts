@@ -254,3 +254,118 @@ describe.each(dbKinds)('gift cards on %s', (kind) => {
     }
   });
 });
+
+/** Store credit: a customer's own balance, kept and spent exactly as a gift card's. */
+describe.each(dbKinds)('store credit on %s', (kind) => {
+  let system: TestSystem;
+  let staff: SignedInUser;
+  beforeAll(async () => {
+    system = await createTestSystem(kind, { PAYMENTS_TIMEOUT_MS: '8000', REQUEST_TIMEOUT_MS: '60000' });
+    staff = await signIn(system, 'staff');
+  });
+  afterAll(() => system.dispose());
+
+  const call = (method: string, url: string, user?: SignedInUser, payload?: object, headers = {}) =>
+    system.app.inject({ method: method as 'GET', url, headers: { ...user?.headers, ...headers }, payload });
+  const euros = (amount: number) => ({ amount, currency: 'EUR' });
+  const credit = (customer: SignedInUser, amount: number, reason = 'goodwill') =>
+    call('POST', `/v1/customers/${customer.id}/store-credit`, staff, { amount: euros(amount), reason });
+
+  /** The customer's own view, checked: the balance is the sum of the entries, never negative. */
+  async function balanceOf(customer: SignedInUser) {
+    const read = (await call('GET', '/v1/users/me/store-credit', customer)).json();
+    const sum = read.entries.reduce(
+      (total: number, entry: { amount: { amount: number } }) => total + entry.amount.amount,
+      0,
+    );
+    expect(sum).toBe(read.balance.amount);
+    expect(read.balance.amount).toBeGreaterThanOrEqual(0);
+    return read;
+  }
+
+  it('staff credit and debit it with a reason; the customer sees it; debits race and never take it below zero', async () => {
+    const customer = await signIn(system);
+    expect((await balanceOf(customer)).balance).toEqual(euros(0));
+    const credited = await credit(customer, 2000, 'the parcel arrived late');
+    expect(credited.statusCode).toBe(201);
+    expect(credited.json().entries).toEqual([
+      expect.objectContaining({ kind: 'credited', amount: euros(2000), reason: 'the parcel arrived late' }),
+    ]);
+    expect((await call('GET', `/v1/customers/${customer.id}/store-credit`, customer)).statusCode).toBe(403);
+    expect((await call('GET', `/v1/customers/${crypto.randomUUID()}/store-credit`, staff)).statusCode).toBe(
+      404,
+    );
+    expect((await credit(customer, 0)).statusCode).toBe(400);
+
+    const debits = await Promise.all(Array.from({ length: 12 }, () => credit(customer, -500, 'correction')));
+    expect(debits.filter((answer) => answer.statusCode === 201)).toHaveLength(4);
+    for (const answer of debits.filter((answer) => answer.statusCode !== 201)) {
+      expect(answer.json()).toMatchObject({ code: 'STORE_CREDIT_INSUFFICIENT' });
+    }
+    expect((await balanceOf(customer)).balance).toEqual(euros(0));
+  });
+
+  it('pays first at checkout with a token for the rest, and a refund credits it back first', async () => {
+    const customer = await signIn(system);
+    await credit(customer, 1500);
+    const variant = await createProduct(system, staff, { price: 4000, stock: 10 });
+    await addToCart(system, customer, variant.variantId);
+    const pay = (payment: object) =>
+      call(
+        'POST',
+        '/v1/orders',
+        customer,
+        { shippingAddress: ADDRESS, payment },
+        { 'idempotency-key': crypto.randomUUID() },
+      );
+    expect(
+      (await pay({ useStoreCredit: true, giftCardCode: 'ABCD-EFGH-JKMN-PQRS', token: 'tok_visa' })).json(),
+    ).toMatchObject({
+      code: 'ONE_BALANCE',
+    });
+    const short = await pay({ useStoreCredit: true });
+    expect(short.json()).toMatchObject({ code: 'PAYMENT_TOKEN_REQUIRED' });
+    expect(short.json().detail).toMatch(
+      /^Your store credit pays €15\.00 of the €[\d.,]+ total; pay the other €[\d.,]+ with a card$/,
+    );
+    const placed = await pay({ useStoreCredit: true, token: 'tok_visa' });
+    expect(placed.statusCode).toBe(201);
+    const order = placed.json();
+    expect(order.storeCredit).toEqual({ amount: euros(1500), refunded: euros(0) });
+    expect(order.giftCard).toBeUndefined();
+    expect(order.payment.amount).toEqual(euros(order.total.amount - 1500));
+    expect((await balanceOf(customer)).balance).toEqual(euros(0));
+
+    const refund = await call(
+      'POST',
+      `/v1/orders/${order.id}/refunds`,
+      staff,
+      { amount: euros(1000), reason: 'goodwill' },
+      { 'idempotency-key': crypto.randomUUID() },
+    );
+    expect(refund.statusCode).toBe(201);
+    const after = await balanceOf(customer);
+    expect(after.balance).toEqual(euros(1000));
+    expect(after.entries.map((entry: { kind: string }) => entry.kind)).toEqual([
+      'credited',
+      'redeemed',
+      'refunded',
+    ]);
+
+    // A guest has no store credit to pay with.
+    const guestCart = await system.app.inject({ method: 'POST', url: '/v1/carts' });
+    const guest = { headers: { 'cart-token': guestCart.json().cartToken } };
+    await addToCart(system, guest, variant.variantId);
+    const asGuest = await system.app.inject({
+      method: 'POST',
+      url: '/v1/orders',
+      headers: { ...guest.headers, 'idempotency-key': crypto.randomUUID() },
+      payload: {
+        shippingAddress: ADDRESS,
+        email: 'guest@example.test',
+        payment: { useStoreCredit: true, token: 'tok_visa' },
+      },
+    });
+    expect(asGuest.json()).toMatchObject({ code: 'STORE_CREDIT_EMPTY' });
+  });
+});

@@ -20,6 +20,7 @@ describe.each(dbKinds)('roles build only what they run, on %s', (kind) => {
       'catalog',
       'pricing',
       'payments',
+      'giftcards',
       'cart',
       'ordering',
       'fulfillment',

@@ -132,7 +132,11 @@ async function buildModules(deps: ModuleDeps) {
     storage: openObjectStorage(config.objectStorage, config.dataDir),
   });
   const payments = createPayments({ ...deps, bus });
-  const giftCards = createGiftCards({ db: deps.db });
+  const giftCards = createGiftCards({
+    db: deps.db,
+    storeCurrency: config.storeCurrency,
+    accounts: identity.service,
+  });
   const cart = createCart({
     db: deps.db,
     config,

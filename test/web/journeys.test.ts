@@ -1092,7 +1092,7 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       );
       await page.getByRole('button', { name: /Place order/ }).click();
       await page.locator('#order-status [data-status="confirmed"]').waitFor(WAIT);
-      await expect(page.locator('[data-gift-card]').textContent()).resolves.toBe(
+      await expect(page.locator('[data-balance]').textContent()).resolves.toBe(
         `€10.00 from the gift card ending ${last4}.`,
       );
 
@@ -1103,6 +1103,50 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await card.locator('summary').click();
       await card.getByText('Paid an order').waitFor(WAIT);
       await expectReadable(admin);
+      await expectReadable(page);
+      expect(problemsOf(page)).toEqual([]);
+      expect(problemsOf(admin)).toEqual([]);
+      await Promise.all([page.close(), admin.close()]);
+    });
+
+    it('staff give a customer store credit on their page; the customer sees it on their account, pays with it and a card at checkout, and sees both on the order', async () => {
+      const customer = await signIn(system);
+      const admin = await newPage();
+      await signInInBrowser(admin, `/admin/customers/${customer.id}`, staff.email);
+      await admin.getByRole('heading', { name: 'Store credit' }).waitFor(WAIT);
+      const form = admin.getByRole('form', { name: 'Change store credit' });
+      await form.getByLabel('Amount').fill('12.50');
+      await form.getByLabel('Why').fill('The parcel arrived late');
+      await form.getByRole('button', { name: 'Change store credit' }).click();
+      await admin.getByTestId('store-credit').filter({ hasText: '€12.50' }).waitFor(WAIT);
+      await admin.getByText('Credited: The parcel arrived late').waitFor(WAIT);
+      // Taking off more than there is: refused in a sentence, nothing changed.
+      await form.getByLabel('Amount').fill('-20');
+      await form.getByLabel('Why').fill('Correction');
+      await form.getByRole('button', { name: 'Change store credit' }).click();
+      await expect(admin.getByRole('alert').textContent()).resolves.toBe(
+        'Only €12.50 of store credit is left to take off',
+      );
+      await expectReadable(admin);
+
+      const variant = await createProduct(system, staff, { price: 3000, stock: 5 });
+      expect((await addToCart(system, customer, variant.variantId)).statusCode).toBe(201);
+      const page = await newPage();
+      await signInInBrowser(page, '/signin', customer.email);
+      await page.getByRole('button', { name: 'Sign out' }).waitFor(WAIT);
+      await page.goto('/account');
+      await page.getByTestId('store-credit').filter({ hasText: 'You have €12.50 to spend' }).waitFor(WAIT);
+      await page.goto('/checkout');
+      await page.getByRole('heading', { name: 'Checkout' }).waitFor(WAIT);
+      await fillAddress(page);
+      await page.getByRole('button', { name: /Place order/ }).waitFor(WAIT);
+      await page.getByLabel('Pay with my store credit (€12.50)').check();
+      await expect(page.locator('[data-store-credit]').textContent()).resolves.toMatch(
+        /^Your store credit: it pays €12\.50, and your card the other €[\d.]+\.$/,
+      );
+      await page.getByRole('button', { name: /Place order/ }).click();
+      await page.locator('#order-status [data-status="confirmed"]').waitFor(WAIT);
+      await expect(page.locator('[data-balance]').textContent()).resolves.toBe('€12.50 from store credit.');
       await expectReadable(page);
       expect(problemsOf(page)).toEqual([]);
       expect(problemsOf(admin)).toEqual([]);

@@ -31,6 +31,7 @@ export type {
   StaffInvite,
   Stock,
   StockLocation,
+  StoreCredit,
   TokenPair,
   Totals,
   User,

@@ -140,9 +140,14 @@ const PAYMENT_TEXT: Record<string, string> = {
 /** A payment's state as the shopper and staff read it. */
 export const paymentText = (status: string) => PAYMENT_TEXT[status] ?? 'being processed';
 
-/** What a gift card paid of an order, and what went back to it, as one sentence. */
-export const giftCardText = (card: NonNullable<Order['giftCard']>) =>
-  `${money(card.amount)} from the gift card ending ${card.last4}${card.refunded.amount > 0 ? `, ${money(card.refunded)} of it back on the card` : ''}.`;
+/** What a gift card or store credit paid of an order, and what went back to it, as one sentence. */
+export function balanceText(order: Pick<Order, 'giftCard' | 'storeCredit'>): string | undefined {
+  const paid = order.giftCard ?? order.storeCredit;
+  if (!paid) return undefined;
+  const from = order.giftCard ? `the gift card ending ${order.giftCard.last4}` : 'store credit';
+  const back = paid.refunded.amount > 0 ? `, ${money(paid.refunded)} of it given back there` : '';
+  return `${money(paid.amount)} from ${from}${back}.`;
+}
 
 const RETURN_TEXT: Record<string, string> = {
   requested: 'Requested: waiting for the parcel',

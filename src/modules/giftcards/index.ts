@@ -3,8 +3,14 @@ import type { AppModule } from '../../platform/module.ts';
 import { giftCardRoutes } from './routes.ts';
 import { createGiftCardService, type GiftCardService } from './service.ts';
 
-export { GiftCardCode, GiftCardDetailSchema, GiftCardSchema, IssuedGiftCardSchema } from './routes.ts';
-export type { GiftCard, GiftCardService, OrderGiftCard } from './service.ts';
+export {
+  GiftCardCode,
+  GiftCardDetailSchema,
+  GiftCardSchema,
+  IssuedGiftCardSchema,
+  StoreCreditSchema,
+} from './routes.ts';
+export type { BalanceSource, GiftCard, GiftCardService, OrderBalance } from './service.ts';
 
 export interface GiftCardsModule extends AppModule {
   name: 'giftcards';
@@ -12,10 +18,16 @@ export interface GiftCardsModule extends AppModule {
 }
 
 /**
- * Gift cards: balances kept as a ledger of signed entries that never sums below zero, issued by
- * staff, spent at checkout before the payment token pays the rest, credited back by refunds.
+ * Gift cards and store credit: balances kept as a ledger of signed entries that never sums below
+ * zero. Gift cards are issued by staff and spent by their code; store credit is a customer's own,
+ * credited by staff. Either pays first at checkout, the payment token the rest, and refunds credit
+ * it back.
  */
-export function createGiftCards(deps: { db: Db }): GiftCardsModule {
+export function createGiftCards(deps: {
+  db: Db;
+  storeCurrency: string;
+  accounts: { user(id: string): Promise<unknown> };
+}): GiftCardsModule {
   const service = createGiftCardService(deps);
   return { name: 'giftcards', service, routes: giftCardRoutes(service) };
 }

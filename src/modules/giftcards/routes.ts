@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { STAFF } from '../../platform/http/auth.ts';
+import { SIGNED_IN, STAFF } from '../../platform/http/auth.ts';
 import { problems } from '../../platform/http/openapi.ts';
 import { IdParams, Money, Page, PageQuery, PlainText, Uuid } from '../../platform/http/schemas.ts';
 import type { GiftCardService } from './service.ts';
@@ -28,8 +28,11 @@ const EntrySchema = Type.Object({
     Type.Literal('released'),
     Type.Literal('refunded'),
     Type.Literal('revoked'),
+    Type.Literal('credited'),
+    Type.Literal('debited'),
   ]),
   orderId: Type.Optional(Uuid),
+  reason: Type.Optional(Type.String({ description: 'Why staff credited or debited a store credit' })),
   at: Type.String({ format: 'date-time' }),
 });
 
@@ -38,6 +41,13 @@ export const IssuedGiftCardSchema = Type.Object({
   code: Type.String({ description: 'Shown in this answer only' }),
 });
 export const GiftCardDetailSchema = Type.Object({ ...giftCardFields, entries: Type.Array(EntrySchema) });
+
+export const StoreCreditSchema = Type.Object({
+  balance: Money,
+  entries: Type.Array(EntrySchema, {
+    description: 'Every change to it, oldest first; their sum is the balance',
+  }),
+});
 
 /** A code as the shopper types it: the 16 characters, with or without spaces and hyphens. */
 export const GiftCardCode = Type.String({ minLength: 16, maxLength: 40, pattern: '^[A-Za-z0-9 -]+$' });
@@ -123,6 +133,72 @@ export function giftCardRoutes(service: GiftCardService) {
         },
       },
       async (request) => service.balanceOf(request.body.code),
+    );
+
+    app.get(
+      '/customers/:id/store-credit',
+      {
+        schema: {
+          operationId: 'getStoreCredit',
+          tags: ['customers'],
+          security: STAFF,
+          summary: "A customer's store credit with every change to it",
+          params: IdParams,
+          response: { 200: StoreCreditSchema, ...problems(401, 403) },
+        },
+      },
+      async (request) => service.storeCredit(request.params.id),
+    );
+
+    app.post(
+      '/customers/:id/store-credit',
+      {
+        schema: {
+          operationId: 'adjustStoreCredit',
+          tags: ['customers'],
+          security: STAFF,
+          summary:
+            "Credit (a positive amount) or debit (a negative one) a customer's store credit, with the reason",
+          params: IdParams,
+          body: Type.Object(
+            {
+              amount: Type.Object(
+                {
+                  amount: Type.Integer({
+                    minimum: -100_000_000,
+                    maximum: 100_000_000,
+                    description: 'signed, minor units',
+                  }),
+                  currency: Money.properties.currency,
+                },
+                { additionalProperties: false },
+              ),
+              reason: PlainText({ minLength: 1, maxLength: 200 }),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 201: StoreCreditSchema, ...problems(400, 401, 403, 409) },
+        },
+      },
+      async (request, reply) =>
+        reply
+          .code(201)
+          .header('location', `/v1/customers/${request.params.id}/store-credit`)
+          .send(await service.adjustStoreCredit(request.principal!.id, request.params.id, request.body)),
+    );
+
+    app.get(
+      '/users/me/store-credit',
+      {
+        schema: {
+          operationId: 'getMyStoreCredit',
+          tags: ['accounts'],
+          security: SIGNED_IN,
+          summary: 'Your store credit, and every change to it',
+          response: { 200: StoreCreditSchema, ...problems(401) },
+        },
+      },
+      async (request) => service.storeCredit(request.principal!.id),
     );
   };
 }

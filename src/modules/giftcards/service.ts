@@ -2,9 +2,9 @@ import { randomInt } from 'node:crypto';
 import { type Db, transact } from '../../platform/db/index.ts';
 import { badRequest, conflict, notFound } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
-import type { Amount } from '../../platform/money.ts';
+import { type Amount, formatMoney } from '../../platform/money.ts';
 import { hashOpaqueToken } from '../../platform/opaque-token.ts';
-import { type EntryKind, type GiftCardRow, giftCardStore as store } from './store.ts';
+import { type EntryKind, type EntryRow, type GiftCardRow, giftCardStore as store } from './store.ts';
 
 /** Letters and digits a person cannot misread (no 0/O, 1/I/L): 32 symbols, 5 bits each. */
 const ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
@@ -33,15 +33,28 @@ export interface GiftCardEntry {
   amount: Amount;
   kind: EntryKind;
   orderId?: string;
+  reason?: string;
   at: string;
 }
 
-/** What an order took from a gift card, and how much of it went back. */
-export interface OrderGiftCard {
-  last4: string;
+/** What an order took from a gift card or from the customer's store credit, and how much went back. */
+export interface OrderBalance {
+  /** The gift card's last four characters; undefined for store credit. */
+  last4?: string;
   amount: number;
   returned: number;
 }
+
+/** Where an order's balance comes from: a gift card by its code, or the shopper's store credit. */
+export type BalanceSource = { giftCardCode: string } | { storeCreditOf: string };
+
+const toEntry = (entry: EntryRow, currency: string): GiftCardEntry => ({
+  amount: { amount: entry.amount, currency },
+  kind: entry.kind,
+  ...(entry.orderId ? { orderId: entry.orderId } : {}),
+  ...(entry.reason ? { reason: entry.reason } : {}),
+  at: entry.at.toISOString(),
+});
 
 const toGiftCard = (row: GiftCardRow): GiftCard => ({
   id: row.id,
@@ -56,11 +69,33 @@ const toGiftCard = (row: GiftCardRow): GiftCard => ({
 const expired = (row: GiftCardRow) => row.expiresAt !== null && row.expiresAt.getTime() <= Date.now();
 
 /** Gift cards: issued by staff, spent at checkout by their code, credited back by refunds. */
-export function createGiftCardService(deps: { db: Db }) {
+export function createGiftCardService(deps: {
+  db: Db;
+  storeCurrency: string;
+  /** Who the customers are (identity): store credit is only for an account that exists (404 otherwise). */
+  accounts: { user(id: string): Promise<unknown> };
+}) {
   const { db } = deps;
 
-  async function usable(executor: Db, code: string, currency: string): Promise<GiftCardRow> {
-    const card = await store.byCodeHash(executor, hashOpaqueToken(normaliseCode(code)));
+  /** The balance an order draws on, checked usable for its currency; its name, as sentences say it. */
+  async function usable(
+    executor: Db,
+    source: BalanceSource,
+    currency: string,
+  ): Promise<{ card: GiftCardRow; name: string }> {
+    if ('storeCreditOf' in source) {
+      const account = await store.accountOf(executor, source.storeCreditOf);
+      if (!account || account.balance === 0)
+        throw conflict('STORE_CREDIT_EMPTY', 'You have no store credit to pay with');
+      if (account.currency !== currency) {
+        throw conflict(
+          'STORE_CREDIT_CURRENCY',
+          `Your store credit is in ${account.currency}; this order is in ${currency}`,
+        );
+      }
+      return { card: account, name: 'Your store credit' };
+    }
+    const card = await store.byCodeHash(executor, hashOpaqueToken(normaliseCode(source.giftCardCode)));
     if (!card) throw badRequest('GIFT_CARD_UNKNOWN', 'No gift card has this code; check it and try again');
     if (expired(card)) {
       throw conflict(
@@ -76,7 +111,7 @@ export function createGiftCardService(deps: { db: Db }) {
     }
     if (card.balance === 0)
       throw conflict('GIFT_CARD_EMPTY', `The gift card ending ${card.last4} has nothing left on it`);
-    return card;
+    return { card, name: `The gift card ending ${card.last4}` };
   }
 
   /**
@@ -147,15 +182,7 @@ export function createGiftCardService(deps: { db: Db }) {
       const row = await store.byId(db, id);
       if (!row) throw notFound('Gift card');
       const entries = await store.entriesOf(db, id);
-      return {
-        ...toGiftCard(row),
-        entries: entries.map((entry) => ({
-          amount: { amount: entry.amount, currency: row.currency },
-          kind: entry.kind,
-          ...(entry.orderId ? { orderId: entry.orderId } : {}),
-          at: entry.at.toISOString(),
-        })),
-      };
+      return { ...toGiftCard(row), entries: entries.map((entry) => toEntry(entry, row.currency)) };
     },
 
     /** What is left on a card, for the shopper who holds its code. */
@@ -170,16 +197,62 @@ export function createGiftCardService(deps: { db: Db }) {
       };
     },
 
+    /** A customer's store credit with every change to it (nothing yet: a zero balance). */
+    async storeCredit(customerId: string): Promise<{ balance: Amount; entries: GiftCardEntry[] }> {
+      await deps.accounts.user(customerId);
+      const account = await store.accountOf(db, customerId);
+      if (!account) return { balance: { amount: 0, currency: deps.storeCurrency }, entries: [] };
+      const entries = await store.entriesOf(db, account.id);
+      return {
+        balance: { amount: account.balance, currency: account.currency },
+        entries: entries.map((entry) => toEntry(entry, account.currency)),
+      };
+    },
+
     /**
-     * Takes what the card has, up to `upTo`, for an order, inside the order's transaction: a
+     * Staff credit or debit a customer's store credit (a goodwill gesture, a correction), with
+     * the reason. A debit is a conditional update: it never takes the balance below zero.
+     */
+    async adjustStoreCredit(
+      actorId: string,
+      customerId: string,
+      change: { amount: Amount; reason: string },
+    ): Promise<{ balance: Amount; entries: GiftCardEntry[] }> {
+      if (change.amount.amount === 0)
+        throw badRequest('INVALID_AMOUNT', 'A change of store credit cannot be zero');
+      await deps.accounts.user(customerId);
+      const account = await store.openAccount(db, customerId, change.amount.currency);
+      if (account.currency !== change.amount.currency) {
+        throw conflict('STORE_CREDIT_CURRENCY', `This customer's store credit is in ${account.currency}`);
+      }
+      const moved = await store.moveBalance(db, {
+        cardId: account.id,
+        amount: change.amount.amount,
+        kind: change.amount.amount > 0 ? 'credited' : 'debited',
+        key: `staff:${uuidv7()}`,
+        actorId,
+        reason: change.reason,
+      });
+      if (!moved) {
+        const now = (await store.accountOf(db, customerId))!;
+        throw conflict(
+          'STORE_CREDIT_INSUFFICIENT',
+          `Only ${formatMoney({ amount: now.balance, currency: now.currency })} of store credit is left to take off`,
+        );
+      }
+      return this.storeCredit(customerId);
+    },
+
+    /**
+     * Takes what the balance has, up to `upTo`, for an order, inside the order's transaction: a
      * conditional update that only succeeds while the balance covers it, read again and retried
-     * when a concurrent order spent it first. Answers what was taken.
+     * when a concurrent order spent it first. Answers what was taken, and the balance's name.
      */
     async redeem(
       tx: Db,
-      input: { code: string; orderId: string; upTo: number; currency: string },
-    ): Promise<{ amount: number; last4: string }> {
-      let card = await usable(tx, input.code, input.currency);
+      input: { source: BalanceSource; orderId: string; upTo: number; currency: string },
+    ): Promise<{ amount: number; name: string }> {
+      let { card, name } = await usable(tx, input.source, input.currency);
       for (let attempt = 0; attempt < 5; attempt += 1) {
         const amount = Math.min(card.balance, input.upTo);
         const taken = await store.moveBalance(tx, {
@@ -190,10 +263,10 @@ export function createGiftCardService(deps: { db: Db }) {
           orderId: input.orderId,
           redemption: 'take',
         });
-        if (taken) return { amount, last4: card.last4 };
-        card = await usable(tx, input.code, input.currency);
+        if (taken) return { amount, name };
+        ({ card, name } = await usable(tx, input.source, input.currency));
       }
-      throw conflict('GIFT_CARD_BUSY', 'The gift card is being used for other orders right now; try again');
+      throw conflict('BALANCE_BUSY', `${name} is being used for other orders right now; try again`);
     },
 
     /** Gives back everything an order took and has not had back (its checkout undone), in `tx`. */
@@ -229,11 +302,14 @@ export function createGiftCardService(deps: { db: Db }) {
       });
     },
 
-    /** What these orders took from gift cards, by order. */
-    async ofOrders(orderIds: readonly string[], executor: Db = db): Promise<Map<string, OrderGiftCard>> {
+    /** What these orders took from gift cards or store credit, by order. */
+    async ofOrders(orderIds: readonly string[], executor: Db = db): Promise<Map<string, OrderBalance>> {
       const rows = await store.redemptionsOf(executor, orderIds);
       return new Map(
-        rows.map((row) => [row.orderId, { last4: row.last4, amount: row.amount, returned: row.returned }]),
+        rows.map((row) => [
+          row.orderId,
+          { ...(row.customerId ? {} : { last4: row.last4 }), amount: row.amount, returned: row.returned },
+        ]),
       );
     },
   };

@@ -5,7 +5,10 @@ import { uuidv7 } from '../../platform/ids.ts';
 type GiftCardTables = {
   gift_cards: {
     id: string;
-    code_hash: string;
+    /** A gift card's; null for a customer's store credit. */
+    code_hash: string | null;
+    /** The customer whose store credit this is; null for a gift card. */
+    customer_id: string | null;
     last4: string;
     currency: string;
     initial_balance: number;
@@ -23,6 +26,7 @@ type GiftCardTables = {
     order_id: string | null;
     key: string;
     actor_id: string | null;
+    reason: Generated<string>;
     at: Generated<Date>;
   };
   gift_card_redemptions: {
@@ -33,7 +37,7 @@ type GiftCardTables = {
   };
 };
 
-export type EntryKind = 'issued' | 'redeemed' | 'released' | 'refunded' | 'revoked';
+export type EntryKind = 'issued' | 'redeemed' | 'released' | 'refunded' | 'revoked' | 'credited' | 'debited';
 
 export interface GiftCardRow {
   id: string;
@@ -50,6 +54,7 @@ export interface EntryRow {
   amount: number;
   kind: EntryKind;
   orderId: string | null;
+  reason: string;
   at: Date;
 }
 
@@ -88,6 +93,8 @@ async function moveBalance(
     key: string;
     orderId?: string;
     actorId?: string;
+    /** Why staff changed a store credit. */
+    reason?: string;
     redemption?: 'take' | 'return' | 'unreturn';
   },
 ): Promise<boolean> {
@@ -112,9 +119,9 @@ async function moveBalance(
       where id = ${cardId}::uuid and balance + ${amount}::bigint >= 0 and exists (select 1 from fresh)
       returning id
     ), entry as (
-      insert into gift_card_entries (id, gift_card_id, amount, kind, order_id, key, actor_id)
+      insert into gift_card_entries (id, gift_card_id, amount, kind, order_id, key, actor_id, reason)
       select ${uuidv7()}::uuid, id, ${amount}::bigint, ${change.kind}::text, ${orderId}::uuid,
-             ${change.key}::text, ${change.actorId ?? null}::uuid
+             ${change.key}::text, ${change.actorId ?? null}::uuid, ${change.reason ?? ''}::text
       from card
     )${redemption}
     select id from card`.execute(tables(executor));
@@ -163,18 +170,37 @@ export const giftCardStore = {
     return row && toCard(row);
   },
 
+  /** A customer's store credit account, opened (at nothing) when it is first needed. */
+  async openAccount(executor: Db, customerId: string, currency: string): Promise<GiftCardRow> {
+    await sql`
+      insert into gift_cards (id, customer_id, last4, currency, initial_balance, balance, created_by)
+      values (${uuidv7()}::uuid, ${customerId}::uuid, '', ${currency}, 0, 0, ${customerId}::uuid)
+      on conflict (customer_id) do nothing`.execute(tables(executor));
+    return (await giftCardStore.accountOf(executor, customerId))!;
+  },
+
+  async accountOf(executor: Db, customerId: string): Promise<GiftCardRow | undefined> {
+    const row = await tables(executor)
+      .selectFrom('gift_cards')
+      .select(cardColumns)
+      .where('customer_id', '=', customerId)
+      .executeTakeFirst();
+    return row && toCard(row);
+  },
+
   async byId(executor: Db, id: string): Promise<GiftCardRow | undefined> {
     const row = await tables(executor)
       .selectFrom('gift_cards')
       .select(cardColumns)
       .where('id', '=', id)
+      .where('customer_id', 'is', null)
       .executeTakeFirst();
     return row && toCard(row);
   },
 
   async list(executor: Db, page: { offset: number; limit: number }) {
     const { rows, total } = await pageOf(
-      tables(executor).selectFrom('gift_cards'),
+      tables(executor).selectFrom('gift_cards').where('customer_id', 'is', null),
       (query) => query.select(cardColumns),
       page,
     );
@@ -184,7 +210,7 @@ export const giftCardStore = {
   async entriesOf(executor: Db, cardId: string): Promise<EntryRow[]> {
     const rows = await tables(executor)
       .selectFrom('gift_card_entries')
-      .select(['amount', 'kind', 'order_id as orderId', 'at'])
+      .select(['amount', 'kind', 'order_id as orderId', 'reason', 'at'])
       .where('gift_card_id', '=', cardId)
       .orderBy('at')
       .orderBy('id')
@@ -197,7 +223,13 @@ export const giftCardStore = {
     let query = tables(executor)
       .selectFrom('gift_card_redemptions as r')
       .innerJoin('gift_cards as c', 'c.id', 'r.gift_card_id')
-      .select(['r.gift_card_id as cardId', 'r.amount', 'r.returned', 'c.last4'])
+      .select([
+        'r.gift_card_id as cardId',
+        'r.amount',
+        'r.returned',
+        'c.last4',
+        'c.customer_id as customerId',
+      ])
       .where('r.order_id', '=', orderId);
     if (forUpdate) query = query.forUpdate('r');
     const row = await query.executeTakeFirst();
@@ -210,7 +242,7 @@ export const giftCardStore = {
     const rows = await tables(executor)
       .selectFrom('gift_card_redemptions as r')
       .innerJoin('gift_cards as c', 'c.id', 'r.gift_card_id')
-      .select(['r.order_id as orderId', 'r.amount', 'r.returned', 'c.last4'])
+      .select(['r.order_id as orderId', 'r.amount', 'r.returned', 'c.last4', 'c.customer_id as customerId'])
       .where('r.order_id', 'in', orderIds)
       .execute();
     return rows.map((row) => ({ ...row, amount: Number(row.amount), returned: Number(row.returned) }));

@@ -59,6 +59,12 @@ export const OrderSchema = Type.Object({
       { description: 'What a gift card paid (the payment paid the rest), and what went back to it' },
     ),
   ),
+  storeCredit: Type.Optional(
+    Type.Object(
+      { amount: Money, refunded: Money },
+      { description: "What the customer's store credit paid, and what went back to it" },
+    ),
+  ),
   promotionCode: Type.Optional(Type.String()),
   shippingMethod: Type.Optional(ShippingMethodSchema),
   cancelReason: Type.Optional(Type.String()),
@@ -133,8 +139,11 @@ export function orderingRoutes(service: OrderingService, deps: { db: Db; idempot
                       description: 'Pays the order, or what the gift card does not',
                     }),
                   ),
-                  // A gift card pays first, up to the total.
+                  // A gift card, or the shopper's store credit, pays first, up to the total.
                   giftCardCode: Type.Optional(GiftCardCode),
+                  useStoreCredit: Type.Optional(
+                    Type.Boolean({ description: "The signed-in shopper's store credit pays first" }),
+                  ),
                 },
                 { additionalProperties: false, minProperties: 1 },
               ),
@@ -170,6 +179,7 @@ export function orderingRoutes(service: OrderingService, deps: { db: Db; idempot
                 shippingAddress: request.body.shippingAddress,
                 paymentToken: request.body.payment.token,
                 giftCardCode: request.body.payment.giftCardCode,
+                useStoreCredit: request.body.payment.useStoreCredit,
                 expectedTotal: request.body.expectedTotal,
                 idempotencyKey: key,
                 email: request.body.email,

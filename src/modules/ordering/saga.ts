@@ -5,7 +5,7 @@ import { formatMoney } from '../../platform/money.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import { withSpan } from '../../platform/observability/tracing.ts';
 import type { CartService, Destination } from '../cart/index.ts';
-import type { GiftCardService } from '../giftcards/index.ts';
+import type { BalanceSource, GiftCardService } from '../giftcards/index.ts';
 import type { InventoryService } from '../inventory/index.ts';
 import type { PricingService } from '../pricing/index.ts';
 import { orderEvent } from './events.ts';
@@ -80,8 +80,8 @@ export interface PlacedOrder {
   country: string;
   currency: string;
   totalAmount: number;
-  /** The gift card paying first, and whether a payment token is there for the rest. */
-  giftCardCode?: string;
+  /** The balance paying first (a gift card, or the shopper's store credit), and whether a payment token is there for the rest. */
+  balance?: BalanceSource;
   paymentToken?: string;
   promotionCode: string | null;
   /** The promotions that discounted it and what each took off: counted against their limits. */
@@ -94,9 +94,9 @@ export interface PlacedOrder {
  * transaction that cancels it (the persisted step `undo_checkout`).
  */
 interface LocalStep {
-  name: 'reserve' | 'redeem' | 'gift_card' | 'take_cart';
-  /** `placed` gathers what the order row records of the steps (what a gift card paid). */
-  run(tx: Db, order: PlacedOrder, placed: { giftCardAmount: number }): Promise<void>;
+  name: 'reserve' | 'redeem' | 'pay_from_balance' | 'take_cart';
+  /** `placed` gathers what the order row records of the steps (what a gift card or store credit paid). */
+  run(tx: Db, order: PlacedOrder, placed: { balanceAmount: number }): Promise<void>;
   undo(tx: Db, order: OrderRow, items: OrderItemRow[]): Promise<void>;
 }
 
@@ -186,18 +186,18 @@ export function createSaga(deps: SagaDeps) {
       undo: (tx, order) => deps.pricing.release(tx, order.id),
     },
     {
-      name: 'gift_card',
-      // The card pays first, up to the total; the payment token pays the rest.
+      name: 'pay_from_balance',
+      // A gift card or store credit pays first, up to the total; the payment token pays the rest.
       async run(tx, order, placed) {
-        if (!order.giftCardCode) return;
+        if (!order.balance) return;
         if (deps.captureOnShipment) {
           throw conflict(
-            'GIFT_CARD_NOT_ACCEPTED',
-            'Gift cards cannot pay while this shop takes payment at shipment; pay with a card',
+            'BALANCE_NOT_ACCEPTED',
+            'Gift cards and store credit cannot pay while this shop takes payment at shipment; pay with a card',
           );
         }
         const taken = await deps.giftCards.redeem(tx, {
-          code: order.giftCardCode,
+          source: order.balance,
           orderId: order.id,
           upTo: order.totalAmount,
           currency: order.currency,
@@ -207,10 +207,10 @@ export function createSaga(deps: SagaDeps) {
           const money = (amount: number) => formatMoney({ amount, currency: order.currency });
           throw badRequest(
             'PAYMENT_TOKEN_REQUIRED',
-            `The gift card ending ${taken.last4} pays ${money(taken.amount)} of the ${money(order.totalAmount)} total; pay the other ${money(rest)} with a card`,
+            `${taken.name} pays ${money(taken.amount)} of the ${money(order.totalAmount)} total; pay the other ${money(rest)} with a card`,
           );
         }
-        placed.giftCardAmount = taken.amount;
+        placed.balanceAmount = taken.amount;
       },
       undo: async (tx, order) => {
         await deps.giftCards.releaseRest(tx, order.id);
@@ -235,12 +235,12 @@ export function createSaga(deps: SagaDeps) {
    */
   async function refundCapture(order: OrderRow, signal: AbortSignal | undefined, run: Run): Promise<number> {
     const key = `${order.id}:cancel`;
-    const toCard = order.giftCardAmount > 0 ? await deps.giftCards.creditBack(order.id, 'rest', key) : 0;
-    // A gift card that paid it all: no provider payment to refund.
-    if (order.giftCardAmount === order.totalAmount) return toCard;
+    const toBalance = order.balanceAmount > 0 ? await deps.giftCards.creditBack(order.id, 'rest', key) : 0;
+    // A gift card or store credit that paid it all: no provider payment to refund.
+    if (order.balanceAmount === order.totalAmount) return toBalance;
     const refunded = await payments.refundRest(order.id, key, signal);
     run.payment = refunded.payment;
-    return toCard + refunded.amount;
+    return toBalance + refunded.amount;
   }
 
   const remote: RemoteStep[] = [
@@ -255,13 +255,13 @@ export function createSaga(deps: SagaDeps) {
             throw new Refusal('reservation_expired');
           }
         }
-        // A gift card that paid it all: nothing for the provider.
-        if (order.giftCardAmount === order.totalAmount) return undefined;
+        // A gift card or store credit that paid it all: nothing for the provider.
+        if (order.balanceAmount === order.totalAmount) return undefined;
         try {
           run.payment = await payments.authorize(
             {
               orderId: order.id,
-              amount: order.totalAmount - order.giftCardAmount,
+              amount: order.totalAmount - order.balanceAmount,
               currency: order.currency,
               token: order.paymentToken!,
             },
@@ -283,7 +283,7 @@ export function createSaga(deps: SagaDeps) {
       name: 'capture',
       gaveUp: 'capture_failed',
       async run(order, signal, run) {
-        if (!deps.captureOnShipment && order.giftCardAmount < order.totalAmount) {
+        if (!deps.captureOnShipment && order.balanceAmount < order.totalAmount) {
           try {
             run.payment = await payments.capture(
               order.id,
@@ -446,8 +446,8 @@ export function createSaga(deps: SagaDeps) {
 
   return {
     /** The local steps, in order, inside the transaction that creates the order. */
-    async begin(tx: Db, order: PlacedOrder): Promise<{ giftCardAmount: number }> {
-      const placed = { giftCardAmount: 0 };
+    async begin(tx: Db, order: PlacedOrder): Promise<{ balanceAmount: number }> {
+      const placed = { balanceAmount: 0 };
       for (const step of local) await step.run(tx, order, placed);
       return placed;
     },

@@ -16,7 +16,7 @@ import {
   type Money,
   type Totals,
 } from '../cart/index.ts';
-import type { GiftCardService, OrderGiftCard } from '../giftcards/index.ts';
+import type { GiftCardService, OrderBalance } from '../giftcards/index.ts';
 import type { InventoryService } from '../inventory/index.ts';
 import type { PricedDiscount, PricingService, ShippingMethod } from '../pricing/index.ts';
 import {
@@ -68,6 +68,8 @@ export interface Order {
   };
   /** What a gift card paid (the payment paid the rest), and what went back to it. */
   giftCard?: { last4: string; amount: Money; refunded: Money };
+  /** What the customer's store credit paid, and what went back to it. */
+  storeCredit?: { amount: Money; refunded: Money };
   promotionCode?: string;
   shippingMethod?: ShippingMethod;
   cancelReason?: string;
@@ -132,11 +134,11 @@ function toOrder(
   row: OrderRow,
   items: OrderItemRow[],
   payment: PaymentState | undefined,
-  giftCard?: OrderGiftCard,
+  balance?: OrderBalance,
 ): Order {
   const money = (amount: number): Money => ({ amount, currency: row.currency });
-  // A gift card that paid it all leaves nothing for a payment provider.
-  const paidByCard = row.giftCardAmount === row.totalAmount && row.giftCardAmount > 0;
+  // A gift card or store credit that paid it all leaves nothing for a payment provider.
+  const paidFromBalance = row.balanceAmount === row.totalAmount && row.balanceAmount > 0;
   const order: Order = {
     id: row.id,
     userId: row.userId,
@@ -166,8 +168,9 @@ function toOrder(
     shippingAddress: row.shippingAddress as unknown as ShippingAddress,
     payment: {
       status:
-        payment?.status ?? (paidByCard ? 'not_required' : row.status === 'pending' ? 'pending' : 'failed'),
-      amount: money(row.totalAmount - row.giftCardAmount),
+        payment?.status ??
+        (paidFromBalance ? 'not_required' : row.status === 'pending' ? 'pending' : 'failed'),
+      amount: money(row.totalAmount - row.balanceAmount),
       captured: money(payment?.capturedAmount ?? 0),
       refunded: money(payment?.refundedAmount ?? 0),
       ...(payment?.action && row.status === 'pending' && { action: payment.action }),
@@ -175,12 +178,14 @@ function toOrder(
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
-  if (giftCard) {
+  if (balance?.last4) {
     order.giftCard = {
-      last4: giftCard.last4,
-      amount: money(giftCard.amount),
-      refunded: money(giftCard.returned),
+      last4: balance.last4,
+      amount: money(balance.amount),
+      refunded: money(balance.returned),
     };
+  } else if (balance) {
+    order.storeCredit = { amount: money(balance.amount), refunded: money(balance.returned) };
   }
   if (row.promotionCode) order.promotionCode = row.promotionCode;
   if (row.shippingMethod) order.shippingMethod = row.shippingMethod;
@@ -255,12 +260,12 @@ export function createOrderingService(deps: {
   /** Orders with their lines and payments: three reads, however many orders. */
   async function withDetails(rows: OrderRow[]): Promise<Order[]> {
     const ids = rows.map((row) => row.id);
-    const withCards = rows.filter((row) => row.giftCardAmount > 0).map((row) => row.id);
+    const withCards = rows.filter((row) => row.balanceAmount > 0).map((row) => row.id);
     const [items, paid, cards] = await Promise.all([
       store.itemsOf(db, ids),
       deps.payments.ofOrders(ids),
-      // Read only for orders a gift card paid for: the others cost no statement.
-      withCards.length > 0 ? deps.giftCards.ofOrders(withCards) : new Map<string, OrderGiftCard>(),
+      // Read only for orders a gift card or store credit paid for: the others cost no statement.
+      withCards.length > 0 ? deps.giftCards.ofOrders(withCards) : new Map<string, OrderBalance>(),
     ]);
     const lines = Map.groupBy(items, (item) => item.orderId);
     const payments = new Map(paid.map((payment) => [payment.orderId, payment]));
@@ -268,7 +273,7 @@ export function createOrderingService(deps: {
   }
 
   /**
-   * Gives an order's money back: the gift card's share first (credited to the card), the
+   * Gives an order's money back: the gift card's or store credit's share first (credited to it), the
    * provider the rest, each once per `key`. When the provider refuses its part, the card's
    * credit is taken back too, so a refused refund gives back nothing.
    */
@@ -278,14 +283,17 @@ export function createOrderingService(deps: {
     key: string,
     signal?: AbortSignal,
   ): Promise<void> {
-    const toCard = await deps.giftCards.creditBack(orderId, amount, key);
-    if (toCard === amount) return;
+    const toBalance = await deps.giftCards.creditBack(orderId, amount, key);
+    if (toBalance === amount) return;
     try {
-      await deps.payments.refund(orderId, amount - toCard, key, signal);
+      await deps.payments.refund(orderId, amount - toBalance, key, signal);
     } catch (error) {
-      if (toCard > 0 && error instanceof DomainError && error.status < 500) {
+      if (toBalance > 0 && error instanceof DomainError && error.status < 500) {
         if (!(await deps.giftCards.revokeCredit(orderId, key)))
-          deps.logger.warn({ orderId, key }, 'a refused refund’s gift card credit was already spent');
+          deps.logger.warn(
+            { orderId, key },
+            'a refused refund’s credit to a gift card or store credit was already spent',
+          );
       }
       throw error;
     }
@@ -347,9 +355,11 @@ export function createOrderingService(deps: {
       principal: Principal,
       input: {
         shippingAddress: ShippingAddress;
-        /** Pays what a gift card does not; none is needed when the card pays it all. */
+        /** Pays what a gift card or store credit does not; none is needed when they pay it all. */
         paymentToken?: string;
         giftCardCode?: string;
+        /** The shopper's store credit pays first (not with a gift card). */
+        useStoreCredit?: boolean;
         idempotencyKey: string;
         /** A guest's address for the confirmation (required of guests; a user's mail goes to their account's). */
         email?: string;
@@ -367,6 +377,8 @@ export function createOrderingService(deps: {
         throw error;
       };
 
+      if (input.giftCardCode && input.useStoreCredit)
+        throw badRequest('ONE_BALANCE', 'Pay with a gift card or with store credit, not both');
       const guestEmail = principal.role === 'guest' ? guestEmailOf(input.email) : null;
       // A provider known to be down: answer 503 at once instead of creating an order that cannot be paid.
       deps.payments.assertAvailable();
@@ -400,15 +412,19 @@ export function createOrderingService(deps: {
         priceList: line.priceList ?? null,
       }));
       const created = await transact(db, async (tx) => {
-        // The local steps first: the gift card's share goes into the order row.
-        const { giftCardAmount } = await saga.begin(tx, {
+        // The local steps first: what a gift card or store credit paid goes into the order row.
+        const { balanceAmount } = await saga.begin(tx, {
           id: orderId,
           userId: principal.id,
           lines: items,
           country: input.shippingAddress.country,
           currency: cart.currency,
           totalAmount: cart.totals.total.amount,
-          giftCardCode: input.giftCardCode,
+          balance: input.giftCardCode
+            ? { giftCardCode: input.giftCardCode }
+            : input.useStoreCredit
+              ? { storeCreditOf: principal.id }
+              : undefined,
           paymentToken: input.paymentToken,
           promotionCode: cart.promotion?.code ?? null,
           redemptions: cart.totals.discounts.map((discount) => ({
@@ -434,7 +450,7 @@ export function createOrderingService(deps: {
             shippingMethod: cart.shippingMethod ?? null,
             shippingAddress: { ...input.shippingAddress },
             paymentToken: input.paymentToken ?? null,
-            giftCardAmount,
+            balanceAmount,
             idempotencyKey: input.idempotencyKey,
             claimMs: requestClaimMs,
             guestEmail,
@@ -466,7 +482,7 @@ export function createOrderingService(deps: {
         const settled = await saga.advance(orderId, budget.signal, created.order);
         const payment = settled.payment ?? (await deps.payments.ofOrders([orderId]))[0];
         const giftCard =
-          settled.order.giftCardAmount > 0
+          settled.order.balanceAmount > 0
             ? (await deps.giftCards.ofOrders([orderId])).get(orderId)
             : undefined;
         return answer(toOrder(settled.order, created.items, payment, giftCard));

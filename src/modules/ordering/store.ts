@@ -56,7 +56,7 @@ type OrderingTables = {
     shipping_method: unknown;
     shipping_address: unknown;
     payment_token: string | null;
-    gift_card_amount: Generated<number>;
+    balance_amount: Generated<number>;
     awaiting_action: Generated<boolean>;
     charging_fulfillment_id: string | null;
     saga_step: SagaStep;
@@ -131,7 +131,7 @@ export interface OrderRow {
   /** None when a gift card paid the whole order. */
   paymentToken: string | null;
   /** What a gift card paid; the payment token pays the rest. */
-  giftCardAmount: number;
+  balanceAmount: number;
   sagaStep: SagaStep;
   sagaAttempts: number;
   cancelReason: string | null;
@@ -180,7 +180,7 @@ const orderColumns = [
   'shipping_method as shippingMethod',
   'shipping_address as shippingAddress',
   'payment_token as paymentToken',
-  'gift_card_amount as giftCardAmount',
+  'balance_amount as balanceAmount',
   'saga_step as sagaStep',
   'saga_attempts as sagaAttempts',
   'cancel_reason as cancelReason',
@@ -277,7 +277,7 @@ export const orderStore = {
       | 'discounts'
       | 'shippingMethod'
       | 'paymentToken'
-      | 'giftCardAmount'
+      | 'balanceAmount'
       | 'guestEmail'
     > & { shippingAddress: object; idempotencyKey: string; claimMs: number },
     items: Array<Omit<OrderItemRow, 'orderId'>>,
@@ -305,7 +305,7 @@ export const orderStore = {
             shipping_method: order.shippingMethod ? JSON.stringify(order.shippingMethod) : null,
             shipping_address: JSON.stringify(order.shippingAddress),
             payment_token: order.paymentToken,
-            gift_card_amount: order.giftCardAmount,
+            balance_amount: order.balanceAmount,
             saga_step: 'authorize',
             next_attempt_at: inMs(order.claimMs),
             cancel_reason: null,

@@ -3,7 +3,12 @@ import type { CartSchema, LineItemSchema, TotalsSchema } from '../cart/index.ts'
 import type { CategorySchema, CollectionSchema, ProductListSchema, ProductSchema } from '../catalog/index.ts';
 import type { CustomerDetailSchema, CustomerGroupSchema, CustomerSchema } from '../customers/index.ts';
 import type { FulfillmentSchema, ReturnSchema } from '../fulfillment/index.ts';
-import type { GiftCardDetailSchema, GiftCardSchema, IssuedGiftCardSchema } from '../giftcards/index.ts';
+import type {
+  GiftCardDetailSchema,
+  GiftCardSchema,
+  IssuedGiftCardSchema,
+  StoreCreditSchema,
+} from '../giftcards/index.ts';
 import type {
   ApiKeySchema,
   RoleViewSchema,
@@ -51,6 +56,7 @@ export type Customer = Static<typeof CustomerSchema>;
 export type GiftCard = Static<typeof GiftCardSchema>;
 export type GiftCardDetail = Static<typeof GiftCardDetailSchema>;
 export type IssuedGiftCard = Static<typeof IssuedGiftCardSchema>;
+export type StoreCredit = Static<typeof StoreCreditSchema>;
 export type CustomerDetail = Static<typeof CustomerDetailSchema>;
 export type CustomerGroup = Static<typeof CustomerGroupSchema>;
 export type Role = User['role'];

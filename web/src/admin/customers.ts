@@ -1,6 +1,8 @@
 import { html, nothing } from 'lit-html';
 import { addressLine } from '../addresses.ts';
-import type { Customer, CustomerDetail, CustomerGroup, Page } from '../types.ts';
+import { balanceEntries } from '../balances.ts';
+import { parseMoneyInput } from '../money.ts';
+import type { Customer, CustomerDetail, CustomerGroup, Page, StoreCredit } from '../types.ts';
 import {
   type AppContext,
   act,
@@ -67,9 +69,10 @@ export async function customersPage(
 
 /** One customer: their account, their addresses and their latest orders. */
 export async function customerPage(ctx: AppContext, params: Record<string, string>): Promise<Content> {
-  const [customer, groups] = await Promise.all([
+  const [customer, groups, credit] = await Promise.all([
     ctx.api.get<CustomerDetail>(`/v1/customers/${params.id}`),
     ctx.api.get<{ items: CustomerGroup[] }>('/v1/customer-groups'),
+    ctx.api.get<StoreCredit>(`/v1/customers/${params.id}/store-credit`),
   ]);
   ctx.setTitle(customer.name);
   const inGroup = new Set(customer.groups.map((group) => group.id));
@@ -87,6 +90,22 @@ export async function customerPage(ctx: AppContext, params: Record<string, strin
       await ctx.refresh();
     });
   };
+  const changeCredit = (event: SubmitEvent) => {
+    const values = formValues(event);
+    return act(ctx, event, async () => {
+      const text = values.amount.trim();
+      const taking = text.startsWith('-');
+      const amount = parseMoneyInput(taking ? text.slice(1) : text, credit.balance.currency);
+      if (amount === undefined || amount === 0)
+        throw new Error('The amount is not an amount like 10.00 or -5.00');
+      await ctx.api.post(`/v1/customers/${customer.id}/store-credit`, {
+        amount: { amount: taking ? -amount : amount, currency: credit.balance.currency },
+        reason: values.reason.trim(),
+      });
+      await ctx.refresh();
+      ctx.flash('info', `Store credit of ${customer.name} ${taking ? 'reduced' : 'increased'}.`);
+    });
+  };
   const leave = (group: { id: string; name: string }) => (event: Event) =>
     act(ctx, event, async () => {
       await ctx.api.delete(`/v1/customer-groups/${group.id}/members/${customer.id}`);
@@ -101,6 +120,22 @@ export async function customerPage(ctx: AppContext, params: Record<string, strin
       <dt>Paid orders</dt><dd data-testid="order-count">${customer.orderCount}</dd>
       <dt>Spent</dt><dd data-testid="spent">${spentText(customer)}</dd>
     </dl>
+    <h2>Store credit</h2>
+    <p data-testid="store-credit">${money(credit.balance)}</p>
+    ${
+      credit.entries.length > 0
+        ? balanceEntries(
+            credit.entries,
+            `Changes to the store credit of ${customer.name}`,
+            (orderId) => `/admin/orders/${orderId}`,
+          )
+        : nothing
+    }
+    <form class="inline" @submit=${changeCredit} aria-label="Change store credit">
+      <label>Amount (${credit.balance.currency}; negative takes off) <input name="amount" required inputmode="decimal" size="8" placeholder="10.00" /></label>
+      <label>Why <input name="reason" required maxlength="200" placeholder="Parcel arrived late" /></label>
+      <button type="submit">Change store credit</button>
+    </form>
     <h2>Groups</h2>
     ${
       customer.groups.length === 0

@@ -1,21 +1,8 @@
 import { html, nothing } from 'lit-html';
+import { type BalanceEntry, balanceEntries } from '../balances.ts';
 import { parseMoneyInput } from '../money.ts';
 import type { GiftCard, GiftCardDetail, IssuedGiftCard, Page } from '../types.ts';
 import { type AppContext, act, type Drawing, dateTime, formValues, money, STORE_CURRENCY } from '../ui.ts';
-
-type GiftCardEntry = GiftCardDetail['entries'][number];
-
-const ENTRY_TEXT: Record<GiftCardEntry['kind'], string> = {
-  issued: 'Issued',
-  redeemed: 'Paid an order',
-  released: 'Back from an order that was not placed',
-  refunded: 'Refunded to the card',
-  revoked: 'Refund taken back (the rest of it was refused)',
-};
-
-/** Signed money: "−€12.50" for what left the card. */
-const signed = (value: GiftCardEntry['amount']) =>
-  value.amount < 0 ? `−${money({ ...value, amount: -value.amount })}` : money(value);
 
 /**
  * Gift cards: staff issue them (the code is shown once, here, and never again) and see each
@@ -24,7 +11,7 @@ const signed = (value: GiftCardEntry['amount']) =>
 export async function giftCardsPage(ctx: AppContext): Promise<Drawing> {
   const cards = await ctx.api.get<Page<GiftCard>>('/v1/gift-cards?size=100');
   let issued: IssuedGiftCard | undefined;
-  const entries = new Map<string, GiftCardEntry[]>();
+  const entries = new Map<string, BalanceEntry[]>();
 
   const issue = (event: SubmitEvent) => {
     const values = formValues(event);
@@ -51,15 +38,11 @@ export async function giftCardsPage(ctx: AppContext): Promise<Drawing> {
   const history = (card: GiftCard) => {
     const rows = entries.get(card.id);
     if (!rows) return html`<p class="muted">Loading…</p>`;
-    return html`<table class="lines compact" aria-label=${`Changes to the card ending ${card.last4}`}>
-      <thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Amount</th></tr></thead>
-      <tbody>${rows.map(
-        (entry) =>
-          html`<tr><td>${dateTime(entry.at)}</td><td>${ENTRY_TEXT[entry.kind]}${
-            entry.orderId ? html` (<a href="/admin/orders/${entry.orderId}">the order</a>)` : nothing
-          }</td><td>${signed(entry.amount)}</td></tr>`,
-      )}</tbody>
-    </table>`;
+    return balanceEntries(
+      rows,
+      `Changes to the card ending ${card.last4}`,
+      (orderId) => `/admin/orders/${orderId}`,
+    );
   };
 
   return () => html`

@@ -5,11 +5,11 @@ import type { Fulfillment, Order, OrderStatus, Page, PaymentDrift, Refund, Retur
 import {
   type AppContext,
   act,
+  balanceText,
   type Content,
   cancellationText,
   dateTime,
   formValues,
-  giftCardText,
   itemListOf,
   money,
   pager,
@@ -157,7 +157,7 @@ export async function orderPage(ctx: AppContext, params: Record<string, string>)
           ? html`, taken so far ${money(order.payment.captured)}`
           : nothing
       }${order.payment.refunded.amount > 0 ? html`, refunded ${money(order.payment.refunded)}` : nothing}</p>
-    ${order.giftCard ? html`<p data-gift-card>${giftCardText(order.giftCard)}</p>` : nothing}
+    ${balanceText(order) ? html`<p data-balance>${balanceText(order)}</p>` : nothing}
     <p>Ship to: ${order.shippingAddress.name}, ${order.shippingAddress.line1}, ${order.shippingAddress.postalCode}
       ${order.shippingAddress.city}, ${order.shippingAddress.country}${order.shippingMethod?.name ? ` · ${order.shippingMethod.name}` : ''}</p>
     ${

@@ -4,7 +4,7 @@ import { ref } from 'lit-html/directives/ref.js';
 import { addressLine, countryName, countryOptions } from '../addresses.ts';
 import { ApiError, newIdempotencyKey } from '../api.ts';
 import { discountRows, lineTotalCell } from '../discounts.ts';
-import type { Address, Cart, Order, Region, SavedAddress, ShippingMethod } from '../types.ts';
+import type { Address, Cart, Order, Region, SavedAddress, ShippingMethod, StoreCredit } from '../types.ts';
 import {
   type AppContext,
   act,
@@ -243,9 +243,10 @@ export async function cartPage(ctx: AppContext): Promise<Content> {
 
 export async function checkoutPage(ctx: AppContext): Promise<Content | Drawing> {
   const signedIn = ctx.api.session() !== null;
-  const [cart, book] = await Promise.all([
+  const [cart, book, credit] = await Promise.all([
     ctx.api.get<Cart>('/v1/cart'),
     signedIn ? ctx.api.get<{ items: SavedAddress[] }>('/v1/users/me/addresses') : { items: [] },
+    signedIn ? ctx.api.get<StoreCredit>('/v1/users/me/store-credit') : undefined,
   ]);
   if (cart.items.length === 0) {
     return html`<h1>Checkout</h1>
@@ -258,9 +259,20 @@ export async function checkoutPage(ctx: AppContext): Promise<Content | Drawing> 
   const shown = cart.total;
   // One key per attempt: a retry after no answer reuses it, so the server never charges twice.
   let attemptKey: string | null = null;
-  /** A gift card whose balance was looked up: it pays first, the card the rest. */
+  /** A gift card whose balance was looked up, or the shopper's store credit: it pays first, the card the rest. */
   let giftCard: { code: string; last4: string; balance: Cart['total'] } | undefined;
-  const giftCardPays = () => (giftCard ? Math.min(giftCard.balance.amount, shown.amount) : 0);
+  let useCredit = false;
+  const creditLeft = credit && credit.balance.currency === shown.currency ? credit.balance.amount : 0;
+  const balancePays = () =>
+    useCredit
+      ? Math.min(creditLeft, shown.amount)
+      : giftCard
+        ? Math.min(giftCard.balance.amount, shown.amount)
+        : 0;
+  const toggleCredit = (event: Event) => {
+    useCredit = (event.currentTarget as HTMLInputElement).checked;
+    ctx.redraw();
+  };
 
   const checkGiftCard = (event: Event) => {
     const input = (event.currentTarget as HTMLButtonElement).form!.elements.namedItem(
@@ -328,11 +340,12 @@ export async function checkoutPage(ctx: AppContext): Promise<Content | Drawing> 
     attemptKey ??= newIdempotencyKey();
     const key = attemptKey;
     return act(ctx, event, async () => {
-      const giftCardCode = values.giftCardCode?.trim() || undefined;
-      // A checked gift card that covers the total needs no card; otherwise the card pays the rest.
+      const giftCardCode = useCredit ? undefined : values.giftCardCode?.trim() || undefined;
+      // A balance known to cover the total needs no card; otherwise the card pays the rest.
       // With Stripe, the card becomes a PaymentMethod at Stripe first; only its id comes here.
       const coversAll =
-        giftCard !== undefined && giftCard.code === giftCardCode && giftCardPays() === shown.amount;
+        balancePays() === shown.amount &&
+        (useCredit || (giftCard !== undefined && giftCard.code === giftCardCode));
       const token = coversAll
         ? undefined
         : paymentElementEnabled
@@ -343,7 +356,11 @@ export async function checkoutPage(ctx: AppContext): Promise<Content | Drawing> 
           headers: { 'idempotency-key': key },
           body: {
             shippingAddress: address,
-            payment: { ...(token ? { token } : {}), ...(giftCardCode ? { giftCardCode } : {}) },
+            payment: {
+              ...(token ? { token } : {}),
+              ...(giftCardCode ? { giftCardCode } : {}),
+              ...(useCredit ? { useStoreCredit: true } : {}),
+            },
             expectedTotal: shown,
             ...(user ? {} : { email: values.email.trim() }),
           },
@@ -384,16 +401,25 @@ export async function checkoutPage(ctx: AppContext): Promise<Content | Drawing> 
   };
 
   const payable = !cart.shippingProblem && !cart.promotionProblem && !cart.unavailable;
-  const giftCardLine = () => {
-    if (!giftCard) return nothing;
-    const pays = giftCardPays();
+  /** What the balance pays, and what is left for the card, in one sentence. */
+  const split = () => {
+    const pays = balancePays();
     const rest = shown.amount - pays;
-    return html`<p class="muted" role="status" data-gift-card>
-      ${money(giftCard.balance)} on the gift card ending ${giftCard.last4}:
-      ${rest === 0 ? html`it pays the whole ${money(shown)}.` : html`it pays ${money({ amount: pays, currency: shown.currency })}, and your card the other ${money({ amount: rest, currency: shown.currency })}.`}
-    </p>`;
+    return rest === 0
+      ? html`it pays the whole ${money(shown)}.`
+      : html`it pays ${money({ amount: pays, currency: shown.currency })}, and your card the other ${money({ amount: rest, currency: shown.currency })}.`;
   };
-  const cardNeeded = () => !(giftCard && giftCardPays() === shown.amount);
+  const giftCardLine = () =>
+    giftCard && !useCredit
+      ? html`<p class="muted" role="status" data-gift-card>${money(giftCard.balance)} on the gift card ending ${giftCard.last4}: ${split()}</p>`
+      : nothing;
+  const cardNeeded = () => balancePays() < shown.amount;
+  const creditFields = () =>
+    creditLeft > 0
+      ? html`<label class="check"><input type="checkbox" name="useStoreCredit" .checked=${useCredit} @change=${toggleCredit} />
+          Pay with my store credit (${money({ amount: creditLeft, currency: shown.currency })})</label>
+          ${useCredit ? html`<p class="muted" role="status" data-store-credit>Your store credit: ${split()}</p>` : nothing}`
+      : nothing;
   return () => html`
     <h1>Checkout</h1>
     <div class="columns">
@@ -445,10 +471,13 @@ export async function checkoutPage(ctx: AppContext): Promise<Content | Drawing> 
           }
         </fieldset>
         <fieldset>
-          <legend>Gift card</legend>
-          <label>Gift card code (optional) <input name="giftCardCode" maxlength="40" autocomplete="off" spellcheck="false" /></label>
-          <button type="button" @click=${checkGiftCard}>Check balance</button>
-          ${giftCardLine()}
+          <legend>Gift card or store credit</legend>
+          ${creditFields()}
+          <div ?hidden=${useCredit}>
+            <label>Gift card code (optional) <input name="giftCardCode" maxlength="40" autocomplete="off" spellcheck="false" /></label>
+            <button type="button" @click=${checkGiftCard}>Check balance</button>
+            ${giftCardLine()}
+          </div>
         </fieldset>
         ${
           saved

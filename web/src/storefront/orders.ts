@@ -4,11 +4,11 @@ import type { Fulfillment, Order, Page, Return } from '../types.ts';
 import {
   type AppContext,
   act,
+  balanceText,
   type Content,
   cancellationText,
   dateTime,
   formValues,
-  giftCardText,
   itemListOf,
   money,
   paymentText,
@@ -188,7 +188,7 @@ export async function orderPage(
     ${order.cancelReason ? html`<p class="muted" data-testid="cancel-reason">${cancellationText(order.cancelReason)}</p>` : nothing}
     <p>Placed ${dateTime(order.createdAt)} · Payment ${paymentText(order.payment.status)}
       ${order.payment.refunded.amount > 0 ? html` · refunded ${money(order.payment.refunded)}` : nothing}</p>
-    ${order.giftCard ? html`<p data-gift-card>${giftCardText(order.giftCard)}</p>` : nothing}
+    ${balanceText(order) ? html`<p data-balance>${balanceText(order)}</p>` : nothing}
     <table class="lines">
       <caption class="visually-hidden">Items</caption>
       <thead><tr><th scope="col">Item</th><th scope="col">Quantity</th><th scope="col">Price</th><th scope="col">Total</th></tr></thead>

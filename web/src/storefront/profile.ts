@@ -1,7 +1,8 @@
 import { html, nothing } from 'lit-html';
 import { addressLine, countryOptions } from '../addresses.ts';
-import type { Page, SavedAddress, User } from '../types.ts';
-import { type AppContext, act, type Content, dateTime, formValues } from '../ui.ts';
+import { balanceEntries } from '../balances.ts';
+import type { Page, SavedAddress, StoreCredit, User } from '../types.ts';
+import { type AppContext, act, type Content, dateTime, formValues, money } from '../ui.ts';
 
 interface SecurityEvent {
   id: string;
@@ -46,10 +47,11 @@ export function addressFrom(values: Record<string, string>) {
 
 /** The signed-in customer's page: who they are, where they ship, their orders and their account's security log. */
 export async function accountPage(ctx: AppContext): Promise<Content> {
-  const [user, addresses, events] = await Promise.all([
+  const [user, addresses, events, credit] = await Promise.all([
     ctx.api.get<User>('/v1/users/me'),
     ctx.api.get<{ items: SavedAddress[] }>('/v1/users/me/addresses'),
     ctx.api.get<Page<SecurityEvent>>('/v1/users/me/security-events?size=10'),
+    ctx.api.get<StoreCredit>('/v1/users/me/store-credit'),
   ]);
   const resend = (event: Event) =>
     act(ctx, event, async () => {
@@ -147,6 +149,15 @@ export async function accountPage(ctx: AppContext): Promise<Content> {
       </details>
       <p><a href="/orders">Your orders</a></p>
     </section>
+    ${
+      credit.entries.length > 0
+        ? html`<section aria-labelledby="credit-heading">
+            <h2 id="credit-heading">Store credit</h2>
+            <p data-testid="store-credit">You have ${money(credit.balance)} to spend: choose it at checkout.</p>
+            ${balanceEntries(credit.entries, 'Changes to your store credit', (orderId) => `/orders/${orderId}`)}
+          </section>`
+        : nothing
+    }
     <section aria-labelledby="addresses-heading">
       <h2 id="addresses-heading">Addresses</h2>
       ${
