@@ -196,6 +196,24 @@ describe.each(dbKinds)('gift cards on %s', (kind) => {
 
   it('refuses an expired card, another currency and an empty card in sentences', async () => {
     const { buyer } = await shopper(1500);
+    // A lost card stopped by staff: it expires at once, and can be started again.
+    const lost = await issue(5000);
+    const stopped = await call('PATCH', `/v1/gift-cards/${lost.id}`, staff, {
+      expiresAt: new Date().toISOString(),
+    });
+    expect(stopped.statusCode).toBe(200);
+    const refused = await pay(buyer, { giftCardCode: lost.code, token: 'tok_visa' });
+    expect(refused.json()).toMatchObject({ code: 'GIFT_CARD_EXPIRED' });
+    expect(refused.json().detail).toMatch(
+      new RegExp(`^The gift card ending ${lost.last4} expired on \\d{4}-\\d{2}-\\d{2}$`),
+    );
+    expect(
+      (await call('PATCH', `/v1/gift-cards/${lost.id}`, staff, { expiresAt: null })).json(),
+    ).not.toHaveProperty('expiresAt');
+    expect(
+      (await call('PATCH', `/v1/gift-cards/${crypto.randomUUID()}`, staff, { note: 'x' })).statusCode,
+    ).toBe(404);
+    expect((await call('PATCH', `/v1/gift-cards/${lost.id}`, staff, {})).statusCode).toBe(400);
     const empty = await issue(100);
     const first = await shopper(1500);
     expect((await pay(first.buyer, { giftCardCode: empty.code, token: 'tok_visa' })).statusCode).toBe(201);

@@ -1102,6 +1102,10 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await card.filter({ hasText: '€0.00 left of €10.00' }).waitFor(WAIT);
       await card.locator('summary').click();
       await card.getByText('Paid an order').waitFor(WAIT);
+      // A lost card is stopped from the console.
+      admin.once('dialog', (dialog) => dialog.accept());
+      await card.getByRole('button', { name: 'Stop this card' }).click();
+      await card.locator('summary').filter({ hasText: 'stopped' }).waitFor(WAIT);
       await expectReadable(admin);
       await expectReadable(page);
       expect(problemsOf(page)).toEqual([]);

@@ -118,6 +118,29 @@ export function giftCardRoutes(service: GiftCardService) {
       async (request) => service.get(request.params.id),
     );
 
+    app.patch(
+      '/gift-cards/:id',
+      {
+        schema: {
+          operationId: 'updateGiftCard',
+          tags,
+          security: STAFF,
+          summary:
+            'Change a gift card’s expiry (now or earlier stops a lost card at once; null: never) or note',
+          params: IdParams,
+          body: Type.Object(
+            {
+              expiresAt: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
+              note: Type.Optional(PlainText({ maxLength: 200 })),
+            },
+            { additionalProperties: false, minProperties: 1 },
+          ),
+          response: { 200: GiftCardSchema, ...problems(400, 401, 403, 404) },
+        },
+      },
+      async (request) => service.update(request.params.id, request.body),
+    );
+
     app.post(
       '/gift-cards/balance',
       {

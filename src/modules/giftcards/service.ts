@@ -169,6 +169,21 @@ export function createGiftCardService(deps: {
       return { ...toGiftCard(row), code };
     },
 
+    /**
+     * Changes a card's expiry or note. An expiry of now or earlier stops the card at once (a lost
+     * or stolen card); null makes it never expire.
+     */
+    async update(id: string, changes: { expiresAt?: string | null; note?: string }): Promise<GiftCard> {
+      const row = await store.update(db, id, {
+        ...(changes.expiresAt !== undefined
+          ? { expiresAt: changes.expiresAt === null ? null : new Date(changes.expiresAt) }
+          : {}),
+        ...(changes.note !== undefined ? { note: changes.note } : {}),
+      });
+      if (!row) throw notFound('Gift card');
+      return toGiftCard(row);
+    },
+
     async list(query: { page: number; size: number }) {
       const { rows, total } = await store.list(db, {
         offset: (query.page - 1) * query.size,

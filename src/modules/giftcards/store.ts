@@ -207,6 +207,24 @@ export const giftCardStore = {
     return { rows: rows.map(toCard), total };
   },
 
+  async update(
+    executor: Db,
+    id: string,
+    changes: { expiresAt?: Date | null; note?: string },
+  ): Promise<GiftCardRow | undefined> {
+    const row = await tables(executor)
+      .updateTable('gift_cards')
+      .set({
+        ...(changes.expiresAt !== undefined ? { expires_at: changes.expiresAt } : {}),
+        ...(changes.note !== undefined ? { note: changes.note } : {}),
+      })
+      .where('id', '=', id)
+      .where('customer_id', 'is', null)
+      .returning(cardColumns)
+      .executeTakeFirst();
+    return row && toCard(row);
+  },
+
   async entriesOf(executor: Db, cardId: string): Promise<EntryRow[]> {
     const rows = await tables(executor)
       .selectFrom('gift_card_entries')

@@ -35,6 +35,24 @@ export async function giftCardsPage(ctx: AppContext): Promise<Drawing> {
     entries.set(card.id, read.entries);
     ctx.redraw();
   };
+  const stopped = (card: GiftCard) =>
+    card.expiresAt !== undefined && Date.parse(card.expiresAt) <= Date.now();
+  // A lost or stolen card: it expires now, so no checkout can spend what is left on it.
+  const stop = (card: GiftCard) => (event: Event) =>
+    act(ctx, event, async () => {
+      if (
+        !confirm(
+          `Stop the gift card ending ${card.last4}? Its ${money(card.balance)} can no longer be spent.`,
+        )
+      )
+        return;
+      const updated = await ctx.api.patch<GiftCard>(`/v1/gift-cards/${card.id}`, {
+        expiresAt: new Date().toISOString(),
+      });
+      cards.items = cards.items.map((item) => (item.id === card.id ? updated : item));
+      ctx.flash('info', `The gift card ending ${card.last4} is stopped.`);
+      ctx.redraw();
+    });
   const history = (card: GiftCard) => {
     const rows = entries.get(card.id);
     if (!rows) return html`<p class="muted">Loading…</p>`;
@@ -67,9 +85,14 @@ export async function giftCardsPage(ctx: AppContext): Promise<Drawing> {
         (card) => html`<li data-gift-card=${card.last4}>
           <details @toggle=${open(card)}>
             <summary>Card ending <strong>${card.last4}</strong>: ${money(card.balance)} left of ${money(card.initialBalance)}${
-              card.expiresAt ? `, expires ${dateTime(card.expiresAt)}` : ''
+              card.expiresAt ? `, ${stopped(card) ? 'stopped' : 'expires'} ${dateTime(card.expiresAt)}` : ''
             }${card.note ? ` · ${card.note}` : ''}</summary>
             ${history(card)}
+            ${
+              stopped(card)
+                ? nothing
+                : html`<button type="button" class="danger" @click=${stop(card)}>Stop this card</button>`
+            }
           </details>
         </li>`,
       )}
