@@ -70,6 +70,7 @@ const MIGRATION_OWNER: Record<string, string> = {
   gift_cards: 'giftcards',
   order_balances: 'ordering',
   store_credit: 'giftcards',
+  draft_orders: 'ordering',
   variant_tax_class: 'catalog',
   order_discounts: 'ordering',
   order_tax_inclusive: 'ordering',

@@ -152,6 +152,7 @@ async function buildModules(deps: ModuleDeps) {
     inventory: inventory.service,
     pricing: pricing.service,
     giftCards: giftCards.service,
+    customers: identity.service,
     payments: payments.service,
     bus,
   });

@@ -31,7 +31,7 @@ export interface CartModule extends AppModule {
 
 export function createCart(deps: {
   db: Db;
-  config: Pick<Config, 'guestCartTtlHours' | 'guestCartsPerMinute' | 'recoveryIntervalMs'>;
+  config: Pick<Config, 'guestCartTtlHours' | 'guestCartsPerMinute' | 'recoveryIntervalMs' | 'storeCurrency'>;
   catalog: CatalogReader;
   stock: StockReader;
   pricing: PricingService;
@@ -39,7 +39,11 @@ export function createCart(deps: {
   logger: Logger;
 }): CartModule {
   const { config } = deps;
-  const service = createCartService({ ...deps, guestCartTtlMs: config.guestCartTtlHours * 3_600_000 });
+  const service = createCartService({
+    ...deps,
+    guestCartTtlMs: config.guestCartTtlHours * 3_600_000,
+    storeCurrency: config.storeCurrency,
+  });
   // An erased account's cart goes with it.
   onAccountErased(deps.bus, 'cart', service.forget);
   const sweep = createPollingLoop({

@@ -15,6 +15,7 @@ import type {
 import { priceUnavailable, productUnavailable } from './errors.ts';
 import {
   type CartContents,
+  type CartLineRow,
   cartChoices,
   type Destination,
   MAX_LINE_QUANTITY,
@@ -139,6 +140,8 @@ export function createCartService(deps: {
   pricing: Pick<PricingService, 'quote' | 'checkCode' | 'shippingMethod' | 'regionOf' | 'regions'>;
   /** How long a guest's cart lives unused before the sweep deletes it. */
   guestCartTtlMs: number;
+  /** What lines in no cart (a staff draft order) are priced in. */
+  storeCurrency: string;
 }) {
   const { db, catalog, stock, pricing } = deps;
   const guestExpiry = () => new Date(Date.now() + deps.guestCartTtlMs);
@@ -515,19 +518,51 @@ export function createCartService(deps: {
      * The cart as checkout sees it, priced for the destination country: every line priced now,
      * nothing unavailable, the code valid. Throws instead of silently dropping what was chosen.
      */
+    /**
+     * Prices lines that are in no cart (a staff draft order) for `shopper` exactly as a cart of
+     * them would be priced for that address: their price lists, tax and shipping, the one quote
+     * function. Refuses what a checkout of them would refuse.
+     */
+    async priceLines(
+      shopper: Shopper,
+      input: { id: string; lines: CartLineRow[]; shippingAddress: Destination },
+      executor: Db = db,
+    ): Promise<CheckoutCart> {
+      const contents: CartContents = {
+        id: input.id,
+        currency: deps.storeCurrency,
+        promotionCode: null,
+        shippingMethodId: null,
+        shippingAddress: input.shippingAddress,
+        region: null,
+        lines: input.lines,
+      };
+      return checkable(await price(shopper, contents, executor));
+    },
+
     async forCheckout(shopper: Shopper, country: string, executor: Db = db): Promise<CheckoutCart> {
-      const { cart, promotionError } = await view(shopper, executor, country);
-      if (cart.unavailable) throw productUnavailable(cart.unavailable);
-      if (cart.items.length === 0) throw badRequest('CART_EMPTY', 'The cart is empty');
-      if (promotionError) throw promotionError;
-      if (cart.shippingProblem) {
-        throw conflict('SHIPPING_UNAVAILABLE', cart.shippingProblem.detail, {
-          extensions: { currencies: cart.shippingProblem.currencies },
-        });
-      }
-      return cart;
+      return checkable(await view(shopper, executor, country));
     },
   };
+}
+
+/** A priced cart that can be checked out, or the reason it cannot. */
+function checkable({
+  cart,
+  promotionError,
+}: {
+  cart: CheckoutCart;
+  promotionError?: DomainError;
+}): CheckoutCart {
+  if (cart.unavailable) throw productUnavailable(cart.unavailable);
+  if (cart.items.length === 0) throw badRequest('CART_EMPTY', 'The cart is empty');
+  if (promotionError) throw promotionError;
+  if (cart.shippingProblem) {
+    throw conflict('SHIPPING_UNAVAILABLE', cart.shippingProblem.detail, {
+      extensions: { currencies: cart.shippingProblem.currencies },
+    });
+  }
+  return cart;
 }
 
 export type CartService = ReturnType<typeof createCartService>;

@@ -291,16 +291,18 @@ export function createFulfillmentService(deps: {
         const { before, everything } = planned;
         const items = await sourcesOf(tx, locked, planned.items, before);
         const id = uuidv7();
-        const capture = deps.captureOnShipment
-          ? {
-              amount: shareOf(
-                pricedOrder(locked),
-                before,
-                new Map(items.map((item) => [item.orderItemId, item.quantity])),
-              ),
-              final: everything,
-            }
-          : undefined;
+        // Paid outside the shop: no payment to take a share of.
+        const capture =
+          deps.captureOnShipment && !locked.order.paidOffline
+            ? {
+                amount: shareOf(
+                  pricedOrder(locked),
+                  before,
+                  new Map(items.map((item) => [item.orderItemId, item.quantity])),
+                ),
+                final: everything,
+              }
+            : undefined;
         const createdAt = await store.insertFulfillment(
           tx,
           {

@@ -15,7 +15,7 @@ import type { PaymentsPort } from './saga.ts';
 import { createOrderingService, type OrderingService } from './service.ts';
 
 export { ORDER_EVENT_TYPES } from './events.ts';
-export { OrderSchema, RefundSchema } from './routes.ts';
+export { DraftOrderSchema, OrderSchema, RefundSchema } from './routes.ts';
 export type { PaymentsPort } from './saga.ts';
 export type { Order } from './service.ts';
 export { canTransition, type OrderStatus } from './state.ts';
@@ -32,6 +32,7 @@ export function createOrdering(deps: {
   inventory: InventoryService;
   pricing: PricingService;
   giftCards: GiftCardService;
+  customers: { user(id: string): Promise<unknown> };
   payments: PaymentsPort;
   bus: EventBus;
   logger: Logger;

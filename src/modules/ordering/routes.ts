@@ -79,6 +79,23 @@ export const OrderSchema = Type.Object({
   updatedAt: Type.String({ format: 'date-time' }),
 });
 
+export const DraftOrderSchema = Type.Object({
+  id: Uuid,
+  status: Type.Union([Type.Literal('open'), Type.Literal('completed')]),
+  customerId: Type.Optional(Uuid),
+  email: Type.Optional(
+    Type.String({ description: 'A draft for someone without an account: where its mail goes' }),
+  ),
+  items: Type.Array(LineItemSchema, {
+    description: 'Priced now, as a cart of them would be for this customer',
+  }),
+  totals: TotalsSchema,
+  shippingAddress: AddressSchema,
+  shippingMethod: Type.Optional(ShippingMethodSchema),
+  orderId: Type.Optional(Type.String({ format: 'uuid', description: 'The order it became, once completed' })),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+
 export const RefundSchema = Type.Object({
   id: Uuid,
   orderId: Uuid,
@@ -236,6 +253,117 @@ export function orderingRoutes(service: OrderingService, deps: { db: Db; idempot
         },
       },
       async (request) => service.get(orderViewerOf(request), request.params.id),
+    );
+
+    const drafts = { tags: ['orders'], security: STAFF };
+
+    app.post(
+      '/draft-orders',
+      {
+        schema: {
+          operationId: 'createDraftOrder',
+          ...drafts,
+          summary: 'Build an order for a customer or an email address (a phone or B2B order), priced now',
+          body: Type.Object(
+            {
+              customerId: Type.Optional(Uuid),
+              email: Type.Optional(Type.String({ maxLength: 320 })),
+              items: Type.Array(
+                Type.Object(
+                  { variantId: Uuid, quantity: Type.Integer({ minimum: 1, maximum: 999 }) },
+                  { additionalProperties: false },
+                ),
+                { minItems: 1, maxItems: 100 },
+              ),
+              shippingAddress: AddressSchema,
+            },
+            { additionalProperties: false },
+          ),
+          response: { 201: DraftOrderSchema, ...problems(400, 401, 403, 404, 409) },
+        },
+      },
+      async (request, reply) => {
+        const draft = await service.createDraft(request.principal!, request.body);
+        return reply.code(201).header('location', `/v1/draft-orders/${draft.id}`).send(draft);
+      },
+    );
+
+    app.get(
+      '/draft-orders',
+      {
+        schema: {
+          operationId: 'listDraftOrders',
+          ...drafts,
+          summary: 'The open draft orders, newest first',
+          response: {
+            200: Type.Object({
+              items: Type.Array(
+                Type.Object({
+                  id: Uuid,
+                  customerId: Type.Optional(Uuid),
+                  email: Type.Optional(Type.String()),
+                  itemCount: Type.Integer(),
+                  createdAt: Type.String({ format: 'date-time' }),
+                }),
+              ),
+            }),
+            ...problems(401, 403),
+          },
+        },
+      },
+      async () => ({ items: await service.openDrafts() }),
+    );
+
+    app.get(
+      '/draft-orders/:id',
+      {
+        schema: {
+          operationId: 'getDraftOrder',
+          ...drafts,
+          summary: 'A draft order, priced now (a completed one as its order was placed)',
+          params: IdParams,
+          response: { 200: DraftOrderSchema, ...problems(401, 403, 404, 409) },
+        },
+      },
+      async (request) => service.getDraft(request.params.id),
+    );
+
+    app.post(
+      '/draft-orders/:id/complete',
+      {
+        schema: {
+          operationId: 'completeDraftOrder',
+          ...drafts,
+          summary: 'Place the order: charge a card token, or mark it paid outside the shop; once',
+          params: IdParams,
+          body: Type.Object(
+            {
+              payment: Type.Object(
+                {
+                  token: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+                  paidOffline: Type.Optional(
+                    Type.Boolean({ description: 'Paid by bank transfer or cash: no provider payment' }),
+                  ),
+                },
+                { additionalProperties: false, minProperties: 1 },
+              ),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 201: OrderSchema, 202: OrderSchema, ...problems(400, 401, 402, 403, 404, 409, 503) },
+        },
+      },
+      async (request, reply) => {
+        const outcome = await service.completeDraft(
+          request.params.id,
+          { paymentToken: request.body.payment.token, paidOffline: request.body.payment.paidOffline },
+          request.workContext.signal,
+        );
+        return reply
+          .code(outcome.status)
+          .header('location', `/v1/orders/${outcome.order.id}`)
+          .send(outcome.order);
+      },
     );
 
     app.post(

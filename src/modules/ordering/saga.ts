@@ -83,6 +83,8 @@ export interface PlacedOrder {
   /** The balance paying first (a gift card, or the shopper's store credit), and whether a payment token is there for the rest. */
   balance?: BalanceSource;
   paymentToken?: string;
+  /** Placed from the shopper's cart (empty it), not from a staff draft. */
+  fromCart: boolean;
   promotionCode: string | null;
   /** The promotions that discounted it and what each took off: counted against their limits. */
   redemptions: ReadonlyArray<{ promotionId: string; amount: number }>;
@@ -218,14 +220,19 @@ export function createSaga(deps: SagaDeps) {
     },
     {
       name: 'take_cart',
-      run: (tx, order) => deps.cart.clear(order.userId, tx),
+      // An order placed from a staff draft came from no cart.
+      run: async (tx, order) => {
+        if (order.fromCart) await deps.cart.clear(order.userId, tx);
+      },
       // Nothing was bought, so the shopper gets the cart back to try again.
-      undo: (tx, order, items) =>
-        deps.cart.restore(tx, order.userId, items, {
+      undo: async (tx, order, items) => {
+        if (order.draftOrderId) return;
+        await deps.cart.restore(tx, order.userId, items, {
           promotionCode: order.promotionCode,
           shippingMethodId: order.shippingMethod?.id ?? null,
           shippingAddress: order.shippingAddress as unknown as Destination,
-        }),
+        });
+      },
     },
   ];
 
@@ -236,8 +243,10 @@ export function createSaga(deps: SagaDeps) {
   async function refundCapture(order: OrderRow, signal: AbortSignal | undefined, run: Run): Promise<number> {
     const key = `${order.id}:cancel`;
     const toBalance = order.balanceAmount > 0 ? await deps.giftCards.creditBack(order.id, 'rest', key) : 0;
-    // A gift card or store credit that paid it all: no provider payment to refund.
+    // A gift card or store credit that paid it all: no provider payment to refund. Paid outside
+    // the shop: staff pay it back the same way; the order records it.
     if (order.balanceAmount === order.totalAmount) return toBalance;
+    if (order.paidOffline) return order.totalAmount - order.refundedAmount;
     const refunded = await payments.refundRest(order.id, key, signal);
     run.payment = refunded.payment;
     return toBalance + refunded.amount;
@@ -255,8 +264,8 @@ export function createSaga(deps: SagaDeps) {
             throw new Refusal('reservation_expired');
           }
         }
-        // A gift card or store credit that paid it all: nothing for the provider.
-        if (order.balanceAmount === order.totalAmount) return undefined;
+        // Paid outside the shop, or all by a gift card or store credit: nothing for the provider.
+        if (order.paidOffline || order.balanceAmount === order.totalAmount) return undefined;
         try {
           run.payment = await payments.authorize(
             {
@@ -283,7 +292,7 @@ export function createSaga(deps: SagaDeps) {
       name: 'capture',
       gaveUp: 'capture_failed',
       async run(order, signal, run) {
-        if (!deps.captureOnShipment && order.balanceAmount < order.totalAmount) {
+        if (!deps.captureOnShipment && !order.paidOffline && order.balanceAmount < order.totalAmount) {
           try {
             run.payment = await payments.capture(
               order.id,

@@ -16,7 +16,7 @@ import {
   type Money,
   type Totals,
 } from '../cart/index.ts';
-import type { GiftCardService, OrderBalance } from '../giftcards/index.ts';
+import type { BalanceSource, GiftCardService, OrderBalance } from '../giftcards/index.ts';
 import type { InventoryService } from '../inventory/index.ts';
 import type { PricedDiscount, PricingService, ShippingMethod } from '../pricing/index.ts';
 import {
@@ -32,6 +32,8 @@ import { orderEvent } from './events.ts';
 import { createSaga, type PaymentState, type PaymentsPort } from './saga.ts';
 import { assertTransition, type OrderStatus } from './state.ts';
 import {
+  type DraftLine,
+  type DraftRow,
   type OrderItemRow,
   type OrderRow,
   type RefundRow,
@@ -102,6 +104,47 @@ const toRefund = (row: RefundRow, currency: string): Refund => ({
   createdAt: row.createdAt.toISOString(),
 });
 
+/** A staff draft, priced as a cart of its lines would be for its customer and address. */
+export interface DraftOrder {
+  id: string;
+  status: 'open' | 'completed';
+  customerId?: string;
+  email?: string;
+  items: CartLine[];
+  totals: Totals;
+  shippingAddress: ShippingAddress;
+  shippingMethod?: ShippingMethod;
+  /** The order it became, once completed. */
+  orderId?: string;
+  createdAt: string;
+}
+
+/** Lines of a draft, one per variant (repeats summed), each with an id of its own. */
+function mergeDraftLines(items: ReadonlyArray<{ variantId: string; quantity: number }>): DraftLine[] {
+  const quantities = new Map<string, number>();
+  for (const item of items)
+    quantities.set(item.variantId, (quantities.get(item.variantId) ?? 0) + item.quantity);
+  return [...quantities].map(([variantId, quantity]) => ({ id: uuidv7(), variantId, quantity }));
+}
+
+function toDraft(
+  row: DraftRow,
+  priced: { items: CartLine[]; totals: Totals; shippingMethod?: ShippingMethod },
+): DraftOrder {
+  return {
+    id: row.id,
+    status: row.status,
+    ...(row.customerId ? { customerId: row.customerId } : {}),
+    ...(row.email ? { email: row.email } : {}),
+    items: priced.items,
+    totals: priced.totals,
+    shippingAddress: row.shippingAddress as unknown as ShippingAddress,
+    ...(priced.shippingMethod ? { shippingMethod: priced.shippingMethod } : {}),
+    ...(row.orderId ? { orderId: row.orderId } : {}),
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
 export interface CheckoutResult {
   /** 201 confirmed, 202 still settling. */
   status: 201 | 202;
@@ -169,7 +212,13 @@ function toOrder(
     payment: {
       status:
         payment?.status ??
-        (paidFromBalance ? 'not_required' : row.status === 'pending' ? 'pending' : 'failed'),
+        (row.paidOffline
+          ? 'paid_offline'
+          : paidFromBalance
+            ? 'not_required'
+            : row.status === 'pending'
+              ? 'pending'
+              : 'failed'),
       amount: money(row.totalAmount - row.balanceAmount),
       captured: money(payment?.capturedAmount ?? 0),
       refunded: money(payment?.refundedAmount ?? 0),
@@ -233,7 +282,9 @@ function guestEmailOf(raw: string | undefined): string {
 
 export function createOrderingService(deps: {
   db: Db;
-  cart: Pick<CartService, 'forCheckout' | 'clear' | 'restore'>;
+  cart: Pick<CartService, 'forCheckout' | 'priceLines' | 'clear' | 'restore'>;
+  /** Who the customers are (identity): a draft is for an account that exists. */
+  customers: { user(id: string): Promise<unknown> };
   pricing: Pick<PricingService, 'redeem' | 'release'>;
   inventory: Pick<InventoryService, 'reserve' | 'commit' | 'release' | 'restock' | 'reservations'>;
   giftCards: Pick<GiftCardService, 'redeem' | 'releaseRest' | 'creditBack' | 'revokeCredit' | 'ofOrders'>;
@@ -285,6 +336,8 @@ export function createOrderingService(deps: {
   ): Promise<void> {
     const toBalance = await deps.giftCards.creditBack(orderId, amount, key);
     if (toBalance === amount) return;
+    // Paid outside the shop: staff pay it back the same way; the order records the refund.
+    if ((await store.byId(db, orderId))?.paidOffline) return;
     try {
       await deps.payments.refund(orderId, amount - toBalance, key, signal);
     } catch (error) {
@@ -346,6 +399,133 @@ export function createOrderingService(deps: {
     return { status: order.status === 'pending' ? 202 : 201, order };
   }
 
+  /** Whom a draft's order is for: the customer's account, or a guest known by the draft's email. */
+  const draftShopper = (draft: DraftRow): Pick<Principal, 'id' | 'role'> =>
+    draft.customerId ? { id: draft.customerId, role: 'customer' } : { id: draft.id, role: 'guest' };
+
+  const priceDraft = (draft: DraftRow) =>
+    deps.cart.priceLines(draftShopper(draft), {
+      id: draft.id,
+      lines: draft.items,
+      shippingAddress: draft.shippingAddress as unknown as ShippingAddress,
+    });
+
+  /** What an order is placed from: a shopper's cart, or a staff draft (no cart to take or give back). */
+  interface Placing {
+    shopper: Pick<Principal, 'id' | 'role'>;
+    cart: CheckoutCart;
+    shippingAddress: ShippingAddress;
+    paymentToken?: string;
+    balance?: BalanceSource;
+    idempotencyKey: string;
+    guestEmail: string | null;
+    draft?: { id: string; paidOffline: boolean };
+  }
+
+  /**
+   * Places a priced order: (1) one transaction creates the pending order, reserves the stock,
+   * takes what a gift card or store credit pays and empties the cart; (2) the saga authorizes
+   * and (3) captures and confirms. `orderedBefore` answers a retry whose first attempt made it.
+   */
+  async function place(
+    placing: Placing,
+    orderedBefore: (error: unknown) => Promise<CheckoutResult>,
+    signal?: AbortSignal,
+  ): Promise<CheckoutResult> {
+    const { cart } = placing;
+    const orderId = uuidv7();
+    const items = cart.items.map((line) => ({
+      id: uuidv7(),
+      variantId: line.variantId,
+      sku: line.sku,
+      name: line.name,
+      quantity: line.quantity,
+      unitAmount: line.unitPrice.amount,
+      lineAmount: line.lineTotal.amount,
+      discountAmount: line.discount.amount,
+      taxAmount: line.tax.amount,
+      priceList: line.priceList ?? null,
+    }));
+    const created = await transact(db, async (tx) => {
+      // The local steps first: what a gift card or store credit paid goes into the order row.
+      const { balanceAmount } = await saga.begin(tx, {
+        id: orderId,
+        userId: placing.shopper.id,
+        lines: items,
+        country: placing.shippingAddress.country,
+        currency: cart.currency,
+        totalAmount: cart.totals.total.amount,
+        balance: placing.balance,
+        paymentToken: placing.paymentToken,
+        fromCart: !placing.draft,
+        promotionCode: cart.promotion?.code ?? null,
+        redemptions: cart.totals.discounts.map((discount) => ({
+          promotionId: discount.promotionId,
+          amount: discount.amount.amount,
+        })),
+      });
+      const inserted = await store.insertOrder(
+        tx,
+        {
+          id: orderId,
+          userId: placing.shopper.id,
+          currency: cart.currency,
+          subtotalAmount: cart.totals.subtotal.amount,
+          discountAmount: cart.totals.discountTotal.amount,
+          shippingAmount: cart.totals.shippingTotal.amount,
+          taxAmount: cart.totals.taxTotal.amount - cart.shippingTax.amount,
+          shippingTaxAmount: cart.shippingTax.amount,
+          taxInclusive: cart.totals.taxInclusive,
+          totalAmount: cart.totals.total.amount,
+          promotionCode: cart.promotion?.code ?? null,
+          discounts: orderDiscounts(cart, items),
+          shippingMethod: cart.shippingMethod ?? null,
+          shippingAddress: { ...placing.shippingAddress },
+          paymentToken: placing.paymentToken ?? null,
+          balanceAmount,
+          draftOrderId: placing.draft?.id ?? null,
+          paidOffline: placing.draft?.paidOffline ?? false,
+          idempotencyKey: placing.idempotencyKey,
+          claimMs: requestClaimMs,
+          guestEmail: placing.guestEmail,
+        },
+        items,
+      );
+      await deps.bus.append(tx, [
+        orderEvent('order.created', {
+          id: orderId,
+          userId: placing.shopper.id,
+          status: 'pending',
+          totalAmount: cart.totals.total.amount,
+          currency: cart.currency,
+          cancelReason: null,
+        }),
+      ]);
+      // A draft becomes this order in the same transaction: only one order is ever made of it.
+      if (placing.draft && !(await store.completeDraft(tx, placing.draft.id, orderId)))
+        throw conflict('DRAFT_COMPLETED', 'This draft order was completed already');
+      return inserted;
+    }).catch((error) => {
+      if (error instanceof DomainError && error.code === 'OUT_OF_STOCK')
+        outcomes.inc({ outcome: 'out_of_stock' });
+      if (isUniqueViolation(error)) return orderedBefore(error);
+      throw error;
+    });
+    if ('status' in created) return created;
+    deps.bus.nudge();
+
+    const budget = timeoutSignal(settings.paymentBudgetMs, signal);
+    try {
+      const settled = await saga.advance(orderId, budget.signal, created.order);
+      const payment = settled.payment ?? (await deps.payments.ofOrders([orderId]))[0];
+      const giftCard =
+        settled.order.balanceAmount > 0 ? (await deps.giftCards.ofOrders([orderId])).get(orderId) : undefined;
+      return answer(toOrder(settled.order, created.items, payment, giftCard));
+    } finally {
+      budget.clear();
+    }
+  }
+
   return {
     /**
      * Checks out the user's cart: (1) one transaction creates the pending order, reserves the
@@ -398,97 +578,128 @@ export function createOrderingService(deps: {
         outcomes.inc({ outcome: 'nothing_to_pay' });
         throw nothingToPay();
       }
-      const orderId = uuidv7();
-      const items = cart.items.map((line) => ({
-        id: uuidv7(),
-        variantId: line.variantId,
-        sku: line.sku,
-        name: line.name,
-        quantity: line.quantity,
-        unitAmount: line.unitPrice.amount,
-        lineAmount: line.lineTotal.amount,
-        discountAmount: line.discount.amount,
-        taxAmount: line.tax.amount,
-        priceList: line.priceList ?? null,
-      }));
-      const created = await transact(db, async (tx) => {
-        // The local steps first: what a gift card or store credit paid goes into the order row.
-        const { balanceAmount } = await saga.begin(tx, {
-          id: orderId,
-          userId: principal.id,
-          lines: items,
-          country: input.shippingAddress.country,
-          currency: cart.currency,
-          totalAmount: cart.totals.total.amount,
+      return place(
+        {
+          shopper: principal,
+          cart,
+          shippingAddress: input.shippingAddress,
+          paymentToken: input.paymentToken,
           balance: input.giftCardCode
             ? { giftCardCode: input.giftCardCode }
             : input.useStoreCredit
               ? { storeCreditOf: principal.id }
               : undefined,
-          paymentToken: input.paymentToken,
-          promotionCode: cart.promotion?.code ?? null,
-          redemptions: cart.totals.discounts.map((discount) => ({
-            promotionId: discount.promotionId,
-            amount: discount.amount.amount,
-          })),
-        });
-        const inserted = await store.insertOrder(
-          tx,
-          {
-            id: orderId,
-            userId: principal.id,
-            currency: cart.currency,
-            subtotalAmount: cart.totals.subtotal.amount,
-            discountAmount: cart.totals.discountTotal.amount,
-            shippingAmount: cart.totals.shippingTotal.amount,
-            taxAmount: cart.totals.taxTotal.amount - cart.shippingTax.amount,
-            shippingTaxAmount: cart.shippingTax.amount,
-            taxInclusive: cart.totals.taxInclusive,
-            totalAmount: cart.totals.total.amount,
-            promotionCode: cart.promotion?.code ?? null,
-            discounts: orderDiscounts(cart, items),
-            shippingMethod: cart.shippingMethod ?? null,
-            shippingAddress: { ...input.shippingAddress },
-            paymentToken: input.paymentToken ?? null,
-            balanceAmount,
-            idempotencyKey: input.idempotencyKey,
-            claimMs: requestClaimMs,
-            guestEmail,
-          },
-          items,
-        );
-        await deps.bus.append(tx, [
-          orderEvent('order.created', {
-            id: orderId,
-            userId: principal.id,
-            status: 'pending',
-            totalAmount: cart.totals.total.amount,
-            currency: cart.currency,
-            cancelReason: null,
-          }),
-        ]);
-        return inserted;
-      }).catch((error) => {
-        if (error instanceof DomainError && error.code === 'OUT_OF_STOCK')
-          outcomes.inc({ outcome: 'out_of_stock' });
-        if (isUniqueViolation(error)) return orderedBefore(error);
-        throw error;
-      });
-      if ('status' in created) return created;
-      deps.bus.nudge();
+          idempotencyKey: input.idempotencyKey,
+          guestEmail,
+        },
+        orderedBefore,
+        signal,
+      );
+    },
 
-      const budget = timeoutSignal(settings.paymentBudgetMs, signal);
-      try {
-        const settled = await saga.advance(orderId, budget.signal, created.order);
-        const payment = settled.payment ?? (await deps.payments.ofOrders([orderId]))[0];
-        const giftCard =
-          settled.order.balanceAmount > 0
-            ? (await deps.giftCards.ofOrders([orderId])).get(orderId)
-            : undefined;
-        return answer(toOrder(settled.order, created.items, payment, giftCard));
-      } finally {
-        budget.clear();
+    /**
+     * Staff build an order for a customer (or an email address): the lines are priced now, as a
+     * cart of them would be for that customer and address, so a mistake is refused at once.
+     */
+    async createDraft(
+      staff: Principal,
+      input: {
+        customerId?: string;
+        email?: string;
+        items: Array<{ variantId: string; quantity: number }>;
+        shippingAddress: ShippingAddress;
+      },
+    ): Promise<DraftOrder> {
+      if ((input.customerId === undefined) === (input.email === undefined))
+        throw badRequest(
+          'DRAFT_CUSTOMER',
+          'A draft order is for a customer or for an email address: give one of them',
+        );
+      if (input.customerId) await deps.customers.user(input.customerId);
+      const draft: DraftRow = {
+        id: uuidv7(),
+        customerId: input.customerId ?? null,
+        email: input.email === undefined ? null : guestEmailOf(input.email),
+        items: mergeDraftLines(input.items),
+        shippingAddress: { ...input.shippingAddress },
+        status: 'open',
+        orderId: null,
+        createdBy: staff.id,
+        createdAt: new Date(),
+      };
+      const priced = await priceDraft(draft);
+      const row = await store.insertDraft(db, draft);
+      return toDraft(row, priced);
+    },
+
+    async getDraft(id: string): Promise<DraftOrder> {
+      const row = await store.draftById(db, id);
+      if (!row) throw notFound('Draft order');
+      // A completed draft is the order it became: shown as it was placed, not priced again.
+      if (row.status === 'completed') {
+        const order = await load(row.orderId!);
+        return toDraft(row, {
+          items: order.items,
+          totals: order.totals,
+          shippingMethod: order.shippingMethod,
+        });
       }
+      return toDraft(row, await priceDraft(row));
+    },
+
+    /** The open drafts, newest first: whom each is for and how many units, unpriced. */
+    async openDrafts() {
+      const rows = await store.openDrafts(db, 100);
+      return rows.map((row) => ({
+        id: row.id,
+        ...(row.customerId ? { customerId: row.customerId } : {}),
+        ...(row.email ? { email: row.email } : {}),
+        itemCount: row.items.reduce((sum, line) => sum + line.quantity, 0),
+        createdAt: row.createdAt.toISOString(),
+      }));
+    },
+
+    /**
+     * Completes a draft into an order, once: with a card token (charged now) or paid outside the
+     * shop. Priced again now, reserved and confirmed like any checkout; a repeat answers the
+     * order it became.
+     */
+    async completeDraft(
+      id: string,
+      input: { paymentToken?: string; paidOffline?: boolean },
+      signal?: AbortSignal,
+    ): Promise<CheckoutResult> {
+      const draft = await store.draftById(db, id);
+      if (!draft) throw notFound('Draft order');
+      if (draft.status === 'completed') return answer(await load(draft.orderId!));
+      if (!input.paymentToken === !input.paidOffline)
+        throw badRequest(
+          'DRAFT_PAYMENT',
+          'Charge a card token or mark the order paid outside the shop: one of them',
+        );
+      const shopper = draftShopper(draft);
+      const idempotencyKey = `draft:${draft.id}`;
+      const orderedBefore = async (error: unknown): Promise<CheckoutResult> => {
+        const existing = await store.byIdempotencyKey(db, shopper.id, idempotencyKey);
+        if (existing) return answer(await load(existing.id));
+        throw error;
+      };
+      if (input.paymentToken) deps.payments.assertAvailable();
+      const cart = await priceDraft(draft);
+      if (cart.total.amount === 0) throw nothingToPay();
+      return place(
+        {
+          shopper,
+          cart,
+          shippingAddress: draft.shippingAddress as unknown as ShippingAddress,
+          paymentToken: input.paymentToken,
+          idempotencyKey,
+          guestEmail: draft.email,
+          draft: { id: draft.id, paidOffline: input.paidOffline === true },
+        },
+        orderedBefore,
+        signal,
+      );
     },
 
     async get(viewer: OrderViewer, id: string): Promise<Order> {
@@ -729,6 +940,7 @@ export function createOrderingService(deps: {
             taxInclusive: order.taxInclusive,
             cancelling: order.sagaStep === 'cancel_refund',
             chargingFulfillmentId: order.chargingFulfillmentId,
+            paidOffline: order.paidOffline,
             createdAt: order.createdAt,
           },
           items: items.map(({ orderId: _order, unitAmount: _unit, ...line }) => line),
@@ -787,6 +999,8 @@ export interface OrderToFulfil {
   cancelling: boolean;
   /** A shipment whose capture is in flight holds the order. */
   chargingFulfillmentId: string | null;
+  /** Paid outside the shop: no payment to take a share of. */
+  paidOffline: boolean;
   createdAt: Date;
 }
 

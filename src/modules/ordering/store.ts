@@ -57,6 +57,8 @@ type OrderingTables = {
     shipping_address: unknown;
     payment_token: string | null;
     balance_amount: Generated<number>;
+    draft_order_id: string | null;
+    paid_offline: Generated<boolean>;
     awaiting_action: Generated<boolean>;
     charging_fulfillment_id: string | null;
     saga_step: SagaStep;
@@ -74,6 +76,18 @@ type OrderingTables = {
     token_hash: string;
     order_id: string;
     created_at: Generated<Date>;
+  };
+  draft_orders: {
+    id: string;
+    customer_id: string | null;
+    email: string | null;
+    items: ColumnType<DraftLine[], string, string>;
+    shipping_address: ColumnType<Record<string, string>, string, string>;
+    status: Generated<'open' | 'completed'>;
+    order_id: string | null;
+    created_by: string;
+    created_at: Generated<Date>;
+    updated_at: Generated<Date>;
   };
   order_items: {
     id: string;
@@ -132,6 +146,10 @@ export interface OrderRow {
   paymentToken: string | null;
   /** What a gift card paid; the payment token pays the rest. */
   balanceAmount: number;
+  /** The draft it was placed from: no cart to take or give back. */
+  draftOrderId: string | null;
+  /** Paid outside the shop (a bank transfer, cash): no provider payment. */
+  paidOffline: boolean;
   sagaStep: SagaStep;
   sagaAttempts: number;
   cancelReason: string | null;
@@ -162,6 +180,37 @@ export interface OrderItemRow {
 
 const tables = (executor: Db): Kysely<OrderingTables> => executor.withTables<OrderingTables>();
 
+/** A line of a draft: what staff picked, priced whenever the draft is read. */
+export interface DraftLine {
+  id: string;
+  variantId: string;
+  quantity: number;
+}
+
+export interface DraftRow {
+  id: string;
+  customerId: string | null;
+  email: string | null;
+  items: DraftLine[];
+  shippingAddress: Record<string, string>;
+  status: 'open' | 'completed';
+  orderId: string | null;
+  createdBy: string;
+  createdAt: Date;
+}
+
+const draftColumns = [
+  'id',
+  'customer_id as customerId',
+  'email',
+  'items',
+  'shipping_address as shippingAddress',
+  'status',
+  'order_id as orderId',
+  'created_by as createdBy',
+  'created_at as createdAt',
+] as const;
+
 const orderColumns = [
   'id',
   'user_id as userId',
@@ -181,6 +230,8 @@ const orderColumns = [
   'shipping_address as shippingAddress',
   'payment_token as paymentToken',
   'balance_amount as balanceAmount',
+  'draft_order_id as draftOrderId',
+  'paid_offline as paidOffline',
   'saga_step as sagaStep',
   'saga_attempts as sagaAttempts',
   'cancel_reason as cancelReason',
@@ -278,6 +329,8 @@ export const orderStore = {
       | 'shippingMethod'
       | 'paymentToken'
       | 'balanceAmount'
+      | 'draftOrderId'
+      | 'paidOffline'
       | 'guestEmail'
     > & { shippingAddress: object; idempotencyKey: string; claimMs: number },
     items: Array<Omit<OrderItemRow, 'orderId'>>,
@@ -306,6 +359,8 @@ export const orderStore = {
             shipping_address: JSON.stringify(order.shippingAddress),
             payment_token: order.paymentToken,
             balance_amount: order.balanceAmount,
+            draft_order_id: order.draftOrderId,
+            paid_offline: order.paidOffline,
             saga_step: 'authorize',
             next_attempt_at: inMs(order.claimMs),
             cancel_reason: null,
@@ -372,6 +427,55 @@ export const orderStore = {
       .where('id', 'in', [...ids])
       .execute();
     return new Map(rows.map((row) => [row.id, row.currency]));
+  },
+
+  async insertDraft(
+    executor: Db,
+    draft: Omit<DraftRow, 'status' | 'orderId' | 'createdAt'>,
+  ): Promise<DraftRow> {
+    const row = await tables(executor)
+      .insertInto('draft_orders')
+      .values({
+        id: draft.id,
+        customer_id: draft.customerId,
+        email: draft.email,
+        items: JSON.stringify(draft.items),
+        shipping_address: JSON.stringify(draft.shippingAddress),
+        created_by: draft.createdBy,
+      })
+      .returning(draftColumns)
+      .executeTakeFirstOrThrow();
+    return row as DraftRow;
+  },
+
+  async draftById(executor: Db, id: string): Promise<DraftRow | undefined> {
+    return (await tables(executor)
+      .selectFrom('draft_orders')
+      .select(draftColumns)
+      .where('id', '=', id)
+      .executeTakeFirst()) as DraftRow | undefined;
+  },
+
+  async openDrafts(executor: Db, limit: number): Promise<DraftRow[]> {
+    return (await tables(executor)
+      .selectFrom('draft_orders')
+      .select(draftColumns)
+      .where('status', '=', 'open')
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute()) as DraftRow[];
+  },
+
+  /** The draft became this order; false when it was completed already (by another request). */
+  async completeDraft(executor: Db, id: string, orderId: string): Promise<boolean> {
+    const result = await tables(executor)
+      .updateTable('draft_orders')
+      .set({ status: 'completed', order_id: orderId, updated_at: sql`now()` })
+      .where('id', '=', id)
+      .where('status', '=', 'open')
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
   },
 
   byIdempotencyKey(executor: Db, userId: string, key: string): Promise<OrderRow | undefined> {
