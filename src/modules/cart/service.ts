@@ -519,18 +519,19 @@ export function createCartService(deps: {
      * nothing unavailable, the code valid. Throws instead of silently dropping what was chosen.
      */
     /**
-     * Prices lines that are in no cart (a staff draft order) for `shopper` exactly as a cart of
-     * them would be priced for that address: their price lists, tax and shipping, the one quote
-     * function. Refuses what a checkout of them would refuse.
+     * Prices lines that are in no cart (a staff draft order, lines added to an order) for `shopper`
+     * exactly as a cart of them would be priced for that address, in the store's currency unless
+     * another is named: their price lists, tax and shipping, the one quote function. Refuses what a
+     * checkout of them would refuse.
      */
     async priceLines(
       shopper: Shopper,
-      input: { id: string; lines: CartLineRow[]; shippingAddress: Destination },
+      input: { id: string; lines: CartLineRow[]; shippingAddress: Destination; currency?: string },
       executor: Db = db,
     ): Promise<CheckoutCart> {
       const contents: CartContents = {
         id: input.id,
-        currency: deps.storeCurrency,
+        currency: input.currency ?? deps.storeCurrency,
         promotionCode: null,
         shippingMethodId: null,
         shippingAddress: input.shippingAddress,

@@ -406,6 +406,70 @@ export function createInventoryService(deps: InventoryDeps) {
     },
 
     /**
+     * Changes what a paid, unshipped order has bought (an order edit), variant by variant in id
+     * order as every checkout locks them. More of a variant is sold at once, drawn as a checkout
+     * draws (conditional on enough being free, OUT_OF_STOCK if not); fewer goes back on hand at
+     * the locations it was sold from, the least preferred first, and off the order's rows, so its
+     * shipment later leaves from where its units are.
+     */
+    async changeSold(
+      tx: Db,
+      orderId: string,
+      changes: Array<{ variantId: string; delta: number }>,
+      country: string,
+    ): Promise<void> {
+      const cause = { reason: 'order edited', orderId };
+      const ordered = changes
+        .filter((change) => change.delta !== 0)
+        .sort((a, b) => (a.variantId < b.variantId ? -1 : a.variantId > b.variantId ? 1 : 0));
+      const short: string[] = [];
+      const levels: StockLevel[] = [];
+      const sold = byVariant((await store.reservationsOf(tx, orderId)).filter((row) => row.status === 'committed'));
+      const priority = new Map((await store.locations(tx)).map((location) => [location.code, location.priority]));
+      for (const { variantId, delta } of ordered) {
+        if (delta > 0) {
+          const level = await store.moveItem(tx, variantId, { onHand: -delta, reserved: 0 }, delta);
+          if (!level) short.push(variantId);
+          if (!level || short.length > 0) continue;
+          levels.push(level);
+          await store.allocate(tx, {
+            variantId,
+            quantity: delta,
+            country,
+            orderId,
+            expiresAt: new Date(),
+            soldBecause: cause.reason,
+          });
+          continue;
+        }
+        const rows = sold.find(([id]) => id === variantId)?.[1] ?? [];
+        const leastPreferredFirst = rows.toSorted(
+          (a, b) => (priority.get(b.locationCode) ?? 0) - (priority.get(a.locationCode) ?? 0),
+        );
+        const shares = spread(-delta, leastPreferredFirst);
+        await store.unsell(tx, orderId, variantId, shares);
+        const level = await store.moveItem(tx, variantId, { onHand: -delta, reserved: 0 });
+        await store.moveLevels(
+          tx,
+          variantId,
+          shares.map((share) => ({
+            locationCode: share.locationCode,
+            deltaOnHand: share.quantity,
+            deltaReserved: 0,
+          })),
+          cause,
+        );
+        if (level) levels.push(level);
+      }
+      if (short.length > 0) throw outOfStock(short);
+      changed(
+        tx,
+        ordered.map((change) => change.variantId),
+      );
+      await checkLowStock(tx, levels);
+    },
+
+    /**
      * Turns an order's held reservations into sales, at the locations they were drawn from.
      * Returns false when nothing was held (already committed, released, or expired and released by
      * the worker) so the saga can tell.

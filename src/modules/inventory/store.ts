@@ -202,12 +202,22 @@ export const inventoryStore = {
    * serving `country` first, then by priority, splitting the line where one location has too few.
    * One statement reads the shares, moves them, records the reservations and books the ledger.
    * The caller holds the variant's row (moveItem), so the shares read are current and their sum
-   * covers the quantity; the answer says where the units were found.
+   * covers the quantity; the answer says where the units were found. `soldBecause` draws them as sold at
+   * once (an order edited after it was paid): off hand, added to the order's committed rows.
    */
   async allocate(
     executor: Db,
-    hold: { variantId: string; quantity: number; country?: string; orderId: string; expiresAt: Date },
+    hold: {
+      variantId: string;
+      quantity: number;
+      country?: string;
+      orderId: string;
+      expiresAt: Date;
+      /** Sold at once, booked in the ledger with this reason. */
+      soldBecause?: string;
+    },
   ): Promise<Array<{ locationCode: string; quantity: number }>> {
+    const sold = hold.soldBecause !== undefined;
     const { rows } = await sql<{ locationCode: string; quantity: number }>`
       with free as (
         select l.location_code, l.on_hand - l.reserved as units,
@@ -220,19 +230,26 @@ export const inventoryStore = {
         select location_code, least(units, ${hold.quantity}::int - before)::int as quantity
         from free where before < ${hold.quantity}::int
       ), moved as (
-        update inventory_levels l set reserved = l.reserved + t.quantity
+        update inventory_levels l
+        set reserved = l.reserved + case when ${sold}::boolean then 0 else t.quantity end,
+            on_hand = l.on_hand - case when ${sold}::boolean then t.quantity else 0 end
         from taken t
         where l.variant_id = ${hold.variantId}::uuid and l.location_code = t.location_code
         returning l.location_code, t.quantity
       ), held as (
-        insert into inventory_reservations (order_id, variant_id, location_code, quantity, status, expires_at)
-        select ${hold.orderId}::uuid, ${hold.variantId}::uuid, location_code, quantity, 'held', ${hold.expiresAt}::timestamptz
+        insert into inventory_reservations as r (order_id, variant_id, location_code, quantity, status, expires_at)
+        select ${hold.orderId}::uuid, ${hold.variantId}::uuid, location_code, quantity,
+               case when ${sold}::boolean then 'committed' else 'held' end, ${hold.expiresAt}::timestamptz
         from moved
+        on conflict (order_id, variant_id, location_code)
+          do update set quantity = r.quantity + excluded.quantity, updated_at = now()
       ), logged as (
         insert into inventory_ledger (id, variant_id, sku, location_code, delta_on_hand, delta_reserved, reason, order_id)
         select uuid_v7(), ${hold.variantId}::uuid,
                (select sku from inventory_items where variant_id = ${hold.variantId}::uuid),
-               location_code, 0, quantity, 'reserved', ${hold.orderId}::uuid
+               location_code, case when ${sold}::boolean then -quantity else 0 end,
+               case when ${sold}::boolean then 0 else quantity end,
+               ${hold.soldBecause ?? 'reserved'}, ${hold.orderId}::uuid
         from moved
       )
       select location_code as "locationCode", quantity from moved order by location_code`.execute(
@@ -349,6 +366,34 @@ export const inventoryStore = {
       .where('status', '=', 'held')
       .returning(['variant_id as variantId', 'location_code as locationCode', 'quantity'])
       .execute();
+  },
+
+  /**
+   * Takes units off an order's committed rows of one variant (sold units the order no longer
+   * needs), deleting the rows left with none. The caller moves the stock back on hand alike.
+   */
+  async unsell(
+    executor: Db,
+    orderId: string,
+    variantId: string,
+    shares: Array<{ locationCode: string; quantity: number }>,
+  ): Promise<void> {
+    await sql`
+      with shares as (
+        select * from unnest(${shares.map((share) => share.locationCode)}::text[],
+                             ${shares.map((share) => share.quantity)}::int[]) as s(location_code, quantity)
+      ), gone as (
+        delete from inventory_reservations r using shares s
+        where r.order_id = ${orderId}::uuid and r.variant_id = ${variantId}::uuid
+          and r.location_code = s.location_code and r.status = 'committed' and r.quantity <= s.quantity
+        returning r.location_code
+      )
+      update inventory_reservations r set quantity = r.quantity - s.quantity, updated_at = now()
+      from shares s
+      where r.order_id = ${orderId}::uuid and r.variant_id = ${variantId}::uuid
+        and r.location_code = s.location_code and r.status = 'committed' and r.quantity > s.quantity`.execute(
+      inventoryStore.tables(executor),
+    );
   },
 
   reservationsOf(executor: Db, orderId: string) {

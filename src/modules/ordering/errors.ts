@@ -65,3 +65,15 @@ export const refundCurrencyMismatch = (currency: string) =>
     'Currency mismatch',
     `This order was paid in ${currency}; refund it in ${currency}`,
   );
+
+/** The card refused what an edit adds: the order stays as it was. */
+export const editDeclined = (cause: DomainError) =>
+  new DomainError(
+    402,
+    'PAYMENT_DECLINED',
+    'Payment declined',
+    cause.code === 'PAYMENT_DECLINED'
+      ? 'The card was declined: nothing was charged and the order was not changed'
+      : 'The card could not be charged: nothing was charged and the order was not changed',
+    { cause },
+  );

@@ -8,6 +8,7 @@ export const ORDER_EVENT_TYPES = [
   'order.created',
   'order.confirmed',
   'order.cancelled',
+  'order.edited',
   'payment.captured',
   'payment.refunded',
 ] as const;

@@ -68,6 +68,10 @@ export const OrderSchema = Type.Object({
   promotionCode: Type.Optional(Type.String()),
   shippingMethod: Type.Optional(ShippingMethodSchema),
   cancelReason: Type.Optional(Type.String()),
+  version: Type.Integer({
+    minimum: 1,
+    description: '1 as placed; each edit makes the next (GET /v1/orders/{id}/edits)',
+  }),
   email: Type.Optional(Type.String({ description: "A guest's order: where its mail goes" })),
   orderToken: Type.Optional(
     Type.String({
@@ -93,6 +97,52 @@ export const DraftOrderSchema = Type.Object({
   shippingAddress: AddressSchema,
   shippingMethod: Type.Optional(ShippingMethodSchema),
   orderId: Type.Optional(Type.String({ format: 'uuid', description: 'The order it became, once completed' })),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+
+const EditLines = {
+  add: Type.Optional(
+    Type.Array(
+      Type.Object(
+        { variantId: Uuid, quantity: Type.Integer({ minimum: 1, maximum: 999 }) },
+        { additionalProperties: false },
+      ),
+      { maxItems: 100, description: 'Variants not on the order yet, priced now for its customer and address' },
+    ),
+  ),
+  remove: Type.Optional(
+    Type.Array(Uuid, { maxItems: 100, uniqueItems: true, description: 'The ids of lines to take off' }),
+  ),
+  change: Type.Optional(
+    Type.Array(
+      Type.Object(
+        { itemId: Uuid, quantity: Type.Integer({ minimum: 1, maximum: 999 }) },
+        { additionalProperties: false },
+      ),
+      { maxItems: 100, description: 'Lines whose quantity changes; they keep the unit price they were sold at' },
+    ),
+  ),
+};
+
+export const OrderEditSchema = Type.Object({
+  id: Uuid,
+  version: Type.Integer({ minimum: 2 }),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('applied'), Type.Literal('failed')]),
+  changes: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      sku: Type.String(),
+      before: Type.Integer({ description: 'Units before the edit (0: an added line)' }),
+      after: Type.Integer({ description: 'Units after it (0: a removed line)' }),
+    }),
+  ),
+  totalBefore: Money,
+  totalAfter: Money,
+  difference: Money,
+  charged: Money,
+  refunded: Money,
+  reason: Type.Optional(Type.String()),
+  editedBy: Uuid,
   createdAt: Type.String({ format: 'date-time' }),
 });
 
@@ -440,6 +490,87 @@ export function orderingRoutes(service: OrderingService, deps: { db: Db; idempot
         if (result.replayed) reply.header('idempotent-replayed', 'true');
         return result.body as Refund;
       },
+    );
+
+    const edits = { tags: ['orders'], security: STAFF };
+
+    app.post(
+      '/orders/:id/edits/preview',
+      {
+        schema: {
+          operationId: 'previewOrderEdit',
+          ...edits,
+          summary: 'What an edit would make of the order (lines, totals, the difference), without making it',
+          params: IdParams,
+          body: Type.Object(EditLines, { additionalProperties: false }),
+          response: {
+            200: Type.Object({
+              items: Type.Array(LineItemSchema),
+              totals: TotalsSchema,
+              difference: Money,
+              settlement: Type.Union(
+                [Type.Literal('charge'), Type.Literal('offline'), Type.Literal('refund'), Type.Literal('none')],
+                { description: 'charged to a card, settled outside the shop, refunded, or nothing to settle' },
+              ),
+            }),
+            ...problems(400, 401, 403, 404, 409),
+          },
+        },
+      },
+      async (request) => service.previewEdit(request.params.id, request.body),
+    );
+
+    app.post(
+      '/orders/:id/edits',
+      {
+        schema: {
+          operationId: 'editOrder',
+          ...edits,
+          summary: 'Change an order before it ships: add, remove or change lines (Idempotency-Key honoured)',
+          description:
+            'A raised total is charged to the card token given (402 and nothing changed if it is declined); ' +
+            'a lowered one is refunded to the payments the order was paid with. Kept lines keep their prices.',
+          params: IdParams,
+          headers: Type.Object({ 'idempotency-key': Type.Optional(IdempotencyKey) }),
+          body: Type.Object(
+            {
+              ...EditLines,
+              reason: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+              payment: Type.Optional(
+                Type.Object(
+                  { token: Type.String({ minLength: 1, maxLength: 100 }) },
+                  { additionalProperties: false },
+                ),
+              ),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: OrderSchema, ...problems(400, 401, 402, 403, 404, 409, 503) },
+        },
+      },
+      async (request) => {
+        const { payment, ...input } = request.body;
+        return service.edit(
+          request.principal!,
+          request.params.id,
+          { ...input, paymentToken: payment?.token, key: request.headers['idempotency-key'] ?? uuidv7() },
+          request.workContext.signal,
+        );
+      },
+    );
+
+    app.get(
+      '/orders/:id/edits',
+      {
+        schema: {
+          operationId: 'listOrderEdits',
+          ...edits,
+          summary: "The order's versions after the first, oldest first: what each edit changed",
+          params: IdParams,
+          response: { 200: Type.Object({ items: Type.Array(OrderEditSchema) }), ...problems(401, 403, 404) },
+        },
+      },
+      async (request) => ({ items: await service.edits(request.params.id) }),
     );
 
     app.get(

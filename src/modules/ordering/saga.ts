@@ -245,11 +245,19 @@ export function createSaga(deps: SagaDeps) {
     const toBalance = order.balanceAmount > 0 ? await deps.giftCards.creditBack(order.id, 'rest', key) : 0;
     // A gift card or store credit that paid it all: no provider payment to refund. Paid outside
     // the shop: staff pay it back the same way; the order records it.
-    if (order.balanceAmount === order.totalAmount) return toBalance;
     if (order.paidOffline) return order.totalAmount - order.refundedAmount;
-    const refunded = await payments.refundRest(order.id, key, signal);
-    run.payment = refunded.payment;
-    return toBalance + refunded.amount;
+    // Edits that raised the total were paid by payments of their own: each gives back its rest too.
+    const edits = order.version > 1 ? await store.chargedEdits(db, [order.id]) : [];
+    let refunded = toBalance;
+    for (const edit of edits) refunded += (await payments.refundRest(edit.id, 'cancel', signal)).amount;
+    const ownPayment =
+      edits.length === 0
+        ? order.balanceAmount < order.totalAmount
+        : (await payments.ofOrders([order.id])).length > 0;
+    if (!ownPayment) return refunded;
+    const own = await payments.refundRest(order.id, key, signal);
+    run.payment = own.payment;
+    return refunded + own.amount;
   }
 
   const remote: RemoteStep[] = [

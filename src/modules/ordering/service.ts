@@ -7,6 +7,7 @@ import { can, type OrderViewer, type Principal } from '../../platform/http/auth.
 import { uuidv7 } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
+import { formatMoney } from '../../platform/money.ts';
 import { hashOpaqueToken, newOpaqueToken } from '../../platform/opaque-token.ts';
 import {
   type CartLine,
@@ -17,10 +18,11 @@ import {
   type Totals,
 } from '../cart/index.ts';
 import type { BalanceSource, GiftCardService, OrderBalance } from '../giftcards/index.ts';
-import type { InventoryService } from '../inventory/index.ts';
+import { type InventoryService, outOfStock } from '../inventory/index.ts';
 import type { PricedDiscount, PricingService, ShippingMethod } from '../pricing/index.ts';
 import {
   cancellationPending,
+  editDeclined,
   invalidState,
   nothingToPay,
   paymentDeclined,
@@ -28,12 +30,14 @@ import {
   refundCurrencyMismatch,
   totalChanged,
 } from './errors.ts';
+import { addedLines, assertCovers, type EditInput, type EditPlan, planEdit, planRefunds } from './edits.ts';
 import { orderEvent } from './events.ts';
-import { createSaga, type PaymentState, type PaymentsPort } from './saga.ts';
+import { type AuthorizedPayment, createSaga, type PaymentState, type PaymentsPort } from './saga.ts';
 import { assertTransition, type OrderStatus } from './state.ts';
 import {
   type DraftLine,
   type DraftRow,
+  type EditRow,
   type OrderItemRow,
   type OrderRow,
   type RefundRow,
@@ -75,6 +79,8 @@ export interface Order {
   promotionCode?: string;
   shippingMethod?: ShippingMethod;
   cancelReason?: string;
+  /** 1 as placed; each edit makes the next (GET /v1/orders/{id}/edits lists them). */
+  version: number;
   /** A guest's order: the address its mail goes to. */
   email?: string;
   /** A guest's checkout answer only: the token that opens this order (send it as Order-Token). */
@@ -103,6 +109,58 @@ const toRefund = (row: RefundRow, currency: string): Refund => ({
   issuedBy: row.issuedBy,
   createdAt: row.createdAt.toISOString(),
 });
+
+/** One version of an order: what an edit changed, and the money it moved. */
+export interface OrderEdit {
+  id: string;
+  version: number;
+  status: 'pending' | 'applied' | 'failed';
+  /** Each line whose quantity changed: 0 before for an added line, 0 after for a removed one. */
+  changes: Array<{ name: string; sku: string; before: number; after: number }>;
+  totalBefore: Money;
+  totalAfter: Money;
+  difference: Money;
+  /** Charged to a card for this edit. */
+  charged: Money;
+  /** Given back for this edit. */
+  refunded: Money;
+  reason?: string;
+  editedBy: string;
+  createdAt: string;
+}
+
+/** An edit worked out before it is made: the order's lines and totals after it, and the difference. */
+export interface EditPreview {
+  items: CartLine[];
+  totals: Totals;
+  difference: Money;
+  /** What happens to the difference: charged to a card, collected outside the shop, refunded, or nothing. */
+  settlement: 'charge' | 'offline' | 'refund' | 'none';
+}
+
+function toEdit(row: EditRow, currency: string): OrderEdit {
+  const money = (amount: number): Money => ({ amount, currency });
+  const byVariant = new Map<string, { name: string; sku: string; before: number; after: number }>();
+  const line = (item: { variantId: string; name: string; sku: string }) =>
+    byVariant.get(item.variantId) ??
+    byVariant.set(item.variantId, { name: item.name, sku: item.sku, before: 0, after: 0 }).get(item.variantId)!;
+  for (const item of row.before.items) line(item).before += item.quantity;
+  for (const item of row.after.items) line(item).after += item.quantity;
+  return {
+    id: row.id,
+    version: row.version,
+    status: row.status === 'applied' ? 'applied' : row.status === 'failed' ? 'failed' : 'pending',
+    changes: [...byVariant.values()].filter((change) => change.before !== change.after),
+    totalBefore: money(row.before.totalAmount),
+    totalAfter: money(row.after.totalAmount),
+    difference: money(row.difference),
+    charged: money(row.chargedAmount),
+    refunded: money(row.refunds.reduce((sum, refund) => sum + refund.amount, 0)),
+    ...(row.reason ? { reason: row.reason } : {}),
+    editedBy: row.editedBy,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
 
 /** A staff draft, priced as a cart of its lines would be for its customer and address. */
 export interface DraftOrder {
@@ -219,11 +277,12 @@ function toOrder(
             : row.status === 'pending'
               ? 'pending'
               : 'failed'),
-      amount: money(row.totalAmount - row.balanceAmount),
+      amount: money(Math.max(0, row.totalAmount - row.balanceAmount)),
       captured: money(payment?.capturedAmount ?? 0),
       refunded: money(payment?.refundedAmount ?? 0),
       ...(payment?.action && row.status === 'pending' && { action: payment.action }),
     },
+    version: row.version,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
@@ -286,7 +345,10 @@ export function createOrderingService(deps: {
   /** Who the customers are (identity): a draft is for an account that exists. */
   customers: { user(id: string): Promise<unknown> };
   pricing: Pick<PricingService, 'redeem' | 'release'>;
-  inventory: Pick<InventoryService, 'reserve' | 'commit' | 'release' | 'restock' | 'reservations'>;
+  inventory: Pick<
+    InventoryService,
+    'reserve' | 'commit' | 'release' | 'restock' | 'reservations' | 'changeSold' | 'availability'
+  >;
   giftCards: Pick<GiftCardService, 'redeem' | 'releaseRest' | 'creditBack' | 'revokeCredit' | 'ofOrders'>;
   payments: PaymentsPort;
   bus: Pick<EventBus, 'append' | 'nudge'>;
@@ -308,18 +370,40 @@ export function createOrderingService(deps: {
   // The request holds its new order's saga this long; after that, recovery may take over.
   const requestClaimMs = settings.requestTimeoutMs + 5_000;
 
-  /** Orders with their lines and payments: three reads, however many orders. */
+  /**
+   * Each order's payment, with what edits charged to payments of their own added in: its money is
+   * theirs together. Edits are read only for orders that were edited.
+   */
+  async function paymentsOf(rows: readonly OrderRow[]): Promise<Map<string, PaymentState>> {
+    const edited = rows.filter((row) => row.version > 1).map((row) => row.id);
+    const charged = edited.length > 0 ? await store.chargedEdits(db, edited) : [];
+    const orderOf = new Map(charged.map((edit) => [edit.id, edit.orderId]));
+    const paid = await deps.payments.ofOrders([...rows.map((row) => row.id), ...orderOf.keys()]);
+    const payments = new Map(paid.filter((p) => !orderOf.has(p.orderId)).map((p) => [p.orderId, { ...p }]));
+    for (const extra of paid.filter((p) => orderOf.has(p.orderId))) {
+      const orderId = orderOf.get(extra.orderId)!;
+      const main = payments.get(orderId);
+      if (!main) {
+        payments.set(orderId, { ...extra, orderId });
+        continue;
+      }
+      main.capturedAmount += extra.capturedAmount;
+      main.refundedAmount += extra.refundedAmount;
+    }
+    return payments;
+  }
+
+  /** Orders with their lines and payments: three reads, however many orders (four with edits). */
   async function withDetails(rows: OrderRow[]): Promise<Order[]> {
     const ids = rows.map((row) => row.id);
     const withCards = rows.filter((row) => row.balanceAmount > 0).map((row) => row.id);
-    const [items, paid, cards] = await Promise.all([
+    const [items, payments, cards] = await Promise.all([
       store.itemsOf(db, ids),
-      deps.payments.ofOrders(ids),
+      paymentsOf(rows),
       // Read only for orders a gift card or store credit paid for: the others cost no statement.
       withCards.length > 0 ? deps.giftCards.ofOrders(withCards) : new Map<string, OrderBalance>(),
     ]);
     const lines = Map.groupBy(items, (item) => item.orderId);
-    const payments = new Map(paid.map((payment) => [payment.orderId, payment]));
     return rows.map((row) => toOrder(row, lines.get(row.id) ?? [], payments.get(row.id), cards.get(row.id)));
   }
 
@@ -526,6 +610,126 @@ export function createOrderingService(deps: {
     }
   }
 
+  /** Why this order cannot be edited now, or undefined when it can. */
+  function editRefusal(order: OrderRow): DomainError | undefined {
+    if (settings.captureOnShipment)
+      return conflict(
+        'EDIT_NOT_ACCEPTED',
+        'Orders cannot be edited while this shop takes payment at shipment: cancel and place a new one',
+      );
+    if (order.status === 'pending') return invalidState('The order is still being paid; edit it once it is');
+    if (order.status !== 'confirmed')
+      return invalidState(`Only an order not yet shipped can be edited; this one is ${order.status.replace('_', ' ')}`);
+    if (order.sagaStep !== 'done') return invalidState('The order is being cancelled; it cannot be edited');
+    if (order.chargingFulfillmentId)
+      return invalidState('A shipment of this order is being charged right now; try again in a moment', {
+        retryAfterSeconds: 5,
+      });
+    return undefined;
+  }
+
+  /** The edit worked out against the order as it is now: added lines priced for its customer and address. */
+  async function planFor(id: string, input: EditInput): Promise<{ order: OrderRow; plan: EditPlan }> {
+    const order = await store.byId(db, id);
+    if (!order) throw notFound('Order');
+    const refusal = editRefusal(order);
+    if (refusal) throw refusal;
+    const items = await store.itemsOf(db, [id]);
+    const lines = addedLines(items, input);
+    const added =
+      lines.length > 0
+        ? await deps.cart.priceLines(
+            { id: order.userId, role: order.guestEmail && !order.guestClaimedAt ? 'guest' : 'customer' },
+            {
+              id: order.id,
+              lines,
+              shippingAddress: order.shippingAddress as unknown as ShippingAddress,
+              currency: order.currency,
+            },
+          )
+        : undefined;
+    const plan = planEdit(order, items, input, added);
+    assertCovers(order, plan);
+    return { order, plan };
+  }
+
+  /** A repeated edit request: the order it made, or why it made none. */
+  async function repeated(row: EditRow): Promise<Order> {
+    if (row.status === 'applied' || row.status === 'refunding') return load(row.orderId);
+    if (row.status === 'failed')
+      throw conflict(
+        'IDEMPOTENCY_KEY_REUSED',
+        'This key named an edit that was not made: send the edit again with a new key',
+      );
+    throw editUnderWay();
+  }
+
+  const editUnderWay = () =>
+    conflict('EDIT_IN_PROGRESS', 'Another edit of this order is being made; reload it and try again', {
+      headers: { 'retry-after': '5' },
+    });
+
+  /**
+   * Gives back what an edit's own payment took, the edit not applied (it stays `undoing` until the
+   * provider has answered), then marks it failed. A no-op for an edit that was applied meanwhile.
+   */
+  async function undoCharge(edit: Pick<EditRow, 'id' | 'status'>, signal?: AbortSignal): Promise<void> {
+    if (edit.status === 'charging' && !(await store.moveEdit(db, edit.id, ['charging'], 'undoing'))) return;
+    const [payment] = await deps.payments.ofOrders([edit.id]);
+    if (payment && ['pending', 'requires_action', 'authorized'].includes(payment.status))
+      await deps.payments.voidAuthorization(edit.id, signal);
+    else if (payment && payment.capturedAmount > payment.refundedAmount)
+      await deps.payments.refundRest(edit.id, 'undo', signal);
+    await store.moveEdit(db, edit.id, ['undoing'], 'failed');
+  }
+
+  /** Charges a raised total to the card, under the edit's own payment; declines say nothing changed. */
+  async function chargeEdit(edit: EditRow, currency: string, token: string, signal?: AbortSignal) {
+    let authorized: AuthorizedPayment;
+    try {
+      authorized = await deps.payments.authorize(
+        { orderId: edit.id, amount: edit.difference, currency, token },
+        signal,
+      );
+    } catch (error) {
+      if (error instanceof DomainError && error.status < 500) throw editDeclined(error);
+      throw error;
+    }
+    if (authorized.status === 'requires_action')
+      throw editDeclined(
+        badRequest('PAYMENT_ACTION_REQUIRED', 'The card asks its holder to confirm the payment'),
+      );
+    try {
+      await deps.payments.capture(edit.id, signal, authorized);
+    } catch (error) {
+      if (error instanceof DomainError && error.status < 500) throw editDeclined(error);
+      throw error;
+    }
+  }
+
+  /** Pays a lowered total's refunds as planned, once each, then marks the edit applied. */
+  async function refundEdit(edit: Pick<EditRow, 'id' | 'refunds'>, signal?: AbortSignal): Promise<void> {
+    for (const refund of edit.refunds) {
+      await deps.payments.refund(refund.paymentOf, refund.amount, `edit:${edit.id}`, signal).catch((error) => {
+        // Nothing left to give back: a cancellation refunded all there was meanwhile.
+        if (!(error instanceof DomainError && error.code === 'REFUND_EXCEEDS_CAPTURED')) throw error;
+        deps.logger.warn({ editId: edit.id, paymentOf: refund.paymentOf }, 'an order edit’s refund found nothing left');
+      });
+    }
+    await store.moveEdit(db, edit.id, ['refunding'], 'applied');
+  }
+
+  /** Edits whose request stopped half-way: a charge not applied goes back; a refund planned is paid. */
+  async function settleEdits(limit: number): Promise<number> {
+    const stalled = await store.unsettledEdits(db, requestClaimMs, limit);
+    for (const edit of stalled) {
+      await (edit.status === 'refunding' ? refundEdit(edit) : undoCharge(edit)).catch((error) =>
+        deps.logger.error({ err: error, orderId: edit.orderId, editId: edit.id }, 'order edit recovery failed'),
+      );
+    }
+    return stalled.length;
+  }
+
   return {
     /**
      * Checks out the user's cart: (1) one transaction creates the pending order, reserves the
@@ -702,6 +906,151 @@ export function createOrderingService(deps: {
       );
     },
 
+    /** What an edit would make of the order, without making it: what staff confirm. */
+    async previewEdit(id: string, input: EditInput): Promise<EditPreview> {
+      const { order, plan } = await planFor(id, input);
+      const after = toOrder(
+        { ...order, ...plan.after },
+        plan.after.items.map((item) => ({ ...item, orderId: id })),
+        undefined,
+      );
+      return {
+        items: after.items,
+        totals: after.totals,
+        difference: { amount: plan.difference, currency: order.currency },
+        settlement:
+          plan.difference === 0
+            ? 'none'
+            : order.paidOffline
+              ? 'offline'
+              : plan.difference > 0
+                ? 'charge'
+                : 'refund',
+      };
+    },
+
+    /**
+     * Staff change an order before it ships: lines added, removed or changed. A raised total is
+     * charged to a card first (the edit's own payment), a lowered one refunded after, to the
+     * payments it was paid with; an order paid outside the shop settles the difference there. The
+     * edit is applied in one transaction under the order's lock, only on the version it was
+     * worked out on, with the stock sold or put back; the order keeps each version. `key` makes a
+     * retry answer the edit it made.
+     */
+    async edit(
+      staff: Principal,
+      id: string,
+      input: EditInput & { reason?: string; paymentToken?: string; key: string },
+      signal?: AbortSignal,
+    ): Promise<Order> {
+      // A retry of an edit made already answers it, though the order it was planned on is gone.
+      const made = await store.editByKey(db, id, input.key);
+      if (made) return repeated(made);
+      const { order, plan } = await planFor(id, input);
+      const charging = plan.difference > 0 && !order.paidOffline;
+      if (charging && !input.paymentToken)
+        throw badRequest(
+          'PAYMENT_TOKEN_REQUIRED',
+          `This edit adds ${formatMoney({ amount: plan.difference, currency: order.currency })} to the total: charge it to a card`,
+        );
+      if (charging) {
+        deps.payments.assertAvailable();
+        // Not charged for units that are not there (the transaction checks again, under the locks).
+        const wanted = plan.stock.filter((change) => change.delta > 0);
+        const free = await deps.inventory.availability(wanted.map((change) => change.variantId));
+        const short = wanted.filter((change) => (free.get(change.variantId) ?? 0) < change.delta);
+        if (short.length > 0) throw outOfStock(short.map((change) => change.variantId));
+      }
+      const edit = {
+        id: uuidv7(),
+        orderId: id,
+        version: order.version + 1,
+        status: 'charging' as const,
+        before: plan.before,
+        after: plan.after,
+        difference: plan.difference,
+        refunds: [],
+        reason: input.reason ?? null,
+        editedBy: staff.id,
+        key: input.key,
+      };
+      const giveBack = (error: unknown) =>
+        deps.logger.warn({ err: error, editId: edit.id }, 'an order edit’s charge is left for recovery to give back');
+      if (charging) {
+        const written = await store.insertEdit(db, edit);
+        if (!written) throw editUnderWay();
+        if (!written.inserted) return repeated(written.row);
+        try {
+          await chargeEdit(written.row, order.currency, input.paymentToken!, signal);
+        } catch (error) {
+          await undoCharge(written.row, signal).catch(giveBack);
+          throw error;
+        }
+      }
+      let outcome: { row: EditRow; repeat: boolean };
+      try {
+        outcome = await transact(db, async (tx) => {
+          const locked = await store.lockById(tx, id);
+          if (!locked) throw notFound('Order');
+          const refusal = editRefusal(locked);
+          if (refusal) throw refusal;
+          if (locked.version !== order.version) throw editUnderWay();
+          let row: EditRow;
+          if (charging) {
+            if (!(await store.moveEdit(tx, edit.id, ['charging'], 'applied', plan.difference)))
+              throw editUnderWay();
+            row = { ...edit, status: 'applied', chargedAmount: plan.difference, createdAt: new Date(), updatedAt: new Date() };
+          } else {
+            // A lowered total's refunds are planned here, under the lock, so a retry pays the same ones.
+            const refunds =
+              plan.difference < 0 && !order.paidOffline
+                ? planRefunds(id, await store.editsOf(tx, id), -plan.difference)
+                : [];
+            const written = await store.insertEdit(tx, {
+              ...edit,
+              status: refunds.length > 0 ? 'refunding' : 'applied',
+              refunds,
+            });
+            if (!written) throw editUnderWay();
+            if (!written.inserted) return { row: written.row, repeat: true };
+            row = written.row;
+          }
+          await deps.inventory.changeSold(
+            tx,
+            id,
+            plan.stock,
+            (order.shippingAddress as unknown as ShippingAddress).country,
+          );
+          if (!(await store.applyVersion(tx, id, edit.version, plan.after))) throw editUnderWay();
+          await deps.bus.append(tx, [
+            orderEvent(
+              'order.edited',
+              { ...locked, totalAmount: plan.after.totalAmount },
+              { version: edit.version, difference: { amount: plan.difference, currency: order.currency } },
+            ),
+          ]);
+          return { row, repeat: false };
+        });
+      } catch (error) {
+        if (charging) await undoCharge({ id: edit.id, status: 'charging' }, signal).catch(giveBack);
+        throw error;
+      }
+      if (outcome.repeat) return repeated(outcome.row);
+      deps.bus.nudge();
+      if (outcome.row.status === 'refunding')
+        await refundEdit(outcome.row, signal).catch((error) =>
+          deps.logger.warn({ err: error, editId: edit.id }, 'an order edit’s refund is left for recovery'),
+        );
+      return load(id);
+    },
+
+    /** The order's versions after the first, oldest first: what each edit changed and the money it moved. */
+    async edits(id: string): Promise<OrderEdit[]> {
+      const order = await store.byId(db, id);
+      if (!order) throw notFound('Order');
+      return (await store.editsOf(db, id)).map((row) => toEdit(row, order.currency));
+    },
+
     async get(viewer: OrderViewer, id: string): Promise<Order> {
       if ('orderToken' in viewer) return this.getWithToken(id, viewer.orderToken);
       const principal = viewer;
@@ -862,7 +1211,7 @@ export function createOrderingService(deps: {
           deps.logger.error({ err: error, orderId: refund.orderId }, 'refund recovery failed'),
         );
       }
-      return claimed.length + refunds.length;
+      return claimed.length + refunds.length + (await settleEdits(limit));
     },
 
     transitions: (id: string) => store.transitions(db, id),

@@ -69,6 +69,23 @@ type OrderingTables = {
     idempotency_key: string;
     guest_email: string | null;
     guest_claimed_at: Date | null;
+    version: Generated<number>;
+    created_at: Generated<Date>;
+    updated_at: Generated<Date>;
+  };
+  order_edits: {
+    id: string;
+    order_id: string;
+    version: number;
+    idempotency_key: string;
+    status: EditStatus;
+    before: ColumnType<OrderVersion, string, never>;
+    after: ColumnType<OrderVersion, string, never>;
+    difference: number;
+    charged_amount: Generated<number>;
+    refunds: ColumnType<EditRefund[], string | undefined, never>;
+    reason: string | null;
+    edited_by: string;
     created_at: Generated<Date>;
     updated_at: Generated<Date>;
   };
@@ -159,6 +176,8 @@ export interface OrderRow {
   guestEmail: string | null;
   /** When a user who proved that address took the guest order as theirs. */
   guestClaimedAt: Date | null;
+  /** 1 as placed; each edit makes the next. */
+  version: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -179,6 +198,60 @@ export interface OrderItemRow {
 }
 
 const tables = (executor: Db): Kysely<OrderingTables> => executor.withTables<OrderingTables>();
+
+/**
+ * An edit: `charging` while its payment is taken, `undoing` while that payment goes back (the edit
+ * could not be applied), `refunding` once applied while its refund is paid, then `applied`; or `failed`.
+ */
+export type EditStatus = 'charging' | 'undoing' | 'refunding' | 'applied' | 'failed';
+
+/** An order's lines and totals at one version, as its edits record them. */
+export interface OrderVersion {
+  items: Array<Omit<OrderItemRow, 'orderId'>>;
+  subtotalAmount: number;
+  discountAmount: number;
+  taxAmount: number;
+  totalAmount: number;
+  discounts: PricedDiscount[];
+}
+
+/** A refund an edit pays: from the order's own payment (its id) or an earlier edit's (that edit's id). */
+export interface EditRefund {
+  paymentOf: string;
+  amount: number;
+}
+
+export interface EditRow {
+  id: string;
+  orderId: string;
+  version: number;
+  status: EditStatus;
+  before: OrderVersion;
+  after: OrderVersion;
+  difference: number;
+  chargedAmount: number;
+  refunds: EditRefund[];
+  reason: string | null;
+  editedBy: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const editColumns = [
+  'id',
+  'order_id as orderId',
+  'version',
+  'status',
+  'before',
+  'after',
+  'difference',
+  'charged_amount as chargedAmount',
+  'refunds',
+  'reason',
+  'edited_by as editedBy',
+  'created_at as createdAt',
+  'updated_at as updatedAt',
+] as const;
 
 /** A line of a draft: what staff picked, priced whenever the draft is read. */
 export interface DraftLine {
@@ -238,6 +311,7 @@ const orderColumns = [
   'charging_fulfillment_id as chargingFulfillmentId',
   'guest_email as guestEmail',
   'guest_claimed_at as guestClaimedAt',
+  'version',
   'created_at as createdAt',
   'updated_at as updatedAt',
 ] as const;
@@ -824,6 +898,148 @@ export const orderStore = {
       .orderBy('created_at')
       .limit(limit)
       .execute();
+  },
+
+  /** Writes an edit, or answers the one already written under this key (undefined: another edit holds the version). */
+  async insertEdit(
+    executor: Db,
+    edit: Omit<EditRow, 'chargedAmount' | 'createdAt' | 'updatedAt'> & { key: string },
+  ): Promise<{ row: EditRow; inserted: boolean } | undefined> {
+    const existing = () => orderStore.editByKey(executor, edit.orderId, edit.key);
+    try {
+      const row = await tables(executor)
+        .insertInto('order_edits')
+        .values({
+          id: edit.id,
+          order_id: edit.orderId,
+          version: edit.version,
+          idempotency_key: edit.key,
+          status: edit.status,
+          before: JSON.stringify(edit.before),
+          after: JSON.stringify(edit.after),
+          difference: edit.difference,
+          refunds: JSON.stringify(edit.refunds),
+          reason: edit.reason,
+          edited_by: edit.editedBy,
+        })
+        .onConflict((oc) => oc.columns(['order_id', 'idempotency_key']).doNothing())
+        .returning(editColumns)
+        .executeTakeFirst();
+      if (row) return { row: row as EditRow, inserted: true };
+      return { row: (await existing())!, inserted: false };
+    } catch (error) {
+      // The version is taken: another edit of this order is under way or was just applied.
+      if ((error as { code?: unknown }).code !== '23505') throw error;
+      const mine = await existing();
+      return mine ? { row: mine, inserted: false } : undefined;
+    }
+  },
+
+  editByKey(executor: Db, orderId: string, key: string): Promise<EditRow | undefined> {
+    return tables(executor)
+      .selectFrom('order_edits')
+      .select(editColumns)
+      .where('order_id', '=', orderId)
+      .where('idempotency_key', '=', key)
+      .executeTakeFirst() as Promise<EditRow | undefined>;
+  },
+
+  /** Moves an edit on from one of `from`; false when it had moved already. */
+  async moveEdit(
+    executor: Db,
+    id: string,
+    from: readonly EditStatus[],
+    to: EditStatus,
+    chargedAmount?: number,
+  ): Promise<boolean> {
+    const moved = await tables(executor)
+      .updateTable('order_edits')
+      .set({
+        status: to,
+        ...(chargedAmount !== undefined ? { charged_amount: chargedAmount } : {}),
+        updated_at: sql`now()`,
+      })
+      .where('id', '=', id)
+      .where('status', 'in', from)
+      .executeTakeFirst();
+    return moved.numUpdatedRows > 0n;
+  },
+
+  editsOf(executor: Db, orderId: string): Promise<EditRow[]> {
+    return tables(executor)
+      .selectFrom('order_edits')
+      .select(editColumns)
+      .where('order_id', '=', orderId)
+      .orderBy('version')
+      .orderBy('id')
+      .execute() as Promise<EditRow[]>;
+  },
+
+  /** Edits of these orders that were applied with a payment of their own. */
+  chargedEdits(executor: Db, orderIds: readonly string[]): Promise<Array<{ id: string; orderId: string }>> {
+    if (orderIds.length === 0) return Promise.resolve([]);
+    return tables(executor)
+      .selectFrom('order_edits')
+      .select(['id', 'order_id as orderId'])
+      .where('order_id', 'in', orderIds)
+      .where('status', 'in', ['applied', 'refunding'])
+      .where('charged_amount', '>', 0)
+      .orderBy('version')
+      .execute();
+  },
+
+  /** Edits whose request stopped half-way (a crash, the provider down) `olderThanMs` ago. */
+  unsettledEdits(executor: Db, olderThanMs: number, limit: number): Promise<EditRow[]> {
+    return tables(executor)
+      .selectFrom('order_edits')
+      .select(editColumns)
+      .where('status', 'in', ['charging', 'undoing', 'refunding'])
+      .where('updated_at', '<', sql<Date>`now() - ${`${olderThanMs} milliseconds`}::interval`)
+      .orderBy('updated_at')
+      .limit(limit)
+      .execute() as Promise<EditRow[]>;
+  },
+
+  /**
+   * Writes an order's next version: its totals and its lines as `after` has them, under the
+   * order's row lock, only if it is still at `version - 1`. False when another edit got there first.
+   */
+  async applyVersion(executor: Db, orderId: string, version: number, after: OrderVersion): Promise<boolean> {
+    const moved = await tables(executor)
+      .updateTable('orders')
+      .set({
+        version,
+        subtotal_amount: after.subtotalAmount,
+        discount_amount: after.discountAmount,
+        tax_amount: after.taxAmount,
+        total_amount: after.totalAmount,
+        discounts: JSON.stringify(after.discounts),
+        updated_at: sql`now()`,
+      })
+      .where('id', '=', orderId)
+      .where('version', '=', version - 1)
+      .executeTakeFirst();
+    if (moved.numUpdatedRows === 0n) return false;
+    await tables(executor).deleteFrom('order_items').where('order_id', '=', orderId).execute();
+    await tables(executor)
+      .insertInto('order_items')
+      .values(
+        after.items.map((item) => ({
+          id: item.id,
+          order_id: orderId,
+          variant_id: item.variantId,
+          sku: item.sku,
+          name: item.name,
+          quantity: item.quantity,
+          unit_amount: item.unitAmount,
+          line_amount: item.lineAmount,
+          discount_amount: item.discountAmount,
+          tax_amount: item.taxAmount,
+          price_list: item.priceList ? JSON.stringify(item.priceList) : null,
+        })),
+      )
+      .execute();
+    return true;
   },
 
   transitions(executor: Db, orderId: string) {
