@@ -71,6 +71,7 @@ const MIGRATION_OWNER: Record<string, string> = {
   order_balances: 'ordering',
   store_credit: 'giftcards',
   draft_orders: 'ordering',
+  order_edits: 'ordering',
   variant_tax_class: 'catalog',
   order_discounts: 'ordering',
   order_tax_inclusive: 'ordering',

@@ -11,6 +11,7 @@ type Action =
   | { kind: 'remove'; user: number }
   | { kind: 'checkout'; user: number; token: 'tok_visa' | 'tok_declined' | 'none'; giftCard: boolean }
   | { kind: 'cancel'; user: number }
+  | { kind: 'edit'; user: number; variant: number; quantity: number; token: 'tok_visa' | 'tok_declined' }
   | { kind: 'restock'; variant: number; delta: number };
 
 const USERS = 2;
@@ -56,6 +57,16 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('cancel' as const), user: fc.nat(USERS - 1) }) },
   {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('edit' as const),
+      user: fc.nat(USERS - 1),
+      variant: fc.nat(VARIANTS - 1),
+      quantity: fc.integer({ min: 1, max: 4 }),
+      token: fc.constantFrom('tok_visa' as const, 'tok_visa' as const, 'tok_declined' as const),
+    }),
+  },
+  {
     weight: 1,
     arbitrary: fc.record({
       kind: fc.constant('restock' as const),
@@ -67,10 +78,12 @@ const action: fc.Arbitrary<Action> = fc.oneof(
 
 /**
  * Model-based property: random sequences of cart changes, checkouts (approved and declined),
- * cancellations and restocks by several users keep invariants 1-4 — stock never negative and
- * equal to what the model says was sold, nothing left reserved or pending, each order captured at
- * most once, and what each order kept (captured − refunded at the provider, plus taken − given
- * back on a gift card that paid first) equal to what it says; the card never goes below zero.
+ * staff edits (a line's quantity set, or a variant added; the card approving or declining the
+ * difference), cancellations and restocks by several users keep invariants 1-4 — stock never
+ * negative and equal to what the model says was sold, nothing left reserved or pending, each
+ * payment captured at most once, and what each order kept (captured − refunded at the provider
+ * over its own payment and its edits', plus taken − given back on a gift card that paid first)
+ * equal to what it says; the card never goes below zero.
  */
 describe.each(dbKinds)('invariants under random sequences on %s', (kind) => {
   let system: TestSystem;
@@ -153,6 +166,34 @@ describe.each(dbKinds)('invariants under random sequences on %s', (kind) => {
               users[step.user],
             );
             expect([200, 409]).toContain(answer.statusCode);
+          } else if (step.kind === 'edit') {
+            // The user's newest order that can still be edited.
+            let order:
+              | { id: string; status: string; items: Array<{ id: string; variantId: string }> }
+              | undefined;
+            for (const mine of orders.filter((placed) => placed.user === step.user).toReversed()) {
+              const found = (await call('GET', `/v1/orders/${mine.id}`, staff)).json();
+              if (found.status === 'confirmed') {
+                order = found;
+                break;
+              }
+            }
+            if (!order) continue;
+            const { id } = order;
+            const variantId = variants[step.variant].variantId;
+            const line = order.items.find((item) => item.variantId === variantId);
+            const answer = await system.app.inject({
+              method: 'POST',
+              url: `/v1/orders/${id}/edits`,
+              headers: { ...staff.headers, 'idempotency-key': crypto.randomUUID() },
+              payload: {
+                ...(line
+                  ? { change: [{ itemId: line.id, quantity: step.quantity }] }
+                  : { add: [{ variantId, quantity: step.quantity }] }),
+                payment: { token: step.token },
+              },
+            });
+            expect([200, 400, 402, 409]).toContain(answer.statusCode);
           } else {
             const answer = await call(
               'POST',
@@ -174,9 +215,14 @@ describe.each(dbKinds)('invariants under random sequences on %s', (kind) => {
         for (const { id, user } of orders) {
           const order = (await call('GET', `/v1/orders/${id}`, users[user])).json();
           expect(['confirmed', 'cancelled']).toContain(order.status);
-          const entries = ledger.filter((entry) => entry.reference === id);
+          const edits = (await call('GET', `/v1/orders/${id}/edits`, staff)).json().items as Array<{
+            id: string;
+          }>;
+          const references = [id, ...edits.map((edit) => edit.id)];
+          const entries = ledger.filter((entry) => references.includes(entry.reference));
           const captured = entries.filter((entry) => entry.kind === 'capture');
-          expect(captured.length).toBeLessThanOrEqual(1);
+          for (const reference of references)
+            expect(captured.filter((entry) => entry.reference === reference).length).toBeLessThanOrEqual(1);
           const refunded = entries
             .filter((entry) => entry.kind === 'refund')
             .reduce((sum, entry) => sum + entry.amount, 0);
@@ -204,7 +250,7 @@ describe.each(dbKinds)('invariants under random sequences on %s', (kind) => {
           expect(stock.onHand).toBeGreaterThanOrEqual(0);
         }
       }),
-      { numRuns: 12 },
+      { numRuns: 20 },
     );
   });
 });

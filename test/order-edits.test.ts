@@ -36,7 +36,9 @@ describe.each(dbKinds)('order edits on %s', (kind) => {
 
   /** What the provider holds for the order: captured less refunded, over its payment and every edit's. */
   async function heldAtProvider(orderId: string): Promise<number> {
-    const edits = (await call('GET', `/v1/orders/${orderId}/edits`, staff)).json().items as Array<{ id: string }>;
+    const edits = (await call('GET', `/v1/orders/${orderId}/edits`, staff)).json().items as Array<{
+      id: string;
+    }>;
     const references = new Set([orderId, ...edits.map((e) => e.id)]);
     return system
       .sandbox!.ledger()
@@ -73,7 +75,9 @@ describe.each(dbKinds)('order edits on %s', (kind) => {
     expect(planned.difference.amount).toBe(charge(mugLine));
     expect(planned.totals.total.amount).toBe(first.total.amount + planned.difference.amount);
     // The kept line keeps what it was sold at.
-    expect(planned.items.find((item: OrderLine) => item.variantId === kettle.variantId)).toEqual(first.items[0]);
+    expect(planned.items.find((item: OrderLine) => item.variantId === kettle.variantId)).toEqual(
+      first.items[0],
+    );
 
     // No card: refused in a sentence, nothing changed.
     const unpaid = await edit(first.id, add);
@@ -88,7 +92,11 @@ describe.each(dbKinds)('order edits on %s', (kind) => {
     expect((await stockOf(system, staff, mug.sku)).onHand).toBe(5);
 
     const key = randomUUID();
-    const edited = await edit(first.id, { ...add, reason: 'Phoned to add two mugs', payment: { token: 'tok_visa' } }, key);
+    const edited = await edit(
+      first.id,
+      { ...add, reason: 'Phoned to add two mugs', payment: { token: 'tok_visa' } },
+      key,
+    );
     expect(edited.statusCode).toBe(200);
     const after = edited.json();
     expect(after).toMatchObject({ version: 2, status: 'confirmed', total: planned.totals.total });
@@ -163,8 +171,13 @@ describe.each(dbKinds)('order edits on %s', (kind) => {
     );
 
     // Shipped, it can no longer be edited.
-    expect((await shipFirstLine(system, staff, after, { carrier: 'DHL', trackingNumber: 'E1' })).statusCode).toBe(201);
-    const late = await edit(first.id, { change: [{ itemId: kettleLine.id, quantity: 2 }], payment: { token: 'tok_visa' } });
+    expect(
+      (await shipFirstLine(system, staff, after, { carrier: 'DHL', trackingNumber: 'E1' })).statusCode,
+    ).toBe(201);
+    const late = await edit(first.id, {
+      change: [{ itemId: kettleLine.id, quantity: 2 }],
+      payment: { token: 'tok_visa' },
+    });
     expect(late.statusCode).toBe(409);
     expect(late.json().detail).toContain('not yet shipped');
   });
@@ -222,7 +235,10 @@ describe.each(dbKinds)('order edits on %s', (kind) => {
       const kettle = await createProduct(system, staff, { price: 1250, stock: 10 });
       const { order: first } = await placed([{ variantId: kettle.variantId, quantity: 1 }]);
       const [edited, cancelled] = await Promise.all([
-        edit(first.id, { change: [{ itemId: first.items[0].id, quantity: 4 }], payment: { token: 'tok_visa' } }),
+        edit(first.id, {
+          change: [{ itemId: first.items[0].id, quantity: 4 }],
+          payment: { token: 'tok_visa' },
+        }),
         call('POST', `/v1/orders/${first.id}/cancel`, staff),
       ]);
       expect([200, 409]).toContain(edited.statusCode);

@@ -424,8 +424,12 @@ export function createInventoryService(deps: InventoryDeps) {
         .sort((a, b) => (a.variantId < b.variantId ? -1 : a.variantId > b.variantId ? 1 : 0));
       const short: string[] = [];
       const levels: StockLevel[] = [];
-      const sold = byVariant((await store.reservationsOf(tx, orderId)).filter((row) => row.status === 'committed'));
-      const priority = new Map((await store.locations(tx)).map((location) => [location.code, location.priority]));
+      const sold = byVariant(
+        (await store.reservationsOf(tx, orderId)).filter((row) => row.status === 'committed'),
+      );
+      const priority = new Map(
+        (await store.locations(tx)).map((location) => [location.code, location.priority]),
+      );
       for (const { variantId, delta } of ordered) {
         if (delta > 0) {
           const level = await store.moveItem(tx, variantId, { onHand: -delta, reserved: 0 }, delta);

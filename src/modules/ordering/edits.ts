@@ -1,6 +1,6 @@
+import { badRequest, conflict } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import { formatMoney } from '../../platform/money.ts';
-import { badRequest, conflict } from '../../platform/errors.ts';
 import type { CheckoutCart } from '../cart/index.ts';
 import type { PricedDiscount } from '../pricing/index.ts';
 import type { EditRefund, EditRow, OrderItemRow, OrderRow, OrderVersion } from './store.ts';
@@ -66,7 +66,10 @@ export function planEdit(
   const known = new Set(items.map((item) => item.id));
   for (const id of [...(input.remove ?? []), ...(input.change ?? []).map((change) => change.itemId)]) {
     if (!known.has(id))
-      throw badRequest('EDIT_LINE_UNKNOWN', 'A line to remove or change is not on this order: reload it and try again');
+      throw badRequest(
+        'EDIT_LINE_UNKNOWN',
+        'A line to remove or change is not on this order: reload it and try again',
+      );
   }
   const removed = new Set(input.remove ?? []);
   const quantities = new Map((input.change ?? []).map((change) => [change.itemId, change.quantity]));
@@ -113,25 +116,28 @@ export function planEdit(
   const difference = sum(afterItems, charge) - sum(before.items, charge);
   const after: OrderVersion = {
     items: afterItems,
-    subtotalAmount: before.subtotalAmount + sum(afterItems, (l) => l.lineAmount) - sum(before.items, (l) => l.lineAmount),
+    subtotalAmount:
+      before.subtotalAmount + sum(afterItems, (l) => l.lineAmount) - sum(before.items, (l) => l.lineAmount),
     discountAmount:
-      before.discountAmount + sum(afterItems, (l) => l.discountAmount) - sum(before.items, (l) => l.discountAmount),
+      before.discountAmount +
+      sum(afterItems, (l) => l.discountAmount) -
+      sum(before.items, (l) => l.discountAmount),
     taxAmount: before.taxAmount + sum(afterItems, (l) => l.taxAmount) - sum(before.items, (l) => l.taxAmount),
     totalAmount: before.totalAmount + difference,
-    discounts: [
-      ...keptDiscounts(before.discounts, removed, ratios),
-      ...addedDiscounts(added, newLines),
-    ],
+    discounts: [...keptDiscounts(before.discounts, removed, ratios), ...addedDiscounts(added, newLines)],
   };
   const stock = new Map<string, number>();
-  const move = (variantId: string, delta: number) => stock.set(variantId, (stock.get(variantId) ?? 0) + delta);
+  const move = (variantId: string, delta: number) =>
+    stock.set(variantId, (stock.get(variantId) ?? 0) + delta);
   for (const item of before.items) move(item.variantId, -item.quantity);
   for (const item of afterItems) move(item.variantId, item.quantity);
   return {
     before,
     after,
     difference,
-    stock: [...stock].map(([variantId, delta]) => ({ variantId, delta })).filter((change) => change.delta !== 0),
+    stock: [...stock]
+      .map(([variantId, delta]) => ({ variantId, delta }))
+      .filter((change) => change.delta !== 0),
   };
 }
 

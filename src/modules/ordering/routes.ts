@@ -107,7 +107,10 @@ const EditLines = {
         { variantId: Uuid, quantity: Type.Integer({ minimum: 1, maximum: 999 }) },
         { additionalProperties: false },
       ),
-      { maxItems: 100, description: 'Variants not on the order yet, priced now for its customer and address' },
+      {
+        maxItems: 100,
+        description: 'Variants not on the order yet, priced now for its customer and address',
+      },
     ),
   ),
   remove: Type.Optional(
@@ -119,7 +122,10 @@ const EditLines = {
         { itemId: Uuid, quantity: Type.Integer({ minimum: 1, maximum: 999 }) },
         { additionalProperties: false },
       ),
-      { maxItems: 100, description: 'Lines whose quantity changes; they keep the unit price they were sold at' },
+      {
+        maxItems: 100,
+        description: 'Lines whose quantity changes; they keep the unit price they were sold at',
+      },
     ),
   ),
 };
@@ -509,8 +515,15 @@ export function orderingRoutes(service: OrderingService, deps: { db: Db; idempot
               totals: TotalsSchema,
               difference: Money,
               settlement: Type.Union(
-                [Type.Literal('charge'), Type.Literal('offline'), Type.Literal('refund'), Type.Literal('none')],
-                { description: 'charged to a card, settled outside the shop, refunded, or nothing to settle' },
+                [
+                  Type.Literal('charge'),
+                  Type.Literal('offline'),
+                  Type.Literal('refund'),
+                  Type.Literal('none'),
+                ],
+                {
+                  description: 'charged to a card, settled outside the shop, refunded, or nothing to settle',
+                },
               ),
             }),
             ...problems(400, 401, 403, 404, 409),

@@ -5,9 +5,9 @@ import { badRequest, conflict, DomainError, forbidden, notFound } from '../../pl
 import type { EventBus } from '../../platform/events/index.ts';
 import { can, type OrderViewer, type Principal } from '../../platform/http/auth.ts';
 import { uuidv7 } from '../../platform/ids.ts';
+import { formatMoney } from '../../platform/money.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
-import { formatMoney } from '../../platform/money.ts';
 import { hashOpaqueToken, newOpaqueToken } from '../../platform/opaque-token.ts';
 import {
   type CartLine,
@@ -20,6 +20,7 @@ import {
 import type { BalanceSource, GiftCardService, OrderBalance } from '../giftcards/index.ts';
 import { type InventoryService, outOfStock } from '../inventory/index.ts';
 import type { PricedDiscount, PricingService, ShippingMethod } from '../pricing/index.ts';
+import { addedLines, assertCovers, type EditInput, type EditPlan, planEdit, planRefunds } from './edits.ts';
 import {
   cancellationPending,
   editDeclined,
@@ -30,7 +31,6 @@ import {
   refundCurrencyMismatch,
   totalChanged,
 } from './errors.ts';
-import { addedLines, assertCovers, type EditInput, type EditPlan, planEdit, planRefunds } from './edits.ts';
 import { orderEvent } from './events.ts';
 import { type AuthorizedPayment, createSaga, type PaymentState, type PaymentsPort } from './saga.ts';
 import { assertTransition, type OrderStatus } from './state.ts';
@@ -143,7 +143,9 @@ function toEdit(row: EditRow, currency: string): OrderEdit {
   const byVariant = new Map<string, { name: string; sku: string; before: number; after: number }>();
   const line = (item: { variantId: string; name: string; sku: string }) =>
     byVariant.get(item.variantId) ??
-    byVariant.set(item.variantId, { name: item.name, sku: item.sku, before: 0, after: 0 }).get(item.variantId)!;
+    byVariant
+      .set(item.variantId, { name: item.name, sku: item.sku, before: 0, after: 0 })
+      .get(item.variantId)!;
   for (const item of row.before.items) line(item).before += item.quantity;
   for (const item of row.after.items) line(item).after += item.quantity;
   return {
@@ -619,7 +621,9 @@ export function createOrderingService(deps: {
       );
     if (order.status === 'pending') return invalidState('The order is still being paid; edit it once it is');
     if (order.status !== 'confirmed')
-      return invalidState(`Only an order not yet shipped can be edited; this one is ${order.status.replace('_', ' ')}`);
+      return invalidState(
+        `Only an order not yet shipped can be edited; this one is ${order.status.replace('_', ' ')}`,
+      );
     if (order.sagaStep !== 'done') return invalidState('The order is being cancelled; it cannot be edited');
     if (order.chargingFulfillmentId)
       return invalidState('A shipment of this order is being charged right now; try again in a moment', {
@@ -710,11 +714,16 @@ export function createOrderingService(deps: {
   /** Pays a lowered total's refunds as planned, once each, then marks the edit applied. */
   async function refundEdit(edit: Pick<EditRow, 'id' | 'refunds'>, signal?: AbortSignal): Promise<void> {
     for (const refund of edit.refunds) {
-      await deps.payments.refund(refund.paymentOf, refund.amount, `edit:${edit.id}`, signal).catch((error) => {
-        // Nothing left to give back: a cancellation refunded all there was meanwhile.
-        if (!(error instanceof DomainError && error.code === 'REFUND_EXCEEDS_CAPTURED')) throw error;
-        deps.logger.warn({ editId: edit.id, paymentOf: refund.paymentOf }, 'an order edit’s refund found nothing left');
-      });
+      await deps.payments
+        .refund(refund.paymentOf, refund.amount, `edit:${edit.id}`, signal)
+        .catch((error) => {
+          // Nothing left to give back: a cancellation refunded all there was meanwhile.
+          if (!(error instanceof DomainError && error.code === 'REFUND_EXCEEDS_CAPTURED')) throw error;
+          deps.logger.warn(
+            { editId: edit.id, paymentOf: refund.paymentOf },
+            'an order edit’s refund found nothing left',
+          );
+        });
     }
     await store.moveEdit(db, edit.id, ['refunding'], 'applied');
   }
@@ -724,7 +733,10 @@ export function createOrderingService(deps: {
     const stalled = await store.unsettledEdits(db, requestClaimMs, limit);
     for (const edit of stalled) {
       await (edit.status === 'refunding' ? refundEdit(edit) : undoCharge(edit)).catch((error) =>
-        deps.logger.error({ err: error, orderId: edit.orderId, editId: edit.id }, 'order edit recovery failed'),
+        deps.logger.error(
+          { err: error, orderId: edit.orderId, editId: edit.id },
+          'order edit recovery failed',
+        ),
       );
     }
     return stalled.length;
@@ -975,7 +987,10 @@ export function createOrderingService(deps: {
         key: input.key,
       };
       const giveBack = (error: unknown) =>
-        deps.logger.warn({ err: error, editId: edit.id }, 'an order edit’s charge is left for recovery to give back');
+        deps.logger.warn(
+          { err: error, editId: edit.id },
+          'an order edit’s charge is left for recovery to give back',
+        );
       if (charging) {
         const written = await store.insertEdit(db, edit);
         if (!written) throw editUnderWay();
@@ -999,7 +1014,13 @@ export function createOrderingService(deps: {
           if (charging) {
             if (!(await store.moveEdit(tx, edit.id, ['charging'], 'applied', plan.difference)))
               throw editUnderWay();
-            row = { ...edit, status: 'applied', chargedAmount: plan.difference, createdAt: new Date(), updatedAt: new Date() };
+            row = {
+              ...edit,
+              status: 'applied',
+              chargedAmount: plan.difference,
+              createdAt: new Date(),
+              updatedAt: new Date(),
+            };
           } else {
             // A lowered total's refunds are planned here, under the lock, so a retry pays the same ones.
             const refunds =
