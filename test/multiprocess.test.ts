@@ -260,4 +260,94 @@ describe.runIf(process.env.DATABASE_URL)('several server processes on one Postgr
     expect((await ordersOf(product.sku)).orders).toHaveLength(settled.orders.length + fresh.length);
     survivor.process.child.kill('SIGKILL');
   });
+
+  it('a server killed mid-edit leaves every edit made or undone, its charge given back, and the stock true', {
+    timeout: 300_000,
+  }, async () => {
+    const doomed = await start('all', { REQUEST_TIMEOUT_MS: '3000' });
+    const product = await newProduct(doomed.url, [20, 0, 0]);
+    const buyers = await Promise.all(Array.from({ length: 4 }, () => signUp(doomed.url)));
+    const placed: Array<{ id: string; itemId: string; total: number }> = [];
+    for (const buyer of buyers) {
+      await call(doomed.url, 'POST', '/v1/cart/items', { variantId: product.variantId, quantity: 1 }, buyer);
+      const order = await call(
+        doomed.url,
+        'POST',
+        '/v1/orders',
+        { shippingAddress: ADDRESS, payment: { token: 'tok_visa' } },
+        { ...buyer, 'idempotency-key': randomUUID() },
+      );
+      expect(order.status).toBe(201);
+      placed.push({ id: order.body.id, itemId: order.body.items[0].id, total: order.body.total.amount });
+    }
+    // A slow provider keeps the edits' charges in flight when the server dies.
+    const setLatency = (latencyMs: number) =>
+      fetch(`${paymentsUrl}/v1/faults`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ latencyMs }),
+      });
+    await setLatency(1500);
+    const inFlight = placed.map((order) =>
+      call(
+        doomed.url,
+        'POST',
+        `/v1/orders/${order.id}/edits`,
+        { change: [{ itemId: order.itemId, quantity: 3 }], payment: { token: 'tok_visa' } },
+        { ...product.staff, 'idempotency-key': randomUUID() },
+      ).catch((error: Error) => ({ status: 0, body: error.message })),
+    );
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    const edits = async () =>
+      (
+        await client.query<{ id: string; order_id: string; status: string; difference: number }>(
+          'select id, order_id, status, difference from order_edits where order_id = any($1::uuid[])',
+          [placed.map((order) => order.id)],
+        )
+      ).rows;
+    try {
+      await eventually(async () => ((await edits()).length >= 2 ? true : undefined), 20_000, 20);
+      doomed.process.child.kill('SIGKILL');
+      await Promise.all(inFlight);
+      // The kill really caught edits half-way: charged or charging, not applied.
+      expect((await edits()).some((edit) => edit.status === 'charging')).toBe(true);
+
+      await setLatency(0);
+      const survivor = await start('all', { REQUEST_TIMEOUT_MS: '3000' });
+      const settled = await eventually(
+        async () => {
+          const rows = await edits();
+          return rows.every((edit) => edit.status === 'applied' || edit.status === 'failed')
+            ? rows
+            : undefined;
+        },
+        60_000,
+        250,
+      );
+      const { entries: ledger } = (await (await fetch(`${paymentsUrl}/v1/ledger`)).json()) as {
+        entries: Array<{ kind: string; reference: string; amount: number }>;
+      };
+      const held = (reference: string) =>
+        ledger
+          .filter((entry) => entry.reference === reference)
+          .reduce(
+            (sum, e) => sum + (e.kind === 'capture' ? e.amount : e.kind === 'refund' ? -e.amount : 0),
+            0,
+          );
+      let units = 0;
+      for (const order of placed) {
+        const edit = settled.find((row) => row.order_id === order.id);
+        const made = edit?.status === 'applied';
+        // An edit not made keeps nothing it charged; one made holds its difference.
+        if (edit) expect(held(edit.id)).toBe(made ? edit.difference : 0);
+        expect(held(order.id)).toBe(order.total);
+        units += made ? 3 : 1;
+      }
+      expect((await ordersOf(product.sku)).stock).toEqual({ on_hand: 20 - units, reserved: 0 });
+      survivor.process.child.kill('SIGKILL');
+    } finally {
+      await client.end();
+    }
+  });
 });

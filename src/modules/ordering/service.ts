@@ -679,10 +679,16 @@ export function createOrderingService(deps: {
    */
   async function undoCharge(edit: Pick<EditRow, 'id' | 'status'>, signal?: AbortSignal): Promise<void> {
     if (edit.status === 'charging' && !(await store.moveEdit(db, edit.id, ['charging'], 'undoing'))) return;
-    const [payment] = await deps.payments.ofOrders([edit.id]);
-    if (payment && ['pending', 'requires_action', 'authorized'].includes(payment.status))
-      await deps.payments.voidAuthorization(edit.id, signal);
-    else if (payment && payment.capturedAmount > payment.refundedAmount)
+    let payment: PaymentState | undefined = (await deps.payments.ofOrders([edit.id]))[0];
+    if (payment && ['pending', 'requires_action', 'authorized'].includes(payment.status)) {
+      payment = await deps.payments.voidAuthorization(edit.id, signal).catch(async (error) => {
+        // Captured already, its answer lost (a crash, a timeout): the capture, repeated under its
+        // key, tells us so, and the refund below gives it back.
+        if (!(error instanceof DomainError && error.status < 500)) throw error;
+        return deps.payments.capture(edit.id, signal);
+      });
+    }
+    if (payment && payment.capturedAmount > payment.refundedAmount)
       await deps.payments.refundRest(edit.id, 'undo', signal);
     await store.moveEdit(db, edit.id, ['undoing'], 'failed');
   }
