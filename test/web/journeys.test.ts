@@ -1195,6 +1195,89 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       expect(problemsOf(admin)).toEqual([]);
     });
 
+    it('staff edit an order before it ships: they see the new total and what the card pays before confirming, and the order keeps its versions', async () => {
+      const tag = randomUUID().slice(0, 8);
+      const kettle = await createProduct(system, staff, {
+        name: `Copper Kettle ${tag}`,
+        price: 4000,
+        stock: 5,
+      });
+      const mug = await createProduct(system, staff, { name: `Tin Mug ${tag}`, price: 900, stock: 5 });
+      const buyer = await signIn(system);
+      await addToCart(system, buyer, kettle.variantId, 2);
+      const order = (await checkout(system, buyer)).json();
+      const admin = await newPage();
+      await signInInBrowser(admin, '/admin', staff.email);
+      await admin.getByRole('heading', { name: 'Products' }).waitFor(WAIT);
+      await admin.goto(`/admin/orders/${order.id}`);
+      await admin.getByRole('link', { name: 'Edit order' }).click();
+      await admin.getByRole('heading', { name: /^Edit order/ }).waitFor(WAIT);
+
+      // One kettle fewer, two mugs more.
+      await admin.getByLabel(`Quantity of Copper Kettle ${tag}`).fill('1');
+      await admin.getByLabel(`Quantity of Copper Kettle ${tag}`).dispatchEvent('change');
+      await admin.getByLabel('Product name or SKU').fill(`Tin Mug ${tag}`);
+      await admin.getByRole('button', { name: 'Find' }).click();
+      await admin.getByRole('button', { name: `Add Tin Mug ${tag}` }).click();
+      await admin.getByLabel(`Quantity of Tin Mug ${tag}`).fill('2');
+      await admin.getByLabel(`Quantity of Tin Mug ${tag}`).dispatchEvent('change');
+      await admin.getByRole('button', { name: 'Show the new total' }).click();
+      const preview = admin.getByTestId('edit-preview');
+      await preview.waitFor(WAIT);
+      const planned = (
+        await system.app.inject({
+          method: 'POST',
+          url: `/v1/orders/${order.id}/edits/preview`,
+          headers: staff.headers,
+          payload: {
+            change: [{ itemId: order.items[0].id, quantity: 1 }],
+            add: [{ variantId: mug.variantId, quantity: 2 }],
+          },
+        })
+      ).json();
+      const euros = (amount: number) => `€${(Math.abs(amount) / 100).toFixed(2)}`;
+      // A kettle (40.00) off, two mugs (18.00) on: the total falls and the difference goes back.
+      expect(planned.difference.amount).toBeLessThan(0);
+      await preview.getByText(`New total ${euros(planned.totals.total.amount)}`).waitFor(WAIT);
+      await expect(preview.getByTestId('settlement').textContent()).resolves.toBe(
+        `${euros(planned.difference.amount)} goes back to the customer, to what they paid with.`,
+      );
+      await preview.getByLabel(/^Reason/).fill('Swapped a kettle for mugs');
+      await preview.getByRole('button', { name: 'Confirm the edit' }).click();
+      await admin
+        .getByText(`Order changed: it now comes to ${euros(planned.totals.total.amount)}.`)
+        .waitFor(WAIT);
+      await admin
+        .getByTestId('versions')
+        .getByText(/Version 2.*Swapped a kettle for mugs/)
+        .waitFor(WAIT);
+      const refunds = system
+        .sandbox!.ledger()
+        .filter((entry) => entry.reference === order.id && entry.kind === 'refund');
+      expect(refunds.map((entry) => entry.amount)).toEqual([-planned.difference.amount]);
+
+      // A second edit raises the total: the card token is asked for, and the charge is named.
+      await admin.getByRole('link', { name: 'Edit order' }).click();
+      await admin.getByRole('heading', { name: /^Edit order/ }).waitFor(WAIT);
+      await admin.getByLabel(`Quantity of Copper Kettle ${tag}`).fill('3');
+      await admin.getByLabel(`Quantity of Copper Kettle ${tag}`).dispatchEvent('change');
+      await admin.getByRole('button', { name: 'Show the new total' }).click();
+      await admin.getByTestId('settlement').getByText('€80.00 more, charged to the card below').waitFor(WAIT);
+      await admin.getByLabel('Card payment token').fill('tok_declined');
+      await admin.getByRole('button', { name: 'Confirm the edit' }).click();
+      await expect(admin.getByRole('alert').textContent({ timeout: WAIT.timeout })).resolves.toContain(
+        'The card was declined: nothing was charged and the order was not changed',
+      );
+      await admin.getByLabel('Card payment token').fill('tok_visa');
+      await admin.getByRole('button', { name: 'Confirm the edit' }).click();
+      await admin
+        .getByTestId('versions')
+        .getByText(/Version 3.*€80\.00 charged/)
+        .waitFor(WAIT);
+      await expectReadable(admin);
+      expect(problemsOf(admin)).toEqual([]);
+    });
+
     it('staff add images by choosing and by dropping files (a disguised text file is refused), order them and give alt text; the shop shows the main image lazily with a srcset', async () => {
       const word = `Lamp${randomUUID().slice(0, 6)}`;
       const variant = await createProduct(system, staff, { name: `${word} Arc`, price: 8900, stock: 4 });

@@ -15,7 +15,7 @@ import type { PaymentsPort } from './saga.ts';
 import { createOrderingService, type OrderingService } from './service.ts';
 
 export { ORDER_EVENT_TYPES } from './events.ts';
-export { DraftOrderSchema, OrderSchema, RefundSchema } from './routes.ts';
+export { DraftOrderSchema, EditPreviewSchema, OrderEditSchema, OrderSchema, RefundSchema } from './routes.ts';
 export type { PaymentsPort } from './saga.ts';
 export type { Order } from './service.ts';
 export { canTransition, type OrderStatus } from './state.ts';

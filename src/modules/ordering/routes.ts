@@ -152,6 +152,16 @@ export const OrderEditSchema = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
 });
 
+export const EditPreviewSchema = Type.Object({
+  items: Type.Array(LineItemSchema),
+  totals: TotalsSchema,
+  difference: Money,
+  settlement: Type.Union(
+    [Type.Literal('charge'), Type.Literal('offline'), Type.Literal('refund'), Type.Literal('none')],
+    { description: 'charged to a card, settled outside the shop, refunded, or nothing to settle' },
+  ),
+});
+
 export const RefundSchema = Type.Object({
   id: Uuid,
   orderId: Uuid,
@@ -509,25 +519,7 @@ export function orderingRoutes(service: OrderingService, deps: { db: Db; idempot
           summary: 'What an edit would make of the order (lines, totals, the difference), without making it',
           params: IdParams,
           body: Type.Object(EditLines, { additionalProperties: false }),
-          response: {
-            200: Type.Object({
-              items: Type.Array(LineItemSchema),
-              totals: TotalsSchema,
-              difference: Money,
-              settlement: Type.Union(
-                [
-                  Type.Literal('charge'),
-                  Type.Literal('offline'),
-                  Type.Literal('refund'),
-                  Type.Literal('none'),
-                ],
-                {
-                  description: 'charged to a card, settled outside the shop, refunded, or nothing to settle',
-                },
-              ),
-            }),
-            ...problems(400, 401, 403, 404, 409),
-          },
+          response: { 200: EditPreviewSchema, ...problems(400, 401, 403, 404, 409) },
         },
       },
       async (request) => service.previewEdit(request.params.id, request.body),

@@ -18,7 +18,13 @@ import type {
   UserSchema,
 } from '../identity/index.ts';
 import type { StockLocationSchema, StockSchema } from '../inventory/index.ts';
-import type { OrderSchema, RefundSchema } from '../ordering/index.ts';
+import type {
+  DraftOrderSchema,
+  EditPreviewSchema,
+  OrderEditSchema,
+  OrderSchema,
+  RefundSchema,
+} from '../ordering/index.ts';
 import type { DriftSchema } from '../payments/index.ts';
 import type { RegionSchema, ShippingMethodSchema } from '../pricing/index.ts';
 import type { ReviewSchema } from '../reviews/index.ts';
@@ -45,6 +51,9 @@ export type Region = Static<typeof RegionSchema>;
 export type Cart = Static<typeof CartSchema>;
 export type Order = Static<typeof OrderSchema>;
 export type Refund = Static<typeof RefundSchema>;
+export type OrderEdit = Static<typeof OrderEditSchema>;
+export type EditPreview = Static<typeof EditPreviewSchema>;
+export type DraftOrder = Static<typeof DraftOrderSchema>;
 export type PaymentDrift = Static<typeof DriftSchema>;
 export type OrderStatus = Order['status'];
 export type Address = Order['shippingAddress'];

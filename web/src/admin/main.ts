@@ -8,6 +8,7 @@ import { collectionsPage } from './collections.ts';
 import { customerPage, customersPage } from './customers.ts';
 import { giftCardsPage } from './gift-cards.ts';
 import { locationsPage } from './locations.ts';
+import { orderEditPage } from './order-edit.ts';
 import { orderPage, ordersPage, returnsPage } from './orders.ts';
 import { priceListsPage } from './price-lists.ts';
 import { importPage } from './product-import.ts';
@@ -82,6 +83,12 @@ const routes: PageRoute[] = [
     pattern: `${ADMIN_BASE}/orders/:id`,
     title: (params) => `Order ${params.id.slice(-8)}`,
     view: staffOnly(orderPage),
+    signedIn: true,
+  },
+  {
+    pattern: `${ADMIN_BASE}/orders/:id/edit`,
+    title: (params) => `Edit order ${params.id.slice(-8)}`,
+    view: staffOnly(orderEditPage),
     signedIn: true,
   },
   {

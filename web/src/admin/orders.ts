@@ -1,7 +1,17 @@
 import { html, nothing } from 'lit-html';
 import { discountLabel, lineTotalCell } from '../discounts.ts';
 import { parseMoneyInput } from '../money.ts';
-import type { Fulfillment, Order, OrderStatus, Page, PaymentDrift, Refund, Return, User } from '../types.ts';
+import type {
+  Fulfillment,
+  Order,
+  OrderEdit,
+  OrderStatus,
+  Page,
+  PaymentDrift,
+  Refund,
+  Return,
+  User,
+} from '../types.ts';
 import {
   type AppContext,
   act,
@@ -19,6 +29,7 @@ import {
   shortId,
   statusBadge,
 } from '../ui.ts';
+import { versionText } from './order-edit.ts';
 
 const STATUSES = Object.keys(STATUS_TEXT) as OrderStatus[];
 
@@ -85,12 +96,14 @@ export async function ordersPage(
 }
 
 export async function orderPage(ctx: AppContext, params: Record<string, string>): Promise<Content> {
-  const [order, shipments, returns, refunds] = await Promise.all([
+  const [order, shipments, returns, refunds, edits] = await Promise.all([
     ctx.api.get<Order>(`/v1/orders/${params.id}`),
     ctx.api.get<{ items: Fulfillment[] }>(`/v1/orders/${params.id}/fulfillments`),
     ctx.api.get<{ items: Return[] }>(`/v1/orders/${params.id}/returns`),
     ctx.api.get<{ items: Refund[] }>(`/v1/orders/${params.id}/refunds`),
+    ctx.api.get<{ items: OrderEdit[] }>(`/v1/orders/${params.id}/edits`),
   ]);
+  const versions = edits.items.filter((edit) => edit.status !== 'failed');
   // Who ordered, by name and address; an account since erased reads as such.
   const customer = await ctx.api.get<User>(`/v1/users/${order.userId}`).catch(() => undefined);
   ctx.setTitle(`Order #${shortId(order.id)}`);
@@ -234,7 +247,24 @@ export async function orderPage(ctx: AppContext, params: Record<string, string>)
           : nothing
       }
     </section>
-    ${cancellable ? html`<p><button type="button" class="danger" @click=${cancel}>Cancel and refund</button></p>` : nothing}
+    ${
+      versions.length > 0
+        ? html`<section aria-labelledby="versions-heading"><h2 id="versions-heading">Versions</h2>
+          <ol data-testid="versions">
+            <li>Version 1: placed ${dateTime(order.createdAt)}</li>
+            ${versions.map(
+              (edit) =>
+                html`<li>Version ${edit.version}, ${dateTime(edit.createdAt)}: ${versionText(edit)}${edit.reason ? ` · “${edit.reason}”` : ''}${edit.status === 'pending' ? html` <span class="muted">(being settled)</span>` : nothing}</li>`,
+            )}
+          </ol></section>`
+        : nothing
+    }
+    ${
+      cancellable
+        ? html`<p><a class="button" href="/admin/orders/${order.id}/edit">Edit order</a>
+          <button type="button" class="danger" @click=${cancel}>Cancel and refund</button></p>`
+        : nothing
+    }
   `;
 }
 
