@@ -72,6 +72,7 @@ const MIGRATION_OWNER: Record<string, string> = {
   store_credit: 'giftcards',
   draft_orders: 'ordering',
   order_edits: 'ordering',
+  draft_payment_links: 'ordering',
   variant_tax_class: 'catalog',
   order_discounts: 'ordering',
   order_tax_inclusive: 'ordering',

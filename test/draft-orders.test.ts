@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SignedInUser, signIn } from './support/auth.ts';
 import { dbKinds } from './support/db.ts';
+import { mailedLinks } from './support/mail.ts';
 import { addToCart, BERLIN, createProduct, stockOf } from './support/shop.ts';
 import { createTestSystem, type TestSystem } from './support/system.ts';
 
@@ -12,6 +13,7 @@ describe.each(dbKinds)('draft orders on %s', (kind) => {
   beforeAll(async () => {
     system = await createTestSystem(kind, { PAYMENTS_TIMEOUT_MS: '8000', REQUEST_TIMEOUT_MS: '60000' });
     staff = await signIn(system, 'staff');
+    await system.startWorkers();
   });
   afterAll(() => system.dispose());
 
@@ -150,5 +152,57 @@ describe.each(dbKinds)('draft orders on %s', (kind) => {
       code: 'DRAFT_PAYMENT',
     });
     expect((await call('GET', `/v1/draft-orders/${randomUUID()}`, staff)).statusCode).toBe(404);
+  });
+
+  it('mails a payment link: whoever holds it sees the order priced and pays it once with a card', async () => {
+    const chair = await createProduct(system, staff, { price: 8900, stock: 2 });
+    const email = `link.${randomUUID().slice(0, 8)}@example.test`;
+    const draft = (
+      await draftFor({ email, items: [{ variantId: chair.variantId, quantity: 1 }], shippingAddress: BERLIN })
+    ).json();
+    const asked = await call('POST', `/v1/draft-orders/${draft.id}/payment-link`, staff, {});
+    expect(asked.statusCode).toBe(201);
+    expect(asked.json()).toMatchObject({ sent: true, url: expect.stringMatching(/\/pay\?token=/) });
+    expect((await call('POST', `/v1/draft-orders/${draft.id}/payment-link`, undefined, {})).statusCode).toBe(401);
+    const [mailed] = await mailedLinks(system.config.dataDir, 'payment_link', email, /https?:\/\/[^\s"<>]+\/pay\?token=[\w%-]+/);
+    // The mail's link is its own; both open the draft until it is paid.
+    const tokens = [mailed!, asked.json().url].map((url) => new URL(url).searchParams.get('token')!);
+    expect(tokens[0]).not.toBe(tokens[1]);
+    const withLink = (token: string) => ({ 'payment-link-token': token });
+    const open = async (token: string) =>
+      system.app.inject({ method: 'GET', url: '/v1/payment-link', headers: withLink(token) });
+    const seen = (await open(tokens[0]!)).json();
+    expect(seen).toMatchObject({ status: 'open', totals: draft.totals, shippingAddress: BERLIN });
+    expect(seen).not.toHaveProperty('email');
+    const unknown = await open('not-a-real-token');
+    expect([unknown.statusCode, unknown.json().code]).toEqual([404, 'PAYMENT_LINK_INVALID']);
+
+    const pay = (token: string, card: string) =>
+      system.app.inject({
+        method: 'POST',
+        url: '/v1/payment-link/pay',
+        headers: withLink(token),
+        payload: { payment: { token: card } },
+      });
+    const declined = await pay(tokens[0]!, 'tok_declined');
+    expect(declined.statusCode).toBe(402);
+    // A declined card leaves the draft open: the link still pays it.
+    expect((await open(tokens[0]!)).json().status).toBe('open');
+    const paid = await pay(tokens[1]!, 'tok_visa');
+    expect(paid.statusCode).toBe(201);
+    const order = paid.json();
+    expect(order).toMatchObject({ status: 'confirmed', email, total: draft.totals.total });
+    const viewed = await system.app.inject({
+      method: 'GET',
+      url: `/v1/orders/${order.id}`,
+      headers: { 'order-token': order.orderToken },
+    });
+    expect(viewed.json().id).toBe(order.id);
+    expect(ledgerOf(order.id).filter((entry) => entry.kind === 'capture')).toHaveLength(1);
+    // Paid once: the other link says so, and charges nothing.
+    const again = await pay(tokens[0]!, 'tok_visa');
+    expect([again.statusCode, again.json().code]).toEqual([409, 'DRAFT_COMPLETED']);
+    expect((await open(tokens[0]!)).json().status).toBe('completed');
+    expect((await call('POST', `/v1/draft-orders/${draft.id}/payment-link`, staff, {})).statusCode).toBe(409);
   });
 });

@@ -1278,6 +1278,61 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       expect(problemsOf(admin)).toEqual([]);
     });
 
+    it('staff build a draft order for someone without an account and send a payment link; the buyer opens the mailed link, pays, and sees the order', async () => {
+      const tag = randomUUID().slice(0, 8);
+      await createProduct(system, staff, { name: `Oak Stool ${tag}`, price: 6400, stock: 3 });
+      const email = `phone.${tag}@example.test`;
+      const admin = await newPage();
+      await signInInBrowser(admin, '/admin', staff.email);
+      await admin.getByRole('heading', { name: 'Products' }).waitFor(WAIT);
+      await admin.getByRole('link', { name: 'Draft orders' }).click();
+      await admin.getByRole('heading', { name: 'New draft order' }).waitFor(WAIT);
+      await admin.getByLabel('Product name or SKU').fill(`Oak Stool ${tag}`);
+      await admin.getByRole('button', { name: 'Find', exact: true }).click();
+      await admin.getByRole('button', { name: `Add Oak Stool ${tag}` }).click();
+      await admin.getByLabel(`Quantity of Oak Stool ${tag}`).fill('2');
+      await admin.getByLabel(`Quantity of Oak Stool ${tag}`).dispatchEvent('change');
+      await admin.getByLabel('Or the email of someone without an account').fill(email);
+      const form = admin.getByRole('form', { name: 'New draft order' });
+      await form.getByLabel('Full name').fill('Grace Hopper');
+      await form.getByLabel('Address line 1').fill('1 Harbour Road');
+      await form.getByLabel('City').fill('Berlin');
+      await form.getByLabel('Postal code').fill('10115');
+      await form.getByLabel('Country').selectOption('DE');
+      await form.getByRole('button', { name: 'Make the draft' }).click();
+      await admin.getByRole('heading', { name: `Draft order for ${email}` }).waitFor(WAIT);
+      const total = (await admin.getByTestId('draft-total').textContent())!.match(/total (€[\d.,]+)/)![1]!;
+      await admin.getByRole('button', { name: 'Send a payment link' }).click();
+      await admin.getByTestId('payment-link').getByText(`A link was mailed to ${email}.`).waitFor(WAIT);
+      await expectReadable(admin);
+      expect(problemsOf(admin)).toEqual([]);
+
+      const [link] = await mailedLinks(
+        system.config.dataDir,
+        'payment_link',
+        email,
+        /https?:\/\/[^\s"<>]+\/pay\?token=[\w%-]+/,
+      );
+      const { pathname, search } = new URL(link!);
+      const buyer = await newPage();
+      await buyer.goto(pathname + search);
+      await buyer.getByRole('heading', { name: 'Pay your order' }).waitFor(WAIT);
+      await buyer.getByText(`Oak Stool ${tag}`).waitFor(WAIT);
+      await buyer.getByLabel('Card token').fill('tok_declined');
+      await buyer.getByRole('button', { name: `Pay ${total}` }).click();
+      await buyer.getByText('Your card was declined. Nothing was charged: try another card.').waitFor(WAIT);
+      await buyer.getByLabel('Card token').fill('tok_visa');
+      await buyer.getByRole('button', { name: `Pay ${total}` }).click();
+      await buyer.getByText(/confirmed/i).first().waitFor(WAIT);
+      await expectReadable(buyer);
+      expect(problemsOf(buyer)).toEqual([]);
+      // The link has done its work; the console's draft names the order it became.
+      await buyer.goto(pathname + search);
+      await buyer.getByText('This order has been paid.').waitFor(WAIT);
+      await admin.reload();
+      await admin.getByText(/Placed as order #/).waitFor(WAIT);
+    });
+
     it('staff add images by choosing and by dropping files (a disguised text file is refused), order them and give alt text; the shop shows the main image lazily with a srcset', async () => {
       const word = `Lamp${randomUUID().slice(0, 6)}`;
       const variant = await createProduct(system, staff, { name: `${word} Arc`, price: 8900, stock: 4 });

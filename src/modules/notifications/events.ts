@@ -10,5 +10,6 @@ export const NOTIFIED_EVENT_TYPES = [
   'user.email_change_requested',
   'user.email_changed',
   'staff.invited',
+  'draft_order.payment_requested',
   'inventory.low',
 ] as const;

@@ -16,6 +16,7 @@ import {
   renderEmailChangeMail,
   renderOrderMail,
   renderPasswordResetMail,
+  renderPaymentLinkMail,
   renderStaffInviteMail,
   renderStockLowMail,
   renderVerificationMail,
@@ -62,6 +63,8 @@ export function createNotifications(deps: {
   /** A guest's order: where its mail goes, and a fresh token for the link that opens it. */
   orders: {
     guestContact(orderId: string): Promise<{ email: string; token: string } | undefined>;
+    /** A fresh token for a draft order's payment link; undefined once the draft is completed. */
+    issuePaymentLink(draftId: string): Promise<string | undefined>;
   };
 }): NotificationsModule {
   const { config, db, bus, logger, identity, orders } = deps;
@@ -201,6 +204,28 @@ export function createNotifications(deps: {
       if (!token) return undefined;
       const link = `${config.publicUrl}/admin/invite?token=${encodeURIComponent(token)}`;
       return { mail: renderStaffInviteMail({ email, role }, link), to: [{ address: email }] };
+    }
+    if (event.type === 'draft_order.payment_requested') {
+      const { draftId, userId, email, total } = data as {
+        draftId?: unknown;
+        userId?: unknown;
+        email?: unknown;
+        total?: { amount: number; currency: string };
+      };
+      if (typeof draftId !== 'string' || !total) return undefined;
+      const address =
+        typeof email === 'string'
+          ? email
+          : typeof userId === 'string'
+            ? await identity.emailOf(userId)
+            : undefined;
+      const token = address && (await orders.issuePaymentLink(draftId));
+      if (!address || !token) return undefined;
+      const link = `${config.publicUrl}/pay?token=${encodeURIComponent(token)}`;
+      return {
+        mail: renderPaymentLinkMail({ total }, link),
+        to: [{ ...(typeof userId === 'string' ? { userId } : {}), address }],
+      };
     }
     if (event.type === 'inventory.low') {
       if (typeof data.sku !== 'string') return undefined;

@@ -13,6 +13,7 @@ export interface RenderedMail {
     | 'email_change'
     | 'email_changed'
     | 'staff_invite'
+    | 'payment_link'
     | 'stock_low';
   subject: string;
   text: string;
@@ -188,6 +189,19 @@ export function renderStaffInviteMail(
     `You are invited to help run an Emporium shop, as ${data.role}, with the account ${data.email}.`,
     `To accept, open ${acceptLink} (the link works once, within a week) and choose your password, or enter it if you already have an account here.`,
     'If you did not expect this, you can ignore this message: nothing happens until the link is opened.',
+  ]);
+}
+
+/** draft_order.payment_requested: the link with which a customer pays an order the shop made for them. */
+export function renderPaymentLinkMail(
+  data: { total: { amount: number; currency: string } },
+  payLink: string,
+): RenderedMail {
+  const total = formatMoney(data.total);
+  return mail('payment_link', `Your order of ${total} is ready to pay`, [
+    `The shop has put together an order for you, of ${total}.`,
+    `To see what is in it and pay, open ${payLink} (the link works for a week, until the order is paid).`,
+    'If you did not ask for this order, you can ignore this message: nothing is charged unless you pay.',
   ]);
 }
 

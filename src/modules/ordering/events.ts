@@ -9,11 +9,24 @@ export const ORDER_EVENT_TYPES = [
   'order.confirmed',
   'order.cancelled',
   'order.edited',
+  'draft_order.payment_requested',
   'payment.captured',
   'payment.refunded',
 ] as const;
 
 export type OrderEventType = (typeof ORDER_EVENT_TYPES)[number];
+
+/** Staff asked for a draft order's payment link to be mailed; the mail makes its own token. */
+export const paymentRequested = (
+  draft: { id: string; customerId: string | null; email: string | null },
+  total: { amount: number; currency: string },
+): CloudEvent =>
+  cloudEvent(ORDERING_SOURCE, 'draft_order.payment_requested', draft.id, {
+    draftId: draft.id,
+    ...(draft.customerId ? { userId: draft.customerId } : {}),
+    ...(draft.email ? { email: draft.email } : {}),
+    total,
+  });
 
 /** Every order event names the order (subject), its owner and status: enough to route and to show. */
 export function orderEvent(

@@ -51,6 +51,7 @@ export function createOrdering(deps: {
       maxAttempts: 6,
       retryBaseMs: Math.max(100, Math.floor(config.recoveryIntervalMs / 5)),
       captureOnShipment: config.payments.capture === 'on_shipment',
+      publicUrl: config.publicUrl,
     },
   });
   // A user proved an address: the guest orders placed with it become theirs (claiming is

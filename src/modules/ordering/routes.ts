@@ -433,6 +433,102 @@ export function orderingRoutes(service: OrderingService, deps: { db: Db; idempot
     );
 
     app.post(
+      '/draft-orders/:id/payment-link',
+      {
+        schema: {
+          operationId: 'draftOrderPaymentLink',
+          ...drafts,
+          summary: 'A link the customer pays the draft with, for a week; mailed to them unless send is false',
+          params: IdParams,
+          body: Type.Object(
+            {
+              send: Type.Optional(
+                Type.Boolean({ description: 'Mail a link to the customer (default true)' }),
+              ),
+            },
+            { additionalProperties: false },
+          ),
+          response: {
+            201: Type.Object({
+              url: Type.String({
+                description: 'The storefront page that pays the draft; it works until expiresAt',
+              }),
+              expiresAt: Type.String({ format: 'date-time' }),
+              sent: Type.Boolean({ description: 'Whether a link was mailed to the customer too' }),
+            }),
+            ...problems(401, 403, 404, 409),
+          },
+        },
+      },
+      async (request, reply) =>
+        reply.code(201).send(await service.paymentLink(request.params.id, request.body.send ?? true)),
+    );
+
+    const linkHeader = Type.Object({
+      'payment-link-token': Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: 'The token of a draft order’s payment link (its ?token= part)',
+      }),
+    });
+
+    app.get(
+      '/payment-link',
+      {
+        schema: {
+          operationId: 'getPaymentLink',
+          tags: ['orders'],
+          summary: 'The order a payment link pays for, priced now (for whoever holds the link)',
+          headers: linkHeader,
+          response: {
+            200: Type.Object({
+              status: Type.Union([Type.Literal('open'), Type.Literal('completed')]),
+              items: Type.Array(LineItemSchema),
+              totals: TotalsSchema,
+              shippingAddress: AddressSchema,
+              shippingMethod: Type.Optional(ShippingMethodSchema),
+            }),
+            ...problems(404, 409),
+          },
+        },
+      },
+      async (request) => service.payableDraft(request.headers['payment-link-token']),
+    );
+
+    app.post(
+      '/payment-link/pay',
+      {
+        schema: {
+          operationId: 'payPaymentLink',
+          tags: ['orders'],
+          summary: 'Pay the order a payment link is for: placed like a checkout, once',
+          headers: linkHeader,
+          body: Type.Object(
+            {
+              payment: Type.Object(
+                { token: Type.String({ minLength: 1, maxLength: 100 }) },
+                { additionalProperties: false },
+              ),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 201: OrderSchema, 202: OrderSchema, ...problems(400, 402, 404, 409, 503) },
+        },
+      },
+      async (request, reply) => {
+        const outcome = await service.payDraft(
+          request.headers['payment-link-token'],
+          request.body.payment.token,
+          request.workContext.signal,
+        );
+        return reply
+          .code(outcome.status)
+          .header('location', `/v1/orders/${outcome.order.id}`)
+          .send(outcome.order);
+      },
+    );
+
+    app.post(
       '/orders/:id/cancel',
       {
         schema: {

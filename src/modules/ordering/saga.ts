@@ -226,7 +226,11 @@ export function createSaga(deps: SagaDeps) {
       },
       // Nothing was bought, so the shopper gets the cart back to try again.
       undo: async (tx, order, items) => {
-        if (order.draftOrderId) return;
+        // A draft's order that was not bought gives the draft back, to be completed again.
+        if (order.draftOrderId) {
+          await store.reopenDraft(tx, order.draftOrderId, order.id);
+          return;
+        }
         await deps.cart.restore(tx, order.userId, items, {
           promotionCode: order.promotionCode,
           shippingMethodId: order.shippingMethod?.id ?? null,

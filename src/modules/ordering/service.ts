@@ -31,7 +31,7 @@ import {
   refundCurrencyMismatch,
   totalChanged,
 } from './errors.ts';
-import { orderEvent } from './events.ts';
+import { orderEvent, paymentRequested } from './events.ts';
 import { type AuthorizedPayment, createSaga, type PaymentState, type PaymentsPort } from './saga.ts';
 import { assertTransition, type OrderStatus } from './state.ts';
 import {
@@ -220,7 +220,29 @@ export interface OrderingSettings {
   retryBaseMs: number;
   /** PAYMENTS_CAPTURE=on_shipment: orders are confirmed authorized; shipments capture. */
   captureOnShipment: boolean;
+  /** Where the storefront is: payment links point there. */
+  publicUrl: string;
 }
+
+/** How long a draft order's payment link works. */
+const PAYMENT_LINK_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+
+/** A draft as whoever holds its payment link sees it: what they pay for, not who made it. */
+export interface PayableDraft {
+  status: 'open' | 'completed';
+  items: CartLine[];
+  totals: Totals;
+  shippingAddress: ShippingAddress;
+  shippingMethod?: ShippingMethod;
+}
+
+const linkInvalid = () =>
+  new DomainError(
+    404,
+    'PAYMENT_LINK_INVALID',
+    'Payment link not found',
+    'This payment link has expired or was never made: ask the shop for a new one',
+  );
 
 /** Who may look at an order: a signed-in user (their own; staff any), or a guest with its Order-Token. */
 
@@ -869,6 +891,70 @@ export function createOrderingService(deps: {
       return toDraft(row, await priceDraft(row));
     },
 
+    /** A new token that opens the draft's payment page, for a week; undefined once it is completed. */
+    async issuePaymentLink(draftId: string): Promise<string | undefined> {
+      const draft = await store.draftById(db, draftId);
+      if (!draft || draft.status === 'completed') return undefined;
+      const { token, hash } = newOpaqueToken();
+      await store.insertPaymentLink(db, draftId, hash, new Date(Date.now() + PAYMENT_LINK_TTL_MS));
+      return token;
+    },
+
+    /**
+     * A link the customer pays the draft with: answered to staff, and when `send`, mailed to the
+     * customer with a token of the mail's own (the event carries none).
+     */
+    async paymentLink(
+      draftId: string,
+      send: boolean,
+    ): Promise<{ url: string; expiresAt: string; sent: boolean }> {
+      const draft = await store.draftById(db, draftId);
+      if (!draft) throw notFound('Draft order');
+      if (draft.status === 'completed')
+        throw conflict('DRAFT_COMPLETED', 'This draft order was completed already');
+      const priced = await priceDraft(draft);
+      const token = (await this.issuePaymentLink(draftId))!;
+      if (send) {
+        await transact(db, (tx) => deps.bus.append(tx, [paymentRequested(draft, priced.total)]));
+        deps.bus.nudge();
+      }
+      return {
+        url: `${settings.publicUrl}/pay?token=${encodeURIComponent(token)}`,
+        expiresAt: new Date(Date.now() + PAYMENT_LINK_TTL_MS).toISOString(),
+        sent: send,
+      };
+    },
+
+    /** The draft a payment link opens, priced now; 404 for a token that opens none. */
+    async payableDraft(linkToken: string): Promise<PayableDraft> {
+      const row = await store.draftByLink(db, hashOpaqueToken(linkToken));
+      if (!row) throw linkInvalid();
+      const {
+        id: _id,
+        customerId: _customer,
+        email: _email,
+        orderId: _order,
+        createdAt: _at,
+        ...shown
+      } = await this.getDraft(row.id);
+      return shown;
+    },
+
+    /**
+     * The customer pays the draft through its link: it is placed like any checkout, and the answer
+     * carries a token that opens the order (as a guest checkout's does). Paid already: 409.
+     */
+    async payDraft(linkToken: string, paymentToken: string, signal?: AbortSignal): Promise<CheckoutResult> {
+      const row = await store.draftByLink(db, hashOpaqueToken(linkToken));
+      if (!row) throw linkInvalid();
+      if (row.status === 'completed') throw conflict('DRAFT_COMPLETED', 'This order has been paid already');
+      const result = await this.completeDraft(row.id, { paymentToken }, signal);
+      return {
+        ...result,
+        order: { ...result.order, orderToken: await this.issueOrderToken(result.order.id) },
+      };
+    },
+
     /** The open drafts, newest first: whom each is for and how many units, unpriced. */
     async openDrafts() {
       const rows = await store.openDrafts(db, 100);
@@ -900,10 +986,12 @@ export function createOrderingService(deps: {
           'Charge a card token or mark the order paid outside the shop: one of them',
         );
       const shopper = draftShopper(draft);
-      const idempotencyKey = `draft:${draft.id}`;
+      // Each attempt is an order of its own: one whose payment fails is cancelled and gives the
+      // draft back (open again), so the next attempt places a new one.
+      const idempotencyKey = `draft:${draft.id}:${uuidv7()}`;
       const orderedBefore = async (error: unknown): Promise<CheckoutResult> => {
-        const existing = await store.byIdempotencyKey(db, shopper.id, idempotencyKey);
-        if (existing) return answer(await load(existing.id));
+        const now = await store.draftById(db, draft.id);
+        if (now?.status === 'completed') return answer(await load(now.orderId!));
         throw error;
       };
       if (input.paymentToken) deps.payments.assertAvailable();
@@ -921,7 +1009,11 @@ export function createOrderingService(deps: {
         },
         orderedBefore,
         signal,
-      );
+      ).catch((error: unknown) => {
+        // Another completion got there first: answer the order it made.
+        if (error instanceof DomainError && error.code === 'DRAFT_COMPLETED') return orderedBefore(error);
+        throw error;
+      });
     },
 
     /** What an edit would make of the order, without making it: what staff confirm. */

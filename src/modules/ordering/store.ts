@@ -89,6 +89,12 @@ type OrderingTables = {
     created_at: Generated<Date>;
     updated_at: Generated<Date>;
   };
+  draft_payment_links: {
+    token_hash: string;
+    draft_id: string;
+    expires_at: Date;
+    created_at: Generated<Date>;
+  };
   order_tokens: {
     token_hash: string;
     order_id: string;
@@ -542,6 +548,34 @@ export const orderStore = {
   },
 
   /** The draft became this order; false when it was completed already (by another request). */
+  async insertPaymentLink(executor: Db, draftId: string, tokenHash: string, expiresAt: Date): Promise<void> {
+    await tables(executor)
+      .insertInto('draft_payment_links')
+      .values({ token_hash: tokenHash, draft_id: draftId, expires_at: expiresAt })
+      .execute();
+  },
+
+  /** The draft an unexpired payment link's token opens. */
+  async draftByLink(executor: Db, tokenHash: string): Promise<DraftRow | undefined> {
+    return (await tables(executor)
+      .selectFrom('draft_payment_links as l')
+      .innerJoin('draft_orders as d', 'd.id', 'l.draft_id')
+      .select(draftColumns.map((column) => `d.${column}` as const))
+      .where('l.token_hash', '=', tokenHash)
+      .where('l.expires_at', '>', sql<Date>`now()`)
+      .executeTakeFirst()) as DraftRow | undefined;
+  },
+
+  /** The draft's order was cancelled at checkout (its payment failed): the draft is open again. */
+  async reopenDraft(executor: Db, id: string, orderId: string): Promise<void> {
+    await tables(executor)
+      .updateTable('draft_orders')
+      .set({ status: 'open', order_id: null, updated_at: sql`now()` })
+      .where('id', '=', id)
+      .where('order_id', '=', orderId)
+      .execute();
+  },
+
   async completeDraft(executor: Db, id: string, orderId: string): Promise<boolean> {
     const result = await tables(executor)
       .updateTable('draft_orders')

@@ -13,6 +13,7 @@ export const STOREFRONT_PAGES = [
   '/verify-email',
   '/forgot-password',
   '/reset-password',
+  '/pay',
   '/orders',
   '/orders/:id',
   '/account',

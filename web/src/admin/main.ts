@@ -6,6 +6,7 @@ import { type AppContext, type Content, type Flash, mainView, type PageRoute, st
 import { apiKeysPage } from './api-keys.ts';
 import { collectionsPage } from './collections.ts';
 import { customerPage, customersPage } from './customers.ts';
+import { draftOrderPage, draftOrdersPage } from './draft-orders.ts';
 import { giftCardsPage } from './gift-cards.ts';
 import { locationsPage } from './locations.ts';
 import { orderEditPage } from './order-edit.ts';
@@ -83,6 +84,18 @@ const routes: PageRoute[] = [
     pattern: `${ADMIN_BASE}/orders/:id`,
     title: (params) => `Order ${params.id.slice(-8)}`,
     view: staffOnly(orderPage),
+    signedIn: true,
+  },
+  {
+    pattern: `${ADMIN_BASE}/draft-orders`,
+    title: () => 'Draft orders',
+    view: staffOnly(draftOrdersPage),
+    signedIn: true,
+  },
+  {
+    pattern: `${ADMIN_BASE}/draft-orders/:id`,
+    title: () => 'Draft order',
+    view: staffOnly(draftOrderPage),
     signedIn: true,
   },
   {
@@ -165,7 +178,7 @@ function layout(ctx: AppContext, content: Content, flash: Flash | null) {
           user
             ? html`<a href="${ADMIN_BASE}">Products</a> <a href="${ADMIN_BASE}/collections">Collections</a>
               <a href="${ADMIN_BASE}/locations">Locations</a>
-              <a href="${ADMIN_BASE}/orders">Orders</a>
+              <a href="${ADMIN_BASE}/orders">Orders</a> <a href="${ADMIN_BASE}/draft-orders">Draft orders</a>
               <a href="${ADMIN_BASE}/customers">Customers</a>
               <a href="${ADMIN_BASE}/promotions">Promotions</a> <a href="${ADMIN_BASE}/gift-cards">Gift cards</a> <a href="${ADMIN_BASE}/price-lists">Price lists</a>
               <a href="${ADMIN_BASE}/tax">Tax and regions</a>

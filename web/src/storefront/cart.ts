@@ -1,6 +1,5 @@
 import { html, nothing } from 'lit-html';
 import { live } from 'lit-html/directives/live.js';
-import { ref } from 'lit-html/directives/ref.js';
 import { addressLine, countryName, countryOptions } from '../addresses.ts';
 import { ApiError, newIdempotencyKey } from '../api.ts';
 import { discountRows, lineTotalCell } from '../discounts.ts';
@@ -15,7 +14,7 @@ import {
   money,
   shopperCurrency,
 } from '../ui.ts';
-import { mountPaymentElement, paymentElementEnabled, paymentMethodId } from './stripe.ts';
+import { cardFields, cardToken } from './stripe.ts';
 
 /** The names of the cart's items a 409 PRICE_UNAVAILABLE says have no price in the currency asked for. */
 function unpricedNames(cart: Cart, error: ApiError): string[] {
@@ -346,11 +345,7 @@ export async function checkoutPage(ctx: AppContext): Promise<Content | Drawing> 
       const coversAll =
         balancePays() === shown.amount &&
         (useCredit || (giftCard !== undefined && giftCard.code === giftCardCode));
-      const token = coversAll
-        ? undefined
-        : paymentElementEnabled
-          ? await paymentMethodId()
-          : values.token.trim();
+      const token = coversAll ? undefined : await cardToken(values);
       try {
         const response = await ctx.api.request<Order>('POST', '/v1/orders', {
           headers: { 'idempotency-key': key },
@@ -456,19 +451,7 @@ export async function checkoutPage(ctx: AppContext): Promise<Content | Drawing> 
         </fieldset>
         <fieldset>
           <legend>Payment</legend>
-          ${
-            paymentElementEnabled
-              ? html`<div class="payment-element" ${ref((host) => {
-                  mountPaymentElement(host, shown).catch((error: unknown) =>
-                    ctx.flash('error', describeError(error)),
-                  );
-                })}></div>`
-              : html`<label>Card token <input name="token" ?required=${cardNeeded()} maxlength="100" value="tok_visa" autocomplete="off" aria-describedby="token-help" /></label>
-          <p id="token-help" class="muted">
-            Sandbox: <code>tok_visa</code> is approved, <code>tok_declined</code> is declined,
-            <code>tok_slow</code> answers after 10 s (the order confirms by itself), <code>tok_error</code> fails.
-          </p>`
-          }
+          ${cardFields(ctx, shown, cardNeeded())}
         </fieldset>
         <fieldset>
           <legend>Gift card or store credit</legend>

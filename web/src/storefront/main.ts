@@ -21,6 +21,7 @@ import {
 import { cartPage, checkoutPage } from './cart.ts';
 import { catalogPage, productPage } from './catalog.ts';
 import { orderPage, ordersPage } from './orders.ts';
+import { payPage } from './pay.ts';
 import { accountPage } from './profile.ts';
 
 type Pattern = (typeof STOREFRONT_PAGES)[number];
@@ -37,6 +38,8 @@ const pages: Record<Pattern, Omit<PageRoute, 'pattern'>> = {
   '/verify-email': { title: () => 'Confirm your email', view: verifyEmailPage },
   '/forgot-password': { title: () => 'Forgot your password', view: forgotPasswordPage },
   '/reset-password': { title: () => 'Choose a new password', view: resetPasswordPage },
+  // A draft order's payment link: whoever holds its token pays it.
+  '/pay': { title: () => 'Pay your order', view: payPage },
   '/orders': { title: () => 'Your orders', view: ordersPage, signedIn: true },
   // A guest opens their order with its token (from checkout, or the mail's link).
   '/orders/:id': { title: (params) => `Order ${params.id.slice(-8)}`, view: orderPage },

@@ -1,4 +1,8 @@
+import { html } from 'lit-html';
+import { ref } from 'lit-html/directives/ref.js';
+import { describeError } from '../errors.ts';
 import type { Money } from '../money.ts';
+import type { AppContext } from '../ui.ts';
 
 /**
  * Stripe's Payment Element on the checkout page, when the shop runs on Stripe with a publishable
@@ -95,3 +99,23 @@ export async function paymentMethodId(): Promise<string> {
   if (!created.paymentMethod) throw new Error(created.error?.message ?? 'The card could not be used.');
   return created.paymentMethod.id;
 }
+
+/**
+ * Where the shopper gives their card: Stripe's Payment Element for this total, or on the sandbox a
+ * token field (`required` when the card must pay something).
+ */
+export function cardFields(ctx: Pick<AppContext, 'flash'>, total: Money, required: boolean) {
+  return paymentElementEnabled
+    ? html`<div class="payment-element" ${ref((host) => {
+        mountPaymentElement(host, total).catch((error: unknown) => ctx.flash('error', describeError(error)));
+      })}></div>`
+    : html`<label>Card token <input name="token" ?required=${required} maxlength="100" value="tok_visa" autocomplete="off" aria-describedby="token-help" /></label>
+          <p id="token-help" class="muted">
+            Sandbox: <code>tok_visa</code> is approved, <code>tok_declined</code> is declined,
+            <code>tok_slow</code> answers after 10 s (the order confirms by itself), <code>tok_error</code> fails.
+          </p>`;
+}
+
+/** The card given in `cardFields`, as the token the order is paid with. */
+export const cardToken = (values: Record<string, string>): Promise<string> =>
+  paymentElementEnabled ? paymentMethodId() : Promise.resolve(values.token.trim());
