@@ -73,6 +73,8 @@ const MIGRATION_OWNER: Record<string, string> = {
   draft_orders: 'ordering',
   order_edits: 'ordering',
   draft_payment_links: 'ordering',
+  exchanges: 'fulfillment',
+  order_source: 'ordering',
   variant_tax_class: 'catalog',
   order_discounts: 'ordering',
   order_tax_inclusive: 'ordering',

@@ -163,8 +163,15 @@ describe.each(dbKinds)('draft orders on %s', (kind) => {
     const asked = await call('POST', `/v1/draft-orders/${draft.id}/payment-link`, staff, {});
     expect(asked.statusCode).toBe(201);
     expect(asked.json()).toMatchObject({ sent: true, url: expect.stringMatching(/\/pay\?token=/) });
-    expect((await call('POST', `/v1/draft-orders/${draft.id}/payment-link`, undefined, {})).statusCode).toBe(401);
-    const [mailed] = await mailedLinks(system.config.dataDir, 'payment_link', email, /https?:\/\/[^\s"<>]+\/pay\?token=[\w%-]+/);
+    expect((await call('POST', `/v1/draft-orders/${draft.id}/payment-link`, undefined, {})).statusCode).toBe(
+      401,
+    );
+    const [mailed] = await mailedLinks(
+      system.config.dataDir,
+      'payment_link',
+      email,
+      /https?:\/\/[^\s"<>]+\/pay\?token=[\w%-]+/,
+    );
     // The mail's link is its own; both open the draft until it is paid.
     const tokens = [mailed!, asked.json().url].map((url) => new URL(url).searchParams.get('token')!);
     expect(tokens[0]).not.toBe(tokens[1]);

@@ -167,6 +167,7 @@ async function buildModules(deps: ModuleDeps) {
     // A return's refund goes to the gift card first, as every refund of an order does.
     payments: { captureShare: payments.service.captureShare, refund: ordering.service.refundMoney },
     inventory: inventory.service,
+    storeCredit: giftCards.service,
     bus,
     logger,
   });

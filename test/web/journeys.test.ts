@@ -1323,7 +1323,10 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await buyer.getByText('Your card was declined. Nothing was charged: try another card.').waitFor(WAIT);
       await buyer.getByLabel('Card token').fill('tok_visa');
       await buyer.getByRole('button', { name: `Pay ${total}` }).click();
-      await buyer.getByText(/confirmed/i).first().waitFor(WAIT);
+      await buyer
+        .getByText(/confirmed/i)
+        .first()
+        .waitFor(WAIT);
       await expectReadable(buyer);
       expect(problemsOf(buyer)).toEqual([]);
       // The link has done its work; the console's draft names the order it became.
@@ -1331,6 +1334,58 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await buyer.getByText('This order has been paid.').waitFor(WAIT);
       await admin.reload();
       await admin.getByText(/Placed as order #/).waitFor(WAIT);
+    });
+
+    it('staff exchange a returned item for a dearer one from the returns screen: the refund pays first, the card the rest, and the new order is there to ship', async () => {
+      const tag = randomUUID().slice(0, 8);
+      const small = await createProduct(system, staff, { name: `Small Tee ${tag}`, price: 2000, stock: 5 });
+      await createProduct(system, staff, { name: `Large Hoodie ${tag}`, price: 4500, stock: 5 });
+      const buyer = await signIn(system);
+      await addToCart(system, buyer, small.variantId);
+      const order = (await checkout(system, buyer)).json();
+      expect(
+        (await shipFirstLine(system, staff, order, { carrier: 'DHL', trackingNumber: tag })).statusCode,
+      ).toBe(201);
+      const asked = await system.app.inject({
+        method: 'POST',
+        url: `/v1/orders/${order.id}/returns`,
+        headers: buyer.headers,
+        payload: { items: [{ orderItemId: order.items[0].id, quantity: 1 }], reason: 'too small' },
+      });
+      expect(asked.statusCode).toBe(201);
+      const admin = await newPage();
+      await signInInBrowser(admin, '/admin', staff.email);
+      await admin.getByRole('heading', { name: 'Products' }).waitFor(WAIT);
+      await admin.goto('/admin/returns');
+      await admin
+        .locator(`tr[data-return="${asked.json().id}"]`)
+        .getByRole('link', { name: 'Exchange' })
+        .click();
+      await admin.getByRole('heading', { name: /^Exchange return/ }).waitFor(WAIT);
+      await admin.getByLabel('Product name or SKU').fill(`Large Hoodie ${tag}`);
+      await admin.getByRole('button', { name: 'Find', exact: true }).click();
+      await admin.getByRole('button', { name: `Add Large Hoodie ${tag}` }).click();
+      // Without a card for the difference, it says so and nothing happens.
+      await admin.getByRole('button', { name: 'Receive and exchange' }).click();
+      await expect(admin.getByRole('alert').textContent({ timeout: WAIT.timeout })).resolves.toMatch(
+        /The replacements cost .* charge the other .* to a card/,
+      );
+      // That refusal was the one this journey asked for (a 400 in the console); nothing else.
+      expect(problemsOf(admin).splice(0)).toEqual([
+        'Failed to load resource: the server responded with a status of 400 (Bad Request)',
+      ]);
+      await admin.getByLabel(/^Card payment token/).fill('tok_visa');
+      await admin.getByRole('button', { name: 'Receive and exchange' }).click();
+      await admin
+        .getByText(
+          /^Exchanged: the return's €[\d.]+ paid €[\d.]+ of the replacements, the card the other €[\d.]+\.$/,
+        )
+        .waitFor(WAIT);
+      await admin.getByRole('button', { name: 'Ship' }).waitFor(WAIT);
+      await expectReadable(admin);
+      await admin.goto(`/admin/orders/${order.id}`);
+      await admin.getByText(/exchanged for order #/).waitFor(WAIT);
+      expect(problemsOf(admin)).toEqual([]);
     });
 
     it('staff add images by choosing and by dropping files (a disguised text file is refused), order them and give alt text; the shop shows the main image lazily with a srcset', async () => {

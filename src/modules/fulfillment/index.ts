@@ -9,6 +9,8 @@ import type { OrderingModule } from '../ordering/index.ts';
 import { fulfillmentRoutes } from './routes.ts';
 import { createFulfillmentService, type FulfillmentPayments, type FulfillmentService } from './service.ts';
 
+type FulfillmentDeps = Parameters<typeof createFulfillmentService>[0];
+
 export { FULFILLMENT_EVENT_TYPES } from './events.ts';
 export { FulfillmentSchema, ReturnSchema } from './routes.ts';
 export type { FulfillmentPayments, FulfillmentService } from './service.ts';
@@ -24,6 +26,7 @@ export function createFulfillment(deps: {
   ordering: OrderingModule;
   payments: FulfillmentPayments;
   inventory: InventoryService;
+  storeCredit: FulfillmentDeps['storeCredit'];
   bus: EventBus;
   logger: Logger;
 }): FulfillmentModule {

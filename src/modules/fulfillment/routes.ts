@@ -3,8 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { notFound } from '../../platform/errors.ts';
 import { ORDER_HOLDER, orderViewerOf, SIGNED_IN, STAFF } from '../../platform/http/auth.ts';
+import { IdempotencyKey } from '../../platform/http/idempotency.ts';
 import { problems } from '../../platform/http/openapi.ts';
 import { IdParams, Money, OrderTokenHeader, Page, PageQuery, Uuid } from '../../platform/http/schemas.ts';
+import { OrderSchema } from '../ordering/index.ts';
 import type { FulfillmentService } from './service.ts';
 
 const ItemQuantities = Type.Array(
@@ -39,6 +41,10 @@ export const ReturnSchema = Type.Object({
   items: Type.Array(Type.Object({ orderItemId: Uuid, quantity: Type.Integer() })),
   reason: Type.String(),
   refund: Type.Optional(Money),
+  storeCredit: Type.Optional(Money),
+  replacementOrderId: Type.Optional(
+    Type.String({ format: 'uuid', description: 'An exchange: the order that ships the replacements' }),
+  ),
   createdAt: Type.String({ format: 'date-time' }),
   receivedAt: Type.Optional(Type.String({ format: 'date-time' })),
 });
@@ -211,6 +217,60 @@ export function fulfillmentRoutes(service: FulfillmentService) {
         },
       },
       async (request) => service.receive(request.params.id, request.workContext.signal),
+    );
+
+    app.post(
+      '/returns/:id/exchange',
+      {
+        schema: {
+          operationId: 'exchangeReturn',
+          tags,
+          security: STAFF,
+          summary:
+            'Receive a return as an exchange: its refund pays replacements first, the difference settled either way',
+          description:
+            'The replacements are priced now for the customer and address and placed as a new order, paid ' +
+            "first by the return's refund (as store credit), by `payment.token` for any rest; a refund " +
+            'beyond their price goes back to the card. The same Idempotency-Key answers the same order.',
+          params: IdParams,
+          headers: Type.Object({ 'idempotency-key': IdempotencyKey }),
+          body: Type.Object(
+            {
+              replacements: Type.Array(
+                Type.Object(
+                  { variantId: Uuid, quantity: Type.Integer({ minimum: 1, maximum: 999 }) },
+                  { additionalProperties: false },
+                ),
+                { minItems: 1, maxItems: 100 },
+              ),
+              payment: Type.Optional(
+                Type.Object(
+                  { token: Type.String({ minLength: 1, maxLength: 100 }) },
+                  { additionalProperties: false },
+                ),
+              ),
+            },
+            { additionalProperties: false },
+          ),
+          response: {
+            201: Type.Object({ return: ReturnSchema, order: OrderSchema }),
+            202: Type.Object({ return: ReturnSchema, order: OrderSchema }),
+            ...problems(400, 401, 402, 403, 404, 409, 503),
+          },
+        },
+      },
+      async (request, reply) => {
+        const { return: received, order } = await service.exchange(
+          request.params.id,
+          {
+            replacements: request.body.replacements,
+            paymentToken: request.body.payment?.token,
+            key: `${request.params.id}:${request.headers['idempotency-key']}`,
+          },
+          request.workContext.signal,
+        );
+        return reply.code(order.status).send({ return: received, order: order.order });
+      },
     );
   };
 }

@@ -3,7 +3,9 @@ import { badRequest, conflict, DomainError, notFound } from '../../platform/erro
 import type { EventBus } from '../../platform/events/index.ts';
 import type { OrderViewer, Principal } from '../../platform/http/auth.ts';
 import { uuidv7 } from '../../platform/ids.ts';
+import { formatMoney } from '../../platform/money.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
+import type { Money } from '../cart/index.ts';
 import type { InventoryService } from '../inventory/index.ts';
 import type { OrderingModule } from '../ordering/index.ts';
 import { lineCharge, shareOf } from '../pricing/index.ts';
@@ -38,8 +40,18 @@ export interface Return {
   items: ItemQuantity[];
   reason: string;
   refund?: { amount: number; currency: string };
+  /** An exchange: the part of the refund that paid the replacements, as store credit. */
+  storeCredit?: { amount: number; currency: string };
+  /** An exchange: the order that ships the replacements. */
+  replacementOrderId?: string;
   createdAt: string;
   receivedAt?: string;
+}
+
+/** A variant and how many of it: a replacement in an exchange. */
+export interface ItemQuantityOfVariant {
+  variantId: string;
+  quantity: number;
 }
 
 /** The line's product name as the shopper saw it, for messages people read. */
@@ -113,6 +125,8 @@ function toReturn(row: ReturnRow, items: ItemQuantity[], currency: string): Retu
   };
   if (row.refundAmount !== null) result.refund = { amount: row.refundAmount, currency };
   if (row.receivedAt) result.receivedAt = row.receivedAt.toISOString();
+  if (row.creditAmount !== null) result.storeCredit = { amount: row.creditAmount, currency };
+  if (row.replacementOrderId) result.replacementOrderId = row.replacementOrderId;
   return result;
 }
 
@@ -121,6 +135,8 @@ export function createFulfillmentService(deps: {
   orders: OrderAccess;
   payments: FulfillmentPayments;
   inventory: Pick<InventoryService, 'restock' | 'soldFrom'>;
+  /** Where an exchange's refund goes to pay its replacements. */
+  storeCredit: { creditOnce(customerId: string, amount: Money, key: string, reason: string): Promise<void> };
   bus: Pick<EventBus, 'append' | 'nudge'>;
   logger: Logger;
   returnWindowDays: number;
@@ -272,7 +288,7 @@ export function createFulfillmentService(deps: {
     return shipment;
   }
 
-  return {
+  const service = {
     /**
      * Ships some or all remaining units; the order becomes partially_shipped or shipped. With
      * capture on shipment the shipment is written `capturing` with its share of the payment (the
@@ -450,47 +466,115 @@ export function createFulfillmentService(deps: {
     async receive(returnId: string, signal?: AbortSignal): Promise<Return> {
       const found = await store.returnById(db, returnId);
       if (!found) throw notFound('Return');
-      if (found.status === 'requested') {
-        await transact(db, async (tx) => {
-          const locked = await lockOrder(tx, found.orderId);
-          const already = await store.returnedByItem(tx, found.orderId, ['receiving', 'received']);
-          const returning = new Map(
-            (await store.returnItems(tx, returnId)).map((item) => [item.orderItemId, item.quantity]),
-          );
-          await store.startReceiving(tx, returnId, shareOf(pricedOrder(locked), already, returning));
-        });
-      }
-      const receiving = (await store.returnById(db, returnId))!;
-      if (receiving.status === 'receiving') {
-        if (receiving.refundAmount)
-          await deps.payments.refund(receiving.orderId, receiving.refundAmount, `${returnId}:return`, signal);
-        await transact(db, async (tx) => {
-          const locked = await lockOrder(tx, receiving.orderId);
-          if (!(await store.finishReceiving(tx, returnId))) return;
-          const items = await store.returnItems(tx, returnId);
-          await orders.addRefund(tx, receiving.orderId, receiving.refundAmount ?? 0);
-          const variantOf = new Map(locked.items.map((line) => [line.id, line.variantId]));
-          await deps.inventory.restock(
-            tx,
-            receiving.orderId,
-            items.map((item) => ({ variantId: variantOf.get(item.orderItemId)!, quantity: item.quantity })),
-            'returned',
-          );
-          await deps.bus.append(tx, [
-            fulfillmentEvent('order.returned', locked.order, {
-              returnId,
-              items,
-              refund: { amount: receiving.refundAmount ?? 0, currency: locked.order.currency },
-            }),
-          ]);
-        });
-        deps.bus.nudge();
-      }
-      const done = (await store.returnById(db, returnId))!;
-      const locked = await transact(db, (tx) => lockOrder(tx, done.orderId));
-      return toReturn(done, await store.returnItems(db, returnId), locked.order.currency);
+      if (found.status === 'requested') await beginReceiving(found);
+      return finishReceiving(returnId, signal);
+    },
+
+    /**
+     * An exchange: the return is received, its refund pays replacement goods first (as store
+     * credit, which the replacement order spends), and the difference is settled either way:
+     * what the refund does not cover is charged to `paymentToken`, what it covers beyond them goes
+     * back to the card. The replacements ship as the new order's fulfillment. `key` names the
+     * attempt: repeating it answers the same order; after a declined card, a new key tries again.
+     */
+    async exchange(
+      returnId: string,
+      input: { replacements: ItemQuantityOfVariant[]; paymentToken?: string; key: string },
+      signal?: AbortSignal,
+    ): Promise<{ return: Return; order: Awaited<ReturnType<OrderAccess['placeReplacement']>> }> {
+      const found = await store.returnById(db, returnId);
+      if (!found) throw notFound('Return');
+      if (found.status !== 'requested' && found.creditAmount === null)
+        throw conflict(
+          'RETURN_RECEIVED',
+          'This return was received and refunded already: place a new order for the replacements',
+        );
+      const cart = await orders.priceReplacement(found.orderId, input.replacements);
+      if (found.status === 'requested')
+        await beginReceiving(found, cart.total.amount, input.paymentToken !== undefined);
+      const received = await finishReceiving(returnId, signal);
+      const placed = await orders.placeReplacement(
+        found.orderId,
+        input.key,
+        cart,
+        input.paymentToken,
+        signal,
+      );
+      await store.setReplacement(db, returnId, placed.order.id);
+      return { return: { ...received, replacementOrderId: placed.order.id }, order: placed };
     },
   };
+
+  /**
+   * Fixes a return's refund under the order's lock and begins receiving it. For an exchange whose
+   * replacements cost `replacementTotal`, as much of the refund as they cost is store credit; a
+   * rest they cost beyond the refund needs a card (`cardGiven`), checked before anything moves.
+   */
+  async function beginReceiving(found: ReturnRow, replacementTotal?: number, cardGiven = false) {
+    await transact(db, async (tx) => {
+      const locked = await lockOrder(tx, found.orderId);
+      const already = await store.returnedByItem(tx, found.orderId, ['receiving', 'received']);
+      const returning = new Map(
+        (await store.returnItems(tx, found.id)).map((item) => [item.orderItemId, item.quantity]),
+      );
+      const refund = shareOf(pricedOrder(locked), already, returning);
+      if (replacementTotal === undefined) {
+        await store.startReceiving(tx, found.id, refund);
+        return;
+      }
+      if (replacementTotal > refund && !cardGiven)
+        throw badRequest(
+          'PAYMENT_TOKEN_REQUIRED',
+          `The replacements cost ${formatMoney({ amount: replacementTotal, currency: locked.order.currency })} and the return gives back ${formatMoney({ amount: refund, currency: locked.order.currency })}: charge the other ${formatMoney({ amount: replacementTotal - refund, currency: locked.order.currency })} to a card`,
+        );
+      await store.startReceiving(tx, found.id, refund, Math.min(refund, replacementTotal));
+    });
+  }
+
+  /** Pays a receiving return's refund (to the card, and to store credit for an exchange), restocks, announces. */
+  async function finishReceiving(returnId: string, signal?: AbortSignal): Promise<Return> {
+    const receiving = (await store.returnById(db, returnId))!;
+    if (receiving.status === 'receiving') {
+      const credit = receiving.creditAmount ?? 0;
+      const toCard = (receiving.refundAmount ?? 0) - credit;
+      if (toCard > 0) await deps.payments.refund(receiving.orderId, toCard, `${returnId}:return`, signal);
+      if (credit > 0) {
+        const currency = (await orders.currencies([receiving.orderId])).get(receiving.orderId)!;
+        await deps.storeCredit.creditOnce(
+          receiving.userId,
+          { amount: credit, currency },
+          `${returnId}:exchange`,
+          'Returned goods exchanged for replacements',
+        );
+      }
+      await transact(db, async (tx) => {
+        const locked = await lockOrder(tx, receiving.orderId);
+        if (!(await store.finishReceiving(tx, returnId))) return;
+        const items = await store.returnItems(tx, returnId);
+        await orders.addRefund(tx, receiving.orderId, receiving.refundAmount ?? 0);
+        const variantOf = new Map(locked.items.map((line) => [line.id, line.variantId]));
+        await deps.inventory.restock(
+          tx,
+          receiving.orderId,
+          items.map((item) => ({ variantId: variantOf.get(item.orderItemId)!, quantity: item.quantity })),
+          'returned',
+        );
+        await deps.bus.append(tx, [
+          fulfillmentEvent('order.returned', locked.order, {
+            returnId,
+            items,
+            refund: { amount: receiving.refundAmount ?? 0, currency: locked.order.currency },
+          }),
+        ]);
+      });
+      deps.bus.nudge();
+    }
+    const done = (await store.returnById(db, returnId))!;
+    const locked = await transact(db, (tx) => lockOrder(tx, done.orderId));
+    return toReturn(done, await store.returnItems(db, returnId), locked.order.currency);
+  }
+
+  return service;
 }
 
 export type FulfillmentService = ReturnType<typeof createFulfillmentService>;

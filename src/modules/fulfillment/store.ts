@@ -26,6 +26,8 @@ type FulfillmentTables = {
     status: 'requested' | 'receiving' | 'received';
     reason: string;
     refund_amount: number | null;
+    credit_amount: number | null;
+    replacement_order_id: string | null;
     created_at: Generated<Date>;
     received_at: Date | null;
   };
@@ -50,6 +52,10 @@ export interface ReturnRow {
   status: 'requested' | 'receiving' | 'received';
   reason: string;
   refundAmount: number | null;
+  /** An exchange: the part of the refund that is store credit paying the replacement order. */
+  creditAmount: number | null;
+  /** An exchange: the order that ships the replacements. */
+  replacementOrderId: string | null;
   createdAt: Date;
   receivedAt: Date | null;
 }
@@ -63,6 +69,8 @@ const returnColumns = [
   'status',
   'reason',
   'refund_amount as refundAmount',
+  'credit_amount as creditAmount',
+  'replacement_order_id as replacementOrderId',
   'created_at as createdAt',
   'received_at as receivedAt',
 ] as const;
@@ -223,6 +231,8 @@ export const fulfillmentStore = {
         status: 'requested',
         reason: row.reason,
         refund_amount: null,
+        credit_amount: null,
+        replacement_order_id: null,
         received_at: null,
       })
       .returning(returnColumns)
@@ -328,14 +338,27 @@ export const fulfillmentStore = {
   },
 
   /** requested → receiving with the refund fixed; false when it had already moved on. */
-  async startReceiving(executor: Db, id: string, refundAmount: number): Promise<boolean> {
+  async startReceiving(
+    executor: Db,
+    id: string,
+    refundAmount: number,
+    creditAmount: number | null = null,
+  ): Promise<boolean> {
     const result = await tables(executor)
       .updateTable('returns')
-      .set({ status: 'receiving', refund_amount: refundAmount })
+      .set({ status: 'receiving', refund_amount: refundAmount, credit_amount: creditAmount })
       .where('id', '=', id)
       .where('status', '=', 'requested')
       .executeTakeFirst();
     return result.numUpdatedRows > 0n;
+  },
+
+  async setReplacement(executor: Db, id: string, orderId: string): Promise<void> {
+    await tables(executor)
+      .updateTable('returns')
+      .set({ replacement_order_id: orderId })
+      .where('id', '=', id)
+      .execute();
   },
 
   async finishReceiving(executor: Db, id: string): Promise<boolean> {

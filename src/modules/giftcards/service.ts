@@ -225,6 +225,23 @@ export function createGiftCardService(deps: {
     },
 
     /**
+     * Credits a customer's store credit once per `key` (an exchange's refund that pays its
+     * replacement): a repeat after a crash credits nothing more.
+     */
+    async creditOnce(customerId: string, amount: Amount, key: string, reason: string): Promise<void> {
+      const account = await store.openAccount(db, customerId, amount.currency);
+      if (account.currency !== amount.currency)
+        throw conflict('STORE_CREDIT_CURRENCY', `This customer's store credit is in ${account.currency}`);
+      await store.moveBalance(db, {
+        cardId: account.id,
+        amount: amount.amount,
+        kind: 'credited',
+        key,
+        reason,
+      });
+    },
+
+    /**
      * Staff credit or debit a customer's store credit (a goodwill gesture, a correction), with
      * the reason. A debit is a conditional update: it never takes the balance below zero.
      */

@@ -9,7 +9,13 @@ import type { BalanceSource, GiftCardService } from '../giftcards/index.ts';
 import type { InventoryService } from '../inventory/index.ts';
 import type { PricingService } from '../pricing/index.ts';
 import { orderEvent } from './events.ts';
-import { type OrderItemRow, type OrderRow, type SagaStep, orderStore as store } from './store.ts';
+import {
+  type OrderItemRow,
+  type OrderRow,
+  type OrderSource,
+  type SagaStep,
+  orderStore as store,
+} from './store.ts';
 
 /** What ordering knows of an order's payment. The payments module owns it; ordering only reads it. */
 export interface PaymentState {
@@ -83,8 +89,8 @@ export interface PlacedOrder {
   /** The balance paying first (a gift card, or the shopper's store credit), and whether a payment token is there for the rest. */
   balance?: BalanceSource;
   paymentToken?: string;
-  /** Placed from the shopper's cart (empty it), not from a staff draft. */
-  fromCart: boolean;
+  /** Placed from the shopper's cart (empty it), a staff draft or an exchange. */
+  source: OrderSource;
   promotionCode: string | null;
   /** The promotions that discounted it and what each took off: counted against their limits. */
   redemptions: ReadonlyArray<{ promotionId: string; amount: number }>;
@@ -222,15 +228,13 @@ export function createSaga(deps: SagaDeps) {
       name: 'take_cart',
       // An order placed from a staff draft came from no cart.
       run: async (tx, order) => {
-        if (order.fromCart) await deps.cart.clear(order.userId, tx);
+        if (order.source === 'cart') await deps.cart.clear(order.userId, tx);
       },
       // Nothing was bought, so the shopper gets the cart back to try again.
       undo: async (tx, order, items) => {
         // A draft's order that was not bought gives the draft back, to be completed again.
-        if (order.draftOrderId) {
-          await store.reopenDraft(tx, order.draftOrderId, order.id);
-          return;
-        }
+        if (order.draftOrderId) await store.reopenDraft(tx, order.draftOrderId, order.id);
+        if (order.source !== 'cart') return;
         await deps.cart.restore(tx, order.userId, items, {
           promotionCode: order.promotionCode,
           shippingMethodId: order.shippingMethod?.id ?? null,

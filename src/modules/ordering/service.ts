@@ -40,6 +40,7 @@ import {
   type EditRow,
   type OrderItemRow,
   type OrderRow,
+  type OrderSource,
   type RefundRow,
   type RefundStatus,
   orderStore as store,
@@ -527,6 +528,7 @@ export function createOrderingService(deps: {
     balance?: BalanceSource;
     idempotencyKey: string;
     guestEmail: string | null;
+    source: OrderSource;
     draft?: { id: string; paidOffline: boolean };
   }
 
@@ -565,7 +567,7 @@ export function createOrderingService(deps: {
         totalAmount: cart.totals.total.amount,
         balance: placing.balance,
         paymentToken: placing.paymentToken,
-        fromCart: !placing.draft,
+        source: placing.source,
         promotionCode: cart.promotion?.code ?? null,
         redemptions: cart.totals.discounts.map((discount) => ({
           promotionId: discount.promotionId,
@@ -592,6 +594,7 @@ export function createOrderingService(deps: {
           paymentToken: placing.paymentToken ?? null,
           balanceAmount,
           draftOrderId: placing.draft?.id ?? null,
+          source: placing.source,
           paidOffline: placing.draft?.paidOffline ?? false,
           idempotencyKey: placing.idempotencyKey,
           claimMs: requestClaimMs,
@@ -835,6 +838,7 @@ export function createOrderingService(deps: {
               : undefined,
           idempotencyKey: input.idempotencyKey,
           guestEmail,
+          source: 'cart',
         },
         orderedBefore,
         signal,
@@ -1006,6 +1010,7 @@ export function createOrderingService(deps: {
           idempotencyKey,
           guestEmail: draft.email,
           draft: { id: draft.id, paidOffline: input.paidOffline === true },
+          source: 'draft',
         },
         orderedBefore,
         signal,
@@ -1427,6 +1432,68 @@ export function createOrderingService(deps: {
       release: (tx: Db, id: string, fulfillmentId: string) =>
         store.holdForCapture(tx, id, null, fulfillmentId),
       addRefund: (tx: Db, id: string, amount: number) => store.addRefund(tx, id, amount),
+
+      /**
+       * Replacement goods for a return, priced now for the order's customer and address as a cart
+       * of them would be. Exchanges pay through store credit, so they need the customer's account.
+       */
+      async priceReplacement(
+        orderId: string,
+        lines: ReadonlyArray<{ variantId: string; quantity: number }>,
+      ): Promise<CheckoutCart> {
+        const order = await store.byId(db, orderId);
+        if (!order) throw notFound('Order');
+        if (order.guestEmail && !order.guestClaimedAt)
+          throw conflict(
+            'EXCHANGE_NEEDS_ACCOUNT',
+            'Exchanges are for customers with an account: receive the return as a refund and place a new order',
+          );
+        return deps.cart.priceLines(
+          { id: order.userId, role: 'customer' },
+          {
+            id: order.id,
+            lines: mergeDraftLines(lines),
+            shippingAddress: order.shippingAddress as unknown as ShippingAddress,
+            currency: order.currency,
+          },
+        );
+      },
+
+      /**
+       * The order that ships a return's replacements: paid first from the store credit the
+       * return's refund became, a card for any rest; once per `key` (a retry answers it).
+       */
+      async placeReplacement(
+        orderId: string,
+        key: string,
+        cart: CheckoutCart,
+        paymentToken: string | undefined,
+        signal?: AbortSignal,
+      ): Promise<CheckoutResult> {
+        const order = (await store.byId(db, orderId))!;
+        const idempotencyKey = `exchange:${key}`;
+        const orderedBefore = async (error: unknown): Promise<CheckoutResult> => {
+          const existing = await store.byIdempotencyKey(db, order.userId, idempotencyKey);
+          if (existing) return answer(await load(existing.id));
+          throw error;
+        };
+        const existing = await store.byIdempotencyKey(db, order.userId, idempotencyKey);
+        if (existing) return answer(await load(existing.id));
+        return place(
+          {
+            shopper: { id: order.userId, role: 'customer' },
+            cart,
+            shippingAddress: order.shippingAddress as unknown as ShippingAddress,
+            paymentToken,
+            balance: { storeCreditOf: order.userId },
+            idempotencyKey,
+            guestEmail: null,
+            source: 'exchange',
+          },
+          orderedBefore,
+          signal,
+        );
+      },
       currencies: (ids: readonly string[]) => store.currencies(db, ids),
       /** The order's currency when the viewer may see it (owner, staff, its Order-Token), else undefined. */
       async currencyIfVisible(viewer: OrderViewer, id: string): Promise<string | undefined> {

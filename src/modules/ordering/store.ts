@@ -14,6 +14,9 @@ export type SagaStep =
   | 'cancel_refund'
   | 'done';
 
+/** Where an order was placed from: a shopper's cart, a staff draft, or an exchange of a return. */
+export type OrderSource = 'cart' | 'draft' | 'exchange';
+
 /** A staff refund: requested (reserved, the provider not yet answered), refunded, or rejected. */
 export type RefundStatus = 'requested' | 'refunded' | 'rejected';
 
@@ -58,6 +61,7 @@ type OrderingTables = {
     payment_token: string | null;
     balance_amount: Generated<number>;
     draft_order_id: string | null;
+    source: Generated<OrderSource>;
     paid_offline: Generated<boolean>;
     awaiting_action: Generated<boolean>;
     charging_fulfillment_id: string | null;
@@ -171,6 +175,7 @@ export interface OrderRow {
   balanceAmount: number;
   /** The draft it was placed from: no cart to take or give back. */
   draftOrderId: string | null;
+  source: OrderSource;
   /** Paid outside the shop (a bank transfer, cash): no provider payment. */
   paidOffline: boolean;
   sagaStep: SagaStep;
@@ -310,6 +315,7 @@ const orderColumns = [
   'payment_token as paymentToken',
   'balance_amount as balanceAmount',
   'draft_order_id as draftOrderId',
+  'source',
   'paid_offline as paidOffline',
   'saga_step as sagaStep',
   'saga_attempts as sagaAttempts',
@@ -410,6 +416,7 @@ export const orderStore = {
       | 'paymentToken'
       | 'balanceAmount'
       | 'draftOrderId'
+      | 'source'
       | 'paidOffline'
       | 'guestEmail'
     > & { shippingAddress: object; idempotencyKey: string; claimMs: number },
@@ -440,6 +447,7 @@ export const orderStore = {
             payment_token: order.paymentToken,
             balance_amount: order.balanceAmount,
             draft_order_id: order.draftOrderId,
+            source: order.source,
             paid_offline: order.paidOffline,
             saga_step: 'authorize',
             next_attempt_at: inMs(order.claimMs),

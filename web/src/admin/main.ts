@@ -7,6 +7,7 @@ import { apiKeysPage } from './api-keys.ts';
 import { collectionsPage } from './collections.ts';
 import { customerPage, customersPage } from './customers.ts';
 import { draftOrderPage, draftOrdersPage } from './draft-orders.ts';
+import { exchangePage } from './exchange.ts';
 import { giftCardsPage } from './gift-cards.ts';
 import { locationsPage } from './locations.ts';
 import { orderEditPage } from './order-edit.ts';
@@ -141,6 +142,12 @@ const routes: PageRoute[] = [
     signedIn: true,
   },
   { pattern: `${ADMIN_BASE}/returns`, title: () => 'Returns', view: staffOnly(returnsPage), signedIn: true },
+  {
+    pattern: `${ADMIN_BASE}/returns/:id/exchange`,
+    title: () => 'Exchange',
+    view: staffOnly(exchangePage),
+    signedIn: true,
+  },
   { pattern: `${ADMIN_BASE}/reviews`, title: () => 'Reviews', view: staffOnly(reviewsPage), signedIn: true },
   {
     pattern: `${ADMIN_BASE}/api-keys`,

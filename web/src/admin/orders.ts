@@ -223,7 +223,11 @@ export async function orderPage(ctx: AppContext, params: Record<string, string>)
         ? html`<section aria-labelledby="returns-heading"><h2 id="returns-heading">Returns</h2><ul>
           ${returns.items.map(
             (each) =>
-              html`<li>${dateTime(each.createdAt)}: ${itemList(each.items)} — ${returnStatusText(each.status)}${each.refund ? `, refund ${money(each.refund)}` : ''} · “${each.reason}”</li>`,
+              html`<li>${dateTime(each.createdAt)}: ${itemList(each.items)} — ${returnStatusText(each.status)}${each.refund ? `, refund ${money(each.refund)}` : ''}${
+                each.replacementOrderId
+                  ? html`, exchanged for <a href="/admin/orders/${each.replacementOrderId}">order #${shortId(each.replacementOrderId)}</a>`
+                  : nothing
+              } · “${each.reason}”</li>`,
           )}</ul><p><a href="/admin/returns">Returns waiting to be received</a></p></section>`
         : nothing
     }
@@ -280,7 +284,8 @@ export async function returnsPage(ctx: AppContext): Promise<Content> {
   };
   return html`
     <h1>Returns</h1>
-    <p>Receiving a return refunds its items (tax and discount prorated) and puts them back in stock.</p>
+    <p>Receiving a return refunds its items (tax and discount prorated) and puts them back in stock.
+      An exchange receives it too, and its refund pays the replacements first.</p>
     <table class="lines">
       <caption>Waiting to be received (${waiting.total})</caption>
       <thead><tr><th scope="col">Return</th><th scope="col">Requested</th><th scope="col">Order</th><th scope="col">Units</th><th scope="col">Reason</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
@@ -292,7 +297,8 @@ export async function returnsPage(ctx: AppContext): Promise<Content> {
             <td><a href="/admin/orders/${each.orderId}">#${shortId(each.orderId)}</a></td>
             <td>${each.items.reduce((sum, item) => sum + item.quantity, 0)}</td>
             <td>${each.reason}</td>
-            <td><button type="button" class="primary" @click=${(event: Event) => act(ctx, event, () => receiveById(each.id))}>Receive</button></td>
+            <td><button type="button" class="primary" @click=${(event: Event) => act(ctx, event, () => receiveById(each.id))}>Receive</button>
+              <a class="button" href="/admin/returns/${each.id}/exchange">Exchange</a></td>
           </tr>`,
         )}
       </tbody>
