@@ -12,6 +12,7 @@ type Action =
   | { kind: 'checkout'; user: number; token: 'tok_visa' | 'tok_declined' | 'none'; giftCard: boolean }
   | { kind: 'cancel'; user: number }
   | { kind: 'edit'; user: number; variant: number; quantity: number; token: 'tok_visa' | 'tok_declined' }
+  | { kind: 'exchange'; user: number; variant: number; token: 'tok_visa' | 'tok_declined' }
   | { kind: 'restock'; variant: number; delta: number };
 
 const USERS = 2;
@@ -67,6 +68,15 @@ const action: fc.Arbitrary<Action> = fc.oneof(
     }),
   },
   {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('exchange' as const),
+      user: fc.nat(USERS - 1),
+      variant: fc.nat(VARIANTS - 1),
+      token: fc.constantFrom('tok_visa' as const, 'tok_visa' as const, 'tok_declined' as const),
+    }),
+  },
+  {
     weight: 1,
     arbitrary: fc.record({
       kind: fc.constant('restock' as const),
@@ -79,11 +89,13 @@ const action: fc.Arbitrary<Action> = fc.oneof(
 /**
  * Model-based property: random sequences of cart changes, checkouts (approved and declined),
  * staff edits (a line's quantity set, or a variant added; the card approving or declining the
- * difference), cancellations and restocks by several users keep invariants 1-4 — stock never
- * negative and equal to what the model says was sold, nothing left reserved or pending, each
- * payment captured at most once, and what each order kept (captured − refunded at the provider
- * over its own payment and its edits', plus taken − given back on a gift card that paid first)
- * equal to what it says; the card never goes below zero.
+ * difference), exchanges (an order shipped, a unit returned and exchanged for a variant, the card
+ * approving or declining the rest), cancellations and restocks by several users keep invariants
+ * 1-4 — stock never negative and equal to what the model says was sold and came back, nothing
+ * left reserved or pending, each payment captured at most once, and what each order kept
+ * (captured − refunded at the provider over its own payment and its edits', plus what a gift card
+ * or store credit paid and kept) equal to its total less what its returns gave back outside store
+ * credit; the gift card and the store credit equal the sums of their entries, never below zero.
  */
 describe.each(dbKinds)('invariants under random sequences on %s', (kind) => {
   let system: TestSystem;
@@ -116,6 +128,12 @@ describe.each(dbKinds)('invariants under random sequences on %s', (kind) => {
         ).json() as { id: string; code: string };
         const orders: Array<{ id: string; user: number }> = [];
         for (const user of users) await call('DELETE', '/v1/cart', user);
+        const creditBefore = await Promise.all(
+          users.map(
+            async (user) =>
+              (await call('GET', '/v1/users/me/store-credit', user)).json().balance.amount as number,
+          ),
+        );
 
         for (const step of actions) {
           if (step.kind === 'add') {
@@ -166,6 +184,43 @@ describe.each(dbKinds)('invariants under random sequences on %s', (kind) => {
               users[step.user],
             );
             expect([200, 409]).toContain(answer.statusCode);
+          } else if (step.kind === 'exchange') {
+            // The user's newest confirmed order ships, one unit of its first line comes back, and
+            // it is exchanged for one of the variant.
+            let order:
+              | { id: string; status: string; items: Array<{ id: string; quantity: number }> }
+              | undefined;
+            for (const mine of orders.filter((placed) => placed.user === step.user).toReversed()) {
+              const found = (await call('GET', `/v1/orders/${mine.id}`, staff)).json();
+              if (found.status === 'confirmed') {
+                order = found;
+                break;
+              }
+            }
+            if (!order) continue;
+            const shipped = await call('POST', `/v1/orders/${order.id}/fulfillments`, staff, {
+              items: order.items.map((line) => ({ orderItemId: line.id, quantity: line.quantity })),
+              carrier: 'DHL',
+              trackingNumber: crypto.randomUUID(),
+            });
+            expect(shipped.statusCode).toBe(201);
+            const returned = await call('POST', `/v1/orders/${order.id}/returns`, users[step.user], {
+              items: [{ orderItemId: order.items[0].id, quantity: 1 }],
+              reason: 'exchange',
+            });
+            expect(returned.statusCode).toBe(201);
+            const answer = await system.app.inject({
+              method: 'POST',
+              url: `/v1/returns/${returned.json().id}/exchange`,
+              headers: { ...staff.headers, 'idempotency-key': crypto.randomUUID() },
+              payload: {
+                replacements: [{ variantId: variants[step.variant].variantId, quantity: 1 }],
+                payment: { token: step.token },
+              },
+            });
+            expect([201, 402, 409]).toContain(answer.statusCode);
+            const replacement = answer.statusCode === 201 ? answer.json().order.id : answer.json().orderId;
+            if (replacement) orders.push({ id: replacement, user: step.user });
           } else if (step.kind === 'edit') {
             // The user's newest order that can still be edited.
             let order:
@@ -212,9 +267,32 @@ describe.each(dbKinds)('invariants under random sequences on %s', (kind) => {
         const ledger = system.sandbox!.ledger();
         const sold = variants.map(() => 0);
         let keptOnCard = 0;
+        const creditIn = users.map(() => 0);
         for (const { id, user } of orders) {
           const order = (await call('GET', `/v1/orders/${id}`, users[user])).json();
-          expect(['confirmed', 'cancelled']).toContain(order.status);
+          expect(['confirmed', 'cancelled', 'shipped']).toContain(order.status);
+          const returns = (await call('GET', `/v1/orders/${id}/returns`, users[user])).json().items as Array<{
+            status: string;
+            items: Array<{ orderItemId: string; quantity: number }>;
+            refund?: { amount: number };
+            storeCredit?: { amount: number };
+          }>;
+          let givenBack = 0;
+          for (const each of returns) {
+            expect(each.status).toBe('received');
+            givenBack += (each.refund?.amount ?? 0) - (each.storeCredit?.amount ?? 0);
+            creditIn[user] += each.storeCredit?.amount ?? 0;
+            for (const item of each.items) {
+              const variantId = order.items.find(
+                (line: { id: string }) => line.id === item.orderItemId,
+              ).variantId;
+              sold[variants.findIndex((variant) => variant.variantId === variantId)] -= item.quantity;
+            }
+          }
+          const spentCredit = order.storeCredit
+            ? order.storeCredit.amount.amount - order.storeCredit.refunded.amount
+            : 0;
+          creditIn[user] -= spentCredit;
           const edits = (await call('GET', `/v1/orders/${id}/edits`, staff)).json().items as Array<{
             id: string;
           }>;
@@ -228,9 +306,9 @@ describe.each(dbKinds)('invariants under random sequences on %s', (kind) => {
             .reduce((sum, entry) => sum + entry.amount, 0);
           const card = order.giftCard ? order.giftCard.amount.amount - order.giftCard.refunded.amount : 0;
           keptOnCard += card;
-          const net = captured.reduce((sum, entry) => sum + entry.amount, 0) - refunded + card;
-          expect(net).toBe(order.status === 'confirmed' ? order.total.amount : 0);
-          if (order.status === 'confirmed') {
+          const net = captured.reduce((sum, entry) => sum + entry.amount, 0) - refunded + card + spentCredit;
+          expect(net).toBe(order.status === 'cancelled' ? 0 : order.total.amount - givenBack);
+          if (order.status !== 'cancelled') {
             for (const item of order.items)
               sold[variants.findIndex((variant) => variant.variantId === item.variantId)] += item.quantity;
           }
@@ -243,6 +321,12 @@ describe.each(dbKinds)('invariants under random sequences on %s', (kind) => {
             0,
           ),
         ).toBe(card.balance.amount);
+        // Store credit: what exchanges put there less what replacement orders spent, never below zero.
+        for (const [index, user] of users.entries()) {
+          const credit = (await call('GET', '/v1/users/me/store-credit', user)).json();
+          expect(credit.balance.amount).toBe(creditBefore[index]! + creditIn[index]!);
+          expect(credit.balance.amount).toBeGreaterThanOrEqual(0);
+        }
         for (const [index, variant] of variants.entries()) {
           const stock = await stockOf(system, staff, variant.sku);
           expect(stock.reserved).toBe(0);
