@@ -1,9 +1,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { STAFF } from '../../platform/http/auth.ts';
 import { problems } from '../../platform/http/openapi.ts';
-import type { InventoryService } from './service.ts';
+import type { InventoryService, Stock } from './service.ts';
 
 const LocationCode = Type.String({
   pattern: '^[a-z0-9][a-z0-9-]{0,31}$',
@@ -44,6 +44,13 @@ const OnHandBody = Type.Object(
   { onHand: Type.Integer({ minimum: 0, maximum: 1_000_000_000 }) },
   { additionalProperties: false },
 );
+
+/** A move of stock answered as made: 201 with the SKU's stock after it, at its own address. */
+const movedStock = (reply: FastifyReply, stock: Stock) =>
+  reply
+    .code(201)
+    .header('location', `/v1/inventory/${encodeURIComponent(stock.sku)}`)
+    .send(stock);
 
 export function inventoryRoutes(service: InventoryService) {
   return (scope: FastifyInstance) => {
@@ -98,17 +105,15 @@ export function inventoryRoutes(service: InventoryService) {
         },
       },
       async (request, reply) =>
-        reply
-          .code(201)
-          .header('location', `/v1/inventory/${request.params.sku}`)
-          .send(
-            await service.adjust(
-              request.params.sku,
-              request.body.delta,
-              request.body.reason,
-              request.principal!.id,
-            ),
+        movedStock(
+          reply,
+          await service.adjust(
+            request.params.sku,
+            request.body.delta,
+            request.body.reason,
+            request.principal!.id,
           ),
+        ),
     );
 
     app.put(
@@ -152,10 +157,7 @@ export function inventoryRoutes(service: InventoryService) {
         },
       },
       async (request, reply) =>
-        reply
-          .code(201)
-          .header('location', `/v1/inventory/${request.params.sku}`)
-          .send(await service.transfer(request.params.sku, request.body, request.principal!.id)),
+        movedStock(reply, await service.transfer(request.params.sku, request.body, request.principal!.id)),
     );
 
     app.get(

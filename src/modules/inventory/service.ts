@@ -64,9 +64,7 @@ const toStock = (level: StockLevel, shares: LocationLevel[]): Stock => ({
 
 /** Per variant, its rows in the order given (rows come sorted by variant id). */
 function byVariant<Row extends { variantId: string }>(rows: Row[]): Array<[string, Row[]]> {
-  const grouped = new Map<string, Row[]>();
-  for (const row of rows) grouped.set(row.variantId, [...(grouped.get(row.variantId) ?? []), row]);
-  return [...grouped.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return [...Map.groupBy(rows, (row) => row.variantId)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 const units = (count: number) => `${count} ${count === 1 ? 'unit' : 'units'}`;

@@ -364,6 +364,19 @@ function guestEmailOf(raw: string | undefined): string {
   return email;
 }
 
+/** What an order is placed from: a shopper's cart, a staff draft, or an exchange (no cart to take or give back). */
+interface Placing {
+  shopper: Pick<Principal, 'id' | 'role'>;
+  cart: CheckoutCart;
+  shippingAddress: ShippingAddress;
+  paymentToken?: string;
+  balance?: BalanceSource;
+  idempotencyKey: string;
+  guestEmail: string | null;
+  source: OrderSource;
+  draft?: { id: string; paidOffline: boolean };
+}
+
 export function createOrderingService(deps: {
   db: Db;
   cart: Pick<CartService, 'forCheckout' | 'priceLines' | 'clear' | 'restore'>;
@@ -518,19 +531,6 @@ export function createOrderingService(deps: {
       lines: draft.items,
       shippingAddress: draft.shippingAddress as unknown as ShippingAddress,
     });
-
-  /** What an order is placed from: a shopper's cart, or a staff draft (no cart to take or give back). */
-  interface Placing {
-    shopper: Pick<Principal, 'id' | 'role'>;
-    cart: CheckoutCart;
-    shippingAddress: ShippingAddress;
-    paymentToken?: string;
-    balance?: BalanceSource;
-    idempotencyKey: string;
-    guestEmail: string | null;
-    source: OrderSource;
-    draft?: { id: string; paidOffline: boolean };
-  }
 
   /**
    * Places a priced order: (1) one transaction creates the pending order, reserves the stock,
