@@ -38,6 +38,26 @@ await system.app.inject({
   payload: { items: [{ orderItemId: order.items[0].id, quantity: 1 }], reason: 'one is enough' },
 });
 
+// A second order, not yet shipped, for the edit screen, and a phone order waiting as a draft.
+await addToCart(system, buyer, lamp.variantId, 1);
+const unshipped = (await checkout(system, buyer)).json();
+await system.app.inject({
+  method: 'POST',
+  url: '/v1/draft-orders',
+  headers: staff.headers,
+  payload: {
+    email: 'phone.order@example.test',
+    items: [{ variantId: lamp.variantId, quantity: 3 }],
+    shippingAddress: {
+      name: 'Alan Turing',
+      line1: '2 Bletchley Park',
+      city: 'Milton Keynes',
+      postalCode: 'MK3 6EB',
+      country: 'GB',
+    },
+  },
+});
+
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu'],
@@ -70,6 +90,8 @@ try {
   await shoot(admin, '/admin', 'console-products');
   await shoot(admin, `/admin/orders/${order.id}`, 'console-order');
   await shoot(admin, '/admin/customers', 'console-customers');
+  await shoot(admin, `/admin/orders/${unshipped.id}/edit`, 'console-order-edit');
+  await shoot(admin, '/admin/draft-orders', 'console-draft-orders');
   await shoot(admin, '/admin/reviews', 'console-reviews');
   process.stdout.write(`screenshots written to ${OUT}\n`);
 } finally {
