@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SignedInUser, signIn } from './support/auth.ts';
 import { dbKinds } from './support/db.ts';
 import { mailedLinks } from './support/mail.ts';
-import { addToCart, BERLIN, createProduct, stockOf } from './support/shop.ts';
+import { addToCart, apiCaller, BERLIN, createProduct, stockOf } from './support/shop.ts';
 import { createTestSystem, type TestSystem } from './support/system.ts';
 
 /** Draft orders through HTTP: staff build an order, priced as a cart is, and complete it once. */
@@ -17,8 +17,7 @@ describe.each(dbKinds)('draft orders on %s', (kind) => {
   });
   afterAll(() => system.dispose());
 
-  const call = (method: string, url: string, user?: SignedInUser, payload?: object) =>
-    system.app.inject({ method: method as 'GET', url, headers: user?.headers, payload });
+  const call = apiCaller(() => system);
   const draftFor = (payload: object) => call('POST', '/v1/draft-orders', staff, payload);
   const complete = (id: string, payment: object) =>
     call('POST', `/v1/draft-orders/${id}/complete`, staff, { payment });

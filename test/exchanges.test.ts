@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SignedInUser, signIn } from './support/auth.ts';
 import { dbKinds } from './support/db.ts';
-import { addToCart, BERLIN, checkout, createProduct, shipFirstLine, stockOf } from './support/shop.ts';
+import {
+  addToCart,
+  apiCaller,
+  BERLIN,
+  checkout,
+  createProduct,
+  shipFirstLine,
+  stockOf,
+} from './support/shop.ts';
 import { createTestSystem, type TestSystem } from './support/system.ts';
 
 /**
@@ -19,14 +27,7 @@ describe.each(dbKinds)('exchanges on %s', (kind) => {
   });
   afterAll(() => system.dispose());
 
-  const call = (
-    method: string,
-    url: string,
-    user?: { headers: Record<string, string> },
-    payload?: object,
-    headers = {},
-  ) =>
-    system.app.inject({ method: method as 'GET', url, headers: { ...user?.headers, ...headers }, payload });
+  const call = apiCaller(() => system);
   const exchange = (returnId: string, payload: object, key = randomUUID()) =>
     call('POST', `/v1/returns/${returnId}/exchange`, staff, payload, { 'idempotency-key': key });
   const ledger = (reference: string, kind: string) =>

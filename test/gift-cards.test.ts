@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SignedInUser, signIn } from './support/auth.ts';
 import { dbKinds } from './support/db.ts';
-import { ADDRESS, addToCart, createProduct } from './support/shop.ts';
+import { ADDRESS, addToCart, apiCaller, createProduct } from './support/shop.ts';
 import { createTestSystem, type TestSystem } from './support/system.ts';
 
 /**
@@ -18,8 +18,7 @@ describe.each(dbKinds)('gift cards on %s', (kind) => {
   });
   afterAll(() => system.dispose());
 
-  const call = (method: string, url: string, user?: SignedInUser, payload?: object, headers = {}) =>
-    system.app.inject({ method: method as 'GET', url, headers: { ...user?.headers, ...headers }, payload });
+  const call = apiCaller(() => system);
 
   const euros = (amount: number) => ({ amount, currency: 'EUR' });
 
@@ -283,8 +282,7 @@ describe.each(dbKinds)('store credit on %s', (kind) => {
   });
   afterAll(() => system.dispose());
 
-  const call = (method: string, url: string, user?: SignedInUser, payload?: object, headers = {}) =>
-    system.app.inject({ method: method as 'GET', url, headers: { ...user?.headers, ...headers }, payload });
+  const call = apiCaller(() => system);
   const euros = (amount: number) => ({ amount, currency: 'EUR' });
   const credit = (customer: SignedInUser, amount: number, reason = 'goodwill') =>
     call('POST', `/v1/customers/${customer.id}/store-credit`, staff, { amount: euros(amount), reason });

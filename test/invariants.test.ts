@@ -135,6 +135,18 @@ describe.each(dbKinds)('invariants under random sequences on %s', (kind) => {
           ),
         );
 
+        /** The user's newest order still confirmed (neither shipped nor cancelled), if any. */
+        const newestConfirmed = async (user: number) => {
+          for (const mine of orders.filter((placed) => placed.user === user).toReversed()) {
+            const found = (await call('GET', `/v1/orders/${mine.id}`, staff)).json() as {
+              id: string;
+              status: string;
+              items: Array<{ id: string; variantId: string; quantity: number }>;
+            };
+            if (found.status === 'confirmed') return found;
+          }
+          return undefined;
+        };
         for (const step of actions) {
           if (step.kind === 'add') {
             const answer = await addToCart(
@@ -187,16 +199,7 @@ describe.each(dbKinds)('invariants under random sequences on %s', (kind) => {
           } else if (step.kind === 'exchange') {
             // The user's newest confirmed order ships, one unit of its first line comes back, and
             // it is exchanged for one of the variant.
-            let order:
-              | { id: string; status: string; items: Array<{ id: string; quantity: number }> }
-              | undefined;
-            for (const mine of orders.filter((placed) => placed.user === step.user).toReversed()) {
-              const found = (await call('GET', `/v1/orders/${mine.id}`, staff)).json();
-              if (found.status === 'confirmed') {
-                order = found;
-                break;
-              }
-            }
+            const order = await newestConfirmed(step.user);
             if (!order) continue;
             const shipped = await call('POST', `/v1/orders/${order.id}/fulfillments`, staff, {
               items: order.items.map((line) => ({ orderItemId: line.id, quantity: line.quantity })),
@@ -223,16 +226,7 @@ describe.each(dbKinds)('invariants under random sequences on %s', (kind) => {
             if (replacement) orders.push({ id: replacement, user: step.user });
           } else if (step.kind === 'edit') {
             // The user's newest order that can still be edited.
-            let order:
-              | { id: string; status: string; items: Array<{ id: string; variantId: string }> }
-              | undefined;
-            for (const mine of orders.filter((placed) => placed.user === step.user).toReversed()) {
-              const found = (await call('GET', `/v1/orders/${mine.id}`, staff)).json();
-              if (found.status === 'confirmed') {
-                order = found;
-                break;
-              }
-            }
+            const order = await newestConfirmed(step.user);
             if (!order) continue;
             const { id } = order;
             const variantId = variants[step.variant].variantId;

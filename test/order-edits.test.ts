@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SignedInUser, signIn } from './support/auth.ts';
 import { dbKinds } from './support/db.ts';
-import { addToCart, BERLIN, checkout, createProduct, shipFirstLine, stockOf } from './support/shop.ts';
+import {
+  addToCart,
+  apiCaller,
+  BERLIN,
+  checkout,
+  createProduct,
+  shipFirstLine,
+  stockOf,
+} from './support/shop.ts';
 import { createTestSystem, type TestSystem } from './support/system.ts';
 
 interface OrderLine {
@@ -28,8 +36,7 @@ describe.each(dbKinds)('order edits on %s', (kind) => {
   });
   afterAll(() => system.dispose());
 
-  const call = (method: string, url: string, user?: SignedInUser, payload?: object, headers = {}) =>
-    system.app.inject({ method: method as 'GET', url, headers: { ...user?.headers, ...headers }, payload });
+  const call = apiCaller(() => system);
   const edit = (orderId: string, payload: object, key = randomUUID()) =>
     call('POST', `/v1/orders/${orderId}/edits`, staff, payload, { 'idempotency-key': key });
   const order = async (id: string) => (await call('GET', `/v1/orders/${id}`, staff)).json();

@@ -2,6 +2,21 @@ import { randomUUID } from 'node:crypto';
 import type { SignedInUser } from './auth.ts';
 import type { TestSystem } from './system.ts';
 
+/**
+ * A function that calls the API in-process as `user` (their headers), with a JSON body and any
+ * further headers. `system` is asked for on each call: a suite makes it in `beforeAll`.
+ */
+export function apiCaller(system: () => TestSystem) {
+  return (
+    method: string,
+    url: string,
+    user?: Shopper,
+    payload?: object,
+    headers: Record<string, string> = {},
+  ) =>
+    system().app.inject({ method: method as 'GET', url, headers: { ...user?.headers, ...headers }, payload });
+}
+
 export const ADDRESS = {
   name: 'Ada Lovelace',
   line1: '1 Analytical St',

@@ -1,7 +1,7 @@
 import { badRequest, conflict } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import { formatMoney } from '../../platform/money.ts';
-import type { CheckoutCart } from '../cart/index.ts';
+import type { CartLine, CheckoutCart } from '../cart/index.ts';
 import type { PricedDiscount } from '../pricing/index.ts';
 import type { EditRefund, EditRow, OrderItemRow, OrderRow, OrderVersion } from './store.ts';
 
@@ -23,6 +23,20 @@ export interface EditPlan {
 }
 
 type Line = Omit<OrderItemRow, 'orderId'>;
+
+/** A priced cart line as an order keeps it, with an id of its own: what checkout and edits sell. */
+export const orderLineOf = (line: CartLine): Line => ({
+  id: uuidv7(),
+  variantId: line.variantId,
+  sku: line.sku,
+  name: line.name,
+  quantity: line.quantity,
+  unitAmount: line.unitPrice.amount,
+  lineAmount: line.lineTotal.amount,
+  discountAmount: line.discount.amount,
+  taxAmount: line.tax.amount,
+  priceList: line.priceList ?? null,
+});
 
 export const versionOf = (order: OrderRow, items: readonly OrderItemRow[]): OrderVersion => ({
   items: items.map(({ orderId: _order, ...line }) => line),
@@ -91,18 +105,7 @@ export function planEdit(
           },
     );
   }
-  const newLines: Line[] = (added?.items ?? []).map((line) => ({
-    id: uuidv7(),
-    variantId: line.variantId,
-    sku: line.sku,
-    name: line.name,
-    quantity: line.quantity,
-    unitAmount: line.unitPrice.amount,
-    lineAmount: line.lineTotal.amount,
-    discountAmount: line.discount.amount,
-    taxAmount: line.tax.amount,
-    priceList: line.priceList ?? null,
-  }));
+  const newLines = (added?.items ?? []).map(orderLineOf);
   const afterItems = [...kept, ...newLines];
   if (afterItems.length === 0)
     throw badRequest('EDIT_EMPTY', 'An edit cannot take every line off an order: cancel the order instead');

@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { Db } from '../../platform/db/index.ts';
 import { ORDER_HOLDER, orderViewerOf, SHOPPER, SIGNED_IN, STAFF } from '../../platform/http/auth.ts';
@@ -10,7 +10,7 @@ import { uuidv7 } from '../../platform/ids.ts';
 import { AddressSchema, LineItemSchema, TotalsSchema } from '../cart/index.ts';
 import { GiftCardCode } from '../giftcards/index.ts';
 import { ShippingMethodSchema } from '../pricing/index.ts';
-import type { Order, OrderingService, Refund } from './service.ts';
+import type { CheckoutResult, Order, OrderingService, Refund } from './service.ts';
 
 const Status = Type.Union([
   Type.Literal('pending'),
@@ -185,6 +185,10 @@ const RefundRequest = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** A placed order answered: 201 confirmed or 202 still settling, at its own address. */
+const placed = (reply: FastifyReply, outcome: CheckoutResult) =>
+  reply.code(outcome.status).header('location', `/v1/orders/${outcome.order.id}`).send(outcome.order);
 
 export function orderingRoutes(service: OrderingService, deps: { db: Db; idempotencyLockMs: number }) {
   return (scope: FastifyInstance) => {
@@ -425,10 +429,7 @@ export function orderingRoutes(service: OrderingService, deps: { db: Db; idempot
           { paymentToken: request.body.payment.token, paidOffline: request.body.payment.paidOffline },
           request.workContext.signal,
         );
-        return reply
-          .code(outcome.status)
-          .header('location', `/v1/orders/${outcome.order.id}`)
-          .send(outcome.order);
+        return placed(reply, outcome);
       },
     );
 
@@ -521,10 +522,7 @@ export function orderingRoutes(service: OrderingService, deps: { db: Db; idempot
           request.body.payment.token,
           request.workContext.signal,
         );
-        return reply
-          .code(outcome.status)
-          .header('location', `/v1/orders/${outcome.order.id}`)
-          .send(outcome.order);
+        return placed(reply, outcome);
       },
     );
 

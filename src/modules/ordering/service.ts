@@ -20,7 +20,15 @@ import {
 import type { BalanceSource, GiftCardService, OrderBalance } from '../giftcards/index.ts';
 import { type InventoryService, outOfStock } from '../inventory/index.ts';
 import type { PricedDiscount, PricingService, ShippingMethod } from '../pricing/index.ts';
-import { addedLines, assertCovers, type EditInput, type EditPlan, planEdit, planRefunds } from './edits.ts';
+import {
+  addedLines,
+  assertCovers,
+  type EditInput,
+  type EditPlan,
+  orderLineOf,
+  planEdit,
+  planRefunds,
+} from './edits.ts';
 import {
   cancellationPending,
   editDeclined,
@@ -532,6 +540,23 @@ export function createOrderingService(deps: {
       shippingAddress: draft.shippingAddress as unknown as ShippingAddress,
     });
 
+  /** A draft as staff see it: priced now, or once completed as the order it became was placed. */
+  async function draftView(row: DraftRow): Promise<DraftOrder> {
+    if (row.status === 'completed') {
+      const order = await load(row.orderId!);
+      return toDraft(row, { items: order.items, totals: order.totals, shippingMethod: order.shippingMethod });
+    }
+    return toDraft(row, await priceDraft(row));
+  }
+
+  /** Stores a new payment link of the draft: its token (shown once; the hash is kept) works for a week. */
+  async function newPaymentLink(draftId: string): Promise<{ token: string; expiresAt: Date }> {
+    const { token, hash } = newOpaqueToken();
+    const expiresAt = new Date(Date.now() + PAYMENT_LINK_TTL_MS);
+    await store.insertPaymentLink(db, draftId, hash, expiresAt);
+    return { token, expiresAt };
+  }
+
   /**
    * Places a priced order: (1) one transaction creates the pending order, reserves the stock,
    * takes what a gift card or store credit pays and empties the cart; (2) the saga authorizes
@@ -544,18 +569,7 @@ export function createOrderingService(deps: {
   ): Promise<CheckoutResult> {
     const { cart } = placing;
     const orderId = uuidv7();
-    const items = cart.items.map((line) => ({
-      id: uuidv7(),
-      variantId: line.variantId,
-      sku: line.sku,
-      name: line.name,
-      quantity: line.quantity,
-      unitAmount: line.unitPrice.amount,
-      lineAmount: line.lineTotal.amount,
-      discountAmount: line.discount.amount,
-      taxAmount: line.tax.amount,
-      priceList: line.priceList ?? null,
-    }));
+    const items = cart.items.map(orderLineOf);
     const created = await transact(db, async (tx) => {
       // The local steps first: what a gift card or store credit paid goes into the order row.
       const { balanceAmount } = await saga.begin(tx, {
@@ -883,25 +897,14 @@ export function createOrderingService(deps: {
     async getDraft(id: string): Promise<DraftOrder> {
       const row = await store.draftById(db, id);
       if (!row) throw notFound('Draft order');
-      // A completed draft is the order it became: shown as it was placed, not priced again.
-      if (row.status === 'completed') {
-        const order = await load(row.orderId!);
-        return toDraft(row, {
-          items: order.items,
-          totals: order.totals,
-          shippingMethod: order.shippingMethod,
-        });
-      }
-      return toDraft(row, await priceDraft(row));
+      return draftView(row);
     },
 
     /** A new token that opens the draft's payment page, for a week; undefined once it is completed. */
     async issuePaymentLink(draftId: string): Promise<string | undefined> {
       const draft = await store.draftById(db, draftId);
       if (!draft || draft.status === 'completed') return undefined;
-      const { token, hash } = newOpaqueToken();
-      await store.insertPaymentLink(db, draftId, hash, new Date(Date.now() + PAYMENT_LINK_TTL_MS));
-      return token;
+      return (await newPaymentLink(draftId)).token;
     },
 
     /**
@@ -917,14 +920,14 @@ export function createOrderingService(deps: {
       if (draft.status === 'completed')
         throw conflict('DRAFT_COMPLETED', 'This draft order was completed already');
       const priced = await priceDraft(draft);
-      const token = (await this.issuePaymentLink(draftId))!;
+      const { token, expiresAt } = await newPaymentLink(draftId);
       if (send) {
         await transact(db, (tx) => deps.bus.append(tx, [paymentRequested(draft, priced.total)]));
         deps.bus.nudge();
       }
       return {
         url: `${settings.publicUrl}/pay?token=${encodeURIComponent(token)}`,
-        expiresAt: new Date(Date.now() + PAYMENT_LINK_TTL_MS).toISOString(),
+        expiresAt: expiresAt.toISOString(),
         sent: send,
       };
     },
@@ -940,7 +943,7 @@ export function createOrderingService(deps: {
         orderId: _order,
         createdAt: _at,
         ...shown
-      } = await this.getDraft(row.id);
+      } = await draftView(row);
       return shown;
     },
 

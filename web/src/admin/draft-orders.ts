@@ -11,7 +11,7 @@ import {
   money,
   shortId,
 } from '../ui.ts';
-import { type PickedVariant, variantPicker } from './variant-picker.ts';
+import { addPicked, type PickedLine, pickedTable, variantPicker } from './variant-picker.ts';
 
 interface OpenDraft {
   id: string;
@@ -41,10 +41,8 @@ export async function draftOrdersPage(ctx: AppContext): Promise<Drawing> {
   };
   let found: Customer[] | undefined;
   let customer: Customer | undefined;
-  const lines: Array<PickedVariant & { quantity: number }> = [];
-  const picker = variantPicker(ctx, (variant) => {
-    if (!lines.some((line) => line.variantId === variant.variantId)) lines.push({ ...variant, quantity: 1 });
-  });
+  const lines: PickedLine[] = [];
+  const picker = variantPicker(ctx, (variant) => addPicked(lines, variant));
   const findCustomer = (event: Event) => {
     const input = (event.currentTarget as HTMLButtonElement).form!.elements.namedItem(
       'who',
@@ -62,13 +60,6 @@ export async function draftOrdersPage(ctx: AppContext): Promise<Drawing> {
   const choose = (picked: Customer | undefined) => () => {
     customer = picked;
     found = undefined;
-    ctx.redraw();
-  };
-  const setQuantity = (variantId: string) => (event: Event) => {
-    const quantity = Number((event.currentTarget as HTMLInputElement).value) || 0;
-    const index = lines.findIndex((line) => line.variantId === variantId);
-    if (quantity <= 0) lines.splice(index, 1);
-    else lines[index]!.quantity = quantity;
     ctx.redraw();
   };
   const create = (event: SubmitEvent) => {
@@ -111,14 +102,7 @@ export async function draftOrdersPage(ctx: AppContext): Promise<Drawing> {
       <form class="stack" @submit=${create} aria-label="New draft order">
         ${
           lines.length > 0
-            ? html`<table class="lines"><thead><tr><th scope="col">Item</th><th scope="col">Price</th><th scope="col">Quantity</th></tr></thead>
-              <tbody>${lines.map(
-                (
-                  line,
-                ) => html`<tr><td>${line.name} <span class="muted">${line.sku}</span></td><td>${money(line.price)}</td>
-                  <td><label><span class="visually-hidden">Quantity of ${line.name}</span>
-                    <input type="number" min="0" max="999" .value=${String(line.quantity)} @change=${setQuantity(line.variantId)} /></label></td></tr>`,
-              )}</tbody></table>`
+            ? pickedTable(lines, () => ctx.redraw())
             : html`<p class="muted">Find a product above and add it.</p>`
         }
         <fieldset><legend>Customer</legend>

@@ -2,7 +2,7 @@ import { html } from 'lit-html';
 import { ApiError } from '../api.ts';
 import type { Order, Return } from '../types.ts';
 import { type AppContext, act, type Drawing, formValues, money, shortId } from '../ui.ts';
-import { type PickedVariant, variantPicker } from './variant-picker.ts';
+import { addPicked, type PickedLine, pickedTable, variantPicker } from './variant-picker.ts';
 
 /** What an exchange did with the money, in a sentence. */
 export function exchangeText(received: Return, order: Order): string {
@@ -24,19 +24,10 @@ export async function exchangePage(ctx: AppContext, params: Record<string, strin
   const order = await ctx.api.get<Order>(`/v1/orders/${returned.orderId}`);
   ctx.setTitle(`Exchange return #${shortId(returned.id)}`);
   const nameOf = new Map(order.items.map((line) => [line.id, line.name]));
-  const lines: Array<PickedVariant & { quantity: number }> = [];
+  const lines: PickedLine[] = [];
   // One key per attempt: a double click exchanges once; a declined card is tried again with a new one.
   let key = crypto.randomUUID();
-  const picker = variantPicker(ctx, (variant) => {
-    if (!lines.some((line) => line.variantId === variant.variantId)) lines.push({ ...variant, quantity: 1 });
-  });
-  const setQuantity = (variantId: string) => (event: Event) => {
-    const quantity = Number((event.currentTarget as HTMLInputElement).value) || 0;
-    const index = lines.findIndex((line) => line.variantId === variantId);
-    if (quantity <= 0) lines.splice(index, 1);
-    else lines[index]!.quantity = quantity;
-    ctx.redraw();
-  };
+  const picker = variantPicker(ctx, (variant) => addPicked(lines, variant));
   const submit = (event: SubmitEvent) => {
     const values = formValues(event);
     return act(ctx, event, async () => {
@@ -67,14 +58,7 @@ export async function exchangePage(ctx: AppContext, params: Record<string, strin
     <section aria-labelledby="replacements-heading"><h2 id="replacements-heading">Replacements</h2>
       ${picker()}
       <form class="stack" @submit=${submit} aria-label="Exchange">
-        <table class="lines"><thead><tr><th scope="col">Item</th><th scope="col">Price</th><th scope="col">Quantity</th></tr></thead>
-          <tbody>${lines.map(
-            (
-              line,
-            ) => html`<tr><td>${line.name} <span class="muted">${line.sku}</span></td><td>${money(line.price)}</td>
-              <td><label><span class="visually-hidden">Quantity of ${line.name}</span>
-                <input type="number" min="0" max="999" .value=${String(line.quantity)} @change=${setQuantity(line.variantId)} /></label></td></tr>`,
-          )}</tbody></table>
+        ${pickedTable(lines, () => ctx.redraw())}
         <label>Card payment token (when the replacements cost more) <input name="token" maxlength="100" autocomplete="off" /></label>
         <button type="submit" class="primary">Receive and exchange</button>
       </form>

@@ -2,7 +2,7 @@ import { html, nothing } from 'lit-html';
 import { ApiError } from '../api.ts';
 import type { EditPreview, Order, OrderEdit } from '../types.ts';
 import { type AppContext, act, type Drawing, dateTime, formValues, money, shortId } from '../ui.ts';
-import { type PickedVariant, variantPicker } from './variant-picker.ts';
+import { addPicked, type PickedLine, setPickedQuantity, variantPicker } from './variant-picker.ts';
 
 /** What happens to an edit's difference, in a sentence staff read before they confirm. */
 export function settlementText(preview: Pick<EditPreview, 'difference' | 'settlement'>): string {
@@ -49,7 +49,7 @@ export async function orderEditPage(ctx: AppContext, params: Record<string, stri
   const order = await ctx.api.get<Order>(`/v1/orders/${params.id}`);
   ctx.setTitle(`Edit order #${shortId(order.id)}`);
   const quantities = new Map(order.items.map((line) => [line.id, line.quantity]));
-  const added: Array<PickedVariant & { quantity: number }> = [];
+  const added: PickedLine[] = [];
   let preview: EditPreview | undefined;
   // One key per preview confirmed: a double click or a retry after a lost answer edits once.
   let key = crypto.randomUUID();
@@ -64,7 +64,7 @@ export async function orderEditPage(ctx: AppContext, params: Record<string, stri
       ctx.flash('error', `${variant.name} is on the order already: change its quantity instead.`);
       return;
     }
-    if (!added.some((line) => line.variantId === variant.variantId)) added.push({ ...variant, quantity: 1 });
+    addPicked(added, variant);
     changed();
   });
   const request = () => ({
@@ -79,10 +79,7 @@ export async function orderEditPage(ctx: AppContext, params: Record<string, stri
     changed();
   };
   const setAdded = (variantId: string) => (event: Event) => {
-    const quantity = Number((event.currentTarget as HTMLInputElement).value) || 0;
-    const index = added.findIndex((line) => line.variantId === variantId);
-    if (quantity <= 0) added.splice(index, 1);
-    else added[index]!.quantity = quantity;
+    setPickedQuantity(added, variantId, event);
     changed();
   };
   const showTotal = (event: SubmitEvent) => {

@@ -57,3 +57,34 @@ export function variantPicker(ctx: AppContext, onPick: (variant: PickedVariant) 
     }
   `;
 }
+
+/** A picked variant and how many of it. */
+export type PickedLine = PickedVariant & { quantity: number };
+
+/** Adds a picked variant to the list, one unit, unless it is there already. */
+export function addPicked(lines: PickedLine[], variant: PickedVariant): void {
+  if (!lines.some((line) => line.variantId === variant.variantId)) lines.push({ ...variant, quantity: 1 });
+}
+
+/** Sets a picked line's quantity from its input's change; 0 takes it off the list. */
+export function setPickedQuantity(lines: PickedLine[], variantId: string, event: Event): void {
+  const quantity = Number((event.currentTarget as HTMLInputElement).value) || 0;
+  const index = lines.findIndex((line) => line.variantId === variantId);
+  if (quantity <= 0) lines.splice(index, 1);
+  else lines[index]!.quantity = quantity;
+}
+
+/** The picked lines as a table whose quantities staff change (`changed` redraws). */
+export const pickedTable = (lines: PickedLine[], changed: () => void) =>
+  html`<table class="lines"><thead><tr><th scope="col">Item</th><th scope="col">Price</th><th scope="col">Quantity</th></tr></thead>
+    <tbody>${lines.map(
+      (
+        line,
+      ) => html`<tr><td>${line.name} <span class="muted">${line.sku}</span></td><td>${money(line.price)}</td>
+        <td><label><span class="visually-hidden">Quantity of ${line.name}</span>
+          <input type="number" min="0" max="999" .value=${String(line.quantity)}
+            @change=${(event: Event) => {
+              setPickedQuantity(lines, line.variantId, event);
+              changed();
+            }} /></label></td></tr>`,
+    )}</tbody></table>`;
