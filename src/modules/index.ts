@@ -17,7 +17,7 @@ import { createGiftCards } from './giftcards/index.ts';
 import { createGraphql } from './graphql/index.ts';
 import { createIdentity, ERASURE_KEEPS, IDENTITY_EVENT_TYPES, onAccountErased } from './identity/index.ts';
 import { createInventory, INVENTORY_EVENT_TYPES } from './inventory/index.ts';
-import { createNotifications } from './notifications/index.ts';
+import { createNotifications, mailSentFor } from './notifications/index.ts';
 import { createOrdering, ORDER_EVENT_TYPES } from './ordering/index.ts';
 import { createPayments, PAYMENT_EVENT_TYPES } from './payments/index.ts';
 import { createPricing } from './pricing/index.ts';
@@ -155,6 +155,11 @@ async function buildModules(deps: ModuleDeps) {
     customers: identity.service,
     payments: payments.service,
     bus,
+    // Webhooks are composed later; the timeline asks at request time.
+    activity: {
+      mail: (eventIds) => mailSentFor(deps.db, eventIds),
+      deliveries: (eventIds) => webhooks.service.deliveriesOfEvents(eventIds),
+    },
   });
   // A payment that waited for the shopper moved at the provider: its order goes on.
   payments.service.onSettled((orderId) => ordering.service.resume(orderId));

@@ -23,6 +23,15 @@ import {
   renderWelcomeMail,
 } from './templates.ts';
 
+/**
+ * The mail these events caused, read without the module running (the api role builds no
+ * notifications): an order's timeline shows what the shop told the customer.
+ */
+export const mailSentFor = (db: Db, eventIds: readonly string[]): Promise<SentNotification[]> =>
+  store.sentFor(db, eventIds);
+
+export type { SentNotification } from './store.ts';
+
 export interface NotificationsModule extends AppModule {
   name: 'notifications';
   /** The bus handler, exposed so tests can deliver an event twice. */
@@ -277,7 +286,7 @@ export function createNotifications(deps: {
     name: 'notifications',
     handle,
     sentTo: (userId) => store.sentTo(db, userId),
-    sentFor: (eventId) => store.sentFor(db, eventId),
+    sentFor: (eventId) => store.sentFor(db, [eventId]),
     /** The delivery loop: queued mail whose first send failed is retried until it goes or gives up. */
     start: delivery.start,
     async stop() {

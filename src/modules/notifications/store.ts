@@ -68,19 +68,20 @@ const queuedColumns = [
   'attempts',
 ] as const;
 
-/** The mail logged for one user or one event, oldest first. */
+/** The mail logged for these users or these events, oldest first. */
 async function sent(
   executor: Db,
   column: 'user_id' | 'event_id',
-  value: string,
+  values: readonly string[],
 ): Promise<SentNotification[]> {
+  if (values.length === 0) return [];
   const rows = await tables(executor)
     .selectFrom('notification_log as log')
     // Mail logged before the queue existed has no queue row: it was sent when it was logged.
     .leftJoin('mail_queue as mail', (join) =>
       join.onRef('mail.event_id', '=', 'log.event_id').onRef('mail.kind', '=', 'log.kind'),
     )
-    .where(`log.${column}`, '=', value)
+    .where(`log.${column}`, 'in', [...values])
     .select([
       'log.event_id as eventId',
       'log.kind',
@@ -191,7 +192,7 @@ export const notificationStore = {
       .execute();
   },
 
-  sentTo: (executor: Db, userId: string) => sent(executor, 'user_id', userId),
+  sentTo: (executor: Db, userId: string) => sent(executor, 'user_id', [userId]),
 
   /**
    * An erased account: the mails written to it (their bodies name and address the person) are
@@ -218,5 +219,5 @@ export const notificationStore = {
       .execute();
   },
 
-  sentFor: (executor: Db, eventId: string) => sent(executor, 'event_id', eventId),
+  sentFor: (executor: Db, eventIds: readonly string[]) => sent(executor, 'event_id', eventIds),
 };

@@ -10,9 +10,12 @@ import type { GiftCardService } from '../giftcards/index.ts';
 import { onAccountErased } from '../identity/index.ts';
 import type { InventoryService } from '../inventory/index.ts';
 import type { PricingService } from '../pricing/index.ts';
+import { reportRoutes } from './report-routes.ts';
+import { createSalesReports } from './reports.ts';
 import { orderingRoutes } from './routes.ts';
 import type { PaymentsPort } from './saga.ts';
-import { createOrderingService, type OrderingService } from './service.ts';
+import { createOrderingService, type OrderCustomers, type OrderingService } from './service.ts';
+import { createOrderTimeline, type TimelineSources } from './timeline.ts';
 
 export { ORDER_EVENT_TYPES } from './events.ts';
 export { DraftOrderSchema, EditPreviewSchema, OrderEditSchema, OrderSchema, RefundSchema } from './routes.ts';
@@ -32,8 +35,10 @@ export function createOrdering(deps: {
   inventory: InventoryService;
   pricing: PricingService;
   giftCards: GiftCardService;
-  customers: { user(id: string): Promise<unknown> };
+  customers: OrderCustomers;
   payments: PaymentsPort;
+  /** The mail and webhook deliveries an order's events caused, for its timeline. */
+  activity: Omit<TimelineSources, 'events'>;
   bus: EventBus;
   logger: Logger;
   metrics: Metrics;
@@ -69,10 +74,25 @@ export function createOrdering(deps: {
     logger: deps.logger,
   });
 
+  const reports = createSalesReports({ db: deps.db, storeCurrency: config.storeCurrency });
+  const timeline = createOrderTimeline({
+    db: deps.db,
+    sources: { ...deps.activity, events: (orderId) => deps.bus.events({ subject: orderId }) },
+    staffName: async (id) => (await deps.customers.user(id)).name,
+  });
+  const orderRoutes = orderingRoutes(service, {
+    db: deps.db,
+    idempotencyLockMs: config.requestTimeoutMs + 5_000,
+  });
+  const readingRoutes = reportRoutes(reports, timeline);
+
   return {
     name: 'ordering',
     service,
-    routes: orderingRoutes(service, { db: deps.db, idempotencyLockMs: config.requestTimeoutMs + 5_000 }),
+    routes: (app) => {
+      orderRoutes(app);
+      readingRoutes(app);
+    },
     /** The recovery loop: every order ends confirmed or cancelled, whoever crashed mid-way. */
     start: recovery.start,
     stop: recovery.stop,

@@ -292,9 +292,22 @@ export function orderingRoutes(service: OrderingService, deps: { db: Db; idempot
         schema: {
           operationId: 'listOrders',
           ...common,
-          summary: 'Orders: your own, or all for staff (filter by status, userId)',
+          summary: 'Orders: your own, or all for staff (filter by status, userId, q, from, to)',
           querystring: Type.Object(
-            { ...PageQuery, status: Type.Optional(Status), userId: Type.Optional(Uuid) },
+            {
+              ...PageQuery,
+              status: Type.Optional(Status),
+              userId: Type.Optional(Uuid),
+              q: Type.Optional(
+                Type.String({
+                  maxLength: 200,
+                  description:
+                    "Staff: text in the order's number or guest email, or in its customer's email or name",
+                }),
+              ),
+              from: Type.Optional(Type.String({ format: 'date-time', description: 'Placed at or after' })),
+              to: Type.Optional(Type.String({ format: 'date-time', description: 'Placed before' })),
+            },
             { additionalProperties: false },
           ),
           response: { 200: Page(OrderSchema), ...problems(400, 401) },
@@ -306,6 +319,9 @@ export function orderingRoutes(service: OrderingService, deps: { db: Db; idempot
           size: request.query.size ?? 20,
           status: request.query.status,
           userId: request.query.userId,
+          q: request.query.q,
+          from: request.query.from ? new Date(request.query.from) : undefined,
+          to: request.query.to ? new Date(request.query.to) : undefined,
         }),
     );
 

@@ -385,11 +385,20 @@ interface Placing {
   draft?: { id: string; paidOffline: boolean };
 }
 
+/** What ordering reads of the accounts (identity). */
+export interface OrderCustomers {
+  user(id: string): Promise<{ name: string }>;
+  customers(query: { q: string; page: number; size: number }): Promise<{ users: Array<{ id: string }> }>;
+}
+
+/** At most this many customers whose email or name matches a search have their orders found. */
+const SEARCH_CUSTOMERS = 100;
+
 export function createOrderingService(deps: {
   db: Db;
   cart: Pick<CartService, 'forCheckout' | 'priceLines' | 'clear' | 'restore'>;
-  /** Who the customers are (identity): a draft is for an account that exists. */
-  customers: { user(id: string): Promise<unknown> };
+  /** Who the customers are (identity): a draft is for an account that exists; staff search orders by them. */
+  customers: OrderCustomers;
   pricing: Pick<PricingService, 'redeem' | 'release'>;
   inventory: Pick<
     InventoryService,
@@ -1216,11 +1225,34 @@ export function createOrderingService(deps: {
 
     async list(
       principal: Principal,
-      query: { page: number; size: number; status?: OrderStatus; userId?: string },
+      query: {
+        page: number;
+        size: number;
+        status?: OrderStatus;
+        userId?: string;
+        /** Staff: text in the order's number or email, or in its customer's email or name. */
+        q?: string;
+        from?: Date;
+        to?: Date;
+      },
     ): Promise<{ items: Order[]; page: number; size: number; total: number }> {
-      const filter = seesAllOrders(principal)
-        ? { userId: query.userId, status: query.status }
-        : { userId: principal.id, status: query.status };
+      const staff = seesAllOrders(principal);
+      const text = staff ? query.q?.trim() : undefined;
+      const search = text
+        ? {
+            text,
+            userIds: (await deps.customers.customers({ q: text, page: 1, size: SEARCH_CUSTOMERS })).users.map(
+              (user) => user.id,
+            ),
+          }
+        : undefined;
+      const filter = {
+        userId: staff ? query.userId : principal.id,
+        status: query.status,
+        from: query.from,
+        to: query.to,
+        search,
+      };
       const { rows, total } = await store.list(db, filter, {
         offset: (query.page - 1) * query.size,
         limit: query.size,

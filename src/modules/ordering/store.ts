@@ -140,6 +140,14 @@ type OrderingTables = {
     created_at: Generated<Date>;
     updated_at: Generated<Date>;
   };
+  order_notes: {
+    id: string;
+    order_id: string;
+    author_id: string;
+    author_name: string;
+    body: string;
+    created_at: Generated<Date>;
+  };
   order_transitions: {
     id: string;
     order_id: string;
@@ -343,6 +351,11 @@ const itemColumns = [
 ] as const;
 
 const inMs = (ms: number) => sql<Date>`now() + ${`${Math.max(0, Math.round(ms))} milliseconds`}::interval`;
+
+/** An order that was paid and not cancelled: it counts as a sale (less what was refunded). */
+const PAID_STATUSES: OrderStatus[] = ['confirmed', 'partially_shipped', 'shipped'];
+
+const noteColumns = ['id', 'author_name as author', 'body', 'created_at as createdAt'] as const;
 
 export const orderStore = {
   async insertToken(executor: Db, orderId: string, tokenHash: string): Promise<void> {
@@ -629,12 +642,33 @@ export const orderStore = {
 
   async list(
     executor: Db,
-    filter: { userId?: string; status?: OrderStatus },
+    filter: {
+      userId?: string;
+      status?: OrderStatus;
+      from?: Date;
+      to?: Date;
+      /** Text in the order's number (its id) or guest email, or one of these customers' orders. */
+      search?: { text: string; userIds: readonly string[] };
+    },
     page: { offset: number; limit: number },
   ): Promise<{ rows: OrderRow[]; total: number }> {
     let query = tables(executor).selectFrom('orders');
     if (filter.userId) query = query.where('user_id', '=', filter.userId);
     if (filter.status) query = query.where('status', '=', filter.status);
+    if (filter.from) query = query.where('created_at', '>=', filter.from);
+    if (filter.to) query = query.where('created_at', '<', filter.to);
+    const search = filter.search;
+    if (search) {
+      const text = search.text.toLowerCase();
+      query = query.where((where) =>
+        where.or([
+          // strpos matches the text literally (no LIKE wildcards to escape).
+          where(sql<number>`strpos(id::text, ${text})`, '>', 0),
+          where(sql<number>`strpos(lower(guest_email), ${text})`, '>', 0),
+          ...(search.userIds.length > 0 ? [where('user_id', 'in', [...search.userIds])] : []),
+        ]),
+      );
+    }
     const { rows, total } = await pageOf(query, (filtered) => filtered.select(orderColumns), page);
     return { rows: rows as OrderRow[], total };
   },
@@ -846,7 +880,7 @@ export const orderStore = {
       .innerJoin('order_items', 'order_items.order_id', 'orders.id')
       .select('orders.id')
       .where('orders.user_id', '=', userId)
-      .where('orders.status', 'in', ['confirmed', 'partially_shipped', 'shipped'])
+      .where('orders.status', 'in', PAID_STATUSES)
       .where('order_items.variant_id', 'in', [...variantIds])
       .limit(1)
       .executeTakeFirst();
@@ -873,7 +907,7 @@ export const orderStore = {
         sql<Date>`max(created_at)`.as('lastOrderAt'),
       ])
       .where('user_id', 'in', [...userIds])
-      .where('status', 'in', ['confirmed', 'partially_shipped', 'shipped'])
+      .where('status', 'in', PAID_STATUSES)
       .groupBy(['user_id', 'currency'])
       .orderBy('user_id')
       .orderBy('currency')
@@ -1090,6 +1124,87 @@ export const orderStore = {
       .select(['from_status as from', 'to_status as to', 'reason', 'at'])
       .where('order_id', '=', orderId)
       .orderBy('at')
+      .orderBy('id')
+      .execute();
+  },
+  /**
+   * Orders placed in [from, to) by bucket (`interval` as date_trunc names it, in UTC), currency
+   * and status: counts, and what the paid ones kept (totals less refunds). One grouped read over
+   * `orders_created_idx`; the report folds it into its series, totals and status counts.
+   */
+  ordersByBucket(executor: Db, window: { from: Date; to: Date; interval: 'day' | 'week' | 'month' }) {
+    return sql<{ bucket: Date; currency: string; status: OrderStatus; orders: number; kept: number }>`
+      select date_trunc(${window.interval}, created_at at time zone 'UTC') at time zone 'UTC' as bucket,
+             currency, status, count(*)::int as orders, sum(total_amount - refunded_amount)::bigint as kept
+        from orders
+       where created_at >= ${window.from} and created_at < ${window.to}
+       group by 1, 2, 3
+       order by 1, 2, 3`
+      .execute(executor)
+      .then((result) => result.rows.map((row) => ({ ...row, kept: Number(row.kept) })));
+  },
+
+  /** What paid orders placed in [from, to) kept, per currency: the report's period before. */
+  async paidBetween(executor: Db, from: Date, to: Date) {
+    const rows = await tables(executor)
+      .selectFrom('orders')
+      .select([
+        'currency',
+        sql<number>`count(*)::int`.as('orders'),
+        sql<number>`sum(total_amount - refunded_amount)::bigint`.as('kept'),
+      ])
+      .where('created_at', '>=', from)
+      .where('created_at', '<', to)
+      .where('status', 'in', PAID_STATUSES)
+      .groupBy('currency')
+      .execute();
+    return rows.map((row) => ({ ...row, kept: Number(row.kept) }));
+  },
+
+  /** The variants that sold most (by units) in paid orders of `currency` placed in [from, to). */
+  async topSellers(executor: Db, window: { from: Date; to: Date; currency: string; limit: number }) {
+    const rows = await tables(executor)
+      .selectFrom('orders')
+      .innerJoin('order_items', 'order_items.order_id', 'orders.id')
+      .select([
+        'order_items.variant_id as variantId',
+        sql<string>`min(order_items.sku)`.as('sku'),
+        sql<string>`min(order_items.name)`.as('name'),
+        sql<number>`sum(order_items.quantity)::int`.as('quantity'),
+        sql<number>`sum(order_items.line_amount - order_items.discount_amount)::bigint`.as('sales'),
+      ])
+      .where('orders.created_at', '>=', window.from)
+      .where('orders.created_at', '<', window.to)
+      .where('orders.status', 'in', PAID_STATUSES)
+      .where('orders.currency', '=', window.currency)
+      .groupBy('order_items.variant_id')
+      .orderBy('quantity', 'desc')
+      .orderBy('sales', 'desc')
+      .limit(window.limit)
+      .execute();
+    return rows.map((row) => ({ ...row, sales: Number(row.sales) }));
+  },
+
+  addNote(executor: Db, note: { orderId: string; authorId: string; authorName: string; body: string }) {
+    return tables(executor)
+      .insertInto('order_notes')
+      .values({
+        id: uuidv7(),
+        order_id: note.orderId,
+        author_id: note.authorId,
+        author_name: note.authorName,
+        body: note.body,
+      })
+      .returning(noteColumns)
+      .executeTakeFirstOrThrow();
+  },
+
+  notes(executor: Db, orderId: string) {
+    return tables(executor)
+      .selectFrom('order_notes')
+      .select(noteColumns)
+      .where('order_id', '=', orderId)
+      .orderBy('created_at')
       .orderBy('id')
       .execute();
   },

@@ -99,6 +99,9 @@ export function createWebhookService(deps: {
       return store.listDeliveries(db, endpointId, { limit, offset });
     },
 
+    /** Where these events were delivered, and how it went (an order's timeline). */
+    deliveriesOfEvents: (eventIds: readonly string[]) => store.deliveriesOfEvents(db, eventIds),
+
     async replay(endpointId: string, deliveryId: string) {
       const delivery = await store.replay(db, endpointId, deliveryId);
       if (!delivery) throw notFound('Delivery');

@@ -284,6 +284,29 @@ export const webhookStore = {
     return { items: await withAttempts(executor, rows), total };
   },
 
+  /** The deliveries of these events to every endpoint, oldest first, each with its URL and attempts. */
+  async deliveriesOfEvents(executor: Db, eventIds: readonly string[]) {
+    if (eventIds.length === 0) return [];
+    const rows = await tables(executor)
+      .selectFrom('webhook_deliveries')
+      .innerJoin('webhook_endpoints', 'webhook_endpoints.id', 'webhook_deliveries.endpoint_id')
+      .select([
+        ...deliveryColumns.map((column) => `webhook_deliveries.${column}` as const),
+        'webhook_endpoints.id as endpointId',
+        'webhook_endpoints.url',
+      ])
+      .where('webhook_deliveries.event_id', 'in', [...eventIds])
+      .orderBy('webhook_deliveries.created_at')
+      .orderBy('webhook_deliveries.id')
+      .execute();
+    const delivered = await withAttempts(executor, rows);
+    return delivered.map((delivery, index) => ({
+      ...delivery,
+      endpointId: rows[index].endpointId,
+      url: rows[index].url,
+    }));
+  },
+
   /** Makes a delivery due now with a fresh retry budget; undefined when it is not the endpoint's. */
   async replay(executor: Db, endpointId: string, deliveryId: string): Promise<Delivery | undefined> {
     const row = await tables(executor)
