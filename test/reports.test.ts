@@ -159,6 +159,24 @@ describe.each(dbKinds)('reports, order search and timelines on %s', (kind) => {
     expect((await call('GET', '/v1/reports/sales', customer)).statusCode).toBe(403);
   });
 
+  it('lists the variants at or below their threshold, the emptiest first, by product name', async () => {
+    const last = await createProduct(system, staff, { name: 'Last Teapot', stock: 1 });
+    const plenty = await createProduct(system, staff, { name: 'Plenty Cups', stock: 80 });
+    const customer = await signIn(system);
+    await buy(customer, last.variantId, 1);
+    const low = (await call('GET', '/v1/low-stock?limit=100', staff)).json().items;
+    expect(low.find((item: { sku: string }) => item.sku === last.sku)).toMatchObject({
+      productName: 'Last Teapot',
+      productId: last.productId,
+      available: 0,
+      threshold: 5,
+    });
+    expect(low.map((item: { sku: string }) => item.sku)).not.toContain(plenty.sku);
+    const available = low.map((item: { available: number }) => item.available);
+    expect(available).toEqual([...available].sort((a, b) => a - b));
+    expect((await call('GET', '/v1/low-stock', customer)).statusCode).toBe(403);
+  });
+
   it("finds orders by number, by the customer's email or name, by a guest's email, and by status and date", async () => {
     const customer = await signIn(system);
     const lamp = await createProduct(system, staff, { price: 3100, stock: 20 });

@@ -114,6 +114,8 @@ async function buildModules(deps: ModuleDeps) {
     verifier: identity.verifier,
     bus,
     lowStockThreshold: config.inventoryLowThreshold,
+    // The catalog is composed later (it needs inventory); low stock asks at request time.
+    products: (variantIds: readonly string[]) => catalog.variantsForCheckout(variantIds),
   });
   const pricing = createPricing({
     ...deps,

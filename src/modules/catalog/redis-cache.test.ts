@@ -40,6 +40,7 @@ describe.runIf(redisUrl).each(dbKinds)('catalog over a shared Redis cache on %s'
         logger: createLogger('silent'),
         bus: createEventBus({ db: database.db, logger: createLogger('silent'), metrics }),
         lowStockThreshold: 5,
+        products: async () => [],
         reportPublishError: (error) => {
           throw error;
         },

@@ -6,7 +6,7 @@ import type { Logger } from '../../platform/observability/logger.ts';
 import type { Broadcast } from '../../platform/pubsub/redis.ts';
 import type { InventoryGrpc } from './grpc.ts';
 import { inventoryRoutes } from './routes.ts';
-import { createInventoryService, type InventoryService } from './service.ts';
+import { createInventoryService, type InventoryDeps, type InventoryService } from './service.ts';
 
 export { outOfStock } from './errors.ts';
 export { INVENTORY_EVENT_TYPES } from './events.ts';
@@ -32,6 +32,7 @@ export function createInventory(deps: {
   lowStockThreshold: number;
   broadcast?: Broadcast;
   reportPublishError: (error: unknown) => void;
+  products: InventoryDeps['products'];
 }): InventoryModule {
   const service = createInventoryService({
     db: deps.db,
@@ -39,6 +40,7 @@ export function createInventory(deps: {
     lowStockThreshold: deps.lowStockThreshold,
     broadcast: deps.broadcast,
     reportPublishError: deps.reportPublishError,
+    products: deps.products,
   });
   let grpc: Promise<InventoryGrpc> | undefined;
   return {

@@ -58,6 +58,37 @@ export function inventoryRoutes(service: InventoryService) {
     const common = { tags: ['inventory'], security: STAFF };
 
     app.get(
+      '/low-stock',
+      {
+        schema: {
+          operationId: 'listLowStock',
+          ...common,
+          summary: 'Variants at or below their low-stock threshold, the emptiest first',
+          querystring: Type.Object(
+            { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })) },
+            { additionalProperties: false },
+          ),
+          response: {
+            200: Type.Object({
+              items: Type.Array(
+                Type.Object({
+                  sku: Type.String(),
+                  variantId: Type.String({ format: 'uuid' }),
+                  productId: Type.Optional(Type.String({ format: 'uuid' })),
+                  productName: Type.String(),
+                  ...Counts,
+                  threshold: Type.Integer(),
+                }),
+              ),
+            }),
+            ...problems(400, 401, 403),
+          },
+        },
+      },
+      async (request) => ({ items: await service.lowStock(request.query.limit ?? 10) }),
+    );
+
+    app.get(
       '/inventory/:sku',
       {
         schema: {

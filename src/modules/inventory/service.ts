@@ -26,6 +26,22 @@ export interface InventoryDeps {
   broadcast?: Broadcast;
   /** A stock change other instances could not be told of (Redis away): they catch up on expiry. */
   reportPublishError: (error: unknown) => void;
+  /** Which product each variant belongs to (the catalog), to name low stock. */
+  products(
+    variantIds: readonly string[],
+  ): Promise<Array<{ variantId: string; productId: string; productName: string }>>;
+}
+
+/** A variant running out, as the dashboard shows it. */
+export interface LowStock {
+  sku: string;
+  variantId: string;
+  productId?: string;
+  productName: string;
+  onHand: number;
+  reserved: number;
+  available: number;
+  threshold: number;
 }
 
 export interface LocationStock {
@@ -275,6 +291,27 @@ export function createInventoryService(deps: InventoryDeps) {
       const level = await store.bySku(db, sku);
       if (!level) throw notFound(`Inventory for SKU ${sku}`);
       return level.variantId;
+    },
+
+    /** Variants at or below their low-stock threshold, the emptiest first, named by their product. */
+    async lowStock(limit: number): Promise<LowStock[]> {
+      const levels = await store.lowStock(db, limit);
+      const names = new Map(
+        (await deps.products(levels.map((level) => level.variantId))).map((product) => [
+          product.variantId,
+          product,
+        ]),
+      );
+      return levels.map((level) => ({
+        sku: level.sku,
+        variantId: level.variantId,
+        productId: names.get(level.variantId)?.productId,
+        productName: names.get(level.variantId)?.productName ?? level.sku,
+        onHand: level.onHand,
+        reserved: level.reserved,
+        available: level.onHand - level.reserved,
+        threshold: level.lowStockThreshold,
+      }));
     },
 
     async get(sku: string): Promise<Stock> {

@@ -100,6 +100,19 @@ const stockColumns = [
 export const inventoryStore = {
   tables: (executor: Db): Kysely<InventoryTables> => executor.withTables<InventoryTables>(),
 
+  /** The variants at or below their low-stock threshold, the emptiest first (a scan: staff read it rarely). */
+  lowStock(executor: Db, limit: number): Promise<StockLevel[]> {
+    return executor
+      .withTables<InventoryTables>()
+      .selectFrom('inventory_items')
+      .select(stockColumns)
+      .where(sql<boolean>`on_hand - reserved <= low_stock_threshold`)
+      .orderBy(sql`on_hand - reserved`)
+      .orderBy('sku')
+      .limit(limit)
+      .execute();
+  },
+
   /**
    * New items with their stock at the first location. They start low-stock-alerted when they are
    * already low: only a later fall is news.
