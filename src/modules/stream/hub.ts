@@ -31,6 +31,8 @@ export function createSocketHub(options: SocketHubOptions) {
     'reason',
   ]);
   const byUser = new Map<string, Set<WebSocket>>();
+  /** The sockets of staff who see the shop's orders: they also get its staff feed. */
+  const staff = new Set<WebSocket>();
   const alive = new WeakMap<WebSocket, boolean>();
   let heartbeat: NodeJS.Timeout | undefined;
 
@@ -42,6 +44,22 @@ export function createSocketHub(options: SocketHubOptions) {
     if (byUser.size === 0 && heartbeat) {
       clearInterval(heartbeat);
       heartbeat = undefined;
+    }
+  }
+
+  /** Writes to each open socket without waiting on any; a backed-up one is closed and dropped. */
+  function send(sockets: Iterable<WebSocket>, message: string, drop: (socket: WebSocket) => void): void {
+    for (const socket of [...sockets]) {
+      if (socket.readyState !== socket.OPEN) continue;
+      if (socket.bufferedAmount + Buffer.byteLength(message) > maxBufferedBytes) {
+        logger.info({ buffered: socket.bufferedAmount }, 'closing a stream socket that cannot keep up');
+        dropped.inc({ reason: 'slow' });
+        socket.close(CLOSE.tryAgainLater, 'too slow: reconnect and catch up');
+        drop(socket);
+        continue;
+      }
+      socket.send(message);
+      pushed.inc();
     }
   }
 
@@ -101,21 +119,18 @@ export function createSocketHub(options: SocketHubOptions) {
 
     /** Writes to every socket of the user without waiting on any; a backed-up one is closed. */
     deliver(userId: string, message: string): void {
-      for (const socket of byUser.get(userId) ?? []) {
-        if (socket.readyState !== socket.OPEN) continue;
-        if (socket.bufferedAmount + Buffer.byteLength(message) > maxBufferedBytes) {
-          logger.info(
-            { userId, buffered: socket.bufferedAmount },
-            'closing a stream socket that cannot keep up',
-          );
-          dropped.inc({ reason: 'slow' });
-          socket.close(CLOSE.tryAgainLater, 'too slow: reconnect and catch up');
-          remove(userId, socket);
-          continue;
-        }
-        socket.send(message);
-        pushed.inc();
-      }
+      send(byUser.get(userId) ?? [], message, (socket) => remove(userId, socket));
+    },
+
+    /** Also gives this (already added) socket the shop's staff feed: new orders, low stock. */
+    watchShop(socket: WebSocket): void {
+      staff.add(socket);
+      socket.on('close', () => staff.delete(socket));
+    },
+
+    /** Writes to every socket watching the shop. */
+    deliverToStaff(message: string): void {
+      send(staff, message, (socket) => staff.delete(socket));
     },
 
     connectionCount(): number {

@@ -6,7 +6,7 @@ import type { AppModule } from '../../platform/module.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import type { Broadcast } from '../../platform/pubsub/redis.ts';
-import { HANDLED_EVENT_TYPES, SESSIONS_REVOKED } from './events.ts';
+import { HANDLED_EVENT_TYPES, SESSIONS_REVOKED, STAFF_FEED_TYPES } from './events.ts';
 import { createSocketHub, type SocketHub } from './hub.ts';
 import { streamRoutes } from './routes.ts';
 
@@ -21,8 +21,8 @@ const STREAM_CHANNEL = 'stream.events';
 const RECENT_EVENTS = 10_000;
 
 /**
- * GET /v1/stream: pushes each user the events of their own orders, from whichever instance holds
- * their sockets. Exactly one path brings an event to every instance:
+ * GET /v1/stream: pushes each user the events of their own orders (and staff who see the shop's
+ * orders its staff feed: new orders, low stock), from whichever instance holds their sockets. Exactly one path brings an event to every instance:
  * - with a broadcast (REDIS_URL): one consumer of the bus (the relay's process in-process, one
  *   worker with a broker) publishes the event on Redis, and every instance pushes what it hears;
  * - without: every instance consumes every event from the bus (`everyInstance`: the broker's
@@ -53,8 +53,9 @@ export function createStream(deps: {
   function push(event: CloudEvent): void {
     if (pushed.has(event.id)) return;
     pushed.set(event.id, true);
+    if (STAFF_FEED_TYPES.includes(event.type)) hub.deliverToStaff(JSON.stringify(envelopeOf(event)));
     const userId = event.data.userId;
-    if (typeof userId !== 'string') return;
+    if (typeof userId !== 'string' || event.type === 'inventory.low') return;
     if (event.type === SESSIONS_REVOKED) hub.closeUser(userId);
     else hub.deliver(userId, JSON.stringify(envelopeOf(event)));
   }

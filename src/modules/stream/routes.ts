@@ -18,7 +18,9 @@ export function streamRoutes(
 ) {
   function accept(socket: WebSocket, principal: Principal): void {
     hub.add(principal.id, socket, principal.expiresAtMs);
-    socket.send(JSON.stringify({ type: 'authenticated', userId: principal.id }));
+    const watchesShop = principal.permissions.includes('orders:read');
+    if (watchesShop) hub.watchShop(socket);
+    socket.send(JSON.stringify({ type: 'authenticated', userId: principal.id, staffFeed: watchesShop }));
   }
 
   /** Without a token on the upgrade, the client has a short while to send one as its first message. */

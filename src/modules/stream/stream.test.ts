@@ -124,6 +124,44 @@ describe.each(setups)('order stream over WebSocket on %s, %s fan-out', (kind, _f
     expect(JSON.stringify(bobClient.messages)).not.toContain(orderId);
   });
 
+  it("gives staff who see orders the shop's feed (new paid orders, low stock), and customers none of it", async () => {
+    const url = await start();
+    const staff = await signIn(system, 'staff');
+    const shopper = await signIn(system);
+    const other = await signIn(system);
+    const staffClient = await open(`${url}?access_token=${staff.accessToken}`);
+    expect(await staffClient.next((message) => message.type === 'authenticated')).toMatchObject({
+      staffFeed: true,
+    });
+    const otherClient = await open(`${url}?access_token=${other.accessToken}`);
+    expect(await otherClient.next((message) => message.type === 'authenticated')).toMatchObject({
+      staffFeed: false,
+    });
+
+    const orderId = '01936d4e-0000-7000-8000-000000000009';
+    await publish(orderEvent('order.created', shopper.id, orderId, 'pending'));
+    await publish(orderEvent('order.confirmed', shopper.id, orderId, 'confirmed'));
+    await publish(
+      cloudEvent('/emporium/inventory', 'inventory.low', '01936d4e-0000-7000-8000-00000000000a', {
+        variantId: '01936d4e-0000-7000-8000-00000000000a',
+        sku: 'LAST-ONE',
+        available: 1,
+        threshold: 5,
+      }),
+    );
+    await staffClient.next((message) => message.type === 'inventory.low', 5_000);
+    await staffClient.next((message) => message.type === 'order.confirmed', 5_000);
+    // A pending order is not news to staff; a confirmed one is (subjects apart arrive in any order).
+    expect(staffClient.messages.map((message) => message.type).sort()).toEqual([
+      'authenticated',
+      'inventory.low',
+      'order.confirmed',
+    ]);
+    await publish(orderEvent('order.created', other.id, '01936d4e-0000-7000-8000-00000000000b', 'pending'));
+    await otherClient.next((message) => message.type === 'order.created', 5_000);
+    expect(otherClient.messages.map((message) => message.type)).toEqual(['authenticated', 'order.created']);
+  });
+
   it('pushes an event once even when the relay hands it over again', async () => {
     // A consumer after the stream fails the first time: the relay retries the whole event.
     let failures = 0;
