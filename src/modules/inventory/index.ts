@@ -10,7 +10,7 @@ import { createInventoryService, type InventoryDeps, type InventoryService } fro
 
 export { outOfStock } from './errors.ts';
 export { INVENTORY_EVENT_TYPES } from './events.ts';
-export { StockLocationSchema, StockSchema } from './routes.ts';
+export { LowStockSchema, StockLocationSchema, StockSchema } from './routes.ts';
 export type { InventoryService, ReservationLine, Stock, StockLocation } from './service.ts';
 
 export interface InventoryModule extends AppModule {

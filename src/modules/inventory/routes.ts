@@ -24,6 +24,15 @@ export const StockSchema = Type.Object({
   }),
 });
 
+export const LowStockSchema = Type.Object({
+  sku: Type.String(),
+  variantId: Type.String({ format: 'uuid' }),
+  productId: Type.Optional(Type.String({ format: 'uuid' })),
+  productName: Type.String(),
+  ...Counts,
+  threshold: Type.Integer(),
+});
+
 const LocationFields = {
   name: Type.String({ minLength: 1, maxLength: 100 }),
   priority: Type.Integer({
@@ -70,16 +79,7 @@ export function inventoryRoutes(service: InventoryService) {
           ),
           response: {
             200: Type.Object({
-              items: Type.Array(
-                Type.Object({
-                  sku: Type.String(),
-                  variantId: Type.String({ format: 'uuid' }),
-                  productId: Type.Optional(Type.String({ format: 'uuid' })),
-                  productName: Type.String(),
-                  ...Counts,
-                  threshold: Type.Integer(),
-                }),
-              ),
+              items: Type.Array(LowStockSchema),
             }),
             ...problems(400, 401, 403),
           },

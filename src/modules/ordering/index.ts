@@ -18,6 +18,7 @@ import { createOrderingService, type OrderCustomers, type OrderingService } from
 import { createOrderTimeline, type TimelineSources } from './timeline.ts';
 
 export { ORDER_EVENT_TYPES } from './events.ts';
+export { NoteSchema, SalesReportSchema, TimelineEntrySchema } from './report-routes.ts';
 export { DraftOrderSchema, EditPreviewSchema, OrderEditSchema, OrderSchema, RefundSchema } from './routes.ts';
 export type { PaymentsPort } from './saga.ts';
 export type { Order } from './service.ts';

@@ -45,9 +45,14 @@ export const SalesReportSchema = Type.Object({
   ),
 });
 
-const NoteSchema = Type.Object({ id: Uuid, author: Type.String(), body: Type.String(), createdAt: At });
+export const NoteSchema = Type.Object({
+  id: Uuid,
+  author: Type.String(),
+  body: Type.String(),
+  createdAt: At,
+});
 
-const TimelineEntrySchema = Type.Union([
+export const TimelineEntrySchema = Type.Union([
   Type.Object({
     kind: Type.Literal('event'),
     at: At,

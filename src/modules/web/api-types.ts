@@ -17,17 +17,21 @@ import type {
   TokenPairSchema,
   UserSchema,
 } from '../identity/index.ts';
-import type { StockLocationSchema, StockSchema } from '../inventory/index.ts';
+import type { LowStockSchema, StockLocationSchema, StockSchema } from '../inventory/index.ts';
 import type {
   DraftOrderSchema,
   EditPreviewSchema,
+  NoteSchema,
   OrderEditSchema,
   OrderSchema,
   RefundSchema,
+  SalesReportSchema,
+  TimelineEntrySchema,
 } from '../ordering/index.ts';
 import type { DriftSchema } from '../payments/index.ts';
 import type { RegionSchema, ShippingMethodSchema } from '../pricing/index.ts';
 import type { ReviewSchema } from '../reviews/index.ts';
+import type { DeliverySchema, EndpointSchema } from '../webhooks/index.ts';
 
 /**
  * The bodies the storefront and admin console read, derived from the same schemas that validate
@@ -75,3 +79,9 @@ export type StaffInvite = Static<typeof StaffInviteSchema>;
 export type Permission = Me['permissions'][number];
 export type Me = TokenPair['user'];
 export type ApiKey = Static<typeof ApiKeySchema>;
+export type SalesReport = Static<typeof SalesReportSchema>;
+export type TimelineEntry = Static<typeof TimelineEntrySchema>;
+export type OrderNote = Static<typeof NoteSchema>;
+export type LowStock = Static<typeof LowStockSchema>;
+export type WebhookEndpoint = Static<typeof EndpointSchema>;
+export type WebhookDelivery = Static<typeof DeliverySchema>;

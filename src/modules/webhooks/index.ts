@@ -9,6 +9,8 @@ import { onAccountErased } from '../identity/index.ts';
 import { webhookRoutes } from './routes.ts';
 import { createWebhookService, type WebhookService } from './service.ts';
 
+export { DeliverySchema, EndpointSchema } from './routes.ts';
+
 export interface WebhooksModule extends AppModule {
   name: 'webhooks';
   service: WebhookService;

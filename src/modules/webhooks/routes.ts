@@ -6,7 +6,7 @@ import { problems } from '../../platform/http/openapi.ts';
 import { IdParams, Page, PageQuery, Uuid } from '../../platform/http/schemas.ts';
 import type { WebhookService } from './service.ts';
 
-const EndpointSchema = Type.Object({
+export const EndpointSchema = Type.Object({
   id: Uuid,
   url: Type.String(),
   events: Type.Array(Type.String()),
@@ -22,7 +22,7 @@ const AttemptSchema = Type.Object({
   error: Type.Union([Type.String(), Type.Null()]),
 });
 
-const DeliverySchema = Type.Object({
+export const DeliverySchema = Type.Object({
   id: Uuid,
   eventId: Uuid,
   eventType: Type.String(),

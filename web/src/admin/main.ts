@@ -6,9 +6,11 @@ import { type AppContext, type Content, type Flash, mainView, type PageRoute, st
 import { apiKeysPage } from './api-keys.ts';
 import { collectionsPage } from './collections.ts';
 import { customerPage, customersPage } from './customers.ts';
+import { dashboardPage } from './dashboard.ts';
 import { draftOrderPage, draftOrdersPage } from './draft-orders.ts';
 import { exchangePage } from './exchange.ts';
 import { giftCardsPage } from './gift-cards.ts';
+import { followShop, liveNotices } from './live.ts';
 import { locationsPage } from './locations.ts';
 import { orderEditPage } from './order-edit.ts';
 import { orderPage, ordersPage, returnsPage } from './orders.ts';
@@ -17,8 +19,10 @@ import { importPage } from './product-import.ts';
 import { productFormPage, productsPage } from './products.ts';
 import { promotionsPage } from './promotions.ts';
 import { reviewsPage } from './reviews.ts';
+import { installSearch, openSearch } from './search.ts';
 import { acceptInvitePage, staffPage } from './staff.ts';
 import { taxPage } from './tax.ts';
+import { webhookPage, webhooksPage } from './webhooks.ts';
 
 /** What the signed-in person's role lets them do (a session saved before permissions existed: nothing). */
 const permissionsOf = (ctx: Parameters<PageRoute['view']>[0]): readonly string[] =>
@@ -50,6 +54,24 @@ const routes: PageRoute[] = [
     view: (ctx, params, query) => shopSignIn(ctx, params, withAdminNext(query)),
   },
   { pattern: ADMIN_BASE, title: () => 'Products', view: staffOnly(productsPage), signedIn: true },
+  {
+    pattern: `${ADMIN_BASE}/dashboard`,
+    title: () => 'Dashboard',
+    view: holding('orders:read', dashboardPage),
+    signedIn: true,
+  },
+  {
+    pattern: `${ADMIN_BASE}/webhooks`,
+    title: () => 'Webhooks',
+    view: holding('webhooks:read', webhooksPage),
+    signedIn: true,
+  },
+  {
+    pattern: `${ADMIN_BASE}/webhooks/:id`,
+    title: () => 'Webhook',
+    view: holding('webhooks:read', webhookPage),
+    signedIn: true,
+  },
   {
     pattern: `${ADMIN_BASE}/products/new`,
     title: () => 'New product',
@@ -173,6 +195,9 @@ function withAdminNext(query: URLSearchParams): URLSearchParams {
 
 function layout(ctx: AppContext, content: Content, flash: Flash | null) {
   const user = ctx.api.session()?.user;
+  // Staff get the shop's live feed and the global search; a sign-out stops the feed.
+  followShop(ctx);
+  if (user && permissionsOf(ctx).length > 0) installSearch(ctx);
   const signOut = async () => {
     await ctx.api.signOut();
     ctx.navigate(`${ADMIN_BASE}/signin`);
@@ -183,7 +208,8 @@ function layout(ctx: AppContext, content: Content, flash: Flash | null) {
       <nav aria-label="Admin">
         ${
           user
-            ? html`<a href="${ADMIN_BASE}">Products</a> <a href="${ADMIN_BASE}/collections">Collections</a>
+            ? html`${permissionsOf(ctx).includes('orders:read') ? html`<a href="${ADMIN_BASE}/dashboard">Dashboard</a>` : nothing}
+              <a href="${ADMIN_BASE}">Products</a> <a href="${ADMIN_BASE}/collections">Collections</a>
               <a href="${ADMIN_BASE}/locations">Locations</a>
               <a href="${ADMIN_BASE}/orders">Orders</a> <a href="${ADMIN_BASE}/draft-orders">Draft orders</a>
               <a href="${ADMIN_BASE}/customers">Customers</a>
@@ -192,6 +218,8 @@ function layout(ctx: AppContext, content: Content, flash: Flash | null) {
               <a href="${ADMIN_BASE}/returns">Returns</a> <a href="${ADMIN_BASE}/reviews">Reviews</a>
               ${permissionsOf(ctx).includes('staff:read') ? html`<a href="${ADMIN_BASE}/staff">Staff</a>` : nothing}
               ${permissionsOf(ctx).includes('staff:write') ? html`<a href="${ADMIN_BASE}/api-keys">API keys</a>` : nothing}
+              ${permissionsOf(ctx).includes('webhooks:read') ? html`<a href="${ADMIN_BASE}/webhooks">Webhooks</a>` : nothing}
+              <button type="button" class="link" @click=${openSearch} aria-keyshortcuts="Control+K">Search <kbd>Ctrl K</kbd></button>
               <a href="/">Shop</a>
               <span class="muted">${user.name} (${user.role === 'admin' ? 'administrator' : user.role})</span>
               <button type="button" class="link" @click=${signOut}>Sign out</button>`
@@ -199,6 +227,7 @@ function layout(ctx: AppContext, content: Content, flash: Flash | null) {
         }
       </nav>
     </header>
+    ${liveNotices(ctx)}
     ${mainView(content, flash)}
   `;
 }

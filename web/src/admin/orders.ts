@@ -10,6 +10,7 @@ import type {
   PaymentDrift,
   Refund,
   Return,
+  TimelineEntry,
   User,
 } from '../types.ts';
 import {
@@ -30,6 +31,7 @@ import {
   statusBadge,
 } from '../ui.ts';
 import { versionText } from './order-edit.ts';
+import { timelineSection } from './timeline.ts';
 
 const STATUSES = Object.keys(STATUS_TEXT) as OrderStatus[];
 
@@ -47,18 +49,34 @@ export async function ordersPage(
   _params: Record<string, string>,
   query: URLSearchParams,
 ): Promise<Content> {
-  const status = query.get('status') ?? '';
+  // The filters as the address keeps them: a search can be shared, and paging keeps it.
+  const filters: Record<string, string> = {};
+  for (const name of ['q', 'status', 'from', 'to']) {
+    const value = query.get(name)?.trim();
+    if (value) filters[name] = value;
+  }
   const page = Number(query.get('page') ?? '1') || 1;
+  // Dates are whole days: from the start of `from` to the end of `to` (UTC, as the dashboard).
+  const asked = new URLSearchParams({ page: String(page), size: '20' });
+  if (filters.q) asked.set('q', filters.q);
+  if (filters.status) asked.set('status', filters.status);
+  if (filters.from) asked.set('from', new Date(`${filters.from}T00:00:00Z`).toISOString());
+  if (filters.to) asked.set('to', new Date(Date.parse(`${filters.to}T00:00:00Z`) + 86_400_000).toISOString());
   const [list, drift] = await Promise.all([
-    ctx.api.get<Page<Order>>(`/v1/orders?page=${page}&size=20${status ? `&status=${status}` : ''}`),
+    ctx.api.get<Page<Order>>(`/v1/orders?${asked}`),
     ctx.api.get<{ items: PaymentDrift[] }>('/v1/payments/drift'),
   ]);
-  const link = (to: number) =>
-    `/admin/orders?${new URLSearchParams({ ...(status ? { status } : {}), page: String(to) })}`;
+  const link = (to: number) => `/admin/orders?${new URLSearchParams({ ...filters, page: String(to) })}`;
   const filter = (event: SubmitEvent) => {
     const values = formValues(event);
-    ctx.navigate(values.status ? `/admin/orders?status=${values.status}` : '/admin/orders');
+    const chosen = Object.fromEntries(
+      ['q', 'status', 'from', 'to']
+        .filter((name) => values[name]?.trim())
+        .map((name) => [name, values[name].trim()]),
+    );
+    ctx.navigate(`/admin/orders${Object.keys(chosen).length > 0 ? `?${new URLSearchParams(chosen)}` : ''}`);
   };
+  const filtered = Object.keys(filters).length > 0;
   return html`
     <h1>Orders</h1>
     ${
@@ -69,14 +87,23 @@ export async function ordersPage(
         </section>`
         : nothing
     }
-    <form class="inline" @submit=${filter} aria-label="Filter orders">
+    <form class="filters" role="search" @submit=${filter} aria-label="Find orders">
+      <label>Order number, email or name <input type="search" name="q" maxlength="200" .value=${filters.q ?? ''} /></label>
       <label>Status <select name="status">
         <option value="">Any</option>
-        ${STATUSES.map((each) => html`<option value=${each} ?selected=${each === status}>${STATUS_TEXT[each]}</option>`)}
+        ${STATUSES.map((each) => html`<option value=${each} ?selected=${each === filters.status}>${STATUS_TEXT[each]}</option>`)}
       </select></label>
-      <button type="submit">Filter</button>
+      <label>Placed from <input type="date" name="from" .value=${filters.from ?? ''} /></label>
+      <label>to <input type="date" name="to" .value=${filters.to ?? ''} /></label>
+      <button type="submit">Find</button>
+      ${filtered ? html`<a href="/admin/orders">Show all</a>` : nothing}
     </form>
-    <table class="lines">
+    ${
+      list.items.length === 0
+        ? html`<p role="status">${filtered ? 'No order matches.' : 'No orders yet.'}</p>`
+        : nothing
+    }
+    <table class="lines" ?hidden=${list.items.length === 0}>
       <caption class="visually-hidden">Orders, newest first</caption>
       <thead><tr><th scope="col">Order</th><th scope="col">Placed</th><th scope="col">Customer</th><th scope="col">Status</th><th scope="col">Total</th></tr></thead>
       <tbody>
@@ -96,12 +123,13 @@ export async function ordersPage(
 }
 
 export async function orderPage(ctx: AppContext, params: Record<string, string>): Promise<Content> {
-  const [order, shipments, returns, refunds, edits] = await Promise.all([
+  const [order, shipments, returns, refunds, edits, timeline] = await Promise.all([
     ctx.api.get<Order>(`/v1/orders/${params.id}`),
     ctx.api.get<{ items: Fulfillment[] }>(`/v1/orders/${params.id}/fulfillments`),
     ctx.api.get<{ items: Return[] }>(`/v1/orders/${params.id}/returns`),
     ctx.api.get<{ items: Refund[] }>(`/v1/orders/${params.id}/refunds`),
     ctx.api.get<{ items: OrderEdit[] }>(`/v1/orders/${params.id}/edits`),
+    ctx.api.get<{ items: TimelineEntry[] }>(`/v1/orders/${params.id}/timeline`),
   ]);
   const versions = edits.items.filter((edit) => edit.status !== 'failed');
   // Who ordered, by name and address; an account since erased reads as such.
@@ -163,7 +191,13 @@ export async function orderPage(ctx: AppContext, params: Record<string, string>)
     <p>Status: <span id="order-status">${statusBadge(order.status)}</span>
       ${order.cancelReason ? html`<span class="muted">${cancellationText(order.cancelReason)}</span>` : nothing}</p>
     <p>Placed ${dateTime(order.createdAt)} by
-      <span data-testid="customer">${customer ? `${customer.name} (${customer.email})` : 'a customer whose account is gone'}</span>
+      <span data-testid="customer">${
+        customer
+          ? html`<a href="/admin/customers/${customer.id}">${customer.name}</a> (${customer.email})`
+          : order.email
+            ? `a guest, ${order.email}`
+            : 'a customer whose account is gone'
+      }</span>
       · Payment ${paymentText(order.payment.status)},
       ${money(order.payment.amount)}${
         order.payment.captured.amount > 0 && order.payment.captured.amount < order.payment.amount.amount
@@ -269,6 +303,7 @@ export async function orderPage(ctx: AppContext, params: Record<string, string>)
           <button type="button" class="danger" @click=${cancel}>Cancel and refund</button></p>`
         : nothing
     }
+  ${timelineSection(ctx, order, timeline.items)}
   `;
 }
 
