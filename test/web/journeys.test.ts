@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import sharp from 'sharp';
@@ -58,7 +60,8 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
     const contexts: BrowserContext[] = [];
 
     beforeAll(async () => {
-      system = await createTestSystem(kind, { REQUEST_TIMEOUT_MS: '30000' });
+      // Webhook receivers in these journeys listen on loopback.
+      system = await createTestSystem(kind, { REQUEST_TIMEOUT_MS: '30000', WEBHOOKS_ALLOW_PRIVATE: 'true' });
       await system.startWorkers();
       await system.app.listen({ host: '127.0.0.1', port: 0 });
       origin = `http://127.0.0.1:${(system.app.server.address() as AddressInfo).port}`;
@@ -83,9 +86,19 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
           problems.push(message.text());
       });
       (page as Page & { problems: string[] }).problems = problems;
+      // Every API call that answered 4xx or 5xx: a console journey that provokes none must see none.
+      const failed: string[] = [];
+      page.on('response', (response) => {
+        if (response.status() >= 400 && new URL(response.url()).pathname.startsWith('/v1/'))
+          failed.push(
+            `${response.status()} ${response.request().method()} ${new URL(response.url()).pathname}`,
+          );
+      });
+      (page as Page & { failed: string[] }).failed = failed;
       return page;
     }
     const problemsOf = (page: Page) => (page as Page & { problems: string[] }).problems;
+    const failedRequestsOf = (page: Page) => (page as Page & { failed: string[] }).failed;
 
     async function signInInBrowser(page: Page, path: string, email: string) {
       await page.goto(path);
@@ -664,6 +677,167 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await admin.locator(`tr[data-order="${order.id}"] a`).click();
       await admin.getByRole('heading', { name: /^Order #/ }).waitFor(WAIT);
       expect(problemsOf(admin)).toEqual([]);
+    });
+
+    it('staff run the day from the console: the dashboard matches the report, a new order appears live, Ctrl-K finds the customer, the order tells its story with a note, and a webhook shows its deliveries and sends one again, without an error or a refused call', async () => {
+      const received: string[] = [];
+      const receiver = http.createServer(async (request, response) => {
+        for await (const _chunk of request);
+        received.push(String(request.headers['webhook-id']));
+        response.writeHead(204).end();
+      });
+      receiver.listen(0, '127.0.0.1');
+      await once(receiver, 'listening');
+      const hooks = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+      try {
+        const tag = randomUUID().slice(0, 8);
+        const teapot = await createProduct(system, staff, {
+          name: `Day Teapot ${tag}`,
+          price: 3600,
+          stock: 40,
+        });
+        const buyer = await signIn(system, 'customer', `day-buyer-${tag}@example.test`);
+        const buy = async (quantity: number) => {
+          await addToCart(system, buyer, teapot.variantId, quantity);
+          const placed = await checkout(system, buyer);
+          expect(placed.statusCode).toBe(201);
+          return placed.json();
+        };
+        await buy(1);
+        const admin = await signIn(system, 'admin');
+        const page = await newPage();
+        await signInInBrowser(page, '/admin', admin.email);
+        await page.getByRole('heading', { name: 'Products' }).waitFor(WAIT);
+        await page
+          .getByRole('navigation', { name: 'Admin' })
+          .getByRole('link', { name: 'Dashboard' })
+          .click();
+        await page.getByRole('heading', { name: 'Dashboard' }).waitFor(WAIT);
+
+        // The tiles show what the report says (digits: the formatting is the browser's).
+        const report = async (days: number) =>
+          (
+            await system.app.inject({
+              method: 'GET',
+              url: `/v1/reports/sales?from=${new Date(Date.now() - days * 86_400_000).toISOString()}&to=${new Date().toISOString()}`,
+              headers: admin.headers,
+            })
+          ).json();
+        const digits = (text: string | null) => (text ?? '').replace(/[^0-9]/g, '');
+        const month = await report(30);
+        await expect(page.getByTestId('month-sales').textContent().then(digits)).resolves.toBe(
+          String(month.sales.amount),
+        );
+        await expect(page.getByTestId('week-sales').textContent().then(digits)).resolves.toBe(
+          String((await report(7)).sales.amount),
+        );
+        await page.getByRole('img', { name: /^Sales by day/ }).waitFor(WAIT);
+        await page.getByTestId('top-products').getByText(`Day Teapot ${tag}`).waitFor(WAIT);
+
+        // A new paid order appears without a reload, and the figures follow it.
+        const fresh = await buy(2);
+        const notice = page.getByRole('complementary', { name: 'Live updates' }).getByRole('link', {
+          name: `New order #${fresh.id.slice(-8)}`,
+        });
+        await notice.waitFor(WAIT);
+        await expect
+          .poll(() => page.getByTestId('month-sales').textContent().then(digits), WAIT)
+          .toBe(String(month.sales.amount + fresh.total.amount));
+        await page.screenshot({ path: 'docs/screenshots/console-dashboard.png', fullPage: true });
+
+        // Ctrl-K: the customer by part of their email, the arrow keys to the result, Enter opens it.
+        await page.keyboard.press('Control+k');
+        const search = page.getByRole('dialog', { name: 'Search the shop' });
+        await search.getByLabel('Search products, orders and customers').fill(`day-buyer-${tag}`);
+        await search.getByRole('heading', { name: 'Customers' }).waitFor(WAIT);
+        await search.getByRole('heading', { name: 'Orders' }).waitFor(WAIT);
+        await page.screenshot({ path: 'docs/screenshots/console-search.png' });
+        await page.keyboard.press('ArrowDown');
+        await expect(
+          search
+            .getByRole('link')
+            .first()
+            .evaluate((link) => link === link.ownerDocument.activeElement),
+        ).resolves.toBe(true);
+        await search.getByRole('link', { name: 'Test customer' }).click();
+        await page.getByRole('heading', { name: 'Test customer' }).waitFor(WAIT);
+        await page.getByText(buyer.email).first().waitFor(WAIT);
+
+        // The order list finds their orders by email; the order tells its story.
+        await page
+          .getByRole('navigation', { name: 'Admin' })
+          .getByRole('link', { name: 'Orders', exact: true })
+          .click();
+        await page.getByLabel('Order number, email or name').fill(buyer.email);
+        await page.getByRole('button', { name: 'Find' }).click();
+        await page.waitForURL(/[?&]q=/, WAIT);
+        await expect.poll(() => page.locator('tr[data-order]').count(), WAIT).toBe(2);
+        await page.locator(`tr[data-order="${fresh.id}"] a`).click();
+        const timeline = page.getByTestId('timeline');
+        await timeline.getByText('Placed', { exact: true }).waitFor(WAIT);
+        await timeline.getByText('Paid and confirmed').waitFor(WAIT);
+        await page.getByTestId('customer').getByRole('link', { name: 'Test customer' }).waitFor(WAIT);
+        // The confirmation goes out from the worker: the timeline shows it once it has.
+        await expect
+          .poll(async () => {
+            await page.reload();
+            return timeline.getByText(`Order confirmation emailed to ${buyer.email}`).count();
+          }, WAIT)
+          .toBe(1);
+        await page.getByLabel('Note for the staff').fill('Asked for gift wrap');
+        await page.getByRole('button', { name: 'Add note' }).click();
+        await timeline.getByText('Asked for gift wrap').waitFor(WAIT);
+        await timeline.getByText(/^Note by /).waitFor(WAIT);
+        await page.screenshot({ path: 'docs/screenshots/console-order-timeline.png', fullPage: true });
+
+        // A webhook endpoint for order news: its deliveries, and one sent again.
+        await page.getByRole('navigation', { name: 'Admin' }).getByRole('link', { name: 'Webhooks' }).click();
+        await page.getByRole('heading', { name: 'Webhooks' }).waitFor(WAIT);
+        await page.getByLabel('Address (https://…)').fill(hooks);
+        await page.getByRole('checkbox', { name: /Orders: placed/ }).check();
+        await page.getByRole('button', { name: 'Add the endpoint' }).click();
+        await page
+          .getByTestId('new-secret')
+          .getByText(/^whsec_/)
+          .waitFor(WAIT);
+        const third = await buy(1);
+        await expect.poll(() => received.length, WAIT).toBeGreaterThanOrEqual(2);
+        await page.getByRole('link', { name: hooks }).click();
+        const deliveries = page.getByTestId('deliveries');
+        await expect
+          .poll(async () => {
+            await page.reload();
+            return deliveries.getByText('Delivered').count();
+          }, WAIT)
+          .toBeGreaterThanOrEqual(2);
+        const before = received.length;
+        await deliveries
+          .getByRole('button', { name: /^Send again: the confirmation/ })
+          .first()
+          .click();
+        await page.getByText('The confirmation will be sent again now.').waitFor(WAIT);
+        await expect.poll(() => received.length, WAIT).toBe(before + 1);
+        // Told of this order too: the order's timeline names the receiver.
+        await page.goto(`/admin/orders/${third.id}`);
+        await expect
+          .poll(async () => {
+            await page.reload();
+            return timeline
+              .getByText(`127.0.0.1:${(receiver.address() as AddressInfo).port} was told of the confirmation`)
+              .count();
+          }, WAIT)
+          .toBe(1);
+
+        // 390 px wide: the dashboard still reads, nothing overflows sideways.
+        await page.setViewportSize({ width: 390, height: 844 });
+        await page.goto('/admin/dashboard');
+        await page.getByRole('heading', { name: 'Dashboard' }).waitFor(WAIT);
+        await expect(page.evaluate('document.documentElement.scrollWidth')).resolves.toBeLessThanOrEqual(390);
+        expect(problemsOf(page)).toEqual([]);
+        expect(failedRequestsOf(page)).toEqual([]);
+      } finally {
+        await new Promise((resolve) => receiver.close(resolve));
+      }
     });
 
     it('an admin makes an API key that may change stock, sees its secret once, and revokes it', async () => {

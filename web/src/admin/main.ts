@@ -219,7 +219,7 @@ function layout(ctx: AppContext, content: Content, flash: Flash | null) {
               ${permissionsOf(ctx).includes('staff:read') ? html`<a href="${ADMIN_BASE}/staff">Staff</a>` : nothing}
               ${permissionsOf(ctx).includes('staff:write') ? html`<a href="${ADMIN_BASE}/api-keys">API keys</a>` : nothing}
               ${permissionsOf(ctx).includes('webhooks:read') ? html`<a href="${ADMIN_BASE}/webhooks">Webhooks</a>` : nothing}
-              <button type="button" class="link" @click=${openSearch} aria-keyshortcuts="Control+K">Search <kbd>Ctrl K</kbd></button>
+              <button type="button" class="link" @click=${openSearch} aria-keyshortcuts="Control+K">Jump to <kbd>Ctrl K</kbd></button>
               <a href="/">Shop</a>
               <span class="muted">${user.name} (${user.role === 'admin' ? 'administrator' : user.role})</span>
               <button type="button" class="link" @click=${signOut}>Sign out</button>`
