@@ -840,6 +840,58 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       }
     });
 
+    it('staff select products and change them at once: prices up 10%, one price, stock, archived and restored together', async () => {
+      const tag = randomUUID().slice(0, 8);
+      const jug = await createProduct(system, staff, { name: `Bulk Jug ${tag}`, price: 2000, stock: 3 });
+      const cup = await createProduct(system, staff, { name: `Bulk Cup ${tag}`, price: 990, stock: 3 });
+      const page = await newPage();
+      await signInInBrowser(page, `/admin?q=${tag}`, staff.email);
+      await page.getByRole('heading', { name: 'Products' }).waitFor(WAIT);
+      await page.locator(`tr[data-product="${cup.productId}"]`).waitFor(WAIT);
+      const priceCell = (id: string) => page.locator(`tr[data-product="${id}"] td`).nth(3);
+      const apply = async (action: string, value?: string) => {
+        await page.getByRole('combobox', { name: /^Change/ }).selectOption({ label: action });
+        if (value !== undefined) await page.getByLabel('By or to').fill(value);
+        await page.getByRole('button', { name: 'Apply' }).click();
+      };
+
+      await page.getByLabel('Select every product on this page').check();
+      await apply('Raise or lower prices by a percentage', '10');
+      await page.getByText('Prices of 2 products raised by 10%.').waitFor(WAIT);
+      await expect.poll(() => priceCell(jug.productId).textContent(), WAIT).toBe('€22.00');
+      await expect(priceCell(cup.productId).textContent()).resolves.toBe('€10.89');
+
+      await page.getByLabel(`Select Bulk Cup ${tag}`).check();
+      await apply('Set the price (EUR)', '12.50');
+      await page.getByText('1 product now cost €12.50.').waitFor(WAIT);
+      await expect.poll(() => priceCell(cup.productId).textContent(), WAIT).toBe('€12.50');
+
+      await page.getByLabel('Select every product on this page').check();
+      await apply('Set the stock on hand (first location)', '25');
+      await page.getByText('Stock set to 25 for 2 variants of 2 products.').waitFor(WAIT);
+      await expect
+        .poll(() => page.locator(`tr[data-product="${jug.productId}"] td`).nth(4).textContent(), WAIT)
+        .toBe('25');
+
+      // Nothing chosen: a sentence, no call.
+      await apply('Archive');
+      await page.getByText('Select at least one product').waitFor(WAIT);
+      await page.getByLabel('Select every product on this page').check();
+      await apply('Archive');
+      await page.getByText('2 products archived.').waitFor(WAIT);
+      await page.getByText('No products match.').waitFor(WAIT);
+      await page.goto(`/admin?archived=1&q=${tag}`);
+      await page.getByRole('heading', { name: 'Archived products' }).waitFor(WAIT);
+      await page.locator(`tr[data-product="${jug.productId}"]`).waitFor(WAIT);
+      await page.getByLabel('Select every product on this page').check();
+      await apply('Restore to the shop');
+      await page.getByText('2 products back in the shop.').waitFor(WAIT);
+      const shelf = await system.app.inject({ method: 'GET', url: `/v1/products?q=${tag}` });
+      expect(shelf.json().items).toHaveLength(2);
+      expect(problemsOf(page)).toEqual([]);
+      expect(failedRequestsOf(page)).toEqual([]);
+    });
+
     it('an admin makes an API key that may change stock, sees its secret once, and revokes it', async () => {
       const adminUser = await signIn(system, 'admin');
       const product = await createProduct(system, staff, { stock: 4 });

@@ -10,7 +10,7 @@ import { IdempotencyKey, requestFingerprint, runIdempotent } from '../../platfor
 import { negotiateLocale } from '../../platform/http/locale.ts';
 import { problems } from '../../platform/http/openapi.ts';
 import { handleError, sendProblem } from '../../platform/http/problem.ts';
-import { IdParams } from '../../platform/http/schemas.ts';
+import { IdParams, Money } from '../../platform/http/schemas.ts';
 import { type ImageService, MAX_IMAGE_BYTES } from './images.ts';
 import type { Rendered } from './read-model.ts';
 import { inCurrency } from './region-prices.ts';
@@ -245,6 +245,43 @@ export function catalogRoutes(
         });
         return sendRendered(request, reply, rendered);
       },
+    );
+
+    app.post(
+      '/products/bulk',
+      {
+        schema: {
+          operationId: 'changeProducts',
+          ...secured,
+          summary:
+            'One change to many products, all or none: archive, restore, a percentage on every price, or one price',
+          body: Type.Object(
+            {
+              productIds: Type.Array(Type.String({ format: 'uuid' }), { minItems: 1, maxItems: 100 }),
+              change: Type.Union([
+                Type.Object({ kind: Type.Literal('archive') }, { additionalProperties: false }),
+                Type.Object({ kind: Type.Literal('restore') }, { additionalProperties: false }),
+                Type.Object(
+                  {
+                    kind: Type.Literal('reprice'),
+                    percent: Type.Integer({ minimum: -90, maximum: 500, not: { const: 0 } }),
+                  },
+                  { additionalProperties: false },
+                ),
+                Type.Object({ kind: Type.Literal('price'), amount: Money }, { additionalProperties: false }),
+              ]),
+            },
+            { additionalProperties: false },
+          ),
+          response: {
+            200: Type.Object({
+              changed: Type.Integer({ description: 'Products changed (those already as asked are not)' }),
+            }),
+            ...problems(400, 401, 403, 404, 409),
+          },
+        },
+      },
+      async (request) => service.bulk(request.body.productIds, request.body.change),
     );
 
     app.post(

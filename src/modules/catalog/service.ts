@@ -46,6 +46,15 @@ export interface CatalogDeps {
   taxClasses: { assertKnown(codes: readonly string[], executor: Db): Promise<void> };
 }
 
+/** One change staff make to many products at once (`POST /v1/products/bulk`). */
+export type BulkChange =
+  | { kind: 'archive' }
+  | { kind: 'restore' }
+  /** Every price of every variant up or down by this percentage, to the minor unit. */
+  | { kind: 'reprice'; percent: number }
+  /** Every variant's price in this currency. */
+  | { kind: 'price'; amount: Money };
+
 export interface CheckoutVariant {
   variantId: string;
   sku: string;
@@ -427,6 +436,29 @@ export function createCatalogService(deps: CatalogDeps) {
     };
   }
 
+  /** The product with a bulk price change applied to its variants. */
+  function repriced(
+    input: ProductInputT,
+    change: Extract<BulkChange, { kind: 'reprice' | 'price' }>,
+  ): ProductInputT {
+    const variants = input.variants.map((variant) => {
+      const prices = variant.prices ?? [];
+      if (change.kind === 'reprice') {
+        const scale = (price: Money) => ({
+          ...price,
+          amount: Math.max(0, Math.round((price.amount * (100 + change.percent)) / 100)),
+        });
+        return { ...variant, price: scale(variant.price), prices: prices.map(scale) };
+      }
+      const price = change.amount;
+      if (variant.price.currency === price.currency) return { ...variant, price: { ...price } };
+      // A price in another currency replaces the variant's price in it, or joins its others.
+      const others = prices.filter((each) => each.currency !== price.currency);
+      return { ...variant, prices: [...others, { ...price }] };
+    });
+    return { ...input, variants };
+  }
+
   const service = {
     async list(query: ListQuery): Promise<Rendered> {
       const q = query.q?.trim() ? query.q.trim() : undefined;
@@ -558,6 +590,35 @@ export function createCatalogService(deps: CatalogDeps) {
         await store.setArchivedAt(tx, id, null);
       });
       await reads.evictProduct(id);
+    },
+
+    /**
+     * One change to many products at once, all or none (one transaction): archive, restore, a
+     * percentage on every price, or one price for every variant in a currency. Products already
+     * as asked are left as they are; an unknown one refuses the whole change.
+     */
+    async bulk(productIds: readonly string[], change: BulkChange): Promise<{ changed: number }> {
+      const ids = [...new Set(productIds)];
+      const changed = await mapSkuConflicts(() =>
+        transact(db, async (tx) => {
+          let count = 0;
+          for (const id of ids) {
+            const row = await store.productById(tx, id, true);
+            if (!row) throw notFound(`Product ${id}`);
+            if (change.kind === 'archive' || change.kind === 'restore') {
+              if (Boolean(row.archivedAt) === (change.kind === 'archive')) continue;
+              await store.setArchivedAt(tx, id, change.kind === 'archive' ? new Date() : null);
+            } else {
+              if (row.archivedAt) throw productArchived();
+              await applyInput(tx, row, repriced(asInput(row), change));
+            }
+            count += 1;
+          }
+          return count;
+        }),
+      );
+      await Promise.all(ids.map((id) => reads.evictProduct(id)));
+      return { changed };
     },
 
     /** Whether a live (not archived) product exists. */

@@ -64,6 +64,31 @@ export async function productsPage(
       ctx.flash('info', `Category ${values.name} created.`);
     });
   };
+  const selectAll = (event: Event) => {
+    const on = (event.target as HTMLInputElement).checked;
+    for (const box of document.querySelectorAll<HTMLInputElement>('#bulk input[name="product"]'))
+      box.checked = on;
+  };
+  const changeSelected = (event: SubmitEvent) => {
+    event.preventDefault();
+    const form = event.currentTarget as HTMLFormElement;
+    const data = new FormData(form);
+    const chosen = new Set(data.getAll('product').map(String));
+    const products = list.items.filter((product) => chosen.has(product.id));
+    return act(ctx, event, async () => {
+      if (products.length === 0) throw new Error('Select at least one product');
+      const done = await applyBulk(
+        ctx,
+        products,
+        String(data.get('action')),
+        String(data.get('value') ?? '').trim(),
+      );
+      // Done with this selection: the next change starts from none.
+      form.reset();
+      await ctx.refresh();
+      ctx.flash('info', done);
+    });
+  };
   const pageLink = (to: number) =>
     `/admin?${new URLSearchParams({
       ...(query.get('q') ? { q: query.get('q')! } : {}),
@@ -80,12 +105,14 @@ export async function productsPage(
       <button type="submit">Search</button>
     </form>
     ${list.items.length === 0 ? html`<p class="muted">${archived ? 'Nothing is archived.' : 'No products match.'}</p>` : nothing}
+    <form id="bulk" class="stack" @submit=${changeSelected} aria-label="Change the selected products">
     <table class="lines">
       <caption class="visually-hidden">${archived ? 'Archived products' : 'Products, newest first'}</caption>
-      <thead><tr><th scope="col">Name</th><th scope="col">SKUs</th><th scope="col">Price</th><th scope="col">Available</th><th scope="col">Categories</th>${archived ? html`<th scope="col"><span class="visually-hidden">Action</span></th>` : nothing}</tr></thead>
+      <thead><tr><th scope="col"><input type="checkbox" aria-label="Select every product on this page" @change=${selectAll} /></th><th scope="col">Name</th><th scope="col">SKUs</th><th scope="col">Price</th><th scope="col">Available</th><th scope="col">Categories</th>${archived ? html`<th scope="col"><span class="visually-hidden">Action</span></th>` : nothing}</tr></thead>
       <tbody>
         ${list.items.map(
           (product) => html`<tr data-product=${product.id}>
+            <td><input type="checkbox" name="product" value=${product.id} aria-label="Select ${product.name}" /></td>
             <td><a href="/admin/products/${product.id}">${product.name}</a></td>
             <td>${product.variants.map((variant) => variant.sku).join(', ')}</td>
             <td>${product.variants.map((variant) => money(variant.price)).join(', ')}</td>
@@ -96,6 +123,8 @@ export async function productsPage(
         )}
       </tbody>
     </table>
+    ${list.items.length > 0 ? bulkControls(archived) : nothing}
+    </form>
     ${pager(list, 'products', pageLink, { previous: '← Previous', next: 'Next →' })}
     <details>
       <summary>New category</summary>
@@ -108,6 +137,73 @@ export async function productsPage(
       </form>
     </details>
   `;
+}
+
+/** What staff may do to the selected products at once; the value box says what it needs. */
+function bulkControls(archived: boolean) {
+  return html`<fieldset class="inline">
+    <legend>With the selected products</legend>
+    <label>Change <select name="action">
+      ${
+        archived
+          ? html`<option value="restore">Restore to the shop</option>`
+          : html`<option value="reprice">Raise or lower prices by a percentage</option>
+            <option value="price">Set the price (${STORE_CURRENCY})</option>
+            <option value="stock">Set the stock on hand (first location)</option>
+            <option value="archive">Archive</option>`
+      }
+    </select></label>
+    ${archived ? nothing : html`<label>By or to <input name="value" size="8" inputmode="decimal" placeholder="e.g. 10, -15, 24.90" /></label>`}
+    <button type="submit">Apply</button>
+  </fieldset>`;
+}
+
+const productCount = (count: number) => `${count} ${count === 1 ? 'product' : 'products'}`;
+
+/**
+ * Applies one change to the products: prices and archiving in one all-or-nothing call; stock one
+ * SKU at a time through the audited stock route (each an absolute count, so a retry is harmless).
+ * Answers what was done, in a sentence.
+ */
+async function applyBulk(
+  ctx: AppContext,
+  products: Product[],
+  action: string,
+  value: string,
+): Promise<string> {
+  const productIds = products.map((product) => product.id);
+  if (action === 'archive' || action === 'restore') {
+    const done = await ctx.api.post<{ changed: number }>('/v1/products/bulk', {
+      productIds,
+      change: { kind: action },
+    });
+    return `${productCount(done.changed)} ${action === 'archive' ? 'archived' : 'back in the shop'}.`;
+  }
+  if (action === 'reprice') {
+    const percent = Number(value.replace('%', ''));
+    if (!Number.isInteger(percent) || percent === 0 || percent < -90 || percent > 500)
+      throw new Error('Enter a whole percentage between -90 and 500, such as 10 or -15');
+    const done = await ctx.api.post<{ changed: number }>('/v1/products/bulk', {
+      productIds,
+      change: { kind: 'reprice', percent },
+    });
+    return `Prices of ${productCount(done.changed)} ${percent > 0 ? 'raised' : 'lowered'} by ${Math.abs(percent)}%.`;
+  }
+  if (action === 'price') {
+    const amount = parseMoneyInput(value, STORE_CURRENCY);
+    if (amount === undefined) throw new Error('Enter the price, such as 24.90');
+    const done = await ctx.api.post<{ changed: number }>('/v1/products/bulk', {
+      productIds,
+      change: { kind: 'price', amount: { amount, currency: STORE_CURRENCY } },
+    });
+    return `${productCount(done.changed)} now cost ${money({ amount, currency: STORE_CURRENCY })}.`;
+  }
+  const onHand = Number(value);
+  if (!/^\d+$/.test(value) || onHand > 1_000_000)
+    throw new Error('Enter the stock on hand as a whole number, such as 25');
+  const skus = products.flatMap((product) => product.variants.map((variant) => variant.sku));
+  for (const sku of skus) await ctx.api.put<Stock>(`/v1/inventory/${encodeURIComponent(sku)}`, { onHand });
+  return `Stock set to ${onHand} for ${skus.length} ${skus.length === 1 ? 'variant' : 'variants'} of ${productCount(products.length)}.`;
 }
 
 function attributesText(attributes: Record<string, unknown>): string {
