@@ -57,7 +57,10 @@ function noticeOf(event: FeedEvent): Notice | undefined {
  */
 export function followShop(ctx: AppContext): void {
   const session = ctx.api.session();
-  if (!session?.user.permissions.includes('orders:read')) return stopFollowing();
+  if (!session?.user.permissions.includes('orders:read')) {
+    stopFollowing();
+    return;
+  }
   if (socket || reconnect || !('WebSocket' in window)) return;
   const opened = new WebSocket(
     `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/stream`,
