@@ -78,6 +78,7 @@ const MIGRATION_OWNER: Record<string, string> = {
   order_reports: 'ordering',
   webhook_event_deliveries: 'webhooks',
   outbox_subject: 'platform',
+  store_settings: 'settings',
   variant_tax_class: 'catalog',
   order_discounts: 'ordering',
   order_tax_inclusive: 'ordering',

@@ -23,6 +23,7 @@ import { createPayments, PAYMENT_EVENT_TYPES } from './payments/index.ts';
 import { createPricing } from './pricing/index.ts';
 import { createPrivacy } from './privacy/index.ts';
 import { createReviews } from './reviews/index.ts';
+import { createSettings } from './settings/index.ts';
 import { createStream } from './stream/index.ts';
 import { createWeb, type StripeOnPages } from './web/index.ts';
 import { createWebhooks } from './webhooks/index.ts';
@@ -238,6 +239,9 @@ async function buildModules(deps: ModuleDeps) {
   const notifications = works
     ? createNotifications({ ...deps, bus, identity, orders: ordering.service })
     : undefined;
+  const settings = served(() =>
+    createSettings({ db: deps.db, storeCurrency: config.storeCurrency, storeLocales: config.storeLocales }),
+  );
   const web = serves
     ? await createWeb({
         distDir: config.webDistDir,
@@ -267,6 +271,7 @@ async function buildModules(deps: ModuleDeps) {
       stream,
       webhooks,
       notifications,
+      settings,
       web,
     },
     bus,

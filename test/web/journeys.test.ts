@@ -892,6 +892,51 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       expect(failedRequestsOf(page)).toEqual([]);
     });
 
+    it('an admin renames the shop and gives its contact and address in Settings; the storefront shows them at once', async () => {
+      const admin = await signIn(system, 'admin');
+      try {
+        const page = await newPage();
+        await signInInBrowser(page, '/admin', admin.email);
+        await page.getByRole('heading', { name: 'Products' }).waitFor(WAIT);
+        await page.getByRole('navigation', { name: 'Admin' }).getByRole('link', { name: 'Settings' }).click();
+        await page.getByRole('heading', { name: 'Settings', exact: true }).waitFor(WAIT);
+        const form = page.getByRole('form', { name: "The shop's details" });
+        await form.getByLabel('Name shoppers see').fill('Harbour Goods');
+        await form.getByLabel('Email for questions').fill('not an address');
+        await form.getByRole('button', { name: 'Save' }).click();
+        // The browser's own check speaks first; with a plausible address the server takes it.
+        await form.getByLabel('Email for questions').fill('help@harbour.example');
+        await form.getByLabel('Address line 1').fill('1 Harbour Row');
+        await form.getByLabel('City').fill('Hamburg');
+        await form.getByLabel('Postal code').fill('20457');
+        await form.getByLabel('Country').selectOption('DE');
+        await form.getByRole('button', { name: 'Save' }).click();
+        await page.getByText('Saved: the shop shows the new details now.').waitFor(WAIT);
+        await page.getByRole('link', { name: 'Tax and regions' }).first().waitFor(WAIT);
+
+        const shop = await newPage();
+        await shop.goto('/');
+        await shop.getByRole('banner').getByRole('link', { name: 'Harbour Goods' }).waitFor(WAIT);
+        await expect.poll(() => shop.title(), WAIT).toBe('Shop · Harbour Goods');
+        await shop
+          .getByTestId('shop-contact')
+          .getByText(/1 Harbour Row, 20457 Hamburg/)
+          .waitFor(WAIT);
+        await shop.getByRole('link', { name: 'help@harbour.example' }).waitFor(WAIT);
+        expect(problemsOf(page)).toEqual([]);
+        expect(failedRequestsOf(page)).toEqual([]);
+        expect(problemsOf(shop)).toEqual([]);
+      } finally {
+        // The other journeys expect the shop's first name.
+        await system.app.inject({
+          method: 'PUT',
+          url: '/v1/store',
+          headers: admin.headers,
+          payload: { name: 'Emporium' },
+        });
+      }
+    });
+
     it('an admin makes an API key that may change stock, sees its secret once, and revokes it', async () => {
       const adminUser = await signIn(system, 'admin');
       const product = await createProduct(system, staff, { stock: 4 });

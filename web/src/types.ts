@@ -38,6 +38,7 @@ export type {
   Stock,
   StockLocation,
   StoreCredit,
+  StoreSettings,
   TimelineEntry,
   TokenPair,
   Totals,

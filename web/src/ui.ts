@@ -53,7 +53,8 @@ export interface PageRoute {
 }
 
 export interface AppOptions {
-  appName: string;
+  /** The name after each page's title; read on every page (a shop may be renamed while open). */
+  appName: () => string;
   base: string;
   routes: PageRoute[];
   signInPath: string;
@@ -268,7 +269,7 @@ export function startApp(options: AppOptions): AppContext {
       .map((route) => ({ route, params: matchPath(route.pattern, path) }))
       .find((candidate) => candidate.params);
     if (!found) {
-      document.title = `Not found · ${options.appName}`;
+      document.title = `Not found · ${options.appName()}`;
       content = options.notFound();
       draw();
       return;
@@ -281,7 +282,7 @@ export function startApp(options: AppOptions): AppContext {
       );
       return;
     }
-    document.title = `${route.title(params)} · ${options.appName}`;
+    document.title = `${route.title(params)} · ${options.appName()}`;
     root.querySelector('main')?.setAttribute('aria-busy', 'true');
     let next: Content | Drawing;
     try {
@@ -327,7 +328,7 @@ export function startApp(options: AppOptions): AppContext {
     },
     redraw: draw,
     setTitle(title) {
-      document.title = `${title} · ${options.appName}`;
+      document.title = `${title} · ${options.appName()}`;
     },
     onLeave(task) {
       leaving.push(task);

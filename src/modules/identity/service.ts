@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import { type Db, transact } from '../../platform/db/index.ts';
-import { isEmailAddress, normaliseEmail } from '../../platform/email-address.ts';
+import { emailAddressOf, isEmailAddress, normaliseEmail } from '../../platform/email-address.ts';
 import { badRequest, conflict, notFound } from '../../platform/errors.ts';
 import type { EventBus } from '../../platform/events/index.ts';
 import type { Permission, Principal, Role } from '../../platform/http/auth.ts';
@@ -274,13 +274,7 @@ export function createIdentityService(deps: {
   }
 
   function validEmail(raw: string): string {
-    const email = normaliseEmail(raw);
-    if (!isEmailAddress(email)) {
-      throw badRequest('INVALID_EMAIL', 'This is not an email address', {
-        errors: [{ path: '/email', message: 'must be an email address' }],
-      });
-    }
-    return email;
+    return emailAddressOf(raw, 'This is not an email address');
   }
 
   function validName(name: string): string {

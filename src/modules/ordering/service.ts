@@ -1,6 +1,6 @@
 import { timeoutSignal } from '../../platform/context.ts';
 import { type Db, transact } from '../../platform/db/index.ts';
-import { isEmailAddress, normaliseEmail } from '../../platform/email-address.ts';
+import { emailAddressOf, normaliseEmail } from '../../platform/email-address.ts';
 import { badRequest, conflict, DomainError, forbidden, notFound } from '../../platform/errors.ts';
 import type { EventBus } from '../../platform/events/index.ts';
 import { can, type OrderViewer, type Principal } from '../../platform/http/auth.ts';
@@ -364,12 +364,7 @@ function guestEmailOf(raw: string | undefined): string {
     throw badRequest('EMAIL_REQUIRED', 'Enter your email address: the order confirmation is sent there', {
       errors: [{ path: '/email', message: 'a guest checkout needs an email address' }],
     });
-  const email = normaliseEmail(raw);
-  if (!isEmailAddress(email))
-    throw badRequest('INVALID_EMAIL', 'Enter an email address such as ada@example.com', {
-      errors: [{ path: '/email', message: 'must be an email address' }],
-    });
-  return email;
+  return emailAddressOf(raw, 'Enter an email address such as ada@example.com');
 }
 
 /** What an order is placed from: a shopper's cart, a staff draft, or an exchange (no cart to take or give back). */

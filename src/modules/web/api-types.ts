@@ -31,6 +31,7 @@ import type {
 import type { DriftSchema } from '../payments/index.ts';
 import type { RegionSchema, ShippingMethodSchema } from '../pricing/index.ts';
 import type { ReviewSchema } from '../reviews/index.ts';
+import type { StoreSettingsSchema } from '../settings/index.ts';
 import type { DeliverySchema, EndpointSchema } from '../webhooks/index.ts';
 
 /**
@@ -85,3 +86,4 @@ export type OrderNote = Static<typeof NoteSchema>;
 export type LowStock = Static<typeof LowStockSchema>;
 export type WebhookEndpoint = Static<typeof EndpointSchema>;
 export type WebhookDelivery = Static<typeof DeliverySchema>;
+export type StoreSettings = Static<typeof StoreSettingsSchema>;

@@ -150,6 +150,7 @@ const API_TAGS = [
   { name: 'graphql', description: 'GraphQL over the same services (read-only)' },
   { name: 'realtime', description: "The WebSocket stream of a user's order events" },
   { name: 'webhooks', description: 'Signed webhooks for admins: endpoints, deliveries, replays' },
+  { name: 'settings', description: "The shop's own details: its name and how shoppers reach it" },
   { name: 'operations', description: 'Health and readiness' },
 ];
 

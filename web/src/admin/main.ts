@@ -20,6 +20,7 @@ import { productFormPage, productsPage } from './products.ts';
 import { promotionsPage } from './promotions.ts';
 import { reviewsPage } from './reviews.ts';
 import { installSearch, openSearch } from './search.ts';
+import { settingsPage } from './settings.ts';
 import { acceptInvitePage, staffPage } from './staff.ts';
 import { taxPage } from './tax.ts';
 import { webhookPage, webhooksPage } from './webhooks.ts';
@@ -58,6 +59,12 @@ const routes: PageRoute[] = [
     pattern: `${ADMIN_BASE}/dashboard`,
     title: () => 'Dashboard',
     view: holding('orders:read', dashboardPage),
+    signedIn: true,
+  },
+  {
+    pattern: `${ADMIN_BASE}/settings`,
+    title: () => 'Settings',
+    view: staffOnly(settingsPage),
     signedIn: true,
   },
   {
@@ -219,6 +226,7 @@ function layout(ctx: AppContext, content: Content, flash: Flash | null) {
               ${permissionsOf(ctx).includes('staff:read') ? html`<a href="${ADMIN_BASE}/staff">Staff</a>` : nothing}
               ${permissionsOf(ctx).includes('staff:write') ? html`<a href="${ADMIN_BASE}/api-keys">API keys</a>` : nothing}
               ${permissionsOf(ctx).includes('webhooks:read') ? html`<a href="${ADMIN_BASE}/webhooks">Webhooks</a>` : nothing}
+              <a href="${ADMIN_BASE}/settings">Settings</a>
               <button type="button" class="link" @click=${openSearch} aria-keyshortcuts="Control+K">Jump to <kbd>Ctrl K</kbd></button>
               <a href="/">Shop</a>
               <span class="muted">${user.name} (${user.role === 'admin' ? 'administrator' : user.role})</span>
@@ -233,7 +241,7 @@ function layout(ctx: AppContext, content: Content, flash: Flash | null) {
 }
 
 startApp({
-  appName: 'Emporium admin',
+  appName: () => 'Emporium admin',
   base: ADMIN_BASE,
   signInPath: `${ADMIN_BASE}/signin`,
   routes,

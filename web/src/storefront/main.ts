@@ -1,6 +1,7 @@
 import '../styles.css';
 import { html, nothing } from 'lit-html';
 import type { STOREFRONT_PAGES } from '../../../src/modules/web/pages.ts';
+import type { StoreSettings } from '../types.ts';
 import {
   type AppContext,
   type Content,
@@ -46,6 +47,10 @@ const pages: Record<Pattern, Omit<PageRoute, 'pattern'>> = {
   '/account': { title: () => 'Your account', view: accountPage, signedIn: true },
 };
 
+/** The shop's details as staff set them (GET /v1/store), once they have loaded. */
+let shop: StoreSettings | undefined;
+const shopName = () => shop?.name ?? 'Emporium';
+
 /** A language by its own name (Deutsch, français), as people look for theirs. */
 const languageName = (locale: string) => {
   const name = new Intl.DisplayNames([locale], { type: 'language' }).of(locale) ?? locale;
@@ -65,7 +70,7 @@ function layout(ctx: AppContext, content: Content, flash: Flash | null) {
   };
   return html`
     <header class="site">
-      <a class="brand" href="/">Emporium</a>
+      <a class="brand" href="/">${shopName()}</a>
       <nav aria-label="Main">
         <a href="/">Shop</a>
         ${
@@ -90,15 +95,26 @@ function layout(ctx: AppContext, content: Content, flash: Flash | null) {
       }
     </header>
     ${mainView(content, flash)}
-    <footer class="site"><p class="muted">Emporium — open-source commerce. Sandbox payments: no real money moves.</p></footer>
+    <footer class="site">
+      ${
+        shop?.supportEmail || shop?.address
+          ? html`<p data-testid="shop-contact">${shopName()}${shop.address ? ` · ${shop.address.line1}, ${shop.address.postalCode} ${shop.address.city}` : ''}${
+              shop.supportEmail
+                ? html` · Questions? <a href="mailto:${shop.supportEmail}">${shop.supportEmail}</a>`
+                : nothing
+            }</p>`
+          : nothing
+      }
+      <p class="muted">Runs on Emporium, open-source commerce. Sandbox payments: no real money moves.</p>
+    </footer>
   `;
 }
 
 // The page speaks the shopper's language from the first paint (screen readers, hyphenation).
 document.documentElement.lang = shopperLocale.get();
 
-startApp({
-  appName: 'Emporium',
+const ctx = startApp({
+  appName: shopName,
   base: '/',
   signInPath: '/signin',
   routes: Object.entries(pages).map(([pattern, page]) => ({ pattern, ...page })),
@@ -106,3 +122,13 @@ startApp({
   notFound: () => html`<h1>Page not found</h1><p><a href="/">Back to the shop</a></p>`,
   guests: true,
 });
+
+// The shop's name and contact come from its settings: the page redraws with them once loaded.
+void ctx.api
+  .get<StoreSettings>('/v1/store')
+  .then((loaded) => {
+    shop = loaded;
+    document.title = document.title.replace(/ · [^·]*$/, ` · ${loaded.name}`);
+    ctx.redraw();
+  })
+  .catch(() => undefined);

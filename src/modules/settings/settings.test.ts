@@ -1,0 +1,57 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SignedInUser, signIn } from '../../../test/support/auth.ts';
+import { dbKinds } from '../../../test/support/db.ts';
+import { apiCaller } from '../../../test/support/shop.ts';
+import { createTestSystem, type TestSystem } from '../../../test/support/system.ts';
+
+/** The shop's own details: anyone reads them, admins set them, and bad input is refused in a sentence. */
+describe.each(dbKinds)('store settings on %s', (kind) => {
+  let system: TestSystem;
+  let admin: SignedInUser;
+  beforeAll(async () => {
+    system = await createTestSystem(kind);
+    admin = await signIn(system, 'admin');
+  });
+  afterAll(() => system.dispose());
+  const call = apiCaller(() => system);
+  const address = { line1: '1 Harbour Row', city: 'Hamburg', postalCode: '20457', country: 'DE' };
+
+  it('starts as Emporium in the configured currency and languages, and takes a name, contact and address', async () => {
+    expect((await call('GET', '/v1/store')).json()).toMatchObject({
+      name: 'Emporium',
+      currency: 'EUR',
+      locales: ['en', 'de', 'fr'],
+    });
+    const set = await call('PUT', '/v1/store', admin, {
+      name: '  Harbour Goods ',
+      supportEmail: 'Help@Harbour.Example',
+      address,
+    });
+    expect(set.statusCode).toBe(200);
+    const read = (await call('GET', '/v1/store')).json();
+    expect(read).toMatchObject({ name: 'Harbour Goods', supportEmail: 'help@harbour.example', address });
+    // Taking the address and contact away again.
+    expect((await call('PUT', '/v1/store', admin, { name: 'Harbour Goods' })).json()).not.toHaveProperty(
+      'address',
+    );
+  });
+
+  it('refuses staff without staff:write, a blank name, a bad email or country, with a sentence', async () => {
+    const staff = await signIn(system, 'staff');
+    expect((await call('PUT', '/v1/store', staff, { name: 'Mine' })).statusCode).toBe(403);
+    expect((await call('PUT', '/v1/store', undefined, { name: 'Mine' })).statusCode).toBe(401);
+    expect((await call('PUT', '/v1/store', admin, { name: '   ' })).statusCode).toBe(400);
+    const email = await call('PUT', '/v1/store', admin, { name: 'Shop', supportEmail: 'not an address' });
+    expect(email.json()).toMatchObject({
+      status: 400,
+      code: 'INVALID_EMAIL',
+      errors: [{ path: '/supportEmail' }],
+    });
+    expect(email.json().detail).toMatch(/help@example.com/);
+    expect(
+      (await call('PUT', '/v1/store', admin, { name: 'Shop', address: { ...address, country: 'Germany' } }))
+        .statusCode,
+    ).toBe(400);
+    expect((await call('GET', '/v1/store')).json().name).not.toBe('Shop');
+  });
+});
