@@ -240,7 +240,12 @@ async function buildModules(deps: ModuleDeps) {
     ? createNotifications({ ...deps, bus, identity, orders: ordering.service })
     : undefined;
   const settings = served(() =>
-    createSettings({ db: deps.db, storeCurrency: config.storeCurrency, storeLocales: config.storeLocales }),
+    createSettings({
+      db: deps.db,
+      storeCurrency: config.storeCurrency,
+      storeLocales: config.storeLocales,
+      publicUrl: config.publicUrl,
+    }),
   );
   const web = serves
     ? await createWeb({

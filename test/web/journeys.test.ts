@@ -913,6 +913,13 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
         await form.getByRole('button', { name: 'Save' }).click();
         await page.getByText('Saved: the shop shows the new details now.').waitFor(WAIT);
         await page.getByRole('link', { name: 'Tax and regions' }).first().waitFor(WAIT);
+        // The mail customers get, as its template renders it.
+        await page.getByText(/^Order confirmation: /).click();
+        await page
+          .locator('[data-mail="order_confirmed"] pre')
+          .getByText(/Thank you for your order/)
+          .waitFor(WAIT);
+        await page.screenshot({ path: 'docs/screenshots/console-settings.png', fullPage: true });
 
         const shop = await newPage();
         await shop.goto('/');

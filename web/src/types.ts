@@ -16,6 +16,7 @@ export type {
   IssuedGiftCard,
   LineItem,
   LowStock,
+  MailPreview,
   Order,
   OrderEdit,
   OrderNote,

@@ -30,6 +30,7 @@ import {
 export const mailSentFor = (db: Db, eventIds: readonly string[]): Promise<SentNotification[]> =>
   store.sentFor(db, eventIds);
 
+export { mailPreviews } from './previews.ts';
 export type { SentNotification } from './store.ts';
 
 export interface NotificationsModule extends AppModule {

@@ -29,6 +29,14 @@ export const StoreSettingsSchema = Type.Object({
   updatedAt: Type.String({ format: 'date-time' }),
 });
 
+export const MailPreviewSchema = Type.Object({
+  template: Type.String({ description: 'The mail kind, as an order timeline names it' }),
+  name: Type.String(),
+  subject: Type.String(),
+  text: Type.String(),
+  html: Type.String(),
+});
+
 export function settingsRoutes(service: SettingsService) {
   return (scope: FastifyInstance) => {
     const app = scope.withTypeProvider<TypeBoxTypeProvider>();
@@ -45,6 +53,21 @@ export function settingsRoutes(service: SettingsService) {
         },
       },
       async () => service.read(),
+    );
+
+    app.get(
+      '/email-templates',
+      {
+        schema: {
+          operationId: 'previewEmails',
+          tags: ['settings'],
+          // Whoever serves customers reads what the shop tells them.
+          security: needs('orders:read'),
+          summary: 'Every mail the shop sends, rendered by its template with sample data (no customer’s)',
+          response: { 200: Type.Object({ items: Type.Array(MailPreviewSchema) }), ...problems(401, 403) },
+        },
+      },
+      async () => ({ items: service.mailPreviews() }),
     );
 
     app.put(

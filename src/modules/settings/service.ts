@@ -1,5 +1,6 @@
 import type { Db } from '../../platform/db/index.ts';
 import { emailAddressOf } from '../../platform/email-address.ts';
+import { mailPreviews } from '../notifications/index.ts';
 import { type StoreAddress, type StoreSettingsRow, settingsStore as store } from './store.ts';
 
 /** The shop as shoppers see it: its name and how to reach it, beside what the configuration fixes. */
@@ -17,6 +18,8 @@ export function createSettingsService(deps: {
   db: Db;
   storeCurrency: string;
   storeLocales: readonly string[];
+  /** Where the shop answers: the previews' links point there. */
+  publicUrl: string;
 }) {
   const { db } = deps;
   const toSettings = (row: StoreSettingsRow): StoreSettings => {
@@ -34,6 +37,16 @@ export function createSettingsService(deps: {
 
   return {
     read: async (): Promise<StoreSettings> => toSettings(await store.read(db)),
+
+    /** Each mail as its template renders it with sample data. */
+    mailPreviews: () =>
+      mailPreviews(deps.publicUrl, deps.storeCurrency).map(({ name, mail }) => ({
+        template: mail.kind,
+        name,
+        subject: mail.subject,
+        text: mail.text,
+        html: mail.html,
+      })),
 
     async write(
       input: { name: string; supportEmail?: string; address?: StoreAddress },

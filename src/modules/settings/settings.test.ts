@@ -54,4 +54,37 @@ describe.each(dbKinds)('store settings on %s', (kind) => {
     ).toBe(400);
     expect((await call('GET', '/v1/store')).json().name).not.toBe('Shop');
   });
+
+  it('previews every mail the shop sends, by its own templates with sample data, for staff only', async () => {
+    const staff = await signIn(system, 'staff');
+    const answer = await call('GET', '/v1/email-templates', staff);
+    expect(answer.statusCode).toBe(200);
+    const items = answer.json().items as Array<{
+      template: string;
+      name: string;
+      subject: string;
+      text: string;
+      html: string;
+    }>;
+    expect(items.map((item) => item.template)).toEqual(
+      expect.arrayContaining([
+        'order_confirmed',
+        'order_shipped',
+        'order_returned',
+        'order_cancelled',
+        'payment_link',
+        'welcome',
+        'password_reset',
+        'staff_invite',
+        'stock_low',
+      ]),
+    );
+    const confirmation = items.find((item) => item.template === 'order_confirmed')!;
+    expect(confirmation.text).toContain('€49.90');
+    expect(confirmation.text).toContain(`${system.config.publicUrl}/orders/`);
+    expect(confirmation.html).toMatch(/^<!doctype html>/);
+    expect(items.find((item) => item.template === 'order_shipped')!.text).toContain('JD014600');
+    const customer = await signIn(system);
+    expect((await call('GET', '/v1/email-templates', customer)).statusCode).toBe(403);
+  });
 });

@@ -31,7 +31,7 @@ import type {
 import type { DriftSchema } from '../payments/index.ts';
 import type { RegionSchema, ShippingMethodSchema } from '../pricing/index.ts';
 import type { ReviewSchema } from '../reviews/index.ts';
-import type { StoreSettingsSchema } from '../settings/index.ts';
+import type { MailPreviewSchema, StoreSettingsSchema } from '../settings/index.ts';
 import type { DeliverySchema, EndpointSchema } from '../webhooks/index.ts';
 
 /**
@@ -87,3 +87,4 @@ export type LowStock = Static<typeof LowStockSchema>;
 export type WebhookEndpoint = Static<typeof EndpointSchema>;
 export type WebhookDelivery = Static<typeof DeliverySchema>;
 export type StoreSettings = Static<typeof StoreSettingsSchema>;
+export type MailPreview = Static<typeof MailPreviewSchema>;

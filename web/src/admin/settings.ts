@@ -1,7 +1,7 @@
 import { html, nothing } from 'lit-html';
 import { ADMIN_BASE } from '../../../src/modules/web/pages.ts';
 import { countryOptions } from '../addresses.ts';
-import type { StoreSettings } from '../types.ts';
+import type { MailPreview, StoreSettings } from '../types.ts';
 import { type AppContext, act, type Content, dateTime, formValues } from '../ui.ts';
 
 /** The settings staff find in one place, each for the roles that may use it. */
@@ -40,8 +40,13 @@ const SECTIONS: Array<{ href: string; name: string; text: string; permission: st
 
 /** The shop's details (its name, contact and address, shown on the storefront) and the other settings. */
 export async function settingsPage(ctx: AppContext): Promise<Content> {
-  const store = await ctx.api.get<StoreSettings>('/v1/store');
   const permissions: readonly string[] = ctx.api.session()?.user.permissions ?? [];
+  const [store, mails] = await Promise.all([
+    ctx.api.get<StoreSettings>('/v1/store'),
+    permissions.includes('orders:read')
+      ? ctx.api.get<{ items: MailPreview[] }>('/v1/email-templates')
+      : Promise.resolve({ items: [] }),
+  ]);
   const editable = permissions.includes('staff:write');
   const save = (event: SubmitEvent) => {
     const values = formValues(event);
@@ -85,6 +90,20 @@ export async function settingsPage(ctx: AppContext): Promise<Content> {
         ${editable ? html`<button type="submit">Save</button>` : html`<p class="muted">Only administrators change these.</p>`}
       </form>
     </section>
+    ${
+      mails.items.length > 0
+        ? html`<section aria-labelledby="mail-heading">
+          <h2 id="mail-heading">Emails the shop sends</h2>
+          <p class="muted">As customers and staff receive them, with sample figures.</p>
+          ${mails.items.map(
+            (mail) => html`<details data-mail=${mail.template}>
+              <summary>${mail.name}: “${mail.subject}”</summary>
+              <pre class="mail">${mail.text}</pre>
+            </details>`,
+          )}
+        </section>`
+        : nothing
+    }
     <section aria-labelledby="more-heading">
       <h2 id="more-heading">More settings</h2>
       <ul class="plain">
