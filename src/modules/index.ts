@@ -237,16 +237,21 @@ async function buildModules(deps: ModuleDeps) {
   });
   // Mail goes out from the event consumer and its delivery loop: a worker's work.
   const notifications = works
-    ? createNotifications({ ...deps, bus, identity, orders: ordering.service })
+    ? createNotifications({
+        ...deps,
+        bus,
+        identity,
+        orders: ordering.service,
+        shopName: async () => (await settings.service.read()).name,
+      })
     : undefined;
-  const settings = served(() =>
-    createSettings({
-      db: deps.db,
-      storeCurrency: config.storeCurrency,
-      storeLocales: config.storeLocales,
-      publicUrl: config.publicUrl,
-    }),
-  );
+  // Built by every role: the worker's mail is signed with the shop's name.
+  const settings = createSettings({
+    db: deps.db,
+    storeCurrency: config.storeCurrency,
+    storeLocales: config.storeLocales,
+    publicUrl: config.publicUrl,
+  });
   const web = serves
     ? await createWeb({
         distDir: config.webDistDir,

@@ -76,6 +76,8 @@ export function createNotifications(deps: {
     /** A fresh token for a draft order's payment link; undefined once the draft is completed. */
     issuePaymentLink(draftId: string): Promise<string | undefined>;
   };
+  /** The shop's name as staff set it (settings): what its mail is signed with. */
+  shopName(): Promise<string>;
 }): NotificationsModule {
   const { config, db, bus, logger, identity, orders } = deps;
   const mailer: Mailer = createMailer({
@@ -161,6 +163,8 @@ export function createNotifications(deps: {
   /** What to send about `event` and to whom; undefined when it is nothing to mail about. */
   async function compose(event: CloudEvent): Promise<{ mail: RenderedMail; to: Recipient[] } | undefined> {
     const data = event.data;
+    // Mail is signed with the shop's name as staff set it in the console.
+    const shop = await deps.shopName();
     if (event.type === 'user.registered' || event.type === 'user.verification_requested') {
       const { userId, email } = data as { userId?: unknown; email?: unknown };
       if (typeof userId !== 'string' || typeof email !== 'string') return undefined;
@@ -169,11 +173,11 @@ export function createNotifications(deps: {
       const link = token && `${config.publicUrl}/verify-email?token=${encodeURIComponent(token)}`;
       if (event.type === 'user.verification_requested') {
         return link
-          ? { mail: renderVerificationMail({ email }, link), to: [{ userId, address: email }] }
+          ? { mail: renderVerificationMail(shop, { email }, link), to: [{ userId, address: email }] }
           : undefined;
       }
       return {
-        mail: renderWelcomeMail(data as Parameters<typeof renderWelcomeMail>[0], link),
+        mail: renderWelcomeMail(shop, data as Parameters<typeof renderWelcomeMail>[1], link),
         to: [{ userId, address: email }],
       };
     }
@@ -183,7 +187,7 @@ export function createNotifications(deps: {
       const token = await identity.issuePasswordReset(userId, email);
       if (!token) return undefined;
       const link = `${config.publicUrl}/reset-password?token=${encodeURIComponent(token)}`;
-      return { mail: renderPasswordResetMail({ email }, link), to: [{ userId, address: email }] };
+      return { mail: renderPasswordResetMail(shop, { email }, link), to: [{ userId, address: email }] };
     }
     if (event.type === 'user.email_change_requested') {
       const { userId, email } = data as { userId?: unknown; email?: unknown };
@@ -191,7 +195,7 @@ export function createNotifications(deps: {
       const token = await identity.issueEmailChange(userId, email);
       if (!token) return undefined;
       const link = `${config.publicUrl}/verify-email?token=${encodeURIComponent(token)}`;
-      return { mail: renderEmailChangeMail({ email }, link), to: [{ userId, address: email }] };
+      return { mail: renderEmailChangeMail(shop, { email }, link), to: [{ userId, address: email }] };
     }
     if (event.type === 'user.email_changed') {
       const { userId, previousEmail, email } = data as {
@@ -202,7 +206,7 @@ export function createNotifications(deps: {
       if (typeof userId !== 'string' || typeof previousEmail !== 'string' || typeof email !== 'string')
         return undefined;
       return {
-        mail: renderEmailChangedMail({ previousEmail, email }),
+        mail: renderEmailChangedMail(shop, { previousEmail, email }),
         to: [{ userId, address: previousEmail }],
       };
     }
@@ -213,7 +217,7 @@ export function createNotifications(deps: {
       const token = await identity.issueStaffInvite(inviteId);
       if (!token) return undefined;
       const link = `${config.publicUrl}/admin/invite?token=${encodeURIComponent(token)}`;
-      return { mail: renderStaffInviteMail({ email, role }, link), to: [{ address: email }] };
+      return { mail: renderStaffInviteMail(shop, { email, role }, link), to: [{ address: email }] };
     }
     if (event.type === 'draft_order.payment_requested') {
       const { draftId, userId, email, total } = data as {
@@ -233,14 +237,14 @@ export function createNotifications(deps: {
       if (!address || !token) return undefined;
       const link = `${config.publicUrl}/pay?token=${encodeURIComponent(token)}`;
       return {
-        mail: renderPaymentLinkMail({ total }, link),
+        mail: renderPaymentLinkMail(shop, { total }, link),
         to: [{ ...(typeof userId === 'string' ? { userId } : {}), address }],
       };
     }
     if (event.type === 'inventory.low') {
       if (typeof data.sku !== 'string') return undefined;
       return {
-        mail: renderStockLowMail(data as Parameters<typeof renderStockLowMail>[0]),
+        mail: renderStockLowMail(shop, data as Parameters<typeof renderStockLowMail>[1]),
         to: await staff(event),
       };
     }
@@ -248,7 +252,7 @@ export function createNotifications(deps: {
     if (typeof userId !== 'string' || typeof orderId !== 'string') return undefined;
     // Looked up before the transaction: PGlite has one connection, held by the transaction.
     const { to, link } = await buyer(event, userId, orderId);
-    const mail = renderOrderMail(event.type, { ...data, orderId }, link);
+    const mail = renderOrderMail(shop, event.type, { ...data, orderId }, link);
     return mail && { mail, to };
   }
 

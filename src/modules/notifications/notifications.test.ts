@@ -80,12 +80,22 @@ describe.each(dbKinds)('order notification emails on %s', (kind) => {
       status: 'cancelled',
       reason: 'payment_declined',
     });
+    // Mail is signed with the shop's name as staff set it.
+    const admin = await signIn(system, 'admin');
+    await system.app.inject({
+      method: 'PUT',
+      url: '/v1/store',
+      headers: admin.headers,
+      payload: { name: 'Harbour Goods' },
+    });
     await notifications.handle(event);
     await notifications.handle(event);
 
     const files = await mailFiles();
     expect(files).toEqual([`${event.id}-order_cancelled.eml`]);
     const eml = await readFile(path.join(mailDir(), files[0]), 'utf8');
+    expect(eml).toContain('Harbour Goods');
+    expect(eml).not.toContain('Emporium');
     // The storefront's story after a declined card: declined, nothing charged, items back in the cart.
     expect(eml).toContain('Subject: Your order 000000c2 was not placed');
     expect(eml).toContain('Your card was declined');

@@ -20,13 +20,14 @@ const SAMPLE_EMAIL = 'ada@example.com';
  * before a customer does: the same functions the mail goes out through.
  */
 export function mailPreviews(
+  shop: string,
   publicUrl: string,
   currency: string,
 ): Array<{ name: string; mail: RenderedMail }> {
   const link = (path: string) => `${publicUrl}${path}`;
   const total = { amount: 4990, currency };
   const order = (type: string, data: object) =>
-    renderOrderMail(type, { orderId: SAMPLE_ORDER, total, ...data }, link(`/orders/${SAMPLE_ORDER}`))!;
+    renderOrderMail(shop, type, { orderId: SAMPLE_ORDER, total, ...data }, link(`/orders/${SAMPLE_ORDER}`))!;
   return [
     { name: 'Order confirmation', mail: order('order.confirmed', {}) },
     {
@@ -35,31 +36,38 @@ export function mailPreviews(
     },
     { name: 'Return receipt', mail: order('order.returned', { refund: { amount: 1990, currency } }) },
     { name: 'Cancellation', mail: order('order.cancelled', { reason: 'cancelled_by_customer' }) },
-    { name: 'Payment link', mail: renderPaymentLinkMail({ total }, link('/pay?token=sample')) },
-    { name: 'Welcome', mail: renderWelcomeMail({ email: SAMPLE_EMAIL }, link('/verify-email?token=sample')) },
+    { name: 'Payment link', mail: renderPaymentLinkMail(shop, { total }, link('/pay?token=sample')) },
+    {
+      name: 'Welcome',
+      mail: renderWelcomeMail(shop, { email: SAMPLE_EMAIL }, link('/verify-email?token=sample')),
+    },
     {
       name: 'Email confirmation',
-      mail: renderVerificationMail({ email: SAMPLE_EMAIL }, link('/verify-email?token=sample')),
+      mail: renderVerificationMail(shop, { email: SAMPLE_EMAIL }, link('/verify-email?token=sample')),
     },
     {
       name: 'New email address',
-      mail: renderEmailChangeMail({ email: SAMPLE_EMAIL }, link('/verify-email?token=sample')),
+      mail: renderEmailChangeMail(shop, { email: SAMPLE_EMAIL }, link('/verify-email?token=sample')),
     },
     {
       name: 'Email address changed',
-      mail: renderEmailChangedMail({ previousEmail: 'ada.old@example.com', email: SAMPLE_EMAIL }),
+      mail: renderEmailChangedMail(shop, { previousEmail: 'ada.old@example.com', email: SAMPLE_EMAIL }),
     },
     {
       name: 'Password reset',
-      mail: renderPasswordResetMail({ email: SAMPLE_EMAIL }, link('/reset-password?token=sample')),
+      mail: renderPasswordResetMail(shop, { email: SAMPLE_EMAIL }, link('/reset-password?token=sample')),
     },
     {
       name: 'Staff invitation',
-      mail: renderStaffInviteMail({ email: SAMPLE_EMAIL, role: 'staff' }, link('/admin/invite?token=sample')),
+      mail: renderStaffInviteMail(
+        shop,
+        { email: SAMPLE_EMAIL, role: 'staff' },
+        link('/admin/invite?token=sample'),
+      ),
     },
     {
       name: 'Low stock (to staff)',
-      mail: renderStockLowMail({ sku: 'MUG-BLUE', available: 2, onHand: 3, reserved: 1, threshold: 5 }),
+      mail: renderStockLowMail(shop, { sku: 'MUG-BLUE', available: 2, onHand: 3, reserved: 1, threshold: 5 }),
     },
   ];
 }

@@ -34,20 +34,25 @@ interface OrderData {
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 
-function page(title: string, paragraphs: string[]): string {
+function page(shop: string, title: string, paragraphs: string[]): string {
   return [
     '<!doctype html>',
     `<html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>`,
     '<body style="font-family: sans-serif; line-height: 1.5">',
     `<h1 style="font-size: 1.25em">${escapeHtml(title)}</h1>`,
     ...paragraphs.map((paragraph) => `<p>${escapeHtml(paragraph)}</p>`),
-    '<p style="color: #666">Emporium</p>',
+    `<p style="color: #666">${escapeHtml(shop)}</p>`,
     '</body></html>',
   ].join('\n');
 }
 
 /** `orderLink` opens the order in the storefront: people get a link, never the order's id. */
-export function renderOrderMail(type: string, data: OrderData, orderLink: string): RenderedMail | undefined {
+export function renderOrderMail(
+  shop: string,
+  type: string,
+  data: OrderData,
+  orderLink: string,
+): RenderedMail | undefined {
   const reference = data.orderId.slice(-8);
   const follow = `You can see your order at any time at ${orderLink}`;
   const total = data.total && formatMoney(data.total);
@@ -98,7 +103,7 @@ export function renderOrderMail(type: string, data: OrderData, orderLink: string
   } else {
     return undefined;
   }
-  return mail(kind, subject, lines);
+  return mail(shop, kind, subject, lines);
 }
 
 /** Cancellations of a paid order (the money is refunded); every other reason means none was taken. */
@@ -126,12 +131,12 @@ function cancellationSentence(reason: string | undefined, total: string | undefi
   }
 }
 
-function mail(kind: RenderedMail['kind'], subject: string, lines: string[]): RenderedMail {
+function mail(shop: string, kind: RenderedMail['kind'], subject: string, lines: string[]): RenderedMail {
   return {
     kind,
     subject,
-    text: `${[subject, '', ...lines, '', 'Emporium'].join('\n')}\n`,
-    html: page(subject, lines),
+    text: `${[subject, '', ...lines, '', shop].join('\n')}\n`,
+    html: page(shop, subject, lines),
   };
 }
 
@@ -140,10 +145,11 @@ function mail(kind: RenderedMail['kind'], subject: string, lines: string[]): Ren
  * address (a provider has confirmed the others').
  */
 export function renderWelcomeMail(
+  shop: string,
   data: { email: string; method?: string; provider?: string },
   verifyLink?: string,
 ): RenderedMail {
-  return mail('welcome', 'Welcome to Emporium', [
+  return mail(shop, 'welcome', `Welcome to ${shop}`, [
     `Your account ${data.email} is ready${data.method === 'oidc' && data.provider ? `; you signed up with ${data.provider}` : ''}.`,
     ...(verifyLink ? [confirmSentence(verifyLink)] : []),
     'Your cart, orders and returns are waiting for you whenever you sign in.',
@@ -155,38 +161,50 @@ const confirmSentence = (link: string) =>
   `Please confirm that this address is yours by opening ${link} (the link works once, for 24 hours).`;
 
 /** user.verification_requested: another link to confirm the account's address. */
-export function renderVerificationMail(data: { email: string }, verifyLink: string): RenderedMail {
-  return mail('email_verification', 'Confirm your email address', [
-    `Someone, hopefully you, asked to confirm ${data.email} for an Emporium account.`,
+export function renderVerificationMail(
+  shop: string,
+  data: { email: string },
+  verifyLink: string,
+): RenderedMail {
+  return mail(shop, 'email_verification', 'Confirm your email address', [
+    `Someone, hopefully you, asked to confirm ${data.email} for an account at ${shop}.`,
     confirmSentence(verifyLink),
     'If it was not you, you can ignore this message; nothing changes until the link is opened.',
   ]);
 }
 
 /** user.email_change_requested: the link, sent to the new address, that moves the account to it. */
-export function renderEmailChangeMail(data: { email: string }, confirmLink: string): RenderedMail {
-  return mail('email_change', 'Confirm your new email address', [
-    `Someone, hopefully you, asked to sign in to their Emporium account with ${data.email} from now on.`,
+export function renderEmailChangeMail(
+  shop: string,
+  data: { email: string },
+  confirmLink: string,
+): RenderedMail {
+  return mail(shop, 'email_change', 'Confirm your new email address', [
+    `Someone, hopefully you, asked to sign in to their account at ${shop} with ${data.email} from now on.`,
     `To make it the account's address, open ${confirmLink} (the link works once, within a day).`,
     'If it was not you, you can ignore this message: the account keeps its address.',
   ]);
 }
 
 /** user.email_changed: sent to the address the account left, so a takeover cannot go unseen. */
-export function renderEmailChangedMail(data: { previousEmail: string; email: string }): RenderedMail {
-  return mail('email_changed', 'The email address of your account was changed', [
-    `The Emporium account that used ${data.previousEmail} now signs in with ${data.email}; the new address was confirmed from the link sent to it.`,
+export function renderEmailChangedMail(
+  shop: string,
+  data: { previousEmail: string; email: string },
+): RenderedMail {
+  return mail(shop, 'email_changed', 'The email address of your account was changed', [
+    `The account at ${shop} that used ${data.previousEmail} now signs in with ${data.email}; the new address was confirmed from the link sent to it.`,
     'If it was you, there is nothing to do. If it was not, contact the shop at once: someone who knows your password changed it, and the shop can give the account back to you.',
   ]);
 }
 
 /** staff.invited: the link with which someone joins the shop's staff. */
 export function renderStaffInviteMail(
+  shop: string,
   data: { email: string; role: string },
   acceptLink: string,
 ): RenderedMail {
-  return mail('staff_invite', "You are invited to join the shop's team", [
-    `You are invited to help run an Emporium shop, as ${data.role}, with the account ${data.email}.`,
+  return mail(shop, 'staff_invite', "You are invited to join the shop's team", [
+    `You are invited to help run ${shop}, as ${data.role}, with the account ${data.email}.`,
     `To accept, open ${acceptLink} (the link works once, within a week) and choose your password, or enter it if you already have an account here.`,
     'If you did not expect this, you can ignore this message: nothing happens until the link is opened.',
   ]);
@@ -194,11 +212,12 @@ export function renderStaffInviteMail(
 
 /** draft_order.payment_requested: the link with which a customer pays an order the shop made for them. */
 export function renderPaymentLinkMail(
+  shop: string,
   data: { total: { amount: number; currency: string } },
   payLink: string,
 ): RenderedMail {
   const total = formatMoney(data.total);
-  return mail('payment_link', `Your order of ${total} is ready to pay`, [
+  return mail(shop, 'payment_link', `Your order of ${total} is ready to pay`, [
     `The shop has put together an order for you, of ${total}.`,
     `To see what is in it and pay, open ${payLink} (the link works for a week, until the order is paid).`,
     'If you did not ask for this order, you can ignore this message: nothing is charged unless you pay.',
@@ -206,23 +225,30 @@ export function renderPaymentLinkMail(
 }
 
 /** user.password_reset_requested: the link that sets a new password. */
-export function renderPasswordResetMail(data: { email: string }, resetLink: string): RenderedMail {
-  return mail('password_reset', 'Reset your password', [
-    `Someone, hopefully you, asked to reset the password of the Emporium account ${data.email}.`,
+export function renderPasswordResetMail(
+  shop: string,
+  data: { email: string },
+  resetLink: string,
+): RenderedMail {
+  return mail(shop, 'password_reset', 'Reset your password', [
+    `Someone, hopefully you, asked to reset the password of the account ${data.email} at ${shop}.`,
     `To choose a new password, open ${resetLink} (the link works once, within an hour). Every device signed in to the account is signed out when you do.`,
     'If it was not you, you can ignore this message: your password stays as it is.',
   ]);
 }
 
 /** inventory.low: tells the shop's staff that an item needs restocking. */
-export function renderStockLowMail(data: {
-  sku: string;
-  available: number;
-  onHand: number;
-  reserved: number;
-  threshold: number;
-}): RenderedMail {
-  return mail('stock_low', `Low stock: ${data.sku} has ${data.available} left`, [
+export function renderStockLowMail(
+  shop: string,
+  data: {
+    sku: string;
+    available: number;
+    onHand: number;
+    reserved: number;
+    threshold: number;
+  },
+): RenderedMail {
+  return mail(shop, 'stock_low', `Low stock: ${data.sku} has ${data.available} left`, [
     `${data.sku} is down to ${data.available} available (${data.onHand} on hand, ${data.reserved} reserved for orders), at or below its threshold of ${data.threshold}.`,
     `Restock it in the admin console or with POST /v1/inventory/${encodeURIComponent(data.sku)}/adjustments.`,
     'You will be told again only after it has been restocked above the threshold and runs low once more.',

@@ -67,7 +67,7 @@ export function settingsRoutes(service: SettingsService) {
           response: { 200: Type.Object({ items: Type.Array(MailPreviewSchema) }), ...problems(401, 403) },
         },
       },
-      async () => ({ items: service.mailPreviews() }),
+      async () => ({ items: await service.mailPreviews() }),
     );
 
     app.put(

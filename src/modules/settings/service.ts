@@ -39,8 +39,8 @@ export function createSettingsService(deps: {
     read: async (): Promise<StoreSettings> => toSettings(await store.read(db)),
 
     /** Each mail as its template renders it with sample data. */
-    mailPreviews: () =>
-      mailPreviews(deps.publicUrl, deps.storeCurrency).map(({ name, mail }) => ({
+    mailPreviews: async () =>
+      mailPreviews((await store.read(db)).name, deps.publicUrl, deps.storeCurrency).map(({ name, mail }) => ({
         template: mail.kind,
         name,
         subject: mail.subject,

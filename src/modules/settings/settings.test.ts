@@ -84,6 +84,9 @@ describe.each(dbKinds)('store settings on %s', (kind) => {
     expect(confirmation.text).toContain(`${system.config.publicUrl}/orders/`);
     expect(confirmation.html).toMatch(/^<!doctype html>/);
     expect(items.find((item) => item.template === 'order_shipped')!.text).toContain('JD014600');
+    // Signed with the shop's name as set (the first test named it Harbour Goods).
+    expect(confirmation.text.trimEnd().split('\n').at(-1)).toBe((await call('GET', '/v1/store')).json().name);
+    expect(items.find((item) => item.template === 'welcome')!.subject).toBe('Welcome to Harbour Goods');
     const customer = await signIn(system);
     expect((await call('GET', '/v1/email-templates', customer)).statusCode).toBe(403);
   });

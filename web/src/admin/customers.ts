@@ -26,28 +26,36 @@ export async function customersPage(
   query: URLSearchParams,
 ): Promise<Content> {
   const q = query.get('q')?.trim() ?? '';
+  const oldest = query.get('sort') === 'createdAt';
   const page = Number(query.get('page') ?? '1') || 1;
+  const kept = { ...(q ? { q } : {}), ...(oldest ? { sort: 'createdAt' } : {}) };
   const list = await ctx.api.get<Page<Customer>>(
-    `/v1/customers?${new URLSearchParams({ ...(q ? { q } : {}), page: String(page), size: '20' })}`,
+    `/v1/customers?${new URLSearchParams({ ...kept, page: String(page), size: '20' })}`,
   );
-  const link = (to: number) =>
-    `/admin/customers?${new URLSearchParams({ ...(q ? { q } : {}), page: String(to) })}`;
+  const link = (to: number) => `/admin/customers?${new URLSearchParams({ ...kept, page: String(to) })}`;
   const search = (event: SubmitEvent) => {
     const values = formValues(event);
-    const text = values.q.trim();
-    ctx.navigate(text ? `/admin/customers?${new URLSearchParams({ q: text })}` : '/admin/customers');
+    const chosen = new URLSearchParams({
+      ...(values.q.trim() ? { q: values.q.trim() } : {}),
+      ...(values.sort === 'createdAt' ? { sort: 'createdAt' } : {}),
+    });
+    ctx.navigate(`/admin/customers${chosen.size > 0 ? `?${chosen}` : ''}`);
   };
   return html`
     <h1>Customers</h1>
     <form class="inline" role="search" @submit=${search} aria-label="Find customers">
       <label>Email or name <input type="search" name="q" maxlength="200" .value=${q} /></label>
+      <label>Order <select name="sort">
+        <option value="-createdAt" ?selected=${!oldest}>Newest first</option>
+        <option value="createdAt" ?selected=${oldest}>Oldest first</option>
+      </select></label>
       <button type="submit">Search</button>
     </form>
     ${
       list.items.length === 0
         ? html`<p role="status">${q ? `No customer’s email or name contains “${q}”.` : 'No customers yet.'}</p>`
         : html`<table class="lines">
-      <caption class="visually-hidden">Customers, newest first</caption>
+      <caption class="visually-hidden">Customers, ${oldest ? 'oldest' : 'newest'} first</caption>
       <thead><tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Joined</th><th scope="col">Orders</th><th scope="col">Spent</th><th scope="col">Last order</th></tr></thead>
       <tbody>
         ${list.items.map(
