@@ -134,15 +134,30 @@ export function accepts(port: number): Promise<boolean> {
   });
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Below the kernel's ephemeral range (32768–60999 on Linux): a port handed out here is never one
+ * the kernel gives a `listen(0)` or an outgoing connection in the moment between this check and
+ * the child process binding it, which is how a port taken with `listen(0)` was lost to another
+ * test. Ports are drawn at random and never handed out twice in one process.
+ */
+const PORTS = { from: 20_000, count: 12_000 };
+const handedOut = new Set<number>();
+
+const canListen = (port: number) =>
+  new Promise<boolean>((resolve) => {
     const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = PORTS.from + Math.floor(Math.random() * PORTS.count);
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    if (await canListen(port)) return port;
+  }
+  throw new Error('no free port below the ephemeral range');
 }
 
 /** The first executable called `name` on PATH or in the sbin directories (nginx lives there). */
