@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildWeb } from '../../web/build.ts';
 import { freePort } from '../deploy/processes.ts';
 import { type SignedInUser, signIn } from '../support/auth.ts';
@@ -86,16 +86,35 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
           problems.push(message.text());
       });
       (page as Page & { problems: string[] }).problems = problems;
-      // Every API call that answered 4xx or 5xx: a console journey that provokes none must see none.
+      // Every API call a console page made that answered 4xx or 5xx: each journey's console pages
+      // must make none, but for the refusals it provokes and names (refusedAsAsked).
       const failed: string[] = [];
       page.on('response', (response) => {
-        if (response.status() >= 400 && new URL(response.url()).pathname.startsWith('/v1/'))
-          failed.push(
-            `${response.status()} ${response.request().method()} ${new URL(response.url()).pathname}`,
-          );
+        const called = new URL(response.url()).pathname;
+        if (
+          response.status() >= 400 &&
+          called.startsWith('/v1/') &&
+          new URL(page.url()).pathname.startsWith('/admin')
+        )
+          failed.push(`${response.status()} ${response.request().method()} ${called}`);
       });
       (page as Page & { failed: string[] }).failed = failed;
+      pagesOfJourney.push(page);
       return page;
+    }
+    const pagesOfJourney: Page[] = [];
+    afterEach(() => {
+      const failures = pagesOfJourney.splice(0).flatMap((page) => failedRequestsOf(page));
+      expect(failures.join('; '), 'console calls that were refused or failed').toBe('');
+    });
+    /** Takes the refusals a journey asked for (by status, method and path start) off the page's list. */
+    function refusedAsAsked(page: Page, ...expected: string[]) {
+      const failed = failedRequestsOf(page);
+      for (const refusal of expected) {
+        const at = failed.findIndex((each) => each.startsWith(refusal));
+        expect(at, `the refusal ${refusal} happened`).toBeGreaterThanOrEqual(0);
+        failed.splice(at, 1);
+      }
     }
     const problemsOf = (page: Page) => (page as Page & { problems: string[] }).problems;
     const failedRequestsOf = (page: Page) => (page as Page & { failed: string[] }).failed;
@@ -1045,6 +1064,8 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await joiner.getByRole('heading', { name: 'Orders' }).waitFor(WAIT);
       expect(problemsOf(admin)).toEqual([]);
       expect(problemsOf(joiner)).toEqual([]);
+      // The role change ended the joiner's session: its first calls are refused, then it signs in afresh.
+      refusedAsAsked(joiner, '401 GET /v1/orders', '401 GET /v1/payments/drift');
     });
 
     it('staff create a product that the shop then shows, adjust its stock, edit it (a stale edit is refused), ship an order and receive its return', async () => {
@@ -1151,6 +1172,8 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       expect(refunded.payment.refunded.amount).toBeGreaterThan(0);
       expect(problemsOf(admin)).toEqual([]);
       expect(problemsOf(shop)).toEqual([]);
+      // The stale edit this journey makes is refused, as it should be.
+      refusedAsAsked(admin, '412 PUT /v1/products/');
     });
 
     /** What a person reads on the page must be sentences: no UUID, no UPPER_SNAKE code, no snake_case state. */
@@ -1276,6 +1299,8 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
         await expectReadable(admin);
       }
       expect(problemsOf(admin)).toEqual([]);
+      // Taking away more stock than there is was refused, as asked.
+      refusedAsAsked(admin, '409 POST /v1/inventory/');
     });
 
     it('staff add a stock location for Germany, set a product’s stock there and move some to the main warehouse; a German order takes it from there first', async () => {
@@ -1439,6 +1464,8 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       expect(problemsOf(page)).toEqual([]);
       expect(problemsOf(admin)).toEqual([]);
       await Promise.all([page.close(), admin.close()]);
+      // Taking away more credit than there is was refused, as asked.
+      refusedAsAsked(admin, '409 POST /v1/customers/');
     });
 
     it('staff refund part of an order from the console with a reason; more than is left is refused in a sentence', async () => {
@@ -1477,6 +1504,8 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       expect(refunds.map((entry) => entry.amount)).toEqual([1250]);
       await expectReadable(admin);
       expect(problemsOf(admin)).toEqual([]);
+      // Refunding more than is left was refused, as asked.
+      refusedAsAsked(admin, '409 POST /v1/orders/');
     });
 
     it('staff edit an order before it ships: they see the new total and what the card pays before confirming, and the order keeps its versions', async () => {
@@ -1560,6 +1589,8 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
         .waitFor(WAIT);
       await expectReadable(admin);
       expect(problemsOf(admin)).toEqual([]);
+      // The declined card this journey tries was refused, as asked.
+      refusedAsAsked(admin, '402 POST /v1/orders/');
     });
 
     it('staff build a draft order for someone without an account and send a payment link; the buyer opens the mailed link, pays, and sees the order', async () => {
@@ -1670,6 +1701,8 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await admin.goto(`/admin/orders/${order.id}`);
       await admin.getByText(/exchanged for order #/).waitFor(WAIT);
       expect(problemsOf(admin)).toEqual([]);
+      // The exchange without a card for the difference was refused, as asked.
+      refusedAsAsked(admin, '400 POST /v1/returns/');
     });
 
     it('staff add images by choosing and by dropping files (a disguised text file is refused), order them and give alt text; the shop shows the main image lazily with a srcset', async () => {
@@ -1747,6 +1780,8 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
       await expect(thumb.getAttribute('loading')).resolves.toBe('lazy');
       expect(problemsOf(shop)).toEqual([]);
       await expectReadable(shop);
+      // The disguised text file was refused, as asked.
+      refusedAsAsked(admin, '415 POST /v1/products/');
     });
 
     it('staff make a product with Size and Colour from the variant matrix and a collection of it; a shopper browses the collection, picks a size and colour, sees what is out of stock and buys', async () => {

@@ -133,7 +133,10 @@ export async function orderPage(ctx: AppContext, params: Record<string, string>)
   ]);
   const versions = edits.items.filter((edit) => edit.status !== 'failed');
   // Who ordered, by name and address; an account since erased reads as such.
-  const customer = await ctx.api.get<User>(`/v1/users/${order.userId}`).catch(() => undefined);
+  // A guest's order names its email and no account to look up.
+  const customer = order.email
+    ? undefined
+    : await ctx.api.get<User>(`/v1/users/${order.userId}`).catch(() => undefined);
   ctx.setTitle(`Order #${shortId(order.id)}`);
   const itemList = itemListOf(order);
   const shipped = (id: string) =>
