@@ -27,9 +27,10 @@ describe.each(dbKinds)('roles build only what they run, on %s', (kind) => {
       'customers',
       'webhooks',
       'notifications',
+      'settings',
     ]);
     await system.startWorkers();
-    for (const url of ['/v1/products', '/v1/orders', '/', '/openapi.json', '/graphql']) {
+    for (const url of ['/v1/products', '/v1/orders', '/v1/store', '/', '/openapi.json', '/graphql']) {
       expect((await system.app.inject({ method: 'GET', url })).statusCode, url).toBe(404);
     }
     expect((await system.app.inject({ method: 'GET', url: '/livez' })).statusCode).toBe(200);
