@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, killAll, startCli, startEmporium } from './deploy/processes.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { callServer, signUpAt } from './support/remote.ts';
@@ -20,6 +20,14 @@ describe.runIf(process.env.DATABASE_URL)('several server processes on one Postgr
     const port = await freePort();
     await startCli(['psp-sandbox', '--port', String(port)], { LOG_LEVEL: 'silent' }, 'listening on');
     paymentsUrl = `http://127.0.0.1:${port}`;
+  });
+  // A test that fails half-way must not leave the provider slow for the next.
+  afterEach(async () => {
+    await fetch(`${paymentsUrl}/v1/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ latencyMs: 0 }),
+    });
   });
   afterAll(async () => {
     await killAll();
@@ -95,6 +103,8 @@ describe.runIf(process.env.DATABASE_URL)('several server processes on one Postgr
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
     try {
+      // One snapshot: checkouts commit between statements, and the totals must match the locations as of one moment.
+      await client.query('begin isolation level repeatable read read only');
       const orders = await client.query<{ id: string; status: string }>(
         `select o.id, o.status from orders o join order_items i on i.order_id = o.id where i.sku = $1`,
         [variantSku],
@@ -120,6 +130,7 @@ describe.runIf(process.env.DATABASE_URL)('several server processes on one Postgr
       );
       return { orders: orders.rows, stock: stock.rows[0] };
     } finally {
+      await client.query('rollback').catch(() => undefined);
       await client.end();
     }
   }
