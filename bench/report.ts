@@ -18,6 +18,8 @@ export interface Measurement {
   cpuMs: number | undefined;
   /** Age of the oldest undelivered event when the run ended (work deferred past it). */
   eventLagS: number | undefined;
+  /** SQL statements and transactions the server counted for the run's requests (undefined: the baseline). */
+  db: { statements: number; transactions: number } | undefined;
   counters: Record<string, number>;
 }
 
@@ -101,6 +103,18 @@ export function toJson(report: Report) {
         ...(run.cpuMs !== undefined && run.counters.orders
           ? { cpuMsPerOrder: round(run.cpuMs / run.counters.orders, 2) }
           : {}),
+        ...(run.db
+          ? {
+              sqlPerRequest: round(run.db.statements / run.requests),
+              transactionsPerRequest: round(run.db.transactions / run.requests),
+            }
+          : {}),
+        ...(run.db && run.counters.orders
+          ? {
+              sqlPerOrder: round(run.db.statements / run.counters.orders, 1),
+              transactionsPerOrder: round(run.db.transactions / run.counters.orders, 1),
+            }
+          : {}),
         ...(run.eventLagS !== undefined ? { eventLagS: round(run.eventLagS, 1) } : {}),
         baselineRps: round(scenario.baselineRps ?? 0, 0),
         ratio: scenario.baselineRps ? round(run.rps / scenario.baselineRps, 3) : null,
@@ -133,6 +147,15 @@ function cpuPerRequest(run: Measurement): string {
     : perRequest;
 }
 
+/** Statements per request (per order for checkout): counted, so the same on any machine. */
+function sqlPerRequest(run: Measurement): string {
+  if (!run.db) return '-';
+  const perRequest = (run.db.statements / run.requests).toFixed(1);
+  return run.counters.orders
+    ? `${perRequest} (${(run.db.statements / run.counters.orders).toFixed(1)}/order)`
+    : perRequest;
+}
+
 /** A Markdown table: one row per scenario and per baseline run, then the unavailable scenarios. */
 export function toTable(report: Report): string {
   const header = [
@@ -145,6 +168,7 @@ export function toTable(report: Report): string {
     'non-2xx',
     'RSS peak MB',
     'CPU ms/req',
+    'SQL/req',
     'vs baseline',
   ];
   const row = (name: string, run: Measurement, ratio: string) => [
@@ -163,6 +187,7 @@ export function toTable(report: Report): string {
           .join(', ')})`,
     run.rssPeakMb.toFixed(0),
     cpuPerRequest(run),
+    sqlPerRequest(run),
     ratio,
   ];
   const rows: string[][] = [header];

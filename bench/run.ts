@@ -154,6 +154,7 @@ async function fire(run: Fire): Promise<Measurement> {
   let responses = 0;
   let lastResponses = 0;
   const rss = sampleRss(run.pid);
+  const dbBefore = dbWork(await scrape(run.url));
   const cpuBefore = await readCpuMs(run.pid);
   const started = performance.now();
   let result: Result;
@@ -192,7 +193,9 @@ async function fire(run: Fire): Promise<Measurement> {
     await rss.stop();
   }
   const cpuAfter = await readCpuMs(run.pid);
-  const eventLagS = await readEventLag(run.url);
+  const metrics = await scrape(run.url);
+  const eventLagS = eventLag(metrics);
+  const dbAfter = dbWork(metrics);
   const durationS = (performance.now() - started) / 1000;
   const sorted = latencies.subarray(0, responses).sort();
   const statuses: Record<string, number> = {};
@@ -213,24 +216,47 @@ async function fire(run: Fire): Promise<Measurement> {
     rssPeakMb: rss.peak() / 2 ** 20,
     cpuMs: cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore,
     eventLagS,
+    db:
+      dbBefore && dbAfter
+        ? {
+            statements: dbAfter.statements - dbBefore.statements,
+            transactions: dbAfter.transactions - dbBefore.transactions,
+          }
+        : undefined,
     counters: { ...run.counters },
   };
 }
 
-/**
- * The age of the oldest event not yet handed to its consumers, from the server's
- * events_outbox_lag_seconds, read right after a run: work the run caused but did not wait for.
- * Undefined for a target without it (the baseline).
- */
-async function readEventLag(url: string): Promise<number | undefined> {
+/** The server's /metrics text, read right after a run; undefined for a target without it (the baseline). */
+async function scrape(url: string): Promise<string | undefined> {
   try {
     const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) });
-    if (!response.ok) return undefined;
-    const match = /^events_outbox_lag_seconds (\S+)$/m.exec(await response.text());
-    return match ? Number(match[1]) : undefined;
+    return response.ok ? await response.text() : undefined;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The age of the oldest event not yet handed to its consumers, from events_outbox_lag_seconds:
+ * work the run caused but did not wait for.
+ */
+function eventLag(metrics: string | undefined): number | undefined {
+  const match = metrics && /^events_outbox_lag_seconds (\S+)$/m.exec(metrics);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** The statements and transactions the server has counted for requests so far, over every route. */
+function dbWork(metrics: string | undefined): { statements: number; transactions: number } | undefined {
+  if (!metrics) return undefined;
+  const total = (name: string) => {
+    let sum = 0;
+    for (const match of metrics.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'gm')))
+      sum += Number(match[1]);
+    return sum;
+  };
+  if (!metrics.includes('db_statements_total')) return undefined;
+  return { statements: total('db_statements_total'), transactions: total('db_transactions_total') };
 }
 
 /** Warm up, then measure. */

@@ -40,8 +40,11 @@ describe.each(dbKinds)('npm run bench on %s', (kind) => {
         p99Ms: expect.any(Number),
         errors: expect.any(Number),
         ratio: expect.any(Number),
+        sqlPerRequest: expect.any(Number),
       });
       expect(list.rps).toBeGreaterThan(0);
+      // Counted by the server, not timed: a list page is two statements, and none once cached.
+      expect(list.sqlPerRequest).toBeLessThanOrEqual(2);
     } else {
       expect(list.note).toMatch(/GET \/v1\/products/);
     }

@@ -5,6 +5,14 @@ import { outsideTrace } from './observability/tracing.ts';
 export interface WorkContext {
   signal: AbortSignal;
   requestId?: string;
+  /** The database work done for it so far, when it is counted (each HTTP request is). */
+  db?: DbWork;
+}
+
+/** Statements and transactions sent to the database: counted, unlike time, the same on every run. */
+export interface DbWork {
+  statements: number;
+  transactions: number;
 }
 
 const storage = new AsyncLocalStorage<WorkContext>();
@@ -32,6 +40,11 @@ export function enterContext(context: WorkContext): void {
 
 export function currentSignal(): AbortSignal | undefined {
   return storage.getStore()?.signal;
+}
+
+/** The current unit of work's database count, if it keeps one. */
+export function currentDbWork(): DbWork | undefined {
+  return storage.getStore()?.db;
 }
 
 /**

@@ -1,11 +1,12 @@
 import type { CompiledQuery, DatabaseConnection, Driver, QueryResult, TransactionSettings } from 'kysely';
-import { currentSignal } from '../context.ts';
+import { currentDbWork, currentSignal } from '../context.ts';
 import { isTracing, SpanKind, withSpan } from '../observability/tracing.ts';
 
 /**
  * Wraps a driver so that no query starts once the current unit of work's signal has aborted
  * (deadline passed, client gone). A query already running finishes; the next one throws.
- * Inside a traced unit of work each query is also a client span.
+ * Inside a traced unit of work each query is also a client span; inside a counted one (an HTTP
+ * request) each statement and transaction is counted, for the statement budgets and /metrics.
  */
 export class SignalDriver implements Driver {
   readonly #inner: Driver;
@@ -24,6 +25,8 @@ export class SignalDriver implements Driver {
   }
 
   beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    const work = currentDbWork();
+    if (work) work.transactions++;
     return this.#inner.beginTransaction(unwrap(connection), settings);
   }
 
@@ -53,6 +56,9 @@ class SignalConnection implements DatabaseConnection {
 
   executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
     currentSignal()?.throwIfAborted();
+    // Begin and commit go through the driver, not here: a statement is one that reads or writes.
+    const work = currentDbWork();
+    if (work) work.statements++;
     if (!isTracing()) return this.inner.executeQuery<R>(compiled);
     // The statement text carries $n placeholders, never the parameter values.
     const operation = /^\s*(\w+)/.exec(compiled.sql)?.[1]?.toUpperCase() ?? 'QUERY';

@@ -283,7 +283,11 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       clearTimeout(timer);
       if (!reply.raw.writableFinished) controller.abort(new DOMException('client went away', 'AbortError'));
     });
-    request.workContext = { signal: controller.signal, requestId: request.id };
+    request.workContext = {
+      signal: controller.signal,
+      requestId: request.id,
+      db: { statements: 0, transactions: 0 },
+    };
     metrics.httpInFlight.inc();
     if (!tracing?.enabled) return runWithContext(request.workContext, done);
     const route = request.routeOptions.url ?? 'unmatched';
@@ -317,6 +321,12 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     const route = request.routeOptions.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
     metrics.httpDuration.observe({ method: request.method, route, status_code: reply.statusCode }, seconds);
+    // Work the handler left running past its answer (a checkout finishing in the background) is not counted.
+    const work = request.workContext?.db;
+    if (work) {
+      metrics.dbStatements.inc({ method: request.method, route }, work.statements);
+      metrics.dbTransactions.inc({ method: request.method, route }, work.transactions);
+    }
     const logCompletion = () =>
       request.log.info(
         {

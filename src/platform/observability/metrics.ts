@@ -8,6 +8,8 @@ export interface Metrics {
   registry: Registry;
   httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   httpInFlight: Gauge;
+  dbStatements: Counter<'method' | 'route'>;
+  dbTransactions: Counter<'method' | 'route'>;
   counter<L extends string>(name: string, help: string, labelNames?: readonly L[]): Counter<L>;
   gauge<L extends string>(name: string, help: string, labelNames?: readonly L[]): Gauge<L>;
   histogram<L extends string>(
@@ -39,6 +41,18 @@ export function createMetrics(): Metrics {
     httpInFlight: new Gauge({
       name: 'http_requests_in_flight',
       help: 'HTTP requests being handled now',
+      registers: [registry],
+    }),
+    dbStatements: new Counter({
+      name: 'db_statements_total',
+      help: 'SQL statements sent for HTTP requests (begin and commit not counted), by method and route template',
+      labelNames: ['method', 'route'],
+      registers: [registry],
+    }),
+    dbTransactions: new Counter({
+      name: 'db_transactions_total',
+      help: 'Database transactions opened for HTTP requests, by method and route template',
+      labelNames: ['method', 'route'],
       registers: [registry],
     }),
     counter: (name, help, labelNames = []) =>
