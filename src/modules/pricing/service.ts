@@ -2,6 +2,7 @@ import { type Db, transact } from '../../platform/db/index.ts';
 import { badRequest, conflict, type DomainError, notFound } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import {
+  type ListPriceRow,
   type PriceListRow,
   type PromotionFields,
   type PromotionRow,
@@ -446,7 +447,7 @@ export function createPricingService(
    * The promotions that price this cart, in the order they apply: the automatic ones that fit it
    * and the shopper's code, or why the code does not apply.
    */
-  async function promotionsFor(input: QuoteInput, executor: Db) {
+  async function promotionsFor(input: QuoteInput, rows: PromotionRow[], executor: Db) {
     const subtotal = input.lines.reduce((sum, line) => sum + line.unitAmount * line.quantity, 0);
     const context = {
       subtotal,
@@ -455,7 +456,6 @@ export function createPricingService(
       guest: input.guest,
       groups: groupsOf(input.userId, executor),
     };
-    const rows = await store.promotionsFor(executor, input.promotionCode ?? null);
     const codeRow = input.promotionCode ? rows.find((row) => row.code === input.promotionCode) : undefined;
     const applicable: PromotionRow[] = [];
     let codeProblem: DomainError | undefined;
@@ -514,11 +514,9 @@ export function createPricingService(
   /**
    * Each line at the best price that applies to it now: the shelf price, or a lower one from an
    * active, in-window price list for everyone or for one of the shopper's groups, from the line's
-   * quantity (tiers). One statement, and one more for the shopper's groups when a list is for a group.
+   * quantity (tiers). `rows` come with the promotions' (quoteRules); a list for a group reads the shopper's groups.
    */
-  async function listPriced(input: QuoteInput, executor: Db) {
-    const variantIds = [...new Set(input.lines.flatMap((line) => (line.variantId ? [line.variantId] : [])))];
-    const rows = variantIds.length > 0 ? await store.listPrices(executor, variantIds, input.currency) : [];
+  async function listPriced(input: QuoteInput, rows: ListPriceRow[], executor: Db) {
     const forGroups =
       rows.some((row) => row.customerGroup !== null) && !input.guest && options.customerGroups;
     const groups = new Set(forGroups ? await options.customerGroups!(input.userId, executor) : []);
@@ -540,9 +538,11 @@ export function createPricingService(
   }
 
   async function quote(shelf: QuoteInput, executor: Db = db): Promise<Quote> {
-    const { lines: listedLines, pricedBy } = await listPriced(shelf, executor);
+    const variantIds = [...new Set(shelf.lines.flatMap((line) => (line.variantId ? [line.variantId] : [])))];
+    const rules = await store.quoteRules(executor, variantIds, shelf.currency, shelf.promotionCode ?? null);
+    const { lines: listedLines, pricedBy } = await listPriced(shelf, rules.listPrices, executor);
     const input = { ...shelf, lines: listedLines };
-    const found = await promotionsFor(input, executor);
+    const found = await promotionsFor(input, rules.promotions, executor);
     // Without an address the chosen method's country is the destination.
     const chosenId = input.shippingMethodId ?? undefined;
     let chosen = chosenId && !input.country ? await store.shippingMethod(executor, chosenId) : undefined;

@@ -1,4 +1,5 @@
 import { type Generated, type Kysely, sql } from 'kysely';
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { Db } from '../../platform/db/index.ts';
 import type { PromotionKind, PromotionTarget } from './totals.ts';
 
@@ -280,18 +281,58 @@ export const pricingStore = {
    * What may price a cart, in the order promotions apply: the active automatic ones and the code
    * the shopper entered, if any, by priority (highest first), then by age. One statement.
    */
-  promotionsFor(executor: Db, code: string | null): Promise<PromotionRow[]> {
-    return tables(executor)
+  /**
+   * What prices a cart besides its shelf prices, in one statement: the lines' active, in-window
+   * price-list prices in `currency`, and the promotions that may apply (the active automatic
+   * ones and the shopper's code), in the order they apply.
+   */
+  async quoteRules(
+    executor: Db,
+    variantIds: readonly string[],
+    currency: string,
+    code: string | null,
+  ): Promise<{ listPrices: ListPriceRow[]; promotions: PromotionRow[] }> {
+    const db = tables(executor);
+    const listPrices = db
+      .selectFrom('price_list_prices as p')
+      .innerJoin('price_lists as l', 'l.id', 'p.price_list_id')
+      .select([
+        'l.id as priceListId',
+        'l.name',
+        'l.customer_group as customerGroup',
+        'p.variant_id as variantId',
+        'p.amount',
+        'p.min_quantity as minQuantity',
+      ])
+      .where(sql<boolean>`p.variant_id = any(${[...variantIds]}::uuid[])`)
+      .where('p.currency', '=', currency)
+      .where('l.active', '=', true)
+      .where((eb) => eb.or([eb('l.starts_at', 'is', null), eb('l.starts_at', '<=', sql<Date>`now()`)]))
+      .where((eb) => eb.or([eb('l.ends_at', 'is', null), eb('l.ends_at', '>', sql<Date>`now()`)]));
+    const promotions = db
       .selectFrom('promotions')
       .select(promotionColumns)
       .where((eb) =>
         code === null
           ? eb.and([eb('automatic', '=', true), eb('active', '=', true)])
           : eb.or([eb.and([eb('automatic', '=', true), eb('active', '=', true)]), eb('code', '=', code)]),
-      )
-      .orderBy('priority', 'desc')
-      .orderBy('id')
-      .execute();
+      );
+    const row = await db
+      .selectNoFrom([jsonArrayFrom(listPrices).as('listPrices'), jsonArrayFrom(promotions).as('promotions')])
+      .executeTakeFirstOrThrow();
+    // PGlite may return json as text; inside json, timestamps are ISO strings.
+    const parsed = <T>(value: T[] | string): T[] => (typeof value === 'string' ? JSON.parse(value) : value);
+    const at = (value: Date | string | null) => (value === null ? null : new Date(value));
+    return {
+      listPrices: parsed(row.listPrices as ListPriceRow[] | string),
+      promotions: parsed(row.promotions as unknown as PromotionRow[] | string)
+        .map((promotion) => ({
+          ...promotion,
+          startsAt: at(promotion.startsAt),
+          endsAt: at(promotion.endsAt),
+        }))
+        .sort((a, b) => b.priority - a.priority || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+    };
   },
 
   promotions(executor: Db): Promise<PromotionRow[]> {
@@ -581,26 +622,6 @@ export const pricingStore = {
   },
 
   /** The active, in-window list prices of these variants in this currency, whoever they are for. One statement. */
-  listPrices(executor: Db, variantIds: readonly string[], currency: string): Promise<ListPriceRow[]> {
-    return tables(executor)
-      .selectFrom('price_list_prices as p')
-      .innerJoin('price_lists as l', 'l.id', 'p.price_list_id')
-      .select([
-        'l.id as priceListId',
-        'l.name',
-        'l.customer_group as customerGroup',
-        'p.variant_id as variantId',
-        'p.amount',
-        'p.min_quantity as minQuantity',
-      ])
-      .where('p.variant_id', 'in', [...variantIds])
-      .where('p.currency', '=', currency)
-      .where('l.active', '=', true)
-      .where((eb) => eb.or([eb('l.starts_at', 'is', null), eb('l.starts_at', '<=', sql<Date>`now()`)]))
-      .where((eb) => eb.or([eb('l.ends_at', 'is', null), eb('l.ends_at', '>', sql<Date>`now()`)]))
-      .execute();
-  },
-
   async regionOf(executor: Db, country: string): Promise<RegionSummary | undefined> {
     return tables(executor)
       .selectFrom('region_countries as c')
