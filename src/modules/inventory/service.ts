@@ -229,8 +229,8 @@ export function createInventoryService(deps: InventoryDeps) {
 
   /**
    * Moves an order's held reservations to `status` and their units off reserved (and off hand
-   * when sold) at the locations they were drawn from, variant by variant in id order. Answers
-   * the totals of the variants moved.
+   * when sold) at the locations they were drawn from, in one statement. Answers the totals of
+   * the variants moved.
    */
   async function settle(
     tx: Db,
@@ -238,26 +238,7 @@ export function createInventoryService(deps: InventoryDeps) {
     status: 'committed' | 'released',
     cause: MoveCause,
   ): Promise<StockLevel[]> {
-    const sold = status === 'committed';
-    const levels: StockLevel[] = [];
-    for (const [variantId, rows] of byVariant(await store.settleReservations(tx, orderId, status))) {
-      const quantity = rows.reduce((sum, row) => sum + row.quantity, 0);
-      const level = await store.moveItem(tx, variantId, {
-        onHand: sold ? -quantity : 0,
-        reserved: -quantity,
-      });
-      await store.moveLevels(
-        tx,
-        variantId,
-        rows.map((row) => ({
-          locationCode: row.locationCode,
-          deltaOnHand: sold ? -row.quantity : 0,
-          deltaReserved: -row.quantity,
-        })),
-        cause,
-      );
-      if (level) levels.push(level);
-    }
+    const levels = await store.settleReservations(tx, orderId, status, cause);
     changed(
       tx,
       levels.map((level) => level.variantId),

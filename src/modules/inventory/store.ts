@@ -369,16 +369,52 @@ export const inventoryStore = {
       .executeTakeFirst();
   },
 
-  /** Moves an order's held reservations to `status`, returning the rows it moved (none if already moved). */
-  settleReservations(executor: Db, orderId: string, status: 'committed' | 'released') {
-    return inventoryStore
-      .tables(executor)
-      .updateTable('inventory_reservations')
-      .set({ status, updated_at: sql`now()` })
-      .where('order_id', '=', orderId)
-      .where('status', '=', 'held')
-      .returning(['variant_id as variantId', 'location_code as locationCode', 'quantity'])
-      .execute();
+  /**
+   * Moves an order's held reservations to `status` and their units with them, in one statement:
+   * off the variants' totals and their locations' shares (and off hand too when sold), each move
+   * booked in the ledger. Answers the variants' totals as it left them; none when nothing was held
+   * (already settled). Each total and share is updated from its latest version, so concurrent
+   * moves of the same variants add up; the reservation rows' locks settle each order once.
+   */
+  async settleReservations(
+    executor: Db,
+    orderId: string,
+    status: 'committed' | 'released',
+    cause: MoveCause,
+  ): Promise<StockLevel[]> {
+    const sold = status === 'committed';
+    const { rows } = await sql<StockLevel>`
+      with settled as (
+        update inventory_reservations set status = ${status}, updated_at = now()
+        where order_id = ${orderId}::uuid and status = 'held'
+        returning variant_id, location_code, quantity
+      ), shares as (
+        select variant_id, location_code, sum(quantity)::int as quantity from settled group by variant_id, location_code
+      ), totals as (
+        select variant_id, sum(quantity)::int as quantity from settled group by variant_id
+      ), items as (
+        update inventory_items i
+        set on_hand = i.on_hand - case when ${sold}::boolean then t.quantity else 0 end,
+            reserved = i.reserved - t.quantity, updated_at = now()
+        from totals t where i.variant_id = t.variant_id
+        returning i.variant_id, i.sku, i.on_hand, i.reserved, i.low_stock_threshold, i.low_stock_alerted
+      ), levels as (
+        update inventory_levels l
+        set on_hand = l.on_hand - case when ${sold}::boolean then s.quantity else 0 end,
+            reserved = l.reserved - s.quantity
+        from shares s where l.variant_id = s.variant_id and l.location_code = s.location_code
+      ), logged as (
+        insert into inventory_ledger (id, variant_id, sku, location_code, delta_on_hand, delta_reserved, reason, order_id)
+        select uuid_v7(), s.variant_id, i.sku, s.location_code,
+               case when ${sold}::boolean then -s.quantity else 0 end, -s.quantity,
+               ${cause.reason}::text, ${cause.orderId ?? null}::uuid
+        from shares s join items i on i.variant_id = s.variant_id
+        order by s.variant_id, s.location_code
+      )
+      select variant_id as "variantId", sku, on_hand as "onHand", reserved,
+             low_stock_threshold as "lowStockThreshold", low_stock_alerted as "lowStockAlerted"
+      from items order by variant_id`.execute(inventoryStore.tables(executor));
+    return rows;
   },
 
   /**
