@@ -539,7 +539,15 @@ export function createPricingService(
 
   async function quote(shelf: QuoteInput, executor: Db = db): Promise<Quote> {
     const variantIds = [...new Set(shelf.lines.flatMap((line) => (line.variantId ? [line.variantId] : [])))];
-    const rules = await store.quoteRules(executor, variantIds, shelf.currency, shelf.promotionCode ?? null);
+    // The address's country is known before anything is read: its tax and shipping come in the same statement.
+    const known = shelf.country && shelf.lines.length > 0 ? shelf.country : undefined;
+    const rules = await store.quoteRules(
+      executor,
+      variantIds,
+      shelf.currency,
+      shelf.promotionCode ?? null,
+      known,
+    );
     const { lines: listedLines, pricedBy } = await listPriced(shelf, rules.listPrices, executor);
     const input = { ...shelf, lines: listedLines };
     const found = await promotionsFor(input, rules.promotions, executor);
@@ -549,7 +557,8 @@ export function createPricingService(
     const country = input.country ?? (chosen?.active ? chosen.country : undefined);
     // An empty cart ships nothing and owes no tax.
     const destination =
-      country && input.lines.length > 0 ? await store.destination(executor, country) : undefined;
+      rules.destination ??
+      (country && input.lines.length > 0 ? await store.destination(executor, country) : undefined);
     let shipping: ReturnType<typeof chooseShipping> = {};
     if (destination) {
       // The chosen method is among the destination's unless it stopped applying: only then read it.

@@ -236,6 +236,54 @@ const shippingValues = (method: Omit<ShippingMethodRow, 'active'>) => ({
 /** A region as a cart shows it: code, name, currency and whether its prices contain tax. */
 const regionSummaryColumns = ['r.code', 'r.name', 'r.currency', 'r.tax_inclusive as taxInclusive'] as const;
 
+/** A destination country's tax and shipping, as `destination` reads it. */
+export interface Destination {
+  taxRates: Map<string, number>;
+  taxInclusive: boolean;
+  region?: RegionSummary;
+  methods: ShippingMethodRow[];
+}
+
+type DestinationRow = {
+  classes: string[];
+  rates: number[];
+  taxInclusive: boolean | null;
+  regionCode: string | null;
+  regionName: string | null;
+  regionCurrency: string | null;
+} & { [K in keyof ShippingMethodRow]: ShippingMethodRow[K] | null };
+
+/** One row per active shipping method of the country (one with none when it has none), each with its tax. */
+const destinationQuery = (country: string) => sql<DestinationRow>`
+  select array(select t.tax_class from tax_rates t where t.country = d.country order by t.tax_class) as classes,
+         array(select t.rate_basis_points from tax_rates t where t.country = d.country order by t.tax_class) as rates,
+         r.tax_inclusive as "taxInclusive", r.code as "regionCode", r.name as "regionName",
+         r.currency as "regionCurrency", m.id, m.name, m.country,
+         m.price_amount as "priceAmount", m.currency, m.min_days as "minDays",
+         m.max_days as "maxDays", m.active
+  from (select ${country}::text as country) d
+  left join region_countries rc on rc.country = d.country
+  left join regions r on r.code = rc.region_code
+  left join shipping_methods m on m.country = d.country and m.active
+  order by m.price_amount, m.max_days, m.name, m.id`;
+
+function toDestination(rows: DestinationRow[]): Destination {
+  const first = rows[0];
+  return {
+    taxRates: new Map(first?.classes.map((taxClass, index) => [taxClass, first.rates[index]]) ?? []),
+    taxInclusive: first?.taxInclusive ?? false,
+    ...(first?.regionCode && {
+      region: {
+        code: first.regionCode,
+        name: first.regionName!,
+        currency: first.regionCurrency!,
+        taxInclusive: first.taxInclusive ?? false,
+      },
+    }),
+    methods: rows.filter((row) => row.id !== null) as ShippingMethodRow[],
+  };
+}
+
 export const pricingStore = {
   async insertPromotion(
     executor: Db,
@@ -284,14 +332,16 @@ export const pricingStore = {
   /**
    * What prices a cart besides its shelf prices, in one statement: the lines' active, in-window
    * price-list prices in `currency`, and the promotions that may apply (the active automatic
-   * ones and the shopper's code), in the order they apply.
+   * ones and the shopper's code), in the order they apply; and, given the country, the destination's tax and
+   * shipping (as `destination` reads them).
    */
   async quoteRules(
     executor: Db,
     variantIds: readonly string[],
     currency: string,
     code: string | null,
-  ): Promise<{ listPrices: ListPriceRow[]; promotions: PromotionRow[] }> {
+    country?: string,
+  ): Promise<{ listPrices: ListPriceRow[]; promotions: PromotionRow[]; destination?: Destination }> {
     const db = tables(executor);
     const listPrices = db
       .selectFrom('price_list_prices as p')
@@ -317,8 +367,17 @@ export const pricingStore = {
           ? eb.and([eb('automatic', '=', true), eb('active', '=', true)])
           : eb.or([eb.and([eb('automatic', '=', true), eb('active', '=', true)]), eb('code', '=', code)]),
       );
+    const destination = sql<DestinationRow[] | string | null>`(select ${
+      country === undefined
+        ? sql`null::json`
+        : sql`json_agg(d order by d."priceAmount", d."maxDays", d.name, d.id) from (${destinationQuery(country)}) d`
+    })`;
     const row = await db
-      .selectNoFrom([jsonArrayFrom(listPrices).as('listPrices'), jsonArrayFrom(promotions).as('promotions')])
+      .selectNoFrom([
+        jsonArrayFrom(listPrices).as('listPrices'),
+        jsonArrayFrom(promotions).as('promotions'),
+        destination.as('destination'),
+      ])
       .executeTakeFirstOrThrow();
     // PGlite may return json as text; inside json, timestamps are ISO strings.
     const parsed = <T>(value: T[] | string): T[] => (typeof value === 'string' ? JSON.parse(value) : value);
@@ -332,6 +391,7 @@ export const pricingStore = {
           endsAt: at(promotion.endsAt),
         }))
         .sort((a, b) => b.priority - a.priority || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+      ...(row.destination !== null && { destination: toDestination(parsed(row.destination)) }),
     };
   },
 
@@ -503,52 +563,9 @@ export const pricingStore = {
    * rate per class, whether its region's prices contain tax, and its active shipping methods (every
    * currency), cheapest first, then fastest.
    */
-  async destination(
-    executor: Db,
-    country: string,
-  ): Promise<{
-    taxRates: Map<string, number>;
-    taxInclusive: boolean;
-    region?: RegionSummary;
-    methods: ShippingMethodRow[];
-  }> {
-    const { rows } = await sql<
-      {
-        classes: string[];
-        rates: number[];
-        taxInclusive: boolean | null;
-        regionCode: string | null;
-        regionName: string | null;
-        regionCurrency: string | null;
-      } & {
-        [K in keyof ShippingMethodRow]: ShippingMethodRow[K] | null;
-      }
-    >`
-      select array(select t.tax_class from tax_rates t where t.country = d.country order by t.tax_class) as classes,
-             array(select t.rate_basis_points from tax_rates t where t.country = d.country order by t.tax_class) as rates,
-             r.tax_inclusive as "taxInclusive", r.code as "regionCode", r.name as "regionName",
-             r.currency as "regionCurrency", m.id, m.name, m.country,
-             m.price_amount as "priceAmount", m.currency, m.min_days as "minDays",
-             m.max_days as "maxDays", m.active
-      from (select ${country}::text as country) d
-      left join region_countries rc on rc.country = d.country
-      left join regions r on r.code = rc.region_code
-      left join shipping_methods m on m.country = d.country and m.active
-      order by m.price_amount, m.max_days, m.name, m.id`.execute(executor);
-    const first = rows[0];
-    return {
-      taxRates: new Map(first?.classes.map((taxClass, index) => [taxClass, first.rates[index]]) ?? []),
-      taxInclusive: first?.taxInclusive ?? false,
-      ...(first?.regionCode && {
-        region: {
-          code: first.regionCode,
-          name: first.regionName!,
-          currency: first.regionCurrency!,
-          taxInclusive: first.taxInclusive ?? false,
-        },
-      }),
-      methods: rows.filter((row) => row.id !== null) as ShippingMethodRow[],
-    };
+  async destination(executor: Db, country: string): Promise<Destination> {
+    const { rows } = await destinationQuery(country).execute(executor);
+    return toDestination(rows);
   },
 
   async insertPriceList(executor: Db, list: Omit<PriceListRow, 'active'>): Promise<void> {
