@@ -333,6 +333,43 @@ describe('Helm chart, rendered', () => {
     }
   });
 
+  /** The kubernetes-models class for an object's apiVersion and kind, whose validate() checks it against the API's schema. */
+  async function modelOf(object: { apiVersion: string; kind: string }) {
+    const models = await import(`kubernetes-models/${object.apiVersion}`);
+    const Model = models[object.kind];
+    expect(Model, `${object.apiVersion} ${object.kind}`).toBeDefined();
+    return Model as new (
+      value: unknown,
+    ) => { validate(): void };
+  }
+
+  it('renders objects the Kubernetes API schemas accept, with the options on and off', async () => {
+    const fixedSize = objects({
+      secret: { values: { DATABASE_URL } },
+      api: { autoscaling: { enabled: false }, podDisruptionBudget: { enabled: false } },
+      networkPolicy: { enabled: false },
+    });
+    const kinds = new Set<string>();
+    for (const object of [...release, ...fixedSize]) {
+      const Model = await modelOf(object);
+      expect(() => new Model(object).validate(), `${object.kind} ${object.metadata.name}`).not.toThrow();
+      kinds.add(`${object.apiVersion} ${object.kind}`);
+    }
+    expect([...kinds]).toEqual(
+      expect.arrayContaining([
+        'apps/v1 Deployment',
+        'v1 Service',
+        'batch/v1 Job',
+        'networking.k8s.io/v1 Ingress',
+      ]),
+    );
+    // The schemas really judge: a replica count given as text is refused.
+    const broken = structuredClone(api);
+    broken.spec.replicas = 'two';
+    const Deployment = await modelOf(api);
+    expect(() => new Deployment(broken).validate()).toThrow(/replicas/);
+  });
+
   it('wires selectors, the Service, the Ingress, the HPA and the PDB to the API pods only', () => {
     for (const deployment of [api, worker]) {
       expect(selects(deployment.spec.selector.matchLabels, pod(deployment).metadata.labels)).toBe(true);
