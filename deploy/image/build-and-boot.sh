@@ -61,7 +61,7 @@ echo "image $IMAGE: $((size / 1000000)) MB, runs as user '$user'"
 [ -n "$user" ] && [ "$user" != root ] && [ "$user" != 0 ] || { echo "the image runs as root"; exit 1; }
 
 echo "== booting the image's filesystem with chroot"
-container=$(podman create "$IMAGE")
+container=$(podman create --no-healthcheck "$IMAGE")
 mkdir -p "$ROOTFS"
 podman export "$container" | tar -x -C "$ROOTFS"
 podman rm --force "$container" >/dev/null

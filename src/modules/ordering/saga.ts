@@ -62,7 +62,7 @@ export interface SagaDeps {
   pricing: Pick<PricingService, 'redeem' | 'release'>;
   giftCards: Pick<GiftCardService, 'redeem' | 'releaseRest' | 'creditBack'>;
   payments: PaymentsPort;
-  bus: Pick<EventBus, 'append' | 'nudge'>;
+  bus: Pick<EventBus, 'append' | 'appending' | 'nudge'>;
   logger: Logger;
   /** Failed attempts of a step before the saga gives up and compensates. */
   maxAttempts: number;
@@ -323,18 +323,20 @@ export function createSaga(deps: SagaDeps) {
         const confirmed = await transact(db, async (tx) => {
           // Stock released meanwhile (its reservation expired): the money goes back, not the goods out.
           if (!(await inventory.commit(tx, order.id))) return 'released' as const;
-          const moved = await store.advance(tx, order.id, {
-            from: 'pending',
-            status: 'confirmed',
-            sagaStep: 'done',
-          });
+          // The events are what the row will say once moved, written by the same statement if it moves.
+          const confirmed = { ...order, status: 'confirmed' as const };
+          const moved = await store.advance(
+            tx,
+            order.id,
+            { from: 'pending', status: 'confirmed', sagaStep: 'done' },
+            bus.appending([
+              orderEvent('order.confirmed', confirmed),
+              ...(deps.captureOnShipment
+                ? []
+                : [orderEvent('payment.captured', confirmed, { amount: order.totalAmount })]),
+            ]),
+          );
           if (!moved) return (await store.byId(tx, order.id))!;
-          await bus.append(tx, [
-            orderEvent('order.confirmed', moved),
-            ...(deps.captureOnShipment
-              ? []
-              : [orderEvent('payment.captured', moved, { amount: order.totalAmount })]),
-          ]);
           return moved;
         });
         if (confirmed === 'released') throw new Refusal('reservation_expired');

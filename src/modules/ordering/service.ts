@@ -401,7 +401,7 @@ export function createOrderingService(deps: {
   >;
   giftCards: Pick<GiftCardService, 'redeem' | 'releaseRest' | 'creditBack' | 'revokeCredit' | 'ofOrders'>;
   payments: PaymentsPort;
-  bus: Pick<EventBus, 'append' | 'nudge'>;
+  bus: Pick<EventBus, 'append' | 'appending' | 'nudge'>;
   logger: Logger;
   metrics: Metrics;
   settings: OrderingSettings;
@@ -619,17 +619,17 @@ export function createOrderingService(deps: {
           guestEmail: placing.guestEmail,
         },
         items,
+        deps.bus.appending([
+          orderEvent('order.created', {
+            id: orderId,
+            userId: placing.shopper.id,
+            status: 'pending',
+            totalAmount: cart.totals.total.amount,
+            currency: cart.currency,
+            cancelReason: null,
+          }),
+        ]),
       );
-      await deps.bus.append(tx, [
-        orderEvent('order.created', {
-          id: orderId,
-          userId: placing.shopper.id,
-          status: 'pending',
-          totalAmount: cart.totals.total.amount,
-          currency: cart.currency,
-          cancelReason: null,
-        }),
-      ]);
       // A draft becomes this order in the same transaction: only one order is ever made of it.
       if (placing.draft && !(await store.completeDraft(tx, placing.draft.id, orderId)))
         throw conflict('DRAFT_COMPLETED', 'This draft order was completed already');

@@ -1,5 +1,6 @@
 import { type ColumnType, type Generated, type Kysely, sql } from 'kysely';
 import { type Db, pageOf } from '../../platform/db/index.ts';
+import type { EventsWrite } from '../../platform/events/index.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import type { PricedDiscount, ShippingMethod } from '../pricing/index.ts';
 import type { OrderStatus } from './state.ts';
@@ -434,9 +435,10 @@ export const orderStore = {
       | 'guestEmail'
     > & { shippingAddress: object; idempotencyKey: string; claimMs: number },
     items: Array<Omit<OrderItemRow, 'orderId'>>,
+    announce: EventsWrite,
   ): Promise<{ order: OrderRow; items: OrderItemRow[] }> {
     const itemRows: OrderItemRow[] = items.map((item) => ({ ...item, orderId: order.id }));
-    // One statement writes the order, its lines and its first transition: one round trip.
+    // One statement writes the order, its lines, its first transition and its events: one round trip.
     const row = await tables(executor)
       .with('created', (db) =>
         db
@@ -503,6 +505,8 @@ export const orderStore = {
           })
           .returning('id'),
       )
+      // Kysely types a CTE as one of its builders; the events' part is raw SQL of the same shape.
+      .with('announced', () => announce() as never)
       .selectFrom('created')
       .selectAll()
       .executeTakeFirstOrThrow();
@@ -689,6 +693,8 @@ export const orderStore = {
       /** Move only an order no saga step is working on (a cancellation in progress keeps it). */
       settled?: boolean;
     },
+    /** Events of a status change, written in its statement only if the change happened. */
+    announce?: EventsWrite,
   ): Promise<OrderRow | undefined> {
     let query = tables(executor)
       .updateTable('orders')
@@ -704,6 +710,7 @@ export const orderStore = {
     if (change.settled) query = query.where('saga_step', '=', 'done');
     const updated = query.returning(orderColumns);
     if (!(change.status && change.from && change.status !== change.from)) {
+      if (announce) throw new Error('only a status change announces itself');
       return (await updated.executeTakeFirst()) as OrderRow | undefined;
     }
     // A status change records its transition in the same statement, only if the update happened.
@@ -727,6 +734,7 @@ export const orderStore = {
           )
           .returning('id'),
       )
+      .with('announced', () => (announce ? announce('moved') : sql`(select 1)`) as never)
       .selectFrom('moved')
       .selectAll()
       .executeTakeFirst()) as OrderRow | undefined;

@@ -44,6 +44,32 @@ describe.each(dbKinds)('event bus on %s', (kind) => {
     expect(seen).toEqual(['kept']);
   });
 
+  it('writes events inside another statement, in order, only when the change it names happened', async () => {
+    const database = await fresh();
+    const bus = busOn(database);
+    const seen: string[] = [];
+    bus.subscribe('test', '*', async (event) => {
+      seen.push(`${event.type}:${JSON.stringify(event.data)}`);
+    });
+    await sql`create table things (id int primary key, state text)`.execute(database.db);
+    await sql`insert into things values (1, 'new')`.execute(database.db);
+    const move = (from: string, to: string, events: CloudEvent[]) =>
+      sql`with moved as (update things set state = ${to} where id = 1 and state = ${from} returning id),
+               announced as ${bus.appending(events)('moved')}
+          select count(*)::int as moved from moved`.execute(database.db);
+    const first = [
+      cloudEvent('/test', 'thing.done', '1', { n: 1 }),
+      cloudEvent('/test', 'thing.told', '1', { n: 2 }),
+    ];
+    expect((await move('new', 'done', first)).rows).toEqual([{ moved: 1 }]);
+    // The update finds nothing to move the second time: its events are not written.
+    expect((await move('new', 'done', [cloudEvent('/test', 'thing.again', '1', {})])).rows).toEqual([
+      { moved: 0 },
+    ]);
+    await bus.relayOnce();
+    expect(seen).toEqual(['thing.done:{"n":1}', 'thing.told:{"n":2}']);
+  });
+
   it('redelivers after a failure, holding back later events of the same subject only', async () => {
     const database = await fresh();
     const bus = busOn(database);

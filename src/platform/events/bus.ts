@@ -3,7 +3,7 @@ import { type Db, transact } from '../db/index.ts';
 import { uuidv7 } from '../ids.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { eventStore, type PendingEvent } from './store.ts';
+import { type EventsWrite, eventStore, type PendingEvent } from './store.ts';
 import {
   type EventHandler,
   type EventTransport,
@@ -143,6 +143,12 @@ export function createEventBus(options: EventBusOptions) {
   return {
     /** Writes events in the caller's transaction: they exist exactly when the change commits. */
     append: (tx: Db, events: CloudEvent[]) => eventStore.append(tx, events),
+
+    /**
+     * The same events as a part for the caller's own statement (see EventsWrite): for a state
+     * change that announces itself without a statement of its own.
+     */
+    appending: (events: CloudEvent[]): EventsWrite => eventStore.appending(events),
 
     /**
      * Registers a handler before `start`. A consumer name is a consumer group: with a broker, one

@@ -1,4 +1,4 @@
-import { type Generated, type Kysely, sql } from 'kysely';
+import { type Generated, type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Db } from '../db/index.ts';
 import type { CloudEvent } from './types.ts';
 
@@ -53,7 +53,28 @@ function toEvent(row: {
   };
 }
 
+/**
+ * Events written as one data-modifying part (a CTE) of another module's statement: the state
+ * change and its events in one round trip. `ifRowsIn` names the statement's CTE whose rows decide:
+ * the events are written only when it has some (a conditional update that happened).
+ */
+export type EventsWrite = (ifRowsIn?: string) => RawBuilder<unknown>;
+
 export const eventStore = {
+  appending(events: CloudEvent[]): EventsWrite {
+    // In parentheses: Kysely writes a raw CTE body as it is.
+    return (ifRowsIn) => sql`(
+      insert into outbox (id, type, source, subject, time, data)
+      select e.id, e.type, e.source, e.subject, e.time, e.data::jsonb
+      from unnest(${events.map((event) => event.id)}::uuid[], ${events.map((event) => event.type)}::text[],
+                  ${events.map((event) => event.source)}::text[], ${events.map((event) => event.subject)}::text[],
+                  ${events.map((event) => event.time)}::timestamptz[],
+                  ${events.map((event) => JSON.stringify(event.data))}::text[])
+        with ordinality as e(id, type, source, subject, time, data, position)
+      ${ifRowsIn ? sql`where exists (select 1 from ${sql.table(ifRowsIn)})` : sql``}
+      order by e.position)`;
+  },
+
   async append(executor: Db, events: CloudEvent[]): Promise<void> {
     if (events.length === 0) return;
     await tables(executor)
