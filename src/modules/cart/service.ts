@@ -164,7 +164,8 @@ export function createCartService(deps: {
   async function load(shopperId: string, executor: Db): Promise<CartContents> {
     return (
       (await store.contents(executor, shopperId)) ?? {
-        ...(await store.ensureCart(executor, shopperId)),
+        // No cart was found with its lines: make one without looking again.
+        ...(await store.createCart(executor, shopperId)),
         lines: [],
       }
     );

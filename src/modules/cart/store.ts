@@ -77,9 +77,12 @@ const destinationOf = (value: unknown): Destination | null =>
 export const cartStore = {
   /** The shopper's cart, created on first use; concurrent first uses converge on one row. */
   async ensureCart(executor: Db, shopperId: string): Promise<CartHeader> {
-    const found = await cartStore.findCart(executor, shopperId);
-    if (found) return found;
-    await tables(executor)
+    return (await cartStore.findCart(executor, shopperId)) ?? cartStore.createCart(executor, shopperId);
+  },
+
+  /** A new cart for the shopper, or the one a concurrent request made first. */
+  async createCart(executor: Db, shopperId: string): Promise<CartHeader> {
+    const made = await tables(executor)
       .insertInto('carts')
       .values({
         id: uuidv7(),
@@ -90,7 +93,9 @@ export const cartStore = {
         region: null,
       })
       .onConflict((conflict) => conflict.column('shopper_id').doNothing())
-      .execute();
+      .returning(headerColumns)
+      .executeTakeFirst();
+    if (made) return { ...made, shippingAddress: destinationOf(made.shippingAddress) };
     return (await cartStore.findCart(executor, shopperId))!;
   },
 
