@@ -248,14 +248,13 @@ function eventLag(metrics: string | undefined): number | undefined {
 
 /** The statements and transactions the server has counted for requests so far, over every route. */
 function dbWork(metrics: string | undefined): { statements: number; transactions: number } | undefined {
-  if (!metrics) return undefined;
+  if (!metrics?.includes('db_statements_total')) return undefined;
   const total = (name: string) => {
     let sum = 0;
     for (const match of metrics.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'gm')))
       sum += Number(match[1]);
     return sum;
   };
-  if (!metrics.includes('db_statements_total')) return undefined;
   return { statements: total('db_statements_total'), transactions: total('db_transactions_total') };
 }
 

@@ -3,7 +3,7 @@ import type { Static } from 'typebox';
 import { Value } from 'typebox/value';
 import type { Cache } from '../../platform/cache/index.ts';
 import { runDetached } from '../../platform/context.ts';
-import { type Db, transact } from '../../platform/db/index.ts';
+import { type Db, jsonValue, transact } from '../../platform/db/index.ts';
 import { badRequest, conflict, DomainError, notFound } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import { applyMergePatch } from '../../platform/merge-patch.ts';
@@ -660,8 +660,7 @@ export function createCatalogService(deps: CatalogDeps) {
         productId: row.productId,
         productName: row.productName,
         price: { amount: row.amount, currency: row.currency },
-        // PGlite may return json as text; node-postgres parses it.
-        prices: typeof row.prices === 'string' ? JSON.parse(row.prices) : row.prices,
+        prices: jsonValue(row.prices),
         archived: Boolean(row.archived),
         categorySlugs: row.categorySlugs,
         collectionSlugs: row.collectionSlugs,
@@ -817,7 +816,7 @@ export function createCatalogService(deps: CatalogDeps) {
       if (!row) throw notFound(`Job ${id}`);
       // A job whose process ended mid-way is never updated again; its transaction rolled back.
       const stale = row.status === 'running' && Date.now() - new Date(row.updatedAt).getTime() > JOB_STALE_MS;
-      const report = typeof row.report === 'string' ? JSON.parse(row.report) : row.report;
+      const report = jsonValue(row.report);
       return {
         id: row.id,
         status: stale ? 'failed' : row.status,

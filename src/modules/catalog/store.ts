@@ -1,5 +1,5 @@
 import { type Generated, type GeneratedAlways, type Kysely, type RawBuilder, sql } from 'kysely';
-import type { Db } from '../../platform/db/index.ts';
+import { type Db, jsonValue } from '../../platform/db/index.ts';
 
 type CatalogTables = {
   catalog_categories: {
@@ -955,7 +955,7 @@ export const catalogStore = {
         name: row.name,
         description: row.description,
         ...(Object.keys(rules).length > 0 ? { rules } : {}),
-        productIds: typeof row.productIds === 'string' ? JSON.parse(row.productIds) : row.productIds,
+        productIds: jsonValue(row.productIds),
       };
     });
   },

@@ -1,6 +1,6 @@
 import type { ExpressionBuilder, Generated, Kysely, RawBuilder } from 'kysely';
 import { sql } from 'kysely';
-import { type Db, pageOf } from '../../platform/db/index.ts';
+import { type Db, jsonValue, pageOf } from '../../platform/db/index.ts';
 import type { Role } from '../../platform/http/auth.ts';
 
 interface UsersTable {
@@ -168,9 +168,7 @@ export interface AuditEntry {
   detail?: Record<string, unknown>;
 }
 
-// PGlite may return jsonb as text; node-postgres parses it.
-const parseJson = (value: unknown): Record<string, unknown> =>
-  (typeof value === 'string' ? JSON.parse(value) : value) as Record<string, unknown>;
+const parseJson = (value: unknown) => jsonValue(value as Record<string, unknown> | string);
 
 const tables = (executor: Db): Kysely<IdentityTables> => executor.withTables<IdentityTables>();
 

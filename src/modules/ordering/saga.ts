@@ -324,16 +324,16 @@ export function createSaga(deps: SagaDeps) {
           // Stock released meanwhile (its reservation expired): the money goes back, not the goods out.
           if (!(await inventory.commit(tx, order.id))) return 'released' as const;
           // The events are what the row will say once moved, written by the same statement if it moves.
-          const confirmed = { ...order, status: 'confirmed' as const };
+          const asConfirmed = { ...order, status: 'confirmed' as const };
           const moved = await store.advance(
             tx,
             order.id,
             { from: 'pending', status: 'confirmed', sagaStep: 'done' },
             bus.appending([
-              orderEvent('order.confirmed', confirmed),
+              orderEvent('order.confirmed', asConfirmed),
               ...(deps.captureOnShipment
                 ? []
-                : [orderEvent('payment.captured', confirmed, { amount: order.totalAmount })]),
+                : [orderEvent('payment.captured', asConfirmed, { amount: order.totalAmount })]),
             ]),
           );
           if (!moved) return (await store.byId(tx, order.id))!;

@@ -715,7 +715,7 @@ export const orderStore = {
     }
     // A status change records its transition in the same statement, only if the update happened.
     const reason = change.cancelReason ?? change.sagaStep ?? null;
-    return (await tables(executor)
+    const recorded = tables(executor)
       .with('moved', () => updated)
       .with('transition', (db) =>
         db
@@ -733,11 +733,10 @@ export const orderStore = {
               ]),
           )
           .returning('id'),
-      )
-      .with('announced', () => (announce ? announce('moved') : sql`(select 1)`) as never)
-      .selectFrom('moved')
-      .selectAll()
-      .executeTakeFirst()) as OrderRow | undefined;
+      );
+    // Kysely types a CTE as one of its builders; the events' part is raw SQL of the same shape.
+    const statement = announce ? recorded.with('announced', () => announce('moved') as never) : recorded;
+    return (await statement.selectFrom('moved').selectAll().executeTakeFirst()) as OrderRow | undefined;
   },
 
   /**

@@ -1,6 +1,6 @@
 import { type Generated, type Kysely, sql } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
-import type { Db } from '../../platform/db/index.ts';
+import { type Db, jsonValue } from '../../platform/db/index.ts';
 import type { PromotionKind, PromotionTarget } from './totals.ts';
 
 type PricingTables = {
@@ -326,10 +326,6 @@ export const pricingStore = {
   },
 
   /**
-   * What may price a cart, in the order promotions apply: the active automatic ones and the code
-   * the shopper entered, if any, by priority (highest first), then by age. One statement.
-   */
-  /**
    * What prices a cart besides its shelf prices, in one statement: the lines' active, in-window
    * price-list prices in `currency`, and the promotions that may apply (the active automatic
    * ones and the shopper's code), in the order they apply; and, given the country, the destination's tax and
@@ -379,19 +375,18 @@ export const pricingStore = {
         destination.as('destination'),
       ])
       .executeTakeFirstOrThrow();
-    // PGlite may return json as text; inside json, timestamps are ISO strings.
-    const parsed = <T>(value: T[] | string): T[] => (typeof value === 'string' ? JSON.parse(value) : value);
+    // Inside json, timestamps are ISO strings.
     const at = (value: Date | string | null) => (value === null ? null : new Date(value));
     return {
-      listPrices: parsed(row.listPrices as ListPriceRow[] | string),
-      promotions: parsed(row.promotions as unknown as PromotionRow[] | string)
+      listPrices: jsonValue(row.listPrices as ListPriceRow[] | string),
+      promotions: jsonValue(row.promotions as unknown as PromotionRow[] | string)
         .map((promotion) => ({
           ...promotion,
           startsAt: at(promotion.startsAt),
           endsAt: at(promotion.endsAt),
         }))
         .sort((a, b) => b.priority - a.priority || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
-      ...(row.destination !== null && { destination: toDestination(parsed(row.destination)) }),
+      ...(row.destination !== null && { destination: toDestination(jsonValue(row.destination)) }),
     };
   },
 

@@ -138,6 +138,11 @@ async function ping(db: Db, timeoutMs = 2000): Promise<void> {
   }
 }
 
+/** A json or jsonb value as read: PGlite may hand it over as text, node-postgres parses it. */
+export function jsonValue<T>(value: T | string): T {
+  return typeof value === 'string' ? (JSON.parse(value) as T) : value;
+}
+
 const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
 
 /** Callbacks waiting for the commit of a transaction `transact` opened, by its transaction object. */
