@@ -273,4 +273,64 @@ describe.each(dbKinds)('reports, order search and timelines on %s', (kind) => {
       await new Promise((resolve) => receiver.close(resolve));
     }
   });
+
+  it('tells what staff did after: the edit, a refund, the return received and its refund, in order', async () => {
+    const customer = await signIn(system);
+    const lamp = await createProduct(system, staff, { price: 3000, stock: 5 });
+    const bulb = await createProduct(system, staff, { price: 500, stock: 5 });
+    const order = await buy(customer, lamp.variantId, 2);
+    const edited = await call(
+      'POST',
+      `/v1/orders/${order.id}/edits`,
+      staff,
+      {
+        add: [{ variantId: bulb.variantId, quantity: 1 }],
+        reason: 'Phoned for a bulb',
+        payment: { token: 'tok_visa' },
+      },
+      { 'idempotency-key': crypto.randomUUID() },
+    );
+    expect(edited.statusCode, edited.body).toBe(200);
+    const refunded = await call(
+      'POST',
+      `/v1/orders/${order.id}/refunds`,
+      staff,
+      { amount: { amount: 250, currency: 'EUR' }, reason: 'late' },
+      { 'idempotency-key': crypto.randomUUID() },
+    );
+    expect(refunded.statusCode, refunded.body).toBe(201);
+    const editedLines = edited.json().items as Array<{ id: string; variantId: string }>;
+    const lampLine = editedLines.find((item) => item.variantId === lamp.variantId)!;
+    const shipped = await call('POST', `/v1/orders/${order.id}/fulfillments`, staff, {
+      items: [{ orderItemId: lampLine.id, quantity: 1 }],
+      carrier: 'DHL',
+      trackingNumber: 'JJD0002',
+    });
+    expect(shipped.statusCode, shipped.body).toBe(201);
+    const requested = await call('POST', `/v1/orders/${order.id}/returns`, customer, {
+      items: [{ orderItemId: lampLine.id, quantity: 1 }],
+      reason: 'too bright',
+    });
+    expect(requested.statusCode, requested.body).toBe(201);
+    expect((await call('POST', `/v1/returns/${requested.json().id}/receive`, staff)).statusCode).toBe(200);
+
+    type Entry = { kind: string; type?: string; data?: Record<string, unknown>; at: string };
+    const events = (await call('GET', `/v1/orders/${order.id}/timeline`, staff))
+      .json()
+      .items.filter((entry: Entry) => entry.kind === 'event') as Entry[];
+    const types = events.map((entry) => entry.type);
+    const story = ['order.created', 'order.edited', 'order.shipped', 'order.returned'];
+    expect(types).toEqual(expect.arrayContaining([...story, 'payment.refunded']));
+    expect(story.map((type) => types.indexOf(type))).toEqual(
+      story.map((type) => types.indexOf(type)).sort((a, b) => a - b),
+    );
+    expect(events.find((entry) => entry.type === 'order.edited')?.data).toMatchObject({ version: 2 });
+    const refunds = events.filter((entry) => entry.type === 'payment.refunded').map((entry) => entry.data);
+    expect(refunds).toEqual(
+      expect.arrayContaining([expect.objectContaining({ amount: 250, reason: 'late' })]),
+    );
+    expect(events.find((entry) => entry.type === 'order.returned')?.data).toMatchObject({
+      refund: { amount: expect.any(Number), currency: 'EUR' },
+    });
+  });
 });

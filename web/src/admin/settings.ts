@@ -38,6 +38,11 @@ const SECTIONS: Array<{ href: string; name: string; text: string; permission: st
   },
 ];
 
+const currencyName = (code: string) =>
+  `${new Intl.DisplayNames(undefined, { type: 'currency' }).of(code) ?? code} (${code})`;
+const languageName = (code: string) =>
+  new Intl.DisplayNames(undefined, { type: 'language' }).of(code) ?? code;
+
 /** The shop's details (its name, contact and address, shown on the storefront) and the other settings. */
 export async function settingsPage(ctx: AppContext): Promise<Content> {
   const permissions: readonly string[] = ctx.api.session()?.user.permissions ?? [];
@@ -75,8 +80,9 @@ export async function settingsPage(ctx: AppContext): Promise<Content> {
     <h1>Settings</h1>
     <section aria-labelledby="store-heading">
       <h2 id="store-heading">The shop</h2>
-      <p class="muted">Prices are kept in ${store.currency}; the catalog speaks ${store.locales.join(', ')}
-        (set when the shop is started: STORE_CURRENCY, STORE_LOCALES). Last changed ${dateTime(store.updatedAt)}.</p>
+      <p class="muted">Prices are kept in ${currencyName(store.currency)}; the catalog is written in
+        ${new Intl.ListFormat(undefined).format(store.locales.map(languageName))}. Both are chosen by whoever runs the shop's server, when
+        it starts. Last changed ${dateTime(store.updatedAt)}.</p>
       <form class="stack narrow" @submit=${save} aria-label="The shop's details">
         <fieldset ?disabled=${!editable}>
           <label>Name shoppers see <input name="name" required maxlength="100" .value=${store.name} /></label>
