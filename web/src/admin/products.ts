@@ -114,8 +114,8 @@ export async function productsPage(
           (product) => html`<tr data-product=${product.id}>
             <td><input type="checkbox" name="product" value=${product.id} aria-label="Select ${product.name}" /></td>
             <td><a href="/admin/products/${product.id}">${product.name}</a></td>
-            <td>${product.variants.map((variant) => variant.sku).join(', ')}</td>
-            <td>${product.variants.map((variant) => money(variant.price)).join(', ')}</td>
+            <td>${skusText(product.variants)}</td>
+            <td>${priceRangeText(product.variants)}</td>
             <td>${product.variants.reduce((sum, variant) => sum + variant.available, 0)}</td>
             <td>${product.categories.map((slug) => categoryName.get(slug) ?? slug).join(', ')}</td>
             ${archived ? html`<td><button type="button" @click=${restore(product)}>Restore</button></td>` : nothing}
@@ -156,6 +156,21 @@ function bulkControls(archived: boolean) {
     ${archived ? nothing : html`<label>By or to <input name="value" size="8" inputmode="decimal" placeholder="e.g. 10, -15, 24.90" /></label>`}
     <button type="submit">Apply</button>
   </fieldset>`;
+}
+
+/** A product's SKUs in a list row: the first, and how many more (its page lists them all). */
+const skusText = (variants: readonly Variant[]) =>
+  variants.length > 1 ? `${variants[0].sku} and ${variants.length - 1} more` : (variants[0]?.sku ?? '');
+
+/** A product's price in a list row: one price, or its cheapest to dearest variant. */
+function priceRangeText(variants: readonly Variant[]): string {
+  if (variants.length === 0) return '';
+  const amounts = variants.map((variant) => variant.price.amount);
+  const [low, high] = [Math.min(...amounts), Math.max(...amounts)];
+  const { currency } = variants[0].price;
+  return low === high
+    ? money({ amount: low, currency })
+    : `${money({ amount: low, currency })} – ${money({ amount: high, currency })}`;
 }
 
 const productCount = (count: number) => `${count} ${count === 1 ? 'product' : 'products'}`;
