@@ -239,6 +239,26 @@ export async function act(ctx: AppContext, event: Event, task: () => Promise<voi
   }
 }
 
+/**
+ * Tables sit in `.table-scroll` boxes that scroll sideways when the screen is narrower than the
+ * table. A box that does scroll becomes a named region in the tab order, so a keyboard can scroll
+ * it and a screen reader says what it holds; one that fits stays out of the way.
+ */
+function markScrollingTables(root: HTMLElement) {
+  for (const box of root.querySelectorAll<HTMLElement>('.table-scroll')) {
+    if (box.scrollWidth > box.clientWidth) {
+      const caption = box.querySelector('caption')?.textContent?.trim();
+      box.setAttribute('role', 'region');
+      box.setAttribute('aria-label', `${caption || 'Table'}, scrolls sideways`);
+      box.tabIndex = 0;
+    } else {
+      box.removeAttribute('role');
+      box.removeAttribute('aria-label');
+      box.removeAttribute('tabindex');
+    }
+  }
+}
+
 /** Starts a single-page app on #app: routing, loading, errors and the sign-in redirect. */
 export function startApp(options: AppOptions): AppContext {
   const root = document.getElementById('app')!;
@@ -258,8 +278,10 @@ export function startApp(options: AppOptions): AppContext {
 
   const draw = () => {
     render(options.layout(ctx, typeof content === 'function' ? content() : content, flash), root);
+    markScrollingTables(root);
     document.dispatchEvent(new Event(RENDERED));
   };
+  addEventListener('resize', () => markScrollingTables(root));
 
   async function load(): Promise<void> {
     const current = ++sequence;

@@ -52,7 +52,7 @@ export async function apiKeysPage(ctx: AppContext): Promise<Content> {
     ${
       keys.items.length === 0
         ? html`<p>No keys yet.</p>`
-        : html`<table class="lines">
+        : html`<div class="table-scroll"><table class="lines">
       <caption class="visually-hidden">API keys, newest first</caption>
       <thead><tr><th scope="col">Name</th><th scope="col">May</th><th scope="col">Made</th><th scope="col">Last used</th><th scope="col"></th></tr></thead>
       <tbody>
@@ -70,7 +70,7 @@ export async function apiKeysPage(ctx: AppContext): Promise<Content> {
           </tr>`,
         )}
       </tbody>
-    </table>`
+    </table></div>`
     }
     <details>
       <summary>Make a key</summary>

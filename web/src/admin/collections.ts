@@ -87,7 +87,7 @@ export async function collectionsPage(ctx: AppContext): Promise<Drawing> {
   return () => html`
     <h1>Collections</h1>
     ${collections.items.length === 0 ? html`<p class="muted">No collections yet.</p>` : nothing}
-    <table class="lines">
+    <div class="table-scroll"><table class="lines">
       <caption class="visually-hidden">Collections</caption>
       <thead><tr><th scope="col">Name</th><th scope="col">What is in it</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
       <tbody>
@@ -99,7 +99,7 @@ export async function collectionsPage(ctx: AppContext): Promise<Drawing> {
           </tr>`,
         )}
       </tbody>
-    </table>
+    </table></div>
 
     <h2>New collection</h2>
     <form class="inline" role="search" aria-label="Search for products to pick" @submit=${search} ?hidden=${kind !== 'manual'}>

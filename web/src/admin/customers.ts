@@ -54,7 +54,7 @@ export async function customersPage(
     ${
       list.items.length === 0
         ? html`<p role="status">${q ? `No customer’s email or name contains “${q}”.` : 'No customers yet.'}</p>`
-        : html`<table class="lines">
+        : html`<div class="table-scroll"><table class="lines">
       <caption class="visually-hidden">Customers, ${oldest ? 'oldest' : 'newest'} first</caption>
       <thead><tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Joined</th><th scope="col">Orders</th><th scope="col">Spent</th><th scope="col">Last order</th></tr></thead>
       <tbody>
@@ -69,7 +69,7 @@ export async function customersPage(
           </tr>`,
         )}
       </tbody>
-    </table>`
+    </table></div>`
     }
     ${pager(list, list.total === 1 ? 'customer' : 'customers', link)}
   `;
@@ -180,7 +180,7 @@ export async function customerPage(ctx: AppContext, params: Record<string, strin
     ${
       customer.orders.length === 0
         ? html`<p>No orders yet.</p>`
-        : html`<table class="lines">
+        : html`<div class="table-scroll"><table class="lines">
       <caption class="visually-hidden">The customer’s orders, newest first</caption>
       <thead><tr><th scope="col">Order</th><th scope="col">Placed</th><th scope="col">Status</th><th scope="col">Total</th></tr></thead>
       <tbody>
@@ -193,7 +193,7 @@ export async function customerPage(ctx: AppContext, params: Record<string, strin
           </tr>`,
         )}
       </tbody>
-    </table>`
+    </table></div>`
     }
   `;
 }

@@ -59,13 +59,13 @@ export async function dashboardPage(ctx: AppContext): Promise<Content> {
     <section aria-labelledby="chart-heading"><h2 id="chart-heading">Sales, last 30 days</h2>${salesChart(month)}</section>
     <div class="columns">
       <section aria-labelledby="status-heading"><h2 id="status-heading">Orders of the last 30 days</h2>
-        <table class="lines" data-testid="by-status">
+        <div class="table-scroll"><table class="lines" data-testid="by-status">
           <thead><tr><th scope="col">Status</th><th scope="col">Orders</th></tr></thead>
           <tbody>${(['pending', 'confirmed', 'partially_shipped', 'shipped', 'cancelled'] as const).map(
             (status) =>
               html`<tr><td><a href="/admin/orders?status=${status}">${STATUS_TEXT[status]}</a></td><td>${month.byStatus[status]}</td></tr>`,
           )}</tbody>
-        </table>
+        </table></div>
       </section>
       <section aria-labelledby="top-heading"><h2 id="top-heading">Top products, 30 days</h2>
         ${

@@ -183,13 +183,13 @@ export async function draftOrderPage(
     <h1>Draft order for ${whom}</h1>
     <p>Made ${dateTime(draft.createdAt)} · ships to ${draft.shippingAddress.name}, ${draft.shippingAddress.line1},
       ${draft.shippingAddress.postalCode} ${draft.shippingAddress.city}${draft.shippingMethod ? ` · ${draft.shippingMethod.name}` : ''}</p>
-    <table class="lines">
+    <div class="table-scroll"><table class="lines">
       <thead><tr><th scope="col">Item</th><th scope="col">Quantity</th><th scope="col">Total</th></tr></thead>
       <tbody>${draft.items.map(
         (line) =>
           html`<tr><td>${line.name} <span class="muted">${line.sku}</span></td><td>${line.quantity}</td><td>${money(line.lineTotal)}</td></tr>`,
       )}</tbody>
-    </table>
+    </table></div>
     <p data-testid="draft-total">Subtotal ${money(draft.totals.subtotal)}${
       draft.totals.discountTotal.amount > 0 ? ` · discount −${money(draft.totals.discountTotal)}` : ''
     } · shipping ${money(draft.totals.shippingTotal)} · tax ${money(draft.totals.taxTotal)} · <strong>total ${money(draft.totals.total)}</strong></p>

@@ -70,11 +70,11 @@ export async function locationsPage(ctx: AppContext): Promise<Drawing> {
     <h1>Stock locations</h1>
     <p class="muted">An order takes each item from the locations serving its country first, then by priority
       (lower first), and splits an item over several when one has too few.</p>
-    <table class="lines">
+    <div class="table-scroll"><table class="lines">
       <caption class="visually-hidden">Stock locations</caption>
       <thead><tr><th scope="col">Name</th><th scope="col">Priority</th><th scope="col">Countries served</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
       <tbody>${locations.map(row)}</tbody>
-    </table>
+    </table></div>
     ${locations.length === 0 ? html`<p class="muted">No locations yet.</p>` : nothing}
 
     <h2>New location</h2>

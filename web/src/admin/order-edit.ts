@@ -118,7 +118,7 @@ export async function orderEditPage(ctx: AppContext, params: Record<string, stri
     <p>Placed ${dateTime(order.createdAt)}, ${money(order.total)}. Lines kept keep the prices they were sold
       at; added products are priced now for this customer and address. Shipping stays as it is.</p>
     <form class="stack" @submit=${showTotal} aria-label="Change the order">
-      <table class="lines">
+      <div class="table-scroll"><table class="lines">
         <thead><tr><th scope="col">Item</th><th scope="col">Unit price</th><th scope="col">Quantity (0 takes it off)</th></tr></thead>
         <tbody>
           ${order.items.map(
@@ -138,7 +138,7 @@ export async function orderEditPage(ctx: AppContext, params: Record<string, stri
             </tr>`,
           )}
         </tbody>
-      </table>
+      </table></div>
       <button type="submit" class="primary">Show the new total</button>
     </form>
     <section aria-labelledby="add-heading"><h2 id="add-heading">Add a product</h2>${picker()}</section>

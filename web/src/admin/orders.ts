@@ -103,7 +103,7 @@ export async function ordersPage(
         ? html`<p role="status">${filtered ? 'No order matches.' : 'No orders yet.'}</p>`
         : nothing
     }
-    <table class="lines" ?hidden=${list.items.length === 0}>
+    <div class="table-scroll"><table class="lines" ?hidden=${list.items.length === 0}>
       <caption class="visually-hidden">Orders, newest first</caption>
       <thead><tr><th scope="col">Order</th><th scope="col">Placed</th><th scope="col">Customer</th><th scope="col">Status</th><th scope="col">Total</th></tr></thead>
       <tbody>
@@ -117,7 +117,7 @@ export async function ordersPage(
           </tr>`,
         )}
       </tbody>
-    </table>
+    </table></div>
     ${pager(list, 'orders', link)}
   `;
 }
@@ -218,7 +218,7 @@ export async function orderPage(ctx: AppContext, params: Record<string, string>)
         : nothing
     }
     <form class="stack" @submit=${ship} aria-label="Ship items">
-      <table class="lines">
+      <div class="table-scroll"><table class="lines">
         <thead><tr><th scope="col">Item</th><th scope="col">Ordered</th><th scope="col">Shipped</th><th scope="col">Total</th>${shippable ? html`<th scope="col">Ship now</th>` : nothing}</tr></thead>
         <tbody>
           ${order.items.map(
@@ -237,7 +237,7 @@ export async function orderPage(ctx: AppContext, params: Record<string, string>)
             </tr>`,
           )}
         </tbody>
-      </table>
+      </table></div>
       ${
         shippable
           ? html`<label>Carrier <input name="carrier" required maxlength="100" value="DHL" /></label>
@@ -324,7 +324,7 @@ export async function returnsPage(ctx: AppContext): Promise<Content> {
     <h1>Returns</h1>
     <p>Receiving a return refunds its items (tax and discount prorated) and puts them back in stock.
       An exchange receives it too, and its refund pays the replacements first.</p>
-    <table class="lines">
+    <div class="table-scroll"><table class="lines">
       <caption>Waiting to be received (${waiting.total})</caption>
       <thead><tr><th scope="col">Return</th><th scope="col">Requested</th><th scope="col">Order</th><th scope="col">Units</th><th scope="col">Reason</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
       <tbody>
@@ -340,6 +340,6 @@ export async function returnsPage(ctx: AppContext): Promise<Content> {
           </tr>`,
         )}
       </tbody>
-    </table>
+    </table></div>
   `;
 }

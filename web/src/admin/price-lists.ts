@@ -78,7 +78,7 @@ export async function priceListsPage(ctx: AppContext): Promise<Content> {
     <h1>Price lists</h1>
     <p class="muted">A cart line is charged the best price that applies to it: the shelf price, or a lower one
       from a list for everyone or for the shopper's group, from the quantity the line reaches.</p>
-    <table class="lines">
+    <div class="table-scroll"><table class="lines">
       <caption class="visually-hidden">Price lists</caption>
       <thead><tr><th scope="col">Name</th><th scope="col">For</th><th scope="col">When</th><th scope="col">Prices</th><th scope="col">State</th></tr></thead>
       <tbody>
@@ -98,7 +98,7 @@ export async function priceListsPage(ctx: AppContext): Promise<Content> {
           </tr>`,
         )}
       </tbody>
-    </table>
+    </table></div>
     ${items.length === 0 ? html`<p class="muted">No price lists yet: every cart pays the shelf price.</p>` : nothing}
     <h2>New price list</h2>
     <form class="stack narrow" @submit=${create} aria-label="New price list">
@@ -107,7 +107,7 @@ export async function priceListsPage(ctx: AppContext): Promise<Content> {
         ${groups.map((group) => html`<option value=${group.id}>${group.name}</option>`)}</select></label>
       <label>Starts (optional) <input name="startsAt" type="datetime-local" /></label>
       <label>Ends (optional) <input name="endsAt" type="datetime-local" /></label>
-      <table class="lines">
+      <div class="table-scroll"><table class="lines">
         <caption>Prices (${STORE_CURRENCY})</caption>
         <thead><tr><th scope="col">SKU</th><th scope="col">Price</th><th scope="col">From units</th></tr></thead>
         <tbody>
@@ -120,7 +120,7 @@ export async function priceListsPage(ctx: AppContext): Promise<Content> {
             </tr>`,
           )}
         </tbody>
-      </table>
+      </table></div>
       <button type="submit" class="primary">Create price list</button>
     </form>
   `;

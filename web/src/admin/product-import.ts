@@ -117,7 +117,7 @@ export async function importPage(ctx: AppContext): Promise<Drawing> {
       }
       ${
         report && report.result.errors.length > 0
-          ? html`<table class="lines" aria-label="Mistakes in ${report.file}">
+          ? html`<div class="table-scroll"><table class="lines" aria-label="Mistakes in ${report.file}">
             <thead><tr><th scope="col">Line</th><th scope="col">Column</th><th scope="col">What is wrong</th></tr></thead>
             <tbody>
               ${report.result.errors.map(
@@ -125,7 +125,7 @@ export async function importPage(ctx: AppContext): Promise<Drawing> {
                   html`<tr><td>${error.row}</td><td>${error.column ? (COLUMN_NAMES[error.column] ?? error.column) : '—'}</td><td>${error.message}</td></tr>`,
               )}
             </tbody>
-          </table>`
+          </table></div>`
           : nothing
       }
     </section>

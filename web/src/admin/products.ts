@@ -106,7 +106,7 @@ export async function productsPage(
     </form>
     ${list.items.length === 0 ? html`<p class="muted">${archived ? 'Nothing is archived.' : 'No products match.'}</p>` : nothing}
     <form id="bulk" class="stack" @submit=${changeSelected} aria-label="Change the selected products">
-    <table class="lines">
+    <div class="table-scroll"><table class="lines">
       <caption class="visually-hidden">${archived ? 'Archived products' : 'Products, newest first'}</caption>
       <thead><tr><th scope="col"><input type="checkbox" aria-label="Select every product on this page" @change=${selectAll} /></th><th scope="col">Name</th><th scope="col">SKUs</th><th scope="col">Price</th><th scope="col">Available</th><th scope="col">Categories</th>${archived ? html`<th scope="col"><span class="visually-hidden">Action</span></th>` : nothing}</tr></thead>
       <tbody>
@@ -122,7 +122,7 @@ export async function productsPage(
           </tr>`,
         )}
       </tbody>
-    </table>
+    </table></div>
     ${list.items.length > 0 ? bulkControls(archived) : nothing}
     </form>
     ${pager(list, 'products', pageLink, { previous: '← Previous', next: 'Next →' })}
@@ -464,10 +464,10 @@ export async function productFormPage(ctx: AppContext, params: Record<string, st
       </fieldset>
       <fieldset>
         <legend>Variants (price in ${STORE_CURRENCY}; leave a SKU empty to skip its row)</legend>
-        <table class="lines">
+        <div class="table-scroll"><table class="lines">
           <thead><tr><th scope="col">SKU</th><th scope="col">Price</th><th scope="col">Options</th><th scope="col">Attributes</th><th scope="col">Tax class</th><th scope="col">Stock</th></tr></thead>
           <tbody>${Array.from({ length: rows }, (_, row) => variantRow(row))}</tbody>
-        </table>
+        </table></div>
         <button type="button" @click=${addRow}>Add a variant row</button>
       </fieldset>
       <button type="submit" class="primary">${creating ? 'Create product' : 'Save changes'}</button>
@@ -538,13 +538,13 @@ async function stockSection(ctx: AppContext, product: Product): Promise<Content>
     sku: string,
     stock: Stock,
   ) => html`<tr class="sub" data-sku-locations=${sku}><td colspan="5">
-    <table class="lines compact" aria-label=${`Stock of ${sku} by location`}>
+    <div class="table-scroll"><table class="lines compact" aria-label=${`Stock of ${sku} by location`}>
       <thead><tr><th scope="col">Location</th><th scope="col">On hand</th><th scope="col">Reserved</th><th scope="col">Available</th></tr></thead>
       <tbody>${stock.locations.map(
         (share) =>
           html`<tr data-location=${share.code}><td>${nameOf(share.code)}</td><td data-location-stock="onHand">${share.onHand}</td><td>${share.reserved}</td><td>${share.available}</td></tr>`,
       )}</tbody>
-    </table>
+    </table></div>
     ${
       locations.length > 0
         ? html`<form class="inline" @submit=${setAt(sku)} aria-label=${`Set stock of ${sku} at a location`}>
@@ -569,7 +569,7 @@ async function stockSection(ctx: AppContext, product: Product): Promise<Content>
     <h2 id="stock-heading">Stock</h2>
     <p class="muted">The totals are the sums of the <a href="${ADMIN_BASE}/locations">locations</a>; an adjustment
       changes the first location holding the SKU.</p>
-    <table class="lines">
+    <div class="table-scroll"><table class="lines">
       <thead><tr><th scope="col">SKU</th><th scope="col">On hand</th><th scope="col">Reserved</th><th scope="col">Available</th><th scope="col">Adjust</th></tr></thead>
       <tbody>
         ${stocks.map((stock, index) => {
@@ -586,6 +586,6 @@ async function stockSection(ctx: AppContext, product: Product): Promise<Content>
           ${perLocation(sku, stock)}`;
         })}
       </tbody>
-    </table>
+    </table></div>
   </section>`;
 }

@@ -173,7 +173,7 @@ export async function promotionsPage(ctx: AppContext): Promise<Content> {
     <h1>Promotions</h1>
     <p class="muted">Promotions apply highest priority first, each to what the ones before it left.
       One that does not combine stops those after it.</p>
-    <table class="lines">
+    <div class="table-scroll"><table class="lines">
       <caption class="visually-hidden">Promotions</caption>
       <thead><tr><th scope="col">Promotion</th><th scope="col">Discount</th><th scope="col">Applies to</th>
         <th scope="col">Priority</th><th scope="col">Used</th><th scope="col">Given</th><th scope="col">State</th></tr></thead>
@@ -203,7 +203,7 @@ export async function promotionsPage(ctx: AppContext): Promise<Content> {
           </tr>`,
         )}
       </tbody>
-    </table>
+    </table></div>
     ${items.length === 0 ? html`<p class="muted">No promotions yet.</p>` : nothing}
     <h2>New promotion</h2>
     <form class="stack narrow" @submit=${create} aria-label="New promotion">

@@ -96,7 +96,7 @@ export async function staffPage(ctx: AppContext): Promise<Content> {
     <h1>Staff and roles</h1>
     <section aria-labelledby="staff-heading">
       <h2 id="staff-heading">Staff</h2>
-      <table class="lines">
+      <div class="table-scroll"><table class="lines">
         <caption class="visually-hidden">Staff, longest-serving first</caption>
         <thead><tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Since</th><th scope="col">Role</th></tr></thead>
         <tbody>
@@ -121,7 +121,7 @@ export async function staffPage(ctx: AppContext): Promise<Content> {
             </tr>`,
           )}
         </tbody>
-      </table>
+      </table></div>
     </section>
 
     <section aria-labelledby="invites-heading">
@@ -129,7 +129,7 @@ export async function staffPage(ctx: AppContext): Promise<Content> {
       ${
         invites.items.length === 0
           ? html`<p>No invitation is waiting.</p>`
-          : html`<table class="lines">
+          : html`<div class="table-scroll"><table class="lines">
         <caption class="visually-hidden">Invitations waiting, newest first</caption>
         <thead><tr><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Sent</th><th scope="col">Works until</th><th scope="col"></th></tr></thead>
         <tbody>
@@ -143,7 +143,7 @@ export async function staffPage(ctx: AppContext): Promise<Content> {
             </tr>`,
           )}
         </tbody>
-      </table>`
+      </table></div>`
       }
       <form class="stack narrow" @submit=${invite} aria-label="Invite someone">
         <label>Email <input type="email" name="email" required maxlength="320" /></label>
@@ -158,7 +158,7 @@ export async function staffPage(ctx: AppContext): Promise<Content> {
 
     <section aria-labelledby="roles-heading">
       <h2 id="roles-heading">Roles</h2>
-      <table class="lines">
+      <div class="table-scroll"><table class="lines">
         <caption class="visually-hidden">Roles: built-in ones first</caption>
         <thead><tr><th scope="col">Role</th><th scope="col">May</th><th scope="col">Held by</th></tr></thead>
         <tbody>
@@ -171,7 +171,7 @@ export async function staffPage(ctx: AppContext): Promise<Content> {
             </tr>`,
           )}
         </tbody>
-      </table>
+      </table></div>
       ${roles.items
         .filter((role) => !role.builtIn)
         .map(

@@ -97,7 +97,7 @@ export async function taxPage(ctx: AppContext): Promise<Content> {
     <h2>Regions</h2>
     <p class="muted">In a region whose prices include tax, the shelf price is what the shopper pays and the tax
       is the part of it the rate makes up. Elsewhere tax is added at checkout.</p>
-    <table class="lines">
+    <div class="table-scroll"><table class="lines">
       <caption class="visually-hidden">Regions</caption>
       <thead><tr><th scope="col">Region</th><th scope="col">Currency</th><th scope="col">Countries</th><th scope="col">Prices</th><th scope="col"><span class="visually-hidden">Remove</span></th></tr></thead>
       <tbody>
@@ -110,7 +110,7 @@ export async function taxPage(ctx: AppContext): Promise<Content> {
           </tr>`,
         )}
       </tbody>
-    </table>
+    </table></div>
     ${regions.length === 0 ? html`<p class="muted">No regions yet: tax is added on top of prices everywhere.</p>` : nothing}
     <form class="stack narrow" @submit=${saveRegion} aria-label="New region">
       <label>Name <input name="name" required maxlength="100" placeholder="European Union" /></label>
@@ -127,7 +127,7 @@ export async function taxPage(ctx: AppContext): Promise<Content> {
     </form>
 
     <h2>Tax rates</h2>
-    <table class="lines">
+    <div class="table-scroll"><table class="lines">
       <caption class="visually-hidden">Tax rates by country and class</caption>
       <thead><tr><th scope="col">Country</th>${classes.map((taxClass) => html`<th scope="col">${taxClass.name}</th>`)}</tr></thead>
       <tbody>
@@ -141,7 +141,7 @@ export async function taxPage(ctx: AppContext): Promise<Content> {
           </tr>`,
         )}
       </tbody>
-    </table>
+    </table></div>
     <p class="muted">A class without a rate in a country is taxed there at its standard rate; shipping always is.</p>
     <form class="stack narrow" @submit=${saveRate} aria-label="Set a tax rate">
       <label>Country <select name="country">${COUNTRIES.map(([code, name]) => html`<option value=${code}>${name}</option>`)}</select></label>

@@ -76,7 +76,7 @@ export function setPickedQuantity(lines: PickedLine[], variantId: string, event:
 
 /** The picked lines as a table whose quantities staff change (`changed` redraws). */
 export const pickedTable = (lines: PickedLine[], changed: () => void) =>
-  html`<table class="lines"><thead><tr><th scope="col">Item</th><th scope="col">Price</th><th scope="col">Quantity</th></tr></thead>
+  html`<div class="table-scroll"><table class="lines"><thead><tr><th scope="col">Item</th><th scope="col">Price</th><th scope="col">Quantity</th></tr></thead>
     <tbody>${lines.map(
       (
         line,
@@ -87,4 +87,4 @@ export const pickedTable = (lines: PickedLine[], changed: () => void) =>
               setPickedQuantity(lines, line.variantId, event);
               changed();
             }} /></label></td></tr>`,
-    )}</tbody></table>`;
+    )}</tbody></table></div>`;

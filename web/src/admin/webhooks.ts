@@ -54,7 +54,7 @@ export async function webhooksPage(ctx: AppContext): Promise<Content> {
     ${
       endpoints.items.length === 0
         ? html`<p>No endpoints yet.</p>`
-        : html`<table class="lines">
+        : html`<div class="table-scroll"><table class="lines">
       <caption class="visually-hidden">Webhook endpoints</caption>
       <thead><tr><th scope="col">Address</th><th scope="col">Hears of</th><th scope="col">Since</th></tr></thead>
       <tbody>${endpoints.items.map(
@@ -64,7 +64,7 @@ export async function webhooksPage(ctx: AppContext): Promise<Content> {
           <td>${dateTime(endpoint.createdAt)}</td>
         </tr>`,
       )}</tbody>
-    </table>`
+    </table></div>`
     }
     <details ?open=${endpoints.items.length === 0}>
       <summary>Add an endpoint</summary>
@@ -123,7 +123,7 @@ export async function webhookPage(
     ${
       deliveries.items.length === 0
         ? html`<p>Nothing was sent here yet.</p>`
-        : html`<table class="lines" data-testid="deliveries">
+        : html`<div class="table-scroll"><table class="lines" data-testid="deliveries">
       <caption class="visually-hidden">Deliveries, newest first</caption>
       <thead><tr><th scope="col">When</th><th scope="col">About</th><th scope="col">Status</th><th scope="col">Tries</th><th scope="col">Last answer</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
       <tbody>${deliveries.items.map(
@@ -136,7 +136,7 @@ export async function webhookPage(
           <td><button type="button" @click=${replay(delivery)} aria-label="Send again: ${eventAbout(delivery.eventType)}, ${dateTime(delivery.createdAt)}">Send again</button></td>
         </tr>`,
       )}</tbody>
-    </table>`
+    </table></div>`
     }
   `;
 }
