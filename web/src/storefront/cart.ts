@@ -61,7 +61,7 @@ function shippingSummary(cart: Cart) {
 
 /** `destination` false: tax and shipping are not known yet, so they are not shown as zero. */
 export function totalsTable(totals: Cart['totals'], caption: string, destination = true) {
-  return html`<table class="totals">
+  return html`<div class="table-scroll"><table class="totals">
     <caption class="visually-hidden">${caption}</caption>
     <tbody>
       <tr><th scope="row">Subtotal</th><td data-total="subtotal">${money(totals.subtotal)}</td></tr>
@@ -84,7 +84,7 @@ export function totalsTable(totals: Cart['totals'], caption: string, destination
           : nothing
       }
     </tbody>
-  </table>`;
+  </table></div>`;
 }
 
 /**
@@ -158,7 +158,7 @@ export async function cartPage(ctx: AppContext): Promise<Content> {
   }
   return html`
     <h1>Your cart</h1>
-    <table class="lines">
+    <div class="table-scroll"><table class="lines">
       <caption class="visually-hidden">Items in your cart</caption>
       <thead><tr><th scope="col">Item</th><th scope="col">Price</th><th scope="col">Quantity</th><th scope="col">Total</th><th scope="col"><span class="visually-hidden">Remove</span></th></tr></thead>
       <tbody>
@@ -179,7 +179,7 @@ export async function cartPage(ctx: AppContext): Promise<Content> {
           </tr>`,
         )}
       </tbody>
-    </table>
+    </table></div>
 
     <div class="columns">
       <section aria-labelledby="promo-heading">

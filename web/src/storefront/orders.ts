@@ -34,7 +34,7 @@ export async function ordersPage(
     ${
       list.items.length === 0
         ? html`<p>You have no orders yet. <a href="/">Browse the shop</a></p>`
-        : html`<table class="lines">
+        : html`<div class="table-scroll"><table class="lines">
           <caption class="visually-hidden">Your orders, newest first</caption>
           <thead><tr><th scope="col">Order</th><th scope="col">Placed</th><th scope="col">Status</th><th scope="col">Total</th></tr></thead>
           <tbody>
@@ -47,7 +47,7 @@ export async function ordersPage(
               </tr>`,
             )}
           </tbody>
-        </table>`
+        </table></div>`
     }
     ${
       pages > 1
@@ -189,7 +189,7 @@ export async function orderPage(
     <p>Placed ${dateTime(order.createdAt)} · Payment ${paymentText(order.payment.status)}
       ${order.payment.refunded.amount > 0 ? html` · refunded ${money(order.payment.refunded)}` : nothing}</p>
     ${balanceText(order) ? html`<p data-balance>${balanceText(order)}</p>` : nothing}
-    <table class="lines">
+    <div class="table-scroll"><table class="lines">
       <caption class="visually-hidden">Items</caption>
       <thead><tr><th scope="col">Item</th><th scope="col">Quantity</th><th scope="col">Price</th><th scope="col">Total</th></tr></thead>
       <tbody>
@@ -200,7 +200,7 @@ export async function orderPage(
             <td>${money(line.unitPrice)}${line.priceList ? html`<br /><span class="muted">${line.priceList.name}</span>` : nothing}</td>${lineTotalCell(line, order.totals)}</tr>`,
         )}
       </tbody>
-    </table>
+    </table></div>
     <div class="columns">
       <section aria-labelledby="ship-to">
         <h2 id="ship-to">Shipping to</h2>

@@ -58,14 +58,14 @@ export async function payPage(
     <h1>Pay your order</h1>
     <p>The shop put this order together for you. It ships to ${address.name}, ${address.line1},
       ${address.postalCode} ${address.city}${draft.shippingMethod ? html`, by ${draft.shippingMethod.name}` : nothing}.</p>
-    <table class="lines">
+    <div class="table-scroll"><table class="lines">
       <caption class="visually-hidden">What the order holds</caption>
       <thead><tr><th scope="col">Item</th><th scope="col">Quantity</th><th scope="col">Total</th></tr></thead>
       <tbody>${draft.items.map(
         (line) =>
           html`<tr><td>${line.name}</td><td>${line.quantity}</td>${lineTotalCell(line, draft.totals)}</tr>`,
       )}</tbody>
-    </table>
+    </table></div>
     ${totalsTable(draft.totals, 'What you pay')}
     <form class="stack" @submit=${pay} aria-label="Pay">
       <fieldset><legend>Payment</legend>${cardFields(ctx, draft.totals.total, true)}</fieldset>

@@ -208,7 +208,7 @@ export async function accountPage(ctx: AppContext): Promise<Content> {
     </section>
     <section aria-labelledby="security-heading">
       <h2 id="security-heading">Recent account activity</h2>
-      <table class="lines">
+      <div class="table-scroll"><table class="lines">
         <caption class="visually-hidden">Recent account activity, newest first</caption>
         <thead><tr><th scope="col">What</th><th scope="col">When</th><th scope="col">From</th></tr></thead>
         <tbody>
@@ -217,7 +217,7 @@ export async function accountPage(ctx: AppContext): Promise<Content> {
               <td>${dateTime(entry.at)}</td><td>${entry.ip ?? 'unknown'}</td></tr>`,
           )}
         </tbody>
-      </table>
+      </table></div>
     </section>
   `;
 }
