@@ -75,6 +75,10 @@ export const STORE_LOCALES = (
   document.querySelector<HTMLMetaElement>('meta[name="emporium-store-locales"]')?.content || 'en'
 ).split(',');
 
+/** A language's name in the English of the console's sentences ("German" for de). */
+export const languageName = (locale: string) =>
+  new Intl.DisplayNames(['en'], { type: 'language' }).of(locale) ?? locale;
+
 const SHOPPER_LOCALE_KEY = 'emporium.locale';
 
 /**

@@ -1,15 +1,12 @@
 import { html, nothing } from 'lit-html';
 import type { Product } from '../types.ts';
-import { type AppContext, act, type Content, formValues } from '../ui.ts';
+import { type AppContext, act, type Content, formValues, languageName } from '../ui.ts';
 
 interface Translations {
   items: Array<{ locale: string; name: string; description: string }>;
   /** The shop's languages, its own first. */
   locales: string[];
 }
-
-const languageName = (locale: string) =>
-  new Intl.DisplayNames(['en'], { type: 'language' }).of(locale) ?? locale;
 
 /** The product's name and description in each of the shop's other languages. */
 export async function translationsSection(ctx: AppContext, product: Product): Promise<Content> {

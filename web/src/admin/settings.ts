@@ -2,7 +2,7 @@ import { html, nothing } from 'lit-html';
 import { ADMIN_BASE } from '../../../src/modules/web/pages.ts';
 import { countryOptions } from '../addresses.ts';
 import type { MailPreview, StoreSettings } from '../types.ts';
-import { type AppContext, act, type Content, dateTime, formValues } from '../ui.ts';
+import { type AppContext, act, type Content, dateTime, formValues, languageName } from '../ui.ts';
 
 /** The settings staff find in one place, each for the roles that may use it. */
 const SECTIONS: Array<{ href: string; name: string; text: string; permission: string }> = [
@@ -39,9 +39,7 @@ const SECTIONS: Array<{ href: string; name: string; text: string; permission: st
 ];
 
 const currencyName = (code: string) =>
-  `${new Intl.DisplayNames(undefined, { type: 'currency' }).of(code) ?? code} (${code})`;
-const languageName = (code: string) =>
-  new Intl.DisplayNames(undefined, { type: 'language' }).of(code) ?? code;
+  `${new Intl.DisplayNames(['en'], { type: 'currency' }).of(code) ?? code} (${code})`;
 
 /** The shop's details (its name, contact and address, shown on the storefront) and the other settings. */
 export async function settingsPage(ctx: AppContext): Promise<Content> {
@@ -81,7 +79,7 @@ export async function settingsPage(ctx: AppContext): Promise<Content> {
     <section aria-labelledby="store-heading">
       <h2 id="store-heading">The shop</h2>
       <p class="muted">Prices are kept in ${currencyName(store.currency)}; the catalog is written in
-        ${new Intl.ListFormat(undefined).format(store.locales.map(languageName))}. Both are chosen by whoever runs the shop's server, when
+        ${new Intl.ListFormat('en').format(store.locales.map(languageName))}. Both are chosen by whoever runs the shop's server, when
         it starts. Last changed ${dateTime(store.updatedAt)}.</p>
       <form class="stack narrow" @submit=${save} aria-label="The shop's details">
         <fieldset ?disabled=${!editable}>
