@@ -15,6 +15,7 @@ import { dbKinds } from '../support/db.ts';
 import { mailedLinks } from '../support/mail.ts';
 import {
   addToCart,
+  apiCaller,
   BERLIN,
   checkout,
   createProduct,
@@ -1272,11 +1273,9 @@ describe.skipIf(!existsSync(CHROMIUM))('storefront and admin in Chromium', () =>
         expect(
           (await shipFirstLine(system, staff, order, { carrier: 'DHL', trackingNumber: 'JJD9' })).statusCode,
         ).toBe(201);
-        const webhook = await system.app.inject({
-          method: 'POST',
-          url: '/v1/webhooks',
-          headers: admin.headers,
-          payload: { url: 'http://127.0.0.1:9/hooks', events: ['order.*'] },
+        const webhook = await apiCaller(() => system)('POST', '/v1/webhooks', admin, {
+          url: 'http://127.0.0.1:9/hooks',
+          events: ['order.*'],
         });
         expect(webhook.statusCode).toBe(201);
         const screens = [
